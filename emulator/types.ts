@@ -1,0 +1,176 @@
+/**
+ * The emulator's internal contract: what the HTTP core gives each service
+ * module, and the state that more than one module reads.
+ */
+import type { EventEmitter } from 'node:events'
+
+/** An AWS error as the service would return it; each protocol module serialises it. */
+export class AwsError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number = 400
+  ) {
+    super(message)
+    this.name = code
+  }
+}
+
+export interface EmulatorRequest {
+  /** SigV4 signing name from the Authorization header's credential scope (ec2, autoscaling, route53, ...). */
+  service: string
+  region: string
+  method: string
+  /** URL path without the query string, decoded. */
+  path: string
+  query: URLSearchParams
+  /** Lowercased header names. */
+  headers: Record<string, string>
+  body: Buffer
+}
+
+export interface EmulatorResponse {
+  status: number
+  headers?: Record<string, string>
+  body?: string | Buffer
+}
+
+/** A protocol + service implementation, registered with the core under its signing name. */
+export interface ServiceModule {
+  readonly signingName: string
+  /** The error code this service uses for throttling (e.g. RequestLimitExceeded, Throttling, TooManyRequestsException). */
+  readonly throttleCode: string
+  /** HTTP status for throttling (400 for query/XML services, 429 for Lambda, 400 for JSON 1.1). */
+  readonly throttleStatus: number
+  /** The operation a request names (Action=, X-Amz-Target, or method + path); AwsError if unknown. */
+  operation(req: EmulatorRequest): string
+  handle(operation: string, req: EmulatorRequest): Promise<EmulatorResponse>
+  /** The error as this protocol puts it on the wire. */
+  error(err: AwsError, req: EmulatorRequest): EmulatorResponse
+}
+
+export type CallKind = 'read' | 'write'
+
+export interface CallRecord {
+  seq: number
+  /** Epoch ms when the request arrived. */
+  time: number
+  service: string
+  operation: string
+  kind: CallKind
+  region: string
+  durationMs: number
+  status: number
+  /** Set when the call failed (including injected faults). */
+  errorCode?: string
+  /** True when the error was injected by the fault settings. */
+  injected?: boolean
+  /** Who made the call: the access key id of the caller (the action, or a Lambda function's credentials). */
+  caller?: string
+}
+
+/** Describe*, Get*, List* are reads; everything else (including Invoke) is a write. */
+export function callKind(operation: string): CallKind {
+  return /^(Describe|Get|List)/.test(operation) ? 'read' : 'write'
+}
+
+export interface FaultSettings {
+  /** Added latency per call, ms. */
+  latencyMs: number
+  latencyJitterMs: number
+  /** 0..1: share of calls answered with the service's throttling error. */
+  throttleRate: number
+  /** 0..1: share of calls answered with a 500 InternalError. */
+  serverErrorRate: number
+  /** CreateFunction/UpdateFunctionConfiguration with a role younger than this fails as in AWS. */
+  rolePropagationSeconds: number
+  /** A new security group / launch template is not visible to other calls for this long. */
+  ec2VisibilitySeconds: number
+  /** 0..1: share of events delivered twice. */
+  duplicateEventRate: number
+  /** Events are held back and delivered in shuffled order within this window, ms. */
+  reorderWindowMs: number
+  /** Only inject faults into these services (signing names); empty = all. */
+  services: string[]
+  /** Deterministic seed for every random choice. */
+  seed: number
+}
+
+export interface SimulationSettings {
+  /** pending -> running, ms. */
+  launchDelayMs: number
+  /** shutting-down -> terminated, ms. */
+  terminateDelayMs: number
+  /** How long a terminated instance stays describable, ms (AWS: about an hour). */
+  terminatedRetentionMs: number
+  /** New Lambda functions stay Pending for this long, ms. */
+  functionPendingMs: number
+}
+
+export interface EmulatorOptions {
+  port?: number
+  host?: string
+  accountId?: string
+  faults?: Partial<FaultSettings>
+  simulation?: Partial<SimulationSettings>
+  /** Enforce AWS per-account request-rate token buckets. */
+  rateLimits?: boolean
+  /** Print one line per call to stderr. */
+  verbose?: boolean
+}
+
+/** A VPC as other modules need to see it (Route 53 checks private zone VPCs). */
+export interface VpcRecord {
+  vpcId: string
+  region: string
+  cidrBlock: string
+  enableDnsSupport: boolean
+  enableDnsHostnames: boolean
+}
+
+/** An IAM role as other modules need to see it (Lambda checks the role exists and its age). */
+export interface RoleRecord {
+  roleName: string
+  arn: string
+  roleId: string
+  createdAt: number
+  assumeRolePolicyDocument: string
+  inlinePolicies: Map<string, string>
+  tags: Record<string, string>
+}
+
+/** The EC2 instance state-change, as the EC2 simulation announces it on the bus. */
+export interface InstanceStateChange {
+  instanceId: string
+  state: 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped'
+  region: string
+  time: number
+}
+
+/** State shared across service modules; each module keeps the rest of its state to itself. */
+export interface SharedState {
+  vpcs: Map<string, VpcRecord>
+  roles: Map<string, RoleRecord>
+}
+
+export interface BusEvents {
+  'ec2-state-change': [InstanceStateChange]
+}
+
+export interface Cloud {
+  readonly accountId: string
+  readonly options: EmulatorOptions
+  readonly faults: FaultSettings
+  readonly simulation: SimulationSettings
+  readonly shared: SharedState
+  /** EC2 announces state changes here; the events module delivers them to rules. */
+  readonly bus: EventEmitter<BusEvents>
+  /** The base URL the emulator listens on (for Lambda workers' AWS_ENDPOINT_URL). */
+  endpoint(): string
+  /** Deterministic random in [0, 1) from the fault seed. */
+  random(): number
+  /** Register background work (launches, deliveries, invocations) so waitIdle can wait for it. */
+  track<T>(work: Promise<T>): Promise<T>
+  /** Record a call made outside HTTP routing, if a module needs to. */
+  log(record: Omit<CallRecord, 'seq'>): void
+}

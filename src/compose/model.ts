@@ -1,0 +1,81 @@
+/**
+ * The typed compose model: what the rest of the action sees of the compose
+ * file(s) once they are parsed, merged, interpolated, validated and normalised.
+ */
+
+/** Where a value came from, for messages and annotations. */
+export interface SourceLocation {
+  /** The compose file path as the user gave it (relative to the workspace). */
+  file: string
+  /** 1-based line. */
+  line: number
+  /** 1-based column. */
+  column: number
+}
+
+export type Severity = 'error' | 'warning'
+
+/** One problem found in the compose file(s); printed as `file:line:col path: message`. */
+export interface Diagnostic extends SourceLocation {
+  severity: Severity
+  /** Dotted key path, e.g. `services.web.deploy.preemptible`. */
+  path: string
+  message: string
+}
+
+export type Protocol = 'tcp' | 'udp'
+
+export interface PortMapping {
+  /** Port inside the container. */
+  target: number
+  /** Port on the instance; a port given without one is published on the same number. */
+  published: number
+  protocol: Protocol
+  /** Host IP to bind to (short syntax `ip:host:container`), if any. */
+  hostIp?: string
+}
+
+export interface ExposedPort {
+  port: number
+  protocol: Protocol
+}
+
+export interface ServiceModel {
+  /** The compose service name: a DNS label. */
+  name: string
+  image: string
+  /** Exec form; a string command is split shell-style without running a shell. */
+  command?: string[]
+  entrypoint?: string[]
+  /** env_file entries first, then `environment` on top; keys sorted. Values are secrets-grade: never print them. */
+  environment: Record<string, string>
+  ports: PortMapping[]
+  expose: ExposedPort[]
+  /** Total instances (default 1). */
+  replicas: number
+  /** How many of them are spot (default 0, at most replicas). */
+  preemptible: number
+  /** Instance type from `deploy.size`, overriding the `instance-type` input. */
+  size?: string
+  /** `deploy.public`: open published ports to 0.0.0.0/0 instead of the VPC CIDR. */
+  public: boolean
+  /** Where the service is declared. */
+  location: SourceLocation
+}
+
+export interface ComposeModel {
+  /** The top-level `name:` if present. */
+  name?: string
+  /** Services sorted by name. */
+  services: ServiceModel[]
+  /** The files read, in merge order. */
+  files: string[]
+}
+
+export type LoadResult =
+  | { ok: true; model: ComposeModel; warnings: Diagnostic[] }
+  | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[] }
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.column} ${d.path}: ${d.message}`
+}

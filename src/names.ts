@@ -1,0 +1,183 @@
+/**
+ * Every AWS name and tag the action and the DNS updater use. Pure: no I/O.
+ *
+ * For project `prj-demo`, stack `st-wordpress`, region `us-east-1`, service `db`:
+ *   zone      prj-demo.us-east-1.internal
+ *   record    db.st-wordpress.prj-demo.us-east-1.internal
+ *   function  update_r53_record-prj-demo
+ */
+import { createHash } from 'node:crypto'
+
+export const TAG_PREFIX = 'hyperform:'
+export const TAGS = {
+  project: `${TAG_PREFIX}project`,
+  stack: `${TAG_PREFIX}stack`,
+  service: `${TAG_PREFIX}service`,
+  capacity: `${TAG_PREFIX}capacity`,
+  managedBy: `${TAG_PREFIX}managed-by`
+} as const
+export const MANAGED_BY = 'hyperform-action'
+
+export const FUNCTION_PREFIX = 'update_r53_record-'
+export const LIMITS = {
+  label: 63,
+  fqdn: 253,
+  functionName: 64,
+  /** A Lambda name is at most 64 characters, so the project name is at most 64 - 18. */
+  project: 64 - FUNCTION_PREFIX.length,
+  roleName: 64,
+  launchTemplateName: 128,
+  asgName: 255,
+  securityGroupName: 255
+} as const
+
+const LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
+
+export type Capacity = 'on-demand' | 'spot'
+export const CAPACITIES: readonly Capacity[] = ['on-demand', 'spot']
+
+/** Why `value` is not a DNS label of at most `max` characters, or undefined when it is one. */
+export function labelProblem(value: string, max: number = LIMITS.label): string | undefined {
+  if (value.length === 0) return 'must not be empty'
+  if (value.length > max) return `is ${value.length} characters; the limit is ${max}`
+  if (!LABEL.test(value)) {
+    return 'must be a DNS label: lowercase letters, digits and hyphens, starting and ending with a letter or digit'
+  }
+  return undefined
+}
+
+export function regionProblem(region: string): string | undefined {
+  return REGION.test(region) ? undefined : 'is not an AWS region name such as us-east-1'
+}
+
+/** A repository or branch name made into a DNS label (lowercase, hyphens, at most 63). */
+export function sanitizeLabel(value: string): string {
+  const cleaned = value
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-+/, '')
+  return cleaned.slice(0, LIMITS.label).replace(/-+$/, '')
+}
+
+/** Short stable hash used where a readable name would exceed an AWS limit. */
+export function shortHash(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 8)
+}
+
+/** `name` if it fits in `max`, else its head and a hash of the whole, still unique and stable. */
+export function fit(name: string, max: number): string {
+  if (name.length <= max) return name
+  const hash = shortHash(name)
+  return `${name.slice(0, max - hash.length - 1).replace(/[-_.]+$/, '')}-${hash}`
+}
+
+export interface ProjectScope {
+  project: string
+  region: string
+}
+
+export interface StackScope extends ProjectScope {
+  stack: string
+}
+
+export function zoneName(p: ProjectScope): string {
+  return `${p.project}.${p.region}.internal`
+}
+
+/** The stack's own domain, first in the container's DNS search list. */
+export function stackDomain(s: StackScope): string {
+  return `${s.stack}.${zoneName(s)}`
+}
+
+export function recordName(s: StackScope, service: string): string {
+  return `${service}.${stackDomain(s)}`
+}
+
+/** The resolv.conf search list: stack domain, then project domain. */
+export function dnsSearch(s: StackScope): string[] {
+  return [stackDomain(s), zoneName(s)]
+}
+
+/** The VPC resolver: base of the VPC CIDR + 2. */
+export function vpcResolver(vpcCidr: string): string {
+  const [base] = vpcCidr.split('/')
+  const parts = (base ?? '').split('.').map(Number)
+  if (parts.length !== 4 || parts.some((n) => !Number.isInteger(n) || n < 0 || n > 255)) {
+    throw new Error(`"${vpcCidr}" is not an IPv4 CIDR`)
+  }
+  const value = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0
+  const resolver = value + 2
+  return [resolver >>> 24, (resolver >>> 16) & 255, (resolver >>> 8) & 255, resolver & 255].join('.')
+}
+
+export function functionName(p: ProjectScope): string {
+  return `${FUNCTION_PREFIX}${p.project}`
+}
+
+export function logGroupName(p: ProjectScope): string {
+  return `/aws/lambda/${functionName(p)}`
+}
+
+/** IAM is global, so the role name carries the region too. */
+export function roleName(p: ProjectScope): string {
+  return fit(`hyperform-dns-${p.project}-${p.region}`, LIMITS.roleName)
+}
+
+export const ROLE_POLICY_NAME = 'update-r53-record'
+/** The rule has the function's name: one rule per project and region. */
+export function ruleName(p: ProjectScope): string {
+  return functionName(p)
+}
+export const RULE_TARGET_ID = 'update-r53-record'
+export const PERMISSION_STATEMENT_ID = 'hyperform-events-invoke'
+
+function serviceBase(s: StackScope, service: string): string {
+  return `hyperform-${s.project}-${s.stack}-${service}`
+}
+
+export function securityGroupName(s: StackScope, service: string): string {
+  return fit(serviceBase(s, service), LIMITS.securityGroupName)
+}
+
+export function launchTemplateName(s: StackScope, service: string): string {
+  return fit(serviceBase(s, service), LIMITS.launchTemplateName)
+}
+
+export function asgName(s: StackScope, service: string, capacity: Capacity): string {
+  return fit(`${serviceBase(s, service)}-${capacity}`, LIMITS.asgName)
+}
+
+/** Tags on every per-service resource and, propagated at launch, on its instances. */
+export function serviceTags(s: StackScope, service: string): Record<string, string> {
+  return {
+    [TAGS.project]: s.project,
+    [TAGS.stack]: s.stack,
+    [TAGS.service]: service,
+    [TAGS.managedBy]: MANAGED_BY
+  }
+}
+
+/** Tags on project-level resources (zone, role, function, log group, rule). */
+export function projectTags(p: ProjectScope): Record<string, string> {
+  return { [TAGS.project]: p.project, [TAGS.managedBy]: MANAGED_BY }
+}
+
+/** Checks the scope against DNS and AWS limits; returns one message per problem. */
+export function scopeProblems(s: StackScope, services: readonly string[] = []): string[] {
+  const problems: string[] = []
+  const project = labelProblem(s.project, LIMITS.project)
+  if (project) problems.push(`project "${s.project}" ${project} (the Lambda name ${FUNCTION_PREFIX}<project> is at most ${LIMITS.functionName})`)
+  const stack = labelProblem(s.stack)
+  if (stack) problems.push(`stack "${s.stack}" ${stack}`)
+  const region = regionProblem(s.region)
+  if (region) problems.push(`region "${s.region}" ${region}`)
+  for (const service of services) {
+    const fqdn = recordName(s, service)
+    if (fqdn.length > LIMITS.fqdn) {
+      problems.push(`service "${service}": the DNS name ${fqdn} is ${fqdn.length} characters; the limit is ${LIMITS.fqdn}`)
+    }
+  }
+  return problems
+}
