@@ -8,5 +8,6 @@ export default {
   },
   testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
   testTimeout: 60000,
-  verbose: false
+  verbose: false,
+  reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.cjs']
 }

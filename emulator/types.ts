@@ -47,6 +47,12 @@ export interface ServiceModule {
   handle(operation: string, req: EmulatorRequest): Promise<EmulatorResponse>
   /** The error as this protocol puts it on the wire. */
   error(err: AwsError, req: EmulatorRequest): EmulatorResponse
+  /** Optional: the code of an injected 500 (default InternalError). */
+  readonly serverErrorCode?: string
+  /** Optional: a JSON-able dump of this module's state for GET /_emulator/state. */
+  state?(): unknown
+  /** Optional: release what the module holds (worker processes, timers); the core calls it from stop(). */
+  close?(): Promise<void>
 }
 
 export type CallKind = 'read' | 'write'
@@ -90,6 +96,10 @@ export interface FaultSettings {
   duplicateEventRate: number
   /** Events are held back and delivered in shuffled order within this window, ms. */
   reorderWindowMs: number
+  /** 0..1: share of PutTargets entries reported in FailedEntries (events). */
+  putTargetsFailureRate?: number
+  /** Route 53: a change to a zone whose previous change is still PENDING fails with PriorRequestNotComplete. */
+  route53OneChangeAtATime?: boolean
   /** Only inject faults into these services (signing names); empty = all. */
   services: string[]
   /** Deterministic seed for every random choice. */
@@ -105,6 +115,8 @@ export interface SimulationSettings {
   terminatedRetentionMs: number
   /** New Lambda functions stay Pending for this long, ms. */
   functionPendingMs: number
+  /** Route 53 changes stay PENDING this long before INSYNC, ms (default 0). */
+  route53SyncMs?: number
 }
 
 export interface EmulatorOptions {
@@ -151,7 +163,41 @@ export interface InstanceStateChange {
 export interface SharedState {
   vpcs: Map<string, VpcRecord>
   roles: Map<string, RoleRecord>
+  /** Registered by the logs module: Lambda writes its functions' output here. */
+  logs?: LogSink
+  /** Registered by the lambda module: the events module delivers to functions through it. */
+  functions?: FunctionInvoker
 }
+
+export interface LogEventInput {
+  timestamp: number
+  message: string
+}
+
+export interface LogSink {
+  /** Append events to a stream, creating the log group and stream if they are missing. */
+  append(target: { region: string; group: string; stream: string }, events: LogEventInput[]): void
+}
+
+export interface FunctionInvoker {
+  /** Whether the function exists and its resource policy lets `principal` invoke it from `sourceArn`. */
+  allows(functionArn: string, principal: string, sourceArn: string): boolean
+  /** Queue an asynchronous (Event) invocation; tracked with cloud.track, retried twice on failure. */
+  invokeAsync(functionArn: string, payload: string): void
+}
+
+/**
+ * Amazon Linux 2023 AMIs the emulator knows: the SSM public parameters
+ * (/aws/service/ami-amazon-linux-latest/al2023-ami-*) resolve to these, and
+ * EC2 DescribeImages should describe them.
+ */
+export const AL2023_AMIS = {
+  x86_64: { imageId: 'ami-0a2023a1b2c3d4e5f', name: 'al2023-ami-2023.9.20251117.1-kernel-6.1-x86_64' },
+  arm64: { imageId: 'ami-0a2023f5e4d3c2b1a', name: 'al2023-ami-2023.9.20251117.1-kernel-6.1-arm64' }
+} as const
+
+/** Lambda workers sign their calls with access key id `${LAMBDA_CALLER_PREFIX}<function name>`. */
+export const LAMBDA_CALLER_PREFIX = 'lambda-'
 
 export interface BusEvents {
   'ec2-state-change': [InstanceStateChange]

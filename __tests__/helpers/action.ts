@@ -1,0 +1,99 @@
+/**
+ * Runs the bundled action as GitHub does: `node dist/index.js` with INPUT_*
+ * variables, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+
+export const ACTION = path.resolve('dist/index.js')
+
+export interface ActionRun {
+  code: number
+  stdout: string
+  stderr: string
+  outputs: Record<string, string>
+  summary: string
+}
+
+export interface RunOptions {
+  inputs: Record<string, string>
+  /** Workspace directory (GITHUB_WORKSPACE and cwd). */
+  workspace: string
+  /** Extra environment (AWS_ENDPOINT_URL, GITHUB_EVENT_*, ...). */
+  env?: Record<string, string>
+  /** Kill the process when this returns true for a line of its output. */
+  killWhen?: (line: string) => boolean
+}
+
+/** Parses the GITHUB_OUTPUT file format (name<<delimiter ... delimiter). */
+export function parseOutputFile(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^([^<=]+)<<(.+)$/.exec(lines[i] ?? '')
+    if (!match) continue
+    const [, name, delimiter] = match
+    const value: string[] = []
+    for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i] ?? '')
+    outputs[name!] = value.join('\n')
+  }
+  return outputs
+}
+
+function inputEnv(inputs: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]))
+}
+
+/** The environment GitHub gives a step, without anything from this process that could leak in. */
+function baseEnv(workspace: string, files: { output: string; summary: string }): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? tmpdir(),
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_REPOSITORY: 'octo-org/shop',
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_OUTPUT: files.output,
+    GITHUB_STEP_SUMMARY: files.summary,
+    AWS_ACCESS_KEY_ID: 'AKIAHYPERFORMTEST',
+    AWS_SECRET_ACCESS_KEY: 'hyperform-test-secret',
+    AWS_EC2_METADATA_DISABLED: 'true'
+  }
+}
+
+export function runAction(options: RunOptions): Promise<ActionRun> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hyperform-run-'))
+  const files = { output: path.join(dir, 'output'), summary: path.join(dir, 'summary') }
+  writeFileSync(files.output, '')
+  writeFileSync(files.summary, '')
+  const env = { ...baseEnv(options.workspace, files), ...inputEnv(options.inputs), ...options.env }
+  const child = spawn(process.execPath, [ACTION], { cwd: options.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString()
+    if (options.killWhen && stdout.split('\n').some(options.killWhen)) child.kill('SIGKILL')
+  })
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      resolve({
+        code: code ?? (signal ? 137 : 1),
+        stdout,
+        stderr,
+        outputs: parseOutputFile(readFileSync(files.output, 'utf8')),
+        summary: readFileSync(files.summary, 'utf8')
+      })
+    })
+  })
+}
+
+/** A fresh workspace directory holding the given files. */
+export function workspaceWith(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hyperform-ws-'))
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text)
+  return dir
+}

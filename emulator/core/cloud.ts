@@ -1,0 +1,109 @@
+/** The Cloud every service module receives: settings, shared state, the bus, randomness and work tracking. */
+import { EventEmitter } from 'node:events'
+import type {
+  BusEvents,
+  CallRecord,
+  Cloud,
+  EmulatorOptions,
+  FaultSettings,
+  SimulationSettings
+} from '../types.js'
+import { seededRandom } from './random.js'
+
+export const DEFAULT_ACCOUNT_ID = '123456789012'
+
+export const DEFAULT_FAULTS: FaultSettings = {
+  latencyMs: 0,
+  latencyJitterMs: 0,
+  throttleRate: 0,
+  serverErrorRate: 0,
+  rolePropagationSeconds: 0,
+  ec2VisibilitySeconds: 0,
+  duplicateEventRate: 0,
+  reorderWindowMs: 0,
+  services: [],
+  seed: 1
+}
+
+export const DEFAULT_SIMULATION: SimulationSettings = {
+  launchDelayMs: 30,
+  terminateDelayMs: 30,
+  terminatedRetentionMs: 60 * 60 * 1000,
+  functionPendingMs: 50
+}
+
+/** The Cloud plus what only the core may touch. */
+export interface CoreCloud extends Cloud {
+  readonly calls: CallRecord[]
+  readonly faults: FaultSettings
+  setFaults(partial: Partial<FaultSettings>): FaultSettings
+  waitIdle(): Promise<void>
+  pendingWork(): number
+  setEndpoint(url: string): void
+}
+
+interface CloudInternals {
+  pending: Set<Promise<unknown>>
+  calls: CallRecord[]
+  seq: number
+  endpoint: string
+  random: () => number
+}
+
+function createTracker(internals: CloudInternals): Pick<CoreCloud, 'track' | 'waitIdle' | 'pendingWork'> {
+  return {
+    track<T>(work: Promise<T>): Promise<T> {
+      const settled = work.then(
+        () => undefined,
+        () => undefined
+      )
+      internals.pending.add(settled)
+      void settled.then(() => internals.pending.delete(settled))
+      return work
+    },
+    async waitIdle(): Promise<void> {
+      while (internals.pending.size > 0) {
+        await Promise.all([...internals.pending])
+        // let continuations that register follow-up work run first
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    },
+    pendingWork: () => internals.pending.size
+  }
+}
+
+export function createCloud(options: EmulatorOptions): CoreCloud {
+  const faults: FaultSettings = { ...DEFAULT_FAULTS, ...options.faults }
+  const simulation: SimulationSettings = { ...DEFAULT_SIMULATION, ...options.simulation }
+  const internals: CloudInternals = {
+    pending: new Set(),
+    calls: [],
+    seq: 0,
+    endpoint: '',
+    random: seededRandom(faults.seed)
+  }
+  return {
+    accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
+    options,
+    faults,
+    simulation,
+    shared: { vpcs: new Map(), roles: new Map() },
+    bus: new EventEmitter<BusEvents>(),
+    calls: internals.calls,
+    endpoint: () => internals.endpoint,
+    setEndpoint: (url) => {
+      internals.endpoint = url
+    },
+    random: () => internals.random(),
+    ...createTracker(internals),
+    log(record) {
+      internals.seq += 1
+      internals.calls.push({ seq: internals.seq, ...record })
+    },
+    setFaults(partial) {
+      Object.assign(faults, partial)
+      if (partial.seed !== undefined) internals.random = seededRandom(partial.seed)
+      return { ...faults }
+    }
+  }
+}

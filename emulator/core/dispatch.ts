@@ -1,0 +1,114 @@
+/** Runs one AWS call through faults, rate limits and the service module, and records it. */
+import { AwsError, callKind } from '../types.js'
+import type { EmulatorRequest, EmulatorResponse, ServiceModule } from '../types.js'
+import type { CoreCloud } from './cloud.js'
+import type { RateLimiter } from './rate-limits.js'
+
+export interface DispatchContext {
+  cloud: CoreCloud
+  limiter?: RateLimiter
+  verbose: boolean
+}
+
+interface CallOutcome {
+  response: EmulatorResponse
+  errorCode?: string
+  injected?: boolean
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+function faultsApply(cloud: CoreCloud, service: string): boolean {
+  const only = cloud.faults.services
+  return only.length === 0 || only.includes(service)
+}
+
+async function injectLatency(cloud: CoreCloud): Promise<void> {
+  const { latencyMs, latencyJitterMs } = cloud.faults
+  const ms = latencyMs + (latencyJitterMs > 0 ? cloud.random() * latencyJitterMs : 0)
+  if (ms > 0) await sleep(ms)
+}
+
+/** The injected error for this call, if the dice say so. */
+function injectedError(cloud: CoreCloud, module: ServiceModule): AwsError | undefined {
+  const { throttleRate, serverErrorRate } = cloud.faults
+  if (throttleRate > 0 && cloud.random() < throttleRate) {
+    return new AwsError(module.throttleCode, 'Rate exceeded', module.throttleStatus)
+  }
+  if (serverErrorRate > 0 && cloud.random() < serverErrorRate) {
+    return new AwsError(module.serverErrorCode ?? 'InternalError', 'An internal error has occurred', 500)
+  }
+  return undefined
+}
+
+function rateLimited(ctx: DispatchContext, req: EmulatorRequest, operation: string): boolean {
+  if (!ctx.limiter) return false
+  const call = { account: ctx.cloud.accountId, region: req.region, service: req.service, operation }
+  return !ctx.limiter.take(call)
+}
+
+function failure(module: ServiceModule, req: EmulatorRequest, err: AwsError, injected?: boolean): CallOutcome {
+  return { response: module.error(err, req), errorCode: err.code, injected }
+}
+
+async function runModule(module: ServiceModule, req: EmulatorRequest, operation: string): Promise<CallOutcome> {
+  try {
+    return { response: await module.handle(operation, req) }
+  } catch (err) {
+    if (err instanceof AwsError) return failure(module, req, err)
+    console.error(`emulator: ${req.service}.${operation} failed:`, err)
+    const internal = new AwsError(module.serverErrorCode ?? 'InternalError', String(err), 500)
+    return failure(module, req, internal)
+  }
+}
+
+async function execute(ctx: DispatchContext, module: ServiceModule, req: EmulatorRequest, operation: string): Promise<CallOutcome> {
+  const faulty = faultsApply(ctx.cloud, req.service)
+  if (faulty) await injectLatency(ctx.cloud)
+  const injected = faulty ? injectedError(ctx.cloud, module) : undefined
+  if (injected) return failure(module, req, injected, true)
+  if (rateLimited(ctx, req, operation)) {
+    return failure(module, req, new AwsError(module.throttleCode, 'Rate exceeded', module.throttleStatus), true)
+  }
+  return runModule(module, req, operation)
+}
+
+function resolveOperation(module: ServiceModule, req: EmulatorRequest): string | AwsError {
+  try {
+    return module.operation(req)
+  } catch (err) {
+    if (err instanceof AwsError) return err
+    return new AwsError('InvalidAction', String(err))
+  }
+}
+
+/** Handles one AWS request for a known module; never throws. */
+export async function dispatch(
+  ctx: DispatchContext,
+  module: ServiceModule,
+  req: EmulatorRequest,
+  caller: string | undefined
+): Promise<EmulatorResponse> {
+  const started = Date.now()
+  const op = resolveOperation(module, req)
+  const operation = typeof op === 'string' ? op : 'Unknown'
+  const outcome = typeof op === 'string' ? await execute(ctx, module, req, op) : failure(module, req, op)
+  const record = {
+    time: started,
+    service: req.service,
+    operation,
+    kind: callKind(operation),
+    region: req.region,
+    durationMs: Date.now() - started,
+    status: outcome.response.status,
+    ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}),
+    ...(outcome.injected ? { injected: true } : {}),
+    ...(caller ? { caller } : {})
+  }
+  ctx.cloud.log(record)
+  if (ctx.verbose) {
+    const suffix = outcome.errorCode ? ` ${outcome.errorCode}${outcome.injected ? ' (injected)' : ''}` : ''
+    console.error(`${req.service}.${operation} ${req.region} ${record.status} ${record.durationMs}ms${suffix}`)
+  }
+  return outcome.response
+}

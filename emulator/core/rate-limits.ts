@@ -1,0 +1,55 @@
+/**
+ * AWS per-account, per-region request-rate limits as token buckets.
+ * One table: the first row whose service and operation match a call decides its bucket.
+ */
+interface BucketRule {
+  /** Bucket name; buckets are per account, region and this name. */
+  name: string
+  service: string
+  matches(operation: string): boolean
+  /** Tokens refilled per second. */
+  rate: number
+  /** Bucket size. */
+  burst: number
+}
+
+const isDescribe = (op: string): boolean => /^(Describe|Get|List)/.test(op)
+
+export const RATE_LIMIT_RULES: readonly BucketRule[] = [
+  { name: 'ec2-run-instances', service: 'ec2', matches: (op) => op === 'RunInstances', rate: 2, burst: 5 },
+  { name: 'ec2-describe', service: 'ec2', matches: isDescribe, rate: 20, burst: 100 },
+  { name: 'ec2-mutating', service: 'ec2', matches: () => true, rate: 5, burst: 50 },
+  { name: 'route53', service: 'route53', matches: () => true, rate: 5, burst: 5 },
+  { name: 'lambda-control', service: 'lambda', matches: (op) => op !== 'Invoke', rate: 15, burst: 15 },
+  { name: 'autoscaling', service: 'autoscaling', matches: () => true, rate: 10, burst: 20 },
+  { name: 'iam', service: 'iam', matches: () => true, rate: 10, burst: 20 }
+]
+
+interface Bucket {
+  tokens: number
+  updatedAt: number
+}
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>()
+
+  constructor(
+    private readonly rules: readonly BucketRule[] = RATE_LIMIT_RULES,
+    private readonly now: () => number = Date.now
+  ) {}
+
+  /** Takes a token for the call; false when the bucket is empty (the call is throttled). */
+  take(call: { account: string; region: string; service: string; operation: string }): boolean {
+    const rule = this.rules.find((r) => r.service === call.service && r.matches(call.operation))
+    if (!rule) return true
+    const key = `${call.account}/${call.region}/${rule.name}`
+    const now = this.now()
+    const bucket = this.buckets.get(key) ?? { tokens: rule.burst, updatedAt: now }
+    bucket.tokens = Math.min(rule.burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * rule.rate)
+    bucket.updatedAt = now
+    this.buckets.set(key, bucket)
+    if (bucket.tokens < 1) return false
+    bucket.tokens -= 1
+    return true
+  }
+}

@@ -1,0 +1,68 @@
+/** The AWS JSON 1.1 protocol (CloudWatch Events, CloudWatch Logs, SSM): X-Amz-Target names the operation. */
+import { randomUUID } from 'node:crypto'
+import { AwsError, type EmulatorRequest, type EmulatorResponse } from '../types.js'
+
+const CONTENT_TYPE = 'application/x-amz-json-1.1'
+
+/** The operation from `X-Amz-Target: <prefix>.<Operation>`. */
+export function targetOperation(req: EmulatorRequest, prefix: string): string {
+  const target = req.headers['x-amz-target'] ?? ''
+  if (!target.startsWith(`${prefix}.`)) {
+    throw new AwsError('UnknownOperationException', `Missing or unknown X-Amz-Target header: '${target}'`)
+  }
+  return target.slice(prefix.length + 1)
+}
+
+export function jsonRpcBody(req: EmulatorRequest): Record<string, unknown> {
+  const text = req.body.toString('utf8').trim()
+  if (text === '') return {}
+  try {
+    const parsed: unknown = JSON.parse(text)
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>
+  } catch {
+    // fall through
+  }
+  throw new AwsError('SerializationException', 'The request body is not valid JSON')
+}
+
+export function jsonRpcResponse(value: unknown = {}): EmulatorResponse {
+  return {
+    status: 200,
+    headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': randomUUID() },
+    body: JSON.stringify(value)
+  }
+}
+
+export function jsonRpcError(err: AwsError, namespace: string): EmulatorResponse {
+  return {
+    status: err.status,
+    headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': randomUUID() },
+    body: JSON.stringify({ __type: `${namespace}#${err.code}`, message: err.message })
+  }
+}
+
+/** Typed readers for JSON request members. */
+export function str(body: Record<string, unknown>, key: string): string | undefined {
+  const v = body[key]
+  return typeof v === 'string' ? v : undefined
+}
+
+export function num(body: Record<string, unknown>, key: string): number | undefined {
+  const v = body[key]
+  return typeof v === 'number' ? v : undefined
+}
+
+export function requireStr(body: Record<string, unknown>, key: string, code = 'ValidationException'): string {
+  const v = str(body, key)
+  if (v === undefined || v === '') throw new AwsError(code, `1 validation error detected: Value null at '${key}' failed to satisfy constraint: Member must not be null`)
+  return v
+}
+
+export function arr(body: Record<string, unknown>, key: string): unknown[] {
+  const v = body[key]
+  return Array.isArray(v) ? v : []
+}
+
+export function obj(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
+}

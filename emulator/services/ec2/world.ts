@@ -1,0 +1,132 @@
+/** The EC2 state of one emulated cloud, shared by the EC2 and Auto Scaling modules. */
+import type { ResponseLaunchTemplateData } from '@aws-sdk/client-ec2'
+import type { Cloud } from '../../types.js'
+import type { Tags } from './filters.js'
+import { Network } from './network.js'
+import type { Ec2Vpc } from './network.js'
+
+export type InstanceStateName = 'pending' | 'running' | 'shutting-down' | 'terminated'
+
+export interface RuleSource {
+  cidr?: string
+  groupId?: string
+  description?: string
+}
+
+/** One normalised rule: protocol, port range and one source. */
+export interface SecurityGroupRule {
+  ruleId: string
+  egress: boolean
+  ipProtocol: string
+  fromPort?: number
+  toPort?: number
+  source: RuleSource
+}
+
+export interface SecurityGroupRecord {
+  groupId: string
+  groupName: string
+  description: string
+  vpcId: string
+  region: string
+  createdAt: number
+  tags: Tags
+  rules: SecurityGroupRule[]
+}
+
+export interface LaunchTemplateVersionRecord {
+  versionNumber: number
+  description?: string
+  createdAt: number
+  data: ResponseLaunchTemplateData
+}
+
+export interface LaunchTemplateRecord {
+  launchTemplateId: string
+  launchTemplateName: string
+  region: string
+  createdAt: number
+  defaultVersion: number
+  versions: LaunchTemplateVersionRecord[]
+  tags: Tags
+}
+
+export interface InstanceRecord {
+  instanceId: string
+  reservationId: string
+  region: string
+  imageId: string
+  instanceType: string
+  subnetId: string
+  vpcId: string
+  availabilityZone: string
+  privateIpAddress?: string
+  state: InstanceStateName
+  stateReason?: { code: string; message: string }
+  stateTransitionReason: string
+  launchTime: number
+  terminatedAt?: number
+  tags: Tags
+  securityGroupIds: string[]
+  spot: boolean
+  launchTemplate?: { id: string; name: string; version: number }
+  data: ResponseLaunchTemplateData
+}
+
+export interface LaunchRequest {
+  region: string
+  subnetId: string
+  data: ResponseLaunchTemplateData
+  tags: Tags
+  spot: boolean
+  launchTemplate?: { id: string; name: string; version: number }
+}
+
+export class Ec2World {
+  readonly network: Network
+  readonly groups = new Map<string, SecurityGroupRecord>()
+  readonly templates = new Map<string, LaunchTemplateRecord>()
+  readonly instances = new Map<string, InstanceRecord>()
+  /** Called for every instance state change (after the bus). */
+  readonly stateListeners: ((instance: InstanceRecord) => void)[] = []
+
+  constructor(readonly cloud: Cloud) {
+    this.network = new Network(cloud, (vpc) => this.onDefaultVpc(vpc))
+  }
+
+  /** False while a new resource is still invisible to other calls (faults.ec2VisibilitySeconds). */
+  visible(createdAt: number): boolean {
+    return Date.now() - createdAt >= this.cloud.faults.ec2VisibilitySeconds * 1000
+  }
+
+  /** Whether a terminated instance has aged out of describes. */
+  expired(instance: InstanceRecord): boolean {
+    return instance.terminatedAt !== undefined && Date.now() - instance.terminatedAt > this.cloud.simulation.terminatedRetentionMs
+  }
+
+  private onDefaultVpc(vpc: Ec2Vpc): void {
+    const group: SecurityGroupRecord = {
+      groupId: `sg-${vpc.vpcId.slice(4)}`,
+      groupName: 'default',
+      description: 'default VPC security group',
+      vpcId: vpc.vpcId,
+      region: vpc.region,
+      createdAt: 0,
+      tags: {},
+      rules: [{ ruleId: `sgr-${vpc.vpcId.slice(4)}`, egress: true, ipProtocol: '-1', source: { cidr: '0.0.0.0/0' } }]
+    }
+    vpc.defaultGroupId = group.groupId
+    this.groups.set(group.groupId, group)
+  }
+}
+
+const worlds = new WeakMap<Cloud, Ec2World>()
+
+export function ec2World(cloud: Cloud): Ec2World {
+  let world = worlds.get(cloud)
+  if (!world) {
+    world = new Ec2World(cloud)
+    worlds.set(cloud, world)
+  }
+  return world
+}

@@ -1,0 +1,101 @@
+/**
+ * Stage 2: merge several compose files in order, like `docker compose -f a -f b`.
+ * Mappings merge recursively and later scalars win; `ports` and `expose`
+ * are concatenated without repeating identical entries; `command` and
+ * `entrypoint` are replaced; `environment` merges by key; `env_file` and
+ * other lists are concatenated. Every node keeps the location of the value
+ * that wins; a mapping keeps the location where it was first declared.
+ */
+import { environmentMap } from './environment.js'
+import type { Entry, MapNode, Node, SeqNode } from './tree.js'
+
+type Rule = 'replace' | 'concat' | 'unique' | 'environment' | 'list'
+
+const SERVICE_RULES: Record<string, Rule> = {
+  ports: 'unique',
+  expose: 'unique',
+  command: 'replace',
+  entrypoint: 'replace',
+  environment: 'environment',
+  env_file: 'list'
+}
+
+/** Merges the roots in order; the first is the base. */
+export function mergeFiles(roots: readonly MapNode[]): MapNode | undefined {
+  const [first, ...rest] = roots
+  if (!first) return undefined
+  return rest.reduce<MapNode>((base, over) => mergeMaps(base, over, []), first)
+}
+
+function mergeMaps(base: MapNode, over: MapNode, path: readonly string[]): MapNode {
+  const entries: Entry[] = base.entries.map((e) => ({ ...e }))
+  for (const entry of over.entries) {
+    const existing = entries.find((e) => e.key === entry.key)
+    if (!existing) entries.push(entry)
+    else existing.value = mergeValue(existing.value, entry.value, [...path, entry.key])
+  }
+  return { kind: 'map', entries, loc: base.loc }
+}
+
+function mergeValue(base: Node, over: Node, path: readonly string[]): Node {
+  switch (ruleFor(path)) {
+    case 'replace':
+      return over
+    case 'environment':
+      return mergeEnvironment(base, over)
+    case 'unique':
+      return base.kind === 'seq' && over.kind === 'seq' ? concat(base, over, true) : over
+    case 'list':
+      return concat(asList(base), asList(over), false)
+    default:
+      return mergeGeneric(base, over, path)
+  }
+}
+
+function mergeGeneric(base: Node, over: Node, path: readonly string[]): Node {
+  if (base.kind === 'map' && over.kind === 'map') return mergeMaps(base, over, path)
+  if (base.kind === 'seq' && over.kind === 'seq') return concat(base, over, false)
+  return over
+}
+
+function ruleFor(path: readonly string[]): Rule | undefined {
+  if (path.length !== 3 || path[0] !== 'services') return undefined
+  return SERVICE_RULES[path[2]!]
+}
+
+function concat(base: SeqNode, over: SeqNode, unique: boolean): SeqNode {
+  const items = [...base.items]
+  for (const item of over.items) {
+    if (!unique || !items.some((existing) => sameValue(existing, item))) items.push(item)
+  }
+  return { kind: 'seq', items, loc: base.loc }
+}
+
+/** `env_file: a.env` is the list `[a.env]`. */
+function asList(node: Node): SeqNode {
+  return node.kind === 'seq' ? node : { kind: 'seq', items: [node], loc: node.loc }
+}
+
+function mergeEnvironment(base: Node, over: Node): Node {
+  const a = environmentMap(base)
+  const b = environmentMap(over)
+  if (!a || !b) return over
+  return mergeMaps(a, b, ['environment'])
+}
+
+/** Equal content, wherever it was written. */
+export function sameValue(a: Node, b: Node): boolean {
+  if (a.kind === 'scalar' && b.kind === 'scalar') return a.value === b.value
+  if (a.kind === 'seq' && b.kind === 'seq') {
+    return a.items.length === b.items.length && a.items.every((item, i) => sameValue(item, b.items[i]!))
+  }
+  if (a.kind === 'map' && b.kind === 'map') {
+    return a.entries.length === b.entries.length && a.entries.every((e) => sameEntry(e, b.entries))
+  }
+  return false
+}
+
+function sameEntry(entry: Entry, others: readonly Entry[]): boolean {
+  const other = others.find((o) => o.key === entry.key)
+  return other !== undefined && sameValue(entry.value, other.value)
+}

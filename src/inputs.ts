@@ -1,0 +1,247 @@
+/**
+ * The only reader of the action's inputs. Returns a typed, validated object;
+ * every error names the input and quotes the value. Nothing here calls AWS.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import * as core from '@actions/core'
+import { sanitizeLabel } from './names.js'
+
+export type Command = 'deploy' | 'plan' | 'destroy'
+export const COMMANDS: readonly Command[] = ['deploy', 'plan', 'destroy']
+export const DEFAULT_COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml']
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+
+export interface ActionInputs {
+  project: string
+  region: string
+  stack: string
+  /** Compose files in merge order, as given (relative to the workspace). */
+  composeFiles: string[]
+  /** The directory the compose files are relative to. */
+  workspace: string
+  command: Command
+  /** Unset: the region's default VPC. */
+  vpcId?: string
+  /** Empty: the chosen VPC's subnets. */
+  subnetIds: string[]
+  instanceType: string
+  /** Extra instance types the spot ASG may use besides the service's own. */
+  spotInstanceTypes: string[]
+  /** Unset: latest Amazon Linux 2023 from its public SSM parameter. */
+  ami?: string
+  dnsTtl: number
+  wait: boolean
+  /** Seconds. */
+  waitTimeout: number
+  /** Log retention for the DNS updater's log group, days. */
+  logRetentionDays: number
+  /** For pull-request comments; unset: no comment. */
+  githubToken?: string
+  /** Deploy from a fork's pull request. */
+  allowForks: boolean
+}
+
+/** Where the stack name came from, for the report. */
+export type StackSource = 'input' | 'pull-request' | 'compose-name' | 'repository'
+
+/** Inputs before the compose file is read: the stack may still depend on its `name:`. */
+export interface InputsDraft extends Omit<ActionInputs, 'stack'> {
+  stack?: string
+  /** True when `command` was set explicitly (a closed pull request destroys only when it was not). */
+  commandExplicit: boolean
+  /** Whether the compose files were found by the default search (a missing one is then not an error for destroy). */
+  composeDefaulted: boolean
+}
+
+export class InputError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.length === 1 ? problems[0] : `${problems.length} input errors:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'InputError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/
+const AMI = /^(ami-[0-9a-f]{8,17}|resolve:ssm:\/[A-Za-z0-9_./-]+)$/
+
+class Reader {
+  readonly problems: string[] = []
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string {
+    return core.getInput(name, { required: false }).trim()
+  }
+
+  string(name: string, fallback = ''): string {
+    return this.raw(name) || fallback
+  }
+
+  list(name: string): string[] {
+    return this.raw(name)
+      .split(/[\n,]/)
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0)
+  }
+
+  integer(name: string, range: { min: number; max: number; fallback: number }): number {
+    const value = this.raw(name)
+    if (value === '') return range.fallback
+    if (!/^\d+$/.test(value) || Number(value) < range.min || Number(value) > range.max) {
+      this.problems.push(`Input "${name}": "${value}" is not a whole number from ${range.min} to ${range.max}`)
+      return range.fallback
+    }
+    return Number(value)
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)
+    if (value === '') return fallback
+    if (['true', 'True', 'TRUE'].includes(value)) return true
+    if (['false', 'False', 'FALSE'].includes(value)) return false
+    this.problems.push(`Input "${name}": "${value}" is not a boolean (use true or false)`)
+    return fallback
+  }
+
+  matching(name: string, pattern: RegExp, what: string): string | undefined {
+    const value = this.raw(name)
+    if (value === '') return undefined
+    if (!pattern.test(value)) this.problems.push(`Input "${name}": "${value}" is not ${what}`)
+    return value
+  }
+
+  get envValue(): Env {
+    return this.env
+  }
+}
+
+function readCommand(r: Reader): Command {
+  const value = r.raw('command')
+  if (value === '') return 'deploy'
+  if ((COMMANDS as readonly string[]).includes(value)) return value as Command
+  r.problems.push(`Input "command": "${value}" is not one of ${COMMANDS.join(', ')}`)
+  return 'deploy'
+}
+
+function readRegion(r: Reader): string {
+  const region = r.string('region', r.envValue.AWS_REGION ?? r.envValue.AWS_DEFAULT_REGION ?? '')
+  if (region === '') {
+    r.problems.push('Input "region": not set, and neither is AWS_REGION nor AWS_DEFAULT_REGION (aws-actions/configure-aws-credentials sets them)')
+  }
+  return region
+}
+
+function readComposeFiles(r: Reader, workspace: string): { files: string[]; defaulted: boolean } {
+  const given = r.list('compose-file')
+  if (given.length > 0) return { files: given, defaulted: false }
+  const found = DEFAULT_COMPOSE_FILES.find((name) => existsSync(path.resolve(workspace, name)))
+  return { files: [found ?? DEFAULT_COMPOSE_FILES[0]!], defaulted: true }
+}
+
+function readTypes(r: Reader, name: string): string[] {
+  const types = r.list(name)
+  for (const type of types) {
+    if (!INSTANCE_TYPE.test(type)) r.problems.push(`Input "${name}": "${type}" is not an EC2 instance type such as t3.micro`)
+  }
+  return types
+}
+
+function readSubnets(r: Reader): string[] {
+  const subnets = r.list('subnet-ids')
+  for (const subnet of subnets) {
+    if (!SUBNET_ID.test(subnet)) r.problems.push(`Input "subnet-ids": "${subnet}" is not a subnet id such as subnet-0123456789abcdef0`)
+  }
+  return subnets
+}
+
+function readRetention(r: Reader): number {
+  const days = r.integer('log-retention-days', { min: 1, max: 3653, fallback: 14 })
+  if (!LOG_RETENTION_DAYS.includes(days)) {
+    r.problems.push(`Input "log-retention-days": "${days}" is not a retention CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`)
+  }
+  return days
+}
+
+/** Reads and validates every input; throws InputError listing every problem at once. */
+export function readInputs(env: Env = process.env): InputsDraft {
+  const r = new Reader(env)
+  const workspace = env.GITHUB_WORKSPACE || process.cwd()
+  const compose = readComposeFiles(r, workspace)
+  const project = r.raw('project')
+  if (project === '') r.problems.push('Input "project": required and not set')
+  const instanceTypes = readTypes(r, 'instance-type')
+  if (instanceTypes.length > 1) r.problems.push(`Input "instance-type": "${r.raw('instance-type')}" names more than one type; use spot-instance-types for extra spot types`)
+  const githubToken = r.raw('github-token')
+  if (githubToken) core.setSecret(githubToken)
+  const draft: InputsDraft = {
+    project,
+    region: readRegion(r),
+    stack: r.raw('stack') || undefined,
+    composeFiles: compose.files,
+    composeDefaulted: compose.defaulted,
+    workspace,
+    command: readCommand(r),
+    commandExplicit: r.raw('command') !== '',
+    vpcId: r.matching('vpc-id', VPC_ID, 'a VPC id such as vpc-0123456789abcdef0'),
+    subnetIds: readSubnets(r),
+    instanceType: instanceTypes[0] ?? 't3.micro',
+    spotInstanceTypes: readTypes(r, 'spot-instance-types'),
+    ami: r.matching('ami', AMI, 'an AMI id such as ami-0123456789abcdef0 or resolve:ssm:/parameter/name'),
+    dnsTtl: r.integer('dns-ttl', { min: 0, max: 172800, fallback: 10 }),
+    wait: r.boolean('wait', true),
+    waitTimeout: r.integer('wait-timeout', { min: 1, max: 21600, fallback: 900 }),
+    logRetentionDays: readRetention(r),
+    githubToken: githubToken || undefined,
+    allowForks: r.boolean('allow-forks', false)
+  }
+  if (r.problems.length > 0) throw new InputError(r.problems)
+  return draft
+}
+
+/** The pull request number of a pull_request(_target) event, if this run is one. */
+export function pullRequestNumber(env: Env = process.env): number | undefined {
+  const event = env.GITHUB_EVENT_NAME
+  if (event !== 'pull_request' && event !== 'pull_request_target') return undefined
+  const payload = readEventPayload(env)
+  const number = (payload?.pull_request as { number?: unknown } | undefined)?.number ?? payload?.number
+  return typeof number === 'number' && Number.isInteger(number) ? number : undefined
+}
+
+export function readEventPayload(env: Env = process.env): Record<string, unknown> | undefined {
+  const file = env.GITHUB_EVENT_PATH
+  if (!file || !existsSync(file)) return undefined
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+  } catch (error) {
+    throw new Error(`GITHUB_EVENT_PATH ${file} is not valid JSON: ${(error as Error).message}`, { cause: error })
+  }
+}
+
+/**
+ * The stack: the input, else `pr-<N>` on pull requests, else the compose `name:`,
+ * else the repository name, sanitised into a DNS label.
+ */
+export function resolveStack(
+  draft: InputsDraft,
+  composeName: string | undefined,
+  env: Env = process.env
+): { inputs: ActionInputs; source: StackSource } {
+  const pr = pullRequestNumber(env)
+  const repository = (env.GITHUB_REPOSITORY ?? '').split('/').pop() ?? ''
+  const [stack, source]: [string, StackSource] = draft.stack
+    ? [draft.stack, 'input']
+    : pr !== undefined
+      ? [`pr-${pr}`, 'pull-request']
+      : composeName
+        ? [sanitizeLabel(composeName), 'compose-name']
+        : [sanitizeLabel(repository), 'repository']
+  if (stack === '') {
+    throw new InputError(['Input "stack": not set, and no pull request, compose name: or GITHUB_REPOSITORY to derive it from'])
+  }
+  const { commandExplicit: _c, composeDefaulted: _d, ...rest } = draft
+  return { inputs: { ...rest, stack }, source }
+}

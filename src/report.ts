@@ -1,0 +1,134 @@
+/**
+ * Everything the run tells the user: annotations, the plan table, step outputs
+ * and the job summary. Environment values never reach any of them.
+ */
+import * as core from '@actions/core'
+import { formatDiagnostic, type Diagnostic } from './compose/model.js'
+
+/** One line of a plan as the report shows it (a structural view of the engine's Change). */
+export interface ChangeLine {
+  action: string
+  kind: string
+  name: string
+  reason: string
+}
+
+export interface ServiceReport {
+  name: string
+  image: string
+  onDemand: number
+  spot: number
+  dnsName: string
+  /** Private IPs of the running instances (as the DNS record should list them). */
+  instances: string[]
+  asgs: string[]
+}
+
+export interface RunReport {
+  project: string
+  region: string
+  stack: string
+  stackSource: string
+  command: string
+  hostedZoneId?: string
+  lambdaFunction: string
+  services: ServiceReport[]
+  /** Changes applied (or, for plan, planned); noops excluded. */
+  changes: ChangeLine[]
+  /** Differences nobody asked for: what was changed behind the action's back. */
+  drift: ChangeLine[]
+  writes: number
+  /** Wait outcome, when the run waited. */
+  ready?: { ok: boolean; lines: string[] }
+}
+
+/** Summaries are capped at 1 MiB per step; keep well under it. */
+const SUMMARY_LIMIT = 900 * 1024
+
+export function annotate(diagnostics: readonly Diagnostic[]): void {
+  for (const d of diagnostics) {
+    const properties = { file: d.file, startLine: d.line, startColumn: d.column, title: d.path }
+    if (d.severity === 'error') core.error(formatDiagnostic(d), properties)
+    else core.warning(formatDiagnostic(d), properties)
+  }
+}
+
+function pad(cells: string[], widths: number[]): string {
+  return cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
+}
+
+/** The plan as an aligned text table, one line per resource, noops included. */
+export function planTable(changes: readonly ChangeLine[]): string[] {
+  const rows = changes.map((c) => [c.action, c.kind, c.name, c.reason])
+  const header = ['ACTION', 'KIND', 'NAME', 'REASON']
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  return [pad(header, widths), ...rows.map((r) => pad(r, widths))]
+}
+
+export function printPlan(changes: readonly ChangeLine[]): void {
+  const counts = new Map<string, number>()
+  for (const c of changes) counts.set(c.action, (counts.get(c.action) ?? 0) + 1)
+  const tally = [...counts].map(([action, n]) => `${n} ${action}`).join(', ') || 'nothing'
+  core.startGroup(`Plan: ${tally}`)
+  for (const line of planTable(changes)) core.info(line)
+  core.endGroup()
+}
+
+export function outputs(report: RunReport): Record<string, string> {
+  const dnsNames = Object.fromEntries(report.services.map((s) => [s.name, s.dnsName]))
+  return {
+    'dns-names': JSON.stringify(dnsNames),
+    'hosted-zone-id': report.hostedZoneId ?? '',
+    stack: report.stack,
+    'lambda-function': report.lambdaFunction,
+    changes: String(report.changes.length),
+    'drift-detected': String(report.drift.length > 0),
+    summary: JSON.stringify(report)
+  }
+}
+
+export function setOutputs(report: RunReport): void {
+  for (const [name, value] of Object.entries(outputs(report))) core.setOutput(name, value)
+}
+
+function escapeCell(value: string): string {
+  return value.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+}
+
+function markdownTable(header: string[], rows: string[][]): string {
+  const lines = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.map(escapeCell).join(' | ')} |`)
+  return lines.join('\n')
+}
+
+/** The job summary as markdown: services, drift, changes, readiness. */
+export function summaryMarkdown(report: RunReport): string {
+  const title = `hyperform ${report.command}: ${report.project} / ${report.stack} (${report.region})`
+  const services = markdownTable(
+    ['service', 'image', 'on-demand', 'spot', 'DNS name', 'instances', 'groups'],
+    report.services.map((s) => [s.name, s.image, String(s.onDemand), String(s.spot), s.dnsName, s.instances.join(', ') || '-', s.asgs.join(', ')])
+  )
+  const changeRows = (list: ChangeLine[]): string[][] => list.map((c) => [c.action, c.kind, c.name, c.reason])
+  const parts = [`## ${title}`, services]
+  if (report.drift.length > 0) parts.push('### Drift (changed outside this action, healed by deploy)', markdownTable(['action', 'kind', 'name', 'reason'], changeRows(report.drift)))
+  parts.push(
+    `### Changes (${report.changes.length}, ${report.writes} write calls)`,
+    report.changes.length > 0 ? markdownTable(['action', 'kind', 'name', 'reason'], changeRows(report.changes)) : 'Nothing to change.'
+  )
+  if (report.ready) parts.push(`### ${report.ready.ok ? 'Ready' : 'Not ready'}`, report.ready.lines.map((l) => `- ${l}`).join('\n'))
+  const text = parts.join('\n\n') + '\n'
+  return text.length <= SUMMARY_LIMIT ? text : `${text.slice(0, SUMMARY_LIMIT)}\n\n(summary cut at ${SUMMARY_LIMIT} characters)\n`
+}
+
+export async function writeSummary(report: RunReport): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  await core.summary.addRaw(summaryMarkdown(report)).write()
+}
+
+/** Fails the step; an error with `.problems` prints each one as its own annotation. */
+export function fail(error: unknown): void {
+  const problems = (error as { problems?: unknown }).problems
+  if (Array.isArray(problems)) for (const p of problems) core.error(String(p))
+  const message = error instanceof Error ? error.message : String(error)
+  const cause = error instanceof Error && error.cause instanceof Error ? `\n  caused by ${error.cause.name}: ${error.cause.message}` : ''
+  core.setFailed(`${message}${cause}`)
+}
