@@ -33,11 +33,11 @@ export function jsonRpcResponse(value: unknown = {}): EmulatorResponse {
   }
 }
 
-export function jsonRpcError(err: AwsError, namespace: string): EmulatorResponse {
+export function jsonRpcError(err: AwsError): EmulatorResponse {
   return {
     status: err.status,
     headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': randomUUID() },
-    body: JSON.stringify({ __type: `${namespace}#${err.code}`, message: err.message })
+    body: JSON.stringify({ __type: err.code, message: err.message })
   }
 }
 

@@ -1,0 +1,302 @@
+/**
+ * Lambda execution: each function code+configuration version runs in warm
+ * Node worker processes (emulator/lambda-runner.mjs), one invocation at a
+ * time per worker, like Lambda execution environments. The zip is extracted
+ * to <tmp>/<key>/task with <tmp>/<key>/node_modules linking to the project's
+ * node_modules, so handlers resolve @aws-sdk/* through a parent folder as on
+ * AWS's Node runtimes.
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { unzipSync } from 'fflate'
+import { LAMBDA_CALLER_PREFIX, type LogSink } from '../types.js'
+
+/** What an invocation runs: a function's code and configuration at one revision. */
+export interface CodeSnapshot {
+  /** Unique per function code+configuration revision. */
+  key: string
+  functionName: string
+  functionArn: string
+  region: string
+  zip: Uint8Array
+  handler: string
+  runtime: string
+  env: Record<string, string>
+  timeoutSec: number
+  memoryMb: number
+}
+
+export type InvokeResult =
+  | { ok: true; payload: string }
+  | { ok: false; errorType: string; errorMessage: string; payload: string }
+
+interface RunnerMessage {
+  type: 'ready' | 'log' | 'result'
+  message?: string
+  id?: string
+  ok?: boolean
+  payload?: string
+  errorType?: string
+  errorMessage?: string
+  trace?: string[]
+}
+
+interface Worker {
+  child: ChildProcess
+  busy: boolean
+  stream: string
+  ready: Promise<void>
+  exited: boolean
+  onResult?: (msg: RunnerMessage) => void
+  onExit?: () => void
+}
+
+interface Pool {
+  snapshot: CodeSnapshot
+  workers: Worker[]
+  waiting: (() => void)[]
+  dir?: Promise<string>
+}
+
+export interface ExecutorOptions {
+  endpoint: () => string
+  logs: () => LogSink | undefined
+  /** Warm workers per function revision (default 2). */
+  maxWorkersPerFunction?: number
+}
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const RUNNER = path.resolve(HERE, '..', 'lambda-runner.mjs')
+
+/** The project's node_modules, which the extracted function sees as its runtime's. */
+function projectNodeModules(): string {
+  let dir = HERE
+  for (;;) {
+    const candidate = path.join(dir, 'node_modules')
+    if (existsSync(path.join(candidate, '@aws-sdk'))) return candidate
+    const parent = path.dirname(dir)
+    if (parent === dir) return path.resolve(HERE, '..', '..', 'node_modules')
+    dir = parent
+  }
+}
+
+function streamName(): string {
+  const d = new Date()
+  const day = `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String(d.getUTCDate()).padStart(2, '0')}`
+  return `${day}/[$LATEST]${randomBytes(16).toString('hex')}`
+}
+
+export class LambdaExecutor {
+  private readonly pools = new Map<string, Pool>()
+  private base?: Promise<string>
+  private closed = false
+
+  constructor(private readonly options: ExecutorOptions) {}
+
+  async invoke(snapshot: CodeSnapshot, payload: string): Promise<InvokeResult> {
+    if (this.closed) throw new Error('emulator stopped')
+    this.retireStale(snapshot)
+    const pool = this.poolFor(snapshot)
+    const worker = await this.acquire(pool)
+    try {
+      return await this.run(worker, snapshot, payload)
+    } finally {
+      this.release(pool, worker)
+    }
+  }
+
+  /** Stop every worker of a function (deleted) or all workers. */
+  stopFunction(functionArn: string): void {
+    for (const [key, pool] of this.pools) {
+      if (pool.snapshot.functionArn !== functionArn) continue
+      pool.workers.forEach((w) => this.kill(w))
+      this.pools.delete(key)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    for (const pool of this.pools.values()) pool.workers.forEach((w) => this.kill(w))
+    this.pools.clear()
+    const base = await this.base?.catch(() => undefined)
+    if (base) await rm(base, { recursive: true, force: true })
+  }
+
+  private retireStale(snapshot: CodeSnapshot): void {
+    for (const [key, pool] of this.pools) {
+      if (pool.snapshot.functionArn !== snapshot.functionArn || key === snapshot.key) continue
+      pool.workers.filter((w) => !w.busy).forEach((w) => this.kill(w))
+      pool.workers = pool.workers.filter((w) => w.busy)
+      if (pool.workers.length === 0) this.pools.delete(key)
+    }
+  }
+
+  private poolFor(snapshot: CodeSnapshot): Pool {
+    let pool = this.pools.get(snapshot.key)
+    if (!pool) {
+      pool = { snapshot, workers: [], waiting: [] }
+      this.pools.set(snapshot.key, pool)
+    }
+    return pool
+  }
+
+  private async acquire(pool: Pool): Promise<Worker> {
+    for (;;) {
+      pool.workers = pool.workers.filter((w) => !w.exited)
+      const idle = pool.workers.find((w) => !w.busy)
+      if (idle) {
+        idle.busy = true
+        return idle
+      }
+      if (pool.workers.length < (this.options.maxWorkersPerFunction ?? 2)) {
+        const worker = await this.spawn(pool)
+        worker.busy = true
+        pool.workers.push(worker)
+        return worker
+      }
+      await new Promise<void>((resolve) => pool.waiting.push(resolve))
+    }
+  }
+
+  private release(pool: Pool, worker: Worker): void {
+    worker.busy = false
+    const stale = this.pools.get(pool.snapshot.key) !== pool
+    if (stale) this.kill(worker)
+    pool.waiting.shift()?.()
+  }
+
+  private extract(pool: Pool): Promise<string> {
+    pool.dir ??= (async () => {
+      this.base ??= mkdtemp(path.join(tmpdir(), 'hyperform-lambda-'))
+      const dir = path.join(await this.base, pool.snapshot.key.replace(/[^A-Za-z0-9_-]/g, '_'))
+      const task = path.join(dir, 'task')
+      await mkdir(task, { recursive: true })
+      await symlink(projectNodeModules(), path.join(dir, 'node_modules'), 'dir').catch(() => undefined)
+      for (const [name, data] of Object.entries(unzipSync(pool.snapshot.zip))) {
+        const target = path.join(task, name)
+        if (!target.startsWith(task + path.sep)) continue
+        if (name.endsWith('/')) await mkdir(target, { recursive: true })
+        else {
+          await mkdir(path.dirname(target), { recursive: true })
+          await writeFile(target, data)
+        }
+      }
+      return task
+    })()
+    return pool.dir
+  }
+
+  private environment(snapshot: CodeSnapshot, task: string, stream: string): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      TZ: ':UTC',
+      LANG: 'en_US.UTF-8',
+      ...snapshot.env,
+      AWS_REGION: snapshot.region,
+      AWS_DEFAULT_REGION: snapshot.region,
+      AWS_ACCESS_KEY_ID: `${LAMBDA_CALLER_PREFIX}${snapshot.functionName}`,
+      AWS_SECRET_ACCESS_KEY: 'emulator-secret',
+      AWS_SESSION_TOKEN: 'emulator-session',
+      AWS_ENDPOINT_URL: this.options.endpoint(),
+      AWS_CONFIG_FILE: path.join(task, '.no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(task, '.no-aws-credentials'),
+      AWS_LAMBDA_FUNCTION_NAME: snapshot.functionName,
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(snapshot.memoryMb),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${snapshot.functionName}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: stream,
+      AWS_EXECUTION_ENV: `AWS_Lambda_${snapshot.runtime}`,
+      LAMBDA_TASK_ROOT: task,
+      _HANDLER: snapshot.handler,
+      NODE_NO_WARNINGS: '1'
+    }
+  }
+
+  private async spawn(pool: Pool): Promise<Worker> {
+    const task = await this.extract(pool)
+    const stream = streamName()
+    const child = fork(RUNNER, [], {
+      cwd: task,
+      env: this.environment(pool.snapshot, task, stream),
+      execArgv: [],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json'
+    })
+    let markReady: () => void = () => undefined
+    const worker: Worker = { child, busy: false, stream, exited: false, ready: new Promise<void>((r) => (markReady = r)) }
+    const logLine = (text: string): void => this.writeLogs(pool.snapshot, stream, [text])
+    child.stdout?.on('data', (d: Buffer) => logLine(d.toString('utf8')))
+    child.stderr?.on('data', (d: Buffer) => logLine(d.toString('utf8')))
+    child.on('message', (msg: RunnerMessage) => {
+      if (msg.type === 'ready') markReady()
+      else if (msg.type === 'log' && msg.message !== undefined) logLine(msg.message)
+      else if (msg.type === 'result') worker.onResult?.(msg)
+    })
+    child.on('exit', () => {
+      worker.exited = true
+      markReady()
+      worker.onExit?.()
+    })
+    child.unref()
+    const channel = (child as unknown as { channel?: { unref(): void } }).channel
+    channel?.unref()
+    await worker.ready
+    return worker
+  }
+
+  private writeLogs(snapshot: CodeSnapshot, stream: string, lines: string[]): void {
+    const now = Date.now()
+    const events = lines.flatMap((l) => l.split(/\n(?=\d{4}-\d\d-\d\dT)/)).filter((l) => l.trim() !== '')
+    this.options.logs()?.append(
+      { region: snapshot.region, group: `/aws/lambda/${snapshot.functionName}`, stream },
+      events.map((message) => ({ timestamp: now, message: message.replace(/\n$/, '') }))
+    )
+  }
+
+  private run(worker: Worker, snapshot: CodeSnapshot, payload: string): Promise<InvokeResult> {
+    const requestId = randomUUID()
+    const started = Date.now()
+    const log = (line: string): void => this.writeLogs(snapshot, worker.stream, [line])
+    log(`START RequestId: ${requestId} Version: $LATEST`)
+    return new Promise<InvokeResult>((resolve) => {
+      const finish = (result: InvokeResult): void => {
+        clearTimeout(timer)
+        worker.onResult = undefined
+        worker.onExit = undefined
+        const ms = Date.now() - started
+        log(`END RequestId: ${requestId}`)
+        log(`REPORT RequestId: ${requestId}\tDuration: ${ms.toFixed(2)} ms\tBilled Duration: ${Math.max(1, ms)} ms\tMemory Size: ${snapshot.memoryMb} MB\tMax Memory Used: 64 MB`)
+        resolve(result)
+      }
+      const timer = setTimeout(() => {
+        const message = `${new Date().toISOString()} ${requestId} Task timed out after ${snapshot.timeoutSec.toFixed(2)} seconds`
+        log(message)
+        this.kill(worker)
+        finish(failure('Sandbox.Timedout', message))
+      }, snapshot.timeoutSec * 1000)
+      worker.onResult = (msg) => finish(msg.ok ? { ok: true, payload: msg.payload ?? 'null' } : failure(msg.errorType ?? 'Error', msg.errorMessage ?? '', msg.trace))
+      worker.onExit = () => finish(failure('Runtime.ExitError', `RequestId: ${requestId} Error: Runtime exited with error: exit status ${worker.child.exitCode ?? 'signal'}`))
+      if (worker.exited) {
+        worker.onExit()
+        return
+      }
+      worker.child.send({ type: 'invoke', id: requestId, requestId, payload, functionArn: snapshot.functionArn, timeoutMs: snapshot.timeoutSec * 1000 })
+    })
+  }
+
+  private kill(worker: Worker): void {
+    if (!worker.exited) worker.child.kill('SIGKILL')
+    worker.exited = true
+  }
+}
+
+function failure(errorType: string, errorMessage: string, trace?: string[]): InvokeResult {
+  const body: Record<string, unknown> = { errorType, errorMessage }
+  if (trace && trace.length > 0) body.trace = trace
+  return { ok: false, errorType, errorMessage, payload: JSON.stringify(body) }
+}
