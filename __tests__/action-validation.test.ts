@@ -2,7 +2,7 @@
  * Bad input stops the bundled action before any AWS call: it runs as GitHub runs it,
  * with AWS_ENDPOINT_URL pointing at a server that records every request it gets.
  */
-import { runAction, workspaceWith } from './helpers/action.js'
+import { runAction, workspaceWith } from '../emulator/github-runner.js'
 import { startRecorder, type Recorder } from './helpers/recorder.js'
 
 const TOO_MANY_SPOT = `services:

@@ -51,8 +51,6 @@ export interface InputsDraft extends Omit<ActionInputs, 'stack'> {
   stack?: string
   /** True when `command` was set explicitly (a closed pull request destroys only when it was not). */
   commandExplicit: boolean
-  /** Whether the compose files were found by the default search (a missing one is then not an error for destroy). */
-  composeDefaulted: boolean
 }
 
 export class InputError extends Error {
@@ -135,11 +133,11 @@ function readRegion(r: Reader): string {
   return region
 }
 
-function readComposeFiles(r: Reader, workspace: string): { files: string[]; defaulted: boolean } {
+function readComposeFiles(r: Reader, workspace: string): string[] {
   const given = r.list('compose-file')
-  if (given.length > 0) return { files: given, defaulted: false }
+  if (given.length > 0) return given
   const found = DEFAULT_COMPOSE_FILES.find((name) => existsSync(path.resolve(workspace, name)))
-  return { files: [found ?? DEFAULT_COMPOSE_FILES[0]!], defaulted: true }
+  return [found ?? DEFAULT_COMPOSE_FILES[0]!]
 }
 
 function readTypes(r: Reader, name: string): string[] {
@@ -181,8 +179,7 @@ export function readInputs(env: Env = process.env): InputsDraft {
     project,
     region: readRegion(r),
     stack: r.raw('stack') || undefined,
-    composeFiles: compose.files,
-    composeDefaulted: compose.defaulted,
+    composeFiles: compose,
     workspace,
     command: readCommand(r),
     commandExplicit: r.raw('command') !== '',
@@ -242,6 +239,6 @@ export function resolveStack(
   if (stack === '') {
     throw new InputError(['Input "stack": not set, and no pull request, compose name: or GITHUB_REPOSITORY to derive it from'])
   }
-  const { commandExplicit: _c, composeDefaulted: _d, ...rest } = draft
+  const { commandExplicit: _c, ...rest } = draft
   return { inputs: { ...rest, stack }, source }
 }

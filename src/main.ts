@@ -5,8 +5,9 @@
 import * as core from '@actions/core'
 import { loadCompose } from './compose/index.js'
 import type { ComposeModel } from './compose/model.js'
-import { readInputs, resolveStack, InputError, type ActionInputs, type InputsDraft } from './inputs.js'
+import { readEventPayload, readInputs, resolveStack, InputError, type ActionInputs, type InputsDraft, type StackSource } from './inputs.js'
 import { scopeProblems, type StackScope } from './names.js'
+import { commentMarker, decideCommand, forkProblem, pullRequestEvent, upsertComment, type PullRequestEvent } from './github.js'
 import { createClients } from './aws/clients.js'
 import { resolveNetwork } from './aws/network.js'
 import { buildDesired } from './desired.js'
@@ -15,21 +16,34 @@ import { diff, destroyPlan } from './plan.js'
 import { applyPlan } from './apply.js'
 import { waitForStack } from './wait.js'
 import { lambdaCode } from './lambda-code.js'
-import { annotate, fail, printPlan, setOutputs, writeSummary } from './report.js'
+import { annotate, fail, previewComment, printPlan, setOutputs, writeSummary, type RunReport } from './report.js'
 import { buildReport, changeLines, driftLines } from './summary.js'
 
-/** Loads and validates the compose file(s); annotates every problem and throws if any is an error. */
-async function loadModel(draft: InputsDraft): Promise<ComposeModel | undefined> {
+interface Prepared {
+  inputs: ActionInputs
+  source: StackSource
+  scope: StackScope
+  model?: ComposeModel
+  event?: PullRequestEvent
+}
+
+/**
+ * Loads and validates the compose file(s); annotates every problem and throws if any is an error.
+ * A destroy whose stack is known needs no compose file: its problems are only warnings then.
+ */
+async function loadModel(draft: InputsDraft, stackKnown: boolean): Promise<ComposeModel | undefined> {
   const result = await loadCompose({ files: draft.composeFiles, workspace: draft.workspace, env: process.env })
   annotate(result.warnings)
   if (result.ok) return result.model
-  const missingForDestroy = draft.command === 'destroy' && draft.composeDefaulted && draft.stack !== undefined
-  if (missingForDestroy) return undefined
+  if (draft.command === 'destroy' && stackKnown) {
+    annotate(result.errors.map((d) => ({ ...d, severity: 'warning' as const })))
+    return undefined
+  }
   annotate(result.errors)
   throw new Error(`${result.errors.length} error(s) in ${draft.composeFiles.join(', ')}; nothing was changed in AWS`)
 }
 
-/** Masks environment values in the job log, as a second line of defence: the action never prints them. */
+/** Masks environment values in the job log, a second line of defence: the action never prints them. */
 function maskEnvironment(model: ComposeModel | undefined): void {
   for (const service of model?.services ?? []) {
     for (const value of Object.values(service.environment)) {
@@ -45,35 +59,59 @@ function checkScope(inputs: ActionInputs, model: ComposeModel | undefined): Stac
   return scope
 }
 
+/** Everything that can be known without AWS; any problem stops the run before the first call. */
+async function prepare(): Promise<Prepared | undefined> {
+  const draft = readInputs()
+  const event = pullRequestEvent(readEventPayload(), process.env)
+  const decision = decideCommand({ command: draft.command, explicit: draft.commandExplicit, event })
+  if (decision.skip) {
+    core.info(`Nothing to do: ${decision.skip}.`)
+    return undefined
+  }
+  const fork = decision.command === 'destroy' ? undefined : forkProblem(event, draft.allowForks)
+  if (fork) throw new InputError([fork])
+  const model = await loadModel({ ...draft, command: decision.command }, draft.stack !== undefined || event !== undefined)
+  maskEnvironment(model)
+  const { inputs, source } = resolveStack({ ...draft, command: decision.command }, model?.name)
+  core.info(`hyperform ${inputs.command} (${decision.reason}): project ${inputs.project}, stack ${inputs.stack} (from ${source}), region ${inputs.region}`)
+  return { inputs, source, scope: checkScope(inputs, model), model, event }
+}
+
+async function execute(prepared: Prepared): Promise<RunReport> {
+  const { inputs, scope, model } = prepared
+  const clients = createClients({ region: inputs.region })
+  const deploying = model !== undefined && inputs.command !== 'destroy'
+  const [current, network] = await Promise.all([readCurrent(clients, scope), deploying ? resolveNetwork(clients, inputs) : undefined])
+  const desired = model && network ? buildDesired({ inputs, model, network, lambdaCode: lambdaCode() }) : undefined
+  const plan = desired ? diff(desired, current) : destroyPlan(current, scope)
+  printPlan(changeLines(plan))
+  const drift = driftLines(plan)
+  if (drift.length > 0) core.warning(`drift: ${drift.length} resource(s) changed outside this action; ${inputs.command === 'plan' ? 'a deploy heals them' : 'healing them'}`)
+  const applied = inputs.command === 'plan' ? undefined : await applyPlan(plan, { clients, desired, log: core.info })
+  const ready = desired && inputs.command === 'deploy' && inputs.wait
+    ? await waitForStack({ clients, desired, timeoutSeconds: inputs.waitTimeout, log: core.info })
+    : undefined
+  return buildReport({ inputs, source: prepared.source, model, current, plan, applied, ready })
+}
+
+async function publish(prepared: Prepared, report: RunReport): Promise<void> {
+  setOutputs(report)
+  await writeSummary(report)
+  const { event, inputs } = prepared
+  if (event && inputs.githubToken) {
+    const target = { token: inputs.githubToken, apiUrl: process.env.GITHUB_API_URL ?? 'https://api.github.com', repository: event.repository, number: event.number }
+    const done = await upsertComment(target, { marker: commentMarker(inputs.project, inputs.stack), body: previewComment(report) })
+    core.info(`Pull request #${event.number}: comment ${done}.`)
+  }
+  if (report.ready && !report.ready.ok) throw new Error(`stack ${inputs.stack} not ready after ${inputs.waitTimeout}s:\n${report.ready.lines.join('\n')}`)
+}
+
 export async function run(): Promise<void> {
   try {
-    const draft = readInputs()
-    const model = await loadModel(draft)
-    maskEnvironment(model)
-    const { inputs, source } = resolveStack(draft, model?.name)
-    const scope = checkScope(inputs, model)
-    core.info(`hyperform ${inputs.command}: project ${scope.project}, stack ${scope.stack} (${source}), region ${scope.region}`)
-
-    const clients = createClients({ region: inputs.region })
-    const deploying = model !== undefined && inputs.command !== 'destroy'
-    const [current, network] = await Promise.all([
-      readCurrent(clients, scope),
-      deploying ? resolveNetwork(clients, inputs) : undefined
-    ])
-    const desired = deploying && network ? buildDesired({ inputs, model, network, lambdaCode: lambdaCode() }) : undefined
-    const plan = desired ? diff(desired, current) : destroyPlan(current, scope)
-    printPlan(changeLines(plan))
-
-    const applied = inputs.command === 'plan' ? undefined : await applyPlan(plan, { clients, desired, log: core.info })
-    const ready = desired && inputs.command === 'deploy' && inputs.wait
-      ? await waitForStack({ clients, desired, timeoutSeconds: inputs.waitTimeout, log: core.info })
-      : undefined
-
-    const report = buildReport({ inputs, source, model, current, plan, applied, ready })
-    setOutputs(report)
-    await writeSummary(report)
-    if (driftLines(plan).length > 0) core.warning(`drift: ${driftLines(plan).length} resource(s) had changed outside this action; ${inputs.command === 'plan' ? 'a deploy heals them' : 'healed'}`)
-    if (ready && !ready.ok) throw new Error(`stack not ready after ${inputs.waitTimeout}s: ${ready.pending.join('; ')}`)
+    const prepared = await prepare()
+    if (!prepared) return
+    const report = await execute(prepared)
+    await publish(prepared, report)
   } catch (error) {
     fail(error)
   }

@@ -132,3 +132,18 @@ export function fail(error: unknown): void {
   const cause = error instanceof Error && error.cause instanceof Error ? `\n  caused by ${error.cause.name}: ${error.cause.message}` : ''
   core.setFailed(`${message}${cause}`)
 }
+
+/** The pull request comment: services, DNS names, counts and the last change. */
+export function previewComment(report: RunReport, at: Date = new Date()): string {
+  const when = at.toISOString().replace('T', ' ').slice(0, 16) + ' UTC'
+  if (report.command === 'destroy') {
+    return `### Preview stack \`${report.stack}\` destroyed\n\nEverything of stack \`${report.stack}\` in project \`${report.project}\` (${report.region}) was removed at ${when} (${report.changes.length} changes).\n`
+  }
+  const rows = report.services.map((s) => [s.name, `\`${s.dnsName}\``, String(s.onDemand), String(s.spot), s.image])
+  const last = report.changes.length > 0 ? `${report.changes.length} changes: ${report.changes.slice(0, 5).map((c) => `${c.action} ${c.kind} ${c.name}`).join(', ')}${report.changes.length > 5 ? ', ...' : ''}` : 'no changes'
+  return [
+    `### Preview stack \`${report.stack}\` (${report.project}, ${report.region})`,
+    markdownTable(['service', 'DNS name', 'on-demand', 'spot', 'image'], rows),
+    `Last ${report.command} ${when}: ${last}.${report.drift.length > 0 ? ` Drift healed: ${report.drift.length}.` : ''}`
+  ].join('\n\n') + '\n'
+}

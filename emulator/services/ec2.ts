@@ -1,20 +1,114 @@
-/** Placeholder until the real module lands: every operation is unknown. */
+/** EC2 (ec2Query protocol): VPCs, subnets, images, security groups, launch templates, instances, tags. */
+import * as ec2 from '@aws-sdk/client-ec2'
+import type {
+  AuthorizeSecurityGroupIngressRequest,
+  CreateLaunchTemplateRequest,
+  CreateLaunchTemplateVersionRequest,
+  CreateSecurityGroupRequest,
+  CreateTagsRequest,
+  DeleteLaunchTemplateRequest,
+  DeleteSecurityGroupRequest,
+  DeleteTagsRequest,
+  DescribeImagesRequest,
+  DescribeInstancesRequest,
+  DescribeLaunchTemplatesRequest,
+  DescribeLaunchTemplateVersionsRequest,
+  DescribeSecurityGroupsRequest,
+  DescribeSubnetsRequest,
+  DescribeVpcAttributeRequest,
+  DescribeVpcsRequest,
+  ModifyLaunchTemplateRequest,
+  ModifyVpcAttributeRequest,
+  TerminateInstancesRequest
+} from '@aws-sdk/client-ec2'
 import { AwsError } from '../types.js'
-import type { Cloud, EmulatorResponse, ServiceModule } from '../types.js'
+import type { Cloud, ServiceModule } from '../types.js'
+import { registerInstanceControls } from '../core/hooks.js'
+import { createQueryModule } from '../protocols/query.js'
+import type { QueryContext, QueryHandler } from '../protocols/query.js'
+import * as net from './ec2/describe-network.js'
+import { describeInstances, instanceState, terminateInstance, terminateInstances } from './ec2/instances.js'
+import * as lt from './ec2/launch-templates.js'
+import * as sg from './ec2/security-groups.js'
+import { createTags, deleteTags } from './ec2/tags.js'
+import { ec2World } from './ec2/world.js'
+import type { Ec2World } from './ec2/world.js'
 
-export function createEc2(_cloud: Cloud): ServiceModule {
+export { ec2World } from './ec2/world.js'
+export { EMULATED_IMAGES } from './ec2/describe-network.js'
+
+const ok = { Return: true }
+
+function handlers(w: Ec2World): Record<string, QueryHandler> {
   return {
-    signingName: 'ec2',
-    throttleCode: 'ThrottlingException',
-    throttleStatus: 400,
-    operation: () => {
-      throw new AwsError('UnknownOperationException', 'ec2 is not implemented yet')
-    },
-    handle: () => Promise.reject(new AwsError('UnknownOperationException', 'ec2 is not implemented yet')),
-    error: (err): EmulatorResponse => ({
-      status: err.status,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ __type: err.code, message: err.message })
-    })
+    DescribeVpcs: (i: DescribeVpcsRequest, c: QueryContext) => net.describeVpcs(w, c.region, i),
+    DescribeVpcAttribute: (i: DescribeVpcAttributeRequest, c: QueryContext) => net.describeVpcAttribute(w, c.region, i),
+    ModifyVpcAttribute: (i: ModifyVpcAttributeRequest, c: QueryContext) => net.modifyVpcAttribute(w, c.region, i),
+    DescribeSubnets: (i: DescribeSubnetsRequest, c: QueryContext) => net.describeSubnets(w, c.region, i),
+    DescribeAvailabilityZones: (_i: unknown, c: QueryContext) => net.describeAvailabilityZones(w, c.region),
+    DescribeImages: (i: DescribeImagesRequest) => net.describeImages(i),
+    CreateSecurityGroup: (i: CreateSecurityGroupRequest, c: QueryContext) => sg.createSecurityGroup(w, c.region, i),
+    DescribeSecurityGroups: (i: DescribeSecurityGroupsRequest, c: QueryContext) => sg.describeSecurityGroups(w, c.region, i),
+    DeleteSecurityGroup: (i: DeleteSecurityGroupRequest, c: QueryContext) => sg.deleteSecurityGroup(w, c.region, i),
+    AuthorizeSecurityGroupIngress: (i: AuthorizeSecurityGroupIngressRequest, c: QueryContext) => sg.authorize(w, c.region, i, false),
+    RevokeSecurityGroupIngress: (i: AuthorizeSecurityGroupIngressRequest, c: QueryContext) => sg.revoke(w, c.region, i, false),
+    AuthorizeSecurityGroupEgress: (i: AuthorizeSecurityGroupIngressRequest, c: QueryContext) => sg.authorize(w, c.region, i, true),
+    RevokeSecurityGroupEgress: (i: AuthorizeSecurityGroupIngressRequest, c: QueryContext) => sg.revoke(w, c.region, i, true),
+    CreateLaunchTemplate: (i: CreateLaunchTemplateRequest, c: QueryContext) => lt.createLaunchTemplate(w, c.region, i),
+    CreateLaunchTemplateVersion: (i: CreateLaunchTemplateVersionRequest, c: QueryContext) => lt.createLaunchTemplateVersion(w, c.region, i),
+    DescribeLaunchTemplates: (i: DescribeLaunchTemplatesRequest, c: QueryContext) => lt.describeLaunchTemplates(w, c.region, i),
+    DescribeLaunchTemplateVersions: (i: DescribeLaunchTemplateVersionsRequest, c: QueryContext) => lt.describeLaunchTemplateVersions(w, c.region, i),
+    ModifyLaunchTemplate: (i: ModifyLaunchTemplateRequest, c: QueryContext) => lt.modifyLaunchTemplate(w, c.region, i),
+    DeleteLaunchTemplate: (i: DeleteLaunchTemplateRequest, c: QueryContext) => lt.deleteLaunchTemplate(w, c.region, i),
+    DescribeInstances: (i: DescribeInstancesRequest, c: QueryContext) => describeInstances(w, c.region, i),
+    TerminateInstances: (i: TerminateInstancesRequest, c: QueryContext) => terminateInstances(w, c.region, i),
+    CreateTags: (i: CreateTagsRequest, c: QueryContext) => createTags(w, c.region, i),
+    DeleteTags: (i: DeleteTagsRequest, c: QueryContext) => deleteTags(w, c.region, i),
+    DescribeAccountAttributes: () => ({ AccountAttributes: [] }),
+    DeleteVpc: () => ok
   }
+}
+
+function registerControls(w: Ec2World): void {
+  const find = (id: string): NonNullable<ReturnType<typeof w.instances.get>> => {
+    const instance = w.instances.get(id)
+    if (!instance) throw new AwsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`, 404)
+    return instance
+  }
+  registerInstanceControls(w.cloud, {
+    terminateInstance: (id) =>
+      terminateInstance(w, find(id), { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' }),
+    spotInterrupt: (id) => {
+      const instance = find(id)
+      if (!instance.spot) throw new AwsError('InvalidParameterValue', `${id} is not a spot instance`)
+      terminateInstance(w, instance, { code: 'Server.SpotInstanceTermination', message: 'Server.SpotInstanceTermination: Spot instance termination' })
+    }
+  })
+}
+
+function state(w: Ec2World): unknown {
+  return {
+    vpcs: [...w.network.vpcs.values()].map(({ vpcId, region, cidrBlock, isDefault, enableDnsSupport, enableDnsHostnames }) => ({ vpcId, region, cidrBlock, isDefault, enableDnsSupport, enableDnsHostnames })),
+    subnets: [...w.network.subnets.values()].map(({ subnetId, vpcId, availabilityZone, cidrBlock }) => ({ subnetId, vpcId, availabilityZone, cidrBlock })),
+    securityGroups: sg.groupState(w),
+    launchTemplates: lt.templateState(w),
+    instances: instanceState(w)
+  }
+}
+
+export function createEc2(cloud: Cloud): ServiceModule {
+  const w = ec2World(cloud)
+  w.network.ensureRegion('us-east-1')
+  registerControls(w)
+  return createQueryModule({
+    signingName: 'ec2',
+    flavor: 'ec2',
+    xmlns: 'http://ec2.amazonaws.com/doc/2016-11-15/',
+    schemas: ec2 as unknown as Record<string, unknown>,
+    throttleCode: 'RequestLimitExceeded',
+    throttleStatus: 503,
+    serverErrorCode: 'InternalError',
+    state: () => state(w),
+    handlers: handlers(w)
+  })
 }

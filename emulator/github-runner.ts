@@ -1,13 +1,14 @@
 /**
- * Runs the bundled action as GitHub does: `node dist/index.js` with INPUT_*
- * variables, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files.
+ * A local stand-in for the GitHub runner: runs the bundled action as GitHub does,
+ * `node dist/index.js` with INPUT_* variables, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 
-export const ACTION = path.resolve('dist/index.js')
+export const ACTION = fileURLToPath(new URL('../dist/index.js', import.meta.url))
 
 export interface ActionRun {
   code: number
@@ -25,6 +26,8 @@ export interface RunOptions {
   env?: Record<string, string>
   /** Kill the process when this returns true for a line of its output. */
   killWhen?: (line: string) => boolean
+  /** Copy the action's output to this process's stdout as it comes (the demo). */
+  echo?: boolean
 }
 
 /** Parses the GITHUB_OUTPUT file format (name<<delimiter ... delimiter). */
@@ -74,6 +77,7 @@ export function runAction(options: RunOptions): Promise<ActionRun> {
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString()
+    if (options.echo) process.stdout.write(chunk)
     if (options.killWhen && stdout.split('\n').some(options.killWhen)) child.kill('SIGKILL')
   })
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))

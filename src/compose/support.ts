@@ -1,0 +1,144 @@
+/**
+ * What the action does with every Compose key it does not deploy. One table,
+ * keyed by path pattern (`*` is any service name), so that nothing is dropped
+ * silently and docs/compose.md can list exactly the same keys.
+ *
+ * The rule: an **error** when ignoring the key would change what the
+ * container can do or see (storage, files, devices, privileges, kernel
+ * limits, network namespace, identity, the set of services); a **warning**
+ * when the key is orchestration or metadata that the action replaces with its
+ * own behaviour (start order, restarts, health, names, labels, logs,
+ * resource limits on an instance the container has to itself).
+ * `x-*` extension keys are ignored silently, as the specification says.
+ * Any other key is an error: it is not a Compose key.
+ */
+
+export type SupportLevel = 'error' | 'warning'
+
+export interface Support {
+  level: SupportLevel
+  reason: string
+}
+
+/** Keys the action deploys, per level of the file. */
+export const SUPPORTED = {
+  top: ['name', 'services'],
+  service: ['image', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'expose', 'deploy'],
+  deploy: ['replicas', 'preemptible', 'size', 'public']
+} as const
+
+const NO_STORAGE = 'instances have no persistent storage and are replaced at any time (spot interruptions, scaling); keep state in a managed service such as RDS, S3 or EFS'
+const WHOLE_INSTANCE = 'the container has the instance to itself; choose the instance type with deploy.size'
+const ISOLATION = 'the container runs with Docker defaults; this security or isolation setting cannot be applied'
+
+export const UNSUPPORTED: Readonly<Record<string, Support>> = {
+  // top level
+  version: { level: 'warning', reason: 'obsolete in the Compose Specification; ignored' },
+  volumes: { level: 'warning', reason: `named volumes are not created: ${NO_STORAGE}` },
+  networks: { level: 'warning', reason: 'networks are not created: all services share the VPC and reach each other by service name' },
+  secrets: { level: 'warning', reason: 'secrets are not provided to containers; pass them as environment variables from GitHub secrets' },
+  configs: { level: 'warning', reason: 'configs are not provided to containers; bake files into the image' },
+  include: { level: 'error', reason: 'not supported: list the files in the compose-file input instead' },
+  models: { level: 'error', reason: 'AI models are not provided on EC2 instances' },
+  // services
+  'services.*.build': { level: 'warning', reason: 'the action does not build images; it deploys "image" as it is in the registry' },
+  'services.*.volumes': { level: 'error', reason: NO_STORAGE },
+  'services.*.volumes_from': { level: 'error', reason: NO_STORAGE },
+  'services.*.tmpfs': { level: 'error', reason: 'tmpfs mounts are not created' },
+  'services.*.secrets': { level: 'error', reason: 'secret files are not mounted; pass secrets as environment variables' },
+  'services.*.configs': { level: 'error', reason: 'config files are not mounted; bake them into the image' },
+  'services.*.devices': { level: 'error', reason: 'host devices are not mapped into the container' },
+  'services.*.device_cgroup_rules': { level: 'error', reason: 'host devices are not mapped into the container' },
+  'services.*.gpus': { level: 'error', reason: 'GPUs are not attached to the container' },
+  'services.*.privileged': { level: 'error', reason: ISOLATION },
+  'services.*.cap_add': { level: 'error', reason: ISOLATION },
+  'services.*.cap_drop': { level: 'error', reason: ISOLATION },
+  'services.*.security_opt': { level: 'error', reason: ISOLATION },
+  'services.*.read_only': { level: 'error', reason: ISOLATION },
+  'services.*.user': { level: 'error', reason: 'the container runs as the image\'s user; set USER in the image' },
+  'services.*.group_add': { level: 'error', reason: 'the container runs as the image\'s user; set groups in the image' },
+  'services.*.userns_mode': { level: 'error', reason: ISOLATION },
+  'services.*.working_dir': { level: 'error', reason: 'the container starts in the image\'s WORKDIR; set it in the image' },
+  'services.*.ulimits': { level: 'error', reason: 'the container gets Docker\'s default limits on the instance' },
+  'services.*.sysctls': { level: 'error', reason: 'kernel parameters are not set for the container' },
+  'services.*.shm_size': { level: 'error', reason: 'the container gets Docker\'s default /dev/shm size' },
+  'services.*.network_mode': { level: 'error', reason: 'the container runs on Docker\'s bridge network with published ports' },
+  'services.*.ipc': { level: 'error', reason: ISOLATION },
+  'services.*.pid': { level: 'error', reason: ISOLATION },
+  'services.*.uts': { level: 'error', reason: ISOLATION },
+  'services.*.cgroup': { level: 'error', reason: ISOLATION },
+  'services.*.cgroup_parent': { level: 'error', reason: ISOLATION },
+  'services.*.isolation': { level: 'error', reason: ISOLATION },
+  'services.*.dns': { level: 'error', reason: 'the action sets the container\'s DNS to the VPC resolver for service discovery' },
+  'services.*.dns_search': { level: 'error', reason: 'the action sets the DNS search list to the stack and project domains' },
+  'services.*.dns_opt': { level: 'error', reason: 'the action sets the container\'s DNS for service discovery' },
+  'services.*.extra_hosts': { level: 'error', reason: 'host entries are not added to the container' },
+  'services.*.external_links': { level: 'error', reason: 'containers outside the stack are not reachable by these names' },
+  'services.*.mac_address': { level: 'error', reason: 'the container gets the address Docker assigns on the instance' },
+  'services.*.extends': { level: 'error', reason: 'not supported: merge files with several compose-file entries instead' },
+  'services.*.profiles': { level: 'error', reason: 'profiles are not supported: every service in the file is deployed; remove the service or the key' },
+  'services.*.scale': { level: 'error', reason: 'use deploy.replicas (and deploy.preemptible for spot instances)' },
+  'services.*.credential_spec': { level: 'error', reason: 'Windows credential specs are not supported' },
+  'services.*.storage_opt': { level: 'error', reason: 'storage driver options are not set' },
+  'services.*.use_api_socket': { level: 'error', reason: 'the Docker API socket is not mounted into the container' },
+  'services.*.provider': { level: 'error', reason: 'provider services are not supported' },
+  'services.*.models': { level: 'error', reason: 'AI models are not provided on EC2 instances' },
+  'services.*.depends_on': { level: 'warning', reason: 'all services start together; make clients retry until their dependencies answer' },
+  'services.*.links': { level: 'warning', reason: 'services reach each other by service name through DNS; link aliases are not created' },
+  'services.*.networks': { level: 'warning', reason: 'all services share the VPC and reach each other by service name; networks and aliases are not applied' },
+  'services.*.restart': { level: 'warning', reason: 'the container always restarts, and the Auto Scaling Group replaces failed instances' },
+  'services.*.healthcheck': { level: 'warning', reason: 'not used: the Auto Scaling Groups use EC2 instance health' },
+  'services.*.labels': { level: 'warning', reason: 'container labels are not applied' },
+  'services.*.annotations': { level: 'warning', reason: 'container annotations are not applied' },
+  'services.*.container_name': { level: 'warning', reason: 'containers are named by the action; other services use the service name' },
+  'services.*.hostname': { level: 'warning', reason: 'the container uses the instance\'s host name; other services use the service name' },
+  'services.*.domainname': { level: 'warning', reason: 'the DNS domain is the stack\'s private zone' },
+  'services.*.logging': { level: 'warning', reason: 'logs go to Docker\'s default log driver on the instance' },
+  'services.*.pull_policy': { level: 'warning', reason: 'the image is pulled when each instance starts' },
+  'services.*.platform': { level: 'warning', reason: 'the platform is the instance\'s; pick an image that matches the architecture of deploy.size' },
+  'services.*.stop_signal': { level: 'warning', reason: 'instances are terminated with Docker\'s default stop signal' },
+  'services.*.stop_grace_period': { level: 'warning', reason: 'instances are terminated with Docker\'s default grace period' },
+  'services.*.init': { level: 'warning', reason: 'no init process is added; the image\'s entrypoint is PID 1' },
+  'services.*.stdin_open': { level: 'warning', reason: 'no terminal or standard input is attached on an instance' },
+  'services.*.tty': { level: 'warning', reason: 'no terminal or standard input is attached on an instance' },
+  'services.*.attach': { level: 'warning', reason: 'logs stay on the instance' },
+  'services.*.develop': { level: 'warning', reason: 'development (watch) settings do not apply to a deployment' },
+  'services.*.post_start': { level: 'warning', reason: 'lifecycle hooks are not run' },
+  'services.*.pre_stop': { level: 'warning', reason: 'lifecycle hooks are not run' },
+  'services.*.oom_kill_disable': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.oom_score_adj': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.mem_limit': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.mem_reservation': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.memswap_limit': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.mem_swappiness': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.cpus': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.cpu_count': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.cpu_percent': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.cpu_shares': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.cpu_period': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.cpu_quota': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.cpu_rt_runtime': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.cpu_rt_period': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.cpuset': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.blkio_config': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.pids_limit': { level: 'warning', reason: WHOLE_INSTANCE },
+  // services.*.deploy
+  'services.*.deploy.mode': { level: 'warning', reason: 'each replica is one EC2 instance; the mode is ignored' },
+  'services.*.deploy.endpoint_mode': { level: 'warning', reason: 'services are found through DNS records with one address per instance' },
+  'services.*.deploy.labels': { level: 'warning', reason: 'service labels are not applied' },
+  'services.*.deploy.resources': { level: 'warning', reason: WHOLE_INSTANCE },
+  'services.*.deploy.restart_policy': { level: 'warning', reason: 'the container always restarts, and the Auto Scaling Group replaces failed instances' },
+  'services.*.deploy.placement': { level: 'warning', reason: 'the Auto Scaling Groups place instances across the subnets' },
+  'services.*.deploy.update_config': { level: 'warning', reason: 'instances are replaced by the Auto Scaling Groups' },
+  'services.*.deploy.rollback_config': { level: 'warning', reason: 'instances are replaced by the Auto Scaling Groups' }
+}
+
+/** The table entry for a key at `scope` (`''`, `'services.*'` or `'services.*.deploy'`). */
+export function supportOf(scope: string, key: string): Support | undefined {
+  return UNSUPPORTED[scope === '' ? key : `${scope}.${key}`]
+}
+
+/** Extension keys (`x-*`) are for the user's anchors and tools; ignored silently. */
+export function isExtension(key: string): boolean {
+  return key.startsWith('x-')
+}
