@@ -317,6 +317,8 @@ interface ChangeCommon {
   fields?: string[]
   /** Per-service resources: the compose service. */
   service?: string
+  /** The difference was made outside the action (nothing in compose or inputs asked for it). */
+  drift?: boolean
 }
 
 export type Change = ChangeCommon &

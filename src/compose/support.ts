@@ -33,7 +33,7 @@ const ISOLATION = 'the container runs with Docker defaults; this security or iso
 
 export const UNSUPPORTED: Readonly<Record<string, Support>> = {
   // top level
-  version: { level: 'warning', reason: 'obsolete in the Compose Specification; ignored' },
+  version: { level: 'warning', reason: 'obsolete in the Compose Specification' },
   volumes: { level: 'warning', reason: `named volumes are not created: ${NO_STORAGE}` },
   networks: { level: 'warning', reason: 'networks are not created: all services share the VPC and reach each other by service name' },
   secrets: { level: 'warning', reason: 'secrets are not provided to containers; pass them as environment variables from GitHub secrets' },

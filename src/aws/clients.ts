@@ -1,0 +1,57 @@
+/**
+ * The one AWS client factory. Region, retries and user agent are set here;
+ * the endpoint comes from the SDK's own configuration (AWS_ENDPOINT_URL and
+ * friends), so the same code talks to AWS and to the local emulator.
+ */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling'
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
+import { EC2Client } from '@aws-sdk/client-ec2'
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
+import { IAMClient } from '@aws-sdk/client-iam'
+import { LambdaClient } from '@aws-sdk/client-lambda'
+import { Route53Client } from '@aws-sdk/client-route-53'
+import { STSClient } from '@aws-sdk/client-sts'
+
+export const ACTION_VERSION = '1.0.0'
+export const USER_AGENT = `hyperform-action/${ACTION_VERSION}`
+export const DEFAULT_MAX_ATTEMPTS = 8
+
+export interface Clients {
+  ec2: EC2Client
+  autoScaling: AutoScalingClient
+  route53: Route53Client
+  lambda: LambdaClient
+  iam: IAMClient
+  events: EventBridgeClient
+  logs: CloudWatchLogsClient
+  sts: STSClient
+}
+
+export interface ClientOptions {
+  region: string
+  maxAttempts?: number
+}
+
+export function createClients(options: ClientOptions): Clients {
+  const config = {
+    region: options.region,
+    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    retryMode: 'standard',
+    customUserAgent: USER_AGENT
+  }
+  return {
+    ec2: new EC2Client(config),
+    autoScaling: new AutoScalingClient(config),
+    route53: new Route53Client(config),
+    lambda: new LambdaClient(config),
+    iam: new IAMClient(config),
+    events: new EventBridgeClient(config),
+    logs: new CloudWatchLogsClient(config),
+    sts: new STSClient(config)
+  }
+}
+
+/** Releases the clients' sockets (tests and the emulator demo). */
+export function destroyClients(clients: Clients): void {
+  for (const client of Object.values(clients)) client.destroy()
+}

@@ -1,0 +1,90 @@
+/**
+ * Turns the run's plain data (inputs, compose model, current state, plan, apply and
+ * wait results) into the report the user sees. Pure: no I/O.
+ */
+import type { ComposeModel } from './compose/model.js'
+import type { ActionInputs, StackSource } from './inputs.js'
+import { asgName, CAPACITIES, functionName, recordName, type StackScope } from './names.js'
+import type { ChangeLine, RunReport, ServiceReport } from './report.js'
+import type { ApplyResult, Change, CurrentState, Plan, WaitResult } from './state.js'
+
+function line(change: Change): ChangeLine {
+  return { action: change.action, kind: change.kind, name: change.name, reason: change.reason }
+}
+
+/** Every change of the plan, noops included, for the plan table. */
+export function changeLines(plan: Plan): ChangeLine[] {
+  return plan.changes.map(line)
+}
+
+/** The changes that heal drift: differences nobody asked for. */
+export function driftLines(plan: Plan): ChangeLine[] {
+  return plan.changes.filter((c) => c.action !== 'noop' && c.drift === true).map(line)
+}
+
+function intendedLines(plan: Plan): ChangeLine[] {
+  return plan.changes.filter((c) => c.action !== 'noop').map(line)
+}
+
+function runningIps(current: CurrentState, service: string): string[] {
+  const fromInstances = current.instances?.filter((i) => i.service === service && i.state === 'running' && i.privateIp).map((i) => i.privateIp!)
+  return (fromInstances ?? []).sort()
+}
+
+function serviceNames(model: ComposeModel | undefined, current: CurrentState): string[] {
+  if (model) return model.services.map((s) => s.name)
+  return [...new Set(current.asgs.map((a) => a.service))].sort()
+}
+
+function serviceReport(args: { scope: StackScope; name: string; model?: ComposeModel; current: CurrentState; ready?: WaitResult }): ServiceReport {
+  const { scope, name, model, current, ready } = args
+  const service = model?.services.find((s) => s.name === name)
+  const waited = ready?.services.find((s) => s.service === name)
+  return {
+    name,
+    image: service?.image ?? '',
+    onDemand: service ? service.replicas - service.preemptible : 0,
+    spot: service?.preemptible ?? 0,
+    dnsName: recordName(scope, name),
+    instances: waited ? [...waited.instanceIps].sort() : runningIps(current, name),
+    asgs: CAPACITIES.map((capacity) => asgName(scope, name, capacity))
+  }
+}
+
+function readyLines(ready: WaitResult): string[] {
+  return ready.services.map((s) => {
+    const record = s.recordValues.length > 0 ? `record lists ${s.recordValues.length}` : 'no record'
+    return `${s.service}: ${s.running}/${s.desired} running, ${record}${s.ready ? '' : ' (not ready)'}`
+  })
+}
+
+export interface ReportInput {
+  inputs: ActionInputs
+  source: StackSource
+  model?: ComposeModel
+  current: CurrentState
+  plan: Plan
+  applied?: ApplyResult
+  ready?: WaitResult
+}
+
+export function buildReport(input: ReportInput): RunReport {
+  const { inputs, current, plan, applied, ready } = input
+  const scope = { project: inputs.project, stack: inputs.stack, region: inputs.region }
+  const destroyed = inputs.command === 'destroy'
+  const createdZone = applied?.applied.find((a) => a.kind === 'hosted-zone' && a.action === 'create')?.id
+  return {
+    project: inputs.project,
+    region: inputs.region,
+    stack: inputs.stack,
+    stackSource: input.source,
+    command: inputs.command,
+    hostedZoneId: destroyed ? current.zone?.id : (createdZone ?? current.zone?.id),
+    lambdaFunction: functionName(scope),
+    services: serviceNames(input.model, current).map((name) => serviceReport({ scope, name, model: destroyed ? undefined : input.model, current, ready })),
+    changes: intendedLines(plan),
+    drift: driftLines(plan),
+    writes: applied?.writes ?? 0,
+    ...(ready ? { ready: { ok: ready.ready, lines: readyLines(ready) } } : {})
+  }
+}
