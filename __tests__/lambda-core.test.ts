@@ -18,7 +18,7 @@ const stack = { ...scope, stack: 'st-wordpress' }
 const DB = recordName(stack, 'db')
 const TTL = 60
 
-function instance(id: string, state: string, ip: string | undefined, service = 'db', tags = serviceTags(stack, service)): InstanceView {
+function instance(id: string, state: string, ip: string | undefined, tags = serviceTags(stack, 'db')): InstanceView {
   return { id, state, privateIp: ip, tags }
 }
 
@@ -48,22 +48,22 @@ describe('identify', () => {
   })
 
   test('an instance of another project is ignored', () => {
-    const foreign = instance('i-1', 'running', '10.0.0.1', 'db', serviceTags({ ...stack, project: 'other' }, 'db'))
+    const foreign = instance('i-1', 'running', '10.0.0.1', serviceTags({ ...stack, project: 'other' }, 'db'))
     expect(identify(foreign, scope)).toEqual({ ignore: 'instance belongs to project "other"' })
   })
 
   test('an instance without tags is ignored', () => {
-    expect(identify(instance('i-1', 'running', '10.0.0.1', 'db', {}), scope)).toHaveProperty('ignore')
+    expect(identify(instance('i-1', 'running', '10.0.0.1', {}), scope)).toHaveProperty('ignore')
   })
 
   test('an instance with the project tag but no service tag is ignored', () => {
     const tags = { [TAGS.project]: 'prj-demo', [TAGS.stack]: 'st-wordpress' }
-    expect(identify(instance('i-1', 'running', '10.0.0.1', 'db', tags), scope)).toHaveProperty('ignore')
+    expect(identify(instance('i-1', 'running', '10.0.0.1', tags), scope)).toHaveProperty('ignore')
   })
 
   test('a service tag that is not a DNS label is ignored rather than written as a record', () => {
     const tags = { ...serviceTags(stack, 'db'), [TAGS.service]: 'Bad Name' }
-    expect(identify(instance('i-1', 'running', '10.0.0.1', 'db', tags), scope)).toHaveProperty('ignore')
+    expect(identify(instance('i-1', 'running', '10.0.0.1', tags), scope)).toHaveProperty('ignore')
   })
 
   test('an instance that was not found is ignored', () => {
@@ -146,16 +146,16 @@ describe('plan for every instance state', () => {
     const otherProject = serviceTags({ ...stack, project: 'prj-other' }, 'db')
     const decision = planFor({ instanceId: 'i-1', state: 'running' }, [
       instance('i-1', 'running', '10.0.0.1'),
-      instance('i-2', 'running', '10.0.0.2', 'db', otherStack),
-      instance('i-3', 'running', '10.0.0.3', 'db', otherProject),
-      instance('i-4', 'running', '10.0.0.4', 'web')
+      instance('i-2', 'running', '10.0.0.2', otherStack),
+      instance('i-3', 'running', '10.0.0.3', otherProject),
+      instance('i-4', 'running', '10.0.0.4', serviceTags(stack, 'web'))
     ])
     expect(decision).toMatchObject({ action: 'upsert', next: { values: ['10.0.0.1'] } })
   })
 
   test('an event for an instance of another project is ignored even if it is listed', () => {
     const foreign = serviceTags({ ...stack, project: 'prj-other' }, 'db')
-    const decision = planFor({ instanceId: 'i-9', state: 'running' }, [instance('i-9', 'running', '10.0.0.9', 'db', foreign)])
+    const decision = planFor({ instanceId: 'i-9', state: 'running' }, [instance('i-9', 'running', '10.0.0.9', foreign)])
     expect(decision.action).toBe('ignore')
   })
 })
@@ -171,16 +171,19 @@ describe('convergence', () => {
     expect(planFor(event, world, zone).action).toBe('noop')
   })
 
-  test('a running event delivered after the terminated event converges to the truth', () => {
+  test.each([
+    ['terminated', undefined],
+    ['shutting-down', '10.0.0.2']
+  ])('a running event delivered after the %s event converges to the truth', (state, ip) => {
+    const now = [instance('i-1', 'running', '10.0.0.1'), instance('i-2', state, ip), instance('i-3', 'running', '10.0.0.3')]
     const inOrder = [
       { instanceId: 'i-2', state: 'running' },
-      { instanceId: 'i-2', state: 'terminated' }
+      { instanceId: 'i-2', state }
     ]
-    const reversed = [...inOrder].reverse()
     const run = (events: typeof inOrder): RecordSet[] =>
-      events.reduce((zone, event) => apply(zone, planFor(event, world, zone)), [record(['10.0.0.1', '10.0.0.2'])])
+      events.reduce((zone, event) => apply(zone, planFor(event, now, zone)), [record(['10.0.0.1', '10.0.0.2'])])
     expect(run(inOrder)).toEqual([{ name: DB, ttl: TTL, values: ['10.0.0.1', '10.0.0.3'] }])
-    expect(run(reversed)).toEqual(run(inOrder))
+    expect(run([...inOrder].reverse())).toEqual(run(inOrder))
   })
 
   test('IPs are sorted numerically and de-duplicated', () => {

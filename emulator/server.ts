@@ -13,7 +13,7 @@ import type { CoreCloud } from './core/cloud.js'
 import { handleControl, stateDump } from './core/control.js'
 import { dispatch } from './core/dispatch.js'
 import type { DispatchContext } from './core/dispatch.js'
-import { instanceControls } from './core/hooks.js'
+import { instanceControls, runStopHandlers } from './core/hooks.js'
 import { RateLimiter } from './core/rate-limits.js'
 import { identify } from './core/routing.js'
 import { createServiceModules } from './services/index.js'
@@ -41,6 +41,8 @@ export interface Emulator {
   state(): Record<string, unknown>
   stop(): Promise<void>
 }
+
+const STOP_GRACE_MS = 5000
 
 interface CoreContext extends DispatchContext {
   modules: Map<string, ServiceModule>
@@ -132,8 +134,10 @@ function createHandle(ctx: CoreContext, server: Server, port: number): Emulator 
     setFaults: (partial) => cloud.setFaults(partial),
     state: () => stateDump(ctx),
     stop: async () => {
+      runStopHandlers(cloud)
+      // let background work (launches, deliveries, invocations calling back into the server) finish first
+      await Promise.race([cloud.waitIdle(), new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref())])
       await close(server)
-      await cloud.waitIdle()
     }
   }
 }

@@ -71,6 +71,8 @@ export interface CallRecord {
   errorCode?: string
   /** True when the error was injected by the fault settings. */
   injected?: boolean
+  /** True when the call was throttled by the emulated AWS rate limits (options.rateLimits), not by a fault. */
+  rateLimited?: boolean
   /** Who made the call: the access key id of the caller (the action, or a Lambda function's credentials). */
   caller?: string
 }

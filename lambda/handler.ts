@@ -25,6 +25,9 @@
  * retried by the SDK's standard retry; any other error is thrown so that
  * Lambda's asynchronous retry runs.
  *
+ * IAM: ec2:DescribeInstances; route53:ListResourceRecordSets and
+ * route53:ChangeResourceRecordSets on the zone; logs for the log group.
+ *
  * One JSON line per event on stdout:
  *   {instance, state, service, stack, record, before, after, action, calls, attempts, reason}
  * `calls` counts HTTP requests, SDK retries included.
@@ -37,7 +40,7 @@ import {
   type ListResourceRecordSetsCommandInput,
   type ResourceRecordSet
 } from '@aws-sdk/client-route-53'
-import { TAGS, labelProblem, regionProblem, zoneName } from '../src/names.js'
+import { LIMITS, TAGS, labelProblem, regionProblem, zoneName } from '../src/names.js'
 import {
   beforeAfter,
   changeBatch,
@@ -112,7 +115,7 @@ function parseTtl(raw: string | undefined): number {
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const project = required(env, 'PROJECT')
   const region = required(env, 'AWS_REGION')
-  const problem = labelProblem(project) ?? regionProblem(region)
+  const problem = labelProblem(project, LIMITS.project) ?? regionProblem(region)
   if (problem) throw new Error(`PROJECT "${project}" / AWS_REGION "${region}": ${problem}`)
   const zone = normalizeName(required(env, 'ZONE_NAME'))
   const expected = zoneName({ project, region })
@@ -186,14 +189,17 @@ async function readInstances(ec2: EC2Client, project: string, calls: Calls): Pro
     { client: ec2, pageSize: INSTANCE_PAGE },
     { Filters: [{ Name: `tag:${TAGS.project}`, Values: [project] }] }
   )
-  for await (const page of pages) {
-    calls.add(page.$metadata)
-    for (const reservation of page.Reservations ?? []) {
-      for (const instance of reservation.Instances ?? []) {
+  try {
+    for await (const page of pages) {
+      calls.add(page.$metadata)
+      for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
         const view = toView(instance)
         if (view) views.push(view)
       }
     }
+  } catch (error) {
+    calls.add((error as { $metadata?: { attempts?: number } }).$metadata)
+    throw error
   }
   return views
 }

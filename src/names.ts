@@ -181,3 +181,6 @@ export function scopeProblems(s: StackScope, services: readonly string[] = []): 
   }
   return problems
 }
+
+/** On a launch template: a hash of its default version's data, so a no-op run reads no versions. */
+export const CONFIG_HASH_TAG = `${TAG_PREFIX}config-hash`

@@ -213,6 +213,8 @@ export interface CurrentSecurityGroup {
   vpcId?: string
   service: string
   ingress: IngressRule[]
+  /** Tag hyperform:config-hash: the hash of the ingress rules the action last wrote. */
+  configHash?: string
 }
 
 export interface CurrentLaunchTemplate {
@@ -222,6 +224,9 @@ export interface CurrentLaunchTemplate {
   defaultVersion: number
   latestVersion: number
   configHash?: string
+  /** Summary tags: the image and instance type of the default version. */
+  image?: string
+  instanceType?: string
 }
 
 export interface CurrentAsgInstance {
@@ -319,6 +324,11 @@ interface ChangeCommon {
   service?: string
   /** The difference was made outside the action (nothing in compose or inputs asked for it). */
   drift?: boolean
+  /**
+   * Destroy only: delete this project-level resource only if, when apply gets to it,
+   * no other stack of the project remains.
+   */
+  onlyIfLastStack?: boolean
 }
 
 export type Change = ChangeCommon &
@@ -377,4 +387,13 @@ export interface WaitResult {
     instanceIps: string[]
     ready: boolean
   }>
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+/** A change before its action and reason are decided. */
+export type ChangeDraft = DistributiveOmit<Change, 'action' | 'reason'>
+
+/** A draft with its action and reason. */
+export function decide(draft: ChangeDraft, action: ChangeAction, reason: string, extra: Partial<Pick<Change, 'drift' | 'onlyIfLastStack' | 'fields'>> = {}): Change {
+  return { ...draft, ...extra, action, reason } as unknown as Change
 }

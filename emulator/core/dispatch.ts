@@ -14,6 +14,7 @@ interface CallOutcome {
   response: EmulatorResponse
   errorCode?: string
   injected?: boolean
+  rateLimited?: boolean
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
@@ -68,7 +69,8 @@ async function execute(ctx: DispatchContext, module: ServiceModule, req: Emulato
   const injected = faulty ? injectedError(ctx.cloud, module) : undefined
   if (injected) return failure(module, req, injected, true)
   if (rateLimited(ctx, req, operation)) {
-    return failure(module, req, new AwsError(module.throttleCode, 'Rate exceeded', module.throttleStatus), true)
+    const throttled = new AwsError(module.throttleCode, 'Rate exceeded', module.throttleStatus)
+    return { ...failure(module, req, throttled), rateLimited: true }
   }
   return runModule(module, req, operation)
 }
@@ -103,11 +105,13 @@ export async function dispatch(
     status: outcome.response.status,
     ...(outcome.errorCode ? { errorCode: outcome.errorCode } : {}),
     ...(outcome.injected ? { injected: true } : {}),
+    ...(outcome.rateLimited ? { rateLimited: true } : {}),
     ...(caller ? { caller } : {})
   }
   ctx.cloud.log(record)
   if (ctx.verbose) {
-    const suffix = outcome.errorCode ? ` ${outcome.errorCode}${outcome.injected ? ' (injected)' : ''}` : ''
+    const why = outcome.injected ? ' (injected)' : outcome.rateLimited ? ' (rate limit)' : ''
+    const suffix = outcome.errorCode ? ` ${outcome.errorCode}${why}` : ''
     console.error(`${req.service}.${operation} ${req.region} ${record.status} ${record.durationMs}ms${suffix}`)
   }
   return outcome.response

@@ -17,3 +17,17 @@ export function registerInstanceControls(cloud: Cloud, c: InstanceControls): voi
 export function instanceControls(cloud: Cloud): InstanceControls | undefined {
   return controls.get(cloud)
 }
+
+const stopHandlers = new WeakMap<Cloud, (() => void)[]>()
+
+/** Registers cleanup (timers that are not tracked work) to run when the emulator stops. */
+export function onStop(cloud: Cloud, handler: () => void): void {
+  const list = stopHandlers.get(cloud) ?? []
+  list.push(handler)
+  stopHandlers.set(cloud, list)
+}
+
+export function runStopHandlers(cloud: Cloud): void {
+  for (const handler of stopHandlers.get(cloud) ?? []) handler()
+  stopHandlers.delete(cloud)
+}

@@ -78,7 +78,11 @@ async function handleQuery(def: QueryServiceDefinition, op: string, req: Emulato
   const handler = def.handlers[op]
   if (!handler) throw new AwsError('InvalidAction', `The action ${op} is not valid for this web service.`)
   const schema = operationSchema(def, op)
-  const input = readQueryInput(schema[4]() as SchemaRef, queryParams(req), def.flavor)
+  const params = queryParams(req)
+  const input = readQueryInput(schema[4]() as SchemaRef, params, def.flavor)
+  if (def.flavor === 'ec2' && params.get('DryRun') === 'true') {
+    throw new AwsError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412)
+  }
   const requestId = randomUUID()
   const ctx: QueryContext = { req, region: req.region, requestId }
   const output = (await (handler as (input: unknown, ctx: QueryContext) => unknown)(input, ctx)) ?? {}

@@ -1,20 +1,114 @@
-/** Placeholder until the real module lands: every operation is unknown. */
+/** Auto Scaling (awsQuery protocol): groups, tags, instance refreshes, scaling activities. */
+import * as autoscaling from '@aws-sdk/client-auto-scaling'
+import type {
+  AutoScalingGroupNamesType,
+  CancelInstanceRefreshType,
+  CreateAutoScalingGroupType,
+  CreateOrUpdateTagsType,
+  DeleteAutoScalingGroupType,
+  DeleteTagsType,
+  DescribeInstanceRefreshesType,
+  DescribeScalingActivitiesType,
+  DescribeTagsType,
+  SetDesiredCapacityType,
+  StartInstanceRefreshType,
+  TerminateInstanceInAutoScalingGroupType,
+  UpdateAutoScalingGroupType
+} from '@aws-sdk/client-auto-scaling'
 import { AwsError } from '../types.js'
-import type { Cloud, EmulatorResponse, ServiceModule } from '../types.js'
+import type { Cloud, ServiceModule } from '../types.js'
+import { createQueryModule } from '../protocols/query.js'
+import type { QueryContext, QueryHandler } from '../protocols/query.js'
+import { paginate } from './ec2/filters.js'
+import { fleetOf } from './autoscaling/fleet.js'
+import type { Fleet } from './autoscaling/fleet.js'
+import * as groups from './autoscaling/groups.js'
+import { tagDescriptions } from './autoscaling/output.js'
+import { cancelInstanceRefresh, startInstanceRefresh } from './autoscaling/refresh.js'
 
-export function createAutoScaling(_cloud: Cloud): ServiceModule {
-  return {
-    signingName: 'autoscaling',
-    throttleCode: 'ThrottlingException',
-    throttleStatus: 400,
-    operation: () => {
-      throw new AwsError('UnknownOperationException', 'autoscaling is not implemented yet')
-    },
-    handle: () => Promise.reject(new AwsError('UnknownOperationException', 'autoscaling is not implemented yet')),
-    error: (err): EmulatorResponse => ({
-      status: err.status,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ __type: err.code, message: err.message })
+function describeRefreshes(fleet: Fleet, region: string, input: DescribeInstanceRefreshesType): unknown {
+  const group = groups.findGroupRecord(fleet, region, input.AutoScalingGroupName)
+  const ids = input.InstanceRefreshIds ?? []
+  const list = group.refreshes.filter((r) => ids.length === 0 || ids.includes(r.InstanceRefreshId ?? ''))
+  const { page, nextToken } = paginate(list, input.MaxRecords ?? 50, input.NextToken)
+  return { InstanceRefreshes: page, NextToken: nextToken }
+}
+
+function describeTags(fleet: Fleet, region: string, input: DescribeTagsType): unknown {
+  const all = [...fleet.groups.values()].filter((g) => g.region === region).flatMap(tagDescriptions)
+  const matching = all.filter((t) =>
+    (input.Filters ?? []).every((f) => {
+      const field = { 'auto-scaling-group': t.ResourceId, key: t.Key, value: t.Value, 'propagate-at-launch': String(t.PropagateAtLaunch) }[f.Name ?? '']
+      return field !== undefined && (f.Values ?? []).includes(field)
     })
+  )
+  const { page, nextToken } = paginate(matching, input.MaxRecords ?? 50, input.NextToken)
+  return { Tags: page, NextToken: nextToken }
+}
+
+function terminateInGroup(fleet: Fleet, region: string, input: TerminateInstanceInAutoScalingGroupType): unknown {
+  const group = [...fleet.groups.values()].find((g) => g.region === region && g.members.has(input.InstanceId ?? ''))
+  const member = group?.members.get(input.InstanceId ?? '')
+  if (!group || !member) throw new AwsError('ValidationError', `Instance Id not found - No managed instance found for instance ID: ${input.InstanceId ?? ''}`)
+  if (input.ShouldDecrementDesiredCapacity) group.desired = Math.max(group.minSize, group.desired - 1)
+  fleet.terminateMember(group, member, 'an instance was taken out of service in response to a user request.')
+  fleet.schedule(group)
+  const activity = group.activities[0]
+  return { Activity: activity }
+}
+
+function handlers(fleet: Fleet): Record<string, QueryHandler> {
+  return {
+    CreateAutoScalingGroup: (i: CreateAutoScalingGroupType, c: QueryContext) => groups.createGroup(fleet, c.region, i),
+    UpdateAutoScalingGroup: (i: UpdateAutoScalingGroupType, c: QueryContext) => groups.updateGroup(fleet, c.region, i),
+    DescribeAutoScalingGroups: (i: AutoScalingGroupNamesType, c: QueryContext) => groups.describeGroups(fleet, c.region, i),
+    DeleteAutoScalingGroup: (i: DeleteAutoScalingGroupType, c: QueryContext) => groups.deleteGroup(fleet, c.region, i),
+    SetDesiredCapacity: (i: SetDesiredCapacityType, c: QueryContext) =>
+      groups.updateGroup(fleet, c.region, { AutoScalingGroupName: i.AutoScalingGroupName, DesiredCapacity: i.DesiredCapacity }),
+    CreateOrUpdateTags: (i: CreateOrUpdateTagsType, c: QueryContext) => groups.createOrUpdateTags(fleet, c.region, i),
+    DeleteTags: (i: DeleteTagsType, c: QueryContext) => groups.deleteTags(fleet, c.region, i),
+    DescribeTags: (i: DescribeTagsType, c: QueryContext) => describeTags(fleet, c.region, i),
+    StartInstanceRefresh: (i: StartInstanceRefreshType, c: QueryContext) => ({
+      InstanceRefreshId: startInstanceRefresh(fleet, groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName), i.Preferences)
+    }),
+    CancelInstanceRefresh: (i: CancelInstanceRefreshType, c: QueryContext) => ({
+      InstanceRefreshId: cancelInstanceRefresh(groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName))
+    }),
+    DescribeInstanceRefreshes: (i: DescribeInstanceRefreshesType, c: QueryContext) => describeRefreshes(fleet, c.region, i),
+    DescribeScalingActivities: (i: DescribeScalingActivitiesType, c: QueryContext) => groups.describeActivities(fleet, c.region, i),
+    TerminateInstanceInAutoScalingGroup: (i: TerminateInstanceInAutoScalingGroupType, c: QueryContext) => terminateInGroup(fleet, c.region, i)
   }
+}
+
+function state(fleet: Fleet): unknown {
+  return {
+    groups: [...fleet.groups.values()].map((g) => ({
+      name: g.name,
+      region: g.region,
+      minSize: g.minSize,
+      maxSize: g.maxSize,
+      desired: g.desired,
+      deleting: g.deleting,
+      launchTemplate: g.template,
+      mixed: g.mixed,
+      tags: g.tags,
+      instances: [...g.members.values()],
+      launchBlocked: g.launchBlocked
+    }))
+  }
+}
+
+export function createAutoScaling(cloud: Cloud): ServiceModule {
+  const fleet = fleetOf(cloud)
+  return createQueryModule({
+    signingName: 'autoscaling',
+    flavor: 'query',
+    xmlns: 'http://autoscaling.amazonaws.com/doc/2011-01-01/',
+    schemas: autoscaling as unknown as Record<string, unknown>,
+    throttleCode: 'Throttling',
+    throttleStatus: 400,
+    serverErrorCode: 'InternalFailure',
+    state: () => state(fleet),
+    handlers: handlers(fleet)
+  })
 }

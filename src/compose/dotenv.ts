@@ -126,7 +126,8 @@ class Scanner {
     const column = this.column
     const quote = this.peek()
     if (quote === "'" || quote === '"') return this.quoted({ key, line, column, quote })
-    const rest = this.text.slice(this.pos, this.text.indexOf('\n', this.pos) >>> 0)
+    const end = this.text.indexOf('\n', this.pos)
+    const rest = this.text.slice(this.pos, end < 0 ? undefined : end)
     const comment = rest.search(/[ \t]#/)
     const value = (comment >= 0 ? rest.slice(0, comment) : rest).trimEnd()
     this.entries.push({ key, value, literal: false, line, column })

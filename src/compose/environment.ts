@@ -19,8 +19,11 @@ export interface EnvItemProblem {
   message: string
 }
 
+/** An entry of the list form knows its index, for messages about the item itself. */
+export type EnvEntry = Entry & { index?: number }
+
 export interface EnvEntries {
-  entries: Entry[]
+  entries: EnvEntry[]
   problems: EnvItemProblem[]
 }
 
@@ -30,7 +33,7 @@ export function environmentEntries(node: Node): EnvEntries {
   if (node.kind !== 'seq') return { entries: [], problems: [] }
   const result: EnvEntries = { entries: [], problems: [] }
   node.items.forEach((item, index) => {
-    if (item.kind === 'scalar' && typeof item.value === 'string') result.entries.push(listEntry(item.value, item.loc))
+    if (item.kind === 'scalar' && typeof item.value === 'string') result.entries.push({ ...listEntry(item.value, item.loc), index })
     else result.problems.push({ loc: item.loc, index, message: `must be a string "KEY=value" or "KEY", got ${describe(item)}` })
   })
   return result

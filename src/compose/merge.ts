@@ -4,7 +4,8 @@
  * are concatenated without repeating identical entries; `command` and
  * `entrypoint` are replaced; `environment` merges by key; `env_file` and
  * other lists are concatenated. Every node keeps the location of the value
- * that wins; a mapping keeps the location where it was first declared.
+ * that wins; a mapping keeps the location where it was first declared. An
+ * empty key (`services:` with nothing under it) adds nothing to a mapping.
  */
 import { environmentMap } from './environment.js'
 import type { Entry, MapNode, Node, SeqNode } from './tree.js'
@@ -53,6 +54,7 @@ function mergeValue(base: Node, over: Node, path: readonly string[]): Node {
 }
 
 function mergeGeneric(base: Node, over: Node, path: readonly string[]): Node {
+  if (base.kind === 'map' && over.kind === 'scalar' && over.value === null) return base
   if (base.kind === 'map' && over.kind === 'map') return mergeMaps(base, over, path)
   if (base.kind === 'seq' && over.kind === 'seq') return concat(base, over, false)
   return over

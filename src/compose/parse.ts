@@ -14,10 +14,12 @@ import {
   LineCounter,
   parseAllDocuments,
   type Pair,
-  type YAMLError
+  type YAMLError,
+  type YAMLMap,
+  type YAMLSeq
 } from 'yaml'
 import type { Diagnostic, SourceLocation } from './model.js'
-import { Diagnostics, type Entry, joinPath, type MapNode, type Node, quote, scalar, type ScalarValue } from './tree.js'
+import { describe, Diagnostics, type Entry, joinPath, type MapNode, type Node, quote, scalar, type ScalarValue } from './tree.js'
 
 /** Path shown for problems with the file itself and with its YAML syntax. */
 export const FILE_PATH = '(file)'
@@ -114,7 +116,7 @@ function yamlErrors(doc: Document.Parsed, ctx: Ctx): boolean {
   const fatal = doc.errors.filter((e) => e.code !== 'DUPLICATE_KEY')
   const shown = fatal.length > 0 ? doc.errors : []
   for (const e of shown) ctx.diags.error(ctx.at(e.pos[0]), YAML_PATH, yamlMessage(e))
-  for (const w of doc.warnings) ctx.diags.warn(ctx.at(w.pos[0]), YAML_PATH, yamlMessage(w))
+  for (const w of doc.warnings) ctx.diags.warn(ctx.at(w.pos[0]), YAML_PATH, `YAML: ${w.message}`)
   return fatal.length > 0
 }
 
@@ -132,7 +134,7 @@ function convertRoot(doc: Document.Parsed, ctx: Ctx): MapNode | undefined {
   const walker = new Walker(doc, ctx)
   const root = walker.node(contents, '')
   if (root.kind !== 'map') {
-    ctx.diags.error(root.loc, YAML_PATH, `the top level must be a mapping with "services", got ${root.kind === 'seq' ? 'a list' : 'a scalar'}`)
+    ctx.diags.error(root.loc, YAML_PATH, `the top level must be a mapping with "services", got ${describe(root)}`)
     return undefined
   }
   return walker.overflow ? undefined : root
@@ -143,7 +145,8 @@ type YamlNode = unknown
 /** Converts YAML nodes to located nodes, resolving aliases and `<<` merge keys. */
 class Walker {
   private count = 0
-  private readonly resolving = new Set<unknown>()
+  /** The collections being walked: an alias to one of them would never end. */
+  private readonly ancestors = new Set<unknown>()
   overflow = false
 
   constructor(
@@ -153,12 +156,19 @@ class Walker {
 
   node(yaml: YamlNode, path: string): Node {
     const loc = this.loc(yaml)
-    if (++this.count > MAX_NODES) return this.tooMany(loc, path)
+    if (++this.count > MAX_NODES) return this.tooMany(loc)
     if (isAlias(yaml)) return this.alias(yaml, path)
-    if (isYamlMap(yaml)) return { kind: 'map', entries: this.entries(yaml.items as Pair[], path), loc }
-    if (isYamlSeq(yaml)) return { kind: 'seq', items: yaml.items.map((item, i) => this.node(item, joinPath(path, i))), loc }
     if (isYamlScalar(yaml)) return scalar(scalarValue(yaml.value), loc)
-    return scalar(null, loc)
+    if (!isYamlMap(yaml) && !isYamlSeq(yaml)) return scalar(null, loc)
+    this.ancestors.add(yaml)
+    const node = this.collection(yaml, { path, loc })
+    this.ancestors.delete(yaml)
+    return node
+  }
+
+  private collection(yaml: YAMLMap | YAMLSeq, at: { path: string; loc: SourceLocation }): Node {
+    if (isYamlMap(yaml)) return { kind: 'map', entries: this.entries(yaml.items as Pair[], at.path), loc: at.loc }
+    return { kind: 'seq', items: yaml.items.map((item, i) => this.node(item, joinPath(at.path, i))), loc: at.loc }
   }
 
   loc(yaml: YamlNode): SourceLocation {
@@ -166,8 +176,8 @@ class Walker {
     return this.ctx.at(range ? range[0] : 0)
   }
 
-  private tooMany(loc: SourceLocation, path: string): Node {
-    if (!this.overflow) this.ctx.diags.error(loc, path || YAML_PATH, `aliases expand to more than ${MAX_NODES} values`)
+  private tooMany(loc: SourceLocation): Node {
+    if (!this.overflow) this.ctx.diags.error(loc, YAML_PATH, `the document expands to more than ${MAX_NODES} values (through aliases?)`)
     this.overflow = true
     return scalar(null, loc)
   }
@@ -179,14 +189,11 @@ class Walker {
       this.ctx.diags.error(loc, path || YAML_PATH, `unknown alias *${yaml.source}`)
       return scalar(null, loc)
     }
-    if (this.resolving.has(target)) {
-      this.ctx.diags.error(loc, path || YAML_PATH, `alias *${yaml.source} refers to itself`)
+    if (this.ancestors.has(target)) {
+      this.ctx.diags.error(loc, path || YAML_PATH, `alias *${yaml.source} refers to a mapping or list that contains it`)
       return scalar(null, loc)
     }
-    this.resolving.add(target)
-    const node = this.node(target, path)
-    this.resolving.delete(target)
-    return node
+    return this.node(target, path)
   }
 
   private entries(pairs: Pair[], path: string): Entry[] {

@@ -16,6 +16,8 @@ export const PORT_LONG_KEYS = ['target', 'published', 'protocol', 'host_ip', 'mo
 /** A problem with a part of the value: at the value itself, or at one key of the long form. */
 export interface PortProblem {
   key?: string
+  /** The problem is the key itself (an unknown key), not its value. */
+  onKey?: boolean
   message: string
 }
 
@@ -120,7 +122,7 @@ function integerText(value: number): string {
 
 function parseLongPort(node: MapNode): PortsResult {
   const unknown = node.entries.find((e) => !PORT_LONG_KEYS.includes(e.key))
-  if (unknown) return { problem: { key: unknown.key, message: `is not a port key; expected one of ${PORT_LONG_KEYS.join(', ')}` } }
+  if (unknown) return { problem: { key: unknown.key, onKey: true, message: `is not a port key; expected one of ${PORT_LONG_KEYS.join(', ')}` } }
   const target = portField(valueOf(node, 'target'), { key: 'target', required: true })
   if ('problem' in target) return { problem: target.problem }
   const published = portField(valueOf(node, 'published'), { key: 'published', required: false })

@@ -93,9 +93,13 @@ export function describe(node: Node): string {
   return `${typeof v} ${String(v)}`
 }
 
+/** Longer values are cut in messages, so that a stray blob does not flood the log. */
+export const QUOTE_LIMIT = 200
+
 /** A value quoted for a message, JSON-style so that control characters stay visible. */
 export function quote(value: string): string {
-  return JSON.stringify(value)
+  if (value.length <= QUOTE_LIMIT) return JSON.stringify(value)
+  return `${JSON.stringify(value.slice(0, QUOTE_LIMIT))}... (${value.length} characters)`
 }
 
 export interface DiagnosticInput {

@@ -7,10 +7,10 @@
 import * as path from 'node:path'
 import { labelProblem } from '../names.js'
 import { type EnvFile, envFileItemPath } from './envfile.js'
-import { envNameProblem, environmentEntries } from './environment.js'
+import { type EnvEntry, envNameProblem, environmentEntries } from './environment.js'
 import type { Lookup } from './interpolate.js'
 import type { Diagnostic, SourceLocation } from './model.js'
-import { parseExpose, parsePort } from './ports.js'
+import { parseExpose, parsePort, type PortProblem } from './ports.js'
 import { shellSplit } from './shlex.js'
 import { isExtension, SUPPORTED, supportOf } from './support.js'
 import { describe, Diagnostics, type Entry, entryOf, joinPath, type MapNode, type Node, quote, valueOf } from './tree.js'
@@ -148,11 +148,15 @@ function checkImage(s: ServiceScope): void {
     s.diags.error(s.keyLoc, path, 'is required: the image to run, such as "nginx:1.27"')
   } else if (node.kind !== 'scalar' || typeof node.value !== 'string' || node.value.trim() === '') {
     s.diags.error(node.loc, path, `must be an image reference such as "nginx:1.27", got ${describe(node)}`)
-  } else if (/\s/.test(node.value)) {
-    s.diags.error(node.loc, path, `${quote(node.value)} is not an image reference: it contains whitespace`)
+  } else if (/\s/.test(node.value) || hasControlCharacter(node.value)) {
+    s.diags.error(node.loc, path, `${quote(node.value)} is not an image reference: it contains whitespace or a control character`)
   } else if (build) {
     s.diags.warn(build.keyLoc, joinPath(s.path, 'build'), `ignored: ${supportOf('services.*', 'build')!.reason}`)
   }
+}
+
+function hasControlCharacter(text: string): boolean {
+  return [...text].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)
 }
 
 function checkCommand(s: ServiceScope, key: 'command' | 'entrypoint'): void {
@@ -183,17 +187,23 @@ function checkEnvironment(s: ServiceScope): void {
   }
   const { entries, problems } = environmentEntries(node)
   for (const p of problems) s.diags.error(p.loc, joinPath(path, p.index), p.message)
-  for (const entry of entries) checkEnvEntry(s, { entry, path: joinPath(path, entry.key) })
+  for (const entry of entries) checkEnvEntry(s, { entry, path })
 }
 
-function checkEnvEntry(s: ServiceScope, at: { entry: Entry; path: string }): void {
-  const { entry, path } = at
+function checkEnvEntry(s: ServiceScope, at: { entry: EnvEntry; path: string }): void {
+  const { entry } = at
   const problem = envNameProblem(entry.key)
-  if (problem) s.diags.error(entry.keyLoc, path, problem)
+  if (problem) {
+    s.diags.error(entry.keyLoc, joinPath(at.path, entry.index ?? entry.key), problem)
+    return
+  }
+  const path = joinPath(at.path, entry.key)
   const value = entry.value
   if (value.kind !== 'scalar') {
     s.diags.error(value.loc, path, `must be a string, number, boolean or null, got ${describe(value)}`)
-  } else if (value.value === null && !problem && s.ctx.lookup(entry.key) === undefined) {
+  } else if (typeof value.value === 'string' && value.value.includes('\0')) {
+    s.diags.error(value.loc, path, 'contains a NUL character, which an environment variable cannot hold')
+  } else if (value.value === null && s.ctx.lookup(entry.key) === undefined) {
     s.diags.warn(value.loc, path, `has no value and ${entry.key} is not set in the environment; it is left out`)
   }
 }
@@ -258,8 +268,8 @@ function checkPorts(s: ServiceScope): void {
 function checkPort(s: ServiceScope, at: { item: Node; path: string; used: Map<string, UsedPort> }): void {
   const result = parsePort(at.item)
   if ('problem' in result) {
-    const key = result.problem.key
-    s.diags.error(portProblemLoc(at.item, key), key !== undefined ? joinPath(at.path, key) : at.path, result.problem.message)
+    const { key, message } = result.problem
+    s.diags.error(portProblemLoc(at.item, result.problem), key !== undefined ? joinPath(at.path, key) : at.path, message)
     return
   }
   for (const m of result.mappings) {
@@ -274,10 +284,10 @@ function checkPort(s: ServiceScope, at: { item: Node; path: string; used: Map<st
 }
 
 /** A long-form problem points at the value of its key (or at the key when it has none). */
-function portProblemLoc(item: Node, key: string | undefined): SourceLocation {
-  const entry = key !== undefined && item.kind === 'map' ? entryOf(item, key) : undefined
+function portProblemLoc(item: Node, problem: PortProblem): SourceLocation {
+  const entry = problem.key !== undefined && item.kind === 'map' ? entryOf(item, problem.key) : undefined
   if (!entry) return item.loc
-  return entry.value.kind === 'scalar' && entry.value.value === null ? entry.keyLoc : entry.value.loc
+  return problem.onKey ? entry.keyLoc : entry.value.loc
 }
 
 function checkExpose(s: ServiceScope): void {

@@ -4,6 +4,7 @@ import type { Activity } from '@aws-sdk/client-auto-scaling'
 import type { ResponseLaunchTemplateData } from '@aws-sdk/client-ec2'
 import { AwsError } from '../../types.js'
 import type { Cloud } from '../../types.js'
+import { onStop } from '../../core/hooks.js'
 import { launchInstance, terminateInstance } from '../ec2/instances.js'
 import { findTemplate, resolveVersion } from '../ec2/launch-templates.js'
 import { findGroup } from '../ec2/security-groups.js'
@@ -18,11 +19,17 @@ export class Fleet {
   readonly groups = new Map<string, GroupRecord>()
   readonly ec2: Ec2World
   private readonly scheduled = new Set<GroupRecord>()
-  private readonly retrying = new Set<GroupRecord>()
+  private readonly retrying = new Map<GroupRecord, NodeJS.Timeout>()
+  private stopped = false
 
   constructor(readonly cloud: Cloud) {
     this.ec2 = ec2World(cloud)
     this.ec2.stateListeners.push((instance) => this.onInstanceState(instance))
+    onStop(cloud, () => {
+      this.stopped = true
+      for (const timer of this.retrying.values()) clearTimeout(timer)
+      this.retrying.clear()
+    })
   }
 
   key(region: string, name: string): string {
@@ -140,13 +147,13 @@ export class Fleet {
 
   /** AWS keeps retrying failed launches; so does the emulator, untracked so waitIdle does not wait for it. */
   private retryLater(group: GroupRecord): void {
-    if (this.retrying.has(group)) return
-    this.retrying.add(group)
+    if (this.retrying.has(group) || this.stopped) return
     const timer = setTimeout(() => {
       this.retrying.delete(group)
       this.schedule(group)
     }, 1000)
     timer.unref()
+    this.retrying.set(group, timer)
   }
 
   /** Terminates a member on behalf of the group. */

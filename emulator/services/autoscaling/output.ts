@@ -46,7 +46,8 @@ function mixedPolicy(group: GroupRecord): MixedInstancesPolicy | undefined {
   }
 }
 
-export function toGroup(group: GroupRecord, azOf: (subnetId: string) => string): AutoScalingGroup {
+export function toGroup(group: GroupRecord, ctx: { azOf: (subnetId: string) => string; accountId: string }): AutoScalingGroup {
+  const azOf = ctx.azOf
   const mixed = mixedPolicy(group)
   return {
     AutoScalingGroupName: group.name,
@@ -69,7 +70,7 @@ export function toGroup(group: GroupRecord, azOf: (subnetId: string) => string):
     Tags: tagDescriptions(group),
     TerminationPolicies: group.terminationPolicies,
     NewInstancesProtectedFromScaleIn: false,
-    ServiceLinkedRoleARN: group.arn.replace(/:autoScalingGroup:.*$/, '').replace('autoscaling:', 'iam:').replace(/:[a-z0-9-]+:(\d{12})$/, '::$1') + ':role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling',
+    ServiceLinkedRoleARN: `arn:aws:iam::${ctx.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
     CapacityRebalance: group.capacityRebalance,
     ...(group.deleting ? { Status: 'Delete in progress' } : {})
   }

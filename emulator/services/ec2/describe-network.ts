@@ -156,7 +156,8 @@ function imageFilterValues(img: (typeof EMULATED_IMAGES)[number], name: string):
 
 export function describeImages(input: DescribeImagesRequest): DescribeImagesResult {
   const owners = input.Owners ?? []
-  const byOwner = EMULATED_IMAGES.filter((img) => owners.length === 0 || owners.includes('amazon') || owners.includes('137112412989'))
+  const amazonAllowed = owners.length === 0 || owners.some((o) => o === 'amazon' || o === '137112412989')
+  const byOwner = amazonAllowed ? [...EMULATED_IMAGES] : []
   const byId = input.ImageIds?.length ? byOwner.filter((img) => input.ImageIds?.includes(img.imageId)) : byOwner
   const missing = input.ImageIds?.find((id) => !EMULATED_IMAGES.some((img) => img.imageId === id))
   if (missing) throw new AwsError('InvalidAMIID.NotFound', `The image id '[${missing}]' does not exist`)

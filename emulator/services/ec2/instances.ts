@@ -133,7 +133,7 @@ function toInstance(world: Ec2World, i: InstanceRecord): Instance {
     VirtualizationType: 'hvm',
     SecurityGroups: groups,
     Tags: toTagList(i.tags),
-    ...(i.spot ? { InstanceLifecycle: 'spot' as const } : {}),
+    ...(i.spot ? { InstanceLifecycle: 'spot' as const, SpotInstanceRequestId: `sir-${i.instanceId.slice(2, 10)}` } : {}),
     ...(i.data.MetadataOptions ? { MetadataOptions: { ...i.data.MetadataOptions, State: 'applied' } } : {}),
     ...(profile ? { IamInstanceProfile: { Arn: profile.Arn ?? `arn:aws:iam::${world.cloud.accountId}:instance-profile/${profile.Name ?? ''}` } } : {})
   }

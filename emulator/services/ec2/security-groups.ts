@@ -124,7 +124,8 @@ export function deleteSecurityGroup(world: Ec2World, region: string, input: Dele
   const group = findGroupByRef(world, region, input)
   if (group.groupName === 'default') throw new AwsError('CannotDelete', `the specified group: "${group.groupId}" name: "default" cannot be deleted by a user`)
   const user = [...world.instances.values()].find((i) => i.state !== 'terminated' && i.securityGroupIds.includes(group.groupId))
-  if (user) throw new AwsError('DependencyViolation', `resource ${group.groupId} has a dependent object`)
+  const referrer = [...world.groups.values()].find((g) => g !== group && g.rules.some((r) => r.source.groupId === group.groupId))
+  if (user || referrer) throw new AwsError('DependencyViolation', `resource ${group.groupId} has a dependent object`)
   world.groups.delete(group.groupId)
   return { Return: true, GroupId: group.groupId }
 }

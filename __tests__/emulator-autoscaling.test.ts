@@ -1,0 +1,329 @@
+import {
+  AlreadyExistsFault,
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  CreateOrUpdateTagsCommand,
+  DeleteAutoScalingGroupCommand,
+  DeleteTagsCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
+  DescribeScalingActivitiesCommand,
+  StartInstanceRefreshCommand,
+  UpdateAutoScalingGroupCommand
+} from '@aws-sdk/client-auto-scaling'
+import type { AutoScalingGroup } from '@aws-sdk/client-auto-scaling'
+import {
+  CreateLaunchTemplateCommand,
+  CreateLaunchTemplateVersionCommand,
+  DescribeInstancesCommand,
+  DescribeSubnetsCommand,
+  EC2Client,
+  TerminateInstancesCommand
+} from '@aws-sdk/client-ec2'
+import type { Instance } from '@aws-sdk/client-ec2'
+import { startEmulator } from '../emulator/server.js'
+import type { Emulator } from '../emulator/server.js'
+import { sdkConfig } from '../emulator/testing.js'
+
+let emu: Emulator
+let ec2: EC2Client
+let asg: AutoScalingClient
+
+beforeAll(async () => {
+  emu = await startEmulator({ simulation: { launchDelayMs: 5, terminateDelayMs: 5 } })
+  ec2 = new EC2Client(sdkConfig(emu))
+  asg = new AutoScalingClient(sdkConfig(emu))
+})
+
+afterAll(async () => {
+  ec2.destroy()
+  asg.destroy()
+  await emu.stop()
+})
+
+/** The wire error code (the SDK names modeled errors after their shape, e.g. AlreadyExistsFault). */
+async function errorName(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+  } catch (err) {
+    return (err as { Code?: string }).Code ?? (err as Error).name
+  }
+  throw new Error('expected the call to fail')
+}
+
+async function template(name: string, data: Record<string, unknown> = {}): Promise<string> {
+  const out = await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: name, LaunchTemplateData: { ImageId: 'ami-0a1b2c3d4e5f60001', InstanceType: 't3.micro', ...data } }))
+  return out.LaunchTemplate?.LaunchTemplateId ?? ''
+}
+
+async function group(name: string): Promise<AutoScalingGroup> {
+  const out = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }))
+  const found = out.AutoScalingGroups?.[0]
+  if (!found) throw new Error(`no group ${name}`)
+  return found
+}
+
+async function groupInstances(name: string, states = ['pending', 'running']): Promise<Instance[]> {
+  const out = await ec2.send(
+    new DescribeInstancesCommand({ Filters: [{ Name: 'tag:aws:autoscaling:groupName', Values: [name] }, { Name: 'instance-state-name', Values: states }] })
+  )
+  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])
+}
+
+async function createGroup(name: string, desired: number, extra: Record<string, unknown> = {}): Promise<void> {
+  await template(`${name}-lt`)
+  await asg.send(
+    new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: name,
+      MinSize: 0,
+      MaxSize: 10,
+      DesiredCapacity: desired,
+      LaunchTemplate: { LaunchTemplateName: `${name}-lt`, Version: '$Latest' },
+      ...extra
+    })
+  )
+  await emu.waitIdle()
+}
+
+describe('group lifecycle', () => {
+  test('a group of desired 3 launches 3 running instances spread over three availability zones', async () => {
+    await createGroup('three', 3)
+    const g = await group('three')
+    expect(g.Instances).toHaveLength(3)
+    expect(g.Instances?.every((i) => i.LifecycleState === 'InService' && i.HealthStatus === 'Healthy')).toBe(true)
+    expect(new Set(g.Instances?.map((i) => i.AvailabilityZone)).size).toBe(3)
+    expect(g.Instances?.[0]?.LaunchTemplate?.Version).toBe('1')
+    expect(await groupInstances('three', ['running'])).toHaveLength(3)
+  })
+
+  test('a group of desired 3 keeps 3 running after one is terminated', async () => {
+    await createGroup('keep3', 3)
+    const [victim] = await groupInstances('keep3')
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [victim?.InstanceId ?? ''] }))
+    await emu.waitIdle()
+    const running = await groupInstances('keep3', ['running'])
+    expect(running).toHaveLength(3)
+    expect(running.map((i) => i.InstanceId)).not.toContain(victim?.InstanceId)
+    expect((await group('keep3')).Instances).toHaveLength(3)
+  })
+
+  test('an instance terminated through the emulator handle is replaced too', async () => {
+    await createGroup('handle-term', 2)
+    const [victim] = await groupInstances('handle-term')
+    emu.terminateInstance(victim?.InstanceId ?? '')
+    await emu.waitIdle()
+    const running = await groupInstances('handle-term', ['running'])
+    expect(running).toHaveLength(2)
+    expect(running.map((i) => i.InstanceId)).not.toContain(victim?.InstanceId)
+  })
+
+  test('tags with PropagateAtLaunch reach the instances and others do not', async () => {
+    await createGroup('tagged', 2, {
+      Tags: [
+        { Key: 'project', Value: 'prj-demo', PropagateAtLaunch: true },
+        { Key: 'internal', Value: 'x', PropagateAtLaunch: false }
+      ]
+    })
+    const instances = await groupInstances('tagged')
+    for (const i of instances) {
+      const tags = Object.fromEntries((i.Tags ?? []).map((t) => [t.Key, t.Value]))
+      expect(tags.project).toBe('prj-demo')
+      expect(tags['aws:autoscaling:groupName']).toBe('tagged')
+      expect(tags.internal).toBeUndefined()
+    }
+  })
+
+  test('private IPs are unique and inside the subnets of the group', async () => {
+    await createGroup('ips', 6)
+    const instances = await groupInstances('ips')
+    const subnets = await ec2.send(new DescribeSubnetsCommand({}))
+    const cidrOf = new Map((subnets.Subnets ?? []).map((s) => [s.SubnetId, s.CidrBlock ?? '']))
+    const ips = instances.map((i) => i.PrivateIpAddress ?? '')
+    expect(new Set(ips).size).toBe(6)
+    for (const i of instances) {
+      const cidr = cidrOf.get(i.SubnetId) ?? ''
+      const third = Number(i.PrivateIpAddress?.split('.')[2])
+      const base = Number(cidr.split('.')[2])
+      expect(i.PrivateIpAddress?.startsWith('172.28.')).toBe(true)
+      expect(third >= base && third < base + 16).toBe(true)
+    }
+  })
+
+  test('scaling in terminates instances down to the new desired capacity', async () => {
+    await createGroup('shrink', 4)
+    await asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'shrink', DesiredCapacity: 1 }))
+    await emu.waitIdle()
+    expect(await groupInstances('shrink', ['running'])).toHaveLength(1)
+    expect((await group('shrink')).Instances).toHaveLength(1)
+  })
+
+  test('the VPCZoneIdentifier limits launches to the listed subnets', async () => {
+    const subnets = await ec2.send(new DescribeSubnetsCommand({}))
+    const only = subnets.Subnets?.[1]
+    await createGroup('one-subnet', 2, { VPCZoneIdentifier: only?.SubnetId })
+    const instances = await groupInstances('one-subnet')
+    expect(instances.map((i) => i.SubnetId)).toEqual([only?.SubnetId, only?.SubnetId])
+    expect((await group('one-subnet')).AvailabilityZones).toEqual([only?.AvailabilityZone])
+  })
+})
+
+describe('spot and mixed instances', () => {
+  async function mixedGroup(name: string, desired: number, distribution: Record<string, unknown>): Promise<void> {
+    await template(`${name}-lt`)
+    await asg.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: name,
+        MinSize: 0,
+        MaxSize: 10,
+        DesiredCapacity: desired,
+        CapacityRebalance: true,
+        MixedInstancesPolicy: {
+          LaunchTemplate: { LaunchTemplateSpecification: { LaunchTemplateName: `${name}-lt`, Version: '$Latest' }, Overrides: [{ InstanceType: 't3.small' }] },
+          InstancesDistribution: distribution
+        }
+      })
+    )
+    await emu.waitIdle()
+  }
+
+  test('0% on-demand above a base of 0 gives only spot instances', async () => {
+    await mixedGroup('spot', 3, { OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' })
+    const instances = await groupInstances('spot')
+    expect(instances).toHaveLength(3)
+    expect(instances.every((i) => i.InstanceLifecycle === 'spot' && i.InstanceType === 't3.small')).toBe(true)
+    const g = await group('spot')
+    expect(g.MixedInstancesPolicy?.InstancesDistribution).toMatchObject({ OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' })
+    expect(g.CapacityRebalance).toBe(true)
+  })
+
+  test('the default distribution (100% on-demand) launches on-demand instances', async () => {
+    await mixedGroup('default-dist', 2, {})
+    const instances = await groupInstances('default-dist')
+    expect(instances.every((i) => i.InstanceLifecycle === undefined)).toBe(true)
+    expect((await group('default-dist')).MixedInstancesPolicy?.InstancesDistribution?.OnDemandPercentageAboveBaseCapacity).toBe(100)
+  })
+
+  test('an on-demand base of 1 and 50% above it splits 5 instances into 3 on-demand and 2 spot', async () => {
+    await mixedGroup('split', 5, { OnDemandBaseCapacity: 1, OnDemandPercentageAboveBaseCapacity: 50 })
+    const instances = await groupInstances('split')
+    expect(instances.filter((i) => i.InstanceLifecycle === 'spot')).toHaveLength(2)
+    expect(instances.filter((i) => i.InstanceLifecycle !== 'spot')).toHaveLength(3)
+  })
+
+  test('a spot interruption terminates the instance and the group launches a spot replacement', async () => {
+    await mixedGroup('interrupt', 2, { OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0 })
+    const [victim] = await groupInstances('interrupt')
+    emu.spotInterrupt(victim?.InstanceId ?? '')
+    await emu.waitIdle()
+    const gone = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [victim?.InstanceId ?? ''] }))
+    expect(gone.Reservations?.[0]?.Instances?.[0]?.State?.Name).toBe('terminated')
+    expect(gone.Reservations?.[0]?.Instances?.[0]?.StateReason?.Code).toBe('Server.SpotInstanceTermination')
+    const running = await groupInstances('interrupt', ['running'])
+    expect(running).toHaveLength(2)
+    expect(running.every((i) => i.InstanceLifecycle === 'spot')).toBe(true)
+  })
+
+  test('interrupting an on-demand instance is refused', async () => {
+    await createGroup('not-spot', 1)
+    const [instance] = await groupInstances('not-spot')
+    expect(() => emu.spotInterrupt(instance?.InstanceId ?? '')).toThrow(/not a spot instance/)
+  })
+})
+
+describe('validation and errors', () => {
+  test('a second group with the same name is AlreadyExists', async () => {
+    await createGroup('dup', 0)
+    const err = await errorName(asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'dup', MinSize: 0, MaxSize: 1, LaunchTemplate: { LaunchTemplateName: 'dup-lt' } })))
+    expect(err).toBe('AlreadyExists')
+    const fault = await asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'dup', MinSize: 0, MaxSize: 1, LaunchTemplate: { LaunchTemplateName: 'dup-lt' } })).catch((e: Error) => e)
+    expect(fault).toBeInstanceOf(AlreadyExistsFault)
+  })
+
+  test('a desired capacity outside min and max is a ValidationError', async () => {
+    await template('bad-size-lt')
+    const err = await errorName(asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'bad-size', MinSize: 0, MaxSize: 1, DesiredCapacity: 2, LaunchTemplate: { LaunchTemplateName: 'bad-size-lt' } })))
+    expect(err).toBe('ValidationError')
+  })
+
+  test('a missing launch template is a ValidationError', async () => {
+    const err = await errorName(asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'no-lt', MinSize: 0, MaxSize: 1, LaunchTemplate: { LaunchTemplateName: 'does-not-exist' } })))
+    expect(err).toBe('ValidationError')
+  })
+
+  test('a launch that cannot succeed is a Failed scaling activity and launches nothing', async () => {
+    await template('broken-lt', { SecurityGroupIds: ['sg-0000000000000dead'] })
+    await asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'broken', MinSize: 0, MaxSize: 2, DesiredCapacity: 1, LaunchTemplate: { LaunchTemplateName: 'broken-lt' } }))
+    await emu.waitIdle()
+    const out = await asg.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: 'broken' }))
+    expect(out.Activities?.[0]?.StatusCode).toBe('Failed')
+    expect(out.Activities?.[0]?.StatusMessage).toContain('sg-0000000000000dead')
+    expect((await group('broken')).Instances).toEqual([])
+  })
+
+  test('deleting a group with instances needs ForceDelete, which terminates them', async () => {
+    await createGroup('delete-me', 2)
+    expect(await errorName(asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'delete-me' })))).toBe('ResourceInUse')
+    const ids = (await groupInstances('delete-me')).map((i) => i.InstanceId ?? '')
+    await asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'delete-me', ForceDelete: true }))
+    await emu.waitIdle()
+    const out = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['delete-me'] }))
+    expect(out.AutoScalingGroups).toEqual([])
+    const after = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }))
+    expect(after.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.State?.Name)).toEqual(['terminated', 'terminated'])
+  })
+
+  test('an empty group is deleted without ForceDelete', async () => {
+    await createGroup('empty', 0)
+    await asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'empty' }))
+    const out = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['empty'] }))
+    expect(out.AutoScalingGroups).toEqual([])
+  })
+})
+
+describe('describe, tags and pagination', () => {
+  test('groups are found by tag filters and paged with MaxRecords and NextToken', async () => {
+    for (const n of ['page-a', 'page-b', 'page-c']) await createGroup(n, 0, { Tags: [{ Key: 'pager', Value: 'yes', PropagateAtLaunch: false }] })
+    const first = await asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:pager', Values: ['yes'] }], MaxRecords: 2 }))
+    expect(first.AutoScalingGroups?.map((g) => g.AutoScalingGroupName)).toEqual(['page-a', 'page-b'])
+    const second = await asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:pager', Values: ['yes'] }], MaxRecords: 2, NextToken: first.NextToken }))
+    expect(second.AutoScalingGroups?.map((g) => g.AutoScalingGroupName)).toEqual(['page-c'])
+    expect(second.NextToken).toBeUndefined()
+    const byKey = await asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag-key', Values: ['pager'] }] }))
+    expect(byKey.AutoScalingGroups).toHaveLength(3)
+  })
+
+  test('CreateOrUpdateTags and DeleteTags change the group tags', async () => {
+    await createGroup('retag', 0, { Tags: [{ Key: 'a', Value: '1', PropagateAtLaunch: true }] })
+    await asg.send(new CreateOrUpdateTagsCommand({ Tags: [{ ResourceId: 'retag', ResourceType: 'auto-scaling-group', Key: 'a', Value: '2', PropagateAtLaunch: true }, { ResourceId: 'retag', ResourceType: 'auto-scaling-group', Key: 'b', Value: '3', PropagateAtLaunch: false }] }))
+    await asg.send(new DeleteTagsCommand({ Tags: [{ ResourceId: 'retag', ResourceType: 'auto-scaling-group', Key: 'b' }] }))
+    const g = await group('retag')
+    expect(g.Tags?.map((t) => [t.Key, t.Value, t.PropagateAtLaunch])).toEqual([['a', '2', true]])
+  })
+
+  test('scaling activities record the launches', async () => {
+    await createGroup('activities', 2)
+    const out = await asg.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: 'activities' }))
+    expect(out.Activities?.filter((a) => a.Description?.startsWith('Launching a new EC2 instance: i-'))).toHaveLength(2)
+    expect(out.Activities?.every((a) => a.StatusCode === 'Successful')).toBe(true)
+  })
+})
+
+describe('instance refresh', () => {
+  test('an instance refresh replaces every instance with one on the latest template version', async () => {
+    const ltId = await template('refresh-lt')
+    await asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'refresh', MinSize: 0, MaxSize: 5, DesiredCapacity: 3, LaunchTemplate: { LaunchTemplateId: ltId, Version: '$Latest' } }))
+    await emu.waitIdle()
+    const before = (await groupInstances('refresh')).map((i) => i.InstanceId)
+    await ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: ltId, SourceVersion: '1', LaunchTemplateData: { InstanceType: 't3.large' } }))
+    const { InstanceRefreshId } = await asg.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'refresh' }))
+    expect(await errorName(asg.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'refresh' })))).toBe('InstanceRefreshInProgress')
+    await emu.waitIdle()
+    const refreshes = await asg.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: 'refresh' }))
+    expect(refreshes.InstanceRefreshes?.[0]).toMatchObject({ InstanceRefreshId, Status: 'Successful', PercentageComplete: 100 })
+    const after = await groupInstances('refresh', ['running'])
+    expect(after).toHaveLength(3)
+    expect(after.some((i) => before.includes(i.InstanceId))).toBe(false)
+    expect(after.every((i) => i.InstanceType === 't3.large')).toBe(true)
+    expect((await group('refresh')).Instances?.map((i) => i.LaunchTemplate?.Version)).toEqual(['2', '2', '2'])
+  })
+})

@@ -1,0 +1,85 @@
+/** Command-line options of the emulator CLI. */
+import { parseArgs } from 'node:util'
+import type { EmulatorOptions, FaultSettings } from './types.js'
+
+export const USAGE = `usage: npm run emulator -- [options]
+  --port N                        port (default 4566; 0 = any free port)
+  --host H                        address to listen on (default 127.0.0.1)
+  --account-id ID                 12-digit account id
+  --latency-ms N                  added latency per call
+  --latency-jitter-ms N           random extra latency up to N ms
+  --throttle-rate R               0..1 share of calls throttled
+  --error-rate R                  0..1 share of calls answered with a 500
+  --fault-services a,b            only inject faults into these services
+  --role-propagation-seconds N    new IAM roles are not assumable by Lambda for N s
+  --ec2-visibility-seconds N      new security groups / launch templates invisible for N s
+  --duplicate-events R            0..1 share of events delivered twice
+  --reorder-ms N                  events shuffled within an N ms window
+  --seed N                        seed for every random choice
+  --launch-delay-ms N             pending -> running
+  --terminate-delay-ms N          shutting-down -> terminated
+  --rate-limits                   enforce AWS per-account request rates
+  --verbose                       one line per call on stderr
+  --help`
+
+const OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'account-id': { type: 'string' },
+  'latency-ms': { type: 'string' },
+  'latency-jitter-ms': { type: 'string' },
+  'throttle-rate': { type: 'string' },
+  'error-rate': { type: 'string' },
+  'fault-services': { type: 'string' },
+  'role-propagation-seconds': { type: 'string' },
+  'ec2-visibility-seconds': { type: 'string' },
+  'duplicate-events': { type: 'string' },
+  'reorder-ms': { type: 'string' },
+  seed: { type: 'string' },
+  'launch-delay-ms': { type: 'string' },
+  'terminate-delay-ms': { type: 'string' },
+  'rate-limits': { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean' }
+} as const
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values']
+
+function num(values: Values, name: keyof Values): number | undefined {
+  const raw = values[name]
+  if (raw === undefined || typeof raw === 'boolean') return undefined
+  const n = Number(raw)
+  if (!Number.isFinite(n)) throw new Error(`--${name} needs a number, got '${raw}'`)
+  return n
+}
+
+function faults(values: Values): Partial<FaultSettings> {
+  const entries: [keyof FaultSettings, number | undefined][] = [
+    ['latencyMs', num(values, 'latency-ms')],
+    ['latencyJitterMs', num(values, 'latency-jitter-ms')],
+    ['throttleRate', num(values, 'throttle-rate')],
+    ['serverErrorRate', num(values, 'error-rate')],
+    ['rolePropagationSeconds', num(values, 'role-propagation-seconds')],
+    ['ec2VisibilitySeconds', num(values, 'ec2-visibility-seconds')],
+    ['duplicateEventRate', num(values, 'duplicate-events')],
+    ['reorderWindowMs', num(values, 'reorder-ms')],
+    ['seed', num(values, 'seed')]
+  ]
+  const out: Partial<FaultSettings> = Object.fromEntries(entries.filter(([, v]) => v !== undefined))
+  if (values['fault-services']) out.services = values['fault-services'].split(',').map((s) => s.trim()).filter(Boolean)
+  return out
+}
+
+export function optionsFromArgs(args: string[]): EmulatorOptions {
+  const { values } = parseArgs({ args, options: OPTIONS, strict: true })
+  const simulation = { launchDelayMs: num(values, 'launch-delay-ms'), terminateDelayMs: num(values, 'terminate-delay-ms') }
+  return {
+    port: num(values, 'port') ?? 4566,
+    ...(values.host ? { host: values.host } : {}),
+    ...(values['account-id'] ? { accountId: values['account-id'] } : {}),
+    faults: faults(values),
+    simulation: Object.fromEntries(Object.entries(simulation).filter(([, v]) => v !== undefined)),
+    rateLimits: values['rate-limits'] ?? false,
+    verbose: values.verbose ?? false
+  }
+}

@@ -1,0 +1,62 @@
+/** A small client for the control API, for tests and the demo when the emulator runs out of process. */
+import type { CallRecord, FaultSettings } from './types.js'
+
+export class EmulatorClient {
+  readonly endpoint: string
+
+  constructor(endpoint: string) {
+    this.endpoint = endpoint.replace(/\/$/, '')
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.endpoint}/_emulator/${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    })
+    const text = await res.text()
+    if (!res.ok) throw new Error(`emulator control ${method} ${path}: ${res.status} ${text}`)
+    return JSON.parse(text) as T
+  }
+
+  calls(): Promise<CallRecord[]> {
+    return this.request('GET', 'calls')
+  }
+
+  async resetCalls(): Promise<void> {
+    await this.request('POST', 'calls/reset')
+  }
+
+  async waitIdle(): Promise<void> {
+    await this.request('POST', 'idle')
+  }
+
+  async terminateInstance(instanceId: string): Promise<void> {
+    await this.request('POST', `instances/${encodeURIComponent(instanceId)}/terminate`)
+  }
+
+  async spotInterrupt(instanceId: string): Promise<void> {
+    await this.request('POST', `instances/${encodeURIComponent(instanceId)}/spot-interrupt`)
+  }
+
+  faults(): Promise<FaultSettings> {
+    return this.request('GET', 'faults')
+  }
+
+  setFaults(partial: Partial<FaultSettings>): Promise<FaultSettings> {
+    return this.request('POST', 'faults', partial)
+  }
+
+  state(): Promise<Record<string, unknown>> {
+    return this.request('GET', 'state')
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      await this.request('GET', 'health')
+      return true
+    } catch {
+      return false
+    }
+  }
+}

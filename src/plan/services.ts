@@ -1,0 +1,173 @@
+/** Diff of the per-service resources: security group, launch template, the two ASGs, refreshes, records. Pure. */
+import { asgConfigHash, ingressHash, ingressKey, launchTemplateHash } from '../desired.js'
+import { CONFIG_HASH_TAG, stackDomain } from '../names.js'
+import type { StackScope } from '../names.js'
+import type {
+  Change,
+  CurrentAsg,
+  CurrentLaunchTemplate,
+  CurrentRecord,
+  CurrentSecurityGroup,
+  CurrentState,
+  DesiredAsg,
+  DesiredService,
+  DesiredState
+} from '../state.js'
+
+function securityGroupChange(service: DesiredService, have: CurrentSecurityGroup | undefined): Change {
+  const sg = service.securityGroup
+  const base = { kind: 'security-group' as const, name: sg.name, service: service.name, desired: sg, current: have }
+  if (!have) return { ...base, action: 'create', reason: `not found; ${sg.ingress.length} ingress rule(s)` }
+  if (have.vpcId && have.vpcId !== sg.vpcId) {
+    throw new Error(`security group ${sg.name} is in ${have.vpcId} but the stack now deploys to ${sg.vpcId}; destroy the stack first`)
+  }
+  const want = new Set(sg.ingress.map(ingressKey))
+  const got = new Set(have.ingress.map(ingressKey))
+  const added = [...want].filter((k) => !got.has(k))
+  const removed = [...got].filter((k) => !want.has(k))
+  if (added.length === 0 && removed.length === 0) return { ...base, action: 'noop', reason: 'up to date' }
+  const parts = [added.length ? `+${added.join(' +')}` : '', removed.length ? `-${removed.join(' -')}` : ''].filter(Boolean)
+  return {
+    ...base,
+    action: 'update',
+    reason: `ingress ${parts.join(' ')}`,
+    fields: ['ingress'],
+    drift: have.configHash === ingressHash(sg.ingress)
+  }
+}
+
+function templateReason(service: DesiredService, have: CurrentLaunchTemplate, sgNew: boolean): string {
+  const reasons: string[] = []
+  if (have.image !== undefined && have.image !== service.image.slice(0, 256)) reasons.push(`image ${have.image} -> ${service.image}`)
+  const type = service.launchTemplate.spec.instanceType
+  if (have.instanceType !== undefined && have.instanceType !== type) reasons.push(`instance type ${have.instanceType} -> ${type}`)
+  if (sgNew) reasons.push('new security group')
+  return reasons.length > 0 ? reasons.join(', ') : 'configuration changed (command, environment, ports, AMI or DNS)'
+}
+
+function templateChange(service: DesiredService, have: CurrentLaunchTemplate | undefined, sg: CurrentSecurityGroup | undefined): Change {
+  const lt = service.launchTemplate
+  const base = { kind: 'launch-template' as const, name: lt.name, service: service.name, desired: lt, current: have }
+  if (!have) return { ...base, action: 'create', reason: `not found; ${lt.spec.instanceType}, ${service.image}` }
+  if (sg && have.configHash === launchTemplateHash(lt.spec, sg.id)) return { ...base, action: 'noop', reason: `up to date (version ${have.defaultVersion})` }
+  return { ...base, action: 'update', reason: `new version: ${templateReason(service, have, !sg)}`, fields: ['version'] }
+}
+
+function capacityLabel(asg: DesiredAsg): string {
+  return asg.capacity === 'spot' ? 'spot' : 'on-demand'
+}
+
+function asgFields(want: DesiredAsg, have: CurrentAsg): string[] {
+  const fields: string[] = []
+  if (have.min !== want.size || have.max !== want.size || have.desired !== want.size) fields.push('size')
+  if (have.subnetIds.join(',') !== [...want.subnetIds].sort().join(',')) fields.push('subnets')
+  if (want.capacity === 'spot') {
+    const spotOk = have.onDemandBase === 0 && have.onDemandPercent === 0 && have.spotStrategy === 'price-capacity-optimized' && have.capacityRebalance
+    if (have.instanceTypes.join(',') !== want.instanceTypes.join(',')) fields.push('instanceTypes')
+    if (!spotOk) fields.push('spotPolicy')
+  } else if (have.instanceTypes.length > 0) {
+    fields.push('instanceTypes')
+  }
+  if (Object.entries(want.tags).some(([k, v]) => have.tags[k] !== v)) fields.push('tags')
+  return fields
+}
+
+interface TemplateState {
+  /** The template gets a new version (or is created). */
+  changing: boolean
+  current?: CurrentLaunchTemplate
+}
+
+function asgChange(args: { service: DesiredService; want: DesiredAsg; have?: CurrentAsg; template: TemplateState; serviceExists: boolean }): Change {
+  const { service, want, have, template } = args
+  const base = { kind: 'auto-scaling-group' as const, name: want.name, service: service.name, desired: want, current: have }
+  if (!have) {
+    return { ...base, action: 'create', reason: `not found; ${capacityLabel(want)} ${want.size}`, drift: args.serviceExists }
+  }
+  const fields = asgFields(want, have)
+  const versionOk = !template.changing && template.current !== undefined &&
+    have.launchTemplateId === template.current.id && have.launchTemplateVersion === String(template.current.defaultVersion)
+  if (!versionOk) fields.push('launchTemplate')
+  if (fields.length === 0) return { ...base, action: 'noop', reason: `${capacityLabel(want)} ${want.size}` }
+  const reasons = fields.map((f) => (f === 'size' ? `${capacityLabel(want)} ${have.desired} -> ${want.size}` : f === 'launchTemplate' ? 'new launch template version' : `${f} changed`))
+  const configDrift = fields.some((f) => f !== 'launchTemplate') && have.tags[CONFIG_HASH_TAG] === asgConfigHash(want)
+  const versionDrift = !template.changing && !versionOk
+  return { ...base, action: 'update', reason: reasons.join(', '), fields, drift: configDrift || versionDrift }
+}
+
+function refreshChange(service: DesiredService, asg: DesiredAsg, have: CurrentAsg | undefined, asgPlan: Change): Change | undefined {
+  if (!have || have.instances.length === 0 || !asgPlan.fields?.includes('launchTemplate')) return undefined
+  return {
+    kind: 'instance-refresh',
+    action: 'create',
+    name: asg.name,
+    service: service.name,
+    capacity: asg.capacity,
+    reason: `roll ${have.instances.length} instance(s) to the new launch template version`
+  }
+}
+
+function recordChange(service: DesiredService, records: CurrentRecord[]): Change {
+  const record = records.find((r) => r.name === service.recordName && r.type === 'A')
+  const reason = record ? `${record.values.length} address(es), kept by the DNS updater` : 'written by the DNS updater when instances run'
+  return { kind: 'dns-record', action: 'noop', name: service.recordName, service: service.name, reason, current: record }
+}
+
+export function serviceChanges(service: DesiredService, current: CurrentState): Change[] {
+  const sg = current.securityGroups.find((g) => g.name === service.securityGroup.name)
+  const lt = current.launchTemplates.find((t) => t.name === service.launchTemplate.name)
+  const sgChange = securityGroupChange(service, sg)
+  const ltChange = templateChange(service, lt, sg)
+  const template: TemplateState = { changing: ltChange.action !== 'noop', current: lt }
+  const changes: Change[] = [sgChange, ltChange]
+  const refreshes: Change[] = []
+  for (const want of service.asgs) {
+    const have = current.asgs.find((g) => g.name === want.name)
+    const change = asgChange({ service, want, have, template, serviceExists: sg !== undefined || lt !== undefined })
+    changes.push(change)
+    const refresh = refreshChange(service, want, have, change)
+    if (refresh) refreshes.push(refresh)
+  }
+  return [...changes, ...refreshes, recordChange(service, current.records)]
+}
+
+/** The service a record under the stack's domain belongs to (`<service>.<stack domain>`), if any. */
+export function recordService(scope: StackScope, name: string): string | undefined {
+  const suffix = `.${stackDomain(scope)}`
+  if (!name.endsWith(suffix)) return undefined
+  const label = name.slice(0, -suffix.length)
+  return label && !label.includes('.') ? label : undefined
+}
+
+/** Deletes of everything of the stack that `keep` does not name (keep = desired names). */
+export function removals(current: CurrentState, keep: { names: Set<string>; services: Set<string>; reason: string }): Change[] {
+  const gone = (name: string): boolean => !keep.names.has(name)
+  const reason = keep.reason
+  const changes: Change[] = []
+  for (const g of current.asgs.filter((a) => gone(a.name))) {
+    changes.push({ kind: 'auto-scaling-group', action: 'delete', name: g.name, service: g.service, reason, current: g })
+  }
+  for (const t of current.launchTemplates.filter((a) => gone(a.name))) {
+    changes.push({ kind: 'launch-template', action: 'delete', name: t.name, service: t.service, reason, current: t })
+  }
+  for (const s of current.securityGroups.filter((a) => gone(a.name))) {
+    changes.push({ kind: 'security-group', action: 'delete', name: s.name, service: s.service, reason, current: s })
+  }
+  for (const r of current.records) {
+    const service = recordService(current.scope, r.name)
+    if (r.type === 'A' && service !== undefined && !keep.services.has(service)) {
+      changes.push({ kind: 'dns-record', action: 'delete', name: r.name, service, reason, current: r })
+    }
+  }
+  return changes
+}
+
+export function desiredNames(desired: DesiredState): Set<string> {
+  const names = new Set<string>()
+  for (const s of desired.services) {
+    names.add(s.securityGroup.name)
+    names.add(s.launchTemplate.name)
+    for (const a of s.asgs) names.add(a.name)
+  }
+  return names
+}
