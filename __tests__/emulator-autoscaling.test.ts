@@ -21,16 +21,18 @@ import {
   TerminateInstancesCommand
 } from '@aws-sdk/client-ec2'
 import type { Instance } from '@aws-sdk/client-ec2'
+import { jest } from '@jest/globals'
 import { startEmulator } from '../emulator/server.js'
+import type { InstanceStateChange } from '../emulator/types.js'
 import type { Emulator } from '../emulator/server.js'
-import { sdkConfig } from '../emulator/testing.js'
+import { eventually, sdkConfig } from '../emulator/testing.js'
 
 let emu: Emulator
 let ec2: EC2Client
 let asg: AutoScalingClient
 
 beforeAll(async () => {
-  emu = await startEmulator({ simulation: { launchDelayMs: 5, terminateDelayMs: 5 } })
+  emu = await startEmulator({ simulation: { launchDelayMs: 5, terminateDelayMs: 5, launchRetryMs: 30 } })
   ec2 = new EC2Client(sdkConfig(emu))
   asg = new AutoScalingClient(sdkConfig(emu))
 })
@@ -157,6 +159,34 @@ describe('group lifecycle', () => {
     expect((await group('shrink')).Instances).toHaveLength(1)
   })
 
+  test('an update can switch a group to a spot distribution and raise MinSize, which raises desired', async () => {
+    await createGroup('switch', 1)
+    await asg.send(
+      new UpdateAutoScalingGroupCommand({
+        AutoScalingGroupName: 'switch',
+        MinSize: 3,
+        MixedInstancesPolicy: {
+          LaunchTemplate: { LaunchTemplateSpecification: { LaunchTemplateName: 'switch-lt', Version: '$Latest' } },
+          InstancesDistribution: { OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0 }
+        }
+      })
+    )
+    await emu.waitIdle()
+    const g = await group('switch')
+    expect([g.MinSize, g.DesiredCapacity]).toEqual([3, 3])
+    expect(g.LaunchTemplate).toBeUndefined()
+    expect(g.MixedInstancesPolicy?.InstancesDistribution?.OnDemandPercentageAboveBaseCapacity).toBe(0)
+    const instances = await groupInstances('switch')
+    expect(instances).toHaveLength(3)
+    expect(instances.filter((i) => i.InstanceLifecycle === 'spot')).toHaveLength(2)
+  })
+
+  test('an update with a desired capacity above MaxSize is a ValidationError and changes nothing', async () => {
+    await createGroup('too-big', 1)
+    expect(await errorName(asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'too-big', DesiredCapacity: 11 })))).toBe('ValidationError')
+    expect((await group('too-big')).DesiredCapacity).toBe(1)
+  })
+
   test('the VPCZoneIdentifier limits launches to the listed subnets', async () => {
     const subnets = await ec2.send(new DescribeSubnetsCommand({}))
     const only = subnets.Subnets?.[1]
@@ -164,6 +194,37 @@ describe('group lifecycle', () => {
     const instances = await groupInstances('one-subnet')
     expect(instances.map((i) => i.SubnetId)).toEqual([only?.SubnetId, only?.SubnetId])
     expect((await group('one-subnet')).AvailabilityZones).toEqual([only?.AvailabilityZone])
+  })
+})
+
+describe('state-change announcements', () => {
+  test('every instance state change is announced on the bus, in order, with the region', async () => {
+    const seen: InstanceStateChange[] = []
+    const listener = (change: InstanceStateChange): void => {
+      seen.push(change)
+    }
+    emu.cloud.bus.on('ec2-state-change', listener)
+    await createGroup('announce', 1)
+    const [instance] = await groupInstances('announce')
+    await asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'announce', ForceDelete: true }))
+    await emu.waitIdle()
+    emu.cloud.bus.off('ec2-state-change', listener)
+    const mine = seen.filter((c) => c.instanceId === instance?.InstanceId)
+    expect(mine.map((c) => c.state)).toEqual(['pending', 'running', 'shutting-down', 'terminated'])
+    expect(mine.every((c) => c.region === 'us-east-1' && typeof c.time === 'number')).toBe(true)
+  })
+
+  test('a listener that throws does not stop the simulation', async () => {
+    const quiet = jest.spyOn(console, 'error').mockImplementation(() => undefined)
+    const faulty = (): void => {
+      throw new Error('listener bug')
+    }
+    emu.cloud.bus.on('ec2-state-change', faulty)
+    await createGroup('robust', 2)
+    emu.cloud.bus.off('ec2-state-change', faulty)
+    expect(quiet).toHaveBeenCalled()
+    quiet.mockRestore()
+    expect(await groupInstances('robust', ['running'])).toHaveLength(2)
   })
 })
 
@@ -220,6 +281,22 @@ describe('spot and mixed instances', () => {
     expect(gone.Reservations?.[0]?.Instances?.[0]?.StateReason?.Code).toBe('Server.SpotInstanceTermination')
     const running = await groupInstances('interrupt', ['running'])
     expect(running).toHaveLength(2)
+    expect(running.every((i) => i.InstanceLifecycle === 'spot')).toBe(true)
+  })
+
+  test('without spot capacity a spot group launches nothing, never falls back to on-demand, and recovers when capacity returns', async () => {
+    emu.setFaults({ spotCapacityUnavailable: true })
+    await mixedGroup('no-capacity', 2, { OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0 })
+    expect(await groupInstances('no-capacity')).toEqual([])
+    const activities = await asg.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: 'no-capacity' }))
+    expect(activities.Activities?.[0]).toMatchObject({ StatusCode: 'Failed' })
+    expect(activities.Activities?.[0]?.StatusMessage).toContain('InsufficientInstanceCapacity')
+    emu.setFaults({ spotCapacityUnavailable: false })
+    const running = await eventually(async () => {
+      await emu.waitIdle()
+      const list = await groupInstances('no-capacity', ['running'])
+      return list.length === 2 ? list : undefined
+    })
     expect(running.every((i) => i.InstanceLifecycle === 'spot')).toBe(true)
   })
 

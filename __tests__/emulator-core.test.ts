@@ -228,14 +228,25 @@ describe('rate limits', () => {
     allowed = 0
     for (let i = 0; i < 10; i++) if (limiter.take(call)) allowed++
     expect(allowed).toBe(5)
+    // EC2 evaluates each API on its own bucket; regions are separate
+    expect(limiter.take({ ...call, operation: 'CreateSecurityGroup' })).toBe(true)
     expect(limiter.take({ ...call, operation: 'DescribeVpcs' })).toBe(true)
     expect(limiter.take({ ...call, region: 'eu-west-1' })).toBe(true)
+  })
+
+  test('unfiltered DescribeInstances has a smaller bucket than filtered ones', () => {
+    const limiter = new RateLimiter(undefined, () => 0)
+    const base = { account: '1', region: 'us-east-1', service: 'ec2', operation: 'DescribeInstances' }
+    const count = (body: string): number => Array.from({ length: 120 }).filter(() => limiter.take({ ...base, body })).length
+    expect(count('Action=DescribeInstances&Version=2016-11-15')).toBe(50)
+    expect(count('Action=DescribeInstances&Version=2016-11-15&Filter.1.Name=tag%3Aproject&Filter.1.Value.1=p')).toBe(100)
   })
 
   test('with rate limits on, a burst of EC2 describes beyond the bucket is throttled', async () => {
     const limited = await startEmulator({ rateLimits: true })
     const ec2 = new EC2Client(sdkConfig(limited))
-    const results = await Promise.all(Array.from({ length: 130 }, () => ec2.send(new DescribeInstancesCommand({})).then(() => 'ok', (e: Error) => e.name)))
+    const filtered = { Filters: [{ Name: 'instance-state-name', Values: ['running'] }] }
+    const results = await Promise.all(Array.from({ length: 200 }, () => ec2.send(new DescribeInstancesCommand(filtered)).then(() => 'ok', (e: Error) => e.name)))
     const throttled = results.filter((r) => r === 'RequestLimitExceeded').length
     expect(throttled).toBeGreaterThan(0)
     expect(results.filter((r) => r === 'ok').length).toBeGreaterThanOrEqual(100)
@@ -296,6 +307,9 @@ describe('CLI options', () => {
       verbose: true,
       faults: { latencyMs: 50, throttleRate: 0.2, serverErrorRate: 0.1, ec2VisibilitySeconds: 3, rolePropagationSeconds: 8, duplicateEventRate: 0.5, reorderWindowMs: 200, seed: 9, services: ['ec2', 'lambda'] }
     })
+    const more = optionsFromArgs(['--no-spot-capacity', '--route53-one-change-at-a-time', '--put-targets-failure-rate', '0.3', '--route53-sync-ms', '40', '--launch-delay-ms', '7'])
+    expect(more.faults).toMatchObject({ spotCapacityUnavailable: true, route53OneChangeAtATime: true, putTargetsFailureRate: 0.3 })
+    expect(more.simulation).toEqual({ route53SyncMs: 40, launchDelayMs: 7 })
     expect(optionsFromArgs([]).port).toBe(4566)
     expect(() => optionsFromArgs(['--latency-ms', 'soon'])).toThrow(/needs a number/)
   })

@@ -357,6 +357,24 @@ describe('instances', () => {
     expect(instance?.StateReason?.Code).toBe('Client.UserInitiatedShutdown')
   })
 
+  test('a terminated instance disappears once the retention time has passed', async () => {
+    const [id] = await runInstancesThroughAsg('retention', 1, { retention: 'yes' })
+    const retention = emu.cloud.simulation.terminatedRetentionMs
+    emu.cloud.simulation.terminatedRetentionMs = 40
+    try {
+      await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id ?? ''] }))
+      await emu.waitIdle()
+      const justAfter = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [id ?? ''] }] }))
+      expect(justAfter.Reservations?.[0]?.Instances?.[0]?.State?.Name).toBe('terminated')
+      await new Promise((resolve) => setTimeout(resolve, 60))
+      const later = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [id ?? ''] }] }))
+      expect(later.Reservations).toEqual([])
+      expect((await errorOf(ec2.send(new DescribeInstancesCommand({ InstanceIds: [id ?? ''] })))).name).toBe('InvalidInstanceID.NotFound')
+    } finally {
+      emu.cloud.simulation.terminatedRetentionMs = retention
+    }
+  })
+
   test('an unknown instance id is InvalidInstanceID.NotFound', async () => {
     const err = await errorOf(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0123456789abcdef0'] })))
     expect(err.name).toBe('InvalidInstanceID.NotFound')

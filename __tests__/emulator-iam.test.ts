@@ -1,10 +1,13 @@
 import {
+  AttachRolePolicyCommand,
   CreateRoleCommand,
   DeleteRoleCommand,
   DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
   IAMClient,
+  ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
   PutRolePolicyCommand
 } from '@aws-sdk/client-iam'
@@ -93,6 +96,20 @@ describe('IAM roles', () => {
     await iam.send(new DeleteRoleCommand({ RoleName: 'conflict' }))
     expect(emu.cloud.shared.roles.has('conflict')).toBe(false)
     expect((await failure(iam.send(new GetRoleCommand({ RoleName: 'conflict' })))).name).toBe('NoSuchEntityException')
+  })
+})
+
+describe('managed policies', () => {
+  test('an attached managed policy is listed and blocks role deletion until detached', async () => {
+    const arn = 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'
+    await iam.send(new CreateRoleCommand({ RoleName: 'managed', AssumeRolePolicyDocument: trust }))
+    await iam.send(new AttachRolePolicyCommand({ RoleName: 'managed', PolicyArn: arn }))
+    const listed = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'managed' }))
+    expect(listed.AttachedPolicies).toEqual([{ PolicyArn: arn, PolicyName: 'AWSLambdaBasicExecutionRole' }])
+    expect((await failure(iam.send(new DeleteRoleCommand({ RoleName: 'managed' })))).name).toBe('DeleteConflictException')
+    await iam.send(new DetachRolePolicyCommand({ RoleName: 'managed', PolicyArn: arn }))
+    await iam.send(new DeleteRoleCommand({ RoleName: 'managed' }))
+    expect(emu.cloud.shared.roles.has('managed')).toBe(false)
   })
 })
 

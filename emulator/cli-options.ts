@@ -18,6 +18,11 @@ export const USAGE = `usage: npm run emulator -- [options]
   --seed N                        seed for every random choice
   --launch-delay-ms N             pending -> running
   --terminate-delay-ms N          shutting-down -> terminated
+  --no-spot-capacity              spot launches fail (ASGs keep retrying)
+  --put-targets-failure-rate R    0..1 share of PutTargets entries reported as failed
+  --route53-one-change-at-a-time  a change while the zone's last one is PENDING fails (PriorRequestNotComplete)
+  --route53-sync-ms N             Route 53 changes stay PENDING for N ms
+  --function-pending-ms N         new Lambda functions stay Pending for N ms
   --rate-limits                   enforce AWS per-account request rates
   --verbose                       one line per call on stderr
   --help`
@@ -39,6 +44,11 @@ const OPTIONS = {
   'launch-delay-ms': { type: 'string' },
   'terminate-delay-ms': { type: 'string' },
   'rate-limits': { type: 'boolean' },
+  'no-spot-capacity': { type: 'boolean' },
+  'put-targets-failure-rate': { type: 'string' },
+  'route53-one-change-at-a-time': { type: 'boolean' },
+  'route53-sync-ms': { type: 'string' },
+  'function-pending-ms': { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean' }
 } as const
@@ -63,16 +73,24 @@ function faults(values: Values): Partial<FaultSettings> {
     ['ec2VisibilitySeconds', num(values, 'ec2-visibility-seconds')],
     ['duplicateEventRate', num(values, 'duplicate-events')],
     ['reorderWindowMs', num(values, 'reorder-ms')],
-    ['seed', num(values, 'seed')]
+    ['seed', num(values, 'seed')],
+    ['putTargetsFailureRate', num(values, 'put-targets-failure-rate')]
   ]
   const out: Partial<FaultSettings> = Object.fromEntries(entries.filter(([, v]) => v !== undefined))
+  if (values['no-spot-capacity']) out.spotCapacityUnavailable = true
+  if (values['route53-one-change-at-a-time']) out.route53OneChangeAtATime = true
   if (values['fault-services']) out.services = values['fault-services'].split(',').map((s) => s.trim()).filter(Boolean)
   return out
 }
 
 export function optionsFromArgs(args: string[]): EmulatorOptions {
   const { values } = parseArgs({ args, options: OPTIONS, strict: true })
-  const simulation = { launchDelayMs: num(values, 'launch-delay-ms'), terminateDelayMs: num(values, 'terminate-delay-ms') }
+  const simulation = {
+    launchDelayMs: num(values, 'launch-delay-ms'),
+    terminateDelayMs: num(values, 'terminate-delay-ms'),
+    route53SyncMs: num(values, 'route53-sync-ms'),
+    functionPendingMs: num(values, 'function-pending-ms')
+  }
   return {
     port: num(values, 'port') ?? 4566,
     ...(values.host ? { host: values.host } : {}),

@@ -102,6 +102,8 @@ export interface FaultSettings {
   putTargetsFailureRate?: number
   /** Route 53: a change to a zone whose previous change is still PENDING fails with PriorRequestNotComplete. */
   route53OneChangeAtATime?: boolean
+  /** Optional: no spot capacity anywhere; spot launches fail and ASGs keep retrying (never falling back to on-demand). */
+  spotCapacityUnavailable?: boolean
   /** Only inject faults into these services (signing names); empty = all. */
   services: string[]
   /** Deterministic seed for every random choice. */
@@ -119,6 +121,8 @@ export interface SimulationSettings {
   functionPendingMs: number
   /** Route 53 changes stay PENDING this long before INSYNC, ms (default 0). */
   route53SyncMs?: number
+  /** How long an ASG waits before retrying a failed launch, ms (default 1000). Not tracked by waitIdle. */
+  launchRetryMs?: number
 }
 
 export interface EmulatorOptions {

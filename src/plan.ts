@@ -2,6 +2,7 @@
  * The plan: what to create, update, replace or delete to turn the current
  * state into the desired one, with a reason per change. Pure: no SDK.
  */
+import { roleName } from './names.js'
 import type { StackScope } from './names.js'
 import { projectChanges } from './plan/project.js'
 import { desiredNames, removals, serviceChanges } from './plan/services.js'
@@ -14,12 +15,11 @@ export function diff(desired: DesiredState, current: CurrentState): Plan {
   for (const service of desired.services) changes.push(...serviceChanges(service, current))
   const services = new Set(desired.services.map((s) => s.name))
   changes.push(...removals(current, { names: desiredNames(desired), services, reason: 'not in compose file' }))
-  return { changes }
+  return { changes, scope: desired.scope }
 }
 
 function projectDeletes(current: CurrentState): Array<ChangeDraft> {
   const out: Array<ChangeDraft> = []
-  const name = (scope: StackScope): string => `${scope.project} (${scope.region})`
   if (current.permission) out.push({ kind: 'lambda-permission', name: `${current.function?.name ?? ''}/${current.permission.statementId}`, current: current.permission })
   for (const t of current.targets) if (current.rule) out.push({ kind: 'event-target', name: `${current.rule.name}/${t.id}`, current: t })
   if (current.rule) out.push({ kind: 'event-rule', name: current.rule.name, current: current.rule })
@@ -30,9 +30,8 @@ function projectDeletes(current: CurrentState): Array<ChangeDraft> {
   }
   // The role is only visible through its policy; once anything project-level is left, try it (NoSuchEntity is fine).
   if (out.length > 0 || current.zone) {
-    const role = current.rolePolicy?.roleName
-    if (role) out.push({ kind: 'iam-role', name: role, current: { name: role } })
-    else out.push({ kind: 'iam-role', name: `role of ${name(current.scope)}`, current: undefined })
+    const role = current.rolePolicy?.roleName ?? roleName(current.scope)
+    out.push({ kind: 'iam-role', name: role, current: { name: role } })
   }
   if (current.zone) out.push({ kind: 'hosted-zone', name: current.zone.name, current: current.zone })
   return out
@@ -57,7 +56,7 @@ export function destroyPlan(current: CurrentState, scope: StackScope): Plan {
       changes.push(decide(change, 'delete', 'if no other stack of the project remains', { onlyIfLastStack: true }))
     }
   }
-  return { changes }
+  return { changes, scope }
 }
 
 export type PlanSummary = Record<ChangeAction, number>

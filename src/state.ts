@@ -352,6 +352,8 @@ export type ChangeOf<K extends ResourceKind> = Extract<Change, { kind: K }>
 
 export interface Plan {
   changes: Change[]
+  /** The stack the plan is for (apply needs it for deletes and polls). */
+  scope?: StackScope
 }
 
 /** One thing apply did. */

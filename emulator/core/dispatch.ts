@@ -44,7 +44,8 @@ function injectedError(cloud: CoreCloud, module: ServiceModule): AwsError | unde
 
 function rateLimited(ctx: DispatchContext, req: EmulatorRequest, operation: string): boolean {
   if (!ctx.limiter) return false
-  const call = { account: ctx.cloud.accountId, region: req.region, service: req.service, operation }
+  const body = req.service === 'ec2' ? req.body.toString('utf8') : ''
+  const call = { account: ctx.cloud.accountId, region: req.region, service: req.service, operation, body }
   return !ctx.limiter.take(call)
 }
 

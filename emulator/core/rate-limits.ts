@@ -1,24 +1,33 @@
 /**
  * AWS per-account, per-region request-rate limits as token buckets.
  * One table: the first row whose service and operation match a call decides its bucket.
+ * EC2 evaluates each API on its own bucket (sized by its category); the other services
+ * share one bucket per service.
  */
 interface BucketRule {
-  /** Bucket name; buckets are per account, region and this name. */
+  /** Bucket name; buckets are per account, region and this name (and the operation when perOperation). */
   name: string
   service: string
-  matches(operation: string): boolean
+  /** The request body is passed for rules that look at parameters (unfiltered describes). */
+  matches(operation: string, body: string): boolean
   /** Tokens refilled per second. */
   rate: number
   /** Bucket size. */
   burst: number
+  perOperation?: boolean
 }
 
 const isDescribe = (op: string): boolean => /^(Describe|Get|List)/.test(op)
 
+/** A DescribeInstances without filters, ids or pagination: EC2 gives these a smaller bucket. */
+const unfilteredDescribeInstances = (op: string, body: string): boolean =>
+  op === 'DescribeInstances' && !/(^|&)(Filter|InstanceId)\.|(^|&)MaxResults=/.test(body)
+
 export const RATE_LIMIT_RULES: readonly BucketRule[] = [
   { name: 'ec2-run-instances', service: 'ec2', matches: (op) => op === 'RunInstances', rate: 2, burst: 5 },
-  { name: 'ec2-describe', service: 'ec2', matches: isDescribe, rate: 20, burst: 100 },
-  { name: 'ec2-mutating', service: 'ec2', matches: () => true, rate: 5, burst: 50 },
+  { name: 'ec2-unfiltered-describe', service: 'ec2', matches: unfilteredDescribeInstances, rate: 10, burst: 50, perOperation: true },
+  { name: 'ec2-describe', service: 'ec2', matches: isDescribe, rate: 20, burst: 100, perOperation: true },
+  { name: 'ec2-mutating', service: 'ec2', matches: () => true, rate: 5, burst: 50, perOperation: true },
   { name: 'route53', service: 'route53', matches: () => true, rate: 5, burst: 5 },
   { name: 'lambda-control', service: 'lambda', matches: (op) => op !== 'Invoke', rate: 15, burst: 15 },
   { name: 'autoscaling', service: 'autoscaling', matches: () => true, rate: 10, burst: 20 },
@@ -39,10 +48,10 @@ export class RateLimiter {
   ) {}
 
   /** Takes a token for the call; false when the bucket is empty (the call is throttled). */
-  take(call: { account: string; region: string; service: string; operation: string }): boolean {
-    const rule = this.rules.find((r) => r.service === call.service && r.matches(call.operation))
+  take(call: { account: string; region: string; service: string; operation: string; body?: string }): boolean {
+    const rule = this.rules.find((r) => r.service === call.service && r.matches(call.operation, call.body ?? ''))
     if (!rule) return true
-    const key = `${call.account}/${call.region}/${rule.name}`
+    const key = `${call.account}/${call.region}/${rule.name}${rule.perOperation ? `/${call.operation}` : ''}`
     const now = this.now()
     const bucket = this.buckets.get(key) ?? { tokens: rule.burst, updatedAt: now }
     bucket.tokens = Math.min(rule.burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * rule.rate)

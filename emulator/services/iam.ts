@@ -1,6 +1,7 @@
 /** IAM: roles and their inline policies, kept in cloud.shared.roles. */
 import * as iam from '@aws-sdk/client-iam'
 import type {
+  AttachRolePolicyRequest,
   CreateRoleRequest,
   CreateRoleResponse,
   DeleteRolePolicyRequest,
@@ -9,6 +10,8 @@ import type {
   GetRolePolicyResponse,
   GetRoleRequest,
   GetRoleResponse,
+  ListAttachedRolePoliciesRequest,
+  ListAttachedRolePoliciesResponse,
   ListRolePoliciesRequest,
   ListRolePoliciesResponse,
   ListRoleTagsRequest,
@@ -53,6 +56,9 @@ function toRole(r: RoleRecord): Role {
 }
 
 class IamRoles {
+  /** Managed policy ARNs attached to each role (by role name). */
+  private readonly attached = new Map<string, Set<string>>()
+
   constructor(private readonly cloud: Cloud) {}
 
   private get roles(): Map<string, RoleRecord> {
@@ -89,7 +95,11 @@ class IamRoles {
     if (role.inlinePolicies.size > 0) {
       throw new AwsError('DeleteConflict', 'Cannot delete entity, must delete policies first.', 409)
     }
+    if ((this.attached.get(role.roleName)?.size ?? 0) > 0) {
+      throw new AwsError('DeleteConflict', 'Cannot delete entity, must detach all policies first.', 409)
+    }
     this.roles.delete(role.roleName)
+    this.attached.delete(role.roleName)
   }
 
   putPolicy(input: PutRolePolicyRequest): void {
@@ -118,6 +128,28 @@ class IamRoles {
   listPolicies(input: ListRolePoliciesRequest): ListRolePoliciesResponse {
     const role = this.get(input.RoleName)
     return { PolicyNames: [...role.inlinePolicies.keys()].sort(), IsTruncated: false }
+  }
+
+  attach(input: AttachRolePolicyRequest): void {
+    const role = this.get(input.RoleName)
+    const arn = required(input.PolicyArn, 'policyArn')
+    if (!/^arn:aws:iam::(aws|\d{12}):policy\/.+/.test(arn)) throw new AwsError('InvalidInput', `ARN ${arn} is not valid.`)
+    const set = this.attached.get(role.roleName) ?? new Set<string>()
+    set.add(arn)
+    this.attached.set(role.roleName, set)
+  }
+
+  detach(input: AttachRolePolicyRequest): void {
+    const role = this.get(input.RoleName)
+    if (!this.attached.get(role.roleName)?.delete(required(input.PolicyArn, 'policyArn'))) {
+      throw new AwsError('NoSuchEntity', `Policy ${input.PolicyArn} was not found.`, 404)
+    }
+  }
+
+  listAttached(input: ListAttachedRolePoliciesRequest): ListAttachedRolePoliciesResponse {
+    const role = this.get(input.RoleName)
+    const arns = [...(this.attached.get(role.roleName) ?? [])].sort()
+    return { AttachedPolicies: arns.map((PolicyArn) => ({ PolicyArn, PolicyName: PolicyArn.split('/').pop() })), IsTruncated: false }
   }
 
   tag(input: TagRoleRequest): void {
@@ -173,6 +205,9 @@ export function createIam(cloud: Cloud): ServiceModule {
       GetRolePolicy: (input: GetRolePolicyRequest) => roles.getPolicy(input),
       DeleteRolePolicy: (input: DeleteRolePolicyRequest) => roles.deletePolicy(input),
       ListRolePolicies: (input: ListRolePoliciesRequest) => roles.listPolicies(input),
+      AttachRolePolicy: (input: AttachRolePolicyRequest) => roles.attach(input),
+      DetachRolePolicy: (input: AttachRolePolicyRequest) => roles.detach(input),
+      ListAttachedRolePolicies: (input: ListAttachedRolePoliciesRequest) => roles.listAttached(input),
       TagRole: (input: TagRoleRequest) => roles.tag(input),
       UntagRole: (input: UntagRoleRequest) => roles.untag(input),
       ListRoleTags: (input: ListRoleTagsRequest) => roles.listTags(input),

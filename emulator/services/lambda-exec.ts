@@ -59,7 +59,8 @@ interface Worker {
 interface Pool {
   snapshot: CodeSnapshot
   workers: Worker[]
-  waiting: (() => void)[]
+  /** Workers being spawned for this pool. */
+  starting: number
   dir?: Promise<string>
 }
 
@@ -68,6 +69,8 @@ export interface ExecutorOptions {
   logs: () => LogSink | undefined
   /** Warm workers per function revision (default 2). */
   maxWorkersPerFunction?: number
+  /** Worker processes in all (default 6); idle workers of other functions are stopped to make room. */
+  maxWorkersTotal?: number
 }
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -93,6 +96,9 @@ function streamName(): string {
 
 export class LambdaExecutor {
   private readonly pools = new Map<string, Pool>()
+  /** Invocations waiting for a worker (woken whenever one is released). */
+  private waiting: (() => void)[] = []
+  private starting = 0
   private base?: Promise<string>
   private closed = false
 
@@ -121,6 +127,7 @@ export class LambdaExecutor {
 
   async close(): Promise<void> {
     this.closed = true
+    this.wake()
     for (const pool of this.pools.values()) pool.workers.forEach((w) => this.kill(w))
     this.pools.clear()
     const base = await this.base?.catch(() => undefined)
@@ -139,27 +146,63 @@ export class LambdaExecutor {
   private poolFor(snapshot: CodeSnapshot): Pool {
     let pool = this.pools.get(snapshot.key)
     if (!pool) {
-      pool = { snapshot, workers: [], waiting: [] }
+      pool = { snapshot, workers: [], starting: 0 }
       this.pools.set(snapshot.key, pool)
     }
     return pool
   }
 
+  private liveWorkers(): number {
+    let n = this.starting
+    for (const pool of this.pools.values()) n += pool.workers.filter((w) => !w.exited).length
+    return n
+  }
+
+  /** Make room under the total cap by stopping an idle worker of another revision or function. */
+  private evictIdle(except: Pool): boolean {
+    for (const pool of this.pools.values()) {
+      if (pool === except) continue
+      const idle = pool.workers.find((w) => !w.busy && !w.exited)
+      if (idle) {
+        this.kill(idle)
+        pool.workers = pool.workers.filter((w) => w !== idle)
+        return true
+      }
+    }
+    return false
+  }
+
+  private canSpawn(pool: Pool): boolean {
+    const perFunction = pool.workers.length + pool.starting < (this.options.maxWorkersPerFunction ?? 2)
+    if (!perFunction) return false
+    return this.liveWorkers() < (this.options.maxWorkersTotal ?? 6) || this.evictIdle(pool)
+  }
+
   private async acquire(pool: Pool): Promise<Worker> {
     for (;;) {
+      if (this.closed) throw new Error('emulator stopped')
       pool.workers = pool.workers.filter((w) => !w.exited)
       const idle = pool.workers.find((w) => !w.busy)
       if (idle) {
         idle.busy = true
         return idle
       }
-      if (pool.workers.length < (this.options.maxWorkersPerFunction ?? 2)) {
-        const worker = await this.spawn(pool)
-        worker.busy = true
-        pool.workers.push(worker)
-        return worker
-      }
-      await new Promise<void>((resolve) => pool.waiting.push(resolve))
+      if (this.canSpawn(pool)) return this.spawnBusy(pool)
+      await new Promise<void>((resolve) => this.waiting.push(resolve))
+    }
+  }
+
+  private async spawnBusy(pool: Pool): Promise<Worker> {
+    pool.starting += 1
+    this.starting += 1
+    try {
+      const worker = await this.spawn(pool)
+      worker.busy = true
+      pool.workers.push(worker)
+      return worker
+    } finally {
+      pool.starting -= 1
+      this.starting -= 1
     }
   }
 
@@ -167,7 +210,11 @@ export class LambdaExecutor {
     worker.busy = false
     const stale = this.pools.get(pool.snapshot.key) !== pool
     if (stale) this.kill(worker)
-    pool.waiting.shift()?.()
+    this.wake()
+  }
+
+  private wake(): void {
+    this.waiting.splice(0).forEach((resolve) => resolve())
   }
 
   private extract(pool: Pool): Promise<string> {
@@ -241,6 +288,7 @@ export class LambdaExecutor {
       worker.exited = true
       markReady()
       worker.onExit?.()
+      this.wake()
     })
     child.unref()
     const channel = (child as unknown as { channel?: { unref(): void } }).channel

@@ -12,7 +12,7 @@ import {
   UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand
 } from '@aws-sdk/client-lambda'
-import { ChangeTagsForResourceCommand, CreateHostedZoneCommand } from '@aws-sdk/client-route-53'
+import { CreateHostedZoneCommand } from '@aws-sdk/client-route-53'
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import { accountOf, findZone } from '../current.js'
 import { functionEnvironment, logGroupArn, rolePolicyDocument } from '../desired.js'
@@ -89,12 +89,6 @@ export async function createZone(e: Engine, zone: DesiredZone): Promise<string> 
     }
   }
   throw new Error(`no unused CallerReference for ${zone.name} after ${MAX_GENERATIONS} tries`)
-}
-
-export async function tagZone(e: Engine, zoneId: string, tags: Record<string, string>): Promise<void> {
-  await e.call('route53', 'ChangeTagsForResource', () =>
-    e.clients.route53.send(new ChangeTagsForResourceCommand({ ResourceType: 'hostedzone', ResourceId: zoneId, AddTags: tagList(tags) }))
-  )
 }
 
 // ------------------------------------------------------------------ role

@@ -4,6 +4,7 @@ import type { Activity } from '@aws-sdk/client-auto-scaling'
 import type { ResponseLaunchTemplateData } from '@aws-sdk/client-ec2'
 import { AwsError } from '../../types.js'
 import type { Cloud } from '../../types.js'
+import { background } from '../../core/background.js'
 import { onStop } from '../../core/hooks.js'
 import { launchInstance, terminateInstance } from '../ec2/instances.js'
 import { findTemplate, resolveVersion } from '../ec2/launch-templates.js'
@@ -44,7 +45,7 @@ export class Fleet {
       this.scheduled.delete(group)
       this.reconcile(group)
     })
-    void this.cloud.track(work)
+    background(this.cloud, `reconcile of ${group.name}`, work)
   }
 
   activity(group: GroupRecord, a: { description: string; cause: string; status?: 'Successful' | 'Failed'; message?: string }): void {
@@ -110,6 +111,9 @@ export class Fleet {
     if (!subnetId) return false
     const { data, version, instanceType } = this.launchData(group)
     const spot = group.mixed ? nextIsSpot(group) : false
+    if (spot && this.cloud.faults.spotCapacityUnavailable) {
+      throw new AwsError('InsufficientInstanceCapacity', `There is no Spot capacity available that matches your request. (instance type ${instanceType})`)
+    }
     const template = { ...group.template }
     const instance = launchInstance(this.ec2, {
       region: group.region,
@@ -136,7 +140,7 @@ export class Fleet {
       }
       delete group.launchBlocked
     } catch (err) {
-      const message = err instanceof AwsError ? `${err.message} Launching EC2 instance failed.` : String(err)
+      const message = err instanceof AwsError ? `${err.code}: ${err.message} Launching EC2 instance failed.` : String(err)
       if (group.launchBlocked !== message) {
         this.activity(group, { description: 'Launching a new EC2 instance.  Status Reason: ' + message, cause: 'an instance launch failed.', status: 'Failed', message })
       }
@@ -151,7 +155,7 @@ export class Fleet {
     const timer = setTimeout(() => {
       this.retrying.delete(group)
       this.schedule(group)
-    }, 1000)
+    }, this.cloud.simulation.launchRetryMs ?? 1000)
     timer.unref()
     this.retrying.set(group, timer)
   }

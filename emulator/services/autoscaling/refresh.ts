@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import type { InstanceRefresh, RefreshPreferences } from '@aws-sdk/client-auto-scaling'
 import { AwsError } from '../../types.js'
+import { background } from '../../core/background.js'
 import { liveMembers } from './capacity.js'
 import type { Fleet } from './fleet.js'
 import type { GroupRecord } from './model.js'
@@ -65,7 +66,7 @@ export function startInstanceRefresh(fleet: Fleet, group: GroupRecord, preferenc
     Preferences: { MinHealthyPercentage: preferences?.MinHealthyPercentage ?? 90, InstanceWarmup: preferences?.InstanceWarmup, SkipMatching: preferences?.SkipMatching ?? false }
   }
   group.refreshes.unshift(refresh)
-  void fleet.cloud.track(run(fleet, group, refresh, preferences?.SkipMatching ?? false))
+  background(fleet.cloud, `instance refresh of ${group.name}`, run(fleet, group, refresh, preferences?.SkipMatching ?? false))
   return refresh.InstanceRefreshId ?? ''
 }
 

@@ -8,6 +8,7 @@ import type {
   TerminateInstancesRequest
 } from '@aws-sdk/client-ec2'
 import { AwsError } from '../../types.js'
+import { background, safely } from '../../core/background.js'
 import { newId } from '../../core/ids.js'
 import { matchesFilters, paginate, tagFilterValues, toTagList } from './filters.js'
 import { allocateIp, releaseIp } from './network.js'
@@ -19,8 +20,9 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 function setState(world: Ec2World, instance: InstanceRecord, state: InstanceStateName): void {
   instance.state = state
-  world.cloud.bus.emit('ec2-state-change', { instanceId: instance.instanceId, state, region: instance.region, time: Date.now() })
-  for (const listener of world.stateListeners) listener(instance)
+  const change = { instanceId: instance.instanceId, state, region: instance.region, time: Date.now() }
+  safely('ec2-state-change', () => world.cloud.bus.emit('ec2-state-change', change))
+  for (const listener of world.stateListeners) safely('instance state', () => listener(instance))
 }
 
 /** Launches one instance (pending now, running after simulation.launchDelayMs). */
@@ -47,7 +49,9 @@ export function launchInstance(world: Ec2World, req: LaunchRequest): InstanceRec
   }
   world.instances.set(instance.instanceId, instance)
   setState(world, instance, 'pending')
-  void world.cloud.track(
+  background(
+    world.cloud,
+    `launch of ${instance.instanceId}`,
     sleep(world.cloud.simulation.launchDelayMs).then(() => {
       if (instance.state === 'pending') setState(world, instance, 'running')
     })
@@ -69,7 +73,8 @@ export function terminateInstance(world: Ec2World, instance: InstanceRecord, rea
   instance.stateReason = reason
   instance.stateTransitionReason = `${reason.message} (${new Date().toISOString()})`
   setState(world, instance, 'shutting-down')
-  void world.cloud.track(sleep(world.cloud.simulation.terminateDelayMs).then(() => finishTermination(world, instance)))
+  const delay = sleep(world.cloud.simulation.terminateDelayMs)
+  background(world.cloud, `termination of ${instance.instanceId}`, delay.then(() => finishTermination(world, instance)))
 }
 
 export function findInstance(world: Ec2World, region: string, instanceId: string): InstanceRecord {

@@ -1,0 +1,72 @@
+/**
+ * Waits until the stack runs: every ASG has its desired instances InService
+ * and running, and every service record lists exactly the private IPs of its
+ * running instances (the DNS updater writes them). Three concurrent reads per
+ * poll, whatever the number of services; one progress line per poll.
+ */
+import type { Clients } from './aws/clients.js'
+import { sleep } from './aws/retry.js'
+import { findZone, listRecordsUnder, readAsgs, readInstances, tagFilters } from './current.js'
+import { stackDomain, zoneName } from './names.js'
+import type { CurrentAsg, CurrentInstance, CurrentRecord, DesiredService, DesiredState, WaitResult } from './state.js'
+
+export interface WaitContext {
+  clients: Clients
+  desired: DesiredState
+  timeoutSeconds: number
+  log: (line: string) => void
+  /** Poll interval, ms (default 5000). */
+  pollMs?: number
+}
+
+type ServiceStatus = WaitResult['services'][number]
+
+function serviceStatus(service: DesiredService, seen: { asgs: CurrentAsg[]; instances: CurrentInstance[]; records: CurrentRecord[] }): ServiceStatus {
+  const desired = service.asgs.reduce((n, a) => n + a.size, 0)
+  const running = new Map(seen.instances.filter((i) => i.service === service.name && i.state === 'running').map((i) => [i.id, i]))
+  const inService = seen.asgs
+    .filter((g) => service.asgs.some((a) => a.name === g.name))
+    .flatMap((g) => g.instances)
+    .filter((i) => i.lifecycleState === 'InService' && running.has(i.id))
+  const instanceIps = [...running.values()].map((i) => i.privateIp ?? '').filter(Boolean).sort()
+  const record = seen.records.find((r) => r.name === service.recordName && r.type === 'A')
+  const recordValues = [...(record?.values ?? [])].sort()
+  const sizesOk = service.asgs.every((a) => seen.asgs.find((g) => g.name === a.name)?.desired === a.size)
+  const ready = sizesOk && inService.length === desired && instanceIps.length === desired && recordValues.join(',') === instanceIps.join(',')
+  return { service: service.name, desired, running: inService.length, recordValues, instanceIps, ready }
+}
+
+function progress(statuses: ServiceStatus[], elapsedS: number): string {
+  const ready = statuses.filter((s) => s.ready).length
+  const pending = statuses
+    .filter((s) => !s.ready)
+    .slice(0, 10)
+    .map((s) => `${s.service} ${s.running}/${s.desired} running, record ${s.recordValues.length}/${s.instanceIps.length}`)
+  return `wait ${elapsedS}s: ${ready}/${statuses.length} services ready${pending.length ? `; ${pending.join('; ')}` : ''}`
+}
+
+async function poll(ctx: WaitContext, zoneId: string | undefined): Promise<ServiceStatus[]> {
+  const scope = ctx.desired.scope
+  const [asgs, instances, records] = await Promise.all([
+    readAsgs(ctx.clients, tagFilters(scope)),
+    readInstances(ctx.clients, scope, ['pending', 'running']),
+    zoneId ? listRecordsUnder(ctx.clients, zoneId, stackDomain(scope)) : Promise.resolve([])
+  ])
+  return ctx.desired.services.map((s) => serviceStatus(s, { asgs, instances, records }))
+}
+
+export async function waitForStack(ctx: WaitContext): Promise<WaitResult> {
+  const started = Date.now()
+  const deadline = started + ctx.timeoutSeconds * 1000
+  const pollMs = ctx.pollMs ?? 5000
+  let zoneId = (await findZone(ctx.clients, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
+  for (;;) {
+    zoneId ??= (await findZone(ctx.clients, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
+    const statuses = await poll(ctx, zoneId)
+    const ready = statuses.every((s) => s.ready)
+    ctx.log(progress(statuses, Math.round((Date.now() - started) / 1000)))
+    if (ready) return { ready: true, timedOut: false, services: statuses }
+    if (Date.now() + pollMs > deadline) return { ready: false, timedOut: true, services: statuses }
+    await sleep(pollMs)
+  }
+}
