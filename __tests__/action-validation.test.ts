@@ -34,7 +34,7 @@ describe('the bundled action on invalid input', () => {
     const result = await run({}, { 'compose.yaml': TOO_MANY_SPOT })
     expect(result.code).toBe(1)
     expect(result.stdout).toContain('compose.yaml:8:20 services.web.deploy.preemptible: 3 is more than replicas (2)')
-    expect(result.stdout).toMatch(/::error file=compose\.yaml,line=8,col=20[^:]*::compose\.yaml:8:20 services\.web\.deploy\.preemptible/)
+    expect(result.stdout).toMatch(/::error [^\n]*file=compose\.yaml,line=8,col=20::compose\.yaml:8:20 services\.web\.deploy\.preemptible/)
     expect(recorder.requests).toEqual([])
   })
 

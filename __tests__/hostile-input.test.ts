@@ -43,7 +43,7 @@ describe('hostile and bad input to the bundled action', () => {
   })
 
   it.each(COMPOSE_CASES.map((c) => [c.name, c] as const))('stops on %s at its file and line, with no AWS request', async (_name, c) => {
-    await check(c, /::error file=compose\.yaml,line=\d+,col=\d+/)
+    await check(c, /::error [^\n]*file=compose\.yaml,line=\d+,col=\d+::/)
   })
 
   it.each(FILE_CASES.map((c) => [c.name, c] as const))('stops on %s naming the file, with no AWS request', async (_name, c) => {

@@ -202,6 +202,17 @@ export const AL2023_AMIS = {
   arm64: { imageId: 'ami-0a2023f5e4d3c2b1a', name: 'al2023-ami-2023.9.20251117.1-kernel-6.1-arm64' }
 } as const
 
+const AL2023_PARAMETER_PREFIX = '/aws/service/ami-amazon-linux-latest/'
+const AL2023_PARAMETER = /^al2023-ami(-minimal)?-kernel-(default|6\.1|6\.12)-(x86_64|arm64)$/
+
+/** The AMI an Amazon Linux 2023 public SSM parameter names, or undefined for any other parameter. */
+export function al2023ParameterAmi(name: string): string | undefined {
+  if (!name.startsWith(AL2023_PARAMETER_PREFIX)) return undefined
+  const m = AL2023_PARAMETER.exec(name.slice(AL2023_PARAMETER_PREFIX.length))
+  if (!m) return undefined
+  return m[3] === 'arm64' ? AL2023_AMIS.arm64.imageId : AL2023_AMIS.x86_64.imageId
+}
+
 /** Lambda workers sign their calls with access key id `${LAMBDA_CALLER_PREFIX}<function name>`. */
 export const LAMBDA_CALLER_PREFIX = 'lambda-'
 

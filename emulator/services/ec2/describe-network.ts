@@ -12,7 +12,7 @@ import type {
   Image,
   ModifyVpcAttributeRequest
 } from '@aws-sdk/client-ec2'
-import { AwsError } from '../../types.js'
+import { AL2023_AMIS, AwsError } from '../../types.js'
 import { matchesFilters, paginate, tagFilterValues, toTagList } from './filters.js'
 import { cidrRange } from './network.js'
 import type { Ec2Vpc, SubnetRecord } from './network.js'
@@ -20,8 +20,8 @@ import type { Ec2World } from './world.js'
 
 /** Public images every region offers (ids are the same in every region here). */
 export const EMULATED_IMAGES: readonly { imageId: string; name: string; architecture: string; description: string }[] = [
-  { imageId: 'ami-0a1b2c3d4e5f60001', name: 'al2023-ami-2023.9.20251110.1-kernel-6.1-x86_64', architecture: 'x86_64', description: 'Amazon Linux 2023 AMI (x86_64)' },
-  { imageId: 'ami-0a1b2c3d4e5f60002', name: 'al2023-ami-2023.9.20251110.1-kernel-6.1-arm64', architecture: 'arm64', description: 'Amazon Linux 2023 AMI (arm64)' },
+  { ...AL2023_AMIS.x86_64, architecture: 'x86_64', description: 'Amazon Linux 2023 AMI (x86_64)' },
+  { ...AL2023_AMIS.arm64, architecture: 'arm64', description: 'Amazon Linux 2023 AMI (arm64)' },
   { imageId: 'ami-0a1b2c3d4e5f60003', name: 'al2023-ami-ecs-hvm-2023.0.20251110-kernel-6.1-x86_64', architecture: 'x86_64', description: 'Amazon Linux AMI 2023 x86_64 ECS HVM EBS' }
 ]
 

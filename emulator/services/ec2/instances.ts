@@ -7,7 +7,7 @@ import type {
   Reservation,
   TerminateInstancesRequest
 } from '@aws-sdk/client-ec2'
-import { AwsError } from '../../types.js'
+import { AwsError, al2023ParameterAmi } from '../../types.js'
 import { background, safely } from '../../core/background.js'
 import { newId } from '../../core/ids.js'
 import { matchesFilters, paginate, tagFilterValues, toTagList } from './filters.js'
@@ -25,6 +25,15 @@ function setState(world: Ec2World, instance: InstanceRecord, state: InstanceStat
   for (const listener of world.stateListeners) safely('instance state', () => listener(instance))
 }
 
+/** A launch template may name its AMI as `resolve:ssm:<parameter>`; EC2 resolves it at each launch. */
+function resolveImageId(imageId: string | undefined): string {
+  if (!imageId?.startsWith('resolve:ssm:')) return imageId ?? 'ami-00000000000000000'
+  const parameter = imageId.slice('resolve:ssm:'.length)
+  const resolved = al2023ParameterAmi(parameter)
+  if (!resolved) throw new AwsError('InvalidParameterValue', `Unable to resolve the SSM parameter ${parameter} in ImageId.`)
+  return resolved
+}
+
 /** Launches one instance (pending now, running after simulation.launchDelayMs). */
 export function launchInstance(world: Ec2World, req: LaunchRequest): InstanceRecord {
   const subnet = world.network.subnet(req.region, req.subnetId)
@@ -32,7 +41,7 @@ export function launchInstance(world: Ec2World, req: LaunchRequest): InstanceRec
     instanceId: newId(world.cloud, 'i-'),
     reservationId: newId(world.cloud, 'r-'),
     region: req.region,
-    imageId: req.data.ImageId ?? 'ami-00000000000000000',
+    imageId: resolveImageId(req.data.ImageId),
     instanceType: req.data.InstanceType ?? 'm1.small',
     subnetId: subnet.subnetId,
     vpcId: subnet.vpcId,
