@@ -290,9 +290,11 @@ export class LambdaExecutor {
       worker.onExit?.()
       this.wake()
     })
+    // workers must not keep the emulator's process alive (close() stops them when the core calls it)
     child.unref()
-    const channel = (child as unknown as { channel?: { unref(): void } }).channel
-    channel?.unref()
+    for (const handle of [child.stdout, child.stderr, (child as unknown as { channel?: unknown }).channel]) {
+      ;(handle as { unref?: () => void } | null | undefined)?.unref?.()
+    }
     await worker.ready
     return worker
   }
