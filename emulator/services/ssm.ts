@@ -1,18 +1,6 @@
 /** SSM (JSON 1.1, AmazonSSM.<Op>): the Amazon Linux 2023 public AMI parameters. */
-import { AL2023_AMIS, AwsError, type Cloud, type ServiceModule } from '../types.js'
+import { al2023ParameterAmi, AwsError, type Cloud, type ServiceModule } from '../types.js'
 import { jsonRpcBody, jsonRpcError, jsonRpcResponse, requireStr, targetOperation } from '../protocols/json-rpc.js'
-
-const PREFIX = '/aws/service/ami-amazon-linux-latest/'
-
-/** al2023-ami-kernel-default-x86_64, al2023-ami-kernel-6.1-arm64, al2023-ami-minimal-kernel-default-x86_64, ... */
-const AL2023_PARAMETER = /^al2023-ami(-minimal)?-kernel-(default|6\.1|6\.12)-(x86_64|arm64)$/
-
-function amiFor(name: string): string | undefined {
-  if (!name.startsWith(PREFIX)) return undefined
-  const m = AL2023_PARAMETER.exec(name.slice(PREFIX.length))
-  if (!m) return undefined
-  return m[3] === 'arm64' ? AL2023_AMIS.arm64.imageId : AL2023_AMIS.x86_64.imageId
-}
 
 export function createSsm(cloud: Cloud): ServiceModule {
   const modified = Date.now() / 1000
@@ -25,7 +13,7 @@ export function createSsm(cloud: Cloud): ServiceModule {
     async handle(operation, req) {
       if (operation !== 'GetParameter') throw new AwsError('UnknownOperationException', `The emulator's SSM does not implement ${operation}`)
       const name = requireStr(jsonRpcBody(req), 'Name')
-      const value = amiFor(name)
+      const value = al2023ParameterAmi(name)
       if (!value) throw new AwsError('ParameterNotFound', `Parameter ${name} not found.`)
       return jsonRpcResponse({
         Parameter: {
