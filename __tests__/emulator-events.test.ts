@@ -45,8 +45,6 @@ export const handler = async (event) => {
 
 let emu: Emulator
 let events: EventBridgeClient
-let lambda: LambdaClient
-let roleArn = ''
 let seq = 0
 
 function clients(e: Emulator): { events: EventBridgeClient; lambda: LambdaClient; logs: CloudWatchLogsClient } {
@@ -118,9 +116,7 @@ function recordDeliveries(e: Emulator): { arn: string; event: Record<string, unk
 
 beforeAll(async () => {
   emu = await startEmulator({ faults: { seed: 3 } })
-  ;({ events, lambda } = clients(emu))
-  const iam = new IAMClient({ endpoint: emu.endpoint, region: REGION, credentials })
-  roleArn = (await iam.send(new CreateRoleCommand({ RoleName: 'events-role', AssumeRolePolicyDocument: TRUST }))).Role?.Arn ?? ''
+  events = clients(emu).events
 })
 
 afterAll(async () => {
@@ -336,9 +332,4 @@ describe('EventBridge delivery faults', () => {
       await e.stop()
     }
   })
-})
-
-test('the shared role exists for functions created in these tests', () => {
-  expect(roleArn).toMatch(/^arn:aws:iam::\d{12}:role\/events-role$/)
-  expect(lambda).toBeDefined()
 })

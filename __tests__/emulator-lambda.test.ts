@@ -129,6 +129,12 @@ describe('Lambda functions', () => {
     expect(ok.FunctionName).toBe('young-role-fn')
   })
 
+  test('reserved environment variables such as AWS_REGION cannot be set', async () => {
+    const err = await failure(lambda.send(new CreateFunctionCommand(fnInput('reserved-env-fn', { Environment: { Variables: { AWS_REGION: 'eu-west-1' } } }))))
+    expect(err.name).toBe('InvalidParameterValueException')
+    expect(err.message).toContain('Reserved keys used in this request: AWS_REGION')
+  })
+
   test('a second configuration update while one is in progress fails with ResourceConflictException', async () => {
     await createActive('update-fn')
     const first = await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'update-fn', Environment: { Variables: { GREETING: 'hello' } }, MemorySize: 256 }))
@@ -231,6 +237,13 @@ describe('Lambda invocation', () => {
     expect(marker).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z\t[0-9a-f-]{36}\tINFO\tevent \{"logged":"marker-123"\}$/)
     expect(lines.some((l) => l.startsWith('START RequestId: '))).toBe(true)
     expect(lines.some((l) => l.startsWith('REPORT RequestId: '))).toBe(true)
+  })
+
+  test('raw stdout output becomes one log event per line', async () => {
+    const code = "export const handler = async () => { process.stdout.write('{\"line\":1}\\n{\"line\":2}\\n'); return 'ok' }"
+    await createActive('stdout-fn', { Code: { ZipFile: zip({ 'index.mjs': code }) } })
+    await invoke('stdout-fn', {})
+    expect(await logMessages('stdout-fn', '"line"')).toEqual(['{"line":1}', '{"line":2}'])
   })
 
   test('warm workers make a hundred invocations fast', async () => {

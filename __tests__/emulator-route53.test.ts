@@ -188,6 +188,13 @@ describe('Route 53 record changes', () => {
     expect(outside.message).toContain('is not permitted in zone empty.internal.')
   })
 
+  test('a DNS label longer than 63 characters is refused', async () => {
+    const id = await newZone('long.internal')
+    const err = await failure(r53.send(change(id, { Action: 'UPSERT', ResourceRecordSet: a(`${'x'.repeat(64)}.long.internal`, 60, '172.28.0.1') })))
+    expect(err.name).toBe('InvalidChangeBatch')
+    expect(err.message).toContain('DomainLabelTooLong')
+  })
+
   test('the apex SOA record cannot be deleted', async () => {
     const id = await newZone('apex.internal')
     const soa = (await records(id)).find((r) => r.Type === 'SOA')

@@ -8,6 +8,7 @@ import {
   plan,
   readLags,
   sortIps,
+  staleAfterWrite,
   type Decision,
   type InstanceView,
   type RecordSet
@@ -231,6 +232,34 @@ describe('change batches', () => {
   test('a first record is a CREATE, which fails if another writer created it meanwhile', () => {
     const batch = changeBatch(decide({ target, ips: ['10.0.0.1'], current: undefined, ttl: TTL }))
     expect(batch.map((c) => c.Action)).toEqual(['CREATE'])
+  })
+})
+
+describe('the check after a write', () => {
+  const target = { stack: 'st-wordpress', service: 'db', record: DB }
+
+  test('a written set that still equals the running IPs needs nothing more', () => {
+    const written = decide({ target, ips: ['10.0.0.2', '10.0.0.1'], current: record(['10.0.0.1']), ttl: TTL })
+    const now = [instance('i-1', 'running', '10.0.0.1'), instance('i-2', 'running', '10.0.0.2'), instance('i-3', 'pending', '10.0.0.3')]
+    expect(staleAfterWrite(written, now, scope.project)).toBeUndefined()
+  })
+
+  test('a written set that lists an instance gone meanwhile is stale and says what differs', () => {
+    const written = decide({ target, ips: ['10.0.0.1', '10.0.0.2'], current: record(['10.0.0.1']), ttl: TTL })
+    const now = [instance('i-1', 'running', '10.0.0.1'), instance('i-2', 'shutting-down', '10.0.0.2')]
+    expect(staleAfterWrite(written, now, scope.project)).toBe('instances changed around the write: wrote [10.0.0.1, 10.0.0.2], running now [10.0.0.1]')
+  })
+
+  test('a delete is stale once an instance of the service runs again', () => {
+    const deleted = decide({ target, ips: [], current: record(['10.0.0.1']), ttl: TTL })
+    expect(staleAfterWrite(deleted, [instance('i-4', 'running', '10.0.0.4')], scope.project)).toMatch(/running now \[10\.0\.0\.4\]/)
+    expect(staleAfterWrite(deleted, [instance('i-1', 'terminated', undefined)], scope.project)).toBeUndefined()
+  })
+
+  test('decisions that wrote nothing are never stale', () => {
+    const noop = decide({ target, ips: ['10.0.0.1'], current: record(['10.0.0.1']), ttl: TTL })
+    expect(noop.action).toBe('noop')
+    expect(staleAfterWrite(noop, [], scope.project)).toBeUndefined()
   })
 })
 

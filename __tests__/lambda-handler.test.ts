@@ -77,7 +77,7 @@ beforeEach(() => {
 })
 
 describe('the call sequence', () => {
-  test('a new running instance costs one zone read, one instance read and one compare-and-swap write', async () => {
+  test('a new running instance costs one zone read, one instance read, one compare-and-swap write and one instance read to check it', async () => {
     r53Mock.on(ListResourceRecordSetsCommand).callsFake(() => (sequence.push('ListResourceRecordSets'), zone(['10.0.0.1'])))
     ec2Mock.on(DescribeInstancesCommand).callsFake(() => (sequence.push('DescribeInstances'), page([
       ec2Instance('i-1', 'running', '10.0.0.1'),
@@ -87,7 +87,7 @@ describe('the call sequence', () => {
 
     const line = await makeHandler()(running('i-2'))
 
-    expect(sequence).toEqual(['ListResourceRecordSets', 'DescribeInstances', 'ChangeResourceRecordSets'])
+    expect(sequence).toEqual(['ListResourceRecordSets', 'DescribeInstances', 'ChangeResourceRecordSets', 'DescribeInstances'])
     expect(r53Mock.commandCalls(ListResourceRecordSetsCommand)[0]?.args[0].input).toEqual({ HostedZoneId: 'Z0HYPERFORM', MaxItems: 300 })
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0]?.args[0].input).toMatchObject({
       Filters: [{ Name: `tag:${TAGS.project}`, Values: ['prj-demo'] }],
@@ -108,7 +108,7 @@ describe('the call sequence', () => {
       before: ['10.0.0.1'],
       after: ['10.0.0.1', '10.0.0.2'],
       action: 'upsert',
-      calls: 3,
+      calls: 4,
       attempts: 1
     })
     expect(lines).toEqual([line])
@@ -134,7 +134,7 @@ describe('the call sequence', () => {
     expect(r53Mock.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes).toEqual([
       { Action: 'DELETE', ResourceRecordSet: { Name: `${DB}.`, Type: 'A', TTL: 300, ResourceRecords: [{ Value: '10.0.0.7' }] } }
     ])
-    expect(line).toMatchObject({ action: 'delete', before: ['10.0.0.7'], after: [], calls: 3 })
+    expect(line).toMatchObject({ action: 'delete', before: ['10.0.0.7'], after: [], calls: 4 })
   })
 
   test('an instance that is not found is ignored and logged without touching the record', async () => {
@@ -164,14 +164,17 @@ describe('pagination', () => {
       .on(DescribeInstancesCommand)
       .resolvesOnce(page([ec2Instance('i-1', 'running', '10.0.0.1')], 'token-2'))
       .resolvesOnce(page([ec2Instance('i-2', 'running', '10.0.0.2')]))
+      .resolvesOnce(page([ec2Instance('i-1', 'running', '10.0.0.1')], 'token-2'))
+      .resolvesOnce(page([ec2Instance('i-2', 'running', '10.0.0.2')]))
     r53Mock.on(ChangeResourceRecordSetsCommand).resolves({ $metadata: {} })
 
     const line = await makeHandler()(running('i-2'))
 
     const describes = ec2Mock.commandCalls(DescribeInstancesCommand)
-    expect(describes).toHaveLength(2)
+    expect(describes).toHaveLength(4)
     expect(describes[1]?.args[0].input.NextToken).toBe('token-2')
-    expect(line).toMatchObject({ action: 'upsert', after: ['10.0.0.1', '10.0.0.2'], calls: 4 })
+    expect(describes[3]?.args[0].input.NextToken).toBe('token-2')
+    expect(line).toMatchObject({ action: 'upsert', after: ['10.0.0.1', '10.0.0.2'], calls: 6 })
   })
 
   test('a record on the second page of the zone listing is found and replaced exactly', async () => {
@@ -187,7 +190,7 @@ describe('pagination', () => {
     expect(r53Mock.commandCalls(ListResourceRecordSetsCommand)[1]?.args[0].input).toMatchObject({ StartRecordName: `${DB}.`, StartRecordType: 'A' })
     const changes = r53Mock.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes
     expect(changes?.map((c) => c.Action)).toEqual(['DELETE', 'CREATE'])
-    expect(line).toMatchObject({ before: ['10.0.0.1'], after: ['10.0.0.2'], calls: 4 })
+    expect(line).toMatchObject({ before: ['10.0.0.1'], after: ['10.0.0.2'], calls: 5 })
   })
 })
 
@@ -220,7 +223,7 @@ describe('conflicts and retries', () => {
     expect(sleeps).toHaveLength(1)
     expect(sleeps[0]).toBeGreaterThanOrEqual(125)
     expect(sleeps[0]).toBeLessThanOrEqual(250)
-    expect(line).toMatchObject({ action: 'upsert', attempts: 2, calls: 6, before: ['10.0.0.1', '10.0.0.3'] })
+    expect(line).toMatchObject({ action: 'upsert', attempts: 2, calls: 7, before: ['10.0.0.1', '10.0.0.3'] })
   })
 
   test('conflicts are retried a bounded number of times with growing backoff, then the error is thrown for Lambda to retry', async () => {
@@ -247,7 +250,7 @@ describe('conflicts and retries', () => {
 
     const line = await makeHandler()(running('i-1'))
 
-    expect(line).toMatchObject({ action: 'upsert', after: ['10.0.0.1'], attempts: 2, calls: 5 })
+    expect(line).toMatchObject({ action: 'upsert', after: ['10.0.0.1'], attempts: 2, calls: 6 })
   })
 
   test('throttling is left to the SDK retry: the handler neither swallows nor recomputes it', async () => {
@@ -331,6 +334,36 @@ describe('concurrent invocations', () => {
     expect(late).toMatchObject({ action: 'noop', attempts: 2, after: ['10.0.0.1', '10.0.0.2'] })
     expect(sets.get(`${DB}.`)).toEqual({ ttl: 60, values: ['10.0.0.1', '10.0.0.2'] })
   })
+
+  test('a stalled write let through because the record changed and changed back (A-B-A) is caught by the check after it and undone', async () => {
+    const sets = fakeRoute53()
+    sets.set(`${DB}.`, { ttl: 60, values: ['10.0.0.1'] })
+    const withSecond = page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'running', '10.0.0.2')])
+    const secondGone = page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'terminated')])
+    let release: () => void = () => undefined
+    let slowReadDone: () => void = () => undefined
+    const stalled = new Promise<void>((resolve) => (slowReadDone = resolve))
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      // the slow writer reads [1, 2] and stalls; others add 2 and remove it again
+      .callsFakeOnce(() => new Promise((resolve) => ((release = () => resolve(withSecond)), slowReadDone())))
+      .resolvesOnce(withSecond)
+      .resolvesOnce(withSecond)
+      .resolves(secondGone)
+
+    const slow = makeHandler()(running('i-2'))
+    await stalled
+    expect(await makeHandler()(running('i-2'))).toMatchObject({ action: 'upsert', after: ['10.0.0.1', '10.0.0.2'] })
+    expect(await makeHandler()(stateEvent('i-2', 'terminated'))).toMatchObject({ action: 'upsert', after: ['10.0.0.1'] })
+    release()
+    const late = await slow
+
+    // its swap of [1] for [1, 2] succeeded, the check saw 2 gone, and the recompute put [1] back
+    expect(r53Mock.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(4)
+    expect(late).toMatchObject({ action: 'upsert', attempts: 2, before: ['10.0.0.1', '10.0.0.2'], after: ['10.0.0.1'] })
+    expect(sets.get(`${DB}.`)).toEqual({ ttl: 60, values: ['10.0.0.1'] })
+    expect(sleeps).toEqual([])
+  })
 })
 
 describe('against the real SDK stack (HTTP stubbed)', () => {
@@ -381,7 +414,7 @@ describe('against the real SDK stack (HTTP stubbed)', () => {
     ])
     const lastBody = requests[4] ?? ''
     expect(lastBody).toMatch(/<Action>DELETE<\/Action>.*<Value>10\.0\.0\.3<\/Value>.*<Action>CREATE<\/Action>.*<Value>10\.0\.0\.2<\/Value>/s)
-    expect(line).toMatchObject({ action: 'upsert', attempts: 2, calls: 7, after: ['10.0.0.1', '10.0.0.2', '10.0.0.3'] })
+    expect(line).toMatchObject({ action: 'upsert', attempts: 2, calls: 8, after: ['10.0.0.1', '10.0.0.2', '10.0.0.3'] })
   })
 })
 

@@ -26,6 +26,8 @@ export interface RunOptions {
   env?: Record<string, string>
   /** Kill the process when this returns true for a line of its output. */
   killWhen?: (line: string) => boolean
+  /** Kill the process (SIGKILL, as a runner losing its machine) when this signal aborts. */
+  signal?: AbortSignal
   /** Copy the action's output to this process's stdout as it comes (the demo). */
   echo?: boolean
 }
@@ -75,6 +77,11 @@ export function runAction(options: RunOptions): Promise<ActionRun> {
   const child = spawn(process.execPath, [ACTION], { cwd: options.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
+  const kill = (): void => {
+    child.kill('SIGKILL')
+  }
+  if (options.signal?.aborted) kill()
+  else options.signal?.addEventListener('abort', kill, { once: true })
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString()
     if (options.echo) process.stdout.write(chunk)
@@ -84,6 +91,7 @@ export function runAction(options: RunOptions): Promise<ActionRun> {
   return new Promise((resolve, reject) => {
     child.on('error', reject)
     child.on('close', (code, signal) => {
+      options.signal?.removeEventListener('abort', kill)
       resolve({
         code: code ?? (signal ? 137 : 1),
         stdout,

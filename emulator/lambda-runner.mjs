@@ -22,6 +22,16 @@ function capture(level) {
   }
 }
 
+// raw writes travel on the IPC channel too, so they stay in order with console output and the result
+for (const stream of [process.stdout, process.stderr]) {
+  stream.write = (chunk, encoding, callback) => {
+    send({ type: 'raw', message: typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8') })
+    const done = typeof encoding === 'function' ? encoding : callback
+    if (typeof done === 'function') done()
+    return true
+  }
+}
+
 console.log = capture('INFO')
 console.info = capture('INFO')
 console.warn = capture('WARN')

@@ -39,6 +39,11 @@ export interface Emulator {
   setFaults(partial: Partial<FaultSettings>): FaultSettings
   /** A JSON-able dump of every module's state (as GET /_emulator/state). */
   state(): Record<string, unknown>
+  /**
+   * Calls `listener` with every AWS call as it is recorded: after the call took effect, before its
+   * response is sent (the `call` event of `cloud.bus`). Returns a function that unsubscribes.
+   */
+  onCall(listener: (call: CallRecord) => void): () => void
   stop(): Promise<void>
 }
 
@@ -133,6 +138,10 @@ function createHandle(ctx: CoreContext, server: Server, port: number): Emulator 
     spotInterrupt: (id) => controls().spotInterrupt(id),
     setFaults: (partial) => cloud.setFaults(partial),
     state: () => stateDump(ctx),
+    onCall: (listener) => {
+      cloud.bus.on('call', listener)
+      return () => cloud.bus.off('call', listener)
+    },
     stop: async () => {
       runStopHandlers(cloud)
       // let background work (launches, deliveries, invocations calling back into the server) finish first

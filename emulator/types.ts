@@ -218,6 +218,11 @@ export const LAMBDA_CALLER_PREFIX = 'lambda-'
 
 export interface BusEvents {
   'ec2-state-change': [InstanceStateChange]
+  /**
+   * Every recorded AWS call, emitted synchronously once the call has been handled and
+   * before its response is sent (tests: count, observe, or kill the caller mid-run).
+   */
+  call: [CallRecord]
 }
 
 export interface Cloud {

@@ -179,6 +179,23 @@ export function plan({ event, instances, records, scope, ttl }: PlanInput): Deci
   return decide({ target, ips, current: findRecord(records, target.record), ttl })
 }
 
+/**
+ * After a successful write, from a fresh read of the instances: why the record
+ * just written is already out of date (so the writer must recompute), or
+ * undefined when it still equals the service's running IPs. The swap in
+ * changeBatch cannot tell a record that changed and changed back since it was
+ * read (A-B-A) from one that never changed, so a stalled writer can still put
+ * an old set back; its own check after the write catches that, which makes the
+ * last successful write always a correct one.
+ */
+export function staleAfterWrite(decision: Decision, instances: readonly InstanceView[], project: string): string | undefined {
+  if (decision.action !== 'upsert' && decision.action !== 'delete') return undefined
+  const written = decision.action === 'upsert' ? sortIps(decision.next.values) : []
+  const now = runningIps(instances, project, decision.target)
+  if (now.join() === written.join()) return undefined
+  return `instances changed around the write: wrote [${written.join(', ')}], running now [${now.join(', ')}]`
+}
+
 function change(action: RecordChange['Action'], record: RecordSet): RecordChange {
   return {
     Action: action,

@@ -16,12 +16,18 @@
  *      and the service's running instances, in one read.
  *   3. At most one ChangeResourceRecordSets, as compare-and-swap: DELETE of the
  *      exact set read in 1 plus CREATE of the new set, in one batch.
+ *   4. After a write, DescribeInstances again (as in 2): if the service's running
+ *      IPs already differ from what was written, recompute from 1.
  * Reading the record BEFORE the instances is what makes the swap safe: if
  * another invocation writes after our record read, our batch fails with
  * InvalidChangeBatch and we recompute from scratch (bounded, jittered backoff);
- * if it wrote before, our instance read is newer than its. So 2 calls for an
- * ignored or unchanged event, 3 when the record changes; more only for extra
- * pages, SDK retries or conflicts. Throttling and PriorRequestNotComplete are
+ * if it wrote before, our instance read is newer than its. The swap compares
+ * values only, so it cannot see a record that other writers changed and then
+ * put back to exactly what we read (A-B-A): a writer stalled between 2 and 3
+ * would then write its old set over a newer, equal-looking one. Step 4 closes
+ * that: whoever writes last checks the instances after its own write. So 2
+ * calls for an ignored or unchanged event, 4 when the record changes; more only
+ * for extra pages, SDK retries, conflicts or instances changing meanwhile. Throttling and PriorRequestNotComplete are
  * retried by the SDK's standard retry; any other error is thrown so that
  * Lambda's asynchronous retry runs.
  *
@@ -47,6 +53,7 @@ import {
   normalizeName,
   parseEvent,
   plan,
+  staleAfterWrite,
   type Decision,
   type InstanceView,
   type RecordSet,
@@ -221,6 +228,12 @@ async function write(deps: HandlerDeps, decision: Decision, calls: Calls): Promi
   }
 }
 
+/** After a write: reads the instances again; why the record written is already stale, or undefined. */
+async function verify(deps: HandlerDeps, decision: Decision, calls: Calls): Promise<string | undefined> {
+  if (changeBatch(decision).length === 0) return undefined
+  return staleAfterWrite(decision, await readInstances(deps.ec2, deps.config.project, calls), deps.config.project)
+}
+
 function backoff(attempt: number, random: () => number): number {
   const delay = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1))
   return delay / 2 + random() * (delay / 2)
@@ -262,10 +275,13 @@ async function converge(deps: HandlerDeps, change: StateChange, round: Round): P
     const instances = await readInstances(deps.ec2, config.project, round.calls)
     const decision = plan({ event: change, instances, records, scope: config, ttl: config.ttl })
     round.decision = decision
-    const retry = decision.action === 'reread' ? decision.reason : await write(deps, decision, round.calls)
+    const conflict = decision.action === 'reread' ? decision.reason : await write(deps, decision, round.calls)
+    const stale = conflict === undefined ? await verify(deps, decision, round.calls) : undefined
+    const retry = conflict ?? stale
     if (retry === undefined) return decision
     if (round.attempts >= max) throw new Exhausted(`gave up after ${round.attempts} attempts: ${retry}`)
-    await (deps.sleep ?? defaultSleep)(backoff(round.attempts, deps.random ?? Math.random))
+    // a stale write means the instances changed, not that writers collide: recompute at once
+    if (conflict !== undefined) await (deps.sleep ?? defaultSleep)(backoff(round.attempts, deps.random ?? Math.random))
   }
 }
 

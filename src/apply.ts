@@ -44,6 +44,13 @@ function find<K extends ResourceKind>(changes: Change[], kind: K, pick: (c: Chan
 
 const writes = (c: Change | undefined): boolean => c !== undefined && c.action !== 'noop'
 
+const VERBS: Record<Change['action'], string> = { create: 'creating', update: 'updating', replace: 'replacing', delete: 'deleting', noop: 'checking' }
+
+/** "creating launch template hyperform-...": the context errors are wrapped with. */
+function label(change: Change | undefined, what: string): string {
+  return `${VERBS[change?.action ?? 'noop']} ${what} ${change?.name ?? ''}`.trim()
+}
+
 // ------------------------------------------------------------------ project (deploy)
 
 interface ProjectOut {
@@ -52,7 +59,7 @@ interface ProjectOut {
 
 function zoneStep(e: Engine, changes: Change[]): Promise<string | undefined> {
   const zone = find(changes, 'hosted-zone', (c) => c.action !== 'delete')
-  return e.step(`creating hosted zone ${zone?.name ?? ''}`, [], async () => {
+  return e.step(label(zone, 'hosted zone'), [], async () => {
     if (!zone) return undefined
     if (zone.action !== 'create' || !zone.desired) return zone.current?.id
     const id = await createZone(e, zone.desired)
@@ -69,7 +76,7 @@ function applyProject(e: Engine, changes: Change[], desired: DesiredState): Prom
   refs.accountId = accountOf(fnC?.current?.arn) ?? accountOf(ruleC?.current?.arn) ?? accountOf(logC?.current?.arn)
   const zone = zoneStep(e, changes)
   const roleC = find(changes, 'iam-role', (c) => c.action !== 'delete')
-  const role = e.step(`creating role ${roleC?.name ?? ''}`, [], async () => {
+  const role = e.step(label(roleC, 'role'), [], async () => {
     if (roleC?.action === 'create') {
       const arn = await createRole(e, roleC)
       refs.accountId ??= accountOf(arn)
@@ -78,38 +85,38 @@ function applyProject(e: Engine, changes: Change[], desired: DesiredState): Prom
     }
     return `arn:${refs.partition}:iam::${await accountId(e, refs)}:role/${desired.project.role.name}`
   })
-  const log = e.step(`log group ${logC?.name ?? ''}`, [], async () => {
+  const log = e.step(label(logC, 'log group'), [], async () => {
     if (!logC || !writes(logC)) return
     await ensureLogGroup(e, logC)
     e.done({ kind: 'log-group', action: logC.action, name: logC.name })
   })
-  const rule = e.step(`rule ${ruleC?.name ?? ''}`, [], async () => {
+  const rule = e.step(label(ruleC, 'rule'), [], async () => {
     if (!ruleC || !writes(ruleC)) return ruleC?.current?.arn ?? ''
     const arn = await putRule(e, ruleC)
     e.done({ kind: 'event-rule', action: ruleC.action, name: ruleC.name, id: arn })
     return arn
   })
   const policyC = find(changes, 'role-policy', (c) => c.action !== 'delete')
-  const policy = e.step(`role policy ${policyC?.name ?? ''}`, [zone, role], async () => {
+  const policy = e.step(label(policyC, 'role policy'), [zone, role], async () => {
     if (!policyC || !writes(policyC)) return
     const arn = await role
     await putRolePolicy(e, policyC, { ...refs, zoneId: (await zone) ?? '', accountId: await accountId(e, refs, arn) })
     e.done({ kind: 'role-policy', action: policyC.action, name: policyC.name })
   })
-  const fn = e.step(`function ${fnC?.name ?? ''}`, [zone, role, log], async () => {
+  const fn = e.step(label(fnC, 'function'), [zone, role, log], async () => {
     if (!fnC || !writes(fnC)) return fnC?.current?.arn ?? ''
     const arn = await ensureFunction(e, fnC, { roleArn: await role, zoneId: (await zone) ?? '' })
     e.done({ kind: 'lambda-function', action: fnC.action, name: fnC.name, id: arn })
     return arn
   })
   const targetC = find(changes, 'event-target', (c) => c.action !== 'delete')
-  const target = e.step(`rule target ${targetC?.name ?? ''}`, [rule, fn], async () => {
+  const target = e.step(label(targetC, 'rule target'), [rule, fn], async () => {
     if (!targetC || !writes(targetC)) return
     await putTarget(e, targetC, await fn)
     e.done({ kind: 'event-target', action: targetC.action, name: targetC.name })
   })
   const permC = find(changes, 'lambda-permission', (c) => c.action !== 'delete')
-  const permission = e.step(`invoke permission ${permC?.name ?? ''}`, [rule, fn], async () => {
+  const permission = e.step(label(permC, 'invoke permission'), [rule, fn], async () => {
     if (!permC || !writes(permC)) return
     await ensurePermission(e, permC, await rule)
     e.done({ kind: 'lambda-permission', action: permC.action, name: permC.name })
@@ -124,19 +131,19 @@ function applyService(e: Engine, service: DesiredService, changes: Change[], pro
   const sgC = find(mine, 'security-group')
   const ltC = find(mine, 'launch-template')
   if (!sgC || !ltC) return []
-  const sg = e.step(`security group ${sgC.name}`, [], async () => {
+  const sg = e.step(label(sgC, 'security group'), [], async () => {
     const id = await ensureSecurityGroup(e, sgC)
     if (writes(sgC)) e.done({ kind: 'security-group', action: sgC.action, name: sgC.name, service: service.name, id })
     return id
   })
-  const lt = e.step(`launch template ${ltC.name}`, [sg], async (): Promise<TemplateRef> => {
+  const lt = e.step(label(ltC, 'launch template'), [sg], async (): Promise<TemplateRef> => {
     const ref = await ensureLaunchTemplate(e, ltC, { service, securityGroupId: await sg })
     if (writes(ltC)) e.done({ kind: 'launch-template', action: ltC.action, name: ltC.name, service: service.name, id: `${ref.id} v${ref.version}` })
     return ref
   })
   const steps: Array<Promise<unknown>> = [sg, lt]
   for (const asgC of mine.filter((c): c is ChangeOf<'auto-scaling-group'> => c.kind === 'auto-scaling-group')) {
-    const asg = e.step(`Auto Scaling group ${asgC.name}`, [lt, project], async () => {
+    const asg = e.step(label(asgC, 'Auto Scaling group'), [lt, project], async () => {
       if (!writes(asgC)) return
       await ensureAsg(e, asgC, await lt)
       e.done({ kind: 'auto-scaling-group', action: asgC.action, name: asgC.name, service: service.name })
@@ -145,7 +152,7 @@ function applyService(e: Engine, service: DesiredService, changes: Change[], pro
     const refresh = find(mine, 'instance-refresh', (c) => c.name === asgC.name)
     if (refresh) {
       steps.push(
-        e.step(`instance refresh of ${asgC.name}`, [asg], async () => {
+        e.step(`starting an instance refresh of ${asgC.name}`, [asg], async () => {
           const id = await startRefresh(e, asgC.name)
           e.done({ kind: 'instance-refresh', action: 'create', name: asgC.name, service: service.name, id })
         })
@@ -160,7 +167,7 @@ function applyService(e: Engine, service: DesiredService, changes: Change[], pro
 function zoneIdOf(changes: Change[], project?: Promise<ProjectOut>): Promise<string | undefined> {
   const zone = find(changes, 'hosted-zone')
   if (zone?.current?.id) return Promise.resolve(zone.current.id)
-  return project ? project.then((p) => p.zoneId) : Promise.resolve(undefined)
+  return project ? project.then((p) => p.zoneId, () => undefined) : Promise.resolve(undefined)
 }
 
 function removeService(e: Engine, args: { service: string; changes: Change[]; watcher: InstanceWatcher }): Promise<unknown> {
@@ -169,6 +176,7 @@ function removeService(e: Engine, args: { service: string; changes: Change[]; wa
   const asgs = changes.filter((c): c is ChangeOf<'auto-scaling-group'> => c.kind === 'auto-scaling-group' && del(c))
   const asgSteps = asgs.map((c) =>
     e.step(`deleting Auto Scaling group ${c.name}`, [], async () => {
+      if (c.current?.status) return // already being deleted (an earlier run): only wait for its instances
       if (await deleteAsg(e, c.name)) e.done({ kind: 'auto-scaling-group', action: 'delete', name: c.name, service })
     })
   )

@@ -5,11 +5,12 @@
  *   GetFunction, GetRolePolicy, GetPolicy, DescribeLogGroups, DescribeRule,
  *   ListTargetsByRule                                   (6, project level)
  *   DescribeSecurityGroups, DescribeLaunchTemplates,
- *   DescribeAutoScalingGroups (ceil(2N / 100) pages),
- *   ListResourceRecordSets (the stack's records)        (3 + ceil(N / 50))
- * The zone id comes from the function's ZONE_ID (proved by the records read);
- * ListHostedZonesByName only when there is no function or that zone is gone.
- * Instances and other stacks are read only on request.
+ *   DescribeAutoScalingGroups (ceil(2N / 100) pages)   (2 + ceil(N / 50))
+ * With resolveNetwork's 2 that is 12 reads at 100 services. The zone id comes
+ * from the function's ZONE_ID when it names our zone (a private zone cannot be
+ * deleted while it holds records, and apply tolerates it being gone);
+ * ListHostedZonesByName only when there is no function. Records, instances and
+ * other stacks are read only on request (ReadOptions).
  */
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling'
 import type { AutoScalingGroup } from '@aws-sdk/client-auto-scaling'
@@ -55,6 +56,8 @@ import type {
 } from './state.js'
 
 export interface ReadOptions {
+  /** Also read the stack's records (ListResourceRecordSets; wait, drift, reports). */
+  records?: boolean
   /** Also read the stack's instances (DescribeInstances, one call per 1000). */
   instances?: boolean
   /** Also find other stacks of the project (destroy): one DescribeAutoScalingGroups on the project tag. */
@@ -254,22 +257,22 @@ export async function listRecordsUnder(clients: Clients, zoneId: string, domain:
   }
 }
 
-/** The zone (from the function's ZONE_ID when it names our zone, else by name) and the stack's records. */
+/** The zone (from the function's ZONE_ID when it names our zone, else by name) and, on request, the stack's records. */
 async function readZone(
   clients: Clients,
-  scope: StackScope,
-  fn: Promise<CurrentFunction | undefined>
-): Promise<{ zone?: CurrentZone; records: CurrentRecord[] }> {
-  const name = zoneName(scope)
-  const domain = stackDomain(scope)
-  const env = (await fn)?.environment
+  args: { scope: StackScope; fn: Promise<CurrentFunction | undefined>; records: boolean }
+): Promise<{ zone?: CurrentZone; records?: CurrentRecord[] }> {
+  const name = zoneName(args.scope)
+  const domain = stackDomain(args.scope)
+  const env = (await args.fn)?.environment
   const hinted = env?.ZONE_NAME === name && env.ZONE_ID ? env.ZONE_ID.replace(/^\/hostedzone\//, '') : undefined
+  if (hinted && !args.records) return { zone: { id: hinted, name } }
   if (hinted) {
     const records = await optional(`listing records of ${domain}`, ['NoSuchHostedZone'], () => listRecordsUnder(clients, hinted, domain))
     if (records) return { zone: { id: hinted, name }, records }
   }
   const zone = await findZone(clients, name)
-  if (!zone) return { records: [] }
+  if (!zone || !args.records) return { zone }
   try {
     return { zone, records: await listRecordsUnder(clients, zone.id, domain) }
   } catch (err) {
@@ -443,7 +446,7 @@ export async function readCurrent(clients: Clients, scope: StackScope, options: 
   const [functionState, zone, rolePolicy, permission, logGroup, ruleState, targets, securityGroups, launchTemplates, asgs, instances, otherStacks] =
     await Promise.all([
       fn,
-      readZone(clients, scope, fn),
+      readZone(clients, { scope, fn, records: options.records === true }),
       readRolePolicy(clients, roleName(scope)),
       readPermission(clients, fnName),
       readLogGroup(clients, logGroupName(scope)),
@@ -469,7 +472,8 @@ export async function readCurrent(clients: Clients, scope: StackScope, options: 
     securityGroups,
     launchTemplates,
     asgs,
-    records: zone.records,
+    records: zone.records ?? [],
+    recordsRead: zone.records !== undefined,
     ...(instances ? { instances } : {}),
     ...(otherStacks ? { otherStacks } : {})
   }

@@ -286,8 +286,10 @@ export interface CurrentState {
   securityGroups: CurrentSecurityGroup[]
   launchTemplates: CurrentLaunchTemplate[]
   asgs: CurrentAsg[]
-  /** The stack's records (names without the trailing dot). */
+  /** The stack's records (names without the trailing dot); empty unless read (ReadOptions.records). */
   records: CurrentRecord[]
+  /** Whether `records` was read. */
+  recordsRead?: boolean
   /** Only read when asked (destroy, wait, drift). */
   instances?: CurrentInstance[]
   /** Only read for destroy: whether ASGs of another stack of the project exist. */

@@ -115,7 +115,7 @@ export function containerSpec(
 export function userDataScript(spec: ContainerSpec): string {
   return [
     '#!/bin/bash',
-    '# hyperform-action: runs this service\'s container under Docker.',
+    '# hyperform-action: runs the container of this service under Docker.',
     '# Compose values are only inside the base64 blobs; they are decoded to files, never evaluated.',
     'set -euo pipefail',
     'umask 077',

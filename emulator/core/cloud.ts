@@ -82,13 +82,14 @@ export function createCloud(options: EmulatorOptions): CoreCloud {
     endpoint: '',
     random: seededRandom(faults.seed)
   }
+  const bus = new EventEmitter<BusEvents>()
   return {
     accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
     options,
     faults,
     simulation,
     shared: { vpcs: new Map(), roles: new Map() },
-    bus: new EventEmitter<BusEvents>(),
+    bus,
     calls: internals.calls,
     endpoint: () => internals.endpoint,
     setEndpoint: (url) => {
@@ -98,7 +99,9 @@ export function createCloud(options: EmulatorOptions): CoreCloud {
     ...createTracker(internals),
     log(record) {
       internals.seq += 1
-      internals.calls.push({ seq: internals.seq, ...record })
+      const call: CallRecord = { seq: internals.seq, ...record }
+      internals.calls.push(call)
+      bus.emit('call', call)
     },
     setFaults(partial) {
       Object.assign(faults, partial)

@@ -165,11 +165,9 @@ const listTargetsByRule: Handler = ({ state, body, req }) => {
 const removeTargets: Handler = ({ state, body, req }) => {
   const rule = getRule(state, req.region, body, 'Rule')
   const ids = arr(body, 'Ids').map(String)
-  const failed = ids
-    .filter((id) => !rule.targets.some((t) => t.Id === id))
-    .map((id) => ({ TargetId: id, ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Target ${id} does not exist on rule ${rule.name}.` }))
+  // removing an id that is not a target is a no-op, as in AWS
   rule.targets = rule.targets.filter((t) => !ids.includes(t.Id))
-  return { FailedEntryCount: failed.length, FailedEntries: failed }
+  return { FailedEntryCount: 0, FailedEntries: [] }
 }
 
 function ruleByArn(state: State, arn: string): Rule {
@@ -234,7 +232,7 @@ function deliveriesFor(cloud: Cloud, state: State, event: Record<string, unknown
   if (!functions) return []
   const out: Delivery[] = []
   for (const rule of state.rules.values()) {
-    if (rule.region !== event.region || rule.state !== 'ENABLED' || !rule.eventPattern) continue
+    if (rule.region !== event.region || !rule.state.startsWith('ENABLED') || !rule.eventPattern) continue
     if (!matchesPattern(parsePattern(rule.eventPattern), event)) continue
     for (const target of rule.targets) {
       if (!target.Arn.startsWith('arn:aws:lambda:')) continue

@@ -8,7 +8,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -36,7 +36,7 @@ export type InvokeResult =
   | { ok: false; errorType: string; errorMessage: string; payload: string }
 
 interface RunnerMessage {
-  type: 'ready' | 'log' | 'result'
+  type: 'ready' | 'log' | 'raw' | 'result'
   message?: string
   id?: string
   ok?: boolean
@@ -49,6 +49,7 @@ interface RunnerMessage {
 interface Worker {
   child: ChildProcess
   busy: boolean
+  idleTimer?: NodeJS.Timeout
   stream: string
   ready: Promise<void>
   exited: boolean
@@ -71,6 +72,8 @@ export interface ExecutorOptions {
   maxWorkersPerFunction?: number
   /** Worker processes in all (default 6); idle workers of other functions are stopped to make room. */
   maxWorkersTotal?: number
+  /** An idle worker is stopped after this long, like a reclaimed execution environment (default 60 s). */
+  idleTimeoutMs?: number
 }
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -86,6 +89,34 @@ function projectNodeModules(): string {
     if (parent === dir) return path.resolve(HERE, '..', '..', 'node_modules')
     dir = parent
   }
+}
+
+/** Extraction folders still on disk; removed when the process exits if close() was not called. */
+const TEMP_DIRS = new Set<string>()
+
+function removeAtExit(dir: string): string {
+  if (TEMP_DIRS.size === 0) {
+    process.once('exit', () => TEMP_DIRS.forEach((d) => rmSync(d, { recursive: true, force: true })))
+  }
+  TEMP_DIRS.add(dir)
+  return dir
+}
+
+/** <dir>/task holds the zip's files; <dir>/node_modules links to the project's node_modules. */
+async function extractFunction(dir: string, zip: Uint8Array): Promise<string> {
+  const task = path.join(dir, 'task')
+  await mkdir(task, { recursive: true })
+  await symlink(projectNodeModules(), path.join(dir, 'node_modules'), 'dir').catch(() => undefined)
+  for (const [name, data] of Object.entries(unzipSync(zip))) {
+    const target = path.join(task, name)
+    if (!target.startsWith(task + path.sep)) continue
+    if (name.endsWith('/')) await mkdir(target, { recursive: true })
+    else {
+      await mkdir(path.dirname(target), { recursive: true })
+      await writeFile(target, data)
+    }
+  }
+  return task
 }
 
 function streamName(): string {
@@ -131,7 +162,10 @@ export class LambdaExecutor {
     for (const pool of this.pools.values()) pool.workers.forEach((w) => this.kill(w))
     this.pools.clear()
     const base = await this.base?.catch(() => undefined)
-    if (base) await rm(base, { recursive: true, force: true })
+    if (base) {
+      await rm(base, { recursive: true, force: true })
+      TEMP_DIRS.delete(base)
+    }
   }
 
   private retireStale(snapshot: CodeSnapshot): void {
@@ -184,6 +218,7 @@ export class LambdaExecutor {
       pool.workers = pool.workers.filter((w) => !w.exited)
       const idle = pool.workers.find((w) => !w.busy)
       if (idle) {
+        clearTimeout(idle.idleTimer)
         idle.busy = true
         return idle
       }
@@ -210,6 +245,14 @@ export class LambdaExecutor {
     worker.busy = false
     const stale = this.pools.get(pool.snapshot.key) !== pool
     if (stale) this.kill(worker)
+    else {
+      worker.idleTimer = setTimeout(() => {
+        if (worker.busy) return
+        this.kill(worker)
+        pool.workers = pool.workers.filter((w) => w !== worker)
+      }, this.options.idleTimeoutMs ?? 60_000)
+      worker.idleTimer.unref()
+    }
     this.wake()
   }
 
@@ -219,21 +262,9 @@ export class LambdaExecutor {
 
   private extract(pool: Pool): Promise<string> {
     pool.dir ??= (async () => {
-      this.base ??= mkdtemp(path.join(tmpdir(), 'hyperform-lambda-'))
+      this.base ??= mkdtemp(path.join(tmpdir(), 'hyperform-lambda-')).then(removeAtExit)
       const dir = path.join(await this.base, pool.snapshot.key.replace(/[^A-Za-z0-9_-]/g, '_'))
-      const task = path.join(dir, 'task')
-      await mkdir(task, { recursive: true })
-      await symlink(projectNodeModules(), path.join(dir, 'node_modules'), 'dir').catch(() => undefined)
-      for (const [name, data] of Object.entries(unzipSync(pool.snapshot.zip))) {
-        const target = path.join(task, name)
-        if (!target.startsWith(task + path.sep)) continue
-        if (name.endsWith('/')) await mkdir(target, { recursive: true })
-        else {
-          await mkdir(path.dirname(target), { recursive: true })
-          await writeFile(target, data)
-        }
-      }
-      return task
+      return extractFunction(dir, pool.snapshot.zip)
     })()
     return pool.dir
   }
@@ -276,35 +307,49 @@ export class LambdaExecutor {
     })
     let markReady: () => void = () => undefined
     const worker: Worker = { child, busy: false, stream, exited: false, ready: new Promise<void>((r) => (markReady = r)) }
-    const logLine = (text: string): void => this.writeLogs(pool.snapshot, stream, [text])
-    child.stdout?.on('data', (d: Buffer) => logLine(d.toString('utf8')))
-    child.stderr?.on('data', (d: Buffer) => logLine(d.toString('utf8')))
-    child.on('message', (msg: RunnerMessage) => {
-      if (msg.type === 'ready') markReady()
-      else if (msg.type === 'log' && msg.message !== undefined) logLine(msg.message)
-      else if (msg.type === 'result') worker.onResult?.(msg)
-    })
-    child.on('exit', () => {
+    const ended = (): void => {
       worker.exited = true
       markReady()
       worker.onExit?.()
       this.wake()
+    }
+    this.wire(worker, { log: (text) => this.writeLogs(pool.snapshot, stream, [text]), ready: () => markReady(), ended })
+    await worker.ready
+    return worker
+  }
+
+  /** Route a worker's output to its log stream and its messages to the invocation waiting on it. */
+  private wire(worker: Worker, on: { log: (text: string) => void; ready: () => void; ended: () => void }): void {
+    const { child } = worker
+    child.stdout?.on('data', lineSplitter(on.log))
+    child.stderr?.on('data', lineSplitter(on.log))
+    const raw = lineSplitter(on.log)
+    child.on('message', (msg: RunnerMessage) => {
+      if (msg.type === 'ready') on.ready()
+      else if (msg.type === 'log' && msg.message !== undefined) on.log(msg.message)
+      else if (msg.type === 'raw' && msg.message !== undefined) raw(Buffer.from(msg.message))
+      else if (msg.type === 'result') worker.onResult?.(msg)
     })
+    child.on('error', (err) => {
+      on.log(`emulator: the Lambda worker failed: ${err.message}`)
+      on.ended()
+    })
+    child.on('exit', on.ended)
     // workers must not keep the emulator's process alive (close() stops them when the core calls it)
     child.unref()
     for (const handle of [child.stdout, child.stderr, (child as unknown as { channel?: unknown }).channel]) {
       ;(handle as { unref?: () => void } | null | undefined)?.unref?.()
     }
-    await worker.ready
-    return worker
   }
 
-  private writeLogs(snapshot: CodeSnapshot, stream: string, lines: string[]): void {
+  /** Each message is one log event (a console call, a raw output line, or a START/END/REPORT line). */
+  private writeLogs(snapshot: CodeSnapshot, stream: string, messages: string[]): void {
     const now = Date.now()
-    const events = lines.flatMap((l) => l.split(/\n(?=\d{4}-\d\d-\d\dT)/)).filter((l) => l.trim() !== '')
+    const events = messages.map((m) => m.replace(/\n$/, '')).filter((m) => m.trim() !== '')
+    if (events.length === 0) return
     this.options.logs()?.append(
       { region: snapshot.region, group: `/aws/lambda/${snapshot.functionName}`, stream },
-      events.map((message) => ({ timestamp: now, message: message.replace(/\n$/, '') }))
+      events.map((message) => ({ timestamp: now, message }))
     )
   }
 
@@ -340,8 +385,20 @@ export class LambdaExecutor {
   }
 
   private kill(worker: Worker): void {
+    clearTimeout(worker.idleTimer)
     if (!worker.exited) worker.child.kill('SIGKILL')
     worker.exited = true
+  }
+}
+
+/** Raw stdout/stderr output becomes one log event per line. */
+function lineSplitter(emit: (line: string) => void): (chunk: Buffer) => void {
+  let pending = ''
+  return (chunk) => {
+    pending += chunk.toString('utf8')
+    const lines = pending.split('\n')
+    pending = lines.pop() ?? ''
+    lines.forEach(emit)
   }
 }
 

@@ -172,9 +172,15 @@ function sha256(zip: Uint8Array): string {
   return createHash('sha256').update(zip).digest('base64')
 }
 
+const RESERVED_ENV = /^(_HANDLER|_X_AMZN_TRACE_ID|AWS_DEFAULT_REGION|AWS_REGION|AWS_EXECUTION_ENV|AWS_LAMBDA_[A-Z_]+|AWS_ACCESS_KEY|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|LAMBDA_TASK_ROOT|LAMBDA_RUNTIME_DIR)$/
+
 function envVariables(body: Record<string, unknown>): Record<string, string> | undefined {
   if (!('Environment' in body)) return undefined
   const vars = obj(obj(body.Environment).Variables)
+  const reserved = Object.keys(vars).filter((k) => RESERVED_ENV.test(k))
+  if (reserved.length > 0) {
+    throw new AwsError('InvalidParameterValueException', `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`)
+  }
   return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, String(v)]))
 }
 
@@ -197,34 +203,44 @@ function liveSnapshot(fn: Fn): CodeSnapshot {
   return Date.now() < fn.updateDoneAt && fn.previous ? fn.previous : snapshot(fn)
 }
 
-const createFunction: Handler = (ctx) => {
-  const body = jsonBody(ctx.req)
-  const name = str(body, 'FunctionName') ?? ''
+function checkFunctionName(name: string): string {
   if (!/^[a-zA-Z0-9-_]{1,64}$/.test(name)) {
     throw new AwsError('ValidationException', `1 validation error detected: Value '${name}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ and have length less than or equal to 64`)
   }
+  return name
+}
+
+/** The configuration CreateFunction asks for, validated (runtime, role, environment). */
+function newConfig(cloud: Cloud, body: Record<string, unknown>): FnConfig {
+  const runtime = checkRuntime(str(body, 'Runtime'))
+  const role = str(body, 'Role') ?? ''
+  checkRole(cloud, role)
+  return {
+    role,
+    runtime,
+    handler: str(body, 'Handler') ?? 'index.handler',
+    description: str(body, 'Description') ?? '',
+    timeout: num(body, 'Timeout') ?? 3,
+    memorySize: num(body, 'MemorySize') ?? 128,
+    env: envVariables(body) ?? {},
+    architectures: Array.isArray(body.Architectures) ? body.Architectures.map(String) : ['x86_64']
+  }
+}
+
+const createFunction: Handler = (ctx) => {
+  const body = jsonBody(ctx.req)
+  const name = checkFunctionName(str(body, 'FunctionName') ?? '')
   const region = ctx.req.region
   const key = `${region}/${name}`
   if (ctx.state.functions.has(key)) throw new AwsError('ResourceConflictException', `Function already exist: ${name}`, 409)
-  const runtime = checkRuntime(str(body, 'Runtime'))
-  const role = str(body, 'Role') ?? ''
-  checkRole(ctx.cloud, role)
+  const config = newConfig(ctx.cloud, body)
   const zip = decodeZip(obj(body.Code).ZipFile)
   const now = Date.now()
   const fn: Fn = {
     name,
     region,
     arn: functionArn(ctx.cloud, region, name),
-    config: {
-      role,
-      runtime,
-      handler: str(body, 'Handler') ?? 'index.handler',
-      description: str(body, 'Description') ?? '',
-      timeout: num(body, 'Timeout') ?? 3,
-      memorySize: num(body, 'MemorySize') ?? 128,
-      env: envVariables(body) ?? {},
-      architectures: Array.isArray(body.Architectures) ? body.Architectures.map(String) : ['x86_64']
-    },
+    config,
     zip,
     codeSha256: sha256(zip),
     activeAt: now + ctx.cloud.simulation.functionPendingMs,
@@ -267,6 +283,7 @@ const updateFunctionConfiguration: Handler = (ctx) => {
   if (role !== undefined) checkRole(ctx.cloud, role)
   const runtime = str(body, 'Runtime')
   if (runtime !== undefined && runtime !== fn.config.runtime) checkRuntime(runtime)
+  const env = envVariables(body)
   startUpdate(ctx, fn)
   const c = fn.config
   fn.config = {
@@ -277,7 +294,7 @@ const updateFunctionConfiguration: Handler = (ctx) => {
     description: str(body, 'Description') ?? c.description,
     timeout: num(body, 'Timeout') ?? c.timeout,
     memorySize: num(body, 'MemorySize') ?? c.memorySize,
-    env: envVariables(body) ?? c.env
+    env: env ?? c.env
   }
   return restJson(200, configuration(fn))
 }

@@ -165,6 +165,9 @@ const putLogEvents: Handler = (state, body, req) => {
   const g = getGroup(state, req.region, requireStr(body, 'logGroupName', 'InvalidParameterException'))
   const stream = getStream(g, requireStr(body, 'logStreamName', 'InvalidParameterException'))
   const events = arr(body, 'logEvents').map((e) => ({ timestamp: Number(obj(e).timestamp), message: String(obj(e).message ?? '') }))
+  if (events.some((e, i) => i > 0 && e.timestamp < (events[i - 1]?.timestamp ?? 0))) {
+    throw new AwsError('InvalidParameterException', 'Log events in a single PutLogEvents request must be in chronological order.')
+  }
   appendEvents(state, stream, events)
   return { nextSequenceToken: String(state.seq) }
 }

@@ -115,8 +115,19 @@ function inZone(name: string, zoneName: string): boolean {
   return name === zoneName || name.endsWith(`.${zoneName}`)
 }
 
+/** AWS reports over-long names as a FATAL problem in InvalidChangeBatch. */
+export function nameProblem(name: string): string | undefined {
+  const long = name.replace(/\.$/, '').split('.').find((label) => label.length > 63)
+  if (long !== undefined) return `FATAL problem: DomainLabelTooLong (Domain label is too long) encountered with '${long}'`
+  if (name.length > 255) return `FATAL problem: DomainNameTooLong (Domain name is too long) encountered with '${name}'`
+  if (name.replace(/\.$/, '').split('.').some((label) => label === '')) return `FATAL problem: DomainLabelEmpty (Domain label is empty) encountered with '${name}'`
+  return undefined
+}
+
 function applyOne(records: Map<string, RecordSet>, change: RecordChange, zoneName: string): string | undefined {
   const r = change.record
+  const badName = nameProblem(r.name)
+  if (badName) return badName
   if (!inZone(r.name, zoneName)) return `RRSet with DNS name ${r.name} is not permitted in zone ${zoneName}`
   const valueIssue = valueProblem(r)
   if (valueIssue) return valueIssue

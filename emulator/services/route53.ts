@@ -6,6 +6,7 @@ import { child, childrenNamed, childText, el, leaf, list, parseXml, xmlDocument,
 import {
   applyBatch,
   InvalidChangeBatchError,
+  nameProblem,
   normaliseName,
   pageRecords,
   recordKey,
@@ -171,6 +172,7 @@ const createHostedZone: Handler = (ctx) => {
   const vpcNode = child(doc, 'VPC')
   const vpc = checkVpc(ctx.cloud, vpcNode && { vpcId: childText(vpcNode, 'VPCId') ?? '', region: childText(vpcNode, 'VPCRegion') ?? '' })
   const zoneName = normaliseName(name)
+  if (nameProblem(zoneName) || !/^[a-z0-9_.-]+$/.test(zoneName)) throw new AwsError('InvalidDomainName', `${name} is not a valid domain name.`)
   const zone: Zone = {
     id: newId(ctx.cloud, 'Z'),
     name: zoneName,

@@ -119,7 +119,11 @@ function deletion(record: CurrentRecord): R53Change {
 export async function deleteRecords(e: Engine, args: { zoneId: string; domain: string; names: Set<string> }): Promise<string[]> {
   for (let attempt = 0; attempt < 6; attempt += 1) {
     e.reads += 1
-    const records = (await listRecordsUnder(e.clients, args.zoneId, args.domain)).filter((r) => r.type === 'A' && args.names.has(r.name))
+    const listed = await listRecordsUnder(e.clients, args.zoneId, args.domain).catch((err: unknown) => {
+      if (errorName(err) === 'NoSuchHostedZone') return []
+      throw err
+    })
+    const records = listed.filter((r) => r.type === 'A' && args.names.has(r.name))
     if (records.length === 0) return []
     try {
       await e.call('route53', 'ChangeResourceRecordSets', () =>

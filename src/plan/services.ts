@@ -1,6 +1,6 @@
 /** Diff of the per-service resources: security group, launch template, the two ASGs, refreshes, records. Pure. */
 import { asgConfigHash, ingressHash, ingressKey, launchTemplateHash } from '../desired.js'
-import { CONFIG_HASH_TAG, stackDomain } from '../names.js'
+import { CONFIG_HASH_TAG, recordName, stackDomain } from '../names.js'
 import type { StackScope } from '../names.js'
 import type {
   Change,
@@ -109,7 +109,7 @@ function refreshChange(service: DesiredService, asg: DesiredAsg, have: CurrentAs
 
 function recordChange(service: DesiredService, records: CurrentRecord[]): Change {
   const record = records.find((r) => r.name === service.recordName && r.type === 'A')
-  const reason = record ? `${record.values.length} address(es), kept by the DNS updater` : 'written by the DNS updater when instances run'
+  const reason = record ? `${record.values.length} address(es), kept by the DNS updater` : 'kept by the DNS updater'
   return { kind: 'dns-record', action: 'noop', name: service.recordName, service: service.name, reason, current: record }
 }
 
@@ -153,13 +153,24 @@ export function removals(current: CurrentState, keep: { names: Set<string>; serv
   for (const s of current.securityGroups.filter((a) => gone(a.name))) {
     changes.push({ kind: 'security-group', action: 'delete', name: s.name, service: s.service, reason, current: s })
   }
-  for (const r of current.records) {
-    const service = recordService(current.scope, r.name)
-    if (r.type === 'A' && service !== undefined && !keep.services.has(service)) {
-      changes.push({ kind: 'dns-record', action: 'delete', name: r.name, service, reason, current: r })
-    }
-  }
+  changes.push(...recordRemovals(current, keep.services, changes, reason))
   return changes
+}
+
+/**
+ * Records of services that are going: the ones read, or, when records were not
+ * read, the record name of every service losing resources (apply re-reads and
+ * deletes only what exists).
+ */
+function recordRemovals(current: CurrentState, keep: Set<string>, removed: Change[], reason: string): Change[] {
+  if (current.recordsRead) {
+    return current.records
+      .map((r) => ({ r, service: recordService(current.scope, r.name) }))
+      .filter(({ r, service }) => r.type === 'A' && service !== undefined && !keep.has(service))
+      .map(({ r, service }) => ({ kind: 'dns-record', action: 'delete', name: r.name, service, reason, current: r }))
+  }
+  const services = [...new Set(removed.map((c) => c.service ?? ''))].filter((s) => s && !keep.has(s)).sort()
+  return services.map((service) => ({ kind: 'dns-record', action: 'delete', name: recordName(current.scope, service), service, reason: `${reason} (if present)` }))
 }
 
 export function desiredNames(desired: DesiredState): Set<string> {

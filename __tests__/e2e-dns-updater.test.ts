@@ -1,0 +1,574 @@
+/**
+ * The DNS updater end to end: the project's DNS stack and a four-service stack
+ * deployed by the engine into the in-process emulator, the bundled Lambda
+ * (dist/lambda) running in the emulator's warm workers and invoked by
+ * EventBridge from real EC2 state changes. Checks that the records converge to
+ * the running instances' private IPs under churn with duplicated and reordered
+ * delivery, out-of-order and repeated events, and another project's instances.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { readFileSync } from 'node:fs'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  CreateAutoScalingGroupCommand,
+  DeleteAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
+  UpdateAutoScalingGroupCommand
+} from '@aws-sdk/client-auto-scaling'
+import { EC2Client } from '@aws-sdk/client-ec2'
+import { FilterLogEventsCommand, type FilterLogEventsCommandInput } from '@aws-sdk/client-cloudwatch-logs'
+import {
+  ListHostedZonesByNameCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+  type ListResourceRecordSetsCommandInput
+} from '@aws-sdk/client-route-53'
+import { startEmulator, type Emulator } from '../emulator/server.js'
+import { eventually, sdkConfig } from '../emulator/testing.js'
+import type { CallRecord, FunctionInvoker, InstanceStateChange } from '../emulator/types.js'
+import { sortIps } from '../lambda/core.js'
+import { createHandler, type LogLine } from '../lambda/handler.js'
+import { applyPlan } from '../src/apply.js'
+import { createClients, destroyClients, type Clients } from '../src/aws/clients.js'
+import { resolveNetwork } from '../src/aws/network.js'
+import type { ComposeModel, ServiceModel } from '../src/compose/model.js'
+import { readCurrent } from '../src/current.js'
+import { buildDesired } from '../src/desired.js'
+import type { ActionInputs } from '../src/inputs.js'
+import { TAGS, asgName, functionName, launchTemplateName, logGroupName, stackDomain, zoneName, type Capacity } from '../src/names.js'
+import { diff } from '../src/plan.js'
+import { waitForStack } from '../src/wait.js'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const ZIP = path.join(ROOT, 'dist/lambda/update-r53-record.zip')
+const lambdaCode = { zipPath: ZIP, codeSha256: readFileSync(`${ZIP}.sha256`, 'utf8').trim() }
+const timing = { baseDelayMs: 5, maxDelayMs: 50, pollMs: 20, rolePropagationMs: 5000, consistencyMs: 5000, teardownMs: 20_000 }
+const scope = { project: 'prj-dns', stack: 'st-churn', region: 'us-east-1' }
+const OTHER_PROJECT = 'prj-other'
+const LAMBDA_CALLER = `lambda-${functionName(scope)}`
+const SEED = 20261124
+const STEPS = 200
+const MAX_PER_ASG = 3
+
+function service(name: string, replicas: number, preemptible: number): ServiceModel {
+  return {
+    name,
+    image: `${name}:1`,
+    environment: {},
+    ports: [{ target: 8080, published: 8080, protocol: 'tcp' }],
+    expose: [],
+    replicas,
+    preemptible,
+    public: false,
+    location: { file: 'compose.yaml', line: 1, column: 1 }
+  }
+}
+
+/** Mixed replicas and capacities: spot only, on-demand only, and both. */
+const model: ComposeModel = {
+  services: [service('api', 3, 2), service('cache', 2, 2), service('db', 1, 0), service('worker', 2, 1)],
+  files: ['compose.yaml']
+}
+const SERVICE_NAMES = model.services.map((s) => s.name)
+
+const inputs: ActionInputs = {
+  project: scope.project,
+  region: scope.region,
+  stack: scope.stack,
+  composeFiles: ['compose.yaml'],
+  workspace: ROOT,
+  command: 'deploy',
+  subnetIds: [],
+  instanceType: 't3.small',
+  spotInstanceTypes: ['t3a.small'],
+  dnsTtl: 60,
+  wait: true,
+  waitTimeout: 60,
+  logRetentionDays: 14,
+  allowForks: false
+}
+
+/** mulberry32: a small seeded PRNG, so the step sequence is the same on every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+interface Delivery {
+  eventId: string
+  instance: string
+  state: string
+  /** Order in which EC2 emitted the state change (from the bus). */
+  emitted: number
+}
+
+/**
+ * Watches what EventBridge hands to Lambda (every async invocation the rule
+ * causes), and can hold deliveries back so a test chooses their order.
+ */
+class DeliveryTap {
+  readonly deliveries: Delivery[] = []
+  readonly held: { arn: string; payload: string; delivery: Delivery }[] = []
+  holding = false
+  private readonly emittedAt = new Map<string, number>()
+  private emittedCount = 0
+
+  constructor(private readonly inner: FunctionInvoker) {}
+
+  onStateChange(change: InstanceStateChange): void {
+    this.emittedCount += 1
+    this.emittedAt.set(`${change.instanceId}/${change.state}`, this.emittedCount)
+  }
+
+  invoker(): FunctionInvoker {
+    return {
+      allows: (arn, principal, sourceArn) => this.inner.allows(arn, principal, sourceArn),
+      invokeAsync: (arn, payload) => {
+        const event = JSON.parse(payload) as { id: string; detail: { 'instance-id': string; state: string } }
+        const { 'instance-id': instance, state } = event.detail
+        const delivery = { eventId: event.id, instance, state, emitted: this.emittedAt.get(`${instance}/${state}`) ?? 0 }
+        if (this.holding) this.held.push({ arn, payload, delivery })
+        else this.pass(arn, payload, delivery)
+      }
+    }
+  }
+
+  pass(arn: string, payload: string, delivery: Delivery): void {
+    this.deliveries.push(delivery)
+    this.inner.invokeAsync(arn, payload)
+  }
+
+  reset(): void {
+    this.deliveries.length = 0
+  }
+
+  /** Deliveries of an event already delivered (same event id). */
+  duplicates(): number {
+    const seen = new Set<string>()
+    let n = 0
+    for (const d of this.deliveries) {
+      if (seen.has(d.eventId)) n += 1
+      seen.add(d.eventId)
+    }
+    return n
+  }
+
+  /**
+   * Deliveries that arrived after a delivery of an event EC2 emitted later:
+   * of any instance, and of the same instance (e.g. terminated before shutting-down).
+   */
+  reordered(): { any: number; sameInstance: number } {
+    let latest = 0
+    const latestOf = new Map<string, number>()
+    const out = { any: 0, sameInstance: 0 }
+    for (const d of this.deliveries) {
+      if (d.emitted < latest) out.any += 1
+      if (d.emitted < (latestOf.get(d.instance) ?? 0)) out.sameInstance += 1
+      latest = Math.max(latest, d.emitted)
+      latestOf.set(d.instance, Math.max(latestOf.get(d.instance) ?? 0, d.emitted))
+    }
+    return out
+  }
+}
+
+interface EmulatedInstance {
+  instanceId: string
+  state: string
+  privateIpAddress?: string
+  spot: boolean
+  tags: Record<string, string>
+}
+
+let emulator: Emulator
+let clients: Clients
+let tap: DeliveryTap
+let zoneId: string
+const saved = { ...process.env }
+const engineLog: string[] = []
+
+function instances(project = scope.project): EmulatedInstance[] {
+  const ec2 = emulator.state().ec2 as { instances: EmulatedInstance[] }
+  return ec2.instances.filter((i) => i.tags[TAGS.project] === project && i.tags[TAGS.stack] === scope.stack)
+}
+
+function running(project = scope.project): EmulatedInstance[] {
+  return instances(project).filter((i) => i.state === 'running')
+}
+
+/** Service -> sorted private IPs of its running instances (services without one are left out). */
+function runningIps(): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  for (const name of SERVICE_NAMES) {
+    const ips = running()
+      .filter((i) => i.tags[TAGS.service] === name && i.privateIpAddress)
+      .map((i) => i.privateIpAddress as string)
+    if (ips.length > 0) out[name] = sortIps(ips)
+  }
+  return out
+}
+
+/** Every A record under the stack's domain, by its first label: service -> sorted values. */
+async function serviceRecords(): Promise<Record<string, string[]>> {
+  const suffix = `.${stackDomain(scope)}.`
+  const out: Record<string, string[]> = {}
+  let input: ListResourceRecordSetsCommandInput = { HostedZoneId: zoneId }
+  for (;;) {
+    const page = await clients.route53.send(new ListResourceRecordSetsCommand(input))
+    for (const set of page.ResourceRecordSets ?? []) {
+      if (set.Type !== 'A' || !set.Name?.endsWith(suffix)) continue
+      out[set.Name.slice(0, -suffix.length)] = sortIps((set.ResourceRecords ?? []).map((r) => r.Value ?? ''))
+    }
+    if (!page.IsTruncated) return out
+    input = { ...input, StartRecordName: page.NextRecordName, StartRecordType: page.NextRecordType }
+  }
+}
+
+/** The records against the running instances, one line per service that differs. */
+function describeMismatch(records: Record<string, string[]>, ips: Record<string, string[]>): string {
+  const names = [...new Set([...Object.keys(records), ...Object.keys(ips)])].sort()
+  return names
+    .filter((n) => (records[n] ?? []).join() !== (ips[n] ?? []).join() || (n in records) !== (n in ips))
+    .map((n) => `  ${n}: record ${n in records ? `[${records[n]?.join(', ')}]` : 'absent'}, running [${(ips[n] ?? []).join(', ')}]`)
+    .join('\n')
+}
+
+async function expectConverged(): Promise<void> {
+  const records = await serviceRecords()
+  const ips = runningIps()
+  const mismatch = describeMismatch(records, ips)
+  if (mismatch) console.error(`DNS records differ from the running instances:\n${mismatch}`)
+  expect(records).toEqual(ips)
+}
+
+/** The DNS updater's log: START lines (invocations) and its one JSON line per event. */
+async function lambdaLog(): Promise<{ starts: number; lines: LogLine[] }> {
+  let starts = 0
+  const lines: LogLine[] = []
+  let input: FilterLogEventsCommandInput = { logGroupName: logGroupName(scope) }
+  for (;;) {
+    const page = await clients.logs.send(new FilterLogEventsCommand(input))
+    for (const event of page.events ?? []) {
+      for (const text of (event.message ?? '').split('\n')) {
+        if (text.startsWith('START RequestId:')) starts += 1
+        else if (text.startsWith('{')) lines.push(JSON.parse(text) as LogLine)
+      }
+    }
+    if (!page.nextToken) return { starts, lines }
+    input = { ...input, nextToken: page.nextToken }
+  }
+}
+
+/** The log once every started invocation has written its line. */
+async function settledLog(): Promise<{ starts: number; lines: LogLine[] }> {
+  return eventually(async () => {
+    const log = await lambdaLog()
+    return log.lines.length === log.starts ? log : undefined
+  })
+}
+
+function lambdaCalls(calls: CallRecord[]): CallRecord[] {
+  return calls.filter((c) => c.caller === LAMBDA_CALLER)
+}
+
+async function setSize(name: string, size: number): Promise<void> {
+  await clients.autoScaling.send(
+    new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, MaxSize: Math.max(size, MAX_PER_ASG), DesiredCapacity: size })
+  )
+}
+
+function asgOf(serviceName: string, capacity: Capacity): string {
+  return asgName(scope, serviceName, capacity)
+}
+
+/** Back to the compose file's sizes, and settled. */
+async function restoreSizes(): Promise<void> {
+  for (const s of model.services) {
+    await setSize(asgOf(s.name, 'on-demand'), s.replicas - s.preemptible)
+    await setSize(asgOf(s.name, 'spot'), s.preemptible)
+  }
+  await emulator.waitIdle()
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator({
+    simulation: { launchDelayMs: 10, terminateDelayMs: 10, functionPendingMs: 20 },
+    faults: { seed: SEED }
+  })
+  process.env.AWS_ENDPOINT_URL = emulator.endpoint
+  process.env.AWS_ACCESS_KEY_ID = 'AKIAE2EDNSTEST'
+  process.env.AWS_SECRET_ACCESS_KEY = 'e2e'
+  process.env.AWS_REGION = scope.region
+  clients = createClients({ region: scope.region, maxAttempts: 3 })
+  const inner = emulator.cloud.shared.functions
+  if (!inner) throw new Error('the emulator has no Lambda module')
+  tap = new DeliveryTap(inner)
+  emulator.cloud.shared.functions = tap.invoker()
+  emulator.cloud.bus.on('ec2-state-change', (change) => tap.onStateChange(change))
+
+  const network = await resolveNetwork(clients, inputs)
+  const desired = buildDesired({ inputs, model, network, lambdaCode })
+  const plan = diff(desired, await readCurrent(clients, scope))
+  await applyPlan(plan, { clients, desired, log: (line) => engineLog.push(line), timing })
+  const ready = await waitForStack({ clients, desired, timeoutSeconds: 30, log: (line) => engineLog.push(line), pollMs: 50 })
+  if (!ready.ready) throw new Error(`the stack did not become ready:\n${engineLog.slice(-5).join('\n')}`)
+  await emulator.waitIdle()
+  const zones = await clients.route53.send(new ListHostedZonesByNameCommand({ DNSName: zoneName(scope), MaxItems: 1 }))
+  const id = zones.HostedZones?.[0]?.Id
+  if (!id) throw new Error('the project zone was not created')
+  zoneId = id.replace(/^\/hostedzone\//, '')
+}, 60_000)
+
+afterAll(async () => {
+  destroyClients(clients)
+  await emulator.stop()
+  process.env = saved
+})
+
+describe('the DNS updater against the emulator', () => {
+  test('after 200 random terminations, spot interruptions and rescalings with duplicated and reordered delivery, every record equals its running IPs', async () => {
+    await expectConverged()
+    const before = await settledLog()
+    emulator.resetCalls()
+    tap.reset()
+    emulator.setFaults({ duplicateEventRate: 0.3, reorderWindowMs: 60 })
+
+    const started = Date.now()
+    const random = prng(SEED)
+    const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(random() * items.length)]
+    const sizes = new Map<string, number>()
+    for (const s of model.services) {
+      sizes.set(asgOf(s.name, 'on-demand'), s.replicas - s.preemptible)
+      sizes.set(asgOf(s.name, 'spot'), s.preemptible)
+    }
+    const serviceSize = (name: string): number => (sizes.get(asgOf(name, 'on-demand')) ?? 0) + (sizes.get(asgOf(name, 'spot')) ?? 0)
+    const counts = { terminate: 0, spot: 0, scale: 0, zeroed: 0, idle: 0 }
+
+    for (let step = 0; step < STEPS; step++) {
+      // the last steps only shrink, so at least one service ends with no instance
+      const closing = step >= STEPS - 10
+      const roll = random()
+      const live = running()
+      const spot = live.filter((i) => i.spot)
+      if (!closing && roll < 0.35 && live.length > 0) {
+        emulator.terminateInstance(pick(live)?.instanceId ?? '')
+        counts.terminate += 1
+      } else if (!closing && roll < 0.65 && spot.length > 0) {
+        emulator.spotInterrupt(pick(spot)?.instanceId ?? '')
+        counts.spot += 1
+      } else {
+        const name = pick(SERVICE_NAMES) ?? 'api'
+        const zeroAll = random() < 0.2 || (closing && !SERVICE_NAMES.some((n) => serviceSize(n) === 0))
+        if (zeroAll) {
+          for (const capacity of ['on-demand', 'spot'] as const) {
+            sizes.set(asgOf(name, capacity), 0)
+            await setSize(asgOf(name, capacity), 0)
+          }
+          counts.zeroed += 1
+        } else {
+          const asg = asgOf(name, random() < 0.5 ? 'on-demand' : 'spot')
+          const current = sizes.get(asg) ?? 0
+          const next = closing ? Math.max(0, current - 1) : Math.floor(random() * (MAX_PER_ASG + 1))
+          sizes.set(asg, next)
+          await setSize(asg, next)
+        }
+        counts.scale += 1
+      }
+      // steps overlap: a short pause, and only now and then wait for everything to settle
+      await sleep(Math.floor(random() * 6))
+      if (random() < 0.1) {
+        await emulator.waitIdle()
+        counts.idle += 1
+      }
+    }
+    await emulator.waitIdle()
+    const seconds = ((Date.now() - started) / 1000).toFixed(1)
+
+    expect(SERVICE_NAMES.filter((n) => serviceSize(n) === 0).length).toBeGreaterThan(0)
+    await expectConverged()
+
+    const after = await settledLog()
+    const lines = after.lines.slice(before.lines.length)
+    const invocations = after.starts - before.starts
+    const calls = lambdaCalls(emulator.calls())
+    const perEvent = calls.length / invocations
+    const actions: Record<string, number> = {}
+    for (const line of lines) actions[line.action] = (actions[line.action] ?? 0) + 1
+    const reordered = tap.reordered()
+    const conflicts = lines.filter((l) => l.attempts > 1).length
+    console.log(
+      [
+        `DNS updater under churn (seed ${SEED}): ${STEPS} steps (${counts.terminate} terminations, ${counts.spot} spot interruptions, ${counts.scale} rescalings of which ${counts.zeroed} to zero, ${counts.idle} idle waits) in ${seconds} s`,
+        `${tap.deliveries.length} deliveries (${tap.duplicates()} duplicates, ${reordered.any} after a later event, ${reordered.sameInstance} after a later event of the same instance), ${invocations} invocations, actions ${JSON.stringify(actions)}, ${conflicts} retried after a conflict or lagging read`,
+        `${calls.length} Lambda calls: ${perEvent.toFixed(2)} calls per event`
+      ].join('\n')
+    )
+    // every delivery ran exactly once, none failed (a failure would be retried and show as extra invocations)
+    expect(lines.filter((l) => l.action === 'error')).toEqual([])
+    expect(invocations).toBe(tap.deliveries.length)
+    expect(lines).toHaveLength(invocations)
+    // the faults were really on
+    expect(tap.duplicates()).toBeGreaterThan(0)
+    expect(reordered.sameInstance).toBeGreaterThan(0)
+    // the handler's own count matches the emulator's log, and stays within budget
+    expect(lines.reduce((n, l) => n + l.calls, 0)).toBe(calls.length)
+    expect(perEvent).toBeLessThanOrEqual(3)
+  }, 90_000)
+
+  test('a terminated instance whose events arrive after its replacement is running, and twice, leaves the record with only the replacement', async () => {
+    emulator.setFaults({ duplicateEventRate: 0, reorderWindowMs: 0 })
+    await restoreSizes()
+    await expectConverged()
+    const [old] = running().filter((i) => i.tags[TAGS.service] === 'db')
+    expect(old).toBeDefined()
+    const oldId = old?.instanceId ?? ''
+
+    tap.holding = true
+    emulator.terminateInstance(oldId)
+    await emulator.waitIdle()
+    tap.holding = false
+    const [replacement] = running().filter((i) => i.tags[TAGS.service] === 'db')
+    expect(replacement?.instanceId).not.toBe(oldId)
+    const held = new Map(tap.held.splice(0).map((h) => [`${h.delivery.instance}/${h.delivery.state}`, h]))
+    expect([...held.keys()].sort()).toEqual([`${oldId}/shutting-down`, `${oldId}/terminated`, `${replacement?.instanceId}/running`].sort())
+    const deliver = async (key: string): Promise<void> => {
+      const h = held.get(key)
+      if (!h) throw new Error(`no held delivery ${key}`)
+      tap.pass(h.arn, h.payload, h.delivery)
+      await emulator.waitIdle()
+    }
+
+    // the replacement's running event first: the record already drops the old instance
+    await deliver(`${replacement?.instanceId}/running`)
+    expect((await serviceRecords()).db).toEqual([replacement?.privateIpAddress])
+    emulator.resetCalls()
+    // then the old instance's events, late, out of order and twice, and the running event again
+    for (const key of [`${oldId}/terminated`, `${oldId}/terminated`, `${oldId}/shutting-down`, `${replacement?.instanceId}/running`]) {
+      await deliver(key)
+    }
+    await expectConverged()
+    expect((await serviceRecords()).db).toEqual([replacement?.privateIpAddress])
+    expect(lambdaCalls(emulator.calls()).filter((c) => c.operation === 'ChangeResourceRecordSets')).toEqual([])
+    const { lines } = await settledLog()
+    expect(lines.slice(-4).map((l) => `${l.instance} ${l.state} ${l.action}`)).toEqual([
+      `${oldId} terminated noop`,
+      `${oldId} terminated noop`,
+      `${oldId} shutting-down noop`,
+      `${replacement?.instanceId} running noop`
+    ])
+  }, 30_000)
+
+  test("another project's instances starting and stopping leave this project's records untouched", async () => {
+    emulator.setFaults({ duplicateEventRate: 0, reorderWindowMs: 0 })
+    await restoreSizes()
+    await expectConverged()
+    const recordsBefore = await serviceRecords()
+    const logBefore = await settledLog()
+    emulator.resetCalls()
+
+    // same stack and service tags as this project's db, only the project differs
+    const groups = await clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asgOf('db', 'on-demand')] }))
+    const subnets = groups.AutoScalingGroups?.[0]?.VPCZoneIdentifier
+    const foreign = 'hyperform-prj-other-st-churn-db'
+    const tag = (Key: string, Value: string): { Key: string; Value: string; PropagateAtLaunch: boolean } => ({ Key, Value, PropagateAtLaunch: true })
+    await clients.autoScaling.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: foreign,
+        LaunchTemplate: { LaunchTemplateName: launchTemplateName(scope, 'db'), Version: '$Latest' },
+        MinSize: 2,
+        MaxSize: 2,
+        DesiredCapacity: 2,
+        VPCZoneIdentifier: subnets,
+        Tags: [tag(TAGS.project, OTHER_PROJECT), tag(TAGS.stack, scope.stack), tag(TAGS.service, 'db')]
+      })
+    )
+    await emulator.waitIdle()
+    const theirs = running(OTHER_PROJECT)
+    expect(theirs).toHaveLength(2)
+    emulator.terminateInstance(theirs[0]?.instanceId ?? '')
+    await emulator.waitIdle()
+    await setSize(foreign, 0)
+    await emulator.waitIdle()
+    await clients.autoScaling.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: foreign, ForceDelete: true }))
+    await emulator.waitIdle()
+
+    expect(await serviceRecords()).toEqual(recordsBefore)
+    await expectConverged()
+    const ids = new Set(instances(OTHER_PROJECT).map((i) => i.instanceId))
+    const lines = (await settledLog()).lines.slice(logBefore.lines.length)
+    // three instances (two, and the replacement of the terminated one), each running, shutting-down, terminated
+    expect(lines.filter((l) => ids.has(l.instance ?? '')).length).toBe(9)
+    expect(lines.filter((l) => l.action !== 'ignore')).toEqual([])
+    expect(lambdaCalls(emulator.calls()).filter((c) => c.operation === 'ChangeResourceRecordSets')).toEqual([])
+  }, 30_000)
+
+  test('a write delayed until two newer writes have put the record back to the value it read does not leave a stale record', async () => {
+    emulator.setFaults({ duplicateEventRate: 0, reorderWindowMs: 0 })
+    await restoreSizes()
+    await expectConverged()
+    // a slow execution environment: the same handler, in process, whose write waits at a gate
+    let open: () => void = () => undefined
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    let atGate: () => void = () => undefined
+    const reached = new Promise<void>((resolve) => (atGate = resolve))
+    const route53 = new Route53Client(sdkConfig(emulator))
+    route53.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ChangeResourceRecordSetsCommand') {
+          atGate()
+          await gate
+        }
+        return next(args)
+      },
+      { step: 'initialize', name: 'gate' }
+    )
+    const ec2 = new EC2Client(sdkConfig(emulator))
+    const slow = createHandler({
+      ec2,
+      route53,
+      config: { project: scope.project, region: scope.region, zoneId, zoneName: zoneName(scope), ttl: inputs.dnsTtl },
+      log: () => undefined,
+      sleep: () => Promise.resolve()
+    })
+    try {
+      const asg = asgOf('worker', 'on-demand')
+      const first = (await serviceRecords()).worker ?? []
+      tap.holding = true
+      await setSize(asg, 2)
+      await emulator.waitIdle()
+      const extra = running().find((i) => i.tags[TAGS.service] === 'worker' && !first.includes(i.privateIpAddress ?? ''))
+      expect(extra).toBeDefined()
+      const extraId = extra?.instanceId ?? ''
+      // the slow invocation reads the old record and the new instance, then stalls before writing
+      const slowRun = slow({ 'detail-type': 'EC2 Instance State-change Notification', source: 'aws.ec2', detail: { 'instance-id': extraId, state: 'running' } })
+      await reached
+      // meanwhile the deployed function adds the instance, and removes it again once it is gone
+      tap.holding = false
+      for (const h of tap.held.splice(0)) tap.pass(h.arn, h.payload, h.delivery)
+      await emulator.waitIdle()
+      expect((await serviceRecords()).worker).toEqual(sortIps([...first, extra?.privateIpAddress ?? '']))
+      await clients.autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: extraId, ShouldDecrementDesiredCapacity: true }))
+      await emulator.waitIdle()
+      expect((await serviceRecords()).worker).toEqual(first)
+      // the stalled write now lands on a record that again holds exactly what it read
+      open()
+      await slowRun
+      await emulator.waitIdle()
+      await expectConverged()
+    } finally {
+      open()
+      tap.holding = false
+      route53.destroy()
+      ec2.destroy()
+    }
+  }, 30_000)
+})

@@ -1,0 +1,202 @@
+/** The pure diff: noops when nothing changed, the smallest change otherwise, with reasons and drift flags. */
+import { countWrites, destroyPlan, diff, summarizePlan } from '../src/plan.js'
+import type { Change, CurrentState } from '../src/state.js'
+import { ACCOUNT, currentFrom, desiredFor, svc, wordpress } from './helpers/deploy-fixtures.js'
+
+const active = (changes: Change[]): string[] => changes.filter((c) => c.action !== 'noop').map((c) => `${c.action} ${c.kind} ${c.name}`)
+
+describe('diff', () => {
+  test('an unchanged stack plans only noops, one per resource, and counts zero writes', () => {
+    const desired = desiredFor()
+    const plan = diff(desired, currentFrom(desired))
+    expect(active(plan.changes)).toEqual([])
+    expect(countWrites(plan)).toBe(0)
+    // 8 project-level + per service: group, template, 2 ASGs, record
+    expect(plan.changes).toHaveLength(8 + 2 * 5)
+    expect(summarizePlan(plan).noop).toBe(18)
+  })
+
+  test('an empty account plans a create for every resource and no instance refresh', () => {
+    const desired = desiredFor()
+    const empty: CurrentState = { scope: desired.scope, targets: [], securityGroups: [], launchTemplates: [], asgs: [], records: [] }
+    const plan = diff(desired, empty)
+    const creates = plan.changes.filter((c) => c.action === 'create').map((c) => c.kind)
+    expect(creates).toEqual(expect.arrayContaining(['hosted-zone', 'iam-role', 'role-policy', 'log-group', 'lambda-function', 'event-rule', 'event-target', 'lambda-permission']))
+    expect(creates.filter((k) => k === 'auto-scaling-group')).toHaveLength(4)
+    expect(plan.changes.some((c) => c.kind === 'instance-refresh')).toBe(false)
+    expect(plan.changes.every((c) => c.drift !== true)).toBe(true)
+  })
+
+  test('more replicas only resize the ASG, with the counts in the reason', () => {
+    const before = desiredFor()
+    const model = wordpress()
+    model.services[1] = { ...model.services[1]!, replicas: 3 }
+    const plan = diff(desiredFor(model), currentFrom(before))
+    const changed = plan.changes.filter((c) => c.action !== 'noop')
+    expect(changed.map((c) => `${c.kind} ${c.name}`)).toEqual(['auto-scaling-group hyperform-prj-demo-st-wordpress-wordpress-on-demand'])
+    expect(changed[0]?.reason).toBe('on-demand 1 -> 2')
+    expect(changed[0]?.fields).toEqual(['size'])
+    expect(changed[0]?.drift).toBe(false)
+  })
+
+  test('a new image makes a new template version, points both ASGs at it and refreshes the ones with instances', () => {
+    const before = desiredFor()
+    const model = wordpress()
+    model.services[1] = { ...model.services[1]!, image: 'wordpress:6.6' }
+    const plan = diff(desiredFor(model), currentFrom(before))
+    expect(active(plan.changes)).toEqual([
+      'update launch-template hyperform-prj-demo-st-wordpress-wordpress',
+      'update auto-scaling-group hyperform-prj-demo-st-wordpress-wordpress-on-demand',
+      'update auto-scaling-group hyperform-prj-demo-st-wordpress-wordpress-spot',
+      'create instance-refresh hyperform-prj-demo-st-wordpress-wordpress-on-demand',
+      'create instance-refresh hyperform-prj-demo-st-wordpress-wordpress-spot'
+    ])
+    expect(plan.changes.find((c) => c.kind === 'launch-template' && c.action === 'update')?.reason).toContain('image wordpress:latest -> wordpress:6.6')
+  })
+
+  test('an environment change also makes a new template version, since the user data changes', () => {
+    const before = desiredFor()
+    const model = wordpress()
+    model.services[0] = { ...model.services[0]!, environment: { MYSQL_PASSWORD: 'other' } }
+    const plan = diff(desiredFor(model), currentFrom(before))
+    const lt = plan.changes.find((c) => c.kind === 'launch-template' && c.service === 'db')
+    expect(lt?.action).toBe('update')
+    expect(lt?.reason).not.toContain('other')
+  })
+
+  test('a service no longer in the compose file has its ASGs, template, group and record deleted', () => {
+    const before = desiredFor()
+    const model = wordpress()
+    model.services = model.services.filter((s) => s.name !== 'db')
+    const plan = diff(desiredFor(model), currentFrom(before))
+    const deletes = plan.changes.filter((c) => c.action === 'delete')
+    expect(deletes.map((c) => `${c.kind} ${c.name}`)).toEqual([
+      'auto-scaling-group hyperform-prj-demo-st-wordpress-db-on-demand',
+      'auto-scaling-group hyperform-prj-demo-st-wordpress-db-spot',
+      'launch-template hyperform-prj-demo-st-wordpress-db',
+      'security-group hyperform-prj-demo-st-wordpress-db',
+      'dns-record db.st-wordpress.prj-demo.us-east-1.internal'
+    ])
+    expect(deletes.every((c) => c.reason.startsWith('not in compose file'))).toBe(true)
+  })
+
+  test('a port opened by hand is drift and is revoked; a new port in the compose file is not drift', () => {
+    const desired = desiredFor()
+    const current = currentFrom(desired)
+    current.securityGroups[0]!.ingress = [...current.securityGroups[0]!.ingress, { protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '0.0.0.0/0' }]
+    const drifted = diff(desired, current).changes.find((c) => c.kind === 'security-group' && c.service === 'db')
+    expect(drifted).toMatchObject({ action: 'update', drift: true })
+    expect(drifted?.reason).toContain('-tcp:00022-00022:0.0.0.0/0')
+    const model = wordpress()
+    model.services[0] = { ...model.services[0]!, expose: [{ port: 33060, protocol: 'tcp' }] }
+    const intended = diff(desiredFor(model), currentFrom(desired)).changes.find((c) => c.kind === 'security-group' && c.service === 'db')
+    expect(intended).toMatchObject({ action: 'update', drift: false })
+  })
+
+  test('an ASG resized by hand is drift; one pointed at another template version is drift with a refresh', () => {
+    const desired = desiredFor()
+    const current = currentFrom(desired)
+    current.asgs[0] = { ...current.asgs[0]!, desired: 4, max: 4 }
+    current.asgs[1] = { ...current.asgs[1]!, launchTemplateVersion: '2' }
+    const plan = diff(desired, current)
+    expect(plan.changes.find((c) => c.name === current.asgs[0]!.name && c.kind === 'auto-scaling-group')).toMatchObject({ action: 'update', drift: true, fields: ['size'] })
+    expect(plan.changes.find((c) => c.name === current.asgs[1]!.name && c.kind === 'auto-scaling-group')).toMatchObject({ action: 'update', drift: true, fields: ['launchTemplate'] })
+  })
+
+  test('a removed rule target and a removed invoke permission are planned back as drift', () => {
+    const desired = desiredFor()
+    const current = currentFrom(desired)
+    current.targets = []
+    delete current.permission
+    const plan = diff(desired, current)
+    expect(plan.changes.find((c) => c.kind === 'event-target')).toMatchObject({ action: 'create', drift: true })
+    expect(plan.changes.find((c) => c.kind === 'lambda-permission')).toMatchObject({ action: 'create', drift: true })
+  })
+
+  test('a permission scoped to another rule is replaced', () => {
+    const desired = desiredFor()
+    const current = currentFrom(desired)
+    current.permission = { ...current.permission!, sourceArn: `arn:aws:events:us-east-1:${ACCOUNT}:rule/other` }
+    expect(diff(desired, current).changes.find((c) => c.kind === 'lambda-permission')?.action).toBe('replace')
+  })
+
+  test('new Lambda code is an update of the function with the code flagged, nothing else', () => {
+    const desired = desiredFor()
+    const current = currentFrom(desired)
+    current.function = { ...current.function!, codeSha256: 'old' }
+    const changed = diff(desired, current).changes.filter((c) => c.action !== 'noop')
+    expect(changed).toHaveLength(1)
+    expect(changed[0]).toMatchObject({ kind: 'lambda-function', action: 'update', fields: ['code'], codeChanged: true })
+  })
+
+  test('a role policy that lost its zone scope is rewritten as drift', () => {
+    const desired = desiredFor()
+    const current = currentFrom(desired)
+    current.rolePolicy = { ...current.rolePolicy!, document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'route53:*', Resource: '*' }] } }
+    expect(diff(desired, current).changes.find((c) => c.kind === 'role-policy')).toMatchObject({ action: 'update', drift: true })
+  })
+
+  test('a disabled rule is re-enabled as drift', () => {
+    const desired = desiredFor()
+    const current = currentFrom(desired)
+    current.rule = { ...current.rule!, state: 'DISABLED' }
+    expect(diff(desired, current).changes.find((c) => c.kind === 'event-rule')).toMatchObject({ action: 'update', fields: ['state'], drift: true })
+  })
+
+  test('a new TTL input updates the function environment', () => {
+    const before = desiredFor()
+    const plan = diff(desiredFor(wordpress(), { dnsTtl: 30 }), currentFrom(before))
+    expect(plan.changes.find((c) => c.kind === 'lambda-function')).toMatchObject({ action: 'update', fields: ['environment'] })
+  })
+
+  test('a security group in another VPC stops the plan with a clear error', () => {
+    const desired = desiredFor()
+    const current = currentFrom(desired)
+    current.securityGroups[0] = { ...current.securityGroups[0]!, vpcId: 'vpc-other' }
+    expect(() => diff(desired, current)).toThrow(/is in vpc-other but the stack now deploys to vpc-1/)
+  })
+})
+
+describe('destroyPlan', () => {
+  const scope = { project: 'prj-demo', stack: 'st-wordpress', region: 'us-east-1' }
+
+  test('the last stack deletes its resources and the whole project DNS stack, zone last', () => {
+    const current = { ...currentFrom(desiredFor()), otherStacks: [] }
+    const plan = destroyPlan(current, scope)
+    expect(plan.changes.every((c) => c.action === 'delete')).toBe(true)
+    expect(plan.changes.at(-1)?.kind).toBe('hosted-zone')
+    expect(plan.changes.filter((c) => c.kind === 'auto-scaling-group')).toHaveLength(4)
+    expect(plan.changes.map((c) => c.kind)).toEqual(expect.arrayContaining(['iam-role', 'lambda-function', 'event-rule', 'log-group']))
+  })
+
+  test('another stack of the project keeps the project DNS stack as noops naming that stack', () => {
+    const current = { ...currentFrom(desiredFor()), otherStacks: ['pr-7'] }
+    const project = destroyPlan(current, scope).changes.filter((c) => c.service === undefined)
+    expect(project.length).toBeGreaterThan(0)
+    expect(project.every((c) => c.action === 'noop' && c.reason.includes('pr-7'))).toBe(true)
+  })
+
+  test('when other stacks were not looked up, project deletes are left to a check at apply time', () => {
+    const project = destroyPlan(currentFrom(desiredFor()), scope).changes.filter((c) => c.service === undefined)
+    expect(project.every((c) => c.action === 'delete' && c.onlyIfLastStack === true)).toBe(true)
+  })
+
+  test('destroying a stack that is already gone plans nothing', () => {
+    const empty: CurrentState = { scope, targets: [], securityGroups: [], launchTemplates: [], asgs: [], records: [], otherStacks: [] }
+    expect(destroyPlan(empty, scope).changes).toEqual([])
+  })
+
+  test('records read from the zone are deleted with their exact values', () => {
+    const current = { ...currentFrom(desiredFor()), otherStacks: [], recordsRead: true, records: [{ name: 'db.st-wordpress.prj-demo.us-east-1.internal', type: 'A', ttl: 60, values: ['172.28.3.90'] }] }
+    const record = destroyPlan(current, scope).changes.find((c) => c.kind === 'dns-record')
+    expect(record).toMatchObject({ action: 'delete', current: { values: ['172.28.3.90'], ttl: 60 } })
+  })
+})
+
+test('two services in the plan are independent: a change to one leaves the other all noop', () => {
+  const model = { services: [svc('a'), svc('b')], files: [] }
+  const before = desiredFor(model)
+  const after = desiredFor({ services: [svc('a', { image: 'a:2' }), svc('b')], files: [] })
+  const plan = diff(after, currentFrom(before))
+  expect(plan.changes.filter((c) => c.service === 'b').every((c) => c.action === 'noop')).toBe(true)
+})

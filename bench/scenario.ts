@@ -1,0 +1,81 @@
+/**
+ * One action run against the emulator, measured: the bundled action (`node dist/index.js`,
+ * as GitHub runs it) with its own access key, so its calls can be told apart from the DNS
+ * updater's (signed `lambda-...`) and the benchmark's own.
+ */
+import { performance } from 'node:perf_hooks'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import type { Emulator } from '../emulator/server.js'
+import { runAction } from '../emulator/github-runner.js'
+import type { CallRecord } from '../emulator/types.js'
+
+export const REGION = 'us-east-1'
+export const PROJECT = 'prj-bench'
+/** The action's access key in every benchmark run. */
+export const ACTION_KEY = 'AKIABENCHACTION'
+/** The benchmark's own observation calls (DNS polling) use this key. */
+export const OBSERVER_KEY = 'AKIABENCHOBSERVER'
+
+export type Command = 'deploy' | 'destroy'
+
+export interface PhaseInput {
+  workspace: string
+  stack: string
+  command: Command
+  wait: boolean
+}
+
+export interface PhaseFigures {
+  ok: boolean
+  wallMs: number
+  reads: number
+  writes: number
+  /** Calls answered with an error (retried or not), rate limiting included. */
+  errors: number
+  rateLimited: number
+  calls: CallRecord[]
+  /** The end of the action's output when it failed. */
+  failure?: string
+}
+
+export function writeCompose(workspace: string, text: string): void {
+  writeFileSync(path.join(workspace, 'compose.yaml'), text)
+}
+
+function inputs(input: PhaseInput): Record<string, string> {
+  return {
+    project: PROJECT,
+    stack: input.stack,
+    region: REGION,
+    'compose-file': 'compose.yaml',
+    command: input.command,
+    wait: String(input.wait)
+  }
+}
+
+export const actionCalls = (calls: CallRecord[]): CallRecord[] => calls.filter((c) => c.caller === ACTION_KEY)
+
+/** Runs the action once; the emulator's call log is reset first and read after. */
+export async function runPhase(emu: Emulator, input: PhaseInput): Promise<PhaseFigures> {
+  emu.resetCalls()
+  const started = performance.now()
+  const run = await runAction({
+    inputs: inputs(input),
+    workspace: input.workspace,
+    env: { AWS_ENDPOINT_URL: emu.endpoint, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: ACTION_KEY }
+  })
+  const wallMs = performance.now() - started
+  const calls = actionCalls(emu.calls())
+  const ok = run.code === 0
+  return {
+    ok,
+    wallMs,
+    reads: calls.filter((c) => c.kind === 'read' && !c.rateLimited).length,
+    writes: calls.filter((c) => c.kind === 'write' && !c.rateLimited).length,
+    errors: calls.filter((c) => c.errorCode !== undefined).length,
+    rateLimited: calls.filter((c) => c.rateLimited).length,
+    calls,
+    ...(ok ? {} : { failure: `${run.stdout}\n${run.stderr}`.trim().split('\n').slice(-15).join('\n') })
+  }
+}
