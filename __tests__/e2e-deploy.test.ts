@@ -8,10 +8,9 @@
  * stacks that share its zone and DNS updater. The last case scans every run's output for
  * environment values.
  */
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { asgName, functionName, launchTemplateName, recordName, securityGroupName, type StackScope } from '../src/names.js'
 import {
@@ -25,7 +24,6 @@ import {
   readsOf,
   runningIps,
   stackView,
-  until,
   workspace,
   writesOf,
   type Aws,
@@ -62,10 +60,15 @@ function wordpress(name: string, dir: string, extra: Record<string, string> = {}
 }
 
 const groupOf = (view: StackView, scope: StackScope, service: string, capacity: 'on-demand' | 'spot') => view.groups.get(asgName(scope, service, capacity))
-const sizes = (view: StackView, scope: StackScope, service: string): [number, number, number, number] => {
-  const od = groupOf(view, scope, service, 'on-demand')
-  const spot = groupOf(view, scope, service, 'spot')
-  return [od?.desired ?? -1, spot?.desired ?? -1, (od?.max ?? -1) + (spot?.max ?? -1), (od?.min ?? -1) + (spot?.min ?? -1)]
+
+/** A service's group sizes as `on-demand/spot`, each group's min, max and desired capacity alike (else the three are shown). */
+function sizes(view: StackView, scope: StackScope, service: string): string {
+  const size = (capacity: 'on-demand' | 'spot'): string => {
+    const g = groupOf(view, scope, service, capacity)
+    if (!g) return 'missing'
+    return g.min === g.max && g.max === g.desired ? String(g.desired) : `min ${g.min} max ${g.max} desired ${g.desired}`
+  }
+  return `${size('on-demand')}/${size('spot')}`
 }
 
 /** The user data script with every base64 blob in it decoded (compose values travel only inside those). */
@@ -81,7 +84,7 @@ async function zoneId(scope: StackScope): Promise<string> {
 }
 
 beforeAll(async () => {
-  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30 } })
+  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, refreshStartDelayMs: 500 } })
   aws = awsClients(emulator, REGION)
 })
 
@@ -109,8 +112,8 @@ describe('the bundled action against the emulator', () => {
     expect(wp.map((i) => i.spot).sort()).toEqual([false, true])
 
     // group sizes, and the spot group launches spot only
-    expect(sizes(view, WP, 'db')).toEqual([1, 0, 1, 1])
-    expect(sizes(view, WP, 'wordpress')).toEqual([1, 1, 2, 2])
+    expect(sizes(view, WP, 'db')).toBe('1/0')
+    expect(sizes(view, WP, 'wordpress')).toBe('1/1')
     const spotGroup = groupOf(view, WP, 'wordpress', 'spot')
     expect(spotGroup?.onDemandPercent).toBe(0)
     const spotMember = spotGroup?.instances[0]?.id
@@ -192,7 +195,7 @@ describe('the bundled action against the emulator', () => {
     expect(summary.command).toBe('plan')
     expect(summary.changes).toContainEqual(expect.objectContaining({ action: 'update', kind: 'auto-scaling-group', name: spot }))
     const view = await stackView(aws, WP)
-    expect(sizes(view, WP, 'wordpress')).toEqual([1, 1, 2, 2])
+    expect(sizes(view, WP, 'wordpress')).toBe('1/1')
     expect(view.instances.map((i) => i.id).sort()).toEqual(first.instances.map((i) => i.id).sort())
   })
 
@@ -203,8 +206,8 @@ describe('the bundled action against the emulator', () => {
     expect(writes).toContain('UpdateAutoScalingGroup')
     expect(writes.filter((op) => /LaunchTemplate|InstanceRefresh|SecurityGroup/.test(op))).toEqual([])
     const view = await stackView(aws, WP)
-    expect(sizes(view, WP, 'wordpress')).toEqual([1, 2, 3, 3])
-    expect(sizes(view, WP, 'db')).toEqual([1, 0, 1, 1])
+    expect(sizes(view, WP, 'wordpress')).toBe('1/2')
+    expect(sizes(view, WP, 'db')).toBe('1/0')
     expect(view.launchTemplates.map((t) => t.latestVersion)).toEqual(first.launchTemplates.map((t) => t.latestVersion))
     // the instances that ran before still run: only one was added
     const before = first.instances.map((i) => i.id)
@@ -229,7 +232,6 @@ describe('the bundled action against the emulator', () => {
     expect(writes.filter((op) => op === 'StartInstanceRefresh')).toHaveLength(2)
 
     const after = await stackView(aws, WP)
-    console.log('right after the image run', JSON.stringify(after.instances), result.summary)
     const updated = after.launchTemplates.find((t) => t.name === launchTemplateName(WP, 'wordpress'))
     const version = String((template?.latestVersion ?? 0) + 1)
     expect(updated).toEqual({ ...template, latestVersion: Number(version), defaultVersion: Number(version) })
@@ -241,21 +243,23 @@ describe('the bundled action against the emulator', () => {
     expect(decodedUserData(data?.LaunchTemplateData?.UserData)).toContain('"image":"wordpress:6.8-apache"')
     expect(data?.LaunchTemplateData?.MetadataOptions?.HttpTokens).toBe('required')
 
-    // the refresh ends with every wordpress instance launched from the new version, and the record follows
+    // waiting covers the instance refresh: when the run ends, every wordpress instance is a new one
+    // launched from the new version, and the record and the job summary list them
     const old = new Set(before.instances.filter((i) => i.service === 'wordpress').map((i) => i.id))
+    const wp = after.instances.filter((i) => i.service === 'wordpress')
+    expect(wp.filter((i) => old.has(i.id) || i.launchTemplateVersion !== version)).toEqual([])
+    expect(wp).toHaveLength(3)
+    const reported = JSON.parse(result.outputs.summary ?? '') as { services: { name: string; instances: string[] }[] }
+    expect(reported.services.find((s) => s.name === 'wordpress')?.instances).toEqual(runningIps(after, 'wordpress'))
+
+    // and it stays so once everything has settled
+    await emulator.waitIdle()
     const zone = await zoneId(WP)
-    const done = await until(
-      async () => {
-        const view = await stackView(aws, WP)
-        const wp = view.instances.filter((i) => i.service === 'wordpress')
-        const converged =
-          wp.length === 3 &&
-          wp.every((i) => i.state === 'running' && i.launchTemplateVersion === version && !old.has(i.id)) &&
-          (await aRecords(aws, zone)).get(recordName(WP, 'wordpress'))?.join(',') === runningIps(view, 'wordpress').join(',')
-        return converged ? view : undefined
-      },
-      async () => JSON.stringify((await stackView(aws, WP)).instances)
-    )
+    const done = await stackView(aws, WP)
+    const settled = done.instances.filter((i) => i.service === 'wordpress')
+    expect(settled.filter((i) => i.state !== 'running' || old.has(i.id) || i.launchTemplateVersion !== version)).toEqual([])
+    expect(settled).toHaveLength(3)
+    expect((await aRecords(aws, zone)).get(recordName(WP, 'wordpress'))).toEqual(runningIps(done, 'wordpress'))
     expect(done.instances.filter((i) => i.service === 'wordpress' && i.spot)).toHaveLength(2)
     expect(done.instances.filter((i) => i.service === 'db').map((i) => i.id)).toEqual(before.instances.filter((i) => i.service === 'db').map((i) => i.id))
   })

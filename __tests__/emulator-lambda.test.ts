@@ -259,6 +259,8 @@ describe('Lambda invocation', () => {
     expect(out.StatusCode).toBe(202)
     await emu.waitIdle()
     expect((await logMessages('async-fn', '"attempt evt-1"')).length).toBe(3)
+    const dumped = (emu.state().lambda as { FunctionName: string; invocations: number; errors: number }[]).find((f) => f.FunctionName === 'async-fn')
+    expect([dumped?.invocations, dumped?.errors]).toEqual([3, 3])
   })
 
   test('the function calls AWS through the emulator with credentials that name it', async () => {

@@ -98,8 +98,23 @@ describe('CloudWatch Logs', () => {
     expect(got.events?.map((e) => e.message)).toEqual(['first line', 'second ERROR line', 'third line'])
     const filtered = await logs.send(new FilterLogEventsCommand({ logGroupName: '/hf/events', filterPattern: 'ERROR' }))
     expect(filtered.events?.map((e) => [e.logStreamName, e.message])).toEqual([['s1', 'second ERROR line']])
+    const excluded = await logs.send(new FilterLogEventsCommand({ logGroupName: '/hf/events', filterPattern: 'line -ERROR' }))
+    expect(excluded.events?.map((e) => e.message)).toEqual(['first line', 'third line'])
+    const either = await logs.send(new FilterLogEventsCommand({ logGroupName: '/hf/events', filterPattern: '?first ?third' }))
+    expect(either.events?.map((e) => e.message)).toEqual(['first line', 'third line'])
     const streams = await logs.send(new DescribeLogStreamsCommand({ logGroupName: '/hf/events' }))
     expect(streams.logStreams?.map((s) => [s.logStreamName, s.lastEventTimestamp])).toEqual([['s1', t + 2]])
+  })
+
+  test('events of one PutLogEvents call must be in chronological order', async () => {
+    await logs.send(new CreateLogGroupCommand({ logGroupName: '/hf/order' }))
+    await logs.send(new CreateLogStreamCommand({ logGroupName: '/hf/order', logStreamName: 's' }))
+    const t = Date.now()
+    const logEvents = [
+      { timestamp: t, message: 'later' },
+      { timestamp: t - 10, message: 'earlier' }
+    ]
+    expect((await failure(logs.send(new PutLogEventsCommand({ logGroupName: '/hf/order', logStreamName: 's', logEvents })))).name).toBe('InvalidParameterException')
   })
 
   test('writing to a stream of a missing group fails with ResourceNotFoundException', async () => {

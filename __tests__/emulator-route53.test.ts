@@ -90,6 +90,12 @@ describe('Route 53 hosted zones', () => {
     expect(err.status).toBe(409)
   })
 
+  test('a second private zone with the same name on the same VPC fails with ConflictingDomainExists', async () => {
+    await r53.send(new CreateHostedZoneCommand({ Name: 'twin.internal', CallerReference: 'twin-1', VPC: { VPCId: 'vpc-dns', VPCRegion: REGION } }))
+    const err = await failure(r53.send(new CreateHostedZoneCommand({ Name: 'twin.internal.', CallerReference: 'twin-2', VPC: { VPCId: 'vpc-dns', VPCRegion: REGION } })))
+    expect(err.name).toBe('ConflictingDomainExists')
+  })
+
   test('a private zone needs an existing VPC with DNS support and DNS hostnames', async () => {
     const missing = await failure(r53.send(new CreateHostedZoneCommand({ Name: 'x.internal', CallerReference: 'no-vpc', VPC: { VPCId: 'vpc-missing', VPCRegion: REGION } })))
     expect(missing.name).toBe('InvalidVPCId')

@@ -57,10 +57,35 @@ async function model(): Promise<ComposeModel> {
   return result.model
 }
 
-async function desiredState(): Promise<DesiredState> {
+async function desiredState(edit: (m: ComposeModel) => ComposeModel = (m) => m, over: Partial<ActionInputs> = {}): Promise<DesiredState> {
   const network = await resolveNetwork(clients, inputs)
-  return buildDesired({ inputs, model: await model(), network, lambdaCode })
+  return buildDesired({ inputs: { ...inputs, ...over }, model: edit(await model()), network, lambdaCode })
 }
+
+/** Deploys `desired` and waits for it; returns the engine's writes as the emulator logged them. */
+async function deploy(desired: DesiredState): Promise<string[]> {
+  await emulator.waitIdle()
+  emulator.resetCalls()
+  const plan = diff(desired, await readCurrent(clients, desired.scope))
+  await applyPlan(plan, { clients, desired, log, timing })
+  const writes = writesIn(emulator.calls()).map((c) => c.operation)
+  const ready = await waitForStack({ clients, desired, timeoutSeconds: 30, log, pollMs: 50 })
+  expect(ready.services.filter((s) => !s.ready)).toEqual([])
+  return writes
+}
+
+const reimage = (m: ComposeModel): ComposeModel => ({
+  ...m,
+  services: m.services.map((s) => (s.name === 'wordpress' ? { ...s, image: 'wordpress:6.8-apache', replicas: 3, preemptible: 2 } : s))
+})
+const resize = (m: ComposeModel): ComposeModel => ({
+  ...m,
+  services: m.services.map((s) => (s.name === 'wordpress' ? { ...s, replicas: 3, preemptible: 2 } : s))
+})
+const withoutDb = (m: ComposeModel): ComposeModel => reimage({ ...m, services: m.services.filter((s) => s.name !== 'db') })
+
+const active = (plan: { changes: Array<{ action: string; kind: string; name: string; reason: string }> }): string[] =>
+  plan.changes.filter((c) => c.action !== 'noop').map((c) => `${c.action} ${c.kind} ${c.name}: ${c.reason}`)
 
 const writesIn = (calls: ReturnType<Emulator['calls']>): typeof calls =>
   calls.filter((c) => c.kind === 'write' && !(c.caller ?? '').startsWith('lambda-'))
@@ -118,6 +143,54 @@ describe('the deploy engine against the emulator', () => {
     const calls = emulator.calls()
     expect(writesIn(calls)).toEqual([])
     expect(readsIn(calls).length).toBeLessThanOrEqual(12)
+  })
+
+  test('more replicas only resize the groups, and the record follows to 3 IPs', async () => {
+    const writes = await deploy(await desiredState(resize))
+    expect([...new Set(writes)].sort()).toEqual(['CreateOrUpdateTags', 'UpdateAutoScalingGroup'])
+    const ready = await waitForStack({ clients, desired: await desiredState(resize), timeoutSeconds: 5, log })
+    expect(ready.services.find((s) => s.service === 'wordpress')?.recordValues).toHaveLength(3)
+  })
+
+  test('a new image makes one new template version, points both groups at it and refreshes both', async () => {
+    const desired = await desiredState(reimage)
+    const writes = await deploy(desired)
+    expect(writes.filter((op) => op === 'CreateLaunchTemplateVersion')).toHaveLength(1)
+    expect(writes.filter((op) => op === 'StartInstanceRefresh')).toHaveLength(2)
+    const current = await readCurrent(clients, scope)
+    const template = current.launchTemplates.find((t) => t.service === 'wordpress')
+    expect(template?.defaultVersion).toBe(2)
+    expect(current.asgs.filter((g) => g.service === 'wordpress').map((g) => g.launchTemplateVersion)).toEqual(['2', '2'])
+    expect(active(diff(desired, current))).toEqual([])
+  })
+
+  test('removing a service deletes its groups, template and security group and leaves the other alone', async () => {
+    const before = await readCurrent(clients, scope)
+    const writes = await deploy(await desiredState(withoutDb))
+    expect(writes).toEqual(expect.arrayContaining(['DeleteAutoScalingGroup', 'DeleteLaunchTemplate', 'DeleteSecurityGroup']))
+    expect(writes.filter((op) => /^(Create|Update|Start|Modify|Authorize)/.test(op))).toEqual([])
+    const after = await readCurrent(clients, scope, { records: true })
+    expect(after.asgs.filter((g) => !g.status).map((g) => g.service)).toEqual(['wordpress', 'wordpress'])
+    expect(after.securityGroups.map((g) => g.service)).toEqual(['wordpress'])
+    expect(after.launchTemplates).toEqual(before.launchTemplates.filter((t) => t.service === 'wordpress'))
+    expect(after.records.map((r) => r.name)).toEqual(['wordpress.st-wordpress.prj-demo.us-east-1.internal'])
+  })
+
+  test('a second stack of the project shares the zone and the DNS updater; destroying it leaves them alone', async () => {
+    const two = await desiredState((m) => m, { stack: 'st-two' })
+    const writes = await deploy(two)
+    expect(writes.filter((op) => /HostedZone|Function|Role|Rule|Targets|Permission|LogGroup|Retention/.test(op))).toEqual([])
+    const twoScope = two.scope
+    await emulator.waitIdle()
+    emulator.resetCalls()
+    const plan = destroyPlan(await readCurrent(clients, twoScope, { otherStacks: true }), twoScope)
+    expect(plan.changes.filter((c) => c.service === undefined).every((c) => c.action === 'noop' && c.reason.includes('st-wordpress'))).toBe(true)
+    await applyPlan(plan, { clients, log, timing })
+    const destroyWrites = writesIn(emulator.calls()).map((c) => c.operation)
+    expect(destroyWrites.filter((op) => /HostedZone|Function|Role|Rule|Targets|Permission|LogGroup/.test(op))).toEqual([])
+    const gone = await readCurrent(clients, twoScope)
+    expect([gone.securityGroups, gone.launchTemplates, gone.asgs.filter((g) => !g.status)]).toEqual([[], [], []])
+    expect(active(diff(await desiredState(withoutDb), await readCurrent(clients, scope)))).toEqual([])
   })
 
   test('destroy removes the stack and, as the last stack, the project DNS stack; a second destroy writes nothing', async () => {

@@ -123,6 +123,8 @@ export interface SimulationSettings {
   route53SyncMs?: number
   /** How long an ASG waits before retrying a failed launch, ms (default 1000). Not tracked by waitIdle. */
   launchRetryMs?: number
+  /** Instance refreshes stay Pending this long before replacing anything, ms (default 0; AWS takes seconds to minutes). */
+  refreshStartDelayMs?: number
 }
 
 export interface EmulatorOptions {
@@ -181,8 +183,11 @@ export interface LogEventInput {
 }
 
 export interface LogSink {
-  /** Append events to a stream, creating the log group and stream if they are missing. */
-  append(target: { region: string; group: string; stream: string }, events: LogEventInput[]): void
+  /**
+   * Append events to a stream, creating the stream if it is missing, and the log group too
+   * unless `createGroup` is false: then events for a group that does not exist are dropped.
+   */
+  append(target: { region: string; group: string; stream: string }, events: LogEventInput[], options?: { createGroup?: boolean }): void
 }
 
 export interface FunctionInvoker {

@@ -1,7 +1,7 @@
 // Builds the committed bundles: dist/index.js (the action) and the DNS updater's zip.
 // esbuild: one ESM file, deterministic output, about a second; see README "Bundling".
 import { build } from 'esbuild'
-import { rmSync } from 'node:fs'
+import { renameSync, rmSync } from 'node:fs'
 import { bundleLambda } from './bundle-lambda.mjs'
 
 const banner = [
@@ -26,7 +26,11 @@ export async function bundleAction({ outfile = 'dist/index.js' } = {}) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  rmSync('dist/index.js', { force: true })
-  await bundleAction()
+  // Build beside it and rename over it: a test running the action meanwhile sees the old
+  // bundle or the new one, never a missing or half-written file.
+  const next = 'dist/.index.js.next'
+  rmSync(next, { force: true })
+  await bundleAction({ outfile: next })
+  renameSync(next, 'dist/index.js')
   await bundleLambda({ outDir: 'dist/lambda' })
 }

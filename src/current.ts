@@ -371,7 +371,12 @@ function toAsg(g: AutoScalingGroup): CurrentAsg {
     spotStrategy: distribution?.SpotAllocationStrategy,
     capacityRebalance: g.CapacityRebalance ?? false,
     subnetIds: (g.VPCZoneIdentifier ?? '').split(',').map((s) => s.trim()).filter(Boolean).sort(),
-    instances: (g.Instances ?? []).map((i) => ({ id: i.InstanceId ?? '', lifecycleState: i.LifecycleState, healthStatus: i.HealthStatus })),
+    instances: (g.Instances ?? []).map((i) => ({
+      id: i.InstanceId ?? '',
+      lifecycleState: i.LifecycleState,
+      healthStatus: i.HealthStatus,
+      launchTemplateVersion: i.LaunchTemplate?.Version
+    })),
     tags,
     status: g.Status
   }

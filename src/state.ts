@@ -233,6 +233,8 @@ export interface CurrentAsgInstance {
   id: string
   lifecycleState?: string
   healthStatus?: string
+  /** The launch template version the instance was launched from. */
+  launchTemplateVersion?: string
 }
 
 export interface CurrentAsg {

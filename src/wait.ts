@@ -8,25 +8,34 @@ import type { Clients } from './aws/clients.js'
 import { sleep } from './aws/retry.js'
 import { findZone, listRecordsUnder, readAsgs, readInstances, tagFilters } from './current.js'
 import { stackDomain, zoneName } from './names.js'
-import type { CurrentAsg, CurrentInstance, CurrentRecord, DesiredService, DesiredState, WaitResult } from './state.js'
+import type { CurrentAsg, CurrentAsgInstance, CurrentInstance, CurrentRecord, DesiredService, DesiredState, WaitResult } from './state.js'
 
 export interface WaitContext {
   clients: Clients
   desired: DesiredState
   timeoutSeconds: number
   log: (line: string) => void
-  /** Poll interval, ms (default 5000). */
+  /** Longest poll interval, ms (default 5000; the first polls come sooner). */
   pollMs?: number
 }
 
 type ServiceStatus = WaitResult['services'][number]
 
+/** True unless both versions are known numbers and differ ("$Latest" / "$Default" are not compared). */
+function onGroupVersion(group: CurrentAsg, instance: CurrentAsgInstance): boolean {
+  const want = group.launchTemplateVersion
+  const have = instance.launchTemplateVersion
+  return !want || !have || !/^\d+$/.test(want) || !/^\d+$/.test(have) || want === have
+}
+
 function serviceStatus(service: DesiredService, seen: { asgs: CurrentAsg[]; instances: CurrentInstance[]; records: CurrentRecord[] }): ServiceStatus {
   const desired = service.asgs.reduce((n, a) => n + a.size, 0)
   const running = new Map(seen.instances.filter((i) => i.service === service.name && i.state === 'running').map((i) => [i.id, i]))
+  // An instance still on an older launch template version (an instance refresh that has not
+  // replaced it yet, or not even started) does not count: the stack is not deployed until it is gone.
   const inService = seen.asgs
     .filter((g) => service.asgs.some((a) => a.name === g.name))
-    .flatMap((g) => g.instances)
+    .flatMap((g) => g.instances.filter((i) => onGroupVersion(g, i)))
     .filter((i) => i.lifecycleState === 'InService' && running.has(i.id))
   const instanceIps = [...running.values()].map((i) => i.privateIp ?? '').filter(Boolean).sort()
   const record = seen.records.find((r) => r.name === service.recordName && r.type === 'A')
@@ -59,6 +68,8 @@ export async function waitForStack(ctx: WaitContext): Promise<WaitResult> {
   const started = Date.now()
   const deadline = started + ctx.timeoutSeconds * 1000
   const pollMs = ctx.pollMs ?? 5000
+  // Start polling fast (instances often come up within seconds), back off to pollMs.
+  let interval = Math.min(pollMs, 1000)
   let zoneId = (await findZone(ctx.clients, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
   for (;;) {
     zoneId ??= (await findZone(ctx.clients, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
@@ -66,7 +77,8 @@ export async function waitForStack(ctx: WaitContext): Promise<WaitResult> {
     const ready = statuses.every((s) => s.ready)
     ctx.log(progress(statuses, Math.round((Date.now() - started) / 1000)))
     if (ready) return { ready: true, timedOut: false, services: statuses }
-    if (Date.now() + pollMs > deadline) return { ready: false, timedOut: true, services: statuses }
-    await sleep(pollMs)
+    if (Date.now() + interval > deadline) return { ready: false, timedOut: true, services: statuses }
+    await sleep(interval)
+    interval = Math.min(pollMs, Math.round(interval * 1.5))
   }
 }

@@ -175,7 +175,7 @@ export function snapshot(emu: Emulator): Record<string, unknown> {
   const unId = (text: string): string => ids.reduce((out, [id, name]) => out.split(id ?? '').join(name), text)
   const ours = (t: Tagged): boolean => t.tags['hyperform:managed-by'] === 'hyperform-action'
   const hashFree = (tags: Record<string, string>): Record<string, string> =>
-    Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, k === 'hyperform:config-hash' ? '<hash>' : v]).sort(byName(([k]) => k)))
+    Object.fromEntries(Object.entries(tags).map(([k, v]): [string, string] => [k, k === 'hyperform:config-hash' ? '<hash>' : v]).sort(byName(([k]) => k)))
   return {
     securityGroups: d.ec2.securityGroups
       .filter(ours)

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { AwsError, type Cloud, type EmulatorRequest, type InstanceStateChange, type ServiceModule } from '../types.js'
 import { arr, jsonRpcBody, jsonRpcError, jsonRpcResponse, num, obj, requireStr, str, targetOperation } from '../protocols/json-rpc.js'
+import { onStop } from '../core/hooks.js'
 import { matchesPattern, parsePattern } from './events-pattern.js'
 
 interface Target {
@@ -287,6 +288,13 @@ export function createEvents(cloud: Cloud): ServiceModule {
   const state: State = { rules: new Map(), held: [] }
   const listener = (change: InstanceStateChange): void => onStateChange(cloud, state, change)
   cloud.bus.on('ec2-state-change', listener)
+  const close = async (): Promise<void> => {
+    cloud.bus.off('ec2-state-change', listener)
+    if (state.flushTimer) clearTimeout(state.flushTimer)
+    state.flushTimer = undefined
+    state.flushDone?.()
+  }
+  onStop(cloud, () => void close())
   return {
     signingName: 'events',
     throttleCode: 'ThrottlingException',
@@ -300,11 +308,6 @@ export function createEvents(cloud: Cloud): ServiceModule {
     },
     error: (err) => jsonRpcError(err),
     state: () => [...state.rules.values()].map((r) => ({ name: r.name, region: r.region, arn: r.arn, state: r.state, eventPattern: r.eventPattern, targets: r.targets })),
-    async close() {
-      cloud.bus.off('ec2-state-change', listener)
-      if (state.flushTimer) clearTimeout(state.flushTimer)
-      state.flushTimer = undefined
-      state.flushDone?.()
-    }
+    close
   }
 }

@@ -63,6 +63,8 @@ interface Pool {
   /** Workers being spawned for this pool. */
   starting: number
   dir?: Promise<string>
+  /** Set when the function was deleted: invocations still queued for a worker are dropped, not run on fresh workers. */
+  stopped?: boolean
 }
 
 export interface ExecutorOptions {
@@ -132,31 +134,52 @@ export class LambdaExecutor {
   private starting = 0
   private base?: Promise<string>
   private closed = false
+  private draining = false
+  private inflight = 0
 
   constructor(private readonly options: ExecutorOptions) {}
 
+  /** False once the emulator is stopping: new invocations are refused. */
+  get accepting(): boolean {
+    return !this.closed && !this.draining
+  }
+
   async invoke(snapshot: CodeSnapshot, payload: string): Promise<InvokeResult> {
-    if (this.closed) throw new Error('emulator stopped')
-    this.retireStale(snapshot)
-    const pool = this.poolFor(snapshot)
-    const worker = await this.acquire(pool)
+    if (!this.accepting) throw new Error('emulator stopped')
+    this.inflight += 1
     try {
-      return await this.run(worker, snapshot, payload)
+      this.retireStale(snapshot)
+      const pool = this.poolFor(snapshot)
+      const worker = await this.acquire(pool)
+      try {
+        return await this.run(worker, snapshot, payload)
+      } finally {
+        this.release(pool, worker)
+      }
     } finally {
-      this.release(pool, worker)
+      this.inflight -= 1
+      if (this.draining && this.inflight === 0) void this.close()
     }
+  }
+
+  /** Refuse new invocations and close once the running ones have finished (the emulator is stopping). */
+  drain(): void {
+    this.draining = true
+    if (this.inflight === 0) void this.close()
   }
 
   /** Stop every worker of a function (deleted) or all workers. */
   stopFunction(functionArn: string): void {
     for (const [key, pool] of this.pools) {
       if (pool.snapshot.functionArn !== functionArn) continue
+      pool.stopped = true
       pool.workers.forEach((w) => this.kill(w))
       this.pools.delete(key)
     }
   }
 
   async close(): Promise<void> {
+    if (this.closed) return
     this.closed = true
     this.wake()
     for (const pool of this.pools.values()) pool.workers.forEach((w) => this.kill(w))
@@ -215,6 +238,7 @@ export class LambdaExecutor {
   private async acquire(pool: Pool): Promise<Worker> {
     for (;;) {
       if (this.closed) throw new Error('emulator stopped')
+      if (pool.stopped) throw new Error(`function ${pool.snapshot.functionName} was deleted`)
       pool.workers = pool.workers.filter((w) => !w.exited)
       const idle = pool.workers.find((w) => !w.busy)
       if (idle) {

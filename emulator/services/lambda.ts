@@ -1,11 +1,12 @@
 /** Lambda (REST-JSON, signing name lambda): functions, permissions and invocation of their uploaded code. */
 import { createHash, randomUUID } from 'node:crypto'
 import { unzipSync } from 'fflate'
-import { AwsError, type Cloud, type EmulatorRequest, type EmulatorResponse, type FunctionInvoker, type ServiceModule } from '../types.js'
+import { AwsError, type Cloud, type EmulatorRequest, type EmulatorResponse, type FunctionInvoker, type LogSink, type ServiceModule } from '../types.js'
 import { matchRoute, type RestRoute } from '../protocols/rest-routes.js'
 import { jsonBody, restJson, restJsonError } from '../protocols/rest-json.js'
 import { num, obj, str } from '../protocols/json-rpc.js'
-import { LambdaExecutor, type CodeSnapshot } from './lambda-exec.js'
+import { onStop } from '../core/hooks.js'
+import { LambdaExecutor, type CodeSnapshot, type InvokeResult } from './lambda-exec.js'
 import { allowsInvoke, buildStatement, policyDocument, type PolicyStatement } from './lambda-policy.js'
 
 const F = '/2015-03-31/functions'
@@ -56,6 +57,8 @@ interface Fn {
   revisionId: string
   lastModified: number
   policy: PolicyStatement[]
+  /** Invocations run (sync and async, retries included) and how many of them failed. */
+  stats: { invocations: number; errors: number }
   tags: Record<string, string>
 }
 
@@ -248,6 +251,7 @@ const createFunction: Handler = (ctx) => {
     revisionId: randomUUID(),
     lastModified: now,
     policy: [],
+    stats: { invocations: 0, errors: 0 },
     tags: Object.fromEntries(Object.entries(obj(body.Tags)).map(([k, v]) => [k, String(v)]))
   }
   ctx.state.functions.set(key, fn)
@@ -395,10 +399,16 @@ const invoke: Handler = async (ctx) => {
   if (Date.now() < fn.activeAt) {
     throw new AwsError('ResourceConflictException', 'The operation cannot be performed at this time. The function is currently in the following state: Pending', 409)
   }
-  const result = await ctx.state.executor.invoke(liveSnapshot(fn), payload)
+  const result = count(fn, await ctx.state.executor.invoke(liveSnapshot(fn), payload))
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST', 'x-amzn-requestid': randomUUID() }
   if (!result.ok) headers['x-amz-function-error'] = 'Unhandled'
   return { status: 200, headers, body: result.payload }
+}
+
+function count(fn: Fn, result: InvokeResult): InvokeResult {
+  fn.stats.invocations += 1
+  if (!result.ok) fn.stats.errors += 1
+  return result
 }
 
 function sleep(ms: number): Promise<void> {
@@ -411,10 +421,13 @@ function queueAsync(cloud: Cloud, state: State, fn: Fn, payload: string): void {
   const work = async (): Promise<void> => {
     for (let attempt = 0; attempt <= ASYNC_RETRY_DELAYS_MS.length; attempt++) {
       const current = state.functions.get(key)
-      if (!current) return
+      if (!current || !state.executor.accepting) return
       const wait = current.activeAt - Date.now()
       if (wait > 0) await sleep(wait)
-      const result = await state.executor.invoke(liveSnapshot(current), payload).catch(() => undefined)
+      const result = await state.executor
+        .invoke(liveSnapshot(current), payload)
+        .then((r) => count(current, r))
+        .catch(() => undefined)
       if (result?.ok) return
       const delay = ASYNC_RETRY_DELAYS_MS[attempt]
       if (delay === undefined) return
@@ -464,12 +477,31 @@ function invoker(cloud: Cloud, state: State): FunctionInvoker {
   }
 }
 
+/**
+ * Where the executor writes function output. A missing log group is created (a convenience: AWS
+ * needs logs:CreateLogGroup on the execution role) only while the function exists: the last lines
+ * of an invocation that outlives DeleteFunction must not bring back a log group deleted after it.
+ */
+function functionLogs(cloud: Cloud, state: State): LogSink | undefined {
+  const sink = cloud.shared.logs
+  if (!sink) return undefined
+  return {
+    append(target, events, options) {
+      const name = target.group.replace(/^\/aws\/lambda\//, '')
+      const exists = state.functions.has(`${target.region}/${name}`)
+      sink.append(target, events, { createGroup: exists && options?.createGroup !== false })
+    }
+  }
+}
+
 export function createLambda(cloud: Cloud): ServiceModule {
   const state: State = {
     functions: new Map(),
-    executor: new LambdaExecutor({ endpoint: () => cloud.endpoint(), logs: () => cloud.shared.logs })
+    executor: new LambdaExecutor({ endpoint: () => cloud.endpoint(), logs: () => functionLogs(cloud, state) })
   }
   cloud.shared.functions = invoker(cloud, state)
+  // the core runs stop handlers before it waits for background work: finish running invocations, take no new ones
+  onStop(cloud, () => state.executor.drain())
   return {
     signingName: 'lambda',
     throttleCode: 'TooManyRequestsException',
@@ -482,7 +514,7 @@ export function createLambda(cloud: Cloud): ServiceModule {
       return handler({ cloud, state, req, params: route(req).params })
     },
     error: (err) => restJsonError(err, err.code === 'TooManyRequestsException' ? { retryAfterSeconds: '1', Reason: 'CallerRateLimitExceeded' } : {}),
-    state: () => [...state.functions.values()].map((f) => ({ ...configuration(f), policy: f.policy })),
+    state: () => [...state.functions.values()].map((f) => ({ ...configuration(f), policy: f.policy, ...f.stats })),
     close: () => state.executor.close()
   }
 }

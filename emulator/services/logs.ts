@@ -194,11 +194,16 @@ const getLogEvents: Handler = (state, body, req) => {
   }
 }
 
-/** Filter pattern terms: every term (a word or a "quoted phrase") must occur in the message. */
+/**
+ * Filter pattern terms: every term (a word or a "quoted phrase") must occur,
+ * a -term must not; with ?terms, any one of them is enough.
+ */
 function matchesPattern(message: string, pattern: string | undefined): boolean {
   if (!pattern || pattern.trim() === '') return true
-  const terms = [...pattern.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '')
-  return terms.every((t) => message.includes(t))
+  const terms = [...pattern.matchAll(/([?-]?)(?:"([^"]*)"|(\S+))/g)].map((m) => ({ op: m[1] ?? '', text: m[2] ?? m[3] ?? '' }))
+  const anyOf = terms.filter((t) => t.op === '?')
+  if (anyOf.length > 0) return anyOf.some((t) => message.includes(t.text))
+  return terms.every((t) => (t.op === '-' ? !message.includes(t.text) : message.includes(t.text)))
 }
 
 const filterLogEvents: Handler = (state, body, req) => {
@@ -233,10 +238,11 @@ const HANDLERS: Record<string, Handler> = {
 
 function sink(state: State): LogSink {
   return {
-    append(target, events) {
+    append(target, events, options) {
       const key = groupKey(target.region, target.group)
       let g = state.groups.get(key)
       if (!g) {
+        if (options?.createGroup === false) return
         g = newGroup(target.region, target.group)
         state.groups.set(key, g)
       }

@@ -55,6 +55,8 @@ interface Change {
 interface State {
   zones: Map<string, Zone>
   changes: Map<string, Change>
+  /** Caller references stay used after their zone is deleted, as in AWS. */
+  callerReferences: Set<string>
 }
 
 type Handler = (ctx: Ctx) => EmulatorResponse
@@ -166,13 +168,17 @@ const createHostedZone: Handler = (ctx) => {
   const name = childText(doc, 'Name')
   const callerReference = childText(doc, 'CallerReference')
   if (!name || !callerReference) throw new AwsError('InvalidInput', 'Name and CallerReference are required')
-  if ([...ctx.state.zones.values()].some((z) => z.callerReference === callerReference)) {
+  if (ctx.state.callerReferences.has(callerReference)) {
     throw new AwsError('HostedZoneAlreadyExists', `A hosted zone has already been created with the specified caller reference.`, 409)
   }
   const vpcNode = child(doc, 'VPC')
   const vpc = checkVpc(ctx.cloud, vpcNode && { vpcId: childText(vpcNode, 'VPCId') ?? '', region: childText(vpcNode, 'VPCRegion') ?? '' })
   const zoneName = normaliseName(name)
   if (nameProblem(zoneName) || !/^[a-z0-9_.-]+$/.test(zoneName)) throw new AwsError('InvalidDomainName', `${name} is not a valid domain name.`)
+  const twin = [...ctx.state.zones.values()].find((z) => z.name === zoneName && z.vpcs.some((v) => v.vpcId === vpc.vpcId))
+  if (twin) {
+    throw new AwsError('ConflictingDomainExists', `The VPC ${vpc.vpcId} in region ${vpc.region} has already been associated with the hosted zone ${twin.id} with the same domain name.`)
+  }
   const zone: Zone = {
     id: newId(ctx.cloud, 'Z'),
     name: zoneName,
@@ -185,6 +191,7 @@ const createHostedZone: Handler = (ctx) => {
   const change = newChange(ctx, undefined)
   zone.lastChangeId = change.id
   ctx.state.zones.set(zone.id, zone)
+  ctx.state.callerReferences.add(callerReference)
   const xml = xmlDocument('CreateHostedZoneResponse', NS, zoneXml(zone), changeInfoXml(change, 'PENDING'), vpcXml(vpc))
   return xmlResponse(xml, 201, { location: `https://route53.amazonaws.com${V}/hostedzone/${zone.id}` })
 }
@@ -372,7 +379,7 @@ function dumpState(state: State): unknown {
 }
 
 export function createRoute53(cloud: Cloud): ServiceModule {
-  const state: State = { zones: new Map(), changes: new Map() }
+  const state: State = { zones: new Map(), changes: new Map(), callerReferences: new Set() }
   return {
     signingName: 'route53',
     throttleCode: 'Throttling',

@@ -36,7 +36,7 @@ export function createClients(options: ClientOptions): Clients {
   const config = {
     region: options.region,
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-    retryMode: 'standard',
+    retryMode: process.env.HF_RETRY ?? 'standard',
     customUserAgent: USER_AGENT
   }
   return {

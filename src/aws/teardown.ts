@@ -62,9 +62,12 @@ export class InstanceWatcher {
   private async loop(): Promise<void> {
     this.running = true
     const deadline = Date.now() + this.e.timing.teardownMs
+    // Instances usually go within a minute: poll soon, then back off to pollMs.
+    let interval = Math.min(this.e.timing.pollMs, 1000)
     try {
       while (this.waiters.size > 0) {
-        await sleep(Math.min(this.e.timing.pollMs, 1000))
+        await sleep(interval)
+        interval = Math.min(this.e.timing.pollMs, Math.round(interval * 1.5))
         this.e.reads += 1
         const live = await readInstances(this.e.clients, this.scope)
         const busy = new Map<string, number>()

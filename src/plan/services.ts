@@ -95,16 +95,20 @@ function asgChange(args: { service: DesiredService; want: DesiredAsg; have?: Cur
   return { ...base, action: 'update', reason: reasons.join(', '), fields, drift: configDrift || versionDrift }
 }
 
+/** Live instances of the group launched from another version than the one it launches now. */
+function outdatedInstances(have: CurrentAsg): number {
+  const want = have.launchTemplateVersion
+  if (!want || !/^\d+$/.test(want)) return 0
+  return have.instances.filter((i) => i.launchTemplateVersion !== undefined && i.launchTemplateVersion !== want && !(i.lifecycleState ?? '').startsWith('Terminat')).length
+}
+
 function refreshChange(service: DesiredService, asg: DesiredAsg, have: CurrentAsg | undefined, asgPlan: Change): Change | undefined {
-  if (!have || have.instances.length === 0 || !asgPlan.fields?.includes('launchTemplate')) return undefined
-  return {
-    kind: 'instance-refresh',
-    action: 'create',
-    name: asg.name,
-    service: service.name,
-    capacity: asg.capacity,
-    reason: `roll ${have.instances.length} instance(s) to the new launch template version`
-  }
+  if (!have || have.instances.length === 0) return undefined
+  const base = { kind: 'instance-refresh' as const, action: 'create' as const, name: asg.name, service: service.name, capacity: asg.capacity }
+  if (asgPlan.fields?.includes('launchTemplate')) return { ...base, reason: `roll ${have.instances.length} instance(s) to the new launch template version` }
+  // A rollout that never ran or never finished (a run died after moving the group to a new version).
+  const outdated = outdatedInstances(have)
+  return outdated > 0 ? { ...base, reason: `roll ${outdated} instance(s) still on an older launch template version` } : undefined
 }
 
 function recordChange(service: DesiredService, records: CurrentRecord[]): Change {

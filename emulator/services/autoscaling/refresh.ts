@@ -28,6 +28,9 @@ async function settled(fleet: Fleet, group: GroupRecord): Promise<boolean> {
 }
 
 async function run(fleet: Fleet, group: GroupRecord, refresh: InstanceRefresh, skipMatching: boolean): Promise<void> {
+  const pending = fleet.cloud.simulation.refreshStartDelayMs ?? 0
+  if (pending > 0) await sleep(pending)
+  if (refresh.Status !== 'Pending') return
   const version = fleet.latestVersion(group)
   const targets = liveMembers(group).filter((m) => !skipMatching || m.versionNumber !== version || m.template.id !== group.template.id)
   refresh.Status = 'InProgress'
