@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startEmulator, type Emulator } from '../emulator/server.js'
+import type { CallRecord } from '../emulator/types.js'
 import { asgName, functionName, launchTemplateName, recordName, securityGroupName, type StackScope } from '../src/names.js'
 import {
   action,
@@ -48,15 +49,16 @@ function edit(text: string, from: string, to: string): string {
   return text.replace(from, to)
 }
 
-async function run(name: string, args: { workspace: string; inputs: Record<string, string> }): Promise<Run> {
-  const result = await action({ emulator, region: REGION, ...args })
+async function run(name: string, args: { workspace: string; inputs: Record<string, string>; killAt?: (call: CallRecord) => boolean }): Promise<Run> {
+  const result = await action({ emulator, region: REGION, ...args }, args.killAt ? 137 : 0)
   runs.push({ name, run: result })
   return result
 }
 
 /** A run of the seed's stack from `dir` (the seed's own folder or a workspace with an edited copy). */
-function wordpress(name: string, dir: string, extra: Record<string, string> = {}): Promise<Run> {
-  return run(name, { workspace: dir, inputs: { project: WP.project, stack: WP.stack, region: REGION, 'compose-file': 'compose.yaml', ...WAIT, ...extra } })
+function wordpress(name: string, dir: string, extra: Record<string, string> = {}, killAt?: (call: CallRecord) => boolean): Promise<Run> {
+  const inputs = { project: WP.project, stack: WP.stack, region: REGION, 'compose-file': 'compose.yaml', ...WAIT, ...extra }
+  return run(name, { workspace: dir, inputs, ...(killAt ? { killAt } : {}) })
 }
 
 const groupOf = (view: StackView, scope: StackScope, service: string, capacity: 'on-demand' | 'spot') => view.groups.get(asgName(scope, service, capacity))
@@ -264,12 +266,33 @@ describe('the bundled action against the emulator', () => {
     expect(done.instances.filter((i) => i.service === 'db').map((i) => i.id)).toEqual(before.instances.filter((i) => i.service === 'db').map((i) => i.id))
   })
 
+  test('a run killed once it has moved a group to a new launch template version is completed by the next run', async () => {
+    await emulator.waitIdle()
+    const newer = edit(reimaged, 'image: wordpress:6.8-apache', 'image: wordpress:6.9-apache')
+    writeFileSync(path.join(work, 'compose.yaml'), newer)
+    const killed = await wordpress('deploy killed', work, {}, (call) => call.operation === 'UpdateAutoScalingGroup')
+    expect(operations(writesOf(killed.calls)).filter((op) => op === 'StartInstanceRefresh')).toEqual([])
+    const template = (await stackView(aws, WP)).launchTemplates.find((t) => t.name === launchTemplateName(WP, 'wordpress'))
+    const version = String(template?.defaultVersion)
+
+    const rerun = await wordpress('deploy after the kill', work)
+    expect(operations(writesOf(rerun.calls)).filter((op) => /LaunchTemplate/.test(op))).toEqual([])
+    expect(operations(writesOf(rerun.calls))).toContain('StartInstanceRefresh')
+    const view = await stackView(aws, WP)
+    for (const capacity of ['on-demand', 'spot'] as const) expect(groupOf(view, WP, 'wordpress', capacity)?.launchTemplateVersion).toBe(version)
+    const wp = view.instances.filter((i) => i.service === 'wordpress')
+    expect(wp.map((i) => i.launchTemplateVersion)).toEqual([version, version, version])
+    const data = await launchTemplateVersion(aws, template?.id ?? '', version)
+    expect(decodedUserData(data?.LaunchTemplateData?.UserData)).toContain('"image":"wordpress:6.9-apache"')
+    expect((await aRecords(aws, await zoneId(WP))).get(recordName(WP, 'wordpress'))).toEqual(runningIps(view, 'wordpress'))
+  })
+
   test('removing a service deletes its groups, launch template, security group and record and leaves the other service alone', async () => {
     await emulator.waitIdle()
     const before = await stackView(aws, WP)
     const zone = await zoneId(WP)
     const recordsBefore = await aRecords(aws, zone)
-    const withoutDb = reimaged.replace(/\n {3}db:\n[\s\S]*?\n(?= {3}wordpress:)/, '\n')
+    const withoutDb = edit(reimaged, 'image: wordpress:6.8-apache', 'image: wordpress:6.9-apache').replace(/\n {3}db:\n[\s\S]*?\n(?= {3}wordpress:)/, '\n')
     expect(withoutDb).not.toContain('mysql')
     writeFileSync(path.join(work, 'compose.yaml'), withoutDb)
     const result = await wordpress('deploy without db', work)
@@ -298,14 +321,17 @@ describe('the bundled action against the emulator', () => {
     const zone = await zoneId(WP)
     const result = await wordpress('destroy', work, { command: 'destroy' })
     expect(Number(result.outputs.changes)).toBeGreaterThan(0)
+    const gone = { zones: [], functions: [], rules: [], logGroups: [], role: false }
+    // when the run ends (groups may still be finishing their deletion) ...
+    const ended = await stackView(aws, WP)
+    expect([ended.instances, ended.launchTemplates, ended.securityGroups]).toEqual([[], [], []])
+    expect(await projectView(aws, WP)).toEqual(gone)
+    await expect(aRecords(aws, zone)).rejects.toThrow(/NoSuchHostedZone|No hosted zone/)
+    // ... and once everything has settled
     await emulator.waitIdle()
     const view = await stackView(aws, WP)
-    expect(view.instances).toEqual([])
-    expect([...view.groups.keys()]).toEqual([])
-    expect(view.launchTemplates).toEqual([])
-    expect(view.securityGroups).toEqual([])
-    expect(await projectView(aws, WP)).toEqual({ zones: [], functions: [], rules: [], logGroups: [], role: false })
-    await expect(aRecords(aws, zone)).rejects.toThrow()
+    expect([view.instances, [...view.groups.keys()], view.launchTemplates, view.securityGroups]).toEqual([[], [], [], []])
+    expect(await projectView(aws, WP)).toEqual(gone)
 
     const again = await wordpress('destroy again', work, { command: 'destroy' })
     expect(operations(writesOf(again.calls))).toEqual([])

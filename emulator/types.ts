@@ -51,7 +51,7 @@ export interface ServiceModule {
   readonly serverErrorCode?: string
   /** Optional: a JSON-able dump of this module's state for GET /_emulator/state. */
   state?(): unknown
-  /** Optional: release what the module holds (worker processes, timers); the core calls it from stop(). */
+  /** Optional: release what the module holds (worker processes, timers) at once. Lambda and events also drain through core/hooks onStop. */
   close?(): Promise<void>
 }
 

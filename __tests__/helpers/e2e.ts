@@ -78,6 +78,8 @@ export interface ActionArgs {
   workspace: string
   region: string
   inputs: Record<string, string>
+  /** Kill the action (SIGKILL, as a runner that lost its machine) once it has made a call this matches, before it sees the answer. */
+  killAt?: (call: CallRecord) => boolean
 }
 
 /**
@@ -87,11 +89,19 @@ export interface ActionArgs {
 export async function action(args: ActionArgs, expectCode = 0): Promise<Run> {
   await args.emulator.waitIdle()
   args.emulator.resetCalls()
+  const abort = new AbortController()
+  const { killAt } = args
+  const unsubscribe = killAt
+    ? args.emulator.onCall((call) => {
+        if (call.caller === ACTION_KEY && killAt(call)) abort.abort()
+      })
+    : undefined
   const run = await runAction({
     inputs: args.inputs,
     workspace: args.workspace,
-    env: { AWS_ENDPOINT_URL: args.emulator.endpoint, AWS_REGION: args.region, AWS_ACCESS_KEY_ID: ACTION_KEY }
-  })
+    env: { AWS_ENDPOINT_URL: args.emulator.endpoint, AWS_REGION: args.region, AWS_ACCESS_KEY_ID: ACTION_KEY },
+    signal: abort.signal
+  }).finally(() => unsubscribe?.())
   const calls = args.emulator.calls().filter((c) => c.caller === ACTION_KEY)
   if (run.code !== expectCode) {
     throw new Error(`the action exited ${run.code} (expected ${expectCode})\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`)
