@@ -7,8 +7,9 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startEmulator, type Emulator } from '../emulator/server.js'
+import { median } from './artifacts.js'
 import { generateCompose, serviceName } from './compose-gen.js'
-import { runPhase, writeCompose, type PhaseFigures, type PhaseInput } from './scenario.js'
+import { observedChain, runPhase, writeCompose, type PhaseFigures, type PhaseInput } from './scenario.js'
 
 export const LATENCY_MS = 50
 export const PHASES = ['fresh deploy', 'no-op redeploy', 'one image changed', 'destroy'] as const
@@ -24,6 +25,8 @@ export interface PhaseRow {
   ms50: number
   /** (ms50 - ms0) / LATENCY_MS */
   depth: number
+  /** The longest run of the action's calls one after another in the call log at LATENCY_MS (median of the repeats). */
+  chain: number
   ok: boolean
   errors: number
   failure?: string
@@ -46,9 +49,15 @@ async function timedPhase(emu: Emulator, input: PhaseInput, latencyMs: number): 
   }
 }
 
+/**
+ * Instances go running a while after their group is created, so that the DNS updater's
+ * invocations (worker processes) mostly run after the action's measured run, not during it.
+ */
+const LAUNCH_DELAY_MS = 1500
+
 /** The four phases against a fresh emulator at one latency. */
 async function phasesAt(services: number, latencyMs: number, log: Progress): Promise<Map<PhaseName, PhaseFigures>> {
-  const emu = await startEmulator()
+  const emu = await startEmulator({ simulation: { launchDelayMs: LAUNCH_DELAY_MS } })
   const workspace = workspaceFor(services)
   const stack = `st-bench-${services}`
   const out = new Map<PhaseName, PhaseFigures>()
@@ -73,50 +82,47 @@ async function phasesAt(services: number, latencyMs: number, log: Progress): Pro
   return out
 }
 
-function row(services: number, phase: PhaseName, at: { zero?: PhaseFigures; slow?: PhaseFigures }): PhaseRow {
-  const zero = at.zero
-  const slow = at.slow
-  const ok = (zero?.ok ?? false) && (slow?.ok ?? false)
-  const ms0 = zero?.wallMs ?? NaN
-  const ms50 = slow?.wallMs ?? NaN
-  const calls = (zero?.reads ?? 0) + (zero?.writes ?? 0)
-  const failure = zero?.failure ?? slow?.failure
+const fastest = (runs: PhaseFigures[]): number => Math.min(...runs.map((r) => r.wallMs))
+
+function row(services: number, phase: PhaseName, at: { zero: PhaseFigures[]; slow: PhaseFigures[] }): PhaseRow {
+  const first = at.zero[0]
+  const all = [...at.zero, ...at.slow]
+  const ms0 = at.zero.length > 0 ? fastest(at.zero) : NaN
+  const ms50 = at.slow.length > 0 ? fastest(at.slow) : NaN
+  const calls = (first?.reads ?? 0) + (first?.writes ?? 0)
+  const failure = all.find((r) => r.failure)?.failure
   return {
     services,
     phase,
-    reads: zero?.reads ?? 0,
-    writes: zero?.writes ?? 0,
+    reads: first?.reads ?? 0,
+    writes: first?.writes ?? 0,
     callsPerService: calls / services,
     ms0,
     ms50,
     depth: (ms50 - ms0) / LATENCY_MS,
-    ok,
-    errors: zero?.errors ?? 0,
+    chain: median(at.slow.map((r) => observedChain(r.calls))),
+    ok: all.length > 0 && all.every((r) => r.ok),
+    errors: first?.errors ?? 0,
     ...(failure ? { failure } : {})
   }
 }
 
-/** Every phase at every size: counts from the 0 ms run, times from both. */
-export async function deployMatrix(sizes: number[], log: Progress): Promise<PhaseRow[]> {
+/**
+ * Every phase at every size, `repeats` times at each latency (alternating, so that machine
+ * load hits both alike): counts from the first 0 ms run, times the fastest of the repeats.
+ */
+export async function deployMatrix(sizes: number[], options: { repeats: number; log: Progress }): Promise<PhaseRow[]> {
   const rows: PhaseRow[] = []
   for (const services of sizes) {
-    const zero = await phasesAt(services, 0, log)
-    const slow = await phasesAt(services, LATENCY_MS, log)
-    for (const phase of PHASES) rows.push(row(services, phase, { zero: zero.get(phase), slow: slow.get(phase) }))
+    const zero: Array<Map<PhaseName, PhaseFigures>> = []
+    const slow: Array<Map<PhaseName, PhaseFigures>> = []
+    for (let i = 0; i < options.repeats; i += 1) {
+      zero.push(await phasesAt(services, 0, options.log))
+      slow.push(await phasesAt(services, LATENCY_MS, options.log))
+    }
+    const pick = (runs: Array<Map<PhaseName, PhaseFigures>>, phase: PhaseName): PhaseFigures[] =>
+      runs.map((m) => m.get(phase)).filter((f): f is PhaseFigures => f !== undefined)
+    for (const phase of PHASES) rows.push(row(services, phase, { zero: pick(zero, phase), slow: pick(slow, phase) }))
   }
   return rows
-}
-
-/** The fresh deploy with `wait: true` (instances running, records written) at one size, 0 ms latency. */
-export async function waitedDeploy(services: number, log: Progress): Promise<{ services: number; figures: PhaseFigures }> {
-  const emu = await startEmulator()
-  const workspace = workspaceFor(services)
-  try {
-    writeCompose(workspace, generateCompose({ services }))
-    const figures = await runPhase(emu, { workspace, stack: `st-wait-${services}`, command: 'deploy', wait: true })
-    log(`  ${services} services, wait: true: ${Math.round(figures.wallMs)} ms${figures.ok ? '' : ' FAILED'}`)
-    return { services, figures }
-  } finally {
-    await emu.stop()
-  }
 }

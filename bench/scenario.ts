@@ -35,6 +35,7 @@ export interface PhaseFigures {
   errors: number
   rateLimited: number
   calls: CallRecord[]
+  outputs: Record<string, string>
   /** The end of the action's output when it failed. */
   failure?: string
 }
@@ -52,6 +53,22 @@ function inputs(input: PhaseInput): Record<string, string> {
     command: input.command,
     wait: String(input.wait)
   }
+}
+
+/**
+ * The longest run of the action's calls that stand one after another (each starts after the
+ * previous one ended): the round trips observed in sequence, read from the call log.
+ */
+export function observedChain(calls: CallRecord[]): number {
+  const spans = calls.map((c) => ({ start: c.time, end: c.time + c.durationMs })).sort((a, b) => a.end - b.end)
+  let chain = 0
+  let lastEnd = -Infinity
+  for (const span of spans) {
+    if (span.start < lastEnd) continue
+    chain += 1
+    lastEnd = span.end
+  }
+  return chain
 }
 
 export const actionCalls = (calls: CallRecord[]): CallRecord[] => calls.filter((c) => c.caller === ACTION_KEY)
@@ -76,6 +93,7 @@ export async function runPhase(emu: Emulator, input: PhaseInput): Promise<PhaseF
     errors: calls.filter((c) => c.errorCode !== undefined).length,
     rateLimited: calls.filter((c) => c.rateLimited).length,
     calls,
+    outputs: run.outputs,
     ...(ok ? {} : { failure: `${run.stdout}\n${run.stderr}`.trim().split('\n').slice(-15).join('\n') })
   }
 }

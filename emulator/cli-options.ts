@@ -23,6 +23,7 @@ export const USAGE = `usage: npm run emulator -- [options]
   --route53-one-change-at-a-time  a change while the zone's last one is PENDING fails (PriorRequestNotComplete)
   --route53-sync-ms N             Route 53 changes stay PENDING for N ms
   --function-pending-ms N         new Lambda functions stay Pending for N ms
+  --refresh-start-delay-ms N      instance refreshes stay Pending for N ms
   --rate-limits                   enforce AWS per-account request rates
   --verbose                       one line per call on stderr
   --help`
@@ -49,6 +50,7 @@ const OPTIONS = {
   'route53-one-change-at-a-time': { type: 'boolean' },
   'route53-sync-ms': { type: 'string' },
   'function-pending-ms': { type: 'string' },
+  'refresh-start-delay-ms': { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean' }
 } as const
@@ -89,7 +91,8 @@ export function optionsFromArgs(args: string[]): EmulatorOptions {
     launchDelayMs: num(values, 'launch-delay-ms'),
     terminateDelayMs: num(values, 'terminate-delay-ms'),
     route53SyncMs: num(values, 'route53-sync-ms'),
-    functionPendingMs: num(values, 'function-pending-ms')
+    functionPendingMs: num(values, 'function-pending-ms'),
+    refreshStartDelayMs: num(values, 'refresh-start-delay-ms')
   }
   return {
     port: num(values, 'port') ?? 4566,

@@ -9,7 +9,9 @@
  *   project stack, so no instance starts before its events are delivered)
  *   -> instance refresh
  *   removed services: ASGs -> instances gone -> template, group; then records
- *   destroy: the stack first, then the project-level stack if it was the last
+ *   destroy: when it is the last stack of the project, the rule and its targets
+ *   first (no DNS-updater run races the teardown), then the stack, then the
+ *   function, log group, role and, last, the zone
  */
 import { accountId, createRole, createZone, ensureFunction, ensurePermission, ensureLogGroup, putRolePolicy, putRule, putTarget } from './aws/project-ops.js'
 import type { ProjectRefs } from './aws/project-ops.js'
@@ -68,60 +70,96 @@ function zoneStep(e: Engine, changes: Change[]): Promise<string | undefined> {
   })
 }
 
-function applyProject(e: Engine, changes: Change[], desired: DesiredState): Promise<ProjectOut> {
-  const refs: ProjectRefs = { partition: desired.partition, region: desired.scope.region }
-  const fnC = find(changes, 'lambda-function', (c) => c.action !== 'delete')
-  const ruleC = find(changes, 'event-rule', (c) => c.action !== 'delete')
-  const logC = find(changes, 'log-group', (c) => c.action !== 'delete')
-  refs.accountId = accountOf(fnC?.current?.arn) ?? accountOf(ruleC?.current?.arn) ?? accountOf(logC?.current?.arn)
-  const zone = zoneStep(e, changes)
-  const roleC = find(changes, 'iam-role', (c) => c.action !== 'delete')
-  const role = e.step(label(roleC, 'role'), [], async () => {
+interface ProjectCtx {
+  e: Engine
+  changes: Change[]
+  desired: DesiredState
+  refs: ProjectRefs
+}
+
+const wanted = <K extends ResourceKind>(p: ProjectCtx, kind: K): ChangeOf<K> | undefined => find(p.changes, kind, (c) => c.action !== 'delete')
+
+function roleStep(p: ProjectCtx): Promise<string> {
+  const { e, refs } = p
+  const roleC = wanted(p, 'iam-role')
+  return e.step(label(roleC, 'role'), [], async () => {
     if (roleC?.action === 'create') {
       const arn = await createRole(e, roleC)
       refs.accountId ??= accountOf(arn)
       e.done({ kind: 'iam-role', action: 'create', name: roleC.name, id: arn })
       return arn
     }
-    return `arn:${refs.partition}:iam::${await accountId(e, refs)}:role/${desired.project.role.name}`
+    return `arn:${refs.partition}:iam::${await accountId(e, refs)}:role/${p.desired.project.role.name}`
   })
-  const log = e.step(label(logC, 'log group'), [], async () => {
+}
+
+function logGroupStep(p: ProjectCtx): Promise<void> {
+  const logC = wanted(p, 'log-group')
+  return p.e.step(label(logC, 'log group'), [], async () => {
     if (!logC || !writes(logC)) return
-    await ensureLogGroup(e, logC)
-    e.done({ kind: 'log-group', action: logC.action, name: logC.name })
+    await ensureLogGroup(p.e, logC)
+    p.e.done({ kind: 'log-group', action: logC.action, name: logC.name })
   })
-  const rule = e.step(label(ruleC, 'rule'), [], async () => {
+}
+
+function ruleStep(p: ProjectCtx): Promise<string> {
+  const ruleC = wanted(p, 'event-rule')
+  return p.e.step(label(ruleC, 'rule'), [], async () => {
     if (!ruleC || !writes(ruleC)) return ruleC?.current?.arn ?? ''
-    const arn = await putRule(e, ruleC)
-    e.done({ kind: 'event-rule', action: ruleC.action, name: ruleC.name, id: arn })
+    const arn = await putRule(p.e, ruleC)
+    p.e.done({ kind: 'event-rule', action: ruleC.action, name: ruleC.name, id: arn })
     return arn
   })
-  const policyC = find(changes, 'role-policy', (c) => c.action !== 'delete')
-  const policy = e.step(label(policyC, 'role policy'), [zone, role], async () => {
+}
+
+function policyStep(p: ProjectCtx, deps: { zone: Promise<string | undefined>; role: Promise<string> }): Promise<void> {
+  const policyC = wanted(p, 'role-policy')
+  return p.e.step(label(policyC, 'role policy'), [deps.zone, deps.role], async () => {
     if (!policyC || !writes(policyC)) return
-    const arn = await role
-    await putRolePolicy(e, policyC, { ...refs, zoneId: (await zone) ?? '', accountId: await accountId(e, refs, arn) })
-    e.done({ kind: 'role-policy', action: policyC.action, name: policyC.name })
+    const account = await accountId(p.e, p.refs, await deps.role)
+    await putRolePolicy(p.e, policyC, { ...p.refs, zoneId: (await deps.zone) ?? '', accountId: account })
+    p.e.done({ kind: 'role-policy', action: policyC.action, name: policyC.name })
   })
-  const fn = e.step(label(fnC, 'function'), [zone, role, log], async () => {
+}
+
+function functionStep(p: ProjectCtx, deps: { zone: Promise<string | undefined>; role: Promise<string>; log: Promise<void> }): Promise<string> {
+  const fnC = wanted(p, 'lambda-function')
+  return p.e.step(label(fnC, 'function'), [deps.zone, deps.role, deps.log], async () => {
     if (!fnC || !writes(fnC)) return fnC?.current?.arn ?? ''
-    const arn = await ensureFunction(e, fnC, { roleArn: await role, zoneId: (await zone) ?? '' })
-    e.done({ kind: 'lambda-function', action: fnC.action, name: fnC.name, id: arn })
+    const arn = await ensureFunction(p.e, fnC, { roleArn: await deps.role, zoneId: (await deps.zone) ?? '' })
+    p.e.done({ kind: 'lambda-function', action: fnC.action, name: fnC.name, id: arn })
     return arn
   })
-  const targetC = find(changes, 'event-target', (c) => c.action !== 'delete')
-  const target = e.step(label(targetC, 'rule target'), [rule, fn], async () => {
+}
+
+function wiringSteps(p: ProjectCtx, deps: { rule: Promise<string>; fn: Promise<string> }): Array<Promise<void>> {
+  const targetC = wanted(p, 'event-target')
+  const permC = wanted(p, 'lambda-permission')
+  const target = p.e.step(label(targetC, 'rule target'), [deps.rule, deps.fn], async () => {
     if (!targetC || !writes(targetC)) return
-    await putTarget(e, targetC, await fn)
-    e.done({ kind: 'event-target', action: targetC.action, name: targetC.name })
+    await putTarget(p.e, targetC, await deps.fn)
+    p.e.done({ kind: 'event-target', action: targetC.action, name: targetC.name })
   })
-  const permC = find(changes, 'lambda-permission', (c) => c.action !== 'delete')
-  const permission = e.step(label(permC, 'invoke permission'), [rule, fn], async () => {
+  const permission = p.e.step(label(permC, 'invoke permission'), [deps.rule, deps.fn], async () => {
     if (!permC || !writes(permC)) return
-    await ensurePermission(e, permC, await rule)
-    e.done({ kind: 'lambda-permission', action: permC.action, name: permC.name })
+    await ensurePermission(p.e, permC, await deps.rule)
+    p.e.done({ kind: 'lambda-permission', action: permC.action, name: permC.name })
   })
-  return e.step('the project DNS stack', [policy, target, permission], async () => ({ zoneId: await zone }))
+  return [target, permission]
+}
+
+/** zone, role, log group, rule at once; then policy and function; then target and permission. */
+function applyProject(e: Engine, changes: Change[], desired: DesiredState): Promise<ProjectOut> {
+  const refs: ProjectRefs = { partition: desired.partition, region: desired.scope.region }
+  const p: ProjectCtx = { e, changes, desired, refs }
+  refs.accountId = accountOf(wanted(p, 'lambda-function')?.current?.arn) ?? accountOf(wanted(p, 'event-rule')?.current?.arn) ?? accountOf(wanted(p, 'log-group')?.current?.arn)
+  const zone = zoneStep(e, changes)
+  const role = roleStep(p)
+  const log = logGroupStep(p)
+  const rule = ruleStep(p)
+  const policy = policyStep(p, { zone, role })
+  const fn = functionStep(p, { zone, role, log })
+  return e.step('the project DNS stack', [policy, ...wiringSteps(p, { rule, fn })], async () => ({ zoneId: await zone }))
 }
 
 // ------------------------------------------------------------------ services (deploy)
@@ -224,47 +262,68 @@ async function lastStack(e: Engine, changes: Change[], scope: StackScope): Promi
   return others.length === 0
 }
 
-async function destroyProject(e: Engine, changes: Change[], scope: StackScope): Promise<void> {
-  const del = changes.filter((c) => c.action === 'delete' && c.service === undefined)
-  if (del.length === 0) return
-  const last = await e.step(`checking for other stacks of ${scope.project}`, [], () => lastStack(e, del, scope)).catch(() => false)
-  if (!last) return
-  const fn = find(del, 'lambda-function')
+const projectDeletes = (changes: Change[]): Change[] => changes.filter((c) => c.action === 'delete' && c.service === undefined)
+
+function mark(e: Engine, c: Change | undefined): void {
+  if (c) e.done({ kind: c.kind, action: 'delete', name: c.name })
+}
+
+/**
+ * Destroy of the last stack, first step: remove the rule's targets and the rule,
+ * so no DNS-updater invocation races the teardown (apply deletes the records itself).
+ */
+function unwire(e: Engine, del: Change[]): Promise<void> {
   const rule = find(del, 'event-rule')
+  return e.step('deleting the rule and its targets', [], async () => {
+    if (!rule?.current) return
+    const targets = del.filter((c): c is ChangeOf<'event-target'> => c.kind === 'event-target')
+    await removeTargetsAndRule(e, rule.current.name, targets.map((c) => c.current?.id ?? '').filter(Boolean))
+    for (const t of targets) mark(e, t)
+    mark(e, rule)
+  })
+}
+
+/** After the stack is gone: the function and its log group, the role, and last the zone. */
+async function teardownProject(e: Engine, del: Change[], unwired: Promise<void>): Promise<void> {
+  const fn = find(del, 'lambda-function')
   const perm = find(del, 'lambda-permission')
   const role = find(del, 'iam-role')
   const policy = find(del, 'role-policy')
   const log = find(del, 'log-group')
   const zone = find(del, 'hosted-zone')
-  const mark = (c: Change | undefined): void => {
-    if (c) e.done({ kind: c.kind, action: 'delete', name: c.name })
-  }
-  const eventsSide = e.step('deleting the rule and its targets', [], async () => {
-    if (!rule?.current) return
-    const targets = del.filter((c): c is ChangeOf<'event-target'> => c.kind === 'event-target').map((c) => c.current?.id ?? '')
-    await removeTargetsAndRule(e, rule.current.name, targets.filter(Boolean))
-    for (const t of del.filter((c) => c.kind === 'event-target')) mark(t)
-    mark(rule)
-  })
-  const lambdaSide = e.step('deleting the function and its log group', [], async () => {
+  const lambdaSide = e.step('deleting the function and its log group', [unwired], async () => {
     if (perm?.current && !fn && perm.name.includes('/')) await removePermission(e, perm.name.split('/')[0] ?? '', perm.current.statementId)
     if (fn?.current) await deleteFunction(e, fn.current.name)
-    mark(perm)
-    mark(fn)
+    mark(e, perm)
+    mark(e, fn)
     if (log?.current) await deleteLogGroup(e, log.current.name)
-    mark(log)
+    mark(e, log)
   })
-  const iamSide = e.step('deleting the role', [], async () => {
+  const iamSide = e.step('deleting the role', [lambdaSide], async () => {
     if (!role?.current) return
     await deleteRole(e, role.current.name, policy?.current?.policyName)
-    mark(policy)
-    mark(role)
+    mark(e, policy)
+    mark(e, role)
   })
-  await e.step('deleting the hosted zone', [eventsSide, lambdaSide, iamSide], async () => {
+  await e.step('deleting the hosted zone', [unwired, lambdaSide, iamSide], async () => {
     if (!zone?.current) return
     await deleteZone(e, zone.current.id, zone.current.name)
-    mark(zone)
+    mark(e, zone)
   })
+}
+
+/**
+ * Destroy: when the plan deletes project-level resources and no other stack of
+ * the project remains (checked first, unless the plan already knew), unwire the
+ * events, tear the stack down, then the rest of the project DNS stack.
+ */
+async function applyDestroy(e: Engine, plan: Plan, scope: StackScope): Promise<void> {
+  const del = projectDeletes(plan.changes)
+  const last = del.length > 0 && (await e.step(`checking for other stacks of ${scope.project}`, [], () => lastStack(e, del, scope)).catch(() => false))
+  const unwired = last ? unwire(e, del) : Promise.resolve()
+  const removals = applyRemovals(e, plan, zoneIdOf(plan.changes))
+  const settled = await Promise.allSettled([unwired, ...removals])
+  if (last && settled.every((s) => s.status === 'fulfilled')) await teardownProject(e, del, unwired).catch(() => undefined) // failures are in e.errors
 }
 
 // ------------------------------------------------------------------ entry
@@ -273,16 +332,16 @@ async function destroyProject(e: Engine, changes: Change[], scope: StackScope): 
 export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyResult> {
   const e = new Engine(ctx)
   const desired = ctx.desired
-  const deploying = desired !== undefined && plan.changes.some((c) => c.action !== 'delete' && c.action !== 'noop')
-  const project = desired && deploying ? applyProject(e, plan.changes, desired) : undefined
-  const services = desired && project ? desired.services.flatMap((s) => applyService(e, s, plan.changes, project)) : []
-  const removals = applyRemovals(e, plan, zoneIdOf(plan.changes, project))
-  const settled = await Promise.allSettled([...(project ? [project] : []), ...services, ...removals])
   const scope = plan.scope ?? desired?.scope
-  if (!desired && scope && settled.every((s) => s.status === 'fulfilled')) {
-    await destroyProject(e, plan.changes, scope).catch(() => undefined) // failures are in e.errors
+  if (!desired && scope) {
+    await applyDestroy(e, plan, scope)
+  } else {
+    const deploying = desired !== undefined && plan.changes.some((c) => c.action !== 'delete' && c.action !== 'noop')
+    const project = desired && deploying ? applyProject(e, plan.changes, desired) : undefined
+    const services = desired && project ? desired.services.flatMap((s) => applyService(e, s, plan.changes, project)) : []
+    const removals = applyRemovals(e, plan, zoneIdOf(plan.changes, project))
+    await Promise.allSettled([...(project ? [project] : []), ...services, ...removals])
   }
   if (e.errors.length > 0) throw new ApplyError(e.errors, e.result())
   return e.result()
 }
-

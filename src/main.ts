@@ -43,11 +43,18 @@ async function loadModel(draft: InputsDraft, stackKnown: boolean): Promise<Compo
   throw new Error(`${result.errors.length} error(s) in ${draft.composeFiles.join(', ')}; nothing was changed in AWS`)
 }
 
-/** Masks environment values in the job log, a second line of defence: the action never prints them. */
-function maskEnvironment(model: ComposeModel | undefined): void {
+/**
+ * Masks environment values in the job log, a second line of defence: the action never prints them.
+ * A value that is part of a name the log has to show (project, stack, service, image) is public
+ * already; masking it would only turn those names into *** (the seed example's `wordpress` user).
+ */
+function maskEnvironment(model: ComposeModel | undefined, names: string[]): void {
+  const shown = [...names, ...(model?.services ?? []).flatMap((s) => [s.name, s.image])]
   for (const service of model?.services ?? []) {
     for (const value of Object.values(service.environment)) {
-      for (const line of value.split('\n')) if (line.trim().length >= 6) core.setSecret(line)
+      for (const line of value.split('\n')) {
+        if (line.trim().length >= 6 && !shown.some((name) => name.includes(line))) core.setSecret(line)
+      }
     }
   }
 }
@@ -71,8 +78,8 @@ async function prepare(): Promise<Prepared | undefined> {
   const fork = decision.command === 'destroy' ? undefined : forkProblem(event, draft.allowForks)
   if (fork) throw new InputError([fork])
   const model = await loadModel({ ...draft, command: decision.command }, draft.stack !== undefined || event !== undefined)
-  maskEnvironment(model)
   const { inputs, source } = resolveStack({ ...draft, command: decision.command }, model?.name)
+  maskEnvironment(model, [inputs.project, inputs.stack])
   core.info(`hyperform ${inputs.command} (${decision.reason}): project ${inputs.project}, stack ${inputs.stack} (from ${source}), region ${inputs.region}`)
   return { inputs, source, scope: checkScope(inputs, model), model, event }
 }

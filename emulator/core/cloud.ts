@@ -40,6 +40,16 @@ export interface CoreCloud extends Cloud {
   waitIdle(): Promise<void>
   pendingWork(): number
   setEndpoint(url: string): void
+  /** Resolves at once, or when the cloud is resumed if it is paused (see pause()). */
+  gate(caller: string | undefined): Promise<void>
+  pause(): PauseHandle
+}
+
+/** A paused cloud holds every AWS call at the door (not yet handled, not recorded) until resume(). */
+export interface PauseHandle {
+  /** Callers (access key ids) of the calls held so far, one entry per call. */
+  waiting(): string[]
+  resume(): void
 }
 
 interface CloudInternals {
@@ -83,6 +93,7 @@ export function createCloud(options: EmulatorOptions): CoreCloud {
     random: seededRandom(faults.seed)
   }
   const bus = new EventEmitter<BusEvents>()
+  let paused: { held: string[]; open: Promise<void>; resume: () => void } | undefined
   return {
     accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
     options,
@@ -102,6 +113,26 @@ export function createCloud(options: EmulatorOptions): CoreCloud {
       const call: CallRecord = { seq: internals.seq, ...record }
       internals.calls.push(call)
       bus.emit('call', call)
+    },
+    gate(caller) {
+      if (!paused) return Promise.resolve()
+      paused.held.push(caller ?? '')
+      return paused.open
+    },
+    pause() {
+      if (!paused) {
+        let resume: () => void = () => undefined
+        const open = new Promise<void>((resolve) => (resume = resolve))
+        paused = { held: [], open, resume }
+      }
+      const mine = paused
+      return {
+        waiting: () => [...mine.held],
+        resume: () => {
+          if (paused === mine) paused = undefined
+          mine.resume()
+        }
+      }
     },
     setFaults(partial) {
       Object.assign(faults, partial)

@@ -92,6 +92,7 @@ export async function dispatch(
   req: EmulatorRequest,
   caller: string | undefined
 ): Promise<EmulatorResponse> {
+  await ctx.cloud.gate(caller)
   const started = Date.now()
   const op = resolveOperation(module, req)
   const operation = typeof op === 'string' ? op : 'Unknown'

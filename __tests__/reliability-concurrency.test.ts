@@ -1,0 +1,121 @@
+/**
+ * Two runs at once. The action takes no lock: every write is safe to race, because
+ *   - every resource has a deterministic name (zone, role, function, log group, rule, security
+ *     group, launch template, ASGs), so the loser of a race gets AlreadyExists / Duplicate /
+ *     ResourceConflict and adopts the winner's resource instead of making a second one;
+ *   - the zone, the one resource AWS would let two callers create twice (its name is not unique),
+ *     is created with a deterministic CallerReference, so the second CreateHostedZone gets
+ *     HostedZoneAlreadyExists (or ConflictingDomainExists for the same name in the same VPC) and
+ *     adopts the zone found by name;
+ *   - updates are idempotent puts of the same desired values (PutRule, PutTargets, PutRolePolicy,
+ *     UpdateAutoScalingGroup), so whichever lands last writes the same thing.
+ * A lock would need a store of its own, a lease and a way to break a dead holder's lock (a
+ * killed runner never releases it); racing safely needs none of that.
+ *
+ * To make the race real rather than likely, the emulated cloud is paused while the two runs
+ * start and resumed once both have sent their first reads: both read the empty account before
+ * either writes, so both plan to create everything.
+ */
+import type { Emulator } from '../emulator/server.js'
+import type { ActionRun } from '../emulator/github-runner.js'
+import { consistencyProblems, emulator, run, runOk, snapshot, type RunArgs } from './helpers/reliability.js'
+
+const RUN_A = 'AKIARACEA'
+const RUN_B = 'AKIARACEB'
+/** The held calls must stop growing for this long before both runs are let go. */
+const SETTLE_MS = 300
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+type Args = Omit<RunArgs, 'emulator' | 'accessKey'>
+
+/**
+ * Starts two runs with the cloud paused, waits until both have sent all the calls they can
+ * send without an answer (their first round of reads), then lets every held call through at once.
+ */
+async function together(emu: Emulator, a: Args, b: Args): Promise<[ActionRun, ActionRun]> {
+  const gate = emu.pause()
+  const runs = Promise.all([run({ ...a, emulator: emu, accessKey: RUN_A }), run({ ...b, emulator: emu, accessKey: RUN_B })])
+  try {
+    const deadline = Date.now() + 30_000
+    let last = -1
+    while (Date.now() < deadline) {
+      const held = gate.waiting()
+      if (held.includes(RUN_A) && held.includes(RUN_B) && held.length === last) break
+      last = held.length
+      await sleep(SETTLE_MS)
+    }
+  } finally {
+    gate.resume()
+  }
+  return runs
+}
+
+const errors = (stdout: string): string[] => stdout.split('\n').filter((l) => l.startsWith('::error'))
+const planned = (stdout: string, kind: string): boolean => new RegExp(`^create\\s+${kind}\\s`, 'm').test(stdout)
+
+let baseline: Record<string, unknown>
+
+beforeAll(async () => {
+  const clean = await emulator()
+  try {
+    await runOk({ emulator: clean, inputs: { wait: 'false' } })
+    await clean.waitIdle()
+    baseline = snapshot(clean)
+  } finally {
+    await clean.stop()
+  }
+}, 60_000)
+
+describe('two runs at the same time', () => {
+  test('two deploys of the same stack started together both succeed and leave one deployment equal to a single deploy, nothing duplicated', async () => {
+    const emu = await emulator()
+    try {
+      const [a, b] = await together(emu, { inputs: { wait: 'false' } }, { inputs: { wait: 'false' } })
+      expect([errors(a.stdout), errors(b.stdout)]).toEqual([[], []])
+      expect([a.code, b.code]).toEqual([0, 0])
+      // Both read the empty account and planned to create the zone and the groups: a real race.
+      expect([planned(a.stdout, 'hosted-zone'), planned(b.stdout, 'hosted-zone')]).toEqual([true, true])
+      expect([planned(a.stdout, 'auto-scaling-group'), planned(b.stdout, 'auto-scaling-group')]).toEqual([true, true])
+      await emu.waitIdle()
+      expect(snapshot(emu)).toEqual(baseline)
+      expect(consistencyProblems(emu)).toEqual([])
+      expect(a.outputs['hosted-zone-id']).toBe(b.outputs['hosted-zone-id'])
+      // The loser of each create adopted the winner's resource.
+      const lost = emu.calls().filter((c) => (c.caller === RUN_A || c.caller === RUN_B) && c.kind === 'write' && c.errorCode).map((c) => c.errorCode)
+      expect(lost.length).toBeGreaterThan(0)
+    } finally {
+      await emu.stop()
+    }
+  }, 120_000)
+
+  test('two stacks of one project deployed together share one zone, one DNS updater and one rule, and each gets its own groups and records', async () => {
+    const emu = await emulator()
+    try {
+      const [a, b] = await together(emu, { inputs: { stack: 'st-a', wait: 'false' } }, { inputs: { stack: 'st-b', wait: 'false' } })
+      expect([errors(a.stdout), errors(b.stdout)]).toEqual([[], []])
+      expect([a.code, b.code]).toEqual([0, 0])
+      expect([planned(a.stdout, 'hosted-zone'), planned(b.stdout, 'hosted-zone')]).toEqual([true, true])
+      await emu.waitIdle()
+      const s = snapshot(emu) as { zones: Array<{ name: string; records: string[] }>; functions: Array<{ name: string }>; roles: Array<{ name: string }>; rules: Array<{ name: string }>; logGroups: Array<{ name: string }>; autoScalingGroups: Array<{ name: string }>; securityGroups: unknown[]; launchTemplates: unknown[] }
+      expect(s.zones.map((z) => z.name)).toEqual(['prj-demo.us-east-1.internal.'])
+      expect(s.functions.map((f) => f.name)).toEqual(['update_r53_record-prj-demo'])
+      expect(s.roles.map((r) => r.name)).toEqual(['hyperform-dns-prj-demo-us-east-1'])
+      expect(s.rules.map((r) => r.name)).toEqual(['update_r53_record-prj-demo'])
+      expect(s.logGroups.map((l) => l.name)).toEqual(['/aws/lambda/update_r53_record-prj-demo'])
+      expect(s.autoScalingGroups.map((g) => g.name)).toHaveLength(8)
+      expect(s.securityGroups).toHaveLength(4)
+      expect(s.launchTemplates).toHaveLength(4)
+      expect(s.zones[0]?.records.filter((r) => / A /.test(r))).toEqual([
+        'db.st-a.prj-demo.us-east-1.internal. A 10 x1',
+        'db.st-b.prj-demo.us-east-1.internal. A 10 x1',
+        'wordpress.st-a.prj-demo.us-east-1.internal. A 10 x2',
+        'wordpress.st-b.prj-demo.us-east-1.internal. A 10 x2'
+      ])
+      expect(consistencyProblems(emu)).toEqual([])
+      expect(a.outputs['hosted-zone-id']).toBe(b.outputs['hosted-zone-id'])
+      expect(a.outputs['lambda-function']).toBe(b.outputs['lambda-function'])
+    } finally {
+      await emu.stop()
+    }
+  }, 120_000)
+})

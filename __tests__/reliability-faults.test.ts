@@ -1,0 +1,93 @@
+/**
+ * The seed example through the bundled action while the emulated AWS misbehaves: 30% of calls
+ * throttled, 5% answered with a 500, a new IAM role not assumable by Lambda for 10 s (CreateFunction
+ * fails with AWS's own message until then), new security groups and launch templates invisible
+ * for 3 s, and PutTargets reporting failed entries. Deploy, redeploy and destroy must succeed, and
+ * the deployed state must equal a fault-free deploy's.
+ *
+ * Faults hit every caller, the DNS updater included. The seed makes the dice deterministic; the
+ * interleaving of concurrent calls is not, so the assertions hold for any interleaving.
+ */
+import type { Emulator } from '../emulator/server.js'
+import type { FaultSettings } from '../emulator/types.js'
+import { byAction, callNames, consistencyProblems, emulator, leftovers, run, runOk, snapshot, writesOf } from './helpers/reliability.js'
+
+const FAULTS: Partial<FaultSettings> = {
+  throttleRate: 0.3,
+  serverErrorRate: 0.05,
+  rolePropagationSeconds: 10,
+  ec2VisibilitySeconds: 3,
+  putTargetsFailureRate: 1,
+  seed: 20261124
+}
+/** After the first PutTargets that AWS answered (with its entry failed), entries fail this often. */
+const PUT_TARGETS_FAILURE_AFTER_FIRST = 0.5
+const ROLE_MESSAGE = 'InvalidParameterValueException: The role defined for the function cannot be assumed by Lambda.'
+
+let baseline: Record<string, unknown>
+let faulty: Emulator
+
+beforeAll(async () => {
+  const clean = await emulator()
+  try {
+    await runOk({ emulator: clean })
+    await clean.waitIdle()
+    baseline = snapshot(clean)
+    expect(consistencyProblems(clean)).toEqual([])
+  } finally {
+    await clean.stop()
+  }
+  faulty = await emulator({ faults: FAULTS })
+  // Every PutTargets the service answers fails its entry until one has: the engine must retry FailedEntries.
+  const off = faulty.onCall((c) => {
+    if (c.operation === 'PutTargets' && c.status === 200) {
+      faulty.setFaults({ putTargetsFailureRate: PUT_TARGETS_FAILURE_AFTER_FIRST })
+      off()
+    }
+  })
+}, 60_000)
+
+afterAll(async () => {
+  await faulty.stop()
+})
+
+describe('the seed example under injected AWS faults', () => {
+  test('deploys through throttling, 500s, a 10 s role propagation delay, EC2 visibility delays and failed PutTargets entries, ending equal to a fault-free deploy', async () => {
+    const result = await run({ emulator: faulty })
+    expect(result.stdout.split('\n').filter((l) => l.startsWith('::error'))).toEqual([])
+    expect(result.code).toBe(0)
+    await faulty.waitIdle()
+    expect(snapshot(faulty)).toEqual(baseline)
+    expect(consistencyProblems(faulty)).toEqual([])
+
+    // The faults really happened to the action's calls.
+    const calls = byAction(faulty.calls())
+    const injected = calls.filter((c) => c.injected)
+    expect(injected.filter((c) => c.status === 500).length).toBeGreaterThan(0)
+    expect(injected.filter((c) => c.status !== 500).length).toBeGreaterThan(injected.length / 2)
+    const creates = calls.filter((c) => c.operation === 'CreateFunction')
+    expect(creates.filter((c) => !c.injected && c.errorCode === 'InvalidParameterValueException').length).toBeGreaterThan(0)
+    expect(result.stdout).toContain(ROLE_MESSAGE)
+    expect(creates.filter((c) => c.status < 300)).toHaveLength(1)
+    expect(calls.some((c) => !c.injected && /^InvalidGroup\.NotFound|^InvalidLaunchTemplate/.test(c.errorCode ?? ''))).toBe(true)
+    expect(result.stdout).toMatch(/retry \d+ in \d+ ms: FailedEntries: PutTargets failed/)
+  }, 180_000)
+
+  test('a redeploy under the same faults makes no write call at all and leaves the state unchanged', async () => {
+    faulty.resetCalls()
+    const result = await run({ emulator: faulty })
+    expect(result.code).toBe(0)
+    expect(callNames(writesOf(faulty.calls()))).toEqual([])
+    expect(byAction(faulty.calls()).some((c) => c.injected)).toBe(true)
+    await faulty.waitIdle()
+    expect(snapshot(faulty)).toEqual(baseline)
+  }, 120_000)
+
+  test('a destroy under the same faults removes the stack and the project DNS stack, leaving nothing behind', async () => {
+    const result = await run({ emulator: faulty, inputs: { command: 'destroy' } })
+    expect(result.stdout.split('\n').filter((l) => l.startsWith('::error'))).toEqual([])
+    expect(result.code).toBe(0)
+    await faulty.waitIdle()
+    expect(leftovers(faulty)).toEqual([])
+  }, 180_000)
+})

@@ -1,0 +1,63 @@
+/**
+ * `npm run bench`: runs the bundled action (dist/index.js) against an in-process emulator
+ * and prints deploy, DNS updater, artifact and rate-limit figures with the targets, and
+ * writes the same figures to bench/results.json.
+ *
+ * Environment: BENCH_REPEATS (runs per size and latency, default 2), BENCH_SIZES
+ * (comma-separated service counts, default 1,10,100; the targets name 100).
+ */
+import { existsSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, platform } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { ACTION_BUNDLE, artifactFigures } from './artifacts.js'
+import { deployMatrix } from './deploys.js'
+import { dnsBench } from './dns.js'
+import { rateLimitedDeploy } from './rate-limit.js'
+import { render, targets, type Results } from './report.js'
+
+const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url))
+
+function envNumbers(name: string, fallback: number[]): number[] {
+  const raw = process.env[name]
+  if (!raw) return fallback
+  const values = raw.split(',').map((v) => Number(v.trim()))
+  if (values.some((v) => !Number.isInteger(v) || v < 1)) throw new Error(`${name}="${raw}": positive whole numbers, comma-separated`)
+  return values
+}
+
+const progress = (line: string): void => {
+  process.stderr.write(`${line}\n`)
+}
+
+async function collect(): Promise<Omit<Results, 'targets' | 'durationS' | 'startedAt'>> {
+  const sizes = envNumbers('BENCH_SIZES', [1, 10, 100])
+  const repeats = envNumbers('BENCH_REPEATS', [2])[0] ?? 2
+  const machine = { node: process.version, platform: platform(), cpus: cpus().length, loadAverage: loadavg() }
+  progress('artifacts and start-up ...')
+  const artifacts = await artifactFigures()
+  progress('deploys ...')
+  const deploys = await deployMatrix(sizes, { repeats, log: progress })
+  progress('DNS updater churn ...')
+  const { waitedDeploy, ...dns } = await dnsBench({ services: 10, interruptions: 50, intervalMs: 300 }, progress)
+  const waited = { services: dns.services, ok: waitedDeploy.ok, wallMs: waitedDeploy.wallMs, reads: waitedDeploy.reads, writes: waitedDeploy.writes }
+  progress('rate-limited deploy ...')
+  const rateLimited = await rateLimitedDeploy(Math.max(...sizes), progress)
+  return { machine, repeats, artifacts, deploys, dns: { ...dns, waitedDeploy: waited }, rateLimited }
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(ACTION_BUNDLE)) throw new Error('dist/index.js is missing: run npm run bundle')
+  const started = Date.now()
+  const startedAt = new Date(started).toISOString()
+  const figures = await collect()
+  const partial = { startedAt, durationS: (Date.now() - started) / 1000, ...figures }
+  const results: Results = { ...partial, targets: targets(partial) }
+  writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`)
+  console.log(render(results))
+  console.log(`\nFigures written to bench/results.json. Timings are from one machine under whatever load it had; compare runs on the same machine.`)
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error)
+  process.exit(1)
+})
