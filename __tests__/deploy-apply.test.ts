@@ -259,6 +259,30 @@ describe('applyPlan on a deployed stack', () => {
     expect(result.applied.map((a) => `${a.action} ${a.kind}`)).toEqual(expect.arrayContaining(['delete launch-template', 'delete security-group']))
   })
 
+  test('destroying the last stack removes the rule first, deletes the zone last, and tolerates what is already gone', async () => {
+    const desired = desiredFor({ services: [svc('a')], files: [] })
+    const plan = destroyPlan({ ...currentFrom(desired), otherStacks: [] }, desired.scope)
+    const seen: string[] = []
+    const { DeleteRuleCommand, RemoveTargetsCommand } = await import('@aws-sdk/client-eventbridge')
+    const { DeleteFunctionCommand } = await import('@aws-sdk/client-lambda')
+    const { DeleteRoleCommand, DeleteRolePolicyCommand } = await import('@aws-sdk/client-iam')
+    const { DeleteHostedZoneCommand, ListResourceRecordSetsCommand } = await import('@aws-sdk/client-route-53')
+    mocks.events.on(RemoveTargetsCommand).callsFake(() => (seen.push('RemoveTargets'), {}))
+    mocks.events.on(DeleteRuleCommand).callsFake(() => (seen.push('DeleteRule'), {}))
+    mocks.asg.on(DeleteAutoScalingGroupCommand).callsFake(() => (seen.push('DeleteAutoScalingGroup'), {}))
+    mocks.lambda.on(DeleteFunctionCommand).callsFake(() => (seen.push('DeleteFunction'), {}))
+    mocks.iam.on(DeleteRolePolicyCommand).rejects(awsError('NoSuchEntity'))
+    mocks.iam.on(DeleteRoleCommand).callsFake(() => (seen.push('DeleteRole'), {}))
+    mocks.r53.on(ListResourceRecordSetsCommand).resolves({ IsTruncated: false, ResourceRecordSets: [] })
+    mocks.r53.on(DeleteHostedZoneCommand).callsFake(() => (seen.push('DeleteHostedZone'), {}))
+    const result = await applyPlan(plan, ctxFor())
+    expect(seen.indexOf('DeleteRule')).toBeLessThan(seen.indexOf('DeleteAutoScalingGroup'))
+    expect(seen.indexOf('RemoveTargets')).toBeLessThan(seen.indexOf('DeleteRule'))
+    expect(seen.at(-1)).toBe('DeleteHostedZone')
+    expect(seen.indexOf('DeleteFunction')).toBeLessThan(seen.indexOf('DeleteRole'))
+    expect(result.applied.filter((a) => a.action === 'delete').map((a) => a.kind)).toEqual(expect.arrayContaining(['iam-role', 'hosted-zone', 'lambda-function', 'event-rule']))
+  })
+
   test('destroy with another stack found at apply time keeps the project DNS stack', async () => {
     const desired = desiredFor({ services: [svc('a')], files: [] })
     const plan = destroyPlan(currentFrom(desired), desired.scope)

@@ -2,12 +2,12 @@
 import { createClients, DEFAULT_MAX_ATTEMPTS, destroyClients, USER_AGENT } from '../src/aws/clients.js'
 
 describe('createClients', () => {
-  test('every client gets the region, the attempts, adaptive retries and the action user agent', async () => {
+  test('every client gets the region, the attempts, standard retries and the action user agent', async () => {
     const clients = createClients({ region: 'eu-west-1' })
     for (const client of Object.values(clients)) {
       expect(await client.config.region()).toBe('eu-west-1')
       expect(await client.config.maxAttempts()).toBe(DEFAULT_MAX_ATTEMPTS)
-      expect((await client.config.retryStrategy()).constructor.name).toBe('AdaptiveRetryStrategy')
+      expect((await client.config.retryStrategy()).constructor.name).toBe('StandardRetryStrategy')
       expect(client.config.customUserAgent).toEqual([[USER_AGENT]])
     }
     expect(Object.keys(clients).sort()).toEqual(['autoScaling', 'ec2', 'events', 'iam', 'lambda', 'logs', 'route53', 'sts'])

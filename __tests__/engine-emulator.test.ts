@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ListHostedZonesByNameCommand } from '@aws-sdk/client-route-53'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { applyPlan } from '../src/apply.js'
 import { createClients, destroyClients, type Clients } from '../src/aws/clients.js'
@@ -157,6 +158,7 @@ describe('the deploy engine against the emulator', () => {
     const writes = await deploy(desired)
     expect(writes.filter((op) => op === 'CreateLaunchTemplateVersion')).toHaveLength(1)
     expect(writes.filter((op) => op === 'StartInstanceRefresh')).toHaveLength(2)
+    expect(writes).not.toContain('CreateOrUpdateTags')
     const current = await readCurrent(clients, scope)
     const template = current.launchTemplates.find((t) => t.service === 'wordpress')
     expect(template?.defaultVersion).toBe(2)
@@ -212,5 +214,16 @@ describe('the deploy engine against the emulator', () => {
     emulator.resetCalls()
     await applyPlan(destroyPlan(await readCurrent(clients, scope, { otherStacks: true }), scope), { clients, log, timing })
     expect(writesIn(emulator.calls()).map((c) => `${c.operation} ${c.errorCode ?? ''}`)).toEqual([])
+  })
+
+  test('deploying again after a destroy makes one new zone under the next CallerReference, since AWS never reuses one', async () => {
+    const writes = await deploy(await desiredState())
+    const zoneCalls = emulator.calls().filter((c) => c.operation === 'CreateHostedZone').map((c) => c.errorCode ?? 'ok')
+    expect(zoneCalls).toEqual(['HostedZoneAlreadyExists', 'ok'])
+    expect(writes.filter((op) => op === 'CreateHostedZone')).toHaveLength(2)
+    const zones = await clients.route53.send(new ListHostedZonesByNameCommand({ DNSName: 'prj-demo.us-east-1.internal' }))
+    expect((zones.HostedZones ?? []).filter((z) => z.Name === 'prj-demo.us-east-1.internal.')).toHaveLength(1)
+    await applyPlan(destroyPlan(await readCurrent(clients, scope), scope), { clients, log, timing })
+    expect((await readCurrent(clients, scope)).zone).toBeUndefined()
   })
 })

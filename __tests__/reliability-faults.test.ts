@@ -6,7 +6,8 @@
  * the deployed state must equal a fault-free deploy's.
  *
  * Faults hit every caller, the DNS updater included. The seed makes the dice deterministic; the
- * interleaving of concurrent calls is not, so the assertions hold for any interleaving.
+ * interleaving of concurrent calls is not, so the assertions hold for any interleaving, and the
+ * rarer faults are forced to happen at least once (see beforeAll).
  */
 import type { Emulator } from '../emulator/server.js'
 import type { FaultSettings } from '../emulator/types.js'
@@ -21,7 +22,7 @@ const FAULTS: Partial<FaultSettings> = {
   seed: 20261124
 }
 /** After the first PutTargets that AWS answered (with its entry failed), entries fail this often. */
-const PUT_TARGETS_FAILURE_AFTER_FIRST = 0.5
+const PUT_TARGETS_FAILURE_AFTER_FIRST = 0.2
 const ROLE_MESSAGE = 'InvalidParameterValueException: The role defined for the function cannot be assumed by Lambda.'
 
 let baseline: Record<string, unknown>
@@ -38,11 +39,23 @@ beforeAll(async () => {
     await clean.stop()
   }
   faulty = await emulator({ faults: FAULTS })
-  // Every PutTargets the service answers fails its entry until one has: the engine must retry FailedEntries.
-  const off = faulty.onCall((c) => {
+  // So that each fault surely happens at least once, whatever the interleaving: every PutTargets the
+  // service answers fails its entry until one has (the engine must retry FailedEntries), and once the
+  // action's first write has landed, calls fail with a 500 until one has.
+  const offTargets = faulty.onCall((c) => {
     if (c.operation === 'PutTargets' && c.status === 200) {
       faulty.setFaults({ putTargetsFailureRate: PUT_TARGETS_FAILURE_AFTER_FIRST })
-      off()
+      offTargets()
+    }
+  })
+  let burst = false
+  const offErrors = faulty.onCall((c) => {
+    if (!burst && c.kind === 'write' && c.status < 300) {
+      burst = true
+      faulty.setFaults({ serverErrorRate: 1 })
+    } else if (burst && c.injected && c.status >= 500) {
+      faulty.setFaults({ serverErrorRate: FAULTS.serverErrorRate ?? 0 })
+      offErrors()
     }
   })
 }, 60_000)

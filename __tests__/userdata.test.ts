@@ -1,6 +1,13 @@
-/** The user data script carries compose values only inside base64 blobs, and they decode byte-identical. */
+/**
+ * The user data script carries compose values only inside base64 blobs, and they decode byte-identical.
+ * (The user data of a deployed launch template is decoded and run in security-defaults.test.ts.)
+ */
+import { mkdtempSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import type { ServiceModel } from '../src/compose/model.js'
 import { buildUserData, containerSpec, USER_DATA_LIMIT, userDataScript, type ContainerSpec } from '../src/userdata.js'
+import { runUserData } from './helpers/user-data-sandbox.js'
 
 const dns = { resolver: '172.28.0.2', search: ['st.prj.us-east-1.internal', 'prj.us-east-1.internal'] }
 
@@ -121,5 +128,15 @@ describe('user data', () => {
 
   test('the same service gives the same script, so the launch template hash is stable', () => {
     expect(userDataScript(containerSpec(hostile, dns))).toBe(script)
+  })
+
+  test('run with bash (docker and the launcher stubbed), the script writes a spec holding every hostile value byte-identical and evaluates none of them', () => {
+    const markers = mkdtempSync(path.join(tmpdir(), 'hyperform-userdata-'))
+    const traps = [`$(touch ${markers}/a)`, `\`touch ${markers}/b\``, `'; touch ${markers}/c; '`, `\nEOF\ntouch ${markers}/d\nEOF\n`]
+    const env = { ...environment, ...Object.fromEntries(traps.map((t, i) => [`TRAP_${i}`, t])) }
+    const { spec } = runUserData(decodeScript(buildUserData(service({ environment: env, command: ['sh', '-c', traps.join(' ')] }), dns)))
+    expect(spec.environment).toEqual(env)
+    expect(spec.command).toEqual(['sh', '-c', traps.join(' ')])
+    expect(readdirSync(markers)).toEqual([])
   })
 })

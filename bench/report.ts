@@ -103,7 +103,10 @@ function deployTargets(rows: PhaseRow[]): Target[] {
   const noop100 = rows.find((r) => r.phase === 'no-op redeploy' && r.services === 100)
   if (noop100) out.push(target('no-op redeploy reads, 100 services', '<= 12', String(noop100.reads), noop100.ok && noop100.reads <= 12))
   for (const r of rows.filter((x) => x.phase === 'fresh deploy')) {
-    out.push(target(`fresh deploy depth, ${r.services} services`, '<= 12', `${one(r.depth)} (chain ${r.chain})`, r.ok && r.depth <= 12))
+    // a 0 ms run slower than the 50 ms one was CPU-bound: its depth measures nothing, so it cannot pass
+    const valid = r.depth > 0
+    const actual = `${one(r.depth)}${valid ? '' : ' (not measured: the 0 ms run was CPU-bound)'}, chain ${r.chain}`
+    out.push(target(`fresh deploy depth, ${r.services} services`, '<= 12', actual, r.ok && valid && r.depth <= 12))
   }
   return out
 }

@@ -3,7 +3,7 @@
  * and prints deploy, DNS updater, artifact and rate-limit figures with the targets, and
  * writes the same figures to bench/results.json.
  *
- * Environment: BENCH_REPEATS (runs per size and latency, default 2), BENCH_SIZES
+ * Environment: BENCH_REPEATS (runs per size and latency, default 3), BENCH_SIZES
  * (comma-separated service counts, default 1,10,100; the targets name 100).
  */
 import { existsSync, writeFileSync } from 'node:fs'
@@ -31,7 +31,7 @@ const progress = (line: string): void => {
 
 async function collect(): Promise<Omit<Results, 'targets' | 'durationS' | 'startedAt'>> {
   const sizes = envNumbers('BENCH_SIZES', [1, 10, 100])
-  const repeats = envNumbers('BENCH_REPEATS', [2])[0] ?? 2
+  const repeats = envNumbers('BENCH_REPEATS', [3])[0] ?? 3
   const machine = { node: process.version, platform: platform(), cpus: cpus().length, loadAverage: loadavg() }
   progress('artifacts and start-up ...')
   const artifacts = await artifactFigures()

@@ -17,6 +17,7 @@ import { accountId, createRole, createZone, ensureFunction, ensurePermission, en
 import type { ProjectRefs } from './aws/project-ops.js'
 import { ensureAsg, ensureLaunchTemplate, ensureSecurityGroup, startRefresh } from './aws/service-ops.js'
 import type { TemplateRef } from './aws/service-ops.js'
+import { healRecord } from './aws/record-ops.js'
 import { Engine, ApplyError } from './aws/engine.js'
 import type { ApplyContext } from './aws/engine.js'
 import { accountOf, readOtherStacks } from './current.js'
@@ -200,6 +201,19 @@ function applyService(e: Engine, service: DesiredService, changes: Change[], pro
   return steps
 }
 
+/** Records that drifted from the running instances, rewritten once the project stack (zone, DNS updater wiring) is in place. */
+function applyRecords(e: Engine, desired: DesiredState, changes: Change[], project: Promise<ProjectOut>): Array<Promise<unknown>> {
+  const heals = changes.filter((c): c is ChangeOf<'dns-record'> => c.kind === 'dns-record' && (c.action === 'create' || c.action === 'update'))
+  return heals.map((c) =>
+    e.step(label(c, 'record'), [project], async () => {
+      const zoneId = await zoneIdOf(changes, project)
+      if (!zoneId) throw new Error('the hosted zone is not known')
+      const target = { zoneId, scope: desired.scope, service: c.service ?? '', name: c.name, ttl: c.ttl ?? 60 }
+      if (await healRecord(e, target)) e.done({ kind: 'dns-record', action: c.action, name: c.name, service: c.service })
+    })
+  )
+}
+
 // ------------------------------------------------------------------ removals (deploy and destroy)
 
 function zoneIdOf(changes: Change[], project?: Promise<ProjectOut>): Promise<string | undefined> {
@@ -321,6 +335,7 @@ async function applyDestroy(e: Engine, plan: Plan, scope: StackScope): Promise<v
   const del = projectDeletes(plan.changes)
   const last = del.length > 0 && (await e.step(`checking for other stacks of ${scope.project}`, [], () => lastStack(e, del, scope)).catch(() => false))
   const unwired = last ? unwire(e, del) : Promise.resolve()
+  await unwired.catch(() => undefined) // a failure is in e.errors; the teardown goes on, the DNS updater just races it
   const removals = applyRemovals(e, plan, zoneIdOf(plan.changes))
   const settled = await Promise.allSettled([unwired, ...removals])
   if (last && settled.every((s) => s.status === 'fulfilled')) await teardownProject(e, del, unwired).catch(() => undefined) // failures are in e.errors
@@ -339,8 +354,9 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     const deploying = desired !== undefined && plan.changes.some((c) => c.action !== 'delete' && c.action !== 'noop')
     const project = desired && deploying ? applyProject(e, plan.changes, desired) : undefined
     const services = desired && project ? desired.services.flatMap((s) => applyService(e, s, plan.changes, project)) : []
+    const records = desired && project ? applyRecords(e, desired, plan.changes, project) : []
     const removals = applyRemovals(e, plan, zoneIdOf(plan.changes, project))
-    await Promise.allSettled([...(project ? [project] : []), ...services, ...removals])
+    await Promise.allSettled([...(project ? [project] : []), ...services, ...records, ...removals])
   }
   if (e.errors.length > 0) throw new ApplyError(e.errors, e.result())
   return e.result()

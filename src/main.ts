@@ -88,15 +88,21 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   const { inputs, scope, model } = prepared
   const clients = createClients({ region: inputs.region })
   const deploying = model !== undefined && inputs.command !== 'destroy'
-  const [current, network] = await Promise.all([readCurrent(clients, scope), deploying ? resolveNetwork(clients, inputs) : undefined])
+  // A deploy or plan also reads the records and the instances (one call each): a record that does not list the running instances is drift.
+  const reads = deploying ? { records: true, instances: true } : {}
+  const [current, network] = await Promise.all([readCurrent(clients, scope, reads), deploying ? resolveNetwork(clients, inputs) : undefined])
   const desired = model && network ? buildDesired({ inputs, model, network, lambdaCode: lambdaCode() }) : undefined
   const plan = desired ? diff(desired, current) : destroyPlan(current, scope)
   printPlan(changeLines(plan))
   const drift = driftLines(plan)
   if (drift.length > 0) core.warning(`drift: ${drift.length} resource(s) changed outside this action; ${inputs.command === 'plan' ? 'a deploy heals them' : 'healing them'}`)
   const applied = inputs.command === 'plan' ? undefined : await applyPlan(plan, { clients, desired, log: core.info })
+  // Nothing written: the stack is as read, so the wait judges that first (no extra calls on a no-op).
+  const seen = applied?.writes === 0 && current.instances && current.recordsRead
+    ? { zoneId: current.zone?.id, asgs: current.asgs, instances: current.instances, records: current.records }
+    : undefined
   const ready = desired && inputs.command === 'deploy' && inputs.wait
-    ? await waitForStack({ clients, desired, timeoutSeconds: inputs.waitTimeout, log: core.info })
+    ? await waitForStack({ clients, desired, timeoutSeconds: inputs.waitTimeout, log: core.info, seen })
     : undefined
   return buildReport({ inputs, source: prepared.source, model, current, plan, applied, ready })
 }

@@ -12,9 +12,10 @@ import type { Change, ChangeAction, ChangeDraft, CurrentState, DesiredState, Pla
 /** Deploy and plan: every desired resource (noops included) and deletes of what the compose file no longer has. */
 export function diff(desired: DesiredState, current: CurrentState): Plan {
   const changes: Change[] = [...projectChanges(desired, current)]
-  for (const service of desired.services) changes.push(...serviceChanges(service, current))
+  const recordTtl = Number(desired.project.function.environment.RECORD_TTL ?? 60)
+  for (const service of desired.services) changes.push(...serviceChanges(service, current, { recordTtl }))
   const services = new Set(desired.services.map((s) => s.name))
-  changes.push(...removals(current, { names: desiredNames(desired), services, reason: 'not in compose file' }))
+  changes.push(...removals(current, { names: desiredNames(desired), services, reason: 'not in compose file', orphansAreDrift: true }))
   return { changes, scope: desired.scope }
 }
 

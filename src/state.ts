@@ -349,7 +349,13 @@ export type Change = ChangeCommon &
     | { kind: 'launch-template'; desired?: DesiredLaunchTemplate; current?: CurrentLaunchTemplate }
     | { kind: 'auto-scaling-group'; desired?: DesiredAsg; current?: CurrentAsg }
     | { kind: 'instance-refresh'; capacity: Capacity }
-    | { kind: 'dns-record'; current?: CurrentRecord }
+    | {
+        kind: 'dns-record'
+        current?: CurrentRecord
+        /** Drift heal: the running instances' IPs the record must list (none: delete it) and its TTL. */
+        values?: string[]
+        ttl?: number
+      }
   )
 
 export type ChangeOf<K extends ResourceKind> = Extract<Change, { kind: K }>

@@ -17,6 +17,11 @@ export interface WaitContext {
   log: (line: string) => void
   /** Longest poll interval, ms (default 5000; the first polls come sooner). */
   pollMs?: number
+  /**
+   * What the run read before applying, when apply wrote nothing: judged first, without reading
+   * (a no-op deploy of a ready stack then costs no wait calls at all).
+   */
+  seen?: { zoneId?: string; asgs: CurrentAsg[]; instances: CurrentInstance[]; records: CurrentRecord[] }
 }
 
 type ServiceStatus = WaitResult['services'][number]
@@ -70,7 +75,15 @@ export async function waitForStack(ctx: WaitContext): Promise<WaitResult> {
   const pollMs = ctx.pollMs ?? 5000
   // Start polling fast (instances often come up within seconds), back off to pollMs.
   let interval = Math.min(pollMs, 1000)
-  let zoneId = (await findZone(ctx.clients, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
+  const seen = ctx.seen
+  if (seen) {
+    const statuses = ctx.desired.services.map((s) => serviceStatus(s, seen))
+    if (statuses.every((s) => s.ready)) {
+      ctx.log(progress(statuses, 0))
+      return { ready: true, timedOut: false, services: statuses }
+    }
+  }
+  let zoneId = seen?.zoneId ?? (await findZone(ctx.clients, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
   for (;;) {
     zoneId ??= (await findZone(ctx.clients, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
     const statuses = await poll(ctx, zoneId)

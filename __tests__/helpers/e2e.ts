@@ -80,6 +80,8 @@ export interface ActionArgs {
   inputs: Record<string, string>
   /** Kill the action (SIGKILL, as a runner that lost its machine) once it has made a call this matches, before it sees the answer. */
   killAt?: (call: CallRecord) => boolean
+  /** Extra environment for the run (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_API_URL, ...). */
+  env?: Record<string, string>
 }
 
 /**
@@ -99,7 +101,7 @@ export async function action(args: ActionArgs, expectCode = 0): Promise<Run> {
   const run = await runAction({
     inputs: args.inputs,
     workspace: args.workspace,
-    env: { AWS_ENDPOINT_URL: args.emulator.endpoint, AWS_REGION: args.region, AWS_ACCESS_KEY_ID: ACTION_KEY },
+    env: { ...args.env, AWS_ENDPOINT_URL: args.emulator.endpoint, AWS_REGION: args.region, AWS_ACCESS_KEY_ID: ACTION_KEY },
     signal: abort.signal
   }).finally(() => unsubscribe?.())
   const calls = args.emulator.calls().filter((c) => c.caller === ACTION_KEY)

@@ -106,17 +106,3 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions):
 export function retryThrottling<T>(fn: () => Promise<T>, timing: Timing): Promise<T> {
   return withRetry(fn, { timing, budgetMs: timing.consistencyMs, retryable: () => false })
 }
-
-/** Polls `check` every `pollMs` until it returns a value other than undefined or `timeoutMs` passes. */
-export async function pollUntil<T>(
-  check: () => Promise<T | undefined>,
-  options: { pollMs: number; timeoutMs: number }
-): Promise<T | undefined> {
-  const deadline = Date.now() + options.timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() + options.pollMs > deadline) return undefined
-    await sleep(options.pollMs)
-  }
-}

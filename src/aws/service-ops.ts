@@ -242,7 +242,7 @@ const templateNotVisible = (err: unknown): boolean =>
   LT_NOT_VISIBLE.includes(errorName(err)) ||
   (errorName(err) === 'ValidationError' && /launch template.*(not found|does not exist)|does not exist.*launch template/i.test(errorMessage(err)))
 
-async function updateGroup(e: Engine, asg: DesiredAsg, template: TemplateRef): Promise<void> {
+async function updateGroup(e: Engine, asg: DesiredAsg, template: TemplateRef, tags = true): Promise<void> {
   await e.retryOn((err) => templateNotVisible(err) || errorName(err) === 'ScalingActivityInProgress' || errorName(err) === 'ResourceContention', () =>
     e.call('autoScaling', 'UpdateAutoScalingGroup', () =>
       e.clients.autoScaling.send(
@@ -257,13 +257,14 @@ async function updateGroup(e: Engine, asg: DesiredAsg, template: TemplateRef): P
       )
     )
   )
-  await e.call('autoScaling', 'CreateOrUpdateTags', () => e.clients.autoScaling.send(new CreateOrUpdateTagsCommand({ Tags: groupTags(asg) })))
+  if (tags) await e.call('autoScaling', 'CreateOrUpdateTags', () => e.clients.autoScaling.send(new CreateOrUpdateTagsCommand({ Tags: groupTags(asg) })))
 }
 
 export async function ensureAsg(e: Engine, change: ChangeOf<'auto-scaling-group'>, template: TemplateRef): Promise<void> {
   const asg = change.desired
   if (!asg) throw new Error('no desired ASG')
-  if (change.action === 'update') return updateGroup(e, asg, template)
+  // A new template version alone changes no tag (the config hash covers sizes, types and subnets).
+  if (change.action === 'update') return updateGroup(e, asg, template, (change.fields ?? []).some((f) => f !== 'launchTemplate'))
   try {
     await e.retryOn(templateNotVisible, () =>
       e.call('autoScaling', 'CreateAutoScalingGroup', () =>

@@ -9,16 +9,33 @@ function noop(change: ChangeDraft, reason = 'up to date'): Change {
   return decide(change, 'noop', reason)
 }
 
+type ProjectPart = 'zone' | 'role' | 'logGroup' | 'function' | 'rule'
+
+/**
+ * A project-level resource that is missing while another one exists was deleted by hand
+ * (a fresh project has none of them; a destroy removes them all): drift.
+ */
+function othersExist(current: CurrentState, missing: ProjectPart): boolean {
+  const present: Record<ProjectPart, boolean> = {
+    zone: current.zone !== undefined,
+    role: current.rolePolicy !== undefined,
+    logGroup: current.logGroup !== undefined,
+    function: current.function !== undefined,
+    rule: current.rule !== undefined
+  }
+  return Object.entries(present).some(([part, exists]) => part !== missing && exists)
+}
+
 function zoneChange(desired: DesiredState, current: CurrentState): Change {
   const zone = desired.project.zone
   if (current.zone) return noop({ kind: 'hosted-zone', name: zone.name, desired: zone, current: current.zone })
-  return { kind: 'hosted-zone', action: 'create', name: zone.name, reason: `not found; private zone for ${zone.vpcId}`, desired: zone }
+  return { kind: 'hosted-zone', action: 'create', name: zone.name, reason: `not found; private zone for ${zone.vpcId}`, desired: zone, drift: othersExist(current, 'zone') }
 }
 
 function roleChange(desired: DesiredState, current: CurrentState): Change {
   const role = desired.project.role
   if (current.rolePolicy) return noop({ kind: 'iam-role', name: role.name, desired: role, current: { name: role.name } })
-  return { kind: 'iam-role', action: 'create', name: role.name, reason: 'role or its policy not found', desired: role }
+  return { kind: 'iam-role', action: 'create', name: role.name, reason: 'role or its policy not found', desired: role, drift: othersExist(current, 'role') }
 }
 
 function expectedPolicy(desired: DesiredState, current: CurrentState): Record<string, unknown> | undefined {
@@ -31,7 +48,7 @@ function expectedPolicy(desired: DesiredState, current: CurrentState): Record<st
 function rolePolicyChange(desired: DesiredState, current: CurrentState): Change {
   const policy = desired.project.rolePolicy
   const base = { kind: 'role-policy' as const, name: `${policy.roleName}/${policy.policyName}`, desired: policy, current: current.rolePolicy }
-  if (!current.rolePolicy) return { ...base, action: 'create', reason: 'not found' }
+  if (!current.rolePolicy) return { ...base, action: 'create', reason: 'not found', drift: othersExist(current, 'role') }
   const expected = expectedPolicy(desired, current)
   if (!expected) return { ...base, action: 'update', reason: 'the zone or log group is new', fields: ['document'] }
   if (same(expected, current.rolePolicy.document)) return noop(base)
@@ -41,9 +58,12 @@ function rolePolicyChange(desired: DesiredState, current: CurrentState): Change 
 function logGroupChange(desired: DesiredState, current: CurrentState): Change {
   const group = desired.project.logGroup
   const base = { kind: 'log-group' as const, name: group.name, desired: group, current: current.logGroup }
-  if (!current.logGroup) return { ...base, action: 'create', reason: `not found; retention ${group.retentionDays} days` }
+  if (!current.logGroup) return { ...base, action: 'create', reason: `not found; retention ${group.retentionDays} days`, drift: othersExist(current, 'logGroup') }
   if (current.logGroup.retentionDays !== group.retentionDays) {
-    return { ...base, action: 'update', reason: `retention ${current.logGroup.retentionDays ?? 'never expire'} -> ${group.retentionDays} days`, fields: ['retentionDays'] }
+    // The action always sets a retention: a group without one was made by someone else (the function
+    // recreates its group when it logs after the group was deleted).
+    const drift = current.logGroup.retentionDays === undefined
+    return { ...base, action: 'update', reason: `retention ${current.logGroup.retentionDays ?? 'never expire'} -> ${group.retentionDays} days`, fields: ['retentionDays'], drift }
   }
   return noop(base)
 }
@@ -69,7 +89,7 @@ function functionFields(desired: DesiredState, current: CurrentState): string[] 
 function functionChange(desired: DesiredState, current: CurrentState): Change {
   const fn = desired.project.function
   const base = { kind: 'lambda-function' as const, name: fn.name, desired: fn, current: current.function }
-  if (!current.function) return { ...base, action: 'create', reason: `not found; ${fn.runtime}`, codeChanged: true }
+  if (!current.function) return { ...base, action: 'create', reason: `not found; ${fn.runtime}`, codeChanged: true, drift: othersExist(current, 'function') }
   const fields = functionFields(desired, current)
   const codeChanged = current.function.codeSha256 !== fn.codeSha256
   if (codeChanged) fields.push('code')
@@ -81,7 +101,7 @@ function functionChange(desired: DesiredState, current: CurrentState): Change {
 function ruleChange(desired: DesiredState, current: CurrentState): Change {
   const rule = desired.project.rule
   const base = { kind: 'event-rule' as const, name: rule.name, desired: rule, current: current.rule }
-  if (!current.rule) return { ...base, action: 'create', reason: 'not found; EC2 instance state changes' }
+  if (!current.rule) return { ...base, action: 'create', reason: 'not found; EC2 instance state changes', drift: othersExist(current, 'rule') }
   const fields: string[] = []
   if (current.rule.eventPattern !== rule.eventPattern) fields.push('eventPattern')
   if (current.rule.state !== 'ENABLED') fields.push('state')

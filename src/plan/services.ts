@@ -6,7 +6,6 @@ import type {
   Change,
   CurrentAsg,
   CurrentLaunchTemplate,
-  CurrentRecord,
   CurrentSecurityGroup,
   CurrentState,
   DesiredAsg,
@@ -14,10 +13,10 @@ import type {
   DesiredState
 } from '../state.js'
 
-function securityGroupChange(service: DesiredService, have: CurrentSecurityGroup | undefined): Change {
+function securityGroupChange(service: DesiredService, have: CurrentSecurityGroup | undefined, serviceExists: boolean): Change {
   const sg = service.securityGroup
   const base = { kind: 'security-group' as const, name: sg.name, service: service.name, desired: sg, current: have }
-  if (!have) return { ...base, action: 'create', reason: `not found; ${sg.ingress.length} ingress rule(s)` }
+  if (!have) return { ...base, action: 'create', reason: `not found; ${sg.ingress.length} ingress rule(s)`, drift: serviceExists }
   if (have.vpcId && have.vpcId !== sg.vpcId) {
     throw new Error(`security group ${sg.name} is in ${have.vpcId} but the stack now deploys to ${sg.vpcId}; destroy the stack first`)
   }
@@ -45,12 +44,13 @@ function templateReason(service: DesiredService, have: CurrentLaunchTemplate, sg
   return reasons.length > 0 ? reasons.join(', ') : 'configuration changed (command, environment, ports, AMI or DNS)'
 }
 
-function templateChange(service: DesiredService, have: CurrentLaunchTemplate | undefined, sg: CurrentSecurityGroup | undefined): Change {
+function templateChange(service: DesiredService, have: CurrentLaunchTemplate | undefined, sg: CurrentSecurityGroup | undefined, serviceExists: boolean): Change {
   const lt = service.launchTemplate
   const base = { kind: 'launch-template' as const, name: lt.name, service: service.name, desired: lt, current: have }
-  if (!have) return { ...base, action: 'create', reason: `not found; ${lt.spec.instanceType}, ${service.image}` }
+  if (!have) return { ...base, action: 'create', reason: `not found; ${lt.spec.instanceType}, ${service.image}`, drift: serviceExists }
   if (sg && have.configHash === launchTemplateHash(lt.spec, sg.id)) return { ...base, action: 'noop', reason: `up to date (version ${have.defaultVersion})` }
-  return { ...base, action: 'update', reason: `new version: ${templateReason(service, have, !sg)}`, fields: ['version'] }
+  // A security group deleted by hand: the new version only points at its replacement.
+  return { ...base, action: 'update', reason: `new version: ${templateReason(service, have, !sg)}`, fields: ['version'], drift: !sg }
 }
 
 function capacityLabel(asg: DesiredAsg): string {
@@ -111,17 +111,55 @@ function refreshChange(service: DesiredService, asg: DesiredAsg, have: CurrentAs
   return outdated > 0 ? { ...base, reason: `roll ${outdated} instance(s) still on an older launch template version` } : undefined
 }
 
-function recordChange(service: DesiredService, records: CurrentRecord[]): Change {
-  const record = records.find((r) => r.name === service.recordName && r.type === 'A')
-  const reason = record ? `${record.values.length} address(es), kept by the DNS updater` : 'kept by the DNS updater'
-  return { kind: 'dns-record', action: 'noop', name: service.recordName, service: service.name, reason, current: record }
+/** Instance states on the way in or out: the DNS updater is about to rewrite the record. */
+const MOVING = new Set(['pending', 'shutting-down', 'stopping'])
+
+/** ASG changes that start or stop instances. */
+const resizes = (c: Change): boolean =>
+  c.kind === 'auto-scaling-group' && c.action !== 'noop' && (c.action !== 'update' || (c.fields ?? []).some((f) => f === 'size' || f === 'subnets'))
+
+/** Why the record cannot be judged now (a rollout or resize under way or planned), if so. */
+function unsettled(service: DesiredService, current: CurrentState, planned: Change[]): string | undefined {
+  const moving = (current.instances ?? []).find((i) => i.service === service.name && MOVING.has(i.state))
+  if (moving) return `instance ${moving.id} is ${moving.state}`
+  const groups = current.asgs.filter((g) => service.asgs.some((a) => a.name === g.name))
+  const member = groups.flatMap((g) => g.instances).find((i) => i.lifecycleState !== undefined && i.lifecycleState !== 'InService')
+  if (member) return `instance ${member.id} is ${member.lifecycleState}`
+  if (planned.some((c) => c.kind === 'instance-refresh')) return 'an instance refresh is planned'
+  if (planned.some(resizes)) return 'its groups change size'
+  return undefined
 }
 
-export function serviceChanges(service: DesiredService, current: CurrentState): Change[] {
+const sameValues = (a: readonly string[], b: readonly string[]): boolean => [...a].sort().join(',') === [...b].sort().join(',')
+
+/**
+ * The service's record against its running instances (when both were read). A difference while
+ * nothing moves is drift, healed by writing the running IPs (none: deleting the record); while
+ * instances come or go the DNS updater is on it, and the record is not judged.
+ */
+function recordChange(args: { service: DesiredService; current: CurrentState; planned: Change[]; ttl: number }): Change {
+  const { service, current } = args
+  const record = current.records.find((r) => r.name === service.recordName && r.type === 'A')
+  const base = { kind: 'dns-record' as const, name: service.recordName, service: service.name, current: record }
+  const kept = record ? `${record.values.length} address(es), kept by the DNS updater` : 'kept by the DNS updater'
+  if (!current.recordsRead || !current.instances) return { ...base, action: 'noop', reason: kept }
+  const ips = current.instances.filter((i) => i.service === service.name && i.state === 'running' && i.privateIp).map((i) => i.privateIp as string).sort()
+  const listed = record?.values ?? []
+  if (sameValues(ips, listed)) return { ...base, action: 'noop', reason: kept }
+  const why = unsettled(service, current, args.planned)
+  if (why) return { ...base, action: 'noop', reason: `${kept}; not compared while ${why}` }
+  const heal = { ...base, values: ips, ttl: args.ttl, drift: true, fields: ['values'] }
+  if (!record) return { ...heal, action: 'create', reason: `missing; running: ${ips.join(', ')}` }
+  const running = ips.length > 0 ? `running: ${ips.join(', ')}` : 'no instance runs'
+  return { ...heal, action: 'update', reason: `lists ${listed.join(', ')}; ${running}` }
+}
+
+export function serviceChanges(service: DesiredService, current: CurrentState, options: { recordTtl: number }): Change[] {
   const sg = current.securityGroups.find((g) => g.name === service.securityGroup.name)
   const lt = current.launchTemplates.find((t) => t.name === service.launchTemplate.name)
-  const sgChange = securityGroupChange(service, sg)
-  const ltChange = templateChange(service, lt, sg)
+  const asgsExist = service.asgs.some((a) => current.asgs.some((g) => g.name === a.name))
+  const sgChange = securityGroupChange(service, sg, lt !== undefined || asgsExist)
+  const ltChange = templateChange(service, lt, sg, sg !== undefined || asgsExist)
   const template: TemplateState = { changing: ltChange.action !== 'noop', current: lt }
   const changes: Change[] = [sgChange, ltChange]
   const refreshes: Change[] = []
@@ -132,7 +170,8 @@ export function serviceChanges(service: DesiredService, current: CurrentState): 
     const refresh = refreshChange(service, want, have, change)
     if (refresh) refreshes.push(refresh)
   }
-  return [...changes, ...refreshes, recordChange(service, current.records)]
+  const record = recordChange({ service, current, planned: [...changes, ...refreshes], ttl: options.recordTtl })
+  return [...changes, ...refreshes, record]
 }
 
 /** The service a record under the stack's domain belongs to (`<service>.<stack domain>`), if any. */
@@ -144,12 +183,14 @@ export function recordService(scope: StackScope, name: string): string | undefin
 }
 
 /** Deletes of everything of the stack that `keep` does not name (keep = desired names). */
-export function removals(current: CurrentState, keep: { names: Set<string>; services: Set<string>; reason: string }): Change[] {
+export function removals(current: CurrentState, keep: { names: Set<string>; services: Set<string>; reason: string; orphansAreDrift?: boolean }): Change[] {
   const gone = (name: string): boolean => !keep.names.has(name)
   const reason = keep.reason
   const changes: Change[] = []
   for (const g of current.asgs.filter((a) => gone(a.name))) {
-    changes.push({ kind: 'auto-scaling-group', action: 'delete', name: g.name, service: g.service, reason, current: g })
+    // AWS is still deleting it (ForceDelete by an earlier run): nothing to call; its template and group go once free.
+    if (g.status) changes.push({ kind: 'auto-scaling-group', action: 'noop', name: g.name, service: g.service, reason: `being deleted (${g.status})`, current: g })
+    else changes.push({ kind: 'auto-scaling-group', action: 'delete', name: g.name, service: g.service, reason, current: g })
   }
   for (const t of current.launchTemplates.filter((a) => gone(a.name))) {
     changes.push({ kind: 'launch-template', action: 'delete', name: t.name, service: t.service, reason, current: t })
@@ -157,8 +198,16 @@ export function removals(current: CurrentState, keep: { names: Set<string>; serv
   for (const s of current.securityGroups.filter((a) => gone(a.name))) {
     changes.push({ kind: 'security-group', action: 'delete', name: s.name, service: s.service, reason, current: s })
   }
-  changes.push(...recordRemovals(current, keep.services, changes, reason))
+  const records = recordRemovals(current, keep.services, changes, reason)
+  changes.push(...(keep.orphansAreDrift ? records.map((c) => orphanRecord(current, c)) : records))
   return changes
+}
+
+/** A record whose service has no group, template or security group left was not made by a compose change: drift. */
+function orphanRecord(current: CurrentState, change: Change): Change {
+  const owned = (r: { service: string }): boolean => r.service === change.service
+  const orphan = !current.asgs.some(owned) && !current.launchTemplates.some(owned) && !current.securityGroups.some(owned)
+  return orphan ? { ...change, reason: 'no service of the stack owns it', drift: true } : change
 }
 
 /**
