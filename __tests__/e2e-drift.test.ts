@@ -10,7 +10,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling'
 import { DeleteLogGroupCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs'
-import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2'
+import { CreateLaunchTemplateVersionCommand, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2'
 import { ListTargetsByRuleCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge'
 import { GetPolicyCommand, RemovePermissionCommand } from '@aws-sdk/client-lambda'
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53'
@@ -85,7 +85,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true })
 })
 
-describe('drift made behind the action back', () => {
+describe("drift made behind the action's back", () => {
   let original: Record<string, unknown>
   const dbOnDemand = asgName(WP, 'db', 'on-demand')
   const dbSpot = asgName(WP, 'db', 'spot')
@@ -94,6 +94,7 @@ describe('drift made behind the action back', () => {
     `update auto-scaling-group ${dbOnDemand}`,
     `update auto-scaling-group ${dbSpot}`,
     `update dns-record ${wpRecord}`,
+    `update launch-template ${launchTemplateName(WP, 'wordpress')}`,
     `create event-target ${ruleName(WP)}/${RULE_TARGET_ID}`,
     `create lambda-permission ${functionName(WP)}/${PERMISSION_STATEMENT_ID}`,
     `create log-group ${logGroupName(WP)}`
@@ -124,6 +125,12 @@ describe('drift made behind the action back', () => {
     const handMade = String(made.LaunchTemplateVersion?.VersionNumber)
     await aws.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: dbOnDemand, LaunchTemplate: { LaunchTemplateId: template?.id, Version: handMade } }))
     await aws.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: dbSpot, MinSize: 0, MaxSize: 2, DesiredCapacity: 1 }))
+    // a new default version of the wordpress template, made in the console (the groups stay where they are)
+    const wpTemplate = view.launchTemplates.find((t) => t.name === launchTemplateName(WP, 'wordpress'))
+    const byHand = await aws.ec2.send(
+      new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: wpTemplate?.id, SourceVersion: String(wpTemplate?.defaultVersion), LaunchTemplateData: { InstanceType: 't3.xlarge' } })
+    )
+    await aws.ec2.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: wpTemplate?.id, DefaultVersion: String(byHand.LaunchTemplateVersion?.VersionNumber) }))
     await emulator.waitIdle()
     await aws.route53.send(
       new ChangeResourceRecordSetsCommand({
@@ -138,10 +145,14 @@ describe('drift made behind the action back', () => {
     expect(result.outputs['drift-detected']).toBe('true')
     const drift = report(result).drift
     expect(lines(drift)).toEqual(expected)
-    expect(drift.find((d) => d.kind === 'dns-record')?.reason).toContain(`lists ${WRONG_IP}`)
+    const reason = (name: string): string | undefined => drift.find((d) => d.name === name)?.reason
+    expect(reason(wpRecord)).toBe(`lists ${WRONG_IP}; running: ${runningIps(view, 'wordpress').join(', ')}`)
+    expect(reason(dbSpot)).toBe('spot 1 (min 0, max 2) -> 0')
+    expect(reason(dbOnDemand)).toBe(`launch template version ${handMade} -> version ${template?.defaultVersion}`)
+    expect(reason(launchTemplateName(WP, 'wordpress'))).toBe(`default version ${byHand.LaunchTemplateVersion?.VersionNumber} -> ${wpTemplate?.defaultVersion} (set outside the action)`)
     expect(result.summary).toContain('### Drift')
     for (const d of drift) expect(result.summary).toContain(`| ${d.action} | ${d.kind} | ${d.name} |`)
-    expect(result.stdout).toContain('drift: 6 resource(s) changed outside this action')
+    expect(result.stdout).toContain('drift: 7 resource(s) changed outside this action')
     expect(await picture()).toEqual(before)
   })
 
@@ -150,8 +161,8 @@ describe('drift made behind the action back', () => {
     expect(healed.outputs['drift-detected']).toBe('true')
     expect(lines(report(healed).drift)).toEqual(expected)
     const writes = operations(writesOf(healed.calls))
-    expect(writes).toEqual(expect.arrayContaining(['PutTargets', 'AddPermission', 'CreateLogGroup', 'PutRetentionPolicy', 'UpdateAutoScalingGroup', 'ChangeResourceRecordSets']))
-    expect(writes.filter((op) => /LaunchTemplate|SecurityGroup|Function|Role|HostedZone|PutRule/.test(op))).toEqual([])
+    expect(writes).toEqual(expect.arrayContaining(['PutTargets', 'AddPermission', 'CreateLogGroup', 'PutRetentionPolicy', 'UpdateAutoScalingGroup', 'ChangeResourceRecordSets', 'ModifyLaunchTemplate']))
+    expect(writes.filter((op) => /CreateLaunchTemplate|SecurityGroup|Function|Role|HostedZone|PutRule/.test(op))).toEqual([])
 
     const again = await run()
     expect(again.outputs['drift-detected']).toBe('false')

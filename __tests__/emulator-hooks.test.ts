@@ -54,6 +54,17 @@ describe('emulator hooks', () => {
     expect(emu.calls().map((c) => c.operation)).toEqual(['DescribeVpcs'])
   })
 
+  test('pause with a filter holds only the calls it matches and lets the others through', async () => {
+    const gate = emu.pause((call) => call.kind === 'write')
+    try {
+      const vpcs = await ec2.send(new DescribeVpcsCommand({}))
+      expect(vpcs.Vpcs?.length).toBeGreaterThan(0)
+      expect(gate.waiting()).toEqual([])
+    } finally {
+      gate.resume()
+    }
+  })
+
   test('the log sink drops events for a missing group when asked not to create it, and creates it otherwise', async () => {
     const sink = emu.cloud.shared.logs
     const event = [{ timestamp: Date.now(), message: 'late line' }]

@@ -167,6 +167,18 @@ describe('missing and extra resources', () => {
     expect(longer).toMatchObject({ action: 'update', drift: false })
   })
 
+  test('a function timeout changed by hand is drift; new code or a new TTL input is not', () => {
+    const desired = desiredFor()
+    const edited = settled(desired)
+    edited.function = { ...edited.function!, timeout: 3 }
+    expect(diff(desired, edited).changes.find((c) => c.kind === 'lambda-function')).toMatchObject({ action: 'update', fields: ['timeout'], drift: true })
+    const upgraded = settled(desired)
+    upgraded.function = { ...upgraded.function!, codeSha256: 'older', timeout: 3 }
+    expect(diff(desired, upgraded).changes.find((c) => c.kind === 'lambda-function')).toMatchObject({ action: 'update', drift: false })
+    const ttl = diff(desiredFor(wordpress(), { dnsTtl: 30 }), settled(desired)).changes.find((c) => c.kind === 'lambda-function')
+    expect(ttl).toMatchObject({ action: 'update', fields: ['environment'], drift: false })
+  })
+
   test('a security group deleted by hand is created as drift and the template version that points at it is drift too', () => {
     const desired = desiredFor()
     const current = settled(desired)
@@ -174,6 +186,23 @@ describe('missing and extra resources', () => {
     const changes = diff(desired, current).changes.filter((c) => c.service === 'db')
     expect(changes.find((c) => c.kind === 'security-group')).toMatchObject({ action: 'create', drift: true })
     expect(changes.find((c) => c.kind === 'launch-template')).toMatchObject({ action: 'update', drift: true })
+  })
+
+  test('a template default version set by hand is put back as drift, without touching the groups or rolling instances', () => {
+    const desired = desiredFor()
+    const current = settled(desired)
+    current.launchTemplates[0] = { ...current.launchTemplates[0]!, actionVersion: 3, defaultVersion: 5, latestVersion: 5 }
+    const changes = diff(desired, current).changes.filter((c) => c.service === 'db' && c.action !== 'noop')
+    expect(changes).toEqual([expect.objectContaining({ kind: 'launch-template', action: 'update', fields: ['defaultVersion'], drift: true, reason: 'default version 5 -> 3 (set outside the action)' })])
+  })
+
+  test('a group pointed at a hand-made default version goes back to the version the action made', () => {
+    const desired = desiredFor()
+    const current = settled(desired)
+    current.launchTemplates[0] = { ...current.launchTemplates[0]!, actionVersion: 3, defaultVersion: 5, latestVersion: 5 }
+    current.asgs[0] = { ...current.asgs[0]!, launchTemplateVersion: '5' }
+    const group = diff(desired, current).changes.find((c) => c.kind === 'auto-scaling-group' && c.name === current.asgs[0]!.name)
+    expect(group).toMatchObject({ action: 'update', fields: ['launchTemplate'], reason: 'launch template version 5 -> version 3' })
   })
 
   test('a launch template deleted by hand while its groups exist is created again as drift', () => {
@@ -213,6 +242,9 @@ describe('hand-made changes to groups, wiring and compose', () => {
         `update dns-record ${DB_RECORD}`
       ].sort()
     )
+    const reason = (name: string): string | undefined => diff(desired, current).changes.find((c) => c.kind === 'auto-scaling-group' && c.name === name)?.reason
+    expect(reason(current.asgs[2]!.name)).toBe('on-demand 3 (min 0, max 3) -> 1')
+    expect(reason(current.asgs[3]!.name)).toBe('launch template version 4 -> version 3')
   })
 
   test('replicas changed in the compose file resize the group as an intended change, not drift', () => {

@@ -12,9 +12,9 @@
  * A lock would need a store of its own, a lease and a way to break a dead holder's lock (a
  * killed runner never releases it); racing safely needs none of that.
  *
- * To make the race real rather than likely, the emulated cloud is paused while the two runs
- * start and resumed once both have sent their first reads: both read the empty account before
- * either writes, so both plan to create everything.
+ * To make the race real rather than likely, the emulated cloud holds every write at the door
+ * until both runs are writing: both have read the empty account and planned to create
+ * everything, and their creates reach AWS together.
  */
 import type { Emulator } from '../emulator/server.js'
 import type { ActionRun } from '../emulator/github-runner.js'
@@ -22,28 +22,22 @@ import { consistencyProblems, emulator, run, runOk, snapshot, type RunArgs } fro
 
 const RUN_A = 'AKIARACEA'
 const RUN_B = 'AKIARACEB'
-/** The held calls must stop growing for this long before both runs are let go. */
-const SETTLE_MS = 300
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 type Args = Omit<RunArgs, 'emulator' | 'accessKey'>
 
 /**
- * Starts two runs with the cloud paused, waits until both have sent all the calls they can
- * send without an answer (their first round of reads), then lets every held call through at once.
+ * Starts two runs with every write held at the door, waits until both runs are writing (so both
+ * have read the account and planned), then lets all the held writes through at once.
  */
 async function together(emu: Emulator, a: Args, b: Args): Promise<[ActionRun, ActionRun]> {
-  const gate = emu.pause()
+  const gate = emu.pause((call) => call.kind === 'write' && (call.caller === RUN_A || call.caller === RUN_B))
   const runs = Promise.all([run({ ...a, emulator: emu, accessKey: RUN_A }), run({ ...b, emulator: emu, accessKey: RUN_B })])
   try {
-    const deadline = Date.now() + 30_000
-    let last = -1
-    while (Date.now() < deadline) {
-      const held = gate.waiting()
-      if (held.includes(RUN_A) && held.includes(RUN_B) && held.length === last) break
-      last = held.length
-      await sleep(SETTLE_MS)
-    }
+    const deadline = Date.now() + 60_000
+    while (Date.now() < deadline && !(gate.waiting().includes(RUN_A) && gate.waiting().includes(RUN_B))) await sleep(50)
+    // let each run put all of its first writes on the wire before any is answered
+    await sleep(200)
   } finally {
     gate.resume()
   }

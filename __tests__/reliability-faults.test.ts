@@ -48,6 +48,15 @@ beforeAll(async () => {
       offTargets()
     }
   })
+  // The role stays unassumable until CreateFunction has been refused for it once (with AWS's message),
+  // and at least 10 s: the function step may start late, after the zone, role and log group.
+  faulty.setFaults({ rolePropagationSeconds: 3600 })
+  const offRole = faulty.onCall((c) => {
+    if (c.operation === 'CreateFunction' && !c.injected && c.errorCode === 'InvalidParameterValueException') {
+      faulty.setFaults({ rolePropagationSeconds: FAULTS.rolePropagationSeconds ?? 0 })
+      offRole()
+    }
+  })
   let burst = false
   const offErrors = faulty.onCall((c) => {
     if (!burst && c.kind === 'write' && c.status < 300) {

@@ -25,8 +25,9 @@ function envNumbers(name: string, fallback: number[]): number[] {
   return values
 }
 
+const began = Date.now()
 const progress = (line: string): void => {
-  process.stderr.write(`${line}\n`)
+  process.stderr.write(`[${String(Math.round((Date.now() - began) / 1000)).padStart(3)} s] ${line}\n`)
 }
 
 async function collect(): Promise<Omit<Results, 'targets' | 'durationS' | 'startedAt'>> {

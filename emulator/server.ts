@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import type { CallRecord, Cloud, EmulatorOptions, EmulatorRequest, EmulatorResponse, FaultSettings, ServiceModule } from './types.js'
 import { createCloud } from './core/cloud.js'
-import type { CoreCloud, PauseHandle } from './core/cloud.js'
+import type { CoreCloud, GatedCall, PauseHandle } from './core/cloud.js'
 import { handleControl, stateDump } from './core/control.js'
 import { dispatch } from './core/dispatch.js'
 import type { DispatchContext } from './core/dispatch.js'
@@ -19,7 +19,7 @@ import { identify } from './core/routing.js'
 import { createServiceModules } from './services/index.js'
 
 export type { EmulatorOptions } from './types.js'
-export type { PauseHandle } from './core/cloud.js'
+export type { GatedCall, PauseHandle } from './core/cloud.js'
 
 export interface Emulator {
   /** Base URL, e.g. http://127.0.0.1:4566 (set it as the SDK's endpoint / AWS_ENDPOINT_URL). */
@@ -46,10 +46,11 @@ export interface Emulator {
    */
   onCall(listener: (call: CallRecord) => void): () => void
   /**
-   * Holds every AWS call at the door until `resume()`; `waiting()` lists the callers (access key
-   * ids) of the calls held so far. Tests use it to start two runs at exactly the same point.
+   * Holds every AWS call that `holds` matches (default: all) at the door, unhandled and unrecorded,
+   * until `resume()`; `waiting()` lists the callers (access key ids) of the calls held so far.
+   * Tests use it to line two runs up at the same point (e.g. both about to make their first write).
    */
-  pause(): PauseHandle
+  pause(holds?: (call: GatedCall) => boolean): PauseHandle
   stop(): Promise<void>
 }
 
@@ -144,7 +145,7 @@ function createHandle(ctx: CoreContext, server: Server, port: number): Emulator 
     spotInterrupt: (id) => controls().spotInterrupt(id),
     setFaults: (partial) => cloud.setFaults(partial),
     state: () => stateDump(ctx),
-    pause: () => cloud.pause(),
+    pause: (holds) => cloud.pause(holds),
     onCall: (listener) => {
       cloud.bus.on('call', listener)
       return () => cloud.bus.off('call', listener)

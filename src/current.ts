@@ -24,7 +24,7 @@ import { GetHostedZoneCommand, ListHostedZonesByNameCommand, ListResourceRecordS
 import type { ResourceRecordSet } from '@aws-sdk/client-route-53'
 import type { Clients } from './aws/clients.js'
 import { errorName, wrap } from './aws/retry.js'
-import { IMAGE_TAG, INSTANCE_TYPE_TAG, canonicalJson } from './desired.js'
+import { IMAGE_TAG, INSTANCE_TYPE_TAG, VERSION_TAG, canonicalJson } from './desired.js'
 import {
   CONFIG_HASH_TAG,
   PERMISSION_STATEMENT_ID,
@@ -331,6 +331,7 @@ function toLaunchTemplate(t: LaunchTemplate): CurrentLaunchTemplate {
     defaultVersion: t.DefaultVersionNumber ?? 1,
     latestVersion: t.LatestVersionNumber ?? 1,
     configHash: tags[CONFIG_HASH_TAG],
+    ...(/^\d+$/.test(tags[VERSION_TAG] ?? '') ? { actionVersion: Number(tags[VERSION_TAG]) } : {}),
     image: tags[IMAGE_TAG],
     instanceType: tags[INSTANCE_TYPE_TAG]
   }

@@ -302,6 +302,8 @@ export function asgConfigHash(asg: Pick<DesiredAsg, 'size' | 'instanceTypes' | '
 /** Readable summary tags on a launch template, so a plan can say what changed without reading versions. */
 export const IMAGE_TAG = `${TAG_PREFIX}image`
 export const INSTANCE_TYPE_TAG = `${TAG_PREFIX}instance-type`
+/** On a launch template: the version the action last made its default (a default set by hand is drift). */
+export const VERSION_TAG = `${TAG_PREFIX}version`
 
 export function launchTemplateTags(
   template: Pick<DesiredLaunchTemplate, 'tags' | 'spec'>,

@@ -224,6 +224,8 @@ export interface CurrentLaunchTemplate {
   defaultVersion: number
   latestVersion: number
   configHash?: string
+  /** Tag hyperform:version: the version the action last made the default (absent on older templates). */
+  actionVersion?: number
   /** Summary tags: the image and instance type of the default version. */
   image?: string
   instanceType?: string

@@ -2,6 +2,7 @@
 import { EventEmitter } from 'node:events'
 import type {
   BusEvents,
+  CallKind,
   CallRecord,
   Cloud,
   EmulatorOptions,
@@ -40,12 +41,20 @@ export interface CoreCloud extends Cloud {
   waitIdle(): Promise<void>
   pendingWork(): number
   setEndpoint(url: string): void
-  /** Resolves at once, or when the cloud is resumed if it is paused (see pause()). */
-  gate(caller: string | undefined): Promise<void>
-  pause(): PauseHandle
+  /** Resolves at once, or when the cloud is resumed if it is paused for this call (see pause()). */
+  gate(call: GatedCall): Promise<void>
+  pause(holds?: (call: GatedCall) => boolean): PauseHandle
 }
 
-/** A paused cloud holds every AWS call at the door (not yet handled, not recorded) until resume(). */
+/** An AWS call at the door: who makes it and what it is. */
+export interface GatedCall {
+  caller?: string
+  service: string
+  operation: string
+  kind: CallKind
+}
+
+/** A paused cloud holds the AWS calls it matches at the door (not yet handled, not recorded) until resume(). */
 export interface PauseHandle {
   /** Callers (access key ids) of the calls held so far, one entry per call. */
   waiting(): string[]
@@ -93,7 +102,7 @@ export function createCloud(options: EmulatorOptions): CoreCloud {
     random: seededRandom(faults.seed)
   }
   const bus = new EventEmitter<BusEvents>()
-  let paused: { held: string[]; open: Promise<void>; resume: () => void } | undefined
+  let paused: { held: string[]; holds: (call: GatedCall) => boolean; open: Promise<void>; resume: () => void } | undefined
   return {
     accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
     options,
@@ -114,17 +123,16 @@ export function createCloud(options: EmulatorOptions): CoreCloud {
       internals.calls.push(call)
       bus.emit('call', call)
     },
-    gate(caller) {
-      if (!paused) return Promise.resolve()
-      paused.held.push(caller ?? '')
+    gate(call) {
+      if (!paused?.holds(call)) return Promise.resolve()
+      paused.held.push(call.caller ?? '')
       return paused.open
     },
-    pause() {
-      if (!paused) {
-        let resume: () => void = () => undefined
-        const open = new Promise<void>((resolve) => (resume = resolve))
-        paused = { held: [], open, resume }
-      }
+    pause(holds = () => true) {
+      if (paused) throw new Error('the emulator is already paused')
+      let resume: () => void = () => undefined
+      const open = new Promise<void>((resolve) => (resume = resolve))
+      paused = { held: [], holds, open, resume }
       const mine = paused
       return {
         waiting: () => [...mine.held],

@@ -92,10 +92,10 @@ export async function dispatch(
   req: EmulatorRequest,
   caller: string | undefined
 ): Promise<EmulatorResponse> {
-  await ctx.cloud.gate(caller)
-  const started = Date.now()
   const op = resolveOperation(module, req)
   const operation = typeof op === 'string' ? op : 'Unknown'
+  await ctx.cloud.gate({ caller, service: req.service, operation, kind: callKind(operation) })
+  const started = Date.now()
   const outcome = typeof op === 'string' ? await execute(ctx, module, req, op) : failure(module, req, op)
   const record = {
     time: started,

@@ -19,7 +19,7 @@ import {
   RevokeSecurityGroupIngressCommand
 } from '@aws-sdk/client-ec2'
 import type { IpPermission, RequestLaunchTemplateData } from '@aws-sdk/client-ec2'
-import { asgConfigHash, ingressHash, ingressKey, launchTemplateData, launchTemplateHash, launchTemplateTags } from '../desired.js'
+import { VERSION_TAG, asgConfigHash, ingressHash, ingressKey, launchTemplateData, launchTemplateHash, launchTemplateTags } from '../desired.js'
 import { CONFIG_HASH_TAG } from '../names.js'
 import type { ChangeOf, DesiredAsg, DesiredService, IngressRule } from '../state.js'
 import type { Engine } from './engine.js'
@@ -144,8 +144,8 @@ export interface TemplateRef {
   version: number
 }
 
-function templateTags(service: DesiredService, securityGroupId: string): Record<string, string> {
-  return launchTemplateTags(service.launchTemplate, { image: service.image, securityGroupId, hashTag: CONFIG_HASH_TAG })
+function templateTags(service: DesiredService, securityGroupId: string, version: number): Record<string, string> {
+  return { ...launchTemplateTags(service.launchTemplate, { image: service.image, securityGroupId, hashTag: CONFIG_HASH_TAG }), [VERSION_TAG]: String(version) }
 }
 
 async function newVersion(e: Engine, args: { service: DesiredService; templateId: string; securityGroupId: string }): Promise<TemplateRef> {
@@ -163,7 +163,7 @@ async function newVersion(e: Engine, args: { service: DesiredService; templateId
   )
   // The hash is written last: if this run dies before, the next one makes the version again.
   await e.call('ec2', 'CreateTags', () =>
-    e.clients.ec2.send(new CreateTagsCommand({ Resources: [args.templateId], Tags: tagList(templateTags(args.service, args.securityGroupId)) }))
+    e.clients.ec2.send(new CreateTagsCommand({ Resources: [args.templateId], Tags: tagList(templateTags(args.service, args.securityGroupId, version)) }))
   )
   return { id: args.templateId, version }
 }
@@ -182,8 +182,18 @@ async function adoptTemplate(e: Engine, args: { service: DesiredService; securit
   return newVersion(e, { ...args, templateId: template.LaunchTemplateId })
 }
 
+/** Drift heal: the default version was changed by hand; make the action's version the default again. */
+async function restoreDefault(e: Engine, templateId: string, version: number): Promise<TemplateRef> {
+  await e.call('ec2', 'ModifyLaunchTemplate', () =>
+    e.clients.ec2.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: templateId, DefaultVersion: String(version) }))
+  )
+  return { id: templateId, version }
+}
+
 export async function ensureLaunchTemplate(e: Engine, change: ChangeOf<'launch-template'>, args: { service: DesiredService; securityGroupId: string }): Promise<TemplateRef> {
   if (change.action === 'noop' && change.current) return { id: change.current.id, version: change.current.defaultVersion }
+  const made = change.current?.actionVersion
+  if (change.action === 'update' && change.current && made !== undefined && change.fields?.includes('defaultVersion')) return restoreDefault(e, change.current.id, made)
   if (change.action === 'update' && change.current) return newVersion(e, { ...args, templateId: change.current.id })
   const lt = args.service.launchTemplate
   try {
@@ -193,7 +203,7 @@ export async function ensureLaunchTemplate(e: Engine, change: ChangeOf<'launch-t
           new CreateLaunchTemplateCommand({
             LaunchTemplateName: lt.name,
             LaunchTemplateData: launchTemplateData(lt.spec, args.securityGroupId) as RequestLaunchTemplateData,
-            TagSpecifications: [{ ResourceType: 'launch-template', Tags: tagList(templateTags(args.service, args.securityGroupId)) }]
+            TagSpecifications: [{ ResourceType: 'launch-template', Tags: tagList(templateTags(args.service, args.securityGroupId, 1)) }]
           })
         )
       )

@@ -86,6 +86,8 @@ function functionFields(desired: DesiredState, current: CurrentState): string[] 
   return checks.filter(([, ok]) => !ok).map(([field]) => field)
 }
 
+const FIXED_FUNCTION_FIELDS = new Set(['runtime', 'handler', 'role', 'timeout', 'memorySize'])
+
 function functionChange(desired: DesiredState, current: CurrentState): Change {
   const fn = desired.project.function
   const base = { kind: 'lambda-function' as const, name: fn.name, desired: fn, current: current.function }
@@ -95,7 +97,9 @@ function functionChange(desired: DesiredState, current: CurrentState): Change {
   if (codeChanged) fields.push('code')
   if (fields.length === 0) return noop({ ...base, codeChanged: false })
   const reason = codeChanged && fields.length === 1 ? 'code changed (SHA-256 differs)' : `${fields.join(', ')} changed`
-  return { ...base, action: 'update', reason, fields, codeChanged }
+  // Runtime, handler, role, timeout and memory are the action's own constants: changed with the same code, by hand.
+  const drift = !codeChanged && fields.some((f) => FIXED_FUNCTION_FIELDS.has(f))
+  return { ...base, action: 'update', reason, fields, codeChanged, drift }
 }
 
 function ruleChange(desired: DesiredState, current: CurrentState): Change {

@@ -48,7 +48,11 @@ function templateChange(service: DesiredService, have: CurrentLaunchTemplate | u
   const lt = service.launchTemplate
   const base = { kind: 'launch-template' as const, name: lt.name, service: service.name, desired: lt, current: have }
   if (!have) return { ...base, action: 'create', reason: `not found; ${lt.spec.instanceType}, ${service.image}`, drift: serviceExists }
-  if (sg && have.configHash === launchTemplateHash(lt.spec, sg.id)) return { ...base, action: 'noop', reason: `up to date (version ${have.defaultVersion})` }
+  if (sg && have.configHash === launchTemplateHash(lt.spec, sg.id)) {
+    const made = have.actionVersion
+    if (made === undefined || made === have.defaultVersion) return { ...base, action: 'noop', reason: `up to date (version ${have.defaultVersion})` }
+    return { ...base, action: 'update', reason: `default version ${have.defaultVersion} -> ${made} (set outside the action)`, fields: ['defaultVersion'], drift: true }
+  }
   // A security group deleted by hand: the new version only points at its replacement.
   return { ...base, action: 'update', reason: `new version: ${templateReason(service, have, !sg)}`, fields: ['version'], drift: !sg }
 }
@@ -76,6 +80,20 @@ interface TemplateState {
   /** The template gets a new version (or is created). */
   changing: boolean
   current?: CurrentLaunchTemplate
+  /** The version the groups launch once the template is right (its default, or the action's own when the default was changed by hand). */
+  version?: number
+}
+
+function fieldReason(field: string, args: { want: DesiredAsg; have: CurrentAsg; template: TemplateState }): string {
+  const { want, have, template } = args
+  if (field === 'size') {
+    const now = have.min === have.desired && have.max === have.desired ? `${have.desired}` : `${have.desired} (min ${have.min}, max ${have.max})`
+    return `${capacityLabel(want)} ${now} -> ${want.size}`
+  }
+  if (field !== 'launchTemplate') return `${field} changed`
+  if (template.changing || !template.current) return 'new launch template version'
+  const same = have.launchTemplateId === template.current.id
+  return `launch template ${same ? `version ${have.launchTemplateVersion ?? '?'}` : (have.launchTemplateId ?? 'none')} -> version ${template.version}`
 }
 
 function asgChange(args: { service: DesiredService; want: DesiredAsg; have?: CurrentAsg; template: TemplateState; serviceExists: boolean }): Change {
@@ -86,10 +104,10 @@ function asgChange(args: { service: DesiredService; want: DesiredAsg; have?: Cur
   }
   const fields = asgFields(want, have)
   const versionOk = !template.changing && template.current !== undefined &&
-    have.launchTemplateId === template.current.id && have.launchTemplateVersion === String(template.current.defaultVersion)
+    have.launchTemplateId === template.current.id && have.launchTemplateVersion === String(template.version)
   if (!versionOk) fields.push('launchTemplate')
   if (fields.length === 0) return { ...base, action: 'noop', reason: `${capacityLabel(want)} ${want.size}` }
-  const reasons = fields.map((f) => (f === 'size' ? `${capacityLabel(want)} ${have.desired} -> ${want.size}` : f === 'launchTemplate' ? 'new launch template version' : `${f} changed`))
+  const reasons = fields.map((f) => fieldReason(f, { want, have, template }))
   const configDrift = fields.some((f) => f !== 'launchTemplate') && have.tags[CONFIG_HASH_TAG] === asgConfigHash(want)
   const versionDrift = !template.changing && !versionOk
   return { ...base, action: 'update', reason: reasons.join(', '), fields, drift: configDrift || versionDrift }
@@ -160,7 +178,9 @@ export function serviceChanges(service: DesiredService, current: CurrentState, o
   const asgsExist = service.asgs.some((a) => current.asgs.some((g) => g.name === a.name))
   const sgChange = securityGroupChange(service, sg, lt !== undefined || asgsExist)
   const ltChange = templateChange(service, lt, sg, sg !== undefined || asgsExist)
-  const template: TemplateState = { changing: ltChange.action !== 'noop', current: lt }
+  const restoring = ltChange.fields?.includes('defaultVersion') === true
+  const version = restoring ? lt?.actionVersion : lt?.defaultVersion
+  const template: TemplateState = { changing: ltChange.action !== 'noop' && !restoring, current: lt, version }
   const changes: Change[] = [sgChange, ltChange]
   const refreshes: Change[] = []
   for (const want of service.asgs) {
