@@ -1,5 +1,5 @@
 /**
- * The "Guarantees" section (README.md, or docs/guarantees.md until it is folded in) names a
+ * The "Guarantees" section (README.md) names a
  * test for every line: each named file exists and holds a test of exactly that name.
  */
 import { existsSync, readFileSync } from 'node:fs'
@@ -9,12 +9,10 @@ import { ROOT } from './helpers/reliability.js'
 function section(): string {
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
   const start = readme.search(/^## Guarantees$/m)
-  if (start >= 0) {
-    const rest = readme.slice(start + 1)
-    const end = rest.search(/^## /m)
-    return end >= 0 ? rest.slice(0, end) : rest
-  }
-  return readFileSync(path.join(ROOT, 'docs/guarantees.md'), 'utf8')
+  if (start < 0) throw new Error('README.md has no "## Guarantees" section')
+  const rest = readme.slice(start + 1)
+  const end = rest.search(/^## /m)
+  return end >= 0 ? rest.slice(0, end) : rest
 }
 
 /** `file`: "name", "name" ... -> pairs. */
