@@ -88,8 +88,10 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   const { inputs, scope, model } = prepared
   const clients = createClients({ region: inputs.region })
   const deploying = model !== undefined && inputs.command !== 'destroy'
-  // A deploy or plan also reads the records and the instances (one call each): a record that does not list the running instances is drift.
-  const reads = deploying ? { records: true, instances: true } : {}
+  // A plan, or a deploy that waits, also reads the records and the instances (one call each): the
+  // wait judges readiness from them, and a record that does not list the running instances is drift.
+  const instanceLevel = deploying && (inputs.command === 'plan' || inputs.wait)
+  const reads = instanceLevel ? { records: true, instances: true } : {}
   const [current, network] = await Promise.all([readCurrent(clients, scope, reads), deploying ? resolveNetwork(clients, inputs) : undefined])
   const desired = model && network ? buildDesired({ inputs, model, network, lambdaCode: lambdaCode() }) : undefined
   const plan = desired ? diff(desired, current) : destroyPlan(current, scope)
