@@ -13,7 +13,8 @@ export function targetOperation(req: EmulatorRequest, prefix: string): string {
   return target.slice(prefix.length + 1)
 }
 
-export function jsonRpcBody(req: EmulatorRequest): Record<string, unknown> {
+/** The request body as a JSON object ({} when empty); `invalid` is thrown when it is not one. */
+export function jsonObjectBody(req: EmulatorRequest, invalid: AwsError): Record<string, unknown> {
   const text = req.body.toString('utf8').trim()
   if (text === '') return {}
   try {
@@ -22,7 +23,11 @@ export function jsonRpcBody(req: EmulatorRequest): Record<string, unknown> {
   } catch {
     // fall through
   }
-  throw new AwsError('SerializationException', 'The request body is not valid JSON')
+  throw invalid
+}
+
+export function jsonRpcBody(req: EmulatorRequest): Record<string, unknown> {
+  return jsonObjectBody(req, new AwsError('SerializationException', 'The request body is not valid JSON'))
 }
 
 export function jsonRpcResponse(value: unknown = {}): EmulatorResponse {

@@ -1,6 +1,7 @@
 /** The REST-JSON protocol (Lambda): JSON bodies, errors named by the x-amzn-errortype header. */
 import { randomUUID } from 'node:crypto'
 import { AwsError, type EmulatorRequest, type EmulatorResponse } from '../types.js'
+import { jsonObjectBody } from './json-rpc.js'
 
 export function restJson(status: number, value: unknown, headers: Record<string, string> = {}): EmulatorResponse {
   const body = value === undefined ? '' : JSON.stringify(value)
@@ -21,13 +22,5 @@ export function restJsonError(err: AwsError, extra: Record<string, unknown> = {}
 
 /** The request body as a JSON object ({} when empty); InvalidRequestContentException when it is not JSON. */
 export function jsonBody(req: EmulatorRequest): Record<string, unknown> {
-  const text = req.body.toString('utf8').trim()
-  if (text === '') return {}
-  try {
-    const parsed: unknown = JSON.parse(text)
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>
-  } catch {
-    // fall through
-  }
-  throw new AwsError('InvalidRequestContentException', 'Could not parse request body into json: the body is not a JSON object')
+  return jsonObjectBody(req, new AwsError('InvalidRequestContentException', 'Could not parse request body into json: the body is not a JSON object'))
 }
