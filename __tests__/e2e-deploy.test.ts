@@ -17,6 +17,7 @@ import { asgName, functionName, launchTemplateName, recordName, securityGroupNam
 import {
   action,
   aRecords,
+  zoneRecordSets,
   awsClients,
   destroyAws,
   launchTemplateVersion,
@@ -323,6 +324,8 @@ describe('the bundled action against the emulator', () => {
     expect(after.instances.filter((i) => i.service === 'db')).toEqual([])
     const records = await aRecords(aws, zone)
     expect(records.has(recordName(WP, 'db'))).toBe(false)
+    // its version record (TXT) went with it; wordpress keeps both
+    expect(await zoneRecordSets(aws, zone)).toEqual([`${recordName(WP, 'wordpress')} A`, `${recordName(WP, 'wordpress')} TXT`])
 
     // wordpress: same instances, same template, same record
     const wp = (v: StackView): string[] => v.instances.filter((i) => i.service === 'wordpress').map((i) => i.id).sort()
@@ -415,6 +418,8 @@ describe('two stacks of one project', () => {
     expect(await projectView(aws, SHARED)).toEqual(project)
     const recordsAfter = await aRecords(aws, zone)
     expect([...recordsAfter.keys()].sort()).toEqual([recordName(TWO, 'api'), recordName(TWO, 'worker')])
+    // nothing of st-one is left in the zone, version records (TXT) included
+    expect((await zoneRecordSets(aws, zone)).filter((r) => !r.includes(`.${TWO.stack}.`))).toEqual([])
     expect(recordsAfter.get(recordName(TWO, 'api'))).toEqual(records.get(recordName(TWO, 'api')))
     expect(recordsAfter.get(recordName(TWO, 'worker'))).toEqual(records.get(recordName(TWO, 'worker')))
   })

@@ -6,7 +6,8 @@
  * the running instances' private IPs under churn with duplicated and reordered
  * delivery, out-of-order and repeated events, another project's instances, and
  * a stalled writer (the handler in process, its write held at a gate) whose
- * compare-and-swap an A-B-A change of the record would otherwise let through.
+ * compare-and-swap an A-B-A change of the record would let through without the
+ * version record (TXT) bumped in the same batch.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { readFileSync } from 'node:fs'
@@ -32,6 +33,7 @@ import { eventually, sdkConfig } from '../emulator/testing.js'
 import type { CallRecord, FunctionInvoker, InstanceStateChange } from '../emulator/types.js'
 import { sortIps } from '../lambda/core.js'
 import { createHandler, type LogLine } from '../lambda/handler.js'
+import { parseVersion } from '../src/record-version.js'
 import { applyPlan } from '../src/apply.js'
 import { createClients, destroyClients, type Clients } from '../src/aws/clients.js'
 import { resolveNetwork } from '../src/aws/network.js'
@@ -235,6 +237,22 @@ async function serviceRecords(): Promise<Record<string, string[]>> {
   }
 }
 
+/** The version record (TXT) of every service name that has one: service -> version. */
+async function versionRecords(): Promise<Record<string, number | undefined>> {
+  const suffix = `.${stackDomain(scope)}.`
+  const out: Record<string, number | undefined> = {}
+  let input: ListResourceRecordSetsCommandInput = { HostedZoneId: zoneId }
+  for (;;) {
+    const page = await clients.route53.send(new ListResourceRecordSetsCommand(input))
+    for (const set of page.ResourceRecordSets ?? []) {
+      if (set.Type !== 'TXT' || !set.Name?.endsWith(suffix)) continue
+      out[set.Name.slice(0, -suffix.length)] = parseVersion((set.ResourceRecords ?? []).map((r) => r.Value ?? ''))
+    }
+    if (!page.IsTruncated) return out
+    input = { ...input, StartRecordName: page.NextRecordName, StartRecordType: page.NextRecordType }
+  }
+}
+
 /** The records against the running instances, one line per service that differs. */
 function describeMismatch(records: Record<string, string[]>, ips: Record<string, string[]>): string {
   const names = [...new Set([...Object.keys(records), ...Object.keys(ips)])].sort()
@@ -399,6 +417,10 @@ describe('the DNS updater against the emulator', () => {
 
     expect(SERVICE_NAMES.filter((n) => serviceSize(n) === 0).length).toBeGreaterThan(0)
     await expectConverged()
+    // every service keeps its version record, emptied records included, and it counted the writes
+    const versions = await versionRecords()
+    expect(Object.keys(versions).sort()).toEqual([...SERVICE_NAMES].sort())
+    for (const name of SERVICE_NAMES) expect(versions[name]).toBeGreaterThan(1)
 
     const after = await settledLog()
     const lines = after.lines.slice(before.lines.length)
@@ -412,7 +434,7 @@ describe('the DNS updater against the emulator', () => {
     console.log(
       [
         `DNS updater under churn (seed ${SEED}): ${STEPS} steps (${counts.terminate} terminations, ${counts.spot} spot interruptions, ${counts.scale} rescalings of which ${counts.zeroed} to zero, ${counts.idle} idle waits) in ${seconds} s`,
-        `${tap.deliveries.length} deliveries (${tap.duplicates()} duplicates, ${reordered.any} after a later event, ${reordered.sameInstance} after a later event of the same instance), ${invocations} invocations, actions ${JSON.stringify(actions)}, ${conflicts} needed more than one round (conflict, lagging read or stale write)`,
+        `${tap.deliveries.length} deliveries (${tap.duplicates()} duplicates, ${reordered.any} after a later event, ${reordered.sameInstance} after a later event of the same instance), ${invocations} invocations, actions ${JSON.stringify(actions)}, ${conflicts} needed more than one round (conflict or lagging read)`,
         `${calls.length} Lambda calls: ${perEvent.toFixed(2)} calls per event`
       ].join('\n')
     )
@@ -563,11 +585,14 @@ describe('the DNS updater against the emulator', () => {
       await clients.autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: extraId, ShouldDecrementDesiredCapacity: true }))
       await emulator.waitIdle()
       expect((await serviceRecords()).worker).toEqual(first)
-      // the stalled write now lands on a record that again holds exactly what it read
+      const versionBefore = (await versionRecords()).worker
+      // the stalled write now lands on a record that again holds exactly what it read, but not on the version it read
       open()
-      await slowRun
+      const late = await slowRun
       await emulator.waitIdle()
       await expectConverged()
+      expect(late).toMatchObject({ action: 'noop', attempts: 2, after: first })
+      expect((await versionRecords()).worker).toBe(versionBefore)
     } finally {
       open()
       tap.holding = false

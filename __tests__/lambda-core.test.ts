@@ -8,11 +8,11 @@ import {
   plan,
   readLags,
   sortIps,
-  staleAfterWrite,
   type Decision,
   type InstanceView,
   type RecordSet
 } from '../lambda/core.js'
+import { nextVersion, parseVersion, versionValue, type VersionRecord } from '../src/record-version.js'
 
 const scope = { project: 'prj-demo', region: 'us-east-1' }
 const stack = { ...scope, stack: 'st-wordpress' }
@@ -27,9 +27,18 @@ function record(values: string[], ttl = TTL, name = `${DB}.`): RecordSet {
   return { name, ttl, values }
 }
 
-function planFor(event: { instanceId: string; state: string }, instances: InstanceView[], records: RecordSet[] = []): Decision {
-  return plan({ event, instances, records, scope, ttl: TTL })
+function planFor(event: { instanceId: string; state: string }, instances: InstanceView[], records: RecordSet[] = [], versions: VersionRecord[] = []): Decision {
+  return plan({ event, instances, records, versions, scope, ttl: TTL })
 }
+
+function txt(n: number, name = `${DB}.`): VersionRecord {
+  return { name, ttl: TTL, values: [versionValue(n)] }
+}
+
+const bump = (from: number | undefined, ttl = TTL): object[] => [
+  ...(from === undefined ? [] : [{ Action: 'DELETE', ResourceRecordSet: { Name: `${DB}.`, Type: 'TXT', TTL, ResourceRecords: [{ Value: `"hyperform-version=${from}"` }] } }]),
+  { Action: 'CREATE', ResourceRecordSet: { Name: DB, Type: 'TXT', TTL: ttl, ResourceRecords: [{ Value: `"hyperform-version=${(from ?? 0) + 1}"` }] } }
+]
 
 /** Applies a decision to an in-memory zone the way Route 53 would. */
 function apply(zone: RecordSet[], decision: Decision): RecordSet[] {
@@ -105,10 +114,10 @@ describe('plan for every instance state', () => {
     expect(decision).toMatchObject({ action: 'upsert', next: { values: ['10.0.0.1'] } })
   })
 
-  test('when the last running instance is gone the exact current record is deleted', () => {
+  test('when the last running instance is gone the exact current record is deleted and its version bumped, the TXT staying', () => {
     const current = record(['10.0.0.9', '10.0.0.2'], 300)
-    const decision = planFor({ instanceId: 'i-2', state: 'terminated' }, [instance('i-2', 'terminated', undefined)], [current])
-    expect(decision).toMatchObject({ action: 'delete', current })
+    const decision = planFor({ instanceId: 'i-2', state: 'terminated' }, [instance('i-2', 'terminated', undefined)], [current], [txt(4)])
+    expect(decision).toMatchObject({ action: 'delete', current, version: txt(4) })
     expect(changeBatch(decision)).toEqual([
       {
         Action: 'DELETE',
@@ -118,7 +127,8 @@ describe('plan for every instance state', () => {
           TTL: 300,
           ResourceRecords: [{ Value: '10.0.0.9' }, { Value: '10.0.0.2' }]
         }
-      }
+      },
+      ...bump(4, 300)
     ])
   })
 
@@ -216,10 +226,10 @@ describe('read lag', () => {
 describe('change batches', () => {
   const target = { stack: 'st-wordpress', service: 'db', record: DB }
 
-  test('replacing a record deletes the exact current set and creates the new one in one batch', () => {
+  test('replacing a record deletes the exact current set, creates the new one and bumps the version, in one batch', () => {
     const current = record(['10.0.0.1'], 300)
-    const batch = changeBatch(decide({ target, ips: ['10.0.0.2', '10.0.0.1'], current, ttl: TTL }))
-    expect(batch.map((c) => c.Action)).toEqual(['DELETE', 'CREATE'])
+    const batch = changeBatch(decide({ target, ips: ['10.0.0.2', '10.0.0.1'], current, version: txt(7), ttl: TTL }))
+    expect(batch.map((c) => `${c.Action} ${c.ResourceRecordSet.Type}`)).toEqual(['DELETE A', 'CREATE A', 'DELETE TXT', 'CREATE TXT'])
     expect(batch[0]?.ResourceRecordSet).toEqual({ Name: `${DB}.`, Type: 'A', TTL: 300, ResourceRecords: [{ Value: '10.0.0.1' }] })
     expect(batch[1]?.ResourceRecordSet).toEqual({
       Name: DB,
@@ -227,39 +237,51 @@ describe('change batches', () => {
       TTL,
       ResourceRecords: [{ Value: '10.0.0.1' }, { Value: '10.0.0.2' }]
     })
+    expect(batch.slice(2)).toEqual(bump(7))
   })
 
-  test('a first record is a CREATE, which fails if another writer created it meanwhile', () => {
+  test('a first record is a CREATE with a first version, CREATE TXT "1": both fail if another writer created them meanwhile', () => {
     const batch = changeBatch(decide({ target, ips: ['10.0.0.1'], current: undefined, ttl: TTL }))
-    expect(batch.map((c) => c.Action)).toEqual(['CREATE'])
+    expect(batch.map((c) => `${c.Action} ${c.ResourceRecordSet.Type}`)).toEqual(['CREATE A', 'CREATE TXT'])
+    expect(batch[1]?.ResourceRecordSet.ResourceRecords).toEqual([{ Value: '"hyperform-version=1"' }])
+  })
+
+  test('a record emptied earlier (version record only) is created again with the next version', () => {
+    const decision = planFor({ instanceId: 'i-1', state: 'running' }, [instance('i-1', 'running', '10.0.0.1')], [], [txt(3)])
+    expect(changeBatch(decision).slice(1)).toEqual(bump(3))
+  })
+
+  test('the version record of another name is not this record\'s', () => {
+    const other = txt(9, `web.st-wordpress.prj-demo.us-east-1.internal.`)
+    const decision = planFor({ instanceId: 'i-1', state: 'running' }, [instance('i-1', 'running', '10.0.0.1')], [], [other])
+    expect(decision).toMatchObject({ action: 'upsert', version: undefined })
+  })
+
+  test('an A-B-A change of the record still changes the version, so the swap of a stalled writer cannot apply', () => {
+    const stalled = changeBatch(decide({ target, ips: ['10.0.0.1', '10.0.0.2'], current: record(['10.0.0.1']), version: txt(1), ttl: TTL }))
+    // two writes since: [1] -> [1, 2] (version 2) -> [1] (version 3); the A record is back to what the stalled writer read
+    const deleteTxt = stalled.find((c) => c.Action === 'DELETE' && c.ResourceRecordSet.Type === 'TXT')
+    expect(deleteTxt?.ResourceRecordSet.ResourceRecords).toEqual([{ Value: versionValue(1) }])
+    expect(deleteTxt?.ResourceRecordSet.ResourceRecords).not.toEqual([{ Value: versionValue(3) }])
+  })
+
+  test('decisions that write nothing have an empty batch', () => {
+    expect(changeBatch(decide({ target, ips: ['10.0.0.1'], current: record(['10.0.0.1']), version: txt(2), ttl: TTL }))).toEqual([])
   })
 })
 
-describe('the check after a write', () => {
-  const target = { stack: 'st-wordpress', service: 'db', record: DB }
-
-  test('a written set that still equals the running IPs needs nothing more', () => {
-    const written = decide({ target, ips: ['10.0.0.2', '10.0.0.1'], current: record(['10.0.0.1']), ttl: TTL })
-    const now = [instance('i-1', 'running', '10.0.0.1'), instance('i-2', 'running', '10.0.0.2'), instance('i-3', 'pending', '10.0.0.3')]
-    expect(staleAfterWrite(written, now, scope.project)).toBeUndefined()
+describe('version values', () => {
+  test('are read with or without quotes, and anything else is no version', () => {
+    expect(parseVersion(['"hyperform-version=12"'])).toBe(12)
+    expect(parseVersion(['hyperform-version=3'])).toBe(3)
+    expect(parseVersion(['"v=spf1"', '"hyperform-version=5"'])).toBe(5)
+    expect(parseVersion(['"something else"'])).toBeUndefined()
   })
 
-  test('a written set that lists an instance gone meanwhile is stale and says what differs', () => {
-    const written = decide({ target, ips: ['10.0.0.1', '10.0.0.2'], current: record(['10.0.0.1']), ttl: TTL })
-    const now = [instance('i-1', 'running', '10.0.0.1'), instance('i-2', 'shutting-down', '10.0.0.2')]
-    expect(staleAfterWrite(written, now, scope.project)).toBe('instances changed around the write: wrote [10.0.0.1, 10.0.0.2], running now [10.0.0.1]')
-  })
-
-  test('a delete is stale once an instance of the service runs again', () => {
-    const deleted = decide({ target, ips: [], current: record(['10.0.0.1']), ttl: TTL })
-    expect(staleAfterWrite(deleted, [instance('i-4', 'running', '10.0.0.4')], scope.project)).toMatch(/running now \[10\.0\.0\.4\]/)
-    expect(staleAfterWrite(deleted, [instance('i-1', 'terminated', undefined)], scope.project)).toBeUndefined()
-  })
-
-  test('decisions that wrote nothing are never stale', () => {
-    const noop = decide({ target, ips: ['10.0.0.1'], current: record(['10.0.0.1']), ttl: TTL })
-    expect(noop.action).toBe('noop')
-    expect(staleAfterWrite(noop, [], scope.project)).toBeUndefined()
+  test('the next version follows the one read, and is 1 when there is none', () => {
+    expect(nextVersion(undefined)).toBe(1)
+    expect(nextVersion(txt(41))).toBe(42)
+    expect(nextVersion({ name: DB, ttl: TTL, values: ['"edited by hand"'] })).toBe(1)
   })
 })
 

@@ -28,12 +28,23 @@ function page(instances: Instance[], NextToken?: string): DescribeInstancesComma
   return { $metadata: {}, Reservations: [{ Instances: instances }], NextToken }
 }
 
-function zone(values: string[] | undefined, ttl = 60): ListResourceRecordSetsCommandOutput {
+/** The zone listing: the SOA, the db record when `values` are given, and its version record when `version` is. */
+function zone(values: string[] | undefined, ttl = 60, version?: number): ListResourceRecordSetsCommandOutput {
   const sets = [
     { Name: 'prj-demo.us-east-1.internal.', Type: 'SOA' as const, TTL: 900, ResourceRecords: [{ Value: 'ns. admin. 1 7200 900 1209600 86400' }] },
-    ...(values ? [{ Name: `${DB}.`, Type: 'A' as const, TTL: ttl, ResourceRecords: values.map((Value) => ({ Value })) }] : [])
+    ...(values ? [{ Name: `${DB}.`, Type: 'A' as const, TTL: ttl, ResourceRecords: values.map((Value) => ({ Value })) }] : []),
+    ...(version === undefined ? [] : [{ Name: `${DB}.`, Type: 'TXT' as const, TTL: 60, ResourceRecords: [{ Value: `"hyperform-version=${version}"` }] }])
   ]
   return { $metadata: {}, ResourceRecordSets: sets, IsTruncated: false, MaxItems: 300 }
+}
+
+/** The version bump in a batch: from the version read (none: a first CREATE) to the next. */
+function bump(from: number | undefined): object[] {
+  const txt = (n: number, Name: string): object => ({ Name, Type: 'TXT', TTL: 60, ResourceRecords: [{ Value: `"hyperform-version=${n}"` }] })
+  return [
+    ...(from === undefined ? [] : [{ Action: 'DELETE', ResourceRecordSet: txt(from, `${DB}.`) }]),
+    { Action: 'CREATE', ResourceRecordSet: txt((from ?? 0) + 1, DB) }
+  ]
 }
 
 function running(id: string): { 'detail-type': string; source: string; detail: { 'instance-id': string; state: string } } {
@@ -77,8 +88,8 @@ beforeEach(() => {
 })
 
 describe('the call sequence', () => {
-  test('a new running instance costs one zone read, one instance read, one compare-and-swap write and one instance read to check it', async () => {
-    r53Mock.on(ListResourceRecordSetsCommand).callsFake(() => (sequence.push('ListResourceRecordSets'), zone(['10.0.0.1'])))
+  test('a new running instance costs one zone read, one instance read and one compare-and-swap write that bumps the version', async () => {
+    r53Mock.on(ListResourceRecordSetsCommand).callsFake(() => (sequence.push('ListResourceRecordSets'), zone(['10.0.0.1'], 60, 4)))
     ec2Mock.on(DescribeInstancesCommand).callsFake(() => (sequence.push('DescribeInstances'), page([
       ec2Instance('i-1', 'running', '10.0.0.1'),
       ec2Instance('i-2', 'running', '10.0.0.2')
@@ -87,7 +98,7 @@ describe('the call sequence', () => {
 
     const line = await makeHandler()(running('i-2'))
 
-    expect(sequence).toEqual(['ListResourceRecordSets', 'DescribeInstances', 'ChangeResourceRecordSets', 'DescribeInstances'])
+    expect(sequence).toEqual(['ListResourceRecordSets', 'DescribeInstances', 'ChangeResourceRecordSets'])
     expect(r53Mock.commandCalls(ListResourceRecordSetsCommand)[0]?.args[0].input).toEqual({ HostedZoneId: 'Z0HYPERFORM', MaxItems: 300 })
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0]?.args[0].input).toMatchObject({
       Filters: [{ Name: `tag:${TAGS.project}`, Values: ['prj-demo'] }],
@@ -97,7 +108,8 @@ describe('the call sequence', () => {
     expect(change?.HostedZoneId).toBe('Z0HYPERFORM')
     expect(change?.ChangeBatch?.Changes).toEqual([
       { Action: 'DELETE', ResourceRecordSet: { Name: `${DB}.`, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.1' }] } },
-      { Action: 'CREATE', ResourceRecordSet: { Name: DB, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.1' }, { Value: '10.0.0.2' }] } }
+      { Action: 'CREATE', ResourceRecordSet: { Name: DB, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.1' }, { Value: '10.0.0.2' }] } },
+      ...bump(4)
     ])
     expect(line).toEqual({
       instance: 'i-2',
@@ -108,14 +120,14 @@ describe('the call sequence', () => {
       before: ['10.0.0.1'],
       after: ['10.0.0.1', '10.0.0.2'],
       action: 'upsert',
-      calls: 4,
+      calls: 3,
       attempts: 1
     })
     expect(lines).toEqual([line])
   })
 
   test('an unchanged record costs two reads and no write', async () => {
-    r53Mock.on(ListResourceRecordSetsCommand).resolves(zone(['10.0.0.1']))
+    r53Mock.on(ListResourceRecordSetsCommand).resolves(zone(['10.0.0.1'], 60, 2))
     ec2Mock.on(DescribeInstancesCommand).resolves(page([ec2Instance('i-1', 'running', '10.0.0.1')]))
 
     const line = await makeHandler()(running('i-1'))
@@ -124,17 +136,33 @@ describe('the call sequence', () => {
     expect(line).toMatchObject({ action: 'noop', calls: 2, before: ['10.0.0.1'], after: ['10.0.0.1'] })
   })
 
-  test('the last instance terminating deletes the exact record read, TTL included', async () => {
-    r53Mock.on(ListResourceRecordSetsCommand).resolves(zone(['10.0.0.7'], 300))
+  test('the last instance terminating deletes the exact record read, TTL included, and bumps the version, which stays', async () => {
+    r53Mock.on(ListResourceRecordSetsCommand).resolves(zone(['10.0.0.7'], 300, 9))
     ec2Mock.on(DescribeInstancesCommand).resolves(page([ec2Instance('i-1', 'terminated')]))
     r53Mock.on(ChangeResourceRecordSetsCommand).resolves({ $metadata: {} })
 
     const line = await makeHandler()(stateEvent('i-1', 'terminated'))
 
     expect(r53Mock.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes).toEqual([
-      { Action: 'DELETE', ResourceRecordSet: { Name: `${DB}.`, Type: 'A', TTL: 300, ResourceRecords: [{ Value: '10.0.0.7' }] } }
+      { Action: 'DELETE', ResourceRecordSet: { Name: `${DB}.`, Type: 'A', TTL: 300, ResourceRecords: [{ Value: '10.0.0.7' }] } },
+      { Action: 'DELETE', ResourceRecordSet: { Name: `${DB}.`, Type: 'TXT', TTL: 60, ResourceRecords: [{ Value: '"hyperform-version=9"' }] } },
+      { Action: 'CREATE', ResourceRecordSet: { Name: DB, Type: 'TXT', TTL: 300, ResourceRecords: [{ Value: '"hyperform-version=10"' }] } }
     ])
-    expect(line).toMatchObject({ action: 'delete', before: ['10.0.0.7'], after: [], calls: 4 })
+    expect(line).toMatchObject({ action: 'delete', before: ['10.0.0.7'], after: [], calls: 3 })
+  })
+
+  test('a first record is created with a first version record, CREATE TXT "1", in the same batch', async () => {
+    r53Mock.on(ListResourceRecordSetsCommand).resolves(zone(undefined))
+    ec2Mock.on(DescribeInstancesCommand).resolves(page([ec2Instance('i-1', 'running', '10.0.0.1')]))
+    r53Mock.on(ChangeResourceRecordSetsCommand).resolves({ $metadata: {} })
+
+    const line = await makeHandler()(running('i-1'))
+
+    expect(r53Mock.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes).toEqual([
+      { Action: 'CREATE', ResourceRecordSet: { Name: DB, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.1' }] } },
+      ...bump(undefined)
+    ])
+    expect(line).toMatchObject({ action: 'upsert', calls: 3 })
   })
 
   test('an instance that is not found is ignored and logged without touching the record', async () => {
@@ -164,24 +192,21 @@ describe('pagination', () => {
       .on(DescribeInstancesCommand)
       .resolvesOnce(page([ec2Instance('i-1', 'running', '10.0.0.1')], 'token-2'))
       .resolvesOnce(page([ec2Instance('i-2', 'running', '10.0.0.2')]))
-      .resolvesOnce(page([ec2Instance('i-1', 'running', '10.0.0.1')], 'token-2'))
-      .resolvesOnce(page([ec2Instance('i-2', 'running', '10.0.0.2')]))
     r53Mock.on(ChangeResourceRecordSetsCommand).resolves({ $metadata: {} })
 
     const line = await makeHandler()(running('i-2'))
 
     const describes = ec2Mock.commandCalls(DescribeInstancesCommand)
-    expect(describes).toHaveLength(4)
+    expect(describes).toHaveLength(2)
     expect(describes[1]?.args[0].input.NextToken).toBe('token-2')
-    expect(describes[3]?.args[0].input.NextToken).toBe('token-2')
-    expect(line).toMatchObject({ action: 'upsert', after: ['10.0.0.1', '10.0.0.2'], calls: 6 })
+    expect(line).toMatchObject({ action: 'upsert', after: ['10.0.0.1', '10.0.0.2'], calls: 4 })
   })
 
   test('a record on the second page of the zone listing is found and replaced exactly', async () => {
     r53Mock
       .on(ListResourceRecordSetsCommand)
       .resolvesOnce({ ...zone(undefined), IsTruncated: true, NextRecordName: `${DB}.`, NextRecordType: 'A' })
-      .resolvesOnce(zone(['10.0.0.1']))
+      .resolvesOnce(zone(['10.0.0.1'], 60, 1))
     ec2Mock.on(DescribeInstancesCommand).resolves(page([ec2Instance('i-2', 'running', '10.0.0.2')]))
     r53Mock.on(ChangeResourceRecordSetsCommand).resolves({ $metadata: {} })
 
@@ -189,8 +214,25 @@ describe('pagination', () => {
 
     expect(r53Mock.commandCalls(ListResourceRecordSetsCommand)[1]?.args[0].input).toMatchObject({ StartRecordName: `${DB}.`, StartRecordType: 'A' })
     const changes = r53Mock.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes
-    expect(changes?.map((c) => c.Action)).toEqual(['DELETE', 'CREATE'])
-    expect(line).toMatchObject({ before: ['10.0.0.1'], after: ['10.0.0.2'], calls: 5 })
+    expect(changes?.map((c) => `${c.Action} ${c.ResourceRecordSet?.Type}`)).toEqual(['DELETE A', 'CREATE A', 'DELETE TXT', 'CREATE TXT'])
+    expect(line).toMatchObject({ before: ['10.0.0.1'], after: ['10.0.0.2'], calls: 4 })
+  })
+
+  test('a version record on the page after its A record is found and bumped exactly', async () => {
+    const [soa, a, txt] = zone(['10.0.0.1'], 60, 6).ResourceRecordSets ?? []
+    r53Mock
+      .on(ListResourceRecordSetsCommand)
+      .resolvesOnce({ $metadata: {}, ResourceRecordSets: [soa!, a!], IsTruncated: true, NextRecordName: `${DB}.`, NextRecordType: 'TXT' })
+      .resolvesOnce({ $metadata: {}, ResourceRecordSets: [txt!], IsTruncated: false })
+    ec2Mock.on(DescribeInstancesCommand).resolves(page([ec2Instance('i-2', 'running', '10.0.0.2')]))
+    r53Mock.on(ChangeResourceRecordSetsCommand).resolves({ $metadata: {} })
+
+    const line = await makeHandler()(running('i-2'))
+
+    expect(r53Mock.commandCalls(ListResourceRecordSetsCommand)[1]?.args[0].input).toMatchObject({ StartRecordName: `${DB}.`, StartRecordType: 'TXT' })
+    const changes = r53Mock.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes
+    expect(changes?.slice(2)).toEqual(bump(6))
+    expect(line).toMatchObject({ action: 'upsert', calls: 4 })
   })
 })
 
@@ -198,8 +240,8 @@ describe('conflicts and retries', () => {
   test('InvalidChangeBatch from a concurrent writer makes the handler recompute from scratch, then succeed', async () => {
     r53Mock
       .on(ListResourceRecordSetsCommand)
-      .resolvesOnce(zone(['10.0.0.1']))
-      .resolves(zone(['10.0.0.1', '10.0.0.3']))
+      .resolvesOnce(zone(['10.0.0.1'], 60, 1))
+      .resolves(zone(['10.0.0.1', '10.0.0.3'], 60, 2))
     ec2Mock
       .on(DescribeInstancesCommand)
       .resolvesOnce(page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'running', '10.0.0.2')]))
@@ -218,12 +260,29 @@ describe('conflicts and retries', () => {
       {
         Action: 'CREATE',
         ResourceRecordSet: { Name: DB, Type: 'A', TTL: 60, ResourceRecords: ['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((Value) => ({ Value })) }
-      }
+      },
+      ...bump(2)
     ])
     expect(sleeps).toHaveLength(1)
     expect(sleeps[0]).toBeGreaterThanOrEqual(125)
     expect(sleeps[0]).toBeLessThanOrEqual(250)
-    expect(line).toMatchObject({ action: 'upsert', attempts: 2, calls: 7, before: ['10.0.0.1', '10.0.0.3'] })
+    expect(line).toMatchObject({ action: 'upsert', attempts: 2, calls: 6, before: ['10.0.0.1', '10.0.0.3'] })
+  })
+
+  test('a swap lost to a writer that wrote the same set costs one more zone read and ends as a no-op', async () => {
+    r53Mock
+      .on(ListResourceRecordSetsCommand)
+      .resolvesOnce(zone(['10.0.0.1', '10.0.0.2'], 60, 1))
+      .resolves(zone(['10.0.0.1'], 60, 2))
+    ec2Mock.on(DescribeInstancesCommand).resolves(page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'shutting-down', '10.0.0.2')]))
+    r53Mock.on(ChangeResourceRecordSetsCommand).rejects(new InvalidChangeBatch({ message: 'values provided do not match the current values', $metadata: {} }))
+
+    const line = await makeHandler()(stateEvent('i-2', 'shutting-down'))
+
+    expect(r53Mock.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1)
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(1)
+    expect(sleeps).toHaveLength(1)
+    expect(line).toMatchObject({ action: 'noop', attempts: 1, calls: 4, before: ['10.0.0.1'], after: ['10.0.0.1'] })
   })
 
   test('conflicts are retried a bounded number of times with growing backoff, then the error is thrown for Lambda to retry', async () => {
@@ -250,7 +309,7 @@ describe('conflicts and retries', () => {
 
     const line = await makeHandler()(running('i-1'))
 
-    expect(line).toMatchObject({ action: 'upsert', after: ['10.0.0.1'], attempts: 2, calls: 6 })
+    expect(line).toMatchObject({ action: 'upsert', after: ['10.0.0.1'], attempts: 2, calls: 5 })
   })
 
   test('throttling is left to the SDK retry: the handler neither swallows nor recomputes it', async () => {
@@ -283,30 +342,34 @@ describe('conflicts and retries', () => {
 })
 
 describe('concurrent invocations', () => {
-  /** A Route 53 zone that applies batches all-or-nothing, with DELETE and CREATE checked as AWS does. */
+  /** A Route 53 zone that applies batches all-or-nothing, with DELETE and CREATE checked as AWS does; sets keyed `name|type`. */
   function fakeRoute53(): Map<string, { ttl: number; values: string[] }> {
     const sets = new Map<string, { ttl: number; values: string[] }>()
     const key = (values: readonly string[]): string => [...values].sort().join()
     r53Mock.on(ListResourceRecordSetsCommand).callsFake(() => ({
       $metadata: {},
       IsTruncated: false,
-      ResourceRecordSets: [...sets].map(([Name, set]) => ({ Name, Type: 'A', TTL: set.ttl, ResourceRecords: set.values.map((Value) => ({ Value })) }))
+      ResourceRecordSets: [...sets].map(([id, set]) => {
+        const [Name, Type] = id.split('|')
+        return { Name, Type, TTL: set.ttl, ResourceRecords: set.values.map((Value) => ({ Value })) }
+      })
     }))
-    r53Mock.on(ChangeResourceRecordSetsCommand).callsFake((input: { ChangeBatch: { Changes: { Action: string; ResourceRecordSet: { Name: string; TTL: number; ResourceRecords: { Value: string }[] } }[] } }) => {
+    type Batch = { ChangeBatch: { Changes: { Action: string; ResourceRecordSet: { Name: string; Type: string; TTL: number; ResourceRecords: { Value: string }[] } }[] } }
+    r53Mock.on(ChangeResourceRecordSetsCommand).callsFake((input: Batch) => {
       const next = new Map(sets)
       for (const { Action, ResourceRecordSet: set } of input.ChangeBatch.Changes) {
-        const name = set.Name.endsWith('.') ? set.Name : `${set.Name}.`
+        const id = `${set.Name.endsWith('.') ? set.Name : `${set.Name}.`}|${set.Type}`
         const values = set.ResourceRecords.map((r) => r.Value)
-        const existing = next.get(name)
+        const existing = next.get(id)
         if (Action === 'DELETE' && (!existing || existing.ttl !== set.TTL || key(existing.values) !== key(values))) {
           throw new InvalidChangeBatch({ message: 'values provided do not match the current values', $metadata: {} })
         }
         if (Action === 'CREATE' && existing) throw new InvalidChangeBatch({ message: 'it already exists', $metadata: {} })
-        if (Action === 'DELETE') next.delete(name)
-        else next.set(name, { ttl: set.TTL, values })
+        if (Action === 'DELETE') next.delete(id)
+        else next.set(id, { ttl: set.TTL, values })
       }
       sets.clear()
-      for (const [name, set] of next) sets.set(name, set)
+      for (const [id, set] of next) sets.set(id, set)
       return { $metadata: {} }
     })
     return sets
@@ -330,14 +393,16 @@ describe('concurrent invocations', () => {
     release()
     const late = await slow
 
-    expect(fast).toMatchObject({ action: 'upsert', after: ['10.0.0.1', '10.0.0.2'] })
+    expect(fast).toMatchObject({ action: 'upsert', after: ['10.0.0.1', '10.0.0.2'], calls: 3 })
     expect(late).toMatchObject({ action: 'noop', attempts: 2, after: ['10.0.0.1', '10.0.0.2'] })
-    expect(sets.get(`${DB}.`)).toEqual({ ttl: 60, values: ['10.0.0.1', '10.0.0.2'] })
+    expect(sets.get(`${DB}.|A`)).toEqual({ ttl: 60, values: ['10.0.0.1', '10.0.0.2'] })
+    expect(sets.get(`${DB}.|TXT`)).toEqual({ ttl: 60, values: ['"hyperform-version=1"'] })
   })
 
-  test('a stalled write let through because the record changed and changed back (A-B-A) is caught by the check after it and undone', async () => {
+  test('a stalled write whose record changed and changed back (A-B-A) fails on the version record and is recomputed', async () => {
     const sets = fakeRoute53()
-    sets.set(`${DB}.`, { ttl: 60, values: ['10.0.0.1'] })
+    sets.set(`${DB}.|A`, { ttl: 60, values: ['10.0.0.1'] })
+    sets.set(`${DB}.|TXT`, { ttl: 60, values: ['"hyperform-version=1"'] })
     const withSecond = page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'running', '10.0.0.2')])
     const secondGone = page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'terminated')])
     let release: () => void = () => undefined
@@ -348,21 +413,47 @@ describe('concurrent invocations', () => {
       // the slow writer reads [1, 2] and stalls; others add 2 and remove it again
       .callsFakeOnce(() => new Promise((resolve) => ((release = () => resolve(withSecond)), slowReadDone())))
       .resolvesOnce(withSecond)
-      .resolvesOnce(withSecond)
       .resolves(secondGone)
 
     const slow = makeHandler()(running('i-2'))
     await stalled
-    expect(await makeHandler()(running('i-2'))).toMatchObject({ action: 'upsert', after: ['10.0.0.1', '10.0.0.2'] })
-    expect(await makeHandler()(stateEvent('i-2', 'terminated'))).toMatchObject({ action: 'upsert', after: ['10.0.0.1'] })
+    expect(await makeHandler()(running('i-2'))).toMatchObject({ action: 'upsert', after: ['10.0.0.1', '10.0.0.2'], calls: 3 })
+    expect(await makeHandler()(stateEvent('i-2', 'terminated'))).toMatchObject({ action: 'upsert', after: ['10.0.0.1'], calls: 3 })
+    expect(sets.get(`${DB}.|A`)).toEqual({ ttl: 60, values: ['10.0.0.1'] })
     release()
     const late = await slow
 
-    // its swap of [1] for [1, 2] succeeded, the check saw 2 gone, and the recompute put [1] back
-    expect(r53Mock.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(4)
-    expect(late).toMatchObject({ action: 'upsert', attempts: 2, before: ['10.0.0.1', '10.0.0.2'], after: ['10.0.0.1'] })
-    expect(sets.get(`${DB}.`)).toEqual({ ttl: 60, values: ['10.0.0.1'] })
-    expect(sleeps).toEqual([])
+    // its swap of [1] for [1, 2] matched the A record but not the version (1, now 3): refused, recomputed, nothing to write
+    const batches = r53Mock.commandCalls(ChangeResourceRecordSetsCommand)
+    expect(batches).toHaveLength(3)
+    await expect(batches[2]?.returnValue).rejects.toMatchObject({ name: 'InvalidChangeBatch' })
+    expect(late).toMatchObject({ action: 'noop', attempts: 2, before: ['10.0.0.1'], after: ['10.0.0.1'], calls: 5 })
+    expect(sets.get(`${DB}.|A`)).toEqual({ ttl: 60, values: ['10.0.0.1'] })
+    expect(sets.get(`${DB}.|TXT`)).toEqual({ ttl: 60, values: ['"hyperform-version=3"'] })
+    expect(sleeps).toHaveLength(1)
+  })
+
+  test('two first writers: the second one\'s CREATE TXT "1" fails, and it recomputes from the first one\'s record', async () => {
+    const sets = fakeRoute53()
+    const both = page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'running', '10.0.0.2')])
+    const onlyFirst = page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'pending', '10.0.0.2')])
+    let release: () => void = () => undefined
+    let slowReadDone: () => void = () => undefined
+    const stalled = new Promise<void>((resolve) => (slowReadDone = resolve))
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .callsFakeOnce(() => new Promise((resolve) => ((release = () => resolve(onlyFirst)), slowReadDone())))
+      .resolves(both)
+
+    const slow = makeHandler()(running('i-1'))
+    await stalled
+    await makeHandler()(running('i-2'))
+    release()
+    const late = await slow
+
+    expect(late).toMatchObject({ action: 'noop', attempts: 2 })
+    expect(sets.get(`${DB}.|A`)).toEqual({ ttl: 60, values: ['10.0.0.1', '10.0.0.2'] })
+    expect(sets.get(`${DB}.|TXT`)).toEqual({ ttl: 60, values: ['"hyperform-version=1"'] })
   })
 })
 
@@ -414,7 +505,7 @@ describe('against the real SDK stack (HTTP stubbed)', () => {
     ])
     const lastBody = requests[4] ?? ''
     expect(lastBody).toMatch(/<Action>DELETE<\/Action>.*<Value>10\.0\.0\.3<\/Value>.*<Action>CREATE<\/Action>.*<Value>10\.0\.0\.2<\/Value>/s)
-    expect(line).toMatchObject({ action: 'upsert', attempts: 2, calls: 8, after: ['10.0.0.1', '10.0.0.2', '10.0.0.3'] })
+    expect(line).toMatchObject({ action: 'upsert', attempts: 2, calls: 7, after: ['10.0.0.1', '10.0.0.2', '10.0.0.3'] })
   })
 })
 

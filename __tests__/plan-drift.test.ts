@@ -14,12 +14,11 @@ function settled(desired: DesiredState): CurrentState {
   const instances: CurrentInstance[] = current.asgs.flatMap((g) =>
     g.instances.map((i) => ({ id: i.id, service: g.service, capacity: g.capacity, state: 'running', privateIp: `172.28.0.${(n += 1)}` }))
   )
-  const records = desired.services.map((s) => ({
-    name: s.recordName,
-    type: 'A',
-    ttl: 60,
-    values: instances.filter((i) => i.service === s.name).map((i) => i.privateIp ?? '').sort()
-  }))
+  // the service records, then their version records (TXT) at the same names, as the DNS updater leaves them
+  const records = [
+    ...desired.services.map((s) => ({ name: s.recordName, type: 'A', ttl: 60, values: instances.filter((i) => i.service === s.name).map((i) => i.privateIp ?? '').sort() })),
+    ...desired.services.map((s) => ({ name: s.recordName, type: 'TXT', ttl: 60, values: ['"hyperform-version=3"'] }))
+  ]
   return { ...current, instances, records, recordsRead: true }
 }
 
@@ -109,6 +108,15 @@ describe('record drift', () => {
     expect(drifted(diff(desired, current).changes)).toEqual([`delete dns-record ${stray.name}`])
   })
 
+  test('version records (TXT) are neither drift nor unknown records, even alone at a name whose A record was emptied', () => {
+    const desired = desiredFor()
+    const current = settled(desired)
+    current.records.push({ name: 'cache.st-wordpress.prj-demo.us-east-1.internal', type: 'TXT', ttl: 60, values: ['"hyperform-version=9"'] })
+    const plan = diff(desired, current)
+    expect(plan.changes.filter((c) => c.action !== 'noop')).toEqual([])
+    expect(plan.changes.filter((c) => c.kind === 'dns-record').map((c) => c.name).sort()).toEqual([DB_RECORD, WP_RECORD])
+  })
+
   test('the records of a service removed from the compose file are deleted as an intended change', () => {
     const desired = desiredFor()
     const model = wordpress()
@@ -122,16 +130,25 @@ describe('record drift', () => {
 describe('the heal batch', () => {
   const current = { name: DB_RECORD, type: 'A', ttl: 60, values: ['10.0.0.2', '10.0.0.1'] }
 
-  test('swaps the exact current set for the new one in one batch, as the DNS updater does', () => {
-    expect(healBatch(current, { name: DB_RECORD, ttl: 10, values: ['10.0.0.3'] })).toEqual([
+  const version = { name: DB_RECORD, type: 'TXT', ttl: 60, values: ['"hyperform-version=11"'] }
+  const txt = (action: string, n: number, ttl: number): object => ({
+    Action: action,
+    ResourceRecordSet: { Name: DB_RECORD, Type: 'TXT', TTL: ttl, ResourceRecords: [{ Value: `"hyperform-version=${n}"` }] }
+  })
+
+  test('swaps the exact current set for the new one and bumps the version in one batch, as the DNS updater does', () => {
+    expect(healBatch(current, { name: DB_RECORD, ttl: 10, values: ['10.0.0.3'] }, version)).toEqual([
       { Action: 'DELETE', ResourceRecordSet: { Name: DB_RECORD, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.2' }, { Value: '10.0.0.1' }] } },
-      { Action: 'CREATE', ResourceRecordSet: { Name: DB_RECORD, Type: 'A', TTL: 10, ResourceRecords: [{ Value: '10.0.0.3' }] } }
+      { Action: 'CREATE', ResourceRecordSet: { Name: DB_RECORD, Type: 'A', TTL: 10, ResourceRecords: [{ Value: '10.0.0.3' }] } },
+      txt('DELETE', 11, 60),
+      txt('CREATE', 12, 10)
     ])
   })
 
   test('deletes the record when no instance runs, creates it when there was none, and writes nothing when they agree', () => {
-    expect(healBatch(current, { name: DB_RECORD, ttl: 60, values: [] }).map((c) => c.Action)).toEqual(['DELETE'])
-    expect(healBatch(undefined, { name: DB_RECORD, ttl: 60, values: ['10.0.0.1'] }).map((c) => c.Action)).toEqual(['CREATE'])
+    const kinds = (changes: { Action?: string; ResourceRecordSet?: { Type?: string } }[]): string[] => changes.map((c) => `${c.Action} ${c.ResourceRecordSet?.Type}`)
+    expect(kinds(healBatch(current, { name: DB_RECORD, ttl: 60, values: [] }, version))).toEqual(['DELETE A', 'DELETE TXT', 'CREATE TXT'])
+    expect(kinds(healBatch(undefined, { name: DB_RECORD, ttl: 60, values: ['10.0.0.1'] }))).toEqual(['CREATE A', 'CREATE TXT'])
     expect(healBatch(current, { name: DB_RECORD, ttl: 60, values: ['10.0.0.1', '10.0.0.2'] })).toEqual([])
     expect(healBatch(undefined, { name: DB_RECORD, ttl: 60, values: [] })).toEqual([])
   })

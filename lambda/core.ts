@@ -8,6 +8,9 @@
  * soon as an event makes its service recompute.
  */
 import { TAGS, labelProblem, recordName } from '../src/names.js'
+import { versionBump, type VersionChange, type VersionRecord } from '../src/record-version.js'
+
+export type { VersionRecord } from '../src/record-version.js'
 
 /** The detail of an `EC2 Instance State-change Notification`. */
 export interface StateChange {
@@ -47,14 +50,18 @@ export type Decision =
   /** The read is older than the event (EC2 reads are eventually consistent): read again. */
   | { action: 'reread'; target: Target; reason: string }
   | { action: 'noop'; target: Target; current: RecordSet | undefined }
-  | { action: 'upsert'; target: Target; current: RecordSet | undefined; next: RecordSet }
-  | { action: 'delete'; target: Target; current: RecordSet }
+  /** `version`: the name's version record (TXT) as read, bumped in the same batch. */
+  | { action: 'upsert'; target: Target; current: RecordSet | undefined; next: RecordSet; version: VersionRecord | undefined }
+  | { action: 'delete'; target: Target; current: RecordSet; version: VersionRecord | undefined }
 
-/** One Route 53 change, shaped as the SDK's `Change`. */
-export interface RecordChange {
+/** One Route 53 change of the A record, shaped as the SDK's `Change`. */
+export interface ARecordChange {
   Action: 'CREATE' | 'DELETE'
   ResourceRecordSet: { Name: string; Type: 'A'; TTL: number; ResourceRecords: { Value: string }[] }
 }
+
+/** A change of the batch: the A record, or its version record. */
+export type RecordChange = ARecordChange | VersionChange
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null
@@ -133,7 +140,7 @@ export function runningIps(instances: readonly InstanceView[], project: string, 
 }
 
 /** The record set named `name`, compared without case or trailing dot. */
-export function findRecord(records: readonly RecordSet[], name: string): RecordSet | undefined {
+export function findRecord<T extends { name: string }>(records: readonly T[], name: string): T | undefined {
   const wanted = normalizeName(name)
   return records.find((r) => normalizeName(r.name) === wanted)
 }
@@ -143,18 +150,20 @@ export interface DecideInput {
   /** The service's running IPs (any order, duplicates allowed). */
   ips: readonly string[]
   current: RecordSet | undefined
+  /** The version record at the same name, when there is one. */
+  version?: VersionRecord | undefined
   ttl: number
 }
 
 /** What to write so that the record equals the running IPs: nothing, a full set, or a delete. */
-export function decide({ target, ips, current, ttl }: DecideInput): Decision {
+export function decide({ target, ips, current, version, ttl }: DecideInput): Decision {
   const values = sortIps(ips)
   if (values.length === 0) {
-    return current ? { action: 'delete', target, current } : { action: 'noop', target, current }
+    return current ? { action: 'delete', target, current, version } : { action: 'noop', target, current }
   }
   const same = current !== undefined && current.ttl === ttl && sortIps(current.values).join() === values.join()
   if (same) return { action: 'noop', target, current }
-  return { action: 'upsert', target, current, next: { name: target.record, ttl, values } }
+  return { action: 'upsert', target, current, next: { name: target.record, ttl, values }, version }
 }
 
 export interface PlanInput {
@@ -163,12 +172,14 @@ export interface PlanInput {
   instances: readonly InstanceView[]
   /** The zone's simple A record sets. */
   records: readonly RecordSet[]
+  /** The zone's TXT record sets (the version records among them). */
+  versions: readonly VersionRecord[]
   scope: Scope
   ttl: number
 }
 
 /** The whole decision for one event from one consistent pair of reads. */
-export function plan({ event, instances, records, scope, ttl }: PlanInput): Decision {
+export function plan({ event, instances, records, versions, scope, ttl }: PlanInput): Decision {
   const self = instances.find((i) => i.id === event.instanceId)
   const target = identify(self, scope)
   if ('ignore' in target) return { action: 'ignore', reason: target.ignore }
@@ -176,27 +187,10 @@ export function plan({ event, instances, records, scope, ttl }: PlanInput): Deci
     return { action: 'reread', target, reason: `read shows ${self.state} after a ${event.state} event` }
   }
   const ips = runningIps(instances, scope.project, target)
-  return decide({ target, ips, current: findRecord(records, target.record), ttl })
+  return decide({ target, ips, current: findRecord(records, target.record), version: findRecord(versions, target.record), ttl })
 }
 
-/**
- * After a successful write, from a fresh read of the instances: why the record
- * just written is already out of date (so the writer must recompute), or
- * undefined when it still equals the service's running IPs. The swap in
- * changeBatch cannot tell a record that changed and changed back since it was
- * read (A-B-A) from one that never changed, so a stalled writer can still put
- * an old set back; its own check after the write catches that, which makes the
- * last successful write always a correct one.
- */
-export function staleAfterWrite(decision: Decision, instances: readonly InstanceView[], project: string): string | undefined {
-  if (decision.action !== 'upsert' && decision.action !== 'delete') return undefined
-  const written = decision.action === 'upsert' ? sortIps(decision.next.values) : []
-  const now = runningIps(instances, project, decision.target)
-  if (now.join() === written.join()) return undefined
-  return `instances changed around the write: wrote [${written.join(', ')}], running now [${now.join(', ')}]`
-}
-
-function change(action: RecordChange['Action'], record: RecordSet): RecordChange {
+function change(action: ARecordChange['Action'], record: RecordSet): ARecordChange {
   return {
     Action: action,
     ResourceRecordSet: {
@@ -210,15 +204,20 @@ function change(action: RecordChange['Action'], record: RecordSet): RecordChange
 
 /**
  * The change batch for a decision, written as a compare-and-swap: the exact
- * current record is deleted and the new one created in one all-or-nothing
- * batch, so a writer whose read is older than the record fails with
- * InvalidChangeBatch instead of overwriting a newer set (UPSERT would not).
+ * current record is deleted and the new one created, and the name's version
+ * record (TXT) is bumped, in one all-or-nothing batch. A writer whose read is
+ * older than the record fails with InvalidChangeBatch instead of overwriting a
+ * newer set (UPSERT would not), even when the A record was changed and put
+ * back since (A-B-A): the version never comes back. An emptied record keeps
+ * its version record.
  */
 export function changeBatch(decision: Decision): RecordChange[] {
-  if (decision.action === 'delete') return [change('DELETE', decision.current)]
+  if (decision.action === 'delete') {
+    return [change('DELETE', decision.current), ...versionBump(decision.target.record, decision.version, decision.current.ttl)]
+  }
   if (decision.action !== 'upsert') return []
-  const create = change('CREATE', decision.next)
-  return decision.current ? [change('DELETE', decision.current), create] : [create]
+  const swap = [...(decision.current ? [change('DELETE', decision.current)] : []), change('CREATE', decision.next)]
+  return [...swap, ...versionBump(decision.target.record, decision.version, decision.next.ttl)]
 }
 
 /** The record's IPs before and after the decision, for the log line (null when nothing was compared). */

@@ -10,24 +10,35 @@
  *   AWS_REGION  set by Lambda; part of every record name
  *
  * Per event, in this order:
- *   1. ListResourceRecordSets of the whole zone (one page of up to 300 sets).
+ *   1. ListResourceRecordSets of the whole zone (one page of up to 300 sets):
+ *      gives the service's A record and its version record (TXT, same name).
  *   2. DescribeInstances filtered on tag:<project key>=PROJECT, any state (one
  *      page of up to 1000 instances): gives the event's instance and its tags,
  *      and the service's running instances, in one read.
  *   3. At most one ChangeResourceRecordSets, as compare-and-swap: DELETE of the
- *      exact set read in 1 plus CREATE of the new set, in one batch.
- *   4. After a write, DescribeInstances again (as in 2): if the service's running
- *      IPs already differ from what was written, recompute from 1.
+ *      exact A set read in 1 plus CREATE of the new set (or only the DELETE when
+ *      none runs), and DELETE of the exact TXT read plus CREATE of the next
+ *      version ("hyperform-version=<n+1>", or 1 when there was none), in one
+ *      all-or-nothing batch.
  * Reading the record BEFORE the instances is what makes the swap safe: if
- * another invocation writes after our record read, our batch fails with
- * InvalidChangeBatch and we recompute from scratch (bounded, jittered backoff);
- * if it wrote before, our instance read is newer than its. The swap compares
- * values only, so it cannot see a record that other writers changed and then
- * put back to exactly what we read (A-B-A): a writer stalled between 2 and 3
- * would then write its old set over a newer, equal-looking one. Step 4 closes
- * that: whoever writes last checks the instances after its own write. So 2
- * calls for an ignored or unchanged event, 4 when the record changes; more only
- * for extra pages, SDK retries, conflicts or instances changing meanwhile. Throttling and PriorRequestNotComplete are
+ * another invocation wrote before our record read, our instance read is newer
+ * than its; if it writes after, our batch fails with InvalidChangeBatch and we
+ * read the zone again (after a bounded, jittered backoff): when the winner
+ * already wrote the set we meant to write we are done (one call), otherwise
+ * that read opens a new round, the instances read after it. Comparing the A
+ * values alone could not see a record that other writers changed and then put
+ * back to exactly what we read (A-B-A): a writer stalled between 2 and 3 would
+ * then write its old set over a newer, equal-looking one. The version record
+ * closes that: every write bumps it and it never returns to an earlier value,
+ * so any write since our read fails our DELETE of the TXT, with no read after
+ * the write. Left open (as with any check-then-act without a read after the
+ * write): a writer stalled between 2 and 3 while the instance it adds dies and
+ * BOTH that instance's shutting-down and terminated events are handled as
+ * no-ops before the stalled batch lands; a later event of the service repairs
+ * it, and the action's drift check heals it. So 2 calls for an ignored or
+ * unchanged event, 3 when the record changes; more only for extra pages, SDK
+ * retries, conflicts (1 more when the winner wrote the same set, 3 otherwise)
+ * or a read lagging the event. Throttling and PriorRequestNotComplete are
  * retried by the SDK's standard retry; any other error is thrown so that
  * Lambda's asynchronous retry runs.
  *
@@ -50,14 +61,16 @@ import { LIMITS, TAGS, labelProblem, regionProblem, zoneName } from '../src/name
 import {
   beforeAfter,
   changeBatch,
+  decide,
+  findRecord,
   normalizeName,
   parseEvent,
   plan,
-  staleAfterWrite,
   type Decision,
   type InstanceView,
   type RecordSet,
-  type StateChange
+  type StateChange,
+  type VersionRecord
 } from './core.js'
 
 export interface Config {
@@ -154,21 +167,30 @@ async function counted<T extends { $metadata?: { attempts?: number } }>(calls: C
   }
 }
 
-function toRecordSet(set: ResourceRecordSet): RecordSet | undefined {
-  if (set.Type !== 'A' || set.SetIdentifier || set.AliasTarget || set.TTL === undefined || !set.Name) return undefined
+/** A simple record set of the given type (no alias, weight or set identifier), as the handler reads it. */
+function simple(set: ResourceRecordSet, type: 'A' | 'TXT'): RecordSet | undefined {
+  if (set.Type !== type || set.SetIdentifier || set.AliasTarget || set.TTL === undefined || !set.Name) return undefined
   return { name: set.Name, ttl: set.TTL, values: (set.ResourceRecords ?? []).flatMap((r) => (r.Value ? [r.Value] : [])) }
 }
 
-async function readZone(route53: Route53Client, zoneId: string, calls: Calls): Promise<RecordSet[]> {
-  const records: RecordSet[] = []
+interface ZoneRead {
+  records: RecordSet[]
+  versions: VersionRecord[]
+}
+
+/** Every page of the zone: its A record sets, and its TXT sets (the version records). */
+async function readZone(route53: Route53Client, zoneId: string, calls: Calls): Promise<ZoneRead> {
+  const read: ZoneRead = { records: [], versions: [] }
   let input: ListResourceRecordSetsCommandInput = { HostedZoneId: zoneId, MaxItems: ZONE_PAGE }
   for (;;) {
     const page = await counted(calls, route53.send(new ListResourceRecordSetsCommand(input)))
     for (const set of page.ResourceRecordSets ?? []) {
-      const record = toRecordSet(set)
-      if (record) records.push(record)
+      const record = simple(set, 'A')
+      if (record) read.records.push(record)
+      const version = simple(set, 'TXT')
+      if (version) read.versions.push(version)
     }
-    if (!page.IsTruncated) return records
+    if (!page.IsTruncated) return read
     input = {
       ...input,
       StartRecordName: page.NextRecordName,
@@ -228,12 +250,6 @@ async function write(deps: HandlerDeps, decision: Decision, calls: Calls): Promi
   }
 }
 
-/** After a write: reads the instances again; why the record written is already stale, or undefined. */
-async function verify(deps: HandlerDeps, decision: Decision, calls: Calls): Promise<string | undefined> {
-  if (changeBatch(decision).length === 0) return undefined
-  return staleAfterWrite(decision, await readInstances(deps.ec2, deps.config.project, calls), deps.config.project)
-}
-
 function backoff(attempt: number, random: () => number): number {
   const delay = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1))
   return delay / 2 + random() * (delay / 2)
@@ -263,6 +279,25 @@ interface Round {
   decision: Decision | undefined
   calls: Calls
   attempts: number
+  /** A zone read already made for the next round (after a lost swap). */
+  zone?: ZoneRead
+}
+
+/**
+ * After a lost swap: reads the zone again. When the winner already wrote what
+ * this round meant to write, that is the outcome (a no-op, one call); otherwise
+ * the read opens the next round, which reads the instances after it as always.
+ */
+async function afterConflict(deps: HandlerDeps, decision: Decision, round: Round): Promise<Decision | undefined> {
+  if (decision.action !== 'upsert' && decision.action !== 'delete') return undefined
+  const zone = await readZone(deps.route53, deps.config.zoneId, round.calls)
+  const { target } = decision
+  const ips = decision.action === 'upsert' ? decision.next.values : []
+  const current = findRecord(zone.records, target.record)
+  const outcome = decide({ target, ips, current, version: findRecord(zone.versions, target.record), ttl: deps.config.ttl })
+  if (outcome.action === 'noop') return outcome
+  round.zone = zone
+  return undefined
 }
 
 /** Read, decide, write; again from scratch after a conflict or a lagging read. */
@@ -271,17 +306,17 @@ async function converge(deps: HandlerDeps, change: StateChange, round: Round): P
   const max = deps.maxAttempts ?? MAX_ATTEMPTS
   for (;;) {
     round.attempts += 1
-    const records = await readZone(deps.route53, config.zoneId, round.calls)
+    const { records, versions } = round.zone ?? (await readZone(deps.route53, config.zoneId, round.calls))
+    round.zone = undefined
     const instances = await readInstances(deps.ec2, config.project, round.calls)
-    const decision = plan({ event: change, instances, records, scope: config, ttl: config.ttl })
+    const decision = plan({ event: change, instances, records, versions, scope: config, ttl: config.ttl })
     round.decision = decision
-    const conflict = decision.action === 'reread' ? decision.reason : await write(deps, decision, round.calls)
-    const stale = conflict === undefined ? await verify(deps, decision, round.calls) : undefined
-    const retry = conflict ?? stale
+    const retry = decision.action === 'reread' ? decision.reason : await write(deps, decision, round.calls)
     if (retry === undefined) return decision
     if (round.attempts >= max) throw new Exhausted(`gave up after ${round.attempts} attempts: ${retry}`)
-    // a stale write means the instances changed, not that writers collide: recompute at once
-    if (conflict !== undefined) await (deps.sleep ?? defaultSleep)(backoff(round.attempts, deps.random ?? Math.random))
+    await (deps.sleep ?? defaultSleep)(backoff(round.attempts, deps.random ?? Math.random))
+    const settled = await afterConflict(deps, decision, round)
+    if (settled) return (round.decision = settled)
   }
 }
 

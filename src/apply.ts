@@ -21,7 +21,7 @@ import { healRecord } from './aws/record-ops.js'
 import { Engine, ApplyError } from './aws/engine.js'
 import type { ApplyContext } from './aws/engine.js'
 import { accountOf, readOtherStacks } from './current.js'
-import { stackDomain } from './names.js'
+import { recordName, stackDomain } from './names.js'
 import type { StackScope } from './names.js'
 import type { ApplyResult, Change, ChangeOf, DesiredService, DesiredState, Plan, ResourceKind } from './state.js'
 import {
@@ -247,17 +247,20 @@ function removeService(e: Engine, args: { service: string; changes: Change[]; wa
   return Promise.all([gone, ...steps])
 }
 
-function applyRemovals(e: Engine, plan: Plan, zoneId: Promise<string | undefined>): Array<Promise<unknown>> {
+/** `kept`: the services the stack keeps (deploy), whose records stay whatever else of theirs goes. */
+function applyRemovals(e: Engine, plan: Plan, args: { zoneId: Promise<string | undefined>; kept?: Set<string> }): Array<Promise<unknown>> {
   const scope = plan.scope
   const deletes = plan.changes.filter((c) => c.action === 'delete' && c.service !== undefined)
   if (!scope || deletes.length === 0) return []
   const watcher = new InstanceWatcher(e, scope)
   const services = [...new Set(deletes.map((c) => c.service as string))].sort()
   const removed = services.map((service) => e.step(`removing service ${service}`, [], () => removeService(e, { service, changes: plan.changes, watcher })))
-  const names = new Set(deletes.filter((c) => c.kind === 'dns-record').map((c) => c.name))
+  // the records the plan deletes, and the version record (TXT) of every service that goes, A record or not
+  const going = services.filter((s) => !args.kept?.has(s)).map((s) => recordName(scope, s))
+  const names = new Set([...deletes.filter((c) => c.kind === 'dns-record').map((c) => c.name), ...going])
   if (names.size === 0) return removed
   const records = e.step(`deleting records of ${[...names].join(', ')}`, removed, async () => {
-    const id = await zoneId
+    const id = await args.zoneId
     if (!id) return
     for (const name of await deleteRecords(e, { zoneId: id, domain: stackDomain(scope), names })) {
       e.done({ kind: 'dns-record', action: 'delete', name })
@@ -336,7 +339,7 @@ async function applyDestroy(e: Engine, plan: Plan, scope: StackScope): Promise<v
   const last = del.length > 0 && (await e.step(`checking for other stacks of ${scope.project}`, [], () => lastStack(e, del, scope)).catch(() => false))
   const unwired = last ? unwire(e, del) : Promise.resolve()
   await unwired.catch(() => undefined) // a failure is in e.errors; the teardown goes on, the DNS updater just races it
-  const removals = applyRemovals(e, plan, zoneIdOf(plan.changes))
+  const removals = applyRemovals(e, plan, { zoneId: zoneIdOf(plan.changes) })
   const settled = await Promise.allSettled([unwired, ...removals])
   if (last && settled.every((s) => s.status === 'fulfilled')) await teardownProject(e, del, unwired).catch(() => undefined) // failures are in e.errors
 }
@@ -355,7 +358,8 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     const project = desired && deploying ? applyProject(e, plan.changes, desired) : undefined
     const services = desired && project ? desired.services.flatMap((s) => applyService(e, s, plan.changes, project)) : []
     const records = desired && project ? applyRecords(e, desired, plan.changes, project) : []
-    const removals = applyRemovals(e, plan, zoneIdOf(plan.changes, project))
+    const kept = new Set(desired?.services.map((s) => s.name) ?? [])
+    const removals = applyRemovals(e, plan, { zoneId: zoneIdOf(plan.changes, project), kept })
     await Promise.allSettled([...(project ? [project] : []), ...services, ...records, ...removals])
   }
   if (e.errors.length > 0) throw new ApplyError(e.errors, e.result())

@@ -260,6 +260,15 @@ export async function aRecords(aws: Aws, zoneId: string): Promise<Map<string, st
   )
 }
 
+/** Every record set of the zone but its apex SOA and NS, as `name TYPE` (names without the trailing dot), sorted. */
+export async function zoneRecordSets(aws: Aws, zoneId: string): Promise<string[]> {
+  const out = await aws.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }))
+  return (out.ResourceRecordSets ?? [])
+    .filter((r) => r.Type !== 'SOA' && r.Type !== 'NS')
+    .map((r) => `${(r.Name ?? '').replace(/\.$/, '')} ${r.Type ?? ''}`)
+    .sort()
+}
+
 /** Polls `check` until it returns a value, or throws `describe()` after timeoutMs. */
 export async function until<T>(check: () => Promise<T | undefined>, describe: () => Promise<string>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs

@@ -300,6 +300,8 @@ export function leftovers(emu: Emulator): string[] {
     ...d.autoscaling.groups.map((g) => `Auto Scaling group ${g.name}${g.deleting ? ' (deleting)' : ''}`),
     ...d.iam.roles.map((r) => `role ${r.roleName}`),
     ...d.route53.map((z) => `zone ${z.name}`),
+    // records of any type, version records (TXT) included, but the apex SOA and NS
+    ...d.route53.flatMap((z) => z.records.filter((r) => !(r.name === z.name && (r.type === 'SOA' || r.type === 'NS'))).map((r) => `record ${r.name} ${r.type}`)),
     ...d.lambda.map((f) => `function ${f.FunctionName}`),
     ...d.events.map((r) => `rule ${r.name}`),
     ...d.logs.map((l) => `log group ${l.name}`)

@@ -114,8 +114,12 @@ function deletion(record: CurrentRecord): R53Change {
   }
 }
 
+/** Record types a service name holds: its A record and its version record (TXT). */
+const SERVICE_TYPES = new Set(['A', 'TXT'])
+
 /**
- * Deletes the named records with their exact current values, in one batch.
+ * Deletes the named records, A and version record (TXT) alike, with their exact
+ * current values, in one batch; returns the names whose A record it deleted.
  * The DNS updater may change or delete them meanwhile: InvalidChangeBatch ->
  * read again and retry what is left (bounded).
  */
@@ -126,13 +130,13 @@ export async function deleteRecords(e: Engine, args: { zoneId: string; domain: s
       if (errorName(err) === 'NoSuchHostedZone') return []
       throw err
     })
-    const records = listed.filter((r) => r.type === 'A' && args.names.has(r.name))
+    const records = listed.filter((r) => SERVICE_TYPES.has(r.type) && args.names.has(r.name))
     if (records.length === 0) return []
     try {
       await e.call('route53', 'ChangeResourceRecordSets', () =>
         e.clients.route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: args.zoneId, ChangeBatch: { Changes: records.map(deletion) } }))
       )
-      return records.map((r) => r.name)
+      return records.filter((r) => r.type === 'A').map((r) => r.name)
     } catch (err) {
       if (errorName(err) !== 'InvalidChangeBatch') throw err
       await sleep(Math.min(e.timing.baseDelayMs * 2 ** attempt, e.timing.maxDelayMs))
