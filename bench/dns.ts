@@ -205,8 +205,15 @@ async function measureChurn(emu: Emulator, args: { zoneId: string; stack: string
   }
 }
 
+/**
+ * In AWS an instance takes tens of seconds from shutting-down to terminated, so the DNS updater
+ * handles the two events one after the other. The emulator's default (30 ms) would make them
+ * race on every interruption; 1 s keeps them apart as in AWS while the churn stays short.
+ */
+const TERMINATE_DELAY_MS = 1000
+
 export async function dnsBench(options: DnsOptions, log: (line: string) => void): Promise<DnsFigures> {
-  const emu = await startEmulator()
+  const emu = await startEmulator({ simulation: { terminateDelayMs: TERMINATE_DELAY_MS } })
   const workspace = mkdtempSync(path.join(tmpdir(), 'hyperform-bench-dns-'))
   const stack = 'st-churn'
   try {
