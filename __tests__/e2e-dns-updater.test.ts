@@ -9,6 +9,7 @@
  * compare-and-swap an A-B-A change of the record would let through without the
  * version record (TXT) bumped in the same batch.
  */
+import { seededRandom } from '../emulator/core/random.js'
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import * as path from 'node:path'
@@ -94,17 +95,6 @@ const inputs: ActionInputs = {
   allowForks: false
 }
 
-/** mulberry32: a small seeded PRNG, so the step sequence is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -365,7 +355,7 @@ describe('the DNS updater against the emulator', () => {
     emulator.setFaults({ duplicateEventRate: 0.3, reorderWindowMs: 60 })
 
     const started = Date.now()
-    const random = prng(SEED)
+    const random = seededRandom(SEED)
     const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(random() * items.length)]
     const sizes = new Map<string, number>()
     for (const s of model.services) {
