@@ -41,6 +41,7 @@ import { resolveNetwork } from '../src/aws/network.js'
 import type { ComposeModel, ServiceModel } from '../src/compose/model.js'
 import { readCurrent } from '../src/current.js'
 import { buildDesired } from '../src/desired.js'
+import { inputs as fixtureInputs } from './helpers/deploy-fixtures.js'
 import type { ActionInputs } from '../src/inputs.js'
 import { TAGS, asgName, functionName, launchTemplateName, logGroupName, stackDomain, zoneName, type Capacity } from '../src/names.js'
 import { diff } from '../src/plan.js'
@@ -78,22 +79,14 @@ const model: ComposeModel = {
 }
 const SERVICE_NAMES = model.services.map((s) => s.name)
 
-const inputs: ActionInputs = {
-  project: scope.project,
-  region: scope.region,
-  stack: scope.stack,
+const inputs: ActionInputs = fixtureInputs({
+  ...scope,
   composeFiles: ['compose.yaml'],
   workspace: ROOT,
-  command: 'deploy',
-  subnetIds: [],
-  instanceType: 't3.small',
   spotInstanceTypes: ['t3a.small'],
-  dnsTtl: 60,
   wait: true,
-  waitTimeout: 60,
-  logRetentionDays: 14,
-  allowForks: false
-}
+  waitTimeout: 60
+})
 
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

@@ -16,6 +16,7 @@ import { loadCompose } from '../src/compose/index.js'
 import type { ComposeModel } from '../src/compose/model.js'
 import { readCurrent } from '../src/current.js'
 import { buildDesired } from '../src/desired.js'
+import { inputs as fixtureInputs } from './helpers/deploy-fixtures.js'
 import type { ActionInputs } from '../src/inputs.js'
 import { destroyPlan, diff } from '../src/plan.js'
 import type { DesiredState } from '../src/state.js'
@@ -27,22 +28,14 @@ const lambdaCode = { zipPath: ZIP, codeSha256: readFileSync(`${ZIP}.sha256`, 'ut
 const timing = { baseDelayMs: 5, maxDelayMs: 50, pollMs: 20, rolePropagationMs: 5000, consistencyMs: 5000, teardownMs: 20_000 }
 const scope = { project: 'prj-demo', stack: 'st-wordpress', region: 'us-east-1' }
 
-const inputs: ActionInputs = {
-  project: scope.project,
-  region: scope.region,
-  stack: scope.stack,
+const inputs: ActionInputs = fixtureInputs({
+  ...scope,
   composeFiles: ['examples/wordpress/compose.yaml'],
   workspace: ROOT,
-  command: 'deploy',
-  subnetIds: [],
-  instanceType: 't3.small',
   spotInstanceTypes: ['t3a.small'],
-  dnsTtl: 60,
   wait: true,
-  waitTimeout: 60,
-  logRetentionDays: 14,
-  allowForks: false
-}
+  waitTimeout: 60
+})
 
 let emulator: Emulator
 let clients: Clients
