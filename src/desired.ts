@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { ComposeModel, ServiceModel } from './compose/model.js'
+import { ingressKey, ingressRules, sortIngressRules } from './container-ports.js'
 import type { ActionInputs } from './inputs.js'
 import {
   PERMISSION_STATEMENT_ID,
@@ -45,7 +46,6 @@ export const LAMBDA_MEMORY = 128
 /** The states the DNS updater recomputes on (it reads the instances, so extra states are harmless). */
 export const WATCHED_STATES = ['running', 'shutting-down', 'stopping', 'stopped', 'terminated']
 export const SSM_AMI_PREFIX = 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-'
-const ANYWHERE = '0.0.0.0/0'
 
 /** JSON with object keys sorted at every level: equal data gives equal text. */
 export function canonicalJson(value: unknown): string {
@@ -170,27 +170,6 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
   }
 }
 
-function sortRules(rules: IngressRule[]): IngressRule[] {
-  const unique = new Map(rules.map((r) => [ingressKey(r), r]))
-  return [...unique.values()].sort((a, b) => ingressKey(a).localeCompare(ingressKey(b)))
-}
-
-export function ingressKey(rule: IngressRule): string {
-  return `${rule.protocol}:${String(rule.fromPort).padStart(5, '0')}-${String(rule.toPort).padStart(5, '0')}:${rule.cidr}`
-}
-
-/** Published ports from the VPC (or anywhere with deploy.public); exposed ports from the VPC only. */
-export function ingressRules(service: ServiceModel, vpcCidr: string): IngressRule[] {
-  const published = service.ports.map((p) => ({
-    protocol: p.protocol,
-    fromPort: p.published,
-    toPort: p.published,
-    cidr: service.public ? ANYWHERE : vpcCidr
-  }))
-  const exposed = service.expose.map((e) => ({ protocol: e.protocol, fromPort: e.port, toPort: e.port, cidr: vpcCidr }))
-  return sortRules([...published, ...exposed])
-}
-
 function spotTypes(primary: string, extra: string[]): string[] {
   const arm = isArm(primary)
   return [...new Set([primary, ...extra.filter((t) => isArm(t) === arm)])]
@@ -291,7 +270,7 @@ function shortSha(text: string): string {
 
 /** Hash of a security group's ingress rules (tag hyperform:config-hash on the group). */
 export function ingressHash(rules: IngressRule[]): string {
-  return shortSha(canonicalJson(sortRules(rules).map(ingressKey)))
+  return shortSha(canonicalJson(sortIngressRules(rules).map(ingressKey)))
 }
 
 /** Hash of what the compose file sets on an ASG (tag hyperform:config-hash on the group). */

@@ -19,7 +19,8 @@ import {
   RevokeSecurityGroupIngressCommand
 } from '@aws-sdk/client-ec2'
 import type { IpPermission, RequestLaunchTemplateData } from '@aws-sdk/client-ec2'
-import { VERSION_TAG, asgConfigHash, ingressHash, ingressKey, launchTemplateData, launchTemplateHash, launchTemplateTags } from '../desired.js'
+import { ingressKey } from '../container-ports.js'
+import { VERSION_TAG, asgConfigHash, ingressHash, launchTemplateData, launchTemplateHash, launchTemplateTags } from '../desired.js'
 import { CONFIG_HASH_TAG } from '../names.js'
 import type { ChangeOf, DesiredAsg, DesiredService, IngressRule } from '../state.js'
 import type { Engine } from './engine.js'

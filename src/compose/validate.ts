@@ -5,6 +5,7 @@
  * required key points at the key of the mapping that lacks it.
  */
 import * as path from 'node:path'
+import { containerPorts } from '../container-ports.js'
 import { labelProblem } from '../names.js'
 import { type EnvFile, envFileItemPath } from './envfile.js'
 import { type EnvEntry, envNameProblem, environmentEntries } from './environment.js'
@@ -132,6 +133,7 @@ function checkService(entry: Entry, scope: Scope): void {
   checkEnvFiles(s)
   checkPorts(s)
   checkExpose(s)
+  checkContainerPorts(s)
   checkDeploy(s)
 }
 
@@ -301,6 +303,49 @@ function checkExpose(s: ServiceScope): void {
     const result = parseExpose(item)
     if ('problem' in result) s.diags.error(item.loc, joinPath(path, i), result.problem)
   })
+}
+
+interface LocatedPorts<T> {
+  values: T[]
+  items: Array<{ loc: SourceLocation; path: string }>
+}
+
+/** Every value of a list of ports, each with the item it came from; undefined if an item is invalid. */
+function locatedPorts<T>(s: ServiceScope, key: string, parse: (item: Node) => T[] | undefined): LocatedPorts<T> | undefined {
+  const { node, path } = field(s, key)
+  const located: LocatedPorts<T> = { values: [], items: [] }
+  if (node === undefined) return located
+  if (node.kind !== 'seq') return undefined
+  for (const [i, item] of node.items.entries()) {
+    const values = parse(item)
+    if (values === undefined) return undefined
+    for (const value of values) {
+      located.values.push(value)
+      located.items.push({ loc: item.loc, path: joinPath(path, i) })
+    }
+  }
+  return located
+}
+
+/** A container port other services cannot reach because a `ports` mapping holds its host port. */
+function checkContainerPorts(s: ServiceScope): void {
+  const ports = locatedPorts(s, 'ports', (item) => {
+    const parsed = parsePort(item)
+    return 'mappings' in parsed ? parsed.mappings : undefined
+  })
+  const expose = locatedPorts(s, 'expose', (item) => {
+    const parsed = parseExpose(item)
+    return 'ports' in parsed ? parsed.ports : undefined
+  })
+  if (!ports || !expose) return
+  for (const c of containerPorts({ ports: ports.values, expose: expose.values }).conflicts) {
+    const at = (c.source === 'target' ? ports : expose).items[c.index]!
+    const holder = ports.values[c.heldBy]!
+    const port = `${c.port}/${c.protocol}`
+    const why = holder.target === c.port ? `binds host port ${port} to ${holder.hostIp ?? ''} only` : `already uses host port ${port}`
+    const what = c.source === 'target' ? 'its target port' : 'exposed port'
+    s.diags.warn(at.loc, at.path, `${what} ${port} is not published on the instance for other services: ${ports.items[c.heldBy]!.path} ${why}`)
+  }
 }
 
 function checkDeploy(s: ServiceScope): void {

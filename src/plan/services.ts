@@ -1,5 +1,6 @@
 /** Diff of the per-service resources: security group, launch template, the two ASGs, refreshes, records. Pure. */
-import { asgConfigHash, ingressHash, ingressKey, launchTemplateHash } from '../desired.js'
+import { ingressKey } from '../container-ports.js'
+import { asgConfigHash, ingressHash, launchTemplateHash } from '../desired.js'
 import { CONFIG_HASH_TAG, recordName, stackDomain } from '../names.js'
 import type { StackScope } from '../names.js'
 import type {
