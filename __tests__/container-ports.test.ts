@@ -75,8 +75,17 @@ describe('container ports', () => {
   })
 
   test('tcp and udp on one number are different host ports', async () => {
-    const { service } = await load('    ports: ["53:5353/udp", "8053:53"]\n')
-    expect(deployed(service).dockerPorts).toEqual(['53:5353/udp', '8053:53/tcp', '5353:5353/udp', '53:53/tcp'])
+    const { service } = await load('    ports: ["7000:5000/udp", "8000:7000"]\n')
+    expect(deployed(service).dockerPorts).toEqual(['7000:5000/udp', '8000:7000/tcp', '5000:5000/udp', '7000:7000/tcp'])
+  })
+
+  test('a container port on a host port of the instance itself (SSH, DNS) is not published, with a warning, so docker run does not fail', async () => {
+    const { service, warnings } = await load('    ports: ["2222:22"]\n    expose: ["53/udp"]\n')
+    expect(deployed(service)).toEqual({ dockerPorts: ['2222:22/tcp'], ingress: ['tcp 2222 from VPC'] })
+    expect(warnings).toEqual([
+      "compose.yaml:4:13 services.web.ports[0]: its target port 22/tcp is not published on the instance for other services: the instance's SSH server uses host port 22/tcp",
+      "compose.yaml:5:14 services.web.expose[0]: exposed port 53/udp is not published on the instance for other services: the instance's DNS resolver uses host port 53/udp"
+    ])
   })
 
   test('a container port whose host port another mapping uses is not published, with a warning at its file and line', async () => {

@@ -7,8 +7,9 @@
  * network is the VPC and each container has its instance to itself, so those
  * container ports are also published on the instance on the same number and
  * opened to the VPC CIDR. A host port that a `ports` mapping already uses is
- * left to it: the container port behind it is then not reachable that way,
- * which validation reports as a warning (`hostPortConflicts`).
+ * left to it, and so are the ports of the instance's own services: the
+ * container port is then not reachable that way, which compose validation
+ * reports as a warning with its file and line (`conflicts`).
  */
 import type { Protocol, PortMapping, ServiceModel } from './compose/model.js'
 import type { IngressRule } from './state.js'
@@ -29,9 +30,20 @@ export interface HostPortConflict {
   index: number
   port: number
   protocol: Protocol
-  /** Index in `ports` of the mapping that holds the host port. */
-  heldBy: number
+  /** Index in `ports` of the mapping that holds the host port, or the instance service that listens on it. */
+  heldBy: number | { instance: string }
 }
+
+/**
+ * Host ports the instance's own services listen on (Amazon Linux 2023: sshd,
+ * and systemd-resolved's stub resolver on 127.0.0.53). Publishing a container
+ * port there would make `docker run` fail, so only an explicit mapping may.
+ */
+export const INSTANCE_PORTS: ReadonlyMap<string, string> = new Map([
+  ['tcp/22', 'SSH server'],
+  ['tcp/53', 'DNS resolver'],
+  ['udp/53', 'DNS resolver']
+])
 
 export interface ContainerPorts {
   /** The `ports` mappings in order, then the container ports added host = container. */
@@ -62,6 +74,12 @@ export function containerPorts(service: Ports): ContainerPorts {
     const key = hostKey(want.port, want.protocol)
     if (added.has(key)) return
     const heldBy = held.get(key)
+    const instance = INSTANCE_PORTS.get(key)
+    if (heldBy === undefined && instance !== undefined) {
+      added.add(key)
+      conflicts.push({ ...want, heldBy: { instance } })
+      return
+    }
     if (heldBy === undefined) {
       added.add(key)
       published.push({ target: want.port, published: want.port, protocol: want.protocol, source: want.source })

@@ -4,12 +4,12 @@
  * value and never stops at the first problem.
  */
 import * as path from 'node:path'
-import { containerPorts } from '../container-ports.js'
+import { containerPorts, type HostPortConflict } from '../container-ports.js'
 import { labelProblem } from '../names.js'
 import { envFileItemPath } from './envfile.js'
 import { type EnvEntry, envNameProblem, environmentEntries } from './environment.js'
 import type { Check, KeyAt } from './keys.js'
-import type { SourceLocation } from './model.js'
+import type { PortMapping, SourceLocation } from './model.js'
 import { parseExpose, parsePort, type PortProblem } from './ports.js'
 import { shellSplit } from './shlex.js'
 import { describe, entryOf, joinPath, type MapNode, type Node, quote, valueOf } from './tree.js'
@@ -236,12 +236,17 @@ function checkContainerPorts(at: KeyAt, { diags }: Check): void {
   if (!ports || !expose) return
   for (const c of containerPorts({ ports: ports.values, expose: expose.values }).conflicts) {
     const where = (c.source === 'target' ? ports : expose).items[c.index]!
-    const holder = ports.values[c.heldBy]!
-    const port = `${c.port}/${c.protocol}`
-    const why = holder.target === c.port ? `binds host port ${port} to ${holder.hostIp ?? ''} only` : `already uses host port ${port}`
     const what = c.source === 'target' ? 'its target port' : 'exposed port'
-    diags.warn(where.loc, where.path, `${what} ${port} is not published on the instance for other services: ${ports.items[c.heldBy]!.path} ${why}`)
+    diags.warn(where.loc, where.path, `${what} ${c.port}/${c.protocol} is not published on the instance for other services: ${holderText(c, ports)}`)
   }
+}
+
+function holderText(c: HostPortConflict, ports: LocatedPorts<PortMapping>): string {
+  const port = `${c.port}/${c.protocol}`
+  if (typeof c.heldBy !== 'number') return `the instance's ${c.heldBy.instance} uses host port ${port}`
+  const holder = ports.values[c.heldBy]!
+  const path = ports.items[c.heldBy]!.path
+  return holder.target === c.port ? `${path} binds host port ${port} to ${holder.hostIp ?? ''} only` : `${path} already uses host port ${port}`
 }
 
 export function checkMapping({ node, path }: KeyAt, { diags }: Check): void {
