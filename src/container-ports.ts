@@ -60,7 +60,7 @@ function hostKey(port: number, protocol: Protocol): string {
   return `${protocol}/${port}`
 }
 
-/** What the container publishes, and the container ports another mapping kept from being published. */
+/** What the container publishes, and the container ports a mapping or the instance itself kept from being published. */
 export function containerPorts(service: Ports): ContainerPorts {
   const published: HostPort[] = service.ports.map((p) => ({ ...p, source: 'ports' }))
   const conflicts: HostPortConflict[] = []
