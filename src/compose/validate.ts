@@ -52,6 +52,7 @@ function checkValue(at: KeyAt, child: ChildKey, check: Check): void {
 }
 
 function checkKey(entry: Entry, scope: { map: MapNode; at: MappingAt; children: readonly ChildKey[]; check: Check }): void {
+  // `x-*` is an extension, except where every key is a name (`services.*`): there it is a service.
   if (isExtension(entry.key) && !scope.children.some((c) => c.key === '*')) return
   const pattern = patternOf(scope.at.pattern, entry.key)
   const rule = pattern === undefined ? undefined : ruleOf(pattern)
