@@ -31,12 +31,14 @@ async function load(service: string): Promise<{ service: ServiceModel; warnings:
   return { service: result.model.services[0]!, warnings: result.warnings.map(formatDiagnostic) }
 }
 
-/** What the instance runs and what its security group opens, as a deploy builds them. */
+/** What the instance runs (`docker run -p` values) and what its security group opens, as a deploy builds them. */
 function deployed(service: ServiceModel): { dockerPorts: string[]; ingress: string[] } {
   const built = desiredFor({ services: [service], files: ['compose.yaml'] }).services[0]!
   const script = Buffer.from(built.launchTemplate.spec.userData, 'base64').toString('utf8')
-  const blob = [...script.matchAll(/'([A-Za-z0-9+/=]+)'/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8')).find((b) => b.startsWith('{'))
-  const spec = JSON.parse(blob ?? '{}') as ContainerSpec
+  const blobs = [...script.matchAll(/'([A-Za-z0-9+/=]+)'/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'))
+  // The launcher gives docker one `-p` per entry of the spec's ports.
+  expect(blobs.find((b) => b.includes('def docker_args'))).toContain('for port in spec["ports"]:\n        args += ["-p", port]')
+  const spec = JSON.parse(blobs.find((b) => b.startsWith('{')) ?? '{}') as ContainerSpec
   return { dockerPorts: spec.ports, ingress: built.securityGroup.ingress.map(rule) }
 }
 
