@@ -3,6 +3,7 @@
  * data. Pure: no I/O, no SDK.
  */
 import type { ComposeModel, ServiceModel } from './compose/model.js'
+import { ingressRules } from './container-ports.js'
 import type { ActionInputs } from './inputs.js'
 import {
   PERMISSION_STATEMENT_ID,
@@ -27,7 +28,7 @@ import type { Capacity, StackScope } from './names.js'
 import { canonicalJson } from './json.js'
 import type { DesiredAsg } from './resources/auto-scaling-group.js'
 import type { LaunchTemplateSpec } from './resources/launch-template.js'
-import type { DesiredProject, DesiredService, DesiredState, IngressRule, Network } from './state.js'
+import type { DesiredProject, DesiredService, DesiredState, Network } from './state.js'
 import { buildUserData } from './userdata.js'
 
 export const LAMBDA_RUNTIME = 'nodejs22.x'
@@ -37,7 +38,6 @@ export const LAMBDA_MEMORY = 128
 /** The states the DNS updater recomputes on (it reads the instances, so extra states are harmless). */
 export const WATCHED_STATES = ['running', 'shutting-down', 'stopping', 'stopped', 'terminated']
 export const SSM_AMI_PREFIX = 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-'
-const ANYWHERE = '0.0.0.0/0'
 
 export function partitionOf(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn'
@@ -112,27 +112,6 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
       ruleName: rule
     }
   }
-}
-
-export function sortRules(rules: IngressRule[]): IngressRule[] {
-  const unique = new Map(rules.map((r) => [ingressKey(r), r]))
-  return [...unique.values()].sort((a, b) => ingressKey(a).localeCompare(ingressKey(b)))
-}
-
-export function ingressKey(rule: IngressRule): string {
-  return `${rule.protocol}:${String(rule.fromPort).padStart(5, '0')}-${String(rule.toPort).padStart(5, '0')}:${rule.cidr}`
-}
-
-/** Published ports from the VPC (or anywhere with deploy.public); exposed ports from the VPC only. */
-export function ingressRules(service: ServiceModel, vpcCidr: string): IngressRule[] {
-  const published = service.ports.map((p) => ({
-    protocol: p.protocol,
-    fromPort: p.published,
-    toPort: p.published,
-    cidr: service.public ? ANYWHERE : vpcCidr
-  }))
-  const exposed = service.expose.map((e) => ({ protocol: e.protocol, fromPort: e.port, toPort: e.port, cidr: vpcCidr }))
-  return sortRules([...published, ...exposed])
 }
 
 function spotTypes(primary: string, extra: string[]): string[] {

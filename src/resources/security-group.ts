@@ -11,7 +11,7 @@ import {
 import type { IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
 import { codedError, errorCode, wrap } from '../aws/errors.js'
 import { tolerate, type Aws } from '../aws/send.js'
-import { ingressKey, sortRules } from '../desired.js'
+import { ingressKey, sortIngressRules } from '../container-ports.js'
 import { shortSha } from '../json.js'
 import { CONFIG_HASH_TAG, TAGS } from '../names.js'
 import type { IngressRule } from '../state.js'
@@ -42,7 +42,7 @@ export const SG_NOT_VISIBLE = ['InvalidGroup.NotFound', 'InvalidGroupId.NotFound
 
 /** Hash of a security group's ingress rules (tag hyperform:config-hash on the group). */
 export function ingressHash(rules: IngressRule[]): string {
-  return shortSha(sortRules(rules).map(ingressKey))
+  return shortSha(sortIngressRules(rules).map(ingressKey))
 }
 
 function ingressOf(permissions: IpPermission[] | undefined): IngressRule[] {
