@@ -39,12 +39,6 @@ export const LAMBDA_MEMORY = 128
 export const WATCHED_STATES = ['running', 'shutting-down', 'stopping', 'stopped', 'terminated']
 export const SSM_AMI_PREFIX = 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-'
 
-export function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn'
-  if (region.startsWith('us-gov-')) return 'aws-us-gov'
-  return 'aws'
-}
-
 /** Graviton families (a1, t4g, m7g, c7gn, r8g, x2gd, im4gn, ...) need the arm64 AMI. */
 export function isArm(instanceType: string): boolean {
   return /^(a1|[a-z]+\d+g[a-z]*)\./.test(instanceType)
@@ -76,7 +70,6 @@ export interface LambdaCode {
 function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode): DesiredProject {
   const scope = { project: inputs.project, region: inputs.region }
   const tags = projectTags(scope)
-  const partition = partitionOf(inputs.region)
   const zone = zoneName(scope)
   const fn = functionName(scope)
   const rule = ruleName(scope)
@@ -88,7 +81,7 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
       callerReference: fit(`hyperform/${zone}/${network.vpcId}`, 120)
     },
     role: { name: roleName(scope), assumeRolePolicy: ASSUME_ROLE_POLICY, tags },
-    rolePolicy: { roleName: roleName(scope), policyName: ROLE_POLICY_NAME, partition, region: inputs.region, logGroupName: logGroupName(scope) },
+    rolePolicy: { roleName: roleName(scope), policyName: ROLE_POLICY_NAME, region: inputs.region, logGroupName: logGroupName(scope) },
     logGroup: { name: logGroupName(scope), retentionDays: inputs.logRetentionDays, tags },
     function: {
       name: fn,
@@ -173,7 +166,6 @@ export function buildDesired(args: {
     .map((s) => buildService(scope, s, inputs, network))
   return {
     scope,
-    partition: partitionOf(inputs.region),
     network,
     project: buildProject(inputs, network, args.lambdaCode),
     services

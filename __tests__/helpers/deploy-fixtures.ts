@@ -107,6 +107,7 @@ export function currentFrom(desired: DesiredState): CurrentState {
   return {
     scope,
     accountId: ACCOUNT,
+    partition: 'aws',
     zone: { id: ZONE_ID, name: p.zone.name },
     rolePolicy: { roleName: p.role.name, policyName: p.rolePolicy.policyName, document: rolePolicyDocument({ partition: 'aws', zoneId: ZONE_ID, logGroupArn: lgArn }) },
     logGroup: { name: p.logGroup.name, arn: lgArn, retentionDays: p.logGroup.retentionDays },
