@@ -108,7 +108,8 @@ describe('applyPlan on a fresh account', () => {
     const spot = inputs.find((i) => i.AutoScalingGroupName?.endsWith('wordpress-spot'))
     expect(spot?.MixedInstancesPolicy?.InstancesDistribution).toEqual({ OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' })
     expect(spot?.CapacityRebalance).toBe(true)
-    expect(spot).toMatchObject({ MinSize: 1, MaxSize: 1, DesiredCapacity: 1, VPCZoneIdentifier: 'subnet-a,subnet-b' })
+    // room above the desired size for a refresh that launches before it terminates; min and desired exact
+    expect(spot).toMatchObject({ MinSize: 1, MaxSize: 2, DesiredCapacity: 1, VPCZoneIdentifier: 'subnet-a,subnet-b' })
     const onDemand = inputs.find((i) => i.AutoScalingGroupName?.endsWith('db-on-demand'))
     expect(onDemand?.LaunchTemplate).toEqual({ LaunchTemplateId: 'lt-new', Version: '1' })
     expect(onDemand?.Tags?.filter((t) => t.PropagateAtLaunch).map((t) => t.Key)).toEqual(expect.arrayContaining(['hyperform:project', 'hyperform:stack', 'hyperform:service', 'hyperform:capacity']))

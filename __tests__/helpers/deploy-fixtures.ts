@@ -1,7 +1,7 @@
 /** Shared fixtures for the deploy engine's tests: inputs, models, and a current state that equals a desired one. */
 import type { ComposeModel, ServiceModel } from '../../src/compose/model.js'
 import { buildDesired } from '../../src/desired.js'
-import { asgConfigHash } from '../../src/resources/auto-scaling-group.js'
+import { asgConfigHash, maxSize } from '../../src/resources/auto-scaling-group.js'
 import { functionEnvironment } from '../../src/resources/lambda-function.js'
 import { launchTemplateHash } from '../../src/resources/launch-template.js'
 import { logGroupArn } from '../../src/resources/log-group.js'
@@ -91,7 +91,7 @@ export function currentFrom(desired: DesiredState): CurrentState {
         service: s.name,
         capacity: a.capacity,
         min: a.size,
-        max: a.size,
+        max: maxSize(a.size),
         desired: a.size,
         launchTemplateId: ltId,
         launchTemplateVersion: '3',
