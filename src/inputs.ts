@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import * as core from '@actions/core'
-import { sanitizeLabel } from './names.js'
+import { DEFAULT_RECORD_TTL, sanitizeLabel } from './names.js'
 
 export type Command = 'deploy' | 'plan' | 'destroy'
 export const COMMANDS: readonly Command[] = ['deploy', 'plan', 'destroy']
@@ -222,7 +222,7 @@ export function readInputs(env: Env = process.env): InputsDraft {
     instanceType: instanceTypes[0] ?? 't3.micro',
     spotInstanceTypes: readTypes(r, 'spot-instance-types'),
     ami: readAmi(r),
-    dnsTtl: r.integer('dns-ttl', { min: 0, max: 172800, fallback: 10 }),
+    dnsTtl: r.integer('dns-ttl', { min: 0, max: 172800, fallback: DEFAULT_RECORD_TTL }),
     wait: r.boolean('wait', true),
     waitTimeout: r.integer('wait-timeout', { min: 1, max: 21600, fallback: 900 }),
     logRetentionDays: readRetention(r),

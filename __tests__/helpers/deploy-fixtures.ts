@@ -8,7 +8,7 @@ import { logGroupArn } from '../../src/resources/log-group.js'
 import { rolePolicyDocument } from '../../src/resources/role-policy.js'
 import { ingressHash } from '../../src/resources/security-group.js'
 import type { ActionInputs } from '../../src/inputs.js'
-import { CONFIG_HASH_TAG, PERMISSION_STATEMENT_ID } from '../../src/names.js'
+import { PERMISSION_STATEMENT_ID, TAGS } from '../../src/names.js'
 import type { CurrentState, DesiredState, Network } from '../../src/state.js'
 
 export const ACCOUNT = '123456789012'
@@ -100,7 +100,7 @@ export function currentFrom(desired: DesiredState): CurrentState {
         capacityRebalance: a.capacity === 'spot',
         subnetIds: [...a.subnetIds].sort(),
         instances: Array.from({ length: a.size }, () => ({ id: `i-${(n += 1)}`, lifecycleState: 'InService', healthStatus: 'Healthy' })),
-        tags: { ...a.tags, [CONFIG_HASH_TAG]: asgConfigHash(a) }
+        tags: { ...a.tags, [TAGS.configHash]: asgConfigHash(a) }
       }))
     }
   })

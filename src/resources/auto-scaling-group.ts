@@ -15,7 +15,7 @@ import type { AutoScalingGroup, LaunchTemplateSpecification, MixedInstancesPolic
 import { errorCode, errorMessage, wrap } from '../aws/errors.js'
 import { tolerate, type Aws } from '../aws/send.js'
 import { shortSha } from '../json.js'
-import { CONFIG_HASH_TAG, TAGS, type Capacity, type StackScope } from '../names.js'
+import { TAGS, type Capacity, type StackScope } from '../names.js'
 import type { Change, CurrentState, DesiredService } from '../state.js'
 import { LT_NOT_VISIBLE, type CurrentLaunchTemplate } from './launch-template.js'
 import { stackFilters, tagMap, type KindOps, type Removal, type TemplateRef, type Upsert } from './kind.js'
@@ -182,7 +182,7 @@ function asgChange(args: { service: DesiredService; want: DesiredAsg; have?: Cur
   if (!versionOk) fields.push('launchTemplate')
   if (fields.length === 0) return { ...base, action: 'noop', reason: `${capacityLabel(want)} ${want.size}` }
   const reasons = fields.map((f) => fieldReason(f, { want, have, template }))
-  const configDrift = fields.some((f) => f !== 'launchTemplate') && have.tags[CONFIG_HASH_TAG] === asgConfigHash(want)
+  const configDrift = fields.some((f) => f !== 'launchTemplate') && have.tags[TAGS.configHash] === asgConfigHash(want)
   const versionDrift = !template.changing && !versionOk
   return { ...base, action: 'update', reason: reasons.join(', '), fields, drift: configDrift || versionDrift }
 }
@@ -200,8 +200,8 @@ function groupConfig(asg: DesiredAsg, template: TemplateRef): { LaunchTemplate?:
 }
 
 function groupTags(asg: DesiredAsg): Array<{ Key: string; Value: string; PropagateAtLaunch: boolean; ResourceId: string; ResourceType: string }> {
-  const tags = { ...asg.tags, [CONFIG_HASH_TAG]: asgConfigHash(asg) }
-  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: Key !== CONFIG_HASH_TAG, ResourceId: asg.name, ResourceType: 'auto-scaling-group' }))
+  const tags = { ...asg.tags, [TAGS.configHash]: asgConfigHash(asg) }
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: Key !== TAGS.configHash, ResourceId: asg.name, ResourceType: 'auto-scaling-group' }))
 }
 
 /** Auto Scaling answers ValidationError for a launch template it cannot see yet. */
