@@ -4,6 +4,9 @@ import { AwsError, type EmulatorRequest, type EmulatorResponse } from '../types.
 
 const CONTENT_TYPE = 'application/x-amz-json-1.1'
 
+/** What the JSON protocol itself answers with, before any handler runs. */
+export const JSON_PROTOCOL_ERRORS = { UnknownOperationException: 400, SerializationException: 400 } as const
+
 /** The operation from `X-Amz-Target: <prefix>.<Operation>`. */
 export function targetOperation(req: EmulatorRequest, prefix: string): string {
   const target = req.headers['x-amz-target'] ?? ''

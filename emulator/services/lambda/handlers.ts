@@ -1,13 +1,14 @@
 /** Lambda (REST-JSON, signing name lambda): functions, permissions and invocation of their uploaded code. */
 import { createHash, randomUUID } from 'node:crypto'
 import { unzipSync } from 'fflate'
-import { AwsError, type Cloud, type EmulatorRequest, type EmulatorResponse, type FunctionInvoker, type LogSink, type ServiceModule } from '../types.js'
-import { matchRoute, type RestRoute } from '../protocols/rest-routes.js'
-import { jsonBody, restJson, restJsonError } from '../protocols/rest-json.js'
-import { num, obj, str } from '../protocols/json-rpc.js'
-import { onStop } from '../core/hooks.js'
-import { LambdaExecutor, type CodeSnapshot, type InvokeResult } from './lambda-exec.js'
-import { allowsInvoke, buildStatement, policyDocument, type PolicyStatement } from './lambda-policy.js'
+import { type Cloud, type EmulatorRequest, type EmulatorResponse, type FunctionInvoker, type LogSink, type ServiceModule } from '../../types.js'
+import { matchRoute, type RestRoute } from '../../protocols/rest-routes.js'
+import { jsonBody, restJson, restJsonError } from '../../protocols/rest-json.js'
+import { num, obj, str } from '../../protocols/json-rpc.js'
+import { onStop } from '../../core/hooks.js'
+import { LambdaExecutor, type CodeSnapshot, type InvokeResult } from './exec.js'
+import { allowsInvoke, buildStatement, policyDocument, type PolicyStatement } from './policy.js'
+import { LAMBDA_ERRORS, lambdaError } from './errors.js'
 
 const F = '/2015-03-31/functions'
 const ROUTES: RestRoute[] = [
@@ -87,14 +88,14 @@ function functionArn(cloud: Cloud, region: string, name: string): string {
 /** FunctionName as a name, a full ARN or a partial ARN (123456789012:function:name). */
 function parseFunctionRef(ref: string, defaultRegion: string): { name: string; region: string } {
   const m = /^(?:arn:aws[a-z-]*:lambda:([a-z0-9-]+):)?(?:\d{12}:)?(?:function:)?([a-zA-Z0-9-_]+)(?::[$\w-]+)?$/.exec(ref)
-  if (!m?.[2]) throw new AwsError('ValidationException', `1 validation error detected: Value '${ref}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern`)
+  if (!m?.[2]) throw lambdaError('ValidationException', `1 validation error detected: Value '${ref}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern`)
   return { name: m[2], region: m[1] ?? defaultRegion }
 }
 
 function findFn(ctx: Ctx): Fn {
   const { name, region } = parseFunctionRef(ctx.params.FunctionName ?? '', ctx.req.region)
   const fn = ctx.state.functions.get(`${region}/${name}`)
-  if (!fn) throw new AwsError('ResourceNotFoundException', `Function not found: ${functionArn(ctx.cloud, region, name)}`, 404)
+  if (!fn) throw lambdaError('ResourceNotFoundException', `Function not found: ${functionArn(ctx.cloud, region, name)}`)
   return fn
 }
 
@@ -137,19 +138,19 @@ function configuration(fn: Fn): Record<string, unknown> {
 }
 
 function decodeZip(value: unknown): Uint8Array {
-  if (typeof value !== 'string' || value === '') throw new AwsError('InvalidParameterValueException', 'Please provide a source for function code.')
+  if (typeof value !== 'string' || value === '') throw lambdaError('InvalidParameterValueException', 'Please provide a source for function code.')
   const zip = new Uint8Array(Buffer.from(value, 'base64'))
   try {
     unzipSync(zip)
   } catch {
-    throw new AwsError('InvalidParameterValueException', 'Could not unzip uploaded file. Please check your file, then try to upload again.')
+    throw lambdaError('InvalidParameterValueException', 'Could not unzip uploaded file. Please check your file, then try to upload again.')
   }
   return zip
 }
 
 function checkRole(cloud: Cloud, roleArn: string): void {
   const role = [...cloud.shared.roles.values()].find((r) => r.arn === roleArn)
-  const cannot = new AwsError('InvalidParameterValueException', 'The role defined for the function cannot be assumed by Lambda.')
+  const cannot = lambdaError('InvalidParameterValueException', 'The role defined for the function cannot be assumed by Lambda.')
   if (!role) throw cannot
   if (Date.now() - role.createdAt < cloud.faults.rolePropagationSeconds * 1000) throw cannot
   let trust = role.assumeRolePolicyDocument
@@ -163,10 +164,10 @@ function checkRole(cloud: Cloud, roleArn: string): void {
 
 function checkRuntime(runtime: string | undefined): string {
   if (!runtime || !KNOWN_RUNTIMES.test(runtime)) {
-    throw new AwsError('InvalidParameterValueException', `Value ${runtime ?? 'null'} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set`)
+    throw lambdaError('InvalidParameterValueException', `Value ${runtime ?? 'null'} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set`)
   }
   if (BLOCKED_RUNTIMES.test(runtime)) {
-    throw new AwsError('InvalidParameterValueException', `The runtime parameter of ${runtime} is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.`)
+    throw lambdaError('InvalidParameterValueException', `The runtime parameter of ${runtime} is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.`)
   }
   return runtime
 }
@@ -182,7 +183,7 @@ function envVariables(body: Record<string, unknown>): Record<string, string> | u
   const vars = obj(obj(body.Environment).Variables)
   const reserved = Object.keys(vars).filter((k) => RESERVED_ENV.test(k))
   if (reserved.length > 0) {
-    throw new AwsError('InvalidParameterValueException', `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`)
+    throw lambdaError('InvalidParameterValueException', `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`)
   }
   return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, String(v)]))
 }
@@ -208,7 +209,7 @@ function liveSnapshot(fn: Fn): CodeSnapshot {
 
 function checkFunctionName(name: string): string {
   if (!/^[a-zA-Z0-9-_]{1,64}$/.test(name)) {
-    throw new AwsError('ValidationException', `1 validation error detected: Value '${name}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ and have length less than or equal to 64`)
+    throw lambdaError('ValidationException', `1 validation error detected: Value '${name}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ and have length less than or equal to 64`)
   }
   return name
 }
@@ -235,7 +236,7 @@ const createFunction: Handler = (ctx) => {
   const name = checkFunctionName(str(body, 'FunctionName') ?? '')
   const region = ctx.req.region
   const key = `${region}/${name}`
-  if (ctx.state.functions.has(key)) throw new AwsError('ResourceConflictException', `Function already exist: ${name}`, 409)
+  if (ctx.state.functions.has(key)) throw lambdaError('ResourceConflictException', `Function already exist: ${name}`)
   const config = newConfig(ctx.cloud, body)
   const zip = decodeZip(obj(body.Code).ZipFile)
   const now = Date.now()
@@ -260,14 +261,14 @@ const createFunction: Handler = (ctx) => {
 
 function assertUpdatable(ctx: Ctx, fn: Fn): void {
   if (Date.now() < fn.activeAt) {
-    throw new AwsError('ResourceConflictException', `The operation cannot be performed at this time. The function is currently in the following state: Pending`, 409)
+    throw lambdaError('ResourceConflictException', `The operation cannot be performed at this time. The function is currently in the following state: Pending`)
   }
   if (Date.now() < fn.updateDoneAt) {
-    throw new AwsError('ResourceConflictException', `The operation cannot be performed at this time. An update is in progress for resource: ${fn.arn}`, 409)
+    throw lambdaError('ResourceConflictException', `The operation cannot be performed at this time. An update is in progress for resource: ${fn.arn}`)
   }
   const revision = str(jsonBody(ctx.req), 'RevisionId')
   if (revision && revision !== fn.revisionId) {
-    throw new AwsError('PreconditionFailedException', 'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id', 412)
+    throw lambdaError('PreconditionFailedException', 'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id')
   }
 }
 
@@ -336,7 +337,7 @@ const addPermission: Handler = (ctx) => {
   const body = jsonBody(ctx.req)
   const statementId = str(body, 'StatementId') ?? ''
   if (fn.policy.some((s) => s.Sid === statementId)) {
-    throw new AwsError('ResourceConflictException', 'The statement id (sid) provided already exists. Please choose a new statement id, or remove the existing statement.', 409)
+    throw lambdaError('ResourceConflictException', 'The statement id (sid) provided already exists. Please choose a new statement id, or remove the existing statement.')
   }
   const statement = buildStatement(
     { statementId, action: str(body, 'Action') ?? '', principal: str(body, 'Principal') ?? '', sourceArn: str(body, 'SourceArn'), sourceAccount: str(body, 'SourceAccount') },
@@ -348,7 +349,7 @@ const addPermission: Handler = (ctx) => {
 
 const getPolicy: Handler = (ctx) => {
   const fn = findFn(ctx)
-  if (fn.policy.length === 0) throw new AwsError('ResourceNotFoundException', 'The resource you requested does not exist.', 404)
+  if (fn.policy.length === 0) throw lambdaError('ResourceNotFoundException', 'The resource you requested does not exist.')
   return restJson(200, { Policy: policyDocument(fn.policy), RevisionId: fn.revisionId })
 }
 
@@ -357,14 +358,14 @@ const removePermission: Handler = (ctx) => {
   const sid = ctx.params.StatementId ?? ''
   const before = fn.policy.length
   fn.policy = fn.policy.filter((s) => s.Sid !== sid)
-  if (fn.policy.length === before) throw new AwsError('ResourceNotFoundException', `Statement ${sid} is not found in resource policy.`, 404)
+  if (fn.policy.length === before) throw lambdaError('ResourceNotFoundException', `Statement ${sid} is not found in resource policy.`)
   return { status: 204, headers: { 'x-amzn-requestid': randomUUID() } }
 }
 
 function fnByArn(ctx: Ctx): Fn {
   const arn = ctx.params.Resource ?? ''
   const fn = [...ctx.state.functions.values()].find((f) => f.arn === arn)
-  if (!fn) throw new AwsError('ResourceNotFoundException', `Function not found: ${arn}`, 404)
+  if (!fn) throw lambdaError('ResourceNotFoundException', `Function not found: ${arn}`)
   return fn
 }
 
@@ -388,7 +389,7 @@ const invoke: Handler = async (ctx) => {
   try {
     JSON.parse(payload)
   } catch {
-    throw new AwsError('InvalidRequestContentException', 'Could not parse request body into json: Could not parse payload into json', 400)
+    throw lambdaError('InvalidRequestContentException', 'Could not parse request body into json: Could not parse payload into json')
   }
   const type = ctx.req.headers['x-amz-invocation-type'] ?? 'RequestResponse'
   if (type === 'DryRun') return { status: 204, headers: { 'x-amzn-requestid': randomUUID() } }
@@ -397,7 +398,7 @@ const invoke: Handler = async (ctx) => {
     return { status: 202, headers: { 'x-amzn-requestid': randomUUID() } }
   }
   if (Date.now() < fn.activeAt) {
-    throw new AwsError('ResourceConflictException', 'The operation cannot be performed at this time. The function is currently in the following state: Pending', 409)
+    throw lambdaError('ResourceConflictException', 'The operation cannot be performed at this time. The function is currently in the following state: Pending')
   }
   const result = count(fn, await ctx.state.executor.invoke(liveSnapshot(fn), payload))
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST', 'x-amzn-requestid': randomUUID() }
@@ -456,7 +457,7 @@ const HANDLERS: Record<string, Handler> = {
 
 function route(req: EmulatorRequest): { operation: string; params: Record<string, string> } {
   const match = matchRoute(ROUTES, req.method, req.path)
-  if (!match) throw new AwsError('UnknownOperationException', `The emulator's Lambda does not implement ${req.method} ${req.path}`, 400)
+  if (!match) throw lambdaError('UnknownOperationException', `The emulator's Lambda does not implement ${req.method} ${req.path}`)
   return match
 }
 
@@ -505,12 +506,12 @@ export function createLambda(cloud: Cloud): ServiceModule {
   return {
     signingName: 'lambda',
     throttleCode: 'TooManyRequestsException',
-    throttleStatus: 429,
+    errors: LAMBDA_ERRORS,
     serverErrorCode: 'ServiceException',
     operation: (req) => route(req).operation,
     async handle(operation, req) {
       const handler = HANDLERS[operation]
-      if (!handler) throw new AwsError('UnknownOperationException', `Unknown operation ${operation}`)
+      if (!handler) throw lambdaError('UnknownOperationException', `Unknown operation ${operation}`)
       return handler({ cloud, state, req, params: route(req).params })
     },
     error: (err) => restJsonError(err, err.code === 'TooManyRequestsException' ? { retryAfterSeconds: '1', Reason: 'CallerRateLimitExceeded' } : {}),

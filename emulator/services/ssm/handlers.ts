@@ -1,20 +1,21 @@
 /** SSM (JSON 1.1, AmazonSSM.<Op>): the Amazon Linux 2023 public AMI parameters. */
-import { al2023ParameterAmi, AwsError, type Cloud, type ServiceModule } from '../types.js'
-import { jsonRpcBody, jsonRpcError, jsonRpcResponse, requireStr, targetOperation } from '../protocols/json-rpc.js'
+import { al2023ParameterAmi, type Cloud, type ServiceModule } from '../../types.js'
+import { jsonRpcBody, jsonRpcError, jsonRpcResponse, requireStr, targetOperation } from '../../protocols/json-rpc.js'
+import { SSM_ERRORS, ssmError } from './errors.js'
 
 export function createSsm(cloud: Cloud): ServiceModule {
   const modified = Date.now() / 1000
   return {
     signingName: 'ssm',
     throttleCode: 'ThrottlingException',
-    throttleStatus: 400,
+    errors: SSM_ERRORS,
     serverErrorCode: 'InternalServerError',
     operation: (req) => targetOperation(req, 'AmazonSSM'),
     async handle(operation, req) {
-      if (operation !== 'GetParameter') throw new AwsError('UnknownOperationException', `The emulator's SSM does not implement ${operation}`)
+      if (operation !== 'GetParameter') throw ssmError('UnknownOperationException', `The emulator's SSM does not implement ${operation}`)
       const name = requireStr(jsonRpcBody(req), 'Name')
       const value = al2023ParameterAmi(name)
-      if (!value) throw new AwsError('ParameterNotFound', `Parameter ${name} not found.`)
+      if (!value) throw ssmError('ParameterNotFound', `Parameter ${name} not found.`)
       return jsonRpcResponse({
         Parameter: {
           Name: name,

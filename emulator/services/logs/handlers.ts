@@ -1,6 +1,7 @@
 /** CloudWatch Logs (JSON 1.1, Logs_20140328.<Op>): log groups, streams and events; Lambda writes here too. */
-import { AwsError, type Cloud, type EmulatorRequest, type EmulatorResponse, type LogEventInput, type LogSink, type ServiceModule } from '../types.js'
-import { arr, jsonRpcBody, jsonRpcError, jsonRpcResponse, num, obj, requireStr, str, targetOperation } from '../protocols/json-rpc.js'
+import { type Cloud, type EmulatorRequest, type EmulatorResponse, type LogEventInput, type LogSink, type ServiceModule } from '../../types.js'
+import { arr, jsonRpcBody, jsonRpcError, jsonRpcResponse, num, obj, requireStr, str, targetOperation } from '../../protocols/json-rpc.js'
+import { LOGS_ERRORS, logsError } from './errors.js'
 
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
 
@@ -44,19 +45,19 @@ function groupArn(cloud: Cloud, g: Group): string {
 
 function getGroup(state: State, region: string, name: string): Group {
   const g = state.groups.get(groupKey(region, name))
-  if (!g) throw new AwsError('ResourceNotFoundException', 'The specified log group does not exist.')
+  if (!g) throw logsError('ResourceNotFoundException', 'The specified log group does not exist.')
   return g
 }
 
 function getStream(g: Group, name: string): Stream {
   const s = g.streams.get(name)
-  if (!s) throw new AwsError('ResourceNotFoundException', 'The specified log stream does not exist.')
+  if (!s) throw logsError('ResourceNotFoundException', 'The specified log stream does not exist.')
   return s
 }
 
 function newGroup(region: string, name: string, tags: Record<string, string> = {}): Group {
   if (!/^[.\-_/#A-Za-z0-9]{1,512}$/.test(name)) {
-    throw new AwsError('InvalidParameterException', `1 validation error detected: Value '${name}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+`)
+    throw logsError('InvalidParameterException', `1 validation error detected: Value '${name}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+`)
   }
   return { name, region, createdAt: Date.now(), streams: new Map(), tags }
 }
@@ -72,7 +73,7 @@ function appendEvents(state: State, stream: Stream, events: LogEventInput[]): vo
 const createLogGroup: Handler = (state, body, req) => {
   const name = requireStr(body, 'logGroupName', 'InvalidParameterException')
   const key = groupKey(req.region, name)
-  if (state.groups.has(key)) throw new AwsError('ResourceAlreadyExistsException', 'The specified log group already exists')
+  if (state.groups.has(key)) throw logsError('ResourceAlreadyExistsException', 'The specified log group already exists')
   const tags = Object.fromEntries(Object.entries(obj(body.tags)).map(([k, v]) => [k, String(v)]))
   state.groups.set(key, newGroup(req.region, name, tags))
   return {}
@@ -111,7 +112,7 @@ const putRetentionPolicy: Handler = (state, body, req) => {
   const g = getGroup(state, req.region, requireStr(body, 'logGroupName', 'InvalidParameterException'))
   const days = num(body, 'retentionInDays')
   if (days === undefined || !RETENTION_DAYS.includes(days)) {
-    throw new AwsError('InvalidParameterException', `1 validation error detected: Value '${days}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [${RETENTION_DAYS.join(', ')}]`)
+    throw logsError('InvalidParameterException', `1 validation error detected: Value '${days}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [${RETENTION_DAYS.join(', ')}]`)
   }
   g.retentionInDays = days
   return {}
@@ -131,7 +132,7 @@ const deleteLogGroup: Handler = (state, body, req) => {
 const createLogStream: Handler = (state, body, req) => {
   const g = getGroup(state, req.region, requireStr(body, 'logGroupName', 'InvalidParameterException'))
   const name = requireStr(body, 'logStreamName', 'InvalidParameterException')
-  if (g.streams.has(name)) throw new AwsError('ResourceAlreadyExistsException', 'The specified log stream already exists')
+  if (g.streams.has(name)) throw logsError('ResourceAlreadyExistsException', 'The specified log stream already exists')
   g.streams.set(name, { name, createdAt: Date.now(), events: [] })
   return {}
 }
@@ -166,7 +167,7 @@ const putLogEvents: Handler = (state, body, req) => {
   const stream = getStream(g, requireStr(body, 'logStreamName', 'InvalidParameterException'))
   const events = arr(body, 'logEvents').map((e) => ({ timestamp: Number(obj(e).timestamp), message: String(obj(e).message ?? '') }))
   if (events.some((e, i) => i > 0 && e.timestamp < (events[i - 1]?.timestamp ?? 0))) {
-    throw new AwsError('InvalidParameterException', 'Log events in a single PutLogEvents request must be in chronological order.')
+    throw logsError('InvalidParameterException', 'Log events in a single PutLogEvents request must be in chronological order.')
   }
   appendEvents(state, stream, events)
   return { nextSequenceToken: String(state.seq) }
@@ -262,12 +263,12 @@ export function createLogs(cloud: Cloud): ServiceModule {
   return {
     signingName: 'logs',
     throttleCode: 'ThrottlingException',
-    throttleStatus: 400,
+    errors: LOGS_ERRORS,
     serverErrorCode: 'ServiceUnavailableException',
     operation: (req) => targetOperation(req, 'Logs_20140328'),
     async handle(operation, req): Promise<EmulatorResponse> {
       const handler = HANDLERS[operation]
-      if (!handler) throw new AwsError('UnknownOperationException', `The emulator's CloudWatch Logs does not implement ${operation}`)
+      if (!handler) throw logsError('UnknownOperationException', `The emulator's CloudWatch Logs does not implement ${operation}`)
       return jsonRpcResponse(handler(state, jsonRpcBody(req), req, cloud))
     },
     error: (err) => jsonRpcError(err),

@@ -1,8 +1,8 @@
 /** Route 53 (REST-XML, signing name route53): private hosted zones, record sets and changes. */
-import { AwsError, type Cloud, type EmulatorRequest, type EmulatorResponse, type ServiceModule } from '../types.js'
-import { matchRoute, type RestRoute } from '../protocols/rest-routes.js'
-import { xmlError, xmlResponse } from '../protocols/rest-xml.js'
-import { child, childrenNamed, childText, el, leaf, list, parseXml, xmlDocument, type XmlElement } from '../protocols/xml-lite.js'
+import { type Cloud, type EmulatorRequest, type EmulatorResponse, type ServiceModule } from '../../types.js'
+import { matchRoute, type RestRoute } from '../../protocols/rest-routes.js'
+import { xmlError, xmlResponse } from '../../protocols/rest-xml.js'
+import { child, childrenNamed, childText, el, leaf, list, parseXml, xmlDocument, type XmlElement } from '../../protocols/xml-lite.js'
 import {
   applyBatch,
   InvalidChangeBatchError,
@@ -13,7 +13,8 @@ import {
   compareNames,
   type RecordChange,
   type RecordSet
-} from './route53-records.js'
+} from './records.js'
+import { ROUTE53_ERRORS, route53Error } from './errors.js'
 
 const NS = 'https://route53.amazonaws.com/doc/2013-04-01/'
 const V = '/2013-04-01'
@@ -83,7 +84,7 @@ function bareId(id: string): string {
 function zoneOf(ctx: Ctx): Zone {
   const id = bareId(ctx.params.Id ?? '')
   const zone = ctx.state.zones.get(id)
-  if (!zone) throw new AwsError('NoSuchHostedZone', `No hosted zone found with ID: ${id}`, 404)
+  if (!zone) throw route53Error('NoSuchHostedZone', `No hosted zone found with ID: ${id}`)
   return zone
 }
 
@@ -142,16 +143,16 @@ function body(req: EmulatorRequest): XmlElement {
   try {
     return parseXml(req.body.toString('utf8'))
   } catch {
-    throw new AwsError('InvalidInput', 'Invalid XML ; the request body could not be parsed')
+    throw route53Error('InvalidInput', 'Invalid XML ; the request body could not be parsed')
   }
 }
 
 function checkVpc(cloud: Cloud, vpc: VpcRef | undefined): VpcRef {
-  if (!vpc?.vpcId) throw new AwsError('InvalidInput', 'This operation requires a VPC for a private hosted zone (the emulator supports private zones only).')
+  if (!vpc?.vpcId) throw route53Error('InvalidInput', 'This operation requires a VPC for a private hosted zone (the emulator supports private zones only).')
   const known = cloud.shared.vpcs.get(vpc.vpcId)
-  if (!known || known.region !== vpc.region) throw new AwsError('InvalidVPCId', `The VPC ${vpc.vpcId} in ${vpc.region} could not be found.`)
+  if (!known || known.region !== vpc.region) throw route53Error('InvalidVPCId', `The VPC ${vpc.vpcId} in ${vpc.region} could not be found.`)
   if (!known.enableDnsSupport || !known.enableDnsHostnames) {
-    throw new AwsError('InvalidVPCId', `To use private hosted zones, the VPC ${vpc.vpcId} must have enableDnsHostnames and enableDnsSupport set to true.`)
+    throw route53Error('InvalidVPCId', `To use private hosted zones, the VPC ${vpc.vpcId} must have enableDnsHostnames and enableDnsSupport set to true.`)
   }
   return vpc
 }
@@ -167,17 +168,17 @@ const createHostedZone: Handler = (ctx) => {
   const doc = body(ctx.req)
   const name = childText(doc, 'Name')
   const callerReference = childText(doc, 'CallerReference')
-  if (!name || !callerReference) throw new AwsError('InvalidInput', 'Name and CallerReference are required')
+  if (!name || !callerReference) throw route53Error('InvalidInput', 'Name and CallerReference are required')
   if (ctx.state.callerReferences.has(callerReference)) {
-    throw new AwsError('HostedZoneAlreadyExists', `A hosted zone has already been created with the specified caller reference.`, 409)
+    throw route53Error('HostedZoneAlreadyExists', `A hosted zone has already been created with the specified caller reference.`)
   }
   const vpcNode = child(doc, 'VPC')
   const vpc = checkVpc(ctx.cloud, vpcNode && { vpcId: childText(vpcNode, 'VPCId') ?? '', region: childText(vpcNode, 'VPCRegion') ?? '' })
   const zoneName = normaliseName(name)
-  if (nameProblem(zoneName) || !/^[a-z0-9_.-]+$/.test(zoneName)) throw new AwsError('InvalidDomainName', `${name} is not a valid domain name.`)
+  if (nameProblem(zoneName) || !/^[a-z0-9_.-]+$/.test(zoneName)) throw route53Error('InvalidDomainName', `${name} is not a valid domain name.`)
   const twin = [...ctx.state.zones.values()].find((z) => z.name === zoneName && z.vpcs.some((v) => v.vpcId === vpc.vpcId))
   if (twin) {
-    throw new AwsError('ConflictingDomainExists', `The VPC ${vpc.vpcId} in region ${vpc.region} has already been associated with the hosted zone ${twin.id} with the same domain name.`)
+    throw route53Error('ConflictingDomainExists', `The VPC ${vpc.vpcId} in region ${vpc.region} has already been associated with the hosted zone ${twin.id} with the same domain name.`)
   }
   const zone: Zone = {
     id: newId(ctx.cloud, 'Z'),
@@ -204,7 +205,7 @@ const getHostedZone: Handler = (ctx) => {
 const deleteHostedZone: Handler = (ctx) => {
   const zone = zoneOf(ctx)
   const extra = [...zone.records.values()].some((r) => r.name !== zone.name || (r.type !== 'SOA' && r.type !== 'NS'))
-  if (extra) throw new AwsError('HostedZoneNotEmpty', 'The hosted zone contains resource record sets in addition to the default NS and SOA resource record sets. Before you can delete the hosted zone, you must delete the additional resource record sets.')
+  if (extra) throw route53Error('HostedZoneNotEmpty', 'The hosted zone contains resource record sets in addition to the default NS and SOA resource record sets. Before you can delete the hosted zone, you must delete the additional resource record sets.')
   ctx.state.zones.delete(zone.id)
   const change = newChange(ctx)
   return xmlResponse(xmlDocument('DeleteHostedZoneResponse', NS, changeInfoXml(change, 'PENDING')))
@@ -214,7 +215,7 @@ function maxItems(req: EmulatorRequest, fallback: number): number {
   const raw = req.query.get('maxitems')
   if (raw === null) return fallback
   const n = Number(raw)
-  if (!Number.isInteger(n) || n < 1) throw new AwsError('InvalidInput', `1 validation error detected: Value '${raw}' at 'maxItems' failed to satisfy constraint: Member must be a positive integer`)
+  if (!Number.isInteger(n) || n < 1) throw route53Error('InvalidInput', `1 validation error detected: Value '${raw}' at 'maxItems' failed to satisfy constraint: Member must be a positive integer`)
   return n
 }
 
@@ -245,7 +246,7 @@ const listHostedZonesByName: Handler = (ctx) => {
   const max = maxItems(ctx.req, 100)
   const dnsName = ctx.req.query.get('dnsname') ?? undefined
   const zoneId = ctx.req.query.get('hostedzoneid') ?? undefined
-  if (zoneId && !dnsName) throw new AwsError('InvalidInput', 'The input is not valid: HostedZoneId requires DNSName.')
+  if (zoneId && !dnsName) throw route53Error('InvalidInput', 'The input is not valid: HostedZoneId requires DNSName.')
   const zones = sortedZones(ctx.state)
   const wanted = dnsName === undefined ? undefined : normaliseName(dnsName)
   const start = wanted === undefined ? 0 : zones.findIndex((z) => compareNames(z.name, wanted) > 0 || (z.name === wanted && (!zoneId || z.id >= bareId(zoneId))))
@@ -269,7 +270,7 @@ const listHostedZonesByName: Handler = (ctx) => {
 const listHostedZonesByVpc: Handler = (ctx) => {
   const vpcId = ctx.req.query.get('vpcid')
   const region = ctx.req.query.get('vpcregion')
-  if (!vpcId || !region) throw new AwsError('InvalidInput', 'VPCId and VPCRegion are required')
+  if (!vpcId || !region) throw route53Error('InvalidInput', 'VPCId and VPCRegion are required')
   const max = maxItems(ctx.req, 100)
   const all = sortedZones(ctx.state).filter((z) => z.vpcs.some((v) => v.vpcId === vpcId && v.region === region))
   const token = ctx.req.query.get('nexttoken')
@@ -312,7 +313,7 @@ function parseChanges(doc: XmlElement): { changes: RecordChange[]; comment?: str
     action: childText(c, 'Action') ?? '',
     record: parseRecord(child(c, 'ResourceRecordSet'))
   }))
-  if (changes.length === 0) throw new AwsError('InvalidInput', "1 validation error detected: Value '[]' at 'changeBatch.changes' failed to satisfy constraint: Member must have length greater than or equal to 1")
+  if (changes.length === 0) throw route53Error('InvalidInput', "1 validation error detected: Value '[]' at 'changeBatch.changes' failed to satisfy constraint: Member must have length greater than or equal to 1")
   return { changes, comment: childText(batch, 'Comment') }
 }
 
@@ -321,7 +322,7 @@ const changeResourceRecordSets: Handler = (ctx) => {
   const { changes, comment } = parseChanges(body(ctx.req))
   const previous = ctx.state.changes.get(zone.lastChangeId)
   if (ctx.cloud.faults.route53OneChangeAtATime && previous && changeStatus(previous) === 'PENDING') {
-    throw new AwsError('PriorRequestNotComplete', 'The request was rejected because Route 53 was still processing a prior request.', 400)
+    throw route53Error('PriorRequestNotComplete', 'The request was rejected because Route 53 was still processing a prior request.')
   }
   zone.records = applyBatch(zone.records, changes, zone.name)
   const change = newChange(ctx, comment)
@@ -333,7 +334,7 @@ const listResourceRecordSets: Handler = (ctx) => {
   const zone = zoneOf(ctx)
   const name = ctx.req.query.get('name') ?? undefined
   const type = ctx.req.query.get('type') ?? undefined
-  if (type && !name) throw new AwsError('InvalidInput', 'The input is not valid: StartRecordType requires StartRecordName.')
+  if (type && !name) throw route53Error('InvalidInput', 'The input is not valid: StartRecordType requires StartRecordName.')
   const max = maxItems(ctx.req, 300)
   const page = pageRecords(zone.records.values(), { name, type }, max)
   const xml = xmlDocument(
@@ -352,7 +353,7 @@ const listResourceRecordSets: Handler = (ctx) => {
 const getChange: Handler = (ctx) => {
   const id = bareId(ctx.params.Id ?? '')
   const change = ctx.state.changes.get(id)
-  if (!change) throw new AwsError('NoSuchChange', `A change with the specified change ID does not exist: ${id}`, 404)
+  if (!change) throw route53Error('NoSuchChange', `A change with the specified change ID does not exist: ${id}`)
   return xmlResponse(xmlDocument('GetChangeResponse', NS, changeInfoXml(change)))
 }
 
@@ -370,7 +371,7 @@ const HANDLERS: Record<string, Handler> = {
 
 function route(req: EmulatorRequest): { operation: string; params: Record<string, string> } {
   const match = matchRoute(ROUTES, req.method, req.path)
-  if (!match) throw new AwsError('UnknownOperationException', `The emulator's Route 53 does not implement ${req.method} ${req.path}`, 400)
+  if (!match) throw route53Error('UnknownOperationException', `The emulator's Route 53 does not implement ${req.method} ${req.path}`)
   return match
 }
 
@@ -383,12 +384,13 @@ export function createRoute53(cloud: Cloud): ServiceModule {
   return {
     signingName: 'route53',
     throttleCode: 'Throttling',
-    throttleStatus: 400,
+    serverErrorCode: 'InternalError',
+    errors: ROUTE53_ERRORS,
     operation: (req) => route(req).operation,
     async handle(operation, req) {
       const { params } = route(req)
       const handler = HANDLERS[operation]
-      if (!handler) throw new AwsError('UnknownOperationException', `Unknown operation ${operation}`)
+      if (!handler) throw route53Error('UnknownOperationException', `Unknown operation ${operation}`)
       return handler({ cloud, state, req, params })
     },
     error: (err) => xmlError(err, NS, err instanceof InvalidChangeBatchError ? err.messages : undefined),

@@ -4,10 +4,11 @@
  * state-change events to matching rules' Lambda targets.
  */
 import { randomUUID } from 'node:crypto'
-import { AwsError, type Cloud, type EmulatorRequest, type InstanceStateChange, type ServiceModule } from '../types.js'
-import { arr, jsonRpcBody, jsonRpcError, jsonRpcResponse, num, obj, requireStr, str, targetOperation } from '../protocols/json-rpc.js'
-import { onStop } from '../core/hooks.js'
-import { matchesPattern, parsePattern } from './events-pattern.js'
+import { type Cloud, type EmulatorRequest, type InstanceStateChange, type ServiceModule } from '../../types.js'
+import { arr, jsonRpcBody, jsonRpcError, jsonRpcResponse, num, obj, requireStr, str, targetOperation } from '../../protocols/json-rpc.js'
+import { onStop } from '../../core/hooks.js'
+import { matchesPattern, parsePattern } from './pattern.js'
+import { EVENTS_ERRORS, eventsError } from './errors.js'
 
 interface Target {
   Id: string
@@ -54,19 +55,19 @@ function getRule(state: State, region: string, body: Body, nameKey = 'Name'): Ru
   const name = requireStr(body, nameKey)
   const bus = busName(body)
   const rule = bus === 'default' ? state.rules.get(`${region}/${name}`) : undefined
-  if (!rule) throw new AwsError('ResourceNotFoundException', `Rule ${name} does not exist on EventBus ${bus}.`)
+  if (!rule) throw eventsError('ResourceNotFoundException', `Rule ${name} does not exist on EventBus ${bus}.`)
   return rule
 }
 
 const putRule: Handler = ({ state, body, req, cloud }) => {
   const name = requireStr(body, 'Name')
   if (!/^[.\-_A-Za-z0-9]{1,64}$/.test(name)) {
-    throw new AwsError('ValidationException', `1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`)
+    throw eventsError('ValidationException', `1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`)
   }
-  if (busName(body) !== 'default') throw new AwsError('ResourceNotFoundException', `Event bus ${busName(body)} does not exist.`)
+  if (busName(body) !== 'default') throw eventsError('ResourceNotFoundException', `Event bus ${busName(body)} does not exist.`)
   const eventPattern = str(body, 'EventPattern')
   const scheduleExpression = str(body, 'ScheduleExpression')
-  if (!eventPattern && !scheduleExpression) throw new AwsError('ValidationException', 'Parameter(s) EventPattern or ScheduleExpression must be specified.')
+  if (!eventPattern && !scheduleExpression) throw eventsError('ValidationException', 'Parameter(s) EventPattern or ScheduleExpression must be specified.')
   if (eventPattern) parsePattern(eventPattern)
   const key = `${req.region}/${name}`
   const existing = state.rules.get(key)
@@ -117,7 +118,7 @@ const deleteRule: Handler = ({ state, body, req }) => {
   const name = requireStr(body, 'Name')
   const rule = state.rules.get(`${req.region}/${name}`)
   if (!rule) return {}
-  if (rule.targets.length > 0) throw new AwsError('ValidationException', "Rule can't be deleted since it has targets.")
+  if (rule.targets.length > 0) throw eventsError('ValidationException', "Rule can't be deleted since it has targets.")
   state.rules.delete(`${req.region}/${name}`)
   return {}
 }
@@ -139,7 +140,7 @@ const putTargets: Handler = ({ state, body, req, cloud }) => {
   const rule = getRule(state, req.region, body, 'Rule')
   const targets = arr(body, 'Targets').map((t) => obj(t) as unknown as Target)
   if (targets.length === 0 || targets.length > 10) {
-    throw new AwsError('ValidationException', `1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length between 1 and 10`)
+    throw eventsError('ValidationException', `1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length between 1 and 10`)
   }
   const failed: { TargetId: string; ErrorCode: string; ErrorMessage: string }[] = []
   for (const t of targets) {
@@ -173,7 +174,7 @@ const removeTargets: Handler = ({ state, body, req }) => {
 
 function ruleByArn(state: State, arn: string): Rule {
   const rule = [...state.rules.values()].find((r) => r.arn === arn)
-  if (!rule) throw new AwsError('ResourceNotFoundException', `Rule ${arn.split('/').pop() ?? arn} does not exist on EventBus default.`)
+  if (!rule) throw eventsError('ResourceNotFoundException', `Rule ${arn.split('/').pop() ?? arn} does not exist on EventBus default.`)
   return rule
 }
 
@@ -298,12 +299,12 @@ export function createEvents(cloud: Cloud): ServiceModule {
   return {
     signingName: 'events',
     throttleCode: 'ThrottlingException',
-    throttleStatus: 400,
+    errors: EVENTS_ERRORS,
     serverErrorCode: 'InternalException',
     operation: (req) => targetOperation(req, 'AWSEvents'),
     async handle(operation, req) {
       const handler = HANDLERS[operation]
-      if (!handler) throw new AwsError('UnknownOperationException', `The emulator's EventBridge does not implement ${operation}`)
+      if (!handler) throw eventsError('UnknownOperationException', `The emulator's EventBridge does not implement ${operation}`)
       return jsonRpcResponse(handler({ state, body: jsonRpcBody(req), req, cloud }))
     },
     error: (err) => jsonRpcError(err),

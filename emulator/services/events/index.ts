@@ -1,0 +1,2 @@
+export { createEvents } from './handlers.js'
+export { EVENTS_ERRORS } from './errors.js'

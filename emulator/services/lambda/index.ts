@@ -1,0 +1,2 @@
+export { createLambda } from './handlers.js'
+export { LAMBDA_ERRORS } from './errors.js'

@@ -1,0 +1,2 @@
+export { createLogs } from './handlers.js'
+export { LOGS_ERRORS } from './errors.js'

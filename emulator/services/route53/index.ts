@@ -1,0 +1,2 @@
+export { createRoute53 } from './handlers.js'
+export { ROUTE53_ERRORS } from './errors.js'

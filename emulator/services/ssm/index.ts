@@ -1,0 +1,2 @@
+export { createSsm } from './handlers.js'
+export { SSM_ERRORS } from './errors.js'
