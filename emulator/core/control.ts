@@ -64,6 +64,7 @@ const ROUTES: Record<string, Route> = {
   'POST /_emulator/faults': (ctx, body) =>
     json(200, ctx.cloud.setFaults(parseJson(body) as Partial<FaultSettings>)),
   'GET /_emulator/state': (ctx) => json(200, stateDump(ctx)),
+  'GET /_emulator/errors': (ctx) => json(200, Object.fromEntries([...ctx.modules].map(([name, m]) => [name, m.errors]))),
   'POST /_emulator/errors': (ctx, body) => queueError(ctx, parseJson(body) as Partial<QueuedError>),
   'GET /_emulator/health': () => json(200, { ok: true })
 }
