@@ -1,6 +1,8 @@
 /** The AWS JSON 1.1 protocol (CloudWatch Events, CloudWatch Logs, SSM): X-Amz-Target names the operation. */
 import { randomUUID } from 'node:crypto'
-import { AwsError, type EmulatorRequest, type EmulatorResponse } from '../types.js'
+import { AwsError, type EmulatorRequest, type EmulatorResponse, type ErrorCodes, type ServiceModule } from '../types.js'
+import { readJson, writeJson, type SchemaRef } from './json-shapes.js'
+import type { OperationSchema } from './query.js'
 
 const CONTENT_TYPE = 'application/x-amz-json-1.1'
 
@@ -73,4 +75,53 @@ export function arr(body: Record<string, unknown>, key: string): unknown[] {
 
 export function obj(value: unknown): Record<string, unknown> {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
+}
+
+export interface JsonContext {
+  req: EmulatorRequest
+  region: string
+}
+
+/** A handler takes the SDK-shaped input and returns the SDK-shaped output (without $metadata). */
+export type JsonHandler = (input: never, ctx: JsonContext) => unknown
+
+export interface JsonServiceDefinition {
+  signingName: string
+  /** X-Amz-Target is `<targetPrefix>.<Operation>`. */
+  targetPrefix: string
+  /** The client package's exports: operation schemas are looked up as `${Operation}$`. */
+  schemas: Record<string, unknown>
+  handlers: Record<string, JsonHandler>
+  /** The service's errors module table; it lists JSON_PROTOCOL_ERRORS too. */
+  errors: ErrorCodes
+  throttleCode: string
+  serverErrorCode: string
+  state?: () => unknown
+  close?: () => Promise<void>
+}
+
+const JSON_SETTINGS = { jsonName: false }
+
+async function handleJson(def: JsonServiceDefinition, op: string, req: EmulatorRequest): Promise<EmulatorResponse> {
+  const handler = def.handlers[op]
+  const schema = def.schemas[`${op}$`] as OperationSchema | undefined
+  if (!handler || !Array.isArray(schema)) throw new AwsError('UnknownOperationException', `The emulator's ${def.signingName} does not implement ${op}`, def.errors.UnknownOperationException)
+  const input = readJson(schema[4]() as SchemaRef, jsonRpcBody(req), JSON_SETTINGS)
+  const output = (await (handler as (input: unknown, ctx: JsonContext) => unknown)(input, { req, region: req.region })) ?? {}
+  return jsonRpcResponse(writeJson(schema[5]() as SchemaRef, output as Record<string, unknown>, JSON_SETTINGS))
+}
+
+/** A ServiceModule for an AWS JSON 1.1 service from its handlers: the protocol reads and writes by the SDK's schemas. */
+export function createJsonModule(def: JsonServiceDefinition): ServiceModule {
+  return {
+    signingName: def.signingName,
+    errors: def.errors,
+    throttleCode: def.throttleCode,
+    serverErrorCode: def.serverErrorCode,
+    operation: (req) => targetOperation(req, def.targetPrefix),
+    handle: (op, req) => handleJson(def, op, req),
+    error: (err) => jsonRpcError(err),
+    ...(def.state ? { state: def.state } : {}),
+    ...(def.close ? { close: def.close } : {})
+  }
 }

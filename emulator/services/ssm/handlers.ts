@@ -1,34 +1,17 @@
-/** SSM (JSON 1.1, AmazonSSM.<Op>): the Amazon Linux 2023 public AMI parameters. */
-import { al2023ParameterAmi, type Cloud, type ServiceModule } from '../../types.js'
-import { jsonRpcBody, jsonRpcError, jsonRpcResponse, requireStr, targetOperation } from '../../protocols/json-rpc.js'
-import { SSM_ERRORS, ssmError } from './errors.js'
+/** SSM's operations, one row each. */
+import type { GetParameterRequest, GetParameterResult } from '@aws-sdk/client-ssm'
+import type { JsonContext, JsonHandler } from '../../protocols/json-rpc.js'
+import { ssmError } from './errors.js'
+import type { PublicParameters } from './model.js'
 
-export function createSsm(cloud: Cloud): ServiceModule {
-  const modified = Date.now() / 1000
+export function handlers(parameters: PublicParameters): Record<string, JsonHandler> {
   return {
-    signingName: 'ssm',
-    throttleCode: 'ThrottlingException',
-    errors: SSM_ERRORS,
-    serverErrorCode: 'InternalServerError',
-    operation: (req) => targetOperation(req, 'AmazonSSM'),
-    async handle(operation, req) {
-      if (operation !== 'GetParameter') throw ssmError('UnknownOperationException', `The emulator's SSM does not implement ${operation}`)
-      const name = requireStr(jsonRpcBody(req), 'Name')
-      const value = al2023ParameterAmi(name)
-      if (!value) throw ssmError('ParameterNotFound', `Parameter ${name} not found.`)
-      return jsonRpcResponse({
-        Parameter: {
-          Name: name,
-          Type: 'String',
-          Value: value,
-          Version: 1,
-          LastModifiedDate: modified,
-          ARN: `arn:aws:ssm:${req.region}::parameter${name}`,
-          DataType: 'aws:ec2:image'
-        }
-      })
-    },
-    error: (err) => jsonRpcError(err),
-    state: () => ({ accountId: cloud.accountId })
+    GetParameter: (input: GetParameterRequest, ctx: JsonContext): GetParameterResult => {
+      const name = input.Name
+      if (!name) throw ssmError('ValidationException', "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null")
+      const parameter = parameters.find(name, ctx.region)
+      if (!parameter) throw ssmError('ParameterNotFound', `Parameter ${name} not found.`)
+      return { Parameter: parameter }
+    }
   }
 }
