@@ -1,4 +1,7 @@
-/** The AWS JSON 1.1 protocol (CloudWatch Events, CloudWatch Logs, SSM): X-Amz-Target names the operation. */
+/**
+ * The AWS JSON 1.1 protocol (EventBridge, CloudWatch Logs, SSM): X-Amz-Target names the operation;
+ * requests are read and responses written from the SDK's shape schemas (json-shapes.ts).
+ */
 import { randomUUID } from 'node:crypto'
 import { AwsError, type EmulatorRequest, type EmulatorResponse, type ErrorCodes, type ServiceModule } from '../types.js'
 import { readJson, writeJson, type SchemaRef } from './json-shapes.js'
@@ -13,13 +16,13 @@ export const JSON_PROTOCOL_ERRORS = { UnknownOperationException: 400, Serializat
 export function targetOperation(req: EmulatorRequest, prefix: string): string {
   const target = req.headers['x-amz-target'] ?? ''
   if (!target.startsWith(`${prefix}.`)) {
-    throw new AwsError('UnknownOperationException', `Missing or unknown X-Amz-Target header: '${target}'`)
+    throw new AwsError('UnknownOperationException', `Missing or unknown X-Amz-Target header: '${target}'`, JSON_PROTOCOL_ERRORS.UnknownOperationException)
   }
   return target.slice(prefix.length + 1)
 }
 
 /** The request body as a JSON object ({} when empty); `invalid` is thrown when it is not one. */
-export function jsonObjectBody(req: EmulatorRequest, invalid: AwsError): Record<string, unknown> {
+function jsonObjectBody(req: EmulatorRequest, invalid: AwsError): Record<string, unknown> {
   const text = req.body.toString('utf8').trim()
   if (text === '') return {}
   try {
@@ -31,8 +34,8 @@ export function jsonObjectBody(req: EmulatorRequest, invalid: AwsError): Record<
   throw invalid
 }
 
-export function jsonRpcBody(req: EmulatorRequest): Record<string, unknown> {
-  return jsonObjectBody(req, new AwsError('SerializationException', 'The request body is not valid JSON'))
+function jsonRpcBody(req: EmulatorRequest): Record<string, unknown> {
+  return jsonObjectBody(req, new AwsError('SerializationException', 'The request body is not valid JSON', JSON_PROTOCOL_ERRORS.SerializationException))
 }
 
 export function jsonRpcResponse(value: unknown = {}): EmulatorResponse {
@@ -49,32 +52,6 @@ export function jsonRpcError(err: AwsError): EmulatorResponse {
     headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': randomUUID() },
     body: JSON.stringify({ __type: err.code, message: err.message })
   }
-}
-
-/** Typed readers for JSON request members. */
-export function str(body: Record<string, unknown>, key: string): string | undefined {
-  const v = body[key]
-  return typeof v === 'string' ? v : undefined
-}
-
-export function num(body: Record<string, unknown>, key: string): number | undefined {
-  const v = body[key]
-  return typeof v === 'number' ? v : undefined
-}
-
-export function requireStr(body: Record<string, unknown>, key: string, code = 'ValidationException'): string {
-  const v = str(body, key)
-  if (v === undefined || v === '') throw new AwsError(code, `1 validation error detected: Value null at '${key}' failed to satisfy constraint: Member must not be null`)
-  return v
-}
-
-export function arr(body: Record<string, unknown>, key: string): unknown[] {
-  const v = body[key]
-  return Array.isArray(v) ? v : []
-}
-
-export function obj(value: unknown): Record<string, unknown> {
-  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
 }
 
 export interface JsonContext {
