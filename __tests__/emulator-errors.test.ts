@@ -177,6 +177,13 @@ describe('every error code the emulator can return', () => {
     expect(failures).toEqual([])
   })
 
+  test("carries the modelled members where the model binds them: Lambda's throttling sets Retry-After", async () => {
+    await control.queueError({ service: 'lambda', operation: 'ListFunctions', code: 'TooManyRequestsException' })
+    const err = await SERVICES.lambda?.call(emu).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(lambda.TooManyRequestsException)
+    expect(err).toMatchObject({ retryAfterSeconds: '1', Reason: 'CallerRateLimitExceeded' })
+  })
+
   test('is the only kind of code the test hook accepts', async () => {
     await expect(control.queueError({ service: 'route53', operation: 'ListHostedZones', code: 'NoSuchThing' })).rejects.toThrow(/not an error code of route53/)
   })

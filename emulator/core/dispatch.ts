@@ -56,6 +56,8 @@ function rateLimited(ctx: DispatchContext, req: EmulatorRequest, operation: stri
 }
 
 function failure(module: ServiceModule, req: EmulatorRequest, err: AwsError, injected?: boolean): CallOutcome {
+  // every code a service answers with is listed in its errors module (the errors test covers the list)
+  if (!(err.code in module.errors)) console.error(`emulator: ${module.signingName} answered with ${err.code}, which its errors module does not list`)
   return { response: module.error(err, req), errorCode: err.code, injected }
 }
 
@@ -86,7 +88,7 @@ function resolveOperation(module: ServiceModule, req: EmulatorRequest): string |
     return module.operation(req)
   } catch (err) {
     if (err instanceof AwsError) return err
-    return new AwsError('InvalidAction', String(err))
+    return moduleError(module, module.serverErrorCode, String(err))
   }
 }
 

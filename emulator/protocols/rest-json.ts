@@ -1,8 +1,8 @@
 /** The REST-JSON protocol (Lambda): JSON bodies read and written by the SDK's schemas, errors named by the x-amzn-errortype header. */
 import { randomUUID } from 'node:crypto'
-import type { NormalizedSchema } from '@smithy/core/schema'
+import { NormalizedSchema } from '@smithy/core/schema'
 import { AwsError, type EmulatorResponse } from '../types.js'
-import { readJson, writeJson } from './json-shapes.js'
+import { readJson, writeJson, type SchemaRef } from './json-shapes.js'
 import type { BodyCodec } from './rest.js'
 
 const SETTINGS = { jsonName: true }
@@ -25,10 +25,19 @@ export function jsonBodyCodec(invalid: () => AwsError): BodyCodec {
   }
 }
 
-export function restJsonError(err: AwsError, extra: Record<string, unknown> = {}): EmulatorResponse {
-  return {
-    status: err.status,
-    headers: { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), 'x-amzn-errortype': err.code },
-    body: JSON.stringify({ Type: err.status >= 500 ? 'Service' : 'User', message: err.message, ...extra })
+/**
+ * A REST-JSON error: the code in x-amzn-errortype, the message and `extra` members in the body,
+ * except members the SDK's error shape (looked up in `schemas` as `${code}$`) binds to a header.
+ */
+export function restJsonError(err: AwsError, extra: Record<string, unknown> = {}, schemas: Record<string, unknown> = {}): EmulatorResponse {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), 'x-amzn-errortype': err.code }
+  const body: Record<string, unknown> = { Type: err.status >= 500 ? 'Service' : 'User', message: err.message }
+  const shape = schemas[`${err.code}$`]
+  const members = Array.isArray(shape) && shape[0] === -3 ? [...NormalizedSchema.of(shape as SchemaRef).structIterator()] : []
+  for (const [name, value] of Object.entries(extra)) {
+    const header = members.find(([member]) => member === name)?.[1].getMergedTraits().httpHeader
+    if (typeof header === 'string') headers[header.toLowerCase()] = String(value)
+    else body[name] = value
   }
+  return { status: err.status, headers, body: JSON.stringify(body) }
 }

@@ -28,7 +28,7 @@ export function createLambda(cloud: Cloud): ServiceModule {
     errors: LAMBDA_ERRORS,
     throttleCode: 'TooManyRequestsException',
     serverErrorCode: 'ServiceException',
-    error: (err) => restJsonError(err, err.code === 'TooManyRequestsException' ? { retryAfterSeconds: '1', Reason: 'CallerRateLimitExceeded' } : {}),
+    error: (err) => restJsonError(err, err.code === 'TooManyRequestsException' ? { retryAfterSeconds: '1', Reason: 'CallerRateLimitExceeded' } : {}, lambda as unknown as Record<string, unknown>),
     state: () => [...state.functions.values()].map((f) => ({ ...configuration(f), policy: f.policy, ...f.stats })),
     close: () => state.executor.close()
   })
