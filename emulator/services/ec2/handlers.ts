@@ -28,6 +28,7 @@ import * as lt from './launch-templates.js'
 import * as sg from './security-groups.js'
 import { createTags, deleteTags } from './tags.js'
 import type { Ec2World } from './model.js'
+import { AwsError } from '../../types.js'
 import { ec2Error } from './errors.js'
 
 const ok = { Return: true }
@@ -65,7 +66,8 @@ export function handlers(w: Ec2World): Record<string, QueryHandler> {
 export function registerControls(w: Ec2World): void {
   const find = (id: string): NonNullable<ReturnType<typeof w.instances.get>> => {
     const instance = w.instances.get(id)
-    if (!instance) throw ec2Error('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`)
+    // the control API answers an unknown instance with 404 (it is not an EC2 wire error)
+    if (!instance) throw new AwsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`, 404)
     return instance
   }
   registerInstanceControls(w.cloud, {
