@@ -58,9 +58,10 @@ export function readJson(schema: SchemaRef | NormalizedSchema, value: unknown, s
 
 function writeTimestamp(ns: NormalizedSchema, value: unknown): unknown {
   const date = value instanceof Date ? value : typeof value === 'number' ? new Date(value * 1000) : new Date(String(value))
-  const format = ns.getMergedTraits().timestampFormat
-  if (format === 'date-time') return date.toISOString()
-  if (format === 'http-date') return date.toUTCString()
+  // the schema's timestamp sentinel carries timestampFormat: 5 date-time, 6 http-date, 7 (and 4, the JSON default) epoch-seconds
+  const format = ns.getSchema()
+  if (format === 5) return date.toISOString()
+  if (format === 6) return date.toUTCString()
   return date.getTime() / 1000
 }
 
