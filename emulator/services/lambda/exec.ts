@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { unzipSync } from 'fflate'
-import { LAMBDA_CALLER_PREFIX, type LogSink } from '../types.js'
+import { LAMBDA_CALLER_PREFIX, type LogSink } from '../../types.js'
 
 /** What an invocation runs: a function's code and configuration at one revision. */
 export interface CodeSnapshot {
@@ -79,7 +79,7 @@ export interface ExecutorOptions {
 }
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-const RUNNER = path.resolve(HERE, '..', 'lambda-runner.mjs')
+const RUNNER = path.resolve(HERE, '..', '..', 'lambda-runner.mjs')
 
 /** The project's node_modules, which the extracted function sees as its runtime's. */
 function projectNodeModules(): string {
@@ -88,7 +88,7 @@ function projectNodeModules(): string {
     const candidate = path.join(dir, 'node_modules')
     if (existsSync(path.join(candidate, '@aws-sdk'))) return candidate
     const parent = path.dirname(dir)
-    if (parent === dir) return path.resolve(HERE, '..', '..', 'node_modules')
+    if (parent === dir) return path.resolve(HERE, '..', '..', '..', 'node_modules')
     dir = parent
   }
 }
