@@ -29,6 +29,8 @@ export const EC2_ERRORS = {
   'InvalidPermission.Duplicate': 400,
   'InvalidPermission.NotFound': 400,
   'InvalidSubnetID.NotFound': 400,
+  'InvalidSubnet.Conflict': 400,
+  'InvalidSubnet.Range': 400,
   'InvalidUserData.Malformed': 400,
   'InvalidVpcID.NotFound': 400,
   MissingParameter: 400,

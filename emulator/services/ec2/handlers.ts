@@ -4,7 +4,9 @@ import type {
   CreateLaunchTemplateRequest,
   CreateLaunchTemplateVersionRequest,
   CreateSecurityGroupRequest,
+  CreateSubnetRequest,
   CreateTagsRequest,
+  CreateVpcRequest,
   DeleteLaunchTemplateRequest,
   DeleteSecurityGroupRequest,
   DeleteTagsRequest,
@@ -35,6 +37,8 @@ const ok = { Return: true }
 
 export function handlers(w: Ec2World): Record<string, QueryHandler> {
   return {
+    CreateVpc: (i: CreateVpcRequest, c: QueryContext) => net.createVpc(w, c.region, i),
+    CreateSubnet: (i: CreateSubnetRequest, c: QueryContext) => net.createSubnet(w, c.region, i),
     DescribeVpcs: (i: DescribeVpcsRequest, c: QueryContext) => net.describeVpcs(w, c.region, i),
     DescribeVpcAttribute: (i: DescribeVpcAttributeRequest, c: QueryContext) => net.describeVpcAttribute(w, c.region, i),
     ModifyVpcAttribute: (i: ModifyVpcAttributeRequest, c: QueryContext) => net.modifyVpcAttribute(w, c.region, i),

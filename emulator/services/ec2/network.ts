@@ -73,7 +73,7 @@ export class Network {
 
   constructor(
     private readonly cloud: Cloud,
-    private readonly onDefaultVpc: (vpc: Ec2Vpc) => void
+    private readonly onNewVpc: (vpc: Ec2Vpc) => void
   ) {}
 
   /** Creates the region's default VPC and subnets on first use. */
@@ -96,7 +96,7 @@ export class Network {
       const availabilityZone = `${region}${AZ_SUFFIXES[i] ?? 'a'}`
       this.subnets.set(subnetId, { subnetId, vpcId: vpc.vpcId, region, availabilityZone, cidrBlock, defaultForAz: true, tags: {}, allocated: new Set(), cursor: 0 })
     })
-    this.onDefaultVpc(vpc)
+    this.onNewVpc(vpc)
   }
 
   vpcsIn(region: string): Ec2Vpc[] {
@@ -119,6 +119,33 @@ export class Network {
     const vpc = this.vpcsIn(region).find((v) => v.vpcId === vpcId)
     if (!vpc) throw ec2Error('InvalidVpcID.NotFound', `The vpc ID '${vpcId}' does not exist`)
     return vpc
+  }
+
+  /** CreateVpc: DNS support on, DNS hostnames off, as AWS makes a non-default VPC. */
+  createVpc(region: string, cidrBlock: string, tags: Tags): Ec2Vpc {
+    this.ensureRegion(region)
+    if (!/^\d+\.\d+\.\d+\.\d+\/(1[6-9]|2[0-8])$/.test(cidrBlock)) throw ec2Error('InvalidParameterValue', `Value (${cidrBlock}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`)
+    const vpc: Ec2Vpc = { vpcId: newId(this.cloud, 'vpc-'), region, cidrBlock, enableDnsSupport: true, enableDnsHostnames: false, isDefault: false, tags }
+    this.vpcs.set(vpc.vpcId, vpc)
+    this.cloud.shared.vpcs.set(vpc.vpcId, vpc)
+    this.onNewVpc(vpc)
+    return vpc
+  }
+
+  /** CreateSubnet: a CIDR inside its VPC's, in one of the region's zones. */
+  createSubnet(region: string, args: { vpcId: string; cidrBlock: string; availabilityZone?: string; tags: Tags }): SubnetRecord {
+    const vpc = this.vpc(region, args.vpcId)
+    const { base, size } = cidrRange(args.cidrBlock)
+    const outer = cidrRange(vpc.cidrBlock)
+    if (!/\/(1[6-9]|2[0-8])$/.test(args.cidrBlock) || base < outer.base || base + size > outer.base + outer.size) {
+      throw ec2Error('InvalidSubnet.Range', `The CIDR '${args.cidrBlock}' is invalid.`)
+    }
+    const overlaps = this.subnetsIn(region).some((s) => s.vpcId === vpc.vpcId && cidrContains(s.cidrBlock, args.cidrBlock.split('/')[0] ?? ''))
+    if (overlaps) throw ec2Error('InvalidSubnet.Conflict', `The CIDR '${args.cidrBlock}' conflicts with another subnet`)
+    const availabilityZone = args.availabilityZone ?? `${region}a`
+    const subnet: SubnetRecord = { subnetId: newId(this.cloud, 'subnet-'), vpcId: vpc.vpcId, region, availabilityZone, cidrBlock: args.cidrBlock, defaultForAz: false, tags: args.tags, allocated: new Set(), cursor: 0 }
+    this.subnets.set(subnet.subnetId, subnet)
+    return subnet
   }
 
   subnet(region: string, subnetId: string): SubnetRecord {
