@@ -71,11 +71,11 @@ describe('an AWS access denial', () => {
 
     const [denial, ...more] = findDenials(err)
     expect(more).toEqual([])
-    expect(denial).toMatchObject({ action: 'iam:CreateRole', resource: ROLE_ARN, principal: SESSION, code: 'AccessDenied', operation: { service: 'iam', operation: 'CreateRole' } })
+    expect(denial).toMatchObject({ action: 'iam:CreateRole', resource: ROLE_ARN, principal: SESSION, code: 'AccessDenied', operation: { service: 'iam', operation: 'CreateRole' }, statement: 'DnsUpdaterRole' })
     const text = explainDenial(denial!, NO_ENV)
     expect(text).toContain(`AWS denied iam:CreateRole on ${ROLE_ARN} to ${SESSION}`)
     expect(text).toContain('no identity-based policy allows the iam:CreateRole action')
-    expect(text).toContain('docs/deployer-policy.json')
+    expect(text).toContain('statement DnsUpdaterRole of docs/deployer-policy.json allows it')
     expect(text).toContain('docs/deployer-role.yaml')
   })
 
@@ -85,7 +85,9 @@ describe('an AWS access denial', () => {
     const [denial] = findDenials(wrap('reading the default VPC', raw))
     expect(denial).toMatchObject({ action: 'ec2:DescribeVpcs', code: 'UnauthorizedOperation' })
     expect(denial?.resource).toBeUndefined()
-    expect(explainDenial(denial!, NO_ENV)).toMatch(/^AWS denied ec2:DescribeVpcs \(DescribeVpcs failed with UnauthorizedOperation\)\. The role this workflow assumes lacks it: docs\/deployer-policy\.json/)
+    expect(explainDenial(denial!, NO_ENV)).toMatch(
+      /^AWS denied ec2:DescribeVpcs \(DescribeVpcs failed with UnauthorizedOperation\)\. The role this workflow assumes lacks it; statement ReadWhatHasNoResourceLevelPermissions of docs\/deployer-policy\.json allows it\./
+    )
   })
 
   it('reads the action and resource out of an EC2 message that carries them before its encoded part', async () => {
@@ -122,6 +124,8 @@ describe('an AWS access denial', () => {
     const markdown = denialsMarkdown(denials, NO_ENV)
     expect(markdown).toContain('missing 2 permissions')
     expect(markdown).toContain(`| \`autoscaling:UpdateAutoScalingGroup\` | \`${group}\` | UpdateAutoScalingGroup |`)
+    expect(markdown).toContain('| `ChangeOwnAutoScalingGroups` |')
+    expect(markdown).toContain('| `DnsUpdaterRole` |')
     expect(markdown).toContain('[docs/deployer-policy.json](docs/deployer-policy.json)')
   })
 
@@ -129,6 +133,12 @@ describe('an AWS access denial', () => {
     const [denial] = findDenials(Object.assign(new Error('User: x is not authorized to perform: events:PutRule on resource: arn:aws:events:us-east-1:1:rule/update_r53_record-p'), { name: 'AccessDeniedException' }))
     const env = { GITHUB_SERVER_URL: 'https://github.com', GITHUB_ACTION_REPOSITORY: 'org/hyperform-action', GITHUB_ACTION_REF: 'v1' }
     expect(explainDenial(denial!, env)).toContain('https://github.com/org/hyperform-action/blob/v1/docs/deployer-policy.json')
+  })
+
+  it('says a denied action the policy does not list is a bug of the action', () => {
+    const [denial] = findDenials(Object.assign(new Error(`User: ${SESSION} is not authorized to perform: route53:AssociateVPCWithHostedZone on resource: arn:aws:route53:::hostedzone/Z1`), { name: 'AccessDenied' }))
+    expect(denial?.statement).toBeUndefined()
+    expect(explainDenial(denial!, NO_ENV)).toContain('docs/deployer-policy.json does not list it either, which is a bug of the action')
   })
 
   it('is not found in errors that are not access denials', () => {

@@ -80,13 +80,13 @@ describe('a role without a permission the action needs', () => {
     expect(writesOf(result.calls)).toEqual([])
     const annotation = result.stdout.split('\n').find((l) => l.startsWith(`::error title=${escaped('Missing AWS permission: iam:GetRolePolicy')}::`))
     expect(annotation).toContain(`AWS denied iam:GetRolePolicy on ${ROLE_ARN} to ${SESSION}`)
-    expect(annotation).toContain('docs/deployer-policy.json')
+    expect(annotation).toContain('statement DnsUpdaterRole of docs/deployer-policy.json allows it')
     // setFailed's error: what failed, then why.
     const failure = result.stdout.split('\n').find((l) => l.startsWith('::error::'))
     expect(failure).toContain(`reading role policy ${roleName(SCOPE)}`)
     expect(failure).toContain('AWS denied iam:GetRolePolicy')
     expect(result.summary).toContain('## AWS access denied')
-    expect(result.summary).toContain(`| \`iam:GetRolePolicy\` | \`${ROLE_ARN}\` | GetRolePolicy |`)
+    expect(result.summary).toContain(`| \`iam:GetRolePolicy\` | \`${ROLE_ARN}\` | GetRolePolicy | no identity-based policy allows the iam:GetRolePolicy action | \`DnsUpdaterRole\` |`)
     expect(result.summary).toContain('docs/deployer-policy.json')
   })
 
@@ -98,6 +98,6 @@ describe('a role without a permission the action needs', () => {
     const annotation = result.stdout.split('\n').find((l) => l.startsWith(`::error title=${escaped('Missing AWS permission: iam:CreateRole')}::`))
     expect(annotation).toContain('AWS denied iam:CreateRole (CreateRole failed with AccessDenied)')
     expect(annotation).toContain('docs/deployer-policy.json')
-    expect(result.summary).toContain('| `iam:CreateRole` | - | CreateRole | AccessDenied |')
+    expect(result.summary).toContain('| `iam:CreateRole` | - | CreateRole | AccessDenied | `DnsUpdaterRole` |')
   })
 })

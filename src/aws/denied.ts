@@ -6,6 +6,8 @@
  * resource from AWS's own message when it names them ("User: ... is not
  * authorized to perform: <action> on resource: <arn> because ...").
  */
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import type { Clients } from './clients.js'
 import { errorCode, errorMessage, HyperformError } from './errors.js'
 
@@ -82,6 +84,8 @@ export interface Denial {
   reason?: string
   /** The API operation that failed, when known. */
   operation?: Operation
+  /** The Sid of the statement of docs/deployer-policy.json that allows the action, when one does. */
+  statement?: string
   code: string
   /** AWS's message, as sent. */
   message: string
@@ -117,10 +121,41 @@ export function findDenials(err: unknown): Denial[] {
     const message = errorMessage(e)
     const operation = operationOf(e)
     const named = parseDeniedMessage(message)
-    const denial: Denial = { ...named, action: named.action ?? (operation ? iamAction(operation) : undefined), operation, code: errorCode(e), message }
+    const action = named.action ?? (operation ? iamAction(operation) : undefined)
+    const denial: Denial = { ...named, action, operation, statement: action ? policyStatement(action) : undefined, code: errorCode(e), message }
     if (!denials.some((d) => d.action === denial.action && d.resource === denial.resource)) denials.push(denial)
   }
   return denials
+}
+
+interface PolicyStatement {
+  Sid?: string
+  Effect?: string
+  Action?: string | string[]
+}
+
+let policyStatements: PolicyStatement[] | undefined
+
+/** docs/deployer-policy.json's statements: beside the bundled action (dist/../docs) or the sources (src/aws/../../docs); none when unreadable. */
+function statements(): PolicyStatement[] {
+  if (policyStatements) return policyStatements
+  for (const url of [new URL(`../${POLICY_PATH}`, import.meta.url), new URL(`../../${POLICY_PATH}`, import.meta.url)]) {
+    try {
+      const policy = JSON.parse(readFileSync(fileURLToPath(url), 'utf8')) as { Statement?: PolicyStatement[] }
+      policyStatements = policy.Statement ?? []
+      return policyStatements
+    } catch {
+      // try the next place
+    }
+  }
+  return []
+}
+
+/** The Sid of the first statement of docs/deployer-policy.json that allows `action`. */
+export function policyStatement(action: string): string | undefined {
+  const matches = (pattern: string): boolean => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i').test(action)
+  const found = statements().find((s) => s.Effect === 'Allow' && [s.Action ?? []].flat().some(matches))
+  return found ? (found.Sid ?? 'without a Sid') : undefined
 }
 
 /** Where the policy is: a link into the action's own repository when the runner says which (GITHUB_ACTION_REPOSITORY, GITHUB_ACTION_REF). */
@@ -145,7 +180,13 @@ export function explainDenial(d: Denial, env: NodeJS.ProcessEnv = process.env): 
     return `${head}: ${d.reason}. A Deny wins over any Allow, so adding the permission to the role does not help: whoever manages that policy has to allow ${d.action ?? 'the call'} for this action (its full list is ${policyLocation(env)}).`
   }
   const because = d.reason ? `: ${d.reason}` : ''
-  return `${head}${because}. The role this workflow assumes lacks it: ${policyLocation(env)} lists every permission the action needs for deploy, plan, destroy, drift and previews, and ${ROLE_TEMPLATE_PATH} creates such a role in one step.`
+  const policy = policyLocation(env)
+  const where = d.statement
+    ? `statement ${d.statement} of ${policy} allows it`
+    : d.action
+      ? `${policy} does not list it either, which is a bug of the action (its policy should allow every call it makes): please report it`
+      : `${policy} has every permission the action needs`
+  return `${head}${because}. The role this workflow assumes lacks it; ${where}. That policy is all the action needs for deploy, plan, destroy, drift and previews, and ${ROLE_TEMPLATE_PATH} creates a role with it in one step.`
 }
 
 function cell(value: string): string {
@@ -154,11 +195,13 @@ function cell(value: string): string {
 
 /** The job summary section: one row per missing permission. */
 export function denialsMarkdown(denials: readonly Denial[], env: NodeJS.ProcessEnv = process.env): string {
-  const rows = denials.map((d) => `| \`${cell(d.action ?? '?')}\` | ${d.resource ? `\`${cell(d.resource)}\`` : '-'} | ${cell(d.operation?.operation ?? '-')} | ${cell(d.reason ?? d.code)} |`)
+  const rows = denials.map(
+    (d) => `| \`${cell(d.action ?? '?')}\` | ${d.resource ? `\`${cell(d.resource)}\`` : '-'} | ${cell(d.operation?.operation ?? '-')} | ${cell(d.reason ?? d.code)} | ${d.statement ? `\`${cell(d.statement)}\`` : 'not listed'} |`
+  )
   return [
     '## AWS access denied',
     `The role this workflow assumes is missing ${denials.length === 1 ? 'a permission' : `${denials.length} permissions`} the action needs.`,
-    ['| IAM action | resource | failed call | why |', '| --- | --- | --- | --- |', ...rows].join('\n'),
+    ['| IAM action | resource | failed call | why | statement of the policy |', '| --- | --- | --- | --- | --- |', ...rows].join('\n'),
     `Every permission the action needs (deploy, plan, destroy, drift, previews) is in [${POLICY_PATH}](${policyLocation(env)}); ${ROLE_TEMPLATE_PATH} creates an OIDC role with exactly those (\`aws cloudformation deploy\`, see the README).`
   ].join('\n\n') + '\n'
 }
