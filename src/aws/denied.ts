@@ -48,7 +48,6 @@ export function operationOf(err: unknown): Operation | undefined {
   return err && typeof err === 'object' ? operations.get(err) : undefined
 }
 
-/** Remembers, for every error a client's call throws, which operation it was (the SDK error does not say). */
 type Next = (args: unknown) => Promise<unknown>
 type Middleware = (next: Next, context: { clientName?: string; commandName?: string }) => Next
 interface WithMiddleware {
