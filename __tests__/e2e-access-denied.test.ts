@@ -81,10 +81,10 @@ describe('a role without a permission the action needs', () => {
     const annotation = result.stdout.split('\n').find((l) => l.startsWith(`::error title=${escaped('Missing AWS permission: iam:GetRolePolicy')}::`))
     expect(annotation).toContain(`AWS denied iam:GetRolePolicy on ${ROLE_ARN} to ${SESSION}`)
     expect(annotation).toContain('statement DnsUpdaterRole of docs/deployer-policy.json allows it')
-    // setFailed's error: what failed, then why.
+    // setFailed's error: what failed (AWS's own message), then the explanation.
     const failure = result.stdout.split('\n').find((l) => l.startsWith('::error::'))
-    expect(failure).toContain(`reading role policy ${roleName(SCOPE)}`)
-    expect(failure).toContain('AWS denied iam:GetRolePolicy')
+    expect(failure).toContain('is not authorized to perform: iam:GetRolePolicy')
+    expect(failure).toContain(`AWS denied iam:GetRolePolicy on ${ROLE_ARN}`)
     expect(result.summary).toContain('## AWS access denied')
     expect(result.summary).toContain(`| \`iam:GetRolePolicy\` | \`${ROLE_ARN}\` | GetRolePolicy | no identity-based policy allows the iam:GetRolePolicy action | \`DnsUpdaterRole\` |`)
     expect(result.summary).toContain('docs/deployer-policy.json')
