@@ -9,6 +9,7 @@ import { readEventPayload, readInputs, resolveStack, InputError, type ActionInpu
 import { scopeProblems, type StackScope } from './names.js'
 import { commentMarker, decideCommand, forkProblem, pullRequestEvent, upsertComment, type PullRequestEvent } from './github.js'
 import { createClients } from './aws/clients.js'
+import { rememberOperations } from './aws/denied.js'
 import { imageProblems } from './aws/images.js'
 import { resolveNetwork } from './aws/network.js'
 import { Aws } from './aws/send.js'
@@ -88,7 +89,7 @@ async function prepare(): Promise<Prepared | undefined> {
 
 async function execute(prepared: Prepared): Promise<RunReport> {
   const { inputs, scope, model } = prepared
-  const clients = createClients({ region: inputs.region })
+  const clients = rememberOperations(createClients({ region: inputs.region }))
   const deploying = model !== undefined && inputs.command !== 'destroy'
   // A plan, or a deploy that waits, also reads the records and the instances (one call each): the
   // wait judges readiness from them, and a record that does not list the running instances is drift.
@@ -136,6 +137,6 @@ export async function run(): Promise<void> {
     const report = await execute(prepared)
     await publish(prepared, report)
   } catch (error) {
-    fail(error)
+    await fail(error)
   }
 }
