@@ -5,7 +5,16 @@
 import { readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CreateSubnetCommand, CreateVpcCommand, ModifyVpcAttributeCommand } from '@aws-sdk/client-ec2'
+import {
+  AttachInternetGatewayCommand,
+  CreateInternetGatewayCommand,
+  CreateRouteCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeRouteTablesCommand,
+  ModifySubnetAttributeCommand,
+  ModifyVpcAttributeCommand
+} from '@aws-sdk/client-ec2'
 import { GetHostedZoneCommand } from '@aws-sdk/client-route-53'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { recordName } from '../src/names.js'
@@ -47,6 +56,12 @@ test('a stack in a second VPC gets the zone associated with its VPC, and loses i
   const subnets = await Promise.all(
     ['10.30.1.0/24', '10.30.2.0/24'].map(async (CidrBlock, i) => (await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock, AvailabilityZone: `${REGION}${'ab'[i]}` }))).Subnet?.SubnetId ?? '')
   )
+  // its way out: an internet gateway on the main route table, and public addresses on launch
+  const igw = (await aws.ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway?.InternetGatewayId ?? ''
+  await aws.ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpc }))
+  const main = (await aws.ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'association.main', Values: ['true'] }] }))).RouteTables?.[0]
+  await aws.ec2.send(new CreateRouteCommand({ RouteTableId: main?.RouteTableId, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }))
+  for (const SubnetId of subnets) await aws.ec2.send(new ModifySubnetAttributeCommand({ SubnetId, MapPublicIpOnLaunch: { Value: true } }))
 
   await run('st-a')
   const [home] = await zoneVpcs()

@@ -11,7 +11,7 @@ import { commentMarker, decideCommand, forkProblem, pullRequestEvent, upsertComm
 import { createClients } from './aws/clients.js'
 import { rememberOperations } from './aws/denied.js'
 import { imageProblems } from './aws/images.js'
-import { resolveNetwork } from './aws/network.js'
+import { launchesInto, outboundReport, resolveNetwork } from './aws/network.js'
 import { Aws } from './aws/send.js'
 import { buildDesired } from './desired.js'
 import { readCurrent } from './current.js'
@@ -107,6 +107,11 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   printPlan(changeLines(plan))
   const drift = driftLines(plan)
   if (drift.length > 0) core.warning(`drift: ${drift.length} resource(s) changed outside this action; ${inputs.command === 'plan' ? 'a deploy heals them' : 'healing them'}`)
+  if (network && launchesInto(plan)) {
+    const outbound = await outboundReport(aws, network)
+    for (const warning of outbound.warnings) core.warning(warning)
+    if (outbound.errors.length > 0) throw new InputError(outbound.errors)
+  }
   const applied = inputs.command === 'plan' ? undefined : await applyPlan(plan, { clients, desired, log: core.info })
   // Nothing written: the stack is as read, so the wait judges that first (no extra calls on a no-op).
   const seen = applied?.writes === 0 && current.instances && current.recordsRead

@@ -126,7 +126,7 @@ export function describeSubnets(world: Ec2World, region: string, input: Describe
       AvailabilityZone: s.availabilityZone,
       AvailabilityZoneId: `use1-az${s.availabilityZone.slice(-1).charCodeAt(0) - 96}`,
       DefaultForAz: s.defaultForAz,
-      MapPublicIpOnLaunch: true,
+      MapPublicIpOnLaunch: s.mapPublicIpOnLaunch,
       State: 'available',
       AvailableIpAddressCount: cidrRange(s.cidrBlock).size - 5 - s.allocated.size,
       OwnerId: world.cloud.accountId,
