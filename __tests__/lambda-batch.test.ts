@@ -49,8 +49,13 @@ function ip(n: number): string {
   return `10.0.${Math.floor(n / 250)}.${(n % 250) + 1}`
 }
 
-function instance(id: string, name: string, state: string, address: string | undefined, project = scope.project): FakeInstance {
-  return { id, state, ip: address, tags: serviceTags({ ...stack, project }, name) }
+function instance(id: string, name: string, state: string, address: string | undefined): FakeInstance {
+  return { id, state, ip: address, tags: serviceTags(stack, name) }
+}
+
+/** An instance of another project of the account, with the same stack and service names. */
+function foreign(id: string, name: string, state: string, address: string | undefined): FakeInstance {
+  return { id, state, ip: address, tags: serviceTags({ ...stack, project: 'prj-other' }, name) }
 }
 
 /** A record as the updater wrote it: the A set and its version record. */
@@ -195,7 +200,7 @@ describe('events that are not the project\'s', () => {
   test('a batch of another project\'s instances, unknown instances and other messages makes no Route 53 call, and counts them', async () => {
     const bodies: unknown[] = []
     for (let k = 0; k < 40; k++) {
-      ec2.add(instance(`i-other-${k}`, 'db', k % 2 ? 'running' : 'terminated', k % 2 ? ip(k) : undefined, 'prj-other'))
+      ec2.add(foreign(`i-other-${k}`, 'db', k % 2 ? 'running' : 'terminated', k % 2 ? ip(k) : undefined))
       bodies.push(stateChange(`i-other-${k}`, k % 2 ? 'running' : 'terminated'))
     }
     ec2.add({ id: 'i-untagged', state: 'running', ip: '10.9.9.9', tags: {} })
@@ -220,7 +225,7 @@ describe('events that are not the project\'s', () => {
     ec2.add(instance('i-1', 'db', 'running', '10.0.0.1'))
     const bodies: unknown[] = [stateChange('i-1', 'running')]
     for (let k = 0; k < 50; k++) {
-      ec2.add(instance(`i-other-${k}`, 'db', 'running', ip(k), 'prj-other'))
+      ec2.add(foreign(`i-other-${k}`, 'db', 'running', ip(k)))
       bodies.push(stateChange(`i-other-${k}`, 'running'))
     }
 
@@ -232,7 +237,7 @@ describe('events that are not the project\'s', () => {
   })
 
   test('instances of the project\'s service names in another project do not count in the record', async () => {
-    ec2.add(instance('i-1', 'db', 'running', '10.0.0.1'), instance('i-9', 'db', 'running', '10.0.0.9', 'prj-other'))
+    ec2.add(instance('i-1', 'db', 'running', '10.0.0.1'), foreign('i-9', 'db', 'running', '10.0.0.9'))
 
     await makeHandler()(queueEvent([stateChange('i-1', 'running'), stateChange('i-9', 'running')]))
 
@@ -382,7 +387,7 @@ describe('failures to write', () => {
     ec2.add(
       instance('i-1', 'db', 'running', '10.0.0.1'),
       instance('i-2', 'web', 'running', '10.0.0.2'),
-      instance('i-9', 'db', 'running', '10.0.0.9', 'prj-other')
+      foreign('i-9', 'db', 'running', '10.0.0.9')
     )
     // a writer that changes web's version record before each of the batch's writes
     let bumps = 0
