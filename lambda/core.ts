@@ -180,14 +180,7 @@ export function readLags(eventState: string, seenState: string): boolean {
 
 /** Private IPs of the target service's instances that are running now. */
 export function runningIps(instances: readonly InstanceView[], project: string, target: Target): string[] {
-  const members = instances.filter(
-    (i) =>
-      i.state === 'running' &&
-      i.privateIp !== undefined &&
-      i.tags[TAGS.project] === project &&
-      i.tags[TAGS.stack] === target.stack &&
-      i.tags[TAGS.service] === target.service
-  )
+  const members = instances.filter((i) => i.state === 'running' && i.privateIp !== undefined && isMember(i, project, target))
   return sortIps(members.map((i) => i.privateIp as string))
 }
 
@@ -239,26 +232,48 @@ export interface BatchInput {
   ttl: number
 }
 
+/** True when the instance carries the project's tags of the target service. */
+function isMember(instance: InstanceView, project: string, target: Target): boolean {
+  return instance.tags[TAGS.project] === project && instance.tags[TAGS.stack] === target.stack && instance.tags[TAGS.service] === target.service
+}
+
+/**
+ * Why the read is older than what is known of the service, or undefined: it
+ * shows an instance in a state older than one of the batch's events of it, or
+ * it shows `pending` an instance of the service whose IP the record already
+ * holds (only a read that saw it running put it there). The second needs no
+ * event, so it also guards a reconcile; an IP reused by a new instance of the
+ * service only defers the record until that instance runs.
+ */
+function lagReason(
+  target: Target,
+  own: readonly StateChange[],
+  read: { instances: readonly InstanceView[]; current: RecordSet | undefined; project: string }
+): string | undefined {
+  const { instances, current, project } = read
+  for (const change of own) {
+    const seen = instances.find((i) => i.id === change.instanceId)
+    if (seen && readLags(change.state, seen.state)) return `read shows ${change.instanceId} ${seen.state} after a ${change.state} event`
+  }
+  const held = new Set(current?.values ?? [])
+  const early = instances.find((i) => i.state === 'pending' && i.privateIp !== undefined && held.has(i.privateIp) && isMember(i, project, target))
+  return early ? `record holds ${early.privateIp} of ${early.id}, which the read shows pending` : undefined
+}
+
 /**
  * One decision per service, all from one consistent pair of reads: `reread`
- * when the read shows an instance of the service in a state older than one of
- * the batch's events of it (that service waits for a newer read, the others do
+ * when the read lags (that service waits for a newer read, the others do
  * not), otherwise what makes its record equal its running IPs.
  */
 export function planBatch({ targets, changes, instances, records, versions, scope, ttl }: BatchInput): Decision[] {
-  const byId = new Map(instances.map((i) => [i.id, i]))
   const unique = new Map(targets.map((t) => [normalizeName(t.record), t]))
-  return [...unique.values()].map((target) => {
-    const key = normalizeName(target.record)
-    for (const { change, target: of } of changes) {
-      if (normalizeName(of.record) !== key) continue
-      const seen = byId.get(change.instanceId)
-      if (seen && readLags(change.state, seen.state)) {
-        return { action: 'reread', target, reason: `read shows ${change.instanceId} ${seen.state} after a ${change.state} event` }
-      }
-    }
+  return [...unique.entries()].map(([key, target]) => {
+    const current = findRecord(records, target.record)
+    const own = changes.filter((c) => normalizeName(c.target.record) === key).map((c) => c.change)
+    const reason = lagReason(target, own, { instances, current, project: scope.project })
+    if (reason) return { action: 'reread', target, reason }
     const ips = runningIps(instances, scope.project, target)
-    return decide({ target, ips, current: findRecord(records, target.record), version: findRecord(versions, target.record), ttl })
+    return decide({ target, ips, current, version: findRecord(versions, target.record), ttl })
   })
 }
 
