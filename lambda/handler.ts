@@ -9,45 +9,78 @@
  *   RECORD_TTL  TTL of the service records in seconds (default 60)
  *   AWS_REGION  set by Lambda; part of every record name
  *
- * Per event, in this order:
- *   1. ListResourceRecordSets of the whole zone (one page of up to 300 sets):
- *      gives the service's A record and its version record (TXT, same name).
- *   2. DescribeInstances filtered on tag:<project key>=PROJECT, any state (one
- *      page of up to 1000 instances): gives the event's instance and its tags,
- *      and the service's running instances, in one read.
- *   3. At most one ChangeResourceRecordSets, as compare-and-swap: DELETE of the
- *      exact A set read in 1 plus CREATE of the new set (or only the DELETE when
- *      none runs), and DELETE of the exact TXT read plus CREATE of the next
- *      version ("hyperform-version=<n+1>", or 1 when there was none), in one
- *      all-or-nothing batch.
- * Reading the record BEFORE the instances is what makes the swap safe: if
+ * Three event shapes, one engine:
+ *   - An SQS event (`Records[]`, `eventSource: aws:sqs`), from an event source
+ *     mapping on the queue EventBridge sends the EC2 state changes to; each
+ *     message body is one EventBridge event. Returns
+ *     `{ batchItemFailures: [{ itemIdentifier: <messageId> }] }` naming the
+ *     messages whose services could not be written (the mapping must have
+ *     `FunctionResponseTypes: ["ReportBatchItemFailures"]`); never throws for
+ *     a bad message or an AWS error, so SQS retries only those messages.
+ *   - A scheduled event (`source: aws.events`, `detail-type: Scheduled Event`,
+ *     directly or as a message body): recompute every service of the project.
+ *     Returns its line; throws (after logging) when a service could not be written.
+ *   - A direct EventBridge state-change event (the rule target of before the
+ *     queue): one event as before, returns its line, throws for Lambda's retry.
+ *
+ * Per SQS batch, in this order:
+ *   0. DescribeInstances of the events' instance ids (filter instance-id, 200 ids
+ *      a call), any project and state: which are the project's and of which
+ *      service. Terminated instances stay listed, with their tags, for about an
+ *      hour. A batch naming none of the project's instances stops here: no
+ *      Route 53 call.
+ *   1. ListResourceRecordSets of the whole zone (pages of 300 sets): every
+ *      service's A record and its version record (TXT, same name).
+ *   2. DescribeInstances filtered on tag:<project key>=PROJECT and every state
+ *      but terminated (pages of 1000): every service's running instances.
+ *   3. ChangeResourceRecordSets of one batch for every service whose record
+ *      differs (more only past Route 53's 1000 values or 32,000 characters per
+ *      request, never splitting a service), each service's change a
+ *      compare-and-swap: DELETE of the exact A set read in 1 plus CREATE of the
+ *      new set (or only the DELETE when none runs), and DELETE of the exact TXT
+ *      read plus CREATE of the next version ("hyperform-version=<n+1>", or 1).
+ * A scheduled event skips 0 and recomputes the services of 2 and those with a
+ * version record in 1. A direct event skips 0 and reads every state in 2,
+ * which finds its instance (as the updater always did).
+ *
+ * Reading the records BEFORE the instances is what makes the swap safe: if
  * another invocation wrote before our record read, our instance read is newer
- * than its; if it writes after, our batch fails with InvalidChangeBatch and we
- * read the zone again (after a bounded, jittered backoff): when the winner
- * already wrote the set we meant to write we are done (one call), otherwise
- * that read opens a new round, the instances read after it. Comparing the A
- * values alone could not see a record that other writers changed and then put
- * back to exactly what we read (A-B-A): a writer stalled between 2 and 3 would
- * then write its old set over a newer, equal-looking one. The version record
- * closes that: every write bumps it and it never returns to an earlier value,
- * so any write since our read fails our DELETE of the TXT, with no read after
- * the write. Left open (as with any check-then-act without a read after the
- * write): a writer stalled between 2 and 3 while the instance it adds dies and
- * BOTH that instance's shutting-down and terminated events are handled as
- * no-ops before the stalled batch lands; a later event of the service repairs
- * it, and the action's drift check heals it. So 2 calls for an ignored or
- * unchanged event, 3 when the record changes; more only for extra pages, SDK
- * retries, conflicts (1 more when the winner wrote the same set, 3 otherwise)
- * or a read lagging the event. Throttling and PriorRequestNotComplete are
- * retried by the SDK's standard retry; any other error is thrown so that
- * Lambda's asynchronous retry runs.
+ * than its; if it writes after, our request fails with InvalidChangeBatch (all
+ * of it: Route 53 batches are all-or-nothing) and we read the zone again (after
+ * a bounded, jittered backoff): the services the winner already wrote as we
+ * meant to are done, the others are recomputed from fresh instance reads read
+ * after that zone read. A read older than what is known (an instance in a state
+ * older than the batch's event of it, or pending while the record holds its IP)
+ * defers that service alone to the next round. Comparing the A values alone
+ * could not see a record that other writers changed and then put back to
+ * exactly what we read (A-B-A): a writer stalled between 2 and 3 would then
+ * write its old set over a newer, equal-looking one. The version record closes
+ * that: every write bumps it and it never returns to an earlier value, so any
+ * write since our read fails our DELETE of the TXT, with no read after the
+ * write. Left open (as with any check-then-act without a read after the write):
+ * a writer stalled between 2 and 3 while the instance it adds dies and BOTH
+ * that instance's shutting-down and terminated events are handled as no-ops
+ * before the stalled batch lands; the scheduled reconcile repairs it, and so
+ * does the action's drift check.
+ *
+ * Calls: a batch of any size costs 1 zone read (per 300 sets) and 1 write when
+ * anything changed (Route 53), and 1 read by id (per 200 instances) plus 1
+ * project read (per 1000 instances) (EC2); a batch of other projects' events
+ * only the read by id. A direct event costs 2 when nothing changes, 3 when the
+ * record changes. More only for SDK retries, conflicts (1 zone read, then a
+ * round of 2 or 3) or a lagging read (a round). Throttling and
+ * PriorRequestNotComplete are retried by the SDK's standard retry.
  *
  * IAM: ec2:DescribeInstances; route53:ListResourceRecordSets and
- * route53:ChangeResourceRecordSets on the zone; logs for the log group.
+ * route53:ChangeResourceRecordSets on the zone; logs for the log group (and,
+ * for the event source mapping, sqs:ReceiveMessage, DeleteMessage and
+ * GetQueueAttributes on the queue).
  *
- * One JSON line per event on stdout:
- *   {instance, state, service, stack, record, before, after, action, calls, attempts, reason}
- * `calls` counts HTTP requests, SDK retries included.
+ * One JSON line per invocation on stdout:
+ *   direct event: {instance, state, service, stack, record, before, after, action, calls, attempts, reason}
+ *   batch or reconcile: {kind, messages, events, reconcile, ignored, services, changed, unchanged, failed,
+ *                        failedMessages, route53Calls, ec2Calls, calls, attempts, records, failures, reasons, error}
+ * Calls count HTTP requests, SDK retries included.
  */
 import { EC2Client, paginateDescribeInstances, type DescribeInstancesCommandInput, type Instance } from '@aws-sdk/client-ec2'
 import {
