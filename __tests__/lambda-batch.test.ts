@@ -70,8 +70,9 @@ function truth(): Record<string, string[]> {
   for (const i of ec2.instances.values()) {
     if (i.state !== 'running' || !i.ip || i.tags[TAGS.project] !== scope.project) continue
     const name = i.tags[TAGS.service] ?? ''
-    by[record(name)] = sortIps([...(by[record(name)] ?? []), i.ip])
+    by[record(name)] = [...(by[record(name)] ?? []), i.ip]
   }
+  for (const name of Object.keys(by)) by[name] = sortIps(by[name] ?? [])
   return by
 }
 
@@ -156,6 +157,33 @@ describe('an SQS batch', () => {
     expect(batchLines()).toEqual([
       expect.objectContaining({ kind: 'batch', messages: 300, events: 300, ignored: 0, services: 100, changed: 100, unchanged: 0, failed: 0, route53Calls: 2, ec2Calls: 2, attempts: 1 })
     ])
+  })
+
+  test('the same 300 events as direct invocations, one each, cost a zone read each and a write per service', async () => {
+    const events = reclaimStorm()
+    const handler = makeHandler()
+    for (const event of events) await handler(event)
+
+    expect(records()).toEqual(truth())
+    expect(route53.calls.filter((c) => c === 'ListResourceRecordSets')).toHaveLength(300)
+    expect(route53.calls.filter((c) => c === 'ChangeResourceRecordSets')).toHaveLength(100)
+  })
+
+  test('a zone of more than 300 record sets is read page by page, and the write is still one', async () => {
+    // 150 services: 300 A and TXT sets, plus the SOA and NS
+    const events: unknown[] = []
+    for (let s = 0; s < 150; s++) {
+      const name = service(s)
+      ec2.add(instance(`i-${name}-a`, name, 'running', ip(2 * s)), instance(`i-${name}-b`, name, 'running', ip(2 * s + 1)))
+      written(name, [ip(2 * s)], 1)
+      events.push(stateChange(`i-${name}-b`, 'running'))
+    }
+
+    expect(await makeHandler()(queueEvent(events))).toEqual({ batchItemFailures: [] })
+
+    expect(route53.calls).toEqual(['ListResourceRecordSets', 'ListResourceRecordSets', 'ChangeResourceRecordSets'])
+    expect(records()).toEqual(truth())
+    expect(batchLines()[0]).toMatchObject({ services: 150, changed: 150, route53Calls: 3 })
   })
 
   test('the same batch delivered again writes nothing: one zone read, no write', async () => {
@@ -414,7 +442,8 @@ describe('failures to write', () => {
     const response = await makeHandler()(queueEvent(bodies))
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-5' }] })
-    expect(Object.entries(records()).filter(([name, ips]) => ips.join() !== truth()[name]?.join()).map(([name]) => name)).toEqual([record(service(5))])
+    const expected = truth()
+    expect(Object.entries(records()).filter(([name, ips]) => ips.join() !== expected[name]?.join()).map(([name]) => name)).toEqual([record(service(5))])
     expect(batchLines()[0]).toMatchObject({ changed: 5, failed: 1, failures: [{ record: record(service(5)) }], error: 'Throttling: Rate exceeded' })
     // the SDK's own retries of the throttled request count as calls
     expect(batchLines()[0]?.route53Calls).toBe(1 + 1 + 6)

@@ -141,7 +141,8 @@ function ipKey(ip: string): string {
 
 /** IPv4 addresses in numeric order, each once. */
 export function sortIps(ips: Iterable<string>): string[] {
-  return [...new Set(ips)].sort((a, b) => (ipKey(a) < ipKey(b) ? -1 : ipKey(a) > ipKey(b) ? 1 : 0))
+  const keyed = [...new Set(ips)].map((ip) => [ipKey(ip), ip] as const)
+  return keyed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, ip]) => ip)
 }
 
 /** The service the instance belongs to, or why the event is not this project's business. */
@@ -248,11 +249,11 @@ function isMember(instance: InstanceView, project: string, target: Target): bool
 function lagReason(
   target: Target,
   own: readonly StateChange[],
-  read: { instances: readonly InstanceView[]; current: RecordSet | undefined; project: string }
+  read: { instances: readonly InstanceView[]; byId: ReadonlyMap<string, InstanceView>; current: RecordSet | undefined; project: string }
 ): string | undefined {
   const { instances, current, project } = read
   for (const change of own) {
-    const seen = instances.find((i) => i.id === change.instanceId)
+    const seen = read.byId.get(change.instanceId)
     if (seen && readLags(change.state, seen.state)) return `read shows ${change.instanceId} ${seen.state} after a ${change.state} event`
   }
   const held = new Set(current?.values ?? [])
@@ -267,10 +268,15 @@ function lagReason(
  */
 export function planBatch({ targets, changes, instances, records, versions, scope, ttl }: BatchInput): Decision[] {
   const unique = new Map(targets.map((t) => [normalizeName(t.record), t]))
+  const byId = new Map(instances.map((i) => [i.id, i]))
+  const ownChanges = new Map<string, StateChange[]>()
+  for (const { change, target } of changes) {
+    const key = normalizeName(target.record)
+    ownChanges.set(key, [...(ownChanges.get(key) ?? []), change])
+  }
   return [...unique.entries()].map(([key, target]) => {
     const current = findRecord(records, target.record)
-    const own = changes.filter((c) => normalizeName(c.target.record) === key).map((c) => c.change)
-    const reason = lagReason(target, own, { instances, current, project: scope.project })
+    const reason = lagReason(target, ownChanges.get(key) ?? [], { instances, byId, current, project: scope.project })
     if (reason) return { action: 'reread', target, reason }
     const ips = runningIps(instances, scope.project, target)
     return decide({ target, ips, current, version: findRecord(versions, target.record), ttl })
