@@ -225,7 +225,7 @@ describe('an SQS batch', () => {
 })
 
 describe('events that are not the project\'s', () => {
-  test('a batch of another project\'s instances, unknown instances and other messages makes no Route 53 call, and counts them', async () => {
+  test('a batch of instances of another project, unknown instances and other messages makes no Route 53 call, and counts them', async () => {
     const bodies: unknown[] = []
     for (let k = 0; k < 40; k++) {
       ec2.add(foreign(`i-other-${k}`, 'db', k % 2 ? 'running' : 'terminated', k % 2 ? ip(k) : undefined))
@@ -274,7 +274,7 @@ describe('events that are not the project\'s', () => {
 })
 
 describe('concurrent writers', () => {
-  test('a writer landing between the batch\'s reads and its write fails the whole batch, which is recomputed from fresh reads and loses no update', async () => {
+  test('a writer landing between the reads and the write of a batch fails the whole batch, which is recomputed from fresh reads and loses no update', async () => {
     // ten services lose an instance; db also gains one, which another invocation writes meanwhile
     const bodies: unknown[] = []
     for (let s = 0; s < 10; s++) {
