@@ -157,6 +157,7 @@ describe('an SQS batch', () => {
     expect(batchLines()).toEqual([
       expect.objectContaining({ kind: 'batch', messages: 300, events: 300, ignored: 0, services: 100, changed: 100, unchanged: 0, failed: 0, route53Calls: 2, ec2Calls: 2, attempts: 1 })
     ])
+    expect(batchLines()[0]?.records).toContainEqual({ record: record(service(0)), before: [ip(0), ip(1)], after: [ip(0), ip(2)] })
   })
 
   test('the same 300 events as direct invocations, one each, cost a zone read each and a write per service', async () => {
@@ -184,6 +185,8 @@ describe('an SQS batch', () => {
     expect(route53.calls).toEqual(['ListResourceRecordSets', 'ListResourceRecordSets', 'ChangeResourceRecordSets'])
     expect(records()).toEqual(truth())
     expect(batchLines()[0]).toMatchObject({ services: 150, changed: 150, route53Calls: 3 })
+    // the line names the first 100 records written; the counts are whole
+    expect(batchLines()[0]?.records).toHaveLength(100)
   })
 
   test('the same batch delivered again writes nothing: one zone read, no write', async () => {

@@ -168,7 +168,7 @@ export interface BatchLine {
   ec2Calls: number
   calls: number
   attempts: number
-  /** Each written record's IPs before and after; then each failed one's last known. */
+  /** Each written record's IPs before and after, then each failed one's last known (the first 100 of each). */
   records: RecordLine[]
   failures: RecordLine[]
   /** How many messages were ignored, by reason. */
@@ -226,6 +226,8 @@ const INSTANCE_PAGE = 1000
 const ID_FILTER_VALUES = 200
 /** The states the project read of a batch or reconcile returns: every one but terminated. */
 const LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped']
+/** Records listed by name in a batch line (the counts are always whole): a log event holds 256 KB. */
+const LOGGED_RECORDS = 100
 const BACKOFF_BASE_MS = 250
 const BACKOFF_CAP_MS = 4000
 
@@ -612,8 +614,8 @@ function batchLine({ kind, messages, work, run, ignored, failedMessages }: Batch
     ec2Calls: run.calls.ec2,
     calls: run.calls.count,
     attempts: run.attempts,
-    records: outcomes.filter((o) => o.status === 'written').map(recordLine),
-    failures: outcomes.filter((o) => o.status === 'failed').map(recordLine),
+    records: outcomes.filter((o) => o.status === 'written').slice(0, LOGGED_RECORDS).map(recordLine),
+    failures: outcomes.filter((o) => o.status === 'failed').slice(0, LOGGED_RECORDS).map(recordLine),
     reasons
   }
   if (run.error !== undefined) line.error = errorText(run.error)
