@@ -252,6 +252,15 @@ describe('events that are not the project\'s', () => {
     })
   })
 
+  test('a batch of messages that are no state change makes no call at all', async () => {
+    const response = await makeHandler()(queueEvent(['', '[]', { detail: { state: 'running' } }, { source: 'aws.events', 'detail-type': 'Other' }]))
+
+    expect(response).toEqual({ batchItemFailures: [] })
+    expect(route53.calls).toEqual([])
+    expect(ec2.describes).toEqual([])
+    expect(batchLines()[0]).toMatchObject({ messages: 4, events: 0, ignored: 4, calls: 0, attempts: 0 })
+  })
+
   test('foreign events in a batch with the project\'s own add no Route 53 call to its two', async () => {
     ec2.add(instance('i-1', 'db', 'running', '10.0.0.1'))
     const bodies: unknown[] = [stateChange('i-1', 'running')]

@@ -483,9 +483,11 @@ async function converge(deps: HandlerDeps, work: Work, run: Run): Promise<void> 
       if (!('ignore' in target)) track(run, target)
     })
   }
-  if (work.identify === 'by-id' && work.changes.length > 0) {
-    const views = await readByIds(deps.ec2, [...new Set(work.changes.map((c) => c.instanceId))], run.calls)
-    resolve((id) => views.get(id))
+  if (work.identify === 'by-id') {
+    if (work.changes.length > 0) {
+      const views = await readByIds(deps.ec2, [...new Set(work.changes.map((c) => c.instanceId))], run.calls)
+      resolve((id) => views.get(id))
+    }
     if (run.outcomes.size === 0 && !work.reconcile) return
   }
   let zone: ZoneRead | undefined
