@@ -246,7 +246,7 @@ describe('events that are not the project\'s', () => {
     expect(batchLines()[0]?.reasons).toEqual({
       'instance belongs to project "prj-other"': 40,
       [`instance has no ${TAGS.project} tag`]: 1,
-      'instance not found (another account\'s, or gone)': 1,
+      'instance not found (not the project\'s, or gone)': 1,
       'message body is not JSON': 1,
       'not an EC2 instance state-change event': 1
     })

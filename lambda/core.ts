@@ -147,7 +147,7 @@ export function sortIps(ips: Iterable<string>): string[] {
 
 /** The service the instance belongs to, or why the event is not this project's business. */
 export function identify(instance: InstanceView | undefined, scope: Scope): Target | { ignore: string } {
-  if (!instance) return { ignore: "instance not found (another account's, or gone)" }
+  if (!instance) return { ignore: 'instance not found (not the project\'s, or gone)' }
   const project = instance.tags[TAGS.project]
   if (project === undefined) return { ignore: `instance has no ${TAGS.project} tag` }
   if (project !== scope.project) return { ignore: `instance belongs to project "${project}"` }
