@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-route-53'
 import { mockClient } from 'aws-sdk-client-mock'
 import { TAGS, recordName, serviceTags } from '../src/names.js'
-import { configFromEnv, createHandler, defaultClients, handler, type Config, type LogLine } from '../lambda/handler.js'
+import { configFromEnv, createHandler, defaultClients, handler, type BatchLine, type Config, type DnsHandler, type LogLine } from '../lambda/handler.js'
 
 const config: Config = { project: 'prj-demo', region: 'us-east-1', zoneId: 'Z0HYPERFORM', zoneName: 'prj-demo.us-east-1.internal', ttl: 60 }
 const stack = { project: 'prj-demo', region: 'us-east-1', stack: 'st-wordpress' }
@@ -63,11 +63,11 @@ const ec2 = new EC2Client({ region: 'us-east-1' })
 const route53 = new Route53Client({ region: 'us-east-1' })
 const ec2Mock = mockClient(ec2)
 const r53Mock = mockClient(route53)
-let lines: LogLine[]
+let lines: (LogLine | BatchLine)[]
 let sleeps: number[]
 let sequence: string[]
 
-function makeHandler(extra: { maxAttempts?: number } = {}): (event: unknown) => Promise<LogLine> {
+function makeHandler(extra: { maxAttempts?: number } = {}): DnsHandler {
   return createHandler({
     ec2,
     route53,
