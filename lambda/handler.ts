@@ -6,7 +6,7 @@
  *   PROJECT     project name; only instances tagged with it are considered (required)
  *   ZONE_ID     the project's private hosted zone, `Z...` or `/hostedzone/Z...` (required)
  *   ZONE_NAME   that zone's name, must equal <project>.<region>.internal (required)
- *   RECORD_TTL  TTL of the service records in seconds (default 60)
+ *   RECORD_TTL  TTL of the service records in seconds (default DEFAULT_RECORD_TTL of src/names.ts, the dns-ttl input's default)
  *   AWS_REGION  set by Lambda; part of every record name
  *
  * Three event shapes, one engine:
@@ -90,7 +90,7 @@ import {
   type ListResourceRecordSetsCommandInput,
   type ResourceRecordSet
 } from '@aws-sdk/client-route-53'
-import { LIMITS, TAGS, labelProblem, regionProblem, zoneName } from '../src/names.js'
+import { DEFAULT_RECORD_TTL, LIMITS, TAGS, labelProblem, regionProblem, zoneName } from '../src/names.js'
 import {
   beforeAfter,
   changeRequests,
@@ -218,7 +218,6 @@ export interface HandlerDeps {
   maxAttempts?: number
 }
 
-export const DEFAULT_TTL = 60
 export const MAX_ATTEMPTS = 5
 const ZONE_PAGE = 300
 const INSTANCE_PAGE = 1000
@@ -238,7 +237,7 @@ function required(env: NodeJS.ProcessEnv, key: string): string {
 }
 
 function parseTtl(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === '') return DEFAULT_TTL
+  if (raw === undefined || raw.trim() === '') return DEFAULT_RECORD_TTL
   const ttl = Number(raw)
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > 2147483647) {
     throw new Error(`RECORD_TTL "${raw}" is not a whole number of seconds`)
