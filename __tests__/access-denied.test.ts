@@ -9,7 +9,9 @@ import { CreateSecurityGroupCommand, DescribeVpcsCommand, EC2Client } from '@aws
 import { CreateRoleCommand, GetRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam'
 import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda'
 import { ApplyError } from '../src/aws/engine.js'
-import { denialsMarkdown, explainDenial, findDenials, parseDeniedMessage, rememberOperations } from '../src/aws/denied.js'
+import type { Clients } from '../src/aws/clients.js'
+import { denialsMarkdown, explainDenial, findDenials, parseDeniedMessage } from '../src/aws/denied.js'
+import { Aws } from '../src/aws/send.js'
 import { wrap } from '../src/aws/errors.js'
 
 const SESSION = 'arn:aws:sts::123456789012:assumed-role/deployer/GitHubActions'
@@ -63,9 +65,14 @@ async function failure(send: () => Promise<unknown>): Promise<unknown> {
   throw new Error('the call succeeded')
 }
 
+/** One client behind the action's door to AWS, which notes the operation of every failed call. */
+function door(key: keyof Clients, client: Clients[keyof Clients]): Aws {
+  return new Aws({ [key]: client } as unknown as Clients, { timing: { baseDelayMs: 1, maxDelayMs: 2, consistencyMs: 10 } })
+}
+
 describe('an AWS access denial', () => {
   it('names the IAM action and resource from the message of a denied CreateRole, through the apply step that wrapped it, and points at the policy', async () => {
-    const iam = rememberOperations({ iam: new IAMClient(config(queryError('AccessDenied', `User: ${SESSION} is not authorized to perform: iam:CreateRole on resource: ${ROLE_ARN} because no identity-based policy allows the iam:CreateRole action`))) }).iam
+    const iam = door('iam', new IAMClient(config(queryError('AccessDenied', `User: ${SESSION} is not authorized to perform: iam:CreateRole on resource: ${ROLE_ARN} because no identity-based policy allows the iam:CreateRole action`))))
     const raw = await failure(() => iam.send(new CreateRoleCommand({ RoleName: 'hyperform-dns-prj-demo-us-east-1', AssumeRolePolicyDocument: '{}' })))
     const err = new ApplyError([wrap('creating role hyperform-dns-prj-demo-us-east-1', raw)], { applied: [], writes: 1, reads: 6 })
 
@@ -80,7 +87,7 @@ describe('an AWS access denial', () => {
   })
 
   it('derives the IAM action from the failed operation when AWS names none (EC2 UnauthorizedOperation with only an encoded message)', async () => {
-    const ec2 = rememberOperations({ ec2: new EC2Client(config(ec2Error('You are not authorized to perform this operation. Encoded authorization failure message: AbCdEf123'))) }).ec2
+    const ec2 = door('ec2', new EC2Client(config(ec2Error('You are not authorized to perform this operation. Encoded authorization failure message: AbCdEf123'))))
     const raw = await failure(() => ec2.send(new DescribeVpcsCommand({})))
     const [denial] = findDenials(wrap('reading the default VPC', raw))
     expect(denial).toMatchObject({ action: 'ec2:DescribeVpcs', code: 'UnauthorizedOperation' })
@@ -93,7 +100,7 @@ describe('an AWS access denial', () => {
   it('reads the action and resource out of an EC2 message that carries them before its encoded part', async () => {
     const vpc = 'arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0abc'
     const message = `You are not authorized to perform this operation. User: ${SESSION} is not authorized to perform: ec2:CreateSecurityGroup on resource: ${vpc} because no identity-based policy allows the ec2:CreateSecurityGroup action. Encoded authorization failure message: AbC.dEf`
-    const ec2 = rememberOperations({ ec2: new EC2Client(config(ec2Error(message))) }).ec2
+    const ec2 = door('ec2', new EC2Client(config(ec2Error(message))))
     const raw = await failure(() => ec2.send(new CreateSecurityGroupCommand({ GroupName: 'g', Description: 'd', VpcId: 'vpc-0abc' })))
     const [denial] = findDenials(raw)
     expect(denial).toMatchObject({ action: 'ec2:CreateSecurityGroup', resource: vpc, reason: 'no identity-based policy allows the ec2:CreateSecurityGroup action' })
@@ -101,7 +108,7 @@ describe('an AWS access denial', () => {
 
   it('says that an explicit deny in a service control policy is not fixed by the role', async () => {
     const fn = 'arn:aws:lambda:us-east-1:123456789012:function:update_r53_record-prj-demo'
-    const lambda = rememberOperations({ lambda: new LambdaClient(config(lambdaError(`User: ${SESSION} is not authorized to perform: lambda:GetFunction on resource: ${fn} with an explicit deny in a service control policy`))) }).lambda
+    const lambda = door('lambda', new LambdaClient(config(lambdaError(`User: ${SESSION} is not authorized to perform: lambda:GetFunction on resource: ${fn} with an explicit deny in a service control policy`))))
     const raw = await failure(() => lambda.send(new GetFunctionCommand({ FunctionName: 'update_r53_record-prj-demo' })))
     const [denial] = findDenials(wrap('reading function update_r53_record-prj-demo', raw))
     expect(denial).toMatchObject({ action: 'lambda:GetFunction', resource: fn, code: 'AccessDeniedException', reason: 'an explicit deny in a service control policy' })
@@ -110,10 +117,8 @@ describe('an AWS access denial', () => {
 
   it('lists each distinct denial of a failed apply once, in the job summary table', async () => {
     const group = 'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/hyperform-prj-demo-st-wp-db-spot'
-    const asg = rememberOperations({
-      autoScaling: new AutoScalingClient(config(queryError('AccessDenied', `User: ${SESSION} is not authorized to perform: autoscaling:UpdateAutoScalingGroup on resource: ${group} because no identity-based policy allows the autoscaling:UpdateAutoScalingGroup action`)))
-    }).autoScaling
-    const iam = rememberOperations({ iam: new IAMClient(config(queryError('AccessDenied', `User: ${SESSION} is not authorized to perform: iam:GetRolePolicy on resource: role hyperform-dns-prj-demo-us-east-1 because no identity-based policy allows the iam:GetRolePolicy action`))) }).iam
+    const asg = door('autoScaling', new AutoScalingClient(config(queryError('AccessDenied', `User: ${SESSION} is not authorized to perform: autoscaling:UpdateAutoScalingGroup on resource: ${group} because no identity-based policy allows the autoscaling:UpdateAutoScalingGroup action`))))
+    const iam = door('iam', new IAMClient(config(queryError('AccessDenied', `User: ${SESSION} is not authorized to perform: iam:GetRolePolicy on resource: role hyperform-dns-prj-demo-us-east-1 because no identity-based policy allows the iam:GetRolePolicy action`))))
     const update = await failure(() => asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'hyperform-prj-demo-st-wp-db-spot' })))
     const again = await failure(() => asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'hyperform-prj-demo-st-wp-db-spot' })))
     const read = await failure(() => iam.send(new GetRolePolicyCommand({ RoleName: 'hyperform-dns-prj-demo-us-east-1', PolicyName: 'update-r53-record' })))
@@ -136,7 +141,7 @@ describe('an AWS access denial', () => {
   })
 
   it('says a denied action the policy does not list is a bug of the action', () => {
-    const [denial] = findDenials(Object.assign(new Error(`User: ${SESSION} is not authorized to perform: route53:AssociateVPCWithHostedZone on resource: arn:aws:route53:::hostedzone/Z1`), { name: 'AccessDenied' }))
+    const [denial] = findDenials(Object.assign(new Error(`User: ${SESSION} is not authorized to perform: route53:CreateTrafficPolicy on resource: arn:aws:route53:::hostedzone/Z1`), { name: 'AccessDenied' }))
     expect(denial?.statement).toBeUndefined()
     expect(explainDenial(denial!, NO_ENV)).toContain('docs/deployer-policy.json does not list it either, which is a bug of the action')
   })

@@ -9,7 +9,6 @@ import { readEventPayload, readInputs, resolveStack, InputError, type ActionInpu
 import { scopeProblems, type StackScope } from './names.js'
 import { commentMarker, decideCommand, forkProblem, pullRequestEvent, upsertComment, type PullRequestEvent } from './github.js'
 import { createClients } from './aws/clients.js'
-import { rememberOperations } from './aws/denied.js'
 import { imageProblems } from './aws/images.js'
 import { launchesInto, outboundReport, resolveNetwork } from './aws/network.js'
 import { Aws } from './aws/send.js'
@@ -89,7 +88,7 @@ async function prepare(): Promise<Prepared | undefined> {
 
 async function execute(prepared: Prepared): Promise<RunReport> {
   const { inputs, scope, model } = prepared
-  const clients = rememberOperations(createClients({ region: inputs.region }))
+  const clients = createClients({ region: inputs.region })
   const deploying = model !== undefined && inputs.command !== 'destroy'
   // A plan, or a deploy that waits, also reads the records and the instances (one call each): the
   // wait judges readiness from them, and a record that does not list the running instances is drift.

@@ -2,13 +2,12 @@
  * AWS access-denied errors explained: which IAM action on which resource the
  * role running the action is missing, and where the full policy is
  * (docs/deployer-policy.json). The operation comes from the failing command
- * (recorded by a client middleware, see rememberOperations); the action and
+ * (noted by the one door to AWS, Aws.send); the action and
  * resource from AWS's own message when it names them ("User: ... is not
  * authorized to perform: <action> on resource: <arn> because ...").
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import type { Clients } from './clients.js'
 import { errorCode, errorMessage, HyperformError } from './errors.js'
 
 /** The codes AWS answers a call the caller's policies do not allow with (EC2: UnauthorizedOperation). */
@@ -16,18 +15,6 @@ export const ACCESS_DENIED_CODES = new Set(['AccessDenied', 'AccessDeniedExcepti
 
 export const POLICY_PATH = 'docs/deployer-policy.json'
 export const ROLE_TEMPLATE_PATH = 'docs/deployer-role.yaml'
-
-/** SDK client names -> IAM service prefixes. */
-const PREFIXES: Record<string, string> = {
-  EC2Client: 'ec2',
-  AutoScalingClient: 'autoscaling',
-  Route53Client: 'route53',
-  LambdaClient: 'lambda',
-  IAMClient: 'iam',
-  EventBridgeClient: 'events',
-  CloudWatchLogsClient: 'logs',
-  STSClient: 'sts'
-}
 
 export interface Operation {
   /** IAM service prefix: ec2, autoscaling, iam, ... */
@@ -43,33 +30,14 @@ export function iamAction(op: Operation): string {
 
 const operations = new WeakMap<object, Operation>()
 
-/** The operation whose call failed with `err`, when a client with rememberOperations sent it. */
+/** The operation whose call failed with `err`, when it went through the door. */
 export function operationOf(err: unknown): Operation | undefined {
   return err && typeof err === 'object' ? operations.get(err) : undefined
 }
 
-type Next = (args: unknown) => Promise<unknown>
-type Middleware = (next: Next, context: { clientName?: string; commandName?: string }) => Next
-interface WithMiddleware {
-  middlewareStack: { add(middleware: Middleware, options: { step: 'initialize'; name: string; override: boolean }): void }
-}
-
-/** Remembers, for every error a client's call throws, which operation it was (the SDK error does not say). */
-export function rememberOperations<C extends Partial<Clients>>(clients: C): C {
-  const remember: Middleware = (next, context) => async (args) => {
-    try {
-      return await next(args)
-    } catch (err) {
-      const service = PREFIXES[context.clientName ?? '']
-      const operation = (context.commandName ?? '').replace(/Command$/, '')
-      if (err && typeof err === 'object' && service && operation) operations.set(err, { service, operation })
-      throw err
-    }
-  }
-  for (const client of Object.values(clients) as unknown as WithMiddleware[]) {
-    client.middlewareStack.add(remember, { step: 'initialize', name: 'hyperformRememberOperation', override: true })
-  }
-  return clients
+/** Notes which operation failed with `err` (the door, src/aws/send.ts, does it for every call). */
+export function noteOperation(err: unknown, op: Operation): void {
+  if (err && typeof err === 'object') operations.set(err, op)
 }
 
 export interface Denial {
