@@ -19,7 +19,7 @@ import { applyPlan } from './apply.js'
 import { waitForStack } from './wait.js'
 import { lambdaCode } from './lambda-code.js'
 import { annotate, fail, previewComment, printPlan, setOutputs, writeSummary, type RunReport } from './report.js'
-import { buildReport, changeLines, driftLines } from './summary.js'
+import { buildReport, changeLines, driftLines } from './run-report.js'
 
 interface Prepared {
   inputs: ActionInputs
