@@ -90,7 +90,7 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   const { inputs, scope, model } = prepared
   const clients = createClients({ region: inputs.region })
   const deploying = model !== undefined && inputs.command !== 'destroy'
-  // A plan, or a deploy that waits, also reads the records and the instances (one call each): the
+  // A plan, or a deploy that waits, also reads the records, the zone's SOA and the instances (one call each): the
   // wait judges readiness from them, and a record that does not list the running instances is drift.
   const instanceLevel = deploying && (inputs.command === 'plan' || inputs.wait)
   const reads = instanceLevel ? { records: true, instances: true } : {}
