@@ -21,7 +21,8 @@ import {
 } from '@aws-sdk/client-ec2'
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge'
 import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
-import { AddPermissionCommand, CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda'
+import { CreateEventSourceMappingCommand, CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda'
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { applyPlan, ApplyError } from '../src/apply.js'
@@ -38,6 +39,7 @@ const mocks = {
   iam: mockClient(IAMClient),
   events: mockClient(EventBridgeClient),
   logs: mockClient(CloudWatchLogsClient),
+  sqs: mockClient(SQSClient),
   sts: mockClient(STSClient)
 }
 const clients = createClients({ region: 'us-east-1', maxAttempts: 1 })
@@ -73,7 +75,8 @@ function freshAccount(): void {
   mocks.lambda.on(CreateFunctionCommand).callsFake(track('CreateFunction', { FunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f' }))
   mocks.events.on(PutRuleCommand).callsFake(track('PutRule', { RuleArn: 'arn:aws:events:us-east-1:123456789012:rule/f' }))
   mocks.events.on(PutTargetsCommand).callsFake(track('PutTargets', { FailedEntryCount: 0 }))
-  mocks.lambda.on(AddPermissionCommand).callsFake(track('AddPermission', {}))
+  mocks.sqs.on(CreateQueueCommand).callsFake((input: { QueueName: string }) => (order.push('CreateQueue'), { QueueUrl: `https://sqs.us-east-1.amazonaws.com/123456789012/${input.QueueName}` }))
+  mocks.lambda.on(CreateEventSourceMappingCommand).callsFake(track('CreateEventSourceMapping', { UUID: 'esm-1' }))
   mocks.ec2.on(CreateSecurityGroupCommand).callsFake(track('CreateSecurityGroup', { GroupId: 'sg-new' }))
   mocks.ec2.on(CreateLaunchTemplateCommand).callsFake(track('CreateLaunchTemplate', { LaunchTemplate: { LaunchTemplateId: 'lt-new', LatestVersionNumber: 1 } }))
   mocks.asg.on(CreateAutoScalingGroupCommand).callsFake(track('CreateAutoScalingGroup', {}))
@@ -102,11 +105,13 @@ describe('applyPlan on a fresh account', () => {
     expect(order.filter((o) => o === 'CreateAutoScalingGroup')).toHaveLength(4)
     const firstAsg = order.indexOf('CreateAutoScalingGroup')
     expect(order.lastIndexOf('PutTargets')).toBeLessThan(firstAsg)
-    expect(order.lastIndexOf('AddPermission')).toBeLessThan(firstAsg)
+    expect(order.lastIndexOf('CreateEventSourceMapping')).toBeGreaterThan(-1)
+    expect(order.lastIndexOf('CreateEventSourceMapping')).toBeLessThan(firstAsg)
     expect(order.lastIndexOf('CreateLaunchTemplate')).toBeLessThan(order.lastIndexOf('CreateAutoScalingGroup'))
     expect(result.applied.find((a) => a.kind === 'hosted-zone')?.id).toBe('ZNEW')
-    // zone and its SOA, role, policy, log group + retention, function, rule, target, permission; per service: group, ingress, template, 2 ASGs
-    expect(result.writes).toBe(10 + 2 * 5)
+    // zone and its SOA, role, policy, log group + retention, function, the two rules, the two queues, the two
+    // rule targets, the event source mapping; per service: group, ingress, template, 2 ASGs
+    expect(result.writes).toBe(14 + 2 * 5)
     const soa = mocks.r53.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes?.[0]
     expect(soa).toMatchObject({ Action: 'UPSERT', ResourceRecordSet: { Type: 'SOA', ResourceRecords: [{ Value: 'ns-1536.awsdns-00.co.uk. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 60' }] } })
   })
@@ -168,7 +173,8 @@ describe('applyPlan on a fresh account', () => {
       .resolves({ FailedEntryCount: 0 })
     const desired = desiredFor()
     await applyPlan(diff(desired, empty()), ctxFor(desired))
-    expect(mocks.events.commandCalls(PutTargetsCommand)).toHaveLength(2)
+    // the two rules' targets, one of them retried
+    expect(mocks.events.commandCalls(PutTargetsCommand)).toHaveLength(3)
   })
 
   test('a zone CallerReference burnt by a deleted zone moves to the next generation; one of a live zone adopts it', async () => {

@@ -6,6 +6,7 @@ import { DescribeLaunchTemplatesCommand, DescribeSecurityGroupsCommand, EC2Clien
 import { DescribeRuleCommand, EventBridgeClient, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge'
 import { GetRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam'
 import { GetFunctionCommand, GetPolicyCommand, LambdaClient } from '@aws-sdk/client-lambda'
+import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { createClients } from '../src/aws/clients.js'
 import { readCurrent } from '../src/current.js'
@@ -19,7 +20,8 @@ const mocks = {
   lambda: mockClient(LambdaClient),
   iam: mockClient(IAMClient),
   events: mockClient(EventBridgeClient),
-  logs: mockClient(CloudWatchLogsClient)
+  logs: mockClient(CloudWatchLogsClient),
+  sqs: mockClient(SQSClient)
 }
 const notFound = (name: string): Error => Object.assign(new Error(name), { name })
 const tags = (service: string, capacity?: string): Array<{ Key: string; Value: string }> => [
@@ -47,8 +49,9 @@ function deployed(services: number): void {
   mocks.lambda.on(GetFunctionCommand).resolves({
     Configuration: { FunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:update_r53_record-prj-demo', Environment: { Variables: { ZONE_ID: 'Z1', ZONE_NAME: 'prj-demo.us-east-1.internal' } } }
   })
-  const policy = { Statement: [{ Sid: 'hyperform-events-invoke', Principal: { Service: 'events.amazonaws.com' }, Action: 'lambda:InvokeFunction', Condition: { ArnLike: { 'AWS:SourceArn': 'arn:rule' } } }] }
-  mocks.lambda.on(GetPolicyCommand).resolves({ Policy: JSON.stringify(policy) })
+  const queue = 'https://sqs.us-east-1.amazonaws.com/123456789012/update_r53_record-prj-demo'
+  mocks.sqs.on(ListQueuesCommand).resolves({ QueueUrls: [queue, `${queue}-dead`] })
+  mocks.sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { QueueArn: 'arn:aws:sqs:us-east-1:123456789012:update_r53_record-prj-demo' } })
   mocks.iam.on(GetRolePolicyCommand).resolves({ PolicyDocument: encodeURIComponent('{"Version":"2012-10-17","Statement":[]}'), RoleName: 'r', PolicyName: 'p' })
   mocks.logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [{ logGroupName: '/aws/lambda/update_r53_record-prj-demo', arn: 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/update_r53_record-prj-demo:*', retentionInDays: 14 }] })
   mocks.events.on(DescribeRuleCommand).resolves({ Arn: 'arn:rule', EventPattern: '{"source":["aws.ec2"]}', State: 'ENABLED' })
@@ -91,17 +94,19 @@ beforeEach(() => {
 const clients = createClients({ region: 'us-east-1', maxAttempts: 1 })
 
 describe('readCurrent', () => {
-  test('100 deployed services are read with 10 calls: one per kind and two ASG pages, none per service', async () => {
+  test('100 deployed services are read with 14 calls: one per kind (two for the two rules) and two ASG pages, none per service', async () => {
     deployed(100)
     const current = await readCurrent(clients, scope)
     expect(current.asgs).toHaveLength(200)
     expect(calls()).toEqual({
       GetFunction: 1,
-      GetPolicy: 1,
+      ListEventSourceMappings: 1,
       GetRolePolicy: 1,
       DescribeLogGroups: 1,
-      DescribeRule: 1,
-      ListTargetsByRule: 1,
+      DescribeRule: 2,
+      ListTargetsByRule: 2,
+      ListQueues: 1,
+      GetQueueAttributes: 1,
       DescribeSecurityGroups: 1,
       DescribeLaunchTemplates: 1,
       DescribeAutoScalingGroups: 2
@@ -173,7 +178,8 @@ describe('readCurrent', () => {
     expect(current.launchTemplates[0]).toMatchObject({ id: 'lt-1', service: 's0', defaultVersion: 3, configHash: 'abc' })
     expect(current.asgs[0]).toMatchObject({ launchTemplateVersion: '3', subnetIds: ['subnet-a', 'subnet-b'], capacity: 'on-demand', service: 's0' })
     expect(current.rolePolicy?.document).toEqual({ Version: '2012-10-17', Statement: [] })
-    expect(current.permission).toMatchObject({ principal: 'events.amazonaws.com', sourceArn: 'arn:rule' })
+    // events reach the DNS updater through its queue: no invoke permission to read
+    expect(mocks.lambda.commandCalls(GetPolicyCommand)).toEqual([])
     expect(current.accountId).toBe('123456789012')
   })
 

@@ -86,12 +86,13 @@ describe('buildDesired', () => {
   })
 
   test('the role policy allows record changes on its own zone only and logs on its own log group only', () => {
-    const doc = rolePolicyDocument({ partition: 'aws', zoneId: '/hostedzone/Z123', logGroupArn: 'arn:aws:logs:us-east-1:1:log-group:/aws/lambda/f' }) as {
+    const doc = rolePolicyDocument({ partition: 'aws', zoneId: '/hostedzone/Z123', logGroupArn: 'arn:aws:logs:us-east-1:1:log-group:/aws/lambda/f', queueArn: 'arn:aws:sqs:us-east-1:1:f' }) as {
       Statement: Array<{ Action: string[]; Resource: string }>
     }
     const r53 = doc.Statement.find((s) => s.Action.includes('route53:ChangeResourceRecordSets'))
     expect(r53?.Resource).toBe('arn:aws:route53:::hostedzone/Z123')
     expect(doc.Statement.find((s) => s.Action.includes('logs:PutLogEvents'))?.Resource).toBe('arn:aws:logs:us-east-1:1:log-group:/aws/lambda/f:*')
+    expect(doc.Statement.find((s) => s.Action.includes('sqs:ReceiveMessage'))?.Resource).toBe('arn:aws:sqs:us-east-1:1:f')
     expect(doc.Statement.flatMap((s) => s.Action).some((a) => a.endsWith('*') || a === 'logs:CreateLogGroup')).toBe(false)
   })
 

@@ -1,7 +1,7 @@
 /** The pure diff: noops when nothing changed, the smallest change otherwise, with reasons and drift flags. */
 import { countWrites, destroyPlan, diff, summarizePlan } from '../src/plan.js'
 import type { Change, CurrentState } from '../src/state.js'
-import { ACCOUNT, currentFrom, desiredFor, svc, wordpress } from './helpers/deploy-fixtures.js'
+import { currentFrom, desiredFor, svc, wordpress } from './helpers/deploy-fixtures.js'
 
 const active = (changes: Change[]): string[] => changes.filter((c) => c.action !== 'noop').map((c) => `${c.action} ${c.kind} ${c.name}`)
 
@@ -11,9 +11,11 @@ describe('diff', () => {
     const plan = diff(desired, currentFrom(desired))
     expect(active(plan.changes)).toEqual([])
     expect(countWrites(plan)).toBe(0)
-    // 8 project-level, the zone's SOA, the zone's association with the stack's VPC, and per service: group, template, 2 ASGs, record
-    expect(plan.changes).toHaveLength(10 + 2 * 5)
-    expect(summarizePlan(plan).noop).toBe(20)
+    // project level: zone and its SOA, role and policy, log group, function, the two rules, the two queues,
+    // the two rule targets, the event source mapping; the zone's association with the stack's VPC;
+    // per service: group, template, 2 ASGs, record
+    expect(plan.changes).toHaveLength(13 + 1 + 2 * 5)
+    expect(summarizePlan(plan).noop).toBe(24)
   })
 
   test('an empty account plans a create for every resource and no instance refresh', () => {
@@ -21,7 +23,9 @@ describe('diff', () => {
     const empty: CurrentState = { scope: desired.scope, targets: [], securityGroups: [], launchTemplates: [], asgs: [], records: [] }
     const plan = diff(desired, empty)
     const creates = plan.changes.filter((c) => c.action === 'create').map((c) => c.kind)
-    expect(creates).toEqual(expect.arrayContaining(['hosted-zone', 'iam-role', 'role-policy', 'log-group', 'lambda-function', 'event-rule', 'event-target', 'lambda-permission']))
+    expect(creates).toEqual(
+      expect.arrayContaining(['hosted-zone', 'iam-role', 'role-policy', 'log-group', 'lambda-function', 'event-rule', 'schedule-rule', 'dead-letter-queue', 'event-queue', 'event-target', 'event-source-mapping'])
+    )
     expect(creates.filter((k) => k === 'auto-scaling-group')).toHaveLength(4)
     expect(plan.changes.some((c) => c.kind === 'instance-refresh')).toBe(false)
     expect(plan.changes.every((c) => c.drift !== true)).toBe(true)
@@ -103,21 +107,26 @@ describe('diff', () => {
     expect(plan.changes.find((c) => c.name === current.asgs[1]!.name && c.kind === 'auto-scaling-group')).toMatchObject({ action: 'update', drift: true, fields: ['launchTemplate'] })
   })
 
-  test('a removed rule target and a removed invoke permission are planned back as drift', () => {
+  test('removed rule targets are planned back as drift, both pointing at the queue', () => {
     const desired = desiredFor()
     const current = currentFrom(desired)
     current.targets = []
-    delete current.permission
-    const plan = diff(desired, current)
-    expect(plan.changes.find((c) => c.kind === 'event-target')).toMatchObject({ action: 'create', drift: true })
-    expect(plan.changes.find((c) => c.kind === 'lambda-permission')).toMatchObject({ action: 'create', drift: true })
+    const targets = diff(desired, current).changes.filter((c) => c.kind === 'event-target')
+    expect(targets.map((c) => [c.name, c.action, c.drift])).toEqual([
+      [`${desired.project.rule.name}/update-r53-record`, 'create', true],
+      [`${desired.project.scheduleRule.name}/update-r53-record`, 'create', true]
+    ])
   })
 
-  test('a permission scoped to another rule is replaced', () => {
+  test('a rule that still targets the function (an earlier version) moves to the queue, and its invoke permission goes, neither as drift', () => {
     const desired = desiredFor()
     const current = currentFrom(desired)
-    current.permission = { ...current.permission!, sourceArn: `arn:aws:events:us-east-1:${ACCOUNT}:rule/other` }
-    expect(diff(desired, current).changes.find((c) => c.kind === 'lambda-permission')?.action).toBe('replace')
+    const fnArn = current.function?.arn ?? ''
+    current.targets = current.targets.map((t) => (t.rule === desired.project.rule.name ? { ...t, arn: fnArn } : t))
+    const plan = diff(desired, current)
+    expect(plan.changes.find((c) => c.kind === 'event-target' && c.name.startsWith(`${desired.project.rule.name}/`))).toMatchObject({ action: 'update', reason: 'to the queue (was the function)', drift: false })
+    expect(plan.changes.find((c) => c.kind === 'lambda-permission')).toMatchObject({ action: 'delete', name: `${desired.project.function.name}/hyperform-events-invoke` })
+    expect(plan.changes.filter((c) => c.drift)).toEqual([])
   })
 
   test('new Lambda code is an update of the function with the code flagged, nothing else', () => {

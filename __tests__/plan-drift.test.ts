@@ -259,18 +259,16 @@ describe('missing and extra resources', () => {
 })
 
 describe('hand-made changes to groups, wiring and compose', () => {
-  test('group sizes and a launch template version changed by hand, a removed target and permission are all drift', () => {
+  test('group sizes and a launch template version changed by hand, removed rule targets are all drift', () => {
     const desired = desiredFor()
     const current = settled(desired)
     current.asgs[2] = { ...current.asgs[2]!, min: 0, max: 3, desired: 3 }
     current.asgs[3] = { ...current.asgs[3]!, launchTemplateVersion: '4' }
     current.targets = []
-    delete current.permission
     current.records[0] = { ...current.records[0]!, values: ['10.9.9.9'] }
     expect(drifted(diff(desired, current).changes).sort()).toEqual(
       [
-        `create event-target ${desired.project.target.ruleName}/${desired.project.target.id}`,
-        `create lambda-permission ${desired.project.permission.functionName}/${desired.project.permission.statementId}`,
+        ...desired.project.targets.map((t) => `create event-target ${t.ruleName}/${t.id}`),
         `update auto-scaling-group ${current.asgs[2]!.name}`,
         `update auto-scaling-group ${current.asgs[3]!.name}`,
         `update dns-record ${DB_RECORD}`

@@ -6,7 +6,9 @@ import type { ComposeModel, ServiceModel } from './compose/model.js'
 import { ingressRules } from './container-ports.js'
 import type { ActionInputs } from './inputs.js'
 import {
-  PERMISSION_STATEMENT_ID,
+  deadLetterQueueName,
+  queueName,
+  scheduleRuleName,
   ROLE_POLICY_NAME,
   RULE_TARGET_ID,
   TAGS,
@@ -35,6 +37,21 @@ export const LAMBDA_RUNTIME = 'nodejs22.x'
 export const LAMBDA_HANDLER = 'index.handler'
 export const LAMBDA_TIMEOUT = 30
 export const LAMBDA_MEMORY = 128
+/** The reconcile backstop: a lost event delays a record by this much at most. */
+export const RECONCILE_SCHEDULE = 'rate(5 minutes)'
+/** Events wait for the DNS updater at most a day (they are worthless after a reconcile anyway). */
+export const QUEUE_RETENTION = 86_400
+/** Failed events stay in the dead-letter queue for the drift check: 14 days, SQS's longest. */
+export const DEAD_LETTER_RETENTION = 1_209_600
+/** Receives of a batch before its events move to the dead-letter queue. */
+export const MAX_RECEIVES = 5
+/**
+ * The event source mapping: a reclaim storm of hundreds of events arrives in a few batches
+ * of up to BATCH_SIZE gathered over BATCHING_WINDOW seconds, two at a time (Lambda's minimum).
+ */
+export const BATCH_SIZE = 1000
+export const BATCHING_WINDOW = 2
+export const BATCH_CONCURRENCY = 2
 /** The states the DNS updater recomputes on (it reads the instances, so extra states are harmless). */
 export const WATCHED_STATES = ['running', 'shutting-down', 'stopping', 'stopped', 'terminated']
 export const SSM_AMI_PREFIX = 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-'
@@ -73,6 +90,7 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
   const zone = zoneName(scope)
   const fn = functionName(scope)
   const rule = ruleName(scope)
+  const schedule = scheduleRuleName(scope)
   return {
     zone: {
       name: zone,
@@ -82,7 +100,7 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
       negativeTtl: inputs.dnsTtl
     },
     role: { name: roleName(scope), assumeRolePolicy: ASSUME_ROLE_POLICY, tags },
-    rolePolicy: { roleName: roleName(scope), policyName: ROLE_POLICY_NAME, region: inputs.region, logGroupName: logGroupName(scope) },
+    rolePolicy: { roleName: roleName(scope), policyName: ROLE_POLICY_NAME, region: inputs.region, logGroupName: logGroupName(scope), queueName: queueName(scope) },
     logGroup: { name: logGroupName(scope), retentionDays: inputs.logRetentionDays, tags },
     function: {
       name: fn,
@@ -96,15 +114,21 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
       environment: { PROJECT: inputs.project, ZONE_NAME: zone, RECORD_TTL: String(inputs.dnsTtl) },
       tags
     },
-    rule: { name: rule, eventPattern: eventPattern(), description: `hyperform: EC2 state changes -> ${fn}`, tags },
-    target: { ruleName: rule, id: RULE_TARGET_ID, functionName: fn },
-    permission: {
-      functionName: fn,
-      statementId: PERMISSION_STATEMENT_ID,
-      principal: 'events.amazonaws.com',
-      action: 'lambda:InvokeFunction',
-      ruleName: rule
-    }
+    rule: { name: rule, eventPattern: eventPattern(), description: `hyperform: EC2 state changes -> ${queueName(scope)}`, tags },
+    scheduleRule: { name: schedule, scheduleExpression: RECONCILE_SCHEDULE, description: `hyperform: reconcile every record of ${inputs.project}`, tags },
+    deadLetterQueue: { name: deadLetterQueueName(scope), retentionSeconds: DEAD_LETTER_RETENTION, region: inputs.region, tags },
+    queue: {
+      name: queueName(scope),
+      visibilityTimeout: 6 * LAMBDA_TIMEOUT,
+      retentionSeconds: QUEUE_RETENTION,
+      maxReceiveCount: MAX_RECEIVES,
+      deadLetterQueueName: deadLetterQueueName(scope),
+      ruleNames: [rule, schedule],
+      region: inputs.region,
+      tags
+    },
+    targets: [rule, schedule].map((ruleName) => ({ ruleName, id: RULE_TARGET_ID, queueName: queueName(scope) })),
+    eventSourceMapping: { functionName: fn, batchSize: BATCH_SIZE, batchingWindowSeconds: BATCHING_WINDOW, maximumConcurrency: BATCH_CONCURRENCY }
   }
 }
 

@@ -38,7 +38,8 @@ export const LIMITS = {
   roleName: 64,
   launchTemplateName: 128,
   asgName: 255,
-  securityGroupName: 255
+  securityGroupName: 255,
+  ruleName: 64
 } as const
 
 const LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/
@@ -141,6 +142,21 @@ export function ruleName(p: ProjectScope): string {
   return functionName(p)
 }
 export const RULE_TARGET_ID = 'update-r53-record'
+
+/** The queue EventBridge fills with the project's events, drained by the DNS updater in batches. */
+export function queueName(p: ProjectScope): string {
+  return functionName(p)
+}
+
+/** Where events the DNS updater keeps failing on end up (the drift check reports them). */
+export function deadLetterQueueName(p: ProjectScope): string {
+  return `${functionName(p)}-dead`
+}
+
+/** The schedule that reconciles every record of the project (a rule name is at most 64 characters). */
+export function scheduleRuleName(p: ProjectScope): string {
+  return fit(`${functionName(p)}-reconcile`, LIMITS.ruleName)
+}
 export const PERMISSION_STATEMENT_ID = 'hyperform-events-invoke'
 
 function serviceBase(s: StackScope, service: string): string {

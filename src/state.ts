@@ -13,7 +13,10 @@ import type { DesiredZone, CurrentZone } from './resources/hosted-zone.js'
 import type { DesiredRole } from './resources/iam-role.js'
 import type { KindChanges } from './resources/index.js'
 import type { CurrentFunction, DesiredFunction } from './resources/lambda-function.js'
-import type { CurrentPermission, DesiredPermission } from './resources/lambda-permission.js'
+import type { CurrentDeadLetterQueue, DesiredDeadLetterQueue } from './resources/dead-letter-queue.js'
+import type { CurrentQueue, DesiredQueue } from './resources/event-queue.js'
+import type { CurrentMapping, DesiredMapping } from './resources/event-source-mapping.js'
+import type { CurrentSchedule, DesiredSchedule } from './resources/schedule-rule.js'
 import type { CurrentLaunchTemplate, DesiredLaunchTemplate } from './resources/launch-template.js'
 import type { CurrentLogGroup, DesiredLogGroup } from './resources/log-group.js'
 import type { CurrentRolePolicy, DesiredRolePolicy } from './resources/role-policy.js'
@@ -44,8 +47,12 @@ export interface DesiredProject {
   logGroup: DesiredLogGroup
   function: DesiredFunction
   rule: DesiredRule
-  target: DesiredTarget
-  permission: DesiredPermission
+  scheduleRule: DesiredSchedule
+  deadLetterQueue: DesiredDeadLetterQueue
+  queue: DesiredQueue
+  /** The two rules' targets: the queue. */
+  targets: DesiredTarget[]
+  eventSourceMapping: DesiredMapping
 }
 
 export interface DesiredService {
@@ -92,8 +99,12 @@ export interface CurrentState {
   rolePolicy?: CurrentRolePolicy
   logGroup?: CurrentLogGroup
   function?: CurrentFunction
-  permission?: CurrentPermission
   rule?: CurrentRule
+  scheduleRule?: CurrentSchedule
+  queue?: CurrentQueue
+  deadLetterQueue?: CurrentDeadLetterQueue
+  eventSourceMapping?: CurrentMapping
+  /** The targets of both rules. */
   targets: CurrentTarget[]
   securityGroups: CurrentSecurityGroup[]
   launchTemplates: CurrentLaunchTemplate[]

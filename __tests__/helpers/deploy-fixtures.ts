@@ -8,7 +8,8 @@ import { logGroupArn } from '../../src/resources/log-group.js'
 import { rolePolicyDocument } from '../../src/resources/role-policy.js'
 import { ingressHash } from '../../src/resources/security-group.js'
 import type { ActionInputs } from '../../src/inputs.js'
-import { PERMISSION_STATEMENT_ID, TAGS } from '../../src/names.js'
+import { TAGS } from '../../src/names.js'
+import { queueArn, queueAttributes } from '../../src/resources/event-queue.js'
 import type { CurrentState, DesiredState, Network } from '../../src/state.js'
 
 export const ACCOUNT = '123456789012'
@@ -79,6 +80,10 @@ export function currentFrom(desired: DesiredState): CurrentState {
   const fnArn = `arn:aws:lambda:${scope.region}:${ACCOUNT}:function:${p.function.name}`
   const ruleArn = `arn:aws:events:${scope.region}:${ACCOUNT}:rule/${p.rule.name}`
   const lgArn = logGroupArn({ partition: 'aws', region: scope.region, accountId: ACCOUNT, name: p.logGroup.name })
+  const scheduleArn = `arn:aws:events:${scope.region}:${ACCOUNT}:rule/${p.scheduleRule.name}`
+  const ids = { partition: 'aws', accountId: ACCOUNT }
+  const qArn = queueArn({ ...ids, region: scope.region, name: p.queue.name })
+  const queueUrl = (name: string): string => `https://sqs.${scope.region}.amazonaws.com/${ACCOUNT}/${name}`
   let n = 0
   const services = desired.services.map((s) => {
     const sgId = `sg-${s.name}`
@@ -109,7 +114,7 @@ export function currentFrom(desired: DesiredState): CurrentState {
     accountId: ACCOUNT,
     partition: 'aws',
     zone: { id: ZONE_ID, name: p.zone.name },
-    rolePolicy: { roleName: p.role.name, policyName: p.rolePolicy.policyName, document: rolePolicyDocument({ partition: 'aws', zoneId: ZONE_ID, logGroupArn: lgArn }) },
+    rolePolicy: { roleName: p.role.name, policyName: p.rolePolicy.policyName, document: rolePolicyDocument({ partition: 'aws', zoneId: ZONE_ID, logGroupArn: lgArn, queueArn: qArn }) },
     logGroup: { name: p.logGroup.name, arn: lgArn, retentionDays: p.logGroup.retentionDays },
     function: {
       name: p.function.name,
@@ -123,9 +128,20 @@ export function currentFrom(desired: DesiredState): CurrentState {
       environment: functionEnvironment(p.function.environment, ZONE_ID),
       state: 'Active'
     },
-    permission: { statementId: PERMISSION_STATEMENT_ID, principal: 'events.amazonaws.com', action: 'lambda:InvokeFunction', sourceArn: ruleArn },
     rule: { name: p.rule.name, arn: ruleArn, eventPattern: p.rule.eventPattern, state: 'ENABLED' },
-    targets: [{ id: p.target.id, arn: fnArn }],
+    scheduleRule: { name: p.scheduleRule.name, arn: scheduleArn, scheduleExpression: p.scheduleRule.scheduleExpression, state: 'ENABLED' },
+    deadLetterQueue: { url: queueUrl(p.deadLetterQueue.name) },
+    queue: { url: queueUrl(p.queue.name), arn: qArn, attributes: { ...queueAttributes(p.queue, ids), QueueArn: qArn } },
+    eventSourceMapping: {
+      uuid: 'esm-1',
+      eventSourceArn: qArn,
+      batchSize: p.eventSourceMapping.batchSize,
+      batchingWindowSeconds: p.eventSourceMapping.batchingWindowSeconds,
+      maximumConcurrency: p.eventSourceMapping.maximumConcurrency,
+      reportsBatchItemFailures: true,
+      state: 'Enabled'
+    },
+    targets: p.targets.map((t) => ({ rule: t.ruleName, id: t.id, arn: qArn })),
     securityGroups: services.map((s) => s.sg),
     launchTemplates: services.map((s) => s.lt),
     asgs: services.flatMap((s) => s.asgs),

@@ -10,6 +10,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import { IAMClient } from '@aws-sdk/client-iam'
 import { LambdaClient } from '@aws-sdk/client-lambda'
 import { Route53Client } from '@aws-sdk/client-route-53'
+import { SQSClient } from '@aws-sdk/client-sqs'
 import { STSClient } from '@aws-sdk/client-sts'
 
 export const ACTION_VERSION = '1.0.0'
@@ -26,6 +27,7 @@ export interface Clients {
   iam: IAMClient
   events: EventBridgeClient
   logs: CloudWatchLogsClient
+  sqs: SQSClient
   sts: STSClient
 }
 
@@ -56,6 +58,7 @@ export function createClients(options: ClientOptions): Clients {
     iam: new IAMClient(config),
     events: new EventBridgeClient(config),
     logs: new CloudWatchLogsClient(config),
+    sqs: new SQSClient(config),
     sts: new STSClient(config)
   }
 }

@@ -22,6 +22,7 @@ const IAM_PREFIXES: Record<ServiceKey, string> = {
   iam: 'iam',
   events: 'events',
   logs: 'logs',
+  sqs: 'sqs',
   sts: 'sts'
 }
 
@@ -34,6 +35,7 @@ const NAMESPACES: Record<string, ServiceKey> = {
   'com.amazonaws.iam': 'iam',
   'com.amazonaws.eventbridge': 'events',
   'com.amazonaws.cloudwatchlogs': 'logs',
+  'com.amazonaws.sqs': 'sqs',
   'com.amazonaws.sts': 'sts'
 }
 

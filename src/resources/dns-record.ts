@@ -161,7 +161,7 @@ export const dnsRecord: KindOps<'dns-record'> = {
   kind: 'dns-record',
   noun: 'record',
   level: 'service',
-  dependsOn: ['hosted-zone', 'role-policy', 'event-target', 'lambda-permission'],
+  dependsOn: ['hosted-zone', 'role-policy', 'event-target', 'event-source-mapping'],
   removeAfter: ['auto-scaling-group', 'launch-template', 'security-group'],
   removeTogether: true,
   /**

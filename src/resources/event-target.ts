@@ -1,17 +1,23 @@
-/** The rule's target: the DNS updater function. PutTargets reports failures in FailedEntries instead of throwing. */
+/**
+ * The targets of the project's two rules (instance state changes, and the reconcile
+ * schedule): the DNS updater's queue. PutTargets reports failures in FailedEntries
+ * instead of throwing.
+ */
 import { ListTargetsByRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge'
 import { codedError } from '../aws/errors.js'
 import { readOptional, tolerate } from '../aws/send.js'
-import { ruleName } from '../names.js'
+import { ruleName, scheduleRuleName } from '../names.js'
 import type { KindOps, Removal, Upsert } from './kind.js'
 
 export interface DesiredTarget {
   ruleName: string
   id: string
-  functionName: string
+  /** The queue the rule sends to. */
+  queueName: string
 }
 
 export interface CurrentTarget {
+  rule: string
   id: string
   arn: string
 }
@@ -22,35 +28,44 @@ export const eventTarget: KindOps<'event-target'> = {
   kind: 'event-target',
   noun: 'rule target',
   level: 'project',
-  dependsOn: ['event-rule', 'lambda-function'],
+  dependsOn: ['event-rule', 'schedule-rule', 'event-queue'],
   removeAfter: [],
   removeTogether: true,
   async read({ aws, scope }) {
-    const rule = ruleName(scope)
-    const out = await readOptional(`listing the targets of rule ${rule}`, ['ResourceNotFoundException'], () => aws.send(new ListTargetsByRuleCommand({ Rule: rule })))
-    return { targets: (out?.Targets ?? []).map((t) => ({ id: t.Id ?? '', arn: t.Arn ?? '' })) }
+    const targets = await Promise.all(
+      [ruleName(scope), scheduleRuleName(scope)].map(async (rule) => {
+        const out = await readOptional(`listing the targets of rule ${rule}`, ['ResourceNotFoundException'], () => aws.send(new ListTargetsByRuleCommand({ Rule: rule })))
+        return (out?.Targets ?? []).map((t) => ({ rule, id: t.Id ?? '', arn: t.Arn ?? '' }))
+      })
+    )
+    return { targets: targets.flat() }
   },
   diff({ desired, current }) {
-    const target = desired.project.target
-    const have = current.targets.find((t) => t.id === target.id)
-    const base = { kind: 'event-target' as const, name: `${target.ruleName}/${target.id}`, desired: target, current: have }
-    if (!have) return [{ ...base, action: 'create', reason: 'not found', drift: current.rule !== undefined && current.function !== undefined }]
-    if (!current.function || have.arn !== current.function.arn) {
-      return [{ ...base, action: 'update', reason: 'points elsewhere', fields: ['arn'], drift: current.function !== undefined }]
-    }
-    return [{ ...base, action: 'noop', reason: 'up to date' }]
+    const rules = [current.rule, current.scheduleRule]
+    return desired.project.targets.map((target) => {
+      const have = current.targets.find((t) => t.rule === target.ruleName && t.id === target.id)
+      const base = { kind: 'event-target' as const, name: `${target.ruleName}/${target.id}`, desired: target, current: have }
+      const ruleExists = rules.some((r) => r?.name === target.ruleName)
+      if (!have) return { ...base, action: 'create' as const, reason: 'not found', drift: ruleExists && current.queue !== undefined }
+      if (!current.queue || have.arn !== current.queue.arn) {
+        // The DNS updater itself was the target before the queue (an earlier version of the action): not drift.
+        const earlier = have.arn.includes(':lambda:')
+        return { ...base, action: 'update' as const, reason: earlier ? 'to the queue (was the function)' : 'points elsewhere', fields: ['arn'], drift: current.queue !== undefined && !earlier }
+      }
+      return { ...base, action: 'noop' as const, reason: 'up to date' }
+    })
   },
   removals({ current, destroy }) {
-    const rule = current.rule
-    if (!destroy || !rule) return []
-    return current.targets.map((t) => ({ kind: 'event-target' as const, action: 'delete' as const, name: `${rule.name}/${t.id}`, reason: '', current: t }))
+    if (!destroy) return []
+    return current.targets.map((t) => ({ kind: 'event-target' as const, action: 'delete' as const, name: `${t.rule}/${t.id}`, reason: '', current: t }))
   },
   async apply(change, { e, need }) {
     if (change.action === 'noop') return
     const target = change.desired
-    const [, functionArn] = await Promise.all([need('event-rule'), need('lambda-function')])
+    const queue = await need('event-queue')
+    await Promise.all([need('event-rule'), need('schedule-rule')])
     await e.retryOn(['FailedEntries'], async () => {
-      const out = await e.send(new PutTargetsCommand({ Rule: target.ruleName, Targets: [{ Id: target.id, Arn: functionArn }] }))
+      const out = await e.send(new PutTargetsCommand({ Rule: target.ruleName, Targets: [{ Id: target.id, Arn: queue.arn }] }))
       if ((out.FailedEntryCount ?? 0) > 0) {
         const entry = out.FailedEntries?.[0]
         throw codedError('FailedEntries', `PutTargets failed for ${entry?.TargetId ?? target.id}: ${entry?.ErrorCode ?? ''} ${entry?.ErrorMessage ?? ''}`)
@@ -59,9 +74,10 @@ export const eventTarget: KindOps<'event-target'> = {
     e.done({ kind: 'event-target', action: change.action, name: change.name })
   },
   async remove(changes, { e }) {
-    const ids = changes.map((c) => c.current?.id ?? '').filter(Boolean)
-    const rule = changes[0]?.name.split('/')[0]
-    if (rule && ids.length > 0) await tolerate(['ResourceNotFoundException'], () => e.send(new RemoveTargetsCommand({ Rule: rule, Ids: ids })))
+    for (const rule of [...new Set(changes.map((c) => c.current?.rule ?? ''))].filter(Boolean)) {
+      const ids = changes.filter((c) => c.current?.rule === rule).map((c) => c.current?.id ?? '')
+      await tolerate(['ResourceNotFoundException'], () => e.send(new RemoveTargetsCommand({ Rule: rule, Ids: ids })))
+    }
     for (const change of changes) e.done({ kind: 'event-target', action: 'delete', name: change.name })
   }
 }

@@ -206,7 +206,7 @@ export const hostedZone: KindOps<'hosted-zone'> = {
   noun: 'hosted zone',
   level: 'project',
   dependsOn: [],
-  removeAfter: ['iam-role', 'event-rule', 'zone-association'],
+  removeAfter: ['iam-role', 'event-rule', 'zone-association', 'event-queue', 'dead-letter-queue'],
   read,
   diff({ desired, current }) {
     const zone = desired.project.zone

@@ -14,6 +14,10 @@ import { instanceRefresh, type RefreshChange } from './instance-refresh.js'
 import type { KindOps } from './kind.js'
 import { lambdaFunction, type FunctionChange } from './lambda-function.js'
 import { lambdaPermission, type PermissionChange } from './lambda-permission.js'
+import { deadLetterQueue, type DeadLetterQueueChange } from './dead-letter-queue.js'
+import { eventQueue, type QueueChange } from './event-queue.js'
+import { eventSourceMapping, type MappingChange } from './event-source-mapping.js'
+import { scheduleRule, type ScheduleChange } from './schedule-rule.js'
 import { launchTemplate, type LaunchTemplateChange } from './launch-template.js'
 import { logGroup, type LogGroupChange } from './log-group.js'
 import { rolePolicy, type RolePolicyChange } from './role-policy.js'
@@ -31,7 +35,11 @@ export interface KindChanges {
   'log-group': LogGroupChange
   'lambda-function': FunctionChange
   'event-rule': RuleChange
+  'schedule-rule': ScheduleChange
+  'dead-letter-queue': DeadLetterQueueChange
+  'event-queue': QueueChange
   'event-target': TargetChange
+  'event-source-mapping': MappingChange
   'lambda-permission': PermissionChange
   'security-group': SecurityGroupChange
   'launch-template': LaunchTemplateChange
@@ -49,7 +57,11 @@ export const KINDS: { readonly [K in ResourceKind]: KindOps<K> } = {
   'log-group': logGroup,
   'lambda-function': lambdaFunction,
   'event-rule': eventRule,
+  'schedule-rule': scheduleRule,
+  'dead-letter-queue': deadLetterQueue,
+  'event-queue': eventQueue,
   'event-target': eventTarget,
+  'event-source-mapping': eventSourceMapping,
   'lambda-permission': lambdaPermission,
   'security-group': securityGroup,
   'launch-template': launchTemplate,

@@ -54,6 +54,9 @@ export interface KindOutputs {
   'hosted-zone': string | undefined
   'iam-role': string
   'event-rule': string
+  'schedule-rule': string
+  'dead-letter-queue': { url: string; arn: string }
+  'event-queue': { url: string; arn: string }
   'lambda-function': string
   'security-group': string
   'launch-template': TemplateRef

@@ -154,7 +154,7 @@ export const lambdaFunction: KindOps<'lambda-function'> = {
   noun: 'function',
   level: 'project',
   dependsOn: ['hosted-zone', 'iam-role', 'log-group'],
-  removeAfter: ['lambda-permission'],
+  removeAfter: ['lambda-permission', 'event-source-mapping', 'event-rule', 'auto-scaling-group', 'launch-template', 'security-group', 'dns-record'],
   async read(ctx) {
     return { function: await readFunction(ctx) }
   },

@@ -1,87 +1,40 @@
-/** The function's resource policy statement that lets the rule invoke it. */
-import { AddPermissionCommand, GetPolicyCommand, RemovePermissionCommand } from '@aws-sdk/client-lambda'
-import { errorCode } from '../aws/errors.js'
-import { readOptional, tolerate } from '../aws/send.js'
+/**
+ * The invoke permission an earlier version of the action gave EventBridge on the DNS
+ * updater, when the rule targeted the function itself. Events now reach the function
+ * through its queue (an event source mapping needs no resource policy), so the statement
+ * is only ever removed: when a rule still targets the function, the permission that let it
+ * is planned away (no read of its own: the rule's targets tell).
+ */
+import { RemovePermissionCommand } from '@aws-sdk/client-lambda'
+import { tolerate } from '../aws/send.js'
 import { PERMISSION_STATEMENT_ID, functionName } from '../names.js'
-import { busy } from './lambda-function.js'
-import { parsePolicy } from './role-policy.js'
-import type { KindOps, Removal, Upsert } from './kind.js'
-
-export interface DesiredPermission {
-  functionName: string
-  statementId: string
-  principal: string
-  action: string
-  ruleName: string
-}
+import type { KindOps, Removal } from './kind.js'
 
 export interface CurrentPermission {
   statementId: string
-  principal?: string
-  action?: string
-  sourceArn?: string
 }
 
-export type PermissionChange = Upsert<'lambda-permission', DesiredPermission, CurrentPermission> | Removal<'lambda-permission', CurrentPermission>
-
-interface PolicyStatement {
-  Sid?: string
-  Principal?: { Service?: string } | string
-  Action?: string | string[]
-  Condition?: Record<string, Record<string, string>>
-}
+export type PermissionChange = Removal<'lambda-permission', CurrentPermission>
 
 export const lambdaPermission: KindOps<'lambda-permission'> = {
   kind: 'lambda-permission',
   noun: 'invoke permission',
   level: 'project',
-  dependsOn: ['event-rule', 'lambda-function'],
-  removeAfter: ['event-rule', 'auto-scaling-group', 'launch-template', 'security-group', 'dns-record'],
-  async read({ aws, scope }) {
-    const fn = functionName(scope)
-    const out = await readOptional(`reading the resource policy of ${fn}`, ['ResourceNotFoundException'], () => aws.send(new GetPolicyCommand({ FunctionName: fn })))
-    const policy = parsePolicy(out?.Policy) as { Statement?: PolicyStatement[] } | undefined
-    const statement = policy?.Statement?.find((s) => s.Sid === PERMISSION_STATEMENT_ID)
-    if (!statement) return { permission: undefined }
-    const principal = typeof statement.Principal === 'string' ? statement.Principal : statement.Principal?.Service
-    const sourceArn = statement.Condition?.ArnLike?.['AWS:SourceArn'] ?? statement.Condition?.ArnEquals?.['AWS:SourceArn']
-    const action = Array.isArray(statement.Action) ? statement.Action[0] : statement.Action
-    return { permission: { statementId: PERMISSION_STATEMENT_ID, principal, action, sourceArn } }
+  dependsOn: [],
+  removeAfter: ['event-target'],
+  diff: () => [],
+  removals({ current }) {
+    if (!current.targets.some((t) => t.arn.includes(':lambda:'))) return []
+    const name = `${functionName(current.scope)}/${PERMISSION_STATEMENT_ID}`
+    return [{ kind: 'lambda-permission', action: 'delete', name, reason: 'events reach the function through its queue now', current: { statementId: PERMISSION_STATEMENT_ID } }]
   },
-  diff({ desired, current }) {
-    const permission = desired.project.permission
-    const have = current.permission
-    const base = { kind: 'lambda-permission' as const, name: `${permission.functionName}/${permission.statementId}`, desired: permission, current: have }
-    if (!have) return [{ ...base, action: 'create', reason: `not found; ${permission.principal} from the rule`, drift: current.function !== undefined && current.rule !== undefined }]
-    const ok = current.rule !== undefined && have.sourceArn === current.rule.arn && have.principal === permission.principal && have.action === permission.action
-    if (ok) return [{ ...base, action: 'noop', reason: 'up to date' }]
-    return [{ ...base, action: 'replace', reason: 'scoped to another source or principal', drift: current.rule !== undefined }]
-  },
-  removals({ current, destroy }) {
-    const p = current.permission
-    return destroy && p ? [{ kind: 'lambda-permission', action: 'delete', name: `${current.function?.name ?? functionName(current.scope)}/${p.statementId}`, reason: '', current: p }] : []
-  },
-  async apply(change, { e, need }) {
-    if (change.action === 'noop') return
-    const p = change.desired
-    const [ruleArn] = await Promise.all([need('event-rule'), need('lambda-function')])
-    if (change.action === 'replace') {
-      await tolerate(['ResourceNotFoundException'], () => e.send(new RemovePermissionCommand({ FunctionName: p.functionName, StatementId: p.statementId })))
-    }
-    const add = new AddPermissionCommand({ FunctionName: p.functionName, StatementId: p.statementId, Action: p.action, Principal: p.principal, SourceArn: ruleArn })
-    await e.retryOn((err) => busy(err) || errorCode(err) === 'ResourceNotFoundException', () => e.send(add)).catch((err: unknown) => {
-      // A crashed run may have added it already: the statement id exists.
-      if (errorCode(err) !== 'ResourceConflictException') throw err
-    })
-    e.done({ kind: 'lambda-permission', action: change.action, name: change.name })
-  },
+  apply: () => Promise.reject(new Error('the invoke permission is only removed')),
   async remove(changes, { e, plan }) {
     // Deleting the function deletes its policy: a separate call only when the function stays.
     const functionGoes = plan.changes.some((c) => c.kind === 'lambda-function' && c.action === 'delete' && c.current)
     for (const change of changes) {
-      const [fn = ''] = change.name.split('/')
-      if (change.current && !functionGoes) {
-        await tolerate(['ResourceNotFoundException'], () => e.send(new RemovePermissionCommand({ FunctionName: fn, StatementId: change.current?.statementId })))
+      if (!functionGoes) {
+        await tolerate(['ResourceNotFoundException'], () => e.send(new RemovePermissionCommand({ FunctionName: change.name.split('/')[0], StatementId: PERMISSION_STATEMENT_ID })))
       }
       e.done({ kind: 'lambda-permission', action: 'delete', name: change.name })
     }

@@ -1,7 +1,7 @@
 /** Drift of the project-level DNS stack: what one missing part says when the others exist. */
 import type { CurrentState } from '../state.js'
 
-type ProjectPart = 'zone' | 'role' | 'logGroup' | 'function' | 'rule'
+type ProjectPart = 'zone' | 'role' | 'logGroup' | 'function' | 'rule' | 'queue'
 
 /**
  * A project-level resource that is missing while another one exists was deleted by hand
@@ -13,7 +13,8 @@ export function othersExist(current: CurrentState, missing: ProjectPart): boolea
     role: current.rolePolicy !== undefined,
     logGroup: current.logGroup !== undefined,
     function: current.function !== undefined,
-    rule: current.rule !== undefined
+    rule: current.rule !== undefined,
+    queue: current.queue !== undefined
   }
   return Object.entries(present).some(([part, exists]) => part !== missing && exists)
 }

@@ -4,6 +4,7 @@ import { readOptional, tolerate } from '../aws/send.js'
 import { canonicalJson } from '../json.js'
 import { ROLE_POLICY_NAME, roleName } from '../names.js'
 import type { CurrentState, DesiredState } from '../state.js'
+import { queueArn } from './event-queue.js'
 import { identity } from './iam-role.js'
 import { logGroupArn } from './log-group.js'
 import { othersExist } from './project-drift.js'
@@ -15,6 +16,7 @@ export interface DesiredRolePolicy {
   /** Inputs of the policy document; the zone id, account and partition are only known at apply time. */
   region: string
   logGroupName: string
+  queueName: string
 }
 
 export interface CurrentRolePolicy {
@@ -26,8 +28,8 @@ export interface CurrentRolePolicy {
 
 export type RolePolicyChange = Upsert<'role-policy', DesiredRolePolicy, CurrentRolePolicy> | Removal<'role-policy', CurrentRolePolicy>
 
-/** The DNS updater's only permissions: its zone, instance reads, its own log group. */
-export function rolePolicyDocument(args: { partition: string; zoneId: string; logGroupArn: string }): Record<string, unknown> {
+/** The DNS updater's only permissions: its zone, instance reads, its own queue and log group. */
+export function rolePolicyDocument(args: { partition: string; zoneId: string; logGroupArn: string; queueArn: string }): Record<string, unknown> {
   const zone = args.zoneId.replace(/^\/hostedzone\//, '')
   return {
     Version: '2012-10-17',
@@ -40,6 +42,7 @@ export function rolePolicyDocument(args: { partition: string; zoneId: string; lo
         Resource: `arn:${args.partition}:route53:::hostedzone/${zone}`
       },
       { Sid: 'ReadChanges', Effect: 'Allow', Action: ['route53:GetChange'], Resource: `arn:${args.partition}:route53:::change/*` },
+      { Sid: 'DrainQueue', Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], Resource: args.queueArn },
       { Sid: 'WriteLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${args.logGroupArn}:*` }
     ]
   }
@@ -71,7 +74,7 @@ function expectedPolicy(desired: DesiredState, current: CurrentState): Record<st
   if (!zone || !accountId || !partition) return undefined
   const p = desired.project.rolePolicy
   const arn = logGroupArn({ partition, region: p.region, accountId, name: p.logGroupName })
-  return rolePolicyDocument({ partition, zoneId: zone.id, logGroupArn: arn })
+  return rolePolicyDocument({ partition, zoneId: zone.id, logGroupArn: arn, queueArn: queueArn({ partition, region: p.region, accountId, name: p.queueName }) })
 }
 
 export const rolePolicy: KindOps<'role-policy'> = {
@@ -106,7 +109,8 @@ export const rolePolicy: KindOps<'role-policy'> = {
     const policy = change.desired
     const { accountId, partition } = await identity(e, refs, roleArn)
     const arn = logGroupArn({ partition, region: policy.region, accountId, name: policy.logGroupName })
-    const document = rolePolicyDocument({ partition, zoneId: zoneId ?? '', logGroupArn: arn })
+    const queue = queueArn({ partition, region: policy.region, accountId, name: policy.queueName })
+    const document = rolePolicyDocument({ partition, zoneId: zoneId ?? '', logGroupArn: arn, queueArn: queue })
     await e.send(new PutRolePolicyCommand({ RoleName: policy.roleName, PolicyName: policy.policyName, PolicyDocument: JSON.stringify(document) }))
     e.done({ kind: 'role-policy', action: change.action, name: change.name })
   },
