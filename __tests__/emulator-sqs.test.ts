@@ -72,8 +72,8 @@ describe('SQS queues', () => {
 
   test('answer errors as the SDK models them: unknown queues, bad attributes, oversized batches', async () => {
     await expect(sqs.send(new GetQueueUrlCommand({ QueueName: 'missing' }))).rejects.toBeInstanceOf(QueueDoesNotExist)
-    const err = await sqs.send(new GetQueueUrlCommand({ QueueName: 'missing' })).catch((e: unknown) => e as { Code?: string })
-    expect(err.Code).toBe('AWS.SimpleQueueService.NonExistentQueue')
+    const err: unknown = await sqs.send(new GetQueueUrlCommand({ QueueName: 'missing' })).catch((e: unknown) => e)
+    expect(err).toMatchObject({ Code: 'AWS.SimpleQueueService.NonExistentQueue' })
     await expect(createQueue('bad', { VisibilityTimeout: '50000' })).rejects.toMatchObject({ name: 'InvalidAttributeValue' })
     await expect(createQueue('bad', { Nope: '1' })).rejects.toMatchObject({ name: 'InvalidAttributeName' })
     const url = await createQueue('batches')

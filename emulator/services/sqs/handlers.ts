@@ -96,7 +96,7 @@ function sdkMessage(m: Message, input: ReceiveMessageRequest): SdkMessage {
   }
 }
 
-function rangeCheck(value: number | undefined, name: string, min: number, max: number, reason: string): void {
+function rangeCheck(value: number | undefined, name: string, [min, max]: [number, number], reason: string): void {
   if (value !== undefined && (!Number.isInteger(value) || value < min || value > max)) {
     throw sqsError('InvalidParameterValue', `Value ${value} for parameter ${name} is invalid. Reason: ${reason}`)
   }
@@ -135,7 +135,7 @@ export function handlers(cloud: Cloud, state: SqsState): Record<string, JsonHand
   const longPoll = async (queue: Queue, max: number, visibility: number, waitSeconds: number): Promise<Message[]> => {
     const deadline = Date.now() + sqsMs(cloud, waitSeconds)
     for (;;) {
-      const got = receive(cloud, state, queue, max, visibility)
+      const got = receive(cloud, state, queue, { max, visibilitySeconds: visibility })
       if (got.length > 0 || Date.now() >= deadline || state.closed || state.queues.get(queueKey(queue.region, queue.name)) !== queue) return got
       await new Promise<void>((resolve) => {
         const wake = (): void => {
@@ -221,7 +221,7 @@ export function handlers(cloud: Cloud, state: SqsState): Record<string, JsonHand
         .filter((q) => q.region === ctx.region && q.name.startsWith(prefix))
         .map((q) => q.url)
         .sort()
-      rangeCheck(input.MaxResults, 'MaxResults', 1, 1000, 'MaxResults must be an integer between 1 and 1000.')
+      rangeCheck(input.MaxResults, 'MaxResults', [1, 1000], 'MaxResults must be an integer between 1 and 1000.')
       if (input.MaxResults === undefined) return urls.length > 0 ? { QueueUrls: urls.slice(0, 1000) } : {}
       const start = Number(input.NextToken ?? 0) || 0
       const page = urls.slice(start, start + input.MaxResults)
@@ -268,12 +268,12 @@ export function handlers(cloud: Cloud, state: SqsState): Record<string, JsonHand
     ReceiveMessage: async (input: ReceiveMessageRequest, ctx: JsonContext): Promise<ReceiveMessageResult> => {
       const queue = find(ctx, input.QueueUrl)
       const max = input.MaxNumberOfMessages ?? 1
-      rangeCheck(max, 'MaxNumberOfMessages', 1, 10, 'Must be between 1 and 10, if provided.')
-      rangeCheck(input.VisibilityTimeout, 'VisibilityTimeout', 0, 43200, 'Must be between 0 and 43200, if provided.')
-      rangeCheck(input.WaitTimeSeconds, 'WaitTimeSeconds', 0, 20, 'Must be >= 0 and <= 20, if provided.')
+      rangeCheck(max, 'MaxNumberOfMessages', [1, 10], 'Must be between 1 and 10, if provided.')
+      rangeCheck(input.VisibilityTimeout, 'VisibilityTimeout', [0, 43200], 'Must be between 0 and 43200, if provided.')
+      rangeCheck(input.WaitTimeSeconds, 'WaitTimeSeconds', [0, 20], 'Must be >= 0 and <= 20, if provided.')
       const visibility = input.VisibilityTimeout ?? visibilityTimeout(queue)
       const wait = input.WaitTimeSeconds ?? numberAttribute(queue, 'ReceiveMessageWaitTimeSeconds')
-      const got = wait > 0 ? await longPoll(queue, max, visibility, wait) : receive(cloud, state, queue, max, visibility)
+      const got = wait > 0 ? await longPoll(queue, max, visibility, wait) : receive(cloud, state, queue, { max, visibilitySeconds: visibility })
       return got.length > 0 ? { Messages: got.map((m) => sdkMessage(m, input)) } : {}
     },
     DeleteMessage: (input: DeleteMessageRequest, ctx: JsonContext) => {
@@ -294,7 +294,7 @@ export function handlers(cloud: Cloud, state: SqsState): Record<string, JsonHand
       return result
     },
     ChangeMessageVisibility: (input: ChangeMessageVisibilityRequest, ctx: JsonContext) => {
-      changeVisibility(cloud, state, find(ctx, input.QueueUrl), input.ReceiptHandle, input.VisibilityTimeout)
+      changeVisibility({ cloud, state }, find(ctx, input.QueueUrl), input.ReceiptHandle, input.VisibilityTimeout)
     },
     ChangeMessageVisibilityBatch: (input: ChangeMessageVisibilityBatchRequest, ctx: JsonContext): ChangeMessageVisibilityBatchResult => {
       const queue = find(ctx, input.QueueUrl)
@@ -302,7 +302,7 @@ export function handlers(cloud: Cloud, state: SqsState): Record<string, JsonHand
       const result: ChangeMessageVisibilityBatchResult = { Successful: [], Failed: [] }
       for (const e of input.Entries ?? []) {
         try {
-          changeVisibility(cloud, state, queue, e.ReceiptHandle, e.VisibilityTimeout)
+          changeVisibility({ cloud, state }, queue, e.ReceiptHandle, e.VisibilityTimeout)
           result.Successful?.push({ Id: e.Id })
         } catch (err) {
           result.Failed?.push(entryFailure(e.Id ?? '', err))

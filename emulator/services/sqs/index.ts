@@ -81,7 +81,7 @@ function access(cloud: Cloud, state: SqsState): QueueAccess {
     },
     receive(arn, max) {
       const queue = queueByArn(state, arn)
-      return queue ? receive(cloud, state, queue, max, visibilityTimeout(queue)).map(received) : []
+      return queue ? receive(cloud, state, queue, { max, visibilitySeconds: visibilityTimeout(queue) }).map(received) : []
     },
     deleteMessage(arn, handle) {
       const queue = queueByArn(state, arn)

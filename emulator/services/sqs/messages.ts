@@ -151,7 +151,7 @@ function deadLetter(state: SqsState, queue: Queue, message: Message): boolean {
 }
 
 /** Up to `max` visible messages, each now in flight for `visibilitySeconds`, with a fresh receipt handle. */
-export function receive(cloud: Cloud, state: SqsState, queue: Queue, max: number, visibilitySeconds: number): Message[] {
+export function receive(cloud: Cloud, state: SqsState, queue: Queue, { max, visibilitySeconds }: { max: number; visibilitySeconds: number }): Message[] {
   const now = Date.now()
   expire(cloud, queue, now)
   const maxReceives = redrivePolicy(queue)?.maxReceiveCount
@@ -176,7 +176,7 @@ export function deleteByHandle(queue: Queue, handle: string | undefined): void {
   if (message && message.receiptHandle === handle) queue.messages = queue.messages.filter((x) => x !== message)
 }
 
-export function changeVisibility(cloud: Cloud, state: SqsState, queue: Queue, handle: string | undefined, seconds: number | undefined): void {
+export function changeVisibility({ cloud, state }: { cloud: Cloud; state: SqsState }, queue: Queue, handle: string | undefined, seconds: number | undefined): void {
   const { m } = parseHandle(queue, handle)
   if (seconds === undefined) throw sqsError('MissingParameter', 'The request must contain the parameter VisibilityTimeout.')
   if (!Number.isInteger(seconds) || seconds < 0 || seconds > 43200) {
