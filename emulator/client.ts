@@ -1,6 +1,6 @@
 /** A small client for the control API, for tests and the demo when the emulator runs out of process. */
 import type { QueuedError } from './core/cloud.js'
-import type { CallRecord, ErrorCodes, FaultSettings } from './types.js'
+import type { CallRecord, ErrorCodes, FaultSettings, SimulationSettings } from './types.js'
 
 export class EmulatorClient {
   readonly endpoint: string
@@ -46,6 +46,15 @@ export class EmulatorClient {
 
   setFaults(partial: Partial<FaultSettings>): Promise<FaultSettings> {
     return this.request('POST', 'faults', partial)
+  }
+
+  simulation(): Promise<SimulationSettings> {
+    return this.request('GET', 'simulation')
+  }
+
+  /** Changes simulation settings (timings and limits); returns the settings now in force. */
+  setSimulation(partial: Partial<SimulationSettings>): Promise<SimulationSettings> {
+    return this.request('POST', 'simulation', partial)
   }
 
   state(): Promise<Record<string, unknown>> {

@@ -1,6 +1,6 @@
 /** The control API under /_emulator/: plain JSON over HTTP for tests, the demo and the CLI. */
 import { AwsError } from '../types.js'
-import type { EmulatorResponse, FaultSettings, ServiceModule } from '../types.js'
+import type { EmulatorResponse, FaultSettings, ServiceModule, SimulationSettings } from '../types.js'
 import type { CoreCloud, QueuedError } from './cloud.js'
 import { instanceControls } from './hooks.js'
 
@@ -63,6 +63,8 @@ const ROUTES: Record<string, Route> = {
   'GET /_emulator/faults': (ctx) => json(200, ctx.cloud.faults),
   'POST /_emulator/faults': (ctx, body) =>
     json(200, ctx.cloud.setFaults(parseJson(body) as Partial<FaultSettings>)),
+  'GET /_emulator/simulation': (ctx) => json(200, ctx.cloud.simulation),
+  'POST /_emulator/simulation': (ctx, body) => json(200, Object.assign(ctx.cloud.simulation, parseJson(body) as Partial<SimulationSettings>)),
   'GET /_emulator/state': (ctx) => json(200, stateDump(ctx)),
   'GET /_emulator/errors': (ctx) => json(200, Object.fromEntries([...ctx.modules].map(([name, m]) => [name, m.errors]))),
   'POST /_emulator/errors': (ctx, body) => queueError(ctx, parseJson(body) as Partial<QueuedError>),

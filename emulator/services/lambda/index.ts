@@ -4,6 +4,7 @@ import type { Cloud, ServiceModule } from '../../types.js'
 import { onStop } from '../../core/hooks.js'
 import { createRestModule } from '../../protocols/rest.js'
 import { jsonBodyCodec, restJsonError } from '../../protocols/rest-json.js'
+import { accountLimit, functionLimit } from './concurrency.js'
 import { LAMBDA_ERRORS, lambdaError } from './errors.js'
 import { LambdaExecutor } from './exec.js'
 import { handlers } from './handlers.js'
@@ -15,7 +16,12 @@ export { LAMBDA_ERRORS } from './errors.js'
 export function createLambda(cloud: Cloud): ServiceModule {
   const state: LambdaState = {
     functions: new Map(),
-    executor: new LambdaExecutor({ endpoint: () => cloud.endpoint(), logs: () => functionLogs(cloud, state) })
+    executor: new LambdaExecutor({
+      endpoint: () => cloud.endpoint(),
+      logs: () => functionLogs(cloud, state),
+      functionLimit: (arn) => functionLimit(cloud, state, arn),
+      accountLimit: () => accountLimit(cloud)
+    })
   }
   cloud.shared.functions = invoker(cloud, state)
   // the core runs stop handlers before it waits for background work: finish running invocations, take no new ones
@@ -28,8 +34,15 @@ export function createLambda(cloud: Cloud): ServiceModule {
     errors: LAMBDA_ERRORS,
     throttleCode: 'TooManyRequestsException',
     serverErrorCode: 'ServiceException',
-    error: (err) => restJsonError(err, err.code === 'TooManyRequestsException' ? { retryAfterSeconds: '1', Reason: 'CallerRateLimitExceeded' } : {}, lambda as unknown as Record<string, unknown>),
-    state: () => [...state.functions.values()].map((f) => ({ ...configuration(f), policy: f.policy, ...f.stats })),
+    error: (err) => {
+      const reason = (err as { reason?: string }).reason ?? 'CallerRateLimitExceeded'
+      return restJsonError(err, err.code === 'TooManyRequestsException' ? { retryAfterSeconds: '1', Reason: reason } : {}, lambda as unknown as Record<string, unknown>)
+    },
+    state: () =>
+      [...state.functions.values()].map((f) => {
+        const { running, peak } = state.executor.concurrency(f.arn)
+        return { ...configuration(f), policy: f.policy, ...f.stats, reservedConcurrency: f.reservedConcurrency, running, peakConcurrency: peak }
+      }),
     close: () => state.executor.close()
   })
 }

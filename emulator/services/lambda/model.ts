@@ -31,7 +31,9 @@ export interface Fn {
   lastModified: number
   policy: PolicyStatement[]
   /** Invocations run (sync and async, retries included) and how many of them failed. */
-  stats: { invocations: number; errors: number }
+  stats: { invocations: number; errors: number; throttles?: number }
+  /** PutFunctionConcurrency: at most this many invocations at once, kept for this function alone. */
+  reservedConcurrency?: number
   tags: Record<string, string>
 }
 
