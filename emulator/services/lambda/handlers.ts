@@ -29,6 +29,7 @@ import type { Cloud } from '../../types.js'
 import type { RestContext, RestHandler } from '../../protocols/rest.js'
 import { concurrencyHandlers } from './concurrency.js'
 import { lambdaError } from './errors.js'
+import { esmHandlers } from './esm.js'
 import { queueAsync } from './invoke.js'
 import { configuration, count, fnKey, functionArn, liveSnapshot, parseFunctionRef, snapshot, type Fn, type FnConfig, type LambdaState } from './model.js'
 import { buildStatement, policyDocument } from './policy.js'
@@ -153,6 +154,7 @@ export function handlers(cloud: Cloud, state: LambdaState): Record<string, RestH
   }
   return {
     ...concurrencyHandlers(cloud, state, find),
+    ...esmHandlers(cloud, state, find),
     CreateFunction: (input: CreateFunctionRequest, ctx: RestContext): FunctionConfiguration => {
       const name = checkFunctionName(input.FunctionName ?? '')
       const key = fnKey(ctx.region, name)

@@ -8,6 +8,8 @@ import { accountLimit, functionLimit } from './concurrency.js'
 import { LAMBDA_ERRORS, lambdaError } from './errors.js'
 import { LambdaExecutor } from './exec.js'
 import { handlers } from './handlers.js'
+import { mappingConfiguration } from './esm.js'
+import { stopPoller } from './poller.js'
 import { functionLogs, invoker } from './invoke.js'
 import { configuration, type LambdaState } from './model.js'
 
@@ -16,6 +18,7 @@ export { LAMBDA_ERRORS } from './errors.js'
 export function createLambda(cloud: Cloud): ServiceModule {
   const state: LambdaState = {
     functions: new Map(),
+    mappings: new Map(),
     executor: new LambdaExecutor({
       endpoint: () => cloud.endpoint(),
       logs: () => functionLogs(cloud, state),
@@ -25,7 +28,10 @@ export function createLambda(cloud: Cloud): ServiceModule {
   }
   cloud.shared.functions = invoker(cloud, state)
   // the core runs stop handlers before it waits for background work: finish running invocations, take no new ones
-  onStop(cloud, () => state.executor.drain())
+  onStop(cloud, () => {
+    state.mappings.forEach(stopPoller)
+    state.executor.drain()
+  })
   return createRestModule({
     signingName: 'lambda',
     schemas: lambda as unknown as Record<string, unknown>,
@@ -41,7 +47,8 @@ export function createLambda(cloud: Cloud): ServiceModule {
     state: () =>
       [...state.functions.values()].map((f) => {
         const { running, peak } = state.executor.concurrency(f.arn)
-        return { ...configuration(f), policy: f.policy, ...f.stats, reservedConcurrency: f.reservedConcurrency, running, peakConcurrency: peak }
+        const mappings = [...state.mappings.values()].filter((m) => m.functionArn === f.arn).map((m) => ({ ...mappingConfiguration(m), ...m.stats }))
+        return { ...configuration(f), policy: f.policy, ...f.stats, reservedConcurrency: f.reservedConcurrency, running, peakConcurrency: peak, eventSourceMappings: mappings }
       }),
     close: () => state.executor.close()
   })
