@@ -57,6 +57,21 @@ export class EmulatorClient {
     return this.request('POST', 'simulation', partial)
   }
 
+  /** Schedule rules with their next fire on the schedule clock. */
+  schedules(): Promise<{ name: string; region: string; arn: string; scheduleExpression: string; state: string; nextFire?: string; clock?: string }[]> {
+    return this.request('GET', 'schedules')
+  }
+
+  /** Fires an ENABLED schedule rule now; answers how many targets accepted the Scheduled Event. */
+  fireSchedule(rule: string, region = 'us-east-1'): Promise<{ rule: string; deliveries: number }> {
+    return this.request('POST', `schedules/${encodeURIComponent(rule)}/fire?region=${encodeURIComponent(region)}`)
+  }
+
+  /** Per rule ARN: TriggeredRules, Invocations and FailedInvocations (targets that refused, e.g. no queue policy). */
+  eventMetrics(): Promise<Record<string, { TriggeredRules: number; Invocations: number; FailedInvocations: number }>> {
+    return this.request('GET', 'events/metrics')
+  }
+
   state(): Promise<Record<string, unknown>> {
     return this.request('GET', 'state')
   }

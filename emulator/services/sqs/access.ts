@@ -22,6 +22,8 @@ export interface QueueAccess {
   exists(queueArn: string): boolean
   /** The queue's visibility timeout, seconds (undefined when the queue does not exist). */
   visibilityTimeout(queueArn: string): number | undefined
+  /** Whether the queue exists and its policy lets the service call sqs:SendMessage from sourceArn. */
+  allowsServiceSend(queueArn: string, from: { service: string; sourceArn: string }): boolean
   /** Sends as an AWS service would: false (nothing sent) unless the queue policy allows the service from sourceArn. */
   sendAsService(queueArn: string, body: string, from: { service: string; sourceArn: string }): boolean
   /** Up to max visible messages, now in flight for the queue's visibility timeout; [] when the queue is gone. */

@@ -69,6 +69,10 @@ function access(cloud: Cloud, state: SqsState): QueueAccess {
       const queue = queueByArn(state, arn)
       return queue ? visibilityTimeout(queue) : undefined
     },
+    allowsServiceSend(arn, from) {
+      const queue = queueByArn(state, arn)
+      return queue !== undefined && allowsServiceSend(queue, { service: from.service, sourceArn: from.sourceArn, sourceAccount: cloud.accountId })
+    },
     sendAsService(arn, body, from) {
       const queue = queueByArn(state, arn)
       if (!queue || !allowsServiceSend(queue, { service: from.service, sourceArn: from.sourceArn, sourceAccount: cloud.accountId })) return false
