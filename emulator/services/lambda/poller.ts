@@ -72,6 +72,8 @@ async function gather(cloud: Cloud, m: EventSourceMapping): Promise<ReceivedMess
   while (out.length < m.batchSize && !m.poller.stopped) {
     const asked = Math.min(10, m.batchSize - out.length)
     const got = queues.receive(m.eventSourceArn, asked)
+    // busy from the first message on: waitIdle must not settle while a batching window holds messages
+    if (got.length > 0) markBusy(cloud, m)
     out.push(...got)
     bytes += got.reduce((n, r) => n + Buffer.byteLength(r.body), 0)
     if (out.length === 0 || bytes >= MAX_PAYLOAD) break
