@@ -67,6 +67,17 @@ describe('EventBridge', () => {
     expect((await control.eventMetrics())[ruleArn]).toEqual({ TriggeredRules: 1, Invocations: 3, FailedInvocations: 2 })
   })
 
+  test('delivers matching EC2 state-change events to an SQS target that allows the rule, with its InputPath', async () => {
+    const ruleArn = (await events.send(new PutRuleCommand({ Name: 'ec2-changes', EventPattern: JSON.stringify({ source: ['aws.ec2'], detail: { state: ['running'] } }) }))).RuleArn ?? ''
+    const queue = await createQueue('ec2-changes', (arn) => queuePolicy(arn, ruleArn))
+    await events.send(new PutTargetsCommand({ Rule: 'ec2-changes', Targets: [{ Id: 'q', Arn: queue.arn, InputPath: '$.detail' }] }))
+    emu.cloud.bus.emit('ec2-state-change', { instanceId: 'i-0queued', state: 'running', region: 'us-east-1', time: Date.now() })
+    emu.cloud.bus.emit('ec2-state-change', { instanceId: 'i-0queued', state: 'stopping', region: 'us-east-1', time: Date.now() })
+    await emu.waitIdle()
+    expect(await bodies(queue.url)).toEqual([{ 'instance-id': 'i-0queued', state: 'running' }])
+    expect((await control.eventMetrics())[ruleArn]).toEqual({ TriggeredRules: 1, Invocations: 1, FailedInvocations: 0 })
+  })
+
   test('refuses schedule expressions EventBridge refuses', async () => {
     for (const expression of ['rate(1 minutes)', 'rate(0 minutes)', 'rate(5 minute)', 'cron(0 12 * * * *)', 'cron(0 12 * *)', 'cron(61 * * * ? *)', 'every day']) {
       await expect(events.send(new PutRuleCommand({ Name: 'bad', ScheduleExpression: expression }))).rejects.toMatchObject({ name: 'ValidationException' })
