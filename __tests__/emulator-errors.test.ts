@@ -12,6 +12,7 @@ import * as events from '@aws-sdk/client-eventbridge'
 import * as iam from '@aws-sdk/client-iam'
 import * as lambda from '@aws-sdk/client-lambda'
 import * as route53 from '@aws-sdk/client-route-53'
+import * as sqs from '@aws-sdk/client-sqs'
 import * as ssm from '@aws-sdk/client-ssm'
 import * as sts from '@aws-sdk/client-sts'
 import { EmulatorClient } from '../emulator/client.js'
@@ -88,6 +89,13 @@ const SERVICES: Record<string, ServiceUnderTest> = {
     base: 'CloudWatchLogsServiceException',
     operation: 'DescribeLogGroups',
     call: (emu) => new logs.CloudWatchLogsClient(sdkConfig(emu)).send(new logs.DescribeLogGroupsCommand({}))
+  },
+  sqs: {
+    pkg: sqs,
+    protocol: 'json',
+    base: 'SQSServiceException',
+    operation: 'ListQueues',
+    call: (emu) => new sqs.SQSClient(sdkConfig(emu)).send(new sqs.ListQueuesCommand({}))
   },
   ssm: {
     pkg: ssm,

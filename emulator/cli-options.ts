@@ -24,6 +24,10 @@ export const USAGE = `usage: npm run emulator -- [options]
   --route53-sync-ms N             Route 53 changes stay PENDING for N ms
   --function-pending-ms N         new Lambda functions stay Pending for N ms
   --refresh-start-delay-ms N      instance refreshes stay Pending for N ms
+  --lambda-concurrency N          the account's concurrent Lambda executions (default 10)
+  --async-retry-scale R           factor on Lambda's async retry delays of 1 and 2 minutes (default 1/300)
+  --sqs-time-scale R              factor on SQS durations: visibility, delays, long polls, retention, batching windows (default 1)
+  --schedule-time-scale R         factor on the EventBridge schedule clock: rate(1 minute) fires every 60 s x R (default 1)
   --rate-limits                   enforce AWS per-account request rates
   --verbose                       one line per call on stderr
   --help`
@@ -51,6 +55,10 @@ const OPTIONS = {
   'route53-sync-ms': { type: 'string' },
   'function-pending-ms': { type: 'string' },
   'refresh-start-delay-ms': { type: 'string' },
+  'lambda-concurrency': { type: 'string' },
+  'async-retry-scale': { type: 'string' },
+  'sqs-time-scale': { type: 'string' },
+  'schedule-time-scale': { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean' }
 } as const
@@ -92,7 +100,11 @@ export function optionsFromArgs(args: string[]): EmulatorOptions {
     terminateDelayMs: num(values, 'terminate-delay-ms'),
     route53SyncMs: num(values, 'route53-sync-ms'),
     functionPendingMs: num(values, 'function-pending-ms'),
-    refreshStartDelayMs: num(values, 'refresh-start-delay-ms')
+    refreshStartDelayMs: num(values, 'refresh-start-delay-ms'),
+    lambdaConcurrency: num(values, 'lambda-concurrency'),
+    asyncRetryScale: num(values, 'async-retry-scale'),
+    sqsTimeScale: num(values, 'sqs-time-scale'),
+    scheduleTimeScale: num(values, 'schedule-time-scale')
   }
   return {
     port: num(values, 'port') ?? 4566,

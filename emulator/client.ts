@@ -1,6 +1,6 @@
 /** A small client for the control API, for tests and the demo when the emulator runs out of process. */
 import type { QueuedError } from './core/cloud.js'
-import type { CallRecord, ErrorCodes, FaultSettings } from './types.js'
+import type { CallRecord, ErrorCodes, FaultSettings, SimulationSettings } from './types.js'
 
 export class EmulatorClient {
   readonly endpoint: string
@@ -46,6 +46,30 @@ export class EmulatorClient {
 
   setFaults(partial: Partial<FaultSettings>): Promise<FaultSettings> {
     return this.request('POST', 'faults', partial)
+  }
+
+  simulation(): Promise<SimulationSettings> {
+    return this.request('GET', 'simulation')
+  }
+
+  /** Changes simulation settings (timings and limits); returns the settings now in force. */
+  setSimulation(partial: Partial<SimulationSettings>): Promise<SimulationSettings> {
+    return this.request('POST', 'simulation', partial)
+  }
+
+  /** Schedule rules with their next fire on the schedule clock. */
+  schedules(): Promise<{ name: string; region: string; arn: string; scheduleExpression: string; state: string; nextFire?: string; clock?: string }[]> {
+    return this.request('GET', 'schedules')
+  }
+
+  /** Fires an ENABLED schedule rule now; answers how many targets accepted the Scheduled Event. */
+  fireSchedule(rule: string, region = 'us-east-1'): Promise<{ rule: string; deliveries: number }> {
+    return this.request('POST', `schedules/${encodeURIComponent(rule)}/fire?region=${encodeURIComponent(region)}`)
+  }
+
+  /** Per rule ARN: TriggeredRules, Invocations and FailedInvocations (targets that refused, e.g. no queue policy). */
+  eventMetrics(): Promise<Record<string, { TriggeredRules: number; Invocations: number; FailedInvocations: number }>> {
+    return this.request('GET', 'events/metrics')
   }
 
   state(): Promise<Record<string, unknown>> {

@@ -98,7 +98,7 @@ async function route(ctx: CoreContext, req: IncomingMessage): Promise<EmulatorRe
   const body = await readBody(req)
   const path = decodeURIComponent(url.pathname)
   const method = (req.method ?? 'GET').toUpperCase()
-  if (path.startsWith('/_emulator/')) return handleControl(ctx, { method, path, body })
+  if (path.startsWith('/_emulator/')) return handleControl(ctx, { method, path, body, query: url.searchParams })
   const headers = lowerHeaders(req)
   const who = identify(path, url.searchParams, headers, body)
   const module = who.service ? ctx.modules.get(who.service) : undefined

@@ -138,6 +138,14 @@ export interface SimulationSettings {
   launchRetryMs?: number
   /** Instance refreshes stay Pending this long before replacing anything, ms (default 0; AWS takes seconds to minutes). */
   refreshStartDelayMs?: number
+  /** Lambda: concurrent executions of the account (default 10, as on new accounts; AWS's usual quota is 1000). */
+  lambdaConcurrency?: number
+  /** Lambda: factor on the asynchronous retry delays (AWS: about 1 then 2 minutes); default 1/300 (200 then 400 ms). */
+  asyncRetryScale?: number
+  /** SQS: factor on every SQS duration (visibility timeouts, delays, long polls, retention, batching windows); default 1. */
+  sqsTimeScale?: number
+  /** EventBridge: factor on the schedule clock (rate(1 minute) fires every 60 s times this); default 1. */
+  scheduleTimeScale?: number
 }
 
 export interface EmulatorOptions {

@@ -1,8 +1,8 @@
 /** The control API under /_emulator/: plain JSON over HTTP for tests, the demo and the CLI. */
 import { AwsError } from '../types.js'
-import type { EmulatorResponse, FaultSettings, ServiceModule } from '../types.js'
+import type { EmulatorResponse, FaultSettings, ServiceModule, SimulationSettings } from '../types.js'
 import type { CoreCloud, QueuedError } from './cloud.js'
-import { instanceControls } from './hooks.js'
+import { controlRoutes, instanceControls } from './hooks.js'
 
 export interface ControlContext {
   cloud: CoreCloud
@@ -63,6 +63,8 @@ const ROUTES: Record<string, Route> = {
   'GET /_emulator/faults': (ctx) => json(200, ctx.cloud.faults),
   'POST /_emulator/faults': (ctx, body) =>
     json(200, ctx.cloud.setFaults(parseJson(body) as Partial<FaultSettings>)),
+  'GET /_emulator/simulation': (ctx) => json(200, ctx.cloud.simulation),
+  'POST /_emulator/simulation': (ctx, body) => json(200, Object.assign(ctx.cloud.simulation, parseJson(body) as Partial<SimulationSettings>)),
   'GET /_emulator/state': (ctx) => json(200, stateDump(ctx)),
   'GET /_emulator/errors': (ctx) => json(200, Object.fromEntries([...ctx.modules].map(([name, m]) => [name, m.errors]))),
   'POST /_emulator/errors': (ctx, body) => queueError(ctx, parseJson(body) as Partial<QueuedError>),
@@ -71,13 +73,19 @@ const ROUTES: Record<string, Route> = {
 
 export async function handleControl(
   ctx: ControlContext,
-  req: { method: string; path: string; body: Buffer }
+  req: { method: string; path: string; body: Buffer; query?: URLSearchParams }
 ): Promise<EmulatorResponse> {
   try {
     const route = ROUTES[`${req.method} ${req.path.replace(/\/$/, '')}`]
     if (route) return await route(ctx, req.body)
     const m = /^\/_emulator\/instances\/([^/]+)\/([^/]+)$/.exec(req.path)
     if (req.method === 'POST' && m) return instanceRoute(ctx, decodeURIComponent(m[1] ?? ''), m[2] ?? '')
+    for (const r of controlRoutes(ctx.cloud)) {
+      const match = r.method === req.method ? r.path.exec(req.path.replace(/\/$/, '')) : null
+      if (!match) continue
+      const out = r.handle(match.slice(1).map((p) => decodeURIComponent(p ?? '')), parseJson(req.body), req.query ?? new URLSearchParams())
+      return json(out.status, out.body)
+    }
     return json(404, { error: `no control route ${req.method} ${req.path}` })
   } catch (err) {
     if (err instanceof AwsError) return json(err.status, { error: err.code, message: err.message })

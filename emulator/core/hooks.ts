@@ -31,3 +31,21 @@ export function runStopHandlers(cloud: Cloud): void {
   for (const handler of stopHandlers.get(cloud) ?? []) handler()
   stopHandlers.delete(cloud)
 }
+
+/** A control API route a service module offers (e.g. POST /_emulator/schedules/<rule>/fire). */
+export interface ModuleControlRoute {
+  method: 'GET' | 'POST'
+  /** Matched against the whole path; its groups are passed to handle, URI-decoded. */
+  path: RegExp
+  handle(params: string[], body: unknown, query: URLSearchParams): { status: number; body: unknown }
+}
+
+const moduleRoutes = new WeakMap<Cloud, ModuleControlRoute[]>()
+
+export function registerControlRoutes(cloud: Cloud, routes: ModuleControlRoute[]): void {
+  moduleRoutes.set(cloud, [...(moduleRoutes.get(cloud) ?? []), ...routes])
+}
+
+export function controlRoutes(cloud: Cloud): ModuleControlRoute[] {
+  return moduleRoutes.get(cloud) ?? []
+}

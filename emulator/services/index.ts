@@ -7,6 +7,7 @@ import { createIam } from './iam/index.js'
 import { createLambda } from './lambda/index.js'
 import { createLogs } from './logs/index.js'
 import { createRoute53 } from './route53/index.js'
+import { createSqs } from './sqs/index.js'
 import { createSsm } from './ssm/index.js'
 import { createSts } from './sts/index.js'
 
@@ -21,7 +22,8 @@ export const SERVICE_FACTORIES: readonly ServiceFactory[] = [
   createLambda,
   createEvents,
   createLogs,
-  createSsm
+  createSsm,
+  createSqs
 ]
 
 /** Creates all modules for one cloud, keyed by signing name. */

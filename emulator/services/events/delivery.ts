@@ -1,8 +1,16 @@
-/** Delivery of EC2 instance state-change events to the Lambda targets of matching rules (at least once, unordered). */
+/**
+ * Delivery of events to the targets of matching rules (at least once, unordered): Lambda functions
+ * whose resource policy lets events.amazonaws.com invoke them from the rule, and SQS queues whose
+ * queue policy lets events.amazonaws.com call sqs:SendMessage from the rule (aws:SourceArn). A
+ * target that refuses counts as a failed invocation of the rule, silently for the caller, as in AWS.
+ */
 import { randomUUID } from 'node:crypto'
 import type { Cloud, InstanceStateChange } from '../../types.js'
-import type { Delivery, EventsState, Target } from './model.js'
+import { queueAccess } from '../sqs/access.js'
+import type { Delivery, EventsState, Rule, Target } from './model.js'
 import { matchesPattern, parsePattern } from './pattern.js'
+
+const EVENTS_PRINCIPAL = 'events.amazonaws.com'
 
 /** The event EventBridge emits for an EC2 instance state change. */
 export function ec2StateChangeEvent(cloud: Cloud, change: InstanceStateChange): Record<string, unknown> {
@@ -34,24 +42,61 @@ function targetPayload(target: Target, event: Record<string, unknown>): string {
   return JSON.stringify(event)
 }
 
-function deliveriesFor(cloud: Cloud, state: EventsState, event: Record<string, unknown>): Delivery[] {
-  const functions = cloud.shared.functions
-  if (!functions) return []
+function isLambda(arn: string): boolean {
+  return /^arn:aws[a-z-]*:lambda:/.test(arn)
+}
+
+/** Whether the target lets EventBridge deliver the rule's events (resource or queue policy). */
+function permitted(cloud: Cloud, rule: Rule, target: Target): boolean {
+  const from = { service: EVENTS_PRINCIPAL, sourceArn: rule.arn }
+  if (isLambda(target.Arn)) return cloud.shared.functions?.allows(target.Arn, from.service, from.sourceArn) ?? false
+  return queueAccess(cloud)?.allowsServiceSend(target.Arn, from) ?? false
+}
+
+/**
+ * One delivery per target of the rule that accepts it (the rule matched or fired once more); a
+ * target that refuses is a failed invocation, visible in the rule's metrics only.
+ */
+export function ruleDeliveries(cloud: Cloud, rule: Rule, event: Record<string, unknown>): Delivery[] {
+  rule.metrics.TriggeredRules += 1
   const out: Delivery[] = []
-  for (const rule of state.rules.values()) {
-    if (rule.region !== event.region || !rule.state.startsWith('ENABLED') || !rule.eventPattern) continue
-    if (!matchesPattern(parsePattern(rule.eventPattern), event)) continue
-    for (const target of rule.targets) {
-      if (!target.Arn.startsWith('arn:aws:lambda:')) continue
-      if (!functions.allows(target.Arn, 'events.amazonaws.com', rule.arn)) continue
-      out.push({ functionArn: target.Arn, payload: targetPayload(target, event) })
+  for (const target of rule.targets) {
+    if (!/^arn:aws[a-z-]*:(lambda|sqs):/.test(target.Arn)) continue
+    if (permitted(cloud, rule, target)) out.push({ rule, targetArn: target.Arn, payload: targetPayload(target, event) })
+    else {
+      rule.metrics.Invocations += 1
+      rule.metrics.FailedInvocations += 1
     }
   }
   return out
 }
 
-function deliver(cloud: Cloud, deliveries: Delivery[]): void {
-  for (const d of deliveries) cloud.shared.functions?.invokeAsync(d.functionArn, d.payload)
+function deliveriesFor(cloud: Cloud, state: EventsState, event: Record<string, unknown>): Delivery[] {
+  const out: Delivery[] = []
+  for (const rule of state.rules.values()) {
+    if (rule.region !== event.region || !rule.state.startsWith('ENABLED') || !rule.eventPattern) continue
+    if (!matchesPattern(parsePattern(rule.eventPattern), event)) continue
+    out.push(...ruleDeliveries(cloud, rule, event))
+  }
+  return out
+}
+
+/** Hands one event to its target; false when the target refuses it after all (gone, policy changed). */
+function deliverOne(cloud: Cloud, d: Delivery): boolean {
+  if (isLambda(d.targetArn)) {
+    const functions = cloud.shared.functions
+    if (!functions?.allows(d.targetArn, EVENTS_PRINCIPAL, d.rule.arn)) return false
+    functions.invokeAsync(d.targetArn, d.payload)
+    return true
+  }
+  return queueAccess(cloud)?.sendAsService(d.targetArn, d.payload, { service: EVENTS_PRINCIPAL, sourceArn: d.rule.arn }) ?? false
+}
+
+export function deliver(cloud: Cloud, deliveries: Delivery[]): void {
+  for (const d of deliveries) {
+    d.rule.metrics.Invocations += 1
+    if (!deliverOne(cloud, d)) d.rule.metrics.FailedInvocations += 1
+  }
 }
 
 function shuffle<T>(cloud: Cloud, items: T[]): T[] {
@@ -82,10 +127,14 @@ function hold(cloud: Cloud, state: EventsState, deliveries: Delivery[]): void {
   void cloud.track(done)
 }
 
+/** Deliver (with the duplicate and reorder faults) the deliveries of one event. */
+export function dispatchDeliveries(cloud: Cloud, state: EventsState, deliveries: Delivery[]): void {
+  const all = deliveries.flatMap((d) => (cloud.random() < cloud.faults.duplicateEventRate ? [d, d] : [d]))
+  if (all.length === 0) return
+  if (cloud.faults.reorderWindowMs > 0) hold(cloud, state, all)
+  else deliver(cloud, all)
+}
+
 export function onStateChange(cloud: Cloud, state: EventsState, change: InstanceStateChange): void {
-  const event = ec2StateChangeEvent(cloud, change)
-  const deliveries = deliveriesFor(cloud, state, event).flatMap((d) => (cloud.random() < cloud.faults.duplicateEventRate ? [d, d] : [d]))
-  if (deliveries.length === 0) return
-  if (cloud.faults.reorderWindowMs > 0) hold(cloud, state, deliveries)
-  else deliver(cloud, deliveries)
+  dispatchDeliveries(cloud, state, deliveriesFor(cloud, state, ec2StateChangeEvent(cloud, change)))
 }

@@ -23,8 +23,9 @@ import type {
 import type { Cloud } from '../../types.js'
 import type { JsonContext, JsonHandler } from '../../protocols/json-rpc.js'
 import { eventsError } from './errors.js'
-import { busName, findRule, ruleByArn, ruleKey, type EventsState, type Rule, type Target } from './model.js'
+import { busName, findRule, newMetrics, ruleByArn, ruleKey, type EventsState, type Rule, type Target } from './model.js'
 import { parsePattern } from './pattern.js'
+import { parseSchedule, startClock } from './schedule.js'
 
 const NAME = /^[.\-_A-Za-z0-9]{1,64}$/
 
@@ -62,6 +63,7 @@ export function handlers(cloud: Cloud, state: EventsState): Record<string, JsonH
       const { EventPattern: eventPattern, ScheduleExpression: scheduleExpression } = input
       if (!eventPattern && !scheduleExpression) throw eventsError('ValidationException', 'Parameter(s) EventPattern or ScheduleExpression must be specified.')
       if (eventPattern) parsePattern(eventPattern)
+      if (scheduleExpression) parseSchedule(scheduleExpression)
       const key = ruleKey(ctx.region, name)
       const existing = state.rules.get(key)
       const next: Rule = {
@@ -74,9 +76,12 @@ export function handlers(cloud: Cloud, state: EventsState): Record<string, JsonH
         description: input.Description,
         roleArn: input.RoleArn,
         targets: existing?.targets ?? [],
-        tags: { ...existing?.tags, ...tagsOf(input.Tags) }
+        tags: { ...existing?.tags, ...tagsOf(input.Tags) },
+        metrics: existing?.metrics ?? newMetrics(),
+        ...(existing?.scheduleExpression === scheduleExpression && existing?.nextFire !== undefined ? { nextFire: existing.nextFire } : {})
       }
       state.rules.set(key, next)
+      if (scheduleExpression) startClock(cloud, state)
       return { RuleArn: next.arn }
     },
     DescribeRule: (input: DescribeRuleRequest, ctx: JsonContext): DescribeRuleResponse => {

@@ -20,10 +20,22 @@ export interface Rule {
   roleArn?: string
   targets: Target[]
   tags: Record<string, string>
+  /** What CloudWatch reports for the rule: events matched (or schedule fires), target invocations, failed ones. */
+  metrics: RuleMetrics
+  /** Schedule rules: the next fire time on the schedule clock (schedule.ts), once computed. */
+  nextFire?: number
 }
 
+export interface RuleMetrics {
+  TriggeredRules: number
+  Invocations: number
+  FailedInvocations: number
+}
+
+/** One event for one target: a Lambda function or an SQS queue. */
 export interface Delivery {
-  functionArn: string
+  rule: Rule
+  targetArn: string
   payload: string
 }
 
@@ -32,6 +44,19 @@ export interface EventsState {
   held: Delivery[]
   flushTimer?: NodeJS.Timeout
   flushDone?: () => void
+  /** The schedule clock (schedule.ts), started with the first schedule rule. */
+  clock?: ScheduleClock
+}
+
+export interface ScheduleClock {
+  /** Epoch ms on the schedule clock, which runs 1 / simulation.scheduleTimeScale times as fast as real time. */
+  now: number
+  lastReal: number
+  timer?: NodeJS.Timeout
+}
+
+export function newMetrics(): RuleMetrics {
+  return { TriggeredRules: 0, Invocations: 0, FailedInvocations: 0 }
 }
 
 export function ruleKey(region: string, name: string): string {

@@ -11,6 +11,7 @@ export const LAMBDA_ERRORS = {
   PreconditionFailedException: 412,
   ResourceConflictException: 409,
   ResourceNotFoundException: 404,
+  ResourceInUseException: 400,
   UnknownOperationException: 400,
   ValidationException: 400,
   TooManyRequestsException: 429,

@@ -70,10 +70,13 @@ interface Pool {
 export interface ExecutorOptions {
   endpoint: () => string
   logs: () => LogSink | undefined
-  /** Warm workers per function revision (default 2). */
-  maxWorkersPerFunction?: number
-  /** Worker processes in all (default 6); idle workers of other functions are stopped to make room. */
-  maxWorkersTotal?: number
+  /**
+   * How many invocations of a function may run at once: its reserved concurrency, else what the
+   * account leaves unreserved (default 2). One worker process is one execution environment.
+   */
+  functionLimit?: (functionArn: string) => number
+  /** Worker processes in all, the account's concurrency (default 6); idle workers of other functions are stopped to make room. */
+  accountLimit?: () => number
   /** An idle worker is stopped after this long, like a reclaimed execution environment (default 60 s). */
   idleTimeoutMs?: number
 }
@@ -127,6 +130,14 @@ function streamName(): string {
   return `${day}/[$LATEST]${randomBytes(16).toString('hex')}`
 }
 
+/** An invocation of a function whose reserved concurrency is 0: Lambda throttles every one. */
+export class Throttled extends Error {
+  constructor(functionName: string) {
+    super(`Rate Exceeded. ${functionName} has a reserved concurrency of 0.`)
+    this.name = 'Throttled'
+  }
+}
+
 export class LambdaExecutor {
   private readonly pools = new Map<string, Pool>()
   /** Invocations waiting for a worker (woken whenever one is released). */
@@ -136,6 +147,8 @@ export class LambdaExecutor {
   private closed = false
   private draining = false
   private inflight = 0
+  /** Invocations running now and the most that ever ran at once, by function ARN. */
+  private readonly running = new Map<string, { now: number; peak: number }>()
 
   constructor(private readonly options: ExecutorOptions) {}
 
@@ -151,15 +164,31 @@ export class LambdaExecutor {
       this.retireStale(snapshot)
       const pool = this.poolFor(snapshot)
       const worker = await this.acquire(pool)
+      const running = this.running.get(snapshot.functionArn) ?? { now: 0, peak: 0 }
+      this.running.set(snapshot.functionArn, running)
+      running.now += 1
+      running.peak = Math.max(running.peak, running.now)
       try {
         return await this.run(worker, snapshot, payload)
       } finally {
+        running.now -= 1
         this.release(pool, worker)
       }
     } finally {
       this.inflight -= 1
       if (this.draining && this.inflight === 0) void this.close()
     }
+  }
+
+  /** Limits changed (reserved concurrency, account limit): let waiting invocations look again. */
+  limitsChanged(): void {
+    this.wake()
+  }
+
+  /** Invocations of the function running now, and the most that ran at once so far. */
+  concurrency(functionArn: string): { running: number; peak: number } {
+    const r = this.running.get(functionArn)
+    return { running: r?.now ?? 0, peak: r?.peak ?? 0 }
   }
 
   /** Refuse new invocations and close once the running ones have finished (the emulator is stopping). */
@@ -229,15 +258,25 @@ export class LambdaExecutor {
     return false
   }
 
+  /** Execution environments of one function (every revision), live or starting. */
+  private functionWorkers(functionArn: string): number {
+    let n = 0
+    for (const pool of this.pools.values()) {
+      if (pool.snapshot.functionArn === functionArn) n += pool.starting + pool.workers.filter((w) => !w.exited).length
+    }
+    return n
+  }
+
   private canSpawn(pool: Pool): boolean {
-    const perFunction = pool.workers.length + pool.starting < (this.options.maxWorkersPerFunction ?? 2)
-    if (!perFunction) return false
-    return this.liveWorkers() < (this.options.maxWorkersTotal ?? 6) || this.evictIdle(pool)
+    const limit = this.options.functionLimit?.(pool.snapshot.functionArn) ?? 2
+    if (this.functionWorkers(pool.snapshot.functionArn) >= limit) return false
+    return this.liveWorkers() < (this.options.accountLimit?.() ?? 6) || this.evictIdle(pool)
   }
 
   private async acquire(pool: Pool): Promise<Worker> {
     for (;;) {
       if (this.closed) throw new Error('emulator stopped')
+      if (this.options.functionLimit?.(pool.snapshot.functionArn) === 0) throw new Throttled(pool.snapshot.functionName)
       if (pool.stopped) throw new Error(`function ${pool.snapshot.functionName} was deleted`)
       pool.workers = pool.workers.filter((w) => !w.exited)
       const idle = pool.workers.find((w) => !w.busy)

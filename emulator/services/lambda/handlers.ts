@@ -27,7 +27,9 @@ import type {
 } from '@aws-sdk/client-lambda'
 import type { Cloud } from '../../types.js'
 import type { RestContext, RestHandler } from '../../protocols/rest.js'
+import { concurrencyHandlers } from './concurrency.js'
 import { lambdaError } from './errors.js'
+import { esmHandlers } from './esm.js'
 import { queueAsync } from './invoke.js'
 import { configuration, count, fnKey, functionArn, liveSnapshot, parseFunctionRef, snapshot, type Fn, type FnConfig, type LambdaState } from './model.js'
 import { buildStatement, policyDocument } from './policy.js'
@@ -151,6 +153,8 @@ export function handlers(cloud: Cloud, state: LambdaState): Record<string, RestH
     return fn
   }
   return {
+    ...concurrencyHandlers(cloud, state, find),
+    ...esmHandlers(cloud, state, find),
     CreateFunction: (input: CreateFunctionRequest, ctx: RestContext): FunctionConfiguration => {
       const name = checkFunctionName(input.FunctionName ?? '')
       const key = fnKey(ctx.region, name)
@@ -182,7 +186,8 @@ export function handlers(cloud: Cloud, state: LambdaState): Record<string, RestH
     GetFunction: (input: GetFunctionRequest, ctx: RestContext): GetFunctionResponse => {
       const fn = find(input.FunctionName, ctx)
       const code = { RepositoryType: 'S3', Location: `${cloud.endpoint()}/_emulator/lambda-code/${fn.name}` }
-      return { Configuration: configuration(fn), Code: code, Tags: fn.tags }
+      const concurrency = fn.reservedConcurrency === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: fn.reservedConcurrency } }
+      return { Configuration: configuration(fn), Code: code, Tags: fn.tags, ...concurrency }
     },
     GetFunctionConfiguration: (input: GetFunctionConfigurationRequest, ctx: RestContext) => configuration(find(input.FunctionName, ctx)),
     DeleteFunction: (input: DeleteFunctionRequest, ctx: RestContext): DeleteFunctionResponse => {
@@ -263,6 +268,7 @@ export function handlers(cloud: Cloud, state: LambdaState): Record<string, RestH
         return { StatusCode: 202 }
       }
       if (Date.now() < fn.activeAt) throw lambdaError('ResourceConflictException', PENDING)
+      if (fn.reservedConcurrency === 0) throw Object.assign(lambdaError('TooManyRequestsException', 'Rate Exceeded.'), { reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' })
       const result = count(fn, await state.executor.invoke(liveSnapshot(fn), payload))
       return {
         StatusCode: 200,

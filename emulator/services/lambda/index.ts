@@ -4,9 +4,12 @@ import type { Cloud, ServiceModule } from '../../types.js'
 import { onStop } from '../../core/hooks.js'
 import { createRestModule } from '../../protocols/rest.js'
 import { jsonBodyCodec, restJsonError } from '../../protocols/rest-json.js'
+import { accountLimit, functionLimit } from './concurrency.js'
 import { LAMBDA_ERRORS, lambdaError } from './errors.js'
 import { LambdaExecutor } from './exec.js'
 import { handlers } from './handlers.js'
+import { mappingConfiguration } from './esm.js'
+import { stopPoller } from './poller.js'
 import { functionLogs, invoker } from './invoke.js'
 import { configuration, type LambdaState } from './model.js'
 
@@ -15,11 +18,20 @@ export { LAMBDA_ERRORS } from './errors.js'
 export function createLambda(cloud: Cloud): ServiceModule {
   const state: LambdaState = {
     functions: new Map(),
-    executor: new LambdaExecutor({ endpoint: () => cloud.endpoint(), logs: () => functionLogs(cloud, state) })
+    mappings: new Map(),
+    executor: new LambdaExecutor({
+      endpoint: () => cloud.endpoint(),
+      logs: () => functionLogs(cloud, state),
+      functionLimit: (arn) => functionLimit(cloud, state, arn),
+      accountLimit: () => accountLimit(cloud)
+    })
   }
   cloud.shared.functions = invoker(cloud, state)
   // the core runs stop handlers before it waits for background work: finish running invocations, take no new ones
-  onStop(cloud, () => state.executor.drain())
+  onStop(cloud, () => {
+    state.mappings.forEach(stopPoller)
+    state.executor.drain()
+  })
   return createRestModule({
     signingName: 'lambda',
     schemas: lambda as unknown as Record<string, unknown>,
@@ -28,8 +40,16 @@ export function createLambda(cloud: Cloud): ServiceModule {
     errors: LAMBDA_ERRORS,
     throttleCode: 'TooManyRequestsException',
     serverErrorCode: 'ServiceException',
-    error: (err) => restJsonError(err, err.code === 'TooManyRequestsException' ? { retryAfterSeconds: '1', Reason: 'CallerRateLimitExceeded' } : {}, lambda as unknown as Record<string, unknown>),
-    state: () => [...state.functions.values()].map((f) => ({ ...configuration(f), policy: f.policy, ...f.stats })),
+    error: (err) => {
+      const reason = (err as { reason?: string }).reason ?? 'CallerRateLimitExceeded'
+      return restJsonError(err, err.code === 'TooManyRequestsException' ? { retryAfterSeconds: '1', Reason: reason } : {}, lambda as unknown as Record<string, unknown>)
+    },
+    state: () =>
+      [...state.functions.values()].map((f) => {
+        const { running, peak } = state.executor.concurrency(f.arn)
+        const mappings = [...state.mappings.values()].filter((m) => m.functionArn === f.arn).map((m) => ({ ...mappingConfiguration(m), ...m.stats }))
+        return { ...configuration(f), policy: f.policy, ...f.stats, reservedConcurrency: f.reservedConcurrency, running, peakConcurrency: peak, eventSourceMappings: mappings }
+      }),
     close: () => state.executor.close()
   })
 }

@@ -31,13 +31,39 @@ export interface Fn {
   lastModified: number
   policy: PolicyStatement[]
   /** Invocations run (sync and async, retries included) and how many of them failed. */
-  stats: { invocations: number; errors: number }
+  stats: { invocations: number; errors: number; throttles?: number }
+  /** PutFunctionConcurrency: at most this many invocations at once, kept for this function alone. */
+  reservedConcurrency?: number
   tags: Record<string, string>
 }
 
 export interface LambdaState {
   functions: Map<string, Fn>
   executor: LambdaExecutor
+  /** Event source mappings by UUID (esm.ts). */
+  mappings: Map<string, EventSourceMapping>
+}
+
+/** An SQS event source mapping: its configuration, its state, and what its poller keeps. */
+export interface EventSourceMapping {
+  uuid: string
+  region: string
+  arn: string
+  eventSourceArn: string
+  functionArn: string
+  batchSize: number
+  batchingWindowSeconds: number
+  maximumConcurrency?: number
+  functionResponseTypes: string[]
+  enabled: boolean
+  /** Creating, Enabling, Enabled, Disabling, Disabled, Updating, Deleting. */
+  state: string
+  lastModified: number
+  lastProcessingResult: string
+  /** Batches the poller handed to the function, the records in them, the largest batch. */
+  stats: { batches: number; records: number; largestBatch: number }
+  /** The poller's own: invocations running, and what wakes it or ends its busy period. */
+  poller: { inflight: number; stopped: boolean; wake?: () => void; idle?: () => void; unsubscribe?: () => void }
 }
 
 export function fnKey(region: string, name: string): string {
