@@ -30,6 +30,7 @@ const PREFIX: Record<string, string> = {
   '@aws-sdk/client-iam': 'iam',
   '@aws-sdk/client-lambda': 'lambda',
   '@aws-sdk/client-route-53': 'route53',
+  '@aws-sdk/client-sqs': 'sqs',
   '@aws-sdk/client-ssm': 'ssm',
   '@aws-sdk/client-sts': 'sts'
 }
@@ -54,7 +55,9 @@ const ALSO: Record<string, string[]> = {
   // A group with a launch template: Auto Scaling checks the caller may launch from it (and tag
   // what it launches), creates its service-linked role on a fresh account, and tags on create.
   'autoscaling:CreateAutoScalingGroup': ['autoscaling:CreateOrUpdateTags', 'ec2:RunInstances', 'ec2:CreateTags', 'iam:CreateServiceLinkedRole'],
-  'autoscaling:UpdateAutoScalingGroup': ['ec2:RunInstances']
+  'autoscaling:UpdateAutoScalingGroup': ['ec2:RunInstances'],
+  // A queue tagged on creation needs TagQueue as well.
+  'sqs:CreateQueue': ['sqs:TagQueue']
 }
 
 /** Operations AWS allows to anyone: no policy line needed (GetCallerIdentity cannot even be denied). */
@@ -138,9 +141,10 @@ describe('the deployer policy', () => {
     expect(granted.filter((a) => !NEEDED.has(a)).sort()).toEqual([])
   })
 
-  it('grants on every resource (*) only the reads and the zone creation that AWS scopes to no resource', () => {
+  it('grants on every resource (*) only the reads, the zone creation and the event source mapping creation that AWS scopes to no resource', () => {
     const unscoped = POLICY.Statement.filter((s) => list(s.Resource).includes('*')).flatMap((s) => s.Action)
-    expect(unscoped.filter((a) => !/^[a-z0-9]+:(Describe|List)/.test(a) && a !== 'route53:CreateHostedZone')).toEqual([])
+    // CreateEventSourceMapping has no resource type; its statement is conditioned on the function's ARN
+    expect(unscoped.filter((a) => !/^[a-z0-9]+:(Describe|List)/.test(a) && a !== 'route53:CreateHostedZone' && a !== 'lambda:CreateEventSourceMapping')).toEqual([])
   })
 
   it('scopes the DNS updater role, function, log group and rule to the names src/names.ts gives them, for any project', () => {
@@ -150,7 +154,7 @@ describe('the deployer policy', () => {
       const logs = `arn:aws:logs:${scope.region}:123456789012:log-group:${logGroupName(scope)}`
       const rule = `arn:aws:events:${scope.region}:123456789012:rule/${ruleName(scope)}`
       for (const action of ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRole', 'iam:PassRole']) expect(allowing(action, role)).not.toEqual([])
-      for (const action of ['lambda:CreateFunction', 'lambda:UpdateFunctionCode', 'lambda:AddPermission', 'lambda:DeleteFunction']) expect(allowing(action, fn)).not.toEqual([])
+      for (const action of ['lambda:CreateFunction', 'lambda:UpdateFunctionCode', 'lambda:RemovePermission', 'lambda:DeleteFunction']) expect(allowing(action, fn)).not.toEqual([])
       for (const action of ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:DeleteLogGroup']) expect(allowing(action, logs)).not.toEqual([])
       expect(allowing(`logs:PutRetentionPolicy`, `${logs}:*`)).not.toEqual([])
       for (const action of ['events:PutRule', 'events:PutTargets', 'events:DeleteRule']) expect(allowing(action, rule)).not.toEqual([])

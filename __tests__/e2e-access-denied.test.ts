@@ -27,7 +27,7 @@ function accessDenied(message: string): string {
 }
 
 beforeAll(async () => {
-  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30 } })
+  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 } })
   const target = new URL(emulator.endpoint)
   proxy = createServer((req, res) => {
     const chunks: Buffer[] = []

@@ -97,7 +97,7 @@ async function zoneId(scope: StackScope): Promise<string> {
 }
 
 beforeAll(async () => {
-  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, refreshStartDelayMs: 500 } })
+  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05, refreshStartDelayMs: 500 } })
   aws = awsClients(emulator, REGION)
 })
 

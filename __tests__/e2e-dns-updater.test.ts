@@ -306,7 +306,7 @@ beforeAll(async () => {
   emulator = await startEmulator({
     // terminated instances stay describable for 10 s, not AWS's hour: every DescribeInstances lists
     // them, and hundreds of them would make each invocation slow; events are handled well within 10 s
-    simulation: { launchDelayMs: 10, terminateDelayMs: 10, functionPendingMs: 20, terminatedRetentionMs: 10_000 },
+    simulation: { launchDelayMs: 10, terminateDelayMs: 10, functionPendingMs: 20, terminatedRetentionMs: 10_000, sqsTimeScale: 0.05 },
     faults: { seed: SEED }
   })
   process.env.AWS_ENDPOINT_URL = emulator.endpoint

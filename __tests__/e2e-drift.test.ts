@@ -12,7 +12,7 @@ import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling'
 import { DeleteLogGroupCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { CreateLaunchTemplateVersionCommand, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2'
 import { ListTargetsByRuleCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge'
-import { GetPolicyCommand, RemovePermissionCommand } from '@aws-sdk/client-lambda'
+import { DeleteEventSourceMappingCommand, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda'
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import {
@@ -20,7 +20,6 @@ import {
   functionName,
   launchTemplateName,
   logGroupName,
-  PERMISSION_STATEMENT_ID,
   recordName,
   RULE_TARGET_ID,
   ruleName,
@@ -56,9 +55,9 @@ async function picture(): Promise<Record<string, unknown>> {
   const project = await projectView(aws, WP)
   const zone = project.zones[0]?.id ?? ''
   const records = await aRecords(aws, zone)
-  const [targets, policy, logs] = await Promise.all([
+  const [targets, mappings, logs] = await Promise.all([
     aws.events.send(new ListTargetsByRuleCommand({ Rule: ruleName(WP) })),
-    aws.lambda.send(new GetPolicyCommand({ FunctionName: functionName(WP) })).then((p) => p.Policy ?? '', () => ''),
+    aws.lambda.send(new ListEventSourceMappingsCommand({ FunctionName: functionName(WP) })),
     aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: logGroupName(WP) }))
   ])
   return {
@@ -69,13 +68,13 @@ async function picture(): Promise<Record<string, unknown>> {
     instances: view.instances.map((i) => `${i.id} ${i.state}`).sort(),
     records: Object.fromEntries(['db', 'wordpress'].map((s) => [s, { record: records.get(recordName(WP, s)), running: runningIps(view, s) }])),
     targets: (targets.Targets ?? []).map((t) => `${t.Id} ${t.Arn}`),
-    permission: policy.includes(PERMISSION_STATEMENT_ID),
+    mappings: (mappings.EventSourceMappings ?? []).map((m) => `${m.EventSourceArn} ${m.BatchSize} ${m.State}`),
     retention: (logs.logGroups ?? []).map((g) => `${g.logGroupName} ${g.retentionInDays}`)
   }
 }
 
 beforeAll(async () => {
-  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30 } })
+  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 } })
   aws = awsClients(emulator, REGION)
 })
 
@@ -96,7 +95,7 @@ describe("drift made behind the action's back", () => {
     `update dns-record ${wpRecord}`,
     `update launch-template ${launchTemplateName(WP, 'wordpress')}`,
     `create event-target ${ruleName(WP)}/${RULE_TARGET_ID}`,
-    `create lambda-permission ${functionName(WP)}/${PERMISSION_STATEMENT_ID}`,
+    `create event-source-mapping ${functionName(WP)}`,
     `create log-group ${logGroupName(WP)}`
   ].sort()
 
@@ -117,7 +116,8 @@ describe("drift made behind the action's back", () => {
     const zone = (await projectView(aws, WP)).zones[0]?.id ?? ''
     // unwire the DNS updater first, so nothing repairs the record behind the test's back either
     await aws.events.send(new RemoveTargetsCommand({ Rule: ruleName(WP), Ids: [RULE_TARGET_ID] }))
-    await aws.lambda.send(new RemovePermissionCommand({ FunctionName: functionName(WP), StatementId: PERMISSION_STATEMENT_ID }))
+    const mapping = (await aws.lambda.send(new ListEventSourceMappingsCommand({ FunctionName: functionName(WP) }))).EventSourceMappings?.[0]?.UUID
+    await aws.lambda.send(new DeleteEventSourceMappingCommand({ UUID: mapping }))
     await aws.logs.send(new DeleteLogGroupCommand({ logGroupName: logGroupName(WP) }))
     const made = await aws.ec2.send(
       new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: template?.id, SourceVersion: String(template?.defaultVersion), LaunchTemplateData: { InstanceType: 't3.large' } })
@@ -161,7 +161,7 @@ describe("drift made behind the action's back", () => {
     expect(healed.outputs['drift-detected']).toBe('true')
     expect(lines(report(healed).drift)).toEqual(expected)
     const writes = operations(writesOf(healed.calls))
-    expect(writes).toEqual(expect.arrayContaining(['PutTargets', 'AddPermission', 'CreateLogGroup', 'PutRetentionPolicy', 'UpdateAutoScalingGroup', 'ChangeResourceRecordSets', 'ModifyLaunchTemplate']))
+    expect(writes).toEqual(expect.arrayContaining(['PutTargets', 'CreateEventSourceMapping', 'CreateLogGroup', 'PutRetentionPolicy', 'UpdateAutoScalingGroup', 'ChangeResourceRecordSets', 'ModifyLaunchTemplate']))
     expect(writes.filter((op) => /CreateLaunchTemplate|SecurityGroup|Function|Role|HostedZone|PutRule/.test(op))).toEqual([])
 
     const again = await run()

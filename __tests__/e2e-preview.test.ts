@@ -81,7 +81,7 @@ async function liveInstances(scope: StackScope): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30 } })
+  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 } })
   aws = awsClients(emulator, REGION)
   api = await startFakeGitHub()
 })

@@ -19,7 +19,7 @@ let aws: Aws
 let work: string
 
 beforeAll(async () => {
-  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30 } })
+  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 } })
   aws = awsClients(emulator, REGION)
   work = workspace({ 'compose.yaml': SEED })
 })

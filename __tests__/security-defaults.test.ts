@@ -14,7 +14,7 @@ import { GetRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam'
 import type { ActionRun } from '../emulator/github-runner.js'
 import type { Emulator } from '../emulator/server.js'
 import { sdkConfig } from '../emulator/testing.js'
-import { ROLE_POLICY_NAME, roleName } from '../src/names.js'
+import { ROLE_POLICY_NAME, functionName, roleName } from '../src/names.js'
 import { emulator, runOk, SCOPE } from './helpers/reliability.js'
 import { runUserData } from './helpers/user-data-sandbox.js'
 
@@ -147,7 +147,11 @@ describe('security defaults of a deployed stack', () => {
     expect(grants.filter((g) => g.action.startsWith('route53:') && g.resource !== zone && !(g.action === 'route53:GetChange' && g.resource === 'arn:aws:route53:::change/*'))).toEqual([])
     // On every resource ('*'): only reading instances.
     expect(grants.filter((g) => g.resource === '*').map((g) => g.action)).toEqual(['ec2:DescribeInstances'])
-    expect([...new Set(grants.map((g) => g.action.split(':')[0]))].sort()).toEqual(['ec2', 'logs', 'route53'])
+    // SQS: draining its own queue only
+    const queue = `arn:aws:sqs:${SCOPE_SEC.region}:123456789012:${functionName(SCOPE_SEC)}`
+    expect(grants.filter((g) => g.action.startsWith('sqs:')).map((g) => g.resource)).toEqual(Array(4).fill(queue))
+    expect(grants.filter((g) => g.action.startsWith('sqs:')).map((g) => g.action).sort()).toEqual(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'])
+    expect([...new Set(grants.map((g) => g.action.split(':')[0]))].sort()).toEqual(['ec2', 'logs', 'route53', 'sqs'])
   })
 
   test('environment values never appear in stdout, stderr, outputs or the job summary, except on ::add-mask:: lines', () => {

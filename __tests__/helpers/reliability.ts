@@ -21,7 +21,7 @@ export const SCOPE = { project: 'prj-demo', stack: 'st-wordpress', region: 'us-e
 export const ACTION_KEY = 'AKIARELIABILITY'
 
 /** Small simulation delays: instances run (and stop) within tens of milliseconds. */
-export const FAST: EmulatorOptions['simulation'] = { launchDelayMs: 20, terminateDelayMs: 20, functionPendingMs: 20, launchRetryMs: 200 }
+export const FAST: EmulatorOptions['simulation'] = { launchDelayMs: 20, terminateDelayMs: 20, functionPendingMs: 20, launchRetryMs: 200, sqsTimeScale: 0.05 }
 
 export function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
   return startEmulator({ ...options, simulation: { ...FAST, ...options.simulation } })

@@ -8,7 +8,7 @@ import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, Purg
 import { readOptional, tolerate } from '../aws/send.js'
 import { deadLetterQueueName } from '../names.js'
 import { identity } from './iam-role.js'
-import { queueArn, readQueueUrls, type QueueRef } from './event-queue.js'
+import { RECREATE_WAIT_MS, queueArn, readQueueUrls, type QueueRef } from './event-queue.js'
 import { othersExist } from './project-drift.js'
 import type { KindOps, Removal, Upsert } from './kind.js'
 
@@ -65,7 +65,8 @@ export const deadLetterQueue: KindOps<'dead-letter-queue'> = {
       return { url: change.current.url, arn }
     }
     const Attributes = { MessageRetentionPeriod: String(want.retentionSeconds), SqsManagedSseEnabled: 'true' }
-    const url = (await e.send(new CreateQueueCommand({ QueueName: want.name, Attributes, tags: want.tags }))).QueueUrl ?? ''
+    const create = new CreateQueueCommand({ QueueName: want.name, Attributes, tags: want.tags })
+    const url = (await e.retryOn(['QueueDeletedRecently', 'AWS.SimpleQueueService.QueueDeletedRecently'], () => e.send(create), RECREATE_WAIT_MS)).QueueUrl ?? ''
     e.done({ kind: 'dead-letter-queue', action: 'create', name: change.name, id: arn })
     return { url, arn }
   },

@@ -45,6 +45,9 @@ export interface QueueRef {
   arn: string
 }
 
+/** SQS refuses a queue name for 60 s after a queue of that name was deleted (a destroy, then a deploy). */
+export const RECREATE_WAIT_MS = 75_000
+
 export function queueArn(args: { partition: string; region: string; accountId: string; name: string }): string {
   return `arn:${args.partition}:sqs:${args.region}:${args.accountId}:${args.name}`
 }
@@ -98,7 +101,8 @@ async function ensureQueue(aws: Aws, want: DesiredQueue, refs: Refs): Promise<Qu
   const Attributes = queueAttributes(want, ids)
   let url: string
   try {
-    url = (await aws.send(new CreateQueueCommand({ QueueName: want.name, Attributes, tags: want.tags }))).QueueUrl ?? ''
+    const create = new CreateQueueCommand({ QueueName: want.name, Attributes, tags: want.tags })
+    url = (await aws.retryOn(['QueueDeletedRecently', 'AWS.SimpleQueueService.QueueDeletedRecently'], () => aws.send(create), RECREATE_WAIT_MS)).QueueUrl ?? ''
   } catch (err) {
     // It exists with other attributes (drift, or an older version of the action): set them.
     if (errorCode(err) !== 'QueueAlreadyExists' && errorCode(err) !== 'QueueNameExists') throw err
