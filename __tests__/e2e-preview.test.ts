@@ -114,7 +114,7 @@ describe('a pull request preview', () => {
     expect(body).toContain('| db | `db.pr-7.prj-preview.us-east-1.internal` | 1 | 0 | mysql:5.7 |')
     expect(body).toContain('| wordpress | `wordpress.pr-7.prj-preview.us-east-1.internal` | 1 | 1 | wordpress:latest |')
     expect(body).toMatch(/Last deploy [\d-]+ [\d:]+ UTC: \d+ changes: create /)
-    expect(api.requests.every((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true)
+    expect(api.requests.map((r) => r.authorization)).toEqual(api.requests.map(() => `token ${TOKEN}`))
     // the token reaches the log only in the command that masks it
     expect(result.stdout.split('\n').filter((l) => l.includes(TOKEN))).toEqual([`::add-mask::${TOKEN}`])
   })
