@@ -119,6 +119,11 @@ describe('a pull request preview', () => {
     expect(result.stdout.split('\n').filter((l) => l.includes(TOKEN))).toEqual([`::add-mask::${TOKEN}`])
   })
 
+  test('the action ran on the Node that action.yml names, as the user agent of its GitHub requests says', () => {
+    expect(api.requests.length).toBeGreaterThan(0)
+    for (const r of api.requests) expect(r.userAgent).toMatch(/ Node\.js\/24\b/)
+  })
+
   test('synchronize redeploys and updates that same comment, still exactly one', async () => {
     writeFileSync(path.join(work, 'compose.yaml'), SEED.replace('replicas: 2', 'replicas: 3'))
     const id = commentsOn(PR)[0]?.id

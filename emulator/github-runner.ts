@@ -1,12 +1,14 @@
 /**
  * A local stand-in for the GitHub runner: runs the bundled action as GitHub does,
- * `node dist/index.js` with INPUT_* variables, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files.
+ * `node dist/index.js` with INPUT_* variables, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files,
+ * on the Node that action.yml's `runs.using` names, whatever Node runs the caller.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { actionBinary } from './core/runtimes.js'
 
 export const ACTION = fileURLToPath(new URL('../dist/index.js', import.meta.url))
 
@@ -74,7 +76,7 @@ export function runAction(options: RunOptions): Promise<ActionRun> {
   writeFileSync(files.output, '')
   writeFileSync(files.summary, '')
   const env = { ...baseEnv(options.workspace, files), ...inputEnv(options.inputs), ...options.env }
-  const child = spawn(process.execPath, [ACTION], { cwd: options.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(actionBinary(), [ACTION], { cwd: options.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   const kill = (): void => {

@@ -11,7 +11,7 @@ export interface FakeComment {
 export interface FakeGitHub {
   url: string
   comments: FakeComment[]
-  requests: { method: string; url: string; authorization?: string }[]
+  requests: { method: string; url: string; authorization?: string; userAgent?: string }[]
   close(): Promise<void>
 }
 
@@ -39,7 +39,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     req.on('data', (c: Buffer) => (text += c.toString()))
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://localhost')
-      requests.push({ method: req.method ?? '', url: url.pathname + url.search, authorization: req.headers.authorization })
+      requests.push({ method: req.method ?? '', url: url.pathname + url.search, authorization: req.headers.authorization, userAgent: req.headers['user-agent'] })
       const send = (status: number, body: unknown, headers: Record<string, string> = {}) =>
         res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
       const list = PAGE.exec(url.pathname)
