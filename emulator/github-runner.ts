@@ -32,7 +32,15 @@ export interface RunOptions {
   signal?: AbortSignal
   /** Copy the action's output to this process's stdout as it comes (the demo). */
   echo?: boolean
+  /**
+   * Keep V8's compiled code of the bundle between runs (NODE_COMPILE_CACHE), default true: a run
+   * starts about a third of a second sooner, which adds up over the hundreds of runs the tests
+   * make. GitHub starts each step without it, so timings that stand for GitHub's turn it off.
+   */
+  compileCache?: boolean
 }
+
+const COMPILE_CACHE = path.join(tmpdir(), 'hyperform-node-compile-cache')
 
 /** Parses the GITHUB_OUTPUT file format (name<<delimiter ... delimiter). */
 export function parseOutputFile(text: string): Record<string, string> {
@@ -75,7 +83,8 @@ export function runAction(options: RunOptions): Promise<ActionRun> {
   const files = { output: path.join(dir, 'output'), summary: path.join(dir, 'summary') }
   writeFileSync(files.output, '')
   writeFileSync(files.summary, '')
-  const env = { ...baseEnv(options.workspace, files), ...inputEnv(options.inputs), ...options.env }
+  const cache = options.compileCache === false ? {} : { NODE_COMPILE_CACHE: COMPILE_CACHE }
+  const env = { ...baseEnv(options.workspace, files), ...cache, ...inputEnv(options.inputs), ...options.env }
   const child = spawn(actionBinary(), [ACTION], { cwd: options.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
