@@ -30,11 +30,20 @@ export function nodeBinary(major: number): string {
   return binary
 }
 
-/** The binary that runs a Lambda function of `runtime` (nodejs22.x -> Node 22). */
-export function lambdaRuntimeBinary(runtime: string): string {
-  const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1]
-  if (major === undefined) throw new Error(`the emulator runs Node.js functions only; it cannot run runtime ${runtime}`)
-  return nodeBinary(Number(major))
+/**
+ * The binary that runs a Lambda function of `runtime` (nodejs22.x -> Node 22). When there is none,
+ * `log` gets the reason before it is thrown: the function's log is where an asynchronous
+ * invocation, which has no caller to answer, can tell it.
+ */
+export function lambdaRuntimeBinary(runtime: string, log?: (line: string) => void): string {
+  try {
+    const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1]
+    if (major === undefined) throw new Error(`the emulator runs Node.js functions only; it cannot run runtime ${runtime}`)
+    return nodeBinary(Number(major))
+  } catch (err) {
+    log?.(`emulator: ${(err as Error).message}`)
+    throw err
+  }
 }
 
 /** The Node major GitHub runs the action on: action.yml's `runs.using` (node24 -> 24). */

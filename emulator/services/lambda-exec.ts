@@ -324,7 +324,7 @@ export class LambdaExecutor {
     const task = await this.extract(pool)
     const stream = streamName()
     const child = fork(RUNNER, [], {
-      execPath: this.runtimeBinary(pool.snapshot, stream),
+      execPath: lambdaRuntimeBinary(pool.snapshot.runtime, (line) => this.writeLogs(pool.snapshot, stream, [line])),
       cwd: task,
       env: this.environment(pool.snapshot, task, stream),
       execArgv: [],
@@ -342,16 +342,6 @@ export class LambdaExecutor {
     this.wire(worker, { log: (text) => this.writeLogs(pool.snapshot, stream, [text]), ready: () => markReady(), ended })
     await worker.ready
     return worker
-  }
-
-  /** The Node binary of the function's runtime; a missing one is also told in the function's log, since async invocations have no caller to tell. */
-  private runtimeBinary(snapshot: CodeSnapshot, stream: string): string {
-    try {
-      return lambdaRuntimeBinary(snapshot.runtime)
-    } catch (err) {
-      this.writeLogs(snapshot, stream, [`emulator: ${(err as Error).message}`])
-      throw err
-    }
   }
 
   /** Route a worker's output to its log stream and its messages to the invocation waiting on it. */
