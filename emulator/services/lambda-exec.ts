@@ -13,8 +13,8 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { unzipSync } from 'fflate'
 import { lambdaRuntimeBinary } from '../core/runtimes.js'
+import { unzipSync } from 'fflate'
 import { LAMBDA_CALLER_PREFIX, type LogSink } from '../types.js'
 
 /** What an invocation runs: a function's code and configuration at one revision. */
