@@ -18,7 +18,7 @@ describe('resolveNetwork', () => {
   test('without inputs it uses the default VPC and all its subnets, and the resolver is the CIDR base + 2', async () => {
     const network = await resolveNetwork(clients, inputs())
     expect(network).toEqual({ vpcId: 'vpc-d', vpcCidr: '172.31.0.0/16', subnetIds: ['subnet-1', 'subnet-2'], resolver: '172.31.0.2' })
-    expect(ec2.commandCalls(DescribeVpcsCommand)[0]?.args[0].input).toEqual({ Filters: [{ Name: 'isDefault', Values: ['true'] }] })
+    expect(ec2.commandCalls(DescribeVpcsCommand)[0]?.args[0].input).toEqual({ Filters: [{ Name: 'is-default', Values: ['true'] }] })
     expect(ec2.commandCalls(DescribeSubnetsCommand)[0]?.args[0].input.Filters).toEqual([{ Name: 'vpc-id', Values: ['vpc-d'] }])
   })
 

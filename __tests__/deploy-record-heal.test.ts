@@ -4,7 +4,7 @@ import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { createClients } from '../src/aws/clients.js'
 import { Engine } from '../src/aws/engine.js'
-import { healRecord } from '../src/aws/record-ops.js'
+import { healRecord } from '../src/resources/dns-record.js'
 import { TAGS } from '../src/names.js'
 
 const ec2 = mockClient(EC2Client)

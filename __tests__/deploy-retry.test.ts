@@ -1,6 +1,7 @@
 /** The engine's own retries and concurrency bound. */
 import { createLimiter } from '../src/aws/limit.js'
-import { backoff, ContextError, isThrottle, withRetry, wrap } from '../src/aws/retry.js'
+import { HyperformError, isThrottle, wrap } from '../src/aws/errors.js'
+import { backoff, withRetry } from '../src/aws/retry.js'
 
 const named = (name: string): Error => Object.assign(new Error(name), { name })
 const timing = { baseDelayMs: 1, maxDelayMs: 4 }
@@ -67,7 +68,7 @@ describe('withRetry', () => {
 test('a wrapped error says what was being done, keeps the original as cause and its name as code', () => {
   const original = named('InvalidParameterValue')
   const error = wrap('creating launch template hyperform-a-b-c', original)
-  expect(error).toBeInstanceOf(ContextError)
+  expect(error).toBeInstanceOf(HyperformError)
   expect(error.message).toBe('creating launch template hyperform-a-b-c: InvalidParameterValue')
   expect(error.cause).toBe(original)
   expect(error.code).toBe('InvalidParameterValue')

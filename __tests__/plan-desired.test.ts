@@ -1,5 +1,8 @@
 /** buildDesired: the desired state as plain data, from the compose model and the inputs. */
-import { canonicalJson, eventPattern, imageIdFor, isArm, launchTemplateData, launchTemplateHash, rolePolicyDocument } from '../src/desired.js'
+import { eventPattern, imageIdFor, isArm } from '../src/desired.js'
+import { canonicalJson } from '../src/json.js'
+import { launchTemplateData, launchTemplateHash } from '../src/resources/launch-template.js'
+import { rolePolicyDocument } from '../src/resources/role-policy.js'
 import { TAGS } from '../src/names.js'
 import { desiredFor, svc, wordpress } from './helpers/deploy-fixtures.js'
 

@@ -2,7 +2,7 @@
  * Drift in the pure plan: what changed behind the action's back is flagged drift and healed;
  * what the compose file or the inputs changed is not; a record is judged only while nothing moves.
  */
-import { healBatch } from '../src/aws/record-ops.js'
+import { healBatch } from '../src/resources/dns-record.js'
 import { diff } from '../src/plan.js'
 import type { Change, CurrentInstance, CurrentState, DesiredState } from '../src/state.js'
 import { currentFrom, desiredFor, wordpress } from './helpers/deploy-fixtures.js'
@@ -41,7 +41,7 @@ describe('record drift', () => {
     const running = current.records[0]!.values
     current.records[0] = { ...current.records[0]!, values: ['10.9.9.9'] }
     const change = record(diff(desired, current).changes, 'db')
-    expect(change).toMatchObject({ action: 'update', drift: true, name: DB_RECORD, values: running, ttl: 60 })
+    expect(change).toMatchObject({ action: 'update', drift: true, name: DB_RECORD, desired: { values: running, ttl: 60 } })
     expect(change?.reason).toBe(`lists 10.9.9.9; running: ${running.join(', ')}`)
   })
 
@@ -50,7 +50,7 @@ describe('record drift', () => {
     const current = settled(desired)
     const running = current.records[1]!.values
     current.records = current.records.filter((r) => r.name !== WP_RECORD)
-    expect(record(diff(desired, current).changes, 'wordpress')).toMatchObject({ action: 'create', drift: true, values: running })
+    expect(record(diff(desired, current).changes, 'wordpress')).toMatchObject({ action: 'create', drift: true, desired: { values: running } })
   })
 
   test('a record listing addresses when no instance of the service runs is emptied, that is deleted', () => {
@@ -58,7 +58,7 @@ describe('record drift', () => {
     const current = settled(desired)
     current.instances = current.instances!.map((i) => (i.service === 'db' ? { ...i, state: 'stopped' } : i))
     const change = record(diff(desired, current).changes, 'db')
-    expect(change).toMatchObject({ action: 'update', drift: true, values: [] })
+    expect(change).toMatchObject({ action: 'update', drift: true, desired: { values: [] } })
     expect(change?.reason).toContain('no instance runs')
   })
 

@@ -2,7 +2,6 @@
  * The desired state: what the compose model and the inputs ask for, as plain
  * data. Pure: no I/O, no SDK.
  */
-import { createHash } from 'node:crypto'
 import type { ComposeModel, ServiceModel } from './compose/model.js'
 import type { ActionInputs } from './inputs.js'
 import {
@@ -10,7 +9,6 @@ import {
   ROLE_POLICY_NAME,
   RULE_TARGET_ID,
   TAGS,
-  TAG_PREFIX,
   asgName,
   dnsSearch,
   fit,
@@ -26,16 +24,10 @@ import {
   zoneName
 } from './names.js'
 import type { Capacity, StackScope } from './names.js'
-import type {
-  DesiredAsg,
-  DesiredLaunchTemplate,
-  DesiredProject,
-  DesiredService,
-  DesiredState,
-  IngressRule,
-  LaunchTemplateSpec,
-  Network
-} from './state.js'
+import { canonicalJson } from './json.js'
+import type { DesiredAsg } from './resources/auto-scaling-group.js'
+import type { LaunchTemplateSpec } from './resources/launch-template.js'
+import type { DesiredProject, DesiredService, DesiredState, IngressRule, Network } from './state.js'
 import { buildUserData } from './userdata.js'
 
 export const LAMBDA_RUNTIME = 'nodejs22.x'
@@ -46,21 +38,6 @@ export const LAMBDA_MEMORY = 128
 export const WATCHED_STATES = ['running', 'shutting-down', 'stopping', 'stopped', 'terminated']
 export const SSM_AMI_PREFIX = 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-'
 const ANYWHERE = '0.0.0.0/0'
-
-/** JSON with object keys sorted at every level: equal data gives equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value))
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys)
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {}
-    for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key])
-    return out
-  }
-  return value
-}
 
 export function partitionOf(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn'
@@ -90,39 +67,6 @@ export const ASSUME_ROLE_POLICY = canonicalJson({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]
 })
-
-export function logGroupArn(args: { partition: string; region: string; accountId: string; name: string }): string {
-  return `arn:${args.partition}:logs:${args.region}:${args.accountId}:log-group:${args.name}`
-}
-
-/** The DNS updater's only permissions: its zone, instance reads, its own log group. */
-export function rolePolicyDocument(args: { partition: string; zoneId: string; logGroupArn: string }): Record<string, unknown> {
-  const zone = args.zoneId.replace(/^\/hostedzone\//, '')
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      { Sid: 'ReadInstances', Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' },
-      {
-        Sid: 'WriteRecords',
-        Effect: 'Allow',
-        Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
-        Resource: `arn:${args.partition}:route53:::hostedzone/${zone}`
-      },
-      { Sid: 'ReadChanges', Effect: 'Allow', Action: ['route53:GetChange'], Resource: `arn:${args.partition}:route53:::change/*` },
-      {
-        Sid: 'WriteLogs',
-        Effect: 'Allow',
-        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        Resource: `${args.logGroupArn}:*`
-      }
-    ]
-  }
-}
-
-/** The function's environment once the zone id is known (lambda/handler.ts lists these). */
-export function functionEnvironment(base: Record<string, string>, zoneId: string): Record<string, string> {
-  return { ...base, ZONE_ID: zoneId.replace(/^\/hostedzone\//, '') }
-}
 
 export interface LambdaCode {
   zipPath: string
@@ -170,7 +114,7 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
   }
 }
 
-function sortRules(rules: IngressRule[]): IngressRule[] {
+export function sortRules(rules: IngressRule[]): IngressRule[] {
   const unique = new Map(rules.map((r) => [ingressKey(r), r]))
   return [...unique.values()].sort((a, b) => ingressKey(a).localeCompare(ingressKey(b)))
 }
@@ -257,62 +201,3 @@ export function buildDesired(args: {
   }
 }
 
-/** Tag specifications of the instances and volumes a template launches. */
-function tagSpecifications(tags: Record<string, string>): Array<{ ResourceType: string; Tags: Array<{ Key: string; Value: string }> }> {
-  const list = Object.entries(tags)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([Key, Value]) => ({ Key, Value }))
-  return [
-    { ResourceType: 'instance', Tags: list },
-    { ResourceType: 'volume', Tags: list }
-  ]
-}
-
-/** The LaunchTemplateData sent to EC2 (plain data; the SDK type has the same shape). */
-export function launchTemplateData(spec: LaunchTemplateSpec, securityGroupId: string): Record<string, unknown> {
-  return {
-    ImageId: spec.imageId,
-    InstanceType: spec.instanceType,
-    SecurityGroupIds: [securityGroupId],
-    UserData: spec.userData,
-    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 },
-    TagSpecifications: tagSpecifications(spec.instanceTags)
-  }
-}
-
-/** The hash stored on the template (tag hyperform:config-hash): equal data, equal hash. */
-export function launchTemplateHash(spec: LaunchTemplateSpec, securityGroupId: string): string {
-  return createHash('sha256').update(canonicalJson(launchTemplateData(spec, securityGroupId))).digest('hex').slice(0, 32)
-}
-
-function shortSha(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 32)
-}
-
-/** Hash of a security group's ingress rules (tag hyperform:config-hash on the group). */
-export function ingressHash(rules: IngressRule[]): string {
-  return shortSha(canonicalJson(sortRules(rules).map(ingressKey)))
-}
-
-/** Hash of what the compose file sets on an ASG (tag hyperform:config-hash on the group). */
-export function asgConfigHash(asg: Pick<DesiredAsg, 'size' | 'instanceTypes' | 'subnetIds'>): string {
-  return shortSha(canonicalJson({ size: asg.size, types: asg.instanceTypes, subnets: [...asg.subnetIds].sort() }))
-}
-
-/** Readable summary tags on a launch template, so a plan can say what changed without reading versions. */
-export const IMAGE_TAG = `${TAG_PREFIX}image`
-export const INSTANCE_TYPE_TAG = `${TAG_PREFIX}instance-type`
-/** On a launch template: the version the action last made its default (a default set by hand is drift). */
-export const VERSION_TAG = `${TAG_PREFIX}version`
-
-export function launchTemplateTags(
-  template: Pick<DesiredLaunchTemplate, 'tags' | 'spec'>,
-  args: { image: string; securityGroupId: string; hashTag: string }
-): Record<string, string> {
-  return {
-    ...template.tags,
-    [args.hashTag]: launchTemplateHash(template.spec, args.securityGroupId),
-    [IMAGE_TAG]: args.image.slice(0, 256),
-    [INSTANCE_TYPE_TAG]: template.spec.instanceType
-  }
-}

@@ -1,41 +1,35 @@
 /**
  * The plan: what to create, update, replace or delete to turn the current
- * state into the desired one, with a reason per change. Pure: no SDK.
+ * state into the desired one, with a reason per change. Pure: no SDK. It walks
+ * the registry: every kind in dependency order (project kinds once, service
+ * kinds per service), then the removals in removal order.
  */
-import { roleName } from './names.js'
+import { KINDS, KIND_ORDER, REMOVAL_ORDER } from './resources/index.js'
+import type { RemovalContext } from './resources/kind.js'
 import type { StackScope } from './names.js'
-import { projectChanges } from './plan/project.js'
-import { desiredNames, removals, serviceChanges } from './plan/services.js'
-import { decide } from './state.js'
-import type { Change, ChangeAction, ChangeDraft, CurrentState, DesiredState, Plan } from './state.js'
+import type { Change, ChangeAction, CurrentState, DesiredState, Plan } from './state.js'
+
+function removals(args: Omit<RemovalContext, 'planned'>): Change[] {
+  const planned: Change[] = []
+  for (const kind of REMOVAL_ORDER) planned.push(...KINDS[kind].removals({ ...args, planned }))
+  return planned
+}
+
+export function desiredNames(desired: DesiredState): Set<string> {
+  return new Set(desired.services.flatMap((s) => [s.securityGroup.name, s.launchTemplate.name, ...s.asgs.map((a) => a.name)]))
+}
 
 /** Deploy and plan: every desired resource (noops included) and deletes of what the compose file no longer has. */
 export function diff(desired: DesiredState, current: CurrentState): Plan {
-  const changes: Change[] = [...projectChanges(desired, current)]
-  const recordTtl = Number(desired.project.function.environment.RECORD_TTL ?? 60)
-  for (const service of desired.services) changes.push(...serviceChanges(service, current, { recordTtl }))
-  const services = new Set(desired.services.map((s) => s.name))
-  changes.push(...removals(current, { names: desiredNames(desired), services, reason: 'not in compose file', orphansAreDrift: true }))
+  const changes: Change[] = []
+  const kinds = KIND_ORDER.map((kind) => KINDS[kind])
+  for (const kind of kinds) if (kind.level === 'project') changes.push(...kind.diff({ desired, current, planned: changes }))
+  for (const service of desired.services) {
+    for (const kind of kinds) if (kind.level === 'service') changes.push(...kind.diff({ desired, current, planned: changes }, service))
+  }
+  const keep = { names: desiredNames(desired), services: new Set(desired.services.map((s) => s.name)) }
+  changes.push(...removals({ current, keep, reason: 'not in compose file', orphansAreDrift: true, destroy: false }))
   return { changes, scope: desired.scope }
-}
-
-function projectDeletes(current: CurrentState): Array<ChangeDraft> {
-  const out: Array<ChangeDraft> = []
-  if (current.permission) out.push({ kind: 'lambda-permission', name: `${current.function?.name ?? ''}/${current.permission.statementId}`, current: current.permission })
-  for (const t of current.targets) if (current.rule) out.push({ kind: 'event-target', name: `${current.rule.name}/${t.id}`, current: t })
-  if (current.rule) out.push({ kind: 'event-rule', name: current.rule.name, current: current.rule })
-  if (current.function) out.push({ kind: 'lambda-function', name: current.function.name, current: current.function })
-  if (current.logGroup) out.push({ kind: 'log-group', name: current.logGroup.name, current: current.logGroup })
-  if (current.rolePolicy) {
-    out.push({ kind: 'role-policy', name: `${current.rolePolicy.roleName}/${current.rolePolicy.policyName}`, current: current.rolePolicy })
-  }
-  // The role is only visible through its policy; once anything project-level is left, try it (NoSuchEntity is fine).
-  if (out.length > 0 || current.zone) {
-    const role = current.rolePolicy?.roleName ?? roleName(current.scope)
-    out.push({ kind: 'iam-role', name: role, current: { name: role } })
-  }
-  if (current.zone) out.push({ kind: 'hosted-zone', name: current.zone.name, current: current.zone })
-  return out
 }
 
 /**
@@ -46,17 +40,14 @@ function projectDeletes(current: CurrentState): Array<ChangeDraft> {
  * deletes are marked onlyIfLastStack and apply checks right before them.
  */
 export function destroyPlan(current: CurrentState, scope: StackScope): Plan {
-  const changes = removals(current, { names: new Set(), services: new Set(), reason: `destroying stack ${scope.stack}` })
+  const all = removals({ current, keep: { names: new Set(), services: new Set() }, reason: `destroying stack ${scope.stack}`, destroy: true })
   const others = current.otherStacks
-  for (const change of projectDeletes(current)) {
-    if (others && others.length > 0) {
-      changes.push(decide(change, 'noop', `kept: used by stack(s) ${others.join(', ')}`))
-    } else if (others) {
-      changes.push(decide(change, 'delete', 'no other stack of the project remains'))
-    } else {
-      changes.push(decide(change, 'delete', 'if no other stack of the project remains', { onlyIfLastStack: true }))
-    }
-  }
+  const changes = all.map((change): Change => {
+    if (KINDS[change.kind].level !== 'project') return change
+    if (others && others.length > 0) return { ...change, action: 'noop', reason: `kept: used by stack(s) ${others.join(', ')}` } as Change
+    if (others) return { ...change, reason: 'no other stack of the project remains' }
+    return { ...change, reason: 'if no other stack of the project remains', onlyIfLastStack: true }
+  })
   return { changes, scope }
 }
 

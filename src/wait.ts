@@ -5,10 +5,14 @@
  * poll, whatever the number of services; one progress line per poll.
  */
 import type { Clients } from './aws/clients.js'
+import { readInstances } from './aws/instances.js'
 import { sleep } from './aws/retry.js'
-import { findZone, listRecordsUnder, readAsgs, readInstances, tagFilters } from './current.js'
+import { Aws } from './aws/send.js'
 import { stackDomain, zoneName } from './names.js'
-import type { CurrentAsg, CurrentAsgInstance, CurrentInstance, CurrentRecord, DesiredService, DesiredState, WaitResult } from './state.js'
+import { readAsgs, type CurrentAsg, type CurrentAsgInstance } from './resources/auto-scaling-group.js'
+import { findZone, listRecordsUnder } from './resources/hosted-zone.js'
+import { stackFilters } from './resources/kind.js'
+import type { CurrentInstance, CurrentRecord, DesiredService, DesiredState, WaitResult } from './state.js'
 
 export interface WaitContext {
   clients: Clients
@@ -59,12 +63,12 @@ function progress(statuses: ServiceStatus[], elapsedS: number): string {
   return `wait ${elapsedS}s: ${ready}/${statuses.length} services ready${pending.length ? `; ${pending.join('; ')}` : ''}`
 }
 
-async function poll(ctx: WaitContext, zoneId: string | undefined): Promise<ServiceStatus[]> {
+async function poll(aws: Aws, ctx: WaitContext, zoneId: string | undefined): Promise<ServiceStatus[]> {
   const scope = ctx.desired.scope
   const [asgs, instances, records] = await Promise.all([
-    readAsgs(ctx.clients, tagFilters(scope)),
-    readInstances(ctx.clients, scope, ['pending', 'running']),
-    zoneId ? listRecordsUnder(ctx.clients, zoneId, stackDomain(scope)) : Promise.resolve([])
+    readAsgs(aws, stackFilters(scope)),
+    readInstances(aws, scope, ['pending', 'running']),
+    zoneId ? listRecordsUnder(aws, zoneId, stackDomain(scope)) : Promise.resolve([])
   ])
   return ctx.desired.services.map((s) => serviceStatus(s, { asgs, instances, records }))
 }
@@ -83,10 +87,11 @@ export async function waitForStack(ctx: WaitContext): Promise<WaitResult> {
       return { ready: true, timedOut: false, services: statuses }
     }
   }
-  let zoneId = seen?.zoneId ?? (await findZone(ctx.clients, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
+  const aws = new Aws(ctx.clients)
+  let zoneId = seen?.zoneId ?? (await findZone(aws, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
   for (;;) {
-    zoneId ??= (await findZone(ctx.clients, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
-    const statuses = await poll(ctx, zoneId)
+    zoneId ??= (await findZone(aws, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
+    const statuses = await poll(aws, ctx, zoneId)
     const ready = statuses.every((s) => s.ready)
     ctx.log(progress(statuses, Math.round((Date.now() - started) / 1000)))
     if (ready) return { ready: true, timedOut: false, services: statuses }

@@ -1,14 +1,12 @@
 /** Shared fixtures for the deploy engine's tests: inputs, models, and a current state that equals a desired one. */
 import type { ComposeModel, ServiceModel } from '../../src/compose/model.js'
-import {
-  asgConfigHash,
-  functionEnvironment,
-  ingressHash,
-  launchTemplateHash,
-  logGroupArn,
-  rolePolicyDocument,
-  buildDesired
-} from '../../src/desired.js'
+import { buildDesired } from '../../src/desired.js'
+import { asgConfigHash } from '../../src/resources/auto-scaling-group.js'
+import { functionEnvironment } from '../../src/resources/lambda-function.js'
+import { launchTemplateHash } from '../../src/resources/launch-template.js'
+import { logGroupArn } from '../../src/resources/log-group.js'
+import { rolePolicyDocument } from '../../src/resources/role-policy.js'
+import { ingressHash } from '../../src/resources/security-group.js'
 import type { ActionInputs } from '../../src/inputs.js'
 import { CONFIG_HASH_TAG, PERMISSION_STATEMENT_ID } from '../../src/names.js'
 import type { CurrentState, DesiredState, Network } from '../../src/state.js'

@@ -82,6 +82,8 @@ export interface ActionArgs {
   killAt?: (call: CallRecord) => boolean
   /** Extra environment for the run (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_API_URL, ...). */
   env?: Record<string, string>
+  /** false: start at once, while instances launch and refreshes run (default: wait for the emulator to settle). */
+  idle?: boolean
 }
 
 /**
@@ -89,7 +91,7 @@ export interface ActionArgs {
  * its result with the calls it made. A run that exits non-zero throws with its output.
  */
 export async function action(args: ActionArgs, expectCode = 0): Promise<Run> {
-  await args.emulator.waitIdle()
+  if (args.idle !== false) await args.emulator.waitIdle()
   args.emulator.resetCalls()
   const abort = new AbortController()
   const { killAt } = args

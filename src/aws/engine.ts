@@ -1,29 +1,20 @@
 /**
- * What every apply step shares: the clients, one concurrency limiter per AWS
- * service, call counting, retries, the log, and the ids resolved so far.
+ * What every apply step shares: the door to AWS (calls counted, bounded per
+ * service, throttling retried), the steps and their failures, the log, and
+ * what was applied.
  */
 import type { AppliedChange, DesiredState } from '../state.js'
 import type { Clients } from './clients.js'
-import { createLimiter, type Limiter } from './limit.js'
-import { DEFAULT_TIMING, errorMessage, errorName, retryThrottling, withRetry, wrap, type Timing } from './retry.js'
-
-export type ServiceKey = keyof Clients
-
-/**
- * In-flight calls per AWS service: every independent call of a 100-service stack
- * at once (two groups per service), so that the depth does not grow with the
- * number of services (at 50, a 100-service deploy ran each step in 2 to 4 waves);
- * the clients' socket pools are as large (clients.ts). A burst beyond AWS's
- * buckets is throttled and retried either way: 50 did not keep it inside them.
- */
-export const DEFAULT_CONCURRENCY = 256
+import { wrap } from './errors.js'
+import { Aws } from './send.js'
+import type { Timing } from './retry.js'
 
 export interface ApplyContext {
   clients: Clients
   /** The desired state (deploy); absent for destroy. */
   desired?: DesiredState
   log: (line: string) => void
-  /** In-flight calls per AWS service (default 50). */
+  /** In-flight calls per AWS service (default DEFAULT_CONCURRENCY). */
   concurrency?: number
   /** Backoff and wait timings (tests shorten them). */
   timing?: Partial<Timing>
@@ -52,55 +43,12 @@ export class ApplyError extends Error {
   }
 }
 
-export const isRead = (operation: string): boolean => /^(Describe|Get|List)/.test(operation)
-
-export class Engine {
-  readonly clients: Clients
-  readonly log: (line: string) => void
-  readonly timing: Timing
+export class Engine extends Aws {
   readonly applied: AppliedChange[] = []
   readonly errors: Error[] = []
-  writes = 0
-  reads = 0
-  private readonly limiters = new Map<ServiceKey, Limiter>()
-  private readonly concurrency: number
 
   constructor(ctx: ApplyContext) {
-    this.clients = ctx.clients
-    this.log = ctx.log
-    this.timing = { ...DEFAULT_TIMING, ...ctx.timing }
-    this.concurrency = ctx.concurrency ?? DEFAULT_CONCURRENCY
-  }
-
-  private limiter(service: ServiceKey): Limiter {
-    let limiter = this.limiters.get(service)
-    if (!limiter) {
-      limiter = createLimiter(this.concurrency)
-      this.limiters.set(service, limiter)
-    }
-    return limiter
-  }
-
-  /** One API call: bounded per service, counted, throttling retried past the SDK's attempts. */
-  call<T>(service: ServiceKey, operation: string, send: () => Promise<T>): Promise<T> {
-    return this.limiter(service)(() =>
-      retryThrottling(() => {
-        if (isRead(operation)) this.reads += 1
-        else this.writes += 1
-        return send()
-      }, this.timing)
-    )
-  }
-
-  /** Retries `fn` on the named errors (eventual consistency) within `budgetMs`. */
-  retryOn<T>(names: string[] | ((err: unknown) => boolean), fn: () => Promise<T>, budgetMs = this.timing.consistencyMs): Promise<T> {
-    const retryable = typeof names === 'function' ? names : (err: unknown): boolean => names.includes(errorName(err))
-    return withRetry(fn, {
-      timing: this.timing,
-      budgetMs,
-      retryable,
-      onRetry: (err, attempt, delay) => this.log(`  retry ${attempt} in ${delay} ms: ${errorName(err)}: ${errorMessage(err)}`)
-    })
+    super(ctx.clients, { log: ctx.log, timing: ctx.timing, concurrency: ctx.concurrency })
   }
 
   done(change: AppliedChange, detail = ''): void {
@@ -109,9 +57,13 @@ export class Engine {
     this.log(`${change.action} ${change.kind} ${what}${change.id ? `: ${change.id}` : ''}${detail ? ` ${detail}` : ''}`)
   }
 
-  /** Runs a step after its dependencies; records its failure (once) and rethrows for dependants. */
-  step<T>(what: string, deps: Array<Promise<unknown>>, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a step after its dependencies; records its failure (once) and rethrows for dependants.
+   * `after` only orders: the step runs once they settle, whether they failed or not.
+   */
+  step<T>(what: string, deps: Array<Promise<unknown>>, fn: () => Promise<T>, after: Array<Promise<unknown>> = []): Promise<T> {
     const run = async (): Promise<T> => {
+      await Promise.allSettled(after)
       const settled = await Promise.allSettled(deps)
       if (settled.some((s) => s.status === 'rejected')) throw new SkippedError(what)
       try {

@@ -2,19 +2,20 @@
  * The VPC and subnets the stack runs in: the inputs' VPC and subnets, or the
  * region's default VPC and its subnets. One or two reads.
  */
-import { DescribeSubnetsCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2'
+import { DescribeVpcsCommand, paginateDescribeSubnets } from '@aws-sdk/client-ec2'
 import type { Subnet, Vpc } from '@aws-sdk/client-ec2'
 import type { ActionInputs } from '../inputs.js'
 import { vpcResolver } from '../names.js'
 import type { Network } from '../state.js'
 import type { Clients } from './clients.js'
-import { wrap } from './retry.js'
+import { wrap } from './errors.js'
+import { Aws } from './send.js'
 
-async function describeVpc(clients: Clients, vpcId: string | undefined): Promise<Vpc> {
-  const input = vpcId ? { VpcIds: [vpcId] } : { Filters: [{ Name: 'isDefault', Values: ['true'] }] }
+async function describeVpc(aws: Aws, vpcId: string | undefined): Promise<Vpc> {
+  const input = vpcId ? { VpcIds: [vpcId] } : { Filters: [{ Name: 'is-default', Values: ['true'] }] }
   let vpcs: Vpc[]
   try {
-    vpcs = (await clients.ec2.send(new DescribeVpcsCommand(input))).Vpcs ?? []
+    vpcs = (await aws.send(new DescribeVpcsCommand(input))).Vpcs ?? []
   } catch (err) {
     throw wrap(vpcId ? `describing VPC ${vpcId}` : 'finding the default VPC', err)
   }
@@ -27,18 +28,11 @@ async function describeVpc(clients: Clients, vpcId: string | undefined): Promise
   return vpc
 }
 
-async function describeSubnets(clients: Clients, input: { vpcId?: string; subnetIds?: string[] }): Promise<Subnet[]> {
-  const request = input.subnetIds?.length
-    ? { SubnetIds: input.subnetIds }
-    : { Filters: [{ Name: 'vpc-id', Values: [input.vpcId ?? ''] }] }
+async function describeSubnets(aws: Aws, input: { vpcId?: string; subnetIds?: string[] }): Promise<Subnet[]> {
+  const request = input.subnetIds?.length ? { SubnetIds: input.subnetIds } : { Filters: [{ Name: 'vpc-id', Values: [input.vpcId ?? ''] }] }
   const subnets: Subnet[] = []
   try {
-    let token: string | undefined
-    do {
-      const page = await clients.ec2.send(new DescribeSubnetsCommand({ ...request, NextToken: token }))
-      subnets.push(...(page.Subnets ?? []))
-      token = page.NextToken
-    } while (token)
+    for await (const page of paginateDescribeSubnets({ client: aws.through('ec2') }, request)) subnets.push(...(page.Subnets ?? []))
   } catch (err) {
     throw wrap(input.subnetIds?.length ? `describing subnets ${input.subnetIds.join(', ')}` : `listing the subnets of ${input.vpcId}`, err)
   }
@@ -57,31 +51,32 @@ function subnetIdsOf(subnets: Subnet[], vpcId: string): string[] {
 }
 
 /** Subnets given without a VPC: their VPC, after checking they share one. */
-async function fromSubnets(clients: Clients, subnetIds: string[]): Promise<Network> {
-  const subnets = await describeSubnets(clients, { subnetIds })
+async function fromSubnets(aws: Aws, subnetIds: string[]): Promise<Network> {
+  const subnets = await describeSubnets(aws, { subnetIds })
   const vpcIds = [...new Set(subnets.map((s) => s.VpcId))]
   if (vpcIds.length !== 1 || !vpcIds[0]) {
     throw new Error(`subnet-ids ${subnetIds.join(', ')} must all be in one VPC (found ${vpcIds.join(', ') || 'none'})`)
   }
-  return network(await describeVpc(clients, vpcIds[0]), subnetIds)
+  return network(await describeVpc(aws, vpcIds[0]), subnetIds)
 }
 
 /**
  * Reads: vpc-id and subnet-ids given -> 1 (the VPC, for its CIDR; the subnets
  * are checked by AWS when the ASGs use them); otherwise 2.
  */
-export async function resolveNetwork(clients: Clients, inputs: ActionInputs): Promise<Network> {
+export async function resolveNetwork(door: Aws | Clients, inputs: ActionInputs): Promise<Network> {
+  const aws = door instanceof Aws ? door : new Aws(door)
   const given = inputs.subnetIds
-  if (inputs.vpcId && given.length > 0) return network(await describeVpc(clients, inputs.vpcId), given)
-  if (given.length > 0) return fromSubnets(clients, given)
+  if (inputs.vpcId && given.length > 0) return network(await describeVpc(aws, inputs.vpcId), given)
+  if (given.length > 0) return fromSubnets(aws, given)
   if (inputs.vpcId) {
     const [vpc, subnets] = await Promise.all([
-      describeVpc(clients, inputs.vpcId),
-      describeSubnets(clients, { vpcId: inputs.vpcId })
+      describeVpc(aws, inputs.vpcId),
+      describeSubnets(aws, { vpcId: inputs.vpcId })
     ])
     return network(vpc, subnetIdsOf(subnets, inputs.vpcId))
   }
-  const vpc = await describeVpc(clients, undefined)
+  const vpc = await describeVpc(aws, undefined)
   const vpcId = vpc.VpcId ?? ''
-  return network(vpc, subnetIdsOf(await describeSubnets(clients, { vpcId }), vpcId))
+  return network(vpc, subnetIdsOf(await describeSubnets(aws, { vpcId }), vpcId))
 }

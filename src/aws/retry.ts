@@ -3,6 +3,7 @@
  * SDK does not retry (AWS eventual consistency), and a last line of defence
  * for throttling once the SDK's own attempts are spent.
  */
+import { isThrottle } from './errors.js'
 
 export interface Timing {
   /** First backoff, ms. */
@@ -26,47 +27,6 @@ export const DEFAULT_TIMING: Timing = {
   rolePropagationMs: 120_000,
   consistencyMs: 60_000,
   teardownMs: 600_000
-}
-
-export const THROTTLING_ERRORS = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'PriorRequestNotComplete',
-  'SlowDown',
-  'EC2ThrottledException'
-])
-
-export function errorName(err: unknown): string {
-  if (err && typeof err === 'object' && 'name' in err && typeof err.name === 'string') return err.name
-  return ''
-}
-
-export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message
-  return String(err)
-}
-
-export function isThrottle(err: unknown): boolean {
-  return THROTTLING_ERRORS.has(errorName(err))
-}
-
-/** An error that says what was being done, keeping the original as `cause` and its name. */
-export class ContextError extends Error {
-  readonly code: string
-  constructor(context: string, cause: unknown) {
-    super(`${context}: ${errorMessage(cause)}`, { cause })
-    this.code = errorName(cause)
-    this.name = 'HyperformError'
-  }
-}
-
-export function wrap(context: string, err: unknown): ContextError {
-  return new ContextError(context, err)
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

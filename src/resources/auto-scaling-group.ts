@@ -1,0 +1,291 @@
+/**
+ * A service's two Auto Scaling groups: on-demand (the launch template as is)
+ * and spot (a MixedInstancesPolicy with no on-demand share). Their tags carry a
+ * hash of what the compose file sets, so a change made by hand is told from one
+ * the compose file asks for.
+ */
+import {
+  CreateAutoScalingGroupCommand,
+  CreateOrUpdateTagsCommand,
+  DeleteAutoScalingGroupCommand,
+  UpdateAutoScalingGroupCommand,
+  paginateDescribeAutoScalingGroups
+} from '@aws-sdk/client-auto-scaling'
+import type { AutoScalingGroup, LaunchTemplateSpecification, MixedInstancesPolicy } from '@aws-sdk/client-auto-scaling'
+import { errorCode, errorMessage, wrap } from '../aws/errors.js'
+import { tolerate, type Aws } from '../aws/send.js'
+import { shortSha } from '../json.js'
+import { CONFIG_HASH_TAG, TAGS, type Capacity, type StackScope } from '../names.js'
+import type { Change, CurrentState, DesiredService } from '../state.js'
+import { LT_NOT_VISIBLE, type CurrentLaunchTemplate } from './launch-template.js'
+import { stackFilters, tagMap, type KindOps, type Removal, type TemplateRef, type Upsert } from './kind.js'
+
+export interface DesiredAsg {
+  name: string
+  capacity: Capacity
+  size: number
+  subnetIds: string[]
+  /** Spot only: instance types of the MixedInstancesPolicy overrides. */
+  instanceTypes: string[]
+  tags: Record<string, string>
+}
+
+export interface CurrentAsgInstance {
+  id: string
+  lifecycleState?: string
+  healthStatus?: string
+  /** The launch template version the instance was launched from. */
+  launchTemplateVersion?: string
+}
+
+export interface CurrentAsg {
+  name: string
+  service: string
+  capacity: Capacity
+  min: number
+  max: number
+  desired: number
+  launchTemplateId?: string
+  /** The version the group launches, as it reports it ("3", "$Latest", ...). */
+  launchTemplateVersion?: string
+  instanceTypes: string[]
+  onDemandBase?: number
+  onDemandPercent?: number
+  spotStrategy?: string
+  capacityRebalance: boolean
+  subnetIds: string[]
+  instances: CurrentAsgInstance[]
+  tags: Record<string, string>
+  /** Set while AWS deletes it ("Delete in progress"). */
+  status?: string
+}
+
+export type AsgChange = Upsert<'auto-scaling-group', DesiredAsg, CurrentAsg> | Removal<'auto-scaling-group', CurrentAsg>
+
+/** Hash of what the compose file sets on an ASG (tag hyperform:config-hash on the group). */
+export function asgConfigHash(asg: Pick<DesiredAsg, 'size' | 'instanceTypes' | 'subnetIds'>): string {
+  return shortSha({ size: asg.size, types: asg.instanceTypes, subnets: [...asg.subnetIds].sort() })
+}
+
+function toAsg(g: AutoScalingGroup): CurrentAsg {
+  const tags = tagMap(g.Tags)
+  const mixed = g.MixedInstancesPolicy
+  const spec = g.LaunchTemplate ?? mixed?.LaunchTemplate?.LaunchTemplateSpecification
+  const distribution = mixed?.InstancesDistribution
+  return {
+    name: g.AutoScalingGroupName ?? '',
+    service: tags[TAGS.service] ?? '',
+    capacity: (tags[TAGS.capacity] ?? 'on-demand') as Capacity,
+    min: g.MinSize ?? 0,
+    max: g.MaxSize ?? 0,
+    desired: g.DesiredCapacity ?? 0,
+    launchTemplateId: spec?.LaunchTemplateId,
+    launchTemplateVersion: spec?.Version,
+    instanceTypes: (mixed?.LaunchTemplate?.Overrides ?? []).map((o) => o.InstanceType ?? '').filter(Boolean),
+    onDemandBase: distribution?.OnDemandBaseCapacity,
+    onDemandPercent: distribution?.OnDemandPercentageAboveBaseCapacity,
+    spotStrategy: distribution?.SpotAllocationStrategy,
+    capacityRebalance: g.CapacityRebalance ?? false,
+    subnetIds: (g.VPCZoneIdentifier ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .sort(),
+    instances: (g.Instances ?? []).map((i) => ({ id: i.InstanceId ?? '', lifecycleState: i.LifecycleState, healthStatus: i.HealthStatus, launchTemplateVersion: i.LaunchTemplate?.Version })),
+    tags,
+    status: g.Status
+  }
+}
+
+/** Groups matching the tag filters, 100 a page; `stopWhen` ends the listing early. */
+export async function readAsgs(aws: Aws, filters: Array<{ Name: string; Values: string[] }>, stopWhen?: (page: CurrentAsg[]) => boolean): Promise<CurrentAsg[]> {
+  const groups: CurrentAsg[] = []
+  for await (const out of paginateDescribeAutoScalingGroups({ client: aws.through('autoScaling'), pageSize: 100 }, { Filters: filters })) {
+    const page = (out.AutoScalingGroups ?? []).map(toAsg)
+    groups.push(...page)
+    if (stopWhen?.(page)) break
+  }
+  return groups
+}
+
+/** Names of other stacks of the project that still have ASGs (stops at the first page that shows one). */
+export async function readOtherStacks(aws: Aws, scope: StackScope): Promise<string[]> {
+  const other = (g: CurrentAsg): boolean => (g.tags[TAGS.stack] ?? '') !== scope.stack
+  try {
+    const groups = await readAsgs(aws, [{ Name: `tag:${TAGS.project}`, Values: [scope.project] }], (page) => page.some(other))
+    return [...new Set(groups.filter(other).map((g) => g.tags[TAGS.stack] ?? ''))].sort()
+  } catch (err) {
+    throw wrap(`looking for other stacks of project ${scope.project}`, err)
+  }
+}
+
+const capacityLabel = (asg: DesiredAsg): string => (asg.capacity === 'spot' ? 'spot' : 'on-demand')
+
+function asgFields(want: DesiredAsg, have: CurrentAsg): string[] {
+  const fields: string[] = []
+  if (have.min !== want.size || have.max !== want.size || have.desired !== want.size) fields.push('size')
+  if (have.subnetIds.join(',') !== [...want.subnetIds].sort().join(',')) fields.push('subnets')
+  if (want.capacity === 'spot') {
+    const spotOk = have.onDemandBase === 0 && have.onDemandPercent === 0 && have.spotStrategy === 'price-capacity-optimized' && have.capacityRebalance
+    if (have.instanceTypes.join(',') !== want.instanceTypes.join(',')) fields.push('instanceTypes')
+    if (!spotOk) fields.push('spotPolicy')
+  } else if (have.instanceTypes.length > 0) {
+    fields.push('instanceTypes')
+  }
+  if (Object.entries(want.tags).some(([k, v]) => have.tags[k] !== v)) fields.push('tags')
+  return fields
+}
+
+/** The template as the groups will launch it once the plan's template change is applied. */
+interface TemplateState {
+  /** The template gets a new version (or is created). */
+  changing: boolean
+  current?: CurrentLaunchTemplate
+  /** The version the groups launch once the template is right (its default, or the action's own when the default was changed by hand). */
+  version?: number
+}
+
+function templateState(service: DesiredService, current: CurrentState, planned: readonly Change[]): TemplateState {
+  const lt = current.launchTemplates.find((t) => t.name === service.launchTemplate.name)
+  const change = planned.find((c) => c.kind === 'launch-template' && c.service === service.name)
+  const restoring = change?.fields?.includes('defaultVersion') === true
+  return { changing: change !== undefined && change.action !== 'noop' && !restoring, current: lt, version: restoring ? lt?.actionVersion : lt?.defaultVersion }
+}
+
+function fieldReason(field: string, args: { want: DesiredAsg; have: CurrentAsg; template: TemplateState }): string {
+  const { want, have, template } = args
+  if (field === 'size') {
+    const now = have.min === have.desired && have.max === have.desired ? `${have.desired}` : `${have.desired} (min ${have.min}, max ${have.max})`
+    return `${capacityLabel(want)} ${now} -> ${want.size}`
+  }
+  if (field !== 'launchTemplate') return `${field} changed`
+  if (template.changing || !template.current) return 'new launch template version'
+  const same = have.launchTemplateId === template.current.id
+  return `launch template ${same ? `version ${have.launchTemplateVersion ?? '?'}` : (have.launchTemplateId ?? 'none')} -> version ${template.version}`
+}
+
+function asgChange(args: { service: DesiredService; want: DesiredAsg; have?: CurrentAsg; template: TemplateState; serviceExists: boolean }): AsgChange {
+  const { service, want, have, template } = args
+  const base = { kind: 'auto-scaling-group' as const, name: want.name, service: service.name, desired: want, current: have }
+  if (!have) return { ...base, action: 'create', reason: `not found; ${capacityLabel(want)} ${want.size}`, drift: args.serviceExists }
+  const fields = asgFields(want, have)
+  const versionOk = !template.changing && template.current !== undefined && have.launchTemplateId === template.current.id && have.launchTemplateVersion === String(template.version)
+  if (!versionOk) fields.push('launchTemplate')
+  if (fields.length === 0) return { ...base, action: 'noop', reason: `${capacityLabel(want)} ${want.size}` }
+  const reasons = fields.map((f) => fieldReason(f, { want, have, template }))
+  const configDrift = fields.some((f) => f !== 'launchTemplate') && have.tags[CONFIG_HASH_TAG] === asgConfigHash(want)
+  const versionDrift = !template.changing && !versionOk
+  return { ...base, action: 'update', reason: reasons.join(', '), fields, drift: configDrift || versionDrift }
+}
+
+function groupConfig(asg: DesiredAsg, template: TemplateRef): { LaunchTemplate?: LaunchTemplateSpecification; MixedInstancesPolicy?: MixedInstancesPolicy; CapacityRebalance: boolean } {
+  const spec = { LaunchTemplateId: template.id, Version: String(template.version) }
+  if (asg.capacity !== 'spot') return { LaunchTemplate: spec, CapacityRebalance: false }
+  return {
+    MixedInstancesPolicy: {
+      LaunchTemplate: { LaunchTemplateSpecification: spec, Overrides: asg.instanceTypes.map((InstanceType) => ({ InstanceType })) },
+      InstancesDistribution: { OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' }
+    },
+    CapacityRebalance: true
+  }
+}
+
+function groupTags(asg: DesiredAsg): Array<{ Key: string; Value: string; PropagateAtLaunch: boolean; ResourceId: string; ResourceType: string }> {
+  const tags = { ...asg.tags, [CONFIG_HASH_TAG]: asgConfigHash(asg) }
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: Key !== CONFIG_HASH_TAG, ResourceId: asg.name, ResourceType: 'auto-scaling-group' }))
+}
+
+/** Auto Scaling answers ValidationError for a launch template it cannot see yet. */
+const templateNotVisible = (err: unknown): boolean =>
+  LT_NOT_VISIBLE.includes(errorCode(err)) ||
+  (errorCode(err) === 'ValidationError' && /launch template.*(not found|does not exist)|does not exist.*launch template/i.test(errorMessage(err)))
+
+/** Another activity holds the group for a moment. */
+export const CONTENTION = ['ScalingActivityInProgress', 'ResourceContention']
+
+async function updateGroup(aws: Aws, asg: DesiredAsg, template: TemplateRef, tags = true): Promise<void> {
+  const update = new UpdateAutoScalingGroupCommand({
+    AutoScalingGroupName: asg.name,
+    MinSize: asg.size,
+    MaxSize: asg.size,
+    DesiredCapacity: asg.size,
+    VPCZoneIdentifier: asg.subnetIds.join(','),
+    ...groupConfig(asg, template)
+  })
+  await aws.retryOn((err) => templateNotVisible(err) || CONTENTION.includes(errorCode(err)), () => aws.send(update))
+  if (tags) await aws.send(new CreateOrUpdateTagsCommand({ Tags: groupTags(asg) }))
+}
+
+async function createGroup(aws: Aws, asg: DesiredAsg, template: TemplateRef): Promise<void> {
+  const create = new CreateAutoScalingGroupCommand({
+    AutoScalingGroupName: asg.name,
+    MinSize: asg.size,
+    MaxSize: asg.size,
+    DesiredCapacity: asg.size,
+    VPCZoneIdentifier: asg.subnetIds.join(','),
+    Tags: groupTags(asg),
+    ...groupConfig(asg, template)
+  })
+  try {
+    await aws.retryOn(templateNotVisible, () => aws.send(create))
+  } catch (err) {
+    if (errorCode(err) !== 'AlreadyExists') throw err
+    await updateGroup(aws, asg, template)
+  }
+}
+
+export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
+  kind: 'auto-scaling-group',
+  noun: 'Auto Scaling group',
+  level: 'service',
+  // After the project's DNS stack, so no instance starts before its events are delivered.
+  dependsOn: ['launch-template', 'hosted-zone', 'role-policy', 'event-target', 'lambda-permission'],
+  removeAfter: [],
+  // The DNS updater is unwired first (destroy of the last stack), so no run of it races the teardown;
+  // if that fails the teardown goes on regardless.
+  removeAfterSettled: ['event-rule'],
+  async read({ aws, scope }) {
+    try {
+      return { asgs: await readAsgs(aws, stackFilters(scope)) }
+    } catch (err) {
+      throw wrap(`listing Auto Scaling groups of stack ${scope.stack}`, err)
+    }
+  },
+  diff({ current, planned }, service) {
+    const template = templateState(service, current, planned)
+    const serviceExists = current.securityGroups.some((g) => g.name === service.securityGroup.name) || template.current !== undefined
+    return service.asgs.map((want) => asgChange({ service, want, have: current.asgs.find((g) => g.name === want.name), template, serviceExists }))
+  },
+  removals({ current, keep, reason }) {
+    return current.asgs
+      .filter((g) => !keep.names.has(g.name))
+      .map((g) =>
+        // AWS is still deleting it (ForceDelete by an earlier run): nothing to call; its template and group go once free.
+        g.status
+          ? { kind: 'auto-scaling-group' as const, action: 'noop' as const, name: g.name, service: g.service, reason: `being deleted (${g.status})`, current: g }
+          : { kind: 'auto-scaling-group' as const, action: 'delete' as const, name: g.name, service: g.service, reason, current: g }
+      )
+  },
+  async apply(change, { e, need }) {
+    if (change.action === 'noop') return
+    const template = await need('launch-template')
+    // A new template version alone changes no tag (the config hash covers sizes, types and subnets).
+    if (change.action === 'update') await updateGroup(e, change.desired, template, (change.fields ?? []).some((f) => f !== 'launchTemplate'))
+    else await createGroup(e, change.desired, template)
+    e.done({ kind: 'auto-scaling-group', action: change.action, name: change.name, service: change.service })
+  },
+  async remove(changes, { e, watcher }) {
+    const service = changes[0]?.service
+    await Promise.all(
+      changes.map(async (change) => {
+        const deleted = await tolerate(
+          [],
+          () => e.retryOn([...CONTENTION, 'ResourceInUse'], () => e.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: change.name, ForceDelete: true }))),
+          (err) => errorCode(err) === 'ValidationError' && /not found|does not exist/i.test(errorMessage(err))
+        )
+        if (deleted) e.done({ kind: 'auto-scaling-group', action: 'delete', name: change.name, service: change.service })
+      })
+    )
+    if (service) await watcher.waitGone(service)
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The registry of resource kinds, in dependency order (every kind after the
+ * kinds it depends on; a test checks it). Its type makes a kind without a row,
+ * or a row without read/diff/apply/remove, a compile error.
+ */
+import type { ResourceKind } from '../state.js'
+import { autoScalingGroup, type AsgChange } from './auto-scaling-group.js'
+import { dnsRecord, type RecordChange } from './dns-record.js'
+import { eventRule, type RuleChange } from './event-rule.js'
+import { eventTarget, type TargetChange } from './event-target.js'
+import { hostedZone, type ZoneChange } from './hosted-zone.js'
+import { iamRole, type RoleChange } from './iam-role.js'
+import { instanceRefresh, type RefreshChange } from './instance-refresh.js'
+import type { KindOps } from './kind.js'
+import { lambdaFunction, type FunctionChange } from './lambda-function.js'
+import { lambdaPermission, type PermissionChange } from './lambda-permission.js'
+import { launchTemplate, type LaunchTemplateChange } from './launch-template.js'
+import { logGroup, type LogGroupChange } from './log-group.js'
+import { rolePolicy, type RolePolicyChange } from './role-policy.js'
+import { securityGroup, type SecurityGroupChange } from './security-group.js'
+
+/** Each kind's change type: this row and the one in KINDS are all the engine needs to know of a kind. */
+export interface KindChanges {
+  'hosted-zone': ZoneChange
+  'iam-role': RoleChange
+  'role-policy': RolePolicyChange
+  'log-group': LogGroupChange
+  'lambda-function': FunctionChange
+  'event-rule': RuleChange
+  'event-target': TargetChange
+  'lambda-permission': PermissionChange
+  'security-group': SecurityGroupChange
+  'launch-template': LaunchTemplateChange
+  'auto-scaling-group': AsgChange
+  'instance-refresh': RefreshChange
+  'dns-record': RecordChange
+}
+
+export const KINDS: { readonly [K in ResourceKind]: KindOps<K> } = {
+  'hosted-zone': hostedZone,
+  'iam-role': iamRole,
+  'role-policy': rolePolicy,
+  'log-group': logGroup,
+  'lambda-function': lambdaFunction,
+  'event-rule': eventRule,
+  'event-target': eventTarget,
+  'lambda-permission': lambdaPermission,
+  'security-group': securityGroup,
+  'launch-template': launchTemplate,
+  'auto-scaling-group': autoScalingGroup,
+  'instance-refresh': instanceRefresh,
+  'dns-record': dnsRecord
+}
+
+/** Every kind, in the registry's (dependency) order. */
+export const KIND_ORDER = Object.keys(KINDS) as ResourceKind[]
+
+/** A kind's operations, typed for any kind (the registry's rows are checked above). */
+export function ops<K extends ResourceKind>(kind: K): KindOps<K> {
+  return KINDS[kind] as KindOps<K>
+}
+
+/**
+ * The order removals are planned in: each kind after the kinds in its
+ * removeAfter (and removeAfterSettled), ties in registry order.
+ */
+export const REMOVAL_ORDER: ResourceKind[] = (() => {
+  const order: ResourceKind[] = []
+  const left = new Set(KIND_ORDER)
+  while (left.size > 0) {
+    const next = KIND_ORDER.find((k) => left.has(k) && [...KINDS[k].removeAfter, ...(KINDS[k].removeAfterSettled ?? [])].every((d) => !left.has(d)))
+    if (!next) throw new Error(`removal order has a cycle among ${[...left].join(', ')}`)
+    order.push(next)
+    left.delete(next)
+  }
+  return order
+})()
+
+/** The registry as a Markdown table (the README's development section shows it; a test keeps them equal). */
+export function kindTable(): string {
+  const list = (kinds: readonly string[]): string => (kinds.length > 0 ? kinds.map((k) => `\`${k}\``).join(', ') : '-')
+  const rows = KIND_ORDER.map((kind) => {
+    const op = KINDS[kind]
+    return `| \`${kind}\` | ${op.level} | ${list(op.dependsOn)} | ${list([...op.removeAfter, ...(op.removeAfterSettled ?? [])])} |`
+  })
+  return ['| kind | one per | applied after | removed after |', '| --- | --- | --- | --- |', ...rows].join('\n')
+}

@@ -1,0 +1,226 @@
+/**
+ * A service's launch template. Its tags carry a hash of the default version's
+ * data and readable summaries (image, instance type), so a no-op run reads no
+ * versions; a change makes a new version and makes it the default.
+ */
+import {
+  CreateLaunchTemplateCommand,
+  CreateLaunchTemplateVersionCommand,
+  CreateTagsCommand,
+  DeleteLaunchTemplateCommand,
+  DescribeLaunchTemplatesCommand,
+  ModifyLaunchTemplateCommand,
+  paginateDescribeLaunchTemplates
+} from '@aws-sdk/client-ec2'
+import type { LaunchTemplate, RequestLaunchTemplateData } from '@aws-sdk/client-ec2'
+import { errorCode, wrap } from '../aws/errors.js'
+import { tolerate, type Aws } from '../aws/send.js'
+import { shortSha } from '../json.js'
+import { CONFIG_HASH_TAG, TAGS, TAG_PREFIX } from '../names.js'
+import type { DesiredService } from '../state.js'
+import { SG_NOT_VISIBLE } from './security-group.js'
+import { stackFilters, tagList, tagMap, type KindOps, type Removal, type TemplateRef, type Upsert } from './kind.js'
+
+/** Launch template data as EC2 takes it, except the security group id (known after the group exists). */
+export interface LaunchTemplateSpec {
+  imageId: string
+  instanceType: string
+  /** Base64 of the user data script. */
+  userData: string
+  /** Tags on the instances and volumes launched from the template. */
+  instanceTags: Record<string, string>
+}
+
+export interface DesiredLaunchTemplate {
+  name: string
+  spec: LaunchTemplateSpec
+  tags: Record<string, string>
+}
+
+export interface CurrentLaunchTemplate {
+  id: string
+  name: string
+  service: string
+  defaultVersion: number
+  latestVersion: number
+  configHash?: string
+  /** Tag hyperform:version: the version the action last made the default (absent on older templates). */
+  actionVersion?: number
+  /** Summary tags: the image and instance type of the default version. */
+  image?: string
+  instanceType?: string
+}
+
+export type LaunchTemplateChange = Upsert<'launch-template', DesiredLaunchTemplate, CurrentLaunchTemplate> | Removal<'launch-template', CurrentLaunchTemplate>
+
+/** Readable summary tags on a launch template, so a plan can say what changed without reading versions. */
+export const IMAGE_TAG = `${TAG_PREFIX}image`
+export const INSTANCE_TYPE_TAG = `${TAG_PREFIX}instance-type`
+/** On a launch template: the version the action last made its default (a default set by hand is drift). */
+export const VERSION_TAG = `${TAG_PREFIX}version`
+
+export const LT_NOT_VISIBLE = ['InvalidLaunchTemplateId.NotFound', 'InvalidLaunchTemplateName.NotFoundException', 'InvalidLaunchTemplateId.NotFoundException']
+
+/** Tag specifications of the instances and volumes a template launches. */
+function tagSpecifications(tags: Record<string, string>): Array<{ ResourceType: string; Tags: Array<{ Key: string; Value: string }> }> {
+  const list = Object.entries(tags)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([Key, Value]) => ({ Key, Value }))
+  return [
+    { ResourceType: 'instance', Tags: list },
+    { ResourceType: 'volume', Tags: list }
+  ]
+}
+
+/** The LaunchTemplateData sent to EC2 (plain data; the SDK type has the same shape). */
+export function launchTemplateData(spec: LaunchTemplateSpec, securityGroupId: string): Record<string, unknown> {
+  return {
+    ImageId: spec.imageId,
+    InstanceType: spec.instanceType,
+    SecurityGroupIds: [securityGroupId],
+    UserData: spec.userData,
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 },
+    TagSpecifications: tagSpecifications(spec.instanceTags)
+  }
+}
+
+/** The hash stored on the template (tag hyperform:config-hash): equal data, equal hash. */
+export function launchTemplateHash(spec: LaunchTemplateSpec, securityGroupId: string): string {
+  return shortSha(launchTemplateData(spec, securityGroupId))
+}
+
+function templateTags(service: DesiredService, securityGroupId: string, version: number): Record<string, string> {
+  const lt = service.launchTemplate
+  return {
+    ...lt.tags,
+    [CONFIG_HASH_TAG]: launchTemplateHash(lt.spec, securityGroupId),
+    [IMAGE_TAG]: service.image.slice(0, 256),
+    [INSTANCE_TYPE_TAG]: lt.spec.instanceType,
+    [VERSION_TAG]: String(version)
+  }
+}
+
+function toLaunchTemplate(t: LaunchTemplate): CurrentLaunchTemplate {
+  const tags = tagMap(t.Tags)
+  return {
+    id: t.LaunchTemplateId ?? '',
+    name: t.LaunchTemplateName ?? '',
+    service: tags[TAGS.service] ?? '',
+    defaultVersion: t.DefaultVersionNumber ?? 1,
+    latestVersion: t.LatestVersionNumber ?? 1,
+    configHash: tags[CONFIG_HASH_TAG],
+    ...(/^\d+$/.test(tags[VERSION_TAG] ?? '') ? { actionVersion: Number(tags[VERSION_TAG]) } : {}),
+    image: tags[IMAGE_TAG],
+    instanceType: tags[INSTANCE_TYPE_TAG]
+  }
+}
+
+function templateReason(service: DesiredService, have: CurrentLaunchTemplate, sgNew: boolean): string {
+  const reasons: string[] = []
+  if (have.image !== undefined && have.image !== service.image.slice(0, 256)) reasons.push(`image ${have.image} -> ${service.image}`)
+  const type = service.launchTemplate.spec.instanceType
+  if (have.instanceType !== undefined && have.instanceType !== type) reasons.push(`instance type ${have.instanceType} -> ${type}`)
+  if (sgNew) reasons.push('new security group')
+  return reasons.length > 0 ? reasons.join(', ') : 'configuration changed (command, environment, ports, AMI or DNS)'
+}
+
+async function newVersion(aws: Aws, args: { service: DesiredService; templateId: string; securityGroupId: string }): Promise<TemplateRef> {
+  const data = launchTemplateData(args.service.launchTemplate.spec, args.securityGroupId) as RequestLaunchTemplateData
+  const out = await aws.retryOn(LT_NOT_VISIBLE, () => aws.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: args.templateId, LaunchTemplateData: data })))
+  const version = out.LaunchTemplateVersion?.VersionNumber ?? 0
+  await aws.retryOn(LT_NOT_VISIBLE, () => aws.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: args.templateId, DefaultVersion: String(version) })))
+  // The hash is written last: if this run dies before, the next one makes the version again.
+  await aws.send(new CreateTagsCommand({ Resources: [args.templateId], Tags: tagList(templateTags(args.service, args.securityGroupId, version)) }))
+  return { id: args.templateId, version }
+}
+
+async function adoptTemplate(aws: Aws, args: { service: DesiredService; securityGroupId: string }): Promise<TemplateRef> {
+  const name = args.service.launchTemplate.name
+  const out = await aws.retryOn(LT_NOT_VISIBLE, () => aws.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] })))
+  const template = out.LaunchTemplates?.[0]
+  if (!template?.LaunchTemplateId) throw new Error(`launch template ${name} exists but cannot be read`)
+  const hash = template.Tags?.find((t) => t.Key === CONFIG_HASH_TAG)?.Value
+  if (hash === launchTemplateHash(args.service.launchTemplate.spec, args.securityGroupId)) return { id: template.LaunchTemplateId, version: template.DefaultVersionNumber ?? 1 }
+  return newVersion(aws, { ...args, templateId: template.LaunchTemplateId })
+}
+
+async function createTemplate(aws: Aws, args: { service: DesiredService; securityGroupId: string }): Promise<TemplateRef> {
+  const lt = args.service.launchTemplate
+  const create = new CreateLaunchTemplateCommand({
+    LaunchTemplateName: lt.name,
+    LaunchTemplateData: launchTemplateData(lt.spec, args.securityGroupId) as RequestLaunchTemplateData,
+    TagSpecifications: [{ ResourceType: 'launch-template', Tags: tagList(templateTags(args.service, args.securityGroupId, 1)) }]
+  })
+  try {
+    const out = await aws.retryOn(SG_NOT_VISIBLE, () => aws.send(create))
+    return { id: out.LaunchTemplate?.LaunchTemplateId ?? '', version: out.LaunchTemplate?.LatestVersionNumber ?? 1 }
+  } catch (err) {
+    if (errorCode(err) !== 'InvalidLaunchTemplateName.AlreadyExistsException') throw err
+    return adoptTemplate(aws, args)
+  }
+}
+
+export const launchTemplate: KindOps<'launch-template'> = {
+  kind: 'launch-template',
+  noun: 'launch template',
+  level: 'service',
+  dependsOn: ['security-group'],
+  removeAfter: ['auto-scaling-group'],
+  async read({ aws, scope }) {
+    const templates: CurrentLaunchTemplate[] = []
+    try {
+      for await (const page of paginateDescribeLaunchTemplates({ client: aws.through('ec2'), pageSize: 200 }, { Filters: stackFilters(scope) })) {
+        templates.push(...(page.LaunchTemplates ?? []).map(toLaunchTemplate))
+      }
+    } catch (err) {
+      throw wrap(`listing launch templates of stack ${scope.stack}`, err)
+    }
+    return { launchTemplates: templates }
+  },
+  diff({ current }, service) {
+    const lt = service.launchTemplate
+    const have = current.launchTemplates.find((t) => t.name === lt.name)
+    const sg = current.securityGroups.find((g) => g.name === service.securityGroup.name)
+    const serviceExists = sg !== undefined || service.asgs.some((a) => current.asgs.some((g) => g.name === a.name))
+    const base = { kind: 'launch-template' as const, name: lt.name, service: service.name, desired: lt, current: have }
+    if (!have) return [{ ...base, action: 'create', reason: `not found; ${lt.spec.instanceType}, ${service.image}`, drift: serviceExists }]
+    if (sg && have.configHash === launchTemplateHash(lt.spec, sg.id)) {
+      const made = have.actionVersion
+      if (made === undefined || made === have.defaultVersion) return [{ ...base, action: 'noop', reason: `up to date (version ${have.defaultVersion})` }]
+      return [{ ...base, action: 'update', reason: `default version ${have.defaultVersion} -> ${made} (set outside the action)`, fields: ['defaultVersion'], drift: true }]
+    }
+    // A security group deleted by hand: the new version only points at its replacement.
+    return [{ ...base, action: 'update', reason: `new version: ${templateReason(service, have, !sg)}`, fields: ['version'], drift: !sg }]
+  },
+  removals({ current, keep, reason }) {
+    return current.launchTemplates
+      .filter((t) => !keep.names.has(t.name))
+      .map((t) => ({ kind: 'launch-template' as const, action: 'delete' as const, name: t.name, service: t.service, reason, current: t }))
+  },
+  async apply(change, { e, need, service }) {
+    const have = change.current
+    if (change.action === 'noop' && have) return { id: have.id, version: have.defaultVersion }
+    if (!service) throw new Error(`launch template ${change.name} has no service`)
+    const made = have?.actionVersion
+    let ref: TemplateRef
+    if (have && made !== undefined && change.fields?.includes('defaultVersion')) {
+      // Drift heal: the default version was changed by hand; make the action's version the default again.
+      await e.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: have.id, DefaultVersion: String(made) }))
+      ref = { id: have.id, version: made }
+    } else {
+      const args = { service, securityGroupId: await need('security-group') }
+      ref = have ? await newVersion(e, { ...args, templateId: have.id }) : await createTemplate(e, args)
+    }
+    e.done({ kind: 'launch-template', action: change.action, name: change.name, service: change.service, id: `${ref.id} v${ref.version}` })
+    return ref
+  },
+  async remove(changes, { e }) {
+    for (const change of changes) {
+      const id = change.current?.id
+      if (!id) continue
+      const deleted = await tolerate(['InvalidLaunchTemplateId.NotFound', 'InvalidLaunchTemplateName.NotFoundException'], () => e.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: id })))
+      if (deleted) e.done({ kind: 'launch-template', action: 'delete', name: change.name, service: change.service, id })
+    }
+  }
+}
+

@@ -1,0 +1,119 @@
+/** The DNS updater role's inline policy: its zone's records, instance reads, its own log group. */
+import { DeleteRolePolicyCommand, GetRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam'
+import { readOptional, tolerate } from '../aws/send.js'
+import { canonicalJson } from '../json.js'
+import { ROLE_POLICY_NAME, roleName } from '../names.js'
+import type { CurrentState, DesiredState } from '../state.js'
+import { accountId } from './iam-role.js'
+import { logGroupArn } from './log-group.js'
+import { othersExist } from './project-drift.js'
+import type { KindOps, Removal, Upsert } from './kind.js'
+
+export interface DesiredRolePolicy {
+  roleName: string
+  policyName: string
+  /** Inputs of the policy document; the zone id is only known once the zone exists. */
+  partition: string
+  region: string
+  logGroupName: string
+}
+
+export interface CurrentRolePolicy {
+  roleName: string
+  policyName: string
+  /** Parsed policy document. */
+  document: unknown
+}
+
+export type RolePolicyChange = Upsert<'role-policy', DesiredRolePolicy, CurrentRolePolicy> | Removal<'role-policy', CurrentRolePolicy>
+
+/** The DNS updater's only permissions: its zone, instance reads, its own log group. */
+export function rolePolicyDocument(args: { partition: string; zoneId: string; logGroupArn: string }): Record<string, unknown> {
+  const zone = args.zoneId.replace(/^\/hostedzone\//, '')
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'ReadInstances', Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' },
+      {
+        Sid: 'WriteRecords',
+        Effect: 'Allow',
+        Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
+        Resource: `arn:${args.partition}:route53:::hostedzone/${zone}`
+      },
+      { Sid: 'ReadChanges', Effect: 'Allow', Action: ['route53:GetChange'], Resource: `arn:${args.partition}:route53:::change/*` },
+      { Sid: 'WriteLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${args.logGroupArn}:*` }
+    ]
+  }
+}
+
+/** IAM returns policy documents URL-encoded. */
+export function parsePolicy(text: string | undefined): unknown {
+  if (!text) return undefined
+  for (const candidate of [text, safeDecode(text)]) {
+    try {
+      return JSON.parse(candidate)
+    } catch {
+      // try the next form
+    }
+  }
+  return text
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+function expectedPolicy(desired: DesiredState, current: CurrentState): Record<string, unknown> | undefined {
+  if (!current.zone || !current.accountId) return undefined
+  const p = desired.project.rolePolicy
+  const arn = logGroupArn({ partition: p.partition, region: p.region, accountId: current.accountId, name: p.logGroupName })
+  return rolePolicyDocument({ partition: p.partition, zoneId: current.zone.id, logGroupArn: arn })
+}
+
+export const rolePolicy: KindOps<'role-policy'> = {
+  kind: 'role-policy',
+  noun: 'role policy',
+  level: 'project',
+  dependsOn: ['hosted-zone', 'iam-role'],
+  removeAfter: ['log-group'],
+  async read({ aws, scope }) {
+    const role = roleName(scope)
+    const out = await readOptional(`reading role policy ${role}/${ROLE_POLICY_NAME}`, ['NoSuchEntity'], () =>
+      aws.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: ROLE_POLICY_NAME }))
+    )
+    return { rolePolicy: out ? { roleName: role, policyName: ROLE_POLICY_NAME, document: parsePolicy(out.PolicyDocument) } : undefined }
+  },
+  diff({ desired, current }) {
+    const policy = desired.project.rolePolicy
+    const base = { kind: 'role-policy' as const, name: `${policy.roleName}/${policy.policyName}`, desired: policy, current: current.rolePolicy }
+    if (!current.rolePolicy) return [{ ...base, action: 'create', reason: 'not found', drift: othersExist(current, 'role') }]
+    const expected = expectedPolicy(desired, current)
+    if (!expected) return [{ ...base, action: 'update', reason: 'the zone or log group is new', fields: ['document'] }]
+    if (canonicalJson(expected) === canonicalJson(current.rolePolicy.document)) return [{ ...base, action: 'noop', reason: 'up to date' }]
+    return [{ ...base, action: 'update', reason: 'policy document differs', fields: ['document'], drift: true }]
+  },
+  removals({ current, destroy }) {
+    const p = current.rolePolicy
+    return destroy && p ? [{ kind: 'role-policy', action: 'delete', name: `${p.roleName}/${p.policyName}`, reason: '', current: p }] : []
+  },
+  async apply(change, { e, refs, need }) {
+    if (change.action === 'noop') return
+    const [zoneId, roleArn] = await Promise.all([need('hosted-zone'), need('iam-role')])
+    const policy = change.desired
+    const arn = logGroupArn({ partition: policy.partition, region: policy.region, accountId: await accountId(e, refs, roleArn), name: policy.logGroupName })
+    const document = rolePolicyDocument({ partition: policy.partition, zoneId: zoneId ?? '', logGroupArn: arn })
+    await e.send(new PutRolePolicyCommand({ RoleName: policy.roleName, PolicyName: policy.policyName, PolicyDocument: JSON.stringify(document) }))
+    e.done({ kind: 'role-policy', action: change.action, name: change.name })
+  },
+  async remove(changes, { e }) {
+    for (const change of changes) {
+      const policy = change.current
+      if (policy) await tolerate(['NoSuchEntity'], () => e.send(new DeleteRolePolicyCommand({ RoleName: policy.roleName, PolicyName: policy.policyName })))
+      e.done({ kind: 'role-policy', action: 'delete', name: change.name })
+    }
+  }
+}
