@@ -20,15 +20,15 @@ import {
   EC2Client
 } from '@aws-sdk/client-ec2'
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge'
-import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam'
+import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { AddPermissionCommand, CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda'
 import { CreateHostedZoneCommand, ListHostedZonesByNameCommand, Route53Client } from '@aws-sdk/client-route-53'
-import { STSClient } from '@aws-sdk/client-sts'
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { applyPlan, ApplyError } from '../src/apply.js'
 import { createClients } from '../src/aws/clients.js'
 import { destroyPlan, diff } from '../src/plan.js'
 import type { CurrentState } from '../src/state.js'
-import { currentFrom, desiredFor, svc } from './helpers/deploy-fixtures.js'
+import { currentFrom, desiredFor, svc, wordpress } from './helpers/deploy-fixtures.js'
 
 const mocks = {
   ec2: mockClient(EC2Client),
@@ -108,10 +108,24 @@ describe('applyPlan on a fresh account', () => {
     const spot = inputs.find((i) => i.AutoScalingGroupName?.endsWith('wordpress-spot'))
     expect(spot?.MixedInstancesPolicy?.InstancesDistribution).toEqual({ OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' })
     expect(spot?.CapacityRebalance).toBe(true)
-    expect(spot).toMatchObject({ MinSize: 1, MaxSize: 1, DesiredCapacity: 1, VPCZoneIdentifier: 'subnet-a,subnet-b' })
+    // room above the desired size for a refresh that launches before it terminates; min and desired exact
+    expect(spot).toMatchObject({ MinSize: 1, MaxSize: 2, DesiredCapacity: 1, VPCZoneIdentifier: 'subnet-a,subnet-b' })
     const onDemand = inputs.find((i) => i.AutoScalingGroupName?.endsWith('db-on-demand'))
     expect(onDemand?.LaunchTemplate).toEqual({ LaunchTemplateId: 'lt-new', Version: '1' })
     expect(onDemand?.Tags?.filter((t) => t.PropagateAtLaunch).map((t) => t.Key)).toEqual(expect.arrayContaining(['hyperform:project', 'hyperform:stack', 'hyperform:service', 'hyperform:capacity']))
+  })
+
+  test('the partition of every ARN it writes comes from the caller identity, not from the region name', async () => {
+    freshAccount()
+    const desired = desiredFor(wordpress(), { region: 'us-iso-east-1' })
+    mocks.iam.on(CreateRoleCommand).resolves({ Role: { Arn: `arn:aws-iso:iam::123456789012:role/${desired.project.role.name}` } as never })
+    mocks.sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws-iso:sts::123456789012:assumed-role/deployer/run' })
+    await applyPlan(diff(desired, empty(desired.scope)), ctxFor(desired))
+    const document = JSON.parse(mocks.iam.commandCalls(PutRolePolicyCommand)[0]?.args[0].input.PolicyDocument ?? '{}') as { Statement: Array<{ Resource: string }> }
+    const resources = document.Statement.map((s) => s.Resource).filter((r) => r !== '*')
+    expect(resources.length).toBeGreaterThan(0)
+    for (const resource of resources) expect(resource).toMatch(/^arn:aws-iso:/)
+    expect(mocks.lambda.commandCalls(CreateFunctionCommand)[0]?.args[0].input.Role).toBe('arn:aws-iso:iam::123456789012:role/' + desired.project.role.name)
   })
 
   test('CreateFunction is retried while the new role cannot be assumed by Lambda yet', async () => {

@@ -9,7 +9,7 @@ import { GetFunctionCommand, GetPolicyCommand, LambdaClient } from '@aws-sdk/cli
 import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { createClients } from '../src/aws/clients.js'
 import { readCurrent } from '../src/current.js'
-import { CONFIG_HASH_TAG, TAGS } from '../src/names.js'
+import { TAGS } from '../src/names.js'
 
 const scope = { project: 'prj-demo', stack: 'st-wordpress', region: 'us-east-1' }
 const mocks = {
@@ -54,9 +54,9 @@ function deployed(services: number): void {
   mocks.events.on(DescribeRuleCommand).resolves({ Arn: 'arn:rule', EventPattern: '{"source":["aws.ec2"]}', State: 'ENABLED' })
   mocks.events.on(ListTargetsByRuleCommand).resolves({ Targets: [{ Id: 'update-r53-record', Arn: 'arn:fn' }] })
   mocks.ec2.on(DescribeSecurityGroupsCommand).resolves({
-    SecurityGroups: [{ GroupId: 'sg-1', GroupName: 'g', VpcId: 'vpc-1', Tags: [...tags('s0'), { Key: CONFIG_HASH_TAG, Value: 'h' }], IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '172.28.0.0/16' }, { CidrIp: '10.0.0.0/8' }] }, { IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }]
+    SecurityGroups: [{ GroupId: 'sg-1', GroupName: 'g', VpcId: 'vpc-1', Tags: [...tags('s0'), { Key: TAGS.configHash, Value: 'h' }], IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '172.28.0.0/16' }, { CidrIp: '10.0.0.0/8' }] }, { IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }]
   })
-  mocks.ec2.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [{ LaunchTemplateId: 'lt-1', LaunchTemplateName: 't', DefaultVersionNumber: 3, LatestVersionNumber: 4, Tags: [...tags('s0'), { Key: CONFIG_HASH_TAG, Value: 'abc' }] }] })
+  mocks.ec2.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [{ LaunchTemplateId: 'lt-1', LaunchTemplateName: 't', DefaultVersionNumber: 3, LatestVersionNumber: 4, Tags: [...tags('s0'), { Key: TAGS.configHash, Value: 'abc' }] }] })
   const pages = [groups.slice(0, 100), groups.slice(100, 200), groups.slice(200)]
   const asgMock = mocks.asg.on(DescribeAutoScalingGroupsCommand)
   asgMock.resolvesOnce({ AutoScalingGroups: pages[0] as never, NextToken: groups.length > 100 ? 't1' : undefined })

@@ -71,12 +71,15 @@ function wordpress(name: string, dir: string, extra: Record<string, string> = {}
 
 const groupOf = (view: StackView, scope: StackScope, service: string, capacity: 'on-demand' | 'spot') => view.groups.get(asgName(scope, service, capacity))
 
-/** A service's group sizes as `on-demand/spot`, each group's min, max and desired capacity alike (else the three are shown). */
+/**
+ * A service's group sizes as `on-demand/spot`, each group's min and desired capacity alike and its
+ * max twice that, room for a refresh that launches first (else the three are shown).
+ */
 function sizes(view: StackView, scope: StackScope, service: string): string {
   const size = (capacity: 'on-demand' | 'spot'): string => {
     const g = groupOf(view, scope, service, capacity)
     if (!g) return 'missing'
-    return g.min === g.max && g.max === g.desired ? String(g.desired) : `min ${g.min} max ${g.max} desired ${g.desired}`
+    return g.min === g.desired && g.max === 2 * g.desired ? String(g.desired) : `min ${g.min} max ${g.max} desired ${g.desired}`
   }
   return `${size('on-demand')}/${size('spot')}`
 }

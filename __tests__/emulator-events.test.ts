@@ -16,7 +16,7 @@ import { AddPermissionCommand, CreateFunctionCommand, LambdaClient, waitUntilFun
 import { CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { strToU8, zipSync } from 'fflate'
 import { startEmulator, type Emulator } from '../emulator/server.js'
-import { matchesPattern, parsePattern } from '../emulator/services/events-pattern.js'
+import { matchesPattern, parsePattern } from '../emulator/services/events/pattern.js'
 import { AL2023_AMIS, type InstanceStateChange } from '../emulator/types.js'
 
 const REGION = 'us-east-1'

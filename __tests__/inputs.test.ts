@@ -103,6 +103,27 @@ describe('reading the action inputs', () => {
     setInputs({ project: 'shop', region: 'us-east-1', ami: 'resolve:ssm:/my/ami' })
     expect(readInputs({ GITHUB_WORKSPACE: workspace() }).ami).toBe('resolve:ssm:/my/ami')
   })
+
+  it.each([
+    ['a parameter version', 'resolve:ssm:/golden/ami:12'],
+    ['a parameter label', 'resolve:ssm:/golden/ami:prod-2026.11'],
+    ['a name outside any hierarchy, with a version', 'resolve:ssm:golden-ami:3']
+  ])('accepts an SSM parameter reference to %s as the AMI, as launch templates do', (_what, ami) => {
+    setInputs({ project: 'shop', region: 'us-east-1', ami })
+    expect(readInputs({ GITHUB_WORKSPACE: workspace() }).ami).toBe(ami)
+  })
+
+  it('rejects SSM references with no name, a version 0 or a label AWS would refuse, naming the input', () => {
+    setInputs({ project: 'shop', region: 'us-east-1', ami: 'resolve:ssm:/golden/ami:0' })
+    expect(problems(() => readInputs({ GITHUB_WORKSPACE: workspace() }))).toEqual([
+      'Input "ami": "resolve:ssm:/golden/ami:0" has parameter version "0"; versions are whole numbers from 1'
+    ])
+    for (const ami of ['resolve:ssm:', 'resolve:ssm::3', 'resolve:ssm:/golden ami', 'resolve:ssm:/a:b:c', 'resolve:ssm:/golden/ami:aws-prod', 'resolve:ssm:/golden/ami:1st']) {
+      setInputs({ project: 'shop', region: 'us-east-1', ami })
+      const found = problems(() => readInputs({ GITHUB_WORKSPACE: workspace() }))
+      expect({ ami, found: found.map((p) => p.startsWith(`Input "ami": "${ami}" `)) }).toEqual({ ami, found: [true] })
+    }
+  })
 })
 
 describe('choosing the stack', () => {

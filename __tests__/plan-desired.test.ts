@@ -30,13 +30,14 @@ describe('buildDesired', () => {
     expect(wp.asgs[0]?.instanceTypes).toEqual([])
   })
 
-  test('published ports are open to the VPC CIDR, or anywhere only with deploy.public; expose is VPC only', () => {
+  test('published ports are open to the VPC CIDR, or anywhere only with deploy.public; target and exposed ports are VPC only', () => {
     expect(db.securityGroup.ingress).toEqual([{ protocol: 'tcp', fromPort: 3306, toPort: 3306, cidr: '172.28.0.0/16' }])
     const pub = desiredFor({
       services: [svc('web', { public: true, ports: [{ target: 80, published: 8080, protocol: 'tcp' }], expose: [{ port: 9090, protocol: 'udp' }] })],
       files: []
     }).services[0]!
     expect(pub.securityGroup.ingress).toEqual([
+      { protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '172.28.0.0/16' },
       { protocol: 'tcp', fromPort: 8080, toPort: 8080, cidr: '0.0.0.0/0' },
       { protocol: 'udp', fromPort: 9090, toPort: 9090, cidr: '172.28.0.0/16' }
     ])

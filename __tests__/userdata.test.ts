@@ -92,7 +92,7 @@ describe('user data', () => {
     const spec = specOf(decodeScript(buildUserData(service({ ports: [{ target: 80, published: 8080, protocol: 'tcp' }, { target: 53, published: 53, protocol: 'udp', hostIp: '::1' }] }), dns)))
     expect(spec.dns).toBe('172.28.0.2')
     expect(spec.dnsSearch).toEqual(dns.search)
-    expect(spec.ports).toEqual(['8080:80/tcp', '[::1]:53:53/udp'])
+    expect(spec.ports).toEqual(['8080:80/tcp', '[::1]:53:53/udp', '80:80/tcp'])
     const launcher = blobs(script).find((b) => b.includes('docker_args'))
     expect(launcher).toContain('"--restart", "always"')
     expect(launcher).toContain('"--dns-search"')

@@ -1,5 +1,6 @@
 /** A small client for the control API, for tests and the demo when the emulator runs out of process. */
-import type { CallRecord, FaultSettings } from './types.js'
+import type { QueuedError } from './core/cloud.js'
+import type { CallRecord, ErrorCodes, FaultSettings } from './types.js'
 
 export class EmulatorClient {
   readonly endpoint: string
@@ -49,6 +50,16 @@ export class EmulatorClient {
 
   state(): Promise<Record<string, unknown>> {
     return this.request('GET', 'state')
+  }
+
+  /** Every error code each service can return, with its HTTP status, by signing name. */
+  errorCodes(): Promise<Record<string, ErrorCodes>> {
+    return this.request('GET', 'errors')
+  }
+
+  /** Makes the next call of an operation answer with one of its service's error codes (tests). */
+  async queueError(error: QueuedError): Promise<void> {
+    await this.request('POST', 'errors', error)
   }
 
   async healthy(): Promise<boolean> {

@@ -16,6 +16,19 @@ export class AwsError extends Error {
   }
 }
 
+/**
+ * Every error code one service can return, with the HTTP status AWS answers it with
+ * (the API reference; the SDK model's httpError where it has one).
+ */
+export type ErrorCodes = Readonly<Record<string, number>>
+
+/** The raise function of one service: only its listed codes, each with its listed status. */
+export type RaiseError<T extends ErrorCodes> = (code: keyof T & string, message: string) => AwsError
+
+export function errorRaiser<T extends ErrorCodes>(codes: T): RaiseError<T> {
+  return (code, message) => new AwsError(code, message, codes[code] ?? 400)
+}
+
 export interface EmulatorRequest {
   /** SigV4 signing name from the Authorization header's credential scope (ec2, autoscaling, route53, ...). */
   service: string
@@ -38,17 +51,17 @@ export interface EmulatorResponse {
 /** A protocol + service implementation, registered with the core under its signing name. */
 export interface ServiceModule {
   readonly signingName: string
+  /** Every error code this service can return (its errors module); the core takes statuses from here. */
+  readonly errors: ErrorCodes
   /** The error code this service uses for throttling (e.g. RequestLimitExceeded, Throttling, TooManyRequestsException). */
   readonly throttleCode: string
-  /** HTTP status for throttling (400 for query/XML services, 429 for Lambda, 400 for JSON 1.1). */
-  readonly throttleStatus: number
   /** The operation a request names (Action=, X-Amz-Target, or method + path); AwsError if unknown. */
   operation(req: EmulatorRequest): string
   handle(operation: string, req: EmulatorRequest): Promise<EmulatorResponse>
   /** The error as this protocol puts it on the wire. */
   error(err: AwsError, req: EmulatorRequest): EmulatorResponse
-  /** Optional: the code of an injected 500 (default InternalError). */
-  readonly serverErrorCode?: string
+  /** The code of an injected 500 (InternalError, InternalFailure, ServiceException, ...). */
+  readonly serverErrorCode: string
   /** Optional: a JSON-able dump of this module's state for GET /_emulator/state. */
   state?(): unknown
   /** Optional: release what the module holds (worker processes, timers) at once. Lambda and events also drain through core/hooks onStop. */

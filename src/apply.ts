@@ -15,7 +15,7 @@ import { InstanceWatcher } from './aws/instances.js'
 import type { StackScope } from './names.js'
 import { readOtherStacks } from './resources/auto-scaling-group.js'
 import { KINDS, KIND_ORDER, REMOVAL_ORDER, ops } from './resources/index.js'
-import { accountOf, isUpsert, label, type ApplyStepContext, type KindOutput, type RemovalOf, type RemoveStepContext, type UpsertOf } from './resources/kind.js'
+import { accountOf, isUpsert, partitionOf, label, type ApplyStepContext, type KindOutput, type RemovalOf, type RemoveStepContext, type UpsertOf } from './resources/kind.js'
 import type { ApplyResult, Change, DesiredState, Plan, ResourceKind } from './state.js'
 
 export type { ApplyContext } from './aws/engine.js'
@@ -40,7 +40,8 @@ function applyUpserts(e: Engine, plan: Plan, desired: DesiredState): Step[] {
   const fn = plan.changes.find((c) => c.kind === 'lambda-function')?.current
   const rule = plan.changes.find((c) => c.kind === 'event-rule')?.current
   const log = plan.changes.find((c) => c.kind === 'log-group')?.current
-  const refs = { partition: desired.partition, region: desired.scope.region, accountId: accountOf(fn?.arn) ?? accountOf(rule?.arn) ?? accountOf(log?.arn) }
+  const arn = fn?.arn ?? rule?.arn ?? log?.arn
+  const refs = { region: desired.scope.region, accountId: accountOf(arn), partition: partitionOf(arn) }
   const steps: Step[] = []
   for (const kind of KIND_ORDER) {
     for (const change of plan.changes) {

@@ -15,7 +15,7 @@ import { Aws } from './aws/send.js'
 import type { StackScope } from './names.js'
 import { readOtherStacks } from './resources/auto-scaling-group.js'
 import { KINDS, KIND_ORDER } from './resources/index.js'
-import { accountOf, type ReadContext } from './resources/kind.js'
+import { accountOf, partitionOf, type ReadContext } from './resources/kind.js'
 import type { CurrentState } from './state.js'
 
 export interface ReadOptions {
@@ -46,7 +46,9 @@ export async function readCurrent(aws: Aws | Clients, scope: StackScope, options
   ])
   const current: CurrentState = { scope, targets: [], securityGroups: [], launchTemplates: [], asgs: [], records: [] }
   for (const part of parts) Object.assign(current, part)
-  current.accountId = accountOf(current.function?.arn) ?? accountOf(current.rule?.arn) ?? accountOf(current.logGroup?.arn)
+  const arn = current.function?.arn ?? current.rule?.arn ?? current.logGroup?.arn
+  current.accountId = accountOf(arn)
+  current.partition = partitionOf(arn)
   if (instances) current.instances = instances
   if (otherStacks) current.otherStacks = otherStacks
   return current

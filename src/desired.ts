@@ -3,6 +3,7 @@
  * data. Pure: no I/O, no SDK.
  */
 import type { ComposeModel, ServiceModel } from './compose/model.js'
+import { ingressRules } from './container-ports.js'
 import type { ActionInputs } from './inputs.js'
 import {
   PERMISSION_STATEMENT_ID,
@@ -27,7 +28,7 @@ import type { Capacity, StackScope } from './names.js'
 import { canonicalJson } from './json.js'
 import type { DesiredAsg } from './resources/auto-scaling-group.js'
 import type { LaunchTemplateSpec } from './resources/launch-template.js'
-import type { DesiredProject, DesiredService, DesiredState, IngressRule, Network } from './state.js'
+import type { DesiredProject, DesiredService, DesiredState, Network } from './state.js'
 import { buildUserData } from './userdata.js'
 
 export const LAMBDA_RUNTIME = 'nodejs22.x'
@@ -37,13 +38,6 @@ export const LAMBDA_MEMORY = 128
 /** The states the DNS updater recomputes on (it reads the instances, so extra states are harmless). */
 export const WATCHED_STATES = ['running', 'shutting-down', 'stopping', 'stopped', 'terminated']
 export const SSM_AMI_PREFIX = 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-'
-const ANYWHERE = '0.0.0.0/0'
-
-export function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn'
-  if (region.startsWith('us-gov-')) return 'aws-us-gov'
-  return 'aws'
-}
 
 /** Graviton families (a1, t4g, m7g, c7gn, r8g, x2gd, im4gn, ...) need the arm64 AMI. */
 export function isArm(instanceType: string): boolean {
@@ -76,7 +70,6 @@ export interface LambdaCode {
 function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode): DesiredProject {
   const scope = { project: inputs.project, region: inputs.region }
   const tags = projectTags(scope)
-  const partition = partitionOf(inputs.region)
   const zone = zoneName(scope)
   const fn = functionName(scope)
   const rule = ruleName(scope)
@@ -88,7 +81,7 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
       callerReference: fit(`hyperform/${zone}/${network.vpcId}`, 120)
     },
     role: { name: roleName(scope), assumeRolePolicy: ASSUME_ROLE_POLICY, tags },
-    rolePolicy: { roleName: roleName(scope), policyName: ROLE_POLICY_NAME, partition, region: inputs.region, logGroupName: logGroupName(scope) },
+    rolePolicy: { roleName: roleName(scope), policyName: ROLE_POLICY_NAME, region: inputs.region, logGroupName: logGroupName(scope) },
     logGroup: { name: logGroupName(scope), retentionDays: inputs.logRetentionDays, tags },
     function: {
       name: fn,
@@ -112,27 +105,6 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
       ruleName: rule
     }
   }
-}
-
-export function sortRules(rules: IngressRule[]): IngressRule[] {
-  const unique = new Map(rules.map((r) => [ingressKey(r), r]))
-  return [...unique.values()].sort((a, b) => ingressKey(a).localeCompare(ingressKey(b)))
-}
-
-export function ingressKey(rule: IngressRule): string {
-  return `${rule.protocol}:${String(rule.fromPort).padStart(5, '0')}-${String(rule.toPort).padStart(5, '0')}:${rule.cidr}`
-}
-
-/** Published ports from the VPC (or anywhere with deploy.public); exposed ports from the VPC only. */
-export function ingressRules(service: ServiceModel, vpcCidr: string): IngressRule[] {
-  const published = service.ports.map((p) => ({
-    protocol: p.protocol,
-    fromPort: p.published,
-    toPort: p.published,
-    cidr: service.public ? ANYWHERE : vpcCidr
-  }))
-  const exposed = service.expose.map((e) => ({ protocol: e.protocol, fromPort: e.port, toPort: e.port, cidr: vpcCidr }))
-  return sortRules([...published, ...exposed])
 }
 
 function spotTypes(primary: string, extra: string[]): string[] {
@@ -194,7 +166,6 @@ export function buildDesired(args: {
     .map((s) => buildService(scope, s, inputs, network))
   return {
     scope,
-    partition: partitionOf(inputs.region),
     network,
     project: buildProject(inputs, network, args.lambdaCode),
     services

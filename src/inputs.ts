@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import * as core from '@actions/core'
-import { sanitizeLabel } from './names.js'
+import { DEFAULT_RECORD_TTL, sanitizeLabel } from './names.js'
 
 export type Command = 'deploy' | 'plan' | 'destroy'
 export const COMMANDS: readonly Command[] = ['deploy', 'plan', 'destroy']
@@ -65,7 +65,15 @@ type Env = Record<string, string | undefined>
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/
-const AMI = /^(ami-[0-9a-f]{8,17}|resolve:ssm:\/[A-Za-z0-9_./-]+)$/
+const AMI_ID = /^ami-[0-9a-f]{8,17}$/
+const SSM_REFERENCE = 'resolve:ssm:'
+/** SSM parameter names: letters, digits, `_.-`, and `/` between the levels of a hierarchy. */
+const SSM_NAME = /^\/?[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/
+const SSM_NAME_MAX = 1011
+const SSM_VERSION = /^[1-9][0-9]{0,18}$/
+/** SSM parameter labels: at most 100 of letters, digits and `_.-`, not starting with a digit, "aws" or "ssm". */
+const SSM_LABEL = /^(?!aws|ssm)[A-Za-z_.-][A-Za-z0-9_.-]{0,99}$/i
+const AMI_EXAMPLES = 'an AMI id such as ami-0123456789abcdef0 or resolve:ssm:/parameter/name'
 
 class Reader {
   readonly problems: string[] = []
@@ -115,6 +123,32 @@ class Reader {
   get envValue(): Env {
     return this.env
   }
+}
+
+/**
+ * `ami-...`, or `resolve:ssm:<parameter>` with an optional `:<version>` or `:<label>`
+ * suffix, which launch templates accept and EC2 resolves at each launch.
+ */
+function readAmi(r: Reader): string | undefined {
+  const value = r.raw('ami')
+  if (value === '') return undefined
+  const problem = value.startsWith(SSM_REFERENCE) ? ssmReferenceProblem(value.slice(SSM_REFERENCE.length)) : AMI_ID.test(value) ? undefined : `is not ${AMI_EXAMPLES}`
+  if (problem) r.problems.push(`Input "ami": "${value}" ${problem}`)
+  return value
+}
+
+function ssmReferenceProblem(reference: string): string | undefined {
+  const colon = reference.lastIndexOf(':')
+  const name = colon < 0 ? reference : reference.slice(0, colon)
+  const suffix = colon < 0 ? undefined : reference.slice(colon + 1)
+  const forms = 'resolve:ssm:/parameter/name, optionally followed by :version or :label'
+  if (name === '') return `names no SSM parameter; expected ${forms}`
+  if (!SSM_NAME.test(name) || name.length > SSM_NAME_MAX) {
+    return `has an invalid SSM parameter name "${name}" (letters, digits, "_", ".", "-" and "/" between levels); expected ${forms}`
+  }
+  if (suffix === undefined || SSM_VERSION.test(suffix) || SSM_LABEL.test(suffix)) return undefined
+  if (/^\d+$/.test(suffix)) return `has parameter version "${suffix}"; versions are whole numbers from 1`
+  return `has an invalid parameter version or label "${suffix}" (a version is a whole number from 1; a label is at most 100 letters, digits, "_", "." or "-", not starting with a digit, "aws" or "ssm")`
 }
 
 function readCommand(r: Reader): Command {
@@ -187,8 +221,8 @@ export function readInputs(env: Env = process.env): InputsDraft {
     subnetIds: readSubnets(r),
     instanceType: instanceTypes[0] ?? 't3.micro',
     spotInstanceTypes: readTypes(r, 'spot-instance-types'),
-    ami: r.matching('ami', AMI, 'an AMI id such as ami-0123456789abcdef0 or resolve:ssm:/parameter/name'),
-    dnsTtl: r.integer('dns-ttl', { min: 0, max: 172800, fallback: 10 }),
+    ami: readAmi(r),
+    dnsTtl: r.integer('dns-ttl', { min: 0, max: 172800, fallback: DEFAULT_RECORD_TTL }),
     wait: r.boolean('wait', true),
     waitTimeout: r.integer('wait-timeout', { min: 1, max: 21600, fallback: 900 }),
     logRetentionDays: readRetention(r),

@@ -9,7 +9,9 @@ import { readEventPayload, readInputs, resolveStack, InputError, type ActionInpu
 import { scopeProblems, type StackScope } from './names.js'
 import { commentMarker, decideCommand, forkProblem, pullRequestEvent, upsertComment, type PullRequestEvent } from './github.js'
 import { createClients } from './aws/clients.js'
+import { imageProblems } from './aws/images.js'
 import { resolveNetwork } from './aws/network.js'
+import { Aws } from './aws/send.js'
 import { buildDesired } from './desired.js'
 import { readCurrent } from './current.js'
 import { diff, destroyPlan } from './plan.js'
@@ -92,7 +94,13 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   // wait judges readiness from them, and a record that does not list the running instances is drift.
   const instanceLevel = deploying && (inputs.command === 'plan' || inputs.wait)
   const reads = instanceLevel ? { records: true, instances: true } : {}
-  const [current, network] = await Promise.all([readCurrent(clients, scope, reads), deploying ? resolveNetwork(clients, inputs) : undefined])
+  const aws = new Aws(clients)
+  const [current, network, images] = await Promise.all([
+    readCurrent(aws, scope, reads),
+    deploying ? resolveNetwork(aws, inputs) : undefined,
+    deploying && model ? imageProblems(aws, inputs, model) : []
+  ])
+  if (images.length > 0) throw new InputError(images)
   const desired = model && network ? buildDesired({ inputs, model, network, lambdaCode: lambdaCode() }) : undefined
   const plan = desired ? diff(desired, current) : destroyPlan(current, scope)
   printPlan(changeLines(plan))

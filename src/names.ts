@@ -14,9 +14,19 @@ export const TAGS = {
   stack: `${TAG_PREFIX}stack`,
   service: `${TAG_PREFIX}service`,
   capacity: `${TAG_PREFIX}capacity`,
-  managedBy: `${TAG_PREFIX}managed-by`
+  managedBy: `${TAG_PREFIX}managed-by`,
+  /** On a security group, launch template or group: a hash of what the action last wrote, so a no-op run reads no versions. */
+  configHash: `${TAG_PREFIX}config-hash`,
+  /** On a launch template: the image and instance type of its default version, so a plan can say what changed. */
+  image: `${TAG_PREFIX}image`,
+  instanceType: `${TAG_PREFIX}instance-type`,
+  /** On a launch template: the version the action last made its default (a default set by hand is drift). */
+  version: `${TAG_PREFIX}version`
 } as const
 export const MANAGED_BY = 'hyperform-action'
+
+/** The service records' TTL, seconds, unless the dns-ttl input says otherwise: short, since instances come and go. */
+export const DEFAULT_RECORD_TTL = 10
 
 export const FUNCTION_PREFIX = 'update_r53_record-'
 export const LIMITS = {
@@ -181,6 +191,3 @@ export function scopeProblems(s: StackScope, services: readonly string[] = []): 
   }
   return problems
 }
-
-/** On a launch template: a hash of its default version's data, so a no-op run reads no versions. */
-export const CONFIG_HASH_TAG = `${TAG_PREFIX}config-hash`

@@ -59,7 +59,6 @@ export interface DesiredService {
 
 export interface DesiredState {
   scope: StackScope
-  partition: string
   network: Network
   project: DesiredProject
   /** Sorted by name. */
@@ -87,6 +86,8 @@ export interface CurrentState {
   scope: StackScope
   /** From any ARN read; undefined on a fresh account/region. */
   accountId?: string
+  /** The partition of the ARNs read (`aws`, `aws-cn`, `aws-iso`...); undefined on a fresh account/region. */
+  partition?: string
   zone?: CurrentZone
   rolePolicy?: CurrentRolePolicy
   logGroup?: CurrentLogGroup

@@ -7,7 +7,8 @@
  * passes environment values through its own environment (`-e KEY`), so a
  * value never reaches a shell, a command line or a log. Pure.
  */
-import type { PortMapping, ServiceModel } from './compose/model.js'
+import type { ServiceModel } from './compose/model.js'
+import { dockerPortArgs } from './container-ports.js'
 
 /** EC2's limit on user data, before base64. */
 export const USER_DATA_LIMIT = 16 * 1024
@@ -21,7 +22,7 @@ export interface ContainerSpec {
   image: string
   command?: string[]
   entrypoint?: string[]
-  /** docker -p arguments: [ip:]published:target/protocol */
+  /** docker -p arguments, [ip:]published:target/protocol: the ports mappings, then container ports for other services (container-ports.ts). */
   ports: string[]
   dns: string
   dnsSearch: string[]
@@ -74,11 +75,6 @@ function b64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64')
 }
 
-function portArg(port: PortMapping): string {
-  const ip = port.hostIp ? (port.hostIp.includes(':') ? `[${port.hostIp}]:` : `${port.hostIp}:`) : ''
-  return `${ip}${port.published}:${port.target}/${port.protocol}`
-}
-
 function checkEnvironment(service: string, environment: Record<string, string>): void {
   for (const [key, value] of Object.entries(environment)) {
     if (key === '' || key.includes('=') || key.includes('\0')) {
@@ -101,7 +97,7 @@ export function containerSpec(
   const spec: ContainerSpec = {
     name: service.name,
     image: service.image,
-    ports: service.ports.map(portArg),
+    ports: dockerPortArgs(service),
     dns: dns.resolver,
     dnsSearch: [...dns.search],
     environment: { ...service.environment }

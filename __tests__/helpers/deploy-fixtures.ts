@@ -1,14 +1,14 @@
 /** Shared fixtures for the deploy engine's tests: inputs, models, and a current state that equals a desired one. */
 import type { ComposeModel, ServiceModel } from '../../src/compose/model.js'
 import { buildDesired } from '../../src/desired.js'
-import { asgConfigHash } from '../../src/resources/auto-scaling-group.js'
+import { asgConfigHash, maxSize } from '../../src/resources/auto-scaling-group.js'
 import { functionEnvironment } from '../../src/resources/lambda-function.js'
 import { launchTemplateHash } from '../../src/resources/launch-template.js'
 import { logGroupArn } from '../../src/resources/log-group.js'
 import { rolePolicyDocument } from '../../src/resources/role-policy.js'
 import { ingressHash } from '../../src/resources/security-group.js'
 import type { ActionInputs } from '../../src/inputs.js'
-import { CONFIG_HASH_TAG, PERMISSION_STATEMENT_ID } from '../../src/names.js'
+import { PERMISSION_STATEMENT_ID, TAGS } from '../../src/names.js'
 import type { CurrentState, DesiredState, Network } from '../../src/state.js'
 
 export const ACCOUNT = '123456789012'
@@ -91,7 +91,7 @@ export function currentFrom(desired: DesiredState): CurrentState {
         service: s.name,
         capacity: a.capacity,
         min: a.size,
-        max: a.size,
+        max: maxSize(a.size),
         desired: a.size,
         launchTemplateId: ltId,
         launchTemplateVersion: '3',
@@ -100,13 +100,14 @@ export function currentFrom(desired: DesiredState): CurrentState {
         capacityRebalance: a.capacity === 'spot',
         subnetIds: [...a.subnetIds].sort(),
         instances: Array.from({ length: a.size }, () => ({ id: `i-${(n += 1)}`, lifecycleState: 'InService', healthStatus: 'Healthy' })),
-        tags: { ...a.tags, [CONFIG_HASH_TAG]: asgConfigHash(a) }
+        tags: { ...a.tags, [TAGS.configHash]: asgConfigHash(a) }
       }))
     }
   })
   return {
     scope,
     accountId: ACCOUNT,
+    partition: 'aws',
     zone: { id: ZONE_ID, name: p.zone.name },
     rolePolicy: { roleName: p.role.name, policyName: p.rolePolicy.policyName, document: rolePolicyDocument({ partition: 'aws', zoneId: ZONE_ID, logGroupArn: lgArn }) },
     logGroup: { name: p.logGroup.name, arn: lgArn, retentionDays: p.logGroup.retentionDays },

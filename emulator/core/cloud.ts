@@ -44,6 +44,18 @@ export interface CoreCloud extends Cloud {
   /** Resolves at once, or when the cloud is resumed if it is paused for this call (see pause()). */
   gate(call: GatedCall): Promise<void>
   pause(holds?: (call: GatedCall) => boolean): PauseHandle
+  /** Makes the next call of `operation` on `service` (signing name) answer with one of the service's error codes. */
+  queueError(error: QueuedError): void
+  /** The error queued for this call, removed from the queue; undefined when none is. */
+  takeQueuedError(service: string, operation: string): QueuedError | undefined
+}
+
+/** An error the next matching call answers with, serialised by the service as its real errors are. */
+export interface QueuedError {
+  service: string
+  operation: string
+  code: string
+  message?: string
 }
 
 /** An AWS call at the door: who makes it and what it is. */
@@ -102,6 +114,7 @@ export function createCloud(options: EmulatorOptions): CoreCloud {
     random: seededRandom(faults.seed)
   }
   const bus = new EventEmitter<BusEvents>()
+  const queued: QueuedError[] = []
   let paused: { held: string[]; holds: (call: GatedCall) => boolean; open: Promise<void>; resume: () => void } | undefined
   return {
     accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
@@ -141,6 +154,13 @@ export function createCloud(options: EmulatorOptions): CoreCloud {
           mine.resume()
         }
       }
+    },
+    queueError(error) {
+      queued.push({ ...error })
+    },
+    takeQueuedError(service, operation) {
+      const i = queued.findIndex((e) => e.service === service && e.operation === operation)
+      return i < 0 ? undefined : queued.splice(i, 1)[0]
     },
     setFaults(partial) {
       Object.assign(faults, partial)

@@ -1,7 +1,7 @@
 /** The control API under /_emulator/: plain JSON over HTTP for tests, the demo and the CLI. */
 import { AwsError } from '../types.js'
 import type { EmulatorResponse, FaultSettings, ServiceModule } from '../types.js'
-import type { CoreCloud } from './cloud.js'
+import type { CoreCloud, QueuedError } from './cloud.js'
 import { instanceControls } from './hooks.js'
 
 export interface ControlContext {
@@ -36,6 +36,18 @@ function instanceRoute(ctx: ControlContext, id: string, action: string): Emulato
   return json(200, { instanceId: id, action })
 }
 
+/** Test hook: the next call of an operation answers with one of its service's listed error codes. */
+function queueError(ctx: ControlContext, e: Partial<QueuedError>): EmulatorResponse {
+  const module = ctx.modules.get(e.service ?? '')
+  if (!module) return json(400, { error: `unknown service ${String(e.service)}` })
+  if (!e.operation || !e.code || !(e.code in module.errors)) {
+    return json(400, { error: `${String(e.code)} is not an error code of ${module.signingName}`, codes: Object.keys(module.errors) })
+  }
+  const error: QueuedError = { service: module.signingName, operation: e.operation, code: e.code, ...(e.message ? { message: e.message } : {}) }
+  ctx.cloud.queueError(error)
+  return json(200, error)
+}
+
 type Route = (ctx: ControlContext, body: Buffer) => Promise<EmulatorResponse> | EmulatorResponse
 
 const ROUTES: Record<string, Route> = {
@@ -52,6 +64,8 @@ const ROUTES: Record<string, Route> = {
   'POST /_emulator/faults': (ctx, body) =>
     json(200, ctx.cloud.setFaults(parseJson(body) as Partial<FaultSettings>)),
   'GET /_emulator/state': (ctx) => json(200, stateDump(ctx)),
+  'GET /_emulator/errors': (ctx) => json(200, Object.fromEntries([...ctx.modules].map(([name, m]) => [name, m.errors]))),
+  'POST /_emulator/errors': (ctx, body) => queueError(ctx, parseJson(body) as Partial<QueuedError>),
   'GET /_emulator/health': () => json(200, { ok: true })
 }
 

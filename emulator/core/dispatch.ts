@@ -30,14 +30,20 @@ async function injectLatency(cloud: CoreCloud): Promise<void> {
   if (ms > 0) await sleep(ms)
 }
 
-/** The injected error for this call, if the dice say so. */
-function injectedError(cloud: CoreCloud, module: ServiceModule): AwsError | undefined {
+/** One of the module's own error codes, with the status its errors module lists. */
+function moduleError(module: ServiceModule, code: string, message: string): AwsError {
+  return new AwsError(code, message, module.errors[code] ?? 400)
+}
+
+/** The injected error for this call: one queued for it (control API), or if the dice say so. */
+function injectedError(cloud: CoreCloud, module: ServiceModule, service: string, operation: string): AwsError | undefined {
+  const queued = cloud.takeQueuedError(service, operation)
+  if (queued) return moduleError(module, queued.code, queued.message ?? `Injected ${queued.code}`)
+  if (!faultsApply(cloud, service)) return undefined
   const { throttleRate, serverErrorRate } = cloud.faults
-  if (throttleRate > 0 && cloud.random() < throttleRate) {
-    return new AwsError(module.throttleCode, 'Rate exceeded', module.throttleStatus)
-  }
+  if (throttleRate > 0 && cloud.random() < throttleRate) return moduleError(module, module.throttleCode, 'Rate exceeded')
   if (serverErrorRate > 0 && cloud.random() < serverErrorRate) {
-    return new AwsError(module.serverErrorCode ?? 'InternalError', 'An internal error has occurred', 500)
+    return moduleError(module, module.serverErrorCode, 'An internal error has occurred')
   }
   return undefined
 }
@@ -50,6 +56,8 @@ function rateLimited(ctx: DispatchContext, req: EmulatorRequest, operation: stri
 }
 
 function failure(module: ServiceModule, req: EmulatorRequest, err: AwsError, injected?: boolean): CallOutcome {
+  // every code a service answers with is listed in its errors module (the errors test covers the list)
+  if (!(err.code in module.errors)) console.error(`emulator: ${module.signingName} answered with ${err.code}, which its errors module does not list`)
   return { response: module.error(err, req), errorCode: err.code, injected }
 }
 
@@ -59,18 +67,17 @@ async function runModule(module: ServiceModule, req: EmulatorRequest, operation:
   } catch (err) {
     if (err instanceof AwsError) return failure(module, req, err)
     console.error(`emulator: ${req.service}.${operation} failed:`, err)
-    const internal = new AwsError(module.serverErrorCode ?? 'InternalError', String(err), 500)
+    const internal = moduleError(module, module.serverErrorCode, String(err))
     return failure(module, req, internal)
   }
 }
 
 async function execute(ctx: DispatchContext, module: ServiceModule, req: EmulatorRequest, operation: string): Promise<CallOutcome> {
-  const faulty = faultsApply(ctx.cloud, req.service)
-  if (faulty) await injectLatency(ctx.cloud)
-  const injected = faulty ? injectedError(ctx.cloud, module) : undefined
+  if (faultsApply(ctx.cloud, req.service)) await injectLatency(ctx.cloud)
+  const injected = injectedError(ctx.cloud, module, req.service, operation)
   if (injected) return failure(module, req, injected, true)
   if (rateLimited(ctx, req, operation)) {
-    const throttled = new AwsError(module.throttleCode, 'Rate exceeded', module.throttleStatus)
+    const throttled = moduleError(module, module.throttleCode, 'Rate exceeded')
     return { ...failure(module, req, throttled), rateLimited: true }
   }
   return runModule(module, req, operation)
@@ -81,7 +88,7 @@ function resolveOperation(module: ServiceModule, req: EmulatorRequest): string |
     return module.operation(req)
   } catch (err) {
     if (err instanceof AwsError) return err
-    return new AwsError('InvalidAction', String(err))
+    return moduleError(module, module.serverErrorCode, String(err))
   }
 }
 

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { NormalizedSchema } from '@smithy/core/schema'
 import { AwsError } from '../types.js'
-import type { EmulatorRequest, EmulatorResponse, ServiceModule } from '../types.js'
+import type { EmulatorRequest, EmulatorResponse, ErrorCodes, ServiceModule } from '../types.js'
 import { readQueryInput, writeOutput } from './shapes.js'
 import type { QueryFlavor } from './shapes.js'
 import { element, escapeXml, XML_DECLARATION } from './xml.js'
@@ -16,6 +16,15 @@ export type { QueryFlavor, QueryNode } from './shapes.js'
 type SchemaRef = Parameters<typeof NormalizedSchema.of>[0]
 /** An operation schema as the SDK packages export them (`DescribeInstances$`). */
 export type OperationSchema = readonly [number, string, string, unknown, () => unknown, () => unknown]
+
+/** What the query protocol itself answers with, before any handler runs (statuses per the API references). */
+export const QUERY_PROTOCOL_ERRORS = { InvalidAction: 400, MissingAction: 400 } as const
+/** EC2 answers a DryRun request that would have succeeded with this code. */
+export const EC2_DRY_RUN_ERRORS = { DryRunOperation: 412 } as const
+
+function protocolError(def: QueryServiceDefinition, code: string, message: string): AwsError {
+  return new AwsError(code, message, def.errors[code] ?? 400)
+}
 
 export interface QueryContext {
   req: EmulatorRequest
@@ -33,9 +42,10 @@ export interface QueryServiceDefinition {
   /** The client package's exports: operation schemas are looked up as `${Operation}$`. */
   schemas: Record<string, unknown>
   handlers: Record<string, QueryHandler>
+  /** The service's errors module table; it lists the protocol's own codes too (QUERY_PROTOCOL_ERRORS). */
+  errors: ErrorCodes
   throttleCode: string
-  throttleStatus: number
-  serverErrorCode?: string
+  serverErrorCode: string
   state?: () => unknown
 }
 
@@ -70,18 +80,18 @@ export function successXml(def: QueryServiceDefinition, op: string, members: str
 
 function operationSchema(def: QueryServiceDefinition, op: string): OperationSchema {
   const schema = def.schemas[`${op}$`]
-  if (!Array.isArray(schema)) throw new AwsError('InvalidAction', `The action ${op} is not valid for this web service.`)
+  if (!Array.isArray(schema)) throw protocolError(def, 'InvalidAction', `The action ${op} is not valid for this web service.`)
   return schema as unknown as OperationSchema
 }
 
 async function handleQuery(def: QueryServiceDefinition, op: string, req: EmulatorRequest): Promise<EmulatorResponse> {
   const handler = def.handlers[op]
-  if (!handler) throw new AwsError('InvalidAction', `The action ${op} is not valid for this web service.`)
+  if (!handler) throw protocolError(def, 'InvalidAction', `The action ${op} is not valid for this web service.`)
   const schema = operationSchema(def, op)
   const params = queryParams(req)
   const input = readQueryInput(schema[4]() as SchemaRef, params, def.flavor)
   if (def.flavor === 'ec2' && params.get('DryRun') === 'true') {
-    throw new AwsError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412)
+    throw protocolError(def, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.')
   }
   const requestId = randomUUID()
   const ctx: QueryContext = { req, region: req.region, requestId }
@@ -94,12 +104,12 @@ async function handleQuery(def: QueryServiceDefinition, op: string, req: Emulato
 export function createQueryModule(def: QueryServiceDefinition): ServiceModule {
   return {
     signingName: def.signingName,
+    errors: def.errors,
     throttleCode: def.throttleCode,
-    throttleStatus: def.throttleStatus,
-    ...(def.serverErrorCode ? { serverErrorCode: def.serverErrorCode } : {}),
+    serverErrorCode: def.serverErrorCode,
     operation(req) {
       const action = queryParams(req).get('Action')
-      if (!action) throw new AwsError('MissingAction', 'The request must contain the parameter Action.')
+      if (!action) throw protocolError(def, 'MissingAction', 'The request must contain the parameter Action.')
       return action
     },
     handle: (op, req) => handleQuery(def, op, req),

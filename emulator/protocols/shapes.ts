@@ -131,9 +131,10 @@ function writeMap(ns: NormalizedSchema, value: Record<string, unknown>, name: st
 }
 
 /** The members of a structure value as XML elements (no wrapping element). */
-export function writeMembers(ns: NormalizedSchema, value: Record<string, unknown>): string {
+export function writeMembers(ns: NormalizedSchema, value: Record<string, unknown>, only?: ReadonlySet<string>): string {
   let out = ''
   for (const [name, member] of ns.structIterator()) {
+    if (only && !only.has(name)) continue
     const v = value[name]
     if (v === undefined || v === null) continue
     const xmlName = member.getMemberTraits().xmlName

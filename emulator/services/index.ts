@@ -1,14 +1,14 @@
-/** Every service the emulator speaks, by SigV4 signing name. */
+/** Every service the emulator speaks, by SigV4 signing name: one folder each (model, handlers, errors, index). */
 import type { Cloud, ServiceModule } from '../types.js'
-import { createAutoScaling } from './autoscaling.js'
-import { createEc2 } from './ec2.js'
-import { createEvents } from './events.js'
-import { createIam } from './iam.js'
-import { createLambda } from './lambda.js'
-import { createLogs } from './logs.js'
-import { createRoute53 } from './route53.js'
-import { createSsm } from './ssm.js'
-import { createSts } from './sts.js'
+import { createAutoScaling } from './autoscaling/index.js'
+import { createEc2 } from './ec2/index.js'
+import { createEvents } from './events/index.js'
+import { createIam } from './iam/index.js'
+import { createLambda } from './lambda/index.js'
+import { createLogs } from './logs/index.js'
+import { createRoute53 } from './route53/index.js'
+import { createSsm } from './ssm/index.js'
+import { createSts } from './sts/index.js'
 
 export type ServiceFactory = (cloud: Cloud) => ServiceModule
 

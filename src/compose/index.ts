@@ -1,8 +1,9 @@
 /**
- * Loading compose files in stages: parse each file, interpolate its values
- * (with the environment over the `.env` beside the first file), merge the
- * files in order, validate the result and normalise it to the typed model.
- * Every problem is collected, with file, line, column and key path.
+ * Loading compose files in stages: (1) parse each file, (2) interpolate its
+ * values (with the environment over the `.env` beside the first file), (3)
+ * merge the files in order, (4) validate the result and (5) normalise it to
+ * the typed model. Merge, validation and normalisation follow the key table
+ * (keys.ts). Every problem is collected, with file, line, column and key path.
  */
 import * as path from 'node:path'
 import { envFilePaths, loadEnvFiles, loadProjectEnv } from './envfile.js'
@@ -16,7 +17,8 @@ import { validate } from './validate.js'
 
 export { formatDiagnostic } from './model.js'
 export type { ComposeModel, Diagnostic, LoadResult, ServiceModel, PortMapping, ExposedPort, SourceLocation } from './model.js'
-export { UNSUPPORTED, SUPPORTED } from './support.js'
+export { COMPOSE_KEYS } from './keys.js'
+export type { KeyRule, MergeRule } from './keys.js'
 
 export interface LoadOptions {
   /** Compose files as the user gave them: relative to `workspace`, or absolute; merged in order. */

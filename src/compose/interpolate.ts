@@ -1,9 +1,10 @@
 /**
- * Stage 3: variable interpolation in values (never in keys), as the Compose
+ * Stage 2: variable interpolation in values (never in keys), as the Compose
  * Specification defines it: `${VAR}`, `$VAR`, `${VAR:-default}`,
  * `${VAR-default}`, `${VAR:?message}`, `${VAR?message}`,
  * `${VAR:+replacement}`, `${VAR+replacement}`, nesting inside the word
- * (`${A:-${B}}`), and `$$` for a literal `$`.
+ * (`${A:-${B}}`), and `$$` for a literal `$`. Each file is interpolated on its
+ * own, before the files are merged, as Compose does.
  */
 import { Diagnostics, joinPath, type MapNode, type Node, quote, type ScalarNode } from './tree.js'
 

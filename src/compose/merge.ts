@@ -1,25 +1,16 @@
 /**
- * Stage 2: merge several compose files in order, like `docker compose -f a -f b`.
- * Mappings merge recursively and later scalars win; `ports` and `expose`
- * are concatenated without repeating identical entries; `command` and
- * `entrypoint` are replaced; `environment` merges by key; `env_file` and
- * other lists are concatenated. Every node keeps the location of the value
- * that wins; a mapping keeps the location where it was first declared. An
- * empty key (`services:` with nothing under it) adds nothing to a mapping.
+ * Stage 3: merge several compose files in order, like `docker compose -f a -f b`.
+ * Each key merges by its rule in the key table (keys.ts): `ports` and
+ * `expose` are concatenated without repeating identical entries, `command`
+ * and `entrypoint` replaced, `environment` merged by key, `env_file`
+ * concatenated. Any other key: mappings merge recursively, lists are
+ * concatenated and later scalars win. Every node keeps the location of the
+ * value that wins; a mapping keeps the location where it was first declared.
+ * An empty key (`services:` with nothing under it) adds nothing to a mapping.
  */
 import { environmentMap } from './environment.js'
+import { type MergeRule, ruleAt } from './keys.js'
 import type { Entry, MapNode, Node, SeqNode } from './tree.js'
-
-type Rule = 'replace' | 'concat' | 'unique' | 'environment' | 'list'
-
-const SERVICE_RULES: Record<string, Rule> = {
-  ports: 'unique',
-  expose: 'unique',
-  command: 'replace',
-  entrypoint: 'replace',
-  environment: 'environment',
-  env_file: 'list'
-}
 
 /** Merges the roots in order; the first is the base. */
 export function mergeFiles(roots: readonly MapNode[]): MapNode | undefined {
@@ -60,9 +51,9 @@ function mergeGeneric(base: Node, over: Node, path: readonly string[]): Node {
   return over
 }
 
-function ruleFor(path: readonly string[]): Rule | undefined {
-  if (path.length !== 3 || path[0] !== 'services') return undefined
-  return SERVICE_RULES[path[2]!]
+function ruleFor(path: readonly string[]): MergeRule | undefined {
+  const rule = ruleAt(path)
+  return rule?.level === 'supported' ? rule.merge : undefined
 }
 
 function concat(base: SeqNode, over: SeqNode, unique: boolean): SeqNode {

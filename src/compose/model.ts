@@ -1,6 +1,6 @@
 /**
  * The typed compose model: what the rest of the action sees of the compose
- * file(s) once they are parsed, merged, interpolated, validated and normalised.
+ * file(s) once they are parsed, interpolated, merged, validated and normalised.
  */
 
 /** Where a value came from, for messages and annotations. */

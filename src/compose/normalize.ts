@@ -1,119 +1,89 @@
 /**
  * Stage 5: the validated tree as the typed ComposeModel. Only called when
- * validation found no errors, so it reads values without re-checking them.
+ * validation found no errors, so each key's reader (keys.ts) reads its value
+ * without re-checking it; absent keys are read too, for their defaults.
  */
-import * as path from 'node:path'
-import type { EnvFile } from './envfile.js'
-import { envFileItemPath } from './envfile.js'
-import { environmentEntries } from './environment.js'
-import type { Lookup } from './interpolate.js'
-import type { ComposeModel, ExposedPort, PortMapping, ServiceModel } from './model.js'
-import { parseExpose, parsePort } from './ports.js'
-import { shellSplit } from './shlex.js'
-import { type Entry, isMap, isSeq, type MapNode, type Node, valueOf } from './tree.js'
-import { booleanOf, DEFAULT_REPLICAS, envValueOf, integerOf, stringOf } from './values.js'
+import { childrenOf, ruleOf, type StageContext, type ValueAt } from './keys.js'
+import type { ComposeModel, ServiceModel } from './model.js'
+import { compare } from './reads.js'
+import { type Entry, isMap, type MapNode, valueOf } from './tree.js'
 
-export interface NormalizeContext {
-  lookup: Lookup
-  envFiles: ReadonlyMap<string, EnvFile>
-  baseDir: string
+export interface NormalizeContext extends StageContext {
   files: string[]
 }
 
 export function normalize(root: MapNode, ctx: NormalizeContext): ComposeModel {
+  const project = readLevel(root, '', ctx).project
   const services = valueOf(root, 'services') as MapNode
   const model: ComposeModel = {
-    services: services.entries.map((entry) => normalizeService(entry, ctx)).sort((a, b) => compare(a.name, b.name)),
+    services: services.entries.map((entry) => readService(entry, services, ctx)).sort((a, b) => compare(a.name, b.name)),
     files: [...ctx.files]
   }
-  const name = stringOf(valueOf(root, 'name'))
-  return name === undefined ? model : { name, ...model }
+  return project.name === undefined ? model : { name: project.name, ...model }
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
+/** The `services.*` entry itself (name, location), then the keys under it. */
+function readService(entry: Entry, services: MapNode, ctx: StageContext): ServiceModel {
+  const rule = ruleOf('services.*')
+  const own = rule?.level === 'supported' && rule.normalize?.into === 'service'
+    ? rule.normalize.read({ key: entry.key, keyLoc: entry.keyLoc, node: entry.value, parent: services }, ctx)
+    : {}
+  return complete({ ...own, ...readLevel(entry.value as MapNode, 'services.*', ctx).service })
 }
 
-function normalizeService(entry: Entry, ctx: NormalizeContext): ServiceModel {
-  const service = entry.value as MapNode
-  const deploy = valueOf(service, 'deploy')
-  const field = (key: string): Node | undefined => (isMap(deploy) ? valueOf(deploy, key) : undefined)
-  const model: ServiceModel = {
-    name: entry.key,
-    image: stringOf(valueOf(service, 'image'))!,
-    environment: environment(service, ctx),
-    ports: ports(valueOf(service, 'ports')),
-    expose: expose(valueOf(service, 'expose')),
-    replicas: integerOf(field('replicas')) ?? DEFAULT_REPLICAS,
-    preemptible: integerOf(field('preemptible')) ?? 0,
-    public: booleanOf(field('public')) ?? false,
-    location: entry.keyLoc
+interface Parts {
+  project: Partial<ComposeModel>
+  service: Partial<ServiceModel>
+}
+
+/**
+ * The model parts of the supported keys under `pattern`, present or not (for
+ * their defaults), in table order, and of the mappings below them that the
+ * table describes. A wildcard level (`services.*`) is the stage's to walk.
+ */
+function readLevel(map: MapNode | undefined, pattern: string, ctx: StageContext): Parts {
+  const parts: Parts = { project: {}, service: {} }
+  for (const child of childrenOf(pattern)) {
+    if (child.rule.level !== 'supported' || child.key === '*') continue
+    const at = valueAt(map, child.key)
+    const normalize = child.rule.normalize
+    if (normalize?.into === 'project') Object.assign(parts.project, normalize.read(at, ctx))
+    if (normalize?.into === 'service') Object.assign(parts.service, normalize.read(at, ctx))
+    if (!childrenOf(child.pattern).some((c) => c.key !== '*')) continue
+    const below = readLevel(isMap(at.node) ? at.node : undefined, child.pattern, ctx)
+    Object.assign(parts.project, below.project)
+    Object.assign(parts.service, below.service)
   }
-  const command = execForm(valueOf(service, 'command'))
-  const entrypoint = execForm(valueOf(service, 'entrypoint'))
-  const size = stringOf(field('size'))
+  return parts
+}
+
+function valueAt(map: MapNode | undefined, key: string): ValueAt {
+  const entry = map?.entries.find((e) => e.key === key)
+  return { key, keyLoc: entry?.keyLoc, node: entry?.value, parent: map }
+}
+
+/** The service as the rest of the action sees it; a field left unset is a gap in the key table. */
+function complete(part: Partial<ServiceModel>): ServiceModel {
+  const { name, image, environment, ports, expose, replicas, preemptible, location, command, entrypoint, size } = part
+  const isPublic = part.public
+  if (
+    name === undefined || image === undefined || environment === undefined || ports === undefined || expose === undefined ||
+    replicas === undefined || preemptible === undefined || isPublic === undefined || location === undefined
+  ) {
+    throw new Error(`compose key table: service ${JSON.stringify(name)} is missing a field of the model`)
+  }
   return {
-    ...model,
+    name,
+    image,
+    environment,
+    ports,
+    expose,
+    replicas,
+    preemptible,
+    public: isPublic,
+    location,
     ...(command ? { command } : {}),
     ...(entrypoint ? { entrypoint } : {}),
     ...(size ? { size } : {})
   }
-}
-
-/** A string split shell-style, or a list as it is; undefined when not set (or null). */
-export function execForm(node: Node | undefined): string[] | undefined {
-  if (node === undefined || node.kind === 'map') return undefined
-  if (node.kind === 'seq') return node.items.map((item) => String(item.kind === 'scalar' ? item.value : ''))
-  if (typeof node.value !== 'string') return undefined
-  const split = shellSplit(node.value)
-  return 'words' in split ? split.words : undefined
-}
-
-function ports(node: Node | undefined): PortMapping[] {
-  const result: PortMapping[] = []
-  for (const item of isSeq(node) ? node.items : []) {
-    const parsed = parsePort(item)
-    if ('mappings' in parsed) for (const m of parsed.mappings) if (!result.some((r) => samePort(r, m))) result.push(m)
-  }
-  return result
-}
-
-function samePort(a: PortMapping, b: PortMapping): boolean {
-  return a.target === b.target && a.published === b.published && a.protocol === b.protocol && a.hostIp === b.hostIp
-}
-
-function expose(node: Node | undefined): ExposedPort[] {
-  const result: ExposedPort[] = []
-  for (const item of isSeq(node) ? node.items : []) {
-    const parsed = parseExpose(item)
-    if ('ports' in parsed) for (const p of parsed.ports) if (!result.some((r) => r.port === p.port && r.protocol === p.protocol)) result.push(p)
-  }
-  return result
-}
-
-/** env_file values in order, then `environment` on top; a key without a value comes from the environment. */
-function environment(service: MapNode, ctx: NormalizeContext): Record<string, string> {
-  const values = new Map<string, string>()
-  const set = (key: string, value: string | undefined): void => {
-    if (value === undefined) values.delete(key)
-    else values.set(key, value)
-  }
-  for (const file of envFiles(service, ctx)) {
-    for (const e of file.entries) set(e.key, e.value ?? ctx.lookup(e.key))
-  }
-  const env = valueOf(service, 'environment')
-  for (const e of env ? environmentEntries(env).entries : []) set(e.key, envValueOf(e.value) ?? ctx.lookup(e.key))
-  return Object.fromEntries([...values.entries()].sort(([a], [b]) => compare(a, b)))
-}
-
-function envFiles(service: MapNode, ctx: NormalizeContext): EnvFile[] {
-  const node = valueOf(service, 'env_file')
-  const items = node === undefined ? [] : node.kind === 'seq' ? node.items : [node]
-  const files: EnvFile[] = []
-  for (const item of items) {
-    const file = envFileItemPath(item)
-    const loaded = file === undefined ? undefined : ctx.envFiles.get(path.resolve(ctx.baseDir, file))
-    if (loaded && !loaded.problem) files.push(loaded)
-  }
-  return files
 }

@@ -15,7 +15,7 @@ import type { AutoScalingGroup, LaunchTemplateSpecification, MixedInstancesPolic
 import { errorCode, errorMessage, wrap } from '../aws/errors.js'
 import { tolerate, type Aws } from '../aws/send.js'
 import { shortSha } from '../json.js'
-import { CONFIG_HASH_TAG, TAGS, type Capacity, type StackScope } from '../names.js'
+import { TAGS, type Capacity, type StackScope } from '../names.js'
 import type { Change, CurrentState, DesiredService } from '../state.js'
 import { LT_NOT_VISIBLE, type CurrentLaunchTemplate } from './launch-template.js'
 import { stackFilters, tagMap, type KindOps, type Removal, type TemplateRef, type Upsert } from './kind.js'
@@ -62,9 +62,18 @@ export interface CurrentAsg {
 
 export type AsgChange = Upsert<'auto-scaling-group', DesiredAsg, CurrentAsg> | Removal<'auto-scaling-group', CurrentAsg>
 
+/**
+ * The group's maximum: room for an instance refresh that launches before it terminates
+ * (MaxHealthyPercentage 200), which AWS's documentation does not promise beyond MaxSize.
+ * Min and desired stay the exact size.
+ */
+export function maxSize(size: number): number {
+  return size * 2
+}
+
 /** Hash of what the compose file sets on an ASG (tag hyperform:config-hash on the group). */
 export function asgConfigHash(asg: Pick<DesiredAsg, 'size' | 'instanceTypes' | 'subnetIds'>): string {
-  return shortSha({ size: asg.size, types: asg.instanceTypes, subnets: [...asg.subnetIds].sort() })
+  return shortSha({ size: asg.size, max: maxSize(asg.size), types: asg.instanceTypes, subnets: [...asg.subnetIds].sort() })
 }
 
 function toAsg(g: AutoScalingGroup): CurrentAsg {
@@ -123,7 +132,7 @@ const capacityLabel = (asg: DesiredAsg): string => (asg.capacity === 'spot' ? 's
 
 function asgFields(want: DesiredAsg, have: CurrentAsg): string[] {
   const fields: string[] = []
-  if (have.min !== want.size || have.max !== want.size || have.desired !== want.size) fields.push('size')
+  if (have.min !== want.size || have.max !== maxSize(want.size) || have.desired !== want.size) fields.push('size')
   if (have.subnetIds.join(',') !== [...want.subnetIds].sort().join(',')) fields.push('subnets')
   if (want.capacity === 'spot') {
     const spotOk = have.onDemandBase === 0 && have.onDemandPercent === 0 && have.spotStrategy === 'price-capacity-optimized' && have.capacityRebalance
@@ -155,7 +164,7 @@ function templateState(service: DesiredService, current: CurrentState, planned: 
 function fieldReason(field: string, args: { want: DesiredAsg; have: CurrentAsg; template: TemplateState }): string {
   const { want, have, template } = args
   if (field === 'size') {
-    const now = have.min === have.desired && have.max === have.desired ? `${have.desired}` : `${have.desired} (min ${have.min}, max ${have.max})`
+    const now = have.min === have.desired && have.max === maxSize(have.desired) ? `${have.desired}` : `${have.desired} (min ${have.min}, max ${have.max})`
     return `${capacityLabel(want)} ${now} -> ${want.size}`
   }
   if (field !== 'launchTemplate') return `${field} changed`
@@ -173,7 +182,7 @@ function asgChange(args: { service: DesiredService; want: DesiredAsg; have?: Cur
   if (!versionOk) fields.push('launchTemplate')
   if (fields.length === 0) return { ...base, action: 'noop', reason: `${capacityLabel(want)} ${want.size}` }
   const reasons = fields.map((f) => fieldReason(f, { want, have, template }))
-  const configDrift = fields.some((f) => f !== 'launchTemplate') && have.tags[CONFIG_HASH_TAG] === asgConfigHash(want)
+  const configDrift = fields.some((f) => f !== 'launchTemplate') && have.tags[TAGS.configHash] === asgConfigHash(want)
   const versionDrift = !template.changing && !versionOk
   return { ...base, action: 'update', reason: reasons.join(', '), fields, drift: configDrift || versionDrift }
 }
@@ -191,8 +200,8 @@ function groupConfig(asg: DesiredAsg, template: TemplateRef): { LaunchTemplate?:
 }
 
 function groupTags(asg: DesiredAsg): Array<{ Key: string; Value: string; PropagateAtLaunch: boolean; ResourceId: string; ResourceType: string }> {
-  const tags = { ...asg.tags, [CONFIG_HASH_TAG]: asgConfigHash(asg) }
-  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: Key !== CONFIG_HASH_TAG, ResourceId: asg.name, ResourceType: 'auto-scaling-group' }))
+  const tags = { ...asg.tags, [TAGS.configHash]: asgConfigHash(asg) }
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: Key !== TAGS.configHash, ResourceId: asg.name, ResourceType: 'auto-scaling-group' }))
 }
 
 /** Auto Scaling answers ValidationError for a launch template it cannot see yet. */
@@ -207,7 +216,7 @@ async function updateGroup(aws: Aws, asg: DesiredAsg, template: TemplateRef, tag
   const update = new UpdateAutoScalingGroupCommand({
     AutoScalingGroupName: asg.name,
     MinSize: asg.size,
-    MaxSize: asg.size,
+    MaxSize: maxSize(asg.size),
     DesiredCapacity: asg.size,
     VPCZoneIdentifier: asg.subnetIds.join(','),
     ...groupConfig(asg, template)
@@ -220,7 +229,7 @@ async function createGroup(aws: Aws, asg: DesiredAsg, template: TemplateRef): Pr
   const create = new CreateAutoScalingGroupCommand({
     AutoScalingGroupName: asg.name,
     MinSize: asg.size,
-    MaxSize: asg.size,
+    MaxSize: maxSize(asg.size),
     DesiredCapacity: asg.size,
     VPCZoneIdentifier: asg.subnetIds.join(','),
     Tags: groupTags(asg),

@@ -15,7 +15,7 @@ import { errorCode } from '../aws/errors.js'
 import { readInstances } from '../aws/instances.js'
 import { backoff, sleep } from '../aws/retry.js'
 import type { Aws } from '../aws/send.js'
-import { recordName, stackDomain, type StackScope } from '../names.js'
+import { DEFAULT_RECORD_TTL, recordName, stackDomain, type StackScope } from '../names.js'
 import { versionBump, type VersionRecord } from '../record-version.js'
 import type { Change, CurrentRecord, CurrentState, DesiredService } from '../state.js'
 import { listRecordsUnder } from './hosted-zone.js'
@@ -170,7 +170,7 @@ export const dnsRecord: KindOps<'dns-record'> = {
    * instances come or go the DNS updater is on it, and the record is not judged.
    */
   diff({ desired, current, planned }, service) {
-    const ttl = Number(desired.project.function.environment.RECORD_TTL ?? 60)
+    const ttl = Number(desired.project.function.environment.RECORD_TTL ?? DEFAULT_RECORD_TTL)
     const record = current.records.find((r) => r.name === service.recordName && r.type === 'A')
     const kept = record ? `${record.values.length} address(es), kept by the DNS updater` : 'kept by the DNS updater'
     const noop = (reason: string): RecordChange => ({ kind: 'dns-record', action: 'noop', name: service.recordName, service: service.name, reason, current: record, desired: { values: record?.values ?? [], ttl } })

@@ -5,7 +5,7 @@ import { errorCode } from '../aws/errors.js'
 import { tolerate, type Aws } from '../aws/send.js'
 import { roleName } from '../names.js'
 import { othersExist } from './project-drift.js'
-import { accountOf, tagList, type KindOps, type Refs, type Removal, type Upsert } from './kind.js'
+import { accountOf, partitionOf, tagList, type KindOps, type Refs, type Removal, type Upsert } from './kind.js'
 
 export interface DesiredRole {
   name: string
@@ -16,11 +16,20 @@ export interface DesiredRole {
 
 export type RoleChange = Upsert<'iam-role', DesiredRole, { name: string }> | Removal<'iam-role', { name: string }>
 
-/** The account id: from an ARN already seen, else STS (one read, only on a fresh account/region). */
-export async function accountId(aws: Aws, refs: Refs, hint?: string): Promise<string> {
+/**
+ * The account id and partition: from an ARN already seen, else from the caller's identity
+ * (one read, only on a fresh account and region). The partition is never guessed from the
+ * region's name (the ISO regions' is neither `aws` nor derivable from a prefix).
+ */
+export async function identity(aws: Aws, refs: Refs, hint?: string): Promise<{ accountId: string; partition: string }> {
   refs.accountId ??= accountOf(hint)
-  if (!refs.accountId) refs.accountId = (await aws.send(new GetCallerIdentityCommand({}))).Account ?? ''
-  return refs.accountId
+  refs.partition ??= partitionOf(hint)
+  if (!refs.accountId || !refs.partition) {
+    const caller = await aws.send(new GetCallerIdentityCommand({}))
+    refs.accountId ??= caller.Account ?? ''
+    refs.partition ??= partitionOf(caller.Arn) ?? 'aws'
+  }
+  return { accountId: refs.accountId, partition: refs.partition }
 }
 
 async function createRole(aws: Aws, role: DesiredRole): Promise<string> {
@@ -63,10 +72,12 @@ export const iamRole: KindOps<'iam-role'> = {
     if (change.action === 'create') {
       const arn = await createRole(e, change.desired)
       refs.accountId ??= accountOf(arn)
+      refs.partition ??= partitionOf(arn)
       e.done({ kind: 'iam-role', action: 'create', name: change.name, id: arn })
       return arn
     }
-    return `arn:${refs.partition}:iam::${await accountId(e, refs)}:role/${change.desired.name}`
+    const { accountId, partition } = await identity(e, refs)
+    return `arn:${partition}:iam::${accountId}:role/${change.desired.name}`
   },
   async remove(changes, { e }) {
     for (const change of changes) {

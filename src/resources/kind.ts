@@ -60,11 +60,12 @@ export interface KindOutputs {
 }
 export type KindOutput<K extends ResourceKind> = K extends keyof KindOutputs ? KindOutputs[K] : void
 
-/** Account-level facts apply learns once and shares. */
+/** Account-level facts apply learns once and shares: from an ARN read, else from STS. */
 export interface Refs {
-  partition: string
   region: string
   accountId?: string
+  /** `aws`, `aws-cn`, `aws-us-gov`, `aws-iso`...: never guessed from the region name. */
+  partition?: string
 }
 
 export interface DiffContext {
@@ -169,6 +170,10 @@ export function tagMap(tags: Array<{ Key?: string; Value?: string }> | undefined
 
 export function accountOf(arn: string | undefined): string | undefined {
   return arn?.split(':')[4] || undefined
+}
+
+export function partitionOf(arn: string | undefined): string | undefined {
+  return arn?.startsWith('arn:') ? arn.split(':')[1] || undefined : undefined
 }
 
 

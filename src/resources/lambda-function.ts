@@ -73,8 +73,8 @@ function functionFields(desired: DesiredState, current: CurrentState): string[] 
   const want = desired.project.function
   const have = current.function
   if (!have) return []
-  const account = current.accountId
-  const roleArn = account ? `arn:${desired.partition}:iam::${account}:role/${want.roleName}` : undefined
+  const { accountId, partition } = current
+  const roleArn = accountId && partition ? `arn:${partition}:iam::${accountId}:role/${want.roleName}` : undefined
   const env = current.zone ? functionEnvironment(want.environment, current.zone.id) : undefined
   const checks: Array<[string, boolean]> = [
     ['runtime', have.runtime === want.runtime],

@@ -16,7 +16,7 @@ import type { LaunchTemplate, RequestLaunchTemplateData } from '@aws-sdk/client-
 import { errorCode, wrap } from '../aws/errors.js'
 import { tolerate, type Aws } from '../aws/send.js'
 import { shortSha } from '../json.js'
-import { CONFIG_HASH_TAG, TAGS, TAG_PREFIX } from '../names.js'
+import { TAGS } from '../names.js'
 import type { DesiredService } from '../state.js'
 import { SG_NOT_VISIBLE } from './security-group.js'
 import { stackFilters, tagList, tagMap, type KindOps, type Removal, type TemplateRef, type Upsert } from './kind.js'
@@ -53,11 +53,6 @@ export interface CurrentLaunchTemplate {
 
 export type LaunchTemplateChange = Upsert<'launch-template', DesiredLaunchTemplate, CurrentLaunchTemplate> | Removal<'launch-template', CurrentLaunchTemplate>
 
-/** Readable summary tags on a launch template, so a plan can say what changed without reading versions. */
-export const IMAGE_TAG = `${TAG_PREFIX}image`
-export const INSTANCE_TYPE_TAG = `${TAG_PREFIX}instance-type`
-/** On a launch template: the version the action last made its default (a default set by hand is drift). */
-export const VERSION_TAG = `${TAG_PREFIX}version`
 
 export const LT_NOT_VISIBLE = ['InvalidLaunchTemplateId.NotFound', 'InvalidLaunchTemplateName.NotFoundException', 'InvalidLaunchTemplateId.NotFoundException']
 
@@ -93,10 +88,10 @@ function templateTags(service: DesiredService, securityGroupId: string, version:
   const lt = service.launchTemplate
   return {
     ...lt.tags,
-    [CONFIG_HASH_TAG]: launchTemplateHash(lt.spec, securityGroupId),
-    [IMAGE_TAG]: service.image.slice(0, 256),
-    [INSTANCE_TYPE_TAG]: lt.spec.instanceType,
-    [VERSION_TAG]: String(version)
+    [TAGS.configHash]: launchTemplateHash(lt.spec, securityGroupId),
+    [TAGS.image]: service.image.slice(0, 256),
+    [TAGS.instanceType]: lt.spec.instanceType,
+    [TAGS.version]: String(version)
   }
 }
 
@@ -108,10 +103,10 @@ function toLaunchTemplate(t: LaunchTemplate): CurrentLaunchTemplate {
     service: tags[TAGS.service] ?? '',
     defaultVersion: t.DefaultVersionNumber ?? 1,
     latestVersion: t.LatestVersionNumber ?? 1,
-    configHash: tags[CONFIG_HASH_TAG],
-    ...(/^\d+$/.test(tags[VERSION_TAG] ?? '') ? { actionVersion: Number(tags[VERSION_TAG]) } : {}),
-    image: tags[IMAGE_TAG],
-    instanceType: tags[INSTANCE_TYPE_TAG]
+    configHash: tags[TAGS.configHash],
+    ...(/^\d+$/.test(tags[TAGS.version] ?? '') ? { actionVersion: Number(tags[TAGS.version]) } : {}),
+    image: tags[TAGS.image],
+    instanceType: tags[TAGS.instanceType]
   }
 }
 
@@ -139,7 +134,7 @@ async function adoptTemplate(aws: Aws, args: { service: DesiredService; security
   const out = await aws.retryOn(LT_NOT_VISIBLE, () => aws.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] })))
   const template = out.LaunchTemplates?.[0]
   if (!template?.LaunchTemplateId) throw new Error(`launch template ${name} exists but cannot be read`)
-  const hash = template.Tags?.find((t) => t.Key === CONFIG_HASH_TAG)?.Value
+  const hash = template.Tags?.find((t) => t.Key === TAGS.configHash)?.Value
   if (hash === launchTemplateHash(args.service.launchTemplate.spec, args.securityGroupId)) return { id: template.LaunchTemplateId, version: template.DefaultVersionNumber ?? 1 }
   return newVersion(aws, { ...args, templateId: template.LaunchTemplateId })
 }

@@ -4,7 +4,7 @@ import { readOptional, tolerate } from '../aws/send.js'
 import { canonicalJson } from '../json.js'
 import { ROLE_POLICY_NAME, roleName } from '../names.js'
 import type { CurrentState, DesiredState } from '../state.js'
-import { accountId } from './iam-role.js'
+import { identity } from './iam-role.js'
 import { logGroupArn } from './log-group.js'
 import { othersExist } from './project-drift.js'
 import type { KindOps, Removal, Upsert } from './kind.js'
@@ -12,8 +12,7 @@ import type { KindOps, Removal, Upsert } from './kind.js'
 export interface DesiredRolePolicy {
   roleName: string
   policyName: string
-  /** Inputs of the policy document; the zone id is only known once the zone exists. */
-  partition: string
+  /** Inputs of the policy document; the zone id, account and partition are only known at apply time. */
   region: string
   logGroupName: string
 }
@@ -68,10 +67,11 @@ function safeDecode(text: string): string {
 }
 
 function expectedPolicy(desired: DesiredState, current: CurrentState): Record<string, unknown> | undefined {
-  if (!current.zone || !current.accountId) return undefined
+  const { zone, accountId, partition } = current
+  if (!zone || !accountId || !partition) return undefined
   const p = desired.project.rolePolicy
-  const arn = logGroupArn({ partition: p.partition, region: p.region, accountId: current.accountId, name: p.logGroupName })
-  return rolePolicyDocument({ partition: p.partition, zoneId: current.zone.id, logGroupArn: arn })
+  const arn = logGroupArn({ partition, region: p.region, accountId, name: p.logGroupName })
+  return rolePolicyDocument({ partition, zoneId: zone.id, logGroupArn: arn })
 }
 
 export const rolePolicy: KindOps<'role-policy'> = {
@@ -104,8 +104,9 @@ export const rolePolicy: KindOps<'role-policy'> = {
     if (change.action === 'noop') return
     const [zoneId, roleArn] = await Promise.all([need('hosted-zone'), need('iam-role')])
     const policy = change.desired
-    const arn = logGroupArn({ partition: policy.partition, region: policy.region, accountId: await accountId(e, refs, roleArn), name: policy.logGroupName })
-    const document = rolePolicyDocument({ partition: policy.partition, zoneId: zoneId ?? '', logGroupArn: arn })
+    const { accountId, partition } = await identity(e, refs, roleArn)
+    const arn = logGroupArn({ partition, region: policy.region, accountId, name: policy.logGroupName })
+    const document = rolePolicyDocument({ partition, zoneId: zoneId ?? '', logGroupArn: arn })
     await e.send(new PutRolePolicyCommand({ RoleName: policy.roleName, PolicyName: policy.policyName, PolicyDocument: JSON.stringify(document) }))
     e.done({ kind: 'role-policy', action: change.action, name: change.name })
   },

@@ -11,9 +11,9 @@ import {
 import type { IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
 import { codedError, errorCode, wrap } from '../aws/errors.js'
 import { tolerate, type Aws } from '../aws/send.js'
-import { ingressKey, sortRules } from '../desired.js'
+import { ingressKey, sortIngressRules } from '../container-ports.js'
 import { shortSha } from '../json.js'
-import { CONFIG_HASH_TAG, TAGS } from '../names.js'
+import { TAGS } from '../names.js'
 import type { IngressRule } from '../state.js'
 import { stackFilters, tagList, tagMap, type KindOps, type Removal, type Upsert } from './kind.js'
 
@@ -42,7 +42,7 @@ export const SG_NOT_VISIBLE = ['InvalidGroup.NotFound', 'InvalidGroupId.NotFound
 
 /** Hash of a security group's ingress rules (tag hyperform:config-hash on the group). */
 export function ingressHash(rules: IngressRule[]): string {
-  return shortSha(sortRules(rules).map(ingressKey))
+  return shortSha(sortIngressRules(rules).map(ingressKey))
 }
 
 function ingressOf(permissions: IpPermission[] | undefined): IngressRule[] {
@@ -58,7 +58,7 @@ function ingressOf(permissions: IpPermission[] | undefined): IngressRule[] {
 
 function toSecurityGroup(g: SecurityGroup): CurrentSecurityGroup {
   const tags = tagMap(g.Tags)
-  return { id: g.GroupId ?? '', name: g.GroupName ?? '', vpcId: g.VpcId, service: tags[TAGS.service] ?? '', ingress: ingressOf(g.IpPermissions), configHash: tags[CONFIG_HASH_TAG] }
+  return { id: g.GroupId ?? '', name: g.GroupName ?? '', vpcId: g.VpcId, service: tags[TAGS.service] ?? '', ingress: ingressOf(g.IpPermissions), configHash: tags[TAGS.configHash] }
 }
 
 function permissions(rules: IngressRule[], description?: string): IpPermission[] {
@@ -104,7 +104,7 @@ function missingRules(want: IngressRule[], have: IngressRule[]): IngressRule[] {
 
 /** Creates (or adopts) the group with its ingress rules; returns its id. */
 async function createGroup(aws: Aws, sg: DesiredSecurityGroup): Promise<string> {
-  const hashTag = { [CONFIG_HASH_TAG]: ingressHash(sg.ingress) }
+  const hashTag = { [TAGS.configHash]: ingressHash(sg.ingress) }
   let id: string
   let existing: IngressRule[] = []
   try {
@@ -179,7 +179,7 @@ export const securityGroup: KindOps<'security-group'> = {
     if (change.action === 'update' && have) {
       const wanted = new Set(sg.ingress.map(ingressKey))
       await Promise.all([authorize(e, have.id, missingRules(sg.ingress, have.ingress)), revoke(e, have.id, have.ingress.filter((r) => !wanted.has(ingressKey(r))))])
-      await e.send(new CreateTagsCommand({ Resources: [have.id], Tags: tagList({ [CONFIG_HASH_TAG]: ingressHash(sg.ingress) }) }))
+      await e.send(new CreateTagsCommand({ Resources: [have.id], Tags: tagList({ [TAGS.configHash]: ingressHash(sg.ingress) }) }))
       id = have.id
     } else {
       id = await createGroup(e, sg)

@@ -9,10 +9,11 @@ import { onStop } from '../../core/hooks.js'
 import { launchInstance, terminateInstance } from '../ec2/instances.js'
 import { findTemplate, resolveVersion } from '../ec2/launch-templates.js'
 import { findGroup } from '../ec2/security-groups.js'
-import { ec2World } from '../ec2/world.js'
-import type { Ec2World, InstanceRecord } from '../ec2/world.js'
+import { ec2World } from '../ec2/model.js'
+import type { Ec2World, InstanceRecord } from '../ec2/model.js'
 import { liveMembers, nextIsSpot, pickSubnet, pickVictim } from './capacity.js'
 import type { GroupRecord, Member } from './model.js'
+import { ec2Error } from '../ec2/errors.js'
 
 export const GROUP_NAME_TAG = 'aws:autoscaling:groupName'
 
@@ -112,7 +113,7 @@ export class Fleet {
     const { data, version, instanceType } = this.launchData(group)
     const spot = group.mixed ? nextIsSpot(group) : false
     if (spot && this.cloud.faults.spotCapacityUnavailable) {
-      throw new AwsError('InsufficientInstanceCapacity', `There is no Spot capacity available that matches your request. (instance type ${instanceType})`)
+      throw ec2Error('InsufficientInstanceCapacity', `There is no Spot capacity available that matches your request. (instance type ${instanceType})`)
     }
     const template = { ...group.template }
     const instance = launchInstance(this.ec2, {

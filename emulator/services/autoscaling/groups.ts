@@ -19,9 +19,10 @@ import { liveMembers } from './capacity.js'
 import type { Fleet } from './fleet.js'
 import type { Distribution, GroupRecord, GroupTag, TemplateSpec } from './model.js'
 import { toGroup } from './output.js'
+import { autoscalingError } from './errors.js'
 
 function validation(message: string): AwsError {
-  return new AwsError('ValidationError', message)
+  return autoscalingError('ValidationError', message)
 }
 
 export function findGroupRecord(fleet: Fleet, region: string, name: string | undefined): GroupRecord {
@@ -97,7 +98,7 @@ export function createGroup(fleet: Fleet, region: string, input: CreateAutoScali
   const name = input.AutoScalingGroupName
   if (!name) throw validation('AutoScalingGroupName is required')
   if (input.MinSize === undefined || input.MaxSize === undefined) throw validation('MinSize and MaxSize are required')
-  if (fleet.groups.has(fleet.key(region, name))) throw new AwsError('AlreadyExists', `AutoScalingGroup by this name already exists - A group with the name ${name} already exists`)
+  if (fleet.groups.has(fleet.key(region, name))) throw autoscalingError('AlreadyExists', `AutoScalingGroup by this name already exists - A group with the name ${name} already exists`)
   const desired = input.DesiredCapacity ?? input.MinSize
   checkSizes(input.MinSize, input.MaxSize, desired)
   const group: GroupRecord = {
@@ -138,7 +139,7 @@ function applySizes(group: GroupRecord, input: UpdateAutoScalingGroupType): void
 
 export function updateGroup(fleet: Fleet, region: string, input: UpdateAutoScalingGroupType): void {
   const group = findGroupRecord(fleet, region, input.AutoScalingGroupName)
-  if (group.deleting) throw new AwsError('ScalingActivityInProgress', 'The group is being deleted.')
+  if (group.deleting) throw autoscalingError('ScalingActivityInProgress', 'The group is being deleted.')
   const source = launchSource(fleet, region, input, group)
   const vpc = input.VPCZoneIdentifier !== undefined ? subnets(fleet, region, input.VPCZoneIdentifier) : group.subnetIds
   applySizes(group, input)
@@ -158,10 +159,10 @@ export function deleteGroup(fleet: Fleet, region: string, input: DeleteAutoScali
   const group = findGroupRecord(fleet, region, input.AutoScalingGroupName)
   if (group.deleting) return
   if (!input.ForceDelete && liveMembers(group).length > 0) {
-    throw new AwsError('ResourceInUse', 'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.')
+    throw autoscalingError('ResourceInUse', 'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.')
   }
   if (!input.ForceDelete && group.members.size > 0) {
-    throw new AwsError('ScalingActivityInProgress', 'You cannot delete an AutoScalingGroup while there are scaling activities in progress for that group.')
+    throw autoscalingError('ScalingActivityInProgress', 'You cannot delete an AutoScalingGroup while there are scaling activities in progress for that group.')
   }
   group.deleting = true
   group.desired = 0

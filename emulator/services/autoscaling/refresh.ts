@@ -1,11 +1,11 @@
 /** StartInstanceRefresh: replaces the group's instances one at a time on the current launch template version. */
 import { randomUUID } from 'node:crypto'
 import type { InstanceRefresh, RefreshPreferences } from '@aws-sdk/client-auto-scaling'
-import { AwsError } from '../../types.js'
 import { background } from '../../core/background.js'
 import { liveMembers } from './capacity.js'
 import type { Fleet } from './fleet.js'
 import type { GroupRecord } from './model.js'
+import { autoscalingError } from './errors.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -57,7 +57,7 @@ async function run(fleet: Fleet, group: GroupRecord, refresh: InstanceRefresh, s
 
 export function startInstanceRefresh(fleet: Fleet, group: GroupRecord, preferences: RefreshPreferences | undefined): string {
   if (group.refreshes.some(active)) {
-    throw new AwsError('InstanceRefreshInProgress', `An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.`)
+    throw autoscalingError('InstanceRefreshInProgress', `An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.`)
   }
   const refresh: InstanceRefresh = {
     InstanceRefreshId: randomUUID(),
@@ -75,7 +75,7 @@ export function startInstanceRefresh(fleet: Fleet, group: GroupRecord, preferenc
 
 export function cancelInstanceRefresh(group: GroupRecord): string {
   const refresh = group.refreshes.find(active)
-  if (!refresh) throw new AwsError('ActiveInstanceRefreshNotFound', 'No in progress or pending Instance Refresh found')
+  if (!refresh) throw autoscalingError('ActiveInstanceRefreshNotFound', 'No in progress or pending Instance Refresh found')
   refresh.Status = 'Cancelled'
   refresh.EndTime = new Date()
   return refresh.InstanceRefreshId ?? ''

@@ -12,11 +12,12 @@ import type {
   Image,
   ModifyVpcAttributeRequest
 } from '@aws-sdk/client-ec2'
-import { AL2023_AMIS, AwsError } from '../../types.js'
+import { AL2023_AMIS } from '../../types.js'
 import { matchesFilters, paginate, tagFilterValues, toTagList } from './filters.js'
 import { cidrRange } from './network.js'
 import type { Ec2Vpc, SubnetRecord } from './network.js'
-import type { Ec2World } from './world.js'
+import type { Ec2World } from './model.js'
+import { ec2Error } from './errors.js'
 
 /** Public images every region offers (ids are the same in every region here). */
 export const EMULATED_IMAGES: readonly { imageId: string; name: string; architecture: string; description: string }[] = [
@@ -68,7 +69,7 @@ export function describeVpcAttribute(world: Ec2World, region: string, input: Des
     case 'enableDnsHostnames':
       return { VpcId: vpc.vpcId, EnableDnsHostnames: { Value: vpc.enableDnsHostnames } }
     default:
-      throw new AwsError('InvalidParameterValue', `Value (${input.Attribute}) for parameter attribute is invalid.`)
+      throw ec2Error('InvalidParameterValue', `Value (${input.Attribute}) for parameter attribute is invalid.`)
   }
 }
 
@@ -160,7 +161,7 @@ export function describeImages(input: DescribeImagesRequest): DescribeImagesResu
   const byOwner = amazonAllowed ? [...EMULATED_IMAGES] : []
   const byId = input.ImageIds?.length ? byOwner.filter((img) => input.ImageIds?.includes(img.imageId)) : byOwner
   const missing = input.ImageIds?.find((id) => !EMULATED_IMAGES.some((img) => img.imageId === id))
-  if (missing) throw new AwsError('InvalidAMIID.NotFound', `The image id '[${missing}]' does not exist`)
+  if (missing) throw ec2Error('InvalidAMIID.NotFound', `The image id '[${missing}]' does not exist`)
   const matching = byId.filter((img) => matchesFilters(input.Filters, (n) => imageFilterValues(img, n)))
   return { Images: matching.map(toImage) }
 }

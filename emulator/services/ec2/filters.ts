@@ -1,6 +1,6 @@
 /** EC2 describe filters: `Name` + `Values` with * and ? wildcards, `tag:Key`, `tag-key`. */
 import type { Filter, Tag } from '@aws-sdk/client-ec2'
-import { AwsError } from '../../types.js'
+import { ec2Error } from './errors.js'
 
 export type Tags = Record<string, string>
 
@@ -27,7 +27,7 @@ export function matchesFilters(filters: Filter[] | undefined, values: FilterValu
   for (const filter of filters ?? []) {
     const name = filter.Name ?? ''
     const actual = values(name)
-    if (actual === undefined) throw new AwsError('InvalidParameterValue', `The filter '${name}' is invalid`)
+    if (actual === undefined) throw ec2Error('InvalidParameterValue', `The filter '${name}' is invalid`)
     const patterns = (filter.Values ?? []).map(wildcard)
     if (!actual.some((v) => patterns.some((p) => p.test(v)))) return false
   }
@@ -57,7 +57,7 @@ export function tagsFor(specs: { ResourceType?: string; Tags?: Tag[] }[] | undef
 /** Offset-based NextToken pagination. */
 export function paginate<T>(items: T[], maxResults: number | undefined, nextToken: string | undefined): { page: T[]; nextToken?: string } {
   const start = nextToken ? Number(Buffer.from(nextToken, 'base64').toString('utf8')) : 0
-  if (!Number.isInteger(start) || start < 0) throw new AwsError('InvalidParameterValue', 'Invalid value for NextToken')
+  if (!Number.isInteger(start) || start < 0) throw ec2Error('InvalidParameterValue', 'Invalid value for NextToken')
   if (!maxResults) return { page: items.slice(start) }
   const end = start + maxResults
   const page = items.slice(start, end)

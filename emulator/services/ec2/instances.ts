@@ -7,12 +7,13 @@ import type {
   Reservation,
   TerminateInstancesRequest
 } from '@aws-sdk/client-ec2'
-import { AwsError, al2023ParameterAmi } from '../../types.js'
+import { al2023ParameterAmi } from '../../types.js'
 import { background, safely } from '../../core/background.js'
 import { newId } from '../../core/ids.js'
 import { matchesFilters, paginate, tagFilterValues, toTagList } from './filters.js'
 import { allocateIp, releaseIp } from './network.js'
-import type { Ec2World, InstanceRecord, InstanceStateName, LaunchRequest } from './world.js'
+import type { Ec2World, InstanceRecord, InstanceStateName, LaunchRequest } from './model.js'
+import { ec2Error } from './errors.js'
 
 const STATE_CODES: Record<InstanceStateName, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48 }
 
@@ -30,7 +31,7 @@ function resolveImageId(imageId: string | undefined): string {
   if (!imageId?.startsWith('resolve:ssm:')) return imageId ?? 'ami-00000000000000000'
   const parameter = imageId.slice('resolve:ssm:'.length)
   const resolved = al2023ParameterAmi(parameter)
-  if (!resolved) throw new AwsError('InvalidParameterValue', `Unable to resolve the SSM parameter ${parameter} in ImageId.`)
+  if (!resolved) throw ec2Error('InvalidParameterValue', `Unable to resolve the SSM parameter ${parameter} in ImageId.`)
   return resolved
 }
 
@@ -87,10 +88,10 @@ export function terminateInstance(world: Ec2World, instance: InstanceRecord, rea
 }
 
 export function findInstance(world: Ec2World, region: string, instanceId: string): InstanceRecord {
-  if (!/^i-[0-9a-f]{8,17}$/.test(instanceId)) throw new AwsError('InvalidInstanceID.Malformed', `Invalid id: "${instanceId}"`)
+  if (!/^i-[0-9a-f]{8,17}$/.test(instanceId)) throw ec2Error('InvalidInstanceID.Malformed', `Invalid id: "${instanceId}"`)
   const instance = world.instances.get(instanceId)
   if (!instance || instance.region !== region || world.expired(instance)) {
-    throw new AwsError('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`)
+    throw ec2Error('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`)
   }
   return instance
 }
@@ -156,7 +157,7 @@ function toInstance(world: Ec2World, i: InstanceRecord): Instance {
 function selectInstances(world: Ec2World, region: string, input: DescribeInstancesRequest): InstanceRecord[] {
   if (input.InstanceIds?.length) {
     if (input.MaxResults !== undefined) {
-      throw new AwsError('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults')
+      throw ec2Error('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults')
     }
     return [...new Set(input.InstanceIds)].map((id) => findInstance(world, region, id))
   }
@@ -165,7 +166,7 @@ function selectInstances(world: Ec2World, region: string, input: DescribeInstanc
 
 export function describeInstances(world: Ec2World, region: string, input: DescribeInstancesRequest): DescribeInstancesResult {
   if (input.MaxResults !== undefined && (input.MaxResults < 5 || input.MaxResults > 1000)) {
-    throw new AwsError('InvalidParameterValue', `Value ( ${input.MaxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`)
+    throw ec2Error('InvalidParameterValue', `Value ( ${input.MaxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`)
   }
   const matching = selectInstances(world, region, input).filter((i) => matchesFilters(input.Filters, (n) => instanceFilterValues(i, n)))
   const { page, nextToken } = paginate(matching, input.MaxResults, input.NextToken)

@@ -16,7 +16,8 @@ import type {
 import { AwsError } from '../../types.js'
 import { newId } from '../../core/ids.js'
 import { matchesFilters, paginate, tagFilterValues, tagsFor, toTagList } from './filters.js'
-import type { Ec2World, LaunchTemplateRecord, LaunchTemplateVersionRecord } from './world.js'
+import type { Ec2World, LaunchTemplateRecord, LaunchTemplateVersionRecord } from './model.js'
+import { ec2Error } from './errors.js'
 
 const NAME_PATTERN = /^[a-zA-Z0-9().\-/_]{3,128}$/
 
@@ -26,11 +27,11 @@ export interface TemplateRef {
 }
 
 function idNotFound(id: string): AwsError {
-  return new AwsError('InvalidLaunchTemplateId.NotFound', `The specified launch template, with template ID ${id}, does not exist.`)
+  return ec2Error('InvalidLaunchTemplateId.NotFound', `The specified launch template, with template ID ${id}, does not exist.`)
 }
 
 function nameNotFound(name: string): AwsError {
-  return new AwsError('InvalidLaunchTemplateName.NotFoundException', `The specified launch template, with template name ${name}, does not exist.`)
+  return ec2Error('InvalidLaunchTemplateName.NotFoundException', `The specified launch template, with template name ${name}, does not exist.`)
 }
 
 /** A launch template by id or name as other calls see it (not yet visible = not found). */
@@ -46,7 +47,7 @@ export function findTemplate(world: Ec2World, region: string, ref: TemplateRef):
     if (!t) throw nameNotFound(ref.LaunchTemplateName)
     return t
   }
-  throw new AwsError('MissingParameter', 'The request must contain the parameter LaunchTemplateName or LaunchTemplateId')
+  throw ec2Error('MissingParameter', 'The request must contain the parameter LaunchTemplateName or LaunchTemplateId')
 }
 
 /** Resolves '$Latest', '$Default' or a number. */
@@ -55,15 +56,15 @@ export function resolveVersion(t: LaunchTemplateRecord, version: string | undefi
   const n = !version || version === '$Default' ? t.defaultVersion : version === '$Latest' ? latest : Number(version)
   const found = t.versions.find((v) => v.versionNumber === n)
   if (!found) {
-    throw new AwsError('InvalidLaunchTemplateId.VersionNotFound', `Could not find launch template version ${version} for launch template ${t.launchTemplateId}`)
+    throw ec2Error('InvalidLaunchTemplateId.VersionNotFound', `Could not find launch template version ${version} for launch template ${t.launchTemplateId}`)
   }
   return found
 }
 
 function validateData(data: RequestLaunchTemplateData | undefined): ResponseLaunchTemplateData {
-  if (!data) throw new AwsError('MissingParameter', 'The request must contain the parameter LaunchTemplateData')
+  if (!data) throw ec2Error('MissingParameter', 'The request must contain the parameter LaunchTemplateData')
   if (data.UserData !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(data.UserData)) {
-    throw new AwsError('InvalidUserData.Malformed', 'Invalid BASE64 encoding of user data.')
+    throw ec2Error('InvalidUserData.Malformed', 'Invalid BASE64 encoding of user data.')
   }
   const copy = structuredClone(data) as ResponseLaunchTemplateData
   if (copy.MetadataOptions) copy.MetadataOptions.State = 'applied'
@@ -97,9 +98,9 @@ function toVersion(t: LaunchTemplateRecord, v: LaunchTemplateVersionRecord, worl
 
 export function createLaunchTemplate(world: Ec2World, region: string, input: CreateLaunchTemplateRequest): { LaunchTemplate: LaunchTemplate } {
   const name = input.LaunchTemplateName ?? ''
-  if (!NAME_PATTERN.test(name)) throw new AwsError('InvalidLaunchTemplateName.MalformedException', `Launch template name ${name} is malformed.`)
+  if (!NAME_PATTERN.test(name)) throw ec2Error('InvalidLaunchTemplateName.MalformedException', `Launch template name ${name} is malformed.`)
   if ([...world.templates.values()].some((t) => t.region === region && t.launchTemplateName === name)) {
-    throw new AwsError('InvalidLaunchTemplateName.AlreadyExistsException', `Launch template name already in use.`)
+    throw ec2Error('InvalidLaunchTemplateName.AlreadyExistsException', `Launch template name already in use.`)
   }
   const now = Date.now()
   const t: LaunchTemplateRecord = {

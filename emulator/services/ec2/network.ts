@@ -1,8 +1,8 @@
 /** The default VPC, its subnets and a private IP allocator per subnet. */
-import { AwsError } from '../../types.js'
 import type { Cloud, VpcRecord } from '../../types.js'
 import { newId } from '../../core/ids.js'
 import type { Tags } from './filters.js'
+import { ec2Error } from './errors.js'
 
 export const DEFAULT_VPC_CIDR = '172.28.0.0/16'
 const DEFAULT_SUBNET_CIDRS = ['172.28.0.0/20', '172.28.16.0/20', '172.28.32.0/20']
@@ -59,7 +59,7 @@ export function allocateIp(subnet: SubnetRecord): string {
       return intToIp(base + offset)
     }
   }
-  throw new AwsError('InsufficientFreeAddressesInSubnet', `no free addresses in ${subnet.subnetId}`)
+  throw ec2Error('InsufficientFreeAddressesInSubnet', `no free addresses in ${subnet.subnetId}`)
 }
 
 export function releaseIp(subnet: SubnetRecord, ip: string): void {
@@ -111,19 +111,19 @@ export class Network {
 
   defaultVpc(region: string): Ec2Vpc {
     const vpc = this.vpcsIn(region).find((v) => v.isDefault)
-    if (!vpc) throw new AwsError('VPCIdNotSpecified', 'No default VPC for this user')
+    if (!vpc) throw ec2Error('VPCIdNotSpecified', 'No default VPC for this user')
     return vpc
   }
 
   vpc(region: string, vpcId: string): Ec2Vpc {
     const vpc = this.vpcsIn(region).find((v) => v.vpcId === vpcId)
-    if (!vpc) throw new AwsError('InvalidVpcID.NotFound', `The vpc ID '${vpcId}' does not exist`)
+    if (!vpc) throw ec2Error('InvalidVpcID.NotFound', `The vpc ID '${vpcId}' does not exist`)
     return vpc
   }
 
   subnet(region: string, subnetId: string): SubnetRecord {
     const subnet = this.subnetsIn(region).find((s) => s.subnetId === subnetId)
-    if (!subnet) throw new AwsError('InvalidSubnetID.NotFound', `The subnet ID '${subnetId}' does not exist`)
+    if (!subnet) throw ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${subnetId}' does not exist`)
     return subnet
   }
 }

@@ -13,10 +13,11 @@ import type {
 import { AwsError } from '../../types.js'
 import { newId } from '../../core/ids.js'
 import { matchesFilters, paginate, tagFilterValues, tagsFor, toTagList } from './filters.js'
-import type { Ec2World, RuleSource, SecurityGroupRecord, SecurityGroupRule } from './world.js'
+import type { Ec2World, RuleSource, SecurityGroupRecord, SecurityGroupRule } from './model.js'
+import { ec2Error } from './errors.js'
 
 function notFound(id: string): AwsError {
-  return new AwsError('InvalidGroup.NotFound', `The security group '${id}' does not exist`)
+  return ec2Error('InvalidGroup.NotFound', `The security group '${id}' does not exist`)
 }
 
 /** A security group by id as other calls see it (not yet visible = not found). */
@@ -38,12 +39,12 @@ function findGroupByRef(world: Ec2World, region: string, ref: { GroupId?: string
 
 export function createSecurityGroup(world: Ec2World, region: string, input: CreateSecurityGroupRequest): CreateSecurityGroupResult {
   const name = input.GroupName
-  if (!name) throw new AwsError('MissingParameter', 'The request must contain the parameter groupName')
-  if (!input.Description) throw new AwsError('MissingParameter', 'The request must contain the parameter GroupDescription')
-  if (name.startsWith('sg-')) throw new AwsError('InvalidParameterValue', "Group names may not be in the format sg-*.")
+  if (!name) throw ec2Error('MissingParameter', 'The request must contain the parameter groupName')
+  if (!input.Description) throw ec2Error('MissingParameter', 'The request must contain the parameter GroupDescription')
+  if (name.startsWith('sg-')) throw ec2Error('InvalidParameterValue', "Group names may not be in the format sg-*.")
   const vpcId = input.VpcId ? world.network.vpc(region, input.VpcId).vpcId : world.network.defaultVpc(region).vpcId
   const duplicate = [...world.groups.values()].some((g) => g.region === region && g.vpcId === vpcId && g.groupName === name)
-  if (duplicate) throw new AwsError('InvalidGroup.Duplicate', `The security group '${name}' already exists for VPC '${vpcId}'`)
+  if (duplicate) throw ec2Error('InvalidGroup.Duplicate', `The security group '${name}' already exists for VPC '${vpcId}'`)
   const group: SecurityGroupRecord = {
     groupId: newId(world.cloud, 'sg-'),
     groupName: name,
@@ -122,10 +123,10 @@ export function describeSecurityGroups(world: Ec2World, region: string, input: D
 
 export function deleteSecurityGroup(world: Ec2World, region: string, input: DeleteSecurityGroupRequest): { Return: boolean; GroupId: string } {
   const group = findGroupByRef(world, region, input)
-  if (group.groupName === 'default') throw new AwsError('CannotDelete', `the specified group: "${group.groupId}" name: "default" cannot be deleted by a user`)
+  if (group.groupName === 'default') throw ec2Error('CannotDelete', `the specified group: "${group.groupId}" name: "default" cannot be deleted by a user`)
   const user = [...world.instances.values()].find((i) => i.state !== 'terminated' && i.securityGroupIds.includes(group.groupId))
   const referrer = [...world.groups.values()].find((g) => g !== group && g.rules.some((r) => r.source.groupId === group.groupId))
-  if (user || referrer) throw new AwsError('DependencyViolation', `resource ${group.groupId} has a dependent object`)
+  if (user || referrer) throw ec2Error('DependencyViolation', `resource ${group.groupId} has a dependent object`)
   world.groups.delete(group.groupId)
   return { Return: true, GroupId: group.groupId }
 }
@@ -143,7 +144,7 @@ function rulesFrom(input: AuthorizeSecurityGroupIngressRequest, egress: boolean)
       ...(p.IpRanges ?? []).map((r) => ({ cidr: r.CidrIp, description: r.Description })),
       ...(p.UserIdGroupPairs ?? []).map((g) => ({ groupId: g.GroupId, description: g.Description }))
     ]
-    if (sources.length === 0) throw new AwsError('MissingParameter', 'The request must contain the parameter ipPermissions source')
+    if (sources.length === 0) throw ec2Error('MissingParameter', 'The request must contain the parameter ipPermissions source')
     for (const source of sources) out.push({ egress, ipProtocol, ...ports, source })
   }
   return out
@@ -175,7 +176,7 @@ export function authorize(world: Ec2World, region: string, input: AuthorizeSecur
     if (rule.source.groupId) findGroup(world, region, rule.source.groupId)
     if (group.rules.some((r) => sameRule(r, rule))) {
       const peer = rule.source.cidr ?? rule.source.groupId
-      throw new AwsError('InvalidPermission.Duplicate', `the specified rule "peer: ${peer}, ${rule.ipProtocol.toUpperCase()}, from port: ${rule.fromPort}, to port: ${rule.toPort}, ALLOW" already exists`)
+      throw ec2Error('InvalidPermission.Duplicate', `the specified rule "peer: ${peer}, ${rule.ipProtocol.toUpperCase()}, from port: ${rule.fromPort}, to port: ${rule.toPort}, ALLOW" already exists`)
     }
   }
   const added = wanted.map((r) => ({ ...r, ruleId: newId(world.cloud, 'sgr-') }))
@@ -188,7 +189,7 @@ export function revoke(world: Ec2World, region: string, input: AuthorizeSecurity
   const wanted = rulesFrom(input, egress)
   for (const rule of wanted) {
     if (!group.rules.some((r) => sameRule(r, rule))) {
-      throw new AwsError('InvalidPermission.NotFound', 'The specified rule does not exist in this security group.')
+      throw ec2Error('InvalidPermission.NotFound', 'The specified rule does not exist in this security group.')
     }
   }
   group.rules = group.rules.filter((r) => !wanted.some((w) => sameRule(r, w)))

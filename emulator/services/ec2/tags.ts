@@ -1,11 +1,11 @@
 /** CreateTags and DeleteTags across resource types. */
 import type { CreateTagsRequest, DeleteTagsRequest } from '@aws-sdk/client-ec2'
-import { AwsError } from '../../types.js'
 import type { Tags } from './filters.js'
 import { findInstance } from './instances.js'
 import { findTemplate } from './launch-templates.js'
 import { findGroup } from './security-groups.js'
-import type { Ec2World } from './world.js'
+import type { Ec2World } from './model.js'
+import { ec2Error } from './errors.js'
 
 function tagsOf(world: Ec2World, region: string, id: string): Tags {
   if (id.startsWith('i-')) return findInstance(world, region, id).tags
@@ -13,7 +13,7 @@ function tagsOf(world: Ec2World, region: string, id: string): Tags {
   if (id.startsWith('lt-')) return findTemplate(world, region, { LaunchTemplateId: id }).tags
   if (id.startsWith('vpc-')) return world.network.vpc(region, id).tags
   if (id.startsWith('subnet-')) return world.network.subnet(region, id).tags
-  throw new AwsError('InvalidID', `The ID '${id}' is not valid`)
+  throw ec2Error('InvalidID', `The ID '${id}' is not valid`)
 }
 
 export function createTags(world: Ec2World, region: string, input: CreateTagsRequest): void {

@@ -1,38 +1,149 @@
 /**
- * What the action does with every Compose key it does not deploy. One table,
- * keyed by path pattern (`*` is any service name), so that nothing is dropped
- * silently and docs/compose.md can list exactly the same keys.
+ * The compose keys: one entry per path (`services.*.deploy.replicas`; `*` is
+ * any service name), as compose-go keys its tables, holding everything the
+ * stages know about the key: its support level, how its value is validated,
+ * how it is normalised into the model, and how it merges across files. The
+ * stages walk this table; docs/compose.md lists the same keys (a test checks).
  *
- * The rule: an **error** when ignoring the key would change what the
- * container can do or see (storage, files, devices, privileges, kernel
- * limits, network namespace, identity, the set of services); a **warning**
- * when the key is orchestration or metadata that the action replaces with its
- * own behaviour (start order, restarts, health, names, labels, logs,
- * resource limits on an instance the container has to itself).
- * `x-*` extension keys are ignored silently, as the specification says.
- * Any other key is an error: it is not a Compose key.
+ * Support: `supported` keys are deployed. Of the others, an **error** when
+ * ignoring the key would change what the container can do or see (storage,
+ * files, devices, privileges, kernel limits, network namespace, identity, the
+ * set of services); a **warning** when the key is orchestration or metadata
+ * that the action replaces with its own behaviour (start order, restarts,
+ * health, names, labels, logs, resource limits on an instance the container
+ * has to itself). `x-*` extension keys are ignored silently, as the
+ * specification says. Any other key is an error: it is not a Compose key.
  */
+import {
+  checkBoolean,
+  checkCommand,
+  checkEnvFiles,
+  checkEnvironment,
+  checkExpose,
+  checkImage,
+  checkMapping,
+  checkName,
+  checkPorts,
+  checkPreemptible,
+  checkReplicas,
+  checkService,
+  checkServices,
+  checkSize,
+  imageProblem,
+  imageRequired
+} from './checks.js'
+import type { EnvFile } from './envfile.js'
+import type { Lookup } from './interpolate.js'
+import type { ComposeModel, ServiceModel, SourceLocation } from './model.js'
+import { environmentOf, execForm, exposeOf, portsOf } from './reads.js'
+import { type Diagnostics, type MapNode, type Node, valueOf } from './tree.js'
+import { booleanOf, DEFAULT_REPLICAS, integerOf, stringOf } from './values.js'
 
-export type SupportLevel = 'error' | 'warning'
-
-export interface Support {
-  level: SupportLevel
-  reason: string
+/** What validation and normalisation read besides the tree. */
+export interface StageContext {
+  /** Variables for `environment` entries without a value. */
+  lookup: Lookup
+  /** Env files by absolute path, read beforehand. */
+  envFiles: ReadonlyMap<string, EnvFile>
+  /** The directory `env_file` paths are relative to: the first compose file's. */
+  baseDir: string
 }
 
-/** Keys the action deploys, per level of the file. */
-export const SUPPORTED = {
-  top: ['name', 'services'],
-  service: ['image', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'expose', 'deploy'],
-  deploy: ['replicas', 'preemptible', 'size', 'public']
-} as const
+/** A key and its value where validation meets it. */
+export interface KeyAt {
+  /** The key as written (a service name under `services.*`). */
+  key: string
+  keyLoc: SourceLocation
+  node: Node
+  /** `services.web.deploy.replicas` */
+  path: string
+  /** The mapping holding the key, and its path. */
+  parent: MapNode
+  parentPath: string
+}
+
+export interface Check {
+  diags: Diagnostics
+  ctx: StageContext
+}
+
+/** A key as normalisation reads it: absent keys too (`node` undefined), for their defaults. */
+export interface ValueAt {
+  key: string
+  keyLoc: SourceLocation | undefined
+  node: Node | undefined
+  /** The mapping that holds (or would hold) the key; undefined when that mapping is absent. */
+  parent: MapNode | undefined
+}
+
+/** Its part of the model: of the project (top-level keys) or of one service. */
+export type Normalizer =
+  | { into: 'project'; read: (at: ValueAt, ctx: StageContext) => Partial<ComposeModel> }
+  | { into: 'service'; read: (at: ValueAt, ctx: StageContext) => Partial<ServiceModel> }
+
+/**
+ * How a value merges with the same key of an earlier file. Unset: mappings
+ * merge key by key, lists are concatenated, and a later scalar wins.
+ */
+export type MergeRule =
+  /** The later value as it is. */
+  | 'replace'
+  /** Lists concatenated without repeating identical items. */
+  | 'unique'
+  /** Merged by variable name, list and mapping forms alike. */
+  | 'environment'
+  /** A single value is a one-item list; lists concatenated. */
+  | 'list'
+
+export interface SupportedKey {
+  level: 'supported'
+  /** When set, the key is required: the message, reported at the key of the mapping that lacks it. */
+  required?: (parent: MapNode) => string
+  validate?: (at: KeyAt, check: Check) => void
+  normalize?: Normalizer
+  merge?: MergeRule
+}
+
+export interface UnsupportedKey {
+  level: 'error' | 'warning'
+  reason: string
+  /** Replaces the usual report ("not supported: <reason>" or "ignored: <reason>"). */
+  report?: (at: KeyAt, check: Check) => void
+}
+
+export type KeyRule = SupportedKey | UnsupportedKey
+
+function project(read: (at: ValueAt, ctx: StageContext) => Partial<ComposeModel>): Normalizer {
+  return { into: 'project', read }
+}
+
+function service(read: (at: ValueAt, ctx: StageContext) => Partial<ServiceModel>): Normalizer {
+  return { into: 'service', read }
+}
+
+/** `build` is worth a warning only next to a valid image. */
+function imageOk(service: MapNode): boolean {
+  const image = valueOf(service, 'image')
+  return image !== undefined && imageProblem(image) === undefined
+}
+
+const BUILD = 'the action does not build images; it deploys "image" as it is in the registry'
 
 const NO_STORAGE = 'instances have no persistent storage and are replaced at any time (spot interruptions, scaling); keep state in a managed service such as RDS, S3 or EFS'
 const WHOLE_INSTANCE = 'the container has the instance to itself; choose the instance type with deploy.size'
 const ISOLATION = 'the container runs with Docker defaults; this security or isolation setting cannot be applied'
 
-export const UNSUPPORTED: Readonly<Record<string, Support>> = {
+export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
   // top level
+  name: {
+    level: 'supported',
+    validate: checkName,
+    normalize: project(({ node }) => {
+      const name = stringOf(node)
+      return name === undefined ? {} : { name }
+    })
+  },
+  services: { level: 'supported', required: () => 'is required: a mapping of service names to services', validate: checkServices },
   version: { level: 'warning', reason: 'obsolete in the Compose Specification' },
   volumes: { level: 'warning', reason: `named volumes are not created: ${NO_STORAGE}` },
   networks: { level: 'warning', reason: 'networks are not created: all services share the VPC and reach each other by service name' },
@@ -41,7 +152,50 @@ export const UNSUPPORTED: Readonly<Record<string, Support>> = {
   include: { level: 'error', reason: 'not supported: list the files in the compose-file input instead' },
   models: { level: 'error', reason: 'AI models are not provided on EC2 instances' },
   // services
-  'services.*.build': { level: 'warning', reason: 'the action does not build images; it deploys "image" as it is in the registry' },
+  'services.*': {
+    level: 'supported',
+    validate: checkService,
+    normalize: service(({ key, keyLoc }) => (keyLoc ? { name: key, location: keyLoc } : {}))
+  },
+  'services.*.image': { level: 'supported', required: imageRequired, validate: checkImage, normalize: service(({ node }) => ({ image: stringOf(node)! })) },
+  'services.*.command': {
+    level: 'supported',
+    validate: checkCommand,
+    normalize: service(({ node }) => {
+      const command = execForm(node)
+      return command ? { command } : {}
+    }),
+    merge: 'replace'
+  },
+  'services.*.entrypoint': {
+    level: 'supported',
+    validate: checkCommand,
+    normalize: service(({ node }) => {
+      const entrypoint = execForm(node)
+      return entrypoint ? { entrypoint } : {}
+    }),
+    merge: 'replace'
+  },
+  'services.*.environment': {
+    level: 'supported',
+    validate: checkEnvironment,
+    // env_file values first, environment on top: both are read here.
+    normalize: service(({ parent }, ctx) => ({ environment: parent ? environmentOf(parent, ctx) : {} })),
+    merge: 'environment'
+  },
+  // Read into the environment by services.*.environment.
+  'services.*.env_file': { level: 'supported', validate: checkEnvFiles, merge: 'list' },
+  'services.*.ports': { level: 'supported', validate: checkPorts, normalize: service(({ node }) => ({ ports: portsOf(node) })), merge: 'unique' },
+  'services.*.expose': { level: 'supported', validate: checkExpose, normalize: service(({ node }) => ({ expose: exposeOf(node) })), merge: 'unique' },
+  'services.*.deploy': { level: 'supported', validate: checkMapping },
+  'services.*.build': {
+    level: 'warning',
+    reason: BUILD,
+    // Without a valid image the error on `image` says it all.
+    report: (at, check) => {
+      if (imageOk(at.parent)) check.diags.warn(at.keyLoc, at.path, `ignored: ${BUILD}`)
+    }
+  },
   'services.*.volumes': { level: 'error', reason: NO_STORAGE },
   'services.*.volumes_from': { level: 'error', reason: NO_STORAGE },
   'services.*.tmpfs': { level: 'error', reason: 'tmpfs mounts are not created' },
@@ -123,6 +277,21 @@ export const UNSUPPORTED: Readonly<Record<string, Support>> = {
   'services.*.blkio_config': { level: 'warning', reason: WHOLE_INSTANCE },
   'services.*.pids_limit': { level: 'warning', reason: WHOLE_INSTANCE },
   // services.*.deploy
+  'services.*.deploy.replicas': {
+    level: 'supported',
+    validate: checkReplicas,
+    normalize: service(({ node }) => ({ replicas: integerOf(node) ?? DEFAULT_REPLICAS }))
+  },
+  'services.*.deploy.preemptible': { level: 'supported', validate: checkPreemptible, normalize: service(({ node }) => ({ preemptible: integerOf(node) ?? 0 })) },
+  'services.*.deploy.size': {
+    level: 'supported',
+    validate: checkSize,
+    normalize: service(({ node }) => {
+      const size = stringOf(node)
+      return size ? { size } : {}
+    })
+  },
+  'services.*.deploy.public': { level: 'supported', validate: checkBoolean, normalize: service(({ node }) => ({ public: booleanOf(node) ?? false })) },
   'services.*.deploy.mode': { level: 'warning', reason: 'each replica is one EC2 instance; the mode is ignored' },
   'services.*.deploy.endpoint_mode': { level: 'warning', reason: 'services are found through DNS records with one address per instance' },
   'services.*.deploy.labels': { level: 'warning', reason: 'service labels are not applied' },
@@ -133,12 +302,56 @@ export const UNSUPPORTED: Readonly<Record<string, Support>> = {
   'services.*.deploy.rollback_config': { level: 'warning', reason: 'instances are replaced by the Auto Scaling Groups' }
 }
 
-/** The table entry for a key at `scope` (`''`, `'services.*'` or `'services.*.deploy'`). */
-export function supportOf(scope: string, key: string): Support | undefined {
-  return UNSUPPORTED[scope === '' ? key : `${scope}.${key}`]
-}
-
 /** Extension keys (`x-*`) are for the user's anchors and tools; ignored silently. */
 export function isExtension(key: string): boolean {
   return key.startsWith('x-')
+}
+
+export interface ChildKey {
+  /** The key, or `*` for any. */
+  key: string
+  pattern: string
+  rule: KeyRule
+}
+
+function parentOf(pattern: string): string {
+  const dot = pattern.lastIndexOf('.')
+  return dot < 0 ? '' : pattern.slice(0, dot)
+}
+
+/** Lookups go through a Map: a key such as `constructor` must not find Object's prototype. */
+const RULES = new Map(Object.entries(COMPOSE_KEYS))
+const CHILDREN = new Map<string, ChildKey[]>()
+for (const [pattern, rule] of RULES) {
+  const parent = parentOf(pattern)
+  const list = CHILDREN.get(parent) ?? []
+  list.push({ key: pattern.slice(parent === '' ? 0 : parent.length + 1), pattern, rule })
+  CHILDREN.set(parent, list)
+}
+
+/** The keys the table has directly under `pattern`, in table order. */
+export function childrenOf(pattern: string): readonly ChildKey[] {
+  return CHILDREN.get(pattern) ?? []
+}
+
+/** The rule of a path pattern such as `services.*.ports`. */
+export function ruleOf(pattern: string): KeyRule | undefined {
+  return RULES.get(pattern)
+}
+
+/** The pattern `key` matches under `pattern`: the key itself if the table has it, else `*`. */
+export function patternOf(pattern: string, key: string): string | undefined {
+  const join = (k: string): string => (pattern === '' ? k : `${pattern}.${k}`)
+  if (RULES.has(join(key))) return join(key)
+  return RULES.has(join('*')) ? join('*') : undefined
+}
+
+/** The rule for a key path such as `['services', 'web', 'ports']`, if the table has one. */
+export function ruleAt(path: readonly string[]): KeyRule | undefined {
+  let pattern: string | undefined = ''
+  for (const key of path) {
+    pattern = patternOf(pattern, key)
+    if (pattern === undefined) return undefined
+  }
+  return RULES.get(pattern)
 }

@@ -1,5 +1,4 @@
-/** EC2 (ec2Query protocol): VPCs, subnets, images, security groups, launch templates, instances, tags. */
-import * as ec2 from '@aws-sdk/client-ec2'
+/** EC2's operations, one row each: VPCs, subnets, images, security groups, launch templates, instances, tags. */
 import type {
   AuthorizeSecurityGroupIngressRequest,
   CreateLaunchTemplateRequest,
@@ -21,25 +20,20 @@ import type {
   ModifyVpcAttributeRequest,
   TerminateInstancesRequest
 } from '@aws-sdk/client-ec2'
-import { AwsError } from '../types.js'
-import type { Cloud, ServiceModule } from '../types.js'
-import { registerInstanceControls } from '../core/hooks.js'
-import { createQueryModule } from '../protocols/query.js'
-import type { QueryContext, QueryHandler } from '../protocols/query.js'
-import * as net from './ec2/describe-network.js'
-import { describeInstances, instanceState, terminateInstance, terminateInstances } from './ec2/instances.js'
-import * as lt from './ec2/launch-templates.js'
-import * as sg from './ec2/security-groups.js'
-import { createTags, deleteTags } from './ec2/tags.js'
-import { ec2World } from './ec2/world.js'
-import type { Ec2World } from './ec2/world.js'
-
-export { ec2World } from './ec2/world.js'
-export { EMULATED_IMAGES } from './ec2/describe-network.js'
+import { registerInstanceControls } from '../../core/hooks.js'
+import type { QueryContext, QueryHandler } from '../../protocols/query.js'
+import * as net from './describe-network.js'
+import { describeInstances, instanceState, terminateInstance, terminateInstances } from './instances.js'
+import * as lt from './launch-templates.js'
+import * as sg from './security-groups.js'
+import { createTags, deleteTags } from './tags.js'
+import type { Ec2World } from './model.js'
+import { AwsError } from '../../types.js'
+import { ec2Error } from './errors.js'
 
 const ok = { Return: true }
 
-function handlers(w: Ec2World): Record<string, QueryHandler> {
+export function handlers(w: Ec2World): Record<string, QueryHandler> {
   return {
     DescribeVpcs: (i: DescribeVpcsRequest, c: QueryContext) => net.describeVpcs(w, c.region, i),
     DescribeVpcAttribute: (i: DescribeVpcAttributeRequest, c: QueryContext) => net.describeVpcAttribute(w, c.region, i),
@@ -69,9 +63,10 @@ function handlers(w: Ec2World): Record<string, QueryHandler> {
   }
 }
 
-function registerControls(w: Ec2World): void {
+export function registerControls(w: Ec2World): void {
   const find = (id: string): NonNullable<ReturnType<typeof w.instances.get>> => {
     const instance = w.instances.get(id)
+    // the control API answers an unknown instance with 404 (it is not an EC2 wire error)
     if (!instance) throw new AwsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`, 404)
     return instance
   }
@@ -80,13 +75,13 @@ function registerControls(w: Ec2World): void {
       terminateInstance(w, find(id), { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' }),
     spotInterrupt: (id) => {
       const instance = find(id)
-      if (!instance.spot) throw new AwsError('InvalidParameterValue', `${id} is not a spot instance`)
+      if (!instance.spot) throw ec2Error('InvalidParameterValue', `${id} is not a spot instance`)
       terminateInstance(w, instance, { code: 'Server.SpotInstanceTermination', message: 'Server.SpotInstanceTermination: Spot instance termination' })
     }
   })
 }
 
-function state(w: Ec2World): unknown {
+export function state(w: Ec2World): unknown {
   return {
     vpcs: [...w.network.vpcs.values()].map(({ vpcId, region, cidrBlock, isDefault, enableDnsSupport, enableDnsHostnames }) => ({ vpcId, region, cidrBlock, isDefault, enableDnsSupport, enableDnsHostnames })),
     subnets: [...w.network.subnets.values()].map(({ subnetId, vpcId, availabilityZone, cidrBlock }) => ({ subnetId, vpcId, availabilityZone, cidrBlock })),
@@ -94,21 +89,4 @@ function state(w: Ec2World): unknown {
     launchTemplates: lt.templateState(w),
     instances: instanceState(w)
   }
-}
-
-export function createEc2(cloud: Cloud): ServiceModule {
-  const w = ec2World(cloud)
-  w.network.ensureRegion('us-east-1')
-  registerControls(w)
-  return createQueryModule({
-    signingName: 'ec2',
-    flavor: 'ec2',
-    xmlns: 'http://ec2.amazonaws.com/doc/2016-11-15/',
-    schemas: ec2 as unknown as Record<string, unknown>,
-    throttleCode: 'RequestLimitExceeded',
-    throttleStatus: 503,
-    serverErrorCode: 'InternalError',
-    state: () => state(w),
-    handlers: handlers(w)
-  })
 }

@@ -1,5 +1,4 @@
-/** Auto Scaling (awsQuery protocol): groups, tags, instance refreshes, scaling activities. */
-import * as autoscaling from '@aws-sdk/client-auto-scaling'
+/** Auto Scaling's operations, one row each: groups, tags, instance refreshes, scaling activities. */
 import type {
   AutoScalingGroupNamesType,
   CancelInstanceRefreshType,
@@ -15,16 +14,13 @@ import type {
   TerminateInstanceInAutoScalingGroupType,
   UpdateAutoScalingGroupType
 } from '@aws-sdk/client-auto-scaling'
-import { AwsError } from '../types.js'
-import type { Cloud, ServiceModule } from '../types.js'
-import { createQueryModule } from '../protocols/query.js'
-import type { QueryContext, QueryHandler } from '../protocols/query.js'
-import { paginate } from './ec2/filters.js'
-import { fleetOf } from './autoscaling/fleet.js'
-import type { Fleet } from './autoscaling/fleet.js'
-import * as groups from './autoscaling/groups.js'
-import { tagDescriptions } from './autoscaling/output.js'
-import { cancelInstanceRefresh, startInstanceRefresh } from './autoscaling/refresh.js'
+import type { QueryContext, QueryHandler } from '../../protocols/query.js'
+import { paginate } from '../ec2/filters.js'
+import type { Fleet } from './fleet.js'
+import * as groups from './groups.js'
+import { tagDescriptions } from './output.js'
+import { cancelInstanceRefresh, startInstanceRefresh } from './refresh.js'
+import { autoscalingError } from './errors.js'
 
 function describeRefreshes(fleet: Fleet, region: string, input: DescribeInstanceRefreshesType): unknown {
   const group = groups.findGroupRecord(fleet, region, input.AutoScalingGroupName)
@@ -49,7 +45,7 @@ function describeTags(fleet: Fleet, region: string, input: DescribeTagsType): un
 function terminateInGroup(fleet: Fleet, region: string, input: TerminateInstanceInAutoScalingGroupType): unknown {
   const group = [...fleet.groups.values()].find((g) => g.region === region && g.members.has(input.InstanceId ?? ''))
   const member = group?.members.get(input.InstanceId ?? '')
-  if (!group || !member) throw new AwsError('ValidationError', `Instance Id not found - No managed instance found for instance ID: ${input.InstanceId ?? ''}`)
+  if (!group || !member) throw autoscalingError('ValidationError', `Instance Id not found - No managed instance found for instance ID: ${input.InstanceId ?? ''}`)
   if (input.ShouldDecrementDesiredCapacity) group.desired = Math.max(group.minSize, group.desired - 1)
   fleet.terminateMember(group, member, 'an instance was taken out of service in response to a user request.')
   fleet.schedule(group)
@@ -57,7 +53,7 @@ function terminateInGroup(fleet: Fleet, region: string, input: TerminateInstance
   return { Activity: activity }
 }
 
-function handlers(fleet: Fleet): Record<string, QueryHandler> {
+export function handlers(fleet: Fleet): Record<string, QueryHandler> {
   return {
     CreateAutoScalingGroup: (i: CreateAutoScalingGroupType, c: QueryContext) => groups.createGroup(fleet, c.region, i),
     UpdateAutoScalingGroup: (i: UpdateAutoScalingGroupType, c: QueryContext) => groups.updateGroup(fleet, c.region, i),
@@ -80,7 +76,7 @@ function handlers(fleet: Fleet): Record<string, QueryHandler> {
   }
 }
 
-function state(fleet: Fleet): unknown {
+export function state(fleet: Fleet): unknown {
   return {
     groups: [...fleet.groups.values()].map((g) => ({
       name: g.name,
@@ -96,19 +92,4 @@ function state(fleet: Fleet): unknown {
       launchBlocked: g.launchBlocked
     }))
   }
-}
-
-export function createAutoScaling(cloud: Cloud): ServiceModule {
-  const fleet = fleetOf(cloud)
-  return createQueryModule({
-    signingName: 'autoscaling',
-    flavor: 'query',
-    xmlns: 'http://autoscaling.amazonaws.com/doc/2011-01-01/',
-    schemas: autoscaling as unknown as Record<string, unknown>,
-    throttleCode: 'Throttling',
-    throttleStatus: 400,
-    serverErrorCode: 'InternalFailure',
-    state: () => state(fleet),
-    handlers: handlers(fleet)
-  })
 }

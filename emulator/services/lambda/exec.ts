@@ -13,9 +13,9 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { lambdaRuntimeBinary } from '../core/runtimes.js'
+import { lambdaRuntimeBinary } from '../../core/runtimes.js'
 import { unzipSync } from 'fflate'
-import { LAMBDA_CALLER_PREFIX, type LogSink } from '../types.js'
+import { LAMBDA_CALLER_PREFIX, type LogSink } from '../../types.js'
 
 /** What an invocation runs: a function's code and configuration at one revision. */
 export interface CodeSnapshot {
@@ -80,7 +80,7 @@ export interface ExecutorOptions {
 }
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-const RUNNER = path.resolve(HERE, '..', 'lambda-runner.mjs')
+const RUNNER = path.resolve(HERE, '..', '..', 'lambda-runner.mjs')
 
 /** The project's node_modules, which the extracted function sees as its runtime's. */
 function projectNodeModules(): string {
@@ -89,7 +89,7 @@ function projectNodeModules(): string {
     const candidate = path.join(dir, 'node_modules')
     if (existsSync(path.join(candidate, '@aws-sdk'))) return candidate
     const parent = path.dirname(dir)
-    if (parent === dir) return path.resolve(HERE, '..', '..', 'node_modules')
+    if (parent === dir) return path.resolve(HERE, '..', '..', '..', 'node_modules')
     dir = parent
   }
 }

@@ -1,5 +1,4 @@
-/** IAM: roles and their inline policies, kept in cloud.shared.roles. */
-import * as iam from '@aws-sdk/client-iam'
+/** IAM's state: roles (kept in cloud.shared.roles), their inline and attached policies and tags. */
 import type {
   AttachRolePolicyRequest,
   CreateRoleRequest,
@@ -8,8 +7,6 @@ import type {
   DeleteRoleRequest,
   GetRolePolicyRequest,
   GetRolePolicyResponse,
-  GetRoleRequest,
-  GetRoleResponse,
   ListAttachedRolePoliciesRequest,
   ListAttachedRolePoliciesResponse,
   ListRolePoliciesRequest,
@@ -22,13 +19,12 @@ import type {
   UntagRoleRequest,
   UpdateAssumeRolePolicyRequest
 } from '@aws-sdk/client-iam'
-import { AwsError } from '../types.js'
-import type { Cloud, RoleRecord, ServiceModule } from '../types.js'
-import { newIamId } from '../core/ids.js'
-import { createQueryModule } from '../protocols/query.js'
+import type { Cloud, RoleRecord } from '../../types.js'
+import { newIamId } from '../../core/ids.js'
+import { iamError } from './errors.js'
 
 function required(value: string | undefined, name: string): string {
-  if (!value) throw new AwsError('ValidationError', `1 validation error detected: Value null at '${name}' failed to satisfy constraint: Member must not be null`)
+  if (!value) throw iamError('ValidationError', `1 validation error detected: Value null at '${name}' failed to satisfy constraint: Member must not be null`)
   return value
 }
 
@@ -37,11 +33,11 @@ function checkPolicyDocument(doc: string): void {
     const parsed: unknown = JSON.parse(doc)
     if (typeof parsed !== 'object' || parsed === null) throw new Error('not an object')
   } catch {
-    throw new AwsError('MalformedPolicyDocument', 'This policy contains invalid Json')
+    throw iamError('MalformedPolicyDocument', 'This policy contains invalid Json')
   }
 }
 
-function toRole(r: RoleRecord): Role {
+export function toRole(r: RoleRecord): Role {
   const tags = Object.entries(r.tags).map(([Key, Value]) => ({ Key, Value }))
   return {
     Path: '/',
@@ -55,7 +51,7 @@ function toRole(r: RoleRecord): Role {
   }
 }
 
-class IamRoles {
+export class IamRoles {
   /** Managed policy ARNs attached to each role (by role name). */
   private readonly attached = new Map<string, Set<string>>()
 
@@ -67,14 +63,14 @@ class IamRoles {
 
   get(name: string | undefined): RoleRecord {
     const role = this.roles.get(required(name, 'roleName'))
-    if (!role) throw new AwsError('NoSuchEntity', `The role with name ${name} cannot be found.`, 404)
+    if (!role) throw iamError('NoSuchEntity', `The role with name ${name} cannot be found.`)
     return role
   }
 
   create(input: CreateRoleRequest): CreateRoleResponse {
     const name = required(input.RoleName, 'roleName')
     const doc = required(input.AssumeRolePolicyDocument, 'assumeRolePolicyDocument')
-    if (this.roles.has(name)) throw new AwsError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409)
+    if (this.roles.has(name)) throw iamError('EntityAlreadyExists', `Role with name ${name} already exists.`)
     checkPolicyDocument(doc)
     const path = input.Path ?? '/'
     const record: RoleRecord = {
@@ -93,10 +89,10 @@ class IamRoles {
   delete(input: DeleteRoleRequest): void {
     const role = this.get(input.RoleName)
     if (role.inlinePolicies.size > 0) {
-      throw new AwsError('DeleteConflict', 'Cannot delete entity, must delete policies first.', 409)
+      throw iamError('DeleteConflict', 'Cannot delete entity, must delete policies first.')
     }
     if ((this.attached.get(role.roleName)?.size ?? 0) > 0) {
-      throw new AwsError('DeleteConflict', 'Cannot delete entity, must detach all policies first.', 409)
+      throw iamError('DeleteConflict', 'Cannot delete entity, must detach all policies first.')
     }
     this.roles.delete(role.roleName)
     this.attached.delete(role.roleName)
@@ -113,7 +109,7 @@ class IamRoles {
     const role = this.get(input.RoleName)
     const doc = role.inlinePolicies.get(required(input.PolicyName, 'policyName'))
     if (doc === undefined) {
-      throw new AwsError('NoSuchEntity', `The role policy with name ${input.PolicyName} cannot be found.`, 404)
+      throw iamError('NoSuchEntity', `The role policy with name ${input.PolicyName} cannot be found.`)
     }
     return { RoleName: role.roleName, PolicyName: input.PolicyName, PolicyDocument: encodeURIComponent(doc) }
   }
@@ -121,7 +117,7 @@ class IamRoles {
   deletePolicy(input: DeleteRolePolicyRequest): void {
     const role = this.get(input.RoleName)
     if (!role.inlinePolicies.delete(required(input.PolicyName, 'policyName'))) {
-      throw new AwsError('NoSuchEntity', `The role policy with name ${input.PolicyName} cannot be found.`, 404)
+      throw iamError('NoSuchEntity', `The role policy with name ${input.PolicyName} cannot be found.`)
     }
   }
 
@@ -133,7 +129,7 @@ class IamRoles {
   attach(input: AttachRolePolicyRequest): void {
     const role = this.get(input.RoleName)
     const arn = required(input.PolicyArn, 'policyArn')
-    if (!/^arn:aws:iam::(aws|\d{12}):policy\/.+/.test(arn)) throw new AwsError('InvalidInput', `ARN ${arn} is not valid.`)
+    if (!/^arn:aws:iam::(aws|\d{12}):policy\/.+/.test(arn)) throw iamError('InvalidInput', `ARN ${arn} is not valid.`)
     const set = this.attached.get(role.roleName) ?? new Set<string>()
     set.add(arn)
     this.attached.set(role.roleName, set)
@@ -142,7 +138,7 @@ class IamRoles {
   detach(input: AttachRolePolicyRequest): void {
     const role = this.get(input.RoleName)
     if (!this.attached.get(role.roleName)?.delete(required(input.PolicyArn, 'policyArn'))) {
-      throw new AwsError('NoSuchEntity', `Policy ${input.PolicyArn} was not found.`, 404)
+      throw iamError('NoSuchEntity', `Policy ${input.PolicyArn} was not found.`)
     }
   }
 
@@ -184,34 +180,4 @@ class IamRoles {
       tags: r.tags
     }))
   }
-}
-
-export function createIam(cloud: Cloud): ServiceModule {
-  const roles = new IamRoles(cloud)
-  return createQueryModule({
-    signingName: 'iam',
-    flavor: 'query',
-    xmlns: 'https://iam.amazonaws.com/doc/2010-05-08/',
-    schemas: iam as unknown as Record<string, unknown>,
-    throttleCode: 'Throttling',
-    throttleStatus: 400,
-    serverErrorCode: 'ServiceFailure',
-    state: () => ({ roles: roles.state() }),
-    handlers: {
-      CreateRole: (input: CreateRoleRequest) => roles.create(input),
-      GetRole: (input: GetRoleRequest): GetRoleResponse => ({ Role: toRole(roles.get(input.RoleName)) }),
-      DeleteRole: (input: DeleteRoleRequest) => roles.delete(input),
-      PutRolePolicy: (input: PutRolePolicyRequest) => roles.putPolicy(input),
-      GetRolePolicy: (input: GetRolePolicyRequest) => roles.getPolicy(input),
-      DeleteRolePolicy: (input: DeleteRolePolicyRequest) => roles.deletePolicy(input),
-      ListRolePolicies: (input: ListRolePoliciesRequest) => roles.listPolicies(input),
-      AttachRolePolicy: (input: AttachRolePolicyRequest) => roles.attach(input),
-      DetachRolePolicy: (input: AttachRolePolicyRequest) => roles.detach(input),
-      ListAttachedRolePolicies: (input: ListAttachedRolePoliciesRequest) => roles.listAttached(input),
-      TagRole: (input: TagRoleRequest) => roles.tag(input),
-      UntagRole: (input: UntagRoleRequest) => roles.untag(input),
-      ListRoleTags: (input: ListRoleTagsRequest) => roles.listTags(input),
-      UpdateAssumeRolePolicy: (input: UpdateAssumeRolePolicyRequest) => roles.updateTrust(input)
-    }
-  })
 }

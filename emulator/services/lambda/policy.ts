@@ -1,5 +1,5 @@
 /** Lambda resource-based policies: AddPermission statements and the check the events module relies on. */
-import { AwsError } from '../types.js'
+import { lambdaError } from './errors.js'
 
 export interface PolicyStatement {
   Sid: string
@@ -27,10 +27,10 @@ function principalOf(principal: string): PolicyStatement['Principal'] {
 
 export function buildStatement(input: PermissionInput, functionArn: string): PolicyStatement {
   if (!/^[a-zA-Z0-9-_.]{1,100}$/.test(input.statementId)) {
-    throw new AwsError('ValidationException', `1 validation error detected: Value '${input.statementId}' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_.]+)`)
+    throw lambdaError('ValidationException', `1 validation error detected: Value '${input.statementId}' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_.]+)`)
   }
   if (!/^(lambda:[*]|lambda:[a-zA-Z]+|[*])$/.test(input.action)) {
-    throw new AwsError('ValidationException', `1 validation error detected: Value '${input.action}' at 'action' failed to satisfy constraint: Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])`)
+    throw lambdaError('ValidationException', `1 validation error detected: Value '${input.action}' at 'action' failed to satisfy constraint: Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])`)
   }
   const statement: PolicyStatement = {
     Sid: input.statementId,

@@ -1,5 +1,7 @@
 /** Route 53 record sets: names, sort order, change-batch validation (all or nothing) and paging. */
-import { AwsError } from '../types.js'
+import { AwsError } from '../../types.js'
+import { ROUTE53_ERRORS } from './errors.js'
+import { route53Error } from './errors.js'
 
 export interface AliasTarget {
   hostedZoneId: string
@@ -25,7 +27,7 @@ export interface RecordChange {
 /** InvalidChangeBatch carries the list of problems found in the batch. */
 export class InvalidChangeBatchError extends AwsError {
   constructor(readonly messages: string[]) {
-    super('InvalidChangeBatch', `[${messages.join(', ')}]`, 400)
+    super('InvalidChangeBatch', `[${messages.join(', ')}]`, ROUTE53_ERRORS.InvalidChangeBatch)
   }
 }
 
@@ -105,10 +107,10 @@ function valueProblem(r: RecordSet): string | undefined {
 /** Throws InvalidInput for a change that is malformed regardless of the zone's contents. */
 export function checkChangeShape(change: RecordChange): void {
   if (!['CREATE', 'DELETE', 'UPSERT'].includes(change.action)) {
-    throw new AwsError('InvalidInput', `Invalid XML ; Action must be one of CREATE, DELETE, UPSERT (found ${change.action})`)
+    throw route53Error('InvalidInput', `Invalid XML ; Action must be one of CREATE, DELETE, UPSERT (found ${change.action})`)
   }
   const problem = shapeProblem(change)
-  if (problem) throw new AwsError('InvalidInput', problem)
+  if (problem) throw route53Error('InvalidInput', problem)
 }
 
 function inZone(name: string, zoneName: string): boolean {

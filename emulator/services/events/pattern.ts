@@ -4,7 +4,7 @@
  * filters prefix, suffix, anything-but, exists, numeric, equals-ignore-case
  * and wildcard are supported.
  */
-import { AwsError } from '../types.js'
+import { eventsError } from './errors.js'
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
@@ -17,9 +17,9 @@ export function parsePattern(text: string): Record<string, Json> {
   try {
     parsed = JSON.parse(text)
   } catch {
-    throw new AwsError('InvalidEventPatternException', 'Event pattern is not valid. Reason: Filter is not an object')
+    throw eventsError('InvalidEventPatternException', 'Event pattern is not valid. Reason: Filter is not an object')
   }
-  if (!isObject(parsed)) throw new AwsError('InvalidEventPatternException', 'Event pattern is not valid. Reason: Filter is not an object')
+  if (!isObject(parsed)) throw eventsError('InvalidEventPatternException', 'Event pattern is not valid. Reason: Filter is not an object')
   checkNode(parsed)
   return parsed
 }
@@ -28,7 +28,7 @@ function checkNode(node: Record<string, Json>): void {
   for (const [key, value] of Object.entries(node)) {
     if (isObject(value)) checkNode(value)
     else if (!Array.isArray(value)) {
-      throw new AwsError('InvalidEventPatternException', `Event pattern is not valid. Reason: "${key}" must be an object or an array`)
+      throw eventsError('InvalidEventPatternException', `Event pattern is not valid. Reason: "${key}" must be an object or an array`)
     }
   }
 }

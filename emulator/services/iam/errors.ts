@@ -1,0 +1,21 @@
+/**
+ * IAM's error codes (API reference, each action's Errors). The SDK throws the modelled ones with an
+ * Exception suffix (wire `NoSuchEntity` as NoSuchEntityException); ValidationError and Throttling
+ * are not modelled and keep the code as `name`.
+ */
+import { errorRaiser } from '../../types.js'
+import { QUERY_PROTOCOL_ERRORS } from '../../protocols/query.js'
+
+export const IAM_ERRORS = {
+  ...QUERY_PROTOCOL_ERRORS,
+  DeleteConflict: 409,
+  EntityAlreadyExists: 409,
+  InvalidInput: 400,
+  MalformedPolicyDocument: 400,
+  NoSuchEntity: 404,
+  ValidationError: 400,
+  Throttling: 400,
+  ServiceFailure: 500
+} as const
+
+export const iamError = errorRaiser(IAM_ERRORS)

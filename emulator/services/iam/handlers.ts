@@ -1,0 +1,38 @@
+/** IAM's operations, one row each. */
+import type {
+  AttachRolePolicyRequest,
+  CreateRoleRequest,
+  DeleteRolePolicyRequest,
+  DeleteRoleRequest,
+  GetRolePolicyRequest,
+  GetRoleRequest,
+  GetRoleResponse,
+  ListAttachedRolePoliciesRequest,
+  ListRolePoliciesRequest,
+  ListRoleTagsRequest,
+  PutRolePolicyRequest,
+  TagRoleRequest,
+  UntagRoleRequest,
+  UpdateAssumeRolePolicyRequest
+} from '@aws-sdk/client-iam'
+import type { QueryHandler } from '../../protocols/query.js'
+import { toRole, type IamRoles } from './model.js'
+
+export function handlers(roles: IamRoles): Record<string, QueryHandler> {
+  return {
+    CreateRole: (input: CreateRoleRequest) => roles.create(input),
+    GetRole: (input: GetRoleRequest): GetRoleResponse => ({ Role: toRole(roles.get(input.RoleName)) }),
+    DeleteRole: (input: DeleteRoleRequest) => roles.delete(input),
+    PutRolePolicy: (input: PutRolePolicyRequest) => roles.putPolicy(input),
+    GetRolePolicy: (input: GetRolePolicyRequest) => roles.getPolicy(input),
+    DeleteRolePolicy: (input: DeleteRolePolicyRequest) => roles.deletePolicy(input),
+    ListRolePolicies: (input: ListRolePoliciesRequest) => roles.listPolicies(input),
+    AttachRolePolicy: (input: AttachRolePolicyRequest) => roles.attach(input),
+    DetachRolePolicy: (input: AttachRolePolicyRequest) => roles.detach(input),
+    ListAttachedRolePolicies: (input: ListAttachedRolePoliciesRequest) => roles.listAttached(input),
+    TagRole: (input: TagRoleRequest) => roles.tag(input),
+    UntagRole: (input: UntagRoleRequest) => roles.untag(input),
+    ListRoleTags: (input: ListRoleTagsRequest) => roles.listTags(input),
+    UpdateAssumeRolePolicy: (input: UpdateAssumeRolePolicyRequest) => roles.updateTrust(input)
+  }
+}

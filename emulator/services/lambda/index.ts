@@ -1,0 +1,35 @@
+/** Lambda (REST-JSON, signing name lambda): functions, permissions and invocation of their uploaded code. */
+import * as lambda from '@aws-sdk/client-lambda'
+import type { Cloud, ServiceModule } from '../../types.js'
+import { onStop } from '../../core/hooks.js'
+import { createRestModule } from '../../protocols/rest.js'
+import { jsonBodyCodec, restJsonError } from '../../protocols/rest-json.js'
+import { LAMBDA_ERRORS, lambdaError } from './errors.js'
+import { LambdaExecutor } from './exec.js'
+import { handlers } from './handlers.js'
+import { functionLogs, invoker } from './invoke.js'
+import { configuration, type LambdaState } from './model.js'
+
+export { LAMBDA_ERRORS } from './errors.js'
+
+export function createLambda(cloud: Cloud): ServiceModule {
+  const state: LambdaState = {
+    functions: new Map(),
+    executor: new LambdaExecutor({ endpoint: () => cloud.endpoint(), logs: () => functionLogs(cloud, state) })
+  }
+  cloud.shared.functions = invoker(cloud, state)
+  // the core runs stop handlers before it waits for background work: finish running invocations, take no new ones
+  onStop(cloud, () => state.executor.drain())
+  return createRestModule({
+    signingName: 'lambda',
+    schemas: lambda as unknown as Record<string, unknown>,
+    handlers: handlers(cloud, state),
+    codec: jsonBodyCodec(() => lambdaError('InvalidRequestContentException', 'Could not parse request body into json: the body is not a JSON object')),
+    errors: LAMBDA_ERRORS,
+    throttleCode: 'TooManyRequestsException',
+    serverErrorCode: 'ServiceException',
+    error: (err) => restJsonError(err, err.code === 'TooManyRequestsException' ? { retryAfterSeconds: '1', Reason: 'CallerRateLimitExceeded' } : {}, lambda as unknown as Record<string, unknown>),
+    state: () => [...state.functions.values()].map((f) => ({ ...configuration(f), policy: f.policy, ...f.stats })),
+    close: () => state.executor.close()
+  })
+}

@@ -1,0 +1,68 @@
+/** Route 53's state: private hosted zones with their record sets, changes and used caller references. */
+import type { Cloud } from '../../types.js'
+import type { RecordSet } from './records.js'
+
+export interface VpcRef {
+  vpcId: string
+  region: string
+}
+
+export interface Zone {
+  id: string
+  name: string
+  callerReference: string
+  comment?: string
+  vpcs: VpcRef[]
+  records: Map<string, RecordSet>
+  lastChangeId: string
+}
+
+export interface Change {
+  id: string
+  submittedAt: number
+  insyncAt: number
+  comment?: string
+}
+
+export interface Route53State {
+  zones: Map<string, Zone>
+  changes: Map<string, Change>
+  /** Caller references stay used after their zone is deleted, as in AWS. */
+  callerReferences: Set<string>
+}
+
+const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
+
+export function newId(cloud: Cloud, prefix: string): string {
+  let id = `${prefix}0`
+  for (let i = 0; i < 19; i++) id += ID_CHARS[Math.floor(cloud.random() * ID_CHARS.length)] ?? 'A'
+  return id
+}
+
+/** A zone or change id without its /hostedzone/ or /change/ prefix. */
+export function bareId(id: string): string {
+  return id.replace(/^\/?(hostedzone|change)\//, '')
+}
+
+export function newChange(cloud: Cloud, state: Route53State, comment?: string): Change {
+  const now = Date.now()
+  const change: Change = { id: newId(cloud, 'C'), submittedAt: now, insyncAt: now + (cloud.simulation.route53SyncMs ?? 0), comment }
+  state.changes.set(change.id, change)
+  return change
+}
+
+export function changeStatus(change: Change): 'PENDING' | 'INSYNC' {
+  return Date.now() >= change.insyncAt ? 'INSYNC' : 'PENDING'
+}
+
+/** The SOA and NS records every new zone starts with. */
+export function apexRecords(name: string): RecordSet[] {
+  return [
+    { name, type: 'SOA', ttl: 900, values: ['ns-1536.awsdns-00.co.uk. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400'] },
+    { name, type: 'NS', ttl: 172800, values: ['ns-1536.awsdns-00.co.uk.', 'ns-0.awsdns-00.com.', 'ns-1024.awsdns-00.org.', 'ns-512.awsdns-00.net.'] }
+  ]
+}
+
+export function dumpState(state: Route53State): unknown {
+  return [...state.zones.values()].map((z) => ({ id: z.id, name: z.name, vpcs: z.vpcs, records: [...z.records.values()] }))
+}
