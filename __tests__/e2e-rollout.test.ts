@@ -19,8 +19,7 @@ let aws: Aws
 let work: string
 
 beforeAll(async () => {
-  // Slow refreshes: each stays Pending for 3 s before it replaces anything.
-  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, refreshStartDelayMs: 3000 } })
+  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30 } })
   aws = awsClients(emulator, REGION)
   work = workspace({ 'compose.yaml': SEED })
 })
@@ -39,10 +38,13 @@ function deploy(image: string, extra: Record<string, string>, idle = true) {
 
 test('three image versions deployed back to back, the second without waiting, end with every instance on the third', async () => {
   await deploy('wordpress:6.1', { wait: 'true' })
+  // The second version's refreshes stay pending (as a slow refresh would) until something cancels them.
+  emulator.cloud.simulation.refreshStartDelayMs = 600_000
   const second = await deploy('wordpress:6.2', { wait: 'false' })
+  emulator.cloud.simulation.refreshStartDelayMs = 0
   expect(operations(writesOf(second.calls)).filter((op) => op === 'StartInstanceRefresh')).toHaveLength(2)
 
-  // At once, while the second version's refreshes are still pending.
+  // While the second version's refreshes are still pending.
   const third = await deploy('wordpress:6.3', { wait: 'true' }, false)
   const writes = operations(writesOf(third.calls))
   expect(writes).toContain('StartInstanceRefresh (InstanceRefreshInProgress)')

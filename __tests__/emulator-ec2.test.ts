@@ -3,14 +3,16 @@ import {
   CreateLaunchTemplateCommand,
   CreateLaunchTemplateVersionCommand,
   CreateSecurityGroupCommand,
+  CreateSubnetCommand,
   CreateTagsCommand,
+  CreateVpcCommand,
   DeleteLaunchTemplateCommand,
   DeleteSecurityGroupCommand,
   DeleteTagsCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
-  DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
+  DescribeLaunchTemplatesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcAttributeCommand,
@@ -49,7 +51,7 @@ async function errorOf(promise: Promise<unknown>): Promise<{ name: string; statu
 }
 
 async function defaultVpcId(): Promise<string> {
-  const out = await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] }))
+  const out = await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }))
   return out.Vpcs?.[0]?.VpcId ?? ''
 }
 
@@ -83,12 +85,26 @@ async function runInstancesThroughAsg(name: string, count: number, tags: Record<
 }
 
 describe('VPCs and subnets', () => {
-  test('the default VPC is 172.28.0.0/16 and is found by the isDefault filter', async () => {
+  test('the default VPC is 172.28.0.0/16 and is found by the is-default filter, and the undocumented isDefault is refused', async () => {
     const out = await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }))
     expect(out.Vpcs).toHaveLength(1)
     expect(out.Vpcs?.[0]).toMatchObject({ CidrBlock: '172.28.0.0/16', IsDefault: true, State: 'available' })
-    const none = await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['false'] }] }))
+    const none = await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['false'] }] }))
     expect(none.Vpcs).toEqual([])
+    await expect(ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] }))).rejects.toMatchObject({ name: 'InvalidParameterValue' })
+  })
+
+  test('a new VPC has DNS support but not DNS hostnames, and its subnets must lie inside it without overlapping', async () => {
+    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16' }))).Vpc
+    expect(vpc).toMatchObject({ CidrBlock: '10.20.0.0/16', IsDefault: false })
+    const hostnames = await ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpc?.VpcId, Attribute: 'enableDnsHostnames' }))
+    expect(hostnames.EnableDnsHostnames?.Value).toBe(false)
+    const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc?.VpcId, CidrBlock: '10.20.1.0/24', AvailabilityZone: 'us-east-1b' }))).Subnet
+    expect(subnet).toMatchObject({ VpcId: vpc?.VpcId, AvailabilityZone: 'us-east-1b', DefaultForAz: false })
+    await expect(ec2.send(new CreateSubnetCommand({ VpcId: vpc?.VpcId, CidrBlock: '10.21.0.0/24' }))).rejects.toMatchObject({ name: 'InvalidSubnet.Range' })
+    await expect(ec2.send(new CreateSubnetCommand({ VpcId: vpc?.VpcId, CidrBlock: '10.20.1.0/24' }))).rejects.toMatchObject({ name: 'InvalidSubnet.Conflict' })
+    const listed = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc?.VpcId ?? ''] }] }))
+    expect(listed.Subnets?.map((s) => s.SubnetId)).toEqual([subnet?.SubnetId])
   })
 
   test('the default VPC has DNS support and DNS hostnames enabled', async () => {

@@ -92,4 +92,22 @@ describe('the DNS updater bundle', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  test('the bundled handler answers an SQS batch on its Lambda runtime with its batch item failures and logs one batch line', async () => {
+    const dir = join(ROOT, '.tmp', `lambda-bundle-sqs-${process.pid}`)
+    await mkdir(dir, { recursive: true })
+    try {
+      await writeFile(join(dir, 'index.mjs'), unzipSync(zip)['index.mjs'] ?? new Uint8Array())
+      // messages that name no instance: nothing to read, nothing to fail
+      const event = { Records: ['not json', '{"detail":{}}'].map((body, i) => ({ messageId: `m-${i}`, body, eventSource: 'aws:sqs' })) }
+      const script = `const { handler } = await import('./index.mjs'); console.log(JSON.stringify(await handler(${JSON.stringify(event)})))`
+      const env = { ...process.env, PROJECT: 'prj-demo', AWS_REGION: 'us-east-1', ZONE_ID: 'Z1', ZONE_NAME: 'prj-demo.us-east-1.internal', NODE_OPTIONS: '' }
+      const { stdout } = await promisify(execFile)(lambdaRuntimeBinary(LAMBDA_RUNTIME), ['--input-type=module', '-e', script], { cwd: dir, env })
+      const [logged, returned] = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+      expect(returned).toEqual({ batchItemFailures: [] })
+      expect(logged).toMatchObject({ kind: 'batch', messages: 2, ignored: 2, calls: 0 })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 })

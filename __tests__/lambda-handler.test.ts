@@ -1,3 +1,4 @@
+import { DEFAULT_RECORD_TTL } from '../src/names.js'
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals'
 import { DescribeInstancesCommand, EC2Client, type DescribeInstancesCommandOutput, type Instance } from '@aws-sdk/client-ec2'
 import {
@@ -9,7 +10,7 @@ import {
 } from '@aws-sdk/client-route-53'
 import { mockClient } from 'aws-sdk-client-mock'
 import { TAGS, recordName, serviceTags } from '../src/names.js'
-import { configFromEnv, createHandler, defaultClients, handler, type Config, type LogLine } from '../lambda/handler.js'
+import { configFromEnv, createHandler, defaultClients, handler, type BatchLine, type Config, type DnsHandler, type LogLine } from '../lambda/handler.js'
 
 const config: Config = { project: 'prj-demo', region: 'us-east-1', zoneId: 'Z0HYPERFORM', zoneName: 'prj-demo.us-east-1.internal', ttl: 60 }
 const stack = { project: 'prj-demo', region: 'us-east-1', stack: 'st-wordpress' }
@@ -63,11 +64,11 @@ const ec2 = new EC2Client({ region: 'us-east-1' })
 const route53 = new Route53Client({ region: 'us-east-1' })
 const ec2Mock = mockClient(ec2)
 const r53Mock = mockClient(route53)
-let lines: LogLine[]
+let lines: (LogLine | BatchLine)[]
 let sleeps: number[]
 let sequence: string[]
 
-function makeHandler(extra: { maxAttempts?: number } = {}): (event: unknown) => Promise<LogLine> {
+function makeHandler(extra: { maxAttempts?: number } = {}): DnsHandler {
   return createHandler({
     ec2,
     route53,
@@ -513,7 +514,7 @@ describe('configuration and the Lambda entry point', () => {
   const env = { PROJECT: 'prj-demo', AWS_REGION: 'us-east-1', ZONE_ID: '/hostedzone/Z0HYPERFORM', ZONE_NAME: 'prj-demo.us-east-1.internal.' }
 
   test('reads the zone id without its prefix, the zone name without its dot, and defaults the TTL', () => {
-    expect(configFromEnv(env)).toEqual(config)
+    expect(configFromEnv(env)).toEqual({ ...config, ttl: DEFAULT_RECORD_TTL })
     expect(configFromEnv({ ...env, RECORD_TTL: '30' }).ttl).toBe(30)
   })
 
@@ -530,7 +531,7 @@ describe('configuration and the Lambda entry point', () => {
     })
 
     test('builds its clients from the environment and writes one JSON line per event to stdout', async () => {
-      Object.assign(process.env, env)
+      Object.assign(process.env, env, { RECORD_TTL: String(config.ttl) })
       const ec2Class = mockClient(EC2Client)
       const r53Class = mockClient(Route53Client)
       const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)

@@ -11,9 +11,9 @@ describe('diff', () => {
     const plan = diff(desired, currentFrom(desired))
     expect(active(plan.changes)).toEqual([])
     expect(countWrites(plan)).toBe(0)
-    // 8 project-level + per service: group, template, 2 ASGs, record
-    expect(plan.changes).toHaveLength(8 + 2 * 5)
-    expect(summarizePlan(plan).noop).toBe(18)
+    // 8 project-level, the zone's association with the stack's VPC, and per service: group, template, 2 ASGs, record
+    expect(plan.changes).toHaveLength(9 + 2 * 5)
+    expect(summarizePlan(plan).noop).toBe(19)
   })
 
   test('an empty account plans a create for every resource and no instance refresh', () => {
@@ -171,13 +171,14 @@ describe('destroyPlan', () => {
 
   test('another stack of the project keeps the project DNS stack as noops naming that stack', () => {
     const current = { ...currentFrom(desiredFor()), otherStacks: ['pr-7'] }
-    const project = destroyPlan(current, scope).changes.filter((c) => c.service === undefined)
+    // the project DNS stack; the zone's association with this stack's VPC is the stack's own
+    const project = destroyPlan(current, scope).changes.filter((c) => c.service === undefined && c.kind !== 'zone-association')
     expect(project.length).toBeGreaterThan(0)
     expect(project.every((c) => c.action === 'noop' && c.reason.includes('pr-7'))).toBe(true)
   })
 
   test('when other stacks were not looked up, project deletes are left to a check at apply time', () => {
-    const project = destroyPlan(currentFrom(desiredFor()), scope).changes.filter((c) => c.service === undefined)
+    const project = destroyPlan(currentFrom(desiredFor()), scope).changes.filter((c) => c.service === undefined && c.kind !== 'zone-association')
     expect(project.every((c) => c.action === 'delete' && c.onlyIfLastStack === true)).toBe(true)
   })
 

@@ -40,7 +40,7 @@ async function until(check, what) {
 }
 
 async function launchGroup() {
-  const vpc = (await send(ec2, new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] }))).Vpcs[0]
+  const vpc = (await send(ec2, new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }))).Vpcs[0]
   const subnets = (await send(ec2, new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc.VpcId] }] }))).Subnets
   const image = (await send(ec2, new DescribeImagesCommand({ Owners: ['amazon'] }))).Images[0]
   const template = await send(ec2, new CreateLaunchTemplateCommand({

@@ -6,9 +6,14 @@
  * are `running` when it is read, whatever the event's order, duplicates or state.
  * A dying instance (shutting-down, stopping, stopped, terminated) leaves DNS as
  * soon as an event makes its service recompute.
+ *
+ * A batch (the SQS messages of one invocation) names a set of services; a
+ * scheduled event names them all. Every service of the set is recomputed from
+ * the same pair of reads, and all the changes go in one change batch (or as few
+ * as Route 53's size limits allow), each service's change a compare-and-swap.
  */
-import { TAGS, labelProblem, recordName } from '../src/names.js'
-import { versionBump, type VersionChange, type VersionRecord } from '../src/record-version.js'
+import { TAGS, labelProblem, recordName, zoneName } from '../src/names.js'
+import { parseVersion, versionBump, type VersionChange, type VersionRecord } from '../src/record-version.js'
 
 export type { VersionRecord } from '../src/record-version.js'
 
@@ -67,6 +72,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null
 }
 
+/** The detail-type of the events an EventBridge schedule sends. */
+export const SCHEDULED_EVENT = 'Scheduled Event'
+
 /** The instance and state an EventBridge event names, or undefined when it is not a state change. */
 export function parseEvent(event: unknown): StateChange | undefined {
   if (!isObject(event) || !isObject(event.detail)) return undefined
@@ -74,6 +82,50 @@ export function parseEvent(event: unknown): StateChange | undefined {
   const state = event.detail.state
   if (typeof instanceId !== 'string' || instanceId === '' || typeof state !== 'string') return undefined
   return { instanceId, state }
+}
+
+/** What one incoming event asks for: recompute one instance's service, recompute every service, or nothing. */
+export type Trigger = { kind: 'change'; change: StateChange } | { kind: 'reconcile' } | { kind: 'other'; reason: string }
+
+/** True for the event an EventBridge schedule sends (`source: aws.events`, `detail-type: Scheduled Event`). */
+export function isScheduled(event: unknown): boolean {
+  return isObject(event) && event.source === 'aws.events' && event['detail-type'] === SCHEDULED_EVENT
+}
+
+/** What an EventBridge event (direct, or the body of an SQS message) asks for. */
+export function parseTrigger(event: unknown): Trigger {
+  if (isScheduled(event)) return { kind: 'reconcile' }
+  const change = parseEvent(event)
+  return change ? { kind: 'change', change } : { kind: 'other', reason: 'not an EC2 instance state-change event' }
+}
+
+/** One SQS message of an event source mapping's batch. */
+export interface QueueMessage {
+  messageId: string
+  trigger: Trigger
+}
+
+/**
+ * The messages of an SQS event (`Records[]` with `eventSource: aws:sqs`, a
+ * `messageId` and a `body` holding the EventBridge event as JSON), or undefined
+ * when the event is not one. A body that is not JSON is a message to ignore.
+ */
+export function parseQueueEvent(event: unknown): QueueMessage[] | undefined {
+  if (!isObject(event) || !Array.isArray(event.Records)) return undefined
+  const records: unknown[] = event.Records
+  const isMessage = (r: unknown): r is { messageId: string; body: unknown } =>
+    isObject(r) && r.eventSource === 'aws:sqs' && typeof r.messageId === 'string'
+  if (!records.every(isMessage)) return undefined
+  return records.map((record) => {
+    if (typeof record.body !== 'string') return { messageId: record.messageId, trigger: { kind: 'other', reason: 'message has no body' } }
+    let body: unknown
+    try {
+      body = JSON.parse(record.body)
+    } catch {
+      return { messageId: record.messageId, trigger: { kind: 'other', reason: 'message body is not JSON' } }
+    }
+    return { messageId: record.messageId, trigger: parseTrigger(body) }
+  })
 }
 
 /** Route 53 lists names lowercased and with a trailing dot. */
@@ -89,12 +141,13 @@ function ipKey(ip: string): string {
 
 /** IPv4 addresses in numeric order, each once. */
 export function sortIps(ips: Iterable<string>): string[] {
-  return [...new Set(ips)].sort((a, b) => (ipKey(a) < ipKey(b) ? -1 : ipKey(a) > ipKey(b) ? 1 : 0))
+  const keyed = [...new Set(ips)].map((ip) => [ipKey(ip), ip] as const)
+  return keyed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, ip]) => ip)
 }
 
 /** The service the instance belongs to, or why the event is not this project's business. */
 export function identify(instance: InstanceView | undefined, scope: Scope): Target | { ignore: string } {
-  if (!instance) return { ignore: 'instance not found among the project instances (another project, or gone)' }
+  if (!instance) return { ignore: 'instance not found (not the project\'s, or gone)' }
   const project = instance.tags[TAGS.project]
   if (project === undefined) return { ignore: `instance has no ${TAGS.project} tag` }
   if (project !== scope.project) return { ignore: `instance belongs to project "${project}"` }
@@ -128,14 +181,7 @@ export function readLags(eventState: string, seenState: string): boolean {
 
 /** Private IPs of the target service's instances that are running now. */
 export function runningIps(instances: readonly InstanceView[], project: string, target: Target): string[] {
-  const members = instances.filter(
-    (i) =>
-      i.state === 'running' &&
-      i.privateIp !== undefined &&
-      i.tags[TAGS.project] === project &&
-      i.tags[TAGS.stack] === target.stack &&
-      i.tags[TAGS.service] === target.service
-  )
+  const members = instances.filter((i) => i.state === 'running' && i.privateIp !== undefined && isMember(i, project, target))
   return sortIps(members.map((i) => i.privateIp as string))
 }
 
@@ -166,6 +212,77 @@ export function decide({ target, ips, current, version, ttl }: DecideInput): Dec
   return { action: 'upsert', target, current, next: { name: target.record, ttl, values }, version }
 }
 
+/** A state change whose instance is the project's, and the service it names. */
+export interface TargetedChange {
+  change: StateChange
+  target: Target
+}
+
+export interface BatchInput {
+  /** The services to recompute (a record named twice is recomputed once). */
+  targets: readonly Target[]
+  /** The batch's state changes of those services: a read older than any of them is a lagging read. */
+  changes: readonly TargetedChange[]
+  /** Every instance the read returned (the project's). */
+  instances: readonly InstanceView[]
+  /** The zone's simple A record sets. */
+  records: readonly RecordSet[]
+  /** The zone's TXT record sets (the version records among them). */
+  versions: readonly VersionRecord[]
+  scope: Scope
+  ttl: number
+}
+
+/** True when the instance carries the project's tags of the target service. */
+function isMember(instance: InstanceView, project: string, target: Target): boolean {
+  return instance.tags[TAGS.project] === project && instance.tags[TAGS.stack] === target.stack && instance.tags[TAGS.service] === target.service
+}
+
+/**
+ * Why the read is older than what is known of the service, or undefined: it
+ * shows an instance in a state older than one of the batch's events of it, or
+ * it shows `pending` an instance of the service whose IP the record already
+ * holds (only a read that saw it running put it there). The second needs no
+ * event, so it also guards a reconcile; an IP reused by a new instance of the
+ * service only defers the record until that instance runs.
+ */
+function lagReason(
+  target: Target,
+  own: readonly StateChange[],
+  read: { instances: readonly InstanceView[]; byId: ReadonlyMap<string, InstanceView>; current: RecordSet | undefined; project: string }
+): string | undefined {
+  const { instances, current, project } = read
+  for (const change of own) {
+    const seen = read.byId.get(change.instanceId)
+    if (seen && readLags(change.state, seen.state)) return `read shows ${change.instanceId} ${seen.state} after a ${change.state} event`
+  }
+  const held = new Set(current?.values ?? [])
+  const early = instances.find((i) => i.state === 'pending' && i.privateIp !== undefined && held.has(i.privateIp) && isMember(i, project, target))
+  return early ? `record holds ${early.privateIp} of ${early.id}, which the read shows pending` : undefined
+}
+
+/**
+ * One decision per service, all from one consistent pair of reads: `reread`
+ * when the read lags (that service waits for a newer read, the others do
+ * not), otherwise what makes its record equal its running IPs.
+ */
+export function planBatch({ targets, changes, instances, records, versions, scope, ttl }: BatchInput): Decision[] {
+  const unique = new Map(targets.map((t) => [normalizeName(t.record), t]))
+  const byId = new Map(instances.map((i) => [i.id, i]))
+  const ownChanges = new Map<string, StateChange[]>()
+  for (const { change, target } of changes) {
+    const key = normalizeName(target.record)
+    ownChanges.set(key, [...(ownChanges.get(key) ?? []), change])
+  }
+  return [...unique.entries()].map(([key, target]) => {
+    const current = findRecord(records, target.record)
+    const reason = lagReason(target, ownChanges.get(key) ?? [], { instances, byId, current, project: scope.project })
+    if (reason) return { action: 'reread', target, reason }
+    const ips = runningIps(instances, scope.project, target)
+    return decide({ target, ips, current, version: findRecord(versions, target.record), ttl })
+  })
+}
+
 export interface PlanInput {
   event: StateChange
   /** Every instance the read returned (the project's, any state). */
@@ -178,16 +295,47 @@ export interface PlanInput {
   ttl: number
 }
 
-/** The whole decision for one event from one consistent pair of reads. */
+/** The whole decision for one event from one consistent pair of reads (a batch of one). */
 export function plan({ event, instances, records, versions, scope, ttl }: PlanInput): Decision {
-  const self = instances.find((i) => i.id === event.instanceId)
-  const target = identify(self, scope)
+  const target = identify(
+    instances.find((i) => i.id === event.instanceId),
+    scope
+  )
   if ('ignore' in target) return { action: 'ignore', reason: target.ignore }
-  if (self && readLags(event.state, self.state)) {
-    return { action: 'reread', target, reason: `read shows ${self.state} after a ${event.state} event` }
+  const [decision] = planBatch({ targets: [target], changes: [{ change: event, target }], instances, records, versions, scope, ttl })
+  return decision ?? { action: 'noop', target, current: undefined }
+}
+
+/** The service a record name is the record of (`<service>.<stack>.<zone>`), or undefined when it is no service record. */
+export function targetOfRecord(name: string, scope: Scope): Target | undefined {
+  const suffix = `.${zoneName(scope)}`
+  const normalized = normalizeName(name)
+  if (!normalized.endsWith(suffix)) return undefined
+  const labels = normalized.slice(0, -suffix.length).split('.')
+  const [service, stack] = labels
+  if (labels.length !== 2 || service === undefined || stack === undefined || labelProblem(service) || labelProblem(stack)) return undefined
+  return { stack, service, record: recordName({ ...scope, stack }, service) }
+}
+
+/**
+ * Every service of the project, for a reconcile: those with an instance in the
+ * read (any state it returns), and those with a version record in the zone (a
+ * service whose instances are all gone, whose A record may still be there). An
+ * A record without a version record and without instances is not known to be
+ * the updater's, and is left alone.
+ */
+export function projectTargets(instances: readonly InstanceView[], versions: readonly VersionRecord[], scope: Scope): Target[] {
+  const found = new Map<string, Target>()
+  for (const instance of instances) {
+    const target = identify(instance, scope)
+    if (!('ignore' in target)) found.set(target.record, target)
   }
-  const ips = runningIps(instances, scope.project, target)
-  return decide({ target, ips, current: findRecord(records, target.record), version: findRecord(versions, target.record), ttl })
+  for (const version of versions) {
+    if (parseVersion(version.values) === undefined) continue
+    const target = targetOfRecord(version.name, scope)
+    if (target && !found.has(target.record)) found.set(target.record, target)
+  }
+  return [...found.values()].sort((a, b) => (a.record < b.record ? -1 : a.record > b.record ? 1 : 0))
 }
 
 function change(action: ARecordChange['Action'], record: RecordSet): ARecordChange {
@@ -218,6 +366,48 @@ export function changeBatch(decision: Decision): RecordChange[] {
   if (decision.action !== 'upsert') return []
   const swap = [...(decision.current ? [change('DELETE', decision.current)] : []), change('CREATE', decision.next)]
   return [...swap, ...versionBump(decision.target.record, decision.version, decision.next.ttl)]
+}
+
+/**
+ * Route 53's limits on one ChangeResourceRecordSets request: at most 1000
+ * ResourceRecord elements, and at most 32,000 characters in all Value elements.
+ */
+export const CHANGE_LIMITS = { records: 1000, valueChars: 32000 } as const
+
+/** One request's worth of decisions, and their changes in one all-or-nothing batch. */
+export interface ChangeRequest {
+  decisions: Decision[]
+  changes: RecordChange[]
+}
+
+function size(changes: readonly RecordChange[]): { records: number; valueChars: number } {
+  const values = changes.flatMap((c) => c.ResourceRecordSet.ResourceRecords.map((r) => r.Value))
+  return { records: values.length, valueChars: values.reduce((n, v) => n + v.length, 0) }
+}
+
+/**
+ * The decisions' changes in as few requests as the limits allow, in order,
+ * never splitting one service's swap across two requests: each request is
+ * all-or-nothing, and so is each service's compare-and-swap within it.
+ */
+export function changeRequests(decisions: readonly Decision[], limits: { records: number; valueChars: number } = CHANGE_LIMITS): ChangeRequest[] {
+  const requests: ChangeRequest[] = []
+  let current: ChangeRequest | undefined
+  let used = { records: 0, valueChars: 0 }
+  for (const decision of decisions) {
+    const changes = changeBatch(decision)
+    if (changes.length === 0) continue
+    const needs = size(changes)
+    if (!current || used.records + needs.records > limits.records || used.valueChars + needs.valueChars > limits.valueChars) {
+      current = { decisions: [], changes: [] }
+      requests.push(current)
+      used = { records: 0, valueChars: 0 }
+    }
+    current.decisions.push(decision)
+    current.changes.push(...changes)
+    used = { records: used.records + needs.records, valueChars: used.valueChars + needs.valueChars }
+  }
+  return requests
 }
 
 /** The record's IPs before and after the decision, for the log line (null when nothing was compared). */

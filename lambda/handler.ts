@@ -6,50 +6,83 @@
  *   PROJECT     project name; only instances tagged with it are considered (required)
  *   ZONE_ID     the project's private hosted zone, `Z...` or `/hostedzone/Z...` (required)
  *   ZONE_NAME   that zone's name, must equal <project>.<region>.internal (required)
- *   RECORD_TTL  TTL of the service records in seconds (default 60)
+ *   RECORD_TTL  TTL of the service records in seconds (default DEFAULT_RECORD_TTL of src/names.ts, the dns-ttl input's default)
  *   AWS_REGION  set by Lambda; part of every record name
  *
- * Per event, in this order:
- *   1. ListResourceRecordSets of the whole zone (one page of up to 300 sets):
- *      gives the service's A record and its version record (TXT, same name).
- *   2. DescribeInstances filtered on tag:<project key>=PROJECT, any state (one
- *      page of up to 1000 instances): gives the event's instance and its tags,
- *      and the service's running instances, in one read.
- *   3. At most one ChangeResourceRecordSets, as compare-and-swap: DELETE of the
- *      exact A set read in 1 plus CREATE of the new set (or only the DELETE when
- *      none runs), and DELETE of the exact TXT read plus CREATE of the next
- *      version ("hyperform-version=<n+1>", or 1 when there was none), in one
- *      all-or-nothing batch.
- * Reading the record BEFORE the instances is what makes the swap safe: if
+ * Three event shapes, one engine:
+ *   - An SQS event (`Records[]`, `eventSource: aws:sqs`), from an event source
+ *     mapping on the queue EventBridge sends the EC2 state changes to; each
+ *     message body is one EventBridge event. Returns
+ *     `{ batchItemFailures: [{ itemIdentifier: <messageId> }] }` naming the
+ *     messages whose services could not be written (the mapping must have
+ *     `FunctionResponseTypes: ["ReportBatchItemFailures"]`); never throws for
+ *     a bad message or an AWS error, so SQS retries only those messages.
+ *   - A scheduled event (`source: aws.events`, `detail-type: Scheduled Event`,
+ *     directly or as a message body): recompute every service of the project.
+ *     Returns its line; throws (after logging) when a service could not be written.
+ *   - A direct EventBridge state-change event (the rule target of before the
+ *     queue): one event as before, returns its line, throws for Lambda's retry.
+ *
+ * Per SQS batch, in this order:
+ *   0. DescribeInstances of the events' instance ids (filter instance-id, 200 ids
+ *      a call), any project and state: which are the project's and of which
+ *      service. Terminated instances stay listed, with their tags, for about an
+ *      hour. A batch naming none of the project's instances stops here: no
+ *      Route 53 call.
+ *   1. ListResourceRecordSets of the whole zone (pages of 300 sets): every
+ *      service's A record and its version record (TXT, same name).
+ *   2. DescribeInstances filtered on tag:<project key>=PROJECT and every state
+ *      but terminated (pages of 1000): every service's running instances.
+ *   3. ChangeResourceRecordSets of one batch for every service whose record
+ *      differs (more only past Route 53's 1000 values or 32,000 characters per
+ *      request, never splitting a service), each service's change a
+ *      compare-and-swap: DELETE of the exact A set read in 1 plus CREATE of the
+ *      new set (or only the DELETE when none runs), and DELETE of the exact TXT
+ *      read plus CREATE of the next version ("hyperform-version=<n+1>", or 1).
+ * A scheduled event skips 0 and recomputes the services of 2 and those with a
+ * version record in 1. A direct event skips 0 and reads every state in 2,
+ * which finds its instance (as the updater always did).
+ *
+ * Reading the records BEFORE the instances is what makes the swap safe: if
  * another invocation wrote before our record read, our instance read is newer
- * than its; if it writes after, our batch fails with InvalidChangeBatch and we
- * read the zone again (after a bounded, jittered backoff): when the winner
- * already wrote the set we meant to write we are done (one call), otherwise
- * that read opens a new round, the instances read after it. Comparing the A
- * values alone could not see a record that other writers changed and then put
- * back to exactly what we read (A-B-A): a writer stalled between 2 and 3 would
- * then write its old set over a newer, equal-looking one. The version record
- * closes that: every write bumps it and it never returns to an earlier value,
- * so any write since our read fails our DELETE of the TXT, with no read after
- * the write. Left open (as with any check-then-act without a read after the
- * write): a writer stalled between 2 and 3 while the instance it adds dies and
- * BOTH that instance's shutting-down and terminated events are handled as
- * no-ops before the stalled batch lands; a later event of the service repairs
- * it, and the action's drift check heals it. So 2 calls for an ignored or
- * unchanged event, 3 when the record changes; more only for extra pages, SDK
- * retries, conflicts (1 more when the winner wrote the same set, 3 otherwise)
- * or a read lagging the event. Throttling and PriorRequestNotComplete are
- * retried by the SDK's standard retry; any other error is thrown so that
- * Lambda's asynchronous retry runs.
+ * than its; if it writes after, our request fails with InvalidChangeBatch (all
+ * of it: Route 53 batches are all-or-nothing) and we read the zone again (after
+ * a bounded, jittered backoff): the services the winner already wrote as we
+ * meant to are done, the others are recomputed from fresh instance reads read
+ * after that zone read. A read older than what is known (an instance in a state
+ * older than the batch's event of it, or pending while the record holds its IP)
+ * defers that service alone to the next round. Comparing the A values alone
+ * could not see a record that other writers changed and then put back to
+ * exactly what we read (A-B-A): a writer stalled between 2 and 3 would then
+ * write its old set over a newer, equal-looking one. The version record closes
+ * that: every write bumps it and it never returns to an earlier value, so any
+ * write since our read fails our DELETE of the TXT, with no read after the
+ * write. Left open (as with any check-then-act without a read after the write):
+ * a writer stalled between 2 and 3 while the instance it adds dies and BOTH
+ * that instance's shutting-down and terminated events are handled as no-ops
+ * before the stalled batch lands; the scheduled reconcile repairs it, and so
+ * does the action's drift check.
+ *
+ * Calls: a batch of any size costs 1 zone read (per 300 sets) and 1 write when
+ * anything changed (Route 53), and 1 read by id (per 200 instances) plus 1
+ * project read (per 1000 instances) (EC2); a batch of other projects' events
+ * only the read by id. A direct event costs 2 when nothing changes, 3 when the
+ * record changes. More only for SDK retries, conflicts (1 zone read, then a
+ * round of 2 or 3) or a lagging read (a round). Throttling and
+ * PriorRequestNotComplete are retried by the SDK's standard retry.
  *
  * IAM: ec2:DescribeInstances; route53:ListResourceRecordSets and
- * route53:ChangeResourceRecordSets on the zone; logs for the log group.
+ * route53:ChangeResourceRecordSets on the zone; logs for the log group (and,
+ * for the event source mapping, sqs:ReceiveMessage, DeleteMessage and
+ * GetQueueAttributes on the queue).
  *
- * One JSON line per event on stdout:
- *   {instance, state, service, stack, record, before, after, action, calls, attempts, reason}
- * `calls` counts HTTP requests, SDK retries included.
+ * One JSON line per invocation on stdout:
+ *   direct event: {instance, state, service, stack, record, before, after, action, calls, attempts, reason}
+ *   batch or reconcile: {kind, messages, events, reconcile, ignored, services, changed, unchanged, failed,
+ *                        failedMessages, route53Calls, ec2Calls, calls, attempts, records, failures, reasons, error}
+ * Calls count HTTP requests, SDK retries included.
  */
-import { EC2Client, paginateDescribeInstances, type Instance } from '@aws-sdk/client-ec2'
+import { EC2Client, paginateDescribeInstances, type DescribeInstancesCommandInput, type Instance } from '@aws-sdk/client-ec2'
 import {
   ChangeResourceRecordSetsCommand,
   ListResourceRecordSetsCommand,
@@ -57,19 +90,26 @@ import {
   type ListResourceRecordSetsCommandInput,
   type ResourceRecordSet
 } from '@aws-sdk/client-route-53'
-import { LIMITS, TAGS, labelProblem, regionProblem, zoneName } from '../src/names.js'
+import { DEFAULT_RECORD_TTL, LIMITS, TAGS, labelProblem, regionProblem, zoneName } from '../src/names.js'
 import {
   beforeAfter,
-  changeBatch,
+  changeRequests,
   decide,
   findRecord,
+  identify,
   normalizeName,
-  parseEvent,
-  plan,
+  parseQueueEvent,
+  parseTrigger,
+  planBatch,
+  projectTargets,
+  type ChangeRequest,
   type Decision,
   type InstanceView,
+  type QueueMessage,
   type RecordSet,
   type StateChange,
+  type Target,
+  type TargetedChange,
   type VersionRecord
 } from './core.js'
 
@@ -81,6 +121,7 @@ export interface Config {
   ttl: number
 }
 
+/** The line logged (and returned) for a direct EventBridge state-change event. */
 export interface LogLine {
   instance: string | null
   state: string | null
@@ -96,12 +137,80 @@ export interface LogLine {
   error?: string
 }
 
+/** One service record a batch wrote, or failed to write. */
+export interface RecordLine {
+  record: string
+  before: string[] | null
+  after: string[] | null
+}
+
+/** The one line logged per SQS batch (`kind: batch`) or scheduled reconcile (`kind: reconcile`, also returned). */
+export interface BatchLine {
+  kind: 'batch' | 'reconcile'
+  /** SQS messages in the batch (0 for a direct scheduled event). */
+  messages: number
+  /** State-change events among them. */
+  events: number
+  /** True when a scheduled event asked for every service. */
+  reconcile: boolean
+  /** Messages that named no service of the project: another project's instance, an unknown one, not a state change. */
+  ignored: number
+  /** Services recomputed. */
+  services: number
+  /** Records written (each one compare-and-swap), and left as they were. */
+  changed: number
+  unchanged: number
+  /** Services that could not be written (conflicts past the bound, or an error). */
+  failed: number
+  /** Messages reported back to SQS as batch item failures. */
+  failedMessages: number
+  route53Calls: number
+  ec2Calls: number
+  calls: number
+  attempts: number
+  /** Each written record's IPs before and after, then each failed one's last known (the first 100 of each). */
+  records: RecordLine[]
+  failures: RecordLine[]
+  /** How many messages were ignored, by reason. */
+  reasons: Record<string, number>
+  error?: string
+}
+
+/** What an SQS event source mapping with `ReportBatchItemFailures` expects back. */
+export interface BatchResponse {
+  batchItemFailures: { itemIdentifier: string }[]
+}
+
+/** An SQS event as an event source mapping sends it (only what the handler reads). */
+export interface QueueEvent {
+  Records: readonly { messageId: string; body: string; eventSource: string }[]
+}
+
+/** An EventBridge EC2 state-change event (only what the handler reads). */
+export interface StateChangeEvent {
+  detail: { 'instance-id': string; state: string }
+}
+
+/** An EventBridge schedule's event. */
+export interface ScheduledEvent {
+  source: 'aws.events'
+  'detail-type': 'Scheduled Event'
+}
+
+/** The handler, typed per event shape. */
+export interface DnsHandler {
+  (event: QueueEvent): Promise<BatchResponse>
+  (event: ScheduledEvent): Promise<BatchLine>
+  (event: StateChangeEvent): Promise<LogLine>
+  (event: unknown): Promise<LogLine | BatchLine | BatchResponse>
+}
+
 export interface HandlerDeps {
   ec2: EC2Client
   route53: Route53Client
   config: Config
-  /** Where the one line per event goes (default: stdout). */
-  log?: (line: LogLine) => void
+  /** Where the one line per event or batch goes (default: stdout). */
+  log?: (line: LogLine | BatchLine) => void
   sleep?: (ms: number) => Promise<void>
   /** In [0, 1), for the backoff's jitter. */
   random?: () => number
@@ -109,10 +218,15 @@ export interface HandlerDeps {
   maxAttempts?: number
 }
 
-export const DEFAULT_TTL = 60
 export const MAX_ATTEMPTS = 5
 const ZONE_PAGE = 300
 const INSTANCE_PAGE = 1000
+/** EC2 refuses more than 200 filter values in one call (FilterLimitExceeded). */
+const ID_FILTER_VALUES = 200
+/** The states the project read of a batch or reconcile returns: every one but terminated. */
+const LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped']
+/** Records listed by name in a batch line (the counts are always whole): a log event holds 256 KB. */
+const LOGGED_RECORDS = 100
 const BACKOFF_BASE_MS = 250
 const BACKOFF_CAP_MS = 4000
 
@@ -123,7 +237,7 @@ function required(env: NodeJS.ProcessEnv, key: string): string {
 }
 
 function parseTtl(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === '') return DEFAULT_TTL
+  if (raw === undefined || raw.trim() === '') return DEFAULT_RECORD_TTL
   const ttl = Number(raw)
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > 2147483647) {
     throw new Error(`RECORD_TTL "${raw}" is not a whole number of seconds`)
@@ -144,11 +258,17 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   return { project, region, zoneId, zoneName: zone, ttl: parseTtl(env.RECORD_TTL) }
 }
 
-/** Counts HTTP requests, SDK retries included. */
+type Metadata = { $metadata?: { attempts?: number } }
+
+/** Counts HTTP requests per service, SDK retries included. */
 class Calls {
-  count = 0
-  add(metadata: { attempts?: number } | undefined): void {
-    this.count += metadata?.attempts ?? 1
+  route53 = 0
+  ec2 = 0
+  get count(): number {
+    return this.route53 + this.ec2
+  }
+  add(service: 'route53' | 'ec2', metadata: { attempts?: number } | undefined): void {
+    this[service] += metadata?.attempts ?? 1
   }
 }
 
@@ -156,13 +276,17 @@ function errorName(error: unknown): string {
   return error instanceof Error ? error.name : 'Error'
 }
 
-async function counted<T extends { $metadata?: { attempts?: number } }>(calls: Calls, request: Promise<T>): Promise<T> {
+function errorText(error: unknown): string {
+  return `${errorName(error)}: ${error instanceof Error ? error.message : String(error)}`
+}
+
+async function counted<T extends Metadata>(calls: Calls, service: 'route53' | 'ec2', request: Promise<T>): Promise<T> {
   try {
     const output = await request
-    calls.add(output.$metadata)
+    calls.add(service, output.$metadata)
     return output
   } catch (error) {
-    calls.add((error as { $metadata?: { attempts?: number } }).$metadata)
+    calls.add(service, (error as Metadata).$metadata)
     throw error
   }
 }
@@ -183,7 +307,7 @@ async function readZone(route53: Route53Client, zoneId: string, calls: Calls): P
   const read: ZoneRead = { records: [], versions: [] }
   let input: ListResourceRecordSetsCommandInput = { HostedZoneId: zoneId, MaxItems: ZONE_PAGE }
   for (;;) {
-    const page = await counted(calls, route53.send(new ListResourceRecordSetsCommand(input)))
+    const page = await counted(calls, 'route53', route53.send(new ListResourceRecordSetsCommand(input)))
     for (const set of page.ResourceRecordSets ?? []) {
       const record = simple(set, 'A')
       if (record) read.records.push(record)
@@ -212,37 +336,56 @@ function toView(instance: Instance): InstanceView | undefined {
   }
 }
 
-async function readInstances(ec2: EC2Client, project: string, calls: Calls): Promise<InstanceView[]> {
+/** Every page of one filtered DescribeInstances. */
+async function describe(ec2: EC2Client, input: DescribeInstancesCommandInput, calls: Calls): Promise<InstanceView[]> {
   const views: InstanceView[] = []
-  const pages = paginateDescribeInstances(
-    { client: ec2, pageSize: INSTANCE_PAGE },
-    { Filters: [{ Name: `tag:${TAGS.project}`, Values: [project] }] }
-  )
+  const pages = paginateDescribeInstances({ client: ec2, pageSize: INSTANCE_PAGE }, input)
   try {
     for await (const page of pages) {
-      calls.add(page.$metadata)
+      calls.add('ec2', page.$metadata)
       for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
         const view = toView(instance)
         if (view) views.push(view)
       }
     }
   } catch (error) {
-    calls.add((error as { $metadata?: { attempts?: number } }).$metadata)
+    calls.add('ec2', (error as Metadata).$metadata)
     throw error
   }
   return views
 }
 
-/** Writes the decision; returns why to recompute when a concurrent writer got there first. */
-async function write(deps: HandlerDeps, decision: Decision, calls: Calls): Promise<string | undefined> {
-  const Changes = changeBatch(decision)
-  if (Changes.length === 0) return undefined
+/**
+ * The project's instances: in every state for a direct event (the event's own
+ * instance, terminated or not, is found among them), or all but the terminated
+ * ones for a batch or a reconcile (whose events' instances were read by id).
+ */
+function readProject(ec2: EC2Client, project: string, states: 'all' | 'live', calls: Calls): Promise<InstanceView[]> {
+  const Filters = [{ Name: `tag:${TAGS.project}`, Values: [project] }]
+  if (states === 'live') Filters.push({ Name: 'instance-state-name', Values: LIVE_STATES })
+  return describe(ec2, { Filters }, calls)
+}
+
+/** The named instances, whatever their project or state (terminated ones keep their tags for about an hour). */
+async function readByIds(ec2: EC2Client, ids: readonly string[], calls: Calls): Promise<Map<string, InstanceView>> {
+  const found = new Map<string, InstanceView>()
+  for (let i = 0; i < ids.length; i += ID_FILTER_VALUES) {
+    const Values = ids.slice(i, i + ID_FILTER_VALUES)
+    for (const view of await describe(ec2, { Filters: [{ Name: 'instance-id', Values }] }, calls)) found.set(view.id, view)
+  }
+  return found
+}
+
+/** Writes one request; returns why to recompute when a concurrent writer got there first. */
+async function write(deps: HandlerDeps, request: ChangeRequest, calls: Calls): Promise<string | undefined> {
+  const [only] = request.decisions
+  const Comment = request.decisions.length === 1 && only ? `hyperform: ${only.action}` : `hyperform: ${request.decisions.length} service records`
   const command = new ChangeResourceRecordSetsCommand({
     HostedZoneId: deps.config.zoneId,
-    ChangeBatch: { Comment: `hyperform: ${decision.action}`, Changes }
+    ChangeBatch: { Comment, Changes: request.changes }
   })
   try {
-    await counted(calls, deps.route53.send(command))
+    await counted(calls, 'route53', deps.route53.send(command))
     return undefined
   } catch (error) {
     if (errorName(error) === 'InvalidChangeBatch') return `InvalidChangeBatch: ${(error as Error).message}`
@@ -253,6 +396,154 @@ async function write(deps: HandlerDeps, decision: Decision, calls: Calls): Promi
 function backoff(attempt: number, random: () => number): number {
   const delay = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1))
   return delay / 2 + random() * (delay / 2)
+}
+
+class Exhausted extends Error {
+  override name = 'RetriesExhausted'
+}
+
+/** What one invocation is asked to do. */
+interface Work {
+  changes: readonly StateChange[]
+  /** Recompute every service of the project too (a scheduled event). */
+  reconcile: boolean
+  /**
+   * How the changes' instances are told to be the project's: `by-id`, one
+   * DescribeInstances of their ids before anything else, so that a batch of
+   * other projects' events makes no Route 53 call; `listed`, among the project
+   * read of every state, after the zone read (a direct event, as before).
+   */
+  identify: 'by-id' | 'listed'
+}
+
+interface Outcome {
+  target: Target
+  /** The last decision made for the service, undefined before the first. */
+  decision: Decision | undefined
+  status: 'pending' | 'unchanged' | 'written' | 'failed'
+}
+
+/** What an invocation did: per change its service (or why not), per service its outcome, and the counts. */
+interface Run {
+  calls: Calls
+  attempts: number
+  /** Same order as Work.changes; undefined while not yet told. */
+  resolved: (Target | { ignore: string } | undefined)[]
+  outcomes: Map<string, Outcome>
+  reconciled: boolean
+  error?: unknown
+}
+
+function track(run: Run, target: Target): void {
+  if (!run.outcomes.has(target.record)) run.outcomes.set(target.record, { target, decision: undefined, status: 'pending' })
+}
+
+function settle(run: Run, decision: Decision, status: Outcome['status']): void {
+  if (decision.action === 'ignore') return
+  const outcome = run.outcomes.get(decision.target.record)
+  if (outcome) Object.assign(outcome, { decision, status })
+}
+
+function pendingTargets(run: Run): Target[] {
+  return [...run.outcomes.values()].filter((o) => o.status === 'pending').map((o) => o.target)
+}
+
+function targetedChanges(work: Work, run: Run): TargetedChange[] {
+  return work.changes.flatMap((change, i) => {
+    const target = run.resolved[i]
+    return target && !('ignore' in target) ? [{ change, target }] : []
+  })
+}
+
+/**
+ * After a lost swap: when the zone read after it already holds what the
+ * decision meant to write (the winner wrote the same set), that is the outcome.
+ */
+function settledBy(decision: Decision, zone: ZoneRead, ttl: number): Decision | undefined {
+  if (decision.action !== 'upsert' && decision.action !== 'delete') return undefined
+  const { target } = decision
+  const ips = decision.action === 'upsert' ? decision.next.values : []
+  const outcome = decide({ target, ips, current: findRecord(zone.records, target.record), version: findRecord(zone.versions, target.record), ttl })
+  return outcome.action === 'noop' ? outcome : undefined
+}
+
+/**
+ * Read, decide, write, for every pending service at once; again from fresh
+ * reads for the services whose swap was lost or whose read lagged an event.
+ */
+async function converge(deps: HandlerDeps, work: Work, run: Run): Promise<void> {
+  const { config } = deps
+  const scope = config
+  const max = deps.maxAttempts ?? MAX_ATTEMPTS
+  const resolve = (lookup: (id: string) => InstanceView | undefined): void => {
+    work.changes.forEach((change, i) => {
+      const target = identify(lookup(change.instanceId), scope)
+      run.resolved[i] = target
+      if (!('ignore' in target)) track(run, target)
+    })
+  }
+  if (work.identify === 'by-id') {
+    if (work.changes.length > 0) {
+      const views = await readByIds(deps.ec2, [...new Set(work.changes.map((c) => c.instanceId))], run.calls)
+      resolve((id) => views.get(id))
+    }
+    if (run.outcomes.size === 0 && !work.reconcile) return
+  }
+  let zone: ZoneRead | undefined
+  for (;;) {
+    run.attempts += 1
+    const { records, versions } = zone ?? (await readZone(deps.route53, config.zoneId, run.calls))
+    zone = undefined
+    // the instances are read after the zone: a writer that wrote before our zone read read older instances than ours
+    const instances = await readProject(deps.ec2, config.project, work.identify === 'listed' ? 'all' : 'live', run.calls)
+    if (work.identify === 'listed' && run.attempts === 1) {
+      const byId = new Map(instances.map((i) => [i.id, i]))
+      resolve((id) => byId.get(id))
+    }
+    if (work.reconcile && !run.reconciled) {
+      for (const target of projectTargets(instances, versions, scope)) track(run, target)
+      run.reconciled = true
+    }
+    const targets = pendingTargets(run)
+    if (targets.length === 0) return
+    const decisions = planBatch({ targets, changes: targetedChanges(work, run), instances, records, versions, scope, ttl: config.ttl })
+    let retry: string | undefined
+    for (const decision of decisions) {
+      settle(run, decision, 'pending')
+      if (decision.action === 'noop') settle(run, decision, 'unchanged')
+      if (decision.action === 'reread') retry = decision.reason
+    }
+    const lost: Decision[] = []
+    for (const request of changeRequests(decisions)) {
+      const conflict = await write(deps, request, run.calls)
+      if (conflict === undefined) for (const decision of request.decisions) settle(run, decision, 'written')
+      else {
+        lost.push(...request.decisions)
+        retry = conflict
+      }
+    }
+    if (pendingTargets(run).length === 0) return
+    if (run.attempts >= max) throw new Exhausted(`gave up after ${run.attempts} attempts: ${retry ?? 'unknown'}`)
+    await (deps.sleep ?? defaultSleep)(backoff(run.attempts, deps.random ?? Math.random))
+    // the next round's zone read; it also tells which lost swaps the winner already made
+    zone = await readZone(deps.route53, config.zoneId, run.calls)
+    for (const decision of lost) {
+      const settled = settledBy(decision, zone, config.ttl)
+      if (settled) settle(run, settled, 'unchanged')
+    }
+    if (pendingTargets(run).length === 0) return
+  }
+}
+
+async function execute(deps: HandlerDeps, work: Work): Promise<Run> {
+  const run: Run = { calls: new Calls(), attempts: 0, resolved: work.changes.map(() => undefined), outcomes: new Map(), reconciled: false }
+  try {
+    await converge(deps, work, run)
+  } catch (error) {
+    run.error = error
+  }
+  for (const outcome of run.outcomes.values()) if (outcome.status === 'pending') outcome.status = 'failed'
+  return run
 }
 
 function logLine(change: StateChange | undefined, decision: Decision, counts: { calls: number; attempts: number }): LogLine {
@@ -271,86 +562,133 @@ function logLine(change: StateChange | undefined, decision: Decision, counts: { 
   return line
 }
 
-class Exhausted extends Error {
-  override name = 'RetriesExhausted'
+/** A direct state-change event: one line, returned; an error is logged, then thrown for Lambda's asynchronous retry. */
+async function handleChange(deps: HandlerDeps, change: StateChange, log: (line: LogLine) => void): Promise<LogLine> {
+  const run = await execute(deps, { changes: [change], reconcile: false, identify: 'listed' })
+  const resolved = run.resolved[0]
+  const decision: Decision =
+    resolved === undefined
+      ? { action: 'ignore', reason: 'failed before a decision' }
+      : 'ignore' in resolved
+        ? { action: 'ignore', reason: resolved.ignore }
+        : (run.outcomes.get(resolved.record)?.decision ?? { action: 'ignore', reason: 'failed before a decision' })
+  const line = logLine(change, decision, { calls: run.calls.count, attempts: run.attempts })
+  if (run.error === undefined) {
+    log(line)
+    return line
+  }
+  log({ ...line, action: 'error', error: errorText(run.error) })
+  throw run.error
 }
 
-interface Round {
-  decision: Decision | undefined
-  calls: Calls
-  attempts: number
-  /** A zone read already made for the next round (after a lost swap). */
-  zone?: ZoneRead
+function recordLine(outcome: Outcome): RecordLine {
+  const { before, after } = outcome.decision ? beforeAfter(outcome.decision) : { before: null, after: null }
+  return { record: outcome.target.record, before, after }
+}
+
+interface BatchSummary {
+  kind: BatchLine['kind']
+  messages: number
+  work: Work
+  run: Run
+  ignored: string[]
+  failedMessages: number
+}
+
+function batchLine({ kind, messages, work, run, ignored, failedMessages }: BatchSummary): BatchLine {
+  const outcomes = [...run.outcomes.values()]
+  const count = (status: Outcome['status']): number => outcomes.filter((o) => o.status === status).length
+  const reasons: Record<string, number> = {}
+  for (const reason of ignored) reasons[reason] = (reasons[reason] ?? 0) + 1
+  const line: BatchLine = {
+    kind,
+    messages,
+    events: work.changes.length,
+    reconcile: work.reconcile,
+    ignored: ignored.length,
+    services: outcomes.length,
+    changed: count('written'),
+    unchanged: count('unchanged'),
+    failed: count('failed'),
+    failedMessages,
+    route53Calls: run.calls.route53,
+    ec2Calls: run.calls.ec2,
+    calls: run.calls.count,
+    attempts: run.attempts,
+    records: outcomes.filter((o) => o.status === 'written').slice(0, LOGGED_RECORDS).map(recordLine),
+    failures: outcomes.filter((o) => o.status === 'failed').slice(0, LOGGED_RECORDS).map(recordLine),
+    reasons
+  }
+  if (run.error !== undefined) line.error = errorText(run.error)
+  return line
+}
+
+/** True when the message's services were all written or found right (an ignored message is done too). */
+function messageDone(message: QueueMessage, index: number | undefined, run: Run): boolean {
+  const { trigger } = message
+  if (trigger.kind === 'other') return true
+  if (trigger.kind === 'reconcile') return run.error === undefined && [...run.outcomes.values()].every((o) => o.status !== 'failed')
+  const resolved = index === undefined ? undefined : run.resolved[index]
+  if (resolved === undefined) return false
+  if ('ignore' in resolved) return true
+  return run.outcomes.get(resolved.record)?.status !== 'failed'
 }
 
 /**
- * After a lost swap: reads the zone again. When the winner already wrote what
- * this round meant to write, that is the outcome (a no-op, one call); otherwise
- * the read opens the next round, which reads the instances after it as always.
+ * An SQS batch: every message's event at once, one zone read and one write
+ * for all of them; the messages whose services could not be written come back
+ * as batch item failures, for SQS to deliver again (and, past the queue's
+ * receive count, to keep in its dead-letter queue). Never throws.
  */
-async function afterConflict(deps: HandlerDeps, decision: Decision, round: Round): Promise<Decision | undefined> {
-  if (decision.action !== 'upsert' && decision.action !== 'delete') return undefined
-  const zone = await readZone(deps.route53, deps.config.zoneId, round.calls)
-  const { target } = decision
-  const ips = decision.action === 'upsert' ? decision.next.values : []
-  const current = findRecord(zone.records, target.record)
-  const outcome = decide({ target, ips, current, version: findRecord(zone.versions, target.record), ttl: deps.config.ttl })
-  if (outcome.action === 'noop') return outcome
-  round.zone = zone
-  return undefined
+async function handleQueue(deps: HandlerDeps, messages: QueueMessage[], log: (line: BatchLine) => void): Promise<BatchResponse> {
+  const changes: StateChange[] = []
+  const indexes: (number | undefined)[] = []
+  const ignored: string[] = []
+  for (const { trigger } of messages) {
+    indexes.push(trigger.kind === 'change' ? changes.push(trigger.change) - 1 : undefined)
+    if (trigger.kind === 'other') ignored.push(trigger.reason)
+  }
+  const work: Work = { changes, reconcile: messages.some((m) => m.trigger.kind === 'reconcile'), identify: 'by-id' }
+  const run = await execute(deps, work)
+  for (const resolved of run.resolved) if (resolved && 'ignore' in resolved) ignored.push(resolved.ignore)
+  const batchItemFailures = messages.filter((m, i) => !messageDone(m, indexes[i], run)).map((m) => ({ itemIdentifier: m.messageId }))
+  log(batchLine({ kind: 'batch', messages: messages.length, work, run, ignored, failedMessages: batchItemFailures.length }))
+  return { batchItemFailures }
 }
 
-/** Read, decide, write; again from scratch after a conflict or a lagging read. */
-async function converge(deps: HandlerDeps, change: StateChange, round: Round): Promise<Decision> {
-  const { config } = deps
-  const max = deps.maxAttempts ?? MAX_ATTEMPTS
-  for (;;) {
-    round.attempts += 1
-    const { records, versions } = round.zone ?? (await readZone(deps.route53, config.zoneId, round.calls))
-    round.zone = undefined
-    const instances = await readInstances(deps.ec2, config.project, round.calls)
-    const decision = plan({ event: change, instances, records, versions, scope: config, ttl: config.ttl })
-    round.decision = decision
-    const retry = decision.action === 'reread' ? decision.reason : await write(deps, decision, round.calls)
-    if (retry === undefined) return decision
-    if (round.attempts >= max) throw new Exhausted(`gave up after ${round.attempts} attempts: ${retry}`)
-    await (deps.sleep ?? defaultSleep)(backoff(round.attempts, deps.random ?? Math.random))
-    const settled = await afterConflict(deps, decision, round)
-    if (settled) return (round.decision = settled)
-  }
+/** A scheduled event: every service of the project, one line, returned; thrown when a service could not be written. */
+async function handleReconcile(deps: HandlerDeps, log: (line: BatchLine) => void): Promise<BatchLine> {
+  const work: Work = { changes: [], reconcile: true, identify: 'by-id' }
+  const run = await execute(deps, work)
+  const line = batchLine({ kind: 'reconcile', messages: 0, work, run, ignored: [], failedMessages: 0 })
+  log(line)
+  if (run.error !== undefined) throw run.error
+  if (line.failed > 0) throw new Exhausted(`${line.failed} service records could not be written: ${line.failures.map((f) => f.record).join(', ')}`)
+  return line
 }
 
 function defaultSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-function defaultLog(line: LogLine): void {
+function defaultLog(line: LogLine | BatchLine): void {
   process.stdout.write(`${JSON.stringify(line)}\n`)
 }
 
 /** The handler for the given clients and configuration. */
-export function createHandler(deps: HandlerDeps): (event: unknown) => Promise<LogLine> {
+export function createHandler(deps: HandlerDeps): DnsHandler {
   const log = deps.log ?? defaultLog
-  return async (event: unknown) => {
-    const change = parseEvent(event)
-    if (!change) {
-      const line = logLine(undefined, { action: 'ignore', reason: 'not an EC2 instance state-change event' }, { calls: 0, attempts: 0 })
-      log(line)
-      return line
-    }
-    const round: Round = { decision: undefined, calls: new Calls(), attempts: 0 }
-    try {
-      const decision = await converge(deps, change, round)
-      const line = logLine(change, decision, { calls: round.calls.count, attempts: round.attempts })
-      log(line)
-      return line
-    } catch (error) {
-      const last: Decision = round.decision ?? { action: 'ignore', reason: 'failed before a decision' }
-      const counts = { calls: round.calls.count, attempts: round.attempts }
-      log({ ...logLine(change, last, counts), action: 'error', error: `${errorName(error)}: ${(error as Error).message}` })
-      throw error
-    }
+  const handle = async (event: unknown): Promise<LogLine | BatchLine | BatchResponse> => {
+    const messages = parseQueueEvent(event)
+    if (messages) return handleQueue(deps, messages, log)
+    const trigger = parseTrigger(event)
+    if (trigger.kind === 'reconcile') return handleReconcile(deps, log)
+    if (trigger.kind === 'change') return handleChange(deps, trigger.change, log)
+    const line = logLine(undefined, { action: 'ignore', reason: trigger.reason }, { calls: 0, attempts: 0 })
+    log(line)
+    return line
   }
+  return handle as DnsHandler
 }
 
 /** Clients with the SDK's standard retry (throttling, PriorRequestNotComplete, 5xx). */
@@ -361,13 +699,13 @@ export function defaultClients(region: string): { ec2: EC2Client; route53: Route
   }
 }
 
-let lambdaHandler: ((event: unknown) => Promise<LogLine>) | undefined
+let lambdaHandler: DnsHandler | undefined
 
 /** Lambda entry point: clients and configuration are built once per execution environment. */
-export async function handler(event: unknown): Promise<LogLine> {
+export const handler: DnsHandler = (async (event: unknown) => {
   if (!lambdaHandler) {
     const config = configFromEnv()
     lambdaHandler = createHandler({ ...defaultClients(config.region), config })
   }
   return lambdaHandler(event)
-}
+}) as DnsHandler

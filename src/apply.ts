@@ -26,9 +26,9 @@ interface Step {
   promise: Promise<unknown>
 }
 
-/** Steps of `kind` a change of `service` waits for: all of a project kind's, only its own service's otherwise. */
+/** Steps of `kind` a change of `service` waits for: all of a project or stack kind's, only its own service's otherwise. */
 function stepsOf(steps: Step[], kind: ResourceKind, service: string | undefined): Step[] {
-  return steps.filter((s) => s.change.kind === kind && (KINDS[kind].level === 'project' || s.change.service === service))
+  return steps.filter((s) => s.change.kind === kind && (KINDS[kind].level !== 'service' || s.change.service === service))
 }
 
 function applyOne<K extends ResourceKind>(change: UpsertOf<K>, ctx: ApplyStepContext): Promise<KindOutput<K>> {
@@ -71,7 +71,7 @@ function batches(kind: ResourceKind, deletes: Change[]): Change[][] {
   const mine = deletes.filter((c) => c.kind === kind)
   if (mine.length === 0) return []
   if (KINDS[kind].removeTogether) return [mine]
-  if (KINDS[kind].level === 'project') return mine.map((c) => [c])
+  if (KINDS[kind].level !== 'service') return mine.map((c) => [c])
   const services = [...new Set(mine.map((c) => c.service ?? ''))].sort()
   return services.map((s) => mine.filter((c) => (c.service ?? '') === s))
 }
@@ -94,7 +94,7 @@ function applyRemovals(e: Engine, plan: Plan, args: { scope: StackScope; zoneId:
       const first = batch[0] as Change
       const related = (d: ResourceKind): Array<Promise<unknown>> =>
         steps
-          .filter((s) => s.change.kind === d && (op.level === 'project' || op.removeTogether || KINDS[d].level === 'project' || KINDS[d].removeTogether || s.change.service === first.service))
+          .filter((s) => s.change.kind === d && (op.level !== 'service' || op.removeTogether || KINDS[d].level !== 'service' || KINDS[d].removeTogether || s.change.service === first.service))
           .map((s) => s.promise)
       const what = `deleting ${op.noun} ${batch.map((c) => c.name).join(', ')}`
       const promise = e.step(

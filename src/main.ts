@@ -10,7 +10,7 @@ import { scopeProblems, type StackScope } from './names.js'
 import { commentMarker, decideCommand, forkProblem, pullRequestEvent, upsertComment, type PullRequestEvent } from './github.js'
 import { createClients } from './aws/clients.js'
 import { imageProblems } from './aws/images.js'
-import { resolveNetwork } from './aws/network.js'
+import { launchesInto, outboundReport, resolveNetwork } from './aws/network.js'
 import { Aws } from './aws/send.js'
 import { buildDesired } from './desired.js'
 import { readCurrent } from './current.js'
@@ -106,6 +106,11 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   printPlan(changeLines(plan))
   const drift = driftLines(plan)
   if (drift.length > 0) core.warning(`drift: ${drift.length} resource(s) changed outside this action; ${inputs.command === 'plan' ? 'a deploy heals them' : 'healing them'}`)
+  if (network && launchesInto(plan)) {
+    const outbound = await outboundReport(aws, network)
+    for (const warning of outbound.warnings) core.warning(warning)
+    if (outbound.errors.length > 0) throw new InputError(outbound.errors)
+  }
   const applied = inputs.command === 'plan' ? undefined : await applyPlan(plan, { clients, desired, log: core.info })
   // Nothing written: the stack is as read, so the wait judges that first (no extra calls on a no-op).
   const seen = applied?.writes === 0 && current.instances && current.recordsRead
@@ -136,6 +141,6 @@ export async function run(): Promise<void> {
     const report = await execute(prepared)
     await publish(prepared, report)
   } catch (error) {
-    fail(error)
+    await fail(error)
   }
 }

@@ -23,7 +23,7 @@ export function desiredNames(desired: DesiredState): Set<string> {
 export function diff(desired: DesiredState, current: CurrentState): Plan {
   const changes: Change[] = []
   const kinds = KIND_ORDER.map((kind) => KINDS[kind])
-  for (const kind of kinds) if (kind.level === 'project') changes.push(...kind.diff({ desired, current, planned: changes }))
+  for (const kind of kinds) if (kind.level !== 'service') changes.push(...kind.diff({ desired, current, planned: changes }))
   for (const service of desired.services) {
     for (const kind of kinds) if (kind.level === 'service') changes.push(...kind.diff({ desired, current, planned: changes }, service))
   }

@@ -4,6 +4,7 @@
  */
 import * as core from '@actions/core'
 import { formatDiagnostic, type Diagnostic } from './compose/model.js'
+import { denialsMarkdown, explainDenial, findDenials } from './aws/denied.js'
 
 /** One line of a plan as the report shows it (a structural view of the engine's Change). */
 export interface ChangeLine {
@@ -124,13 +125,27 @@ export async function writeSummary(report: RunReport): Promise<void> {
   await core.summary.addRaw(summaryMarkdown(report)).write()
 }
 
-/** Fails the step; an error with `.problems` prints each one as its own annotation. */
-export function fail(error: unknown): void {
+/**
+ * Fails the step; an error with `.problems` prints each one as its own annotation. An AWS
+ * access denial also says which permission the role lacks, in an annotation of its own, in the
+ * failure message and in the job summary, and points at docs/deployer-policy.json.
+ */
+export async function fail(error: unknown): Promise<void> {
   const problems = (error as { problems?: unknown }).problems
   if (Array.isArray(problems)) for (const p of problems) core.error(String(p))
+  const denials = findDenials(error)
+  const explained = denials.map((d) => explainDenial(d))
+  for (const [i, d] of denials.entries()) core.error(explained[i] ?? '', { title: `Missing AWS permission: ${d.action ?? d.code}` })
+  if (denials.length > 0 && process.env.GITHUB_STEP_SUMMARY) {
+    await core.summary
+      .addRaw(denialsMarkdown(denials))
+      .write()
+      .catch((err: unknown) => core.warning(`could not write the job summary: ${err instanceof Error ? err.message : String(err)}`))
+  }
   const message = error instanceof Error ? error.message : String(error)
   const cause = error instanceof Error && error.cause instanceof Error ? `\n  caused by ${error.cause.name}: ${error.cause.message}` : ''
-  core.setFailed(`${message}${cause}`)
+  const why = explained.length > 0 ? `\n${explained.join('\n')}` : ''
+  core.setFailed(`${message}${cause}${why}`)
 }
 
 /** The pull request comment: services, DNS names, counts and the last change. */

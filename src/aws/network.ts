@@ -2,11 +2,11 @@
  * The VPC and subnets the stack runs in: the inputs' VPC and subnets, or the
  * region's default VPC and its subnets. One or two reads.
  */
-import { DescribeVpcsCommand, paginateDescribeSubnets } from '@aws-sdk/client-ec2'
-import type { Subnet, Vpc } from '@aws-sdk/client-ec2'
+import { DescribeVpcsCommand, paginateDescribeRouteTables, paginateDescribeSubnets } from '@aws-sdk/client-ec2'
+import type { RouteTable, Subnet, Vpc } from '@aws-sdk/client-ec2'
 import type { ActionInputs } from '../inputs.js'
 import { vpcResolver } from '../names.js'
-import type { Network } from '../state.js'
+import type { Network, Plan } from '../state.js'
 import type { Clients } from './clients.js'
 import { wrap } from './errors.js'
 import { Aws } from './send.js'
@@ -79,4 +79,56 @@ export async function resolveNetwork(door: Aws | Clients, inputs: ActionInputs):
   const vpc = await describeVpc(aws, undefined)
   const vpcId = vpc.VpcId ?? ''
   return network(vpc, subnetIdsOf(await describeSubnets(aws, { vpcId }), vpcId))
+}
+
+/** What a subnet's default route says about its instances reaching the internet (dnf, image registries). */
+export interface OutboundReport {
+  /** Subnets whose instances cannot reach the internet: the run stops before its first write. */
+  errors: string[]
+  /** Subnets whose route cannot be judged from here (transit gateway, peering, an appliance). */
+  warnings: string[]
+}
+
+/**
+ * Checks the subnets instances will launch into: each needs a default route to a NAT gateway,
+ * or to an internet gateway with public IPv4 addresses assigned on launch. Two reads in one
+ * round trip, made only by runs that launch into subnets (see launchesInto).
+ */
+export async function outboundReport(aws: Aws, network: Network): Promise<OutboundReport> {
+  const [subnets, tables] = await Promise.all([
+    describeSubnets(aws, { subnetIds: network.subnetIds }),
+    (async () => {
+      const all: RouteTable[] = []
+      for await (const page of paginateDescribeRouteTables({ client: aws.through('ec2') }, { Filters: [{ Name: 'vpc-id', Values: [network.vpcId] }] })) all.push(...(page.RouteTables ?? []))
+      return all
+    })()
+  ])
+  const report: OutboundReport = { errors: [], warnings: [] }
+  const main = tables.find((t) => t.Associations?.some((a) => a.Main))
+  for (const subnet of subnets) {
+    const id = subnet.SubnetId ?? ''
+    const table = tables.find((t) => t.Associations?.some((a) => a.SubnetId === id)) ?? main
+    const route = table?.Routes?.find((r) => r.DestinationCidrBlock === '0.0.0.0/0' && r.State !== 'blackhole')
+    const where = `subnet ${id} (route table ${table?.RouteTableId ?? 'none'})`
+    if (!route) {
+      report.errors.push(`${where} has no route to the internet (no 0.0.0.0/0 route), so its instances cannot install Docker or pull images; route it through a NAT gateway, or an internet gateway with public IPv4 addresses on launch`)
+    } else if (route.NatGatewayId) {
+      continue
+    } else if (route.GatewayId?.startsWith('igw-')) {
+      if (!subnet.MapPublicIpOnLaunch) {
+        report.errors.push(`${where} routes to ${route.GatewayId} but assigns no public IPv4 address on launch, so its instances cannot reach the internet; run aws ec2 modify-subnet-attribute --subnet-id ${id} --map-public-ip-on-launch, or route it through a NAT gateway`)
+      }
+    } else {
+      const target = route.TransitGatewayId ?? route.VpcPeeringConnectionId ?? route.NetworkInterfaceId ?? route.GatewayId ?? route.InstanceId ?? 'another target'
+      report.warnings.push(`${where} sends its internet traffic to ${target}; whether its instances reach the internet cannot be known from here`)
+    }
+  }
+  return report
+}
+
+/** Whether the plan launches instances into subnets they were not running in (new groups, moved subnets). */
+export function launchesInto(plan: Plan): boolean {
+  return plan.changes.some(
+    (c) => c.kind === 'auto-scaling-group' && 'desired' in c && c.desired.size > 0 && (c.action === 'create' || (c.action === 'update' && (c.fields ?? []).includes('subnets')))
+  )
 }

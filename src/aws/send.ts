@@ -6,11 +6,24 @@
  * requests come back through the same door.
  */
 import type { Clients } from './clients.js'
+import { noteOperation } from './denied.js'
 import { errorCode, errorMessage, wrap } from './errors.js'
 import { createLimiter, type Limiter } from './limit.js'
 import { DEFAULT_TIMING, withRetry, type Timing } from './retry.js'
 
 export type ServiceKey = keyof Clients
+
+/** Each client's IAM service prefix (the IAM action of an operation is `<prefix>:<operation>`). */
+const IAM_PREFIXES: Record<ServiceKey, string> = {
+  ec2: 'ec2',
+  autoScaling: 'autoscaling',
+  route53: 'route53',
+  lambda: 'lambda',
+  iam: 'iam',
+  events: 'events',
+  logs: 'logs',
+  sts: 'sts'
+}
 
 /** Smithy namespaces of the operation schemas -> the client that serves them. */
 const NAMESPACES: Record<string, ServiceKey> = {
@@ -92,7 +105,10 @@ export class Aws {
         () => {
           if (isRead(operation)) this.reads += 1
           else this.writes += 1
-          return client.send(command)
+          return client.send(command).catch((err: unknown) => {
+            noteOperation(err, { service: IAM_PREFIXES[service], operation })
+            throw err
+          })
         },
         { timing: this.timing, budgetMs: this.timing.consistencyMs, retryable: () => false }
       )

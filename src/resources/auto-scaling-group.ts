@@ -248,7 +248,7 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
   noun: 'Auto Scaling group',
   level: 'service',
   // After the project's DNS stack, so no instance starts before its events are delivered.
-  dependsOn: ['launch-template', 'hosted-zone', 'role-policy', 'event-target', 'lambda-permission'],
+  dependsOn: ['launch-template', 'hosted-zone', 'zone-association', 'role-policy', 'event-target', 'lambda-permission'],
   removeAfter: [],
   // The DNS updater is unwired first (destroy of the last stack), so no run of it races the teardown;
   // if that fails the teardown goes on regardless.

@@ -118,7 +118,7 @@ async function read(ctx: ReadContext): Promise<{ zone?: CurrentZone; records: Cu
   }
 }
 
-async function vpcDnsProblem(aws: Aws, vpcId: string): Promise<string | undefined> {
+export async function vpcDnsProblem(aws: Aws, vpcId: string): Promise<string | undefined> {
   const attribute = (Attribute: 'enableDnsSupport' | 'enableDnsHostnames') => aws.send(new DescribeVpcAttributeCommand({ VpcId: vpcId, Attribute }))
   const [support, hostnames] = await Promise.all([attribute('enableDnsSupport'), attribute('enableDnsHostnames')])
   const missing = [support.EnableDnsSupport?.Value ? '' : 'enable-dns-support', hostnames.EnableDnsHostnames?.Value ? '' : 'enable-dns-hostnames'].filter(Boolean)
@@ -183,7 +183,7 @@ export const hostedZone: KindOps<'hosted-zone'> = {
   noun: 'hosted zone',
   level: 'project',
   dependsOn: [],
-  removeAfter: ['iam-role', 'event-rule'],
+  removeAfter: ['iam-role', 'event-rule', 'zone-association'],
   read,
   diff({ desired, current }) {
     const zone = desired.project.zone

@@ -18,10 +18,12 @@ import { launchTemplate, type LaunchTemplateChange } from './launch-template.js'
 import { logGroup, type LogGroupChange } from './log-group.js'
 import { rolePolicy, type RolePolicyChange } from './role-policy.js'
 import { securityGroup, type SecurityGroupChange } from './security-group.js'
+import { zoneAssociation, type AssociationChange } from './zone-association.js'
 
 /** Each kind's change type: this row and the one in KINDS are all the engine needs to know of a kind. */
 export interface KindChanges {
   'hosted-zone': ZoneChange
+  'zone-association': AssociationChange
   'iam-role': RoleChange
   'role-policy': RolePolicyChange
   'log-group': LogGroupChange
@@ -38,6 +40,7 @@ export interface KindChanges {
 
 export const KINDS: { readonly [K in ResourceKind]: KindOps<K> } = {
   'hosted-zone': hostedZone,
+  'zone-association': zoneAssociation,
   'iam-role': iamRole,
   'role-policy': rolePolicy,
   'log-group': logGroup,

@@ -145,10 +145,13 @@ interface KindCommon<K extends ResourceKind> {
   remove(changes: Array<RemovalOf<K>>, ctx: RemoveStepContext): Promise<void>
 }
 
-/** A kind is one per project and region, or one (or a few: the groups) per compose service; its diff is pure. */
+/**
+ * A kind is one per project and region (kept while another stack uses it), one per stack
+ * (removed with the stack), or one (or a few: the groups) per compose service; its diff is pure.
+ */
 export type KindOps<K extends ResourceKind> = KindCommon<K> &
   (
-    | { readonly level: 'project'; diff(ctx: DiffContext): Array<ChangeOf<K>> }
+    | { readonly level: 'project' | 'stack'; diff(ctx: DiffContext): Array<ChangeOf<K>> }
     | { readonly level: 'service'; diff(ctx: DiffContext, service: DesiredService): Array<ChangeOf<K>> }
   )
 

@@ -28,8 +28,9 @@ async function settled(fleet: Fleet, group: GroupRecord): Promise<boolean> {
 }
 
 async function run(fleet: Fleet, group: GroupRecord, refresh: InstanceRefresh, skipMatching: boolean): Promise<void> {
-  const pending = fleet.cloud.simulation.refreshStartDelayMs ?? 0
-  if (pending > 0) await sleep(pending)
+  // Pending for a while, as AWS's refreshes are; a cancel ends the wait at once.
+  const until = Date.now() + (fleet.cloud.simulation.refreshStartDelayMs ?? 0)
+  while (refresh.Status === 'Pending' && Date.now() < until) await sleep(Math.min(50, until - Date.now()))
   if (refresh.Status !== 'Pending') return
   const version = fleet.latestVersion(group)
   const targets = liveMembers(group).filter((m) => !skipMatching || m.versionNumber !== version || m.template.id !== group.template.id)

@@ -1,5 +1,9 @@
-/** DescribeVpcs, DescribeVpcAttribute, DescribeSubnets, DescribeAvailabilityZones, DescribeImages. */
+/** CreateVpc, CreateSubnet, DescribeVpcs, DescribeVpcAttribute, DescribeSubnets, DescribeAvailabilityZones, DescribeImages. */
 import type {
+  CreateSubnetRequest,
+  CreateSubnetResult,
+  CreateVpcRequest,
+  CreateVpcResult,
   DescribeAvailabilityZonesResult,
   DescribeImagesRequest,
   DescribeImagesResult,
@@ -13,7 +17,7 @@ import type {
   ModifyVpcAttributeRequest
 } from '@aws-sdk/client-ec2'
 import { AL2023_AMIS } from '../../types.js'
-import { matchesFilters, paginate, tagFilterValues, toTagList } from './filters.js'
+import { fromTagList, matchesFilters, paginate, tagFilterValues, toTagList } from './filters.js'
 import { cidrRange } from './network.js'
 import type { Ec2Vpc, SubnetRecord } from './network.js'
 import type { Ec2World } from './model.js'
@@ -30,7 +34,6 @@ function vpcFilterValues(v: Ec2Vpc, name: string): string[] | undefined {
   const simple: Record<string, string> = {
     'vpc-id': v.vpcId,
     'is-default': String(v.isDefault),
-    isDefault: String(v.isDefault),
     'cidr-block': v.cidrBlock,
     cidr: v.cidrBlock,
     'cidr-block-association.cidr-block': v.cidrBlock,
@@ -59,6 +62,23 @@ export function describeVpcs(world: Ec2World, region: string, input: DescribeVpc
     })),
     NextToken: nextToken
   }
+}
+
+function tagsOf(specs: Array<{ ResourceType?: string; Tags?: Array<{ Key?: string; Value?: string }> }> | undefined, type: string): Record<string, string> {
+  return fromTagList(specs?.find((s) => s.ResourceType === type)?.Tags)
+}
+
+export function createVpc(world: Ec2World, region: string, input: CreateVpcRequest): CreateVpcResult {
+  if (!input.CidrBlock) throw ec2Error('MissingParameter', 'The request must contain the parameter cidrBlock')
+  const vpc = world.network.createVpc(region, input.CidrBlock, tagsOf(input.TagSpecifications, 'vpc'))
+  return { Vpc: { VpcId: vpc.vpcId, CidrBlock: vpc.cidrBlock, State: 'available', IsDefault: false, OwnerId: world.cloud.accountId, Tags: toTagList(vpc.tags) } }
+}
+
+export function createSubnet(world: Ec2World, region: string, input: CreateSubnetRequest): CreateSubnetResult {
+  if (!input.VpcId) throw ec2Error('MissingParameter', 'The request must contain the parameter vpcId')
+  if (!input.CidrBlock) throw ec2Error('MissingParameter', 'The request must contain the parameter cidrBlock')
+  const subnet = world.network.createSubnet(region, { vpcId: input.VpcId, cidrBlock: input.CidrBlock, availabilityZone: input.AvailabilityZone, tags: tagsOf(input.TagSpecifications, 'subnet') })
+  return { Subnet: { SubnetId: subnet.subnetId, VpcId: subnet.vpcId, CidrBlock: subnet.cidrBlock, AvailabilityZone: subnet.availabilityZone, State: 'available', DefaultForAz: false, Tags: toTagList(subnet.tags) } }
 }
 
 export function describeVpcAttribute(world: Ec2World, region: string, input: DescribeVpcAttributeRequest): DescribeVpcAttributeResult {
@@ -106,7 +126,7 @@ export function describeSubnets(world: Ec2World, region: string, input: Describe
       AvailabilityZone: s.availabilityZone,
       AvailabilityZoneId: `use1-az${s.availabilityZone.slice(-1).charCodeAt(0) - 96}`,
       DefaultForAz: s.defaultForAz,
-      MapPublicIpOnLaunch: true,
+      MapPublicIpOnLaunch: s.mapPublicIpOnLaunch,
       State: 'available',
       AvailableIpAddressCount: cidrRange(s.cidrBlock).size - 5 - s.allocated.size,
       OwnerId: world.cloud.accountId,

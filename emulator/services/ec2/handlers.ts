@@ -1,10 +1,19 @@
 /** EC2's operations, one row each: VPCs, subnets, images, security groups, launch templates, instances, tags. */
 import type {
+  AssociateRouteTableRequest,
+  AttachInternetGatewayRequest,
   AuthorizeSecurityGroupIngressRequest,
+  CreateInternetGatewayRequest,
+  CreateRouteRequest,
+  CreateRouteTableRequest,
+  DescribeRouteTablesRequest,
+  ModifySubnetAttributeRequest,
   CreateLaunchTemplateRequest,
   CreateLaunchTemplateVersionRequest,
   CreateSecurityGroupRequest,
+  CreateSubnetRequest,
   CreateTagsRequest,
+  CreateVpcRequest,
   DeleteLaunchTemplateRequest,
   DeleteSecurityGroupRequest,
   DeleteTagsRequest,
@@ -23,6 +32,7 @@ import type {
 import { registerInstanceControls } from '../../core/hooks.js'
 import type { QueryContext, QueryHandler } from '../../protocols/query.js'
 import * as net from './describe-network.js'
+import * as routes from './routes.js'
 import { describeInstances, instanceState, terminateInstance, terminateInstances } from './instances.js'
 import * as lt from './launch-templates.js'
 import * as sg from './security-groups.js'
@@ -35,6 +45,15 @@ const ok = { Return: true }
 
 export function handlers(w: Ec2World): Record<string, QueryHandler> {
   return {
+    CreateVpc: (i: CreateVpcRequest, c: QueryContext) => net.createVpc(w, c.region, i),
+    CreateSubnet: (i: CreateSubnetRequest, c: QueryContext) => net.createSubnet(w, c.region, i),
+    ModifySubnetAttribute: (i: ModifySubnetAttributeRequest, c: QueryContext) => routes.modifySubnetAttribute(w, c.region, i),
+    DescribeRouteTables: (i: DescribeRouteTablesRequest, c: QueryContext) => routes.describeRouteTables(w, c.region, i),
+    CreateRouteTable: (i: CreateRouteTableRequest, c: QueryContext) => routes.createRouteTable(w, c.region, i),
+    CreateRoute: (i: CreateRouteRequest, c: QueryContext) => routes.createRoute(w, c.region, i),
+    AssociateRouteTable: (i: AssociateRouteTableRequest, c: QueryContext) => routes.associateRouteTable(w, c.region, i),
+    CreateInternetGateway: (i: CreateInternetGatewayRequest, c: QueryContext) => routes.createInternetGateway(w, c.region, i),
+    AttachInternetGateway: (i: AttachInternetGatewayRequest, c: QueryContext) => routes.attachInternetGateway(w, c.region, i),
     DescribeVpcs: (i: DescribeVpcsRequest, c: QueryContext) => net.describeVpcs(w, c.region, i),
     DescribeVpcAttribute: (i: DescribeVpcAttributeRequest, c: QueryContext) => net.describeVpcAttribute(w, c.region, i),
     ModifyVpcAttribute: (i: ModifyVpcAttributeRequest, c: QueryContext) => net.modifyVpcAttribute(w, c.region, i),

@@ -91,7 +91,7 @@ export class Ec2World {
   readonly stateListeners: ((instance: InstanceRecord) => void)[] = []
 
   constructor(readonly cloud: Cloud) {
-    this.network = new Network(cloud, (vpc) => this.onDefaultVpc(vpc))
+    this.network = new Network(cloud, (vpc) => this.onNewVpc(vpc))
   }
 
   /** False while a new resource is still invisible to other calls (faults.ec2VisibilitySeconds). */
@@ -104,7 +104,8 @@ export class Ec2World {
     return instance.terminatedAt !== undefined && Date.now() - instance.terminatedAt > this.cloud.simulation.terminatedRetentionMs
   }
 
-  private onDefaultVpc(vpc: Ec2Vpc): void {
+  /** Every VPC gets its default security group. */
+  private onNewVpc(vpc: Ec2Vpc): void {
     const group: SecurityGroupRecord = {
       groupId: `sg-${vpc.vpcId.slice(4)}`,
       groupName: 'default',

@@ -13,9 +13,13 @@ export const ROUTE53_ERRORS = {
   InvalidDomainName: 400,
   InvalidInput: 400,
   InvalidVPCId: 400,
+  LastVPCAssociation: 400,
+  LimitsExceeded: 400,
   NoSuchChange: 404,
   NoSuchHostedZone: 404,
   PriorRequestNotComplete: 400,
+  PublicZoneVPCAssociation: 400,
+  VPCAssociationNotFound: 404,
   UnknownOperationException: 400,
   Throttling: 400,
   InternalError: 500

@@ -1,5 +1,7 @@
 /** Route 53's operations, one row each: private hosted zones, record sets and changes. */
 import type {
+  AssociateVPCWithHostedZoneRequest,
+  AssociateVPCWithHostedZoneResponse,
   ChangeInfo,
   ChangeResourceRecordSetsRequest,
   ChangeResourceRecordSetsResponse,
@@ -7,6 +9,8 @@ import type {
   CreateHostedZoneResponse,
   DeleteHostedZoneRequest,
   DeleteHostedZoneResponse,
+  DisassociateVPCFromHostedZoneRequest,
+  DisassociateVPCFromHostedZoneResponse,
   GetChangeRequest,
   GetChangeResponse,
   GetHostedZoneRequest,
@@ -136,6 +140,30 @@ export function handlers(cloud: Cloud, state: Route53State): Record<string, Rest
         VPC: vpc(ref),
         Location: `https://route53.amazonaws.com/2013-04-01/hostedzone/${zone.id}`
       }
+    },
+    // A VPC can hold one zone of a name; the same VPC twice is a conflict too (AWS answers the same).
+    AssociateVPCWithHostedZone: (input: AssociateVPCWithHostedZoneRequest): AssociateVPCWithHostedZoneResponse => {
+      const zone = zoneOf(input.HostedZoneId)
+      const ref = checkVpc(cloud, input.VPC && { vpcId: input.VPC.VPCId ?? '', region: input.VPC.VPCRegion ?? '' })
+      const twin = [...state.zones.values()].find((z) => z.name === zone.name && z.vpcs.some((v) => v.vpcId === ref.vpcId))
+      if (twin) {
+        throw route53Error('ConflictingDomainExists', `The VPC ${ref.vpcId} in region ${ref.region} has already been associated with the hosted zone ${twin.id} with the same domain name.`)
+      }
+      zone.vpcs.push(ref)
+      const change = newChange(cloud, state)
+      zone.lastChangeId = change.id
+      return { ChangeInfo: changeInfo(change, 'PENDING') }
+    },
+    DisassociateVPCFromHostedZone: (input: DisassociateVPCFromHostedZoneRequest): DisassociateVPCFromHostedZoneResponse => {
+      const zone = zoneOf(input.HostedZoneId)
+      const vpcId = input.VPC?.VPCId ?? ''
+      const at = zone.vpcs.findIndex((v) => v.vpcId === vpcId && v.region === input.VPC?.VPCRegion)
+      if (at < 0) throw route53Error('VPCAssociationNotFound', `The specified VPC ${vpcId} is not associated with the hosted zone ${zone.id}.`)
+      if (zone.vpcs.length === 1) throw route53Error('LastVPCAssociation', 'The VPC that you are trying to disassociate from the private hosted zone is the last VPC that is associated with the hosted zone.')
+      zone.vpcs.splice(at, 1)
+      const change = newChange(cloud, state)
+      zone.lastChangeId = change.id
+      return { ChangeInfo: changeInfo(change, 'PENDING') }
     },
     GetHostedZone: (input: GetHostedZoneRequest): GetHostedZoneResponse => {
       const zone = zoneOf(input.Id)

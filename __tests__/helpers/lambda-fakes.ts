@@ -1,0 +1,258 @@
+/**
+ * In-memory stand-ins for the two services the DNS updater calls, behind
+ * aws-sdk-client-mock, strict where AWS is strict:
+ *
+ * - Route 53: ListResourceRecordSets pages by MaxItems; ChangeResourceRecordSets
+ *   applies a batch all-or-nothing, a DELETE must match name, type, TTL and
+ *   every value, a CREATE of an existing set fails, and a request over 1000
+ *   ResourceRecord elements or 32,000 value characters is refused.
+ * - EC2: DescribeInstances applies `tag:<key>`, `instance-state-name` and
+ *   `instance-id` filters (ANDed), refuses more than 200 filter values in a
+ *   call (FilterLimitExceeded), pages by MaxResults, and lists terminated
+ *   instances with their tags (as EC2 does for about an hour).
+ */
+import { DescribeInstancesCommand, EC2Client, type DescribeInstancesCommandInput, type DescribeInstancesCommandOutput } from '@aws-sdk/client-ec2'
+import {
+  ChangeResourceRecordSetsCommand,
+  InvalidChangeBatch,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+  type ChangeResourceRecordSetsCommandInput,
+  type ListResourceRecordSetsCommandInput,
+  type ListResourceRecordSetsCommandOutput,
+  type RRType
+} from '@aws-sdk/client-route-53'
+import { mockClient } from 'aws-sdk-client-mock'
+
+export interface FakeInstance {
+  id: string
+  state: string
+  ip: string | undefined
+  tags: Record<string, string>
+}
+
+export interface FakeSet {
+  ttl: number
+  values: string[]
+}
+
+/** `name.|TYPE`, the name lowercased with its trailing dot. */
+export function setKey(name: string, type: string): string {
+  const lower = name.toLowerCase()
+  return `${lower.endsWith('.') ? lower : `${lower}.`}|${type}`
+}
+
+function sameValues(a: readonly string[], b: readonly string[]): boolean {
+  return [...a].sort().join('\n') === [...b].sort().join('\n')
+}
+
+function rejectBatch(message: string): InvalidChangeBatch {
+  return new InvalidChangeBatch({ message, $metadata: {} })
+}
+
+export class FakeRoute53 {
+  readonly sets = new Map<string, FakeSet>()
+  /** Every call, by operation, in order. */
+  readonly calls: string[] = []
+  /** Every ChangeResourceRecordSets request, applied or refused. */
+  readonly requests: { changes: NonNullable<ChangeResourceRecordSetsCommandInput['ChangeBatch']>['Changes']; applied: boolean }[] = []
+  /** Runs before a change request is applied; may change the zone (a concurrent writer) or throw. */
+  beforeChange: ((input: ChangeResourceRecordSetsCommandInput) => void | Promise<void>) | undefined
+
+  readonly client = new Route53Client({ region: 'us-east-1' })
+  private readonly mock = mockClient(this.client)
+
+  constructor(zone: string) {
+    this.sets.set(setKey(zone, 'SOA'), { ttl: 900, values: ['ns.example. admin.example. 1 7200 900 1209600 86400'] })
+    this.sets.set(setKey(zone, 'NS'), { ttl: 172800, values: ['ns-1.example.'] })
+    this.mock.on(ListResourceRecordSetsCommand).callsFake((input: ListResourceRecordSetsCommandInput) => this.list(input))
+    this.mock.on(ChangeResourceRecordSetsCommand).callsFake((input: ChangeResourceRecordSetsCommandInput) => this.change(input))
+  }
+
+  get(name: string, type: 'A' | 'TXT'): FakeSet | undefined {
+    return this.sets.get(setKey(name, type))
+  }
+
+  put(name: string, type: 'A' | 'TXT', set: FakeSet): void {
+    this.sets.set(setKey(name, type), set)
+  }
+
+  private list(input: ListResourceRecordSetsCommandInput): ListResourceRecordSetsCommandOutput {
+    this.calls.push('ListResourceRecordSets')
+    const all = [...this.sets.keys()].sort()
+    const start = input.StartRecordName ? all.findIndex((k) => k >= setKey(input.StartRecordName ?? '', input.StartRecordType ?? '')) : 0
+    const from = start < 0 ? all.length : start
+    const max = input.MaxItems ?? 300
+    const page = all.slice(from, from + max)
+    const next = all[from + max]
+    return {
+      $metadata: {},
+      MaxItems: max,
+      IsTruncated: next !== undefined,
+      ...(next === undefined ? {} : { NextRecordName: next.split('|')[0], NextRecordType: next.split('|')[1] as RRType }),
+      ResourceRecordSets: page.map((key) => {
+        const [Name, Type] = key.split('|') as [string, RRType]
+        const set = this.sets.get(key) as FakeSet
+        return { Name, Type, TTL: set.ttl, ResourceRecords: set.values.map((Value) => ({ Value })) }
+      })
+    }
+  }
+
+  private async change(input: ChangeResourceRecordSetsCommandInput): Promise<{ $metadata: object }> {
+    this.calls.push('ChangeResourceRecordSets')
+    const changes = input.ChangeBatch?.Changes ?? []
+    const entry = { changes, applied: false }
+    this.requests.push(entry)
+    await this.beforeChange?.(input)
+    const values = changes.flatMap((c) => (c.ResourceRecordSet?.ResourceRecords ?? []).map((r) => r.Value ?? ''))
+    if (values.length > 1000) throw rejectBatch(`${values.length} ResourceRecord elements, more than 1000`)
+    if (values.join('').length > 32000) throw rejectBatch('more than 32000 characters in values')
+    const next = new Map(this.sets)
+    for (const { Action, ResourceRecordSet: set } of changes) {
+      if (!set?.Name || !set.Type) throw rejectBatch('a change without a record set')
+      const key = setKey(set.Name, set.Type)
+      const want = { ttl: set.TTL ?? 0, values: (set.ResourceRecords ?? []).map((r) => r.Value ?? '') }
+      const existing = next.get(key)
+      if (Action === 'DELETE') {
+        if (!existing || existing.ttl !== want.ttl || !sameValues(existing.values, want.values)) {
+          throw rejectBatch(`Tried to delete resource record set [name='${set.Name}', type='${set.Type}'] but the values provided do not match the current values`)
+        }
+        next.delete(key)
+      } else if (Action === 'CREATE') {
+        if (existing) throw rejectBatch(`Tried to create resource record set [name='${set.Name}', type='${set.Type}'] but it already exists`)
+        if (want.values.length === 0) throw rejectBatch('a record set cannot be empty')
+        next.set(key, want)
+      } else {
+        throw rejectBatch(`unexpected action ${Action}`)
+      }
+    }
+    this.sets.clear()
+    for (const [key, set] of next) this.sets.set(key, set)
+    entry.applied = true
+    return { $metadata: {} }
+  }
+
+  restore(): void {
+    this.mock.restore()
+  }
+}
+
+function matches(instance: FakeInstance, filter: { Name?: string; Values?: string[] }): boolean {
+  const values = filter.Values ?? []
+  if (filter.Name === 'instance-state-name') return values.includes(instance.state)
+  if (filter.Name === 'instance-id') return values.includes(instance.id)
+  if (filter.Name?.startsWith('tag:')) {
+    const tag = instance.tags[filter.Name.slice(4)]
+    return tag !== undefined && values.includes(tag)
+  }
+  throw new Error(`the fake EC2 does not know the filter ${filter.Name}`)
+}
+
+export class FakeEc2 {
+  readonly instances = new Map<string, FakeInstance>()
+  /** Every DescribeInstances input, in order. */
+  readonly describes: DescribeInstancesCommandInput[] = []
+  /**
+   * Runs once a describe's answer is taken and before it is returned: the
+   * world may change in between, as it does between a read and a write.
+   */
+  afterRead: ((input: DescribeInstancesCommandInput) => void | Promise<void>) | undefined
+
+  readonly client = new EC2Client({ region: 'us-east-1' })
+  private readonly mock = mockClient(this.client)
+
+  constructor() {
+    this.mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => this.describe(input))
+  }
+
+  add(...instances: FakeInstance[]): void {
+    for (const instance of instances) this.instances.set(instance.id, { ...instance })
+  }
+
+  /** Moves an instance to a state; a terminated one loses its private IP. */
+  set(id: string, state: string): void {
+    const instance = this.instances.get(id)
+    if (!instance) throw new Error(`no instance ${id}`)
+    instance.state = state
+    if (state === 'terminated') instance.ip = undefined
+  }
+
+  private async describe(input: DescribeInstancesCommandInput): Promise<DescribeInstancesCommandOutput> {
+    this.describes.push(input)
+    const filters = input.Filters ?? []
+    const count = filters.reduce((n, f) => n + (f.Values?.length ?? 0), 0)
+    if (count > 200) {
+      throw Object.assign(new Error('The maximum number of filter values specified on a single call is 200'), { name: 'FilterLimitExceeded', $metadata: {} })
+    }
+    const all = [...this.instances.values()].filter((i) => filters.every((f) => matches(i, f)))
+    const from = input.NextToken ? Number(input.NextToken) : 0
+    const max = input.MaxResults ?? 1000
+    const page = all.slice(from, from + max)
+    const answer: DescribeInstancesCommandOutput = {
+      $metadata: {},
+      Reservations: [
+        {
+          Instances: page.map((i) => ({
+            InstanceId: i.id,
+            State: { Name: i.state as 'running' },
+            PrivateIpAddress: i.ip,
+            Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value }))
+          }))
+        }
+      ],
+      ...(from + max < all.length ? { NextToken: String(from + max) } : {})
+    }
+    const hook = this.afterRead
+    if (hook) await hook(input)
+    return answer
+  }
+
+  restore(): void {
+    this.mock.restore()
+  }
+}
+
+/** An EC2 state-change event as EventBridge delivers it. */
+export function stateChange(id: string, state: string): { version: string; source: string; 'detail-type': string; detail: { 'instance-id': string; state: string } } {
+  return { version: '0', source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': id, state } }
+}
+
+/** The event an EventBridge schedule sends. */
+export function scheduled(): { version: string; source: 'aws.events'; 'detail-type': 'Scheduled Event'; detail: object } {
+  return { version: '0', source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }
+}
+
+/** An SQS event as an event source mapping delivers it: one message per body, ids m-0, m-1, ... */
+export function queueEvent(bodies: readonly unknown[]): { Records: { messageId: string; receiptHandle: string; body: string; eventSource: string; eventSourceARN: string; awsRegion: string; attributes: object; messageAttributes: object; md5OfBody: string }[] } {
+  return {
+    Records: bodies.map((body, i) => ({
+      messageId: `m-${i}`,
+      receiptHandle: `r-${i}`,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:hyperform-dns-prj-demo',
+      awsRegion: 'us-east-1',
+      attributes: {},
+      messageAttributes: {},
+      md5OfBody: ''
+    }))
+  }
+}
+
+/** A deterministic shuffle (mulberry32). */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  let state = seed >>> 0
+  const random = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const out = [...items]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[out[i], out[j]] = [out[j] as T, out[i] as T]
+  }
+  return out
+}
