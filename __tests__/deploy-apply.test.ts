@@ -22,7 +22,7 @@ import {
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge'
 import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { AddPermissionCommand, CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda'
-import { CreateHostedZoneCommand, ListHostedZonesByNameCommand, Route53Client } from '@aws-sdk/client-route-53'
+import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { applyPlan, ApplyError } from '../src/apply.js'
 import { createClients } from '../src/aws/clients.js'
@@ -51,6 +51,14 @@ function empty(scope = desiredFor().scope): CurrentState {
   return { scope, targets: [], securityGroups: [], launchTemplates: [], asgs: [], records: [] }
 }
 
+/** A zone's SOA as Route 53 lists it, at whatever apex is asked for. */
+function zoneSoa(): void {
+  mocks.r53.on(ListResourceRecordSetsCommand).callsFake((input: { StartRecordName?: string }) => ({
+    ResourceRecordSets: [{ Name: input.StartRecordName, Type: 'SOA', TTL: 900, ResourceRecords: [{ Value: 'ns-1536.awsdns-00.co.uk. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400' }] }],
+    IsTruncated: false
+  }))
+}
+
 function freshAccount(): void {
   const track = <T>(name: string, value: T) => () => {
     order.push(name)
@@ -60,6 +68,7 @@ function freshAccount(): void {
     input.Attribute === 'enableDnsSupport' ? { EnableDnsSupport: { Value: true } } : { EnableDnsHostnames: { Value: true } }
   )
   mocks.r53.on(CreateHostedZoneCommand).callsFake(track('CreateHostedZone', { HostedZone: { Id: '/hostedzone/ZNEW', Name: 'x', CallerReference: 'x' } }))
+  zoneSoa()
   mocks.iam.on(CreateRoleCommand).callsFake(track('CreateRole', { Role: { Arn: 'arn:aws:iam::123456789012:role/r' } }))
   mocks.lambda.on(CreateFunctionCommand).callsFake(track('CreateFunction', { FunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f' }))
   mocks.events.on(PutRuleCommand).callsFake(track('PutRule', { RuleArn: 'arn:aws:events:us-east-1:123456789012:rule/f' }))
@@ -96,8 +105,10 @@ describe('applyPlan on a fresh account', () => {
     expect(order.lastIndexOf('AddPermission')).toBeLessThan(firstAsg)
     expect(order.lastIndexOf('CreateLaunchTemplate')).toBeLessThan(order.lastIndexOf('CreateAutoScalingGroup'))
     expect(result.applied.find((a) => a.kind === 'hosted-zone')?.id).toBe('ZNEW')
-    // zone, role, policy, log group + retention, function, rule, target, permission; per service: group, ingress, template, 2 ASGs
-    expect(result.writes).toBe(9 + 2 * 5)
+    // zone and its SOA, role, policy, log group + retention, function, rule, target, permission; per service: group, ingress, template, 2 ASGs
+    expect(result.writes).toBe(10 + 2 * 5)
+    const soa = mocks.r53.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes?.[0]
+    expect(soa).toMatchObject({ Action: 'UPSERT', ResourceRecordSet: { Type: 'SOA', ResourceRecords: [{ Value: 'ns-1536.awsdns-00.co.uk. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 60' }] } })
   })
 
   test('the spot ASG gets a mixed instances policy with no on-demand and price-capacity-optimized, the on-demand one an exact version', async () => {
@@ -171,6 +182,7 @@ describe('applyPlan on a fresh account', () => {
 
     mocks.r53.reset()
     mocks.r53.onAnyCommand().resolves({})
+    zoneSoa()
     mocks.r53.on(CreateHostedZoneCommand).rejects(awsError('HostedZoneAlreadyExists'))
     mocks.r53.on(ListHostedZonesByNameCommand).resolves({
       HostedZones: [{ Id: '/hostedzone/ZLIVE', Name: 'prj-demo.us-east-1.internal.', CallerReference: 'x', Config: { PrivateZone: true } }]

@@ -19,6 +19,7 @@ import { buildDesired } from '../src/desired.js'
 import { inputs as fixtureInputs } from './helpers/deploy-fixtures.js'
 import type { ActionInputs } from '../src/inputs.js'
 import { destroyPlan, diff } from '../src/plan.js'
+import { KINDS } from '../src/resources/index.js'
 import type { DesiredState } from '../src/state.js'
 import { waitForStack } from '../src/wait.js'
 
@@ -180,7 +181,7 @@ describe('the deploy engine against the emulator', () => {
     await emulator.waitIdle()
     emulator.resetCalls()
     const plan = destroyPlan(await readCurrent(clients, twoScope, { otherStacks: true }), twoScope)
-    expect(plan.changes.filter((c) => c.service === undefined).every((c) => c.action === 'noop' && c.reason.includes('st-wordpress'))).toBe(true)
+    expect(plan.changes.filter((c) => KINDS[c.kind].level === 'project').every((c) => c.action === 'noop' && c.reason.includes('st-wordpress'))).toBe(true)
     await applyPlan(plan, { clients, log, timing })
     const destroyWrites = writesIn(emulator.calls()).map((c) => c.operation)
     expect(destroyWrites.filter((op) => /HostedZone|Function|Role|Rule|Targets|Permission|LogGroup/.test(op))).toEqual([])

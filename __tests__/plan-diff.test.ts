@@ -11,9 +11,9 @@ describe('diff', () => {
     const plan = diff(desired, currentFrom(desired))
     expect(active(plan.changes)).toEqual([])
     expect(countWrites(plan)).toBe(0)
-    // 8 project-level, the zone's association with the stack's VPC, and per service: group, template, 2 ASGs, record
-    expect(plan.changes).toHaveLength(9 + 2 * 5)
-    expect(summarizePlan(plan).noop).toBe(19)
+    // 8 project-level, the zone's SOA, the zone's association with the stack's VPC, and per service: group, template, 2 ASGs, record
+    expect(plan.changes).toHaveLength(10 + 2 * 5)
+    expect(summarizePlan(plan).noop).toBe(20)
   })
 
   test('an empty account plans a create for every resource and no instance refresh', () => {

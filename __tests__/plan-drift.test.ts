@@ -127,6 +127,23 @@ describe('record drift', () => {
   })
 })
 
+describe('the zone\'s negative caching', () => {
+  const soa = (minimum: number) => ({ name: 'prj-demo.us-east-1.internal', type: 'SOA', ttl: 900, values: [`ns-1536.awsdns-00.co.uk. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 ${minimum}`] })
+  const change = (current: CurrentState) => diff(desiredFor(wordpress(), { dnsTtl: 10 }), current).changes.find((c) => c.kind === 'zone-soa')
+
+  test('a new zone gets the record TTL as its SOA minimum; an SOA already at it plans nothing', () => {
+    const desired = desiredFor(wordpress(), { dnsTtl: 10 })
+    expect(change({ ...settled(desired), zone: undefined })).toMatchObject({ action: 'create', desired: { negativeTtl: 10 } })
+    expect(change({ ...settled(desired), soa: soa(10) })).toMatchObject({ action: 'noop' })
+  })
+
+  test('an SOA minimum changed by hand is drift; Route 53\'s default on an older zone is an intended change', () => {
+    const current = settled(desiredFor(wordpress(), { dnsTtl: 10 }))
+    expect(change({ ...current, soa: soa(3600) })).toMatchObject({ action: 'update', drift: true, reason: 'negative caching 3600 -> 10 s' })
+    expect(change({ ...current, soa: soa(86400) })).toMatchObject({ action: 'update', drift: false })
+  })
+})
+
 describe('the heal batch', () => {
   const current = { name: DB_RECORD, type: 'A', ttl: 60, values: ['10.0.0.2', '10.0.0.1'] }
 

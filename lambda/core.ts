@@ -12,7 +12,7 @@
  * the same pair of reads, and all the changes go in one change batch (or as few
  * as Route 53's size limits allow), each service's change a compare-and-swap.
  */
-import { TAGS, labelProblem, recordName, zoneName } from '../src/names.js'
+import { TAGS, labelProblem, recordName, zoneName, type ProjectScope } from '../src/names.js'
 import { parseVersion, versionBump, type VersionChange, type VersionRecord } from '../src/record-version.js'
 
 export type { VersionRecord } from '../src/record-version.js'
@@ -36,11 +36,6 @@ export interface RecordSet {
   name: string
   ttl: number
   values: readonly string[]
-}
-
-export interface Scope {
-  project: string
-  region: string
 }
 
 /** The service an event makes us recompute, and its record. */
@@ -146,7 +141,7 @@ export function sortIps(ips: Iterable<string>): string[] {
 }
 
 /** The service the instance belongs to, or why the event is not this project's business. */
-export function identify(instance: InstanceView | undefined, scope: Scope): Target | { ignore: string } {
+export function identify(instance: InstanceView | undefined, scope: ProjectScope): Target | { ignore: string } {
   if (!instance) return { ignore: 'instance not found (not the project\'s, or gone)' }
   const project = instance.tags[TAGS.project]
   if (project === undefined) return { ignore: `instance has no ${TAGS.project} tag` }
@@ -229,7 +224,7 @@ export interface BatchInput {
   records: readonly RecordSet[]
   /** The zone's TXT record sets (the version records among them). */
   versions: readonly VersionRecord[]
-  scope: Scope
+  scope: ProjectScope
   ttl: number
 }
 
@@ -291,7 +286,7 @@ export interface PlanInput {
   records: readonly RecordSet[]
   /** The zone's TXT record sets (the version records among them). */
   versions: readonly VersionRecord[]
-  scope: Scope
+  scope: ProjectScope
   ttl: number
 }
 
@@ -307,7 +302,7 @@ export function plan({ event, instances, records, versions, scope, ttl }: PlanIn
 }
 
 /** The service a record name is the record of (`<service>.<stack>.<zone>`), or undefined when it is no service record. */
-export function targetOfRecord(name: string, scope: Scope): Target | undefined {
+export function targetOfRecord(name: string, scope: ProjectScope): Target | undefined {
   const suffix = `.${zoneName(scope)}`
   const normalized = normalizeName(name)
   if (!normalized.endsWith(suffix)) return undefined
@@ -324,7 +319,7 @@ export function targetOfRecord(name: string, scope: Scope): Target | undefined {
  * A record without a version record and without instances is not known to be
  * the updater's, and is left alone.
  */
-export function projectTargets(instances: readonly InstanceView[], versions: readonly VersionRecord[], scope: Scope): Target[] {
+export function projectTargets(instances: readonly InstanceView[], versions: readonly VersionRecord[], scope: ProjectScope): Target[] {
   const found = new Map<string, Target>()
   for (const instance of instances) {
     const target = identify(instance, scope)

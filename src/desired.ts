@@ -78,7 +78,8 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
       name: zone,
       vpcId: network.vpcId,
       region: inputs.region,
-      callerReference: fit(`hyperform/${zone}/${network.vpcId}`, 120)
+      callerReference: fit(`hyperform/${zone}/${network.vpcId}`, 120),
+      negativeTtl: inputs.dnsTtl
     },
     role: { name: roleName(scope), assumeRolePolicy: ASSUME_ROLE_POLICY, tags },
     rolePolicy: { roleName: roleName(scope), policyName: ROLE_POLICY_NAME, region: inputs.region, logGroupName: logGroupName(scope) },

@@ -19,7 +19,7 @@ import { applyPlan } from './apply.js'
 import { waitForStack } from './wait.js'
 import { lambdaCode } from './lambda-code.js'
 import { annotate, fail, previewComment, printPlan, setOutputs, writeSummary, type RunReport } from './report.js'
-import { buildReport, changeLines, driftLines } from './summary.js'
+import { buildReport, changeLines, driftLines } from './run-report.js'
 
 interface Prepared {
   inputs: ActionInputs
@@ -90,7 +90,7 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   const { inputs, scope, model } = prepared
   const clients = createClients({ region: inputs.region })
   const deploying = model !== undefined && inputs.command !== 'destroy'
-  // A plan, or a deploy that waits, also reads the records and the instances (one call each): the
+  // A plan, or a deploy that waits, also reads the records, the zone's SOA and the instances (one call each): the
   // wait judges readiness from them, and a record that does not list the running instances is drift.
   const instanceLevel = deploying && (inputs.command === 'plan' || inputs.wait)
   const reads = instanceLevel ? { records: true, instances: true } : {}

@@ -102,6 +102,8 @@ export interface CurrentState {
   records: CurrentRecord[]
   /** Whether `records` was read. */
   recordsRead?: boolean
+  /** The zone's SOA record, read with the records. */
+  soa?: CurrentRecord
   /** Only read when asked (destroy, wait, drift). */
   instances?: CurrentInstance[]
   /** Only read for destroy: whether ASGs of another stack of the project exist. */

@@ -31,8 +31,8 @@ export interface WaitContext {
 type ServiceStatus = WaitResult['services'][number]
 
 /** True unless both versions are known numbers and differ ("$Latest" / "$Default" are not compared). */
-function onGroupVersion(group: CurrentAsg, instance: CurrentAsgInstance): boolean {
-  const want = group.launchTemplateVersion
+function onAsgVersion(asg: CurrentAsg, instance: CurrentAsgInstance): boolean {
+  const want = asg.launchTemplateVersion
   const have = instance.launchTemplateVersion
   return !want || !have || !/^\d+$/.test(want) || !/^\d+$/.test(have) || want === have
 }
@@ -44,7 +44,7 @@ function serviceStatus(service: DesiredService, seen: { asgs: CurrentAsg[]; inst
   // replaced it yet, or not even started) does not count: the stack is not deployed until it is gone.
   const inService = seen.asgs
     .filter((g) => service.asgs.some((a) => a.name === g.name))
-    .flatMap((g) => g.instances.filter((i) => onGroupVersion(g, i)))
+    .flatMap((g) => g.instances.filter((i) => onAsgVersion(g, i)))
     .filter((i) => i.lifecycleState === 'InService' && running.has(i.id))
   const instanceIps = [...running.values()].map((i) => i.privateIp ?? '').filter(Boolean).sort()
   const record = seen.records.find((r) => r.name === service.recordName && r.type === 'A')

@@ -102,13 +102,15 @@ export class Aws {
     const client = this.clients[service] as unknown as { send(command: AwsCommand): Promise<OutputOf<C>> }
     return this.limiter(service)(() =>
       withRetry(
-        () => {
+        async () => {
           if (isRead(operation)) this.reads += 1
           else this.writes += 1
-          return client.send(command).catch((err: unknown) => {
+          try {
+            return await client.send(command)
+          } catch (err) {
             noteOperation(err, { service: IAM_PREFIXES[service], operation })
             throw err
-          })
+          }
         },
         { timing: this.timing, budgetMs: this.timing.consistencyMs, retryable: () => false }
       )

@@ -187,7 +187,7 @@ function asgChange(args: { service: DesiredService; want: DesiredAsg; have?: Cur
   return { ...base, action: 'update', reason: reasons.join(', '), fields, drift: configDrift || versionDrift }
 }
 
-function groupConfig(asg: DesiredAsg, template: TemplateRef): { LaunchTemplate?: LaunchTemplateSpecification; MixedInstancesPolicy?: MixedInstancesPolicy; CapacityRebalance: boolean } {
+function launchSpec(asg: DesiredAsg, template: TemplateRef): { LaunchTemplate?: LaunchTemplateSpecification; MixedInstancesPolicy?: MixedInstancesPolicy; CapacityRebalance: boolean } {
   const spec = { LaunchTemplateId: template.id, Version: String(template.version) }
   if (asg.capacity !== 'spot') return { LaunchTemplate: spec, CapacityRebalance: false }
   return {
@@ -199,7 +199,7 @@ function groupConfig(asg: DesiredAsg, template: TemplateRef): { LaunchTemplate?:
   }
 }
 
-function groupTags(asg: DesiredAsg): Array<{ Key: string; Value: string; PropagateAtLaunch: boolean; ResourceId: string; ResourceType: string }> {
+function asgTags(asg: DesiredAsg): Array<{ Key: string; Value: string; PropagateAtLaunch: boolean; ResourceId: string; ResourceType: string }> {
   const tags = { ...asg.tags, [TAGS.configHash]: asgConfigHash(asg) }
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: Key !== TAGS.configHash, ResourceId: asg.name, ResourceType: 'auto-scaling-group' }))
 }
@@ -212,34 +212,34 @@ const templateNotVisible = (err: unknown): boolean =>
 /** Another activity holds the group for a moment. */
 export const CONTENTION = ['ScalingActivityInProgress', 'ResourceContention']
 
-async function updateGroup(aws: Aws, asg: DesiredAsg, template: TemplateRef, tags = true): Promise<void> {
+async function updateAsg(aws: Aws, asg: DesiredAsg, template: TemplateRef, tags = true): Promise<void> {
   const update = new UpdateAutoScalingGroupCommand({
     AutoScalingGroupName: asg.name,
     MinSize: asg.size,
     MaxSize: maxSize(asg.size),
     DesiredCapacity: asg.size,
     VPCZoneIdentifier: asg.subnetIds.join(','),
-    ...groupConfig(asg, template)
+    ...launchSpec(asg, template)
   })
   await aws.retryOn((err) => templateNotVisible(err) || CONTENTION.includes(errorCode(err)), () => aws.send(update))
-  if (tags) await aws.send(new CreateOrUpdateTagsCommand({ Tags: groupTags(asg) }))
+  if (tags) await aws.send(new CreateOrUpdateTagsCommand({ Tags: asgTags(asg) }))
 }
 
-async function createGroup(aws: Aws, asg: DesiredAsg, template: TemplateRef): Promise<void> {
+async function createAsg(aws: Aws, asg: DesiredAsg, template: TemplateRef): Promise<void> {
   const create = new CreateAutoScalingGroupCommand({
     AutoScalingGroupName: asg.name,
     MinSize: asg.size,
     MaxSize: maxSize(asg.size),
     DesiredCapacity: asg.size,
     VPCZoneIdentifier: asg.subnetIds.join(','),
-    Tags: groupTags(asg),
-    ...groupConfig(asg, template)
+    Tags: asgTags(asg),
+    ...launchSpec(asg, template)
   })
   try {
     await aws.retryOn(templateNotVisible, () => aws.send(create))
   } catch (err) {
     if (errorCode(err) !== 'AlreadyExists') throw err
-    await updateGroup(aws, asg, template)
+    await updateAsg(aws, asg, template)
   }
 }
 
@@ -279,8 +279,8 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
     if (change.action === 'noop') return
     const template = await need('launch-template')
     // A new template version alone changes no tag (the config hash covers sizes, types and subnets).
-    if (change.action === 'update') await updateGroup(e, change.desired, template, (change.fields ?? []).some((f) => f !== 'launchTemplate'))
-    else await createGroup(e, change.desired, template)
+    if (change.action === 'update') await updateAsg(e, change.desired, template, (change.fields ?? []).some((f) => f !== 'launchTemplate'))
+    else await createAsg(e, change.desired, template)
     e.done({ kind: 'auto-scaling-group', action: change.action, name: change.name, service: change.service })
   },
   async remove(changes, { e, watcher }) {

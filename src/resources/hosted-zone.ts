@@ -21,6 +21,7 @@ import { readOptional, tolerate, type Aws } from '../aws/send.js'
 import { stackDomain, zoneName } from '../names.js'
 import type { CurrentRecord } from '../state.js'
 import { readFunction } from './lambda-function.js'
+import { readSoa } from './zone-soa.js'
 import { othersExist } from './project-drift.js'
 import type { KindOps, ReadContext, Removal, Upsert } from './kind.js'
 
@@ -30,6 +31,8 @@ export interface DesiredZone {
   region: string
   /** Deterministic CallerReference base; a generation suffix is added (see createZone). */
   callerReference: string
+  /** The SOA minimum the zone keeps (zone-soa): the record TTL. */
+  negativeTtl: number
 }
 
 export interface CurrentZone {
@@ -67,9 +70,14 @@ function toRecord(set: ResourceRecordSet): CurrentRecord {
  * Every record set of the zone from `start` on, page by page, until `more` says stop.
  * ListResourceRecordSets has no SDK paginator: its position is three fields (name, type, identifier).
  */
-export async function listRecordSets(aws: Aws, zoneId: string, start: string | undefined, more: (set: ResourceRecordSet) => boolean): Promise<ResourceRecordSet[]> {
+export async function listRecordSets(
+  aws: Aws,
+  zoneId: string,
+  start: { name?: string; type?: string; max?: number },
+  more: (set: ResourceRecordSet) => boolean
+): Promise<ResourceRecordSet[]> {
   const sets: ResourceRecordSet[] = []
-  let next: { name?: string; type?: string; id?: string } | undefined = { name: start }
+  let next: { name?: string; type?: string; id?: string } | undefined = start
   while (next) {
     const out: ListResourceRecordSetsCommandOutput = await aws.send(
       new ListResourceRecordSetsCommand({
@@ -77,12 +85,13 @@ export async function listRecordSets(aws: Aws, zoneId: string, start: string | u
         StartRecordName: next.name,
         StartRecordType: next.type as never,
         StartRecordIdentifier: next.id,
-        MaxItems: 300
+        MaxItems: start.max ?? 300
       })
     )
     for (const set of out.ResourceRecordSets ?? []) {
       if (!more(set)) return sets
       sets.push(set)
+      if (start.max !== undefined && sets.length >= start.max) return sets
     }
     next = out.IsTruncated ? { name: out.NextRecordName, type: out.NextRecordType, id: out.NextRecordIdentifier } : undefined
   }
@@ -91,14 +100,26 @@ export async function listRecordSets(aws: Aws, zoneId: string, start: string | u
 
 /** The records at and under `domain` (contiguous in Route 53's order: stop at the first name outside). */
 export async function listRecordsUnder(aws: Aws, zoneId: string, domain: string): Promise<CurrentRecord[]> {
-  const sets = await listRecordSets(aws, zoneId, domain, (set) => {
+  const sets = await listRecordSets(aws, zoneId, { name: domain }, (set) => {
     const name = trimDot(set.Name ?? '')
     return name === domain || name.endsWith(`.${domain}`)
   })
   return sets.map(toRecord)
 }
 
-async function read(ctx: ReadContext): Promise<{ zone?: CurrentZone; records: CurrentRecord[]; recordsRead: boolean }> {
+interface ZoneRead {
+  zone?: CurrentZone
+  records: CurrentRecord[]
+  recordsRead: boolean
+  soa?: CurrentRecord
+}
+
+/** The stack's records and the zone's SOA, read together (two reads at once). */
+function readRecords(aws: Aws, zone: CurrentZone, domain: string): Promise<[CurrentRecord[], CurrentRecord | undefined]> {
+  return Promise.all([listRecordsUnder(aws, zone.id, domain), readSoa(aws, zone.id, zone.name)])
+}
+
+async function read(ctx: ReadContext): Promise<ZoneRead> {
   const { aws, scope } = ctx
   const name = zoneName(scope)
   const domain = stackDomain(scope)
@@ -106,13 +127,15 @@ async function read(ctx: ReadContext): Promise<{ zone?: CurrentZone; records: Cu
   const hinted = env?.ZONE_NAME === name && env.ZONE_ID ? env.ZONE_ID.replace(/^\/hostedzone\//, '') : undefined
   if (hinted && !ctx.records) return { zone: { id: hinted, name }, records: [], recordsRead: false }
   if (hinted) {
-    const records = await readOptional(`listing records of ${domain}`, ['NoSuchHostedZone'], () => listRecordsUnder(aws, hinted, domain))
-    if (records) return { zone: { id: hinted, name }, records, recordsRead: true }
+    const zone = { id: hinted, name }
+    const read = await readOptional(`listing records of ${domain}`, ['NoSuchHostedZone'], () => readRecords(aws, zone, domain))
+    if (read) return { zone, records: read[0], recordsRead: true, soa: read[1] }
   }
   const zone = await findZone(aws, name)
   if (!zone || !ctx.records) return { zone, records: [], recordsRead: false }
   try {
-    return { zone, records: await listRecordsUnder(aws, zone.id, domain), recordsRead: true }
+    const [records, soa] = await readRecords(aws, zone, domain)
+    return { zone, records, recordsRead: true, soa }
   } catch (err) {
     throw wrap(`listing records of ${domain}`, err)
   }
@@ -168,7 +191,7 @@ async function deleteZone(aws: Aws, zone: CurrentZone): Promise<void> {
   const apex = `${zone.name}.`
   await tolerate(['NoSuchHostedZone'], () =>
     aws.retryOn(['HostedZoneNotEmpty', 'InvalidChangeBatch'], async () => {
-      const extra = (await listRecordSets(aws, zone.id, undefined, () => true)).filter((s) => !(s.Name === apex && (s.Type === 'SOA' || s.Type === 'NS')))
+      const extra = (await listRecordSets(aws, zone.id, {}, () => true)).filter((s) => !(s.Name === apex && (s.Type === 'SOA' || s.Type === 'NS')))
       if (extra.length > 0) {
         const Changes = extra.map((s) => ({ Action: 'DELETE' as const, ResourceRecordSet: s }))
         await aws.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zone.id, ChangeBatch: { Changes } }))

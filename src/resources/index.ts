@@ -19,11 +19,13 @@ import { logGroup, type LogGroupChange } from './log-group.js'
 import { rolePolicy, type RolePolicyChange } from './role-policy.js'
 import { securityGroup, type SecurityGroupChange } from './security-group.js'
 import { zoneAssociation, type AssociationChange } from './zone-association.js'
+import { zoneSoa, type SoaChange } from './zone-soa.js'
 
 /** Each kind's change type: this row and the one in KINDS are all the engine needs to know of a kind. */
 export interface KindChanges {
   'hosted-zone': ZoneChange
   'zone-association': AssociationChange
+  'zone-soa': SoaChange
   'iam-role': RoleChange
   'role-policy': RolePolicyChange
   'log-group': LogGroupChange
@@ -41,6 +43,7 @@ export interface KindChanges {
 export const KINDS: { readonly [K in ResourceKind]: KindOps<K> } = {
   'hosted-zone': hostedZone,
   'zone-association': zoneAssociation,
+  'zone-soa': zoneSoa,
   'iam-role': iamRole,
   'role-policy': rolePolicy,
   'log-group': logGroup,

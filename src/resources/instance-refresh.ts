@@ -11,8 +11,8 @@ import type { CurrentAsg } from './auto-scaling-group.js'
 import type { KindOps, Removal, Upsert } from './kind.js'
 
 export interface DesiredRefresh {
-  /** The group to roll. */
-  group: string
+  /** The Auto Scaling group to roll. */
+  asg: string
   capacity: Capacity
 }
 
@@ -26,11 +26,11 @@ function outdatedInstances(have: CurrentAsg): number {
 }
 
 /** Starts the refresh; one toward an older version that still runs is cancelled and ours started once it has stopped. */
-async function startRefresh(aws: Aws, group: string): Promise<string> {
+async function startRefresh(aws: Aws, asg: string): Promise<string> {
   const start = (): Promise<{ InstanceRefreshId?: string }> =>
     aws.send(
       new StartInstanceRefreshCommand({
-        AutoScalingGroupName: group,
+        AutoScalingGroupName: asg,
         Strategy: 'Rolling',
         Preferences: { MinHealthyPercentage: 100, MaxHealthyPercentage: 200, SkipMatching: true, InstanceWarmup: 60 }
       })
@@ -39,7 +39,7 @@ async function startRefresh(aws: Aws, group: string): Promise<string> {
     return (await start()).InstanceRefreshId ?? ''
   } catch (err) {
     if (errorCode(err) !== 'InstanceRefreshInProgress') throw err
-    await aws.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: group })).catch((inner: unknown) => {
+    await aws.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: asg })).catch((inner: unknown) => {
       if (errorCode(inner) !== 'ActiveInstanceRefreshNotFound') throw inner
     })
     return (await aws.retryOn(['InstanceRefreshInProgress'], start)).InstanceRefreshId ?? ''
@@ -57,10 +57,10 @@ export const instanceRefresh: KindOps<'instance-refresh'> = {
     for (const asg of service.asgs) {
       const have = current.asgs.find((g) => g.name === asg.name)
       if (!have || have.instances.length === 0) continue
-      const group = planned.find((c) => c.kind === 'auto-scaling-group' && c.name === asg.name)
-      const base = { kind: 'instance-refresh' as const, action: 'create' as const, name: asg.name, service: service.name, desired: { group: asg.name, capacity: asg.capacity } }
+      const asgChange = planned.find((c) => c.kind === 'auto-scaling-group' && c.name === asg.name)
+      const base = { kind: 'instance-refresh' as const, action: 'create' as const, name: asg.name, service: service.name, desired: { asg: asg.name, capacity: asg.capacity } }
       const outdated = outdatedInstances(have)
-      if (group?.fields?.includes('launchTemplate')) changes.push({ ...base, reason: `roll ${have.instances.length} instance(s) to the new launch template version` })
+      if (asgChange?.fields?.includes('launchTemplate')) changes.push({ ...base, reason: `roll ${have.instances.length} instance(s) to the new launch template version` })
       else if (outdated > 0) changes.push({ ...base, reason: `roll ${outdated} instance(s) still on an older launch template version` })
     }
     return changes
@@ -68,7 +68,7 @@ export const instanceRefresh: KindOps<'instance-refresh'> = {
   removals: () => [],
   async apply(change, { e }) {
     if (change.action === 'noop') return
-    const id = await startRefresh(e, change.desired.group)
+    const id = await startRefresh(e, change.desired.asg)
     e.done({ kind: 'instance-refresh', action: 'create', name: change.name, service: change.service, id })
   },
   // A refresh ends with its group.
