@@ -114,9 +114,14 @@ describe('a pull request preview', () => {
     expect(body).toContain('| db | `db.pr-7.prj-preview.us-east-1.internal` | 1 | 0 | mysql:5.7 |')
     expect(body).toContain('| wordpress | `wordpress.pr-7.prj-preview.us-east-1.internal` | 1 | 1 | wordpress:latest |')
     expect(body).toMatch(/Last deploy [\d-]+ [\d:]+ UTC: \d+ changes: create /)
-    expect(api.requests.every((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true)
+    expect(api.requests.map((r) => r.authorization)).toEqual(api.requests.map(() => `token ${TOKEN}`))
     // the token reaches the log only in the command that masks it
     expect(result.stdout.split('\n').filter((l) => l.includes(TOKEN))).toEqual([`::add-mask::${TOKEN}`])
+  })
+
+  test('the action ran on the Node that action.yml names, as the user agent of its GitHub requests says', () => {
+    expect(api.requests.length).toBeGreaterThan(0)
+    for (const r of api.requests) expect(r.userAgent).toMatch(/ Node\.js\/24\b/)
   })
 
   test('synchronize redeploys and updates that same comment, still exactly one', async () => {

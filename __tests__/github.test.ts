@@ -68,7 +68,7 @@ describe('the preview comment', () => {
     const ours = api.comments.filter((c) => c.body.includes(marker))
     expect(ours).toHaveLength(1)
     expect(ours[0]?.body).toBe(`${marker}\nsecond`)
-    expect(api.requests.every((r) => r.authorization === 'Bearer ghs_test')).toBe(true)
+    expect(api.requests.map((r) => `${r.method} ${r.authorization}`)).toEqual(['GET', 'POST', 'GET', 'PATCH'].map((m) => `${m} token ghs_test`))
   })
 
   it('finds its comment past the first page of a long discussion', async () => {
@@ -78,6 +78,13 @@ describe('the preview comment', () => {
     expect(api.comments.find((c) => c.id === 999)?.body).toBe(`${marker}\nnew`)
     expect(api.comments.filter((c) => c.body.includes(marker))).toHaveLength(1)
     expect(api.requests.filter((r) => r.method === 'GET')).toHaveLength(2)
+  })
+
+  it('reads no page past the one holding its comment', async () => {
+    api.comments.push({ id: 1, body: `${marker}\nold`, issue: 7 })
+    for (let i = 0; i < 250; i++) api.comments.push({ id: i + 2, body: `chatter ${i}`, issue: 7 })
+    expect(await upsertComment(target(), { marker, body: 'new' })).toBe('updated')
+    expect(api.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /repos/octo-org/shop/issues/7/comments?per_page=100', 'PATCH /repos/octo-org/shop/issues/comments/1'])
   })
 
   it('leaves comments of other stacks alone', async () => {

@@ -9,6 +9,8 @@ import { promisify } from 'node:util'
 import { unzipSync } from 'fflate'
 // @ts-expect-error: a plain .mjs script without type declarations
 import { bundleLambda } from '../scripts/bundle-lambda.mjs'
+import { lambdaRuntimeBinary } from '../emulator/core/runtimes.js'
+import { LAMBDA_RUNTIME } from '../src/desired.js'
 
 interface BundleResult {
   zipPath: string
@@ -74,7 +76,7 @@ describe('the DNS updater bundle', () => {
     expect(first.sha256).toBe(expected)
   })
 
-  test('the bundled handler loads under plain Node ESM and answers an event', async () => {
+  test('the bundled handler loads under plain Node ESM on its Lambda runtime and answers an event', async () => {
     // Inside the repository so that the SDK resolves from node_modules, as it does from the runtime's.
     const dir = join(ROOT, '.tmp', `lambda-bundle-${process.pid}`)
     await mkdir(dir, { recursive: true })
@@ -82,7 +84,7 @@ describe('the DNS updater bundle', () => {
       await writeFile(join(dir, 'index.mjs'), unzipSync(zip)['index.mjs'] ?? new Uint8Array())
       const script = `const { handler } = await import('./index.mjs'); console.log(JSON.stringify(await handler({ detail: {} })))`
       const env = { ...process.env, PROJECT: 'prj-demo', AWS_REGION: 'us-east-1', ZONE_ID: 'Z1', ZONE_NAME: 'prj-demo.us-east-1.internal', NODE_OPTIONS: '' }
-      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, env })
+      const { stdout } = await promisify(execFile)(lambdaRuntimeBinary(LAMBDA_RUNTIME), ['--input-type=module', '-e', script], { cwd: dir, env })
       const [logged, returned] = stdout.trim().split('\n').map((l) => JSON.parse(l) as { action: string; calls: number })
       expect(returned).toEqual(logged)
       expect(returned).toMatchObject({ action: 'ignore', calls: 0 })
@@ -91,7 +93,7 @@ describe('the DNS updater bundle', () => {
     }
   })
 
-  test('the bundled handler answers an SQS batch with its batch item failures and logs one batch line', async () => {
+  test('the bundled handler answers an SQS batch on its Lambda runtime with its batch item failures and logs one batch line', async () => {
     const dir = join(ROOT, '.tmp', `lambda-bundle-sqs-${process.pid}`)
     await mkdir(dir, { recursive: true })
     try {
@@ -100,7 +102,7 @@ describe('the DNS updater bundle', () => {
       const event = { Records: ['not json', '{"detail":{}}'].map((body, i) => ({ messageId: `m-${i}`, body, eventSource: 'aws:sqs' })) }
       const script = `const { handler } = await import('./index.mjs'); console.log(JSON.stringify(await handler(${JSON.stringify(event)})))`
       const env = { ...process.env, PROJECT: 'prj-demo', AWS_REGION: 'us-east-1', ZONE_ID: 'Z1', ZONE_NAME: 'prj-demo.us-east-1.internal', NODE_OPTIONS: '' }
-      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, env })
+      const { stdout } = await promisify(execFile)(lambdaRuntimeBinary(LAMBDA_RUNTIME), ['--input-type=module', '-e', script], { cwd: dir, env })
       const [logged, returned] = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
       expect(returned).toEqual({ batchItemFailures: [] })
       expect(logged).toMatchObject({ kind: 'batch', messages: 2, ignored: 2, calls: 0 })

@@ -1,6 +1,7 @@
 /**
  * The shipped artifacts: bundle sizes, and the action's start-up time (how long
- * `node dist/index.js` takes to fail on a missing required input) next to `node -e 0`.
+ * `node dist/index.js` takes to fail on a missing required input) next to `node -e 0`, both on
+ * the Node GitHub runs the action with.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, statSync } from 'node:fs'
@@ -8,6 +9,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
+import { actionBinary } from '../emulator/core/runtimes.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const ACTION_BUNDLE = path.join(ROOT, 'dist', 'index.js')
@@ -28,7 +30,7 @@ export interface ArtifactFigures {
 function timeNode(args: string[], cwd: string): Promise<{ ms: number; code: number }> {
   const env = { PATH: process.env.PATH ?? '', HOME: cwd, GITHUB_WORKSPACE: cwd, AWS_EC2_METADATA_DISABLED: 'true' }
   const started = performance.now()
-  const child = spawn(process.execPath, args, { cwd, env, stdio: 'ignore' })
+  const child = spawn(actionBinary(), args, { cwd, env, stdio: 'ignore' })
   return new Promise((resolve, reject) => {
     child.on('error', reject)
     child.on('close', (code) => resolve({ ms: performance.now() - started, code: code ?? 1 }))

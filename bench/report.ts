@@ -7,7 +7,7 @@ import type { RateLimitFigures } from './rate-limit.js'
 export interface Results {
   startedAt: string
   durationS: number
-  machine: { node: string; platform: string; cpus: number; loadAverage: number[] }
+  machine: { node: string; actionNode: string; platform: string; cpus: number; loadAverage: number[] }
   repeats: number
   deploys: PhaseRow[]
   dns: Omit<DnsFigures, 'waitedDeploy'> & { waitedDeploy: { services: number; ok: boolean; wallMs: number; reads: number; writes: number } }
@@ -132,7 +132,7 @@ export function targetTable(list: Target[]): string {
 export function render(results: Results): string {
   const m = results.machine
   return [
-    `hyperform-action benchmarks, ${results.startedAt}; node ${m.node}, ${m.platform}, ${m.cpus} CPUs, load average ${m.loadAverage.map((n) => n.toFixed(1)).join(' ')}`,
+    `hyperform-action benchmarks, ${results.startedAt}; node ${m.node} (the action on ${m.actionNode}), ${m.platform}, ${m.cpus} CPUs, load average ${m.loadAverage.map((n) => n.toFixed(1)).join(' ')}`,
     '',
     `Deploys (the bundled action against the in-process emulator, wait: false so that the time is the action's own round trips;`,
     `counts are the action's calls only; times are the fastest of ${results.repeats} runs; depth = (ms @${LATENCY_MS} - ms @0) / ${LATENCY_MS};`,

@@ -6,9 +6,11 @@
  * Environment: BENCH_REPEATS (runs per size and latency, default 3), BENCH_SIZES
  * (comma-separated service counts, default 1,10,100; the targets name 100).
  */
+import { execFileSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, platform } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { actionBinary } from '../emulator/core/runtimes.js'
 import { ACTION_BUNDLE, artifactFigures } from './artifacts.js'
 import { deployMatrix } from './deploys.js'
 import { dnsBench } from './dns.js'
@@ -33,7 +35,8 @@ const progress = (line: string): void => {
 async function collect(): Promise<Omit<Results, 'targets' | 'durationS' | 'startedAt'>> {
   const sizes = envNumbers('BENCH_SIZES', [1, 10, 100])
   const repeats = envNumbers('BENCH_REPEATS', [3])[0] ?? 3
-  const machine = { node: process.version, platform: platform(), cpus: cpus().length, loadAverage: loadavg() }
+  const actionNode = execFileSync(actionBinary(), ['--version'], { encoding: 'utf8' }).trim()
+  const machine = { node: process.version, actionNode, platform: platform(), cpus: cpus().length, loadAverage: loadavg() }
   progress('artifacts and start-up ...')
   const artifacts = await artifactFigures()
   progress('deploys ...')

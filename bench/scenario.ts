@@ -80,7 +80,8 @@ export async function runPhase(emu: Emulator, input: PhaseInput): Promise<PhaseF
   const run = await runAction({
     inputs: inputs(input),
     workspace: input.workspace,
-    env: { AWS_ENDPOINT_URL: emu.endpoint, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: ACTION_KEY }
+    env: { AWS_ENDPOINT_URL: emu.endpoint, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: ACTION_KEY },
+    compileCache: false // GitHub starts every run cold
   })
   const wallMs = performance.now() - started
   const calls = actionCalls(emu.calls())

@@ -16,7 +16,7 @@ export async function bundleAction({ outfile = 'dist/index.js' } = {}) {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node24',
     minify: true,
     legalComments: 'none',
     sourcemap: false,

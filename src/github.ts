@@ -2,6 +2,7 @@
  * Pull-request previews: what the event asks for, and the one comment the
  * action keeps on the pull request (found by a hidden marker, updated in place).
  */
+import { getOctokit } from '@actions/github'
 import type { Command } from './inputs.js'
 
 type Env = Record<string, string | undefined>
@@ -63,56 +64,43 @@ export function commentMarker(project: string, stack: string): string {
   return `<!-- hyperform-action:preview ${project}/${stack} -->`
 }
 
-interface Comment {
-  id: number
-  body?: string
-}
-
 export interface CommentTarget {
   token: string
-  /** GITHUB_API_URL, e.g. https://api.github.com */
+  /** GITHUB_API_URL, e.g. https://api.github.com (GitHub Enterprise Server has its own). */
   apiUrl: string
+  /** owner/name */
   repository: string
   number: number
 }
 
-async function github<T>(target: CommentTarget, request: { method: string; path: string; body?: unknown }): Promise<{ data: T; next?: string }> {
-  const url = request.path.startsWith('http') ? request.path : `${target.apiUrl}${request.path}`
-  const response = await fetch(url, {
-    method: request.method,
-    headers: {
-      accept: 'application/vnd.github+json',
-      authorization: `Bearer ${target.token}`,
-      'x-github-api-version': '2022-11-28',
-      'user-agent': 'hyperform-action',
-      ...(request.body ? { 'content-type': 'application/json' } : {})
-    },
-    body: request.body ? JSON.stringify(request.body) : undefined
-  })
-  if (!response.ok) throw new Error(`GitHub API ${request.method} ${url} answered ${response.status}: ${(await response.text()).slice(0, 200)}`)
-  const next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1]
-  return { data: (await response.json()) as T, next }
-}
-
-async function findComment(target: CommentTarget, marker: string): Promise<Comment | undefined> {
-  let page: string | undefined = `/repos/${target.repository}/issues/${target.number}/comments?per_page=100`
-  while (page) {
-    const { data, next }: { data: Comment[]; next?: string } = await github<Comment[]>(target, { method: 'GET', path: page })
-    const found = data.find((c) => c.body?.includes(marker))
-    if (found) return found
-    page = next
-  }
-  return undefined
+/** Octokit's RequestError, told apart by shape (its class comes from a transitive dependency). */
+function isRequestError(error: unknown): error is { status: number; message: string; request: { method: string; url: string } } {
+  return typeof error === 'object' && error !== null && typeof (error as { status?: unknown }).status === 'number' && 'request' in error
 }
 
 /** Creates the comment, or updates the one carrying the marker: never a second one. */
 export async function upsertComment(target: CommentTarget, args: { marker: string; body: string }): Promise<'created' | 'updated'> {
+  // getOctokit brings the runner's proxy settings and the toolkit's user agent; the base URL
+  // is passed explicitly so a caller's apiUrl wins over the one read when the module loaded.
+  const octokit = getOctokit(target.token, { baseUrl: target.apiUrl })
+  const [owner = '', repo = ''] = target.repository.split('/')
+  const issue = { owner, repo, issue_number: target.number }
   const body = `${args.marker}\n${args.body}`
-  const existing = await findComment(target, args.marker)
-  if (existing) {
-    await github(target, { method: 'PATCH', path: `/repos/${target.repository}/issues/comments/${existing.id}`, body: { body } })
-    return 'updated'
+  try {
+    // Page by 100 (the API's maximum) and stop at the page that holds the marker.
+    const [existing] = await octokit.paginate(octokit.rest.issues.listComments, { ...issue, per_page: 100 }, (response, done) => {
+      const found = response.data.find((c) => c.body?.includes(args.marker))
+      if (found) done()
+      return found ? [found] : []
+    })
+    if (existing) {
+      await octokit.rest.issues.updateComment({ owner, repo, comment_id: existing.id, body })
+      return 'updated'
+    }
+    await octokit.rest.issues.createComment({ ...issue, body })
+    return 'created'
+  } catch (error) {
+    if (!isRequestError(error)) throw error
+    throw new Error(`GitHub API ${error.request.method} ${error.request.url} answered ${error.status}: ${error.message.slice(0, 200)}`, { cause: error })
   }
-  await github(target, { method: 'POST', path: `/repos/${target.repository}/issues/${target.number}/comments`, body: { body } })
-  return 'created'
 }

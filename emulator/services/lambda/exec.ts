@@ -13,6 +13,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { lambdaRuntimeBinary } from '../../core/runtimes.js'
 import { unzipSync } from 'fflate'
 import { LAMBDA_CALLER_PREFIX, type LogSink } from '../../types.js'
 
@@ -362,6 +363,7 @@ export class LambdaExecutor {
     const task = await this.extract(pool)
     const stream = streamName()
     const child = fork(RUNNER, [], {
+      execPath: lambdaRuntimeBinary(pool.snapshot.runtime, (line) => this.writeLogs(pool.snapshot, stream, [line])),
       cwd: task,
       env: this.environment(pool.snapshot, task, stream),
       execArgv: [],
