@@ -63,7 +63,8 @@ export function denialMessage(session: RoleSession, denial: Denial): string {
   return `User: ${session.arn} is not authorized to perform: ${action}${on} ${why}`
 }
 
-function denied(cloud: Cloud, module: ServiceModule, codes: AuthCodes, session: RoleSession, denial: Denial): AwsError {
+function denied(cloud: Cloud, module: ServiceModule, session: RoleSession, denial: Denial): AwsError {
+  const codes = AUTH_CODES[module.signingName] ?? JSON_CODES
   const message = denialMessage(session, denial)
   if (codes.denied === 'UnauthorizedOperation') {
     const encoded = encodeAuthorizationMessage(cloud, session, denial)
@@ -74,13 +75,13 @@ function denied(cloud: Cloud, module: ServiceModule, codes: AuthCodes, session: 
 
 /** Authenticates and authorizes one request; an outcome without error lets it through. */
 export function authorize(
-  cloud: Cloud,
-  modules: ReadonlyMap<string, ServiceModule>,
+  where: { cloud: Cloud; modules: ReadonlyMap<string, ServiceModule> },
   module: ServiceModule,
   req: EmulatorRequest,
-  operation: string,
-  accessKeyId: string | undefined
+  call: { operation: string; accessKeyId: string | undefined }
 ): AuthOutcome {
+  const { cloud, modules } = where
+  const { operation, accessKeyId } = call
   const session = accessKeyId ? findSession(cloud, accessKeyId) : undefined
   if (!session) return {}
   const codes = AUTH_CODES[req.service] ?? JSON_CODES
@@ -92,6 +93,6 @@ export function authorize(
     return { error: moduleError(module, codes.expired, 'The security token included in the request is expired') }
   }
   const view = requestView(req, operation, cloud.accountId, modules)
-  const denial = authorizeSession(cloud, session, sessionRole(cloud, session), req.region, checksFor(view))
-  return denial ? { error: denied(cloud, module, codes, session, denial) } : {}
+  const denial = authorizeSession(cloud, { session, role: sessionRole(cloud, session), region: req.region }, checksFor(view))
+  return denial ? { error: denied(cloud, module, session, denial) } : {}
 }

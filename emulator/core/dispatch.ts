@@ -75,7 +75,8 @@ async function runModule(module: ServiceModule, req: EmulatorRequest, operation:
   }
 }
 
-async function execute(ctx: DispatchContext, module: ServiceModule, req: EmulatorRequest, operation: string, auth: AuthOutcome): Promise<CallOutcome> {
+async function execute(ctx: DispatchContext, module: ServiceModule, req: EmulatorRequest, call: { operation: string; auth: AuthOutcome }): Promise<CallOutcome> {
+  const { operation, auth } = call
   if (faultsApply(ctx.cloud, req.service)) await injectLatency(ctx.cloud)
   const injected = injectedError(ctx.cloud, module, req.service, operation)
   if (injected) return failure(module, req, injected, true)
@@ -108,9 +109,9 @@ export async function dispatch(
   const caller = callerLabel(ctx.cloud, accessKeyId)
   await ctx.cloud.gate({ caller, service: req.service, operation, kind: callKind(operation) })
   // credentials the emulator issued (role sessions) are authenticated and authorized; others pass
-  const auth = typeof op === 'string' ? authorize(ctx.cloud, ctx.modules ?? new Map(), module, req, op, accessKeyId) : {}
+  const auth = typeof op === 'string' ? authorize({ cloud: ctx.cloud, modules: ctx.modules ?? new Map() }, module, req, { operation: op, accessKeyId }) : {}
   const started = Date.now()
-  const outcome = typeof op === 'string' ? await execute(ctx, module, req, op, auth) : failure(module, req, op)
+  const outcome = typeof op === 'string' ? await execute(ctx, module, req, { operation: op, auth }) : failure(module, req, op)
   const record = {
     time: started,
     service: req.service,

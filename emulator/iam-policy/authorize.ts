@@ -31,7 +31,8 @@ export function globalContext(cloud: Cloud, session: RoleSession, role: RoleReco
 }
 
 /** The first check the session's role is not allowed, or undefined when all are allowed. */
-export function authorizeSession(cloud: Cloud, session: RoleSession, role: RoleRecord | undefined, region: string, checks: Check[]): Denial | undefined {
+export function authorizeSession(cloud: Cloud, who: { session: RoleSession; role: RoleRecord | undefined; region: string }, checks: Check[]): Denial | undefined {
+  const { session, role, region } = who
   const policies = role ? identityPolicies(cloud, role) : []
   const global = globalContext(cloud, session, role, region)
   for (const check of checks) {

@@ -15,6 +15,7 @@ export const IAM_ERRORS = {
   DeleteConflict: 409,
   EntityAlreadyExists: 409,
   InvalidInput: 400,
+  LimitExceeded: 409,
   MalformedPolicyDocument: 400,
   NoSuchEntity: 404,
   ValidationError: 400,

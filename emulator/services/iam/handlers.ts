@@ -16,10 +16,13 @@ import type {
   UpdateAssumeRolePolicyRequest
 } from '@aws-sdk/client-iam'
 import type { QueryHandler } from '../../protocols/query.js'
+import type { Cloud } from '../../types.js'
 import { toRole, type IamRoles } from './model.js'
+import { policyHandlers } from './policies.js'
 
-export function handlers(roles: IamRoles): Record<string, QueryHandler> {
+export function handlers(cloud: Cloud, roles: IamRoles): Record<string, QueryHandler> {
   return {
+    ...policyHandlers(cloud),
     CreateRole: (input: CreateRoleRequest) => roles.create(input),
     GetRole: (input: GetRoleRequest): GetRoleResponse => ({ Role: toRole(roles.get(input.RoleName)) }),
     DeleteRole: (input: DeleteRoleRequest) => roles.delete(input),

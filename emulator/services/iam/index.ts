@@ -19,6 +19,6 @@ export function createIam(cloud: Cloud): ServiceModule {
     throttleCode: 'Throttling',
     serverErrorCode: 'ServiceFailure',
     state: () => ({ roles: roles.state() }),
-    handlers: handlers(roles)
+    handlers: handlers(cloud, roles)
   })
 }

@@ -7,6 +7,7 @@ import { jsonBodyCodec, restJsonError } from '../../protocols/rest-json.js'
 import { LAMBDA_ERRORS, lambdaError } from './errors.js'
 import { LambdaExecutor } from './exec.js'
 import { handlers } from './handlers.js'
+import { executionRole } from './execution-role.js'
 import { functionLogs, invoker } from './invoke.js'
 import { configuration, type LambdaState } from './model.js'
 
@@ -15,7 +16,7 @@ export { LAMBDA_ERRORS } from './errors.js'
 export function createLambda(cloud: Cloud): ServiceModule {
   const state: LambdaState = {
     functions: new Map(),
-    executor: new LambdaExecutor({ endpoint: () => cloud.endpoint(), logs: () => functionLogs(cloud, state) })
+    executor: new LambdaExecutor({ endpoint: () => cloud.endpoint(), logs: () => functionLogs(cloud, state), credentials: (s) => executionRole(cloud, state, s) })
   }
   cloud.shared.functions = invoker(cloud, state)
   // the core runs stop handlers before it waits for background work: finish running invocations, take no new ones
