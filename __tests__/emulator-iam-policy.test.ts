@@ -5,11 +5,11 @@
  * error through the real SDK clients. Credentials the emulator did not issue are allowed all.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling'
+import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling'
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs'
-import { CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import { CreateLaunchTemplateCommand, CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { EventBridgeClient, ListRulesCommand } from '@aws-sdk/client-eventbridge'
-import { CreatePolicyCommand, CreatePolicyVersionCommand, CreateRoleCommand, GetRoleCommand, IAMClient, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam'
+import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreatePolicyCommand, CreatePolicyVersionCommand, CreateRoleCommand, GetRoleCommand, IAMClient, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam'
 import { CreateFunctionCommand, InvokeCommand, LambdaClient, ListFunctionsCommand, UpdateFunctionCodeCommand, waitUntilFunctionActiveV2, waitUntilFunctionUpdatedV2 } from '@aws-sdk/client-lambda'
 import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
@@ -180,6 +180,27 @@ describe('conditions', () => {
     expect(err.message).toContain(`is not authorized to perform: iam:PassRole on resource: ${execArn}`)
     const toLambda = await session(policy(allow('lambda:CreateFunction'), allow('iam:PassRole', execArn, { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } })))
     await expect(create(toLambda, 'passed-yes')).resolves.toBeDefined()
+  })
+
+  test('an Auto Scaling group from a launch template with an instance profile needs ec2:RunInstances and iam:PassRole to ec2.amazonaws.com', async () => {
+    const iam = new IAMClient(admin)
+    const ec2Admin = new EC2Client(admin)
+    const instanceRole = await iam.send(new CreateRoleCommand({ RoleName: 'instance-role', AssumeRolePolicyDocument: JSON.stringify(policy({ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' })) }))
+    await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: 'instance-profile' }))
+    await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: 'instance-profile', RoleName: 'instance-role' }))
+    const lt = await ec2Admin.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'with-profile', LaunchTemplateData: { ImageId: 'ami-0a2023a1b2c3d4e5f', InstanceType: 't3.micro', IamInstanceProfile: { Name: 'instance-profile' } } }))
+    const subnets = (await ec2Admin.send(new DescribeSubnetsCommand({}))).Subnets?.map((x) => x.SubnetId).join(',')
+    const create = (config: SdkTestConfig, name: string): Promise<unknown> =>
+      new AutoScalingClient(config).send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, MaxSize: 0, DesiredCapacity: 0, VPCZoneIdentifier: subnets, LaunchTemplate: { LaunchTemplateId: lt.LaunchTemplate?.LaunchTemplateId, Version: '$Latest' } }))
+    const base = [allow('autoscaling:CreateAutoScalingGroup'), allow('ec2:RunInstances')]
+    const noPass = await session(policy(...base))
+    const err = await failure(create(noPass, 'asg-no-pass'))
+    expect(err.name).toBe('AccessDenied')
+    expect(err.message).toBe('You are not authorized to use launch template: with-profile')
+    const passToLambda = await session(policy(...base, allow('iam:PassRole', instanceRole.Role?.Arn ?? '', { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } })))
+    expect((await failure(create(passToLambda, 'asg-wrong-service'))).name).toBe('AccessDenied')
+    const passToEc2 = await session(policy(...base, allow('iam:PassRole', instanceRole.Role?.Arn ?? '', { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } })))
+    await expect(create(passToEc2, 'asg-ok')).resolves.toBeDefined()
   })
 
   test('StringLike, ArnLike and Null conditions', async () => {

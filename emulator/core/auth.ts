@@ -65,7 +65,7 @@ export function denialMessage(session: RoleSession, denial: Denial): string {
 
 function denied(cloud: Cloud, module: ServiceModule, session: RoleSession, denial: Denial): AwsError {
   const codes = AUTH_CODES[module.signingName] ?? JSON_CODES
-  const message = denialMessage(session, denial)
+  const message = denial.check.message ?? denialMessage(session, denial)
   if (codes.denied === 'UnauthorizedOperation') {
     const encoded = encodeAuthorizationMessage(cloud, session, denial)
     return moduleError(module, codes.denied, `You are not authorized to perform this operation. ${message}. Encoded authorization failure message: ${encoded}`)

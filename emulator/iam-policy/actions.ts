@@ -15,6 +15,8 @@ export interface Check {
   resource: string
   /** Condition keys (lower-cased) and their values, beyond the global ones the authorizer adds. */
   context?: Record<string, string[]>
+  /** The service's own message when this check fails (else AWS's `User: ... is not authorized to perform: ...`). */
+  message?: string
 }
 
 type Rule = (r: RequestView) => Check[]
@@ -49,7 +51,13 @@ const any = (action: string): Rule => () => [check(action, '*')]
 
 interface Ec2State {
   securityGroups?: { groupId: string; tags?: Tags }[]
-  launchTemplates?: { launchTemplateId: string; launchTemplateName: string; tags?: Tags }[]
+  launchTemplates?: {
+    launchTemplateId: string
+    launchTemplateName: string
+    defaultVersion?: number
+    tags?: Tags
+    versions?: { versionNumber: number; data?: { IamInstanceProfile?: { Arn?: string; Name?: string } } }[]
+  }[]
   instances?: { instanceId: string; tags?: Tags }[]
   vpcs?: { vpcId: string }[]
 }
@@ -176,6 +184,46 @@ function asgTagList(r: RequestView): [string, string][] {
 
 const asgByName = (action: string): Rule => (r) => [asgCheck(action, r, r.param('AutoScalingGroupName'))]
 
+interface IamState {
+  roles?: { roleName: string; arn: string }[]
+  instanceProfiles?: { name: string; arn: string; roles: string[] }[]
+}
+
+/** The launch template a group request names (LaunchTemplate, or the mixed instances policy's). */
+function launchTemplateSpec(r: RequestView): { id?: string; name?: string; version?: string } | undefined {
+  for (const prefix of ['LaunchTemplate.', 'MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.']) {
+    const id = r.param(`${prefix}LaunchTemplateId`)
+    const name = r.param(`${prefix}LaunchTemplateName`)
+    if (id || name) return { ...(id ? { id } : {}), ...(name ? { name } : {}), ...(r.param(`${prefix}Version`) ? { version: r.param(`${prefix}Version`) } : {}) }
+  }
+  return undefined
+}
+
+/**
+ * Creating or updating a group with a launch template needs ec2:RunInstances, and iam:PassRole for
+ * the role of the template's instance profile (passed to ec2.amazonaws.com): the Auto Scaling User
+ * Guide's "Amazon EC2 Auto Scaling API permissions". Auto Scaling words the denial its own way.
+ */
+function launchTemplateUse(r: RequestView): Check[] {
+  const spec = launchTemplateSpec(r)
+  if (!spec) return []
+  const template = ((r.state('ec2') ?? {}) as Ec2State).launchTemplates?.find((t) => t.launchTemplateId === spec.id || t.launchTemplateName === spec.name)
+  const arn = ec2Arn(r, 'launch-template', template?.launchTemplateId ?? spec.id ?? '*')
+  const message = `You are not authorized to use launch template: ${template?.launchTemplateName ?? spec.name ?? spec.id ?? ''}`
+  const checks: Check[] = [{ ...check('ec2:RunInstances', arn, { 'ec2:region': [r.region], 'ec2:launchtemplate': [arn] }), message }]
+  const versions = template?.versions ?? []
+  const number = spec.version === '$Latest' ? Math.max(0, ...versions.map((v) => v.versionNumber)) : spec.version && /^\d+$/.test(spec.version) ? Number(spec.version) : template?.defaultVersion
+  const profile = versions.find((v) => v.versionNumber === number)?.data?.IamInstanceProfile
+  if (profile) {
+    const iam = (r.state('iam') ?? {}) as IamState
+    const name = profile.Name ?? profile.Arn?.split('/').pop()
+    const roleName = iam.instanceProfiles?.find((p) => p.name === name)?.roles[0]
+    const role = iam.roles?.find((x) => x.roleName === roleName)?.arn
+    if (role) checks.push({ ...check('iam:PassRole', role, { 'iam:passedtoservice': ['ec2.amazonaws.com'] }), message })
+  }
+  return checks
+}
+
 const AUTOSCALING: Record<string, Rule> = {
   DescribeAutoScalingGroups: any('autoscaling:DescribeAutoScalingGroups'),
   DescribeTags: any('autoscaling:DescribeTags'),
@@ -183,9 +231,9 @@ const AUTOSCALING: Record<string, Rule> = {
   DescribeScalingActivities: any('autoscaling:DescribeScalingActivities'),
   CreateAutoScalingGroup: (r) => {
     const c = asgCheck('autoscaling:CreateAutoScalingGroup', r, r.param('AutoScalingGroupName'))
-    return [{ ...c, context: { ...c.context, ...requestTags(asgTagList(r)) } }]
+    return [{ ...c, context: { ...c.context, ...requestTags(asgTagList(r)) } }, ...launchTemplateUse(r)]
   },
-  UpdateAutoScalingGroup: asgByName('autoscaling:UpdateAutoScalingGroup'),
+  UpdateAutoScalingGroup: (r) => [asgCheck('autoscaling:UpdateAutoScalingGroup', r, r.param('AutoScalingGroupName')), ...launchTemplateUse(r)],
   DeleteAutoScalingGroup: asgByName('autoscaling:DeleteAutoScalingGroup'),
   SetDesiredCapacity: asgByName('autoscaling:SetDesiredCapacity'),
   StartInstanceRefresh: asgByName('autoscaling:StartInstanceRefresh'),

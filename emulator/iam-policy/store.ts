@@ -25,8 +25,20 @@ export interface ManagedPolicy {
   tags: Record<string, string>
 }
 
+export interface InstanceProfile {
+  name: string
+  arn: string
+  id: string
+  path: string
+  createdAt: number
+  /** Role names (an instance profile holds at most one role). */
+  roles: string[]
+}
+
 export interface PolicyStore {
   policies: Map<string, ManagedPolicy>
+  /** Instance profiles by name. */
+  instanceProfiles: Map<string, InstanceProfile>
   /** Managed policy ARNs attached to each role, by role name. */
   attachments: Map<string, Set<string>>
 }
@@ -48,7 +60,7 @@ const stores = new WeakMap<Cloud, PolicyStore>()
 export function policyStore(cloud: Cloud): PolicyStore {
   let s = stores.get(cloud)
   if (!s) {
-    s = { policies: new Map(), attachments: new Map() }
+    s = { policies: new Map(), instanceProfiles: new Map(), attachments: new Map() }
     stores.set(cloud, s)
   }
   return s
@@ -76,4 +88,12 @@ export function identityPolicies(cloud: Cloud, role: RoleRecord): Statement[][] 
     if (doc) out.push(parsed(doc))
   }
   return out
+}
+
+/** The role an instance profile (by ARN or name) holds, as its ARN. */
+export function instanceProfileRole(cloud: Cloud, profile: { Arn?: string; Name?: string }): string | undefined {
+  const name = profile.Name ?? profile.Arn?.split('/').pop() ?? ''
+  const p = policyStore(cloud).instanceProfiles.get(name)
+  const role = p?.roles[0]
+  return role ? cloud.shared.roles.get(role)?.arn : undefined
 }

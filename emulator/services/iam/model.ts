@@ -97,6 +97,9 @@ export class IamRoles {
     if ((this.attached.get(role.roleName)?.size ?? 0) > 0) {
       throw iamError('DeleteConflict', 'Cannot delete entity, must detach all policies first.')
     }
+    if ([...policyStore(this.cloud).instanceProfiles.values()].some((p) => p.roles.includes(role.roleName))) {
+      throw iamError('DeleteConflict', 'Cannot delete entity, must remove roles from instance profile first.')
+    }
     this.roles.delete(role.roleName)
     this.attached.delete(role.roleName)
   }
