@@ -10,6 +10,7 @@ import type { EmulatorRequest, ServiceModule } from '../types.js'
 import type { Cloud } from '../types.js'
 import { checksFor } from '../iam-policy/actions.js'
 import { authorizeSession, type Denial } from '../iam-policy/authorize.js'
+import { PolicyError } from '../iam-policy/evaluate.js'
 import { encodeAuthorizationMessage } from '../iam-policy/messages.js'
 import { requestView } from '../iam-policy/request.js'
 import { findSession, sessionRole, type RoleSession } from '../iam-policy/sessions.js'
@@ -93,6 +94,13 @@ export function authorize(
     return { error: moduleError(module, codes.expired, 'The security token included in the request is expired') }
   }
   const view = requestView(req, operation, cloud.accountId, modules)
-  const denial = authorizeSession(cloud, { session, role: sessionRole(cloud, session), region: req.region }, checksFor(view))
-  return denial ? { error: denied(cloud, module, session, denial) } : {}
+  try {
+    const denial = authorizeSession(cloud, { session, role: sessionRole(cloud, session), region: req.region }, checksFor(view))
+    return denial ? { error: denied(cloud, module, session, denial) } : {}
+  } catch (err) {
+    // a policy the evaluator cannot decide (an operator it does not know) fails the call loudly
+    if (!(err instanceof PolicyError)) throw err
+    console.error(`emulator: cannot evaluate ${session.roleArn}'s policies: ${err.message}`)
+    return { error: moduleError(module, module.serverErrorCode, `emulator: ${err.message}`) }
+  }
 }
