@@ -353,7 +353,7 @@ const ROUTE53: Record<string, Rule> = {
 // ---- Lambda (REST-JSON) ----
 
 function functionArnOf(r: RequestView, ref: string | undefined): string {
-  const m = /^(?:arn:aws[a-z-]*:lambda:([a-z0-9-]+):)?(?:(\d{12}):)?(?:function:)?([a-zA-Z0-9-_]+)/.exec(ref ?? '')
+  const m = /^(?:arn:aws[a-z-]*:lambda:([a-z0-9-]+):)?(?:(\d{12}):)?(?:function:)?([^:/]+)/.exec(ref ?? '')
   return `arn:${r.partition}:lambda:${m?.[1] ?? r.region}:${m?.[2] ?? r.account}:function:${m?.[3] ?? '*'}`
 }
 
