@@ -10,7 +10,7 @@ import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-
 import { CreateLaunchTemplateCommand, CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { EventBridgeClient, ListRulesCommand } from '@aws-sdk/client-eventbridge'
 import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreatePolicyCommand, CreatePolicyVersionCommand, CreateRoleCommand, GetRoleCommand, IAMClient, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam'
-import { CreateFunctionCommand, InvokeCommand, LambdaClient, ListFunctionsCommand, UpdateFunctionCodeCommand, waitUntilFunctionActiveV2, waitUntilFunctionUpdatedV2 } from '@aws-sdk/client-lambda'
+import { CreateFunctionCommand, InvokeCommand, LambdaClient, ListFunctionsCommand, UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand, waitUntilFunctionActiveV2, waitUntilFunctionUpdatedV2 } from '@aws-sdk/client-lambda'
 import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, DecodeAuthorizationMessageCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
@@ -182,6 +182,13 @@ describe('conditions', () => {
     expect(err.message).toContain(`is not authorized to perform: iam:PassRole on resource: ${execArn}`)
     const toLambda = await session(policy(allow('lambda:CreateFunction'), allow('iam:PassRole', execArn, { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } })))
     await expect(create(toLambda, 'passed-yes')).resolves.toBeDefined()
+
+    // UpdateFunctionConfiguration passes the role only when it names one
+    await waitUntilFunctionActiveV2({ client: new LambdaClient(admin), maxWaitTime: 20, minDelay: 1 }, { FunctionName: 'passed-yes' })
+    const updater = new LambdaClient(await session(policy(allow('lambda:UpdateFunctionConfiguration', `arn:aws:lambda:us-east-1:${ACCOUNT}:function:passed-*`))))
+    const update = await failure(updater.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'passed-yes', Role: execArn })))
+    expect(update.message).toContain(`is not authorized to perform: iam:PassRole on resource: ${execArn}`)
+    await expect(updater.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'passed-yes', Timeout: 10 }))).resolves.toMatchObject({ Timeout: 10 })
   })
 
   test('an Auto Scaling group from a launch template with an instance profile needs ec2:RunInstances and iam:PassRole to ec2.amazonaws.com', async () => {

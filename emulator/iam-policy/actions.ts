@@ -450,6 +450,8 @@ const LOGS: Record<string, Rule> = {
 // ---- SSM (JSON 1.1): the parameter path is the resource ----
 
 function parameterArn(r: RequestView, name: unknown): string {
+  if (typeof name === 'string' && name.startsWith('arn:')) return name.replace(/(:parameter\/[^:]*):[^/:]*$/, '$1')
+  // a name may end in :<version> or :<label>; the resource is the parameter itself
   const text = typeof name === 'string' ? name.replace(/:[^/:]*$/, '') : '*'
   const path = text.replace(/^\//, '')
   // AWS's public parameters (/aws/service/...) belong to no account
