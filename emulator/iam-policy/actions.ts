@@ -306,6 +306,13 @@ const IAM: Record<string, Rule> = {
     check('iam:AddRoleToInstanceProfile', `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`),
     check('iam:PassRole', roleArn(r, r.param('RoleName')), { 'iam:passedtoservice': ['ec2.amazonaws.com'] })
   ],
+  CreateOpenIDConnectProvider: (r) => [
+    check('iam:CreateOpenIDConnectProvider', `arn:${r.partition}:iam::${r.account}:oidc-provider/${(r.param('Url') ?? '*').replace(/^https:\/\//, '')}`, requestTags(iamTagList(r)))
+  ],
+  GetOpenIDConnectProvider: (r) => [check('iam:GetOpenIDConnectProvider', r.param('OpenIDConnectProviderArn') ?? '*')],
+  ListOpenIDConnectProviders: any('iam:ListOpenIDConnectProviders'),
+  AddClientIDToOpenIDConnectProvider: (r) => [check('iam:AddClientIDToOpenIDConnectProvider', r.param('OpenIDConnectProviderArn') ?? '*')],
+  DeleteOpenIDConnectProvider: (r) => [check('iam:DeleteOpenIDConnectProvider', r.param('OpenIDConnectProviderArn') ?? '*')],
   RemoveRoleFromInstanceProfile: (r) => [check('iam:RemoveRoleFromInstanceProfile', `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`)]
 }
 

@@ -35,7 +35,19 @@ export interface InstanceProfile {
   roles: string[]
 }
 
+export interface OidcProvider {
+  arn: string
+  /** The issuer URL as registered (https://...). */
+  url: string
+  clientIds: string[]
+  thumbprints: string[]
+  createdAt: number
+  tags: Record<string, string>
+}
+
 export interface PolicyStore {
+  /** OpenID Connect providers by ARN. */
+  oidcProviders: Map<string, OidcProvider>
   policies: Map<string, ManagedPolicy>
   /** Instance profiles by name. */
   instanceProfiles: Map<string, InstanceProfile>
@@ -60,7 +72,7 @@ const stores = new WeakMap<Cloud, PolicyStore>()
 export function policyStore(cloud: Cloud): PolicyStore {
   let s = stores.get(cloud)
   if (!s) {
-    s = { policies: new Map(), instanceProfiles: new Map(), attachments: new Map() }
+    s = { oidcProviders: new Map(), policies: new Map(), instanceProfiles: new Map(), attachments: new Map() }
     stores.set(cloud, s)
   }
   return s

@@ -15,6 +15,7 @@ import type { Cloud, RoleRecord } from '../../types.js'
 import type { QueryContext, QueryHandler } from '../../protocols/query.js'
 import { trustAllows } from '../../iam-policy/authorize.js'
 import { decodeAuthorizationMessage } from '../../iam-policy/messages.js'
+import { policyStore } from '../../iam-policy/store.js'
 import { findSession, issueSession, partitionOf, sessionRole, type RoleSession } from '../../iam-policy/sessions.js'
 import { stsError } from './errors.js'
 
@@ -109,10 +110,11 @@ function assumeRole(cloud: Cloud, input: AssumeRoleRequest, ctx: QueryContext): 
 }
 
 /**
- * The OIDC path (GitHub Actions): the token's issuer names the federated principal
- * (`arn:aws:iam::<account>:oidc-provider/<issuer host and path>`), and its claims become the
- * condition keys `<issuer>:sub`, `<issuer>:aud` the trust policy checks. The token's signature is
- * not verified, and the provider need not be registered in IAM.
+ * The OIDC path (GitHub Actions): the token's issuer must be registered in IAM
+ * (CreateOpenIDConnectProvider) with the token's audience among its client ids; the issuer names
+ * the federated principal (`arn:aws:iam::<account>:oidc-provider/<issuer host and path>`), and the
+ * claims become the condition keys `<issuer>:sub`, `<issuer>:aud` the trust policy checks. The
+ * token's signature is not verified (nor the provider's thumbprints).
  */
 function assumeRoleWithWebIdentity(cloud: Cloud, input: AssumeRoleWithWebIdentityRequest): AssumeRoleWithWebIdentityResponse {
   const sessionName = checkSessionName(input.RoleSessionName)
@@ -127,6 +129,9 @@ function assumeRoleWithWebIdentity(cloud: Cloud, input: AssumeRoleWithWebIdentit
   const provider = iss.replace(/^https:\/\//, '').replace(/\/$/, '')
   const role = roleByArn(cloud, input.RoleArn)
   const providerArn = `arn:${partitionOf(role?.arn ?? 'arn:aws')}:iam::${cloud.accountId}:oidc-provider/${provider}`
+  const registered = policyStore(cloud).oidcProviders.get(providerArn)
+  if (!registered) throw stsError('InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${iss}`)
+  if (!stringClaim(claims, 'aud').some((aud) => registered.clientIds.includes(aud))) throw stsError('InvalidIdentityToken', 'Incorrect token audience')
   const key = (claim: string): string => `${provider}:${claim}`.toLowerCase()
   const context: Record<string, string[]> = {
     [key('sub')]: stringClaim(claims, 'sub'),
