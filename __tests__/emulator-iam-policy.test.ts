@@ -5,7 +5,7 @@
  * error through the real SDK clients. Credentials the emulator did not issue are allowed all.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling'
+import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling'
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { CreateLaunchTemplateCommand, CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { EventBridgeClient, ListRulesCommand } from '@aws-sdk/client-eventbridge'
@@ -210,6 +210,32 @@ describe('conditions', () => {
     expect((await failure(create(passToLambda, 'asg-wrong-service'))).name).toBe('AccessDenied')
     const passToEc2 = await session(policy(...base, allow('iam:PassRole', instanceRole.Role?.Arn ?? '', { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } })))
     await expect(create(passToEc2, 'asg-ok')).resolves.toBeDefined()
+  })
+
+  test('autoscaling:ResourceTag decides which Auto Scaling groups a role may resize', async () => {
+    const ec2Admin = new EC2Client(admin)
+    const lt = await ec2Admin.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'plain', LaunchTemplateData: { ImageId: 'ami-0a2023a1b2c3d4e5f', InstanceType: 't3.micro' } }))
+    const subnets = (await ec2Admin.send(new DescribeSubnetsCommand({}))).Subnets?.map((x) => x.SubnetId).join(',')
+    const asgAdmin = new AutoScalingClient(admin)
+    for (const project of ['mine', 'theirs']) {
+      await asgAdmin.send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: `asg-${project}`,
+          MinSize: 0,
+          MaxSize: 0,
+          DesiredCapacity: 0,
+          VPCZoneIdentifier: subnets,
+          LaunchTemplate: { LaunchTemplateId: lt.LaunchTemplate?.LaunchTemplateId, Version: '$Default' },
+          Tags: [{ Key: 'project', Value: project, PropagateAtLaunch: true }]
+        })
+      )
+    }
+    const condition = { StringEquals: { 'autoscaling:ResourceTag/project': 'mine' } }
+    const asg = new AutoScalingClient(await session(policy(allow('autoscaling:UpdateAutoScalingGroup', '*', condition))))
+    const err = await failure(asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'asg-theirs', MaxSize: 1 })))
+    expect(err.name).toBe('AccessDenied')
+    expect(err.message).toMatch(new RegExp(`on resource: arn:aws:autoscaling:us-east-1:${ACCOUNT}:autoScalingGroup:[0-9a-f-]+:autoScalingGroupName/asg-theirs because`))
+    await expect(asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'asg-mine', MaxSize: 1 }))).resolves.toBeDefined()
   })
 
   test('StringLike, ArnLike and Null conditions', async () => {

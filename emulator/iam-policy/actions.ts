@@ -161,13 +161,11 @@ const EC2: Record<string, Rule> = {
 // ---- Auto Scaling (awsQuery) ----
 
 interface AsgState {
-  groups?: { name: string; arn?: string; tags?: { Key?: string; Value?: string }[] | Tags; instances?: { instanceId?: string; InstanceId?: string }[] }[]
+  groups?: { name: string; arn?: string; tags?: { key: string; value: string }[]; instances?: { instanceId?: string }[] }[]
 }
 
-function asgTags(tags: { Key?: string; Value?: string }[] | Tags | undefined): Tags {
-  if (!tags) return {}
-  if (Array.isArray(tags)) return Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? '']))
-  return tags
+function asgTags(tags: { key: string; value: string }[] | undefined): Tags {
+  return Object.fromEntries((tags ?? []).map((t) => [t.key, t.value]))
 }
 
 function asgCheck(action: string, r: RequestView, name: string | undefined): Check {
@@ -242,7 +240,7 @@ const AUTOSCALING: Record<string, Rule> = {
   DeleteTags: (r) => groupsOfTags(r, 'autoscaling:DeleteTags'),
   TerminateInstanceInAutoScalingGroup: (r) => {
     const id = r.param('InstanceId')
-    const group = ((r.state('autoscaling') ?? {}) as AsgState).groups?.find((g) => (g.instances ?? []).some((i) => (i.instanceId ?? i.InstanceId) === id))
+    const group = ((r.state('autoscaling') ?? {}) as AsgState).groups?.find((g) => (g.instances ?? []).some((i) => i.instanceId === id))
     return [asgCheck('autoscaling:TerminateInstanceInAutoScalingGroup', r, group?.name)]
   }
 }
