@@ -238,6 +238,16 @@ describe('conditions', () => {
     await expect(asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'asg-mine', MaxSize: 1 }))).resolves.toBeDefined()
   })
 
+  test("a role's tags are its aws:ResourceTag and iam:ResourceTag", async () => {
+    const iam = new IAMClient(admin)
+    for (const team of ['a', 'b']) await iam.send(new CreateRoleCommand({ RoleName: `team-${team}`, AssumeRolePolicyDocument: JSON.stringify(LAMBDA_TRUST), Tags: [{ Key: 'team', Value: team }] }))
+    const reader = new IAMClient(await session(policy(allow('iam:GetRole', '*', { StringEquals: { 'aws:ResourceTag/team': 'a', 'iam:ResourceTag/team': 'a' } }))))
+    await expect(reader.send(new GetRoleCommand({ RoleName: 'team-a' }))).resolves.toBeDefined()
+    const err = await failure(reader.send(new GetRoleCommand({ RoleName: 'team-b' })))
+    expect(err.name).toBe('AccessDenied')
+    expect(err.message).toContain(`on resource: arn:aws:iam::${ACCOUNT}:role/team-b because`)
+  })
+
   test('StringLike, ArnLike and Null conditions', async () => {
     const config = await session(
       policy(
