@@ -60,7 +60,6 @@ interface CoreContext extends DispatchContext {
   modules: Map<string, ServiceModule>
 }
 
-
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
