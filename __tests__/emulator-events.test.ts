@@ -11,7 +11,7 @@ import {
   PutTargetsCommand,
   RemoveTargetsCommand
 } from '@aws-sdk/client-eventbridge'
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam'
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { AddPermissionCommand, CreateFunctionCommand, LambdaClient, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda'
 import { CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { strToU8, zipSync } from 'fflate'
@@ -22,6 +22,7 @@ import { AL2023_AMIS, type InstanceStateChange } from '../emulator/types.js'
 const REGION = 'us-east-1'
 const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }
 const EC2_PATTERN = JSON.stringify({ source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'] })
+const FUNCTION_POLICY = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ec2:DescribeInstances', 'route53:*'], Resource: '*' }] })
 const TRUST = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] })
 
 /** The DNS-updater-like handler: on running, reads the instance through the runtime's SDK and writes a Route 53 record. */
@@ -64,6 +65,8 @@ async function failure(promise: Promise<unknown>): Promise<{ name: string; messa
 async function createFunction(e: Emulator, name: string, code: string, env: Record<string, string> = {}): Promise<string> {
   const iam = new IAMClient({ endpoint: e.endpoint, region: REGION, credentials })
   const role = await iam.send(new CreateRoleCommand({ RoleName: `role-${name}`, AssumeRolePolicyDocument: TRUST }))
+  // the function's calls are evaluated against its execution role's policies
+  await iam.send(new PutRolePolicyCommand({ RoleName: `role-${name}`, PolicyName: 'function', PolicyDocument: FUNCTION_POLICY }))
   const { lambda: l } = clients(e)
   const out = await l.send(
     new CreateFunctionCommand({

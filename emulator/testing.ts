@@ -1,10 +1,12 @@
 /** Helpers for tests and benchmarks that point real SDK clients at an emulator. */
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand, AttachRolePolicyCommand } from '@aws-sdk/client-iam'
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
 import type { Emulator } from './server.js'
 
 export interface SdkTestConfig {
   endpoint: string
   region: string
-  credentials: { accessKeyId: string; secretAccessKey: string }
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
   maxAttempts: number
 }
 
@@ -27,5 +29,44 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (value !== undefined) return value
     if (Date.now() > deadline) throw new Error('condition not met in time')
     await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+export interface RoleSessionOptions {
+  roleName: string
+  /** The role's one inline policy (a document or its JSON). */
+  policy?: object | string
+  /** Managed policies to attach (created beforehand with CreatePolicy, or AWS managed ARNs). */
+  managedPolicyArns?: string[]
+  /** The trust policy; default: the account (arn:aws:iam::<account>:root) may assume the role. */
+  trust?: object
+  sessionName?: string
+  region?: string
+}
+
+/**
+ * Creates a role with exactly the given policies, assumes it (STS AssumeRole, as an administrator
+ * with credentials the emulator did not issue) and returns a client config whose every call is
+ * evaluated against those policies.
+ */
+export async function roleSession(emulator: Pick<Emulator, 'endpoint' | 'accountId'>, options: RoleSessionOptions): Promise<SdkTestConfig> {
+  const admin = sdkConfig(emulator, options.region ? { region: options.region } : {})
+  const iam = new IAMClient(admin)
+  const sts = new STSClient(admin)
+  try {
+    const trust = options.trust ?? { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${emulator.accountId}:root` }, Action: 'sts:AssumeRole' }] }
+    const role = await iam.send(new CreateRoleCommand({ RoleName: options.roleName, AssumeRolePolicyDocument: JSON.stringify(trust) }))
+    if (options.policy !== undefined) {
+      const document = typeof options.policy === 'string' ? options.policy : JSON.stringify(options.policy)
+      await iam.send(new PutRolePolicyCommand({ RoleName: options.roleName, PolicyName: 'policy', PolicyDocument: document }))
+    }
+    for (const arn of options.managedPolicyArns ?? []) await iam.send(new AttachRolePolicyCommand({ RoleName: options.roleName, PolicyArn: arn }))
+    const out = await sts.send(new AssumeRoleCommand({ RoleArn: role.Role?.Arn, RoleSessionName: options.sessionName ?? 'test' }))
+    const c = out.Credentials
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error('AssumeRole returned no credentials')
+    return { ...admin, credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken } }
+  } finally {
+    iam.destroy()
+    sts.destroy()
   }
 }

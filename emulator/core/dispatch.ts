@@ -1,6 +1,7 @@
 /** Runs one AWS call through faults, rate limits and the service module, and records it. */
 import { AwsError, callKind } from '../types.js'
 import type { EmulatorRequest, EmulatorResponse, ServiceModule } from '../types.js'
+import { authorize, callerLabel, type AuthOutcome } from './auth.js'
 import type { CoreCloud } from './cloud.js'
 import type { RateLimiter } from './rate-limits.js'
 
@@ -8,6 +9,8 @@ export interface DispatchContext {
   cloud: CoreCloud
   limiter?: RateLimiter
   verbose: boolean
+  /** Every module by signing name: the authorizer reads the state of the resources a request names. */
+  modules?: ReadonlyMap<string, ServiceModule>
 }
 
 interface CallOutcome {
@@ -72,7 +75,8 @@ async function runModule(module: ServiceModule, req: EmulatorRequest, operation:
   }
 }
 
-async function execute(ctx: DispatchContext, module: ServiceModule, req: EmulatorRequest, operation: string): Promise<CallOutcome> {
+async function execute(ctx: DispatchContext, module: ServiceModule, req: EmulatorRequest, call: { operation: string; auth: AuthOutcome }): Promise<CallOutcome> {
+  const { operation, auth } = call
   if (faultsApply(ctx.cloud, req.service)) await injectLatency(ctx.cloud)
   const injected = injectedError(ctx.cloud, module, req.service, operation)
   if (injected) return failure(module, req, injected, true)
@@ -80,6 +84,7 @@ async function execute(ctx: DispatchContext, module: ServiceModule, req: Emulato
     const throttled = moduleError(module, module.throttleCode, 'Rate exceeded')
     return { ...failure(module, req, throttled), rateLimited: true }
   }
+  if (auth.error) return failure(module, req, auth.error)
   return runModule(module, req, operation)
 }
 
@@ -97,13 +102,16 @@ export async function dispatch(
   ctx: DispatchContext,
   module: ServiceModule,
   req: EmulatorRequest,
-  caller: string | undefined
+  accessKeyId: string | undefined
 ): Promise<EmulatorResponse> {
   const op = resolveOperation(module, req)
   const operation = typeof op === 'string' ? op : 'Unknown'
+  const caller = callerLabel(ctx.cloud, accessKeyId)
   await ctx.cloud.gate({ caller, service: req.service, operation, kind: callKind(operation) })
+  // credentials the emulator issued (role sessions) are authenticated and authorized; others pass
+  const auth = typeof op === 'string' ? authorize({ cloud: ctx.cloud, modules: ctx.modules ?? new Map() }, module, req, { operation: op, accessKeyId }) : {}
   const started = Date.now()
-  const outcome = typeof op === 'string' ? await execute(ctx, module, req, op) : failure(module, req, op)
+  const outcome = typeof op === 'string' ? await execute(ctx, module, req, { operation: op, auth }) : failure(module, req, op)
   const record = {
     time: started,
     service: req.service,

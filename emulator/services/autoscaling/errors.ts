@@ -8,6 +8,10 @@ import { QUERY_PROTOCOL_ERRORS } from '../../protocols/query.js'
 
 export const AUTOSCALING_ERRORS = {
   ...QUERY_PROTOCOL_ERRORS,
+  // authentication and authorization (core/auth.ts): a role session's token, its identity policies
+  AccessDenied: 403,
+  ExpiredToken: 400,
+  InvalidClientTokenId: 403,
   ActiveInstanceRefreshNotFound: 400,
   AlreadyExists: 400,
   InstanceRefreshInProgress: 400,

@@ -80,6 +80,7 @@ export function state(fleet: Fleet): unknown {
   return {
     groups: [...fleet.groups.values()].map((g) => ({
       name: g.name,
+      arn: g.arn,
       region: g.region,
       minSize: g.minSize,
       maxSize: g.maxSize,

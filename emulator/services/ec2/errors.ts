@@ -9,6 +9,9 @@ import { EC2_DRY_RUN_ERRORS, QUERY_PROTOCOL_ERRORS } from '../../protocols/query
 export const EC2_ERRORS = {
   ...QUERY_PROTOCOL_ERRORS,
   ...EC2_DRY_RUN_ERRORS,
+  // authentication and authorization (core/auth.ts): a role session's token, its identity policies
+  AuthFailure: 401,
+  UnauthorizedOperation: 403,
   CannotDelete: 400,
   DependencyViolation: 400,
   InsufficientFreeAddressesInSubnet: 400,

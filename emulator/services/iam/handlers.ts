@@ -16,10 +16,17 @@ import type {
   UpdateAssumeRolePolicyRequest
 } from '@aws-sdk/client-iam'
 import type { QueryHandler } from '../../protocols/query.js'
+import type { Cloud } from '../../types.js'
 import { toRole, type IamRoles } from './model.js'
+import { instanceProfileHandlers } from './instance-profiles.js'
+import { oidcProviderHandlers } from './oidc-providers.js'
+import { policyHandlers } from './policies.js'
 
-export function handlers(roles: IamRoles): Record<string, QueryHandler> {
+export function handlers(cloud: Cloud, roles: IamRoles): Record<string, QueryHandler> {
   return {
+    ...policyHandlers(cloud),
+    ...instanceProfileHandlers(cloud),
+    ...oidcProviderHandlers(cloud),
     CreateRole: (input: CreateRoleRequest) => roles.create(input),
     GetRole: (input: GetRoleRequest): GetRoleResponse => ({ Role: toRole(roles.get(input.RoleName)) }),
     DeleteRole: (input: DeleteRoleRequest) => roles.delete(input),

@@ -5,6 +5,7 @@ import { createQueryModule } from '../../protocols/query.js'
 import { IAM_ERRORS } from './errors.js'
 import { handlers } from './handlers.js'
 import { IamRoles } from './model.js'
+import { policyStore } from '../../iam-policy/store.js'
 
 export { IAM_ERRORS } from './errors.js'
 
@@ -18,7 +19,7 @@ export function createIam(cloud: Cloud): ServiceModule {
     errors: IAM_ERRORS,
     throttleCode: 'Throttling',
     serverErrorCode: 'ServiceFailure',
-    state: () => ({ roles: roles.state() }),
-    handlers: handlers(roles)
+    state: () => ({ roles: roles.state(), instanceProfiles: [...policyStore(cloud).instanceProfiles.values()], policies: [...policyStore(cloud).policies.values()] }),
+    handlers: handlers(cloud, roles)
   })
 }

@@ -21,6 +21,7 @@ import type {
 } from '@aws-sdk/client-iam'
 import type { Cloud, RoleRecord } from '../../types.js'
 import { newIamId } from '../../core/ids.js'
+import { policyStore } from '../../iam-policy/store.js'
 import { iamError } from './errors.js'
 
 function required(value: string | undefined, name: string): string {
@@ -52,10 +53,12 @@ export function toRole(r: RoleRecord): Role {
 }
 
 export class IamRoles {
-  /** Managed policy ARNs attached to each role (by role name). */
-  private readonly attached = new Map<string, Set<string>>()
-
   constructor(private readonly cloud: Cloud) {}
+
+  /** Managed policy ARNs attached to each role (by role name), shared with the authorizer. */
+  private get attached(): Map<string, Set<string>> {
+    return policyStore(this.cloud).attachments
+  }
 
   private get roles(): Map<string, RoleRecord> {
     return this.cloud.shared.roles
@@ -94,6 +97,9 @@ export class IamRoles {
     if ((this.attached.get(role.roleName)?.size ?? 0) > 0) {
       throw iamError('DeleteConflict', 'Cannot delete entity, must detach all policies first.')
     }
+    if ([...policyStore(this.cloud).instanceProfiles.values()].some((p) => p.roles.includes(role.roleName))) {
+      throw iamError('DeleteConflict', 'Cannot delete entity, must remove roles from instance profile first.')
+    }
     this.roles.delete(role.roleName)
     this.attached.delete(role.roleName)
   }
@@ -130,6 +136,9 @@ export class IamRoles {
     const role = this.get(input.RoleName)
     const arn = required(input.PolicyArn, 'policyArn')
     if (!/^arn:aws:iam::(aws|\d{12}):policy\/.+/.test(arn)) throw iamError('InvalidInput', `ARN ${arn} is not valid.`)
+    if (arn.includes(`::${this.cloud.accountId}:`) && !policyStore(this.cloud).policies.has(arn)) {
+      throw iamError('NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`)
+    }
     const set = this.attached.get(role.roleName) ?? new Set<string>()
     set.add(arn)
     this.attached.set(role.roleName, set)
@@ -177,6 +186,7 @@ export class IamRoles {
       createdAt: new Date(r.createdAt).toISOString(),
       assumeRolePolicyDocument: r.assumeRolePolicyDocument,
       inlinePolicies: Object.fromEntries(r.inlinePolicies),
+      attachedPolicies: [...(this.attached.get(r.roleName) ?? [])].sort(),
       tags: r.tags
     }))
   }

@@ -6,6 +6,10 @@
 import { errorRaiser } from '../../types.js'
 
 export const LAMBDA_ERRORS = {
+  // authentication and authorization (core/auth.ts): a role session's token, its identity policies
+  AccessDeniedException: 403,
+  ExpiredTokenException: 403,
+  UnrecognizedClientException: 403,
   InvalidParameterValueException: 400,
   InvalidRequestContentException: 400,
   PreconditionFailedException: 412,

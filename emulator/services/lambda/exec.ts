@@ -80,6 +80,11 @@ export interface ExecutorOptions {
   accountLimit?: () => number
   /** An idle worker is stopped after this long, like a reclaimed execution environment (default 60 s). */
   idleTimeoutMs?: number
+  /**
+   * The execution role's credentials a new worker gets (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+   * AWS_SESSION_TOKEN); throws when Lambda cannot assume the role. Without it, fixed dummy credentials.
+   */
+  credentials?: (snapshot: CodeSnapshot) => Record<string, string>
 }
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -344,6 +349,7 @@ export class LambdaExecutor {
       AWS_ACCESS_KEY_ID: `${LAMBDA_CALLER_PREFIX}${snapshot.functionName}`,
       AWS_SECRET_ACCESS_KEY: 'emulator-secret',
       AWS_SESSION_TOKEN: 'emulator-session',
+      ...this.options.credentials?.(snapshot),
       AWS_ENDPOINT_URL: this.options.endpoint(),
       AWS_CONFIG_FILE: path.join(task, '.no-aws-config'),
       AWS_SHARED_CREDENTIALS_FILE: path.join(task, '.no-aws-credentials'),

@@ -9,6 +9,7 @@ import { LAMBDA_ERRORS, lambdaError } from './errors.js'
 import { LambdaExecutor } from './exec.js'
 import { handlers } from './handlers.js'
 import { mappingConfiguration } from './esm.js'
+import { executionRole } from './execution-role.js'
 import { stopPoller } from './poller.js'
 import { functionLogs, invoker } from './invoke.js'
 import { configuration, type LambdaState } from './model.js'
@@ -23,7 +24,8 @@ export function createLambda(cloud: Cloud): ServiceModule {
       endpoint: () => cloud.endpoint(),
       logs: () => functionLogs(cloud, state),
       functionLimit: (arn) => functionLimit(cloud, state, arn),
-      accountLimit: () => accountLimit(cloud)
+      accountLimit: () => accountLimit(cloud),
+      credentials: (s) => executionRole(cloud, state, s)
     })
   }
   cloud.shared.functions = invoker(cloud, state)

@@ -7,6 +7,10 @@ import { JSON_PROTOCOL_ERRORS } from '../../protocols/json-rpc.js'
 
 export const LOGS_ERRORS = {
   ...JSON_PROTOCOL_ERRORS,
+  // authentication and authorization (core/auth.ts): a role session's token, its identity policies
+  AccessDeniedException: 400,
+  ExpiredTokenException: 400,
+  UnrecognizedClientException: 400,
   InvalidParameterException: 400,
   ResourceAlreadyExistsException: 400,
   ResourceNotFoundException: 400,

@@ -6,6 +6,10 @@
 import { errorRaiser } from '../../types.js'
 
 export const ROUTE53_ERRORS = {
+  // authentication and authorization (core/auth.ts): a role session's token, its identity policies
+  AccessDenied: 403,
+  ExpiredToken: 403,
+  InvalidClientTokenId: 403,
   ConflictingDomainExists: 400,
   HostedZoneAlreadyExists: 409,
   HostedZoneNotEmpty: 400,

@@ -7,6 +7,10 @@ import { JSON_PROTOCOL_ERRORS } from '../../protocols/json-rpc.js'
 
 export const SSM_ERRORS = {
   ...JSON_PROTOCOL_ERRORS,
+  // authentication and authorization (core/auth.ts): a role session's token, its identity policies
+  AccessDeniedException: 400,
+  ExpiredTokenException: 400,
+  UnrecognizedClientException: 400,
   ParameterNotFound: 400,
   ValidationException: 400,
   ThrottlingException: 400,

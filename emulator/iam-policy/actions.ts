@@ -1,0 +1,506 @@
+/**
+ * For every operation the emulator serves: the IAM action it is authorized as, the resource ARN(s)
+ * (the Service Authorization Reference's resource types; `*` where the action has no resource-level
+ * permission) and the condition keys the emulator can supply (the resource's tags, the request's
+ * tags, iam:PassedToService for the roles an operation passes). An operation with several
+ * checks (CreateFunction also needs iam:PassRole) is allowed only when every check is.
+ *
+ * An operation missing from the table is authorized as `<signing name>:<Operation>` on `*`.
+ */
+import type { RequestView } from './request.js'
+
+export interface Check {
+  action: string
+  /** The resource ARN, or `*`. */
+  resource: string
+  /** Condition keys (lower-cased) and their values, beyond the global ones the authorizer adds. */
+  context?: Record<string, string[]>
+  /** The service's own message when this check fails (else AWS's `User: ... is not authorized to perform: ...`). */
+  message?: string
+}
+
+type Rule = (r: RequestView) => Check[]
+
+// ---- helpers ----
+
+type Tags = Record<string, string>
+
+/** aws:ResourceTag/<key> (and the service's own prefix, e.g. ec2:ResourceTag/<key>) for each tag. */
+function resourceTags(tags: Tags | undefined, ...prefixes: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  for (const [k, v] of Object.entries(tags ?? {})) for (const p of ['aws', ...prefixes]) out[`${p}:resourcetag/${k}`.toLowerCase()] = [v]
+  return out
+}
+
+/** aws:RequestTag/<key> for each tag the request sets, and aws:TagKeys. */
+function requestTags(tags: [string, string | undefined][]): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  if (tags.length === 0) return out
+  for (const [k, v] of tags) if (v !== undefined) out[`aws:requesttag/${k}`.toLowerCase()] = [v]
+  out['aws:tagkeys'] = tags.map(([k]) => k)
+  return out
+}
+
+function check(action: string, resource: string, context?: Record<string, string[]>): Check {
+  return context ? { action, resource, context } : { action, resource }
+}
+
+const any = (action: string): Rule => () => [check(action, '*')]
+
+// ---- EC2 (ec2Query) ----
+
+interface Ec2State {
+  securityGroups?: { groupId: string; tags?: Tags }[]
+  launchTemplates?: {
+    launchTemplateId: string
+    launchTemplateName: string
+    defaultVersion?: number
+    tags?: Tags
+    versions?: { versionNumber: number; data?: { IamInstanceProfile?: { Arn?: string; Name?: string } } }[]
+  }[]
+  instances?: { instanceId: string; tags?: Tags }[]
+  vpcs?: { vpcId: string }[]
+}
+
+function ec2Arn(r: RequestView, type: string, id: string): string {
+  return `arn:${r.partition}:ec2:${r.region}:${type === 'image' ? '' : r.account}:${type}/${id}`
+}
+
+const EC2_TYPES: [RegExp, string][] = [
+  [/^i-/, 'instance'],
+  [/^sg-/, 'security-group'],
+  [/^lt-/, 'launch-template'],
+  [/^vpc-/, 'vpc'],
+  [/^subnet-/, 'subnet'],
+  [/^ami-/, 'image']
+]
+
+function ec2Tags(r: RequestView, id: string): Tags | undefined {
+  const s = (r.state('ec2') ?? {}) as Ec2State
+  return (
+    s.instances?.find((i) => i.instanceId === id)?.tags ??
+    s.securityGroups?.find((g) => g.groupId === id)?.tags ??
+    s.launchTemplates?.find((t) => t.launchTemplateId === id)?.tags
+  )
+}
+
+/** ec2:Region and the resource's tags. */
+function ec2Context(r: RequestView, id?: string): Record<string, string[]> {
+  return { 'ec2:region': [r.region], ...(id ? resourceTags(ec2Tags(r, id), 'ec2') : {}) }
+}
+
+function ec2Resource(action: string, type: string, param: string): Rule {
+  return (r) => {
+    const id = r.param(param) ?? '*'
+    return [check(action, ec2Arn(r, type, id), ec2Context(r, id))]
+  }
+}
+
+/** TagSpecification.N.Tag.M for resources of `type` on a create. */
+function tagSpecifications(r: RequestView, type: string): [string, string][] {
+  const out: [string, string][] = []
+  for (let n = 1; r.param(`TagSpecification.${n}.ResourceType`) !== undefined; n++) {
+    if (r.param(`TagSpecification.${n}.ResourceType`) !== type) continue
+    for (let m = 1; r.param(`TagSpecification.${n}.Tag.${m}.Key`) !== undefined; m++) {
+      out.push([r.param(`TagSpecification.${n}.Tag.${m}.Key`) ?? '', r.param(`TagSpecification.${n}.Tag.${m}.Value`) ?? ''])
+    }
+  }
+  return out
+}
+
+function launchTemplateId(r: RequestView): string {
+  const id = r.param('LaunchTemplateId')
+  if (id) return id
+  const name = r.param('LaunchTemplateName')
+  const s = (r.state('ec2') ?? {}) as Ec2State
+  return s.launchTemplates?.find((t) => t.launchTemplateName === name)?.launchTemplateId ?? '*'
+}
+
+function ec2Tagging(action: string): Rule {
+  return (r) => {
+    const tags: [string, string | undefined][] = []
+    for (let n = 1; r.param(`Tag.${n}.Key`) !== undefined; n++) tags.push([r.param(`Tag.${n}.Key`) ?? '', r.param(`Tag.${n}.Value`) ?? (action === 'ec2:CreateTags' ? '' : undefined)])
+    return r.params('ResourceId.').map((id) => {
+      const type = EC2_TYPES.find(([re]) => re.test(id))?.[1] ?? 'instance'
+      return check(action, ec2Arn(r, type, id), { ...ec2Context(r, id), ...requestTags(tags) })
+    })
+  }
+}
+
+const EC2: Record<string, Rule> = {
+  DescribeVpcs: any('ec2:DescribeVpcs'),
+  DescribeVpcAttribute: any('ec2:DescribeVpcAttribute'),
+  DescribeSubnets: any('ec2:DescribeSubnets'),
+  DescribeAvailabilityZones: any('ec2:DescribeAvailabilityZones'),
+  DescribeImages: any('ec2:DescribeImages'),
+  DescribeSecurityGroups: any('ec2:DescribeSecurityGroups'),
+  DescribeLaunchTemplates: any('ec2:DescribeLaunchTemplates'),
+  DescribeLaunchTemplateVersions: any('ec2:DescribeLaunchTemplateVersions'),
+  DescribeInstances: any('ec2:DescribeInstances'),
+  DescribeAccountAttributes: any('ec2:DescribeAccountAttributes'),
+  ModifyVpcAttribute: ec2Resource('ec2:ModifyVpcAttribute', 'vpc', 'VpcId'),
+  DeleteVpc: ec2Resource('ec2:DeleteVpc', 'vpc', 'VpcId'),
+  CreateSecurityGroup: (r) => [
+    check('ec2:CreateSecurityGroup', ec2Arn(r, 'security-group', '*'), { ...ec2Context(r), ...requestTags(tagSpecifications(r, 'security-group')) }),
+    check('ec2:CreateSecurityGroup', ec2Arn(r, 'vpc', r.param('VpcId') ?? '*'), ec2Context(r))
+  ],
+  DeleteSecurityGroup: ec2Resource('ec2:DeleteSecurityGroup', 'security-group', 'GroupId'),
+  AuthorizeSecurityGroupIngress: ec2Resource('ec2:AuthorizeSecurityGroupIngress', 'security-group', 'GroupId'),
+  RevokeSecurityGroupIngress: ec2Resource('ec2:RevokeSecurityGroupIngress', 'security-group', 'GroupId'),
+  AuthorizeSecurityGroupEgress: ec2Resource('ec2:AuthorizeSecurityGroupEgress', 'security-group', 'GroupId'),
+  RevokeSecurityGroupEgress: ec2Resource('ec2:RevokeSecurityGroupEgress', 'security-group', 'GroupId'),
+  CreateLaunchTemplate: (r) => [check('ec2:CreateLaunchTemplate', ec2Arn(r, 'launch-template', '*'), { ...ec2Context(r), ...requestTags(tagSpecifications(r, 'launch-template')) })],
+  CreateLaunchTemplateVersion: (r) => [check('ec2:CreateLaunchTemplateVersion', ec2Arn(r, 'launch-template', launchTemplateId(r)), ec2Context(r, launchTemplateId(r)))],
+  ModifyLaunchTemplate: (r) => [check('ec2:ModifyLaunchTemplate', ec2Arn(r, 'launch-template', launchTemplateId(r)), ec2Context(r, launchTemplateId(r)))],
+  DeleteLaunchTemplate: (r) => [check('ec2:DeleteLaunchTemplate', ec2Arn(r, 'launch-template', launchTemplateId(r)), ec2Context(r, launchTemplateId(r)))],
+  TerminateInstances: (r) => r.params('InstanceId.').map((id) => check('ec2:TerminateInstances', ec2Arn(r, 'instance', id), ec2Context(r, id))),
+  CreateTags: ec2Tagging('ec2:CreateTags'),
+  DeleteTags: ec2Tagging('ec2:DeleteTags')
+}
+
+// ---- Auto Scaling (awsQuery) ----
+
+interface AsgState {
+  groups?: { name: string; arn?: string; tags?: { key: string; value: string }[]; instances?: { instanceId?: string }[] }[]
+}
+
+function asgTags(tags: { key: string; value: string }[] | undefined): Tags {
+  return Object.fromEntries((tags ?? []).map((t) => [t.key, t.value]))
+}
+
+function asgCheck(action: string, r: RequestView, name: string | undefined): Check {
+  const group = ((r.state('autoscaling') ?? {}) as AsgState).groups?.find((g) => g.name === name)
+  const arn = group?.arn ?? `arn:${r.partition}:autoscaling:${r.region}:${r.account}:autoScalingGroup:*:autoScalingGroupName/${name ?? '*'}`
+  return check(action, arn, resourceTags(asgTags(group?.tags), 'autoscaling'))
+}
+
+function asgTagList(r: RequestView): [string, string][] {
+  const out: [string, string][] = []
+  for (let n = 1; r.param(`Tags.member.${n}.Key`) !== undefined; n++) out.push([r.param(`Tags.member.${n}.Key`) ?? '', r.param(`Tags.member.${n}.Value`) ?? ''])
+  return out
+}
+
+const asgByName = (action: string): Rule => (r) => [asgCheck(action, r, r.param('AutoScalingGroupName'))]
+
+interface IamState {
+  roles?: { roleName: string; arn: string }[]
+  instanceProfiles?: { name: string; arn: string; roles: string[] }[]
+}
+
+/** The launch template a group request names (LaunchTemplate, or the mixed instances policy's). */
+function launchTemplateSpec(r: RequestView): { id?: string; name?: string; version?: string } | undefined {
+  for (const prefix of ['LaunchTemplate.', 'MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.']) {
+    const id = r.param(`${prefix}LaunchTemplateId`)
+    const name = r.param(`${prefix}LaunchTemplateName`)
+    if (id || name) return { ...(id ? { id } : {}), ...(name ? { name } : {}), ...(r.param(`${prefix}Version`) ? { version: r.param(`${prefix}Version`) } : {}) }
+  }
+  return undefined
+}
+
+/**
+ * Creating or updating a group with a launch template needs ec2:RunInstances, and iam:PassRole for
+ * the role of the template's instance profile (passed to ec2.amazonaws.com): the Auto Scaling User
+ * Guide's "Amazon EC2 Auto Scaling API permissions". Auto Scaling words the denial its own way.
+ */
+function launchTemplateUse(r: RequestView): Check[] {
+  const spec = launchTemplateSpec(r)
+  if (!spec) return []
+  const template = ((r.state('ec2') ?? {}) as Ec2State).launchTemplates?.find((t) => t.launchTemplateId === spec.id || t.launchTemplateName === spec.name)
+  const arn = ec2Arn(r, 'launch-template', template?.launchTemplateId ?? spec.id ?? '*')
+  const message = `You are not authorized to use launch template: ${template?.launchTemplateName ?? spec.name ?? spec.id ?? ''}`
+  const checks: Check[] = [{ ...check('ec2:RunInstances', arn, { 'ec2:region': [r.region], 'ec2:launchtemplate': [arn] }), message }]
+  const versions = template?.versions ?? []
+  const number = spec.version === '$Latest' ? Math.max(0, ...versions.map((v) => v.versionNumber)) : spec.version && /^\d+$/.test(spec.version) ? Number(spec.version) : template?.defaultVersion
+  const profile = versions.find((v) => v.versionNumber === number)?.data?.IamInstanceProfile
+  if (profile) {
+    const iam = (r.state('iam') ?? {}) as IamState
+    const name = profile.Name ?? profile.Arn?.split('/').pop()
+    const roleName = iam.instanceProfiles?.find((p) => p.name === name)?.roles[0]
+    const role = iam.roles?.find((x) => x.roleName === roleName)?.arn
+    if (role) checks.push({ ...check('iam:PassRole', role, { 'iam:passedtoservice': ['ec2.amazonaws.com'] }), message })
+  }
+  return checks
+}
+
+const AUTOSCALING: Record<string, Rule> = {
+  DescribeAutoScalingGroups: any('autoscaling:DescribeAutoScalingGroups'),
+  DescribeTags: any('autoscaling:DescribeTags'),
+  DescribeInstanceRefreshes: any('autoscaling:DescribeInstanceRefreshes'),
+  DescribeScalingActivities: any('autoscaling:DescribeScalingActivities'),
+  CreateAutoScalingGroup: (r) => {
+    const c = asgCheck('autoscaling:CreateAutoScalingGroup', r, r.param('AutoScalingGroupName'))
+    return [{ ...c, context: { ...c.context, ...requestTags(asgTagList(r)) } }, ...launchTemplateUse(r)]
+  },
+  UpdateAutoScalingGroup: (r) => [asgCheck('autoscaling:UpdateAutoScalingGroup', r, r.param('AutoScalingGroupName')), ...launchTemplateUse(r)],
+  DeleteAutoScalingGroup: asgByName('autoscaling:DeleteAutoScalingGroup'),
+  SetDesiredCapacity: asgByName('autoscaling:SetDesiredCapacity'),
+  StartInstanceRefresh: asgByName('autoscaling:StartInstanceRefresh'),
+  CancelInstanceRefresh: asgByName('autoscaling:CancelInstanceRefresh'),
+  CreateOrUpdateTags: (r) => groupsOfTags(r, 'autoscaling:CreateOrUpdateTags'),
+  DeleteTags: (r) => groupsOfTags(r, 'autoscaling:DeleteTags'),
+  TerminateInstanceInAutoScalingGroup: (r) => {
+    const id = r.param('InstanceId')
+    const group = ((r.state('autoscaling') ?? {}) as AsgState).groups?.find((g) => (g.instances ?? []).some((i) => i.instanceId === id))
+    return [asgCheck('autoscaling:TerminateInstanceInAutoScalingGroup', r, group?.name)]
+  }
+}
+
+function groupsOfTags(r: RequestView, action: string): Check[] {
+  const names = new Set<string>()
+  for (let n = 1; r.param(`Tags.member.${n}.ResourceId`) !== undefined; n++) names.add(r.param(`Tags.member.${n}.ResourceId`) ?? '')
+  const tags = asgTagList(r)
+  return [...names].map((name) => {
+    const c = asgCheck(action, r, name)
+    return { ...c, context: { ...c.context, ...requestTags(tags) } }
+  })
+}
+
+// ---- IAM (awsQuery) ----
+
+function roleArn(r: RequestView, name: string | undefined): string {
+  const path = r.param('Path') ?? '/'
+  return `arn:${r.partition}:iam::${r.account}:role${path}${name ?? '*'}`
+}
+
+interface IamRoleState {
+  roles?: { roleName: string; arn: string; tags?: Tags }[]
+}
+
+/** The role's ARN (its real path when it exists) and its tags as aws:ResourceTag / iam:ResourceTag. */
+function iamRole(action: string, extra?: (r: RequestView) => Record<string, string[]>): Rule {
+  return (r) => {
+    const name = r.param('RoleName')
+    const role = action === 'iam:CreateRole' ? undefined : ((r.state('iam') ?? {}) as IamRoleState).roles?.find((x) => x.roleName === name)
+    return [check(action, role?.arn ?? roleArn(r, name), { ...resourceTags(role?.tags, 'iam'), ...extra?.(r) })]
+  }
+}
+
+function iamTagList(r: RequestView): [string, string][] {
+  const out: [string, string][] = []
+  for (let n = 1; r.param(`Tags.member.${n}.Key`) !== undefined; n++) out.push([r.param(`Tags.member.${n}.Key`) ?? '', r.param(`Tags.member.${n}.Value`) ?? ''])
+  return out
+}
+
+const policyArnContext = (r: RequestView): Record<string, string[]> => ({ 'iam:policyarn': [r.param('PolicyArn') ?? ''] })
+const policyResource = (action: string): Rule => (r) => [check(action, r.param('PolicyArn') ?? '*')]
+
+const IAM: Record<string, Rule> = {
+  CreateRole: iamRole('iam:CreateRole', (r) => requestTags(iamTagList(r))),
+  GetRole: iamRole('iam:GetRole'),
+  DeleteRole: iamRole('iam:DeleteRole'),
+  PutRolePolicy: iamRole('iam:PutRolePolicy'),
+  GetRolePolicy: iamRole('iam:GetRolePolicy'),
+  DeleteRolePolicy: iamRole('iam:DeleteRolePolicy'),
+  ListRolePolicies: iamRole('iam:ListRolePolicies'),
+  AttachRolePolicy: iamRole('iam:AttachRolePolicy', policyArnContext),
+  DetachRolePolicy: iamRole('iam:DetachRolePolicy', policyArnContext),
+  ListAttachedRolePolicies: iamRole('iam:ListAttachedRolePolicies'),
+  TagRole: iamRole('iam:TagRole', (r) => requestTags(iamTagList(r))),
+  UntagRole: iamRole('iam:UntagRole', (r) => requestTags(r.params('TagKeys.member.').map((k) => [k, undefined] as [string, undefined]))),
+  ListRoleTags: iamRole('iam:ListRoleTags'),
+  UpdateAssumeRolePolicy: iamRole('iam:UpdateAssumeRolePolicy'),
+  CreatePolicy: (r) => [check('iam:CreatePolicy', `arn:${r.partition}:iam::${r.account}:policy${r.param('Path') ?? '/'}${r.param('PolicyName') ?? '*'}`, requestTags(iamTagList(r)))],
+  GetPolicy: policyResource('iam:GetPolicy'),
+  DeletePolicy: policyResource('iam:DeletePolicy'),
+  CreatePolicyVersion: policyResource('iam:CreatePolicyVersion'),
+  GetPolicyVersion: policyResource('iam:GetPolicyVersion'),
+  ListPolicyVersions: policyResource('iam:ListPolicyVersions'),
+  DeletePolicyVersion: policyResource('iam:DeletePolicyVersion'),
+  CreateInstanceProfile: (r) => [check('iam:CreateInstanceProfile', `arn:${r.partition}:iam::${r.account}:instance-profile${r.param('Path') ?? '/'}${r.param('InstanceProfileName') ?? '*'}`)],
+  GetInstanceProfile: (r) => [check('iam:GetInstanceProfile', `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`)],
+  DeleteInstanceProfile: (r) => [check('iam:DeleteInstanceProfile', `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`)],
+  AddRoleToInstanceProfile: (r) => [
+    check('iam:AddRoleToInstanceProfile', `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`),
+    check('iam:PassRole', roleArn(r, r.param('RoleName')), { 'iam:passedtoservice': ['ec2.amazonaws.com'] })
+  ],
+  CreateOpenIDConnectProvider: (r) => [
+    check('iam:CreateOpenIDConnectProvider', `arn:${r.partition}:iam::${r.account}:oidc-provider/${(r.param('Url') ?? '*').replace(/^https:\/\//, '')}`, requestTags(iamTagList(r)))
+  ],
+  GetOpenIDConnectProvider: (r) => [check('iam:GetOpenIDConnectProvider', r.param('OpenIDConnectProviderArn') ?? '*')],
+  ListOpenIDConnectProviders: any('iam:ListOpenIDConnectProviders'),
+  AddClientIDToOpenIDConnectProvider: (r) => [check('iam:AddClientIDToOpenIDConnectProvider', r.param('OpenIDConnectProviderArn') ?? '*')],
+  DeleteOpenIDConnectProvider: (r) => [check('iam:DeleteOpenIDConnectProvider', r.param('OpenIDConnectProviderArn') ?? '*')],
+  RemoveRoleFromInstanceProfile: (r) => [check('iam:RemoveRoleFromInstanceProfile', `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`)]
+}
+
+// ---- STS (awsQuery) ----
+
+const STS: Record<string, Rule> = {
+  AssumeRole: (r) => [check('sts:AssumeRole', r.param('RoleArn') ?? '*')],
+  DecodeAuthorizationMessage: any('sts:DecodeAuthorizationMessage'),
+  // GetCallerIdentity needs no permission: the authorizer answers it even under an explicit deny
+  GetCallerIdentity: () => []
+}
+
+// ---- Route 53 (REST-XML) ----
+
+function zoneIdFromPath(path: string): string {
+  return /\/hostedzone\/([^/]+)/.exec(path)?.[1] ?? '*'
+}
+
+function xmlValues(r: RequestView, tag: string): string[] {
+  return [...r.text().matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((m) => m[1] ?? '')
+}
+
+const zone = (action: string): Rule => (r) => [check(action, `arn:${r.partition}:route53:::hostedzone/${zoneIdFromPath(r.path)}`)]
+
+const ROUTE53: Record<string, Rule> = {
+  CreateHostedZone: any('route53:CreateHostedZone'),
+  ListHostedZones: any('route53:ListHostedZones'),
+  ListHostedZonesByName: any('route53:ListHostedZonesByName'),
+  ListHostedZonesByVPC: any('route53:ListHostedZonesByVPC'),
+  GetHostedZone: zone('route53:GetHostedZone'),
+  DeleteHostedZone: zone('route53:DeleteHostedZone'),
+  ListResourceRecordSets: zone('route53:ListResourceRecordSets'),
+  ChangeResourceRecordSets: (r) => {
+    const names = xmlValues(r, 'Name').map((n) => n.toLowerCase().replace(/\.$/, ''))
+    const context = {
+      'route53:changeresourcerecordsetsactions': [...new Set(xmlValues(r, 'Action'))],
+      'route53:changeresourcerecordsetsrecordtypes': [...new Set(xmlValues(r, 'Type'))],
+      'route53:changeresourcerecordsetsnormalizedrecordnames': [...new Set(names)]
+    }
+    return [check('route53:ChangeResourceRecordSets', `arn:${r.partition}:route53:::hostedzone/${zoneIdFromPath(r.path)}`, context)]
+  },
+  GetChange: (r) => [check('route53:GetChange', `arn:${r.partition}:route53:::change/${/\/change\/([^/]+)/.exec(r.path)?.[1] ?? '*'}`)]
+}
+
+// ---- Lambda (REST-JSON) ----
+
+function functionArnOf(r: RequestView, ref: string | undefined): string {
+  const m = /^(?:arn:aws[a-z-]*:lambda:([a-z0-9-]+):)?(?:(\d{12}):)?(?:function:)?([^:/]+)/.exec(ref ?? '')
+  return `arn:${r.partition}:lambda:${m?.[1] ?? r.region}:${m?.[2] ?? r.account}:function:${m?.[3] ?? '*'}`
+}
+
+function pathFunction(r: RequestView): string {
+  return functionArnOf(r, /\/functions\/([^/]+)/.exec(r.path)?.[1])
+}
+
+const fn = (action: string): Rule => (r) => [check(action, pathFunction(r))]
+
+function passRoleToLambda(r: RequestView, role: unknown, functionArn: string): Check[] {
+  if (typeof role !== 'string') return []
+  return [check('iam:PassRole', role, { 'iam:passedtoservice': ['lambda.amazonaws.com'], 'iam:associatedresourcearn': [functionArn] })]
+}
+
+function lambdaTags(tags: unknown): [string, string][] {
+  return Object.entries((tags ?? {}) as Record<string, string>)
+}
+
+const LAMBDA: Record<string, Rule> = {
+  ListFunctions: any('lambda:ListFunctions'),
+  CreateFunction: (r) => {
+    const body = r.json()
+    const arn = functionArnOf(r, String(body.FunctionName ?? ''))
+    return [check('lambda:CreateFunction', arn, requestTags(lambdaTags(body.Tags))), ...passRoleToLambda(r, body.Role, arn)]
+  },
+  GetFunction: fn('lambda:GetFunction'),
+  GetFunctionConfiguration: fn('lambda:GetFunctionConfiguration'),
+  DeleteFunction: fn('lambda:DeleteFunction'),
+  UpdateFunctionConfiguration: (r) => {
+    const arn = pathFunction(r)
+    return [check('lambda:UpdateFunctionConfiguration', arn), ...passRoleToLambda(r, r.json().Role, arn)]
+  },
+  UpdateFunctionCode: fn('lambda:UpdateFunctionCode'),
+  AddPermission: fn('lambda:AddPermission'),
+  GetPolicy: fn('lambda:GetPolicy'),
+  RemovePermission: fn('lambda:RemovePermission'),
+  Invoke: fn('lambda:InvokeFunction'),
+  TagResource: (r) => [check('lambda:TagResource', pathFunction(r), requestTags(lambdaTags(r.json().Tags)))],
+  UntagResource: (r) => [check('lambda:UntagResource', pathFunction(r))],
+  ListTags: fn('lambda:ListTags')
+}
+
+// ---- EventBridge (JSON 1.1) ----
+
+function ruleArn(r: RequestView, name: unknown, bus: unknown): string {
+  const onBus = typeof bus === 'string' && bus !== 'default' && !bus.startsWith('arn:') ? `${bus}/` : ''
+  return `arn:${r.partition}:events:${r.region}:${r.account}:rule/${onBus}${typeof name === 'string' ? name : '*'}`
+}
+
+const rule = (action: string, member = 'Name'): Rule => (r) => [check(action, ruleArn(r, r.json()[member], r.json().EventBusName))]
+
+function eventTags(tags: unknown): [string, string][] {
+  return ((tags ?? []) as { Key?: string; Value?: string }[]).map((t) => [t.Key ?? '', t.Value ?? ''])
+}
+
+const EVENTS: Record<string, Rule> = {
+  ListRules: any('events:ListRules'),
+  PutRule: (r) => [check('events:PutRule', ruleArn(r, r.json().Name, r.json().EventBusName), requestTags(eventTags(r.json().Tags)))],
+  DescribeRule: rule('events:DescribeRule'),
+  DeleteRule: rule('events:DeleteRule'),
+  EnableRule: rule('events:EnableRule'),
+  DisableRule: rule('events:DisableRule'),
+  PutTargets: rule('events:PutTargets', 'Rule'),
+  RemoveTargets: rule('events:RemoveTargets', 'Rule'),
+  ListTargetsByRule: rule('events:ListTargetsByRule', 'Rule'),
+  TagResource: (r) => [check('events:TagResource', String(r.json().ResourceARN ?? '*'), requestTags(eventTags(r.json().Tags)))],
+  ListTagsForResource: (r) => [check('events:ListTagsForResource', String(r.json().ResourceARN ?? '*'))]
+}
+
+// ---- CloudWatch Logs (JSON 1.1) ----
+// Logs authorizes group-level actions against `log-group:<name>:log-stream:` and stream-level
+// ones against `log-group:<name>:log-stream:<stream>`, which is why `log-group:<name>:*` grants both.
+
+function logArn(r: RequestView, group: unknown, stream = ''): string {
+  return `arn:${r.partition}:logs:${r.region}:${r.account}:log-group:${typeof group === 'string' ? group : '*'}:log-stream:${stream}`
+}
+
+const logGroup = (action: string): Rule => (r) => [check(action, logArn(r, r.json().logGroupName))]
+const logStream = (action: string): Rule => (r) => [check(action, logArn(r, r.json().logGroupName, String(r.json().logStreamName ?? '*')))]
+
+const LOGS: Record<string, Rule> = {
+  DescribeLogGroups: (r) => [check('logs:DescribeLogGroups', `arn:${r.partition}:logs:${r.region}:${r.account}:log-group:*`)],
+  CreateLogGroup: (r) => [check('logs:CreateLogGroup', logArn(r, r.json().logGroupName), requestTags(Object.entries((r.json().tags ?? {}) as Record<string, string>)))],
+  DeleteLogGroup: logGroup('logs:DeleteLogGroup'),
+  PutRetentionPolicy: logGroup('logs:PutRetentionPolicy'),
+  DeleteRetentionPolicy: logGroup('logs:DeleteRetentionPolicy'),
+  DescribeLogStreams: logGroup('logs:DescribeLogStreams'),
+  FilterLogEvents: logGroup('logs:FilterLogEvents'),
+  CreateLogStream: logStream('logs:CreateLogStream'),
+  PutLogEvents: logStream('logs:PutLogEvents'),
+  GetLogEvents: logStream('logs:GetLogEvents')
+}
+
+// ---- SSM (JSON 1.1): the parameter path is the resource ----
+
+function parameterArn(r: RequestView, name: unknown): string {
+  if (typeof name === 'string' && name.startsWith('arn:')) return name.replace(/(:parameter\/[^:]*):[^/:]*$/, '$1')
+  // a name may end in :<version> or :<label>; the resource is the parameter itself
+  const text = typeof name === 'string' ? name.replace(/:[^/:]*$/, '') : '*'
+  const path = text.replace(/^\//, '')
+  // AWS's public parameters (/aws/service/...) belong to no account
+  const account = path.startsWith('aws/service/') ? '' : r.account
+  return `arn:${r.partition}:ssm:${r.region}:${account}:parameter/${path}`
+}
+
+const SSM: Record<string, Rule> = {
+  GetParameter: (r) => [check('ssm:GetParameter', parameterArn(r, r.json().Name))]
+}
+
+/** The table, by signing name and operation. */
+export const AUTHORIZATION: Record<string, Record<string, Rule>> = {
+  ec2: EC2,
+  autoscaling: AUTOSCALING,
+  iam: IAM,
+  sts: STS,
+  route53: ROUTE53,
+  lambda: LAMBDA,
+  events: EVENTS,
+  logs: LOGS,
+  ssm: SSM
+}
+
+/** The checks one request needs. */
+export function checksFor(r: RequestView): Check[] {
+  const rule = AUTHORIZATION[r.service]?.[r.operation]
+  if (rule) return rule(r)
+  const key = `${r.service}.${r.operation}`
+  if (!unlisted.has(key)) {
+    unlisted.add(key)
+    console.error(`emulator: ${key} has no row in iam-policy/actions.ts; a role session is authorized for it as ${r.service}:${r.operation} on *`)
+  }
+  return [check(`${r.service}:${r.operation}`, '*')]
+}
+
+/** Operations already reported as missing from the table. */
+const unlisted = new Set<string>()
