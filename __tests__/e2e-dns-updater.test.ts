@@ -43,7 +43,9 @@ import { readCurrent } from '../src/current.js'
 import { buildDesired } from '../src/desired.js'
 import { inputs as fixtureInputs } from './helpers/deploy-fixtures.js'
 import type { ActionInputs } from '../src/inputs.js'
-import { TAGS, asgName, functionName, launchTemplateName, logGroupName, stackDomain, zoneName, type Capacity } from '../src/names.js'
+import { RULE_TARGET_ID, TAGS, asgName, functionName, launchTemplateName, logGroupName, ruleName, stackDomain, zoneName, type Capacity } from '../src/names.js'
+import { AddPermissionCommand, DeleteEventSourceMappingCommand, GetFunctionCommand, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda'
+import { DescribeRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge'
 import { diff } from '../src/plan.js'
 import { waitForStack } from '../src/wait.js'
 
@@ -326,6 +328,16 @@ beforeAll(async () => {
   await applyPlan(plan, { clients, desired, log: (line) => engineLog.push(line), timing })
   const ready = await waitForStack({ clients, desired, timeoutSeconds: 30, log: (line) => engineLog.push(line), pollMs: 50 })
   if (!ready.ready) throw new Error(`the stack did not become ready:\n${engineLog.slice(-5).join('\n')}`)
+  await emulator.waitIdle()
+  // This suite drives the function one event per invocation, the direct path the handler keeps next to the
+  // queue's batches: the state rule targets the function itself, and its queue is not drained.
+  const fn = (await clients.lambda.send(new GetFunctionCommand({ FunctionName: functionName(scope) }))).Configuration?.FunctionArn ?? ''
+  const rule = (await clients.events.send(new DescribeRuleCommand({ Name: ruleName(scope) }))).Arn ?? ''
+  await clients.lambda.send(new AddPermissionCommand({ FunctionName: fn, StatementId: 'direct', Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', SourceArn: rule }))
+  await clients.events.send(new PutTargetsCommand({ Rule: ruleName(scope), Targets: [{ Id: RULE_TARGET_ID, Arn: fn }] }))
+  for (const m of (await clients.lambda.send(new ListEventSourceMappingsCommand({ FunctionName: fn }))).EventSourceMappings ?? []) {
+    await clients.lambda.send(new DeleteEventSourceMappingCommand({ UUID: m.UUID }))
+  }
   await emulator.waitIdle()
   const zones = await clients.route53.send(new ListHostedZonesByNameCommand({ DNSName: zoneName(scope), MaxItems: 1 }))
   const id = zones.HostedZones?.[0]?.Id

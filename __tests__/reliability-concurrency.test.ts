@@ -94,7 +94,7 @@ describe('two runs at the same time', () => {
       expect(s.zones.map((z) => z.name)).toEqual(['prj-demo.us-east-1.internal.'])
       expect(s.functions.map((f) => f.name)).toEqual(['update_r53_record-prj-demo'])
       expect(s.roles.map((r) => r.name)).toEqual(['hyperform-dns-prj-demo-us-east-1'])
-      expect(s.rules.map((r) => r.name)).toEqual(['update_r53_record-prj-demo'])
+      expect(s.rules.map((r) => r.name)).toEqual(['update_r53_record-prj-demo', 'update_r53_record-prj-demo-reconcile'])
       expect(s.logGroups.map((l) => l.name)).toEqual(['/aws/lambda/update_r53_record-prj-demo'])
       expect(s.autoScalingGroups.map((g) => g.name)).toHaveLength(8)
       expect(s.securityGroups).toHaveLength(4)
