@@ -78,17 +78,3 @@ export function concurrencyHandlers(cloud: Cloud, state: LambdaState, find: (ref
     }
   }
 }
-
-/**
- * A synchronous invocation finds the function at its concurrency: Lambda throttles it (the
- * reason says whether the function's reservation or the account's pool is exhausted).
- */
-export function syncThrottle(cloud: Cloud, state: LambdaState, fn: Fn): Error | undefined {
-  const running = state.executor.concurrency(fn.arn).running
-  const throttle = (reason: string): Error => Object.assign(lambdaError('TooManyRequestsException', 'Rate Exceeded.'), { reason })
-  if (fn.reservedConcurrency !== undefined) {
-    return running >= fn.reservedConcurrency ? throttle('ReservedFunctionConcurrentInvocationLimitExceeded') : undefined
-  }
-  if (running >= unreserved(cloud, state) || state.executor.totalRunning() >= accountLimit(cloud)) return throttle('ConcurrentInvocationLimitExceeded')
-  return undefined
-}

@@ -185,13 +185,6 @@ export class LambdaExecutor {
     this.wake()
   }
 
-  /** Invocations running now, every function together. */
-  totalRunning(): number {
-    let n = 0
-    for (const r of this.running.values()) n += r.now
-    return n
-  }
-
   /** Invocations of the function running now, and the most that ran at once so far. */
   concurrency(functionArn: string): { running: number; peak: number } {
     const r = this.running.get(functionArn)

@@ -27,7 +27,7 @@ import type {
 } from '@aws-sdk/client-lambda'
 import type { Cloud } from '../../types.js'
 import type { RestContext, RestHandler } from '../../protocols/rest.js'
-import { concurrencyHandlers, syncThrottle } from './concurrency.js'
+import { concurrencyHandlers } from './concurrency.js'
 import { lambdaError } from './errors.js'
 import { esmHandlers } from './esm.js'
 import { queueAsync } from './invoke.js'
@@ -268,8 +268,7 @@ export function handlers(cloud: Cloud, state: LambdaState): Record<string, RestH
         return { StatusCode: 202 }
       }
       if (Date.now() < fn.activeAt) throw lambdaError('ResourceConflictException', PENDING)
-      const throttled = syncThrottle(cloud, state, fn)
-      if (throttled) throw throttled
+      if (fn.reservedConcurrency === 0) throw Object.assign(lambdaError('TooManyRequestsException', 'Rate Exceeded.'), { reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' })
       const result = count(fn, await state.executor.invoke(liveSnapshot(fn), payload))
       return {
         StatusCode: 200,
