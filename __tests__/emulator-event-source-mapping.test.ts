@@ -206,4 +206,14 @@ describe('an SQS event source mapping', () => {
     }
     for (const good of ['good 1', 'good 2', 'good 3']) expect(seen.filter((l) => l.record === good).map((l) => l.count)).toEqual(['1'])
   })
+
+  test('lets waitIdle settle while its function keeps failing: the failed messages wait out their visibility timeout', async () => {
+    await createFunction('always-failing')
+    const queue = await createQueue('stuck')
+    await lambda.send(new CreateEventSourceMappingCommand({ FunctionName: 'always-failing', EventSourceArn: queue.arn, FunctionResponseTypes: ['ReportBatchItemFailures'] }))
+    await sqs.send(new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: [1, 2, 3].map((i) => ({ Id: `m${i}`, MessageBody: `poison ${i}` })) }))
+    await emu.waitIdle()
+    expect(await queueCounts(queue.url)).toEqual({ visible: 0, inFlight: 3 })
+    expect((await lines('always-failing')).map((l) => l.record).sort()).toEqual(['poison 1', 'poison 2', 'poison 3'])
+  })
 })
