@@ -150,7 +150,7 @@ describe('an SQS event source mapping', () => {
   test('gathers a burst of 300 messages into a few batches of up to BatchSize, each message once', async () => {
     await createFunction('burst-consumer')
     const queue = await createQueue('burst')
-    const { UUID } = await lambda.send(new CreateEventSourceMappingCommand({ FunctionName: 'burst-consumer', EventSourceArn: queue.arn, BatchSize: 100, MaximumBatchingWindowInSeconds: 20 }))
+    const { UUID } = await lambda.send(new CreateEventSourceMappingCommand({ FunctionName: 'burst-consumer', EventSourceArn: queue.arn, BatchSize: 100, MaximumBatchingWindowInSeconds: 40 }))
     await enabled(UUID ?? '')
     for (let b = 0; b < 30; b++) {
       const entries = Array.from({ length: 10 }, (_, i) => ({ Id: `m${i}`, MessageBody: `burst ${b * 10 + i}` }))
@@ -179,7 +179,7 @@ describe('an SQS event source mapping', () => {
   })
 
   test('runs at most MaximumConcurrency batches at once, and reaches it', async () => {
-    await createFunction('slow-consumer', { sleepMs: 400 })
+    await createFunction('slow-consumer', { sleepMs: 800 })
     const queue = await createQueue('slow')
     const { UUID } = await lambda.send(new CreateEventSourceMappingCommand({ FunctionName: 'slow-consumer', EventSourceArn: queue.arn, BatchSize: 5, ScalingConfig: { MaximumConcurrency: 2 } }))
     await enabled(UUID ?? '')
