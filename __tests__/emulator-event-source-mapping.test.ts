@@ -150,7 +150,7 @@ describe('an SQS event source mapping', () => {
   test('gathers a burst of 300 messages into a few batches of up to BatchSize, each message once', async () => {
     await createFunction('burst-consumer')
     const queue = await createQueue('burst')
-    const { UUID } = await lambda.send(new CreateEventSourceMappingCommand({ FunctionName: 'burst-consumer', EventSourceArn: queue.arn, BatchSize: 100, MaximumBatchingWindowInSeconds: 20 }))
+    const { UUID } = await lambda.send(new CreateEventSourceMappingCommand({ FunctionName: 'burst-consumer', EventSourceArn: queue.arn, BatchSize: 100, MaximumBatchingWindowInSeconds: 40 }))
     await enabled(UUID ?? '')
     for (let b = 0; b < 30; b++) {
       const entries = Array.from({ length: 10 }, (_, i) => ({ Id: `m${i}`, MessageBody: `burst ${b * 10 + i}` }))
@@ -179,7 +179,7 @@ describe('an SQS event source mapping', () => {
   })
 
   test('runs at most MaximumConcurrency batches at once, and reaches it', async () => {
-    await createFunction('slow-consumer', { sleepMs: 400 })
+    await createFunction('slow-consumer', { sleepMs: 800 })
     const queue = await createQueue('slow')
     const { UUID } = await lambda.send(new CreateEventSourceMappingCommand({ FunctionName: 'slow-consumer', EventSourceArn: queue.arn, BatchSize: 5, ScalingConfig: { MaximumConcurrency: 2 } }))
     await enabled(UUID ?? '')
@@ -205,5 +205,15 @@ describe('an SQS event source mapping', () => {
       expect(seen.filter((l) => l.record === poison).map((l) => l.count).sort()).toEqual(['1', '2'])
     }
     for (const good of ['good 1', 'good 2', 'good 3']) expect(seen.filter((l) => l.record === good).map((l) => l.count)).toEqual(['1'])
+  })
+
+  test('lets waitIdle settle while its function keeps failing: the failed messages wait out their visibility timeout', async () => {
+    await createFunction('always-failing')
+    const queue = await createQueue('stuck')
+    await lambda.send(new CreateEventSourceMappingCommand({ FunctionName: 'always-failing', EventSourceArn: queue.arn, FunctionResponseTypes: ['ReportBatchItemFailures'] }))
+    await sqs.send(new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: [1, 2, 3].map((i) => ({ Id: `m${i}`, MessageBody: `poison ${i}` })) }))
+    await emu.waitIdle()
+    expect(await queueCounts(queue.url)).toEqual({ visible: 0, inFlight: 3 })
+    expect((await lines('always-failing')).map((l) => l.record).sort()).toEqual(['poison 1', 'poison 2', 'poison 3'])
   })
 })

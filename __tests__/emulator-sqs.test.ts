@@ -114,12 +114,18 @@ describe('SQS queues', () => {
   })
 
   test('answer a long poll as soon as a message arrives', async () => {
-    const url = await createQueue('long-poll', { ReceiveMessageWaitTimeSeconds: '20' })
-    const polling = sqs.send(new ReceiveMessageCommand({ QueueUrl: url }))
-    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'wake up' }))
-    expect((await polling).Messages?.[0]?.Body).toBe('wake up')
-    // and an empty long poll ends with no message once the wait is over
-    expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }))).Messages).toBeUndefined()
+    // SQS seconds at half their length here: the poll waits up to 10 s for the message sent after it
+    emu.cloud.simulation.sqsTimeScale = 0.5
+    try {
+      const url = await createQueue('long-poll', { ReceiveMessageWaitTimeSeconds: '20' })
+      const polling = sqs.send(new ReceiveMessageCommand({ QueueUrl: url }))
+      await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'wake up' }))
+      expect((await polling).Messages?.[0]?.Body).toBe('wake up')
+      // and an empty long poll ends with no message once the wait is over
+      expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }))).Messages).toBeUndefined()
+    } finally {
+      emu.cloud.simulation.sqsTimeScale = 0.02
+    }
   })
 
   test('move a message to the dead-letter queue after maxReceiveCount receives', async () => {

@@ -264,18 +264,29 @@ export class LambdaExecutor {
     return false
   }
 
-  /** Execution environments of one function (every revision), live or starting. */
-  private functionWorkers(functionArn: string): number {
+  /** Executions of one function (every revision) running or starting now. */
+  private functionBusy(functionArn: string): number {
     let n = 0
     for (const pool of this.pools.values()) {
-      if (pool.snapshot.functionArn === functionArn) n += pool.starting + pool.workers.filter((w) => !w.exited).length
+      if (pool.snapshot.functionArn === functionArn) n += pool.starting + pool.workers.filter((w) => w.busy && !w.exited).length
     }
     return n
   }
 
-  private canSpawn(pool: Pool): boolean {
+  /** Executions of every function running or starting now. */
+  private totalBusy(): number {
+    let n = this.starting
+    for (const pool of this.pools.values()) n += pool.workers.filter((w) => w.busy && !w.exited).length
+    return n
+  }
+
+  /** Whether one more execution of the pool's function fits its limit and the account's (a lowered limit holds at once). */
+  private hasRoom(pool: Pool): boolean {
     const limit = this.options.functionLimit?.(pool.snapshot.functionArn) ?? 2
-    if (this.functionWorkers(pool.snapshot.functionArn) >= limit) return false
+    return this.functionBusy(pool.snapshot.functionArn) < limit && this.totalBusy() < (this.options.accountLimit?.() ?? 6)
+  }
+
+  private canSpawn(pool: Pool): boolean {
     return this.liveWorkers() < (this.options.accountLimit?.() ?? 6) || this.evictIdle(pool)
   }
 
@@ -285,13 +296,15 @@ export class LambdaExecutor {
       if (this.options.functionLimit?.(pool.snapshot.functionArn) === 0) throw new Throttled(pool.snapshot.functionName)
       if (pool.stopped) throw new Error(`function ${pool.snapshot.functionName} was deleted`)
       pool.workers = pool.workers.filter((w) => !w.exited)
-      const idle = pool.workers.find((w) => !w.busy)
-      if (idle) {
-        clearTimeout(idle.idleTimer)
-        idle.busy = true
-        return idle
+      if (this.hasRoom(pool)) {
+        const idle = pool.workers.find((w) => !w.busy)
+        if (idle) {
+          clearTimeout(idle.idleTimer)
+          idle.busy = true
+          return idle
+        }
+        if (this.canSpawn(pool)) return this.spawnBusy(pool)
       }
-      if (this.canSpawn(pool)) return this.spawnBusy(pool)
       await new Promise<void>((resolve) => this.waiting.push(resolve))
     }
   }
