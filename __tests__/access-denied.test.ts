@@ -27,7 +27,9 @@ interface Answer {
 /** A request handler that answers every call with `answer`, as AWS would over HTTP. */
 function answering(answer: Answer) {
   return {
-    handle: async () => ({ response: { statusCode: answer.status, headers: answer.headers, body: new TextEncoder().encode(answer.body) } })
+    handle: async () => ({
+      response: { statusCode: answer.status, headers: answer.headers, body: new TextEncoder().encode(answer.body) }
+    })
   }
 }
 
@@ -67,18 +69,43 @@ async function failure(send: () => Promise<unknown>): Promise<unknown> {
 
 /** One client behind the action's door to AWS, which notes the operation of every failed call. */
 function door(key: keyof Clients, client: Clients[keyof Clients]): Aws {
-  return new Aws({ [key]: client } as unknown as Clients, { timing: { baseDelayMs: 1, maxDelayMs: 2, consistencyMs: 10 } })
+  return new Aws({ [key]: client } as unknown as Clients, {
+    timing: { baseDelayMs: 1, maxDelayMs: 2, consistencyMs: 10 }
+  })
 }
 
 describe('an AWS access denial', () => {
   it('names the IAM action and resource from the message of a denied CreateRole, through the apply step that wrapped it, and points at the policy', async () => {
-    const iam = door('iam', new IAMClient(config(queryError('AccessDenied', `User: ${SESSION} is not authorized to perform: iam:CreateRole on resource: ${ROLE_ARN} because no identity-based policy allows the iam:CreateRole action`))))
-    const raw = await failure(() => iam.send(new CreateRoleCommand({ RoleName: 'hyperform-dns-prj-demo-us-east-1', AssumeRolePolicyDocument: '{}' })))
-    const err = new ApplyError([wrap('creating role hyperform-dns-prj-demo-us-east-1', raw)], { applied: [], writes: 1, reads: 6 })
+    const iam = door(
+      'iam',
+      new IAMClient(
+        config(
+          queryError(
+            'AccessDenied',
+            `User: ${SESSION} is not authorized to perform: iam:CreateRole on resource: ${ROLE_ARN} because no identity-based policy allows the iam:CreateRole action`
+          )
+        )
+      )
+    )
+    const raw = await failure(() =>
+      iam.send(new CreateRoleCommand({ RoleName: 'hyperform-dns-prj-demo-us-east-1', AssumeRolePolicyDocument: '{}' }))
+    )
+    const err = new ApplyError([wrap('creating role hyperform-dns-prj-demo-us-east-1', raw)], {
+      applied: [],
+      writes: 1,
+      reads: 6
+    })
 
     const [denial, ...more] = findDenials(err)
     expect(more).toEqual([])
-    expect(denial).toMatchObject({ action: 'iam:CreateRole', resource: ROLE_ARN, principal: SESSION, code: 'AccessDenied', operation: { service: 'iam', operation: 'CreateRole' }, statement: 'DnsUpdaterRole' })
+    expect(denial).toMatchObject({
+      action: 'iam:CreateRole',
+      resource: ROLE_ARN,
+      principal: SESSION,
+      code: 'AccessDenied',
+      operation: { service: 'iam', operation: 'CreateRole' },
+      statement: 'DnsUpdaterRole'
+    })
     const text = explainDenial(denial!, NO_ENV)
     expect(text).toContain(`AWS denied iam:CreateRole on ${ROLE_ARN} to ${SESSION}`)
     expect(text).toContain('no identity-based policy allows the iam:CreateRole action')
@@ -87,7 +114,14 @@ describe('an AWS access denial', () => {
   })
 
   it('derives the IAM action from the failed operation when AWS names none (EC2 UnauthorizedOperation with only an encoded message)', async () => {
-    const ec2 = door('ec2', new EC2Client(config(ec2Error('You are not authorized to perform this operation. Encoded authorization failure message: AbCdEf123'))))
+    const ec2 = door(
+      'ec2',
+      new EC2Client(
+        config(
+          ec2Error('You are not authorized to perform this operation. Encoded authorization failure message: AbCdEf123')
+        )
+      )
+    )
     const raw = await failure(() => ec2.send(new DescribeVpcsCommand({})))
     const [denial] = findDenials(wrap('reading the default VPC', raw))
     expect(denial).toMatchObject({ action: 'ec2:DescribeVpcs', code: 'UnauthorizedOperation' })
@@ -101,28 +135,80 @@ describe('an AWS access denial', () => {
     const vpc = 'arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0abc'
     const message = `You are not authorized to perform this operation. User: ${SESSION} is not authorized to perform: ec2:CreateSecurityGroup on resource: ${vpc} because no identity-based policy allows the ec2:CreateSecurityGroup action. Encoded authorization failure message: AbC.dEf`
     const ec2 = door('ec2', new EC2Client(config(ec2Error(message))))
-    const raw = await failure(() => ec2.send(new CreateSecurityGroupCommand({ GroupName: 'g', Description: 'd', VpcId: 'vpc-0abc' })))
+    const raw = await failure(() =>
+      ec2.send(new CreateSecurityGroupCommand({ GroupName: 'g', Description: 'd', VpcId: 'vpc-0abc' }))
+    )
     const [denial] = findDenials(raw)
-    expect(denial).toMatchObject({ action: 'ec2:CreateSecurityGroup', resource: vpc, reason: 'no identity-based policy allows the ec2:CreateSecurityGroup action' })
+    expect(denial).toMatchObject({
+      action: 'ec2:CreateSecurityGroup',
+      resource: vpc,
+      reason: 'no identity-based policy allows the ec2:CreateSecurityGroup action'
+    })
   })
 
   it('says that an explicit deny in a service control policy is not fixed by the role', async () => {
     const fn = 'arn:aws:lambda:us-east-1:123456789012:function:update_r53_record-prj-demo'
-    const lambda = door('lambda', new LambdaClient(config(lambdaError(`User: ${SESSION} is not authorized to perform: lambda:GetFunction on resource: ${fn} with an explicit deny in a service control policy`))))
+    const lambda = door(
+      'lambda',
+      new LambdaClient(
+        config(
+          lambdaError(
+            `User: ${SESSION} is not authorized to perform: lambda:GetFunction on resource: ${fn} with an explicit deny in a service control policy`
+          )
+        )
+      )
+    )
     const raw = await failure(() => lambda.send(new GetFunctionCommand({ FunctionName: 'update_r53_record-prj-demo' })))
     const [denial] = findDenials(wrap('reading function update_r53_record-prj-demo', raw))
-    expect(denial).toMatchObject({ action: 'lambda:GetFunction', resource: fn, code: 'AccessDeniedException', reason: 'an explicit deny in a service control policy' })
+    expect(denial).toMatchObject({
+      action: 'lambda:GetFunction',
+      resource: fn,
+      code: 'AccessDeniedException',
+      reason: 'an explicit deny in a service control policy'
+    })
     expect(explainDenial(denial!, NO_ENV)).toContain('adding the permission to the role does not help')
   })
 
   it('lists each distinct denial of a failed apply once, in the job summary table', async () => {
-    const group = 'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/hyperform-prj-demo-st-wp-db-spot'
-    const asg = door('autoScaling', new AutoScalingClient(config(queryError('AccessDenied', `User: ${SESSION} is not authorized to perform: autoscaling:UpdateAutoScalingGroup on resource: ${group} because no identity-based policy allows the autoscaling:UpdateAutoScalingGroup action`))))
-    const iam = door('iam', new IAMClient(config(queryError('AccessDenied', `User: ${SESSION} is not authorized to perform: iam:GetRolePolicy on resource: role hyperform-dns-prj-demo-us-east-1 because no identity-based policy allows the iam:GetRolePolicy action`))))
-    const update = await failure(() => asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'hyperform-prj-demo-st-wp-db-spot' })))
-    const again = await failure(() => asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'hyperform-prj-demo-st-wp-db-spot' })))
-    const read = await failure(() => iam.send(new GetRolePolicyCommand({ RoleName: 'hyperform-dns-prj-demo-us-east-1', PolicyName: 'update-r53-record' })))
-    const err = new ApplyError([wrap('updating group a', update), wrap('updating group b', again), wrap('reading role policy', read)], { applied: [], writes: 2, reads: 1 })
+    const group =
+      'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/hyperform-prj-demo-st-wp-db-spot'
+    const asg = door(
+      'autoScaling',
+      new AutoScalingClient(
+        config(
+          queryError(
+            'AccessDenied',
+            `User: ${SESSION} is not authorized to perform: autoscaling:UpdateAutoScalingGroup on resource: ${group} because no identity-based policy allows the autoscaling:UpdateAutoScalingGroup action`
+          )
+        )
+      )
+    )
+    const iam = door(
+      'iam',
+      new IAMClient(
+        config(
+          queryError(
+            'AccessDenied',
+            `User: ${SESSION} is not authorized to perform: iam:GetRolePolicy on resource: role hyperform-dns-prj-demo-us-east-1 because no identity-based policy allows the iam:GetRolePolicy action`
+          )
+        )
+      )
+    )
+    const update = await failure(() =>
+      asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'hyperform-prj-demo-st-wp-db-spot' }))
+    )
+    const again = await failure(() =>
+      asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'hyperform-prj-demo-st-wp-db-spot' }))
+    )
+    const read = await failure(() =>
+      iam.send(
+        new GetRolePolicyCommand({ RoleName: 'hyperform-dns-prj-demo-us-east-1', PolicyName: 'update-r53-record' })
+      )
+    )
+    const err = new ApplyError(
+      [wrap('updating group a', update), wrap('updating group b', again), wrap('reading role policy', read)],
+      { applied: [], writes: 2, reads: 1 }
+    )
 
     const denials = findDenials(err)
     expect(denials.map((d) => d.action)).toEqual(['autoscaling:UpdateAutoScalingGroup', 'iam:GetRolePolicy'])
@@ -135,19 +221,51 @@ describe('an AWS access denial', () => {
   })
 
   it('links the policy in the action repository and ref the runner names', () => {
-    const [denial] = findDenials(Object.assign(new Error('User: x is not authorized to perform: events:PutRule on resource: arn:aws:events:us-east-1:1:rule/update_r53_record-p'), { name: 'AccessDeniedException' }))
-    const env = { GITHUB_SERVER_URL: 'https://github.com', GITHUB_ACTION_REPOSITORY: 'org/hyperform-action', GITHUB_ACTION_REF: 'v1' }
-    expect(explainDenial(denial!, env)).toContain('https://github.com/org/hyperform-action/blob/v1/docs/deployer-policy.json')
+    const [denial] = findDenials(
+      Object.assign(
+        new Error(
+          'User: x is not authorized to perform: events:PutRule on resource: arn:aws:events:us-east-1:1:rule/update_r53_record-p'
+        ),
+        { name: 'AccessDeniedException' }
+      )
+    )
+    const env = {
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_ACTION_REPOSITORY: 'org/hyperform-action',
+      GITHUB_ACTION_REF: 'v1'
+    }
+    expect(explainDenial(denial!, env)).toContain(
+      'https://github.com/org/hyperform-action/blob/v1/docs/deployer-policy.json'
+    )
   })
 
   it('says a denied action the policy does not list is a bug of the action', () => {
-    const [denial] = findDenials(Object.assign(new Error(`User: ${SESSION} is not authorized to perform: route53:CreateTrafficPolicy on resource: arn:aws:route53:::hostedzone/Z1`), { name: 'AccessDenied' }))
+    const [denial] = findDenials(
+      Object.assign(
+        new Error(
+          `User: ${SESSION} is not authorized to perform: route53:CreateTrafficPolicy on resource: arn:aws:route53:::hostedzone/Z1`
+        ),
+        { name: 'AccessDenied' }
+      )
+    )
     expect(denial?.statement).toBeUndefined()
-    expect(explainDenial(denial!, NO_ENV)).toContain('docs/deployer-policy.json does not list it either, which is a bug of the action')
+    expect(explainDenial(denial!, NO_ENV)).toContain(
+      'docs/deployer-policy.json does not list it either, which is a bug of the action'
+    )
   })
 
   it('is not found in errors that are not access denials', () => {
-    expect(findDenials(wrap('creating role r', Object.assign(new Error('Role r exists'), { name: 'EntityAlreadyExistsException', Code: 'EntityAlreadyExists' })))).toEqual([])
+    expect(
+      findDenials(
+        wrap(
+          'creating role r',
+          Object.assign(new Error('Role r exists'), {
+            name: 'EntityAlreadyExistsException',
+            Code: 'EntityAlreadyExists'
+          })
+        )
+      )
+    ).toEqual([])
     expect(findDenials(new Error('plain'))).toEqual([])
     expect(parseDeniedMessage('Access Denied')).toEqual({})
   })

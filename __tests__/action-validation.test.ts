@@ -24,9 +24,16 @@ beforeEach(() => {
   recorder.requests.length = 0
 })
 
-async function run(inputs: Record<string, string>, files: Record<string, string> = { 'compose.yaml': 'services:\n  web:\n    image: nginx\n' }) {
+async function run(
+  inputs: Record<string, string>,
+  files: Record<string, string> = { 'compose.yaml': 'services:\n  web:\n    image: nginx\n' }
+) {
   const workspace = workspaceWith(files)
-  return runAction({ inputs: { project: 'prj-demo', region: 'us-east-1', ...inputs }, workspace, env: { AWS_ENDPOINT_URL: recorder.endpoint } })
+  return runAction({
+    inputs: { project: 'prj-demo', region: 'us-east-1', ...inputs },
+    workspace,
+    env: { AWS_ENDPOINT_URL: recorder.endpoint }
+  })
 }
 
 describe('the bundled action on invalid input', () => {
@@ -34,7 +41,9 @@ describe('the bundled action on invalid input', () => {
     const result = await run({}, { 'compose.yaml': TOO_MANY_SPOT })
     expect(result.code).toBe(1)
     expect(result.stdout).toContain('compose.yaml:8:20 services.web.deploy.preemptible: 3 is more than replicas (2)')
-    expect(result.stdout).toMatch(/::error [^\n]*file=compose\.yaml,line=8,col=20::compose\.yaml:8:20 services\.web\.deploy\.preemptible/)
+    expect(result.stdout).toMatch(
+      /::error [^\n]*file=compose\.yaml,line=8,col=20::compose\.yaml:8:20 services\.web\.deploy\.preemptible/
+    )
     expect(recorder.requests).toEqual([])
   })
 

@@ -36,12 +36,17 @@ describe('docs/compose.md', () => {
   it('names every supported key in the table of supported keys, and no other', () => {
     const table = section('Supported keys')
     for (const key of SUPPORTED.filter((k) => !k.endsWith('.*'))) expect(table).toContain(`\`${key}\``)
-    const named = [...table.matchAll(/^\| (`[^|]+`) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([^`]+)`/g)].map((k) => k[1]!))
+    const named = [...table.matchAll(/^\| (`[^|]+`) \|/gm)].flatMap((m) =>
+      [...m[1]!.matchAll(/`([^`]+)`/g)].map((k) => k[1]!)
+    )
     expect(named.filter((k) => k !== 'x-*' && !SUPPORTED.includes(k))).toEqual([])
   })
 
   it('gives each key with a merge rule of its own that rule, and no other key one', () => {
-    const rows = [...section('Merging several files').matchAll(/^\| `([^`]+)` \| (\w+) \|/gm)].map((m) => [m[1]!, m[2]!])
+    const rows = [...section('Merging several files').matchAll(/^\| `([^`]+)` \| (\w+) \|/gm)].map((m) => [
+      m[1]!,
+      m[2]!
+    ])
     const rules = KEYS.filter(([, rule]) => mergeOf(rule) !== undefined).map(([key, rule]) => [key, mergeOf(rule)!])
     expect(rows.sort()).toEqual(rules.sort())
   })

@@ -33,12 +33,19 @@ describe('the compose key table', () => {
   test('every entry sits under an entry of the table, so that the stages can reach it', () => {
     for (const pattern of Object.keys(COMPOSE_KEYS)) {
       const parent = pattern.includes('.') ? pattern.slice(0, pattern.lastIndexOf('.')) : ''
-      expect({ pattern, parent: parent === '' || COMPOSE_KEYS[parent]?.level === 'supported' }).toEqual({ pattern, parent: true })
+      expect({ pattern, parent: parent === '' || COMPOSE_KEYS[parent]?.level === 'supported' }).toEqual({
+        pattern,
+        parent: true
+      })
     }
   })
 
   test('keys named like properties of a JavaScript object are not Compose keys', async () => {
-    expect(await diagnostics('constructor: 1\nservices:\n  web:\n    image: nginx\n    toString: x\n    deploy:\n      __proto__: 2\n')).toEqual([
+    expect(
+      await diagnostics(
+        'constructor: 1\nservices:\n  web:\n    image: nginx\n    toString: x\n    deploy:\n      __proto__: 2\n'
+      )
+    ).toEqual([
       'compose.yaml:1:1 constructor: not a Compose key',
       'compose.yaml:5:5 services.web.toString: not a Compose key',
       'compose.yaml:7:7 services.web.deploy.__proto__: not a Compose key'
@@ -46,6 +53,8 @@ describe('the compose key table', () => {
   })
 
   test('a service may be named like a key of the table and is still a service', async () => {
-    expect(await diagnostics('services:\n  ports:\n    image: nginx\n    ports: ["8000"]\n  image:\n    image: nginx\n')).toEqual([])
+    expect(
+      await diagnostics('services:\n  ports:\n    image: nginx\n    ports: ["8000"]\n  image:\n    image: nginx\n')
+    ).toEqual([])
   })
 })

@@ -21,7 +21,11 @@ describe('locating key paths', () => {
   it.each([
     ['a scalar value', ['services', 'web', 'image'], { file: 'a.yaml', line: 3, column: 12 }],
     ['a mapping value', ['services', 'web', 'deploy'], { file: 'a.yaml', line: 5, column: 7 }],
-    ['the deepest existing node of a missing path', ['services', 'web', 'ports', 0], { file: 'a.yaml', line: 3, column: 5 }]
+    [
+      'the deepest existing node of a missing path',
+      ['services', 'web', 'ports', 0],
+      { file: 'a.yaml', line: 3, column: 5 }
+    ]
   ])('finds %s in a parsed file', (_name, path, loc) => {
     expect(locate(root(BASE, 'a.yaml'), path)).toEqual(loc)
   })
@@ -37,13 +41,24 @@ describe('locating key paths', () => {
     const { root: interpolated, diagnostics } = interpolateTree(root(BASE, 'a.yaml'), () => undefined)
     expect(locate(interpolated, ['services', 'web', 'image'])).toEqual({ file: 'a.yaml', line: 3, column: 12 })
     expect(diagnostics.list).toEqual([
-      { severity: 'warning', file: 'a.yaml', line: 3, column: 12, path: 'services.web.image', message: 'variable TAG is not set; using an empty string' }
+      {
+        severity: 'warning',
+        file: 'a.yaml',
+        line: 3,
+        column: 12,
+        path: 'services.web.image',
+        message: 'variable TAG is not set; using an empty string'
+      }
     ])
   })
 
   it('locates list items and values behind aliases at the anchor they come from', () => {
     const text = 'x-ports: &ports\n  - "80:80"\nservices:\n  web:\n    image: nginx\n    ports: *ports\n'
-    expect(locate(root(text, 'c.yaml'), ['services', 'web', 'ports', 0])).toEqual({ file: 'c.yaml', line: 2, column: 5 })
+    expect(locate(root(text, 'c.yaml'), ['services', 'web', 'ports', 0])).toEqual({
+      file: 'c.yaml',
+      line: 2,
+      column: 5
+    })
   })
 })
 
@@ -57,13 +72,15 @@ describe('parsing', () => {
   })
 
   it('reports an alias inside the collection it refers to', () => {
-    expect(parseYaml('a: &x [*x]\n', 'c.yaml').diagnostics.map((d) => `${d.line}:${d.column} ${d.path}: ${d.message}`)).toEqual([
-      '1:8 a[0]: alias *x refers to a mapping or list that contains it'
-    ])
+    expect(
+      parseYaml('a: &x [*x]\n', 'c.yaml').diagnostics.map((d) => `${d.line}:${d.column} ${d.path}: ${d.message}`)
+    ).toEqual(['1:8 a[0]: alias *x refers to a mapping or list that contains it'])
   })
 
   it('reports an unknown YAML tag as a warning', () => {
-    expect(parseYaml('a: !!weird x\n', 'c.yaml').diagnostics.map((d) => [d.severity, d.line, d.path])).toEqual([['warning', 1, '(yaml)']])
+    expect(parseYaml('a: !!weird x\n', 'c.yaml').diagnostics.map((d) => [d.severity, d.line, d.path])).toEqual([
+      ['warning', 1, '(yaml)']
+    ])
   })
 })
 
@@ -73,8 +90,24 @@ describe('messages', () => {
   })
 
   it('sorts diagnostics by compose file in merge order, then by line and column', () => {
-    const d = (file: string, line: number, column: number) => ({ severity: 'error' as const, file, line, column, path: 'p', message: 'm' })
-    const sorted = sortDiagnostics([d('app.env', 1, 1), d('b.yaml', 1, 1), d('a.yaml', 9, 1), d('a.yaml', 2, 7), d('a.yaml', 2, 3)], ['a.yaml', 'b.yaml'])
-    expect(sorted.map((x) => `${x.file}:${x.line}:${x.column}`)).toEqual(['a.yaml:2:3', 'a.yaml:2:7', 'a.yaml:9:1', 'b.yaml:1:1', 'app.env:1:1'])
+    const d = (file: string, line: number, column: number) => ({
+      severity: 'error' as const,
+      file,
+      line,
+      column,
+      path: 'p',
+      message: 'm'
+    })
+    const sorted = sortDiagnostics(
+      [d('app.env', 1, 1), d('b.yaml', 1, 1), d('a.yaml', 9, 1), d('a.yaml', 2, 7), d('a.yaml', 2, 3)],
+      ['a.yaml', 'b.yaml']
+    )
+    expect(sorted.map((x) => `${x.file}:${x.line}:${x.column}`)).toEqual([
+      'a.yaml:2:3',
+      'a.yaml:2:7',
+      'a.yaml:9:1',
+      'b.yaml:1:1',
+      'app.env:1:1'
+    ])
   })
 })

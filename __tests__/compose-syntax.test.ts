@@ -22,7 +22,11 @@ describe('interpolation', () => {
     ['uses the :- default when the variable is empty', '${EMPTY:-fallback}', 'fallback'],
     ['keeps a set value over the :- default', '${TAG:-latest}', '1.27'],
     ['uses the - default only when the variable is unset', '${MISSING-d}|${EMPTY-d}', 'd|'],
-    ['substitutes the :+ replacement only for a set, non-empty variable', '${TAG:+yes}|${EMPTY:+yes}|${MISSING:+yes}', 'yes||'],
+    [
+      'substitutes the :+ replacement only for a set, non-empty variable',
+      '${TAG:+yes}|${EMPTY:+yes}|${MISSING:+yes}',
+      'yes||'
+    ],
     ['substitutes the + replacement for any set variable', '${TAG+yes}|${EMPTY+yes}|${MISSING+yes}', 'yes|yes|'],
     ['passes a set variable through :? and ?', '${TAG:?need it}-${EMPTY?need it}', '1.27-'],
     ['interpolates nested defaults', '${MISSING:-${ALSO_MISSING:-${B}}}', 'bee'],
@@ -41,14 +45,34 @@ describe('interpolation', () => {
   })
 
   it.each([
-    ['fails on :? with the message when the variable is empty', '${EMPTY:?set EMPTY}', 'required variable EMPTY is missing a value: set EMPTY'],
-    ['fails on ? when the variable is unset, even without a message', '${MISSING?}', 'required variable MISSING is missing a value'],
+    [
+      'fails on :? with the message when the variable is empty',
+      '${EMPTY:?set EMPTY}',
+      'required variable EMPTY is missing a value: set EMPTY'
+    ],
+    [
+      'fails on ? when the variable is unset, even without a message',
+      '${MISSING?}',
+      'required variable MISSING is missing a value'
+    ],
     ['fails on an unclosed brace', 'x${TAG', 'invalid interpolation in "x${TAG": "${" is not closed by "}"'],
     ['fails on an unclosed default', '${A:-${B}', 'invalid interpolation in "${A:-${B}": "${" is not closed by "}"'],
     ['fails on an empty name', '${}', 'invalid interpolation in "${}": "${" must be followed by a variable name'],
-    ['fails on a name that starts with a digit', '${1X}', 'invalid interpolation in "${1X}": "${" must be followed by a variable name'],
-    ['fails on an unsupported modifier', '${TAG/1/2}', 'invalid interpolation in "${TAG/1/2}": unsupported modifier "/" after TAG (supported: :- - :? ? :+ +)'],
-    ['fails on a substring modifier', '${TAG:1}', 'invalid interpolation in "${TAG:1}": unsupported modifier ":" after TAG (supported: :- - :? ? :+ +)']
+    [
+      'fails on a name that starts with a digit',
+      '${1X}',
+      'invalid interpolation in "${1X}": "${" must be followed by a variable name'
+    ],
+    [
+      'fails on an unsupported modifier',
+      '${TAG/1/2}',
+      'invalid interpolation in "${TAG/1/2}": unsupported modifier "/" after TAG (supported: :- - :? ? :+ +)'
+    ],
+    [
+      'fails on a substring modifier',
+      '${TAG:1}',
+      'invalid interpolation in "${TAG:1}": unsupported modifier ":" after TAG (supported: :- - :? ? :+ +)'
+    ]
   ])('%s', (_name, text, error) => {
     expect(interpolateString(text, lookup).error).toBe(error)
   })
@@ -92,16 +116,34 @@ describe('the dotenv format', () => {
   })
 
   it.each([
-    ['an invalid key', 'OK=1\n1BAD=x\n', { line: 2, column: 1, message: '"1BAD" is not a valid environment variable name (letters, digits and underscores, not starting with a digit)' }],
+    [
+      'an invalid key',
+      'OK=1\n1BAD=x\n',
+      {
+        line: 2,
+        column: 1,
+        message:
+          '"1BAD" is not a valid environment variable name (letters, digits and underscores, not starting with a digit)'
+      }
+    ],
     ['an unclosed quote', 'A="open\n', { line: 1, column: 3, message: 'the value of "A" has no closing "' }],
-    ['text after a closing quote', "A='x' y\n", { line: 1, column: 7, message: 'unexpected text after the closing quote' }],
+    [
+      'text after a closing quote',
+      "A='x' y\n",
+      { line: 1, column: 7, message: 'unexpected text after the closing quote' }
+    ],
     ['a key followed by something other than "="', 'A B\n', { line: 1, column: 3, message: 'expected "=" after "A"' }]
   ])('reports %s with its line and column', (_name, text, problem) => {
     expect(parse(text).problems).toEqual([problem])
   })
 })
 
-const tcp = (published: number, target: number, hostIp?: string): PortMapping => ({ target, published, protocol: 'tcp', ...(hostIp ? { hostIp } : {}) })
+const tcp = (published: number, target: number, hostIp?: string): PortMapping => ({
+  target,
+  published,
+  protocol: 'tcp',
+  ...(hostIp ? { hostIp } : {})
+})
 
 describe('port short syntax', () => {
   it.each<[string, string, PortMapping[]]>([
@@ -123,7 +165,11 @@ describe('port short syntax', () => {
     ['port 0', '0:80', 'port 0 is out of range 1-65535'],
     ['a name instead of a number', 'http', '"http" is not a port number or range such as 80 or 8000-8010'],
     ['a backwards range', '90-80', 'range "90-80" ends before it starts'],
-    ['ranges of different lengths', '8000-8010:80', 'published 8000-8010 (11 ports) and target 80 (1 port) must have the same number of ports'],
+    [
+      'ranges of different lengths',
+      '8000-8010:80',
+      'published 8000-8010 (11 ports) and target 80 (1 port) must have the same number of ports'
+    ],
     ['sctp', '80/sctp', 'protocol "sctp" is not supported; use tcp or udp'],
     ['a host IP that is not one', 'localhost:80:80', 'host IP "localhost" is not an IP address'],
     ['too many colons', '1:2:3:4', '"1:2:3:4" has too many ":"; expected [ip:][published:]target']
@@ -133,11 +179,22 @@ describe('port short syntax', () => {
 })
 
 describe('expose', () => {
-  const node = (value: string | number) => ({ kind: 'scalar' as const, value, loc: { file: 'c.yaml', line: 1, column: 1 } })
+  const node = (value: string | number) => ({
+    kind: 'scalar' as const,
+    value,
+    loc: { file: 'c.yaml', line: 1, column: 1 }
+  })
   it.each<[string, string | number, ExposedPort[]]>([
     ['reads a number', 3000, [{ port: 3000, protocol: 'tcp' }]],
     ['reads a string with udp', '5000/udp', [{ port: 5000, protocol: 'udp' }]],
-    ['expands a range', '7000-7001', [{ port: 7000, protocol: 'tcp' }, { port: 7001, protocol: 'tcp' }]]
+    [
+      'expands a range',
+      '7000-7001',
+      [
+        { port: 7000, protocol: 'tcp' },
+        { port: 7001, protocol: 'tcp' }
+      ]
+    ]
   ])('%s', (_name, value, ports) => {
     expect(parseExpose(node(value))).toEqual({ ports })
   })

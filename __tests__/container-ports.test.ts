@@ -37,7 +37,9 @@ function deployed(service: ServiceModel): { dockerPorts: string[]; ingress: stri
   const script = Buffer.from(built.launchTemplate.spec.userData, 'base64').toString('utf8')
   const blobs = [...script.matchAll(/'([A-Za-z0-9+/=]+)'/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'))
   // The launcher gives docker one `-p` per entry of the spec's ports.
-  expect(blobs.find((b) => b.includes('def docker_args'))).toContain('for port in spec["ports"]:\n        args += ["-p", port]')
+  expect(blobs.find((b) => b.includes('def docker_args'))).toContain(
+    'for port in spec["ports"]:\n        args += ["-p", port]'
+  )
   const spec = JSON.parse(blobs.find((b) => b.startsWith('{')) ?? '{}') as ContainerSpec
   return { dockerPorts: spec.ports, ingress: built.securityGroup.ingress.map(rule) }
 }
@@ -57,7 +59,10 @@ describe('container ports', () => {
 
   test('the target of a published port is also published on its own number, so other services reach web:80 as on a compose network', async () => {
     const { service, warnings } = await load('    ports: ["8000:80"]\n')
-    expect(deployed(service)).toEqual({ dockerPorts: ['8000:80/tcp', '80:80/tcp'], ingress: ['tcp 80 from VPC', 'tcp 8000 from VPC'] })
+    expect(deployed(service)).toEqual({
+      dockerPorts: ['8000:80/tcp', '80:80/tcp'],
+      ingress: ['tcp 80 from VPC', 'tcp 8000 from VPC']
+    })
     expect(warnings).toEqual([])
   })
 
@@ -68,7 +73,10 @@ describe('container ports', () => {
 
   test('a port published on its own number, or exposed as well, is published and opened once, with its published-port rule', async () => {
     const { service } = await load('    ports: ["80:80", "443"]\n    expose: [80]\n    deploy:\n      public: true\n')
-    expect(deployed(service)).toEqual({ dockerPorts: ['80:80/tcp', '443:443/tcp'], ingress: ['tcp 80 from 0.0.0.0/0', 'tcp 443 from 0.0.0.0/0'] })
+    expect(deployed(service)).toEqual({
+      dockerPorts: ['80:80/tcp', '443:443/tcp'],
+      ingress: ['tcp 80 from 0.0.0.0/0', 'tcp 443 from 0.0.0.0/0']
+    })
   })
 
   test('several host ports to one container port publish the target once', async () => {
@@ -91,7 +99,9 @@ describe('container ports', () => {
   })
 
   test('a container port whose host port another mapping uses is not published, with a warning at its file and line', async () => {
-    const { service, warnings } = await load('    ports:\n      - "8000:80"\n      - "80:9000"\n    expose:\n      - 8000\n      - 9000\n')
+    const { service, warnings } = await load(
+      '    ports:\n      - "8000:80"\n      - "80:9000"\n    expose:\n      - 8000\n      - 9000\n'
+    )
     expect(deployed(service)).toEqual({
       dockerPorts: ['8000:80/tcp', '80:9000/tcp', '9000:9000/tcp'],
       ingress: ['tcp 80 from VPC', 'tcp 8000 from VPC', 'tcp 9000 from VPC']
@@ -112,14 +122,35 @@ describe('container ports', () => {
 
   test('every host port the container publishes has an ingress rule, and every rule a published host port', () => {
     const services = [
-      svc('a', { ports: [{ target: 80, published: 8080, protocol: 'tcp' }], expose: [{ port: 9000, protocol: 'udp' }] }),
-      svc('b', { public: true, ports: [{ target: 443, published: 443, protocol: 'tcp' }, { target: 80, published: 8443, protocol: 'tcp', hostIp: '10.0.0.5' }] }),
-      svc('c', { ports: [{ target: 80, published: 80, protocol: 'tcp' }, { target: 81, published: 8080, protocol: 'tcp' }], expose: [{ port: 80, protocol: 'tcp' }, { port: 8080, protocol: 'tcp' }] })
+      svc('a', {
+        ports: [{ target: 80, published: 8080, protocol: 'tcp' }],
+        expose: [{ port: 9000, protocol: 'udp' }]
+      }),
+      svc('b', {
+        public: true,
+        ports: [
+          { target: 443, published: 443, protocol: 'tcp' },
+          { target: 80, published: 8443, protocol: 'tcp', hostIp: '10.0.0.5' }
+        ]
+      }),
+      svc('c', {
+        ports: [
+          { target: 80, published: 80, protocol: 'tcp' },
+          { target: 81, published: 8080, protocol: 'tcp' }
+        ],
+        expose: [
+          { port: 80, protocol: 'tcp' },
+          { port: 8080, protocol: 'tcp' }
+        ]
+      })
     ]
     for (const s of services) {
       const published = containerPorts(s).published.map((p) => `${p.protocol}/${p.published}`)
       const opened = ingressRules(s, VPC).map((r) => `${r.protocol}/${r.fromPort}`)
-      expect({ service: s.name, ports: [...new Set(published)].sort() }).toEqual({ service: s.name, ports: [...new Set(opened)].sort() })
+      expect({ service: s.name, ports: [...new Set(published)].sort() }).toEqual({
+        service: s.name,
+        ports: [...new Set(opened)].sort()
+      })
     }
   })
 })

@@ -10,7 +10,17 @@ describe('createClients', () => {
       expect((await client.config.retryStrategy()).constructor.name).toBe('StandardRetryStrategy')
       expect(client.config.customUserAgent).toEqual([[USER_AGENT]])
     }
-    expect(Object.keys(clients).sort()).toEqual(['autoScaling', 'ec2', 'events', 'iam', 'lambda', 'logs', 'route53', 'sqs', 'sts'])
+    expect(Object.keys(clients).sort()).toEqual([
+      'autoScaling',
+      'ec2',
+      'events',
+      'iam',
+      'lambda',
+      'logs',
+      'route53',
+      'sqs',
+      'sts'
+    ])
     destroyClients(clients)
   })
 

@@ -47,19 +47,64 @@ function asgs(n: number): Array<Record<string, unknown>> {
 function deployed(services: number): void {
   const groups = asgs(services * 2)
   mocks.lambda.on(GetFunctionCommand).resolves({
-    Configuration: { FunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:update_r53_record-prj-demo', Environment: { Variables: { ZONE_ID: 'Z1', ZONE_NAME: 'prj-demo.us-east-1.internal' } } }
+    Configuration: {
+      FunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:update_r53_record-prj-demo',
+      Environment: { Variables: { ZONE_ID: 'Z1', ZONE_NAME: 'prj-demo.us-east-1.internal' } }
+    }
   })
   const queue = 'https://sqs.us-east-1.amazonaws.com/123456789012/update_r53_record-prj-demo'
   mocks.sqs.on(ListQueuesCommand).resolves({ QueueUrls: [queue, `${queue}-dead`] })
-  mocks.sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { QueueArn: 'arn:aws:sqs:us-east-1:123456789012:update_r53_record-prj-demo' } })
-  mocks.iam.on(GetRolePolicyCommand).resolves({ PolicyDocument: encodeURIComponent('{"Version":"2012-10-17","Statement":[]}'), RoleName: 'r', PolicyName: 'p' })
-  mocks.logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [{ logGroupName: '/aws/lambda/update_r53_record-prj-demo', arn: 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/update_r53_record-prj-demo:*', retentionInDays: 14 }] })
-  mocks.events.on(DescribeRuleCommand).resolves({ Arn: 'arn:rule', EventPattern: '{"source":["aws.ec2"]}', State: 'ENABLED' })
+  mocks.sqs
+    .on(GetQueueAttributesCommand)
+    .resolves({ Attributes: { QueueArn: 'arn:aws:sqs:us-east-1:123456789012:update_r53_record-prj-demo' } })
+  mocks.iam.on(GetRolePolicyCommand).resolves({
+    PolicyDocument: encodeURIComponent('{"Version":"2012-10-17","Statement":[]}'),
+    RoleName: 'r',
+    PolicyName: 'p'
+  })
+  mocks.logs.on(DescribeLogGroupsCommand).resolves({
+    logGroups: [
+      {
+        logGroupName: '/aws/lambda/update_r53_record-prj-demo',
+        arn: 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/update_r53_record-prj-demo:*',
+        retentionInDays: 14
+      }
+    ]
+  })
+  mocks.events
+    .on(DescribeRuleCommand)
+    .resolves({ Arn: 'arn:rule', EventPattern: '{"source":["aws.ec2"]}', State: 'ENABLED' })
   mocks.events.on(ListTargetsByRuleCommand).resolves({ Targets: [{ Id: 'update-r53-record', Arn: 'arn:fn' }] })
   mocks.ec2.on(DescribeSecurityGroupsCommand).resolves({
-    SecurityGroups: [{ GroupId: 'sg-1', GroupName: 'g', VpcId: 'vpc-1', Tags: [...tags('s0'), { Key: TAGS.configHash, Value: 'h' }], IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '172.28.0.0/16' }, { CidrIp: '10.0.0.0/8' }] }, { IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }]
+    SecurityGroups: [
+      {
+        GroupId: 'sg-1',
+        GroupName: 'g',
+        VpcId: 'vpc-1',
+        Tags: [...tags('s0'), { Key: TAGS.configHash, Value: 'h' }],
+        IpPermissions: [
+          {
+            IpProtocol: 'tcp',
+            FromPort: 80,
+            ToPort: 80,
+            IpRanges: [{ CidrIp: '172.28.0.0/16' }, { CidrIp: '10.0.0.0/8' }]
+          },
+          { IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }
+        ]
+      }
+    ]
   })
-  mocks.ec2.on(DescribeLaunchTemplatesCommand).resolves({ LaunchTemplates: [{ LaunchTemplateId: 'lt-1', LaunchTemplateName: 't', DefaultVersionNumber: 3, LatestVersionNumber: 4, Tags: [...tags('s0'), { Key: TAGS.configHash, Value: 'abc' }] }] })
+  mocks.ec2.on(DescribeLaunchTemplatesCommand).resolves({
+    LaunchTemplates: [
+      {
+        LaunchTemplateId: 'lt-1',
+        LaunchTemplateName: 't',
+        DefaultVersionNumber: 3,
+        LatestVersionNumber: 4,
+        Tags: [...tags('s0'), { Key: TAGS.configHash, Value: 'abc' }]
+      }
+    ]
+  })
   const pages = [groups.slice(0, 100), groups.slice(100, 200), groups.slice(200)]
   const asgMock = mocks.asg.on(DescribeAutoScalingGroupsCommand)
   asgMock.resolvesOnce({ AutoScalingGroups: pages[0] as never, NextToken: groups.length > 100 ? 't1' : undefined })
@@ -128,9 +173,24 @@ describe('readCurrent', () => {
     mocks.events.on(ListTargetsByRuleCommand).rejects(notFound('ResourceNotFoundException'))
     mocks.r53.on(ListHostedZonesByNameCommand).resolves({
       HostedZones: [
-        { Id: '/hostedzone/ZPUB', Name: 'prj-demo.us-east-1.internal.', CallerReference: 'x', Config: { PrivateZone: false } },
-        { Id: '/hostedzone/ZPRIV', Name: 'prj-demo.us-east-1.internal.', CallerReference: 'y', Config: { PrivateZone: true } },
-        { Id: '/hostedzone/ZOTHER', Name: 'prj-demo2.us-east-1.internal.', CallerReference: 'z', Config: { PrivateZone: true } }
+        {
+          Id: '/hostedzone/ZPUB',
+          Name: 'prj-demo.us-east-1.internal.',
+          CallerReference: 'x',
+          Config: { PrivateZone: false }
+        },
+        {
+          Id: '/hostedzone/ZPRIV',
+          Name: 'prj-demo.us-east-1.internal.',
+          CallerReference: 'y',
+          Config: { PrivateZone: true }
+        },
+        {
+          Id: '/hostedzone/ZOTHER',
+          Name: 'prj-demo2.us-east-1.internal.',
+          CallerReference: 'z',
+          Config: { PrivateZone: true }
+        }
       ]
     })
     const current = await readCurrent(clients, scope)
@@ -146,14 +206,35 @@ describe('readCurrent', () => {
     mocks.r53.on(ListResourceRecordSetsCommand).resolves({
       IsTruncated: false,
       ResourceRecordSets: [
-        { Name: 'db.st-wordpress.prj-demo.us-east-1.internal.', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '172.28.3.90' }] },
-        { Name: 'web.st-wordpress.prj-demo.us-east-1.internal.', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '172.28.3.91' }] },
-        { Name: 'db.st-wordpress2.prj-demo.us-east-1.internal.', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '172.28.9.9' }] }
+        {
+          Name: 'db.st-wordpress.prj-demo.us-east-1.internal.',
+          Type: 'A',
+          TTL: 60,
+          ResourceRecords: [{ Value: '172.28.3.90' }]
+        },
+        {
+          Name: 'web.st-wordpress.prj-demo.us-east-1.internal.',
+          Type: 'A',
+          TTL: 60,
+          ResourceRecords: [{ Value: '172.28.3.91' }]
+        },
+        {
+          Name: 'db.st-wordpress2.prj-demo.us-east-1.internal.',
+          Type: 'A',
+          TTL: 60,
+          ResourceRecords: [{ Value: '172.28.9.9' }]
+        }
       ]
     })
     const current = await readCurrent(clients, scope, { records: true })
-    expect(current.records.map((r) => r.name)).toEqual(['db.st-wordpress.prj-demo.us-east-1.internal', 'web.st-wordpress.prj-demo.us-east-1.internal'])
-    expect(mocks.r53.commandCalls(ListResourceRecordSetsCommand)[0]?.args[0].input).toMatchObject({ HostedZoneId: 'Z1', StartRecordName: 'st-wordpress.prj-demo.us-east-1.internal' })
+    expect(current.records.map((r) => r.name)).toEqual([
+      'db.st-wordpress.prj-demo.us-east-1.internal',
+      'web.st-wordpress.prj-demo.us-east-1.internal'
+    ])
+    expect(mocks.r53.commandCalls(ListResourceRecordSetsCommand)[0]?.args[0].input).toMatchObject({
+      HostedZoneId: 'Z1',
+      StartRecordName: 'st-wordpress.prj-demo.us-east-1.internal'
+    })
   })
 
   test('groups, templates and ASGs are read with the project and stack tag filters', async () => {
@@ -175,8 +256,18 @@ describe('readCurrent', () => {
       { protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '172.28.0.0/16' },
       { protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '10.0.0.0/8' }
     ])
-    expect(current.launchTemplates[0]).toMatchObject({ id: 'lt-1', service: 's0', defaultVersion: 3, configHash: 'abc' })
-    expect(current.asgs[0]).toMatchObject({ launchTemplateVersion: '3', subnetIds: ['subnet-a', 'subnet-b'], capacity: 'on-demand', service: 's0' })
+    expect(current.launchTemplates[0]).toMatchObject({
+      id: 'lt-1',
+      service: 's0',
+      defaultVersion: 3,
+      configHash: 'abc'
+    })
+    expect(current.asgs[0]).toMatchObject({
+      launchTemplateVersion: '3',
+      subnetIds: ['subnet-a', 'subnet-b'],
+      capacity: 'on-demand',
+      service: 's0'
+    })
     expect(current.rolePolicy?.document).toEqual({ Version: '2012-10-17', Statement: [] })
     // events reach the DNS updater through its queue: no invoke permission to read
     expect(mocks.lambda.commandCalls(GetPolicyCommand)).toEqual([])
@@ -185,7 +276,12 @@ describe('readCurrent', () => {
 
   test('an unexpected error is wrapped with what was being read and keeps its name as code', async () => {
     deployed(1)
-    mocks.ec2.on(DescribeSecurityGroupsCommand).rejects(Object.assign(new Error('denied'), { name: 'UnauthorizedOperation' }))
-    await expect(readCurrent(clients, scope)).rejects.toMatchObject({ message: 'listing security groups of stack st-wordpress: denied', code: 'UnauthorizedOperation' })
+    mocks.ec2
+      .on(DescribeSecurityGroupsCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'UnauthorizedOperation' }))
+    await expect(readCurrent(clients, scope)).rejects.toMatchObject({
+      message: 'listing security groups of stack st-wordpress: denied',
+      code: 'UnauthorizedOperation'
+    })
   })
 })

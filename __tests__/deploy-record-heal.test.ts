@@ -21,14 +21,29 @@ function instances(ips: string[]): object {
     { Key: TAGS.stack, Value: 'st-wordpress' },
     { Key: TAGS.service, Value: 'db' }
   ]
-  return { Reservations: [{ Instances: ips.map((ip, n) => ({ InstanceId: `i-${n}`, State: { Name: 'running' }, PrivateIpAddress: ip, Tags: tags })) }] }
+  return {
+    Reservations: [
+      {
+        Instances: ips.map((ip, n) => ({
+          InstanceId: `i-${n}`,
+          State: { Name: 'running' },
+          PrivateIpAddress: ip,
+          Tags: tags
+        }))
+      }
+    ]
+  }
 }
 
 /** The listing under the record's name: its A record (when `values` has any) and its version record (when `version` is given). */
 const record = (values: string[], version?: number): object => ({
   ResourceRecordSets: [
-    ...(values.length ? [{ Name: `${NAME}.`, Type: 'A', TTL: 60, ResourceRecords: values.map((Value) => ({ Value })) }] : []),
-    ...(version === undefined ? [] : [{ Name: `${NAME}.`, Type: 'TXT', TTL: 60, ResourceRecords: [{ Value: `"hyperform-version=${version}"` }] }])
+    ...(values.length
+      ? [{ Name: `${NAME}.`, Type: 'A', TTL: 60, ResourceRecords: values.map((Value) => ({ Value })) }]
+      : []),
+    ...(version === undefined
+      ? []
+      : [{ Name: `${NAME}.`, Type: 'TXT', TTL: 60, ResourceRecords: [{ Value: `"hyperform-version=${version}"` }] }])
   ],
   IsTruncated: false
 })
@@ -44,18 +59,32 @@ beforeEach(() => {
 })
 
 test('a record changed by another writer between read and write is read again and swapped from the new values', async () => {
-  r53.on(ListResourceRecordSetsCommand).resolvesOnce(record(['10.9.9.9'], 4)).resolves(record(['10.0.0.7'], 5))
+  r53
+    .on(ListResourceRecordSetsCommand)
+    .resolvesOnce(record(['10.9.9.9'], 4))
+    .resolves(record(['10.0.0.7'], 5))
   ec2.on(DescribeInstancesCommand).resolves(instances(['10.0.0.1']))
-  r53.on(ChangeResourceRecordSetsCommand)
-    .rejectsOnce(Object.assign(new Error('Tried to delete resource record set but it was not found'), { name: 'InvalidChangeBatch' }))
+  r53
+    .on(ChangeResourceRecordSetsCommand)
+    .rejectsOnce(
+      Object.assign(new Error('Tried to delete resource record set but it was not found'), {
+        name: 'InvalidChangeBatch'
+      })
+    )
     .resolves({})
   const e = new Engine({ clients, log: () => undefined, timing })
   expect(await healRecord(e, target)).toBe(true)
   const batches = r53.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input.ChangeBatch?.Changes)
   expect(batches).toHaveLength(2)
   expect(batches[1]).toEqual([
-    { Action: 'DELETE', ResourceRecordSet: { Name: NAME, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.7' }] } },
-    { Action: 'CREATE', ResourceRecordSet: { Name: NAME, Type: 'A', TTL: 10, ResourceRecords: [{ Value: '10.0.0.1' }] } },
+    {
+      Action: 'DELETE',
+      ResourceRecordSet: { Name: NAME, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.7' }] }
+    },
+    {
+      Action: 'CREATE',
+      ResourceRecordSet: { Name: NAME, Type: 'A', TTL: 10, ResourceRecords: [{ Value: '10.0.0.1' }] }
+    },
     txt('DELETE', 5, 60),
     txt('CREATE', 6, 10)
   ])
@@ -64,16 +93,29 @@ test('a record changed by another writer between read and write is read again an
 
 test('the heal swaps the A record and bumps the version in one batch, so a record put back to the value read (A-B-A) still fails it', async () => {
   // read: [10.9.9.9] at version 2; meanwhile others wrote twice and put the A record back: version 4
-  r53.on(ListResourceRecordSetsCommand).resolvesOnce(record(['10.9.9.9'], 2)).resolves(record(['10.0.0.1'], 5))
+  r53
+    .on(ListResourceRecordSetsCommand)
+    .resolvesOnce(record(['10.9.9.9'], 2))
+    .resolves(record(['10.0.0.1'], 5))
   ec2.on(DescribeInstancesCommand).resolves(instances(['10.0.0.1']))
-  r53.on(ChangeResourceRecordSetsCommand).rejectsOnce(Object.assign(new Error('values provided do not match the current values'), { name: 'InvalidChangeBatch' }))
+  r53
+    .on(ChangeResourceRecordSetsCommand)
+    .rejectsOnce(
+      Object.assign(new Error('values provided do not match the current values'), { name: 'InvalidChangeBatch' })
+    )
   const e = new Engine({ clients, log: () => undefined, timing })
   expect(await healRecord(e, target)).toBe(false)
   const batches = r53.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input.ChangeBatch?.Changes)
   expect(batches).toEqual([
     [
-      { Action: 'DELETE', ResourceRecordSet: { Name: NAME, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.9.9.9' }] } },
-      { Action: 'CREATE', ResourceRecordSet: { Name: NAME, Type: 'A', TTL: 10, ResourceRecords: [{ Value: '10.0.0.1' }] } },
+      {
+        Action: 'DELETE',
+        ResourceRecordSet: { Name: NAME, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.9.9.9' }] }
+      },
+      {
+        Action: 'CREATE',
+        ResourceRecordSet: { Name: NAME, Type: 'A', TTL: 10, ResourceRecords: [{ Value: '10.0.0.1' }] }
+      },
       txt('DELETE', 2, 60),
       txt('CREATE', 3, 10)
     ]
@@ -81,16 +123,35 @@ test('the heal swaps the A record and bumps the version in one batch, so a recor
 })
 
 test('a missing record is created with a first version record, and emptying a record keeps its version record, bumped', async () => {
-  r53.on(ListResourceRecordSetsCommand).resolvesOnce(record([])).resolves(record(['10.0.0.3'], 8))
-  ec2.on(DescribeInstancesCommand).resolvesOnce(instances(['10.0.0.1'])).resolves(instances([]))
+  r53
+    .on(ListResourceRecordSetsCommand)
+    .resolvesOnce(record([]))
+    .resolves(record(['10.0.0.3'], 8))
+  ec2
+    .on(DescribeInstancesCommand)
+    .resolvesOnce(instances(['10.0.0.1']))
+    .resolves(instances([]))
   r53.on(ChangeResourceRecordSetsCommand).resolves({})
   const e = new Engine({ clients, log: () => undefined, timing })
   expect(await healRecord(e, target)).toBe(true)
   expect(await healRecord(e, target)).toBe(true)
   const batches = r53.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input.ChangeBatch?.Changes)
   expect(batches).toEqual([
-    [{ Action: 'CREATE', ResourceRecordSet: { Name: NAME, Type: 'A', TTL: 10, ResourceRecords: [{ Value: '10.0.0.1' }] } }, txt('CREATE', 1, 10)],
-    [{ Action: 'DELETE', ResourceRecordSet: { Name: NAME, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.3' }] } }, txt('DELETE', 8, 60), txt('CREATE', 9, 10)]
+    [
+      {
+        Action: 'CREATE',
+        ResourceRecordSet: { Name: NAME, Type: 'A', TTL: 10, ResourceRecords: [{ Value: '10.0.0.1' }] }
+      },
+      txt('CREATE', 1, 10)
+    ],
+    [
+      {
+        Action: 'DELETE',
+        ResourceRecordSet: { Name: NAME, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.3' }] }
+      },
+      txt('DELETE', 8, 60),
+      txt('CREATE', 9, 10)
+    ]
   ])
 })
 
@@ -108,6 +169,8 @@ test('a record that keeps changing gives up after a bounded number of attempts w
   r53.on(ChangeResourceRecordSetsCommand).rejects(Object.assign(new Error('conflict'), { name: 'InvalidChangeBatch' }))
   const e = new Engine({ clients, log: () => undefined, timing })
   await expect(healRecord(e, target)).rejects.toThrow(`record ${NAME} kept changing while being healed (6 attempts)`)
-  const batches = r53.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input.ChangeBatch?.Changes?.map((x) => x.Action))
+  const batches = r53
+    .commandCalls(ChangeResourceRecordSetsCommand)
+    .map((c) => c.args[0].input.ChangeBatch?.Changes?.map((x) => x.Action))
   expect(batches).toEqual(Array.from({ length: 6 }, () => ['DELETE', 'CREATE']))
 })

@@ -58,7 +58,13 @@ describe('withRetry', () => {
   })
 
   test('throttling codes of every service are recognised', () => {
-    for (const name of ['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'PriorRequestNotComplete']) {
+    for (const name of [
+      'Throttling',
+      'ThrottlingException',
+      'RequestLimitExceeded',
+      'TooManyRequestsException',
+      'PriorRequestNotComplete'
+    ]) {
       expect(isThrottle(named(name))).toBe(true)
     }
     expect(isThrottle(named('InvalidChangeBatch'))).toBe(false)

@@ -16,20 +16,81 @@ const desired = desiredFor({ services: [svc('web', { replicas: 2, preemptible: 1
 const [onDemand, spot] = desired.services[0]!.asgs
 
 function world(recordValues: string[]): void {
-  r53.on(ListHostedZonesByNameCommand).resolves({ HostedZones: [{ Id: '/hostedzone/Z1', Name: 'prj-demo.us-east-1.internal.', CallerReference: 'x', Config: { PrivateZone: true } }] })
+  r53.on(ListHostedZonesByNameCommand).resolves({
+    HostedZones: [
+      {
+        Id: '/hostedzone/Z1',
+        Name: 'prj-demo.us-east-1.internal.',
+        CallerReference: 'x',
+        Config: { PrivateZone: true }
+      }
+    ]
+  })
   asg.on(DescribeAutoScalingGroupsCommand).resolves({
     AutoScalingGroups: [
-      { AutoScalingGroupName: onDemand!.name, MinSize: 1, MaxSize: 1, DesiredCapacity: 1, DefaultCooldown: 0, AvailabilityZones: [], HealthCheckType: 'EC2', CreatedTime: new Date(), Instances: [{ InstanceId: 'i-1', LifecycleState: 'InService', AvailabilityZone: 'a', HealthStatus: 'Healthy', ProtectedFromScaleIn: false }] },
-      { AutoScalingGroupName: spot!.name, MinSize: 1, MaxSize: 1, DesiredCapacity: 1, DefaultCooldown: 0, AvailabilityZones: [], HealthCheckType: 'EC2', CreatedTime: new Date(), Instances: [{ InstanceId: 'i-2', LifecycleState: 'InService', AvailabilityZone: 'a', HealthStatus: 'Healthy', ProtectedFromScaleIn: false }] }
+      {
+        AutoScalingGroupName: onDemand!.name,
+        MinSize: 1,
+        MaxSize: 1,
+        DesiredCapacity: 1,
+        DefaultCooldown: 0,
+        AvailabilityZones: [],
+        HealthCheckType: 'EC2',
+        CreatedTime: new Date(),
+        Instances: [
+          {
+            InstanceId: 'i-1',
+            LifecycleState: 'InService',
+            AvailabilityZone: 'a',
+            HealthStatus: 'Healthy',
+            ProtectedFromScaleIn: false
+          }
+        ]
+      },
+      {
+        AutoScalingGroupName: spot!.name,
+        MinSize: 1,
+        MaxSize: 1,
+        DesiredCapacity: 1,
+        DefaultCooldown: 0,
+        AvailabilityZones: [],
+        HealthCheckType: 'EC2',
+        CreatedTime: new Date(),
+        Instances: [
+          {
+            InstanceId: 'i-2',
+            LifecycleState: 'InService',
+            AvailabilityZone: 'a',
+            HealthStatus: 'Healthy',
+            ProtectedFromScaleIn: false
+          }
+        ]
+      }
     ]
   })
   const tags = [{ Key: TAGS.service, Value: 'web' }]
   ec2.on(DescribeInstancesCommand).resolves({
-    Reservations: [{ Instances: [{ InstanceId: 'i-1', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.1', Tags: tags }, { InstanceId: 'i-2', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.2', Tags: tags }] }]
+    Reservations: [
+      {
+        Instances: [
+          { InstanceId: 'i-1', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.1', Tags: tags },
+          { InstanceId: 'i-2', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.2', Tags: tags }
+        ]
+      }
+    ]
   })
   r53.on(ListResourceRecordSetsCommand).resolves({
     IsTruncated: false,
-    ResourceRecordSets: recordValues.length ? [{ Name: 'web.st-wordpress.prj-demo.us-east-1.internal.', Type: 'A', TTL: 60, ResourceRecords: recordValues.map((Value) => ({ Value })) }] : []
+    ResourceRecordSets: recordValues.length
+      ? [
+          {
+            Name: 'web.st-wordpress.prj-demo.us-east-1.internal.',
+            Type: 'A',
+            TTL: 60,
+            ResourceRecords: recordValues.map((Value) => ({ Value }))
+          }
+        ]
+      : []
   })
 }
 
@@ -43,7 +104,13 @@ describe('waitForStack', () => {
     const lines: string[] = []
     const result = await waitForStack({ clients, desired, timeoutSeconds: 5, log: (l) => lines.push(l), pollMs: 10 })
     expect(result).toMatchObject({ ready: true, timedOut: false })
-    expect(result.services[0]).toMatchObject({ service: 'web', desired: 2, running: 2, instanceIps: ['10.0.0.1', '10.0.0.2'], recordValues: ['10.0.0.1', '10.0.0.2'] })
+    expect(result.services[0]).toMatchObject({
+      service: 'web',
+      desired: 2,
+      running: 2,
+      instanceIps: ['10.0.0.1', '10.0.0.2'],
+      recordValues: ['10.0.0.1', '10.0.0.2']
+    })
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(/1\/1 services ready/)
   })

@@ -19,7 +19,10 @@ interface Statement {
   Condition?: Record<string, Record<string, string | string[]>>
 }
 
-const POLICY = JSON.parse(readFileSync(path.join(ROOT, 'docs/deployer-policy.json'), 'utf8')) as { Version: string; Statement: Statement[] }
+const POLICY = JSON.parse(readFileSync(path.join(ROOT, 'docs/deployer-policy.json'), 'utf8')) as {
+  Version: string
+  Statement: Statement[]
+}
 
 /** SDK packages -> IAM service prefixes. */
 const PREFIX: Record<string, string> = {
@@ -54,7 +57,12 @@ const ALSO: Record<string, string[]> = {
   'route53:CreateHostedZone': ['ec2:DescribeVpcs'],
   // A group with a launch template: Auto Scaling checks the caller may launch from it (and tag
   // what it launches), creates its service-linked role on a fresh account, and tags on create.
-  'autoscaling:CreateAutoScalingGroup': ['autoscaling:CreateOrUpdateTags', 'ec2:RunInstances', 'ec2:CreateTags', 'iam:CreateServiceLinkedRole'],
+  'autoscaling:CreateAutoScalingGroup': [
+    'autoscaling:CreateOrUpdateTags',
+    'ec2:RunInstances',
+    'ec2:CreateTags',
+    'iam:CreateServiceLinkedRole'
+  ],
   'autoscaling:UpdateAutoScalingGroup': ['ec2:RunInstances'],
   // A queue tagged on creation needs TagQueue as well.
   'sqs:CreateQueue': ['sqs:TagQueue']
@@ -76,7 +84,10 @@ function imports(text: string): Map<string, string> {
   const map = new Map<string, string>()
   for (const match of text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'([^']+)'/g)) {
     for (const part of (match[1] ?? '').split(',')) {
-      const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]
+      const name = part
+        .trim()
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)[0]
       if (name) map.set(name, match[2] ?? '')
     }
   }
@@ -90,26 +101,44 @@ function sentOperations(): Map<string, string> {
     const text = readFileSync(file, 'utf8')
     const from = imports(text)
     const uses = [
-      ...[...text.matchAll(/new\s+([A-Z][A-Za-z0-9]*)Command\(/g)].map((m) => ({ symbol: `${m[1]}Command`, operation: m[1] ?? '' })),
-      ...[...text.matchAll(/\bpaginate([A-Z][A-Za-z0-9]*)\(/g)].map((m) => ({ symbol: `paginate${m[1]}`, operation: m[1] ?? '' }))
+      ...[...text.matchAll(/new\s+([A-Z][A-Za-z0-9]*)Command\(/g)].map((m) => ({
+        symbol: `${m[1]}Command`,
+        operation: m[1] ?? ''
+      })),
+      ...[...text.matchAll(/\bpaginate([A-Z][A-Za-z0-9]*)\(/g)].map((m) => ({
+        symbol: `paginate${m[1]}`,
+        operation: m[1] ?? ''
+      }))
     ]
     for (const use of uses) {
       const pkg = from.get(use.symbol)
       const prefix = pkg ? PREFIX[pkg] : undefined
-      if (!prefix) throw new Error(`${path.relative(ROOT, file)}: ${use.symbol} is not imported from a known AWS SDK client (${pkg ?? 'not imported'})`)
+      if (!prefix)
+        throw new Error(
+          `${path.relative(ROOT, file)}: ${use.symbol} is not imported from a known AWS SDK client (${pkg ?? 'not imported'})`
+        )
       found.set(`${prefix}:${use.operation}`, path.relative(ROOT, file))
     }
   }
   return found
 }
 
-const glob = (pattern: string): RegExp => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+const glob = (pattern: string): RegExp =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`
+  )
 const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value])
 
 /** The Allow statements whose Action covers `action` (and whose Resource covers `resource`, when given). */
 function allowing(action: string, resource?: string): Statement[] {
   return POLICY.Statement.filter(
-    (s) => s.Effect === 'Allow' && s.Action.some((a) => glob(a).test(action)) && (resource === undefined || list(s.Resource).some((r) => glob(r).test(resource)))
+    (s) =>
+      s.Effect === 'Allow' &&
+      s.Action.some((a) => glob(a).test(action)) &&
+      (resource === undefined || list(s.Resource).some((r) => glob(r).test(resource)))
   )
 }
 
@@ -122,16 +151,30 @@ const STACK = { ...PROJECT, stack: 'st-wordpress' }
 describe('the deployer policy', () => {
   it('finds the operations the action sends by scanning its source (the scan itself works)', () => {
     expect(SENT.size).toBeGreaterThanOrEqual(45)
-    for (const known of ['iam:CreateRole', 'lambda:CreateFunction', 'ec2:DescribeInstances', 'autoscaling:DescribeAutoScalingGroups', 'route53:ChangeResourceRecordSets', 'sts:GetCallerIdentity']) {
+    for (const known of [
+      'iam:CreateRole',
+      'lambda:CreateFunction',
+      'ec2:DescribeInstances',
+      'autoscaling:DescribeAutoScalingGroups',
+      'route53:ChangeResourceRecordSets',
+      'sts:GetCallerIdentity'
+    ]) {
       expect(SENT.has(known)).toBe(true)
     }
   })
 
-  it.each([...SENT.keys()].filter((a) => !NO_PERMISSION.has(a)).sort())('allows %s, which the action sends', (action) => {
-    expect(allowing(action).map((s) => s.Sid)).not.toEqual([])
-  })
+  it.each([...SENT.keys()].filter((a) => !NO_PERMISSION.has(a)).sort())(
+    'allows %s, which the action sends',
+    (action) => {
+      expect(allowing(action).map((s) => s.Sid)).not.toEqual([])
+    }
+  )
 
-  it.each(Object.entries(ALSO).filter(([a]) => SENT.has(a)).flatMap(([a, also]) => also.map((b) => [b, a])))('allows %s, which AWS also checks for %s', (action) => {
+  it.each(
+    Object.entries(ALSO)
+      .filter(([a]) => SENT.has(a))
+      .flatMap(([a, also]) => also.map((b) => [b, a]))
+  )('allows %s, which AWS also checks for %s', (action) => {
     expect(allowing(action).map((s) => s.Sid)).not.toEqual([])
   })
 
@@ -144,7 +187,14 @@ describe('the deployer policy', () => {
   it('grants on every resource (*) only the reads, the zone creation and the event source mapping creation that AWS scopes to no resource', () => {
     const unscoped = POLICY.Statement.filter((s) => list(s.Resource).includes('*')).flatMap((s) => s.Action)
     // CreateEventSourceMapping has no resource type; its statement is conditioned on the function's ARN
-    expect(unscoped.filter((a) => !/^[a-z0-9]+:(Describe|List)/.test(a) && a !== 'route53:CreateHostedZone' && a !== 'lambda:CreateEventSourceMapping')).toEqual([])
+    expect(
+      unscoped.filter(
+        (a) =>
+          !/^[a-z0-9]+:(Describe|List)/.test(a) &&
+          a !== 'route53:CreateHostedZone' &&
+          a !== 'lambda:CreateEventSourceMapping'
+      )
+    ).toEqual([])
   })
 
   it('scopes the DNS updater role, function, log group and rule to the names src/names.ts gives them, for any project', () => {
@@ -153,18 +203,29 @@ describe('the deployer policy', () => {
       const fn = `arn:aws:lambda:${scope.region}:123456789012:function:${functionName(scope)}`
       const logs = `arn:aws:logs:${scope.region}:123456789012:log-group:${logGroupName(scope)}`
       const rule = `arn:aws:events:${scope.region}:123456789012:rule/${ruleName(scope)}`
-      for (const action of ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRole', 'iam:PassRole']) expect(allowing(action, role)).not.toEqual([])
-      for (const action of ['lambda:CreateFunction', 'lambda:UpdateFunctionCode', 'lambda:RemovePermission', 'lambda:DeleteFunction']) expect(allowing(action, fn)).not.toEqual([])
-      for (const action of ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:DeleteLogGroup']) expect(allowing(action, logs)).not.toEqual([])
+      for (const action of ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:DeleteRole', 'iam:PassRole'])
+        expect(allowing(action, role)).not.toEqual([])
+      for (const action of [
+        'lambda:CreateFunction',
+        'lambda:UpdateFunctionCode',
+        'lambda:RemovePermission',
+        'lambda:DeleteFunction'
+      ])
+        expect(allowing(action, fn)).not.toEqual([])
+      for (const action of ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:DeleteLogGroup'])
+        expect(allowing(action, logs)).not.toEqual([])
       expect(allowing(`logs:PutRetentionPolicy`, `${logs}:*`)).not.toEqual([])
-      for (const action of ['events:PutRule', 'events:PutTargets', 'events:DeleteRule']) expect(allowing(action, rule)).not.toEqual([])
+      for (const action of ['events:PutRule', 'events:PutTargets', 'events:DeleteRule'])
+        expect(allowing(action, rule)).not.toEqual([])
     }
     // ...and to nothing else of the account.
     expect(allowing('iam:CreateRole', 'arn:aws:iam::123456789012:role/admin')).toEqual([])
     expect(allowing('iam:PassRole', 'arn:aws:iam::123456789012:role/admin')).toEqual([])
     expect(allowing('iam:PutRolePolicy', 'arn:aws:iam::123456789012:role/deployer')).toEqual([])
     expect(allowing('lambda:UpdateFunctionCode', 'arn:aws:lambda:us-east-1:123456789012:function:billing')).toEqual([])
-    expect(allowing('logs:DeleteLogGroup', 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/billing')).toEqual([])
+    expect(
+      allowing('logs:DeleteLogGroup', 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/billing')
+    ).toEqual([])
     expect(allowing('events:PutTargets', 'arn:aws:events:us-east-1:123456789012:rule/billing')).toEqual([])
   })
 
@@ -175,22 +236,38 @@ describe('the deployer policy', () => {
   })
 
   it('lets only EventBridge be granted the right to invoke the function', () => {
-    for (const s of allowing('lambda:AddPermission')) expect(s.Condition?.StringEquals?.['lambda:Principal']).toBe('events.amazonaws.com')
+    for (const s of allowing('lambda:AddPermission'))
+      expect(s.Condition?.StringEquals?.['lambda:Principal']).toBe('events.amazonaws.com')
   })
 
   it('creates EC2 and Auto Scaling resources only with the managed-by tag, and changes only resources that carry it', () => {
     const tagged = (s: Statement, key: string): boolean => s.Condition?.StringEquals?.[key] === MANAGED_BY
     const managed = TAGS.managedBy
-    for (const action of ['ec2:CreateSecurityGroup', 'ec2:CreateLaunchTemplate', 'autoscaling:CreateAutoScalingGroup']) {
+    for (const action of [
+      'ec2:CreateSecurityGroup',
+      'ec2:CreateLaunchTemplate',
+      'autoscaling:CreateAutoScalingGroup'
+    ]) {
       const own = allowing(action).filter((s) => !list(s.Resource).every((r) => r.endsWith(':vpc/*')))
       expect(own.length).toBeGreaterThan(0)
       for (const s of own) expect(tagged(s, `aws:RequestTag/${managed}`)).toBe(true)
     }
-    for (const action of ['ec2:AuthorizeSecurityGroupIngress', 'ec2:DeleteSecurityGroup', 'ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:DeleteLaunchTemplate']) {
+    for (const action of [
+      'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:DeleteSecurityGroup',
+      'ec2:CreateLaunchTemplateVersion',
+      'ec2:ModifyLaunchTemplate',
+      'ec2:DeleteLaunchTemplate'
+    ]) {
       const own = allowing(action).filter((s) => !list(s.Resource).every((r) => r.endsWith(':security-group-rule/*')))
       for (const s of own) expect(tagged(s, `ec2:ResourceTag/${managed}`)).toBe(true)
     }
-    for (const action of ['autoscaling:UpdateAutoScalingGroup', 'autoscaling:DeleteAutoScalingGroup', 'autoscaling:StartInstanceRefresh', 'autoscaling:CancelInstanceRefresh']) {
+    for (const action of [
+      'autoscaling:UpdateAutoScalingGroup',
+      'autoscaling:DeleteAutoScalingGroup',
+      'autoscaling:StartInstanceRefresh',
+      'autoscaling:CancelInstanceRefresh'
+    ]) {
       const statements = allowing(action)
       expect(statements.length).toBeGreaterThan(0)
       for (const s of statements) expect(tagged(s, `aws:ResourceTag/${managed}`)).toBe(true)
@@ -199,10 +276,11 @@ describe('the deployer policy', () => {
     const fromTemplate = allowing('ec2:RunInstances', 'arn:aws:ec2:us-east-1:123456789012:launch-template/lt-0abc')
     expect(fromTemplate.length).toBeGreaterThan(0)
     for (const s of fromTemplate) expect(tagged(s, `ec2:ResourceTag/${managed}`)).toBe(true)
-    for (const s of allowing('ec2:RunInstances', 'arn:aws:ec2:us-east-1:123456789012:instance/*')) expect(s.Condition?.ArnLike?.['ec2:LaunchTemplate']).toBeDefined()
+    for (const s of allowing('ec2:RunInstances', 'arn:aws:ec2:us-east-1:123456789012:instance/*'))
+      expect(s.Condition?.ArnLike?.['ec2:LaunchTemplate']).toBeDefined()
   })
 
-  it("matches the Auto Scaling group names of src/names.ts", () => {
+  it('matches the Auto Scaling group names of src/names.ts', () => {
     for (const capacity of ['on-demand', 'spot'] as const) {
       const arn = `arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:1234-abcd:autoScalingGroupName/${asgName(STACK, 'db', capacity)}`
       expect(allowing('autoscaling:UpdateAutoScalingGroup', arn)).not.toEqual([])

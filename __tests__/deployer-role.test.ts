@@ -30,8 +30,10 @@ function resolver(params: Record<string, string>) {
   for (const [name, p] of Object.entries(TEMPLATE.Parameters)) {
     const value = params[name] ?? p.Default
     if (value === undefined) throw new Error(`parameter ${name} is required`)
-    if (p.AllowedPattern && !new RegExp(p.AllowedPattern).test(value)) throw new Error(`parameter ${name}: "${value}" does not match ${p.AllowedPattern}`)
-    if (p.AllowedValues && !p.AllowedValues.includes(value)) throw new Error(`parameter ${name}: "${value}" is not allowed`)
+    if (p.AllowedPattern && !new RegExp(p.AllowedPattern).test(value))
+      throw new Error(`parameter ${name}: "${value}" does not match ${p.AllowedPattern}`)
+    if (p.AllowedValues && !p.AllowedValues.includes(value))
+      throw new Error(`parameter ${name}: "${value}" is not allowed`)
     values[name] = value
   }
   const refs: Record<string, string> = {
@@ -90,25 +92,37 @@ interface TrustStatement {
 
 function deployed(params: Record<string, string>) {
   const { resolve, condition } = resolver(params)
-  const role = resolve(TEMPLATE.Resources.DeployerRole?.Properties) as { AssumeRolePolicyDocument: { Statement: TrustStatement[] }; Policies: Array<{ PolicyDocument: unknown }> }
+  const role = resolve(TEMPLATE.Resources.DeployerRole?.Properties) as {
+    AssumeRolePolicyDocument: { Statement: TrustStatement[] }
+    Policies: Array<{ PolicyDocument: unknown }>
+  }
   const createsProvider = condition(TEMPLATE.Resources.GitHubOidcProvider?.Condition ?? '')
   const [trust, ...more] = role.AssumeRolePolicyDocument.Statement
   if (!trust || more.length > 0) throw new Error('expected one trust statement')
   return { role, trust, createsProvider }
 }
 
-const glob = (pattern: string): RegExp => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+const glob = (pattern: string): RegExp =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`
+  )
 
 /** Whether a GitHub OIDC token with this `sub` (audience sts.amazonaws.com) may assume the role. */
 function admits(trust: TrustStatement, sub: string, aud = 'sts.amazonaws.com'): boolean {
   const subjects = trust.Condition.StringLike['token.actions.githubusercontent.com:sub'] ?? []
-  return trust.Condition.StringEquals['token.actions.githubusercontent.com:aud'] === aud && subjects.some((s) => glob(s).test(sub))
+  return (
+    trust.Condition.StringEquals['token.actions.githubusercontent.com:aud'] === aud &&
+    subjects.some((s) => glob(s).test(sub))
+  )
 }
 
 const REPO = 'octo-org/shop'
 
 describe('the deployer role template', () => {
-  it("gives the role docs/deployer-policy.json as its policy, unchanged", () => {
+  it('gives the role docs/deployer-policy.json as its policy, unchanged', () => {
     const policies = TEMPLATE.Resources.DeployerRole?.Properties.Policies as Array<{ PolicyDocument: unknown }>
     expect(policies).toHaveLength(1)
     expect(policies[0]?.PolicyDocument).toEqual(POLICY)
@@ -118,16 +132,36 @@ describe('the deployer role template', () => {
   it('by default trusts every workflow run of the one repository, pull requests included, and no other repository', () => {
     const { trust, createsProvider } = deployed({ Repository: REPO })
     expect(createsProvider).toBe(true)
-    expect(trust).toMatchObject({ Effect: 'Allow', Action: 'sts:AssumeRoleWithWebIdentity', Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com` } })
-    for (const sub of [`repo:${REPO}:ref:refs/heads/main`, `repo:${REPO}:pull_request`, `repo:${REPO}:environment:production`]) expect(admits(trust, sub)).toBe(true)
-    for (const sub of ['repo:octo-org/shop-fork:ref:refs/heads/main', 'repo:evil/shop:ref:refs/heads/main', 'repo:octo-org/*:ref:refs/heads/main']) expect(admits(trust, sub)).toBe(false)
+    expect(trust).toMatchObject({
+      Effect: 'Allow',
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com` }
+    })
+    for (const sub of [
+      `repo:${REPO}:ref:refs/heads/main`,
+      `repo:${REPO}:pull_request`,
+      `repo:${REPO}:environment:production`
+    ])
+      expect(admits(trust, sub)).toBe(true)
+    for (const sub of [
+      'repo:octo-org/shop-fork:ref:refs/heads/main',
+      'repo:evil/shop:ref:refs/heads/main',
+      'repo:octo-org/*:ref:refs/heads/main'
+    ])
+      expect(admits(trust, sub)).toBe(false)
     expect(admits(trust, `repo:${REPO}:ref:refs/heads/main`, 'some-other-audience')).toBe(false)
   })
 
   it('with a branch trusts only runs on that branch, and pull requests only when asked', () => {
     const { trust } = deployed({ Repository: REPO, Branch: 'main' })
     expect(admits(trust, `repo:${REPO}:ref:refs/heads/main`)).toBe(true)
-    for (const sub of [`repo:${REPO}:ref:refs/heads/feature`, `repo:${REPO}:ref:refs/heads/main-old`, `repo:${REPO}:pull_request`, `repo:${REPO}:environment:production`]) expect(admits(trust, sub)).toBe(false)
+    for (const sub of [
+      `repo:${REPO}:ref:refs/heads/feature`,
+      `repo:${REPO}:ref:refs/heads/main-old`,
+      `repo:${REPO}:pull_request`,
+      `repo:${REPO}:environment:production`
+    ])
+      expect(admits(trust, sub)).toBe(false)
     const withPrs = deployed({ Repository: REPO, Branch: 'main', AllowPullRequests: 'true' }).trust
     expect(admits(withPrs, `repo:${REPO}:pull_request`)).toBe(true)
     expect(admits(withPrs, `repo:${REPO}:ref:refs/heads/feature`)).toBe(false)
@@ -136,7 +170,12 @@ describe('the deployer role template', () => {
   it('with an environment trusts only jobs that use that environment', () => {
     const { trust } = deployed({ Repository: REPO, Environment: 'production' })
     expect(admits(trust, `repo:${REPO}:environment:production`)).toBe(true)
-    for (const sub of [`repo:${REPO}:environment:staging`, `repo:${REPO}:ref:refs/heads/main`, `repo:${REPO}:pull_request`]) expect(admits(trust, sub)).toBe(false)
+    for (const sub of [
+      `repo:${REPO}:environment:staging`,
+      `repo:${REPO}:ref:refs/heads/main`,
+      `repo:${REPO}:pull_request`
+    ])
+      expect(admits(trust, sub)).toBe(false)
   })
 
   it("uses the account's existing GitHub OIDC provider instead of creating one when given", () => {
@@ -145,11 +184,15 @@ describe('the deployer role template', () => {
     expect(createsProvider).toBe(false)
     expect(trust.Principal.Federated).toBe(existing)
     const provider = TEMPLATE.Resources.GitHubOidcProvider?.Properties
-    expect(provider).toMatchObject({ Url: 'https://token.actions.githubusercontent.com', ClientIdList: ['sts.amazonaws.com'] })
+    expect(provider).toMatchObject({
+      Url: 'https://token.actions.githubusercontent.com',
+      ClientIdList: ['sts.amazonaws.com']
+    })
   })
 
   it('refuses a repository that is not one owner/name, so a wildcard cannot open the role to others', () => {
-    for (const Repository of ['*', 'octo-org/*', 'octo-org', 'octo-org/shop:*', '']) expect(() => deployed({ Repository })).toThrow(/Repository/)
+    for (const Repository of ['*', 'octo-org/*', 'octo-org', 'octo-org/shop:*', ''])
+      expect(() => deployed({ Repository })).toThrow(/Repository/)
   })
 
   it("is deployed as the README's Use section shows, with the template's own parameter names", () => {
@@ -160,7 +203,9 @@ describe('the deployer role template', () => {
     expect(command).toContain('CAPABILITY_NAMED_IAM')
     const overrides = /--parameter-overrides ([^\n]*)/.exec(command)?.[1] ?? ''
     // Every Name=value the section shows: on the command line and in the text around it.
-    const named = [...overrides.matchAll(/\b([A-Z][A-Za-z]+)=/g), ...use.matchAll(/`([A-Z][A-Za-z]+)=[^`]*`/g)].map((m) => m[1] ?? '')
+    const named = [...overrides.matchAll(/\b([A-Z][A-Za-z]+)=/g), ...use.matchAll(/`([A-Z][A-Za-z]+)=[^`]*`/g)].map(
+      (m) => m[1] ?? ''
+    )
     expect(named).toEqual(expect.arrayContaining(['Repository', 'Branch', 'ExistingOidcProviderArn', 'Environment']))
     expect(named.length).toBeGreaterThan(0)
     for (const name of named) expect(Object.keys(TEMPLATE.Parameters)).toContain(name)

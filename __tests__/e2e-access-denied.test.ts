@@ -27,7 +27,9 @@ function accessDenied(message: string): string {
 }
 
 beforeAll(async () => {
-  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 } })
+  emulator = await startEmulator({
+    simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 }
+  })
   const target = new URL(emulator.endpoint)
   proxy = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -41,10 +43,13 @@ beforeAll(async () => {
         res.end(accessDenied(message))
         return
       }
-      const forward = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        answer.pipe(res)
-      })
+      const forward = request(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers)
+          answer.pipe(res)
+        }
+      )
       forward.on('error', (err) => {
         res.writeHead(502)
         res.end(String(err))
@@ -61,24 +66,46 @@ afterAll(async () => {
 })
 
 /** An annotation property as the runner's workflow command carries it. */
-const escaped = (value: string): string => value.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/:/g, '%3A').replace(/,/g, '%2C')
+const escaped = (value: string): string =>
+  value.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/:/g, '%3A').replace(/,/g, '%2C')
 
 const iamEndpoint = (): string => `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
 
 function run(command: 'plan' | 'deploy') {
-  const inputs = { project: SCOPE.project, stack: SCOPE.stack, region: REGION, command, wait: 'false', 'compose-file': 'compose.yaml' }
-  return action({ emulator, region: REGION, workspace: workspace({ 'compose.yaml': COMPOSE }), inputs, env: { AWS_ENDPOINT_URL_IAM: iamEndpoint() } }, 1)
+  const inputs = {
+    project: SCOPE.project,
+    stack: SCOPE.stack,
+    region: REGION,
+    command,
+    wait: 'false',
+    'compose-file': 'compose.yaml'
+  }
+  return action(
+    {
+      emulator,
+      region: REGION,
+      workspace: workspace({ 'compose.yaml': COMPOSE }),
+      inputs,
+      env: { AWS_ENDPOINT_URL_IAM: iamEndpoint() }
+    },
+    1
+  )
 }
 
 describe('a role without a permission the action needs', () => {
   afterEach(() => denied.clear())
 
   it('fails a plan denied iam:GetRolePolicy with an annotation, error and job summary that name the action and resource and point at the policy', async () => {
-    denied.set('GetRolePolicy', `User: ${SESSION} is not authorized to perform: iam:GetRolePolicy on resource: ${ROLE_ARN} because no identity-based policy allows the iam:GetRolePolicy action`)
+    denied.set(
+      'GetRolePolicy',
+      `User: ${SESSION} is not authorized to perform: iam:GetRolePolicy on resource: ${ROLE_ARN} because no identity-based policy allows the iam:GetRolePolicy action`
+    )
     const result = await run('plan')
 
     expect(writesOf(result.calls)).toEqual([])
-    const annotation = result.stdout.split('\n').find((l) => l.startsWith(`::error title=${escaped('Missing AWS permission: iam:GetRolePolicy')}::`))
+    const annotation = result.stdout
+      .split('\n')
+      .find((l) => l.startsWith(`::error title=${escaped('Missing AWS permission: iam:GetRolePolicy')}::`))
     expect(annotation).toContain(`AWS denied iam:GetRolePolicy on ${ROLE_ARN} to ${SESSION}`)
     expect(annotation).toContain('statement DnsUpdaterRole of docs/deployer-policy.json allows it')
     // setFailed's error: what failed (AWS's own message), then the explanation.
@@ -86,7 +113,9 @@ describe('a role without a permission the action needs', () => {
     expect(failure).toContain('is not authorized to perform: iam:GetRolePolicy')
     expect(failure).toContain(`AWS denied iam:GetRolePolicy on ${ROLE_ARN}`)
     expect(result.summary).toContain('## AWS access denied')
-    expect(result.summary).toContain(`| \`iam:GetRolePolicy\` | \`${ROLE_ARN}\` | GetRolePolicy | no identity-based policy allows the iam:GetRolePolicy action | \`DnsUpdaterRole\` |`)
+    expect(result.summary).toContain(
+      `| \`iam:GetRolePolicy\` | \`${ROLE_ARN}\` | GetRolePolicy | no identity-based policy allows the iam:GetRolePolicy action | \`DnsUpdaterRole\` |`
+    )
     expect(result.summary).toContain('docs/deployer-policy.json')
   })
 
@@ -95,7 +124,9 @@ describe('a role without a permission the action needs', () => {
     const result = await run('deploy')
 
     expect(result.calls.some((c) => c.operation === 'CreateRole')).toBe(false)
-    const annotation = result.stdout.split('\n').find((l) => l.startsWith(`::error title=${escaped('Missing AWS permission: iam:CreateRole')}::`))
+    const annotation = result.stdout
+      .split('\n')
+      .find((l) => l.startsWith(`::error title=${escaped('Missing AWS permission: iam:CreateRole')}::`))
     expect(annotation).toContain('AWS denied iam:CreateRole (CreateRole failed with AccessDenied)')
     expect(annotation).toContain('docs/deployer-policy.json')
     expect(result.summary).toContain('| `iam:CreateRole` | - | CreateRole | AccessDenied | `DnsUpdaterRole` |')

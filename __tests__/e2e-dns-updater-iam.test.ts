@@ -12,7 +12,17 @@ import { GetRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { eventually } from '../emulator/testing.js'
 import { functionName, logGroupName, ROLE_POLICY_NAME, roleName, type StackScope } from '../src/names.js'
-import { action, aRecords, awsClients, destroyAws, projectView, runningIps, stackView, workspace, type Aws } from './helpers/e2e.js'
+import {
+  action,
+  aRecords,
+  awsClients,
+  destroyAws,
+  projectView,
+  runningIps,
+  stackView,
+  workspace,
+  type Aws
+} from './helpers/e2e.js'
 
 const REGION = 'us-east-1'
 const SCOPE: StackScope = { project: 'prj-least', stack: 'st-web', region: REGION }
@@ -62,7 +72,19 @@ async function functionLog(): Promise<string[]> {
 
 describe('the DNS updater runs with its execution role', () => {
   test('keeps the records current under the policy the action wrote', async () => {
-    await action({ emulator, region: REGION, workspace: dir, inputs: { project: SCOPE.project, stack: SCOPE.stack, region: REGION, 'compose-file': 'compose.yaml', wait: 'true', 'wait-timeout': '60' } })
+    await action({
+      emulator,
+      region: REGION,
+      workspace: dir,
+      inputs: {
+        project: SCOPE.project,
+        stack: SCOPE.stack,
+        region: REGION,
+        'compose-file': 'compose.yaml',
+        wait: 'true',
+        'wait-timeout': '60'
+      }
+    })
     emulator.resetCalls()
     const [first] = runningIps(await stackView(aws, SCOPE), 'web')
     const victim = (await stackView(aws, SCOPE)).instances.find((i) => i.ip === first)
@@ -73,7 +95,11 @@ describe('the DNS updater runs with its execution role', () => {
     const calls = emulator.calls().filter((c) => c.caller === FUNCTION_CALLER)
     expect(calls.some((c) => c.operation === 'ChangeResourceRecordSets' && !c.errorCode)).toBe(true)
     // (a compare-and-swap conflict, InvalidChangeBatch, is the function's to retry; no call is refused)
-    expect(calls.filter((c) => /AccessDenied|Unauthorized|Token|AuthFailure/.test(c.errorCode ?? '')).map((c) => `${c.operation} ${c.errorCode ?? ''}`)).toEqual([])
+    expect(
+      calls
+        .filter((c) => /AccessDenied|Unauthorized|Token|AuthFailure/.test(c.errorCode ?? ''))
+        .map((c) => `${c.operation} ${c.errorCode ?? ''}`)
+    ).toEqual([])
   })
 
   test('with a policy naming another zone, its Route 53 writes fail with AccessDenied, visible in its log group', async () => {
@@ -82,7 +108,13 @@ describe('the DNS updater runs with its execution role', () => {
     const id = (await zoneId()).replace(/^\/hostedzone\//, '')
     const document = decodeURIComponent(current.PolicyDocument ?? '')
     expect(document).toContain(`hostedzone/${id}`)
-    await aws.iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: ROLE_POLICY_NAME, PolicyDocument: document.split(`hostedzone/${id}`).join('hostedzone/Z0WRONGZONE0') }))
+    await aws.iam.send(
+      new PutRolePolicyCommand({
+        RoleName: role,
+        PolicyName: ROLE_POLICY_NAME,
+        PolicyDocument: document.split(`hostedzone/${id}`).join('hostedzone/Z0WRONGZONE0')
+      })
+    )
     emulator.resetCalls()
 
     const [first] = runningIps(await stackView(aws, SCOPE), 'web')
@@ -93,8 +125,12 @@ describe('the DNS updater runs with its execution role', () => {
       return lines.length > 0 ? lines : undefined
     }, 20_000)
     const account = emulator.accountId
-    expect(denied.join('\n')).toContain(`arn:aws:sts::${account}:assumed-role/${role}/${functionName(SCOPE)} is not authorized to perform: route53:`)
-    const failed = emulator.calls().filter((c) => c.caller === FUNCTION_CALLER && c.service === 'route53' && c.errorCode === 'AccessDenied')
+    expect(denied.join('\n')).toContain(
+      `arn:aws:sts::${account}:assumed-role/${role}/${functionName(SCOPE)} is not authorized to perform: route53:`
+    )
+    const failed = emulator
+      .calls()
+      .filter((c) => c.caller === FUNCTION_CALLER && c.service === 'route53' && c.errorCode === 'AccessDenied')
     expect(failed.length).toBeGreaterThan(0)
     await emulator.waitIdle()
   })

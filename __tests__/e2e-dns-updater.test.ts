@@ -43,8 +43,24 @@ import { readCurrent } from '../src/current.js'
 import { buildDesired } from '../src/desired.js'
 import { inputs as fixtureInputs } from './helpers/deploy-fixtures.js'
 import type { ActionInputs } from '../src/inputs.js'
-import { RULE_TARGET_ID, TAGS, asgName, functionName, launchTemplateName, logGroupName, ruleName, stackDomain, zoneName, type Capacity } from '../src/names.js'
-import { AddPermissionCommand, DeleteEventSourceMappingCommand, GetFunctionCommand, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda'
+import {
+  RULE_TARGET_ID,
+  TAGS,
+  asgName,
+  functionName,
+  launchTemplateName,
+  logGroupName,
+  ruleName,
+  stackDomain,
+  zoneName,
+  type Capacity
+} from '../src/names.js'
+import {
+  AddPermissionCommand,
+  DeleteEventSourceMappingCommand,
+  GetFunctionCommand,
+  ListEventSourceMappingsCommand
+} from '@aws-sdk/client-lambda'
 import { DescribeRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge'
 import { diff } from '../src/plan.js'
 import { waitForStack } from '../src/wait.js'
@@ -52,7 +68,14 @@ import { waitForStack } from '../src/wait.js'
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const ZIP = path.join(ROOT, 'dist/lambda/update-r53-record.zip')
 const lambdaCode = { zipPath: ZIP, codeSha256: readFileSync(`${ZIP}.sha256`, 'utf8').trim() }
-const timing = { baseDelayMs: 5, maxDelayMs: 50, pollMs: 20, rolePropagationMs: 5000, consistencyMs: 5000, teardownMs: 20_000 }
+const timing = {
+  baseDelayMs: 5,
+  maxDelayMs: 50,
+  pollMs: 20,
+  rolePropagationMs: 5000,
+  consistencyMs: 5000,
+  teardownMs: 20_000
+}
 const scope = { project: 'prj-dns', stack: 'st-churn', region: 'us-east-1' }
 const OTHER_PROJECT = 'prj-other'
 const LAMBDA_CALLER = `lambda-${functionName(scope)}`
@@ -90,7 +113,6 @@ const inputs: ActionInputs = fixtureInputs({
   waitTimeout: 60
 })
 
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 interface Delivery {
@@ -125,7 +147,12 @@ class DeliveryTap {
       invokeAsync: (arn, payload) => {
         const event = JSON.parse(payload) as { id: string; detail: { 'instance-id': string; state: string } }
         const { 'instance-id': instance, state } = event.detail
-        const delivery = { eventId: event.id, instance, state, emitted: this.emittedAt.get(`${instance}/${state}`) ?? 0 }
+        const delivery = {
+          eventId: event.id,
+          instance,
+          state,
+          emitted: this.emittedAt.get(`${instance}/${state}`) ?? 0
+        }
         if (this.holding) this.held.push({ arn, payload, delivery })
         else this.pass(arn, payload, delivery)
       }
@@ -242,8 +269,11 @@ async function versionRecords(): Promise<Record<string, number | undefined>> {
 function describeMismatch(records: Record<string, string[]>, ips: Record<string, string[]>): string {
   const names = [...new Set([...Object.keys(records), ...Object.keys(ips)])].sort()
   return names
-    .filter((n) => (records[n] ?? []).join() !== (ips[n] ?? []).join() || (n in records) !== (n in ips))
-    .map((n) => `  ${n}: record ${n in records ? `[${records[n]?.join(', ')}]` : 'absent'}, running [${(ips[n] ?? []).join(', ')}]`)
+    .filter((n) => (records[n] ?? []).join() !== (ips[n] ?? []).join() || n in records !== n in ips)
+    .map(
+      (n) =>
+        `  ${n}: record ${n in records ? `[${records[n]?.join(', ')}]` : 'absent'}, running [${(ips[n] ?? []).join(', ')}]`
+    )
     .join('\n')
 }
 
@@ -287,7 +317,12 @@ function lambdaCalls(calls: CallRecord[]): CallRecord[] {
 
 async function setSize(name: string, size: number): Promise<void> {
   await clients.autoScaling.send(
-    new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, MaxSize: Math.max(size, MAX_PER_ASG), DesiredCapacity: size })
+    new UpdateAutoScalingGroupCommand({
+      AutoScalingGroupName: name,
+      MinSize: 0,
+      MaxSize: Math.max(size, MAX_PER_ASG),
+      DesiredCapacity: size
+    })
   )
 }
 
@@ -308,7 +343,13 @@ beforeAll(async () => {
   emulator = await startEmulator({
     // terminated instances stay describable for 10 s, not AWS's hour: every DescribeInstances lists
     // them, and hundreds of them would make each invocation slow; events are handled well within 10 s
-    simulation: { launchDelayMs: 10, terminateDelayMs: 10, functionPendingMs: 20, terminatedRetentionMs: 10_000, sqsTimeScale: 0.05 },
+    simulation: {
+      launchDelayMs: 10,
+      terminateDelayMs: 10,
+      functionPendingMs: 20,
+      terminatedRetentionMs: 10_000,
+      sqsTimeScale: 0.05
+    },
     faults: { seed: SEED }
   })
   process.env.AWS_ENDPOINT_URL = emulator.endpoint
@@ -326,16 +367,35 @@ beforeAll(async () => {
   const desired = buildDesired({ inputs, model, network, lambdaCode })
   const plan = diff(desired, await readCurrent(clients, scope))
   await applyPlan(plan, { clients, desired, log: (line) => engineLog.push(line), timing })
-  const ready = await waitForStack({ clients, desired, timeoutSeconds: 30, log: (line) => engineLog.push(line), pollMs: 50 })
+  const ready = await waitForStack({
+    clients,
+    desired,
+    timeoutSeconds: 30,
+    log: (line) => engineLog.push(line),
+    pollMs: 50
+  })
   if (!ready.ready) throw new Error(`the stack did not become ready:\n${engineLog.slice(-5).join('\n')}`)
   await emulator.waitIdle()
   // This suite drives the function one event per invocation, the direct path the handler keeps next to the
   // queue's batches: the state rule targets the function itself, and its queue is not drained.
-  const fn = (await clients.lambda.send(new GetFunctionCommand({ FunctionName: functionName(scope) }))).Configuration?.FunctionArn ?? ''
+  const fn =
+    (await clients.lambda.send(new GetFunctionCommand({ FunctionName: functionName(scope) }))).Configuration
+      ?.FunctionArn ?? ''
   const rule = (await clients.events.send(new DescribeRuleCommand({ Name: ruleName(scope) }))).Arn ?? ''
-  await clients.lambda.send(new AddPermissionCommand({ FunctionName: fn, StatementId: 'direct', Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', SourceArn: rule }))
-  await clients.events.send(new PutTargetsCommand({ Rule: ruleName(scope), Targets: [{ Id: RULE_TARGET_ID, Arn: fn }] }))
-  for (const m of (await clients.lambda.send(new ListEventSourceMappingsCommand({ FunctionName: fn }))).EventSourceMappings ?? []) {
+  await clients.lambda.send(
+    new AddPermissionCommand({
+      FunctionName: fn,
+      StatementId: 'direct',
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      SourceArn: rule
+    })
+  )
+  await clients.events.send(
+    new PutTargetsCommand({ Rule: ruleName(scope), Targets: [{ Id: RULE_TARGET_ID, Arn: fn }] })
+  )
+  for (const m of (await clients.lambda.send(new ListEventSourceMappingsCommand({ FunctionName: fn })))
+    .EventSourceMappings ?? []) {
     await clients.lambda.send(new DeleteEventSourceMappingCommand({ UUID: m.UUID }))
   }
   await emulator.waitIdle()
@@ -367,7 +427,8 @@ describe('the DNS updater against the emulator', () => {
       sizes.set(asgOf(s.name, 'on-demand'), s.replicas - s.preemptible)
       sizes.set(asgOf(s.name, 'spot'), s.preemptible)
     }
-    const serviceSize = (name: string): number => (sizes.get(asgOf(name, 'on-demand')) ?? 0) + (sizes.get(asgOf(name, 'spot')) ?? 0)
+    const serviceSize = (name: string): number =>
+      (sizes.get(asgOf(name, 'on-demand')) ?? 0) + (sizes.get(asgOf(name, 'spot')) ?? 0)
     const counts = { terminate: 0, spot: 0, scale: 0, zeroed: 0, idle: 0 }
 
     for (let step = 0; step < STEPS; step++) {
@@ -460,7 +521,9 @@ describe('the DNS updater against the emulator', () => {
     const [replacement] = running().filter((i) => i.tags[TAGS.service] === 'db')
     expect(replacement?.instanceId).not.toBe(oldId)
     const held = new Map(tap.held.splice(0).map((h) => [`${h.delivery.instance}/${h.delivery.state}`, h]))
-    expect([...held.keys()].sort()).toEqual([`${oldId}/shutting-down`, `${oldId}/terminated`, `${replacement?.instanceId}/running`].sort())
+    expect([...held.keys()].sort()).toEqual(
+      [`${oldId}/shutting-down`, `${oldId}/terminated`, `${replacement?.instanceId}/running`].sort()
+    )
     const deliver = async (key: string): Promise<void> => {
       const h = held.get(key)
       if (!h) throw new Error(`no held delivery ${key}`)
@@ -473,7 +536,12 @@ describe('the DNS updater against the emulator', () => {
     expect((await serviceRecords()).db).toEqual([replacement?.privateIpAddress])
     emulator.resetCalls()
     // then the old instance's events, late, out of order and twice, and the running event again
-    for (const key of [`${oldId}/terminated`, `${oldId}/terminated`, `${oldId}/shutting-down`, `${replacement?.instanceId}/running`]) {
+    for (const key of [
+      `${oldId}/terminated`,
+      `${oldId}/terminated`,
+      `${oldId}/shutting-down`,
+      `${replacement?.instanceId}/running`
+    ]) {
       await deliver(key)
     }
     await expectConverged()
@@ -497,10 +565,16 @@ describe('the DNS updater against the emulator', () => {
     emulator.resetCalls()
 
     // same stack and service tags as this project's db, only the project differs
-    const groups = await clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asgOf('db', 'on-demand')] }))
+    const groups = await clients.autoScaling.send(
+      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asgOf('db', 'on-demand')] })
+    )
     const subnets = groups.AutoScalingGroups?.[0]?.VPCZoneIdentifier
     const foreign = 'hyperform-prj-other-st-churn-db'
-    const tag = (Key: string, Value: string): { Key: string; Value: string; PropagateAtLaunch: boolean } => ({ Key, Value, PropagateAtLaunch: true })
+    const tag = (Key: string, Value: string): { Key: string; Value: string; PropagateAtLaunch: boolean } => ({
+      Key,
+      Value,
+      PropagateAtLaunch: true
+    })
     await clients.autoScaling.send(
       new CreateAutoScalingGroupCommand({
         AutoScalingGroupName: foreign,
@@ -519,7 +593,9 @@ describe('the DNS updater against the emulator', () => {
     await emulator.waitIdle()
     await setSize(foreign, 0)
     await emulator.waitIdle()
-    await clients.autoScaling.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: foreign, ForceDelete: true }))
+    await clients.autoScaling.send(
+      new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: foreign, ForceDelete: true })
+    )
     await emulator.waitIdle()
 
     expect(await serviceRecords()).toEqual(recordsBefore)
@@ -566,18 +642,26 @@ describe('the DNS updater against the emulator', () => {
       tap.holding = true
       await setSize(asg, 2)
       await emulator.waitIdle()
-      const extra = running().find((i) => i.tags[TAGS.service] === 'worker' && !first.includes(i.privateIpAddress ?? ''))
+      const extra = running().find(
+        (i) => i.tags[TAGS.service] === 'worker' && !first.includes(i.privateIpAddress ?? '')
+      )
       expect(extra).toBeDefined()
       const extraId = extra?.instanceId ?? ''
       // the slow invocation reads the old record and the new instance, then stalls before writing
-      const slowRun = slow({ 'detail-type': 'EC2 Instance State-change Notification', source: 'aws.ec2', detail: { 'instance-id': extraId, state: 'running' } })
+      const slowRun = slow({
+        'detail-type': 'EC2 Instance State-change Notification',
+        source: 'aws.ec2',
+        detail: { 'instance-id': extraId, state: 'running' }
+      })
       await reached
       // meanwhile the deployed function adds the instance, and removes it again once it is gone
       tap.holding = false
       for (const h of tap.held.splice(0)) tap.pass(h.arn, h.payload, h.delivery)
       await emulator.waitIdle()
       expect((await serviceRecords()).worker).toEqual(sortIps([...first, extra?.privateIpAddress ?? '']))
-      await clients.autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: extraId, ShouldDecrementDesiredCapacity: true }))
+      await clients.autoScaling.send(
+        new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: extraId, ShouldDecrementDesiredCapacity: true })
+      )
       await emulator.waitIdle()
       expect((await serviceRecords()).worker).toEqual(first)
       const versionBefore = (await versionRecords()).worker

@@ -25,7 +25,21 @@ import {
   ruleName,
   type StackScope
 } from '../src/names.js'
-import { action, aRecords, awsClients, destroyAws, operations, projectView, readsOf, runningIps, stackView, workspace, writesOf, type Aws, type Run } from './helpers/e2e.js'
+import {
+  action,
+  aRecords,
+  awsClients,
+  destroyAws,
+  operations,
+  projectView,
+  readsOf,
+  runningIps,
+  stackView,
+  workspace,
+  writesOf,
+  type Aws,
+  type Run
+} from './helpers/e2e.js'
 
 const REGION = 'us-east-1'
 const SEED_DIR = fileURLToPath(new URL('../examples/wordpress/', import.meta.url))
@@ -38,7 +52,15 @@ let aws: Aws
 const work = workspace({ 'compose.yaml': SEED })
 
 function run(extra: Record<string, string> = {}): Promise<Run> {
-  const inputs = { project: WP.project, stack: WP.stack, region: REGION, 'compose-file': 'compose.yaml', wait: 'true', 'wait-timeout': '60', ...extra }
+  const inputs = {
+    project: WP.project,
+    stack: WP.stack,
+    region: REGION,
+    'compose-file': 'compose.yaml',
+    wait: 'true',
+    'wait-timeout': '60',
+    ...extra
+  }
   return action({ emulator, region: REGION, workspace: work, inputs })
 }
 
@@ -47,7 +69,8 @@ interface Report {
   changes: { action: string; kind: string; name: string }[]
 }
 const report = (result: Run): Report => JSON.parse(result.outputs.summary ?? '') as Report
-const lines = (list: { action: string; kind: string; name: string }[]): string[] => list.map((c) => `${c.action} ${c.kind} ${c.name}`).sort()
+const lines = (list: { action: string; kind: string; name: string }[]): string[] =>
+  list.map((c) => `${c.action} ${c.kind} ${c.name}`).sort()
 
 /** Everything the action manages for the stack, as comparable data. */
 async function picture(): Promise<Record<string, unknown>> {
@@ -62,11 +85,20 @@ async function picture(): Promise<Record<string, unknown>> {
   ])
   return {
     project,
-    groups: Object.fromEntries([...view.groups].map(([name, g]) => [name, { min: g.min, max: g.max, desired: g.desired, template: g.launchTemplateId, version: g.launchTemplateVersion }])),
-    templates: view.launchTemplates.map((t) => ({ name: t.name, id: t.id, defaultVersion: t.defaultVersion })).sort((a, b) => a.name.localeCompare(b.name)),
+    groups: Object.fromEntries(
+      [...view.groups].map(([name, g]) => [
+        name,
+        { min: g.min, max: g.max, desired: g.desired, template: g.launchTemplateId, version: g.launchTemplateVersion }
+      ])
+    ),
+    templates: view.launchTemplates
+      .map((t) => ({ name: t.name, id: t.id, defaultVersion: t.defaultVersion }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
     securityGroups: view.securityGroups.map((g) => g.id).sort(),
     instances: view.instances.map((i) => `${i.id} ${i.state}`).sort(),
-    records: Object.fromEntries(['db', 'wordpress'].map((s) => [s, { record: records.get(recordName(WP, s)), running: runningIps(view, s) }])),
+    records: Object.fromEntries(
+      ['db', 'wordpress'].map((s) => [s, { record: records.get(recordName(WP, s)), running: runningIps(view, s) }])
+    ),
     targets: (targets.Targets ?? []).map((t) => `${t.Id} ${t.Arn}`),
     mappings: (mappings.EventSourceMappings ?? []).map((m) => `${m.EventSourceArn} ${m.BatchSize} ${m.State}`),
     retention: (logs.logGroups ?? []).map((g) => `${g.logGroupName} ${g.retentionInDays}`)
@@ -74,7 +106,9 @@ async function picture(): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 } })
+  emulator = await startEmulator({
+    simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 }
+  })
   aws = awsClients(emulator, REGION)
 })
 
@@ -116,26 +150,54 @@ describe("drift made behind the action's back", () => {
     const zone = (await projectView(aws, WP)).zones[0]?.id ?? ''
     // unwire the DNS updater first, so nothing repairs the record behind the test's back either
     await aws.events.send(new RemoveTargetsCommand({ Rule: ruleName(WP), Ids: [RULE_TARGET_ID] }))
-    const mapping = (await aws.lambda.send(new ListEventSourceMappingsCommand({ FunctionName: functionName(WP) }))).EventSourceMappings?.[0]?.UUID
+    const mapping = (await aws.lambda.send(new ListEventSourceMappingsCommand({ FunctionName: functionName(WP) })))
+      .EventSourceMappings?.[0]?.UUID
     await aws.lambda.send(new DeleteEventSourceMappingCommand({ UUID: mapping }))
     await aws.logs.send(new DeleteLogGroupCommand({ logGroupName: logGroupName(WP) }))
     const made = await aws.ec2.send(
-      new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: template?.id, SourceVersion: String(template?.defaultVersion), LaunchTemplateData: { InstanceType: 't3.large' } })
+      new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: template?.id,
+        SourceVersion: String(template?.defaultVersion),
+        LaunchTemplateData: { InstanceType: 't3.large' }
+      })
     )
     const handMade = String(made.LaunchTemplateVersion?.VersionNumber)
-    await aws.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: dbOnDemand, LaunchTemplate: { LaunchTemplateId: template?.id, Version: handMade } }))
-    await aws.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: dbSpot, MinSize: 0, MaxSize: 2, DesiredCapacity: 1 }))
+    await aws.autoScaling.send(
+      new UpdateAutoScalingGroupCommand({
+        AutoScalingGroupName: dbOnDemand,
+        LaunchTemplate: { LaunchTemplateId: template?.id, Version: handMade }
+      })
+    )
+    await aws.autoScaling.send(
+      new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: dbSpot, MinSize: 0, MaxSize: 2, DesiredCapacity: 1 })
+    )
     // a new default version of the wordpress template, made in the console (the groups stay where they are)
     const wpTemplate = view.launchTemplates.find((t) => t.name === launchTemplateName(WP, 'wordpress'))
     const byHand = await aws.ec2.send(
-      new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: wpTemplate?.id, SourceVersion: String(wpTemplate?.defaultVersion), LaunchTemplateData: { InstanceType: 't3.xlarge' } })
+      new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: wpTemplate?.id,
+        SourceVersion: String(wpTemplate?.defaultVersion),
+        LaunchTemplateData: { InstanceType: 't3.xlarge' }
+      })
     )
-    await aws.ec2.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: wpTemplate?.id, DefaultVersion: String(byHand.LaunchTemplateVersion?.VersionNumber) }))
+    await aws.ec2.send(
+      new ModifyLaunchTemplateCommand({
+        LaunchTemplateId: wpTemplate?.id,
+        DefaultVersion: String(byHand.LaunchTemplateVersion?.VersionNumber)
+      })
+    )
     await emulator.waitIdle()
     await aws.route53.send(
       new ChangeResourceRecordSetsCommand({
         HostedZoneId: zone,
-        ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: wpRecord, Type: 'A', TTL: 10, ResourceRecords: [{ Value: WRONG_IP }] } }] }
+        ChangeBatch: {
+          Changes: [
+            {
+              Action: 'UPSERT',
+              ResourceRecordSet: { Name: wpRecord, Type: 'A', TTL: 10, ResourceRecords: [{ Value: WRONG_IP }] }
+            }
+          ]
+        }
       })
     )
     const before = await picture()
@@ -149,7 +211,9 @@ describe("drift made behind the action's back", () => {
     expect(reason(wpRecord)).toBe(`lists ${WRONG_IP}; running: ${runningIps(view, 'wordpress').join(', ')}`)
     expect(reason(dbSpot)).toBe('spot 1 (min 0, max 2) -> 0')
     expect(reason(dbOnDemand)).toBe(`launch template version ${handMade} -> version ${template?.defaultVersion}`)
-    expect(reason(launchTemplateName(WP, 'wordpress'))).toBe(`default version ${byHand.LaunchTemplateVersion?.VersionNumber} -> ${wpTemplate?.defaultVersion} (set outside the action)`)
+    expect(reason(launchTemplateName(WP, 'wordpress'))).toBe(
+      `default version ${byHand.LaunchTemplateVersion?.VersionNumber} -> ${wpTemplate?.defaultVersion} (set outside the action)`
+    )
     expect(result.summary).toContain('### Drift')
     for (const d of drift) expect(result.summary).toContain(`| ${d.action} | ${d.kind} | ${d.name} |`)
     expect(result.stdout).toContain('drift: 7 resource(s) changed outside this action')
@@ -161,8 +225,20 @@ describe("drift made behind the action's back", () => {
     expect(healed.outputs['drift-detected']).toBe('true')
     expect(lines(report(healed).drift)).toEqual(expected)
     const writes = operations(writesOf(healed.calls))
-    expect(writes).toEqual(expect.arrayContaining(['PutTargets', 'CreateEventSourceMapping', 'CreateLogGroup', 'PutRetentionPolicy', 'UpdateAutoScalingGroup', 'ChangeResourceRecordSets', 'ModifyLaunchTemplate']))
-    expect(writes.filter((op) => /CreateLaunchTemplate|SecurityGroup|Function|Role|HostedZone|PutRule/.test(op))).toEqual([])
+    expect(writes).toEqual(
+      expect.arrayContaining([
+        'PutTargets',
+        'CreateEventSourceMapping',
+        'CreateLogGroup',
+        'PutRetentionPolicy',
+        'UpdateAutoScalingGroup',
+        'ChangeResourceRecordSets',
+        'ModifyLaunchTemplate'
+      ])
+    )
+    expect(
+      writes.filter((op) => /CreateLaunchTemplate|SecurityGroup|Function|Role|HostedZone|PutRule/.test(op))
+    ).toEqual([])
 
     const again = await run()
     expect(again.outputs['drift-detected']).toBe('false')
@@ -170,7 +246,11 @@ describe("drift made behind the action's back", () => {
     expect(again.outputs.changes).toBe('0')
     // judging the records costs one read of the records, one of the zone's SOA and one of the instances, and the wait reuses them
     const reads = operations(readsOf(again.calls))
-    expect(reads.filter((op) => op === 'DescribeInstances' || op === 'ListResourceRecordSets').sort()).toEqual(['DescribeInstances', 'ListResourceRecordSets', 'ListResourceRecordSets'])
+    expect(reads.filter((op) => op === 'DescribeInstances' || op === 'ListResourceRecordSets').sort()).toEqual([
+      'DescribeInstances',
+      'ListResourceRecordSets',
+      'ListResourceRecordSets'
+    ])
     expect(reads).not.toContain('ListHostedZonesByName')
     await emulator.waitIdle()
     expect(await picture()).toEqual(original)
@@ -181,7 +261,9 @@ describe("drift made behind the action's back", () => {
     const result = await run({ command: 'plan' })
     expect(result.outputs['drift-detected']).toBe('false')
     expect(result.summary).not.toContain('### Drift')
-    expect(lines(report(result).changes)).toEqual([`update auto-scaling-group ${asgName(WP, 'wordpress', 'on-demand')}`])
+    expect(lines(report(result).changes)).toEqual([
+      `update auto-scaling-group ${asgName(WP, 'wordpress', 'on-demand')}`
+    ])
     expect(operations(writesOf(result.calls))).toEqual([])
   })
 })

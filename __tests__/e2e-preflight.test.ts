@@ -21,14 +21,19 @@ import {
 import { action, awsClients, destroyAws, workspace, writesOf, type Aws } from './helpers/e2e.js'
 
 const REGION = 'us-east-1'
-const SEED = readFileSync(path.join(fileURLToPath(new URL('../examples/wordpress/', import.meta.url)), 'compose.yaml'), 'utf8')
+const SEED = readFileSync(
+  path.join(fileURLToPath(new URL('../examples/wordpress/', import.meta.url)), 'compose.yaml'),
+  'utf8'
+)
 
 let emulator: Emulator
 let aws: Aws
 let work: string
 
 beforeAll(async () => {
-  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 } })
+  emulator = await startEmulator({
+    simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 }
+  })
   aws = awsClients(emulator, REGION)
   work = workspace({ 'compose.yaml': SEED })
 })
@@ -40,16 +45,34 @@ afterAll(async () => {
 })
 
 test('an x86_64 AMI with a Graviton instance type stops the run before any write, naming each service', async () => {
-  const inputs = { project: 'prj-arch', stack: 'st', region: REGION, 'compose-file': 'compose.yaml', ami: AL2023_AMIS.x86_64.imageId, 'instance-type': 'm7g.medium', wait: 'false' }
+  const inputs = {
+    project: 'prj-arch',
+    stack: 'st',
+    region: REGION,
+    'compose-file': 'compose.yaml',
+    ami: AL2023_AMIS.x86_64.imageId,
+    'instance-type': 'm7g.medium',
+    wait: 'false'
+  }
   const run = await action({ emulator, region: REGION, workspace: work, inputs }, 1)
   expect(writesOf(run.calls)).toEqual([])
   for (const service of ['db', 'wordpress']) {
-    expect(run.stdout).toContain(`service ${service}: instance type m7g.medium runs arm64 but the ami input ${AL2023_AMIS.x86_64.imageId} is x86_64`)
+    expect(run.stdout).toContain(
+      `service ${service}: instance type m7g.medium runs arm64 but the ami input ${AL2023_AMIS.x86_64.imageId} is x86_64`
+    )
   }
 })
 
 test('an arm64 AMI with a Graviton instance type passes the check', async () => {
-  const inputs = { project: 'prj-arch', stack: 'st', region: REGION, 'compose-file': 'compose.yaml', ami: AL2023_AMIS.arm64.imageId, 'instance-type': 'm7g.medium', command: 'plan' }
+  const inputs = {
+    project: 'prj-arch',
+    stack: 'st',
+    region: REGION,
+    'compose-file': 'compose.yaml',
+    ami: AL2023_AMIS.arm64.imageId,
+    'instance-type': 'm7g.medium',
+    command: 'plan'
+  }
   const run = await action({ emulator, region: REGION, workspace: work, inputs })
   expect(run.calls.map((c) => c.operation)).toContain('DescribeImages')
 })
@@ -58,13 +81,22 @@ describe('subnets without a way to the internet', () => {
   async function privateVpc(): Promise<{ vpc: string; subnet: string }> {
     const vpc = (await aws.ec2.send(new CreateVpcCommand({ CidrBlock: '10.40.0.0/16' }))).Vpc?.VpcId ?? ''
     await aws.ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc, EnableDnsHostnames: { Value: true } }))
-    const subnet = (await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.40.1.0/24' }))).Subnet?.SubnetId ?? ''
+    const subnet =
+      (await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.40.1.0/24' }))).Subnet?.SubnetId ?? ''
     return { vpc, subnet }
   }
 
   test('a subnet with no default route stops the deploy before any write, naming the subnet', async () => {
     const { vpc, subnet } = await privateVpc()
-    const inputs = { project: 'prj-net', stack: 'st', region: REGION, 'compose-file': 'compose.yaml', 'vpc-id': vpc, 'subnet-ids': subnet, wait: 'false' }
+    const inputs = {
+      project: 'prj-net',
+      stack: 'st',
+      region: REGION,
+      'compose-file': 'compose.yaml',
+      'vpc-id': vpc,
+      'subnet-ids': subnet,
+      wait: 'false'
+    }
     const run = await action({ emulator, region: REGION, workspace: work, inputs }, 1)
     expect(writesOf(run.calls)).toEqual([])
     expect(run.stdout).toContain(`subnet ${subnet}`)
@@ -76,12 +108,24 @@ describe('subnets without a way to the internet', () => {
     const igw = (await aws.ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway?.InternetGatewayId ?? ''
     await aws.ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpc }))
     const table = (await aws.ec2.send(new CreateRouteTableCommand({ VpcId: vpc }))).RouteTable?.RouteTableId ?? ''
-    await aws.ec2.send(new CreateRouteCommand({ RouteTableId: table, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }))
+    await aws.ec2.send(
+      new CreateRouteCommand({ RouteTableId: table, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw })
+    )
     await aws.ec2.send(new AssociateRouteTableCommand({ RouteTableId: table, SubnetId: subnet }))
-    const inputs = { project: 'prj-net', stack: 'st', region: REGION, 'compose-file': 'compose.yaml', 'vpc-id': vpc, 'subnet-ids': subnet, wait: 'false' }
+    const inputs = {
+      project: 'prj-net',
+      stack: 'st',
+      region: REGION,
+      'compose-file': 'compose.yaml',
+      'vpc-id': vpc,
+      'subnet-ids': subnet,
+      wait: 'false'
+    }
     const refused = await action({ emulator, region: REGION, workspace: work, inputs }, 1)
     expect(writesOf(refused.calls)).toEqual([])
-    expect(refused.stdout).toContain(`subnet ${subnet} (route table ${table}) routes to ${igw} but assigns no public IPv4 address on launch`)
+    expect(refused.stdout).toContain(
+      `subnet ${subnet} (route table ${table}) routes to ${igw} but assigns no public IPv4 address on launch`
+    )
     await aws.ec2.send(new ModifySubnetAttributeCommand({ SubnetId: subnet, MapPublicIpOnLaunch: { Value: true } }))
     const planned = await action({ emulator, region: REGION, workspace: work, inputs: { ...inputs, command: 'plan' } })
     expect(planned.calls.map((c) => c.operation)).toContain('DescribeRouteTables')

@@ -13,7 +13,19 @@ import { DescribeInstancesCommand } from '@aws-sdk/client-ec2'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { commentMarker } from '../src/github.js'
 import { asgName, recordName, TAGS, type StackScope } from '../src/names.js'
-import { action, aRecords, awsClients, destroyAws, operations, projectView, stackView, workspace, writesOf, type Aws, type Run } from './helpers/e2e.js'
+import {
+  action,
+  aRecords,
+  awsClients,
+  destroyAws,
+  operations,
+  projectView,
+  stackView,
+  workspace,
+  writesOf,
+  type Aws,
+  type Run
+} from './helpers/e2e.js'
 import { startFakeGitHub, type FakeGitHub } from './helpers/github-api.js'
 
 const REGION = 'us-east-1'
@@ -33,7 +45,14 @@ const events = mkdtempSync(path.join(tmpdir(), 'hyperform-events-'))
 /** A pull_request event payload as GitHub sends it (the fields the action reads, and their neighbours). */
 function payload(args: { action: string; number: number; head?: string }): Record<string, unknown> {
   const head = args.head ?? REPO
-  const repo = (fullName: string) => ({ id: fullName.length, name: fullName.split('/')[1], full_name: fullName, private: false, fork: fullName !== REPO, owner: { login: fullName.split('/')[0] } })
+  const repo = (fullName: string) => ({
+    id: fullName.length,
+    name: fullName.split('/')[1],
+    full_name: fullName,
+    private: false,
+    fork: fullName !== REPO,
+    owner: { login: fullName.split('/')[0] }
+  })
   return {
     action: args.action,
     number: args.number,
@@ -55,11 +74,27 @@ function payload(args: { action: string; number: number; head?: string }): Recor
 function event(args: { action: string; number: number; head?: string }): Record<string, string> {
   const file = path.join(events, `${args.number}-${args.action}-${args.head ?? 'own'}.json`.replace(/\//g, '_'))
   writeFileSync(file, JSON.stringify(payload(args)))
-  return { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: file, GITHUB_API_URL: api.url, GITHUB_REPOSITORY: REPO }
+  return {
+    GITHUB_EVENT_NAME: 'pull_request',
+    GITHUB_EVENT_PATH: file,
+    GITHUB_API_URL: api.url,
+    GITHUB_REPOSITORY: REPO
+  }
 }
 
-function run(args: { action: string; number?: number; head?: string; inputs?: Record<string, string> }, expectCode = 0): Promise<Run> {
-  const inputs = { project: PROJECT, region: REGION, 'compose-file': 'compose.yaml', 'github-token': TOKEN, wait: 'true', 'wait-timeout': '60', ...args.inputs }
+function run(
+  args: { action: string; number?: number; head?: string; inputs?: Record<string, string> },
+  expectCode = 0
+): Promise<Run> {
+  const inputs = {
+    project: PROJECT,
+    region: REGION,
+    'compose-file': 'compose.yaml',
+    'github-token': TOKEN,
+    wait: 'true',
+    'wait-timeout': '60',
+    ...args.inputs
+  }
   const env = event({ action: args.action, number: args.number ?? PR, ...(args.head ? { head: args.head } : {}) })
   return action({ emulator, region: REGION, workspace: work, inputs, env }, expectCode)
 }
@@ -81,7 +116,9 @@ async function liveInstances(scope: StackScope): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 } })
+  emulator = await startEmulator({
+    simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 }
+  })
   aws = awsClients(emulator, REGION)
   api = await startFakeGitHub()
 })
@@ -134,8 +171,12 @@ describe('a pull request preview', () => {
     expect(comments.map((c) => c.id)).toEqual([id])
     expect(api.requests.filter((r) => r.method === 'POST')).toHaveLength(posts)
     expect(api.requests.filter((r) => r.method === 'PATCH')).toHaveLength(1)
-    expect(comments[0]?.body).toContain('| wordpress | `wordpress.pr-7.prj-preview.us-east-1.internal` | 2 | 1 | wordpress:latest |')
-    expect(comments[0]?.body).toContain(`1 changes: update auto-scaling-group ${asgName(STACK, 'wordpress', 'on-demand')}.`)
+    expect(comments[0]?.body).toContain(
+      '| wordpress | `wordpress.pr-7.prj-preview.us-east-1.internal` | 2 | 1 | wordpress:latest |'
+    )
+    expect(comments[0]?.body).toContain(
+      `1 changes: update auto-scaling-group ${asgName(STACK, 'wordpress', 'on-demand')}.`
+    )
   })
 
   test('a labeled event does nothing: no AWS request, no comment request', async () => {
@@ -154,7 +195,12 @@ describe('a pull request preview', () => {
     expect(refused.stdout).toContain('pull request #8 comes from a fork')
     expect(refused.stdout).toContain('set allow-forks: true to deploy it anyway')
 
-    const allowed = await run({ action: 'opened', number: 8, head: 'mallory/shop', inputs: { 'allow-forks': 'true', command: 'plan', 'github-token': '' } })
+    const allowed = await run({
+      action: 'opened',
+      number: 8,
+      head: 'mallory/shop',
+      inputs: { 'allow-forks': 'true', command: 'plan', 'github-token': '' }
+    })
     expect(allowed.outputs.stack).toBe('pr-8')
     expect(allowed.calls.length).toBeGreaterThan(0)
     expect(operations(writesOf(allowed.calls))).toEqual([])

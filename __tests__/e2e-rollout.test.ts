@@ -8,10 +8,25 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { asgName, launchTemplateName, recordName, type StackScope } from '../src/names.js'
-import { action, aRecords, awsClients, destroyAws, operations, projectView, runningIps, stackView, workspace, writesOf, type Aws } from './helpers/e2e.js'
+import {
+  action,
+  aRecords,
+  awsClients,
+  destroyAws,
+  operations,
+  projectView,
+  runningIps,
+  stackView,
+  workspace,
+  writesOf,
+  type Aws
+} from './helpers/e2e.js'
 
 const REGION = 'us-east-1'
-const SEED = readFileSync(path.join(fileURLToPath(new URL('../examples/wordpress/', import.meta.url)), 'compose.yaml'), 'utf8')
+const SEED = readFileSync(
+  path.join(fileURLToPath(new URL('../examples/wordpress/', import.meta.url)), 'compose.yaml'),
+  'utf8'
+)
 const WP: StackScope = { project: 'prj-roll', stack: 'st-wordpress', region: REGION }
 
 let emulator: Emulator
@@ -19,7 +34,9 @@ let aws: Aws
 let work: string
 
 beforeAll(async () => {
-  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 } })
+  emulator = await startEmulator({
+    simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 }
+  })
   aws = awsClients(emulator, REGION)
   work = workspace({ 'compose.yaml': SEED })
 })
@@ -32,7 +49,14 @@ afterAll(async () => {
 
 function deploy(image: string, extra: Record<string, string>, idle = true) {
   writeFileSync(path.join(work, 'compose.yaml'), SEED.replace('image: wordpress:latest', `image: ${image}`))
-  const inputs = { project: WP.project, stack: WP.stack, region: REGION, 'compose-file': 'compose.yaml', 'wait-timeout': '120', ...extra }
+  const inputs = {
+    project: WP.project,
+    stack: WP.stack,
+    region: REGION,
+    'compose-file': 'compose.yaml',
+    'wait-timeout': '120',
+    ...extra
+  }
   return action({ emulator, region: REGION, workspace: work, inputs, idle })
 }
 
@@ -54,7 +78,8 @@ test('three image versions deployed back to back, the second without waiting, en
   const view = await stackView(aws, WP)
   const template = view.launchTemplates.find((t) => t.name === launchTemplateName(WP, 'wordpress'))
   const version = String(template?.defaultVersion)
-  for (const capacity of ['on-demand', 'spot'] as const) expect(view.groups.get(asgName(WP, 'wordpress', capacity))?.launchTemplateVersion).toBe(version)
+  for (const capacity of ['on-demand', 'spot'] as const)
+    expect(view.groups.get(asgName(WP, 'wordpress', capacity))?.launchTemplateVersion).toBe(version)
   const wp = view.instances.filter((i) => i.service === 'wordpress')
   expect(wp.map((i) => i.launchTemplateVersion)).toEqual([version, version])
   const zone = (await projectView(aws, WP)).zones[0]?.id ?? ''

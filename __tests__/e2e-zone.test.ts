@@ -11,7 +11,10 @@ import { startEmulator, type Emulator } from '../emulator/server.js'
 import { action, awsClients, destroyAws, projectView, workspace, type Aws } from './helpers/e2e.js'
 
 const REGION = 'us-east-1'
-const SEED = readFileSync(path.join(fileURLToPath(new URL('../examples/wordpress/', import.meta.url)), 'compose.yaml'), 'utf8')
+const SEED = readFileSync(
+  path.join(fileURLToPath(new URL('../examples/wordpress/', import.meta.url)), 'compose.yaml'),
+  'utf8'
+)
 const PROJECT = { project: 'prj-soa', region: REGION }
 
 let emulator: Emulator
@@ -19,7 +22,9 @@ let aws: Aws
 let work: string
 
 beforeAll(async () => {
-  emulator = await startEmulator({ simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 } })
+  emulator = await startEmulator({
+    simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 }
+  })
   aws = awsClients(emulator, REGION)
   work = workspace({ 'compose.yaml': SEED })
 })
@@ -31,11 +36,23 @@ afterAll(async () => {
 })
 
 const run = (extra: Record<string, string> = {}) =>
-  action({ emulator, region: REGION, workspace: work, inputs: { ...PROJECT, stack: 'st', 'compose-file': 'compose.yaml', 'dns-ttl': '10', 'wait-timeout': '60', ...extra } })
+  action({
+    emulator,
+    region: REGION,
+    workspace: work,
+    inputs: { ...PROJECT, stack: 'st', 'compose-file': 'compose.yaml', 'dns-ttl': '10', 'wait-timeout': '60', ...extra }
+  })
 
 async function soa(): Promise<{ zoneId: string; value: string; ttl: number }> {
   const zoneId = (await projectView(aws, PROJECT)).zones[0]?.id ?? ''
-  const out = await aws.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: 'prj-soa.us-east-1.internal.', StartRecordType: 'SOA', MaxItems: 1 }))
+  const out = await aws.route53.send(
+    new ListResourceRecordSetsCommand({
+      HostedZoneId: zoneId,
+      StartRecordName: 'prj-soa.us-east-1.internal.',
+      StartRecordType: 'SOA',
+      MaxItems: 1
+    })
+  )
   const set = out.ResourceRecordSets?.[0]
   return { zoneId, value: set?.ResourceRecords?.[0]?.Value ?? '', ttl: set?.TTL ?? 0 }
 }
@@ -49,7 +66,19 @@ test('the zone caches a missing name for the record TTL, and an SOA changed by h
   await aws.route53.send(
     new ChangeResourceRecordSetsCommand({
       HostedZoneId: made.zoneId,
-      ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: 'prj-soa.us-east-1.internal.', Type: 'SOA', TTL: made.ttl, ResourceRecords: [{ Value: byHand }] } }] }
+      ChangeBatch: {
+        Changes: [
+          {
+            Action: 'UPSERT',
+            ResourceRecordSet: {
+              Name: 'prj-soa.us-east-1.internal.',
+              Type: 'SOA',
+              TTL: made.ttl,
+              ResourceRecords: [{ Value: byHand }]
+            }
+          }
+        ]
+      }
     })
   )
   const plan = await run({ command: 'plan' })

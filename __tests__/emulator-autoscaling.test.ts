@@ -54,7 +54,12 @@ async function errorName(promise: Promise<unknown>): Promise<string> {
 }
 
 async function template(name: string, data: Record<string, unknown> = {}): Promise<string> {
-  const out = await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: name, LaunchTemplateData: { ImageId: 'ami-0a1b2c3d4e5f60001', InstanceType: 't3.micro', ...data } }))
+  const out = await ec2.send(
+    new CreateLaunchTemplateCommand({
+      LaunchTemplateName: name,
+      LaunchTemplateData: { ImageId: 'ami-0a1b2c3d4e5f60001', InstanceType: 't3.micro', ...data }
+    })
+  )
   return out.LaunchTemplate?.LaunchTemplateId ?? ''
 }
 
@@ -67,7 +72,12 @@ async function group(name: string): Promise<AutoScalingGroup> {
 
 async function groupInstances(name: string, states = ['pending', 'running']): Promise<Instance[]> {
   const out = await ec2.send(
-    new DescribeInstancesCommand({ Filters: [{ Name: 'tag:aws:autoscaling:groupName', Values: [name] }, { Name: 'instance-state-name', Values: states }] })
+    new DescribeInstancesCommand({
+      Filters: [
+        { Name: 'tag:aws:autoscaling:groupName', Values: [name] },
+        { Name: 'instance-state-name', Values: states }
+      ]
+    })
   )
   return (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])
 }
@@ -183,7 +193,11 @@ describe('group lifecycle', () => {
 
   test('an update with a desired capacity above MaxSize is a ValidationError and changes nothing', async () => {
     await createGroup('too-big', 1)
-    expect(await errorName(asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'too-big', DesiredCapacity: 11 })))).toBe('ValidationError')
+    expect(
+      await errorName(
+        asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'too-big', DesiredCapacity: 11 }))
+      )
+    ).toBe('ValidationError')
     expect((await group('too-big')).DesiredCapacity).toBe(1)
   })
 
@@ -239,7 +253,10 @@ describe('spot and mixed instances', () => {
         DesiredCapacity: desired,
         CapacityRebalance: true,
         MixedInstancesPolicy: {
-          LaunchTemplate: { LaunchTemplateSpecification: { LaunchTemplateName: `${name}-lt`, Version: '$Latest' }, Overrides: [{ InstanceType: 't3.small' }] },
+          LaunchTemplate: {
+            LaunchTemplateSpecification: { LaunchTemplateName: `${name}-lt`, Version: '$Latest' },
+            Overrides: [{ InstanceType: 't3.small' }]
+          },
           InstancesDistribution: distribution
         }
       })
@@ -248,12 +265,19 @@ describe('spot and mixed instances', () => {
   }
 
   test('0% on-demand above a base of 0 gives only spot instances', async () => {
-    await mixedGroup('spot', 3, { OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' })
+    await mixedGroup('spot', 3, {
+      OnDemandBaseCapacity: 0,
+      OnDemandPercentageAboveBaseCapacity: 0,
+      SpotAllocationStrategy: 'price-capacity-optimized'
+    })
     const instances = await groupInstances('spot')
     expect(instances).toHaveLength(3)
     expect(instances.every((i) => i.InstanceLifecycle === 'spot' && i.InstanceType === 't3.small')).toBe(true)
     const g = await group('spot')
-    expect(g.MixedInstancesPolicy?.InstancesDistribution).toMatchObject({ OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' })
+    expect(g.MixedInstancesPolicy?.InstancesDistribution).toMatchObject({
+      OnDemandPercentageAboveBaseCapacity: 0,
+      SpotAllocationStrategy: 'price-capacity-optimized'
+    })
     expect(g.CapacityRebalance).toBe(true)
   })
 
@@ -261,7 +285,9 @@ describe('spot and mixed instances', () => {
     await mixedGroup('default-dist', 2, {})
     const instances = await groupInstances('default-dist')
     expect(instances.every((i) => i.InstanceLifecycle === undefined)).toBe(true)
-    expect((await group('default-dist')).MixedInstancesPolicy?.InstancesDistribution?.OnDemandPercentageAboveBaseCapacity).toBe(100)
+    expect(
+      (await group('default-dist')).MixedInstancesPolicy?.InstancesDistribution?.OnDemandPercentageAboveBaseCapacity
+    ).toBe(100)
   })
 
   test('an on-demand base of 1 and 50% above it splits 5 instances into 3 on-demand and 2 spot', async () => {
@@ -310,26 +336,71 @@ describe('spot and mixed instances', () => {
 describe('validation and errors', () => {
   test('a second group with the same name is AlreadyExists', async () => {
     await createGroup('dup', 0)
-    const err = await errorName(asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'dup', MinSize: 0, MaxSize: 1, LaunchTemplate: { LaunchTemplateName: 'dup-lt' } })))
+    const err = await errorName(
+      asg.send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: 'dup',
+          MinSize: 0,
+          MaxSize: 1,
+          LaunchTemplate: { LaunchTemplateName: 'dup-lt' }
+        })
+      )
+    )
     expect(err).toBe('AlreadyExists')
-    const fault = await asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'dup', MinSize: 0, MaxSize: 1, LaunchTemplate: { LaunchTemplateName: 'dup-lt' } })).catch((e: Error) => e)
+    const fault = await asg
+      .send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: 'dup',
+          MinSize: 0,
+          MaxSize: 1,
+          LaunchTemplate: { LaunchTemplateName: 'dup-lt' }
+        })
+      )
+      .catch((e: Error) => e)
     expect(fault).toBeInstanceOf(AlreadyExistsFault)
   })
 
   test('a desired capacity outside min and max is a ValidationError', async () => {
     await template('bad-size-lt')
-    const err = await errorName(asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'bad-size', MinSize: 0, MaxSize: 1, DesiredCapacity: 2, LaunchTemplate: { LaunchTemplateName: 'bad-size-lt' } })))
+    const err = await errorName(
+      asg.send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: 'bad-size',
+          MinSize: 0,
+          MaxSize: 1,
+          DesiredCapacity: 2,
+          LaunchTemplate: { LaunchTemplateName: 'bad-size-lt' }
+        })
+      )
+    )
     expect(err).toBe('ValidationError')
   })
 
   test('a missing launch template is a ValidationError', async () => {
-    const err = await errorName(asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'no-lt', MinSize: 0, MaxSize: 1, LaunchTemplate: { LaunchTemplateName: 'does-not-exist' } })))
+    const err = await errorName(
+      asg.send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: 'no-lt',
+          MinSize: 0,
+          MaxSize: 1,
+          LaunchTemplate: { LaunchTemplateName: 'does-not-exist' }
+        })
+      )
+    )
     expect(err).toBe('ValidationError')
   })
 
   test('a launch that cannot succeed is a Failed scaling activity and launches nothing', async () => {
     await template('broken-lt', { SecurityGroupIds: ['sg-0000000000000dead'] })
-    await asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'broken', MinSize: 0, MaxSize: 2, DesiredCapacity: 1, LaunchTemplate: { LaunchTemplateName: 'broken-lt' } }))
+    await asg.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: 'broken',
+        MinSize: 0,
+        MaxSize: 2,
+        DesiredCapacity: 1,
+        LaunchTemplate: { LaunchTemplateName: 'broken-lt' }
+      })
+    )
     await emu.waitIdle()
     const out = await asg.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: 'broken' }))
     expect(out.Activities?.[0]?.StatusCode).toBe('Failed')
@@ -339,14 +410,19 @@ describe('validation and errors', () => {
 
   test('deleting a group with instances needs ForceDelete, which terminates them', async () => {
     await createGroup('delete-me', 2)
-    expect(await errorName(asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'delete-me' })))).toBe('ResourceInUse')
+    expect(await errorName(asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'delete-me' })))).toBe(
+      'ResourceInUse'
+    )
     const ids = (await groupInstances('delete-me')).map((i) => i.InstanceId ?? '')
     await asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'delete-me', ForceDelete: true }))
     await emu.waitIdle()
     const out = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['delete-me'] }))
     expect(out.AutoScalingGroups).toEqual([])
     const after = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }))
-    expect(after.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.State?.Name)).toEqual(['terminated', 'terminated'])
+    expect(after.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.State?.Name)).toEqual([
+      'terminated',
+      'terminated'
+    ])
   })
 
   test('an empty group is deleted without ForceDelete', async () => {
@@ -359,20 +435,40 @@ describe('validation and errors', () => {
 
 describe('describe, tags and pagination', () => {
   test('groups are found by tag filters and paged with MaxRecords and NextToken', async () => {
-    for (const n of ['page-a', 'page-b', 'page-c']) await createGroup(n, 0, { Tags: [{ Key: 'pager', Value: 'yes', PropagateAtLaunch: false }] })
-    const first = await asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:pager', Values: ['yes'] }], MaxRecords: 2 }))
+    for (const n of ['page-a', 'page-b', 'page-c'])
+      await createGroup(n, 0, { Tags: [{ Key: 'pager', Value: 'yes', PropagateAtLaunch: false }] })
+    const first = await asg.send(
+      new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:pager', Values: ['yes'] }], MaxRecords: 2 })
+    )
     expect(first.AutoScalingGroups?.map((g) => g.AutoScalingGroupName)).toEqual(['page-a', 'page-b'])
-    const second = await asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag:pager', Values: ['yes'] }], MaxRecords: 2, NextToken: first.NextToken }))
+    const second = await asg.send(
+      new DescribeAutoScalingGroupsCommand({
+        Filters: [{ Name: 'tag:pager', Values: ['yes'] }],
+        MaxRecords: 2,
+        NextToken: first.NextToken
+      })
+    )
     expect(second.AutoScalingGroups?.map((g) => g.AutoScalingGroupName)).toEqual(['page-c'])
     expect(second.NextToken).toBeUndefined()
-    const byKey = await asg.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag-key', Values: ['pager'] }] }))
+    const byKey = await asg.send(
+      new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: 'tag-key', Values: ['pager'] }] })
+    )
     expect(byKey.AutoScalingGroups).toHaveLength(3)
   })
 
   test('CreateOrUpdateTags and DeleteTags change the group tags', async () => {
     await createGroup('retag', 0, { Tags: [{ Key: 'a', Value: '1', PropagateAtLaunch: true }] })
-    await asg.send(new CreateOrUpdateTagsCommand({ Tags: [{ ResourceId: 'retag', ResourceType: 'auto-scaling-group', Key: 'a', Value: '2', PropagateAtLaunch: true }, { ResourceId: 'retag', ResourceType: 'auto-scaling-group', Key: 'b', Value: '3', PropagateAtLaunch: false }] }))
-    await asg.send(new DeleteTagsCommand({ Tags: [{ ResourceId: 'retag', ResourceType: 'auto-scaling-group', Key: 'b' }] }))
+    await asg.send(
+      new CreateOrUpdateTagsCommand({
+        Tags: [
+          { ResourceId: 'retag', ResourceType: 'auto-scaling-group', Key: 'a', Value: '2', PropagateAtLaunch: true },
+          { ResourceId: 'retag', ResourceType: 'auto-scaling-group', Key: 'b', Value: '3', PropagateAtLaunch: false }
+        ]
+      })
+    )
+    await asg.send(
+      new DeleteTagsCommand({ Tags: [{ ResourceId: 'retag', ResourceType: 'auto-scaling-group', Key: 'b' }] })
+    )
     const g = await group('retag')
     expect(g.Tags?.map((t) => [t.Key, t.Value, t.PropagateAtLaunch])).toEqual([['a', '2', true]])
   })
@@ -388,15 +484,35 @@ describe('describe, tags and pagination', () => {
 describe('instance refresh', () => {
   test('an instance refresh replaces every instance with one on the latest template version', async () => {
     const ltId = await template('refresh-lt')
-    await asg.send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'refresh', MinSize: 0, MaxSize: 5, DesiredCapacity: 3, LaunchTemplate: { LaunchTemplateId: ltId, Version: '$Latest' } }))
+    await asg.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: 'refresh',
+        MinSize: 0,
+        MaxSize: 5,
+        DesiredCapacity: 3,
+        LaunchTemplate: { LaunchTemplateId: ltId, Version: '$Latest' }
+      })
+    )
     await emu.waitIdle()
     const before = (await groupInstances('refresh')).map((i) => i.InstanceId)
-    await ec2.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: ltId, SourceVersion: '1', LaunchTemplateData: { InstanceType: 't3.large' } }))
+    await ec2.send(
+      new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: ltId,
+        SourceVersion: '1',
+        LaunchTemplateData: { InstanceType: 't3.large' }
+      })
+    )
     const { InstanceRefreshId } = await asg.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'refresh' }))
-    expect(await errorName(asg.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'refresh' })))).toBe('InstanceRefreshInProgress')
+    expect(await errorName(asg.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'refresh' })))).toBe(
+      'InstanceRefreshInProgress'
+    )
     await emu.waitIdle()
     const refreshes = await asg.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: 'refresh' }))
-    expect(refreshes.InstanceRefreshes?.[0]).toMatchObject({ InstanceRefreshId, Status: 'Successful', PercentageComplete: 100 })
+    expect(refreshes.InstanceRefreshes?.[0]).toMatchObject({
+      InstanceRefreshId,
+      Status: 'Successful',
+      PercentageComplete: 100
+    })
     const after = await groupInstances('refresh', ['running'])
     expect(after).toHaveLength(3)
     expect(after.some((i) => before.includes(i.InstanceId))).toBe(false)

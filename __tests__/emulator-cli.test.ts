@@ -15,7 +15,10 @@ afterAll(() => {
 /** Starts `tsx emulator/cli.ts` and resolves with what it printed once it listens. */
 function startCli(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'emulator/cli.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    child = spawn(process.execPath, ['--import', 'tsx', 'emulator/cli.ts', ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
     let out = ''
     const timer = setTimeout(() => reject(new Error(`the CLI did not start:\n${out}`)), 20_000)
     child.stdout?.on('data', (chunk: Buffer) => {

@@ -1,6 +1,18 @@
 import { ConfiguredRetryStrategy } from '@smithy/core/retry'
-import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling'
-import { CreateLaunchTemplateCommand, CreateSecurityGroupCommand, DescribeInstancesCommand, DescribeLaunchTemplatesCommand, DescribeSecurityGroupsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand
+} from '@aws-sdk/client-auto-scaling'
+import {
+  CreateLaunchTemplateCommand,
+  CreateSecurityGroupCommand,
+  DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeVpcsCommand,
+  EC2Client
+} from '@aws-sdk/client-ec2'
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { EmulatorClient } from '../emulator/client.js'
@@ -21,7 +33,15 @@ afterAll(async () => {
 })
 
 beforeEach(() => {
-  emu.setFaults({ latencyMs: 0, latencyJitterMs: 0, throttleRate: 0, serverErrorRate: 0, ec2VisibilitySeconds: 0, services: [], seed: 1 })
+  emu.setFaults({
+    latencyMs: 0,
+    latencyJitterMs: 0,
+    throttleRate: 0,
+    serverErrorRate: 0,
+    ec2VisibilitySeconds: 0,
+    services: [],
+    seed: 1
+  })
   emu.resetCalls()
 })
 
@@ -66,7 +86,11 @@ describe('routing and the call log', () => {
   test('a failed call is recorded with its error code and not flagged as injected', async () => {
     const ec2 = new EC2Client(sdkConfig(emu))
     await failure(ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: ['sg-0000000000000000f'] })))
-    expect(emu.calls()[0]).toMatchObject({ operation: 'DescribeSecurityGroups', status: 400, errorCode: 'InvalidGroup.NotFound' })
+    expect(emu.calls()[0]).toMatchObject({
+      operation: 'DescribeSecurityGroups',
+      status: 400,
+      errorCode: 'InvalidGroup.NotFound'
+    })
     expect(emu.calls()[0]?.injected).toBeUndefined()
     ec2.destroy()
   })
@@ -91,7 +115,9 @@ describe('routing and the call log', () => {
     })
     const text = await res.text()
     expect(res.status).toBe(400)
-    expect(text).toMatch(/<Response><Errors><Error><Code>InvalidAction<\/Code><Message>.*<\/Message><\/Error><\/Errors><RequestID>.+<\/RequestID><\/Response>/)
+    expect(text).toMatch(
+      /<Response><Errors><Error><Code>InvalidAction<\/Code><Message>.*<\/Message><\/Error><\/Errors><RequestID>.+<\/RequestID><\/Response>/
+    )
   })
 
   test('an Auto Scaling error is a query ErrorResponse with Type, Code and Message', async () => {
@@ -102,13 +128,18 @@ describe('routing and the call log', () => {
     })
     const text = await res.text()
     expect(res.status).toBe(400)
-    expect(text).toMatch(/<ErrorResponse xmlns="[^"]+"><Error><Type>Sender<\/Type><Code>ValidationError<\/Code><Message>[^<]+<\/Message><\/Error><RequestId>[^<]+<\/RequestId><\/ErrorResponse>/)
+    expect(text).toMatch(
+      /<ErrorResponse xmlns="[^"]+"><Error><Type>Sender<\/Type><Code>ValidationError<\/Code><Message>[^<]+<\/Message><\/Error><RequestId>[^<]+<\/RequestId><\/ErrorResponse>/
+    )
   })
 
   test('a request for a service the emulator does not serve is refused', async () => {
     const res = await fetch(`${emu.endpoint}/`, {
       method: 'POST',
-      headers: { authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=x' }
+      headers: {
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=x'
+      }
     })
     expect(res.status).toBe(400)
     expect(await res.text()).toContain('UnknownService')
@@ -185,7 +216,11 @@ describe('fault injection', () => {
       const e = await startEmulator({ faults: { throttleRate: 0.5, seed: 42 } })
       const ec2 = new EC2Client(sdkConfig(e))
       let out = ''
-      for (let i = 0; i < 12; i++) out += await ec2.send(new DescribeVpcsCommand({})).then(() => 'o', () => 'x')
+      for (let i = 0; i < 12; i++)
+        out += await ec2.send(new DescribeVpcsCommand({})).then(
+          () => 'o',
+          () => 'x'
+        )
       ec2.destroy()
       await e.stop()
       return out
@@ -201,11 +236,25 @@ describe('fault injection', () => {
     const ec2 = new EC2Client(sdkConfig(emu))
     const asg = new AutoScalingClient(sdkConfig(emu))
     const { GroupId } = await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'slow-sg', Description: 'd' }))
-    const lt = await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'slow-lt', LaunchTemplateData: { ImageId: 'ami-0a1b2c3d4e5f60001' } }))
+    const lt = await ec2.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: 'slow-lt',
+        LaunchTemplateData: { ImageId: 'ami-0a1b2c3d4e5f60001' }
+      })
+    )
     const ltId = lt.LaunchTemplate?.LaunchTemplateId ?? ''
-    expect((await failure(ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [GroupId ?? ''] })))).name).toBe('InvalidGroup.NotFound')
-    expect((await failure(ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [ltId] })))).name).toBe('InvalidLaunchTemplateId.NotFound')
-    const create = new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'slow', MinSize: 0, MaxSize: 1, LaunchTemplate: { LaunchTemplateId: ltId } })
+    expect((await failure(ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [GroupId ?? ''] })))).name).toBe(
+      'InvalidGroup.NotFound'
+    )
+    expect((await failure(ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [ltId] })))).name).toBe(
+      'InvalidLaunchTemplateId.NotFound'
+    )
+    const create = new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: 'slow',
+      MinSize: 0,
+      MaxSize: 1,
+      LaunchTemplate: { LaunchTemplateId: ltId }
+    })
     expect((await failure(asg.send(create))).code).toBe('ValidationError')
     await new Promise((resolve) => setTimeout(resolve, 320))
     const sg = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [GroupId ?? ''] }))
@@ -237,16 +286,26 @@ describe('rate limits', () => {
   test('unfiltered DescribeInstances has a smaller bucket than filtered ones', () => {
     const limiter = new RateLimiter(undefined, () => 0)
     const base = { account: '1', region: 'us-east-1', service: 'ec2', operation: 'DescribeInstances' }
-    const count = (body: string): number => Array.from({ length: 120 }).filter(() => limiter.take({ ...base, body })).length
+    const count = (body: string): number =>
+      Array.from({ length: 120 }).filter(() => limiter.take({ ...base, body })).length
     expect(count('Action=DescribeInstances&Version=2016-11-15')).toBe(50)
-    expect(count('Action=DescribeInstances&Version=2016-11-15&Filter.1.Name=tag%3Aproject&Filter.1.Value.1=p')).toBe(100)
+    expect(count('Action=DescribeInstances&Version=2016-11-15&Filter.1.Name=tag%3Aproject&Filter.1.Value.1=p')).toBe(
+      100
+    )
   })
 
   test('with rate limits on, a burst of EC2 describes beyond the bucket is throttled', async () => {
     const limited = await startEmulator({ rateLimits: true })
     const ec2 = new EC2Client(sdkConfig(limited))
     const filtered = { Filters: [{ Name: 'instance-state-name', Values: ['running'] }] }
-    const results = await Promise.all(Array.from({ length: 200 }, () => ec2.send(new DescribeInstancesCommand(filtered)).then(() => 'ok', (e: Error) => e.name)))
+    const results = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        ec2.send(new DescribeInstancesCommand(filtered)).then(
+          () => 'ok',
+          (e: Error) => e.name
+        )
+      )
+    )
     const throttled = results.filter((r) => r === 'RequestLimitExceeded').length
     expect(throttled).toBeGreaterThan(0)
     expect(results.filter((r) => r === 'ok').length).toBeGreaterThanOrEqual(100)
@@ -263,21 +322,44 @@ describe('control API', () => {
     const control = new EmulatorClient(emu.endpoint)
     const ec2 = new EC2Client(sdkConfig(emu))
     const asg = new AutoScalingClient(sdkConfig(emu))
-    await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'ctl-lt', LaunchTemplateData: { ImageId: 'ami-0a1b2c3d4e5f60001' } }))
-    await asg.send(new CreateAutoScalingGroupCommand({
-      AutoScalingGroupName: 'ctl', MinSize: 0, MaxSize: 3, DesiredCapacity: 2,
-      MixedInstancesPolicy: { LaunchTemplate: { LaunchTemplateSpecification: { LaunchTemplateName: 'ctl-lt' } }, InstancesDistribution: { OnDemandPercentageAboveBaseCapacity: 0 } }
-    }))
+    await ec2.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: 'ctl-lt',
+        LaunchTemplateData: { ImageId: 'ami-0a1b2c3d4e5f60001' }
+      })
+    )
+    await asg.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: 'ctl',
+        MinSize: 0,
+        MaxSize: 3,
+        DesiredCapacity: 2,
+        MixedInstancesPolicy: {
+          LaunchTemplate: { LaunchTemplateSpecification: { LaunchTemplateName: 'ctl-lt' } },
+          InstancesDistribution: { OnDemandPercentageAboveBaseCapacity: 0 }
+        }
+      })
+    )
     await control.waitIdle()
     expect((await control.calls()).map((c) => c.operation)).toEqual(['CreateLaunchTemplate', 'CreateAutoScalingGroup'])
-    const state = (await control.state()) as { ec2: { instances: { instanceId: string; state: string; privateIpAddress?: string }[]; launchTemplates: unknown[]; securityGroups: unknown[] }; autoscaling: { groups: { name: string }[] }; iam: { roles: unknown[] } }
+    const state = (await control.state()) as {
+      ec2: {
+        instances: { instanceId: string; state: string; privateIpAddress?: string }[]
+        launchTemplates: unknown[]
+        securityGroups: unknown[]
+      }
+      autoscaling: { groups: { name: string }[] }
+      iam: { roles: unknown[] }
+    }
     const running = state.ec2.instances.filter((i) => i.state === 'running')
     expect(running.length).toBeGreaterThanOrEqual(2)
     expect(running[0]?.privateIpAddress).toMatch(/^172\.28\./)
     expect(state.autoscaling.groups.map((g) => g.name)).toContain('ctl')
     expect(Array.isArray(state.iam.roles)).toBe(true)
     const ctlInstances = (emu.state() as typeof state).ec2.instances.filter((i) => i.state === 'running')
-    const first = ctlInstances.find((i) => (i as unknown as { tags: Record<string, string> }).tags['aws:autoscaling:groupName'] === 'ctl')
+    const first = ctlInstances.find(
+      (i) => (i as unknown as { tags: Record<string, string> }).tags['aws:autoscaling:groupName'] === 'ctl'
+    )
     await control.spotInterrupt(first?.instanceId ?? '')
     await control.waitIdle()
     const after = (await control.state()) as typeof state
@@ -300,15 +382,61 @@ describe('control API', () => {
 
 describe('CLI options', () => {
   test('fault and simulation flags become emulator options', () => {
-    const options = optionsFromArgs(['--port', '0', '--latency-ms', '50', '--throttle-rate', '0.2', '--error-rate', '0.1', '--ec2-visibility-seconds', '3', '--role-propagation-seconds', '8', '--duplicate-events', '0.5', '--reorder-ms', '200', '--seed', '9', '--rate-limits', '--verbose', '--fault-services', 'ec2,lambda'])
+    const options = optionsFromArgs([
+      '--port',
+      '0',
+      '--latency-ms',
+      '50',
+      '--throttle-rate',
+      '0.2',
+      '--error-rate',
+      '0.1',
+      '--ec2-visibility-seconds',
+      '3',
+      '--role-propagation-seconds',
+      '8',
+      '--duplicate-events',
+      '0.5',
+      '--reorder-ms',
+      '200',
+      '--seed',
+      '9',
+      '--rate-limits',
+      '--verbose',
+      '--fault-services',
+      'ec2,lambda'
+    ])
     expect(options).toMatchObject({
       port: 0,
       rateLimits: true,
       verbose: true,
-      faults: { latencyMs: 50, throttleRate: 0.2, serverErrorRate: 0.1, ec2VisibilitySeconds: 3, rolePropagationSeconds: 8, duplicateEventRate: 0.5, reorderWindowMs: 200, seed: 9, services: ['ec2', 'lambda'] }
+      faults: {
+        latencyMs: 50,
+        throttleRate: 0.2,
+        serverErrorRate: 0.1,
+        ec2VisibilitySeconds: 3,
+        rolePropagationSeconds: 8,
+        duplicateEventRate: 0.5,
+        reorderWindowMs: 200,
+        seed: 9,
+        services: ['ec2', 'lambda']
+      }
     })
-    const more = optionsFromArgs(['--no-spot-capacity', '--route53-one-change-at-a-time', '--put-targets-failure-rate', '0.3', '--route53-sync-ms', '40', '--launch-delay-ms', '7'])
-    expect(more.faults).toMatchObject({ spotCapacityUnavailable: true, route53OneChangeAtATime: true, putTargetsFailureRate: 0.3 })
+    const more = optionsFromArgs([
+      '--no-spot-capacity',
+      '--route53-one-change-at-a-time',
+      '--put-targets-failure-rate',
+      '0.3',
+      '--route53-sync-ms',
+      '40',
+      '--launch-delay-ms',
+      '7'
+    ])
+    expect(more.faults).toMatchObject({
+      spotCapacityUnavailable: true,
+      route53OneChangeAtATime: true,
+      putTargetsFailureRate: 0.3
+    })
     expect(more.simulation).toEqual({ route53SyncMs: 40, launchDelayMs: 7 })
     expect(optionsFromArgs([]).port).toBe(4566)
     expect(() => optionsFromArgs(['--latency-ms', 'soon'])).toThrow(/needs a number/)

@@ -46,7 +46,8 @@ const SERVICES: Record<string, ServiceUnderTest> = {
     protocol: 'query',
     base: 'AutoScalingServiceException',
     operation: 'DescribeAutoScalingGroups',
-    call: (emu) => new autoscaling.AutoScalingClient(sdkConfig(emu)).send(new autoscaling.DescribeAutoScalingGroupsCommand({}))
+    call: (emu) =>
+      new autoscaling.AutoScalingClient(sdkConfig(emu)).send(new autoscaling.DescribeAutoScalingGroupsCommand({}))
   },
   iam: {
     pkg: iam,
@@ -124,7 +125,8 @@ function errorShapes(pkg: Package): ErrorShape[] {
 /** The shape AWS's model maps a wire code to: the awsQueryError code for query services, the shape name otherwise. */
 function modelledShape(service: ServiceUnderTest, code: string): ErrorShape | undefined {
   const shapes = errorShapes(service.pkg)
-  const byQueryCode = service.protocol === 'query' ? shapes.find((s) => s.traits.awsQueryError?.[0] === code) : undefined
+  const byQueryCode =
+    service.protocol === 'query' ? shapes.find((s) => s.traits.awsQueryError?.[0] === code) : undefined
   return byQueryCode ?? shapes.find((s) => s.name === code)
 }
 
@@ -176,9 +178,11 @@ describe('every error code the emulator can return', () => {
           if (!(err instanceof ctor)) problems.push(`not an instance of ${shape?.name ?? service.base}`)
           if (err.name !== name) problems.push(`name ${err.name}, want ${name}`)
           if (err.message !== message) problems.push(`message ${JSON.stringify(err.message)}`)
-          if (err.$metadata?.httpStatusCode !== status) problems.push(`HTTP ${String(err.$metadata?.httpStatusCode)}, listed ${status}`)
+          if (err.$metadata?.httpStatusCode !== status)
+            problems.push(`HTTP ${String(err.$metadata?.httpStatusCode)}, listed ${status}`)
         }
-        if (shape && modelledStatus(service, shape) !== status) problems.push(`listed ${status}, the model says ${modelledStatus(service, shape)}`)
+        if (shape && modelledStatus(service, shape) !== status)
+          problems.push(`listed ${status}, the model says ${modelledStatus(service, shape)}`)
         if (problems.length > 0) failures.push(`${signingName} ${code}: ${problems.join('; ')}`)
       }
     }
@@ -193,6 +197,8 @@ describe('every error code the emulator can return', () => {
   })
 
   test('is the only kind of code the test hook accepts', async () => {
-    await expect(control.queueError({ service: 'route53', operation: 'ListHostedZones', code: 'NoSuchThing' })).rejects.toThrow(/not an error code of route53/)
+    await expect(
+      control.queueError({ service: 'route53', operation: 'ListHostedZones', code: 'NoSuchThing' })
+    ).rejects.toThrow(/not an error code of route53/)
   })
 })

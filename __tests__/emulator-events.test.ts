@@ -1,6 +1,12 @@
 import { AutoScalingClient, CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling'
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
-import { CreateLaunchTemplateCommand, DescribeInstancesCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import {
+  CreateLaunchTemplateCommand,
+  DescribeInstancesCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client
+} from '@aws-sdk/client-ec2'
 import {
   DeleteRuleCommand,
   DescribeRuleCommand,
@@ -12,7 +18,12 @@ import {
   RemoveTargetsCommand
 } from '@aws-sdk/client-eventbridge'
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
-import { AddPermissionCommand, CreateFunctionCommand, LambdaClient, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda'
+import {
+  AddPermissionCommand,
+  CreateFunctionCommand,
+  LambdaClient,
+  waitUntilFunctionActiveV2
+} from '@aws-sdk/client-lambda'
 import { CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { strToU8, zipSync } from 'fflate'
 import { startEmulator, type Emulator } from '../emulator/server.js'
@@ -22,8 +33,14 @@ import { AL2023_AMIS, type InstanceStateChange } from '../emulator/types.js'
 const REGION = 'us-east-1'
 const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }
 const EC2_PATTERN = JSON.stringify({ source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'] })
-const FUNCTION_POLICY = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ec2:DescribeInstances', 'route53:*'], Resource: '*' }] })
-const TRUST = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] })
+const FUNCTION_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: ['ec2:DescribeInstances', 'route53:*'], Resource: '*' }]
+})
+const TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]
+})
 
 /** The DNS-updater-like handler: on running, reads the instance through the runtime's SDK and writes a Route 53 record. */
 const HANDLER = `import { EC2Client, DescribeInstancesCommand } from '@aws-sdk/client-ec2'
@@ -50,7 +67,11 @@ let seq = 0
 
 function clients(e: Emulator): { events: EventBridgeClient; lambda: LambdaClient; logs: CloudWatchLogsClient } {
   const config = { endpoint: e.endpoint, region: REGION, credentials, maxAttempts: 1 }
-  return { events: new EventBridgeClient(config), lambda: new LambdaClient(config), logs: new CloudWatchLogsClient(config) }
+  return {
+    events: new EventBridgeClient(config),
+    lambda: new LambdaClient(config),
+    logs: new CloudWatchLogsClient(config)
+  }
 }
 
 async function failure(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
@@ -62,11 +83,18 @@ async function failure(promise: Promise<unknown>): Promise<{ name: string; messa
   throw new Error('expected the call to fail')
 }
 
-async function createFunction(e: Emulator, name: string, code: string, env: Record<string, string> = {}): Promise<string> {
+async function createFunction(
+  e: Emulator,
+  name: string,
+  code: string,
+  env: Record<string, string> = {}
+): Promise<string> {
   const iam = new IAMClient({ endpoint: e.endpoint, region: REGION, credentials })
   const role = await iam.send(new CreateRoleCommand({ RoleName: `role-${name}`, AssumeRolePolicyDocument: TRUST }))
   // the function's calls are evaluated against its execution role's policies
-  await iam.send(new PutRolePolicyCommand({ RoleName: `role-${name}`, PolicyName: 'function', PolicyDocument: FUNCTION_POLICY }))
+  await iam.send(
+    new PutRolePolicyCommand({ RoleName: `role-${name}`, PolicyName: 'function', PolicyDocument: FUNCTION_POLICY })
+  )
   const { lambda: l } = clients(e)
   const out = await l.send(
     new CreateFunctionCommand({
@@ -84,13 +112,25 @@ async function createFunction(e: Emulator, name: string, code: string, env: Reco
 }
 
 /** A rule for EC2 state changes targeting the function, with (optionally) the invoke permission. */
-async function wire(e: Emulator, functionArn: string, opts: { permission: boolean; sourceArn?: string }): Promise<string> {
+async function wire(
+  e: Emulator,
+  functionArn: string,
+  opts: { permission: boolean; sourceArn?: string }
+): Promise<string> {
   const { events: ev, lambda: l } = clients(e)
   const name = `rule-${++seq}`
   const rule = await ev.send(new PutRuleCommand({ Name: name, EventPattern: EC2_PATTERN, State: 'ENABLED' }))
   await ev.send(new PutTargetsCommand({ Rule: name, Targets: [{ Id: 'fn', Arn: functionArn }] }))
   if (opts.permission) {
-    await l.send(new AddPermissionCommand({ FunctionName: functionArn, StatementId: name, Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', SourceArn: opts.sourceArn ?? rule.RuleArn }))
+    await l.send(
+      new AddPermissionCommand({
+        FunctionName: functionArn,
+        StatementId: name,
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        SourceArn: opts.sourceArn ?? rule.RuleArn
+      })
+    )
   }
   return rule.RuleArn ?? ''
 }
@@ -100,7 +140,9 @@ function stateChange(instanceId: string, state: InstanceStateChange['state']): I
 }
 
 async function logLines(e: Emulator, fn: string, pattern: string): Promise<string[]> {
-  const out = await clients(e).logs.send(new FilterLogEventsCommand({ logGroupName: `/aws/lambda/${fn}`, filterPattern: pattern }))
+  const out = await clients(e).logs.send(
+    new FilterLogEventsCommand({ logGroupName: `/aws/lambda/${fn}`, filterPattern: pattern })
+  )
   return (out.events ?? []).map((x) => x.message ?? '')
 }
 
@@ -133,11 +175,27 @@ afterEach(() => {
 
 describe('EventBridge rules and targets', () => {
   test('PutRule returns the rule ARN and DescribeRule shows its pattern, state, description and tags', async () => {
-    const out = await events.send(new PutRuleCommand({ Name: 'ec2-changes', EventPattern: EC2_PATTERN, State: 'ENABLED', Description: 'EC2 state changes', Tags: [{ Key: 'project', Value: 'prj-demo' }] }))
+    const out = await events.send(
+      new PutRuleCommand({
+        Name: 'ec2-changes',
+        EventPattern: EC2_PATTERN,
+        State: 'ENABLED',
+        Description: 'EC2 state changes',
+        Tags: [{ Key: 'project', Value: 'prj-demo' }]
+      })
+    )
     expect(out.RuleArn).toBe(`arn:aws:events:${REGION}:${emu.accountId}:rule/ec2-changes`)
     const rule = await events.send(new DescribeRuleCommand({ Name: 'ec2-changes' }))
-    expect([rule.Arn, rule.EventPattern, rule.State, rule.Description, rule.EventBusName]).toEqual([out.RuleArn, EC2_PATTERN, 'ENABLED', 'EC2 state changes', 'default'])
-    expect((await events.send(new ListTagsForResourceCommand({ ResourceARN: out.RuleArn }))).Tags).toEqual([{ Key: 'project', Value: 'prj-demo' }])
+    expect([rule.Arn, rule.EventPattern, rule.State, rule.Description, rule.EventBusName]).toEqual([
+      out.RuleArn,
+      EC2_PATTERN,
+      'ENABLED',
+      'EC2 state changes',
+      'default'
+    ])
+    expect((await events.send(new ListTagsForResourceCommand({ ResourceARN: out.RuleArn }))).Tags).toEqual([
+      { Key: 'project', Value: 'prj-demo' }
+    ])
   })
 
   test('an event pattern that is not a JSON object is refused with InvalidEventPatternException', async () => {
@@ -147,7 +205,12 @@ describe('EventBridge rules and targets', () => {
 
   test('a rule cannot be deleted while it has targets; after RemoveTargets it can', async () => {
     await events.send(new PutRuleCommand({ Name: 'with-target', EventPattern: EC2_PATTERN }))
-    const put = await events.send(new PutTargetsCommand({ Rule: 'with-target', Targets: [{ Id: 't1', Arn: `arn:aws:lambda:${REGION}:${emu.accountId}:function:any` }] }))
+    const put = await events.send(
+      new PutTargetsCommand({
+        Rule: 'with-target',
+        Targets: [{ Id: 't1', Arn: `arn:aws:lambda:${REGION}:${emu.accountId}:function:any` }]
+      })
+    )
     expect(put.FailedEntryCount).toBe(0)
     const listed = await events.send(new ListTargetsByRuleCommand({ Rule: 'with-target' }))
     expect(listed.Targets?.map((t) => t.Id)).toEqual(['t1'])
@@ -157,35 +220,59 @@ describe('EventBridge rules and targets', () => {
     expect(removed.FailedEntryCount).toBe(0)
     expect((await events.send(new ListTargetsByRuleCommand({ Rule: 'with-target' }))).Targets).toEqual([])
     await events.send(new DeleteRuleCommand({ Name: 'with-target' }))
-    expect((await failure(events.send(new DescribeRuleCommand({ Name: 'with-target' })))).name).toBe('ResourceNotFoundException')
+    expect((await failure(events.send(new DescribeRuleCommand({ Name: 'with-target' })))).name).toBe(
+      'ResourceNotFoundException'
+    )
   })
 
   test('PutTargets reports a malformed target ARN in FailedEntries instead of throwing', async () => {
     await events.send(new PutRuleCommand({ Name: 'malformed', EventPattern: EC2_PATTERN }))
     const out = await events.send(
-      new PutTargetsCommand({ Rule: 'malformed', Targets: [{ Id: 'good', Arn: `arn:aws:lambda:${REGION}:${emu.accountId}:function:f` }, { Id: 'bad', Arn: 'not-an-arn' }] })
+      new PutTargetsCommand({
+        Rule: 'malformed',
+        Targets: [
+          { Id: 'good', Arn: `arn:aws:lambda:${REGION}:${emu.accountId}:function:f` },
+          { Id: 'bad', Arn: 'not-an-arn' }
+        ]
+      })
     )
     expect(out.FailedEntryCount).toBe(1)
     expect(out.FailedEntries?.[0]).toMatchObject({ TargetId: 'bad', ErrorCode: 'ValidationException' })
-    expect((await events.send(new ListTargetsByRuleCommand({ Rule: 'malformed' }))).Targets?.map((t) => t.Id)).toEqual(['good'])
+    expect((await events.send(new ListTargetsByRuleCommand({ Rule: 'malformed' }))).Targets?.map((t) => t.Id)).toEqual([
+      'good'
+    ])
   })
 
   test('with putTargetsFailureRate at 1 every entry fails and nothing is added', async () => {
     await events.send(new PutRuleCommand({ Name: 'flaky', EventPattern: EC2_PATTERN }))
     emu.setFaults({ putTargetsFailureRate: 1 })
-    const out = await events.send(new PutTargetsCommand({ Rule: 'flaky', Targets: [{ Id: 'a', Arn: `arn:aws:lambda:${REGION}:${emu.accountId}:function:f` }] }))
+    const out = await events.send(
+      new PutTargetsCommand({
+        Rule: 'flaky',
+        Targets: [{ Id: 'a', Arn: `arn:aws:lambda:${REGION}:${emu.accountId}:function:f` }]
+      })
+    )
     expect([out.FailedEntryCount, out.FailedEntries?.[0]?.ErrorCode]).toEqual([1, 'ConcurrentModificationException'])
     expect((await events.send(new ListTargetsByRuleCommand({ Rule: 'flaky' }))).Targets).toEqual([])
   })
 
   test('PutTargets on an unknown rule fails with ResourceNotFoundException', async () => {
-    const err = await failure(events.send(new PutTargetsCommand({ Rule: 'nope', Targets: [{ Id: 'a', Arn: `arn:aws:lambda:${REGION}:${emu.accountId}:function:f` }] })))
+    const err = await failure(
+      events.send(
+        new PutTargetsCommand({
+          Rule: 'nope',
+          Targets: [{ Id: 'a', Arn: `arn:aws:lambda:${REGION}:${emu.accountId}:function:f` }]
+        })
+      )
+    )
     expect(err.name).toBe('ResourceNotFoundException')
   })
 
   test('injected throttling surfaces as ThrottlingException', async () => {
     emu.setFaults({ throttleRate: 1 })
-    expect((await failure(events.send(new DescribeRuleCommand({ Name: 'ec2-changes' })))).name).toBe('ThrottlingException')
+    expect((await failure(events.send(new DescribeRuleCommand({ Name: 'ec2-changes' })))).name).toBe(
+      'ThrottlingException'
+    )
   })
 })
 
@@ -221,12 +308,23 @@ describe('EC2 state changes reach the Lambda function', () => {
     const ec2 = new EC2Client({ endpoint: emu.endpoint, region: REGION, credentials })
     const r53 = new Route53Client({ endpoint: emu.endpoint, region: REGION, credentials })
     const vpc = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs?.[0]?.VpcId ?? ''
-    const zone = await r53.send(new CreateHostedZoneCommand({ Name: 'e2e.internal', CallerReference: 'e2e', VPC: { VPCId: vpc, VPCRegion: REGION } }))
+    const zone = await r53.send(
+      new CreateHostedZoneCommand({
+        Name: 'e2e.internal',
+        CallerReference: 'e2e',
+        VPC: { VPCId: vpc, VPCRegion: REGION }
+      })
+    )
     const zoneId = zone.HostedZone?.Id ?? ''
     const arn = await createFunction(emu, 'dns-updater', HANDLER, { ZONE_ID: zoneId })
     await wire(emu, arn, { permission: true })
     const subnet = (await ec2.send(new DescribeSubnetsCommand({}))).Subnets?.[0]?.SubnetId ?? ''
-    await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'e2e-web', LaunchTemplateData: { ImageId: AL2023_AMIS.x86_64.imageId, InstanceType: 't3.micro' } }))
+    await ec2.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: 'e2e-web',
+        LaunchTemplateData: { ImageId: AL2023_AMIS.x86_64.imageId, InstanceType: 't3.micro' }
+      })
+    )
     const asg = new AutoScalingClient({ endpoint: emu.endpoint, region: REGION, credentials })
     await asg.send(
       new CreateAutoScalingGroupCommand({
@@ -240,15 +338,25 @@ describe('EC2 state changes reach the Lambda function', () => {
       })
     )
     await emu.waitIdle()
-    const instances = (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:e2e:service', Values: ['web'] }] }))).Reservations?.flatMap((r) => r.Instances ?? []) ?? []
+    const instances =
+      (
+        await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:e2e:service', Values: ['web'] }] }))
+      ).Reservations?.flatMap((r) => r.Instances ?? []) ?? []
     const running = instances.find((i) => i.State?.Name === 'running')
     expect(running?.PrivateIpAddress).toMatch(/^172\.28\./)
-    const records = (await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }))).ResourceRecordSets ?? []
-    expect(records.find((r) => r.Name === 'web.e2e.internal.')?.ResourceRecords).toEqual([{ Value: running?.PrivateIpAddress }])
+    const records =
+      (await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }))).ResourceRecordSets ?? []
+    expect(records.find((r) => r.Name === 'web.e2e.internal.')?.ResourceRecords).toEqual([
+      { Value: running?.PrivateIpAddress }
+    ])
     const lines = await logLines(emu, 'dns-updater', `"state-change ${running?.InstanceId ?? '?'}"`)
     expect(lines.some((l) => l.includes(' running EC2 Instance State-change Notification '))).toBe(true)
     expect(lines.some((l) => l.includes(' pending EC2 Instance State-change Notification '))).toBe(true)
-    expect(emu.calls().some((c) => c.caller === 'lambda-dns-updater' && c.service === 'ec2' && c.operation === 'DescribeInstances')).toBe(true)
+    expect(
+      emu
+        .calls()
+        .some((c) => c.caller === 'lambda-dns-updater' && c.service === 'ec2' && c.operation === 'DescribeInstances')
+    ).toBe(true)
 
     emu.terminateInstance(running?.InstanceId ?? '')
     await emu.waitIdle()
@@ -278,10 +386,21 @@ describe('EC2 state changes reach the Lambda function', () => {
   test('without an invoke permission for the rule, or for another rule, the function is not invoked', async () => {
     const e = await startEmulator()
     try {
-      const noPerm = await createFunction(e, 'no-perm-fn', "export const handler = async (ev) => { console.log('ran', ev.detail['instance-id']) }")
+      const noPerm = await createFunction(
+        e,
+        'no-perm-fn',
+        "export const handler = async (ev) => { console.log('ran', ev.detail['instance-id']) }"
+      )
       await wire(e, noPerm, { permission: false })
-      const otherRule = await createFunction(e, 'other-rule-fn', "export const handler = async (ev) => { console.log('ran', ev.detail['instance-id']) }")
-      await wire(e, otherRule, { permission: true, sourceArn: `arn:aws:events:${REGION}:${e.accountId}:rule/someone-else` })
+      const otherRule = await createFunction(
+        e,
+        'other-rule-fn',
+        "export const handler = async (ev) => { console.log('ran', ev.detail['instance-id']) }"
+      )
+      await wire(e, otherRule, {
+        permission: true,
+        sourceArn: `arn:aws:events:${REGION}:${e.accountId}:rule/someone-else`
+      })
       const seen = recordDeliveries(e)
       e.cloud.bus.emit('ec2-state-change', stateChange('i-0noperm', 'running'))
       await e.waitIdle()
@@ -294,7 +413,9 @@ describe('EC2 state changes reach the Lambda function', () => {
   test('a disabled rule delivers nothing', async () => {
     const arn = await createFunction(emu, 'disabled-fn', "export const handler = async () => 'ok'")
     const ruleArn = await wire(emu, arn, { permission: true })
-    await events.send(new PutRuleCommand({ Name: ruleArn.split('/').pop(), EventPattern: EC2_PATTERN, State: 'DISABLED' }))
+    await events.send(
+      new PutRuleCommand({ Name: ruleArn.split('/').pop(), EventPattern: EC2_PATTERN, State: 'DISABLED' })
+    )
     const seen = recordDeliveries(emu)
     emu.cloud.bus.emit('ec2-state-change', stateChange('i-0disabled', 'running'))
     await emu.waitIdle()
@@ -306,7 +427,11 @@ describe('EventBridge delivery faults', () => {
   test('with duplicateEventRate at 1 every event is delivered, and run, twice with the same id', async () => {
     const e = await startEmulator({ faults: { duplicateEventRate: 1 } })
     try {
-      const arn = await createFunction(e, 'dup-fn', "export const handler = async (ev) => { console.log('dup', ev.detail['instance-id'], ev.id) }")
+      const arn = await createFunction(
+        e,
+        'dup-fn',
+        "export const handler = async (ev) => { console.log('dup', ev.detail['instance-id'], ev.id) }"
+      )
       await wire(e, arn, { permission: true })
       e.cloud.bus.emit('ec2-state-change', stateChange('i-0dup', 'running'))
       await e.waitIdle()

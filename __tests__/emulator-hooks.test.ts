@@ -28,7 +28,7 @@ describe('emulator hooks', () => {
     const vpcId = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs?.[0]?.VpcId ?? ''
     const seen: Array<{ call: CallRecord; groups: number }> = []
     let answered = false
-    const groups = (): number => ((emu.state().ec2 as { securityGroups: unknown[] }).securityGroups).length
+    const groups = (): number => (emu.state().ec2 as { securityGroups: unknown[] }).securityGroups.length
     const off = emu.onCall((call) => seen.push({ call, groups: groups() + (answered ? 1000 : 0) }))
     const before = groups()
     await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'hooked', Description: 'x', VpcId: vpcId }))
@@ -70,7 +70,9 @@ describe('emulator hooks', () => {
     const event = [{ timestamp: Date.now(), message: 'late line' }]
     sink?.append({ region: 'us-east-1', group: '/aws/lambda/gone', stream: 's' }, event, { createGroup: false })
     sink?.append({ region: 'us-east-1', group: '/aws/lambda/kept', stream: 's' }, event)
-    const names = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/lambda/' }))).logGroups?.map((g) => g.logGroupName)
+    const names = (
+      await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/lambda/' }))
+    ).logGroups?.map((g) => g.logGroupName)
     expect(names).toEqual(['/aws/lambda/kept'])
   })
 })

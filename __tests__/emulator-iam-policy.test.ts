@@ -5,15 +5,53 @@
  * error through the real SDK clients. Credentials the emulator did not issue are allowed all.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling'
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  UpdateAutoScalingGroupCommand
+} from '@aws-sdk/client-auto-scaling'
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs'
-import { CreateLaunchTemplateCommand, CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import {
+  CreateLaunchTemplateCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client
+} from '@aws-sdk/client-ec2'
 import { EventBridgeClient, ListRulesCommand } from '@aws-sdk/client-eventbridge'
-import { AddRoleToInstanceProfileCommand, CreateInstanceProfileCommand, CreateOpenIDConnectProviderCommand, CreatePolicyCommand, CreatePolicyVersionCommand, CreateRoleCommand, GetRoleCommand, IAMClient, ListOpenIDConnectProvidersCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam'
-import { CreateFunctionCommand, InvokeCommand, LambdaClient, ListFunctionsCommand, UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand, waitUntilFunctionActiveV2, waitUntilFunctionUpdatedV2 } from '@aws-sdk/client-lambda'
+import {
+  AddRoleToInstanceProfileCommand,
+  CreateInstanceProfileCommand,
+  CreateOpenIDConnectProviderCommand,
+  CreatePolicyCommand,
+  CreatePolicyVersionCommand,
+  CreateRoleCommand,
+  GetRoleCommand,
+  IAMClient,
+  ListOpenIDConnectProvidersCommand,
+  UpdateAssumeRolePolicyCommand
+} from '@aws-sdk/client-iam'
+import {
+  CreateFunctionCommand,
+  InvokeCommand,
+  LambdaClient,
+  ListFunctionsCommand,
+  UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
+  waitUntilFunctionActiveV2,
+  waitUntilFunctionUpdatedV2
+} from '@aws-sdk/client-lambda'
 import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, DecodeAuthorizationMessageCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import {
+  AssumeRoleCommand,
+  AssumeRoleWithWebIdentityCommand,
+  DecodeAuthorizationMessageCommand,
+  GetCallerIdentityCommand,
+  STSClient
+} from '@aws-sdk/client-sts'
 import { strToU8, zipSync } from 'fflate'
 import { readFileSync } from 'node:fs'
 import { authorizationTable } from '../emulator/iam-policy/table.js'
@@ -21,7 +59,10 @@ import { startEmulator, type Emulator } from '../emulator/server.js'
 import { roleSession, sdkConfig, type SdkTestConfig } from '../emulator/testing.js'
 
 const ACCOUNT = '123456789012'
-const LAMBDA_TRUST = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] }
+const LAMBDA_TRUST = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]
+}
 
 let emu: Emulator
 let admin: SdkTestConfig
@@ -42,11 +83,22 @@ function session(policy: object, extra: { managedPolicyArns?: string[] } = {}): 
   return roleSession(emu, { roleName: `role-${roles}`, policy, sessionName: 'tester', ...extra })
 }
 
-const allow = (Action: string | string[], Resource: string | string[] = '*', Condition?: object): object => ({ Effect: 'Allow', Action, Resource, ...(Condition ? { Condition } : {}) })
-const deny = (Action: string | string[], Resource: string | string[] = '*'): object => ({ Effect: 'Deny', Action, Resource })
+const allow = (Action: string | string[], Resource: string | string[] = '*', Condition?: object): object => ({
+  Effect: 'Allow',
+  Action,
+  Resource,
+  ...(Condition ? { Condition } : {})
+})
+const deny = (Action: string | string[], Resource: string | string[] = '*'): object => ({
+  Effect: 'Deny',
+  Action,
+  Resource
+})
 const policy = (...Statement: object[]): object => ({ Version: '2012-10-17', Statement })
 
-async function failure(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number }; Code?: string }> {
+async function failure(
+  promise: Promise<unknown>
+): Promise<Error & { $metadata?: { httpStatusCode?: number }; Code?: string }> {
   try {
     await promise
   } catch (err) {
@@ -73,9 +125,24 @@ describe('a role with exactly a policy', () => {
     const user = `arn:aws:sts::${ACCOUNT}:assumed-role/role-${roles}/tester`
     const cases: [string, Promise<unknown>, string, number][] = [
       ['route53:ListHostedZones', new Route53Client(config).send(new ListHostedZonesCommand({})), 'AccessDenied', 403],
-      ['lambda:ListFunctions', new LambdaClient(config).send(new ListFunctionsCommand({})), 'AccessDeniedException', 403],
-      ['autoscaling:DescribeAutoScalingGroups', new AutoScalingClient(config).send(new DescribeAutoScalingGroupsCommand({})), 'AccessDenied', 403],
-      ['logs:DescribeLogGroups', new CloudWatchLogsClient(config).send(new DescribeLogGroupsCommand({})), 'AccessDeniedException', 400],
+      [
+        'lambda:ListFunctions',
+        new LambdaClient(config).send(new ListFunctionsCommand({})),
+        'AccessDeniedException',
+        403
+      ],
+      [
+        'autoscaling:DescribeAutoScalingGroups',
+        new AutoScalingClient(config).send(new DescribeAutoScalingGroupsCommand({})),
+        'AccessDenied',
+        403
+      ],
+      [
+        'logs:DescribeLogGroups',
+        new CloudWatchLogsClient(config).send(new DescribeLogGroupsCommand({})),
+        'AccessDeniedException',
+        400
+      ],
       ['events:ListRules', new EventBridgeClient(config).send(new ListRulesCommand({})), 'AccessDeniedException', 400],
       ['iam:GetRole', new IAMClient(config).send(new GetRoleCommand({ RoleName: 'role-1' })), 'AccessDenied', 403]
     ]
@@ -87,7 +154,9 @@ describe('a role with exactly a policy', () => {
     }
     const ssm = await failure(new SSMClient(config).send(new GetParameterCommand({ Name: '/app/secret' })))
     expect(ssm.name).toBe('AccessDeniedException')
-    expect(ssm.message).toBe(`User: ${user} is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/app/secret because no identity-based policy allows the ssm:GetParameter action`)
+    expect(ssm.message).toBe(
+      `User: ${user} is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/app/secret because no identity-based policy allows the ssm:GetParameter action`
+    )
   })
 
   test('is denied by EC2 with UnauthorizedOperation, whose encoded message STS decodes', async () => {
@@ -95,15 +164,23 @@ describe('a role with exactly a policy', () => {
     const err = await failure(new EC2Client(config).send(new DescribeSubnetsCommand({})))
     expect(err.name).toBe('UnauthorizedOperation')
     expect(err.$metadata?.httpStatusCode).toBe(403)
-    expect(err.message).toMatch(/^You are not authorized to perform this operation\. User: .* is not authorized to perform: ec2:DescribeSubnets because/)
+    expect(err.message).toMatch(
+      /^You are not authorized to perform this operation\. User: .* is not authorized to perform: ec2:DescribeSubnets because/
+    )
     const encoded = /Encoded authorization failure message: (\S+)$/.exec(err.message)?.[1] ?? ''
     const decoded = await new STSClient(admin).send(new DecodeAuthorizationMessageCommand({ EncodedMessage: encoded }))
     expect(JSON.parse(decoded.DecodedMessage ?? '{}')).toMatchObject({
       allowed: false,
       explicitDeny: false,
-      context: { principal: { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/role-${roles}/tester` }, action: 'ec2:DescribeSubnets', resource: '*' }
+      context: {
+        principal: { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/role-${roles}/tester` },
+        action: 'ec2:DescribeSubnets',
+        resource: '*'
+      }
     })
-    await expect(new STSClient(admin).send(new DecodeAuthorizationMessageCommand({ EncodedMessage: 'garbage' }))).rejects.toMatchObject({ name: 'InvalidAuthorizationMessageException' })
+    await expect(
+      new STSClient(admin).send(new DecodeAuthorizationMessageCommand({ EncodedMessage: 'garbage' }))
+    ).rejects.toMatchObject({ name: 'InvalidAuthorizationMessageException' })
   })
 
   test('is denied by an explicit deny even where another statement allows', async () => {
@@ -117,26 +194,45 @@ describe('a role with exactly a policy', () => {
   test('NotAction allows everything but the actions it names', async () => {
     const config = await session(policy({ Effect: 'Allow', NotAction: 'ec2:DescribeSubnets', Resource: '*' }))
     await expect(new EC2Client(config).send(new DescribeVpcsCommand({}))).resolves.toBeDefined()
-    expect((await failure(new EC2Client(config).send(new DescribeSubnetsCommand({})))).name).toBe('UnauthorizedOperation')
+    expect((await failure(new EC2Client(config).send(new DescribeSubnetsCommand({})))).name).toBe(
+      'UnauthorizedOperation'
+    )
   })
 
   test('a managed policy attached to the role grants, and its new default version replaces it', async () => {
     const iam = new IAMClient(admin)
-    const created = await iam.send(new CreatePolicyCommand({ PolicyName: 'readers', PolicyDocument: JSON.stringify(policy(allow('ec2:DescribeVpcs'))) }))
+    const created = await iam.send(
+      new CreatePolicyCommand({
+        PolicyName: 'readers',
+        PolicyDocument: JSON.stringify(policy(allow('ec2:DescribeVpcs')))
+      })
+    )
     const arn = created.Policy?.Arn ?? ''
     const config = await session(policy(), { managedPolicyArns: [arn] })
     await expect(new EC2Client(config).send(new DescribeVpcsCommand({}))).resolves.toBeDefined()
-    await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(policy(allow('ec2:DescribeSubnets'))), SetAsDefault: true }))
+    await iam.send(
+      new CreatePolicyVersionCommand({
+        PolicyArn: arn,
+        PolicyDocument: JSON.stringify(policy(allow('ec2:DescribeSubnets'))),
+        SetAsDefault: true
+      })
+    )
     expect((await failure(new EC2Client(config).send(new DescribeVpcsCommand({})))).name).toBe('UnauthorizedOperation')
     await expect(new EC2Client(config).send(new DescribeSubnetsCommand({}))).resolves.toBeDefined()
   })
 
   test('an SSM parameter path in the resource ARN allows the parameters under it', async () => {
-    const config = await session(policy(allow('ssm:GetParameter', 'arn:aws:ssm:us-east-1::parameter/aws/service/ami-amazon-linux-latest/*')))
+    const config = await session(
+      policy(allow('ssm:GetParameter', 'arn:aws:ssm:us-east-1::parameter/aws/service/ami-amazon-linux-latest/*'))
+    )
     const ssm = new SSMClient(config)
-    const out = await ssm.send(new GetParameterCommand({ Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' }))
+    const out = await ssm.send(
+      new GetParameterCommand({ Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' })
+    )
     expect(out.Parameter?.Value).toMatch(/^ami-/)
-    expect((await failure(ssm.send(new GetParameterCommand({ Name: '/aws/service/other/thing' })))).name).toBe('AccessDeniedException')
+    expect((await failure(ssm.send(new GetParameterCommand({ Name: '/aws/service/other/thing' })))).name).toBe(
+      'AccessDeniedException'
+    )
   })
 })
 
@@ -146,11 +242,24 @@ describe('conditions', () => {
     const vpcId = (await ec2Admin.send(new DescribeVpcsCommand({}))).Vpcs?.[0]?.VpcId
     const tagged = (project: string): Promise<string | undefined> =>
       ec2Admin
-        .send(new CreateSecurityGroupCommand({ GroupName: `grp-${project}-${roles}`, Description: 'd', VpcId: vpcId, TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: 'project', Value: project }] }] }))
+        .send(
+          new CreateSecurityGroupCommand({
+            GroupName: `grp-${project}-${roles}`,
+            Description: 'd',
+            VpcId: vpcId,
+            TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: 'project', Value: project }] }]
+          })
+        )
         .then((o) => o.GroupId)
     const mine = await tagged('mine')
     const theirs = await tagged('theirs')
-    const config = await session(policy(allow('ec2:DeleteSecurityGroup', `arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/*`, { StringEquals: { 'aws:ResourceTag/project': 'mine', 'ec2:ResourceTag/project': 'mine' } })))
+    const config = await session(
+      policy(
+        allow('ec2:DeleteSecurityGroup', `arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/*`, {
+          StringEquals: { 'aws:ResourceTag/project': 'mine', 'ec2:ResourceTag/project': 'mine' }
+        })
+      )
+    )
     const ec2 = new EC2Client(config)
     const err = await failure(ec2.send(new DeleteSecurityGroupCommand({ GroupId: theirs })))
     expect(err.name).toBe('UnauthorizedOperation')
@@ -159,12 +268,30 @@ describe('conditions', () => {
   })
 
   test('aws:RequestTag and ForAllValues aws:TagKeys decide which security groups a role may create', async () => {
-    const condition = { StringEquals: { 'aws:RequestTag/project': 'mine' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['project', 'stack'] } }
-    const config = await session(policy(allow('ec2:CreateSecurityGroup', `arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/*`, condition), allow('ec2:CreateSecurityGroup', `arn:aws:ec2:us-east-1:${ACCOUNT}:vpc/*`), allow('ec2:DescribeVpcs')))
+    const condition = {
+      StringEquals: { 'aws:RequestTag/project': 'mine' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['project', 'stack'] }
+    }
+    const config = await session(
+      policy(
+        allow('ec2:CreateSecurityGroup', `arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/*`, condition),
+        allow('ec2:CreateSecurityGroup', `arn:aws:ec2:us-east-1:${ACCOUNT}:vpc/*`),
+        allow('ec2:DescribeVpcs')
+      )
+    )
     const ec2 = new EC2Client(config)
     const vpcId = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs?.[0]?.VpcId
     const create = (tags: Record<string, string>): Promise<unknown> =>
-      ec2.send(new CreateSecurityGroupCommand({ GroupName: `grp-${Object.values(tags).join('-')}-${roles}`, Description: 'd', VpcId: vpcId, TagSpecifications: [{ ResourceType: 'security-group', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }] }))
+      ec2.send(
+        new CreateSecurityGroupCommand({
+          GroupName: `grp-${Object.values(tags).join('-')}-${roles}`,
+          Description: 'd',
+          VpcId: vpcId,
+          TagSpecifications: [
+            { ResourceType: 'security-group', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }
+          ]
+        })
+      )
     await expect(create({ project: 'mine', stack: 'a' })).resolves.toBeDefined()
     expect((await failure(create({ project: 'theirs' }))).name).toBe('UnauthorizedOperation')
     expect((await failure(create({ project: 'mine', owner: 'x' }))).name).toBe('UnauthorizedOperation')
@@ -172,49 +299,126 @@ describe('conditions', () => {
 
   test('iam:PassRole is checked when CreateFunction names a role, with iam:PassedToService', async () => {
     const iam = new IAMClient(admin)
-    const exec = await iam.send(new CreateRoleCommand({ RoleName: 'passed-exec', AssumeRolePolicyDocument: JSON.stringify(LAMBDA_TRUST) }))
+    const exec = await iam.send(
+      new CreateRoleCommand({ RoleName: 'passed-exec', AssumeRolePolicyDocument: JSON.stringify(LAMBDA_TRUST) })
+    )
     const execArn = exec.Role?.Arn ?? ''
     const create = (config: SdkTestConfig, name: string): Promise<unknown> =>
-      new LambdaClient(config).send(new CreateFunctionCommand({ FunctionName: name, Runtime: 'nodejs24.x', Role: execArn, Handler: 'index.handler', Code: { ZipFile: zipSync({ 'index.mjs': strToU8('export const handler = async () => 1') }) } }))
-    const toEc2 = await session(policy(allow('lambda:CreateFunction'), allow('iam:PassRole', execArn, { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } })))
+      new LambdaClient(config).send(
+        new CreateFunctionCommand({
+          FunctionName: name,
+          Runtime: 'nodejs24.x',
+          Role: execArn,
+          Handler: 'index.handler',
+          Code: { ZipFile: zipSync({ 'index.mjs': strToU8('export const handler = async () => 1') }) }
+        })
+      )
+    const toEc2 = await session(
+      policy(
+        allow('lambda:CreateFunction'),
+        allow('iam:PassRole', execArn, { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } })
+      )
+    )
     const err = await failure(create(toEc2, 'passed-no'))
     expect(err.name).toBe('AccessDeniedException')
     expect(err.message).toContain(`is not authorized to perform: iam:PassRole on resource: ${execArn}`)
-    const toLambda = await session(policy(allow('lambda:CreateFunction'), allow('iam:PassRole', execArn, { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } })))
+    const toLambda = await session(
+      policy(
+        allow('lambda:CreateFunction'),
+        allow('iam:PassRole', execArn, { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } })
+      )
+    )
     await expect(create(toLambda, 'passed-yes')).resolves.toBeDefined()
 
     // UpdateFunctionConfiguration passes the role only when it names one
-    await waitUntilFunctionActiveV2({ client: new LambdaClient(admin), maxWaitTime: 20, minDelay: 1 }, { FunctionName: 'passed-yes' })
-    const updater = new LambdaClient(await session(policy(allow('lambda:UpdateFunctionConfiguration', `arn:aws:lambda:us-east-1:${ACCOUNT}:function:passed-*`))))
-    const update = await failure(updater.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'passed-yes', Role: execArn })))
+    await waitUntilFunctionActiveV2(
+      { client: new LambdaClient(admin), maxWaitTime: 20, minDelay: 1 },
+      { FunctionName: 'passed-yes' }
+    )
+    const updater = new LambdaClient(
+      await session(
+        policy(allow('lambda:UpdateFunctionConfiguration', `arn:aws:lambda:us-east-1:${ACCOUNT}:function:passed-*`))
+      )
+    )
+    const update = await failure(
+      updater.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'passed-yes', Role: execArn }))
+    )
     expect(update.message).toContain(`is not authorized to perform: iam:PassRole on resource: ${execArn}`)
-    await expect(updater.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'passed-yes', Timeout: 10 }))).resolves.toMatchObject({ Timeout: 10 })
+    await expect(
+      updater.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'passed-yes', Timeout: 10 }))
+    ).resolves.toMatchObject({ Timeout: 10 })
   })
 
   test('an Auto Scaling group from a launch template with an instance profile needs ec2:RunInstances and iam:PassRole to ec2.amazonaws.com', async () => {
     const iam = new IAMClient(admin)
     const ec2Admin = new EC2Client(admin)
-    const instanceRole = await iam.send(new CreateRoleCommand({ RoleName: 'instance-role', AssumeRolePolicyDocument: JSON.stringify(policy({ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' })) }))
+    const instanceRole = await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'instance-role',
+        AssumeRolePolicyDocument: JSON.stringify(
+          policy({ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' })
+        )
+      })
+    )
     await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: 'instance-profile' }))
-    await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: 'instance-profile', RoleName: 'instance-role' }))
-    const lt = await ec2Admin.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'with-profile', LaunchTemplateData: { ImageId: 'ami-0a2023a1b2c3d4e5f', InstanceType: 't3.micro', IamInstanceProfile: { Name: 'instance-profile' } } }))
+    await iam.send(
+      new AddRoleToInstanceProfileCommand({ InstanceProfileName: 'instance-profile', RoleName: 'instance-role' })
+    )
+    const lt = await ec2Admin.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: 'with-profile',
+        LaunchTemplateData: {
+          ImageId: 'ami-0a2023a1b2c3d4e5f',
+          InstanceType: 't3.micro',
+          IamInstanceProfile: { Name: 'instance-profile' }
+        }
+      })
+    )
     const subnets = (await ec2Admin.send(new DescribeSubnetsCommand({}))).Subnets?.map((x) => x.SubnetId).join(',')
     const create = (config: SdkTestConfig, name: string): Promise<unknown> =>
-      new AutoScalingClient(config).send(new CreateAutoScalingGroupCommand({ AutoScalingGroupName: name, MinSize: 0, MaxSize: 0, DesiredCapacity: 0, VPCZoneIdentifier: subnets, LaunchTemplate: { LaunchTemplateId: lt.LaunchTemplate?.LaunchTemplateId, Version: '$Latest' } }))
+      new AutoScalingClient(config).send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: name,
+          MinSize: 0,
+          MaxSize: 0,
+          DesiredCapacity: 0,
+          VPCZoneIdentifier: subnets,
+          LaunchTemplate: { LaunchTemplateId: lt.LaunchTemplate?.LaunchTemplateId, Version: '$Latest' }
+        })
+      )
     const base = [allow('autoscaling:CreateAutoScalingGroup'), allow('ec2:RunInstances')]
     const noPass = await session(policy(...base))
     const err = await failure(create(noPass, 'asg-no-pass'))
     expect(err.name).toBe('AccessDenied')
     expect(err.message).toBe('You are not authorized to use launch template: with-profile')
-    const passToLambda = await session(policy(...base, allow('iam:PassRole', instanceRole.Role?.Arn ?? '', { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } })))
+    const passToLambda = await session(
+      policy(
+        ...base,
+        allow('iam:PassRole', instanceRole.Role?.Arn ?? '', {
+          StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' }
+        })
+      )
+    )
     expect((await failure(create(passToLambda, 'asg-wrong-service'))).name).toBe('AccessDenied')
-    const passToEc2 = await session(policy(...base, allow('iam:PassRole', instanceRole.Role?.Arn ?? '', { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } })))
+    const passToEc2 = await session(
+      policy(
+        ...base,
+        allow('iam:PassRole', instanceRole.Role?.Arn ?? '', {
+          StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' }
+        })
+      )
+    )
     await expect(create(passToEc2, 'asg-ok')).resolves.toBeDefined()
   })
 
   test('autoscaling:ResourceTag decides which Auto Scaling groups a role may resize', async () => {
     const ec2Admin = new EC2Client(admin)
-    const lt = await ec2Admin.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: 'plain', LaunchTemplateData: { ImageId: 'ami-0a2023a1b2c3d4e5f', InstanceType: 't3.micro' } }))
+    const lt = await ec2Admin.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: 'plain',
+        LaunchTemplateData: { ImageId: 'ami-0a2023a1b2c3d4e5f', InstanceType: 't3.micro' }
+      })
+    )
     const subnets = (await ec2Admin.send(new DescribeSubnetsCommand({}))).Subnets?.map((x) => x.SubnetId).join(',')
     const asgAdmin = new AutoScalingClient(admin)
     for (const project of ['mine', 'theirs']) {
@@ -231,17 +435,40 @@ describe('conditions', () => {
       )
     }
     const condition = { StringEquals: { 'autoscaling:ResourceTag/project': 'mine' } }
-    const asg = new AutoScalingClient(await session(policy(allow('autoscaling:UpdateAutoScalingGroup', '*', condition))))
-    const err = await failure(asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'asg-theirs', MaxSize: 1 })))
+    const asg = new AutoScalingClient(
+      await session(policy(allow('autoscaling:UpdateAutoScalingGroup', '*', condition)))
+    )
+    const err = await failure(
+      asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'asg-theirs', MaxSize: 1 }))
+    )
     expect(err.name).toBe('AccessDenied')
-    expect(err.message).toMatch(new RegExp(`on resource: arn:aws:autoscaling:us-east-1:${ACCOUNT}:autoScalingGroup:[0-9a-f-]+:autoScalingGroupName/asg-theirs because`))
-    await expect(asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'asg-mine', MaxSize: 1 }))).resolves.toBeDefined()
+    expect(err.message).toMatch(
+      new RegExp(
+        `on resource: arn:aws:autoscaling:us-east-1:${ACCOUNT}:autoScalingGroup:[0-9a-f-]+:autoScalingGroupName/asg-theirs because`
+      )
+    )
+    await expect(
+      asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'asg-mine', MaxSize: 1 }))
+    ).resolves.toBeDefined()
   })
 
   test("a role's tags are its aws:ResourceTag and iam:ResourceTag", async () => {
     const iam = new IAMClient(admin)
-    for (const team of ['a', 'b']) await iam.send(new CreateRoleCommand({ RoleName: `team-${team}`, AssumeRolePolicyDocument: JSON.stringify(LAMBDA_TRUST), Tags: [{ Key: 'team', Value: team }] }))
-    const reader = new IAMClient(await session(policy(allow('iam:GetRole', '*', { StringEquals: { 'aws:ResourceTag/team': 'a', 'iam:ResourceTag/team': 'a' } }))))
+    for (const team of ['a', 'b'])
+      await iam.send(
+        new CreateRoleCommand({
+          RoleName: `team-${team}`,
+          AssumeRolePolicyDocument: JSON.stringify(LAMBDA_TRUST),
+          Tags: [{ Key: 'team', Value: team }]
+        })
+      )
+    const reader = new IAMClient(
+      await session(
+        policy(
+          allow('iam:GetRole', '*', { StringEquals: { 'aws:ResourceTag/team': 'a', 'iam:ResourceTag/team': 'a' } })
+        )
+      )
+    )
     await expect(reader.send(new GetRoleCommand({ RoleName: 'team-a' }))).resolves.toBeDefined()
     const err = await failure(reader.send(new GetRoleCommand({ RoleName: 'team-b' })))
     expect(err.name).toBe('AccessDenied')
@@ -273,31 +500,59 @@ describe('STS', () => {
 
   test('AssumeRole with a trust policy that does not name the caller is refused', async () => {
     const iam = new IAMClient(admin)
-    const role = await iam.send(new CreateRoleCommand({ RoleName: 'lambda-only', AssumeRolePolicyDocument: JSON.stringify(LAMBDA_TRUST) }))
-    const err = await failure(new STSClient(admin).send(new AssumeRoleCommand({ RoleArn: role.Role?.Arn, RoleSessionName: 'denied' })))
+    const role = await iam.send(
+      new CreateRoleCommand({ RoleName: 'lambda-only', AssumeRolePolicyDocument: JSON.stringify(LAMBDA_TRUST) })
+    )
+    const err = await failure(
+      new STSClient(admin).send(new AssumeRoleCommand({ RoleArn: role.Role?.Arn, RoleSessionName: 'denied' }))
+    )
     expect(err.name).toBe('AccessDenied')
     expect(err.$metadata?.httpStatusCode).toBe(403)
-    expect(err.message).toBe(`User: arn:aws:iam::${ACCOUNT}:user/emulator is not authorized to perform: sts:AssumeRole on resource: ${role.Role?.Arn ?? ''}`)
+    expect(err.message).toBe(
+      `User: arn:aws:iam::${ACCOUNT}:user/emulator is not authorized to perform: sts:AssumeRole on resource: ${role.Role?.Arn ?? ''}`
+    )
   })
 
   test('a role session may assume another role only when its own policy allows sts:AssumeRole', async () => {
     const target = await new IAMClient(admin).send(
-      new CreateRoleCommand({ RoleName: 'target', AssumeRolePolicyDocument: JSON.stringify(policy({ Effect: 'Allow', Principal: { AWS: ACCOUNT }, Action: 'sts:AssumeRole' })) })
+      new CreateRoleCommand({
+        RoleName: 'target',
+        AssumeRolePolicyDocument: JSON.stringify(
+          policy({ Effect: 'Allow', Principal: { AWS: ACCOUNT }, Action: 'sts:AssumeRole' })
+        )
+      })
     )
     const without = await session(policy())
-    expect((await failure(new STSClient(without).send(new AssumeRoleCommand({ RoleArn: target.Role?.Arn, RoleSessionName: 'denied' })))).name).toBe('AccessDenied')
+    expect(
+      (
+        await failure(
+          new STSClient(without).send(new AssumeRoleCommand({ RoleArn: target.Role?.Arn, RoleSessionName: 'denied' }))
+        )
+      ).name
+    ).toBe('AccessDenied')
     const withIt = await session(policy(allow('sts:AssumeRole', target.Role?.Arn ?? '')))
-    const out = await new STSClient(withIt).send(new AssumeRoleCommand({ RoleArn: target.Role?.Arn, RoleSessionName: 'hop' }))
+    const out = await new STSClient(withIt).send(
+      new AssumeRoleCommand({ RoleArn: target.Role?.Arn, RoleSessionName: 'hop' })
+    )
     expect(out.AssumedRoleUser?.Arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/target/hop`)
   })
 
   test('requests signed with session keys must carry the session token', async () => {
     const config = await session(policy(allow('*')))
-    const noToken = { ...config, credentials: { accessKeyId: config.credentials.accessKeyId, secretAccessKey: config.credentials.secretAccessKey } }
+    const noToken = {
+      ...config,
+      credentials: { accessKeyId: config.credentials.accessKeyId, secretAccessKey: config.credentials.secretAccessKey }
+    }
     const wrong = { ...config, credentials: { ...config.credentials, sessionToken: 'wrong' } }
-    expect((await failure(new STSClient(noToken).send(new GetCallerIdentityCommand({})))).name).toBe('InvalidClientTokenId')
-    expect((await failure(new CloudWatchLogsClient(wrong).send(new DescribeLogGroupsCommand({})))).name).toBe('UnrecognizedClientException')
-    expect((await failure(new LambdaClient(noToken).send(new ListFunctionsCommand({})))).name).toBe('UnrecognizedClientException')
+    expect((await failure(new STSClient(noToken).send(new GetCallerIdentityCommand({})))).name).toBe(
+      'InvalidClientTokenId'
+    )
+    expect((await failure(new CloudWatchLogsClient(wrong).send(new DescribeLogGroupsCommand({})))).name).toBe(
+      'UnrecognizedClientException'
+    )
+    expect((await failure(new LambdaClient(noToken).send(new ListFunctionsCommand({})))).name).toBe(
+      'UnrecognizedClientException'
+    )
     expect((await failure(new EC2Client(noToken).send(new DescribeVpcsCommand({})))).name).toBe('AuthFailure')
     await expect(new EC2Client(config).send(new DescribeVpcsCommand({}))).resolves.toBeDefined()
   })
@@ -316,11 +571,17 @@ describe('STS', () => {
     let roleArn = ''
     const assume = (sub: string, aud = 'sts.amazonaws.com'): Promise<unknown> =>
       new STSClient({ endpoint: emu.endpoint, region: 'us-east-1', maxAttempts: 1 }).send(
-        new AssumeRoleWithWebIdentityCommand({ RoleArn: roleArn, RoleSessionName: 'gha', WebIdentityToken: jwt({ iss: issuer, aud, sub, exp: Math.floor(Date.now() / 1000) + 300 }) })
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: roleArn,
+          RoleSessionName: 'gha',
+          WebIdentityToken: jwt({ iss: issuer, aud, sub, exp: Math.floor(Date.now() / 1000) + 300 })
+        })
       )
 
     beforeAll(async () => {
-      const role = await new IAMClient(admin).send(new CreateRoleCommand({ RoleName: 'deployer-oidc', AssumeRolePolicyDocument: JSON.stringify(trust) }))
+      const role = await new IAMClient(admin).send(
+        new CreateRoleCommand({ RoleName: 'deployer-oidc', AssumeRolePolicyDocument: JSON.stringify(trust) })
+      )
       roleArn = role.Role?.Arn ?? ''
     })
 
@@ -331,19 +592,30 @@ describe('STS', () => {
       const iam = new IAMClient(admin)
       await iam.send(new CreateOpenIDConnectProviderCommand({ Url: issuer, ClientIDList: ['sts.amazonaws.com'] }))
       const listed = await iam.send(new ListOpenIDConnectProvidersCommand({}))
-      expect(listed.OpenIDConnectProviderList).toEqual([{ Arn: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com` }])
+      expect(listed.OpenIDConnectProviderList).toEqual([
+        { Arn: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com` }
+      ])
       const audience = await failure(assume('repo:org/app:ref:refs/heads/main', 'someone-else'))
       expect(audience.message).toBe('Incorrect token audience')
     })
 
     test('a token whose sub and aud the trust policy accepts gets credentials acting as the role', async () => {
-      const out = (await assume('repo:org/app:ref:refs/heads/main')) as { Credentials?: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string }; SubjectFromWebIdentityToken?: string }
+      const out = (await assume('repo:org/app:ref:refs/heads/main')) as {
+        Credentials?: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string }
+        SubjectFromWebIdentityToken?: string
+      }
       expect(out.SubjectFromWebIdentityToken).toBe('repo:org/app:ref:refs/heads/main')
-      const credentials = { accessKeyId: out.Credentials?.AccessKeyId ?? '', secretAccessKey: out.Credentials?.SecretAccessKey ?? '', sessionToken: out.Credentials?.SessionToken ?? '' }
+      const credentials = {
+        accessKeyId: out.Credentials?.AccessKeyId ?? '',
+        secretAccessKey: out.Credentials?.SecretAccessKey ?? '',
+        sessionToken: out.Credentials?.SessionToken ?? ''
+      }
       const who = await new STSClient({ ...admin, credentials }).send(new GetCallerIdentityCommand({}))
       expect(who.Arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/deployer-oidc/gha`)
       // the role has no policy: everything but GetCallerIdentity is denied
-      expect((await failure(new EC2Client({ ...admin, credentials }).send(new DescribeVpcsCommand({})))).name).toBe('UnauthorizedOperation')
+      expect((await failure(new EC2Client({ ...admin, credentials }).send(new DescribeVpcsCommand({})))).name).toBe(
+        'UnauthorizedOperation'
+      )
     })
 
     test('a token with a sub the trust policy does not accept is refused', async () => {
@@ -354,7 +626,13 @@ describe('STS', () => {
 
     test('a token that is not a JWT is refused as invalid', async () => {
       const err = await failure(
-        new STSClient({ endpoint: emu.endpoint, region: 'us-east-1', maxAttempts: 1 }).send(new AssumeRoleWithWebIdentityCommand({ RoleArn: roleArn, RoleSessionName: 'gha', WebIdentityToken: 'not-a-jwt' }))
+        new STSClient({ endpoint: emu.endpoint, region: 'us-east-1', maxAttempts: 1 }).send(
+          new AssumeRoleWithWebIdentityCommand({
+            RoleArn: roleArn,
+            RoleSessionName: 'gha',
+            WebIdentityToken: 'not-a-jwt'
+          })
+        )
       )
       expect(err.name).toBe('InvalidIdentityTokenException')
     })
@@ -364,19 +642,41 @@ describe('STS', () => {
 describe('Lambda execution roles', () => {
   test('a function runs with its role session, and fails to run once Lambda may no longer assume the role', async () => {
     const iam = new IAMClient(admin)
-    const role = await iam.send(new CreateRoleCommand({ RoleName: 'fn-exec', AssumeRolePolicyDocument: JSON.stringify(LAMBDA_TRUST) }))
+    const role = await iam.send(
+      new CreateRoleCommand({ RoleName: 'fn-exec', AssumeRolePolicyDocument: JSON.stringify(LAMBDA_TRUST) })
+    )
     const lambda = new LambdaClient(admin)
     const code = `import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 export const handler = async () => (await new STSClient({}).send(new GetCallerIdentityCommand({}))).Arn`
-    await lambda.send(new CreateFunctionCommand({ FunctionName: 'whoami', Runtime: 'nodejs24.x', Role: role.Role?.Arn, Handler: 'index.handler', Timeout: 30, Code: { ZipFile: zipSync({ 'index.mjs': strToU8(code) }) } }))
+    await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 'whoami',
+        Runtime: 'nodejs24.x',
+        Role: role.Role?.Arn,
+        Handler: 'index.handler',
+        Timeout: 30,
+        Code: { ZipFile: zipSync({ 'index.mjs': strToU8(code) }) }
+      })
+    )
     await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 20, minDelay: 1 }, { FunctionName: 'whoami' })
     const out = await lambda.send(new InvokeCommand({ FunctionName: 'whoami' }))
-    expect(JSON.parse(Buffer.from(out.Payload ?? new Uint8Array()).toString('utf8'))).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/fn-exec/whoami`)
+    expect(JSON.parse(Buffer.from(out.Payload ?? new Uint8Array()).toString('utf8'))).toBe(
+      `arn:aws:sts::${ACCOUNT}:assumed-role/fn-exec/whoami`
+    )
     expect(emu.calls().some((c) => c.caller === 'lambda-whoami' && c.operation === 'GetCallerIdentity')).toBe(true)
 
-    await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: 'fn-exec', PolicyDocument: JSON.stringify(policy({ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' })) }))
+    await iam.send(
+      new UpdateAssumeRolePolicyCommand({
+        RoleName: 'fn-exec',
+        PolicyDocument: JSON.stringify(
+          policy({ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' })
+        )
+      })
+    )
     // new code needs a new execution environment, for which Lambda assumes the role again
-    await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'whoami', ZipFile: zipSync({ 'index.mjs': strToU8(`${code}\n`) }) }))
+    await lambda.send(
+      new UpdateFunctionCodeCommand({ FunctionName: 'whoami', ZipFile: zipSync({ 'index.mjs': strToU8(`${code}\n`) }) })
+    )
     await waitUntilFunctionUpdatedV2({ client: lambda, maxWaitTime: 20, minDelay: 1 }, { FunctionName: 'whoami' })
     const err = await failure(lambda.send(new InvokeCommand({ FunctionName: 'whoami' })))
     expect(err.name).toBe('InvalidParameterValueException')
@@ -387,7 +687,10 @@ export const handler = async () => (await new STSClient({}).send(new GetCallerId
 describe('the authorization table', () => {
   test("in the emulator's README is the one the authorizer uses", () => {
     const readme = readFileSync(new URL('../emulator/README.md', import.meta.url), 'utf8')
-    const table = /<!-- authorization table: generated by iam-policy\/table.ts -->\n([\s\S]*?)\n<!-- end of authorization table -->/.exec(readme)?.[1]
+    const table =
+      /<!-- authorization table: generated by iam-policy\/table.ts -->\n([\s\S]*?)\n<!-- end of authorization table -->/.exec(
+        readme
+      )?.[1]
     expect(table).toBe(authorizationTable())
   })
 })

@@ -23,7 +23,10 @@ const trust = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]
 })
-const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' }] })
+const policy = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' }]
+})
 
 beforeAll(async () => {
   emu = await startEmulator({ accountId: '210987654321' })
@@ -47,7 +50,13 @@ async function failure(promise: Promise<unknown>): Promise<{ name: string; statu
 
 describe('IAM roles', () => {
   test('a created role is returned by GetRole with its ARN, tags and URL-encoded trust policy', async () => {
-    const created = await iam.send(new CreateRoleCommand({ RoleName: 'updater', AssumeRolePolicyDocument: trust, Tags: [{ Key: 'project', Value: 'prj-demo' }] }))
+    const created = await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'updater',
+        AssumeRolePolicyDocument: trust,
+        Tags: [{ Key: 'project', Value: 'prj-demo' }]
+      })
+    )
     expect(created.Role?.Arn).toBe('arn:aws:iam::210987654321:role/updater')
     expect(created.Role?.RoleId).toMatch(/^AROA[0-9A-F]{17}$/)
     const got = await iam.send(new GetRoleCommand({ RoleName: 'updater' }))
@@ -72,19 +81,25 @@ describe('IAM roles', () => {
   })
 
   test('a malformed trust policy is refused', async () => {
-    const err = await failure(iam.send(new CreateRoleCommand({ RoleName: 'bad', AssumeRolePolicyDocument: '{not json' })))
+    const err = await failure(
+      iam.send(new CreateRoleCommand({ RoleName: 'bad', AssumeRolePolicyDocument: '{not json' }))
+    )
     expect(err.name).toBe('MalformedPolicyDocumentException')
   })
 
   test('inline policies are put, read URL-encoded, listed and deleted', async () => {
     await iam.send(new CreateRoleCommand({ RoleName: 'with-policy', AssumeRolePolicyDocument: trust }))
-    await iam.send(new PutRolePolicyCommand({ RoleName: 'with-policy', PolicyName: 'describe', PolicyDocument: policy }))
+    await iam.send(
+      new PutRolePolicyCommand({ RoleName: 'with-policy', PolicyName: 'describe', PolicyDocument: policy })
+    )
     const got = await iam.send(new GetRolePolicyCommand({ RoleName: 'with-policy', PolicyName: 'describe' }))
     expect(got.PolicyDocument).toBe(encodeURIComponent(policy))
     expect((await iam.send(new ListRolePoliciesCommand({ RoleName: 'with-policy' }))).PolicyNames).toEqual(['describe'])
     await iam.send(new DeleteRolePolicyCommand({ RoleName: 'with-policy', PolicyName: 'describe' }))
     expect((await iam.send(new ListRolePoliciesCommand({ RoleName: 'with-policy' }))).PolicyNames).toEqual([])
-    expect((await failure(iam.send(new GetRolePolicyCommand({ RoleName: 'with-policy', PolicyName: 'describe' })))).name).toBe('NoSuchEntityException')
+    expect(
+      (await failure(iam.send(new GetRolePolicyCommand({ RoleName: 'with-policy', PolicyName: 'describe' })))).name
+    ).toBe('NoSuchEntityException')
   })
 
   test('a role with inline policies cannot be deleted until they are removed', async () => {
@@ -106,7 +121,9 @@ describe('managed policies', () => {
     await iam.send(new AttachRolePolicyCommand({ RoleName: 'managed', PolicyArn: arn }))
     const listed = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'managed' }))
     expect(listed.AttachedPolicies).toEqual([{ PolicyArn: arn, PolicyName: 'AWSLambdaBasicExecutionRole' }])
-    expect((await failure(iam.send(new DeleteRoleCommand({ RoleName: 'managed' })))).name).toBe('DeleteConflictException')
+    expect((await failure(iam.send(new DeleteRoleCommand({ RoleName: 'managed' })))).name).toBe(
+      'DeleteConflictException'
+    )
     await iam.send(new DetachRolePolicyCommand({ RoleName: 'managed', PolicyArn: arn }))
     await iam.send(new DeleteRoleCommand({ RoleName: 'managed' }))
     expect(emu.cloud.shared.roles.has('managed')).toBe(false)

@@ -17,9 +17,18 @@ import { EmulatorClient } from '../emulator/client.js'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { sdkConfig } from '../emulator/testing.js'
 
-const TRUST = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] })
-const SLOW = zipSync({ 'index.mjs': strToU8('export const handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms ?? 1500)); return { ok: true } }') })
-const FAILING = zipSync({ 'index.mjs': strToU8("export const handler = async () => { throw new Error('always fails') }") })
+const TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]
+})
+const SLOW = zipSync({
+  'index.mjs': strToU8(
+    'export const handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms ?? 1500)); return { ok: true } }'
+  )
+})
+const FAILING = zipSync({
+  'index.mjs': strToU8("export const handler = async () => { throw new Error('always fails') }")
+})
 
 let emu: Emulator
 let control: EmulatorClient
@@ -38,13 +47,24 @@ function stats(name: string): FunctionState | undefined {
 }
 
 async function createFunction(name: string, zip: Uint8Array): Promise<void> {
-  await lambda.send(new CreateFunctionCommand({ FunctionName: name, Runtime: 'nodejs22.x', Role: role, Handler: 'index.handler', Code: { ZipFile: zip }, Timeout: 30 }))
+  await lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: 'nodejs22.x',
+      Role: role,
+      Handler: 'index.handler',
+      Code: { ZipFile: zip },
+      Timeout: 30
+    })
+  )
   await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 20, minDelay: 1 }, { FunctionName: name })
 }
 
 async function invokeAsync(name: string, times: number): Promise<void> {
   for (let i = 0; i < times; i++) {
-    const out = await lambda.send(new InvokeCommand({ FunctionName: name, InvocationType: 'Event', Payload: JSON.stringify({ i }) }))
+    const out = await lambda.send(
+      new InvokeCommand({ FunctionName: name, InvocationType: 'Event', Payload: JSON.stringify({ i }) })
+    )
     expect(out.StatusCode).toBe(202)
   }
 }
@@ -73,12 +93,16 @@ describe('Lambda concurrency', () => {
 
   test('reserved concurrency must leave 100 executions unreserved, and then caps the function alone', async () => {
     await createFunction('reserved', SLOW)
-    await expect(lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'reserved', ReservedConcurrentExecutions: 2 }))).rejects.toMatchObject({
+    await expect(
+      lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'reserved', ReservedConcurrentExecutions: 2 }))
+    ).rejects.toMatchObject({
       name: 'InvalidParameterValueException'
     })
     await control.setSimulation({ lambdaConcurrency: 1000 })
     await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'reserved', ReservedConcurrentExecutions: 2 }))
-    expect(await lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: 'reserved' }))).toMatchObject({ ReservedConcurrentExecutions: 2 })
+    expect(await lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: 'reserved' }))).toMatchObject({
+      ReservedConcurrentExecutions: 2
+    })
     await invokeAsync('reserved', 6)
     await emu.waitIdle()
     expect(stats('reserved')).toMatchObject({ invocations: 6, peakConcurrency: 2 })
@@ -88,12 +112,18 @@ describe('Lambda concurrency', () => {
   test('a function with reserved concurrency 0 throttles synchronous invocations', async () => {
     await control.setSimulation({ lambdaConcurrency: 1000 })
     await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'reserved', ReservedConcurrentExecutions: 0 }))
-    const err = await lambda.send(new InvokeCommand({ FunctionName: 'reserved', Payload: '{"ms":1}' })).catch((e: unknown) => e)
+    const err = await lambda
+      .send(new InvokeCommand({ FunctionName: 'reserved', Payload: '{"ms":1}' }))
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(TooManyRequestsException)
     expect(err).toMatchObject({ Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' })
     await lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: 'reserved' }))
-    expect(await lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: 'reserved' }))).not.toHaveProperty('ReservedConcurrentExecutions')
-    expect((await lambda.send(new InvokeCommand({ FunctionName: 'reserved', Payload: '{"ms":1}' }))).StatusCode).toBe(200)
+    expect(await lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: 'reserved' }))).not.toHaveProperty(
+      'ReservedConcurrentExecutions'
+    )
+    expect((await lambda.send(new InvokeCommand({ FunctionName: 'reserved', Payload: '{"ms":1}' }))).StatusCode).toBe(
+      200
+    )
     await control.setSimulation({ lambdaConcurrency: 4 })
   })
 

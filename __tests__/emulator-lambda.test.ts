@@ -23,7 +23,10 @@ import { strToU8, zipSync } from 'fflate'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 
 const REGION = 'us-east-1'
-const TRUST = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] })
+const TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]
+})
 let emu: Emulator
 let lambda: LambdaClient
 let logs: CloudWatchLogsClient
@@ -35,7 +38,9 @@ function zip(files: Record<string, string>): Uint8Array {
   return zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, strToU8(v)])))
 }
 
-const ECHO = zip({ 'index.mjs': `export const handler = async (event) => { console.log('event', JSON.stringify(event)); if (event.fail) throw new Error('boom: ' + event.fail); return { echo: event, greeting: process.env.GREETING ?? null } }` })
+const ECHO = zip({
+  'index.mjs': `export const handler = async (event) => { console.log('event', JSON.stringify(event)); if (event.fail) throw new Error('boom: ' + event.fail); return { echo: event, greeting: process.env.GREETING ?? null } }`
+})
 
 async function createRole(name: string): Promise<string> {
   const iam = new IAMClient({ endpoint: emu.endpoint, region: REGION, credentials })
@@ -44,7 +49,15 @@ async function createRole(name: string): Promise<string> {
 }
 
 function fnInput(name: string, extra: Partial<CreateFunctionCommandInput> = {}): CreateFunctionCommandInput {
-  return { FunctionName: name, Runtime: 'nodejs22.x', Role: roleArn, Handler: 'index.handler', Code: { ZipFile: ECHO }, Timeout: 10, ...extra }
+  return {
+    FunctionName: name,
+    Runtime: 'nodejs22.x',
+    Role: roleArn,
+    Handler: 'index.handler',
+    Code: { ZipFile: ECHO },
+    Timeout: 10,
+    ...extra
+  }
 }
 
 async function createActive(name: string, extra: Partial<CreateFunctionCommandInput> = {}): Promise<void> {
@@ -99,7 +112,12 @@ describe('Lambda functions', () => {
     expect([early.name, early.status]).toEqual(['ResourceConflictException', 409])
     await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 20, minDelay: 1 }, { FunctionName: 'pending-fn' })
     const config = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'pending-fn' }))
-    expect([config.State, config.LastUpdateStatus, config.Runtime, config.Handler]).toEqual(['Active', 'Successful', 'nodejs22.x', 'index.handler'])
+    expect([config.State, config.LastUpdateStatus, config.Runtime, config.Handler]).toEqual([
+      'Active',
+      'Successful',
+      'nodejs22.x',
+      'index.handler'
+    ])
     const got = await lambda.send(new GetFunctionCommand({ FunctionName: config.FunctionArn }))
     expect(got.Configuration?.FunctionName).toBe('pending-fn')
   })
@@ -111,18 +129,27 @@ describe('Lambda functions', () => {
   })
 
   test('nodejs20.x can no longer be used to create a function', async () => {
-    const err = await failure(lambda.send(new CreateFunctionCommand(fnInput('old-runtime-fn', { Runtime: 'nodejs20.x' }))))
+    const err = await failure(
+      lambda.send(new CreateFunctionCommand(fnInput('old-runtime-fn', { Runtime: 'nodejs20.x' })))
+    )
     expect(err.name).toBe('InvalidParameterValueException')
     expect(err.message).toContain('nodejs20.x is no longer supported')
   })
 
   test('an unknown role, or a role younger than the propagation delay, cannot be assumed by Lambda', async () => {
-    const unknown = await failure(lambda.send(new CreateFunctionCommand(fnInput('no-role-fn', { Role: `arn:aws:iam::${emu.accountId}:role/missing` }))))
+    const unknown = await failure(
+      lambda.send(
+        new CreateFunctionCommand(fnInput('no-role-fn', { Role: `arn:aws:iam::${emu.accountId}:role/missing` }))
+      )
+    )
     expect(unknown.message).toBe('The role defined for the function cannot be assumed by Lambda.')
     emu.setFaults({ rolePropagationSeconds: 30 })
     const fresh = await createRole('fresh-role')
     const young = await failure(lambda.send(new CreateFunctionCommand(fnInput('young-role-fn', { Role: fresh }))))
-    expect([young.name, young.message]).toEqual(['InvalidParameterValueException', 'The role defined for the function cannot be assumed by Lambda.'])
+    expect([young.name, young.message]).toEqual([
+      'InvalidParameterValueException',
+      'The role defined for the function cannot be assumed by Lambda.'
+    ])
     const role = emu.cloud.shared.roles.get('fresh-role')
     if (role) role.createdAt -= 31_000
     const ok = await lambda.send(new CreateFunctionCommand(fnInput('young-role-fn', { Role: fresh })))
@@ -130,21 +157,39 @@ describe('Lambda functions', () => {
   })
 
   test('reserved environment variables such as AWS_REGION cannot be set', async () => {
-    const err = await failure(lambda.send(new CreateFunctionCommand(fnInput('reserved-env-fn', { Environment: { Variables: { AWS_REGION: 'eu-west-1' } } }))))
+    const err = await failure(
+      lambda.send(
+        new CreateFunctionCommand(
+          fnInput('reserved-env-fn', { Environment: { Variables: { AWS_REGION: 'eu-west-1' } } })
+        )
+      )
+    )
     expect(err.name).toBe('InvalidParameterValueException')
     expect(err.message).toContain('Reserved keys used in this request: AWS_REGION')
   })
 
   test('a second configuration update while one is in progress fails with ResourceConflictException', async () => {
     await createActive('update-fn')
-    const first = await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'update-fn', Environment: { Variables: { GREETING: 'hello' } }, MemorySize: 256 }))
+    const first = await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'update-fn',
+        Environment: { Variables: { GREETING: 'hello' } },
+        MemorySize: 256
+      })
+    )
     expect(first.LastUpdateStatus).toBe('InProgress')
-    const second = await failure(lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'update-fn', Timeout: 20 })))
+    const second = await failure(
+      lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'update-fn', Timeout: 20 }))
+    )
     expect(second.name).toBe('ResourceConflictException')
     expect(second.message).toContain('An update is in progress for resource: arn:aws:lambda:us-east-1:')
     await waitUntilFunctionUpdatedV2({ client: lambda, maxWaitTime: 20, minDelay: 1 }, { FunctionName: 'update-fn' })
     const config = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'update-fn' }))
-    expect([config.LastUpdateStatus, config.MemorySize, config.Environment?.Variables]).toEqual(['Successful', 256, { GREETING: 'hello' }])
+    expect([config.LastUpdateStatus, config.MemorySize, config.Environment?.Variables]).toEqual([
+      'Successful',
+      256,
+      { GREETING: 'hello' }
+    ])
     expect((await invoke('update-fn', { n: 1 })).body).toEqual({ echo: { n: 1 }, greeting: 'hello' })
   })
 
@@ -167,7 +212,10 @@ describe('Lambda functions', () => {
   test('tags set on a function are listed', async () => {
     const created = await lambda.send(new CreateFunctionCommand(fnInput('tag-fn', { Tags: { project: 'prj-demo' } })))
     await lambda.send(new TagResourceCommand({ Resource: created.FunctionArn, Tags: { stack: 'st' } }))
-    expect((await lambda.send(new ListTagsCommand({ Resource: created.FunctionArn }))).Tags).toEqual({ project: 'prj-demo', stack: 'st' })
+    expect((await lambda.send(new ListTagsCommand({ Resource: created.FunctionArn }))).Tags).toEqual({
+      project: 'prj-demo',
+      stack: 'st'
+    })
   })
 
   test('injected throttling surfaces as TooManyRequestsException with status 429', async () => {
@@ -183,16 +231,53 @@ describe('Lambda permissions', () => {
     const none = await failure(lambda.send(new GetPolicyCommand({ FunctionName: 'perm-fn' })))
     expect(none.name).toBe('ResourceNotFoundException')
     const ruleArn = `arn:aws:events:${REGION}:${emu.accountId}:rule/r1`
-    const added = await lambda.send(new AddPermissionCommand({ FunctionName: 'perm-fn', StatementId: 'events', Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', SourceArn: ruleArn }))
-    expect(JSON.parse(added.Statement ?? '{}')).toMatchObject({ Sid: 'events', Principal: { Service: 'events.amazonaws.com' }, Condition: { ArnLike: { 'AWS:SourceArn': ruleArn } } })
-    const dup = await failure(lambda.send(new AddPermissionCommand({ FunctionName: 'perm-fn', StatementId: 'events', Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com' })))
+    const added = await lambda.send(
+      new AddPermissionCommand({
+        FunctionName: 'perm-fn',
+        StatementId: 'events',
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        SourceArn: ruleArn
+      })
+    )
+    expect(JSON.parse(added.Statement ?? '{}')).toMatchObject({
+      Sid: 'events',
+      Principal: { Service: 'events.amazonaws.com' },
+      Condition: { ArnLike: { 'AWS:SourceArn': ruleArn } }
+    })
+    const dup = await failure(
+      lambda.send(
+        new AddPermissionCommand({
+          FunctionName: 'perm-fn',
+          StatementId: 'events',
+          Action: 'lambda:InvokeFunction',
+          Principal: 'events.amazonaws.com'
+        })
+      )
+    )
     expect([dup.name, dup.status]).toEqual(['ResourceConflictException', 409])
-    const policy = JSON.parse((await lambda.send(new GetPolicyCommand({ FunctionName: 'perm-fn' }))).Policy ?? '{}') as { Statement: { Sid: string }[] }
+    const policy = JSON.parse(
+      (await lambda.send(new GetPolicyCommand({ FunctionName: 'perm-fn' }))).Policy ?? '{}'
+    ) as { Statement: { Sid: string }[] }
     expect(policy.Statement.map((s) => s.Sid)).toEqual(['events'])
-    expect(emu.cloud.shared.functions?.allows(`arn:aws:lambda:${REGION}:${emu.accountId}:function:perm-fn`, 'events.amazonaws.com', ruleArn)).toBe(true)
-    expect(emu.cloud.shared.functions?.allows(`arn:aws:lambda:${REGION}:${emu.accountId}:function:perm-fn`, 'events.amazonaws.com', `${ruleArn}-other`)).toBe(false)
+    expect(
+      emu.cloud.shared.functions?.allows(
+        `arn:aws:lambda:${REGION}:${emu.accountId}:function:perm-fn`,
+        'events.amazonaws.com',
+        ruleArn
+      )
+    ).toBe(true)
+    expect(
+      emu.cloud.shared.functions?.allows(
+        `arn:aws:lambda:${REGION}:${emu.accountId}:function:perm-fn`,
+        'events.amazonaws.com',
+        `${ruleArn}-other`
+      )
+    ).toBe(false)
     await lambda.send(new RemovePermissionCommand({ FunctionName: 'perm-fn', StatementId: 'events' }))
-    expect((await failure(lambda.send(new RemovePermissionCommand({ FunctionName: 'perm-fn', StatementId: 'events' })))).name).toBe('ResourceNotFoundException')
+    expect(
+      (await failure(lambda.send(new RemovePermissionCommand({ FunctionName: 'perm-fn', StatementId: 'events' })))).name
+    ).toBe('ResourceNotFoundException')
   })
 })
 
@@ -212,7 +297,10 @@ describe('Lambda invocation', () => {
   })
 
   test('a CommonJS handler in a .js file runs too', async () => {
-    await createActive('cjs-fn', { Code: { ZipFile: zip({ 'src/app.js': 'exports.main = async (e) => ({ cjs: true, n: e.n })' }) }, Handler: 'src/app.main' })
+    await createActive('cjs-fn', {
+      Code: { ZipFile: zip({ 'src/app.js': 'exports.main = async (e) => ({ cjs: true, n: e.n })' }) },
+      Handler: 'src/app.main'
+    })
     expect((await invoke('cjs-fn', { n: 3 })).body).toEqual({ cjs: true, n: 3 })
   })
 
@@ -224,7 +312,10 @@ describe('Lambda invocation', () => {
   })
 
   test('a handler that runs longer than the timeout is stopped', async () => {
-    await createActive('slow-fn', { Code: { ZipFile: zip({ 'index.mjs': 'export const handler = () => new Promise((r) => setTimeout(r, 5000))' }) }, Timeout: 1 })
+    await createActive('slow-fn', {
+      Code: { ZipFile: zip({ 'index.mjs': 'export const handler = () => new Promise((r) => setTimeout(r, 5000))' }) },
+      Timeout: 1
+    })
     const out = await invoke('slow-fn', {})
     expect(out.error).toBe('Unhandled')
     expect(JSON.stringify(out.body)).toContain('Task timed out after 1.00 seconds')
@@ -240,7 +331,8 @@ describe('Lambda invocation', () => {
   })
 
   test('raw stdout output becomes one log event per line', async () => {
-    const code = "export const handler = async () => { process.stdout.write('{\"line\":1}\\n{\"line\":2}\\n'); return 'ok' }"
+    const code =
+      'export const handler = async () => { process.stdout.write(\'{"line":1}\\n{"line":2}\\n\'); return \'ok\' }'
     await createActive('stdout-fn', { Code: { ZipFile: zip({ 'index.mjs': code }) } })
     await invoke('stdout-fn', {})
     expect(await logMessages('stdout-fn', '"line"')).toEqual(['{"line":1}', '{"line":2}'])
@@ -249,22 +341,35 @@ describe('Lambda invocation', () => {
   test('warm workers make a hundred invocations fast', async () => {
     const started = Date.now()
     const results = await Promise.all(Array.from({ length: 100 }, (_, i) => invoke('echo-fn', { i })))
-    expect(results.map((r) => (r.body as { echo: { i: number } }).echo.i)).toEqual(Array.from({ length: 100 }, (_, i) => i))
+    expect(results.map((r) => (r.body as { echo: { i: number } }).echo.i)).toEqual(
+      Array.from({ length: 100 }, (_, i) => i)
+    )
     expect(Date.now() - started).toBeLessThan(15_000)
   })
 
   test('an Event invocation is accepted with 202 and a failing one is retried twice', async () => {
-    await createActive('async-fn', { Code: { ZipFile: zip({ 'index.mjs': "export const handler = async (e) => { console.log('attempt', e.id); throw new Error('always') }" }) } })
-    const out = await lambda.send(new InvokeCommand({ FunctionName: 'async-fn', InvocationType: 'Event', Payload: JSON.stringify({ id: 'evt-1' }) }))
+    await createActive('async-fn', {
+      Code: {
+        ZipFile: zip({
+          'index.mjs': "export const handler = async (e) => { console.log('attempt', e.id); throw new Error('always') }"
+        })
+      }
+    })
+    const out = await lambda.send(
+      new InvokeCommand({ FunctionName: 'async-fn', InvocationType: 'Event', Payload: JSON.stringify({ id: 'evt-1' }) })
+    )
     expect(out.StatusCode).toBe(202)
     await emu.waitIdle()
     expect((await logMessages('async-fn', '"attempt evt-1"')).length).toBe(3)
-    const dumped = (emu.state().lambda as { FunctionName: string; invocations: number; errors: number }[]).find((f) => f.FunctionName === 'async-fn')
+    const dumped = (emu.state().lambda as { FunctionName: string; invocations: number; errors: number }[]).find(
+      (f) => f.FunctionName === 'async-fn'
+    )
     expect([dumped?.invocations, dumped?.errors]).toEqual([3, 3])
   })
 
   test('the function calls AWS through the emulator with credentials that name it', async () => {
-    const code = "import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts'\nexport const handler = async () => (await new STSClient({}).send(new GetCallerIdentityCommand({}))).Account"
+    const code =
+      "import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts'\nexport const handler = async () => (await new STSClient({}).send(new GetCallerIdentityCommand({}))).Account"
     await createActive('caller-fn', { Code: { ZipFile: zip({ 'index.mjs': code }) } })
     expect((await invoke('caller-fn', {})).body).toBe(emu.accountId)
     const call = emu.calls().find((c) => c.service === 'sts' && c.operation === 'GetCallerIdentity')

@@ -48,7 +48,9 @@ afterEach(() => {
 describe('CloudWatch Logs', () => {
   test('a log group is created once; creating it again fails with ResourceAlreadyExistsException', async () => {
     await logs.send(new CreateLogGroupCommand({ logGroupName: '/aws/lambda/update_r53_record-prj-demo' }))
-    const err = await failure(logs.send(new CreateLogGroupCommand({ logGroupName: '/aws/lambda/update_r53_record-prj-demo' })))
+    const err = await failure(
+      logs.send(new CreateLogGroupCommand({ logGroupName: '/aws/lambda/update_r53_record-prj-demo' }))
+    )
     expect(err).toEqual({ name: 'ResourceAlreadyExistsException', message: 'The specified log group already exists' })
   })
 
@@ -67,20 +69,29 @@ describe('CloudWatch Logs', () => {
 
   test('an unsupported retention value is refused with InvalidParameterException', async () => {
     await logs.send(new CreateLogGroupCommand({ logGroupName: '/hf/retention' }))
-    expect((await failure(logs.send(new PutRetentionPolicyCommand({ logGroupName: '/hf/retention', retentionInDays: 2 })))).name).toBe('InvalidParameterException')
+    expect(
+      (await failure(logs.send(new PutRetentionPolicyCommand({ logGroupName: '/hf/retention', retentionInDays: 2 }))))
+        .name
+    ).toBe('InvalidParameterException')
   })
 
   test('a deleted log group is gone and deleting it again fails with ResourceNotFoundException', async () => {
     await logs.send(new CreateLogGroupCommand({ logGroupName: '/hf/delete-me' }))
     await logs.send(new DeleteLogGroupCommand({ logGroupName: '/hf/delete-me' }))
-    expect((await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/hf/delete-me' }))).logGroups).toEqual([])
-    expect((await failure(logs.send(new DeleteLogGroupCommand({ logGroupName: '/hf/delete-me' })))).name).toBe('ResourceNotFoundException')
+    expect((await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/hf/delete-me' }))).logGroups).toEqual(
+      []
+    )
+    expect((await failure(logs.send(new DeleteLogGroupCommand({ logGroupName: '/hf/delete-me' })))).name).toBe(
+      'ResourceNotFoundException'
+    )
   })
 
   test('events put into a stream are read back in order by GetLogEvents and FilterLogEvents', async () => {
     await logs.send(new CreateLogGroupCommand({ logGroupName: '/hf/events' }))
     await logs.send(new CreateLogStreamCommand({ logGroupName: '/hf/events', logStreamName: 's1' }))
-    const dup = await failure(logs.send(new CreateLogStreamCommand({ logGroupName: '/hf/events', logStreamName: 's1' })))
+    const dup = await failure(
+      logs.send(new CreateLogStreamCommand({ logGroupName: '/hf/events', logStreamName: 's1' }))
+    )
     expect(dup.name).toBe('ResourceAlreadyExistsException')
     const t = Date.now()
     await logs.send(
@@ -94,13 +105,19 @@ describe('CloudWatch Logs', () => {
         ]
       })
     )
-    const got = await logs.send(new GetLogEventsCommand({ logGroupName: '/hf/events', logStreamName: 's1', startFromHead: true }))
+    const got = await logs.send(
+      new GetLogEventsCommand({ logGroupName: '/hf/events', logStreamName: 's1', startFromHead: true })
+    )
     expect(got.events?.map((e) => e.message)).toEqual(['first line', 'second ERROR line', 'third line'])
     const filtered = await logs.send(new FilterLogEventsCommand({ logGroupName: '/hf/events', filterPattern: 'ERROR' }))
     expect(filtered.events?.map((e) => [e.logStreamName, e.message])).toEqual([['s1', 'second ERROR line']])
-    const excluded = await logs.send(new FilterLogEventsCommand({ logGroupName: '/hf/events', filterPattern: 'line -ERROR' }))
+    const excluded = await logs.send(
+      new FilterLogEventsCommand({ logGroupName: '/hf/events', filterPattern: 'line -ERROR' })
+    )
     expect(excluded.events?.map((e) => e.message)).toEqual(['first line', 'third line'])
-    const either = await logs.send(new FilterLogEventsCommand({ logGroupName: '/hf/events', filterPattern: '?first ?third' }))
+    const either = await logs.send(
+      new FilterLogEventsCommand({ logGroupName: '/hf/events', filterPattern: '?first ?third' })
+    )
     expect(either.events?.map((e) => e.message)).toEqual(['first line', 'third line'])
     const streams = await logs.send(new DescribeLogStreamsCommand({ logGroupName: '/hf/events' }))
     expect(streams.logStreams?.map((s) => [s.logStreamName, s.lastEventTimestamp])).toEqual([['s1', t + 2]])
@@ -114,11 +131,22 @@ describe('CloudWatch Logs', () => {
       { timestamp: t, message: 'later' },
       { timestamp: t - 10, message: 'earlier' }
     ]
-    expect((await failure(logs.send(new PutLogEventsCommand({ logGroupName: '/hf/order', logStreamName: 's', logEvents })))).name).toBe('InvalidParameterException')
+    expect(
+      (await failure(logs.send(new PutLogEventsCommand({ logGroupName: '/hf/order', logStreamName: 's', logEvents }))))
+        .name
+    ).toBe('InvalidParameterException')
   })
 
   test('writing to a stream of a missing group fails with ResourceNotFoundException', async () => {
-    const err = await failure(logs.send(new PutLogEventsCommand({ logGroupName: '/hf/missing', logStreamName: 's', logEvents: [{ timestamp: Date.now(), message: 'x' }] })))
+    const err = await failure(
+      logs.send(
+        new PutLogEventsCommand({
+          logGroupName: '/hf/missing',
+          logStreamName: 's',
+          logEvents: [{ timestamp: Date.now(), message: 'x' }]
+        })
+      )
+    )
     expect(err).toEqual({ name: 'ResourceNotFoundException', message: 'The specified log group does not exist.' })
   })
 
@@ -130,17 +158,28 @@ describe('CloudWatch Logs', () => {
 
 describe('SSM public parameters', () => {
   test('the Amazon Linux 2023 parameters resolve to AMIs that EC2 DescribeImages knows', async () => {
-    const x86 = await ssm.send(new GetParameterCommand({ Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' }))
-    const arm = await ssm.send(new GetParameterCommand({ Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64' }))
-    expect([x86.Parameter?.Value, arm.Parameter?.Value]).toEqual([AL2023_AMIS.x86_64.imageId, AL2023_AMIS.arm64.imageId])
+    const x86 = await ssm.send(
+      new GetParameterCommand({ Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' })
+    )
+    const arm = await ssm.send(
+      new GetParameterCommand({ Name: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64' })
+    )
+    expect([x86.Parameter?.Value, arm.Parameter?.Value]).toEqual([
+      AL2023_AMIS.x86_64.imageId,
+      AL2023_AMIS.arm64.imageId
+    ])
     expect(x86.Parameter?.Type).toBe('String')
     const ec2 = new EC2Client({ endpoint: emu.endpoint, region: REGION, credentials })
-    const images = await ec2.send(new DescribeImagesCommand({ ImageIds: [x86.Parameter?.Value ?? '', arm.Parameter?.Value ?? ''] }))
+    const images = await ec2.send(
+      new DescribeImagesCommand({ ImageIds: [x86.Parameter?.Value ?? '', arm.Parameter?.Value ?? ''] })
+    )
     expect(images.Images?.map((i) => i.Architecture).sort()).toEqual(['arm64', 'x86_64'])
   })
 
   test('any other parameter fails with ParameterNotFound', async () => {
-    const err = await failure(ssm.send(new GetParameterCommand({ Name: '/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2' })))
+    const err = await failure(
+      ssm.send(new GetParameterCommand({ Name: '/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2' }))
+    )
     expect(err.name).toBe('ParameterNotFound')
   })
 })

@@ -7,7 +7,14 @@ const Attributes = [2, ns, 'Attributes', 0, 0, 0]
 const FlatNames = [1, ns, 'FlatNames', { xmlFlattened: 1 }, [0, { xmlName: 'Name' }]]
 const WrappedIds = [1, ns, 'WrappedIds', 0, 0]
 const Counts = [1, ns, 'Counts', 0, 1]
-const Input = [3, ns, 'Input', 0, ['Attributes', 'Names', 'Ids', 'Enabled', 'Count', 'Counts'], [Attributes, FlatNames, WrappedIds, 2, 1, Counts]]
+const Input = [
+  3,
+  ns,
+  'Input',
+  0,
+  ['Attributes', 'Names', 'Ids', 'Enabled', 'Count', 'Counts'],
+  [Attributes, FlatNames, WrappedIds, 2, 1, Counts]
+]
 const Output = [3, ns, 'Output', 0, ['Ids', 'Attributes', 'When', 'Names'], [WrappedIds, Attributes, 4, FlatNames]]
 
 type Schema = Parameters<typeof readQueryInput>[0]

@@ -19,15 +19,32 @@ let r53: Route53Client
 let zoneSeq = 0
 
 function client(maxAttempts = 1): Route53Client {
-  return new Route53Client({ endpoint: emu.endpoint, region: REGION, maxAttempts, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } })
+  return new Route53Client({
+    endpoint: emu.endpoint,
+    region: REGION,
+    maxAttempts,
+    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }
+  })
 }
 
 function addVpc(vpcId: string, dns = true): void {
-  emu.cloud.shared.vpcs.set(vpcId, { vpcId, region: REGION, cidrBlock: '10.9.0.0/16', enableDnsSupport: dns, enableDnsHostnames: dns })
+  emu.cloud.shared.vpcs.set(vpcId, {
+    vpcId,
+    region: REGION,
+    cidrBlock: '10.9.0.0/16',
+    enableDnsSupport: dns,
+    enableDnsHostnames: dns
+  })
 }
 
 async function newZone(name = `z${++zoneSeq}.us-east-1.internal`): Promise<string> {
-  const out = await r53.send(new CreateHostedZoneCommand({ Name: name, CallerReference: `ref-${name}-${zoneSeq}`, VPC: { VPCId: 'vpc-dns', VPCRegion: REGION } }))
+  const out = await r53.send(
+    new CreateHostedZoneCommand({
+      Name: name,
+      CallerReference: `ref-${name}-${zoneSeq}`,
+      VPC: { VPCId: 'vpc-dns', VPCRegion: REGION }
+    })
+  )
   return out.HostedZone?.Id ?? ''
 }
 
@@ -43,7 +60,9 @@ async function records(zoneId: string): Promise<ResourceRecordSet[]> {
   return (await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }))).ResourceRecordSets ?? []
 }
 
-async function failure(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number; messages?: string[] }> {
+async function failure(
+  promise: Promise<unknown>
+): Promise<{ name: string; message: string; status?: number; messages?: string[] }> {
   try {
     await promise
   } catch (err) {
@@ -70,7 +89,12 @@ afterEach(() => {
 describe('Route 53 hosted zones', () => {
   test('a private zone is created with its VPC, an AWS-style id, and SOA and NS records', async () => {
     const out = await r53.send(
-      new CreateHostedZoneCommand({ Name: 'prj-demo.us-east-1.internal', CallerReference: 'create-1', VPC: { VPCId: 'vpc-dns', VPCRegion: REGION }, HostedZoneConfig: { Comment: 'demo', PrivateZone: true } })
+      new CreateHostedZoneCommand({
+        Name: 'prj-demo.us-east-1.internal',
+        CallerReference: 'create-1',
+        VPC: { VPCId: 'vpc-dns', VPCRegion: REGION },
+        HostedZoneConfig: { Comment: 'demo', PrivateZone: true }
+      })
     )
     expect(out.$metadata.httpStatusCode).toBe(201)
     expect(out.HostedZone?.Id).toMatch(/^\/hostedzone\/Z[0-9A-Z]{20}$/)
@@ -84,23 +108,67 @@ describe('Route 53 hosted zones', () => {
   })
 
   test('reusing a CallerReference fails with HostedZoneAlreadyExists', async () => {
-    await r53.send(new CreateHostedZoneCommand({ Name: 'again.internal', CallerReference: 'same-ref', VPC: { VPCId: 'vpc-dns', VPCRegion: REGION } }))
-    const err = await failure(r53.send(new CreateHostedZoneCommand({ Name: 'again.internal', CallerReference: 'same-ref', VPC: { VPCId: 'vpc-dns', VPCRegion: REGION } })))
+    await r53.send(
+      new CreateHostedZoneCommand({
+        Name: 'again.internal',
+        CallerReference: 'same-ref',
+        VPC: { VPCId: 'vpc-dns', VPCRegion: REGION }
+      })
+    )
+    const err = await failure(
+      r53.send(
+        new CreateHostedZoneCommand({
+          Name: 'again.internal',
+          CallerReference: 'same-ref',
+          VPC: { VPCId: 'vpc-dns', VPCRegion: REGION }
+        })
+      )
+    )
     expect(err.name).toBe('HostedZoneAlreadyExists')
     expect(err.status).toBe(409)
   })
 
   test('a second private zone with the same name on the same VPC fails with ConflictingDomainExists', async () => {
-    await r53.send(new CreateHostedZoneCommand({ Name: 'twin.internal', CallerReference: 'twin-1', VPC: { VPCId: 'vpc-dns', VPCRegion: REGION } }))
-    const err = await failure(r53.send(new CreateHostedZoneCommand({ Name: 'twin.internal.', CallerReference: 'twin-2', VPC: { VPCId: 'vpc-dns', VPCRegion: REGION } })))
+    await r53.send(
+      new CreateHostedZoneCommand({
+        Name: 'twin.internal',
+        CallerReference: 'twin-1',
+        VPC: { VPCId: 'vpc-dns', VPCRegion: REGION }
+      })
+    )
+    const err = await failure(
+      r53.send(
+        new CreateHostedZoneCommand({
+          Name: 'twin.internal.',
+          CallerReference: 'twin-2',
+          VPC: { VPCId: 'vpc-dns', VPCRegion: REGION }
+        })
+      )
+    )
     expect(err.name).toBe('ConflictingDomainExists')
   })
 
   test('a private zone needs an existing VPC with DNS support and DNS hostnames', async () => {
-    const missing = await failure(r53.send(new CreateHostedZoneCommand({ Name: 'x.internal', CallerReference: 'no-vpc', VPC: { VPCId: 'vpc-missing', VPCRegion: REGION } })))
+    const missing = await failure(
+      r53.send(
+        new CreateHostedZoneCommand({
+          Name: 'x.internal',
+          CallerReference: 'no-vpc',
+          VPC: { VPCId: 'vpc-missing', VPCRegion: REGION }
+        })
+      )
+    )
     expect(missing.name).toBe('InvalidVPCId')
     addVpc('vpc-nodns', false)
-    const noDns = await failure(r53.send(new CreateHostedZoneCommand({ Name: 'x.internal', CallerReference: 'no-dns', VPC: { VPCId: 'vpc-nodns', VPCRegion: REGION } })))
+    const noDns = await failure(
+      r53.send(
+        new CreateHostedZoneCommand({
+          Name: 'x.internal',
+          CallerReference: 'no-dns',
+          VPC: { VPCId: 'vpc-nodns', VPCRegion: REGION }
+        })
+      )
+    )
     expect(noDns.name).toBe('InvalidVPCId')
     expect(noDns.message).toContain('enableDnsHostnames')
   })
@@ -112,13 +180,25 @@ describe('Route 53 hosted zones', () => {
     expect(first.HostedZones?.map((z) => z.Name)).toEqual(['aaa.byname.internal.'])
     expect(first.IsTruncated).toBe(true)
     expect(first.NextDNSName).toBe('bbb.byname.internal.')
-    const second = await r53.send(new ListHostedZonesByNameCommand({ DNSName: first.NextDNSName, HostedZoneId: first.NextHostedZoneId, MaxItems: 1 }))
+    const second = await r53.send(
+      new ListHostedZonesByNameCommand({
+        DNSName: first.NextDNSName,
+        HostedZoneId: first.NextHostedZoneId,
+        MaxItems: 1
+      })
+    )
     expect(second.HostedZones?.[0]?.Name).toBe('bbb.byname.internal.')
   })
 
   test('ListHostedZonesByVPC lists only the zones associated with that VPC', async () => {
     addVpc('vpc-other')
-    await r53.send(new CreateHostedZoneCommand({ Name: 'other.internal', CallerReference: 'other-vpc', VPC: { VPCId: 'vpc-other', VPCRegion: REGION } }))
+    await r53.send(
+      new CreateHostedZoneCommand({
+        Name: 'other.internal',
+        CallerReference: 'other-vpc',
+        VPC: { VPCId: 'vpc-other', VPCRegion: REGION }
+      })
+    )
     const out = await r53.send(new ListHostedZonesByVPCCommand({ VPCId: 'vpc-other', VPCRegion: REGION }))
     expect(out.HostedZoneSummaries?.map((z) => z.Name)).toEqual(['other.internal.'])
     expect(out.HostedZoneSummaries?.[0]?.HostedZoneId).toMatch(/^Z[0-9A-Z]{20}$/)
@@ -140,7 +220,9 @@ describe('Route 53 hosted zones', () => {
 describe('Route 53 record changes', () => {
   test('UPSERT creates a record set and a second UPSERT replaces all of its values', async () => {
     const id = await newZone('up.internal')
-    await r53.send(change(id, { Action: 'UPSERT', ResourceRecordSet: a('Web.up.internal', 60, '172.28.0.1', '172.28.0.2') }))
+    await r53.send(
+      change(id, { Action: 'UPSERT', ResourceRecordSet: a('Web.up.internal', 60, '172.28.0.1', '172.28.0.2') })
+    )
     await r53.send(change(id, { Action: 'UPSERT', ResourceRecordSet: a('web.up.internal.', 30, '172.28.0.3') }))
     const web = (await records(id)).filter((r) => r.Type === 'A')
     expect(web).toEqual([{ Name: 'web.up.internal.', Type: 'A', TTL: 30, ResourceRecords: [{ Value: '172.28.0.3' }] }])
@@ -149,22 +231,38 @@ describe('Route 53 record changes', () => {
   test('CREATE of an existing record set fails with InvalidChangeBatch naming the record', async () => {
     const id = await newZone('create.internal')
     await r53.send(change(id, { Action: 'CREATE', ResourceRecordSet: a('db.create.internal', 60, '172.28.0.1') }))
-    const err = await failure(r53.send(change(id, { Action: 'CREATE', ResourceRecordSet: a('db.create.internal', 60, '172.28.0.1') })))
+    const err = await failure(
+      r53.send(change(id, { Action: 'CREATE', ResourceRecordSet: a('db.create.internal', 60, '172.28.0.1') }))
+    )
     expect(err.name).toBe('InvalidChangeBatch')
-    expect(err.message).toContain("Tried to create resource record set [name='db.create.internal.', type='A'] but it already exists")
+    expect(err.message).toContain(
+      "Tried to create resource record set [name='db.create.internal.', type='A'] but it already exists"
+    )
   })
 
   test('DELETE must match the TTL and every value exactly', async () => {
     const id = await newZone('del.internal')
-    await r53.send(change(id, { Action: 'CREATE', ResourceRecordSet: a('db.del.internal', 60, '172.28.0.1', '172.28.0.2') }))
-    const wrongTtl = await failure(r53.send(change(id, { Action: 'DELETE', ResourceRecordSet: a('db.del.internal', 61, '172.28.0.1', '172.28.0.2') })))
+    await r53.send(
+      change(id, { Action: 'CREATE', ResourceRecordSet: a('db.del.internal', 60, '172.28.0.1', '172.28.0.2') })
+    )
+    const wrongTtl = await failure(
+      r53.send(
+        change(id, { Action: 'DELETE', ResourceRecordSet: a('db.del.internal', 61, '172.28.0.1', '172.28.0.2') })
+      )
+    )
     expect(wrongTtl.name).toBe('InvalidChangeBatch')
     expect(wrongTtl.message).toContain('the values provided do not match the current values')
-    const missingValue = await failure(r53.send(change(id, { Action: 'DELETE', ResourceRecordSet: a('db.del.internal', 60, '172.28.0.1') })))
+    const missingValue = await failure(
+      r53.send(change(id, { Action: 'DELETE', ResourceRecordSet: a('db.del.internal', 60, '172.28.0.1') }))
+    )
     expect(missingValue.name).toBe('InvalidChangeBatch')
-    const notFound = await failure(r53.send(change(id, { Action: 'DELETE', ResourceRecordSet: a('nope.del.internal', 60, '172.28.0.1') })))
+    const notFound = await failure(
+      r53.send(change(id, { Action: 'DELETE', ResourceRecordSet: a('nope.del.internal', 60, '172.28.0.1') }))
+    )
     expect(notFound.message).toContain('but it was not found')
-    await r53.send(change(id, { Action: 'DELETE', ResourceRecordSet: a('db.del.internal', 60, '172.28.0.2', '172.28.0.1') }))
+    await r53.send(
+      change(id, { Action: 'DELETE', ResourceRecordSet: a('db.del.internal', 60, '172.28.0.2', '172.28.0.1') })
+    )
     expect((await records(id)).filter((r) => r.Type === 'A')).toEqual([])
   })
 
@@ -187,16 +285,29 @@ describe('Route 53 record changes', () => {
 
   test('an A record set cannot be empty and a record outside the zone is refused', async () => {
     const id = await newZone('empty.internal')
-    const empty = await failure(r53.send(change(id, { Action: 'UPSERT', ResourceRecordSet: { Name: 'x.empty.internal', Type: 'A', TTL: 60, ResourceRecords: [] } })))
+    const empty = await failure(
+      r53.send(
+        change(id, {
+          Action: 'UPSERT',
+          ResourceRecordSet: { Name: 'x.empty.internal', Type: 'A', TTL: 60, ResourceRecords: [] }
+        })
+      )
+    )
     expect(empty.name).toBe('InvalidInput')
-    const outside = await failure(r53.send(change(id, { Action: 'UPSERT', ResourceRecordSet: a('x.elsewhere.internal', 60, '172.28.0.1') })))
+    const outside = await failure(
+      r53.send(change(id, { Action: 'UPSERT', ResourceRecordSet: a('x.elsewhere.internal', 60, '172.28.0.1') }))
+    )
     expect(outside.name).toBe('InvalidChangeBatch')
     expect(outside.message).toContain('is not permitted in zone empty.internal.')
   })
 
   test('a DNS label longer than 63 characters is refused', async () => {
     const id = await newZone('long.internal')
-    const err = await failure(r53.send(change(id, { Action: 'UPSERT', ResourceRecordSet: a(`${'x'.repeat(64)}.long.internal`, 60, '172.28.0.1') })))
+    const err = await failure(
+      r53.send(
+        change(id, { Action: 'UPSERT', ResourceRecordSet: a(`${'x'.repeat(64)}.long.internal`, 60, '172.28.0.1') })
+      )
+    )
     expect(err.name).toBe('InvalidChangeBatch')
     expect(err.message).toContain('DomainLabelTooLong')
   })
@@ -217,7 +328,10 @@ describe('Route 53 record changes', () => {
         { Action: 'CREATE', ResourceRecordSet: a('b.sort.internal', 60, '172.28.0.2') },
         { Action: 'CREATE', ResourceRecordSet: a('a.x.sort.internal', 60, '172.28.0.3') },
         { Action: 'CREATE', ResourceRecordSet: a('a.sort.internal', 60, '172.28.0.1') },
-        { Action: 'CREATE', ResourceRecordSet: { Name: 'a.sort.internal', Type: 'TXT', TTL: 60, ResourceRecords: [{ Value: '"hello"' }] } }
+        {
+          Action: 'CREATE',
+          ResourceRecordSet: { Name: 'a.sort.internal', Type: 'TXT', TTL: 60, ResourceRecords: [{ Value: '"hello"' }] }
+        }
       )
     )
     const all = (await records(id)).map((r) => `${r.Name} ${r.Type}`)
@@ -229,7 +343,14 @@ describe('Route 53 record changes', () => {
       'b.sort.internal. A',
       'a.x.sort.internal. A'
     ])
-    const page = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: id, StartRecordName: 'a.sort.internal', StartRecordType: 'TXT', MaxItems: 1 }))
+    const page = await r53.send(
+      new ListResourceRecordSetsCommand({
+        HostedZoneId: id,
+        StartRecordName: 'a.sort.internal',
+        StartRecordType: 'TXT',
+        MaxItems: 1
+      })
+    )
     expect(page.ResourceRecordSets?.map((r) => `${r.Name} ${r.Type}`)).toEqual(['a.sort.internal. TXT'])
     expect([page.IsTruncated, page.NextRecordName, page.NextRecordType]).toEqual([true, 'b.sort.internal.', 'A'])
   })
@@ -237,15 +358,36 @@ describe('Route 53 record changes', () => {
   test('a change is PENDING until Route 53 has synced it, then INSYNC', async () => {
     const slow = await startEmulator({ simulation: { route53SyncMs: 300 } })
     try {
-      slow.cloud.shared.vpcs.set('vpc-s', { vpcId: 'vpc-s', region: REGION, cidrBlock: '10.0.0.0/16', enableDnsSupport: true, enableDnsHostnames: true })
-      const c = new Route53Client({ endpoint: slow.endpoint, region: REGION, maxAttempts: 1, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } })
-      const zone = await c.send(new CreateHostedZoneCommand({ Name: 'sync.internal', CallerReference: 'sync', VPC: { VPCId: 'vpc-s', VPCRegion: REGION } }))
+      slow.cloud.shared.vpcs.set('vpc-s', {
+        vpcId: 'vpc-s',
+        region: REGION,
+        cidrBlock: '10.0.0.0/16',
+        enableDnsSupport: true,
+        enableDnsHostnames: true
+      })
+      const c = new Route53Client({
+        endpoint: slow.endpoint,
+        region: REGION,
+        maxAttempts: 1,
+        credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }
+      })
+      const zone = await c.send(
+        new CreateHostedZoneCommand({
+          Name: 'sync.internal',
+          CallerReference: 'sync',
+          VPC: { VPCId: 'vpc-s', VPCRegion: REGION }
+        })
+      )
       const id = zone.HostedZone?.Id ?? ''
       await new Promise((r) => setTimeout(r, 320))
-      const out = await c.send(change(id, { Action: 'UPSERT', ResourceRecordSet: a('s.sync.internal', 60, '172.28.0.1') }))
+      const out = await c.send(
+        change(id, { Action: 'UPSERT', ResourceRecordSet: a('s.sync.internal', 60, '172.28.0.1') })
+      )
       expect((await c.send(new GetChangeCommand({ Id: out.ChangeInfo?.Id }))).ChangeInfo?.Status).toBe('PENDING')
       slow.setFaults({ route53OneChangeAtATime: true })
-      const busy = await failure(c.send(change(id, { Action: 'UPSERT', ResourceRecordSet: a('s.sync.internal', 60, '172.28.0.2') })))
+      const busy = await failure(
+        c.send(change(id, { Action: 'UPSERT', ResourceRecordSet: a('s.sync.internal', 60, '172.28.0.2') }))
+      )
       expect([busy.name, busy.status]).toEqual(['PriorRequestNotComplete', 400])
       await new Promise((r) => setTimeout(r, 320))
       expect((await c.send(new GetChangeCommand({ Id: out.ChangeInfo?.Id }))).ChangeInfo?.Status).toBe('INSYNC')

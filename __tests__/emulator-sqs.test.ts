@@ -74,34 +74,72 @@ describe('SQS queues', () => {
     await expect(sqs.send(new GetQueueUrlCommand({ QueueName: 'missing' }))).rejects.toBeInstanceOf(QueueDoesNotExist)
     const err: unknown = await sqs.send(new GetQueueUrlCommand({ QueueName: 'missing' })).catch((e: unknown) => e)
     expect(err).toMatchObject({ Code: 'AWS.SimpleQueueService.NonExistentQueue' })
-    await expect(createQueue('bad', { VisibilityTimeout: '50000' })).rejects.toMatchObject({ name: 'InvalidAttributeValue' })
+    await expect(createQueue('bad', { VisibilityTimeout: '50000' })).rejects.toMatchObject({
+      name: 'InvalidAttributeValue'
+    })
     await expect(createQueue('bad', { Nope: '1' })).rejects.toMatchObject({ name: 'InvalidAttributeName' })
     const url = await createQueue('batches')
     const entries = Array.from({ length: 11 }, (_, i) => ({ Id: `m${i}`, MessageBody: 'x' }))
-    await expect(sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries }))).rejects.toBeInstanceOf(TooManyEntriesInBatchRequest)
-    await expect(sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 11 }))).rejects.toMatchObject({ name: 'InvalidParameterValue' })
-    await expect(sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: 'nonsense' }))).rejects.toBeInstanceOf(ReceiptHandleIsInvalid)
+    await expect(sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries }))).rejects.toBeInstanceOf(
+      TooManyEntriesInBatchRequest
+    )
+    await expect(sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 11 }))).rejects.toMatchObject(
+      { name: 'InvalidParameterValue' }
+    )
+    await expect(
+      sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: 'nonsense' }))
+    ).rejects.toBeInstanceOf(ReceiptHandleIsInvalid)
   })
 
   test('hand a message to one receiver at a time, counting receives, until it is deleted', async () => {
     const url = await createQueue('work', { VisibilityTimeout: '30' })
-    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'job-1', MessageAttributes: { kind: { DataType: 'String', StringValue: 'a' } } }))
-    const first = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }))
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: 'job-1',
+        MessageAttributes: { kind: { DataType: 'String', StringValue: 'a' } }
+      })
+    )
+    const first = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All']
+      })
+    )
     expect(first.Messages).toHaveLength(1)
     const message = first.Messages?.[0]
-    expect(message).toMatchObject({ Body: 'job-1', Attributes: { ApproximateReceiveCount: '1' }, MessageAttributes: { kind: { StringValue: 'a' } } })
+    expect(message).toMatchObject({
+      Body: 'job-1',
+      Attributes: { ApproximateReceiveCount: '1' },
+      MessageAttributes: { kind: { StringValue: 'a' } }
+    })
     // in flight: invisible to others, counted as not visible
     expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl: url }))).Messages).toBeUndefined()
-    expect(await attributes(url)).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '1' })
+    expect(await attributes(url)).toMatchObject({
+      ApproximateNumberOfMessages: '0',
+      ApproximateNumberOfMessagesNotVisible: '1'
+    })
     // made visible again at once, received a second time with a new handle
-    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message?.ReceiptHandle, VisibilityTimeout: 0 }))
-    const second = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }))
-    expect(second.Messages?.[0]).toMatchObject({ MessageId: message?.MessageId, Attributes: { ApproximateReceiveCount: '2' } })
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: message?.ReceiptHandle, VisibilityTimeout: 0 })
+    )
+    const second = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MessageSystemAttributeNames: ['ApproximateReceiveCount'] })
+    )
+    expect(second.Messages?.[0]).toMatchObject({
+      MessageId: message?.MessageId,
+      Attributes: { ApproximateReceiveCount: '2' }
+    })
     // the old handle no longer deletes it; the latest does
     await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message?.ReceiptHandle }))
     expect((await attributes(url)).ApproximateNumberOfMessagesNotVisible).toBe('1')
     await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: second.Messages?.[0]?.ReceiptHandle }))
-    expect(await attributes(url)).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' })
+    expect(await attributes(url)).toMatchObject({
+      ApproximateNumberOfMessages: '0',
+      ApproximateNumberOfMessagesNotVisible: '0'
+    })
   })
 
   test('make a received message visible again once its visibility timeout is over', async () => {
@@ -109,8 +147,15 @@ describe('SQS queues', () => {
     await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'again' }))
     const first = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url }))
     expect(first.Messages).toHaveLength(1)
-    const again = await eventually(async () => (await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MessageSystemAttributeNames: ['All'] }))).Messages?.[0])
-    expect(again).toMatchObject({ MessageId: first.Messages?.[0]?.MessageId, Attributes: { ApproximateReceiveCount: '2' } })
+    const again = await eventually(
+      async () =>
+        (await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MessageSystemAttributeNames: ['All'] })))
+          .Messages?.[0]
+    )
+    expect(again).toMatchObject({
+      MessageId: first.Messages?.[0]?.MessageId,
+      Attributes: { ApproximateReceiveCount: '2' }
+    })
   })
 
   test('answer a long poll as soon as a message arrives', async () => {
@@ -122,7 +167,9 @@ describe('SQS queues', () => {
       await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'wake up' }))
       expect((await polling).Messages?.[0]?.Body).toBe('wake up')
       // and an empty long poll ends with no message once the wait is over
-      expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }))).Messages).toBeUndefined()
+      expect(
+        (await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }))).Messages
+      ).toBeUndefined()
     } finally {
       emu.cloud.simulation.sqsTimeScale = 0.02
     }
@@ -131,30 +178,48 @@ describe('SQS queues', () => {
   test('move a message to the dead-letter queue after maxReceiveCount receives', async () => {
     const dlqUrl = await createQueue('work-dlq')
     const dlqArn = (await attributes(dlqUrl)).QueueArn
-    const url = await createQueue('work-redrive', { VisibilityTimeout: '0', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }) })
+    const url = await createQueue('work-redrive', {
+      VisibilityTimeout: '0',
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 })
+    })
     await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'poison' }))
     for (let i = 1; i <= 3; i++) {
-      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }))
+      const got = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MessageSystemAttributeNames: ['ApproximateReceiveCount'] })
+      )
       expect(got.Messages?.[0]?.Attributes?.ApproximateReceiveCount).toBe(String(i))
     }
     expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl: url }))).Messages).toBeUndefined()
     expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl }))).Messages?.[0]?.Body).toBe('poison')
-    await expect(createQueue('bad-redrive', { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `${dlqArn}-missing`, maxReceiveCount: 3 }) })).rejects.toMatchObject({ name: 'InvalidParameterValue' })
+    await expect(
+      createQueue('bad-redrive', {
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `${dlqArn}-missing`, maxReceiveCount: 3 })
+      })
+    ).rejects.toMatchObject({ name: 'InvalidParameterValue' })
   })
 
   test('send and delete in batches, purge once a minute, and forget deleted queues', async () => {
     const url = await createQueue('bulk')
-    const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: Array.from({ length: 10 }, (_, i) => ({ Id: `m${i}`, MessageBody: `body ${i}` })) }))
+    const sent = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: Array.from({ length: 10 }, (_, i) => ({ Id: `m${i}`, MessageBody: `body ${i}` }))
+      })
+    )
     expect(sent.Successful).toHaveLength(10)
     const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }))
     expect(got.Messages).toHaveLength(10)
     const entries = (got.Messages ?? []).slice(0, 5).map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle }))
-    expect((await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: entries }))).Successful).toHaveLength(5)
+    expect(
+      (await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: entries }))).Successful
+    ).toHaveLength(5)
     expect((await attributes(url)).ApproximateNumberOfMessagesNotVisible).toBe('5')
     await sqs.send(new PurgeQueueCommand({ QueueUrl: url }))
     expect((await attributes(url)).ApproximateNumberOfMessagesNotVisible).toBe('0')
     await expect(sqs.send(new PurgeQueueCommand({ QueueUrl: url }))).rejects.toBeInstanceOf(PurgeQueueInProgress)
     await sqs.send(new DeleteQueueCommand({ QueueUrl: url }))
-    await expect(sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).rejects.toBeInstanceOf(QueueDoesNotExist)
+    await expect(
+      sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))
+    ).rejects.toBeInstanceOf(QueueDoesNotExist)
   })
 })

@@ -26,7 +26,14 @@ import { waitForStack } from '../src/wait.js'
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const ZIP = path.join(ROOT, 'dist/lambda/update-r53-record.zip')
 const lambdaCode = { zipPath: ZIP, codeSha256: readFileSync(`${ZIP}.sha256`, 'utf8').trim() }
-const timing = { baseDelayMs: 5, maxDelayMs: 50, pollMs: 20, rolePropagationMs: 5000, consistencyMs: 5000, teardownMs: 20_000 }
+const timing = {
+  baseDelayMs: 5,
+  maxDelayMs: 50,
+  pollMs: 20,
+  rolePropagationMs: 5000,
+  consistencyMs: 5000,
+  teardownMs: 20_000
+}
 const scope = { project: 'prj-demo', stack: 'st-wordpress', region: 'us-east-1' }
 
 const inputs: ActionInputs = fixtureInputs({
@@ -52,7 +59,10 @@ async function model(): Promise<ComposeModel> {
   return result.model
 }
 
-async function desiredState(edit: (m: ComposeModel) => ComposeModel = (m) => m, over: Partial<ActionInputs> = {}): Promise<DesiredState> {
+async function desiredState(
+  edit: (m: ComposeModel) => ComposeModel = (m) => m,
+  over: Partial<ActionInputs> = {}
+): Promise<DesiredState> {
   const network = await resolveNetwork(clients, inputs)
   return buildDesired({ inputs: { ...inputs, ...over }, model: edit(await model()), network, lambdaCode })
 }
@@ -71,13 +81,16 @@ async function deploy(desired: DesiredState): Promise<string[]> {
 
 const reimage = (m: ComposeModel): ComposeModel => ({
   ...m,
-  services: m.services.map((s) => (s.name === 'wordpress' ? { ...s, image: 'wordpress:6.8-apache', replicas: 3, preemptible: 2 } : s))
+  services: m.services.map((s) =>
+    s.name === 'wordpress' ? { ...s, image: 'wordpress:6.8-apache', replicas: 3, preemptible: 2 } : s
+  )
 })
 const resize = (m: ComposeModel): ComposeModel => ({
   ...m,
   services: m.services.map((s) => (s.name === 'wordpress' ? { ...s, replicas: 3, preemptible: 2 } : s))
 })
-const withoutDb = (m: ComposeModel): ComposeModel => reimage({ ...m, services: m.services.filter((s) => s.name !== 'db') })
+const withoutDb = (m: ComposeModel): ComposeModel =>
+  reimage({ ...m, services: m.services.filter((s) => s.name !== 'db') })
 
 const active = (plan: { changes: Array<{ action: string; kind: string; name: string; reason: string }> }): string[] =>
   plan.changes.filter((c) => c.action !== 'noop').map((c) => `${c.action} ${c.kind} ${c.name}: ${c.reason}`)
@@ -88,7 +101,9 @@ const readsIn = (calls: ReturnType<Emulator['calls']>): typeof calls =>
   calls.filter((c) => c.kind === 'read' && !(c.caller ?? '').startsWith('lambda-'))
 
 beforeAll(async () => {
-  emulator = await startEmulator({ simulation: { launchDelayMs: 20, terminateDelayMs: 20, functionPendingMs: 20, sqsTimeScale: 0.05 } })
+  emulator = await startEmulator({
+    simulation: { launchDelayMs: 20, terminateDelayMs: 20, functionPendingMs: 20, sqsTimeScale: 0.05 }
+  })
   process.env.AWS_ENDPOINT_URL = emulator.endpoint
   process.env.AWS_ACCESS_KEY_ID = 'AKIAENGINETEST'
   process.env.AWS_SECRET_ACCESS_KEY = 'engine'
@@ -132,7 +147,9 @@ describe('the deploy engine against the emulator', () => {
     const desired = await desiredState()
     const current = await readCurrent(clients, scope)
     const plan = diff(desired, current)
-    expect(plan.changes.filter((c) => c.action !== 'noop').map((c) => `${c.action} ${c.kind} ${c.name}: ${c.reason}`)).toEqual([])
+    expect(
+      plan.changes.filter((c) => c.action !== 'noop').map((c) => `${c.action} ${c.kind} ${c.name}: ${c.reason}`)
+    ).toEqual([])
     const result = await applyPlan(plan, { clients, desired, log, timing })
     expect(result.writes).toBe(0)
     const calls = emulator.calls()
@@ -158,35 +175,51 @@ describe('the deploy engine against the emulator', () => {
     const current = await readCurrent(clients, scope)
     const template = current.launchTemplates.find((t) => t.service === 'wordpress')
     expect(template?.defaultVersion).toBe(2)
-    expect(current.asgs.filter((g) => g.service === 'wordpress').map((g) => g.launchTemplateVersion)).toEqual(['2', '2'])
+    expect(current.asgs.filter((g) => g.service === 'wordpress').map((g) => g.launchTemplateVersion)).toEqual([
+      '2',
+      '2'
+    ])
     expect(active(diff(desired, current))).toEqual([])
   })
 
   test('removing a service deletes its groups, template and security group and leaves the other alone', async () => {
     const before = await readCurrent(clients, scope)
     const writes = await deploy(await desiredState(withoutDb))
-    expect(writes).toEqual(expect.arrayContaining(['DeleteAutoScalingGroup', 'DeleteLaunchTemplate', 'DeleteSecurityGroup']))
+    expect(writes).toEqual(
+      expect.arrayContaining(['DeleteAutoScalingGroup', 'DeleteLaunchTemplate', 'DeleteSecurityGroup'])
+    )
     expect(writes.filter((op) => /^(Create|Update|Start|Modify|Authorize)/.test(op))).toEqual([])
     const after = await readCurrent(clients, scope, { records: true })
     expect(after.asgs.filter((g) => !g.status).map((g) => g.service)).toEqual(['wordpress', 'wordpress'])
     expect(after.securityGroups.map((g) => g.service)).toEqual(['wordpress'])
     expect(after.launchTemplates).toEqual(before.launchTemplates.filter((t) => t.service === 'wordpress'))
     // db's record and its version record (TXT) are gone; wordpress keeps both
-    expect(after.records.map((r) => `${r.name} ${r.type}`)).toEqual(['wordpress.st-wordpress.prj-demo.us-east-1.internal A', 'wordpress.st-wordpress.prj-demo.us-east-1.internal TXT'])
+    expect(after.records.map((r) => `${r.name} ${r.type}`)).toEqual([
+      'wordpress.st-wordpress.prj-demo.us-east-1.internal A',
+      'wordpress.st-wordpress.prj-demo.us-east-1.internal TXT'
+    ])
   })
 
   test('a second stack of the project shares the zone and the DNS updater; destroying it leaves them alone', async () => {
     const two = await desiredState((m) => m, { stack: 'st-two' })
     const writes = await deploy(two)
-    expect(writes.filter((op) => /HostedZone|Function|Role|Rule|Targets|Permission|LogGroup|Retention/.test(op))).toEqual([])
+    expect(
+      writes.filter((op) => /HostedZone|Function|Role|Rule|Targets|Permission|LogGroup|Retention/.test(op))
+    ).toEqual([])
     const twoScope = two.scope
     await emulator.waitIdle()
     emulator.resetCalls()
     const plan = destroyPlan(await readCurrent(clients, twoScope, { otherStacks: true }), twoScope)
-    expect(plan.changes.filter((c) => KINDS[c.kind].level === 'project').every((c) => c.action === 'noop' && c.reason.includes('st-wordpress'))).toBe(true)
+    expect(
+      plan.changes
+        .filter((c) => KINDS[c.kind].level === 'project')
+        .every((c) => c.action === 'noop' && c.reason.includes('st-wordpress'))
+    ).toBe(true)
     await applyPlan(plan, { clients, log, timing })
     const destroyWrites = writesIn(emulator.calls()).map((c) => c.operation)
-    expect(destroyWrites.filter((op) => /HostedZone|Function|Role|Rule|Targets|Permission|LogGroup/.test(op))).toEqual([])
+    expect(destroyWrites.filter((op) => /HostedZone|Function|Role|Rule|Targets|Permission|LogGroup/.test(op))).toEqual(
+      []
+    )
     const gone = await readCurrent(clients, twoScope)
     expect([gone.securityGroups, gone.launchTemplates, gone.asgs.filter((g) => !g.status)]).toEqual([[], [], []])
     expect(active(diff(await desiredState(withoutDb), await readCurrent(clients, scope)))).toEqual([])
@@ -195,9 +228,14 @@ describe('the deploy engine against the emulator', () => {
   test('destroy removes the stack and, as the last stack, the project DNS stack; destroying again writes nothing', async () => {
     // as main.ts does it: other stacks are not looked up by readCurrent, so apply checks before deleting
     const plan = destroyPlan(await readCurrent(clients, scope), scope)
-    expect(plan.changes.find((c) => c.kind === 'hosted-zone')).toMatchObject({ action: 'delete', onlyIfLastStack: true })
+    expect(plan.changes.find((c) => c.kind === 'hosted-zone')).toMatchObject({
+      action: 'delete',
+      onlyIfLastStack: true
+    })
     const result = await applyPlan(plan, { clients, log, timing })
-    expect(result.applied.filter((a) => a.action === 'delete').map((a) => a.kind)).toEqual(expect.arrayContaining(['log-group', 'lambda-function', 'event-rule', 'iam-role', 'hosted-zone']))
+    expect(result.applied.filter((a) => a.action === 'delete').map((a) => a.kind)).toEqual(
+      expect.arrayContaining(['log-group', 'lambda-function', 'event-rule', 'iam-role', 'hosted-zone'])
+    )
     const after = await readCurrent(clients, scope, { instances: true, otherStacks: true })
     expect(after.asgs.filter((g) => g.status === undefined)).toEqual([])
     expect(after.launchTemplates).toEqual([])
@@ -209,16 +247,25 @@ describe('the deploy engine against the emulator', () => {
     await emulator.waitIdle()
     expect((await readCurrent(clients, scope)).logGroup).toBeUndefined()
     emulator.resetCalls()
-    await applyPlan(destroyPlan(await readCurrent(clients, scope, { otherStacks: true }), scope), { clients, log, timing })
+    await applyPlan(destroyPlan(await readCurrent(clients, scope, { otherStacks: true }), scope), {
+      clients,
+      log,
+      timing
+    })
     expect(writesIn(emulator.calls()).map((c) => `${c.operation} ${c.errorCode ?? ''}`)).toEqual([])
   })
 
   test('deploying again after a destroy makes one new zone under the next CallerReference, since AWS never reuses one', async () => {
     const writes = await deploy(await desiredState())
-    const zoneCalls = emulator.calls().filter((c) => c.operation === 'CreateHostedZone').map((c) => c.errorCode ?? 'ok')
+    const zoneCalls = emulator
+      .calls()
+      .filter((c) => c.operation === 'CreateHostedZone')
+      .map((c) => c.errorCode ?? 'ok')
     expect(zoneCalls).toEqual(['HostedZoneAlreadyExists', 'ok'])
     expect(writes.filter((op) => op === 'CreateHostedZone')).toHaveLength(2)
-    const zones = await clients.route53.send(new ListHostedZonesByNameCommand({ DNSName: 'prj-demo.us-east-1.internal' }))
+    const zones = await clients.route53.send(
+      new ListHostedZonesByNameCommand({ DNSName: 'prj-demo.us-east-1.internal' })
+    )
     expect((zones.HostedZones ?? []).filter((z) => z.Name === 'prj-demo.us-east-1.internal.')).toHaveLength(1)
     await applyPlan(destroyPlan(await readCurrent(clients, scope), scope), { clients, log, timing })
     expect((await readCurrent(clients, scope)).zone).toBeUndefined()

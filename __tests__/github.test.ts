@@ -5,7 +5,11 @@ function prPayload(action: string, head = 'octo-org/shop'): Record<string, unkno
   return {
     action,
     number: 7,
-    pull_request: { number: 7, head: { repo: { full_name: head, fork: head !== 'octo-org/shop' } }, base: { repo: { full_name: 'octo-org/shop' } } }
+    pull_request: {
+      number: 7,
+      head: { repo: { full_name: head, fork: head !== 'octo-org/shop' } },
+      base: { repo: { full_name: 'octo-org/shop' } }
+    }
   }
 }
 
@@ -13,12 +17,20 @@ const PR_ENV = { GITHUB_EVENT_NAME: 'pull_request', GITHUB_REPOSITORY: 'octo-org
 
 describe('pull request events', () => {
   it('reads the number, the action and whether the head is a fork', () => {
-    expect(pullRequestEvent(prPayload('opened'), PR_ENV)).toEqual({ number: 7, action: 'opened', fromFork: false, repository: 'octo-org/shop' })
+    expect(pullRequestEvent(prPayload('opened'), PR_ENV)).toEqual({
+      number: 7,
+      action: 'opened',
+      fromFork: false,
+      repository: 'octo-org/shop'
+    })
     expect(pullRequestEvent(prPayload('opened', 'mallory/shop'), PR_ENV)?.fromFork).toBe(true)
   })
 
   it('treats a pull request whose head repository was deleted as a fork', () => {
-    const payload = { action: 'synchronize', pull_request: { number: 3, head: { repo: null }, base: { repo: { full_name: 'octo-org/shop' } } } }
+    const payload = {
+      action: 'synchronize',
+      pull_request: { number: 3, head: { repo: null }, base: { repo: { full_name: 'octo-org/shop' } } }
+    }
     expect(pullRequestEvent(payload, PR_ENV)?.fromFork).toBe(true)
   })
 
@@ -28,18 +40,26 @@ describe('pull request events', () => {
 
   it.each(['opened', 'reopened', 'synchronize'])('deploys on %s', (action) => {
     const event = pullRequestEvent(prPayload(action), PR_ENV)
-    expect(decideCommand({ command: 'deploy', explicit: false, event })).toEqual({ command: 'deploy', reason: `pull request #7 ${action}` })
+    expect(decideCommand({ command: 'deploy', explicit: false, event })).toEqual({
+      command: 'deploy',
+      reason: `pull request #7 ${action}`
+    })
   })
 
   it('destroys on closed unless the command was set explicitly', () => {
     const event = pullRequestEvent(prPayload('closed'), PR_ENV)
-    expect(decideCommand({ command: 'deploy', explicit: false, event })).toEqual({ command: 'destroy', reason: 'pull request #7 was closed' })
+    expect(decideCommand({ command: 'deploy', explicit: false, event })).toEqual({
+      command: 'destroy',
+      reason: 'pull request #7 was closed'
+    })
     expect(decideCommand({ command: 'plan', explicit: true, event }).command).toBe('plan')
   })
 
   it('skips pull request actions that neither deploy nor destroy', () => {
     const event = pullRequestEvent(prPayload('labeled'), PR_ENV)
-    expect(decideCommand({ command: 'deploy', explicit: false, event }).skip).toBe('pull request action "labeled" neither deploys nor destroys')
+    expect(decideCommand({ command: 'deploy', explicit: false, event }).skip).toBe(
+      'pull request action "labeled" neither deploys nor destroys'
+    )
   })
 
   it('refuses forks unless allowed, saying why', () => {
@@ -68,7 +88,9 @@ describe('the preview comment', () => {
     const ours = api.comments.filter((c) => c.body.includes(marker))
     expect(ours).toHaveLength(1)
     expect(ours[0]?.body).toBe(`${marker}\nsecond`)
-    expect(api.requests.map((r) => `${r.method} ${r.authorization}`)).toEqual(['GET', 'POST', 'GET', 'PATCH'].map((m) => `${m} token ghs_test`))
+    expect(api.requests.map((r) => `${r.method} ${r.authorization}`)).toEqual(
+      ['GET', 'POST', 'GET', 'PATCH'].map((m) => `${m} token ghs_test`)
+    )
   })
 
   it('finds its comment past the first page of a long discussion', async () => {
@@ -84,7 +106,10 @@ describe('the preview comment', () => {
     api.comments.push({ id: 1, body: `${marker}\nold`, issue: 7 })
     for (let i = 0; i < 250; i++) api.comments.push({ id: i + 2, body: `chatter ${i}`, issue: 7 })
     expect(await upsertComment(target(), { marker, body: 'new' })).toBe('updated')
-    expect(api.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /repos/octo-org/shop/issues/7/comments?per_page=100', 'PATCH /repos/octo-org/shop/issues/comments/1'])
+    expect(api.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'GET /repos/octo-org/shop/issues/7/comments?per_page=100',
+      'PATCH /repos/octo-org/shop/issues/comments/1'
+    ])
   })
 
   it('leaves comments of other stacks alone', async () => {
@@ -95,6 +120,8 @@ describe('the preview comment', () => {
   })
 
   it('reports a GitHub API failure with its status', async () => {
-    await expect(upsertComment({ ...target(), apiUrl: `${api.url}/nowhere` }, { marker, body: 'x' })).rejects.toThrow(/answered 404/)
+    await expect(upsertComment({ ...target(), apiUrl: `${api.url}/nowhere` }, { marker, body: 'x' })).rejects.toThrow(
+      /answered 404/
+    )
   })
 })

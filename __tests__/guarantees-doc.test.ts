@@ -21,7 +21,8 @@ function references(text: string): Array<{ line: string; file: string; name: str
   for (const line of text.split('\n').filter((l) => l.startsWith('- '))) {
     const m = /`(__tests__\/[^`]+\.test\.ts)`[^:]*:\s*(.*)$/.exec(line)
     if (!m) continue
-    for (const n of (m[2] ?? '').matchAll(/"((?:[^"\\]|\\.)*)"/g)) refs.push({ line, file: m[1] ?? '', name: (n[1] ?? '').replace(/\\"/g, '"') })
+    for (const n of (m[2] ?? '').matchAll(/"((?:[^"\\]|\\.)*)"/g))
+      refs.push({ line, file: m[1] ?? '', name: (n[1] ?? '').replace(/\\"/g, '"') })
   }
   return refs
 }
@@ -38,7 +39,11 @@ describe('the Guarantees section', () => {
   test('every named test exists under that name in that file', () => {
     const missing = references(text).filter((r) => {
       const file = path.join(ROOT, r.file)
-      return !existsSync(file) || !readFileSync(file, 'utf8').includes(r.name.replace(/"/g, '\\"')) && !readFileSync(file, 'utf8').includes(r.name)
+      return (
+        !existsSync(file) ||
+        (!readFileSync(file, 'utf8').includes(r.name.replace(/"/g, '\\"')) &&
+          !readFileSync(file, 'utf8').includes(r.name))
+      )
     })
     expect(missing.map((r) => `${r.file}: ${r.name}`)).toEqual([])
   })

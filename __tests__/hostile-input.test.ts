@@ -42,15 +42,24 @@ describe('hostile and bad input to the bundled action', () => {
     expect(COMPOSE_CASES.length + FILE_CASES.length + INPUT_CASES.length).toBeGreaterThanOrEqual(50)
   })
 
-  it.each(COMPOSE_CASES.map((c) => [c.name, c] as const))('stops on %s at its file and line, with no AWS request', async (_name, c) => {
-    await check(c, /::error [^\n]*file=compose\.yaml,line=\d+,col=\d+::/)
-  })
+  it.each(COMPOSE_CASES.map((c) => [c.name, c] as const))(
+    'stops on %s at its file and line, with no AWS request',
+    async (_name, c) => {
+      await check(c, /::error [^\n]*file=compose\.yaml,line=\d+,col=\d+::/)
+    }
+  )
 
-  it.each(FILE_CASES.map((c) => [c.name, c] as const))('stops on %s naming the file, with no AWS request', async (_name, c) => {
-    await check(c)
-  })
+  it.each(FILE_CASES.map((c) => [c.name, c] as const))(
+    'stops on %s naming the file, with no AWS request',
+    async (_name, c) => {
+      await check(c)
+    }
+  )
 
-  it.each(INPUT_CASES.map((c) => [c.name, c] as const))('stops on %s naming the input, with no AWS request', async (_name, c) => {
-    await check(c)
-  })
+  it.each(INPUT_CASES.map((c) => [c.name, c] as const))(
+    'stops on %s naming the input, with no AWS request',
+    async (_name, c) => {
+      await check(c)
+    }
+  )
 })

@@ -63,8 +63,16 @@ describe('reading the action inputs', () => {
   })
 
   it('splits subnet ids on commas and newlines', () => {
-    setInputs({ project: 'shop', region: 'us-east-1', 'subnet-ids': 'subnet-0123456789abcdef0, subnet-0fedcba9876543210\nsubnet-01234567' })
-    expect(readInputs({ GITHUB_WORKSPACE: workspace() }).subnetIds).toEqual(['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210', 'subnet-01234567'])
+    setInputs({
+      project: 'shop',
+      region: 'us-east-1',
+      'subnet-ids': 'subnet-0123456789abcdef0, subnet-0fedcba9876543210\nsubnet-01234567'
+    })
+    expect(readInputs({ GITHUB_WORKSPACE: workspace() }).subnetIds).toEqual([
+      'subnet-0123456789abcdef0',
+      'subnet-0fedcba9876543210',
+      'subnet-01234567'
+    ])
   })
 
   it('rejects non-strict booleans, out-of-range numbers and malformed ids, all at once', () => {
@@ -118,7 +126,14 @@ describe('reading the action inputs', () => {
     expect(problems(() => readInputs({ GITHUB_WORKSPACE: workspace() }))).toEqual([
       'Input "ami": "resolve:ssm:/golden/ami:0" has parameter version "0"; versions are whole numbers from 1'
     ])
-    for (const ami of ['resolve:ssm:', 'resolve:ssm::3', 'resolve:ssm:/golden ami', 'resolve:ssm:/a:b:c', 'resolve:ssm:/golden/ami:aws-prod', 'resolve:ssm:/golden/ami:1st']) {
+    for (const ami of [
+      'resolve:ssm:',
+      'resolve:ssm::3',
+      'resolve:ssm:/golden ami',
+      'resolve:ssm:/a:b:c',
+      'resolve:ssm:/golden/ami:aws-prod',
+      'resolve:ssm:/golden/ami:1st'
+    ]) {
       setInputs({ project: 'shop', region: 'us-east-1', ami })
       const found = problems(() => readInputs({ GITHUB_WORKSPACE: workspace() }))
       expect({ ami, found: found.map((p) => p.startsWith(`Input "ami": "${ami}" `)) }).toEqual({ ami, found: [true] })
@@ -139,18 +154,36 @@ describe('choosing the stack', () => {
   }
 
   it('prefers the stack input over everything else', () => {
-    const env = { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: eventFile({ number: 7 }), GITHUB_REPOSITORY: 'o/r' }
-    expect(resolveStack(draft('prod'), 'compose-name', env)).toMatchObject({ inputs: { stack: 'prod' }, source: 'input' })
+    const env = {
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_PATH: eventFile({ number: 7 }),
+      GITHUB_REPOSITORY: 'o/r'
+    }
+    expect(resolveStack(draft('prod'), 'compose-name', env)).toMatchObject({
+      inputs: { stack: 'prod' },
+      source: 'input'
+    })
   })
 
   it('uses pr-<number> on pull request events', () => {
-    const env = { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: eventFile({ number: 42, pull_request: { number: 42 } }) }
-    expect(resolveStack(draft(), 'compose-name', env)).toMatchObject({ inputs: { stack: 'pr-42' }, source: 'pull-request' })
+    const env = {
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_PATH: eventFile({ number: 42, pull_request: { number: 42 } })
+    }
+    expect(resolveStack(draft(), 'compose-name', env)).toMatchObject({
+      inputs: { stack: 'pr-42' },
+      source: 'pull-request'
+    })
   })
 
   it('falls back to the compose name, then to the sanitised repository name', () => {
-    expect(resolveStack(draft(), 'My App', { GITHUB_EVENT_NAME: 'push', GITHUB_REPOSITORY: 'o/r' })).toMatchObject({ inputs: { stack: 'my-app' }, source: 'compose-name' })
-    expect(resolveStack(draft(), undefined, { GITHUB_EVENT_NAME: 'push', GITHUB_REPOSITORY: 'octo/Web_Shop' })).toMatchObject({ inputs: { stack: 'web-shop' }, source: 'repository' })
+    expect(resolveStack(draft(), 'My App', { GITHUB_EVENT_NAME: 'push', GITHUB_REPOSITORY: 'o/r' })).toMatchObject({
+      inputs: { stack: 'my-app' },
+      source: 'compose-name'
+    })
+    expect(
+      resolveStack(draft(), undefined, { GITHUB_EVENT_NAME: 'push', GITHUB_REPOSITORY: 'octo/Web_Shop' })
+    ).toMatchObject({ inputs: { stack: 'web-shop' }, source: 'repository' })
   })
 
   it('fails when nothing gives a stack name', () => {

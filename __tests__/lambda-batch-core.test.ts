@@ -37,21 +37,40 @@ function txt(service: string, n: number): VersionRecord {
   return { name: `${target(service).record}.`, ttl: TTL, values: [versionValue(n)] }
 }
 
-const stateChange = (id: string, state: string): object => ({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': id, state } })
+const stateChange = (id: string, state: string): object => ({
+  source: 'aws.ec2',
+  'detail-type': 'EC2 Instance State-change Notification',
+  detail: { 'instance-id': id, state }
+})
 
 describe('what an event asks for', () => {
   test('a state change names its instance, a schedule asks for everything, anything else for nothing', () => {
-    expect(parseTrigger(stateChange('i-1', 'running'))).toEqual({ kind: 'change', change: { instanceId: 'i-1', state: 'running' } })
-    expect(parseTrigger({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} })).toEqual({ kind: 'reconcile' })
+    expect(parseTrigger(stateChange('i-1', 'running'))).toEqual({
+      kind: 'change',
+      change: { instanceId: 'i-1', state: 'running' }
+    })
+    expect(parseTrigger({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} })).toEqual({
+      kind: 'reconcile'
+    })
     expect(parseTrigger({ source: 'aws.events', detail: {} })).toMatchObject({ kind: 'other' })
     expect(parseTrigger({ source: 'aws.ec2', 'detail-type': 'Scheduled Event' })).toMatchObject({ kind: 'other' })
     expect(parseTrigger('i-1')).toMatchObject({ kind: 'other' })
   })
 
   test('an SQS event gives each message its id and what its body asks for; a body that is not JSON asks for nothing', () => {
-    const sqs = (body: string, messageId: string): object => ({ messageId, receiptHandle: 'r', body, eventSource: 'aws:sqs', attributes: {} })
+    const sqs = (body: string, messageId: string): object => ({
+      messageId,
+      receiptHandle: 'r',
+      body,
+      eventSource: 'aws:sqs',
+      attributes: {}
+    })
     const event = {
-      Records: [sqs(JSON.stringify(stateChange('i-1', 'terminated')), 'a'), sqs('{"source":"aws.events","detail-type":"Scheduled Event"}', 'b'), sqs('{oops', 'c')]
+      Records: [
+        sqs(JSON.stringify(stateChange('i-1', 'terminated')), 'a'),
+        sqs('{"source":"aws.events","detail-type":"Scheduled Event"}', 'b'),
+        sqs('{oops', 'c')
+      ]
     }
     expect(parseQueueEvent(event)).toEqual([
       { messageId: 'a', trigger: { kind: 'change', change: { instanceId: 'i-1', state: 'terminated' } } },
@@ -69,7 +88,11 @@ describe('what an event asks for', () => {
 
 describe('planBatch', () => {
   test('every service gets its own decision from the same reads, each service once however many events name it', () => {
-    const instances = [instance('i-1', 'db', 'running', '10.0.0.1'), instance('i-2', 'web', 'running', '10.0.0.2'), instance('i-3', 'web', 'terminated', undefined)]
+    const instances = [
+      instance('i-1', 'db', 'running', '10.0.0.1'),
+      instance('i-2', 'web', 'running', '10.0.0.2'),
+      instance('i-3', 'web', 'terminated', undefined)
+    ]
     const changes = [
       { change: { instanceId: 'i-2', state: 'running' }, target: target('web') },
       { change: { instanceId: 'i-3', state: 'terminated' }, target: target('web') },
@@ -91,7 +114,7 @@ describe('planBatch', () => {
     expect(decisions[1]).toMatchObject({ next: { values: ['10.0.0.2'] }, version: txt('web', 4) })
   })
 
-  test('a read lagging one service\'s event defers that service alone', () => {
+  test("a read lagging one service's event defers that service alone", () => {
     const decisions = planBatch({
       targets: [target('db'), target('web')],
       changes: [
@@ -110,13 +133,25 @@ describe('planBatch', () => {
 
   test('without any event, a read showing pending an instance whose IP the record holds is a lagging read, not a removal', () => {
     const plan = (instances: InstanceView[]): Decision[] =>
-      planBatch({ targets: [target('db')], changes: [], instances, records: [record('db', ['10.0.0.1', '10.0.0.2'])], versions: [], scope, ttl: TTL })
-    expect(plan([instance('i-1', 'db', 'running', '10.0.0.1'), instance('i-2', 'db', 'pending', '10.0.0.2')])[0]).toMatchObject({
+      planBatch({
+        targets: [target('db')],
+        changes: [],
+        instances,
+        records: [record('db', ['10.0.0.1', '10.0.0.2'])],
+        versions: [],
+        scope,
+        ttl: TTL
+      })
+    expect(
+      plan([instance('i-1', 'db', 'running', '10.0.0.1'), instance('i-2', 'db', 'pending', '10.0.0.2')])[0]
+    ).toMatchObject({
       action: 'reread',
       reason: 'record holds 10.0.0.2 of i-2, which the read shows pending'
     })
     // not held by the record: a pending instance simply does not count yet
-    expect(plan([instance('i-1', 'db', 'running', '10.0.0.1'), instance('i-3', 'db', 'pending', '10.0.0.3')])[0]).toMatchObject({
+    expect(
+      plan([instance('i-1', 'db', 'running', '10.0.0.1'), instance('i-3', 'db', 'pending', '10.0.0.3')])[0]
+    ).toMatchObject({
       action: 'upsert',
       next: { values: ['10.0.0.1'] }
     })
@@ -132,7 +167,11 @@ describe('planBatch', () => {
       scope,
       ttl: TTL
     })
-    expect(decision).toMatchObject({ action: 'delete', current: record('db', ['10.0.0.1'], 300), version: txt('db', 2) })
+    expect(decision).toMatchObject({
+      action: 'delete',
+      current: record('db', ['10.0.0.1'], 300),
+      version: txt('db', 2)
+    })
   })
 })
 
@@ -142,10 +181,19 @@ describe('the services of a reconcile', () => {
       instance('i-1', 'web', 'running', '10.0.0.1'),
       instance('i-2', 'web', 'stopped', undefined),
       instance('i-3', 'db', 'pending', '10.0.0.3'),
-      { id: 'i-4', state: 'running', privateIp: '10.0.0.4', tags: serviceTags({ ...stack, project: 'prj-other' }, 'api') },
+      {
+        id: 'i-4',
+        state: 'running',
+        privateIp: '10.0.0.4',
+        tags: serviceTags({ ...stack, project: 'prj-other' }, 'api')
+      },
       { id: 'i-5', state: 'running', privateIp: '10.0.0.5', tags: { [TAGS.project]: 'prj-demo' } }
     ]
-    const versions = [txt('web', 3), txt('gone', 9), { name: `other.st-app.prj-demo.us-east-1.internal.`, ttl: TTL, values: ['"v=spf1 -all"'] }]
+    const versions = [
+      txt('web', 3),
+      txt('gone', 9),
+      { name: `other.st-app.prj-demo.us-east-1.internal.`, ttl: TTL, values: ['"v=spf1 -all"'] }
+    ]
     expect(projectTargets(instances, versions, scope)).toEqual([target('db'), target('gone'), target('web')])
   })
 
@@ -161,23 +209,44 @@ describe('the services of a reconcile', () => {
 
 describe('change requests', () => {
   const swap = (service: string, from: string[], to: string[], version: number): Decision =>
-    decide({ target: target(service), ips: to, current: record(service, from), version: txt(service, version), ttl: TTL })
+    decide({
+      target: target(service),
+      ips: to,
+      current: record(service, from),
+      version: txt(service, version),
+      ttl: TTL
+    })
 
-  test('all services\' swaps go in one request, in order, each whole', () => {
-    const decisions = [swap('a', ['10.0.0.1'], ['10.0.0.2'], 1), decide({ target: target('b'), ips: ['10.0.0.3'], current: record('b', ['10.0.0.3']), ttl: TTL }), swap('c', ['10.0.0.4'], [], 7)]
+  test("all services' swaps go in one request, in order, each whole", () => {
+    const decisions = [
+      swap('a', ['10.0.0.1'], ['10.0.0.2'], 1),
+      decide({ target: target('b'), ips: ['10.0.0.3'], current: record('b', ['10.0.0.3']), ttl: TTL }),
+      swap('c', ['10.0.0.4'], [], 7)
+    ]
     const requests = changeRequests(decisions)
     expect(requests).toHaveLength(1)
     expect(requests[0]?.decisions.map((d) => d.action)).toEqual(['upsert', 'delete'])
-    expect(requests[0]?.changes).toEqual([...changeBatch(decisions[0] as Decision), ...changeBatch(decisions[2] as Decision)])
+    expect(requests[0]?.changes).toEqual([
+      ...changeBatch(decisions[0] as Decision),
+      ...changeBatch(decisions[2] as Decision)
+    ])
   })
 
   test('past the ResourceRecord or value-character limit a new request starts, between two services', () => {
     const decisions = ['a', 'b', 'c'].map((s, i) => swap(s, [`10.0.${i}.1`], [`10.0.${i}.2`, `10.0.${i}.3`], 1))
     // each swap holds 1 + 2 A values and 2 TXT values: 5 records
-    expect(changeRequests(decisions, { records: 10, valueChars: CHANGE_LIMITS.valueChars }).map((r) => r.decisions.length)).toEqual([2, 1])
-    expect(changeRequests(decisions, { records: 9, valueChars: CHANGE_LIMITS.valueChars }).map((r) => r.decisions.length)).toEqual([1, 1, 1])
-    const chars = changeBatch(decisions[0] as Decision).flatMap((c) => c.ResourceRecordSet.ResourceRecords.map((r) => r.Value)).join('').length
-    expect(changeRequests(decisions, { records: 1000, valueChars: 3 * chars - 1 }).map((r) => r.decisions.length)).toEqual([2, 1])
+    expect(
+      changeRequests(decisions, { records: 10, valueChars: CHANGE_LIMITS.valueChars }).map((r) => r.decisions.length)
+    ).toEqual([2, 1])
+    expect(
+      changeRequests(decisions, { records: 9, valueChars: CHANGE_LIMITS.valueChars }).map((r) => r.decisions.length)
+    ).toEqual([1, 1, 1])
+    const chars = changeBatch(decisions[0] as Decision)
+      .flatMap((c) => c.ResourceRecordSet.ResourceRecords.map((r) => r.Value))
+      .join('').length
+    expect(
+      changeRequests(decisions, { records: 1000, valueChars: 3 * chars - 1 }).map((r) => r.decisions.length)
+    ).toEqual([2, 1])
   })
 
   test('decisions that write nothing make no request', () => {

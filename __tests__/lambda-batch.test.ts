@@ -2,7 +2,15 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals'
 import { TAGS, recordName, serviceTags, zoneName } from '../src/names.js'
 import { sortIps } from '../lambda/core.js'
 import { createHandler, type BatchLine, type DnsHandler, type LogLine } from '../lambda/handler.js'
-import { FakeEc2, FakeRoute53, queueEvent, scheduled, shuffled, stateChange, type FakeInstance } from './helpers/lambda-fakes.js'
+import {
+  FakeEc2,
+  FakeRoute53,
+  queueEvent,
+  scheduled,
+  shuffled,
+  stateChange,
+  type FakeInstance
+} from './helpers/lambda-fakes.js'
 
 const scope = { project: 'prj-demo', region: 'us-east-1' }
 const stack = { ...scope, stack: 'st-app' }
@@ -119,7 +127,11 @@ function bigServices(): unknown[] {
   for (let s = 0; s < 6; s++) {
     const name = service(s)
     for (let k = 0; k < 90; k++) ec2.add(instance(`i-${name}-${k}`, name, 'running', ip(100 * s + k)))
-    written(name, Array.from({ length: 89 }, (_, k) => ip(100 * s + k)), 1)
+    written(
+      name,
+      Array.from({ length: 89 }, (_, k) => ip(100 * s + k)),
+      1
+    )
     events.push(stateChange(`i-${name}-89`, 'running'))
   }
   return events
@@ -140,7 +152,12 @@ describe('an SQS batch', () => {
     const [request] = route53.requests
     expect(request?.applied).toBe(true)
     const first = request?.changes?.filter((c) => c.ResourceRecordSet?.Name?.startsWith(`${service(0)}.`))
-    expect(first?.map((c) => `${c.Action} ${c.ResourceRecordSet?.Type} ${(c.ResourceRecordSet?.ResourceRecords ?? []).map((r) => r.Value).join(',')}`)).toEqual([
+    expect(
+      first?.map(
+        (c) =>
+          `${c.Action} ${c.ResourceRecordSet?.Type} ${(c.ResourceRecordSet?.ResourceRecords ?? []).map((r) => r.Value).join(',')}`
+      )
+    ).toEqual([
       `DELETE A ${ip(0)},${ip(1)}`,
       `CREATE A ${ip(0)},${ip(2)}`,
       `DELETE TXT ${version(4)}`,
@@ -148,16 +165,34 @@ describe('an SQS batch', () => {
     ])
     // EC2: the 200 instances the events name, read by id in one call, then the project's live instances
     expect(ec2.describes).toHaveLength(2)
-    expect(ec2.describes[0]?.Filters).toEqual([{ Name: 'instance-id', Values: expect.arrayContaining([`i-${service(0)}-b`, `i-${service(99)}-c`]) }])
+    expect(ec2.describes[0]?.Filters).toEqual([
+      { Name: 'instance-id', Values: expect.arrayContaining([`i-${service(0)}-b`, `i-${service(99)}-c`]) }
+    ])
     expect(ec2.describes[0]?.Filters?.[0]?.Values).toHaveLength(200)
     expect(ec2.describes[1]?.Filters).toEqual([
       { Name: `tag:${TAGS.project}`, Values: ['prj-demo'] },
       { Name: 'instance-state-name', Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'] }
     ])
     expect(batchLines()).toEqual([
-      expect.objectContaining({ kind: 'batch', messages: 300, events: 300, ignored: 0, services: 100, changed: 100, unchanged: 0, failed: 0, route53Calls: 2, ec2Calls: 2, attempts: 1 })
+      expect.objectContaining({
+        kind: 'batch',
+        messages: 300,
+        events: 300,
+        ignored: 0,
+        services: 100,
+        changed: 100,
+        unchanged: 0,
+        failed: 0,
+        route53Calls: 2,
+        ec2Calls: 2,
+        attempts: 1
+      })
     ])
-    expect(batchLines()[0]?.records).toContainEqual({ record: record(service(0)), before: [ip(0), ip(1)], after: [ip(0), ip(2)] })
+    expect(batchLines()[0]?.records).toContainEqual({
+      record: record(service(0)),
+      before: [ip(0), ip(1)],
+      after: [ip(0), ip(2)]
+    })
   })
 
   test('the same 300 events as direct invocations, one each, cost a zone read each and a write per service', async () => {
@@ -175,7 +210,10 @@ describe('an SQS batch', () => {
     const events: unknown[] = []
     for (let s = 0; s < 150; s++) {
       const name = service(s)
-      ec2.add(instance(`i-${name}-a`, name, 'running', ip(2 * s)), instance(`i-${name}-b`, name, 'running', ip(2 * s + 1)))
+      ec2.add(
+        instance(`i-${name}-a`, name, 'running', ip(2 * s)),
+        instance(`i-${name}-b`, name, 'running', ip(2 * s + 1))
+      )
       written(name, [ip(2 * s)], 1)
       events.push(stateChange(`i-${name}-b`, 'running'))
     }
@@ -207,7 +245,9 @@ describe('an SQS batch', () => {
     expect(await makeHandler()(queueEvent(events))).toEqual({ batchItemFailures: [] })
 
     expect(route53.calls).toEqual(['ListResourceRecordSets', 'ChangeResourceRecordSets', 'ChangeResourceRecordSets'])
-    expect(route53.requests.map((r) => new Set(r.changes?.map((c) => c.ResourceRecordSet?.Name?.split('.')[0])).size)).toEqual([5, 1])
+    expect(
+      route53.requests.map((r) => new Set(r.changes?.map((c) => c.ResourceRecordSet?.Name?.split('.')[0])).size)
+    ).toEqual([5, 1])
     expect(records()).toEqual(truth())
   })
 
@@ -217,17 +257,23 @@ describe('an SQS batch', () => {
     written('web', ['10.0.0.2'], 1)
     ec2.set('i-1', 'terminated')
 
-    const response = await makeHandler()(queueEvent([stateChange('i-1', 'shutting-down'), stateChange('i-1', 'terminated')]))
+    const response = await makeHandler()(
+      queueEvent([stateChange('i-1', 'shutting-down'), stateChange('i-1', 'terminated')])
+    )
 
     expect(response).toEqual({ batchItemFailures: [] })
     expect(route53.get(record('db'), 'A')).toBeUndefined()
     expect(route53.get(record('db'), 'TXT')).toEqual({ ttl: 60, values: [version(4)] })
     expect(route53.get(record('web'), 'A')).toEqual({ ttl: 60, values: ['10.0.0.2'] })
-    expect(batchLines()[0]).toMatchObject({ services: 1, changed: 1, records: [{ record: record('db'), before: ['10.0.0.1'], after: [] }] })
+    expect(batchLines()[0]).toMatchObject({
+      services: 1,
+      changed: 1,
+      records: [{ record: record('db'), before: ['10.0.0.1'], after: [] }]
+    })
   })
 })
 
-describe('events that are not the project\'s', () => {
+describe("events that are not the project's", () => {
   test('a batch of instances of another project, unknown instances and other messages makes no Route 53 call, and counts them', async () => {
     const bodies: unknown[] = []
     for (let k = 0; k < 40; k++) {
@@ -235,25 +281,37 @@ describe('events that are not the project\'s', () => {
       bodies.push(stateChange(`i-other-${k}`, k % 2 ? 'running' : 'terminated'))
     }
     ec2.add({ id: 'i-untagged', state: 'running', ip: '10.9.9.9', tags: {} })
-    bodies.push(stateChange('i-untagged', 'running'), stateChange('i-gone-long-ago', 'terminated'), 'not json', { detail: {} })
+    bodies.push(stateChange('i-untagged', 'running'), stateChange('i-gone-long-ago', 'terminated'), 'not json', {
+      detail: {}
+    })
 
     const response = await makeHandler()(queueEvent(bodies))
 
     expect(response).toEqual({ batchItemFailures: [] })
     expect(route53.calls).toEqual([])
     expect(ec2.describes).toHaveLength(1)
-    expect(batchLines()[0]).toMatchObject({ messages: 44, events: 42, ignored: 44, services: 0, route53Calls: 0, ec2Calls: 1, calls: 1 })
+    expect(batchLines()[0]).toMatchObject({
+      messages: 44,
+      events: 42,
+      ignored: 44,
+      services: 0,
+      route53Calls: 0,
+      ec2Calls: 1,
+      calls: 1
+    })
     expect(batchLines()[0]?.reasons).toEqual({
       'instance belongs to project "prj-other"': 40,
       [`instance has no ${TAGS.project} tag`]: 1,
-      'instance not found (not the project\'s, or gone)': 1,
+      "instance not found (not the project's, or gone)": 1,
       'message body is not JSON': 1,
       'not an EC2 instance state-change event': 1
     })
   })
 
   test('a batch of messages that are no state change makes no call at all', async () => {
-    const response = await makeHandler()(queueEvent(['', '[]', { detail: { state: 'running' } }, { source: 'aws.events', 'detail-type': 'Other' }]))
+    const response = await makeHandler()(
+      queueEvent(['', '[]', { detail: { state: 'running' } }, { source: 'aws.events', 'detail-type': 'Other' }])
+    )
 
     expect(response).toEqual({ batchItemFailures: [] })
     expect(route53.calls).toEqual([])
@@ -261,7 +319,7 @@ describe('events that are not the project\'s', () => {
     expect(batchLines()[0]).toMatchObject({ messages: 4, events: 0, ignored: 4, calls: 0, attempts: 0 })
   })
 
-  test('foreign events in a batch with the project\'s own add no Route 53 call to its two', async () => {
+  test("foreign events in a batch with the project's own add no Route 53 call to its two", async () => {
     ec2.add(instance('i-1', 'db', 'running', '10.0.0.1'))
     const bodies: unknown[] = [stateChange('i-1', 'running')]
     for (let k = 0; k < 50; k++) {
@@ -276,7 +334,7 @@ describe('events that are not the project\'s', () => {
     expect(batchLines()[0]).toMatchObject({ events: 51, ignored: 50, services: 1, changed: 1, route53Calls: 2 })
   })
 
-  test('instances of the project\'s service names in another project do not count in the record', async () => {
+  test("instances of the project's service names in another project do not count in the record", async () => {
     ec2.add(instance('i-1', 'db', 'running', '10.0.0.1'), foreign('i-9', 'db', 'running', '10.0.0.9'))
 
     await makeHandler()(queueEvent([stateChange('i-1', 'running'), stateChange('i-9', 'running')]))
@@ -291,7 +349,10 @@ describe('concurrent writers', () => {
     const bodies: unknown[] = []
     for (let s = 0; s < 10; s++) {
       const name = service(s)
-      ec2.add(instance(`i-${name}-a`, name, 'running', ip(2 * s)), instance(`i-${name}-b`, name, 'running', ip(2 * s + 1)))
+      ec2.add(
+        instance(`i-${name}-a`, name, 'running', ip(2 * s)),
+        instance(`i-${name}-b`, name, 'running', ip(2 * s + 1))
+      )
       written(name, [ip(2 * s), ip(2 * s + 1)], 1)
       ec2.set(`i-${name}-b`, 'terminated')
       bodies.push(stateChange(`i-${name}-b`, 'terminated'))
@@ -302,7 +363,10 @@ describe('concurrent writers', () => {
       ec2.afterRead = undefined
       // the batch has read the zone and the instances; now a new instance of s000 runs and another invocation records it
       ec2.add(instance('i-new', service(0), 'running', '10.0.9.9'))
-      expect(await other(stateChange('i-new', 'running'))).toMatchObject({ action: 'upsert', after: [ip(0), '10.0.9.9'] })
+      expect(await other(stateChange('i-new', 'running'))).toMatchObject({
+        action: 'upsert',
+        after: [ip(0), '10.0.9.9']
+      })
     }
 
     const response = await makeHandler()(queueEvent(bodies))
@@ -338,7 +402,7 @@ describe('concurrent writers', () => {
     expect(batchLines()[0]).toMatchObject({ changed: 0, unchanged: 1, attempts: 1, route53Calls: 3 })
   })
 
-  test('a read that lags one service\'s event defers that service alone to a second round', async () => {
+  test("a read that lags one service's event defers that service alone to a second round", async () => {
     ec2.add(instance('i-1', 'db', 'running', '10.0.0.1'), instance('i-2', 'web', 'pending', '10.0.0.2'))
     let reads = 0
     ec2.afterRead = (input) => {
@@ -349,7 +413,11 @@ describe('concurrent writers', () => {
     const response = await makeHandler()(queueEvent([stateChange('i-1', 'running'), stateChange('i-2', 'running')]))
 
     expect(response).toEqual({ batchItemFailures: [] })
-    expect(route53.requests.map((r) => r.changes?.map((c) => `${c.Action} ${c.ResourceRecordSet?.Type} ${c.ResourceRecordSet?.Name}`))).toEqual([
+    expect(
+      route53.requests.map((r) =>
+        r.changes?.map((c) => `${c.Action} ${c.ResourceRecordSet?.Type} ${c.ResourceRecordSet?.Name}`)
+      )
+    ).toEqual([
       [`CREATE A ${record('db')}`, `CREATE TXT ${record('db')}`],
       [`CREATE A ${record('web')}`, `CREATE TXT ${record('web')}`]
     ])
@@ -386,7 +454,17 @@ describe('a scheduled reconcile', () => {
     expect(route53.get(record('web'), 'TXT')?.values).toEqual([version(6)])
     expect(route53.calls).toEqual(['ListResourceRecordSets', 'ChangeResourceRecordSets'])
     expect(ec2.describes).toHaveLength(1)
-    expect(line).toMatchObject({ kind: 'reconcile', reconcile: true, messages: 0, events: 0, services: 3, changed: 2, unchanged: 1, route53Calls: 2, ec2Calls: 1 })
+    expect(line).toMatchObject({
+      kind: 'reconcile',
+      reconcile: true,
+      messages: 0,
+      events: 0,
+      services: 3,
+      changed: 2,
+      unchanged: 1,
+      route53Calls: 2,
+      ec2Calls: 1
+    })
     expect(lines).toEqual([line])
   })
 
@@ -400,7 +478,7 @@ describe('a scheduled reconcile', () => {
     expect(line).toMatchObject({ services: 3, changed: 0, unchanged: 3 })
   })
 
-  test('a scheduled event in a queue message reconciles too, with the batch\'s events', async () => {
+  test("a scheduled event in a queue message reconciles too, with the batch's events", async () => {
     stackOfThree()
     route53.put(record('db'), 'A', { ttl: 60, values: ['10.0.0.66'] })
 
@@ -414,11 +492,18 @@ describe('a scheduled reconcile', () => {
   test('a reconcile that cannot write throws after logging, for the failure to show', async () => {
     stackOfThree()
     route53.beforeChange = () => {
-      throw Object.assign(new Error('User is not authorized to perform route53:ChangeResourceRecordSets'), { name: 'AccessDenied', $metadata: {} })
+      throw Object.assign(new Error('User is not authorized to perform route53:ChangeResourceRecordSets'), {
+        name: 'AccessDenied',
+        $metadata: {}
+      })
     }
 
     await expect(makeHandler()(scheduled())).rejects.toMatchObject({ name: 'AccessDenied' })
-    expect(batchLines()[0]).toMatchObject({ kind: 'reconcile', failed: 1, error: expect.stringMatching(/^AccessDenied/) })
+    expect(batchLines()[0]).toMatchObject({
+      kind: 'reconcile',
+      failed: 1,
+      error: expect.stringMatching(/^AccessDenied/)
+    })
   })
 })
 
@@ -436,11 +521,28 @@ describe('failures to write', () => {
       route53.put(record('web'), 'TXT', { ttl: 60, values: [version(100 + ++bumps)] })
     }
     // db's and web's changes go in one request, which always fails: nothing is written
-    const response = await makeHandler(3)(queueEvent([stateChange('i-1', 'running'), stateChange('i-2', 'running'), stateChange('i-9', 'running'), stateChange('i-2', 'running')]))
+    const response = await makeHandler(3)(
+      queueEvent([
+        stateChange('i-1', 'running'),
+        stateChange('i-2', 'running'),
+        stateChange('i-9', 'running'),
+        stateChange('i-2', 'running')
+      ])
+    )
 
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-0' }, { itemIdentifier: 'm-1' }, { itemIdentifier: 'm-3' }] })
+    expect(response).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm-0' }, { itemIdentifier: 'm-1' }, { itemIdentifier: 'm-3' }]
+    })
     expect(route53.requests.map((r) => r.applied)).toEqual([false, false, false])
-    expect(batchLines()[0]).toMatchObject({ services: 2, failed: 2, changed: 0, failedMessages: 3, ignored: 1, attempts: 3, error: expect.stringMatching(/gave up after 3 attempts/) })
+    expect(batchLines()[0]).toMatchObject({
+      services: 2,
+      failed: 2,
+      changed: 0,
+      failedMessages: 3,
+      ignored: 1,
+      attempts: 3,
+      error: expect.stringMatching(/gave up after 3 attempts/)
+    })
   })
 
   test('when one of two requests fails, only the messages of its services are reported', async () => {
@@ -455,19 +557,33 @@ describe('failures to write', () => {
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-5' }] })
     const expected = truth()
-    expect(Object.entries(records()).filter(([name, ips]) => ips.join() !== expected[name]?.join()).map(([name]) => name)).toEqual([record(service(5))])
-    expect(batchLines()[0]).toMatchObject({ changed: 5, failed: 1, failures: [{ record: record(service(5)) }], error: 'Throttling: Rate exceeded' })
+    expect(
+      Object.entries(records())
+        .filter(([name, ips]) => ips.join() !== expected[name]?.join())
+        .map(([name]) => name)
+    ).toEqual([record(service(5))])
+    expect(batchLines()[0]).toMatchObject({
+      changed: 5,
+      failed: 1,
+      failures: [{ record: record(service(5)) }],
+      error: 'Throttling: Rate exceeded'
+    })
     // the SDK's own retries of the throttled request count as calls
     expect(batchLines()[0]?.route53Calls).toBe(1 + 1 + 6)
   })
 
   test('an EC2 error before any service is known fails every message that names an instance, and none other', async () => {
     ec2.afterRead = () => {
-      throw Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded', $metadata: { attempts: 5 } })
+      throw Object.assign(new Error('Request limit exceeded.'), {
+        name: 'RequestLimitExceeded',
+        $metadata: { attempts: 5 }
+      })
     }
     ec2.add(instance('i-1', 'db', 'running', '10.0.0.1'))
 
-    const response = await makeHandler()(queueEvent([stateChange('i-1', 'running'), 'garbage', stateChange('i-2', 'terminated')]))
+    const response = await makeHandler()(
+      queueEvent([stateChange('i-1', 'running'), 'garbage', stateChange('i-2', 'terminated')])
+    )
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-0' }, { itemIdentifier: 'm-2' }] })
     expect(route53.calls).toEqual([])
@@ -481,7 +597,15 @@ describe('the direct EventBridge event', () => {
 
     const line = await makeHandler()(stateChange('i-1', 'running'))
 
-    expect(line).toMatchObject({ instance: 'i-1', state: 'running', record: record('db'), action: 'upsert', after: ['10.0.0.1'], calls: 3, attempts: 1 })
+    expect(line).toMatchObject({
+      instance: 'i-1',
+      state: 'running',
+      record: record('db'),
+      action: 'upsert',
+      after: ['10.0.0.1'],
+      calls: 3,
+      attempts: 1
+    })
     expect(ec2.describes.map((d) => d.Filters)).toEqual([[{ Name: `tag:${TAGS.project}`, Values: ['prj-demo'] }]])
   })
 })

@@ -83,9 +83,23 @@ describe('the DNS updater bundle', () => {
     try {
       await writeFile(join(dir, 'index.mjs'), unzipSync(zip)['index.mjs'] ?? new Uint8Array())
       const script = `const { handler } = await import('./index.mjs'); console.log(JSON.stringify(await handler({ detail: {} })))`
-      const env = { ...process.env, PROJECT: 'prj-demo', AWS_REGION: 'us-east-1', ZONE_ID: 'Z1', ZONE_NAME: 'prj-demo.us-east-1.internal', NODE_OPTIONS: '' }
-      const { stdout } = await promisify(execFile)(lambdaRuntimeBinary(LAMBDA_RUNTIME), ['--input-type=module', '-e', script], { cwd: dir, env })
-      const [logged, returned] = stdout.trim().split('\n').map((l) => JSON.parse(l) as { action: string; calls: number })
+      const env = {
+        ...process.env,
+        PROJECT: 'prj-demo',
+        AWS_REGION: 'us-east-1',
+        ZONE_ID: 'Z1',
+        ZONE_NAME: 'prj-demo.us-east-1.internal',
+        NODE_OPTIONS: ''
+      }
+      const { stdout } = await promisify(execFile)(
+        lambdaRuntimeBinary(LAMBDA_RUNTIME),
+        ['--input-type=module', '-e', script],
+        { cwd: dir, env }
+      )
+      const [logged, returned] = stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { action: string; calls: number })
       expect(returned).toEqual(logged)
       expect(returned).toMatchObject({ action: 'ignore', calls: 0 })
     } finally {
@@ -99,11 +113,27 @@ describe('the DNS updater bundle', () => {
     try {
       await writeFile(join(dir, 'index.mjs'), unzipSync(zip)['index.mjs'] ?? new Uint8Array())
       // messages that name no instance: nothing to read, nothing to fail
-      const event = { Records: ['not json', '{"detail":{}}'].map((body, i) => ({ messageId: `m-${i}`, body, eventSource: 'aws:sqs' })) }
+      const event = {
+        Records: ['not json', '{"detail":{}}'].map((body, i) => ({ messageId: `m-${i}`, body, eventSource: 'aws:sqs' }))
+      }
       const script = `const { handler } = await import('./index.mjs'); console.log(JSON.stringify(await handler(${JSON.stringify(event)})))`
-      const env = { ...process.env, PROJECT: 'prj-demo', AWS_REGION: 'us-east-1', ZONE_ID: 'Z1', ZONE_NAME: 'prj-demo.us-east-1.internal', NODE_OPTIONS: '' }
-      const { stdout } = await promisify(execFile)(lambdaRuntimeBinary(LAMBDA_RUNTIME), ['--input-type=module', '-e', script], { cwd: dir, env })
-      const [logged, returned] = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+      const env = {
+        ...process.env,
+        PROJECT: 'prj-demo',
+        AWS_REGION: 'us-east-1',
+        ZONE_ID: 'Z1',
+        ZONE_NAME: 'prj-demo.us-east-1.internal',
+        NODE_OPTIONS: ''
+      }
+      const { stdout } = await promisify(execFile)(
+        lambdaRuntimeBinary(LAMBDA_RUNTIME),
+        ['--input-type=module', '-e', script],
+        { cwd: dir, env }
+      )
+      const [logged, returned] = stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
       expect(returned).toEqual({ batchItemFailures: [] })
       expect(logged).toMatchObject({ kind: 'batch', messages: 2, ignored: 2, calls: 0 })
     } finally {

@@ -27,7 +27,12 @@ function record(values: string[], ttl = TTL, name = `${DB}.`): RecordSet {
   return { name, ttl, values }
 }
 
-function planFor(event: { instanceId: string; state: string }, instances: InstanceView[], records: RecordSet[] = [], versions: VersionRecord[] = []): Decision {
+function planFor(
+  event: { instanceId: string; state: string },
+  instances: InstanceView[],
+  records: RecordSet[] = [],
+  versions: VersionRecord[] = []
+): Decision {
   return plan({ event, instances, records, versions, scope, ttl: TTL })
 }
 
@@ -36,8 +41,28 @@ function txt(n: number, name = `${DB}.`): VersionRecord {
 }
 
 const bump = (from: number | undefined, ttl = TTL): object[] => [
-  ...(from === undefined ? [] : [{ Action: 'DELETE', ResourceRecordSet: { Name: `${DB}.`, Type: 'TXT', TTL, ResourceRecords: [{ Value: `"hyperform-version=${from}"` }] } }]),
-  { Action: 'CREATE', ResourceRecordSet: { Name: DB, Type: 'TXT', TTL: ttl, ResourceRecords: [{ Value: `"hyperform-version=${(from ?? 0) + 1}"` }] } }
+  ...(from === undefined
+    ? []
+    : [
+        {
+          Action: 'DELETE',
+          ResourceRecordSet: {
+            Name: `${DB}.`,
+            Type: 'TXT',
+            TTL,
+            ResourceRecords: [{ Value: `"hyperform-version=${from}"` }]
+          }
+        }
+      ]),
+  {
+    Action: 'CREATE',
+    ResourceRecordSet: {
+      Name: DB,
+      Type: 'TXT',
+      TTL: ttl,
+      ResourceRecords: [{ Value: `"hyperform-version=${(from ?? 0) + 1}"` }]
+    }
+  }
 ]
 
 /** Applies a decision to an in-memory zone the way Route 53 would. */
@@ -83,28 +108,37 @@ describe('identify', () => {
 
 describe('plan for every instance state', () => {
   test('a running instance is added to the record with the configured TTL', () => {
-    const decision = planFor({ instanceId: 'i-2', state: 'running' }, [
-      instance('i-1', 'running', '10.0.0.1'),
-      instance('i-2', 'running', '10.0.0.2')
-    ], [record(['10.0.0.1'])])
+    const decision = planFor(
+      { instanceId: 'i-2', state: 'running' },
+      [instance('i-1', 'running', '10.0.0.1'), instance('i-2', 'running', '10.0.0.2')],
+      [record(['10.0.0.1'])]
+    )
     expect(decision).toMatchObject({ action: 'upsert', next: { name: DB, ttl: TTL, values: ['10.0.0.1', '10.0.0.2'] } })
   })
 
   test('a pending instance does not count, so its event changes nothing', () => {
-    const decision = planFor({ instanceId: 'i-2', state: 'pending' }, [
-      instance('i-1', 'running', '10.0.0.1'),
-      instance('i-2', 'pending', '10.0.0.2')
-    ], [record(['10.0.0.1'])])
+    const decision = planFor(
+      { instanceId: 'i-2', state: 'pending' },
+      [instance('i-1', 'running', '10.0.0.1'), instance('i-2', 'pending', '10.0.0.2')],
+      [record(['10.0.0.1'])]
+    )
     expect(decision.action).toBe('noop')
   })
 
-  test.each(['shutting-down', 'stopping', 'stopped', 'terminated'])('an instance that is %s leaves the record early', (state) => {
-    const decision = planFor({ instanceId: 'i-2', state }, [
-      instance('i-1', 'running', '10.0.0.1'),
-      instance('i-2', state, state === 'terminated' ? undefined : '10.0.0.2')
-    ], [record(['10.0.0.1', '10.0.0.2'])])
-    expect(decision).toMatchObject({ action: 'upsert', next: { values: ['10.0.0.1'] } })
-  })
+  test.each(['shutting-down', 'stopping', 'stopped', 'terminated'])(
+    'an instance that is %s leaves the record early',
+    (state) => {
+      const decision = planFor(
+        { instanceId: 'i-2', state },
+        [
+          instance('i-1', 'running', '10.0.0.1'),
+          instance('i-2', state, state === 'terminated' ? undefined : '10.0.0.2')
+        ],
+        [record(['10.0.0.1', '10.0.0.2'])]
+      )
+      expect(decision).toMatchObject({ action: 'upsert', next: { values: ['10.0.0.1'] } })
+    }
+  )
 
   test('a terminated instance without a private IP adds no empty value', () => {
     const decision = planFor({ instanceId: 'i-2', state: 'terminated' }, [
@@ -116,7 +150,12 @@ describe('plan for every instance state', () => {
 
   test('when the last running instance is gone the exact current record is deleted and its version bumped, the TXT staying', () => {
     const current = record(['10.0.0.9', '10.0.0.2'], 300)
-    const decision = planFor({ instanceId: 'i-2', state: 'terminated' }, [instance('i-2', 'terminated', undefined)], [current], [txt(4)])
+    const decision = planFor(
+      { instanceId: 'i-2', state: 'terminated' },
+      [instance('i-2', 'terminated', undefined)],
+      [current],
+      [txt(4)]
+    )
     expect(decision).toMatchObject({ action: 'delete', current, version: txt(4) })
     expect(changeBatch(decision)).toEqual([
       {
@@ -140,15 +179,20 @@ describe('plan for every instance state', () => {
 
   test('a record already equal up to order, case and trailing dot is left alone', () => {
     const current = record(['10.0.0.2', '10.0.0.1'], TTL, `${DB.toUpperCase()}.`)
-    const decision = planFor({ instanceId: 'i-1', state: 'running' }, [
-      instance('i-1', 'running', '10.0.0.1'),
-      instance('i-2', 'running', '10.0.0.2')
-    ], [current])
+    const decision = planFor(
+      { instanceId: 'i-1', state: 'running' },
+      [instance('i-1', 'running', '10.0.0.1'), instance('i-2', 'running', '10.0.0.2')],
+      [current]
+    )
     expect(decision.action).toBe('noop')
   })
 
   test('a record with the right IPs but another TTL is rewritten', () => {
-    const decision = planFor({ instanceId: 'i-1', state: 'running' }, [instance('i-1', 'running', '10.0.0.1')], [record(['10.0.0.1'], 300)])
+    const decision = planFor(
+      { instanceId: 'i-1', state: 'running' },
+      [instance('i-1', 'running', '10.0.0.1')],
+      [record(['10.0.0.1'], 300)]
+    )
     expect(decision).toMatchObject({ action: 'upsert', next: { ttl: TTL } })
   })
 
@@ -172,7 +216,11 @@ describe('plan for every instance state', () => {
 })
 
 describe('convergence', () => {
-  const world = [instance('i-1', 'running', '10.0.0.1'), instance('i-2', 'terminated', undefined), instance('i-3', 'running', '10.0.0.3')]
+  const world = [
+    instance('i-1', 'running', '10.0.0.1'),
+    instance('i-2', 'terminated', undefined),
+    instance('i-3', 'running', '10.0.0.3')
+  ]
 
   test('a duplicate event gives the same decision, and after it is applied a second delivery is a no-op', () => {
     const event = { instanceId: 'i-3', state: 'running' }
@@ -186,7 +234,11 @@ describe('convergence', () => {
     ['terminated', undefined],
     ['shutting-down', '10.0.0.2']
   ])('a running event delivered after the %s event converges to the truth', (state, ip) => {
-    const now = [instance('i-1', 'running', '10.0.0.1'), instance('i-2', state, ip), instance('i-3', 'running', '10.0.0.3')]
+    const now = [
+      instance('i-1', 'running', '10.0.0.1'),
+      instance('i-2', state, ip),
+      instance('i-3', 'running', '10.0.0.3')
+    ]
     const inOrder = [
       { instanceId: 'i-2', state: 'running' },
       { instanceId: 'i-2', state }
@@ -200,7 +252,9 @@ describe('convergence', () => {
   test('IPs are sorted numerically and de-duplicated', () => {
     expect(sortIps(['10.0.0.10', '10.0.0.9', '10.0.0.10', '9.1.1.1'])).toEqual(['9.1.1.1', '10.0.0.9', '10.0.0.10'])
     const target = { stack: 'st-wordpress', service: 'db', record: DB }
-    expect(decide({ target, ips: ['10.0.0.2', '10.0.0.2'], current: undefined, ttl: TTL })).toMatchObject({ next: { values: ['10.0.0.2'] } })
+    expect(decide({ target, ips: ['10.0.0.2', '10.0.0.2'], current: undefined, ttl: TTL })).toMatchObject({
+      next: { values: ['10.0.0.2'] }
+    })
   })
 })
 
@@ -229,8 +283,18 @@ describe('change batches', () => {
   test('replacing a record deletes the exact current set, creates the new one and bumps the version, in one batch', () => {
     const current = record(['10.0.0.1'], 300)
     const batch = changeBatch(decide({ target, ips: ['10.0.0.2', '10.0.0.1'], current, version: txt(7), ttl: TTL }))
-    expect(batch.map((c) => `${c.Action} ${c.ResourceRecordSet.Type}`)).toEqual(['DELETE A', 'CREATE A', 'DELETE TXT', 'CREATE TXT'])
-    expect(batch[0]?.ResourceRecordSet).toEqual({ Name: `${DB}.`, Type: 'A', TTL: 300, ResourceRecords: [{ Value: '10.0.0.1' }] })
+    expect(batch.map((c) => `${c.Action} ${c.ResourceRecordSet.Type}`)).toEqual([
+      'DELETE A',
+      'CREATE A',
+      'DELETE TXT',
+      'CREATE TXT'
+    ])
+    expect(batch[0]?.ResourceRecordSet).toEqual({
+      Name: `${DB}.`,
+      Type: 'A',
+      TTL: 300,
+      ResourceRecords: [{ Value: '10.0.0.1' }]
+    })
     expect(batch[1]?.ResourceRecordSet).toEqual({
       Name: DB,
       Type: 'A',
@@ -247,18 +311,30 @@ describe('change batches', () => {
   })
 
   test('a record emptied earlier (version record only) is created again with the next version', () => {
-    const decision = planFor({ instanceId: 'i-1', state: 'running' }, [instance('i-1', 'running', '10.0.0.1')], [], [txt(3)])
+    const decision = planFor(
+      { instanceId: 'i-1', state: 'running' },
+      [instance('i-1', 'running', '10.0.0.1')],
+      [],
+      [txt(3)]
+    )
     expect(changeBatch(decision).slice(1)).toEqual(bump(3))
   })
 
-  test('the version record of another name is not this record\'s', () => {
+  test("the version record of another name is not this record's", () => {
     const other = txt(9, `web.st-wordpress.prj-demo.us-east-1.internal.`)
-    const decision = planFor({ instanceId: 'i-1', state: 'running' }, [instance('i-1', 'running', '10.0.0.1')], [], [other])
+    const decision = planFor(
+      { instanceId: 'i-1', state: 'running' },
+      [instance('i-1', 'running', '10.0.0.1')],
+      [],
+      [other]
+    )
     expect(decision).toMatchObject({ action: 'upsert', version: undefined })
   })
 
   test('an A-B-A change of the record still changes the version, so the swap of a stalled writer cannot apply', () => {
-    const stalled = changeBatch(decide({ target, ips: ['10.0.0.1', '10.0.0.2'], current: record(['10.0.0.1']), version: txt(1), ttl: TTL }))
+    const stalled = changeBatch(
+      decide({ target, ips: ['10.0.0.1', '10.0.0.2'], current: record(['10.0.0.1']), version: txt(1), ttl: TTL })
+    )
     // two writes since: [1] -> [1, 2] (version 2) -> [1] (version 3); the A record is back to what the stalled writer read
     const deleteTxt = stalled.find((c) => c.Action === 'DELETE' && c.ResourceRecordSet.Type === 'TXT')
     expect(deleteTxt?.ResourceRecordSet.ResourceRecords).toEqual([{ Value: versionValue(1) }])
@@ -266,7 +342,9 @@ describe('change batches', () => {
   })
 
   test('decisions that write nothing have an empty batch', () => {
-    expect(changeBatch(decide({ target, ips: ['10.0.0.1'], current: record(['10.0.0.1']), version: txt(2), ttl: TTL }))).toEqual([])
+    expect(
+      changeBatch(decide({ target, ips: ['10.0.0.1'], current: record(['10.0.0.1']), version: txt(2), ttl: TTL }))
+    ).toEqual([])
   })
 })
 
@@ -287,7 +365,10 @@ describe('version values', () => {
 
 describe('parseEvent', () => {
   test('reads the instance id and state of a state-change notification', () => {
-    const event = { 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': 'i-1', state: 'stopping' } }
+    const event = {
+      'detail-type': 'EC2 Instance State-change Notification',
+      detail: { 'instance-id': 'i-1', state: 'stopping' }
+    }
     expect(parseEvent(event)).toEqual({ instanceId: 'i-1', state: 'stopping' })
   })
 

@@ -1,6 +1,11 @@
 import { DEFAULT_RECORD_TTL } from '../src/names.js'
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals'
-import { DescribeInstancesCommand, EC2Client, type DescribeInstancesCommandOutput, type Instance } from '@aws-sdk/client-ec2'
+import {
+  DescribeInstancesCommand,
+  EC2Client,
+  type DescribeInstancesCommandOutput,
+  type Instance
+} from '@aws-sdk/client-ec2'
 import {
   ChangeResourceRecordSetsCommand,
   InvalidChangeBatch,
@@ -10,9 +15,24 @@ import {
 } from '@aws-sdk/client-route-53'
 import { mockClient } from 'aws-sdk-client-mock'
 import { TAGS, recordName, serviceTags } from '../src/names.js'
-import { configFromEnv, createHandler, defaultClients, handler, type BatchLine, type Config, type DnsHandler, type LogLine } from '../lambda/handler.js'
+import {
+  configFromEnv,
+  createHandler,
+  defaultClients,
+  handler,
+  type BatchLine,
+  type Config,
+  type DnsHandler,
+  type LogLine
+} from '../lambda/handler.js'
 
-const config: Config = { project: 'prj-demo', region: 'us-east-1', zoneId: 'Z0HYPERFORM', zoneName: 'prj-demo.us-east-1.internal', ttl: 60 }
+const config: Config = {
+  project: 'prj-demo',
+  region: 'us-east-1',
+  zoneId: 'Z0HYPERFORM',
+  zoneName: 'prj-demo.us-east-1.internal',
+  ttl: 60
+}
 const stack = { project: 'prj-demo', region: 'us-east-1', stack: 'st-wordpress' }
 const DB = recordName(stack, 'db')
 
@@ -32,24 +52,53 @@ function page(instances: Instance[], NextToken?: string): DescribeInstancesComma
 /** The zone listing: the SOA, the db record when `values` are given, and its version record when `version` is. */
 function zone(values: string[] | undefined, ttl = 60, version?: number): ListResourceRecordSetsCommandOutput {
   const sets = [
-    { Name: 'prj-demo.us-east-1.internal.', Type: 'SOA' as const, TTL: 900, ResourceRecords: [{ Value: 'ns. admin. 1 7200 900 1209600 86400' }] },
-    ...(values ? [{ Name: `${DB}.`, Type: 'A' as const, TTL: ttl, ResourceRecords: values.map((Value) => ({ Value })) }] : []),
-    ...(version === undefined ? [] : [{ Name: `${DB}.`, Type: 'TXT' as const, TTL: 60, ResourceRecords: [{ Value: `"hyperform-version=${version}"` }] }])
+    {
+      Name: 'prj-demo.us-east-1.internal.',
+      Type: 'SOA' as const,
+      TTL: 900,
+      ResourceRecords: [{ Value: 'ns. admin. 1 7200 900 1209600 86400' }]
+    },
+    ...(values
+      ? [{ Name: `${DB}.`, Type: 'A' as const, TTL: ttl, ResourceRecords: values.map((Value) => ({ Value })) }]
+      : []),
+    ...(version === undefined
+      ? []
+      : [
+          {
+            Name: `${DB}.`,
+            Type: 'TXT' as const,
+            TTL: 60,
+            ResourceRecords: [{ Value: `"hyperform-version=${version}"` }]
+          }
+        ])
   ]
   return { $metadata: {}, ResourceRecordSets: sets, IsTruncated: false, MaxItems: 300 }
 }
 
 /** The version bump in a batch: from the version read (none: a first CREATE) to the next. */
 function bump(from: number | undefined): object[] {
-  const txt = (n: number, Name: string): object => ({ Name, Type: 'TXT', TTL: 60, ResourceRecords: [{ Value: `"hyperform-version=${n}"` }] })
+  const txt = (n: number, Name: string): object => ({
+    Name,
+    Type: 'TXT',
+    TTL: 60,
+    ResourceRecords: [{ Value: `"hyperform-version=${n}"` }]
+  })
   return [
     ...(from === undefined ? [] : [{ Action: 'DELETE', ResourceRecordSet: txt(from, `${DB}.`) }]),
     { Action: 'CREATE', ResourceRecordSet: txt((from ?? 0) + 1, DB) }
   ]
 }
 
-function running(id: string): { 'detail-type': string; source: string; detail: { 'instance-id': string; state: string } } {
-  return { 'detail-type': 'EC2 Instance State-change Notification', source: 'aws.ec2', detail: { 'instance-id': id, state: 'running' } }
+function running(id: string): {
+  'detail-type': string
+  source: string
+  detail: { 'instance-id': string; state: string }
+} {
+  return {
+    'detail-type': 'EC2 Instance State-change Notification',
+    source: 'aws.ec2',
+    detail: { 'instance-id': id, state: 'running' }
+  }
 }
 
 function stateEvent(id: string, state: string): ReturnType<typeof running> {
@@ -90,17 +139,28 @@ beforeEach(() => {
 
 describe('the call sequence', () => {
   test('a new running instance costs one zone read, one instance read and one compare-and-swap write that bumps the version', async () => {
-    r53Mock.on(ListResourceRecordSetsCommand).callsFake(() => (sequence.push('ListResourceRecordSets'), zone(['10.0.0.1'], 60, 4)))
-    ec2Mock.on(DescribeInstancesCommand).callsFake(() => (sequence.push('DescribeInstances'), page([
-      ec2Instance('i-1', 'running', '10.0.0.1'),
-      ec2Instance('i-2', 'running', '10.0.0.2')
-    ])))
-    r53Mock.on(ChangeResourceRecordSetsCommand).callsFake(() => (sequence.push('ChangeResourceRecordSets'), { $metadata: {} }))
+    r53Mock
+      .on(ListResourceRecordSetsCommand)
+      .callsFake(() => (sequence.push('ListResourceRecordSets'), zone(['10.0.0.1'], 60, 4)))
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .callsFake(
+        () => (
+          sequence.push('DescribeInstances'),
+          page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'running', '10.0.0.2')])
+        )
+      )
+    r53Mock
+      .on(ChangeResourceRecordSetsCommand)
+      .callsFake(() => (sequence.push('ChangeResourceRecordSets'), { $metadata: {} }))
 
     const line = await makeHandler()(running('i-2'))
 
     expect(sequence).toEqual(['ListResourceRecordSets', 'DescribeInstances', 'ChangeResourceRecordSets'])
-    expect(r53Mock.commandCalls(ListResourceRecordSetsCommand)[0]?.args[0].input).toEqual({ HostedZoneId: 'Z0HYPERFORM', MaxItems: 300 })
+    expect(r53Mock.commandCalls(ListResourceRecordSetsCommand)[0]?.args[0].input).toEqual({
+      HostedZoneId: 'Z0HYPERFORM',
+      MaxItems: 300
+    })
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0]?.args[0].input).toMatchObject({
       Filters: [{ Name: `tag:${TAGS.project}`, Values: ['prj-demo'] }],
       MaxResults: 1000
@@ -108,8 +168,19 @@ describe('the call sequence', () => {
     const change = r53Mock.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input
     expect(change?.HostedZoneId).toBe('Z0HYPERFORM')
     expect(change?.ChangeBatch?.Changes).toEqual([
-      { Action: 'DELETE', ResourceRecordSet: { Name: `${DB}.`, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.1' }] } },
-      { Action: 'CREATE', ResourceRecordSet: { Name: DB, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.1' }, { Value: '10.0.0.2' }] } },
+      {
+        Action: 'DELETE',
+        ResourceRecordSet: { Name: `${DB}.`, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.1' }] }
+      },
+      {
+        Action: 'CREATE',
+        ResourceRecordSet: {
+          Name: DB,
+          Type: 'A',
+          TTL: 60,
+          ResourceRecords: [{ Value: '10.0.0.1' }, { Value: '10.0.0.2' }]
+        }
+      },
       ...bump(4)
     ])
     expect(line).toEqual({
@@ -145,9 +216,23 @@ describe('the call sequence', () => {
     const line = await makeHandler()(stateEvent('i-1', 'terminated'))
 
     expect(r53Mock.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes).toEqual([
-      { Action: 'DELETE', ResourceRecordSet: { Name: `${DB}.`, Type: 'A', TTL: 300, ResourceRecords: [{ Value: '10.0.0.7' }] } },
-      { Action: 'DELETE', ResourceRecordSet: { Name: `${DB}.`, Type: 'TXT', TTL: 60, ResourceRecords: [{ Value: '"hyperform-version=9"' }] } },
-      { Action: 'CREATE', ResourceRecordSet: { Name: DB, Type: 'TXT', TTL: 300, ResourceRecords: [{ Value: '"hyperform-version=10"' }] } }
+      {
+        Action: 'DELETE',
+        ResourceRecordSet: { Name: `${DB}.`, Type: 'A', TTL: 300, ResourceRecords: [{ Value: '10.0.0.7' }] }
+      },
+      {
+        Action: 'DELETE',
+        ResourceRecordSet: {
+          Name: `${DB}.`,
+          Type: 'TXT',
+          TTL: 60,
+          ResourceRecords: [{ Value: '"hyperform-version=9"' }]
+        }
+      },
+      {
+        Action: 'CREATE',
+        ResourceRecordSet: { Name: DB, Type: 'TXT', TTL: 300, ResourceRecords: [{ Value: '"hyperform-version=10"' }] }
+      }
     ])
     expect(line).toMatchObject({ action: 'delete', before: ['10.0.0.7'], after: [], calls: 3 })
   })
@@ -160,7 +245,10 @@ describe('the call sequence', () => {
     const line = await makeHandler()(running('i-1'))
 
     expect(r53Mock.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes).toEqual([
-      { Action: 'CREATE', ResourceRecordSet: { Name: DB, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.1' }] } },
+      {
+        Action: 'CREATE',
+        ResourceRecordSet: { Name: DB, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.1' }] }
+      },
       ...bump(undefined)
     ])
     expect(line).toMatchObject({ action: 'upsert', calls: 3 })
@@ -213,9 +301,17 @@ describe('pagination', () => {
 
     const line = await makeHandler()(running('i-2'))
 
-    expect(r53Mock.commandCalls(ListResourceRecordSetsCommand)[1]?.args[0].input).toMatchObject({ StartRecordName: `${DB}.`, StartRecordType: 'A' })
+    expect(r53Mock.commandCalls(ListResourceRecordSetsCommand)[1]?.args[0].input).toMatchObject({
+      StartRecordName: `${DB}.`,
+      StartRecordType: 'A'
+    })
     const changes = r53Mock.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes
-    expect(changes?.map((c) => `${c.Action} ${c.ResourceRecordSet?.Type}`)).toEqual(['DELETE A', 'CREATE A', 'DELETE TXT', 'CREATE TXT'])
+    expect(changes?.map((c) => `${c.Action} ${c.ResourceRecordSet?.Type}`)).toEqual([
+      'DELETE A',
+      'CREATE A',
+      'DELETE TXT',
+      'CREATE TXT'
+    ])
     expect(line).toMatchObject({ before: ['10.0.0.1'], after: ['10.0.0.2'], calls: 4 })
   })
 
@@ -223,14 +319,23 @@ describe('pagination', () => {
     const [soa, a, txt] = zone(['10.0.0.1'], 60, 6).ResourceRecordSets ?? []
     r53Mock
       .on(ListResourceRecordSetsCommand)
-      .resolvesOnce({ $metadata: {}, ResourceRecordSets: [soa!, a!], IsTruncated: true, NextRecordName: `${DB}.`, NextRecordType: 'TXT' })
+      .resolvesOnce({
+        $metadata: {},
+        ResourceRecordSets: [soa!, a!],
+        IsTruncated: true,
+        NextRecordName: `${DB}.`,
+        NextRecordType: 'TXT'
+      })
       .resolvesOnce({ $metadata: {}, ResourceRecordSets: [txt!], IsTruncated: false })
     ec2Mock.on(DescribeInstancesCommand).resolves(page([ec2Instance('i-2', 'running', '10.0.0.2')]))
     r53Mock.on(ChangeResourceRecordSetsCommand).resolves({ $metadata: {} })
 
     const line = await makeHandler()(running('i-2'))
 
-    expect(r53Mock.commandCalls(ListResourceRecordSetsCommand)[1]?.args[0].input).toMatchObject({ StartRecordName: `${DB}.`, StartRecordType: 'TXT' })
+    expect(r53Mock.commandCalls(ListResourceRecordSetsCommand)[1]?.args[0].input).toMatchObject({
+      StartRecordName: `${DB}.`,
+      StartRecordType: 'TXT'
+    })
     const changes = r53Mock.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes
     expect(changes?.slice(2)).toEqual(bump(6))
     expect(line).toMatchObject({ action: 'upsert', calls: 4 })
@@ -246,10 +351,18 @@ describe('conflicts and retries', () => {
     ec2Mock
       .on(DescribeInstancesCommand)
       .resolvesOnce(page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'running', '10.0.0.2')]))
-      .resolves(page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'running', '10.0.0.2'), ec2Instance('i-3', 'running', '10.0.0.3')]))
+      .resolves(
+        page([
+          ec2Instance('i-1', 'running', '10.0.0.1'),
+          ec2Instance('i-2', 'running', '10.0.0.2'),
+          ec2Instance('i-3', 'running', '10.0.0.3')
+        ])
+      )
     r53Mock
       .on(ChangeResourceRecordSetsCommand)
-      .rejectsOnce(new InvalidChangeBatch({ message: 'values provided do not match the current values', $metadata: {} }))
+      .rejectsOnce(
+        new InvalidChangeBatch({ message: 'values provided do not match the current values', $metadata: {} })
+      )
       .resolves({ $metadata: {} })
 
     const line = await makeHandler()(running('i-2'))
@@ -257,10 +370,23 @@ describe('conflicts and retries', () => {
     const changes = r53Mock.commandCalls(ChangeResourceRecordSetsCommand)
     expect(changes).toHaveLength(2)
     expect(changes[1]?.args[0].input.ChangeBatch?.Changes).toEqual([
-      { Action: 'DELETE', ResourceRecordSet: { Name: `${DB}.`, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.1' }, { Value: '10.0.0.3' }] } },
+      {
+        Action: 'DELETE',
+        ResourceRecordSet: {
+          Name: `${DB}.`,
+          Type: 'A',
+          TTL: 60,
+          ResourceRecords: [{ Value: '10.0.0.1' }, { Value: '10.0.0.3' }]
+        }
+      },
       {
         Action: 'CREATE',
-        ResourceRecordSet: { Name: DB, Type: 'A', TTL: 60, ResourceRecords: ['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((Value) => ({ Value })) }
+        ResourceRecordSet: {
+          Name: DB,
+          Type: 'A',
+          TTL: 60,
+          ResourceRecords: ['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((Value) => ({ Value }))
+        }
       },
       ...bump(2)
     ])
@@ -275,8 +401,12 @@ describe('conflicts and retries', () => {
       .on(ListResourceRecordSetsCommand)
       .resolvesOnce(zone(['10.0.0.1', '10.0.0.2'], 60, 1))
       .resolves(zone(['10.0.0.1'], 60, 2))
-    ec2Mock.on(DescribeInstancesCommand).resolves(page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'shutting-down', '10.0.0.2')]))
-    r53Mock.on(ChangeResourceRecordSetsCommand).rejects(new InvalidChangeBatch({ message: 'values provided do not match the current values', $metadata: {} }))
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves(page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'shutting-down', '10.0.0.2')]))
+    r53Mock
+      .on(ChangeResourceRecordSetsCommand)
+      .rejects(new InvalidChangeBatch({ message: 'values provided do not match the current values', $metadata: {} }))
 
     const line = await makeHandler()(stateEvent('i-2', 'shutting-down'))
 
@@ -289,7 +419,9 @@ describe('conflicts and retries', () => {
   test('conflicts are retried a bounded number of times with growing backoff, then the error is thrown for Lambda to retry', async () => {
     r53Mock.on(ListResourceRecordSetsCommand).resolves(zone(undefined))
     ec2Mock.on(DescribeInstancesCommand).resolves(page([ec2Instance('i-1', 'running', '10.0.0.1')]))
-    r53Mock.on(ChangeResourceRecordSetsCommand).rejects(new InvalidChangeBatch({ message: 'it already exists', $metadata: {} }))
+    r53Mock
+      .on(ChangeResourceRecordSetsCommand)
+      .rejects(new InvalidChangeBatch({ message: 'it already exists', $metadata: {} }))
 
     await expect(makeHandler()(running('i-1'))).rejects.toThrow(/gave up after 5 attempts/)
 
@@ -321,7 +453,11 @@ describe('conflicts and retries', () => {
 
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(1)
     expect(sleeps).toEqual([])
-    expect(lines[0]).toMatchObject({ action: 'error', attempts: 1, error: 'RequestLimitExceeded: Request limit exceeded.' })
+    expect(lines[0]).toMatchObject({
+      action: 'error',
+      attempts: 1,
+      error: 'RequestLimitExceeded: Request limit exceeded.'
+    })
   })
 
   test('any other Route 53 error is thrown unchanged after one attempt', async () => {
@@ -355,7 +491,14 @@ describe('concurrent invocations', () => {
         return { Name, Type, TTL: set.ttl, ResourceRecords: set.values.map((Value) => ({ Value })) }
       })
     }))
-    type Batch = { ChangeBatch: { Changes: { Action: string; ResourceRecordSet: { Name: string; Type: string; TTL: number; ResourceRecords: { Value: string }[] } }[] } }
+    type Batch = {
+      ChangeBatch: {
+        Changes: {
+          Action: string
+          ResourceRecordSet: { Name: string; Type: string; TTL: number; ResourceRecords: { Value: string }[] }
+        }[]
+      }
+    }
     r53Mock.on(ChangeResourceRecordSetsCommand).callsFake((input: Batch) => {
       const next = new Map(sets)
       for (const { Action, ResourceRecordSet: set } of input.ChangeBatch.Changes) {
@@ -365,7 +508,8 @@ describe('concurrent invocations', () => {
         if (Action === 'DELETE' && (!existing || existing.ttl !== set.TTL || key(existing.values) !== key(values))) {
           throw new InvalidChangeBatch({ message: 'values provided do not match the current values', $metadata: {} })
         }
-        if (Action === 'CREATE' && existing) throw new InvalidChangeBatch({ message: 'it already exists', $metadata: {} })
+        if (Action === 'CREATE' && existing)
+          throw new InvalidChangeBatch({ message: 'it already exists', $metadata: {} })
         if (Action === 'DELETE') next.delete(id)
         else next.set(id, { ttl: set.TTL, values })
       }
@@ -418,8 +562,16 @@ describe('concurrent invocations', () => {
 
     const slow = makeHandler()(running('i-2'))
     await stalled
-    expect(await makeHandler()(running('i-2'))).toMatchObject({ action: 'upsert', after: ['10.0.0.1', '10.0.0.2'], calls: 3 })
-    expect(await makeHandler()(stateEvent('i-2', 'terminated'))).toMatchObject({ action: 'upsert', after: ['10.0.0.1'], calls: 3 })
+    expect(await makeHandler()(running('i-2'))).toMatchObject({
+      action: 'upsert',
+      after: ['10.0.0.1', '10.0.0.2'],
+      calls: 3
+    })
+    expect(await makeHandler()(stateEvent('i-2', 'terminated'))).toMatchObject({
+      action: 'upsert',
+      after: ['10.0.0.1'],
+      calls: 3
+    })
     expect(sets.get(`${DB}.|A`)).toEqual({ ttl: 60, values: ['10.0.0.1'] })
     release()
     const late = await slow
@@ -463,7 +615,9 @@ describe('against the real SDK stack (HTTP stubbed)', () => {
   const listXml = (values: string[]): string =>
     `<?xml version="1.0"?><ListResourceRecordSetsResponse xmlns="${XMLNS}"><ResourceRecordSets><ResourceRecordSet><Name>${DB}.</Name><Type>A</Type><TTL>60</TTL><ResourceRecords>${values
       .map((v) => `<ResourceRecord><Value>${v}</Value></ResourceRecord>`)
-      .join('')}</ResourceRecords></ResourceRecordSet></ResourceRecordSets><IsTruncated>false</IsTruncated><MaxItems>300</MaxItems></ListResourceRecordSetsResponse>`
+      .join(
+        ''
+      )}</ResourceRecords></ResourceRecordSet></ResourceRecordSets><IsTruncated>false</IsTruncated><MaxItems>300</MaxItems></ListResourceRecordSetsResponse>`
   const errorXml = (code: string): string =>
     `<?xml version="1.0"?><ErrorResponse xmlns="${XMLNS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${code} message</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`
   const changedXml = `<?xml version="1.0"?><ChangeResourceRecordSetsResponse xmlns="${XMLNS}"><ChangeInfo><Id>/change/C1</Id><Status>PENDING</Status><SubmittedAt>2026-01-01T00:00:00Z</SubmittedAt></ChangeInfo></ChangeResourceRecordSetsResponse>`
@@ -487,15 +641,33 @@ describe('against the real SDK stack (HTTP stubbed)', () => {
           requests.push(`${request.method} ${request.path} ${typeof request.body === 'string' ? request.body : ''}`)
           const reply = replies.shift()
           if (!reply) throw new Error('no reply left')
-          return { response: { statusCode: reply.status, headers: { 'content-type': 'text/xml' }, body: Buffer.from(reply.body) } }
+          return {
+            response: {
+              statusCode: reply.status,
+              headers: { 'content-type': 'text/xml' },
+              body: Buffer.from(reply.body)
+            }
+          }
         }
       }
     })
     ec2Mock
       .on(DescribeInstancesCommand)
-      .resolves(page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'running', '10.0.0.2'), ec2Instance('i-3', 'running', '10.0.0.3')]))
+      .resolves(
+        page([
+          ec2Instance('i-1', 'running', '10.0.0.1'),
+          ec2Instance('i-2', 'running', '10.0.0.2'),
+          ec2Instance('i-3', 'running', '10.0.0.3')
+        ])
+      )
 
-    const line = await createHandler({ ec2, route53: real, config, log: (l) => lines.push(l), sleep: async () => undefined })(running('i-2'))
+    const line = await createHandler({
+      ec2,
+      route53: real,
+      config,
+      log: (l) => lines.push(l),
+      sleep: async () => undefined
+    })(running('i-2'))
 
     expect(requests.map((r) => r.split(' ').slice(0, 2).join(' '))).toEqual([
       'GET /2013-04-01/hostedzone/Z0HYPERFORM/rrset',
@@ -505,13 +677,20 @@ describe('against the real SDK stack (HTTP stubbed)', () => {
       'POST /2013-04-01/hostedzone/Z0HYPERFORM/rrset'
     ])
     const lastBody = requests[4] ?? ''
-    expect(lastBody).toMatch(/<Action>DELETE<\/Action>.*<Value>10\.0\.0\.3<\/Value>.*<Action>CREATE<\/Action>.*<Value>10\.0\.0\.2<\/Value>/s)
+    expect(lastBody).toMatch(
+      /<Action>DELETE<\/Action>.*<Value>10\.0\.0\.3<\/Value>.*<Action>CREATE<\/Action>.*<Value>10\.0\.0\.2<\/Value>/s
+    )
     expect(line).toMatchObject({ action: 'upsert', attempts: 2, calls: 7, after: ['10.0.0.1', '10.0.0.2', '10.0.0.3'] })
   })
 })
 
 describe('configuration and the Lambda entry point', () => {
-  const env = { PROJECT: 'prj-demo', AWS_REGION: 'us-east-1', ZONE_ID: '/hostedzone/Z0HYPERFORM', ZONE_NAME: 'prj-demo.us-east-1.internal.' }
+  const env = {
+    PROJECT: 'prj-demo',
+    AWS_REGION: 'us-east-1',
+    ZONE_ID: '/hostedzone/Z0HYPERFORM',
+    ZONE_NAME: 'prj-demo.us-east-1.internal.'
+  }
 
   test('reads the zone id without its prefix, the zone name without its dot, and defaults the TTL', () => {
     expect(configFromEnv(env)).toEqual({ ...config, ttl: DEFAULT_RECORD_TTL })

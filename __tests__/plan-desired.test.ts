@@ -12,14 +12,25 @@ describe('buildDesired', () => {
   const wp = desired.services.find((s) => s.name === 'wordpress')!
 
   test('ASG sizes follow replicas and preemptible: on-demand = replicas - preemptible, spot = preemptible', () => {
-    expect(db.asgs.map((a) => [a.capacity, a.size])).toEqual([['on-demand', 1], ['spot', 0]])
-    expect(wp.asgs.map((a) => [a.capacity, a.size])).toEqual([['on-demand', 1], ['spot', 1]])
+    expect(db.asgs.map((a) => [a.capacity, a.size])).toEqual([
+      ['on-demand', 1],
+      ['spot', 0]
+    ])
+    expect(wp.asgs.map((a) => [a.capacity, a.size])).toEqual([
+      ['on-demand', 1],
+      ['spot', 1]
+    ])
   })
 
   test('both ASGs use every chosen subnet and carry the service tags plus their capacity', () => {
     for (const asg of wp.asgs) {
       expect(asg.subnetIds).toEqual(['subnet-a', 'subnet-b'])
-      expect(asg.tags).toMatchObject({ [TAGS.project]: 'prj-demo', [TAGS.stack]: 'st-wordpress', [TAGS.service]: 'wordpress', [TAGS.capacity]: asg.capacity })
+      expect(asg.tags).toMatchObject({
+        [TAGS.project]: 'prj-demo',
+        [TAGS.stack]: 'st-wordpress',
+        [TAGS.service]: 'wordpress',
+        [TAGS.capacity]: asg.capacity
+      })
     }
   })
 
@@ -33,7 +44,13 @@ describe('buildDesired', () => {
   test('published ports are open to the VPC CIDR, or anywhere only with deploy.public; target and exposed ports are VPC only', () => {
     expect(db.securityGroup.ingress).toEqual([{ protocol: 'tcp', fromPort: 3306, toPort: 3306, cidr: '172.28.0.0/16' }])
     const pub = desiredFor({
-      services: [svc('web', { public: true, ports: [{ target: 80, published: 8080, protocol: 'tcp' }], expose: [{ port: 9090, protocol: 'udp' }] })],
+      services: [
+        svc('web', {
+          public: true,
+          ports: [{ target: 80, published: 8080, protocol: 'tcp' }],
+          expose: [{ port: 9090, protocol: 'udp' }]
+        })
+      ],
       files: []
     }).services[0]!
     expect(pub.securityGroup.ingress).toEqual([
@@ -49,8 +66,12 @@ describe('buildDesired', () => {
   })
 
   test('the AMI is the AL2023 SSM parameter for the architecture unless the ami input is set', () => {
-    expect(db.launchTemplate.spec.imageId).toBe('resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64')
-    expect(imageIdFor('m7g.large', undefined)).toBe('resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64')
+    expect(db.launchTemplate.spec.imageId).toBe(
+      'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'
+    )
+    expect(imageIdFor('m7g.large', undefined)).toBe(
+      'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64'
+    )
     expect(desiredFor(wordpress(), { ami: 'ami-0123' }).services[0]?.launchTemplate.spec.imageId).toBe('ami-0123')
     expect(['t4g.nano', 'c7gn.large', 'x2gd.xlarge', 'a1.medium', 'im4gn.large'].every(isArm)).toBe(true)
     expect(['t3.small', 'm5zn.large', 'g4dn.xlarge', 'c7i.large'].some(isArm)).toBe(false)
@@ -63,18 +84,34 @@ describe('buildDesired', () => {
   })
 
   test('every launch template requires IMDSv2 with a hop limit of 2 and tags instances with the service tags', () => {
-    const data = launchTemplateData(db.launchTemplate.spec, 'sg-1') as { MetadataOptions: unknown; SecurityGroupIds: string[]; TagSpecifications: Array<{ ResourceType: string; Tags: Array<{ Key: string }> }> }
-    expect(data.MetadataOptions).toEqual({ HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 })
+    const data = launchTemplateData(db.launchTemplate.spec, 'sg-1') as {
+      MetadataOptions: unknown
+      SecurityGroupIds: string[]
+      TagSpecifications: Array<{ ResourceType: string; Tags: Array<{ Key: string }> }>
+    }
+    expect(data.MetadataOptions).toEqual({
+      HttpTokens: 'required',
+      HttpEndpoint: 'enabled',
+      HttpPutResponseHopLimit: 2
+    })
     expect(data.SecurityGroupIds).toEqual(['sg-1'])
-    expect(data.TagSpecifications.find((t) => t.ResourceType === 'instance')?.Tags.map((t) => t.Key)).toEqual(expect.arrayContaining([TAGS.project, TAGS.stack, TAGS.service]))
+    expect(data.TagSpecifications.find((t) => t.ResourceType === 'instance')?.Tags.map((t) => t.Key)).toEqual(
+      expect.arrayContaining([TAGS.project, TAGS.stack, TAGS.service])
+    )
   })
 
   test('the template hash changes with the data and the security group, and only with them', () => {
     const again = desiredFor().services[0]!
-    expect(launchTemplateHash(again.launchTemplate.spec, 'sg-1')).toBe(launchTemplateHash(db.launchTemplate.spec, 'sg-1'))
-    expect(launchTemplateHash(db.launchTemplate.spec, 'sg-2')).not.toBe(launchTemplateHash(db.launchTemplate.spec, 'sg-1'))
+    expect(launchTemplateHash(again.launchTemplate.spec, 'sg-1')).toBe(
+      launchTemplateHash(db.launchTemplate.spec, 'sg-1')
+    )
+    expect(launchTemplateHash(db.launchTemplate.spec, 'sg-2')).not.toBe(
+      launchTemplateHash(db.launchTemplate.spec, 'sg-1')
+    )
     const other = desiredFor({ services: [svc('db', { image: 'mysql:8' })], files: [] }).services[0]!
-    expect(launchTemplateHash(other.launchTemplate.spec, 'sg-1')).not.toBe(launchTemplateHash(db.launchTemplate.spec, 'sg-1'))
+    expect(launchTemplateHash(other.launchTemplate.spec, 'sg-1')).not.toBe(
+      launchTemplateHash(db.launchTemplate.spec, 'sg-1')
+    )
   })
 
   test('the function runs nodejs22.x with the environment the DNS updater reads', () => {
@@ -86,19 +123,34 @@ describe('buildDesired', () => {
   })
 
   test('the role policy allows record changes on its own zone only and logs on its own log group only', () => {
-    const doc = rolePolicyDocument({ partition: 'aws', zoneId: '/hostedzone/Z123', logGroupArn: 'arn:aws:logs:us-east-1:1:log-group:/aws/lambda/f', queueArn: 'arn:aws:sqs:us-east-1:1:f' }) as {
+    const doc = rolePolicyDocument({
+      partition: 'aws',
+      zoneId: '/hostedzone/Z123',
+      logGroupArn: 'arn:aws:logs:us-east-1:1:log-group:/aws/lambda/f',
+      queueArn: 'arn:aws:sqs:us-east-1:1:f'
+    }) as {
       Statement: Array<{ Action: string[]; Resource: string }>
     }
     const r53 = doc.Statement.find((s) => s.Action.includes('route53:ChangeResourceRecordSets'))
     expect(r53?.Resource).toBe('arn:aws:route53:::hostedzone/Z123')
-    expect(doc.Statement.find((s) => s.Action.includes('logs:PutLogEvents'))?.Resource).toBe('arn:aws:logs:us-east-1:1:log-group:/aws/lambda/f:*')
-    expect(doc.Statement.find((s) => s.Action.includes('sqs:ReceiveMessage'))?.Resource).toBe('arn:aws:sqs:us-east-1:1:f')
-    expect(doc.Statement.flatMap((s) => s.Action).some((a) => a.endsWith('*') || a === 'logs:CreateLogGroup')).toBe(false)
+    expect(doc.Statement.find((s) => s.Action.includes('logs:PutLogEvents'))?.Resource).toBe(
+      'arn:aws:logs:us-east-1:1:log-group:/aws/lambda/f:*'
+    )
+    expect(doc.Statement.find((s) => s.Action.includes('sqs:ReceiveMessage'))?.Resource).toBe(
+      'arn:aws:sqs:us-east-1:1:f'
+    )
+    expect(doc.Statement.flatMap((s) => s.Action).some((a) => a.endsWith('*') || a === 'logs:CreateLogGroup')).toBe(
+      false
+    )
   })
 
   test('the rule pattern is canonical JSON for EC2 state changes, so a re-run compares equal', () => {
     expect(desired.project.rule.eventPattern).toBe(eventPattern())
-    const parsed = JSON.parse(eventPattern()) as { source: string[]; 'detail-type': string[]; detail: { state: string[] } }
+    const parsed = JSON.parse(eventPattern()) as {
+      source: string[]
+      'detail-type': string[]
+      detail: { state: string[] }
+    }
     expect(parsed.source).toEqual(['aws.ec2'])
     expect(parsed['detail-type']).toEqual(['EC2 Instance State-change Notification'])
     expect(parsed.detail.state).toEqual(expect.arrayContaining(['running', 'terminated']))

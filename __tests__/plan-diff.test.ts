@@ -3,7 +3,8 @@ import { countWrites, destroyPlan, diff, summarizePlan } from '../src/plan.js'
 import type { Change, CurrentState } from '../src/state.js'
 import { currentFrom, desiredFor, svc, wordpress } from './helpers/deploy-fixtures.js'
 
-const active = (changes: Change[]): string[] => changes.filter((c) => c.action !== 'noop').map((c) => `${c.action} ${c.kind} ${c.name}`)
+const active = (changes: Change[]): string[] =>
+  changes.filter((c) => c.action !== 'noop').map((c) => `${c.action} ${c.kind} ${c.name}`)
 
 describe('diff', () => {
   test('an unchanged stack plans only noops, one per resource, and counts zero writes', () => {
@@ -20,11 +21,30 @@ describe('diff', () => {
 
   test('an empty account plans a create for every resource and no instance refresh', () => {
     const desired = desiredFor()
-    const empty: CurrentState = { scope: desired.scope, targets: [], securityGroups: [], launchTemplates: [], asgs: [], records: [] }
+    const empty: CurrentState = {
+      scope: desired.scope,
+      targets: [],
+      securityGroups: [],
+      launchTemplates: [],
+      asgs: [],
+      records: []
+    }
     const plan = diff(desired, empty)
     const creates = plan.changes.filter((c) => c.action === 'create').map((c) => c.kind)
     expect(creates).toEqual(
-      expect.arrayContaining(['hosted-zone', 'iam-role', 'role-policy', 'log-group', 'lambda-function', 'event-rule', 'schedule-rule', 'dead-letter-queue', 'event-queue', 'event-target', 'event-source-mapping'])
+      expect.arrayContaining([
+        'hosted-zone',
+        'iam-role',
+        'role-policy',
+        'log-group',
+        'lambda-function',
+        'event-rule',
+        'schedule-rule',
+        'dead-letter-queue',
+        'event-queue',
+        'event-target',
+        'event-source-mapping'
+      ])
     )
     expect(creates.filter((k) => k === 'auto-scaling-group')).toHaveLength(4)
     expect(plan.changes.some((c) => c.kind === 'instance-refresh')).toBe(false)
@@ -37,7 +57,9 @@ describe('diff', () => {
     model.services[1] = { ...model.services[1]!, replicas: 3 }
     const plan = diff(desiredFor(model), currentFrom(before))
     const changed = plan.changes.filter((c) => c.action !== 'noop')
-    expect(changed.map((c) => `${c.kind} ${c.name}`)).toEqual(['auto-scaling-group hyperform-prj-demo-st-wordpress-wordpress-on-demand'])
+    expect(changed.map((c) => `${c.kind} ${c.name}`)).toEqual([
+      'auto-scaling-group hyperform-prj-demo-st-wordpress-wordpress-on-demand'
+    ])
     expect(changed[0]?.reason).toBe('on-demand 1 -> 2')
     expect(changed[0]?.fields).toEqual(['size'])
     expect(changed[0]?.drift).toBe(false)
@@ -55,7 +77,9 @@ describe('diff', () => {
       'create instance-refresh hyperform-prj-demo-st-wordpress-wordpress-on-demand',
       'create instance-refresh hyperform-prj-demo-st-wordpress-wordpress-spot'
     ])
-    expect(plan.changes.find((c) => c.kind === 'launch-template' && c.action === 'update')?.reason).toContain('image wordpress:latest -> wordpress:6.6')
+    expect(plan.changes.find((c) => c.kind === 'launch-template' && c.action === 'update')?.reason).toContain(
+      'image wordpress:latest -> wordpress:6.6'
+    )
   })
 
   test('an environment change also makes a new template version, since the user data changes', () => {
@@ -87,13 +111,18 @@ describe('diff', () => {
   test('a port opened by hand is drift and is revoked; a new port in the compose file is not drift', () => {
     const desired = desiredFor()
     const current = currentFrom(desired)
-    current.securityGroups[0]!.ingress = [...current.securityGroups[0]!.ingress, { protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '0.0.0.0/0' }]
+    current.securityGroups[0]!.ingress = [
+      ...current.securityGroups[0]!.ingress,
+      { protocol: 'tcp', fromPort: 22, toPort: 22, cidr: '0.0.0.0/0' }
+    ]
     const drifted = diff(desired, current).changes.find((c) => c.kind === 'security-group' && c.service === 'db')
     expect(drifted).toMatchObject({ action: 'update', drift: true })
     expect(drifted?.reason).toContain('-tcp:00022-00022:0.0.0.0/0')
     const model = wordpress()
     model.services[0] = { ...model.services[0]!, expose: [{ port: 33060, protocol: 'tcp' }] }
-    const intended = diff(desiredFor(model), currentFrom(desired)).changes.find((c) => c.kind === 'security-group' && c.service === 'db')
+    const intended = diff(desiredFor(model), currentFrom(desired)).changes.find(
+      (c) => c.kind === 'security-group' && c.service === 'db'
+    )
     expect(intended).toMatchObject({ action: 'update', drift: false })
   })
 
@@ -103,8 +132,12 @@ describe('diff', () => {
     current.asgs[0] = { ...current.asgs[0]!, desired: 4, max: 4 }
     current.asgs[1] = { ...current.asgs[1]!, launchTemplateVersion: '2' }
     const plan = diff(desired, current)
-    expect(plan.changes.find((c) => c.name === current.asgs[0]!.name && c.kind === 'auto-scaling-group')).toMatchObject({ action: 'update', drift: true, fields: ['size'] })
-    expect(plan.changes.find((c) => c.name === current.asgs[1]!.name && c.kind === 'auto-scaling-group')).toMatchObject({ action: 'update', drift: true, fields: ['launchTemplate'] })
+    expect(plan.changes.find((c) => c.name === current.asgs[0]!.name && c.kind === 'auto-scaling-group')).toMatchObject(
+      { action: 'update', drift: true, fields: ['size'] }
+    )
+    expect(plan.changes.find((c) => c.name === current.asgs[1]!.name && c.kind === 'auto-scaling-group')).toMatchObject(
+      { action: 'update', drift: true, fields: ['launchTemplate'] }
+    )
   })
 
   test('removed rule targets are planned back as drift, both pointing at the queue', () => {
@@ -124,8 +157,13 @@ describe('diff', () => {
     const fnArn = current.function?.arn ?? ''
     current.targets = current.targets.map((t) => (t.rule === desired.project.rule.name ? { ...t, arn: fnArn } : t))
     const plan = diff(desired, current)
-    expect(plan.changes.find((c) => c.kind === 'event-target' && c.name.startsWith(`${desired.project.rule.name}/`))).toMatchObject({ action: 'update', reason: 'to the queue (was the function)', drift: false })
-    expect(plan.changes.find((c) => c.kind === 'lambda-permission')).toMatchObject({ action: 'delete', name: `${desired.project.function.name}/hyperform-events-invoke` })
+    expect(
+      plan.changes.find((c) => c.kind === 'event-target' && c.name.startsWith(`${desired.project.rule.name}/`))
+    ).toMatchObject({ action: 'update', reason: 'to the queue (was the function)', drift: false })
+    expect(plan.changes.find((c) => c.kind === 'lambda-permission')).toMatchObject({
+      action: 'delete',
+      name: `${desired.project.function.name}/hyperform-events-invoke`
+    })
     expect(plan.changes.filter((c) => c.drift)).toEqual([])
   })
 
@@ -141,21 +179,34 @@ describe('diff', () => {
   test('a role policy that lost its zone scope is rewritten as drift', () => {
     const desired = desiredFor()
     const current = currentFrom(desired)
-    current.rolePolicy = { ...current.rolePolicy!, document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'route53:*', Resource: '*' }] } }
-    expect(diff(desired, current).changes.find((c) => c.kind === 'role-policy')).toMatchObject({ action: 'update', drift: true })
+    current.rolePolicy = {
+      ...current.rolePolicy!,
+      document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'route53:*', Resource: '*' }] }
+    }
+    expect(diff(desired, current).changes.find((c) => c.kind === 'role-policy')).toMatchObject({
+      action: 'update',
+      drift: true
+    })
   })
 
   test('a disabled rule is re-enabled as drift', () => {
     const desired = desiredFor()
     const current = currentFrom(desired)
     current.rule = { ...current.rule!, state: 'DISABLED' }
-    expect(diff(desired, current).changes.find((c) => c.kind === 'event-rule')).toMatchObject({ action: 'update', fields: ['state'], drift: true })
+    expect(diff(desired, current).changes.find((c) => c.kind === 'event-rule')).toMatchObject({
+      action: 'update',
+      fields: ['state'],
+      drift: true
+    })
   })
 
   test('a new TTL input updates the function environment', () => {
     const before = desiredFor()
     const plan = diff(desiredFor(wordpress(), { dnsTtl: 30 }), currentFrom(before))
-    expect(plan.changes.find((c) => c.kind === 'lambda-function')).toMatchObject({ action: 'update', fields: ['environment'] })
+    expect(plan.changes.find((c) => c.kind === 'lambda-function')).toMatchObject({
+      action: 'update',
+      fields: ['environment']
+    })
   })
 
   test('a security group in another VPC stops the plan with a clear error', () => {
@@ -175,29 +226,48 @@ describe('destroyPlan', () => {
     expect(plan.changes.every((c) => c.action === 'delete')).toBe(true)
     expect(plan.changes.at(-1)?.kind).toBe('hosted-zone')
     expect(plan.changes.filter((c) => c.kind === 'auto-scaling-group')).toHaveLength(4)
-    expect(plan.changes.map((c) => c.kind)).toEqual(expect.arrayContaining(['iam-role', 'lambda-function', 'event-rule', 'log-group']))
+    expect(plan.changes.map((c) => c.kind)).toEqual(
+      expect.arrayContaining(['iam-role', 'lambda-function', 'event-rule', 'log-group'])
+    )
   })
 
   test('another stack of the project keeps the project DNS stack as noops naming that stack', () => {
     const current = { ...currentFrom(desiredFor()), otherStacks: ['pr-7'] }
     // the project DNS stack; the zone's association with this stack's VPC is the stack's own
-    const project = destroyPlan(current, scope).changes.filter((c) => c.service === undefined && c.kind !== 'zone-association')
+    const project = destroyPlan(current, scope).changes.filter(
+      (c) => c.service === undefined && c.kind !== 'zone-association'
+    )
     expect(project.length).toBeGreaterThan(0)
     expect(project.every((c) => c.action === 'noop' && c.reason.includes('pr-7'))).toBe(true)
   })
 
   test('when other stacks were not looked up, project deletes are left to a check at apply time', () => {
-    const project = destroyPlan(currentFrom(desiredFor()), scope).changes.filter((c) => c.service === undefined && c.kind !== 'zone-association')
+    const project = destroyPlan(currentFrom(desiredFor()), scope).changes.filter(
+      (c) => c.service === undefined && c.kind !== 'zone-association'
+    )
     expect(project.every((c) => c.action === 'delete' && c.onlyIfLastStack === true)).toBe(true)
   })
 
   test('destroying a stack that is already gone plans nothing', () => {
-    const empty: CurrentState = { scope, targets: [], securityGroups: [], launchTemplates: [], asgs: [], records: [], otherStacks: [] }
+    const empty: CurrentState = {
+      scope,
+      targets: [],
+      securityGroups: [],
+      launchTemplates: [],
+      asgs: [],
+      records: [],
+      otherStacks: []
+    }
     expect(destroyPlan(empty, scope).changes).toEqual([])
   })
 
   test('records read from the zone are deleted with their exact values', () => {
-    const current = { ...currentFrom(desiredFor()), otherStacks: [], recordsRead: true, records: [{ name: 'db.st-wordpress.prj-demo.us-east-1.internal', type: 'A', ttl: 60, values: ['172.28.3.90'] }] }
+    const current = {
+      ...currentFrom(desiredFor()),
+      otherStacks: [],
+      recordsRead: true,
+      records: [{ name: 'db.st-wordpress.prj-demo.us-east-1.internal', type: 'A', ttl: 60, values: ['172.28.3.90'] }]
+    }
     const record = destroyPlan(current, scope).changes.find((c) => c.kind === 'dns-record')
     expect(record).toMatchObject({ action: 'delete', current: { values: ['172.28.3.90'], ttl: 60 } })
   })

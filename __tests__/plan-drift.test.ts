@@ -12,19 +12,36 @@ function settled(desired: DesiredState): CurrentState {
   const current = currentFrom(desired)
   let n = 10
   const instances: CurrentInstance[] = current.asgs.flatMap((g) =>
-    g.instances.map((i) => ({ id: i.id, service: g.service, capacity: g.capacity, state: 'running', privateIp: `172.28.0.${(n += 1)}` }))
+    g.instances.map((i) => ({
+      id: i.id,
+      service: g.service,
+      capacity: g.capacity,
+      state: 'running',
+      privateIp: `172.28.0.${(n += 1)}`
+    }))
   )
   // the service records, then their version records (TXT) at the same names, as the DNS updater leaves them
   const records = [
-    ...desired.services.map((s) => ({ name: s.recordName, type: 'A', ttl: 60, values: instances.filter((i) => i.service === s.name).map((i) => i.privateIp ?? '').sort() })),
+    ...desired.services.map((s) => ({
+      name: s.recordName,
+      type: 'A',
+      ttl: 60,
+      values: instances
+        .filter((i) => i.service === s.name)
+        .map((i) => i.privateIp ?? '')
+        .sort()
+    })),
     ...desired.services.map((s) => ({ name: s.recordName, type: 'TXT', ttl: 60, values: ['"hyperform-version=3"'] }))
   ]
   return { ...current, instances, records, recordsRead: true }
 }
 
-const drifted = (changes: Change[]): string[] => changes.filter((c) => c.action !== 'noop' && c.drift === true).map((c) => `${c.action} ${c.kind} ${c.name}`)
-const intended = (changes: Change[]): string[] => changes.filter((c) => c.action !== 'noop' && c.drift !== true).map((c) => `${c.action} ${c.kind} ${c.name}`)
-const record = (changes: Change[], service: string): Change | undefined => changes.find((c) => c.kind === 'dns-record' && c.service === service)
+const drifted = (changes: Change[]): string[] =>
+  changes.filter((c) => c.action !== 'noop' && c.drift === true).map((c) => `${c.action} ${c.kind} ${c.name}`)
+const intended = (changes: Change[]): string[] =>
+  changes.filter((c) => c.action !== 'noop' && c.drift !== true).map((c) => `${c.action} ${c.kind} ${c.name}`)
+const record = (changes: Change[], service: string): Change | undefined =>
+  changes.find((c) => c.kind === 'dns-record' && c.service === service)
 
 const DB_RECORD = 'db.st-wordpress.prj-demo.us-east-1.internal'
 const WP_RECORD = 'wordpress.st-wordpress.prj-demo.us-east-1.internal'
@@ -41,7 +58,12 @@ describe('record drift', () => {
     const running = current.records[0]!.values
     current.records[0] = { ...current.records[0]!, values: ['10.9.9.9'] }
     const change = record(diff(desired, current).changes, 'db')
-    expect(change).toMatchObject({ action: 'update', drift: true, name: DB_RECORD, desired: { values: running, ttl: 60 } })
+    expect(change).toMatchObject({
+      action: 'update',
+      drift: true,
+      name: DB_RECORD,
+      desired: { values: running, ttl: 60 }
+    })
     expect(change?.reason).toBe(`lists 10.9.9.9; running: ${running.join(', ')}`)
   })
 
@@ -50,7 +72,11 @@ describe('record drift', () => {
     const current = settled(desired)
     const running = current.records[1]!.values
     current.records = current.records.filter((r) => r.name !== WP_RECORD)
-    expect(record(diff(desired, current).changes, 'wordpress')).toMatchObject({ action: 'create', drift: true, desired: { values: running } })
+    expect(record(diff(desired, current).changes, 'wordpress')).toMatchObject({
+      action: 'create',
+      drift: true,
+      desired: { values: running }
+    })
   })
 
   test('a record listing addresses when no instance of the service runs is emptied, that is deleted', () => {
@@ -66,7 +92,9 @@ describe('record drift', () => {
     for (const state of ['pending', 'shutting-down']) {
       const desired = desiredFor()
       const current = settled(desired)
-      current.instances = current.instances!.map((i) => (i.service === 'wordpress' && i.capacity === 'spot' ? { ...i, state } : i))
+      current.instances = current.instances!.map((i) =>
+        i.service === 'wordpress' && i.capacity === 'spot' ? { ...i, state } : i
+      )
       const change = record(diff(desired, current).changes, 'wordpress')
       expect(change?.action).toBe('noop')
       expect(change?.reason).toContain(`is ${state}`)
@@ -87,7 +115,10 @@ describe('record drift', () => {
   test('a record is not judged while a group member is still in an ASG lifecycle state other than InService', () => {
     const desired = desiredFor()
     const current = settled(desired)
-    current.asgs[0] = { ...current.asgs[0]!, instances: current.asgs[0]!.instances.map((i) => ({ ...i, lifecycleState: 'Pending:Wait' })) }
+    current.asgs[0] = {
+      ...current.asgs[0]!,
+      instances: current.asgs[0]!.instances.map((i) => ({ ...i, lifecycleState: 'Pending:Wait' }))
+    }
     current.records[0] = { ...current.records[0]!, values: [] }
     expect(record(diff(desired, current).changes, 'db')?.action).toBe('noop')
   })
@@ -111,10 +142,20 @@ describe('record drift', () => {
   test('version records (TXT) are neither drift nor unknown records, even alone at a name whose A record was emptied', () => {
     const desired = desiredFor()
     const current = settled(desired)
-    current.records.push({ name: 'cache.st-wordpress.prj-demo.us-east-1.internal', type: 'TXT', ttl: 60, values: ['"hyperform-version=9"'] })
+    current.records.push({
+      name: 'cache.st-wordpress.prj-demo.us-east-1.internal',
+      type: 'TXT',
+      ttl: 60,
+      values: ['"hyperform-version=9"']
+    })
     const plan = diff(desired, current)
     expect(plan.changes.filter((c) => c.action !== 'noop')).toEqual([])
-    expect(plan.changes.filter((c) => c.kind === 'dns-record').map((c) => c.name).sort()).toEqual([DB_RECORD, WP_RECORD])
+    expect(
+      plan.changes
+        .filter((c) => c.kind === 'dns-record')
+        .map((c) => c.name)
+        .sort()
+    ).toEqual([DB_RECORD, WP_RECORD])
   })
 
   test('the records of a service removed from the compose file are deleted as an intended change', () => {
@@ -127,19 +168,32 @@ describe('record drift', () => {
   })
 })
 
-describe('the zone\'s negative caching', () => {
-  const soa = (minimum: number) => ({ name: 'prj-demo.us-east-1.internal', type: 'SOA', ttl: 900, values: [`ns-1536.awsdns-00.co.uk. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 ${minimum}`] })
-  const change = (current: CurrentState) => diff(desiredFor(wordpress(), { dnsTtl: 10 }), current).changes.find((c) => c.kind === 'zone-soa')
+describe("the zone's negative caching", () => {
+  const soa = (minimum: number) => ({
+    name: 'prj-demo.us-east-1.internal',
+    type: 'SOA',
+    ttl: 900,
+    values: [`ns-1536.awsdns-00.co.uk. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 ${minimum}`]
+  })
+  const change = (current: CurrentState) =>
+    diff(desiredFor(wordpress(), { dnsTtl: 10 }), current).changes.find((c) => c.kind === 'zone-soa')
 
   test('a new zone gets the record TTL as its SOA minimum; an SOA already at it plans nothing', () => {
     const desired = desiredFor(wordpress(), { dnsTtl: 10 })
-    expect(change({ ...settled(desired), zone: undefined })).toMatchObject({ action: 'create', desired: { negativeTtl: 10 } })
+    expect(change({ ...settled(desired), zone: undefined })).toMatchObject({
+      action: 'create',
+      desired: { negativeTtl: 10 }
+    })
     expect(change({ ...settled(desired), soa: soa(10) })).toMatchObject({ action: 'noop' })
   })
 
-  test('an SOA minimum changed by hand is drift; Route 53\'s default on an older zone is an intended change', () => {
+  test("an SOA minimum changed by hand is drift; Route 53's default on an older zone is an intended change", () => {
     const current = settled(desiredFor(wordpress(), { dnsTtl: 10 }))
-    expect(change({ ...current, soa: soa(3600) })).toMatchObject({ action: 'update', drift: true, reason: 'negative caching 3600 -> 10 s' })
+    expect(change({ ...current, soa: soa(3600) })).toMatchObject({
+      action: 'update',
+      drift: true,
+      reason: 'negative caching 3600 -> 10 s'
+    })
     expect(change({ ...current, soa: soa(86400) })).toMatchObject({ action: 'update', drift: false })
   })
 })
@@ -150,22 +204,46 @@ describe('the heal batch', () => {
   const version = { name: DB_RECORD, type: 'TXT', ttl: 60, values: ['"hyperform-version=11"'] }
   const txt = (action: string, n: number, ttl: number): object => ({
     Action: action,
-    ResourceRecordSet: { Name: DB_RECORD, Type: 'TXT', TTL: ttl, ResourceRecords: [{ Value: `"hyperform-version=${n}"` }] }
+    ResourceRecordSet: {
+      Name: DB_RECORD,
+      Type: 'TXT',
+      TTL: ttl,
+      ResourceRecords: [{ Value: `"hyperform-version=${n}"` }]
+    }
   })
 
   test('swaps the exact current set for the new one and bumps the version in one batch, as the DNS updater does', () => {
     expect(healBatch(current, { name: DB_RECORD, ttl: 10, values: ['10.0.0.3'] }, version)).toEqual([
-      { Action: 'DELETE', ResourceRecordSet: { Name: DB_RECORD, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.2' }, { Value: '10.0.0.1' }] } },
-      { Action: 'CREATE', ResourceRecordSet: { Name: DB_RECORD, Type: 'A', TTL: 10, ResourceRecords: [{ Value: '10.0.0.3' }] } },
+      {
+        Action: 'DELETE',
+        ResourceRecordSet: {
+          Name: DB_RECORD,
+          Type: 'A',
+          TTL: 60,
+          ResourceRecords: [{ Value: '10.0.0.2' }, { Value: '10.0.0.1' }]
+        }
+      },
+      {
+        Action: 'CREATE',
+        ResourceRecordSet: { Name: DB_RECORD, Type: 'A', TTL: 10, ResourceRecords: [{ Value: '10.0.0.3' }] }
+      },
       txt('DELETE', 11, 60),
       txt('CREATE', 12, 10)
     ])
   })
 
   test('deletes the record when no instance runs, creates it when there was none, and writes nothing when they agree', () => {
-    const kinds = (changes: { Action?: string; ResourceRecordSet?: { Type?: string } }[]): string[] => changes.map((c) => `${c.Action} ${c.ResourceRecordSet?.Type}`)
-    expect(kinds(healBatch(current, { name: DB_RECORD, ttl: 60, values: [] }, version))).toEqual(['DELETE A', 'DELETE TXT', 'CREATE TXT'])
-    expect(kinds(healBatch(undefined, { name: DB_RECORD, ttl: 60, values: ['10.0.0.1'] }))).toEqual(['CREATE A', 'CREATE TXT'])
+    const kinds = (changes: { Action?: string; ResourceRecordSet?: { Type?: string } }[]): string[] =>
+      changes.map((c) => `${c.Action} ${c.ResourceRecordSet?.Type}`)
+    expect(kinds(healBatch(current, { name: DB_RECORD, ttl: 60, values: [] }, version))).toEqual([
+      'DELETE A',
+      'DELETE TXT',
+      'CREATE TXT'
+    ])
+    expect(kinds(healBatch(undefined, { name: DB_RECORD, ttl: 60, values: ['10.0.0.1'] }))).toEqual([
+      'CREATE A',
+      'CREATE TXT'
+    ])
     expect(healBatch(current, { name: DB_RECORD, ttl: 60, values: ['10.0.0.1', '10.0.0.2'] })).toEqual([])
     expect(healBatch(undefined, { name: DB_RECORD, ttl: 60, values: [] })).toEqual([])
   })
@@ -178,7 +256,10 @@ describe('missing and extra resources', () => {
       const current = settled(desired)
       delete current[part]
       const kind = { function: 'lambda-function', logGroup: 'log-group', rule: 'event-rule' }[part]
-      expect(diff(desired, current).changes.find((c) => c.kind === kind)).toMatchObject({ action: 'create', drift: true })
+      expect(diff(desired, current).changes.find((c) => c.kind === kind)).toMatchObject({
+        action: 'create',
+        drift: true
+      })
     }
   })
 
@@ -186,18 +267,29 @@ describe('missing and extra resources', () => {
     const desired = desiredFor()
     const noPolicy = settled(desired)
     delete noPolicy.rolePolicy
-    expect(diff(desired, noPolicy).changes.find((c) => c.kind === 'role-policy')).toMatchObject({ action: 'create', drift: true })
+    expect(diff(desired, noPolicy).changes.find((c) => c.kind === 'role-policy')).toMatchObject({
+      action: 'create',
+      drift: true
+    })
     const noZone = { ...settled(desired), records: [], recordsRead: false }
     delete noZone.zone
-    expect(diff(desired, noZone).changes.find((c) => c.kind === 'hosted-zone')).toMatchObject({ action: 'create', drift: true })
+    expect(diff(desired, noZone).changes.find((c) => c.kind === 'hosted-zone')).toMatchObject({
+      action: 'create',
+      drift: true
+    })
   })
 
   test('a log group that the function recreated without a retention is drift; a new retention input is not', () => {
     const desired = desiredFor()
     const recreated = settled(desired)
     recreated.logGroup = { ...recreated.logGroup!, retentionDays: undefined }
-    expect(diff(desired, recreated).changes.find((c) => c.kind === 'log-group')).toMatchObject({ action: 'update', drift: true })
-    const longer = diff(desiredFor(wordpress(), { logRetentionDays: 30 }), settled(desired)).changes.find((c) => c.kind === 'log-group')
+    expect(diff(desired, recreated).changes.find((c) => c.kind === 'log-group')).toMatchObject({
+      action: 'update',
+      drift: true
+    })
+    const longer = diff(desiredFor(wordpress(), { logRetentionDays: 30 }), settled(desired)).changes.find(
+      (c) => c.kind === 'log-group'
+    )
     expect(longer).toMatchObject({ action: 'update', drift: false })
   })
 
@@ -205,11 +297,20 @@ describe('missing and extra resources', () => {
     const desired = desiredFor()
     const edited = settled(desired)
     edited.function = { ...edited.function!, timeout: 3 }
-    expect(diff(desired, edited).changes.find((c) => c.kind === 'lambda-function')).toMatchObject({ action: 'update', fields: ['timeout'], drift: true })
+    expect(diff(desired, edited).changes.find((c) => c.kind === 'lambda-function')).toMatchObject({
+      action: 'update',
+      fields: ['timeout'],
+      drift: true
+    })
     const upgraded = settled(desired)
     upgraded.function = { ...upgraded.function!, codeSha256: 'older', timeout: 3 }
-    expect(diff(desired, upgraded).changes.find((c) => c.kind === 'lambda-function')).toMatchObject({ action: 'update', drift: false })
-    const ttl = diff(desiredFor(wordpress(), { dnsTtl: 30 }), settled(desired)).changes.find((c) => c.kind === 'lambda-function')
+    expect(diff(desired, upgraded).changes.find((c) => c.kind === 'lambda-function')).toMatchObject({
+      action: 'update',
+      drift: false
+    })
+    const ttl = diff(desiredFor(wordpress(), { dnsTtl: 30 }), settled(desired)).changes.find(
+      (c) => c.kind === 'lambda-function'
+    )
     expect(ttl).toMatchObject({ action: 'update', fields: ['environment'], drift: false })
   })
 
@@ -225,30 +326,65 @@ describe('missing and extra resources', () => {
   test('a template default version set by hand is put back as drift, without touching the groups or rolling instances', () => {
     const desired = desiredFor()
     const current = settled(desired)
-    current.launchTemplates[0] = { ...current.launchTemplates[0]!, actionVersion: 3, defaultVersion: 5, latestVersion: 5 }
+    current.launchTemplates[0] = {
+      ...current.launchTemplates[0]!,
+      actionVersion: 3,
+      defaultVersion: 5,
+      latestVersion: 5
+    }
     const changes = diff(desired, current).changes.filter((c) => c.service === 'db' && c.action !== 'noop')
-    expect(changes).toEqual([expect.objectContaining({ kind: 'launch-template', action: 'update', fields: ['defaultVersion'], drift: true, reason: 'default version 5 -> 3 (set outside the action)' })])
+    expect(changes).toEqual([
+      expect.objectContaining({
+        kind: 'launch-template',
+        action: 'update',
+        fields: ['defaultVersion'],
+        drift: true,
+        reason: 'default version 5 -> 3 (set outside the action)'
+      })
+    ])
   })
 
   test('a group pointed at a hand-made default version goes back to the version the action made', () => {
     const desired = desiredFor()
     const current = settled(desired)
-    current.launchTemplates[0] = { ...current.launchTemplates[0]!, actionVersion: 3, defaultVersion: 5, latestVersion: 5 }
+    current.launchTemplates[0] = {
+      ...current.launchTemplates[0]!,
+      actionVersion: 3,
+      defaultVersion: 5,
+      latestVersion: 5
+    }
     current.asgs[0] = { ...current.asgs[0]!, launchTemplateVersion: '5' }
-    const group = diff(desired, current).changes.find((c) => c.kind === 'auto-scaling-group' && c.name === current.asgs[0]!.name)
-    expect(group).toMatchObject({ action: 'update', fields: ['launchTemplate'], reason: 'launch template version 5 -> version 3' })
+    const group = diff(desired, current).changes.find(
+      (c) => c.kind === 'auto-scaling-group' && c.name === current.asgs[0]!.name
+    )
+    expect(group).toMatchObject({
+      action: 'update',
+      fields: ['launchTemplate'],
+      reason: 'launch template version 5 -> version 3'
+    })
   })
 
   test('a launch template deleted by hand while its groups exist is created again as drift', () => {
     const desired = desiredFor()
     const current = settled(desired)
     current.launchTemplates = current.launchTemplates.filter((t) => t.service !== 'wordpress')
-    expect(diff(desired, current).changes.find((c) => c.kind === 'launch-template' && c.service === 'wordpress')).toMatchObject({ action: 'create', drift: true })
+    expect(
+      diff(desired, current).changes.find((c) => c.kind === 'launch-template' && c.service === 'wordpress')
+    ).toMatchObject({ action: 'create', drift: true })
   })
 
   test('a first deploy into an empty account and a new service are intended changes, never drift', () => {
     const desired = desiredFor()
-    const empty: CurrentState = { scope: desired.scope, targets: [], securityGroups: [], launchTemplates: [], asgs: [], records: [], recordsRead: false, instances: [] }
+    const empty: CurrentState = {
+      scope: desired.scope,
+      targets: [],
+      securityGroups: [],
+      launchTemplates: [],
+      asgs: [],
+      records: [],
+      recordsRead: false,
+      instances: []
+    }
     expect(drifted(diff(desired, empty).changes)).toEqual([])
     const model = wordpress()
     model.services.push({ ...model.services[0]!, name: 'cache', image: 'redis:7' })
@@ -274,7 +410,8 @@ describe('hand-made changes to groups, wiring and compose', () => {
         `update dns-record ${DB_RECORD}`
       ].sort()
     )
-    const reason = (name: string): string | undefined => diff(desired, current).changes.find((c) => c.kind === 'auto-scaling-group' && c.name === name)?.reason
+    const reason = (name: string): string | undefined =>
+      diff(desired, current).changes.find((c) => c.kind === 'auto-scaling-group' && c.name === name)?.reason
     expect(reason(current.asgs[2]!.name)).toBe('on-demand 3 (min 0, max 3) -> 1')
     expect(reason(current.asgs[3]!.name)).toBe('launch template version 4 -> version 3')
   })

@@ -32,7 +32,10 @@ type Args = Omit<RunArgs, 'emulator' | 'accessKey'>
  */
 async function together(emu: Emulator, a: Args, b: Args): Promise<[ActionRun, ActionRun]> {
   const gate = emu.pause((call) => call.kind === 'write' && (call.caller === RUN_A || call.caller === RUN_B))
-  const runs = Promise.all([run({ ...a, emulator: emu, accessKey: RUN_A }), run({ ...b, emulator: emu, accessKey: RUN_B })])
+  const runs = Promise.all([
+    run({ ...a, emulator: emu, accessKey: RUN_A }),
+    run({ ...b, emulator: emu, accessKey: RUN_B })
+  ])
   try {
     const deadline = Date.now() + 60_000
     while (Date.now() < deadline && !(gate.waiting().includes(RUN_A) && gate.waiting().includes(RUN_B))) await sleep(50)
@@ -75,7 +78,10 @@ describe('two runs at the same time', () => {
       expect(consistencyProblems(emu)).toEqual([])
       expect(a.outputs['hosted-zone-id']).toBe(b.outputs['hosted-zone-id'])
       // The loser of each create adopted the winner's resource.
-      const lost = emu.calls().filter((c) => (c.caller === RUN_A || c.caller === RUN_B) && c.kind === 'write' && c.errorCode).map((c) => c.errorCode)
+      const lost = emu
+        .calls()
+        .filter((c) => (c.caller === RUN_A || c.caller === RUN_B) && c.kind === 'write' && c.errorCode)
+        .map((c) => c.errorCode)
       expect(lost.length).toBeGreaterThan(0)
     } finally {
       await emu.stop()
@@ -85,12 +91,25 @@ describe('two runs at the same time', () => {
   test('two stacks of one project deployed together share one zone, one DNS updater and one rule, and each gets its own groups and records', async () => {
     const emu = await emulator()
     try {
-      const [a, b] = await together(emu, { inputs: { stack: 'st-a', wait: 'false' } }, { inputs: { stack: 'st-b', wait: 'false' } })
+      const [a, b] = await together(
+        emu,
+        { inputs: { stack: 'st-a', wait: 'false' } },
+        { inputs: { stack: 'st-b', wait: 'false' } }
+      )
       expect([errors(a.stdout), errors(b.stdout)]).toEqual([[], []])
       expect([a.code, b.code]).toEqual([0, 0])
       expect([planned(a.stdout, 'hosted-zone'), planned(b.stdout, 'hosted-zone')]).toEqual([true, true])
       await emu.waitIdle()
-      const s = snapshot(emu) as { zones: Array<{ name: string; records: string[] }>; functions: Array<{ name: string }>; roles: Array<{ name: string }>; rules: Array<{ name: string }>; logGroups: Array<{ name: string }>; autoScalingGroups: Array<{ name: string }>; securityGroups: unknown[]; launchTemplates: unknown[] }
+      const s = snapshot(emu) as {
+        zones: Array<{ name: string; records: string[] }>
+        functions: Array<{ name: string }>
+        roles: Array<{ name: string }>
+        rules: Array<{ name: string }>
+        logGroups: Array<{ name: string }>
+        autoScalingGroups: Array<{ name: string }>
+        securityGroups: unknown[]
+        launchTemplates: unknown[]
+      }
       expect(s.zones.map((z) => z.name)).toEqual(['prj-demo.us-east-1.internal.'])
       expect(s.functions.map((f) => f.name)).toEqual(['update_r53_record-prj-demo'])
       expect(s.roles.map((r) => r.name)).toEqual(['hyperform-dns-prj-demo-us-east-1'])

@@ -10,7 +10,16 @@
  */
 import type { Emulator } from '../emulator/server.js'
 import type { CallRecord } from '../emulator/types.js'
-import { ACTION_KEY, consistencyProblems, emulator, leftovers, run, runOk, snapshot, writesOf } from './helpers/reliability.js'
+import {
+  ACTION_KEY,
+  consistencyProblems,
+  emulator,
+  leftovers,
+  run,
+  runOk,
+  snapshot,
+  writesOf
+} from './helpers/reliability.js'
 
 /** Positions run this many at a time, each against its own emulator. */
 const PARALLEL = 3
@@ -70,7 +79,9 @@ async function pool<T, R>(items: T[], limit: number, job: (item: T) => Promise<R
 
 function counts(emu: Emulator): string {
   const s = snapshot(emu) as Record<string, unknown[]>
-  return Object.entries(s).map(([kind, list]) => `${kind} ${list.length}`).join(', ')
+  return Object.entries(s)
+    .map(([kind, list]) => `${kind} ${list.length}`)
+    .join(', ')
 }
 
 let clean: Record<string, unknown>
@@ -102,7 +113,15 @@ describe('a run killed right after any one of its writes, then run again', () =>
   test('a clean deploy and destroy of the seed example were measured first, so every write position is known', () => {
     expect(deployPoints.length).toBeGreaterThanOrEqual(15)
     expect(destroyPoints.length).toBeGreaterThanOrEqual(10)
-    expect(deployPoints.map((p) => p.operation)).toEqual(expect.arrayContaining(['route53.CreateHostedZone', 'iam.CreateRole', 'lambda.CreateFunction', 'events.PutRule', 'autoscaling.CreateAutoScalingGroup']))
+    expect(deployPoints.map((p) => p.operation)).toEqual(
+      expect.arrayContaining([
+        'route53.CreateHostedZone',
+        'iam.CreateRole',
+        'lambda.CreateFunction',
+        'events.PutRule',
+        'autoscaling.CreateAutoScalingGroup'
+      ])
+    )
   })
 
   test('a deploy killed after any one of its writes and run again ends equal to a clean deploy, one of everything, nothing orphaned', async () => {
@@ -113,8 +132,15 @@ describe('a run killed right after any one of its writes, then run again', () =>
       await emu.waitIdle()
       const found: string[] = []
       if (!killed) found.push('the run was not killed at that write')
-      if (again.code !== 0) found.push(`the second run exited ${again.code}: ${again.stdout.split('\n').filter((l) => l.startsWith('::error')).join(' ')}`)
-      if (JSON.stringify(snapshot(emu)) !== JSON.stringify(clean)) found.push(`state differs from a clean deploy (${counts(emu)})`)
+      if (again.code !== 0)
+        found.push(
+          `the second run exited ${again.code}: ${again.stdout
+            .split('\n')
+            .filter((l) => l.startsWith('::error'))
+            .join(' ')}`
+        )
+      if (JSON.stringify(snapshot(emu)) !== JSON.stringify(clean))
+        found.push(`state differs from a clean deploy (${counts(emu)})`)
       found.push(...consistencyProblems(emu))
       if (found.length === 0) deployed.push(emu)
       else await emu.stop()
@@ -138,7 +164,13 @@ describe('a run killed right after any one of its writes, then run again', () =>
         await emu.waitIdle()
         const found: string[] = []
         if (!killed) found.push('the run was not killed at that write')
-        if (again.code !== 0) found.push(`the second run exited ${again.code}: ${again.stdout.split('\n').filter((l) => l.startsWith('::error')).join(' ')}`)
+        if (again.code !== 0)
+          found.push(
+            `the second run exited ${again.code}: ${again.stdout
+              .split('\n')
+              .filter((l) => l.startsWith('::error'))
+              .join(' ')}`
+          )
         found.push(...leftovers(emu).map((l) => `left behind: ${l}`))
         return found.map((f) => `${label(point)}: ${f}`)
       } finally {

@@ -11,7 +11,17 @@
  */
 import type { Emulator } from '../emulator/server.js'
 import type { FaultSettings } from '../emulator/types.js'
-import { byAction, callNames, consistencyProblems, emulator, leftovers, run, runOk, snapshot, writesOf } from './helpers/reliability.js'
+import {
+  byAction,
+  callNames,
+  consistencyProblems,
+  emulator,
+  leftovers,
+  run,
+  runOk,
+  snapshot,
+  writesOf
+} from './helpers/reliability.js'
 
 const FAULTS: Partial<FaultSettings> = {
   throttleRate: 0.3,
@@ -88,10 +98,14 @@ describe('the seed example under injected AWS faults', () => {
     expect(injected.filter((c) => c.status === 500).length).toBeGreaterThan(0)
     expect(injected.filter((c) => c.status !== 500).length).toBeGreaterThan(injected.length / 2)
     const creates = calls.filter((c) => c.operation === 'CreateFunction')
-    expect(creates.filter((c) => !c.injected && c.errorCode === 'InvalidParameterValueException').length).toBeGreaterThan(0)
+    expect(
+      creates.filter((c) => !c.injected && c.errorCode === 'InvalidParameterValueException').length
+    ).toBeGreaterThan(0)
     expect(result.stdout).toContain(ROLE_MESSAGE)
     expect(creates.filter((c) => c.status < 300)).toHaveLength(1)
-    expect(calls.some((c) => !c.injected && /^InvalidGroup\.NotFound|^InvalidLaunchTemplate/.test(c.errorCode ?? ''))).toBe(true)
+    expect(
+      calls.some((c) => !c.injected && /^InvalidGroup\.NotFound|^InvalidLaunchTemplate/.test(c.errorCode ?? ''))
+    ).toBe(true)
     expect(result.stdout).toMatch(/retry \d+ in \d+ ms: FailedEntries: PutTargets failed/)
   }, 180_000)
 

@@ -9,7 +9,12 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { DescribeLaunchTemplatesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import {
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client
+} from '@aws-sdk/client-ec2'
 import { GetRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam'
 import type { ActionRun } from '../emulator/github-runner.js'
 import type { Emulator } from '../emulator/server.js'
@@ -86,12 +91,18 @@ afterAll(async () => {
 })
 
 async function templateVersions(): Promise<Array<{ name: string; version: number; data: Record<string, unknown> }>> {
-  const templates = await ec2.send(new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'tag:hyperform:stack', Values: [SCOPE_SEC.stack] }] }))
+  const templates = await ec2.send(
+    new DescribeLaunchTemplatesCommand({ Filters: [{ Name: 'tag:hyperform:stack', Values: [SCOPE_SEC.stack] }] })
+  )
   const out: Array<{ name: string; version: number; data: Record<string, unknown> }> = []
   for (const t of templates.LaunchTemplates ?? []) {
     const versions = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: t.LaunchTemplateId }))
     for (const v of versions.LaunchTemplateVersions ?? []) {
-      out.push({ name: t.LaunchTemplateName ?? '', version: v.VersionNumber ?? 0, data: (v.LaunchTemplateData ?? {}) as Record<string, unknown> })
+      out.push({
+        name: t.LaunchTemplateName ?? '',
+        version: v.VersionNumber ?? 0,
+        data: (v.LaunchTemplateData ?? {}) as Record<string, unknown>
+      })
     }
   }
   return out
@@ -114,13 +125,21 @@ describe('security defaults of a deployed stack', () => {
   })
 
   test('only the deploy.public service opens its published port to 0.0.0.0/0; every other ingress is limited to the VPC', async () => {
-    const out = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:hyperform:stack', Values: [SCOPE_SEC.stack] }] }))
+    const out = await ec2.send(
+      new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:hyperform:stack', Values: [SCOPE_SEC.stack] }] })
+    )
     const ingress = (out.SecurityGroups ?? [])
       .flatMap((g) =>
         (g.IpPermissions ?? []).flatMap((p) => [
-          ...(p.IpRanges ?? []).map((r) => `${g.GroupName ?? ''} ${p.IpProtocol ?? ''} ${p.FromPort ?? ''} ${r.CidrIp ?? ''}`),
-          ...(p.Ipv6Ranges ?? []).map((r) => `${g.GroupName ?? ''} ${p.IpProtocol ?? ''} ${p.FromPort ?? ''} ${r.CidrIpv6 ?? ''}`),
-          ...(p.UserIdGroupPairs ?? []).map((r) => `${g.GroupName ?? ''} ${p.IpProtocol ?? ''} ${p.FromPort ?? ''} ${r.GroupId ?? ''}`)
+          ...(p.IpRanges ?? []).map(
+            (r) => `${g.GroupName ?? ''} ${p.IpProtocol ?? ''} ${p.FromPort ?? ''} ${r.CidrIp ?? ''}`
+          ),
+          ...(p.Ipv6Ranges ?? []).map(
+            (r) => `${g.GroupName ?? ''} ${p.IpProtocol ?? ''} ${p.FromPort ?? ''} ${r.CidrIpv6 ?? ''}`
+          ),
+          ...(p.UserIdGroupPairs ?? []).map(
+            (r) => `${g.GroupName ?? ''} ${p.IpProtocol ?? ''} ${p.FromPort ?? ''} ${r.GroupId ?? ''}`
+          )
         ])
       )
       .sort()
@@ -134,43 +153,75 @@ describe('security defaults of a deployed stack', () => {
   test("the DNS updater's inline policy allows record changes only on its own zone, and nothing but reads on any other resource", async () => {
     const zoneId = runs[0]?.outputs['hosted-zone-id'] ?? ''
     expect(zoneId).toMatch(/^Z[0-9A-Z]+$/)
-    const out = await iam.send(new GetRolePolicyCommand({ RoleName: roleName(SCOPE_SEC), PolicyName: ROLE_POLICY_NAME }))
-    const document = JSON.parse(decodeURIComponent(out.PolicyDocument ?? '')) as { Statement: Array<{ Effect: string; Action: string | string[]; Resource: string | string[] }> }
+    const out = await iam.send(
+      new GetRolePolicyCommand({ RoleName: roleName(SCOPE_SEC), PolicyName: ROLE_POLICY_NAME })
+    )
+    const document = JSON.parse(decodeURIComponent(out.PolicyDocument ?? '')) as {
+      Statement: Array<{ Effect: string; Action: string | string[]; Resource: string | string[] }>
+    }
     const list = (v: string | string[]): string[] => (Array.isArray(v) ? v : [v])
     for (const s of document.Statement) expect(s.Effect).toBe('Allow')
-    const grants = document.Statement.flatMap((s) => list(s.Action).flatMap((action) => list(s.Resource).map((resource) => ({ action, resource }))))
+    const grants = document.Statement.flatMap((s) =>
+      list(s.Action).flatMap((action) => list(s.Resource).map((resource) => ({ action, resource })))
+    )
     const recordWrites = grants.filter((g) => /^route53:(ChangeResourceRecordSets|\*)$|^\*$/.test(g.action))
-    expect(recordWrites).toEqual([{ action: 'route53:ChangeResourceRecordSets', resource: `arn:aws:route53:::hostedzone/${zoneId}` }])
+    expect(recordWrites).toEqual([
+      { action: 'route53:ChangeResourceRecordSets', resource: `arn:aws:route53:::hostedzone/${zoneId}` }
+    ])
     expect(grants.filter((g) => g.action.includes('*'))).toEqual([])
     // Other Route 53 grants: reading its own zone's records, and change status (change ids are not per zone).
     const zone = `arn:aws:route53:::hostedzone/${zoneId}`
-    expect(grants.filter((g) => g.action.startsWith('route53:') && g.resource !== zone && !(g.action === 'route53:GetChange' && g.resource === 'arn:aws:route53:::change/*'))).toEqual([])
+    expect(
+      grants.filter(
+        (g) =>
+          g.action.startsWith('route53:') &&
+          g.resource !== zone &&
+          !(g.action === 'route53:GetChange' && g.resource === 'arn:aws:route53:::change/*')
+      )
+    ).toEqual([])
     // On every resource ('*'): only reading instances.
     expect(grants.filter((g) => g.resource === '*').map((g) => g.action)).toEqual(['ec2:DescribeInstances'])
     // SQS: draining its own queue only
     const queue = `arn:aws:sqs:${SCOPE_SEC.region}:123456789012:${functionName(SCOPE_SEC)}`
     expect(grants.filter((g) => g.action.startsWith('sqs:')).map((g) => g.resource)).toEqual(Array(4).fill(queue))
-    expect(grants.filter((g) => g.action.startsWith('sqs:')).map((g) => g.action).sort()).toEqual(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'])
+    expect(
+      grants
+        .filter((g) => g.action.startsWith('sqs:'))
+        .map((g) => g.action)
+        .sort()
+    ).toEqual(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'])
     expect([...new Set(grants.map((g) => g.action.split(':')[0]))].sort()).toEqual(['ec2', 'logs', 'route53', 'sqs'])
   })
 
   test('environment values never appear in stdout, stderr, outputs or the job summary, except on ::add-mask:: lines', () => {
-    const values = [...Object.values(SECRETS), ROTATED, ...BREAKOUT.split('\n')].filter((line) => line.trim().length >= 6)
+    const values = [...Object.values(SECRETS), ROTATED, ...BREAKOUT.split('\n')].filter(
+      (line) => line.trim().length >= 6
+    )
     expect(values.length).toBeGreaterThan(6)
     expect(runs).toHaveLength(2)
     const leaks: string[] = []
     runs.forEach((r, i) => {
-      const texts: Record<string, string> = { stdout: r.stdout, stderr: r.stderr, summary: r.summary, ...Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [`output ${k}`, v])) }
+      const texts: Record<string, string> = {
+        stdout: r.stdout,
+        stderr: r.stderr,
+        summary: r.summary,
+        ...Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [`output ${k}`, v]))
+      }
       for (const [where, text] of Object.entries(texts)) {
         for (const line of text.split('\n')) {
           if (where === 'stdout' && line.startsWith('::add-mask::')) continue
-          for (const value of values) if (line.includes(value)) leaks.push(`run ${i + 1} ${where}: ${JSON.stringify(value)}`)
+          for (const value of values)
+            if (line.includes(value)) leaks.push(`run ${i + 1} ${where}: ${JSON.stringify(value)}`)
         }
       }
     })
     expect(leaks).toEqual([])
     // The values are registered as secrets, so a runner masks them wherever they might show.
-    const masked = runs[1]?.stdout.split('\n').filter((l) => l.startsWith('::add-mask::')).map((l) => l.slice('::add-mask::'.length)) ?? []
+    const masked =
+      runs[1]?.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('::add-mask::'))
+        .map((l) => l.slice('::add-mask::'.length)) ?? []
     expect(masked).toEqual(expect.arrayContaining([ROTATED, SECRETS.DB_PASSWORD]))
   })
 
@@ -184,7 +235,8 @@ describe('security defaults of a deployed stack', () => {
     // Outside its quoted base64 blobs the script is the same constant text for any service.
     const constant = (text: string): string => text.replace(/'[A-Za-z0-9+/=]+'/g, "''")
     expect(constant(script)).toBe(constant(plain))
-    for (const fragment of ['touch', 'EOF', '日本語', 'quoted', MARKERS, 'API_TOKEN', ROTATED]) expect(script).not.toContain(fragment)
+    for (const fragment of ['touch', 'EOF', '日本語', 'quoted', MARKERS, 'API_TOKEN', ROTATED])
+      expect(script).not.toContain(fragment)
 
     const { spec, root } = runUserData(script)
     expect(root).toBeTruthy()

@@ -71,7 +71,17 @@ describe('user data', () => {
 
   test('no hostile value appears unencoded anywhere in the script', () => {
     for (const value of HOSTILE) expect(script).not.toContain(value)
-    for (const marker of ['$(rm', '`reboot`', 'pwned', '${HOME}', '日本語', '🚀', 'quoted', 'line one', 'registry.example.com']) {
+    for (const marker of [
+      '$(rm',
+      '`reboot`',
+      'pwned',
+      '${HOME}',
+      '日本語',
+      '🚀',
+      'quoted',
+      'line one',
+      'registry.example.com'
+    ]) {
       expect(script).not.toContain(marker)
     }
   })
@@ -89,7 +99,19 @@ describe('user data', () => {
   })
 
   test('the container gets the VPC resolver, both search domains, the ports and restart always', () => {
-    const spec = specOf(decodeScript(buildUserData(service({ ports: [{ target: 80, published: 8080, protocol: 'tcp' }, { target: 53, published: 53, protocol: 'udp', hostIp: '::1' }] }), dns)))
+    const spec = specOf(
+      decodeScript(
+        buildUserData(
+          service({
+            ports: [
+              { target: 80, published: 8080, protocol: 'tcp' },
+              { target: 53, published: 53, protocol: 'udp', hostIp: '::1' }
+            ]
+          }),
+          dns
+        )
+      )
+    )
     expect(spec.dns).toBe('172.28.0.2')
     expect(spec.dnsSearch).toEqual(dns.search)
     expect(spec.ports).toEqual(['8080:80/tcp', '[::1]:53:53/udp', '80:80/tcp'])
@@ -114,7 +136,9 @@ describe('user data', () => {
 
   test('user data over 16 KB is rejected with the service name', () => {
     const big = service({ environment: { BIG: 'x'.repeat(USER_DATA_LIMIT) } })
-    expect(() => buildUserData(big, dns)).toThrow(/service "web": the instance user data is \d+ bytes; EC2 allows 16384/)
+    expect(() => buildUserData(big, dns)).toThrow(
+      /service "web": the instance user data is \d+ bytes; EC2 allows 16384/
+    )
   })
 
   test('a NUL byte in a value and "=" in a name are rejected because a process environment cannot carry them', () => {
@@ -132,9 +156,16 @@ describe('user data', () => {
 
   test('run with bash (docker and the launcher stubbed), the script writes a spec holding every hostile value byte-identical and evaluates none of them', () => {
     const markers = mkdtempSync(path.join(tmpdir(), 'hyperform-userdata-'))
-    const traps = [`$(touch ${markers}/a)`, `\`touch ${markers}/b\``, `'; touch ${markers}/c; '`, `\nEOF\ntouch ${markers}/d\nEOF\n`]
+    const traps = [
+      `$(touch ${markers}/a)`,
+      `\`touch ${markers}/b\``,
+      `'; touch ${markers}/c; '`,
+      `\nEOF\ntouch ${markers}/d\nEOF\n`
+    ]
     const env = { ...environment, ...Object.fromEntries(traps.map((t, i) => [`TRAP_${i}`, t])) }
-    const { spec } = runUserData(decodeScript(buildUserData(service({ environment: env, command: ['sh', '-c', traps.join(' ')] }), dns)))
+    const { spec } = runUserData(
+      decodeScript(buildUserData(service({ environment: env, command: ['sh', '-c', traps.join(' ')] }), dns))
+    )
     expect(spec.environment).toEqual(env)
     expect(spec.command).toEqual(['sh', '-c', traps.join(' ')])
     expect(readdirSync(markers)).toEqual([])

@@ -67,13 +67,19 @@ async function phasesAt(services: number, latencyMs: number, log: Progress): Pro
     const steps: Array<[PhaseName, () => void, PhaseInput]> = [
       ['fresh deploy', () => undefined, { ...base, command: 'deploy' }],
       ['no-op redeploy', () => undefined, { ...base, command: 'deploy' }],
-      ['one image changed', () => writeCompose(workspace, generateCompose({ services, bumpImages: [serviceName(0)] })), { ...base, command: 'deploy' }],
+      [
+        'one image changed',
+        () => writeCompose(workspace, generateCompose({ services, bumpImages: [serviceName(0)] })),
+        { ...base, command: 'deploy' }
+      ],
       ['destroy', () => undefined, { ...base, command: 'destroy' }]
     ]
     for (const [name, prepare, input] of steps) {
       prepare()
       const figures = await timedPhase(emu, input, latencyMs)
-      log(`  ${services} services, ${latencyMs} ms: ${name} ${Math.round(figures.wallMs)} ms${figures.ok ? '' : ' FAILED'}`)
+      log(
+        `  ${services} services, ${latencyMs} ms: ${name} ${Math.round(figures.wallMs)} ms${figures.ok ? '' : ' FAILED'}`
+      )
       out.set(name, figures)
     }
   } finally {

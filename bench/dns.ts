@@ -73,8 +73,14 @@ class Observer {
   private readonly route53: Route53Client
   private readonly ips = new Map<string, { ip: string; service: string }>()
 
-  constructor(emu: Emulator, private readonly zoneId: string) {
-    const config = sdkConfig(emu, { credentials: { accessKeyId: OBSERVER_KEY, secretAccessKey: 'bench' }, maxAttempts: 3 })
+  constructor(
+    emu: Emulator,
+    private readonly zoneId: string
+  ) {
+    const config = sdkConfig(emu, {
+      credentials: { accessKeyId: OBSERVER_KEY, secretAccessKey: 'bench' },
+      maxAttempts: 3
+    })
     this.ec2 = new EC2Client(config)
     this.route53 = new Route53Client(config)
   }
@@ -104,7 +110,8 @@ class Observer {
     const out = await this.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: this.zoneId, MaxItems: 300 }))
     const map = new Map<string, Set<string>>()
     for (const set of out.ResourceRecordSets ?? []) {
-      if (set.Type === 'A') map.set((set.Name ?? '').replace(/\.$/, ''), new Set((set.ResourceRecords ?? []).map((r) => r.Value ?? '')))
+      if (set.Type === 'A')
+        map.set((set.Name ?? '').replace(/\.$/, ''), new Set((set.ResourceRecords ?? []).map((r) => r.Value ?? '')))
     }
     return map
   }
@@ -120,7 +127,12 @@ function recordName(service: string, stack: string): string {
 }
 
 /** Polls the zone until every replacement is in and every interrupted IP is out (or the deadline). */
-async function track(args: { observer: Observer; watch: Watch; stack: string; done: () => boolean }): Promise<{ add: number[]; remove: number[]; missed: number }> {
+async function track(args: {
+  observer: Observer
+  watch: Watch
+  stack: string
+  done: () => boolean
+}): Promise<{ add: number[]; remove: number[]; missed: number }> {
   const { observer, watch, stack } = args
   const added = new Map<string, number>()
   const removed = new Map<string, number>()
@@ -135,7 +147,8 @@ async function track(args: { observer: Observer; watch: Watch; stack: string; do
     }
     for (const [id, at] of watch.stopping) {
       const who = known.get(id)
-      if (!removed.has(id) && who && !records.get(recordName(who.service, stack))?.has(who.ip)) removed.set(id, now - at)
+      if (!removed.has(id) && who && !records.get(recordName(who.service, stack))?.has(who.ip))
+        removed.set(id, now - at)
     }
     const complete = added.size === watch.running.size && removed.size === watch.stopping.size
     if (args.done() && deadline === Infinity) deadline = now + SETTLE_MS
@@ -152,7 +165,8 @@ function watchStateChanges(emu: Emulator, watch: Watch): () => void {
     if (!watch.active) return
     if ((WATCHED_STATES as readonly string[]).includes(change.state)) watch.events += 1
     if (change.state === 'running') watch.running.set(change.instanceId, change.time)
-    if (change.state === 'shutting-down' && watch.interrupted.has(change.instanceId)) watch.stopping.set(change.instanceId, change.time)
+    if (change.state === 'shutting-down' && watch.interrupted.has(change.instanceId))
+      watch.stopping.set(change.instanceId, change.time)
   }
   emu.cloud.bus.on('ec2-state-change', listener)
   return () => emu.cloud.bus.off('ec2-state-change', listener)
@@ -163,8 +177,12 @@ async function churn(args: { emu: Emulator; observer: Observer; watch: Watch; op
   const { emu, observer, watch, options } = args
   let pick = 7
   for (let n = 0; n < options.interruptions; n += 1) {
-    const spot = (await observer.instances([{ Name: `tag:${TAGS.project}`, Values: [PROJECT] }, { Name: 'instance-state-name', Values: ['running'] }]))
-      .filter((i) => i.InstanceLifecycle === 'spot' && i.InstanceId && !watch.interrupted.has(i.InstanceId))
+    const spot = (
+      await observer.instances([
+        { Name: `tag:${TAGS.project}`, Values: [PROJECT] },
+        { Name: 'instance-state-name', Values: ['running'] }
+      ])
+    ).filter((i) => i.InstanceLifecycle === 'spot' && i.InstanceId && !watch.interrupted.has(i.InstanceId))
     pick = (pick * 31 + 17) % 1009
     const victim = spot[pick % Math.max(1, spot.length)]
     if (victim?.InstanceId) {
@@ -176,7 +194,10 @@ async function churn(args: { emu: Emulator; observer: Observer; watch: Watch; op
   }
 }
 
-async function measureChurn(emu: Emulator, args: { zoneId: string; stack: string; options: DnsOptions }): Promise<Omit<DnsFigures, 'waitedDeploy' | 'services'>> {
+async function measureChurn(
+  emu: Emulator,
+  args: { zoneId: string; stack: string; options: DnsOptions }
+): Promise<Omit<DnsFigures, 'waitedDeploy' | 'services'>> {
   const observer = new Observer(emu, args.zoneId)
   const watch: Watch = { running: new Map(), stopping: new Map(), interrupted: new Set(), events: 0, active: true }
   const unwatch = watchStateChanges(emu, watch)
@@ -219,12 +240,16 @@ export async function dnsBench(options: DnsOptions, log: (line: string) => void)
   try {
     writeCompose(workspace, generateCompose({ services: options.services }))
     const waitedDeploy = await runPhase(emu, { workspace, stack, command: 'deploy', wait: true })
-    log(`  ${options.services} services, wait: true: ${Math.round(waitedDeploy.wallMs)} ms${waitedDeploy.ok ? '' : ' FAILED'}`)
+    log(
+      `  ${options.services} services, wait: true: ${Math.round(waitedDeploy.wallMs)} ms${waitedDeploy.ok ? '' : ' FAILED'}`
+    )
     if (!waitedDeploy.ok) throw new Error(`the deploy for the DNS churn failed:\n${waitedDeploy.failure ?? ''}`)
     await emu.waitIdle()
     const zoneId = waitedDeploy.outputs['hosted-zone-id'] ?? ''
     const churned = await measureChurn(emu, { zoneId, stack, options })
-    log(`  DNS churn: ${churned.interruptions} interruptions, ${churned.events} events, ${churned.lambdaCalls} Lambda calls`)
+    log(
+      `  DNS churn: ${churned.interruptions} interruptions, ${churned.events} events, ${churned.lambdaCalls} Lambda calls`
+    )
     return { services: options.services, ...churned, waitedDeploy }
   } finally {
     await emu.stop()

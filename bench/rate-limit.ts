@@ -42,7 +42,9 @@ export function bucketLoads(calls: CallRecord[]): BucketLoad[] {
   const loads = new Map<string, BucketLoad>()
   for (const call of calls) {
     if (call.rateLimited) continue
-    const rule = RATE_LIMIT_RULES.find((r) => r.service === call.service && r.matches(call.operation, bodyOf(call.operation)))
+    const rule = RATE_LIMIT_RULES.find(
+      (r) => r.service === call.service && r.matches(call.operation, bodyOf(call.operation))
+    )
     if (!rule) continue
     const bucket = `${rule.name}${rule.perOperation ? `/${call.operation}` : ''}`
     const load = loads.get(bucket) ?? { bucket, calls: 0, burst: rule.burst, rate: rule.rate, seconds: 0 }
@@ -60,7 +62,9 @@ export async function rateLimitedDeploy(services: number, log: (line: string) =>
     writeCompose(workspace, generateCompose({ services }))
     const figures = await runPhase(emu, { workspace, stack: `st-rl-${services}`, command: 'deploy', wait: false })
     const buckets = bucketLoads(figures.calls)
-    log(`  ${services} services, rate limits on: ${Math.round(figures.wallMs)} ms${figures.ok ? '' : ' FAILED'}, ${figures.rateLimited} throttled`)
+    log(
+      `  ${services} services, rate limits on: ${Math.round(figures.wallMs)} ms${figures.ok ? '' : ' FAILED'}, ${figures.rateLimited} throttled`
+    )
     return {
       services,
       ok: figures.ok,

@@ -10,7 +10,9 @@ export interface Results {
   machine: { node: string; actionNode: string; platform: string; cpus: number; loadAverage: number[] }
   repeats: number
   deploys: PhaseRow[]
-  dns: Omit<DnsFigures, 'waitedDeploy'> & { waitedDeploy: { services: number; ok: boolean; wallMs: number; reads: number; writes: number } }
+  dns: Omit<DnsFigures, 'waitedDeploy'> & {
+    waitedDeploy: { services: number; ok: boolean; wallMs: number; reads: number; writes: number }
+  }
   artifacts: ArtifactFigures
   rateLimited: RateLimitFigures
   targets: Target[]
@@ -34,7 +36,17 @@ function table(header: string[], rows: string[][]): string {
 }
 
 export function deployTable(rows: PhaseRow[]): string {
-  const header = ['services', 'phase', 'reads', 'writes', 'calls/service', 'ms @0', `ms @${LATENCY_MS}`, 'depth', 'chain']
+  const header = [
+    'services',
+    'phase',
+    'reads',
+    'writes',
+    'calls/service',
+    'ms @0',
+    `ms @${LATENCY_MS}`,
+    'depth',
+    'chain'
+  ]
   return table(
     header,
     rows.map((r) => [
@@ -55,12 +67,21 @@ export function dnsTable(d: Results['dns']): string {
   return table(
     ['DNS updater', 'value'],
     [
-      ['stack', `${d.services} services, deployed with wait: true in ${ms(d.waitedDeploy.wallMs)} ms (${d.waitedDeploy.reads} reads, ${d.waitedDeploy.writes} writes)`],
+      [
+        'stack',
+        `${d.services} services, deployed with wait: true in ${ms(d.waitedDeploy.wallMs)} ms (${d.waitedDeploy.reads} reads, ${d.waitedDeploy.writes} writes)`
+      ],
       ['spot interruptions', String(d.interruptions)],
       ['state-change events matched', String(d.events)],
       ['Lambda API calls', `${d.lambdaCalls} (${d.callsPerEvent.toFixed(2)} per event)`],
-      ['running -> IP in record (p50 / p95 / max)', `${ms(d.addMs.p50)} / ${ms(d.addMs.p95)} / ${ms(d.addMs.max)} ms over ${d.addMs.count}`],
-      ['shutting-down -> IP out of record (p50 / p95 / max)', `${ms(d.removeMs.p50)} / ${ms(d.removeMs.p95)} / ${ms(d.removeMs.max)} ms over ${d.removeMs.count}`],
+      [
+        'running -> IP in record (p50 / p95 / max)',
+        `${ms(d.addMs.p50)} / ${ms(d.addMs.p95)} / ${ms(d.addMs.max)} ms over ${d.addMs.count}`
+      ],
+      [
+        'shutting-down -> IP out of record (p50 / p95 / max)',
+        `${ms(d.removeMs.p50)} / ${ms(d.removeMs.p95)} / ${ms(d.removeMs.max)} ms over ${d.removeMs.count}`
+      ],
       ['not seen within 20 s', String(d.missed)]
     ]
   )
@@ -72,14 +93,19 @@ export function artifactTable(a: ArtifactFigures): string {
     [
       ['dist/index.js', mb(a.actionBytes)],
       ['dist/lambda/update-r53-record.zip', kb(a.lambdaZipBytes)],
-      [`start-up: node dist/index.js, missing input (median of ${a.runs}, exit ${a.actionExitCode})`, `${ms(a.actionStartMs)} ms`],
+      [
+        `start-up: node dist/index.js, missing input (median of ${a.runs}, exit ${a.actionExitCode})`,
+        `${ms(a.actionStartMs)} ms`
+      ],
       [`start-up: node -e 0 (median of ${a.runs})`, `${ms(a.nodeStartMs)} ms`]
     ]
   )
 }
 
 export function rateLimitTable(r: RateLimitFigures): string {
-  const top = r.buckets.slice(0, 5).map((b) => `${b.bucket} ${b.calls} calls (burst ${b.burst}, ${b.rate}/s) -> ${b.seconds.toFixed(1)} s`)
+  const top = r.buckets
+    .slice(0, 5)
+    .map((b) => `${b.bucket} ${b.calls} calls (burst ${b.burst}, ${b.rate}/s) -> ${b.seconds.toFixed(1)} s`)
   return table(
     ['rate limits on', 'value'],
     [
@@ -101,7 +127,10 @@ function deployTargets(rows: PhaseRow[]): Target[] {
     out.push(target(`no-op redeploy writes, ${r.services} services`, '0', String(r.writes), r.ok && r.writes === 0))
   }
   const noop100 = rows.find((r) => r.phase === 'no-op redeploy' && r.services === 100)
-  if (noop100) out.push(target('no-op redeploy reads, 100 services', '<= 12', String(noop100.reads), noop100.ok && noop100.reads <= 12))
+  if (noop100)
+    out.push(
+      target('no-op redeploy reads, 100 services', '<= 12', String(noop100.reads), noop100.ok && noop100.reads <= 12)
+    )
   for (const r of rows.filter((x) => x.phase === 'fresh deploy')) {
     // a 0 ms run slower than the 50 ms one was CPU-bound: its depth measures nothing, so it cannot pass
     const valid = r.depth > 0
@@ -118,7 +147,12 @@ export function targets(results: Omit<Results, 'targets'>): Target[] {
     target('DNS updater calls per event', '<= 3', results.dns.callsPerEvent.toFixed(2), results.dns.callsPerEvent <= 3),
     target('dist/index.js size', '<= 3 MB', mb(a.actionBytes), a.actionBytes <= 3 * 1024 * 1024),
     target('Lambda zip size', '<= 20 KB', kb(a.lambdaZipBytes), a.lambdaZipBytes <= 20 * 1024),
-    target('rate-limited 100-service deploy finishes', 'succeeds', results.rateLimited.ok ? 'succeeded' : 'failed', results.rateLimited.ok)
+    target(
+      'rate-limited 100-service deploy finishes',
+      'succeeds',
+      results.rateLimited.ok ? 'succeeded' : 'failed',
+      results.rateLimited.ok
+    )
   ]
 }
 

@@ -23,7 +23,8 @@ function envNumbers(name: string, fallback: number[]): number[] {
   const raw = process.env[name]
   if (!raw) return fallback
   const values = raw.split(',').map((v) => Number(v.trim()))
-  if (values.some((v) => !Number.isInteger(v) || v < 1)) throw new Error(`${name}="${raw}": positive whole numbers, comma-separated`)
+  if (values.some((v) => !Number.isInteger(v) || v < 1))
+    throw new Error(`${name}="${raw}": positive whole numbers, comma-separated`)
   return values
 }
 
@@ -36,14 +37,26 @@ async function collect(): Promise<Omit<Results, 'targets' | 'durationS' | 'start
   const sizes = envNumbers('BENCH_SIZES', [1, 10, 100])
   const repeats = envNumbers('BENCH_REPEATS', [3])[0] ?? 3
   const actionNode = execFileSync(actionBinary(), ['--version'], { encoding: 'utf8' }).trim()
-  const machine = { node: process.version, actionNode, platform: platform(), cpus: cpus().length, loadAverage: loadavg() }
+  const machine = {
+    node: process.version,
+    actionNode,
+    platform: platform(),
+    cpus: cpus().length,
+    loadAverage: loadavg()
+  }
   progress('artifacts and start-up ...')
   const artifacts = await artifactFigures()
   progress('deploys ...')
   const deploys = await deployMatrix(sizes, { repeats, log: progress })
   progress('DNS updater churn ...')
   const { waitedDeploy, ...dns } = await dnsBench({ services: 10, interruptions: 50, intervalMs: 300 }, progress)
-  const waited = { services: dns.services, ok: waitedDeploy.ok, wallMs: waitedDeploy.wallMs, reads: waitedDeploy.reads, writes: waitedDeploy.writes }
+  const waited = {
+    services: dns.services,
+    ok: waitedDeploy.ok,
+    wallMs: waitedDeploy.wallMs,
+    reads: waitedDeploy.reads,
+    writes: waitedDeploy.writes
+  }
   progress('rate-limited deploy ...')
   const rateLimited = await rateLimitedDeploy(Math.max(...sizes), progress)
   return { machine, repeats, artifacts, deploys, dns: { ...dns, waitedDeploy: waited }, rateLimited }
@@ -58,7 +71,9 @@ async function main(): Promise<void> {
   const results: Results = { ...partial, targets: targets(partial) }
   writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`)
   console.log(render(results))
-  console.log(`\nFigures written to bench/results.json. Timings are from one machine under whatever load it had; compare runs on the same machine.`)
+  console.log(
+    `\nFigures written to bench/results.json. Timings are from one machine under whatever load it had; compare runs on the same machine.`
+  )
 }
 
 main().catch((error: unknown) => {

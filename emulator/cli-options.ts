@@ -89,7 +89,11 @@ function faults(values: Values): Partial<FaultSettings> {
   const out: Partial<FaultSettings> = Object.fromEntries(entries.filter(([, v]) => v !== undefined))
   if (values['no-spot-capacity']) out.spotCapacityUnavailable = true
   if (values['route53-one-change-at-a-time']) out.route53OneChangeAtATime = true
-  if (values['fault-services']) out.services = values['fault-services'].split(',').map((s) => s.trim()).filter(Boolean)
+  if (values['fault-services'])
+    out.services = values['fault-services']
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
   return out
 }
 

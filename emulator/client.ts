@@ -58,7 +58,17 @@ export class EmulatorClient {
   }
 
   /** Schedule rules with their next fire on the schedule clock. */
-  schedules(): Promise<{ name: string; region: string; arn: string; scheduleExpression: string; state: string; nextFire?: string; clock?: string }[]> {
+  schedules(): Promise<
+    {
+      name: string
+      region: string
+      arn: string
+      scheduleExpression: string
+      state: string
+      nextFire?: string
+      clock?: string
+    }[]
+  > {
     return this.request('GET', 'schedules')
   }
 

@@ -74,7 +74,12 @@ handler.then(
 function runHandler(fn, event, context) {
   if (fn.length < 3) return Promise.resolve(fn(event, context))
   if (process.env.AWS_EXECUTION_ENV === 'AWS_Lambda_nodejs24.x') {
-    return Promise.reject(userError('Runtime.CallbackHandlerDeprecated', 'Callback-based function handlers are not supported in nodejs24.x; use an async handler.'))
+    return Promise.reject(
+      userError(
+        'Runtime.CallbackHandlerDeprecated',
+        'Callback-based function handlers are not supported in nodejs24.x; use an async handler.'
+      )
+    )
   }
   return new Promise((resolve, reject) => {
     const returned = fn(event, context, (err, value) => (err ? reject(err) : resolve(value)))
@@ -84,7 +89,11 @@ function runHandler(fn, event, context) {
 
 function describeError(err) {
   if (err instanceof Error) {
-    return { errorType: err.errorType ?? err.name ?? 'Error', errorMessage: err.message, trace: (err.stack ?? '').split('\n') }
+    return {
+      errorType: err.errorType ?? err.name ?? 'Error',
+      errorMessage: err.message,
+      trace: (err.stack ?? '').split('\n')
+    }
   }
   return { errorType: typeof err, errorMessage: String(err), trace: [] }
 }

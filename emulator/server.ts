@@ -7,7 +7,15 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
-import type { CallRecord, Cloud, EmulatorOptions, EmulatorRequest, EmulatorResponse, FaultSettings, ServiceModule } from './types.js'
+import type {
+  CallRecord,
+  Cloud,
+  EmulatorOptions,
+  EmulatorRequest,
+  EmulatorResponse,
+  FaultSettings,
+  ServiceModule
+} from './types.js'
 import { createCloud } from './core/cloud.js'
 import type { CoreCloud, GatedCall, PauseHandle } from './core/cloud.js'
 import { handleControl, stateDump } from './core/control.js'
@@ -103,7 +111,15 @@ async function route(ctx: CoreContext, req: IncomingMessage): Promise<EmulatorRe
   const who = identify(path, url.searchParams, headers, body)
   const module = who.service ? ctx.modules.get(who.service) : undefined
   if (!module || !who.service) return unknownService(who.service)
-  const request: EmulatorRequest = { service: who.service, region: who.region, method, path, query: url.searchParams, headers, body }
+  const request: EmulatorRequest = {
+    service: who.service,
+    region: who.region,
+    method,
+    path,
+    query: url.searchParams,
+    headers,
+    body
+  }
   return dispatch(ctx, module, request, who.accessKeyId)
 }
 

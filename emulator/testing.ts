@@ -49,22 +49,40 @@ export interface RoleSessionOptions {
  * with credentials the emulator did not issue) and returns a client config whose every call is
  * evaluated against those policies.
  */
-export async function roleSession(emulator: Pick<Emulator, 'endpoint' | 'accountId'>, options: RoleSessionOptions): Promise<SdkTestConfig> {
+export async function roleSession(
+  emulator: Pick<Emulator, 'endpoint' | 'accountId'>,
+  options: RoleSessionOptions
+): Promise<SdkTestConfig> {
   const admin = sdkConfig(emulator, options.region ? { region: options.region } : {})
   const iam = new IAMClient(admin)
   const sts = new STSClient(admin)
   try {
-    const trust = options.trust ?? { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${emulator.accountId}:root` }, Action: 'sts:AssumeRole' }] }
-    const role = await iam.send(new CreateRoleCommand({ RoleName: options.roleName, AssumeRolePolicyDocument: JSON.stringify(trust) }))
+    const trust = options.trust ?? {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${emulator.accountId}:root` }, Action: 'sts:AssumeRole' }
+      ]
+    }
+    const role = await iam.send(
+      new CreateRoleCommand({ RoleName: options.roleName, AssumeRolePolicyDocument: JSON.stringify(trust) })
+    )
     if (options.policy !== undefined) {
       const document = typeof options.policy === 'string' ? options.policy : JSON.stringify(options.policy)
-      await iam.send(new PutRolePolicyCommand({ RoleName: options.roleName, PolicyName: 'policy', PolicyDocument: document }))
+      await iam.send(
+        new PutRolePolicyCommand({ RoleName: options.roleName, PolicyName: 'policy', PolicyDocument: document })
+      )
     }
-    for (const arn of options.managedPolicyArns ?? []) await iam.send(new AttachRolePolicyCommand({ RoleName: options.roleName, PolicyArn: arn }))
-    const out = await sts.send(new AssumeRoleCommand({ RoleArn: role.Role?.Arn, RoleSessionName: options.sessionName ?? 'test' }))
+    for (const arn of options.managedPolicyArns ?? [])
+      await iam.send(new AttachRolePolicyCommand({ RoleName: options.roleName, PolicyArn: arn }))
+    const out = await sts.send(
+      new AssumeRoleCommand({ RoleArn: role.Role?.Arn, RoleSessionName: options.sessionName ?? 'test' })
+    )
     const c = out.Credentials
     if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error('AssumeRole returned no credentials')
-    return { ...admin, credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken } }
+    return {
+      ...admin,
+      credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken }
+    }
   } finally {
     iam.destroy()
     sts.destroy()

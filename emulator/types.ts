@@ -208,7 +208,11 @@ export interface LogSink {
    * Append events to a stream, creating the stream if it is missing, and the log group too
    * unless `createGroup` is false: then events for a group that does not exist are dropped.
    */
-  append(target: { region: string; group: string; stream: string }, events: LogEventInput[], options?: { createGroup?: boolean }): void
+  append(
+    target: { region: string; group: string; stream: string },
+    events: LogEventInput[],
+    options?: { createGroup?: boolean }
+  ): void
 }
 
 export interface FunctionInvoker {

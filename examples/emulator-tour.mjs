@@ -7,11 +7,29 @@
 // It prints one JSON object with what it saw and the operations it called.
 import { AutoScalingClient, CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling'
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
-import { CreateLaunchTemplateCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
+import {
+  CreateLaunchTemplateCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+  TerminateInstancesCommand
+} from '@aws-sdk/client-ec2'
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge'
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam'
-import { AddPermissionCommand, CreateFunctionCommand, LambdaClient, waitUntilFunctionActiveV2 } from '@aws-sdk/client-lambda'
-import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53'
+import {
+  AddPermissionCommand,
+  CreateFunctionCommand,
+  LambdaClient,
+  waitUntilFunctionActiveV2
+} from '@aws-sdk/client-lambda'
+import {
+  ChangeResourceRecordSetsCommand,
+  CreateHostedZoneCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client
+} from '@aws-sdk/client-route-53'
 import { strToU8, zipSync } from 'fflate'
 
 const ec2 = new EC2Client({})
@@ -40,22 +58,44 @@ async function until(check, what) {
 }
 
 async function launchGroup() {
-  const vpc = (await send(ec2, new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }))).Vpcs[0]
-  const subnets = (await send(ec2, new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc.VpcId] }] }))).Subnets
+  const vpc = (await send(ec2, new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] })))
+    .Vpcs[0]
+  const subnets = (await send(ec2, new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc.VpcId] }] })))
+    .Subnets
   const image = (await send(ec2, new DescribeImagesCommand({ Owners: ['amazon'] }))).Images[0]
-  const template = await send(ec2, new CreateLaunchTemplateCommand({
-    LaunchTemplateName: 'tour',
-    LaunchTemplateData: { ImageId: image.ImageId, InstanceType: 't3.micro', MetadataOptions: { HttpTokens: 'required' } }
-  }))
-  await send(autoScaling, new CreateAutoScalingGroupCommand({
-    AutoScalingGroupName: 'tour',
-    LaunchTemplate: { LaunchTemplateId: template.LaunchTemplate.LaunchTemplateId, Version: '$Latest' },
-    MinSize: 2, MaxSize: 2, DesiredCapacity: 2,
-    VPCZoneIdentifier: subnets.map((s) => s.SubnetId).join(','),
-    Tags: [{ Key: 'tour', Value: 'yes', PropagateAtLaunch: true }]
-  }))
+  const template = await send(
+    ec2,
+    new CreateLaunchTemplateCommand({
+      LaunchTemplateName: 'tour',
+      LaunchTemplateData: {
+        ImageId: image.ImageId,
+        InstanceType: 't3.micro',
+        MetadataOptions: { HttpTokens: 'required' }
+      }
+    })
+  )
+  await send(
+    autoScaling,
+    new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: 'tour',
+      LaunchTemplate: { LaunchTemplateId: template.LaunchTemplate.LaunchTemplateId, Version: '$Latest' },
+      MinSize: 2,
+      MaxSize: 2,
+      DesiredCapacity: 2,
+      VPCZoneIdentifier: subnets.map((s) => s.SubnetId).join(','),
+      Tags: [{ Key: 'tour', Value: 'yes', PropagateAtLaunch: true }]
+    })
+  )
   const running = await until(async () => {
-    const out = await send(ec2, new DescribeInstancesCommand({ Filters: [{ Name: 'tag:tour', Values: ['yes'] }, { Name: 'instance-state-name', Values: ['running'] }] }))
+    const out = await send(
+      ec2,
+      new DescribeInstancesCommand({
+        Filters: [
+          { Name: 'tag:tour', Values: ['yes'] },
+          { Name: 'instance-state-name', Values: ['running'] }
+        ]
+      })
+    )
     const instances = out.Reservations.flatMap((r) => r.Instances)
     return instances.length === 2 ? instances : undefined
   }, 'two running instances')
@@ -63,42 +103,89 @@ async function launchGroup() {
 }
 
 async function writeRecord(vpcId, ips) {
-  const zone = await send(route53, new CreateHostedZoneCommand({
-    Name: 'tour.internal', CallerReference: 'tour-1', VPC: { VPCId: vpcId, VPCRegion: 'us-east-1' }, HostedZoneConfig: { PrivateZone: true }
-  }))
+  const zone = await send(
+    route53,
+    new CreateHostedZoneCommand({
+      Name: 'tour.internal',
+      CallerReference: 'tour-1',
+      VPC: { VPCId: vpcId, VPCRegion: 'us-east-1' },
+      HostedZoneConfig: { PrivateZone: true }
+    })
+  )
   const zoneId = zone.HostedZone.Id
-  await send(route53, new ChangeResourceRecordSetsCommand({
-    HostedZoneId: zoneId,
-    ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: { Name: 'web.tour.internal', Type: 'A', TTL: 10, ResourceRecords: ips.map((Value) => ({ Value })) } }] }
-  }))
+  await send(
+    route53,
+    new ChangeResourceRecordSetsCommand({
+      HostedZoneId: zoneId,
+      ChangeBatch: {
+        Changes: [
+          {
+            Action: 'CREATE',
+            ResourceRecordSet: {
+              Name: 'web.tour.internal',
+              Type: 'A',
+              TTL: 10,
+              ResourceRecords: ips.map((Value) => ({ Value }))
+            }
+          }
+        ]
+      }
+    })
+  )
   const sets = (await send(route53, new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }))).ResourceRecordSets
   return sets.find((s) => s.Type === 'A')
 }
 
-const HANDLER = 'export const handler = async (event) => { console.log("state change", event.detail["instance-id"], event.detail.state); return "ok" }\n'
+const HANDLER =
+  'export const handler = async (event) => { console.log("state change", event.detail["instance-id"], event.detail.state); return "ok" }\n'
 
 async function deployFunction() {
-  const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] }
-  const role = await send(iam, new CreateRoleCommand({ RoleName: 'tour', AssumeRolePolicyDocument: JSON.stringify(trust) }))
-  const fn = await send(lambda, new CreateFunctionCommand({
-    FunctionName: 'tour', Runtime: 'nodejs22.x', Handler: 'index.handler', Role: role.Role.Arn,
-    Code: { ZipFile: zipSync({ 'index.mjs': strToU8(HANDLER) }) }
-  }))
+  const trust = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]
+  }
+  const role = await send(
+    iam,
+    new CreateRoleCommand({ RoleName: 'tour', AssumeRolePolicyDocument: JSON.stringify(trust) })
+  )
+  const fn = await send(
+    lambda,
+    new CreateFunctionCommand({
+      FunctionName: 'tour',
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      Role: role.Role.Arn,
+      Code: { ZipFile: zipSync({ 'index.mjs': strToU8(HANDLER) }) }
+    })
+  )
   called.push('GetFunction (waiter)')
   await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 30 }, { FunctionName: 'tour' })
   const pattern = { source: ['aws.ec2'], 'detail-type': ['EC2 Instance State-change Notification'] }
   const rule = await send(events, new PutRuleCommand({ Name: 'tour', EventPattern: JSON.stringify(pattern) }))
-  const targets = await send(events, new PutTargetsCommand({ Rule: 'tour', Targets: [{ Id: 'fn', Arn: fn.FunctionArn }] }))
-  await send(lambda, new AddPermissionCommand({
-    FunctionName: 'tour', StatementId: 'events', Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', SourceArn: rule.RuleArn
-  }))
+  const targets = await send(
+    events,
+    new PutTargetsCommand({ Rule: 'tour', Targets: [{ Id: 'fn', Arn: fn.FunctionArn }] })
+  )
+  await send(
+    lambda,
+    new AddPermissionCommand({
+      FunctionName: 'tour',
+      StatementId: 'events',
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      SourceArn: rule.RuleArn
+    })
+  )
   return { functionArn: fn.FunctionArn, failedTargets: targets.FailedEntryCount }
 }
 
 async function logLineFor(instanceId) {
   return until(async () => {
     try {
-      const out = await send(logs, new FilterLogEventsCommand({ logGroupName: '/aws/lambda/tour', filterPattern: instanceId }))
+      const out = await send(
+        logs,
+        new FilterLogEventsCommand({ logGroupName: '/aws/lambda/tour', filterPattern: instanceId })
+      )
       return out.events.find((e) => e.message.includes('state change'))?.message
     } catch (error) {
       // The log group appears with the function's first log line.
@@ -109,7 +196,10 @@ async function logLineFor(instanceId) {
 }
 
 const group = await launchGroup()
-const record = await writeRecord(group.vpc.VpcId, group.instances.map((i) => i.ip))
+const record = await writeRecord(
+  group.vpc.VpcId,
+  group.instances.map((i) => i.ip)
+)
 const fn = await deployFunction()
 const victim = group.instances[0].id
 await send(ec2, new TerminateInstancesCommand({ InstanceIds: [victim] }))

@@ -51,7 +51,13 @@ export type Decision =
   | { action: 'reread'; target: Target; reason: string }
   | { action: 'noop'; target: Target; current: RecordSet | undefined }
   /** `version`: the name's version record (TXT) as read, bumped in the same batch. */
-  | { action: 'upsert'; target: Target; current: RecordSet | undefined; next: RecordSet; version: VersionRecord | undefined }
+  | {
+      action: 'upsert'
+      target: Target
+      current: RecordSet | undefined
+      next: RecordSet
+      version: VersionRecord | undefined
+    }
   | { action: 'delete'; target: Target; current: RecordSet; version: VersionRecord | undefined }
 
 /** One Route 53 change of the A record, shaped as the SDK's `Change`. */
@@ -80,7 +86,8 @@ export function parseEvent(event: unknown): StateChange | undefined {
 }
 
 /** What one incoming event asks for: recompute one instance's service, recompute every service, or nothing. */
-export type Trigger = { kind: 'change'; change: StateChange } | { kind: 'reconcile' } | { kind: 'other'; reason: string }
+export type Trigger =
+  { kind: 'change'; change: StateChange } | { kind: 'reconcile' } | { kind: 'other'; reason: string }
 
 /** True for the event an EventBridge schedule sends (`source: aws.events`, `detail-type: Scheduled Event`). */
 export function isScheduled(event: unknown): boolean {
@@ -112,7 +119,8 @@ export function parseQueueEvent(event: unknown): QueueMessage[] | undefined {
     isObject(r) && r.eventSource === 'aws:sqs' && typeof r.messageId === 'string'
   if (!records.every(isMessage)) return undefined
   return records.map((record) => {
-    if (typeof record.body !== 'string') return { messageId: record.messageId, trigger: { kind: 'other', reason: 'message has no body' } }
+    if (typeof record.body !== 'string')
+      return { messageId: record.messageId, trigger: { kind: 'other', reason: 'message has no body' } }
     let body: unknown
     try {
       body = JSON.parse(record.body)
@@ -142,7 +150,7 @@ export function sortIps(ips: Iterable<string>): string[] {
 
 /** The service the instance belongs to, or why the event is not this project's business. */
 export function identify(instance: InstanceView | undefined, scope: ProjectScope): Target | { ignore: string } {
-  if (!instance) return { ignore: 'instance not found (not the project\'s, or gone)' }
+  if (!instance) return { ignore: "instance not found (not the project's, or gone)" }
   const project = instance.tags[TAGS.project]
   if (project === undefined) return { ignore: `instance has no ${TAGS.project} tag` }
   if (project !== scope.project) return { ignore: `instance belongs to project "${project}"` }
@@ -176,7 +184,9 @@ export function readLags(eventState: string, seenState: string): boolean {
 
 /** Private IPs of the target service's instances that are running now. */
 export function runningIps(instances: readonly InstanceView[], project: string, target: Target): string[] {
-  const members = instances.filter((i) => i.state === 'running' && i.privateIp !== undefined && isMember(i, project, target))
+  const members = instances.filter(
+    (i) => i.state === 'running' && i.privateIp !== undefined && isMember(i, project, target)
+  )
   return sortIps(members.map((i) => i.privateIp as string))
 }
 
@@ -230,7 +240,11 @@ export interface BatchInput {
 
 /** True when the instance carries the project's tags of the target service. */
 function isMember(instance: InstanceView, project: string, target: Target): boolean {
-  return instance.tags[TAGS.project] === project && instance.tags[TAGS.stack] === target.stack && instance.tags[TAGS.service] === target.service
+  return (
+    instance.tags[TAGS.project] === project &&
+    instance.tags[TAGS.stack] === target.stack &&
+    instance.tags[TAGS.service] === target.service
+  )
 }
 
 /**
@@ -244,15 +258,23 @@ function isMember(instance: InstanceView, project: string, target: Target): bool
 function lagReason(
   target: Target,
   own: readonly StateChange[],
-  read: { instances: readonly InstanceView[]; byId: ReadonlyMap<string, InstanceView>; current: RecordSet | undefined; project: string }
+  read: {
+    instances: readonly InstanceView[]
+    byId: ReadonlyMap<string, InstanceView>
+    current: RecordSet | undefined
+    project: string
+  }
 ): string | undefined {
   const { instances, current, project } = read
   for (const change of own) {
     const seen = read.byId.get(change.instanceId)
-    if (seen && readLags(change.state, seen.state)) return `read shows ${change.instanceId} ${seen.state} after a ${change.state} event`
+    if (seen && readLags(change.state, seen.state))
+      return `read shows ${change.instanceId} ${seen.state} after a ${change.state} event`
   }
   const held = new Set(current?.values ?? [])
-  const early = instances.find((i) => i.state === 'pending' && i.privateIp !== undefined && held.has(i.privateIp) && isMember(i, project, target))
+  const early = instances.find(
+    (i) => i.state === 'pending' && i.privateIp !== undefined && held.has(i.privateIp) && isMember(i, project, target)
+  )
   return early ? `record holds ${early.privateIp} of ${early.id}, which the read shows pending` : undefined
 }
 
@@ -297,7 +319,15 @@ export function plan({ event, instances, records, versions, scope, ttl }: PlanIn
     scope
   )
   if ('ignore' in target) return { action: 'ignore', reason: target.ignore }
-  const [decision] = planBatch({ targets: [target], changes: [{ change: event, target }], instances, records, versions, scope, ttl })
+  const [decision] = planBatch({
+    targets: [target],
+    changes: [{ change: event, target }],
+    instances,
+    records,
+    versions,
+    scope,
+    ttl
+  })
   return decision ?? { action: 'noop', target, current: undefined }
 }
 
@@ -308,7 +338,14 @@ export function targetOfRecord(name: string, scope: ProjectScope): Target | unde
   if (!normalized.endsWith(suffix)) return undefined
   const labels = normalized.slice(0, -suffix.length).split('.')
   const [service, stack] = labels
-  if (labels.length !== 2 || service === undefined || stack === undefined || labelProblem(service) || labelProblem(stack)) return undefined
+  if (
+    labels.length !== 2 ||
+    service === undefined ||
+    stack === undefined ||
+    labelProblem(service) ||
+    labelProblem(stack)
+  )
+    return undefined
   return { stack, service, record: recordName({ ...scope, stack }, service) }
 }
 
@@ -319,7 +356,11 @@ export function targetOfRecord(name: string, scope: ProjectScope): Target | unde
  * A record without a version record and without instances is not known to be
  * the updater's, and is left alone.
  */
-export function projectTargets(instances: readonly InstanceView[], versions: readonly VersionRecord[], scope: ProjectScope): Target[] {
+export function projectTargets(
+  instances: readonly InstanceView[],
+  versions: readonly VersionRecord[],
+  scope: ProjectScope
+): Target[] {
   const found = new Map<string, Target>()
   for (const instance of instances) {
     const target = identify(instance, scope)
@@ -356,7 +397,10 @@ function change(action: ARecordChange['Action'], record: RecordSet): ARecordChan
  */
 export function changeBatch(decision: Decision): RecordChange[] {
   if (decision.action === 'delete') {
-    return [change('DELETE', decision.current), ...versionBump(decision.target.record, decision.version, decision.current.ttl)]
+    return [
+      change('DELETE', decision.current),
+      ...versionBump(decision.target.record, decision.version, decision.current.ttl)
+    ]
   }
   if (decision.action !== 'upsert') return []
   const swap = [...(decision.current ? [change('DELETE', decision.current)] : []), change('CREATE', decision.next)]
@@ -385,7 +429,10 @@ function size(changes: readonly RecordChange[]): { records: number; valueChars: 
  * never splitting one service's swap across two requests: each request is
  * all-or-nothing, and so is each service's compare-and-swap within it.
  */
-export function changeRequests(decisions: readonly Decision[], limits: { records: number; valueChars: number } = CHANGE_LIMITS): ChangeRequest[] {
+export function changeRequests(
+  decisions: readonly Decision[],
+  limits: { records: number; valueChars: number } = CHANGE_LIMITS
+): ChangeRequest[] {
   const requests: ChangeRequest[] = []
   let current: ChangeRequest | undefined
   let used = { records: 0, valueChars: 0 }
@@ -393,7 +440,11 @@ export function changeRequests(decisions: readonly Decision[], limits: { records
     const changes = changeBatch(decision)
     if (changes.length === 0) continue
     const needs = size(changes)
-    if (!current || used.records + needs.records > limits.records || used.valueChars + needs.valueChars > limits.valueChars) {
+    if (
+      !current ||
+      used.records + needs.records > limits.records ||
+      used.valueChars + needs.valueChars > limits.valueChars
+    ) {
       current = { decisions: [], changes: [] }
       requests.push(current)
       used = { records: 0, valueChars: 0 }

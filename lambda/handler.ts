@@ -82,7 +82,12 @@
  *                        failedMessages, route53Calls, ec2Calls, calls, attempts, records, failures, reasons, error}
  * Calls count HTTP requests, SDK retries included.
  */
-import { EC2Client, paginateDescribeInstances, type DescribeInstancesCommandInput, type Instance } from '@aws-sdk/client-ec2'
+import {
+  EC2Client,
+  paginateDescribeInstances,
+  type DescribeInstancesCommandInput,
+  type Instance
+} from '@aws-sdk/client-ec2'
 import {
   ChangeResourceRecordSetsCommand,
   ListResourceRecordSetsCommand,
@@ -294,7 +299,11 @@ async function counted<T extends Metadata>(calls: Calls, service: 'route53' | 'e
 /** A simple record set of the given type (no alias, weight or set identifier), as the handler reads it. */
 function simple(set: ResourceRecordSet, type: 'A' | 'TXT'): RecordSet | undefined {
   if (set.Type !== type || set.SetIdentifier || set.AliasTarget || set.TTL === undefined || !set.Name) return undefined
-  return { name: set.Name, ttl: set.TTL, values: (set.ResourceRecords ?? []).flatMap((r) => (r.Value ? [r.Value] : [])) }
+  return {
+    name: set.Name,
+    ttl: set.TTL,
+    values: (set.ResourceRecords ?? []).flatMap((r) => (r.Value ? [r.Value] : []))
+  }
 }
 
 interface ZoneRead {
@@ -371,7 +380,8 @@ async function readByIds(ec2: EC2Client, ids: readonly string[], calls: Calls): 
   const found = new Map<string, InstanceView>()
   for (let i = 0; i < ids.length; i += ID_FILTER_VALUES) {
     const Values = ids.slice(i, i + ID_FILTER_VALUES)
-    for (const view of await describe(ec2, { Filters: [{ Name: 'instance-id', Values }] }, calls)) found.set(view.id, view)
+    for (const view of await describe(ec2, { Filters: [{ Name: 'instance-id', Values }] }, calls))
+      found.set(view.id, view)
   }
   return found
 }
@@ -379,7 +389,10 @@ async function readByIds(ec2: EC2Client, ids: readonly string[], calls: Calls): 
 /** Writes one request; returns why to recompute when a concurrent writer got there first. */
 async function write(deps: HandlerDeps, request: ChangeRequest, calls: Calls): Promise<string | undefined> {
   const [only] = request.decisions
-  const Comment = request.decisions.length === 1 && only ? `hyperform: ${only.action}` : `hyperform: ${request.decisions.length} service records`
+  const Comment =
+    request.decisions.length === 1 && only
+      ? `hyperform: ${only.action}`
+      : `hyperform: ${request.decisions.length} service records`
   const command = new ChangeResourceRecordSetsCommand({
     HostedZoneId: deps.config.zoneId,
     ChangeBatch: { Comment, Changes: request.changes }
@@ -435,7 +448,8 @@ interface Run {
 }
 
 function track(run: Run, target: Target): void {
-  if (!run.outcomes.has(target.record)) run.outcomes.set(target.record, { target, decision: undefined, status: 'pending' })
+  if (!run.outcomes.has(target.record))
+    run.outcomes.set(target.record, { target, decision: undefined, status: 'pending' })
 }
 
 function settle(run: Run, decision: Decision, status: Outcome['status']): void {
@@ -463,7 +477,13 @@ function settledBy(decision: Decision, zone: ZoneRead, ttl: number): Decision | 
   if (decision.action !== 'upsert' && decision.action !== 'delete') return undefined
   const { target } = decision
   const ips = decision.action === 'upsert' ? decision.next.values : []
-  const outcome = decide({ target, ips, current: findRecord(zone.records, target.record), version: findRecord(zone.versions, target.record), ttl })
+  const outcome = decide({
+    target,
+    ips,
+    current: findRecord(zone.records, target.record),
+    version: findRecord(zone.versions, target.record),
+    ttl
+  })
   return outcome.action === 'noop' ? outcome : undefined
 }
 
@@ -495,7 +515,12 @@ async function converge(deps: HandlerDeps, work: Work, run: Run): Promise<void> 
     const { records, versions } = zone ?? (await readZone(deps.route53, config.zoneId, run.calls))
     zone = undefined
     // the instances are read after the zone: a writer that wrote before our zone read read older instances than ours
-    const instances = await readProject(deps.ec2, config.project, work.identify === 'listed' ? 'all' : 'live', run.calls)
+    const instances = await readProject(
+      deps.ec2,
+      config.project,
+      work.identify === 'listed' ? 'all' : 'live',
+      run.calls
+    )
     if (work.identify === 'listed' && run.attempts === 1) {
       const byId = new Map(instances.map((i) => [i.id, i]))
       resolve((id) => byId.get(id))
@@ -506,7 +531,15 @@ async function converge(deps: HandlerDeps, work: Work, run: Run): Promise<void> 
     }
     const targets = pendingTargets(run)
     if (targets.length === 0) return
-    const decisions = planBatch({ targets, changes: targetedChanges(work, run), instances, records, versions, scope, ttl: config.ttl })
+    const decisions = planBatch({
+      targets,
+      changes: targetedChanges(work, run),
+      instances,
+      records,
+      versions,
+      scope,
+      ttl: config.ttl
+    })
     let retry: string | undefined
     for (const decision of decisions) {
       settle(run, decision, 'pending')
@@ -536,7 +569,13 @@ async function converge(deps: HandlerDeps, work: Work, run: Run): Promise<void> 
 }
 
 async function execute(deps: HandlerDeps, work: Work): Promise<Run> {
-  const run: Run = { calls: new Calls(), attempts: 0, resolved: work.changes.map(() => undefined), outcomes: new Map(), reconciled: false }
+  const run: Run = {
+    calls: new Calls(),
+    attempts: 0,
+    resolved: work.changes.map(() => undefined),
+    outcomes: new Map(),
+    reconciled: false
+  }
   try {
     await converge(deps, work, run)
   } catch (error) {
@@ -546,7 +585,11 @@ async function execute(deps: HandlerDeps, work: Work): Promise<Run> {
   return run
 }
 
-function logLine(change: StateChange | undefined, decision: Decision, counts: { calls: number; attempts: number }): LogLine {
+function logLine(
+  change: StateChange | undefined,
+  decision: Decision,
+  counts: { calls: number; attempts: number }
+): LogLine {
   const target = decision.action === 'ignore' ? undefined : decision.target
   const line: LogLine = {
     instance: change?.instanceId ?? null,
@@ -615,8 +658,14 @@ function batchLine({ kind, messages, work, run, ignored, failedMessages }: Batch
     ec2Calls: run.calls.ec2,
     calls: run.calls.count,
     attempts: run.attempts,
-    records: outcomes.filter((o) => o.status === 'written').slice(0, LOGGED_RECORDS).map(recordLine),
-    failures: outcomes.filter((o) => o.status === 'failed').slice(0, LOGGED_RECORDS).map(recordLine),
+    records: outcomes
+      .filter((o) => o.status === 'written')
+      .slice(0, LOGGED_RECORDS)
+      .map(recordLine),
+    failures: outcomes
+      .filter((o) => o.status === 'failed')
+      .slice(0, LOGGED_RECORDS)
+      .map(recordLine),
     reasons
   }
   if (run.error !== undefined) line.error = errorText(run.error)
@@ -627,7 +676,8 @@ function batchLine({ kind, messages, work, run, ignored, failedMessages }: Batch
 function messageDone(message: QueueMessage, index: number | undefined, run: Run): boolean {
   const { trigger } = message
   if (trigger.kind === 'other') return true
-  if (trigger.kind === 'reconcile') return run.error === undefined && [...run.outcomes.values()].every((o) => o.status !== 'failed')
+  if (trigger.kind === 'reconcile')
+    return run.error === undefined && [...run.outcomes.values()].every((o) => o.status !== 'failed')
   const resolved = index === undefined ? undefined : run.resolved[index]
   if (resolved === undefined) return false
   if ('ignore' in resolved) return true
@@ -640,7 +690,11 @@ function messageDone(message: QueueMessage, index: number | undefined, run: Run)
  * as batch item failures, for SQS to deliver again (and, past the queue's
  * receive count, to keep in its dead-letter queue). Never throws.
  */
-async function handleQueue(deps: HandlerDeps, messages: QueueMessage[], log: (line: BatchLine) => void): Promise<BatchResponse> {
+async function handleQueue(
+  deps: HandlerDeps,
+  messages: QueueMessage[],
+  log: (line: BatchLine) => void
+): Promise<BatchResponse> {
   const changes: StateChange[] = []
   const indexes: (number | undefined)[] = []
   const ignored: string[] = []
@@ -651,8 +705,19 @@ async function handleQueue(deps: HandlerDeps, messages: QueueMessage[], log: (li
   const work: Work = { changes, reconcile: messages.some((m) => m.trigger.kind === 'reconcile'), identify: 'by-id' }
   const run = await execute(deps, work)
   for (const resolved of run.resolved) if (resolved && 'ignore' in resolved) ignored.push(resolved.ignore)
-  const batchItemFailures = messages.filter((m, i) => !messageDone(m, indexes[i], run)).map((m) => ({ itemIdentifier: m.messageId }))
-  log(batchLine({ kind: 'batch', messages: messages.length, work, run, ignored, failedMessages: batchItemFailures.length }))
+  const batchItemFailures = messages
+    .filter((m, i) => !messageDone(m, indexes[i], run))
+    .map((m) => ({ itemIdentifier: m.messageId }))
+  log(
+    batchLine({
+      kind: 'batch',
+      messages: messages.length,
+      work,
+      run,
+      ignored,
+      failedMessages: batchItemFailures.length
+    })
+  )
   return { batchItemFailures }
 }
 
@@ -663,7 +728,10 @@ async function handleReconcile(deps: HandlerDeps, log: (line: BatchLine) => void
   const line = batchLine({ kind: 'reconcile', messages: 0, work, run, ignored: [], failedMessages: 0 })
   log(line)
   if (run.error !== undefined) throw run.error
-  if (line.failed > 0) throw new Exhausted(`${line.failed} service records could not be written: ${line.failures.map((f) => f.record).join(', ')}`)
+  if (line.failed > 0)
+    throw new Exhausted(
+      `${line.failed} service records could not be written: ${line.failures.map((f) => f.record).join(', ')}`
+    )
   return line
 }
 

@@ -29,20 +29,32 @@ function printRecords(title: string, map: Map<string, string[]>): void {
 }
 
 async function spotWordpress(ec2: EC2Client): Promise<{ id: string; ip: string }> {
-  const out = await ec2.send(new DescribeInstancesCommand({
-    Filters: [{ Name: `tag:${TAGS.service}`, Values: ['wordpress'] }, { Name: 'instance-state-name', Values: ['running'] }]
-  }))
+  const out = await ec2.send(
+    new DescribeInstancesCommand({
+      Filters: [
+        { Name: `tag:${TAGS.service}`, Values: ['wordpress'] },
+        { Name: 'instance-state-name', Values: ['running'] }
+      ]
+    })
+  )
   const spot = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).find((i) => i.InstanceLifecycle === 'spot')
   if (!spot?.InstanceId || !spot.PrivateIpAddress) throw new Error('no running spot wordpress instance found')
   return { id: spot.InstanceId, ip: spot.PrivateIpAddress }
 }
 
-async function converge(args: { cloud: Emulator; route53: Route53Client; zoneId: string; name: string; gone: string }): Promise<string[]> {
+async function converge(args: {
+  cloud: Emulator
+  route53: Route53Client
+  zoneId: string
+  name: string
+  gone: string
+}): Promise<string[]> {
   const deadline = Date.now() + 60_000
   let last = ''
   while (Date.now() < deadline) {
     const ips = (await records(args.route53, args.zoneId)).get(args.name) ?? []
-    if (ips.join(',') !== last) console.log(`  ${new Date().toISOString().slice(11, 23)}  ${args.name}  ${ips.join(', ') || '(no record)'}`)
+    if (ips.join(',') !== last)
+      console.log(`  ${new Date().toISOString().slice(11, 23)}  ${args.name}  ${ips.join(', ') || '(no record)'}`)
     last = ips.join(',')
     if (ips.length === 2 && !ips.includes(args.gone)) return ips
     await new Promise((r) => setTimeout(r, 100))
@@ -54,7 +66,9 @@ async function main(): Promise<void> {
   if (!existsSync(ACTION)) throw new Error('dist/index.js is missing: run npm run bundle')
   const cloud = await startEmulator({ simulation: { launchDelayMs: 400, terminateDelayMs: 400 } })
   try {
-    console.log(`Emulator listening on ${cloud.endpoint}\n\n$ node dist/index.js   (project prj-demo, stack st-wordpress, ${REGION})\n`)
+    console.log(
+      `Emulator listening on ${cloud.endpoint}\n\n$ node dist/index.js   (project prj-demo, stack st-wordpress, ${REGION})\n`
+    )
     const run = await runAction({
       inputs: { project: 'prj-demo', stack: 'st-wordpress', region: REGION, 'compose-file': 'compose.yaml' },
       workspace: WORKSPACE,

@@ -15,7 +15,17 @@ import { InstanceWatcher } from './aws/instances.js'
 import type { StackScope } from './names.js'
 import { readOtherStacks } from './resources/auto-scaling-group.js'
 import { KINDS, KIND_ORDER, REMOVAL_ORDER, ops } from './resources/index.js'
-import { accountOf, isUpsert, partitionOf, label, type ApplyStepContext, type KindOutput, type RemovalOf, type RemoveStepContext, type UpsertOf } from './resources/kind.js'
+import {
+  accountOf,
+  isUpsert,
+  partitionOf,
+  label,
+  type ApplyStepContext,
+  type KindOutput,
+  type RemovalOf,
+  type RemoveStepContext,
+  type UpsertOf
+} from './resources/kind.js'
 import type { ApplyResult, Change, DesiredState, Plan, ResourceKind } from './state.js'
 
 export type { ApplyContext } from './aws/engine.js'
@@ -28,7 +38,9 @@ interface Step {
 
 /** Steps of `kind` a change of `service` waits for: all of a project or stack kind's, only its own service's otherwise. */
 function stepsOf(steps: Step[], kind: ResourceKind, service: string | undefined): Step[] {
-  return steps.filter((s) => s.change.kind === kind && (KINDS[kind].level !== 'service' || s.change.service === service))
+  return steps.filter(
+    (s) => s.change.kind === kind && (KINDS[kind].level !== 'service' || s.change.service === service)
+  )
 }
 
 function applyOne<K extends ResourceKind>(change: UpsertOf<K>, ctx: ApplyStepContext): Promise<KindOutput<K>> {
@@ -49,7 +61,9 @@ function applyUpserts(e: Engine, plan: Plan, desired: DesiredState): Step[] {
       const deps = ops(kind).dependsOn.flatMap((d) => stepsOf(steps, d, change.service).map((s) => s.promise))
       const need = <D extends ResourceKind>(d: D): Promise<KindOutput<D>> => {
         const dep = stepsOf(steps, d, change.service)[0]
-        return dep ? (dep.promise as Promise<KindOutput<D>>) : Promise.reject(new Error(`${change.name} needs a ${KINDS[d].noun}, and the plan has none`))
+        return dep
+          ? (dep.promise as Promise<KindOutput<D>>)
+          : Promise.reject(new Error(`${change.name} needs a ${KINDS[d].noun}, and the plan has none`))
       }
       const service = desired.services.find((s) => s.name === change.service)
       const ctx: ApplyStepContext = { e, desired, plan, refs, service, need }
@@ -81,12 +95,27 @@ function removeSome<K extends ResourceKind>(kind: K, changes: Change[], ctx: Rem
 }
 
 /** Deletes in removal order; `kept`: the services the stack keeps (deploy), whose records stay whatever else of theirs goes. */
-function applyRemovals(e: Engine, plan: Plan, args: { scope: StackScope; zoneId: () => Promise<string | undefined>; kept: Set<string> }): Step[] {
+function applyRemovals(
+  e: Engine,
+  plan: Plan,
+  args: { scope: StackScope; zoneId: () => Promise<string | undefined>; kept: Set<string> }
+): Step[] {
   const deletes = plan.changes.filter((c) => c.action === 'delete')
   if (deletes.length === 0) return []
   const ifLast = deletes.some((c) => c.onlyIfLastStack)
-  const last = ifLast ? e.step(`checking for other stacks of ${args.scope.project}`, [], () => lastStack(e, args.scope)).catch(() => false) : Promise.resolve(true)
-  const ctx: RemoveStepContext = { e, plan, scope: args.scope, watcher: new InstanceWatcher(e, args.scope), zoneId: args.zoneId, kept: args.kept }
+  const last = ifLast
+    ? e
+        .step(`checking for other stacks of ${args.scope.project}`, [], () => lastStack(e, args.scope))
+        .catch(() => false)
+    : Promise.resolve(true)
+  const ctx: RemoveStepContext = {
+    e,
+    plan,
+    scope: args.scope,
+    watcher: new InstanceWatcher(e, args.scope),
+    zoneId: args.zoneId,
+    kept: args.kept
+  }
   const steps: Step[] = []
   for (const kind of REMOVAL_ORDER) {
     const op = KINDS[kind]
@@ -94,7 +123,15 @@ function applyRemovals(e: Engine, plan: Plan, args: { scope: StackScope; zoneId:
       const first = batch[0] as Change
       const related = (d: ResourceKind): Array<Promise<unknown>> =>
         steps
-          .filter((s) => s.change.kind === d && (op.level !== 'service' || op.removeTogether || KINDS[d].level !== 'service' || KINDS[d].removeTogether || s.change.service === first.service))
+          .filter(
+            (s) =>
+              s.change.kind === d &&
+              (op.level !== 'service' ||
+                op.removeTogether ||
+                KINDS[d].level !== 'service' ||
+                KINDS[d].removeTogether ||
+                s.change.service === first.service)
+          )
           .map((s) => s.promise)
       const what = `deleting ${op.noun} ${batch.map((c) => c.name).join(', ')}`
       const promise = e.step(
@@ -123,7 +160,9 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   const zoneId = (): Promise<string | undefined> => {
     const zone = plan.changes.find((c) => c.kind === 'hosted-zone')?.current
     if (zone) return Promise.resolve(zone.id)
-    return zoneStep ? (zoneStep.promise as Promise<string | undefined>).catch(() => undefined) : Promise.resolve(undefined)
+    return zoneStep
+      ? (zoneStep.promise as Promise<string | undefined>).catch(() => undefined)
+      : Promise.resolve(undefined)
   }
   const kept = new Set(desired?.services.map((s) => s.name) ?? [])
   const removals = scope ? applyRemovals(e, plan, { scope, zoneId, kept }) : []

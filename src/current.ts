@@ -27,7 +27,11 @@ export interface ReadOptions {
   otherStacks?: boolean
 }
 
-export async function readCurrent(aws: Aws | Clients, scope: StackScope, options: ReadOptions = {}): Promise<CurrentState> {
+export async function readCurrent(
+  aws: Aws | Clients,
+  scope: StackScope,
+  options: ReadOptions = {}
+): Promise<CurrentState> {
   const door = aws instanceof Aws ? aws : new Aws(aws)
   const shared = new Map<string, Promise<unknown>>()
   const ctx: ReadContext = {

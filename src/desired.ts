@@ -100,7 +100,13 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
       negativeTtl: inputs.dnsTtl
     },
     role: { name: roleName(scope), assumeRolePolicy: ASSUME_ROLE_POLICY, tags },
-    rolePolicy: { roleName: roleName(scope), policyName: ROLE_POLICY_NAME, region: inputs.region, logGroupName: logGroupName(scope), queueName: queueName(scope) },
+    rolePolicy: {
+      roleName: roleName(scope),
+      policyName: ROLE_POLICY_NAME,
+      region: inputs.region,
+      logGroupName: logGroupName(scope),
+      queueName: queueName(scope)
+    },
     logGroup: { name: logGroupName(scope), retentionDays: inputs.logRetentionDays, tags },
     function: {
       name: fn,
@@ -114,9 +120,24 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
       environment: { PROJECT: inputs.project, ZONE_NAME: zone, RECORD_TTL: String(inputs.dnsTtl) },
       tags
     },
-    rule: { name: rule, eventPattern: eventPattern(), description: `hyperform: EC2 state changes -> ${queueName(scope)}`, tags },
-    scheduleRule: { name: schedule, scheduleExpression: RECONCILE_SCHEDULE, description: `hyperform: reconcile every record of ${inputs.project}`, tags },
-    deadLetterQueue: { name: deadLetterQueueName(scope), retentionSeconds: DEAD_LETTER_RETENTION, region: inputs.region, tags },
+    rule: {
+      name: rule,
+      eventPattern: eventPattern(),
+      description: `hyperform: EC2 state changes -> ${queueName(scope)}`,
+      tags
+    },
+    scheduleRule: {
+      name: schedule,
+      scheduleExpression: RECONCILE_SCHEDULE,
+      description: `hyperform: reconcile every record of ${inputs.project}`,
+      tags
+    },
+    deadLetterQueue: {
+      name: deadLetterQueueName(scope),
+      retentionSeconds: DEAD_LETTER_RETENTION,
+      region: inputs.region,
+      tags
+    },
     queue: {
       name: queueName(scope),
       visibilityTimeout: 6 * LAMBDA_TIMEOUT,
@@ -128,7 +149,12 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
       tags
     },
     targets: [rule, schedule].map((ruleName) => ({ ruleName, id: RULE_TARGET_ID, queueName: queueName(scope) })),
-    eventSourceMapping: { functionName: fn, batchSize: BATCH_SIZE, batchingWindowSeconds: BATCHING_WINDOW, maximumConcurrency: BATCH_CONCURRENCY }
+    eventSourceMapping: {
+      functionName: fn,
+      batchSize: BATCH_SIZE,
+      batchingWindowSeconds: BATCHING_WINDOW,
+      maximumConcurrency: BATCH_CONCURRENCY
+    }
   }
 }
 
@@ -137,7 +163,13 @@ function spotTypes(primary: string, extra: string[]): string[] {
   return [...new Set([primary, ...extra.filter((t) => isArm(t) === arm)])]
 }
 
-function buildAsgs(args: { scope: StackScope; service: ServiceModel; inputs: ActionInputs; network: Network; instanceType: string }): DesiredAsg[] {
+function buildAsgs(args: {
+  scope: StackScope
+  service: ServiceModel
+  inputs: ActionInputs
+  network: Network
+  instanceType: string
+}): DesiredAsg[] {
   const { scope, service } = args
   const sizes: Record<Capacity, number> = {
     'on-demand': service.replicas - service.preemptible,
@@ -153,7 +185,12 @@ function buildAsgs(args: { scope: StackScope; service: ServiceModel; inputs: Act
   }))
 }
 
-function buildService(scope: StackScope, service: ServiceModel, inputs: ActionInputs, network: Network): DesiredService {
+function buildService(
+  scope: StackScope,
+  service: ServiceModel,
+  inputs: ActionInputs,
+  network: Network
+): DesiredService {
   const tags = serviceTags(scope, service.name)
   const instanceType = service.size ?? inputs.instanceType
   const spec: LaunchTemplateSpec = {
@@ -196,4 +233,3 @@ export function buildDesired(args: {
     services
   }
 }
-

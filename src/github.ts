@@ -22,7 +22,11 @@ const DEPLOY_ACTIONS = new Set(['opened', 'reopened', 'synchronize'])
 export function pullRequestEvent(payload: Record<string, unknown> | undefined, env: Env): PullRequestEvent | undefined {
   if (env.GITHUB_EVENT_NAME !== 'pull_request' && env.GITHUB_EVENT_NAME !== 'pull_request_target') return undefined
   const pr = payload?.pull_request as
-    | { number?: number; head?: { repo?: { full_name?: string; fork?: boolean } | null }; base?: { repo?: { full_name?: string } } }
+    | {
+        number?: number
+        head?: { repo?: { full_name?: string; fork?: boolean } | null }
+        base?: { repo?: { full_name?: string } }
+      }
     | undefined
   if (!pr || typeof pr.number !== 'number') return undefined
   const head = pr.head?.repo?.full_name
@@ -46,11 +50,16 @@ export interface CommandDecision {
  * What a run does on this event: a closed pull request destroys its stack unless `command`
  * was set explicitly; opened, reopened and synchronize deploy; other pull request actions skip.
  */
-export function decideCommand(args: { command: Command; explicit: boolean; event?: PullRequestEvent }): CommandDecision {
+export function decideCommand(args: {
+  command: Command
+  explicit: boolean
+  event?: PullRequestEvent
+}): CommandDecision {
   const { command, explicit, event } = args
   if (explicit || !event) return { command, reason: explicit ? 'the command input' : 'the default command' }
   if (event.action === 'closed') return { command: 'destroy', reason: `pull request #${event.number} was closed` }
-  if (DEPLOY_ACTIONS.has(event.action) || event.action === '') return { command, reason: `pull request #${event.number} ${event.action || 'event'}` }
+  if (DEPLOY_ACTIONS.has(event.action) || event.action === '')
+    return { command, reason: `pull request #${event.number} ${event.action || 'event'}` }
   return { command, skip: `pull request action "${event.action}" neither deploys nor destroys`, reason: event.action }
 }
 
@@ -74,12 +83,22 @@ export interface CommentTarget {
 }
 
 /** Octokit's RequestError, told apart by shape (its class comes from a transitive dependency). */
-function isRequestError(error: unknown): error is { status: number; message: string; request: { method: string; url: string } } {
-  return typeof error === 'object' && error !== null && typeof (error as { status?: unknown }).status === 'number' && 'request' in error
+function isRequestError(
+  error: unknown
+): error is { status: number; message: string; request: { method: string; url: string } } {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { status?: unknown }).status === 'number' &&
+    'request' in error
+  )
 }
 
 /** Creates the comment, or updates the one carrying the marker: never a second one. */
-export async function upsertComment(target: CommentTarget, args: { marker: string; body: string }): Promise<'created' | 'updated'> {
+export async function upsertComment(
+  target: CommentTarget,
+  args: { marker: string; body: string }
+): Promise<'created' | 'updated'> {
   // getOctokit brings the runner's proxy settings and the toolkit's user agent; the base URL
   // is passed explicitly so a caller's apiUrl wins over the one read when the module loaded.
   const octokit = getOctokit(target.token, { baseUrl: target.apiUrl })
@@ -88,11 +107,15 @@ export async function upsertComment(target: CommentTarget, args: { marker: strin
   const body = `${args.marker}\n${args.body}`
   try {
     // Page by 100 (the API's maximum) and stop at the page that holds the marker.
-    const [existing] = await octokit.paginate(octokit.rest.issues.listComments, { ...issue, per_page: 100 }, (response, done) => {
-      const found = response.data.find((c) => c.body?.includes(args.marker))
-      if (found) done()
-      return found ? [found] : []
-    })
+    const [existing] = await octokit.paginate(
+      octokit.rest.issues.listComments,
+      { ...issue, per_page: 100 },
+      (response, done) => {
+        const found = response.data.find((c) => c.body?.includes(args.marker))
+        if (found) done()
+        return found ? [found] : []
+      }
+    )
     if (existing) {
       await octokit.rest.issues.updateComment({ owner, repo, comment_id: existing.id, body })
       return 'updated'
@@ -101,6 +124,9 @@ export async function upsertComment(target: CommentTarget, args: { marker: strin
     return 'created'
   } catch (error) {
     if (!isRequestError(error)) throw error
-    throw new Error(`GitHub API ${error.request.method} ${error.request.url} answered ${error.status}: ${error.message.slice(0, 200)}`, { cause: error })
+    throw new Error(
+      `GitHub API ${error.request.method} ${error.request.url} answered ${error.status}: ${error.message.slice(0, 200)}`,
+      { cause: error }
+    )
   }
 }

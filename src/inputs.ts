@@ -11,7 +11,9 @@ export type Command = 'deploy' | 'plan' | 'destroy'
 export const COMMANDS: readonly Command[] = ['deploy', 'plan', 'destroy']
 export const DEFAULT_COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml']
 /** The retention periods CloudWatch Logs accepts, in days. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
+]
 
 export interface ActionInputs {
   project: string
@@ -55,7 +57,11 @@ export interface InputsDraft extends Omit<ActionInputs, 'stack'> {
 
 export class InputError extends Error {
   constructor(readonly problems: string[]) {
-    super(problems.length === 1 ? problems[0] : `${problems.length} input errors:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    super(
+      problems.length === 1
+        ? problems[0]
+        : `${problems.length} input errors:\n${problems.map((p) => `  - ${p}`).join('\n')}`
+    )
     this.name = 'InputError'
   }
 }
@@ -132,7 +138,11 @@ class Reader {
 function readAmi(r: Reader): string | undefined {
   const value = r.raw('ami')
   if (value === '') return undefined
-  const problem = value.startsWith(SSM_REFERENCE) ? ssmReferenceProblem(value.slice(SSM_REFERENCE.length)) : AMI_ID.test(value) ? undefined : `is not ${AMI_EXAMPLES}`
+  const problem = value.startsWith(SSM_REFERENCE)
+    ? ssmReferenceProblem(value.slice(SSM_REFERENCE.length))
+    : AMI_ID.test(value)
+      ? undefined
+      : `is not ${AMI_EXAMPLES}`
   if (problem) r.problems.push(`Input "ami": "${value}" ${problem}`)
   return value
 }
@@ -162,7 +172,9 @@ function readCommand(r: Reader): Command {
 function readRegion(r: Reader): string {
   const region = r.string('region', r.envValue.AWS_REGION ?? r.envValue.AWS_DEFAULT_REGION ?? '')
   if (region === '') {
-    r.problems.push('Input "region": not set, and neither is AWS_REGION nor AWS_DEFAULT_REGION (aws-actions/configure-aws-credentials sets them)')
+    r.problems.push(
+      'Input "region": not set, and neither is AWS_REGION nor AWS_DEFAULT_REGION (aws-actions/configure-aws-credentials sets them)'
+    )
   }
   return region
 }
@@ -177,7 +189,8 @@ function readComposeFiles(r: Reader, workspace: string): string[] {
 function readTypes(r: Reader, name: string): string[] {
   const types = r.list(name)
   for (const type of types) {
-    if (!INSTANCE_TYPE.test(type)) r.problems.push(`Input "${name}": "${type}" is not an EC2 instance type such as t3.micro`)
+    if (!INSTANCE_TYPE.test(type))
+      r.problems.push(`Input "${name}": "${type}" is not an EC2 instance type such as t3.micro`)
   }
   return types
 }
@@ -185,7 +198,8 @@ function readTypes(r: Reader, name: string): string[] {
 function readSubnets(r: Reader): string[] {
   const subnets = r.list('subnet-ids')
   for (const subnet of subnets) {
-    if (!SUBNET_ID.test(subnet)) r.problems.push(`Input "subnet-ids": "${subnet}" is not a subnet id such as subnet-0123456789abcdef0`)
+    if (!SUBNET_ID.test(subnet))
+      r.problems.push(`Input "subnet-ids": "${subnet}" is not a subnet id such as subnet-0123456789abcdef0`)
   }
   return subnets
 }
@@ -193,7 +207,9 @@ function readSubnets(r: Reader): string[] {
 function readRetention(r: Reader): number {
   const days = r.integer('log-retention-days', { min: 1, max: 3653, fallback: 14 })
   if (!LOG_RETENTION_DAYS.includes(days)) {
-    r.problems.push(`Input "log-retention-days": "${days}" is not a retention CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`)
+    r.problems.push(
+      `Input "log-retention-days": "${days}" is not a retention CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`
+    )
   }
   return days
 }
@@ -206,7 +222,10 @@ export function readInputs(env: Env = process.env): InputsDraft {
   const project = r.raw('project')
   if (project === '') r.problems.push('Input "project": required and not set')
   const instanceTypes = readTypes(r, 'instance-type')
-  if (instanceTypes.length > 1) r.problems.push(`Input "instance-type": "${r.raw('instance-type')}" names more than one type; use spot-instance-types for extra spot types`)
+  if (instanceTypes.length > 1)
+    r.problems.push(
+      `Input "instance-type": "${r.raw('instance-type')}" names more than one type; use spot-instance-types for extra spot types`
+    )
   const githubToken = r.raw('github-token')
   if (githubToken) core.setSecret(githubToken)
   const draft: InputsDraft = {
@@ -271,7 +290,9 @@ export function resolveStack(
         ? [sanitizeLabel(composeName), 'compose-name']
         : [sanitizeLabel(repository), 'repository']
   if (stack === '') {
-    throw new InputError(['Input "stack": not set, and no pull request, compose name: or GITHUB_REPOSITORY to derive it from'])
+    throw new InputError([
+      'Input "stack": not set, and no pull request, compose name: or GITHUB_REPOSITORY to derive it from'
+    ])
   }
   const { commandExplicit: _c, ...rest } = draft
   return { inputs: { ...rest, stack }, source }

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url'
 export const ZIP_NAME = 'update-r53-record.zip'
 
 function candidates(): string[] {
-  return [new URL(`./lambda/${ZIP_NAME}`, import.meta.url), new URL(`../dist/lambda/${ZIP_NAME}`, import.meta.url)].map((u) =>
-    fileURLToPath(u)
+  return [new URL(`./lambda/${ZIP_NAME}`, import.meta.url), new URL(`../dist/lambda/${ZIP_NAME}`, import.meta.url)].map(
+    (u) => fileURLToPath(u)
   )
 }
 

@@ -5,9 +5,24 @@
 import * as core from '@actions/core'
 import { loadCompose } from './compose/index.js'
 import type { ComposeModel } from './compose/model.js'
-import { readEventPayload, readInputs, resolveStack, InputError, type ActionInputs, type InputsDraft, type StackSource } from './inputs.js'
+import {
+  readEventPayload,
+  readInputs,
+  resolveStack,
+  InputError,
+  type ActionInputs,
+  type InputsDraft,
+  type StackSource
+} from './inputs.js'
 import { scopeProblems, type StackScope } from './names.js'
-import { commentMarker, decideCommand, forkProblem, pullRequestEvent, upsertComment, type PullRequestEvent } from './github.js'
+import {
+  commentMarker,
+  decideCommand,
+  forkProblem,
+  pullRequestEvent,
+  upsertComment,
+  type PullRequestEvent
+} from './github.js'
 import { createClients } from './aws/clients.js'
 import { imageProblems } from './aws/images.js'
 import { launchesInto, outboundReport, resolveNetwork } from './aws/network.js'
@@ -79,10 +94,15 @@ async function prepare(): Promise<Prepared | undefined> {
   }
   const fork = decision.command === 'destroy' ? undefined : forkProblem(event, draft.allowForks)
   if (fork) throw new InputError([fork])
-  const model = await loadModel({ ...draft, command: decision.command }, draft.stack !== undefined || event !== undefined)
+  const model = await loadModel(
+    { ...draft, command: decision.command },
+    draft.stack !== undefined || event !== undefined
+  )
   const { inputs, source } = resolveStack({ ...draft, command: decision.command }, model?.name)
   maskEnvironment(model, [inputs.project, inputs.stack])
-  core.info(`hyperform ${inputs.command} (${decision.reason}): project ${inputs.project}, stack ${inputs.stack} (from ${source}), region ${inputs.region}`)
+  core.info(
+    `hyperform ${inputs.command} (${decision.reason}): project ${inputs.project}, stack ${inputs.stack} (from ${source}), region ${inputs.region}`
+  )
   return { inputs, source, scope: checkScope(inputs, model), model, event }
 }
 
@@ -105,7 +125,10 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   const plan = desired ? diff(desired, current) : destroyPlan(current, scope)
   printPlan(changeLines(plan))
   const drift = driftLines(plan)
-  if (drift.length > 0) core.warning(`drift: ${drift.length} resource(s) changed outside this action; ${inputs.command === 'plan' ? 'a deploy heals them' : 'healing them'}`)
+  if (drift.length > 0)
+    core.warning(
+      `drift: ${drift.length} resource(s) changed outside this action; ${inputs.command === 'plan' ? 'a deploy heals them' : 'healing them'}`
+    )
   if (network && launchesInto(plan)) {
     const outbound = await outboundReport(aws, network)
     for (const warning of outbound.warnings) core.warning(warning)
@@ -113,12 +136,14 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   }
   const applied = inputs.command === 'plan' ? undefined : await applyPlan(plan, { clients, desired, log: core.info })
   // Nothing written: the stack is as read, so the wait judges that first (no extra calls on a no-op).
-  const seen = applied?.writes === 0 && current.instances && current.recordsRead
-    ? { zoneId: current.zone?.id, asgs: current.asgs, instances: current.instances, records: current.records }
-    : undefined
-  const ready = desired && inputs.command === 'deploy' && inputs.wait
-    ? await waitForStack({ clients, desired, timeoutSeconds: inputs.waitTimeout, log: core.info, seen })
-    : undefined
+  const seen =
+    applied?.writes === 0 && current.instances && current.recordsRead
+      ? { zoneId: current.zone?.id, asgs: current.asgs, instances: current.instances, records: current.records }
+      : undefined
+  const ready =
+    desired && inputs.command === 'deploy' && inputs.wait
+      ? await waitForStack({ clients, desired, timeoutSeconds: inputs.waitTimeout, log: core.info, seen })
+      : undefined
   return buildReport({ inputs, source: prepared.source, model, current, plan, applied, ready })
 }
 
@@ -127,11 +152,20 @@ async function publish(prepared: Prepared, report: RunReport): Promise<void> {
   await writeSummary(report)
   const { event, inputs } = prepared
   if (event && inputs.githubToken) {
-    const target = { token: inputs.githubToken, apiUrl: process.env.GITHUB_API_URL ?? 'https://api.github.com', repository: event.repository, number: event.number }
-    const done = await upsertComment(target, { marker: commentMarker(inputs.project, inputs.stack), body: previewComment(report) })
+    const target = {
+      token: inputs.githubToken,
+      apiUrl: process.env.GITHUB_API_URL ?? 'https://api.github.com',
+      repository: event.repository,
+      number: event.number
+    }
+    const done = await upsertComment(target, {
+      marker: commentMarker(inputs.project, inputs.stack),
+      body: previewComment(report)
+    })
     core.info(`Pull request #${event.number}: comment ${done}.`)
   }
-  if (report.ready && !report.ready.ok) throw new Error(`stack ${inputs.stack} not ready after ${inputs.waitTimeout}s:\n${report.ready.lines.join('\n')}`)
+  if (report.ready && !report.ready.ok)
+    throw new Error(`stack ${inputs.stack} not ready after ${inputs.waitTimeout}s:\n${report.ready.lines.join('\n')}`)
 }
 
 export async function run(): Promise<void> {

@@ -194,7 +194,10 @@ export function projectTags(p: ProjectScope): Record<string, string> {
 export function scopeProblems(s: StackScope, services: readonly string[] = []): string[] {
   const problems: string[] = []
   const project = labelProblem(s.project, LIMITS.project)
-  if (project) problems.push(`project "${s.project}" ${project} (the Lambda name ${FUNCTION_PREFIX}<project> is at most ${LIMITS.functionName})`)
+  if (project)
+    problems.push(
+      `project "${s.project}" ${project} (the Lambda name ${FUNCTION_PREFIX}<project> is at most ${LIMITS.functionName})`
+    )
   const stack = labelProblem(s.stack)
   if (stack) problems.push(`stack "${s.stack}" ${stack}`)
   const region = regionProblem(s.region)
@@ -202,7 +205,9 @@ export function scopeProblems(s: StackScope, services: readonly string[] = []): 
   for (const service of services) {
     const fqdn = recordName(s, service)
     if (fqdn.length > LIMITS.fqdn) {
-      problems.push(`service "${service}": the DNS name ${fqdn} is ${fqdn.length} characters; the limit is ${LIMITS.fqdn}`)
+      problems.push(
+        `service "${service}": the DNS name ${fqdn} is ${fqdn.length} characters; the limit is ${LIMITS.fqdn}`
+      )
     }
   }
   return problems

@@ -16,16 +16,20 @@ function removals(args: Omit<RemovalContext, 'planned'>): Change[] {
 }
 
 export function desiredNames(desired: DesiredState): Set<string> {
-  return new Set(desired.services.flatMap((s) => [s.securityGroup.name, s.launchTemplate.name, ...s.asgs.map((a) => a.name)]))
+  return new Set(
+    desired.services.flatMap((s) => [s.securityGroup.name, s.launchTemplate.name, ...s.asgs.map((a) => a.name)])
+  )
 }
 
 /** Deploy and plan: every desired resource (noops included) and deletes of what the compose file no longer has. */
 export function diff(desired: DesiredState, current: CurrentState): Plan {
   const changes: Change[] = []
   const kinds = KIND_ORDER.map((kind) => KINDS[kind])
-  for (const kind of kinds) if (kind.level !== 'service') changes.push(...kind.diff({ desired, current, planned: changes }))
+  for (const kind of kinds)
+    if (kind.level !== 'service') changes.push(...kind.diff({ desired, current, planned: changes }))
   for (const service of desired.services) {
-    for (const kind of kinds) if (kind.level === 'service') changes.push(...kind.diff({ desired, current, planned: changes }, service))
+    for (const kind of kinds)
+      if (kind.level === 'service') changes.push(...kind.diff({ desired, current, planned: changes }, service))
   }
   const keep = { names: desiredNames(desired), services: new Set(desired.services.map((s) => s.name)) }
   changes.push(...removals({ current, keep, reason: 'not in compose file', orphansAreDrift: true, destroy: false }))
@@ -40,11 +44,17 @@ export function diff(desired: DesiredState, current: CurrentState): Plan {
  * deletes are marked onlyIfLastStack and apply checks right before them.
  */
 export function destroyPlan(current: CurrentState, scope: StackScope): Plan {
-  const all = removals({ current, keep: { names: new Set(), services: new Set() }, reason: `destroying stack ${scope.stack}`, destroy: true })
+  const all = removals({
+    current,
+    keep: { names: new Set(), services: new Set() },
+    reason: `destroying stack ${scope.stack}`,
+    destroy: true
+  })
   const others = current.otherStacks
   const changes = all.map((change): Change => {
     if (KINDS[change.kind].level !== 'project') return change
-    if (others && others.length > 0) return { ...change, action: 'noop', reason: `kept: used by stack(s) ${others.join(', ')}` } as Change
+    if (others && others.length > 0)
+      return { ...change, action: 'noop', reason: `kept: used by stack(s) ${others.join(', ')}` } as Change
     if (others) return { ...change, reason: 'no other stack of the project remains' }
     return { ...change, reason: 'if no other stack of the project remains', onlyIfLastStack: true }
   })

@@ -47,12 +47,22 @@ export function nextVersion(current: VersionRecord | undefined): number {
 export function versionBump(name: string, current: VersionRecord | undefined, ttl: number): VersionChange[] {
   const create: VersionChange = {
     Action: 'CREATE',
-    ResourceRecordSet: { Name: name, Type: 'TXT', TTL: ttl, ResourceRecords: [{ Value: versionValue(nextVersion(current)) }] }
+    ResourceRecordSet: {
+      Name: name,
+      Type: 'TXT',
+      TTL: ttl,
+      ResourceRecords: [{ Value: versionValue(nextVersion(current)) }]
+    }
   }
   if (!current) return [create]
   const remove: VersionChange = {
     Action: 'DELETE',
-    ResourceRecordSet: { Name: current.name, Type: 'TXT', TTL: current.ttl, ResourceRecords: current.values.map((Value) => ({ Value })) }
+    ResourceRecordSet: {
+      Name: current.name,
+      Type: 'TXT',
+      TTL: current.ttl,
+      ResourceRecords: current.values.map((Value) => ({ Value }))
+    }
   }
   return [remove, create]
 }

@@ -55,7 +55,10 @@ export function annotate(diagnostics: readonly Diagnostic[]): void {
 }
 
 function pad(cells: string[], widths: number[]): string {
-  return cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
+  return cells
+    .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+    .join('  ')
+    .trimEnd()
 }
 
 /** The plan as an aligned text table, one line per resource, noops included. */
@@ -106,18 +109,35 @@ export function summaryMarkdown(report: RunReport): string {
   const title = `hyperform ${report.command}: ${report.project} / ${report.stack} (${report.region})`
   const services = markdownTable(
     ['service', 'image', 'on-demand', 'spot', 'DNS name', 'instances', 'groups'],
-    report.services.map((s) => [s.name, s.image, String(s.onDemand), String(s.spot), s.dnsName, s.instances.join(', ') || '-', s.asgs.join(', ')])
+    report.services.map((s) => [
+      s.name,
+      s.image,
+      String(s.onDemand),
+      String(s.spot),
+      s.dnsName,
+      s.instances.join(', ') || '-',
+      s.asgs.join(', ')
+    ])
   )
   const changeRows = (list: ChangeLine[]): string[][] => list.map((c) => [c.action, c.kind, c.name, c.reason])
   const parts = [`## ${title}`, services]
-  if (report.drift.length > 0) parts.push('### Drift (changed outside this action, healed by deploy)', markdownTable(['action', 'kind', 'name', 'reason'], changeRows(report.drift)))
+  if (report.drift.length > 0)
+    parts.push(
+      '### Drift (changed outside this action, healed by deploy)',
+      markdownTable(['action', 'kind', 'name', 'reason'], changeRows(report.drift))
+    )
   parts.push(
     `### Changes (${report.changes.length}, ${report.writes} write calls)`,
-    report.changes.length > 0 ? markdownTable(['action', 'kind', 'name', 'reason'], changeRows(report.changes)) : 'Nothing to change.'
+    report.changes.length > 0
+      ? markdownTable(['action', 'kind', 'name', 'reason'], changeRows(report.changes))
+      : 'Nothing to change.'
   )
-  if (report.ready) parts.push(`### ${report.ready.ok ? 'Ready' : 'Not ready'}`, report.ready.lines.map((l) => `- ${l}`).join('\n'))
+  if (report.ready)
+    parts.push(`### ${report.ready.ok ? 'Ready' : 'Not ready'}`, report.ready.lines.map((l) => `- ${l}`).join('\n'))
   const text = parts.join('\n\n') + '\n'
-  return text.length <= SUMMARY_LIMIT ? text : `${text.slice(0, SUMMARY_LIMIT)}\n\n(summary cut at ${SUMMARY_LIMIT} characters)\n`
+  return text.length <= SUMMARY_LIMIT
+    ? text
+    : `${text.slice(0, SUMMARY_LIMIT)}\n\n(summary cut at ${SUMMARY_LIMIT} characters)\n`
 }
 
 export async function writeSummary(report: RunReport): Promise<void> {
@@ -135,15 +155,21 @@ export async function fail(error: unknown): Promise<void> {
   if (Array.isArray(problems)) for (const p of problems) core.error(String(p))
   const denials = findDenials(error)
   const explained = denials.map((d) => explainDenial(d))
-  for (const [i, d] of denials.entries()) core.error(explained[i] ?? '', { title: `Missing AWS permission: ${d.action ?? d.code}` })
+  for (const [i, d] of denials.entries())
+    core.error(explained[i] ?? '', { title: `Missing AWS permission: ${d.action ?? d.code}` })
   if (denials.length > 0 && process.env.GITHUB_STEP_SUMMARY) {
     await core.summary
       .addRaw(denialsMarkdown(denials))
       .write()
-      .catch((err: unknown) => core.warning(`could not write the job summary: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) =>
+        core.warning(`could not write the job summary: ${err instanceof Error ? err.message : String(err)}`)
+      )
   }
   const message = error instanceof Error ? error.message : String(error)
-  const cause = error instanceof Error && error.cause instanceof Error ? `\n  caused by ${error.cause.name}: ${error.cause.message}` : ''
+  const cause =
+    error instanceof Error && error.cause instanceof Error
+      ? `\n  caused by ${error.cause.name}: ${error.cause.message}`
+      : ''
   const why = explained.length > 0 ? `\n${explained.join('\n')}` : ''
   core.setFailed(`${message}${cause}${why}`)
 }
@@ -155,10 +181,18 @@ export function previewComment(report: RunReport, at: Date = new Date()): string
     return `### Preview stack \`${report.stack}\` destroyed\n\nEverything of stack \`${report.stack}\` in project \`${report.project}\` (${report.region}) was removed at ${when} (${report.changes.length} changes).\n`
   }
   const rows = report.services.map((s) => [s.name, `\`${s.dnsName}\``, String(s.onDemand), String(s.spot), s.image])
-  const last = report.changes.length > 0 ? `${report.changes.length} changes: ${report.changes.slice(0, 5).map((c) => `${c.action} ${c.kind} ${c.name}`).join(', ')}${report.changes.length > 5 ? ', ...' : ''}` : 'no changes'
-  return [
-    `### Preview stack \`${report.stack}\` (${report.project}, ${report.region})`,
-    markdownTable(['service', 'DNS name', 'on-demand', 'spot', 'image'], rows),
-    `Last ${report.command} ${when}: ${last}.${report.drift.length > 0 ? ` Drift healed: ${report.drift.length}.` : ''}`
-  ].join('\n\n') + '\n'
+  const last =
+    report.changes.length > 0
+      ? `${report.changes.length} changes: ${report.changes
+          .slice(0, 5)
+          .map((c) => `${c.action} ${c.kind} ${c.name}`)
+          .join(', ')}${report.changes.length > 5 ? ', ...' : ''}`
+      : 'no changes'
+  return (
+    [
+      `### Preview stack \`${report.stack}\` (${report.project}, ${report.region})`,
+      markdownTable(['service', 'DNS name', 'on-demand', 'spot', 'image'], rows),
+      `Last ${report.command} ${when}: ${last}.${report.drift.length > 0 ? ` Drift healed: ${report.drift.length}.` : ''}`
+    ].join('\n\n') + '\n'
+  )
 }

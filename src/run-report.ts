@@ -27,7 +27,9 @@ function intendedLines(plan: Plan): ChangeLine[] {
 }
 
 function runningIps(current: CurrentState, service: string): string[] {
-  const fromInstances = current.instances?.filter((i) => i.service === service && i.state === 'running' && i.privateIp).map((i) => i.privateIp!)
+  const fromInstances = current.instances
+    ?.filter((i) => i.service === service && i.state === 'running' && i.privateIp)
+    .map((i) => i.privateIp!)
   return (fromInstances ?? []).sort()
 }
 
@@ -36,7 +38,13 @@ function serviceNames(model: ComposeModel | undefined, current: CurrentState): s
   return [...new Set(current.asgs.map((a) => a.service))].sort()
 }
 
-function serviceReport(args: { scope: StackScope; name: string; model?: ComposeModel; current: CurrentState; ready?: WaitResult }): ServiceReport {
+function serviceReport(args: {
+  scope: StackScope
+  name: string
+  model?: ComposeModel
+  current: CurrentState
+  ready?: WaitResult
+}): ServiceReport {
   const { scope, name, model, current, ready } = args
   const service = model?.services.find((s) => s.name === name)
   const waited = ready?.services.find((s) => s.service === name)
@@ -81,7 +89,9 @@ export function buildReport(input: ReportInput): RunReport {
     command: inputs.command,
     hostedZoneId: destroyed ? current.zone?.id : (createdZone ?? current.zone?.id),
     lambdaFunction: functionName(scope),
-    services: serviceNames(input.model, current).map((name) => serviceReport({ scope, name, model: destroyed ? undefined : input.model, current, ready })),
+    services: serviceNames(input.model, current).map((name) =>
+      serviceReport({ scope, name, model: destroyed ? undefined : input.model, current, ready })
+    ),
     changes: intendedLines(plan),
     drift: driftLines(plan),
     writes: applied?.writes ?? 0,

@@ -171,4 +171,3 @@ export interface WaitResult {
     ready: boolean
   }>
 }
-

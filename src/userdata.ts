@@ -78,18 +78,19 @@ function b64(text: string): string {
 function checkEnvironment(service: string, environment: Record<string, string>): void {
   for (const [key, value] of Object.entries(environment)) {
     if (key === '' || key.includes('=') || key.includes('\0')) {
-      throw new Error(`service "${service}": environment variable name ${JSON.stringify(key)} cannot be passed to a process (empty, "=" or NUL)`)
+      throw new Error(
+        `service "${service}": environment variable name ${JSON.stringify(key)} cannot be passed to a process (empty, "=" or NUL)`
+      )
     }
     if (value.includes('\0')) {
-      throw new Error(`service "${service}": the value of environment variable ${key} contains a NUL byte, which a process environment cannot carry`)
+      throw new Error(
+        `service "${service}": the value of environment variable ${key} contains a NUL byte, which a process environment cannot carry`
+      )
     }
   }
 }
 
-export function containerSpec(
-  service: ServiceModel,
-  dns: { resolver: string; search: string[] }
-): ContainerSpec {
+export function containerSpec(service: ServiceModel, dns: { resolver: string; search: string[] }): ContainerSpec {
   if (service.image.startsWith('-') || service.image.trim() === '') {
     throw new Error(`service "${service.name}": image ${JSON.stringify(service.image)} is not an image reference`)
   }

@@ -37,20 +37,32 @@ function onAsgVersion(asg: CurrentAsg, instance: CurrentAsgInstance): boolean {
   return !want || !have || !/^\d+$/.test(want) || !/^\d+$/.test(have) || want === have
 }
 
-function serviceStatus(service: DesiredService, seen: { asgs: CurrentAsg[]; instances: CurrentInstance[]; records: CurrentRecord[] }): ServiceStatus {
+function serviceStatus(
+  service: DesiredService,
+  seen: { asgs: CurrentAsg[]; instances: CurrentInstance[]; records: CurrentRecord[] }
+): ServiceStatus {
   const desired = service.asgs.reduce((n, a) => n + a.size, 0)
-  const running = new Map(seen.instances.filter((i) => i.service === service.name && i.state === 'running').map((i) => [i.id, i]))
+  const running = new Map(
+    seen.instances.filter((i) => i.service === service.name && i.state === 'running').map((i) => [i.id, i])
+  )
   // An instance still on an older launch template version (an instance refresh that has not
   // replaced it yet, or not even started) does not count: the stack is not deployed until it is gone.
   const inService = seen.asgs
     .filter((g) => service.asgs.some((a) => a.name === g.name))
     .flatMap((g) => g.instances.filter((i) => onAsgVersion(g, i)))
     .filter((i) => i.lifecycleState === 'InService' && running.has(i.id))
-  const instanceIps = [...running.values()].map((i) => i.privateIp ?? '').filter(Boolean).sort()
+  const instanceIps = [...running.values()]
+    .map((i) => i.privateIp ?? '')
+    .filter(Boolean)
+    .sort()
   const record = seen.records.find((r) => r.name === service.recordName && r.type === 'A')
   const recordValues = [...(record?.values ?? [])].sort()
   const sizesOk = service.asgs.every((a) => seen.asgs.find((g) => g.name === a.name)?.desired === a.size)
-  const ready = sizesOk && inService.length === desired && instanceIps.length === desired && recordValues.join(',') === instanceIps.join(',')
+  const ready =
+    sizesOk &&
+    inService.length === desired &&
+    instanceIps.length === desired &&
+    recordValues.join(',') === instanceIps.join(',')
   return { service: service.name, desired, running: inService.length, recordValues, instanceIps, ready }
 }
 
@@ -59,7 +71,9 @@ function progress(statuses: ServiceStatus[], elapsedS: number): string {
   const pending = statuses
     .filter((s) => !s.ready)
     .slice(0, 10)
-    .map((s) => `${s.service} ${s.running}/${s.desired} running, record ${s.recordValues.length}/${s.instanceIps.length}`)
+    .map(
+      (s) => `${s.service} ${s.running}/${s.desired} running, record ${s.recordValues.length}/${s.instanceIps.length}`
+    )
   return `wait ${elapsedS}s: ${ready}/${statuses.length} services ready${pending.length ? `; ${pending.join('; ')}` : ''}`
 }
 

@@ -14,7 +14,12 @@ import type { CurrentState, DesiredState, Network } from '../../src/state.js'
 
 export const ACCOUNT = '123456789012'
 export const ZONE_ID = 'Z0EXAMPLE'
-export const network: Network = { vpcId: 'vpc-1', vpcCidr: '172.28.0.0/16', subnetIds: ['subnet-b', 'subnet-a'], resolver: '172.28.0.2' }
+export const network: Network = {
+  vpcId: 'vpc-1',
+  vpcCidr: '172.28.0.0/16',
+  subnetIds: ['subnet-b', 'subnet-a'],
+  resolver: '172.28.0.2'
+}
 export const lambdaCode = { zipPath: 'dist/lambda/update-r53-record.zip', codeSha256: 'c2hhMjU2' }
 
 export function inputs(overrides: Partial<ActionInputs> = {}): ActionInputs {
@@ -56,7 +61,11 @@ export function svc(name: string, overrides: Partial<ServiceModel> = {}): Servic
 export function wordpress(): ComposeModel {
   return {
     services: [
-      svc('db', { image: 'mysql:5.7', ports: [{ target: 3306, published: 3306, protocol: 'tcp' }], environment: { MYSQL_PASSWORD: 'password' } }),
+      svc('db', {
+        image: 'mysql:5.7',
+        ports: [{ target: 3306, published: 3306, protocol: 'tcp' }],
+        environment: { MYSQL_PASSWORD: 'password' }
+      }),
       svc('wordpress', {
         image: 'wordpress:latest',
         replicas: 2,
@@ -89,8 +98,24 @@ export function currentFrom(desired: DesiredState): CurrentState {
     const sgId = `sg-${s.name}`
     const ltId = `lt-${s.name}`
     return {
-      sg: { id: sgId, name: s.securityGroup.name, vpcId: network.vpcId, service: s.name, ingress: s.securityGroup.ingress, configHash: ingressHash(s.securityGroup.ingress) },
-      lt: { id: ltId, name: s.launchTemplate.name, service: s.name, defaultVersion: 3, latestVersion: 3, configHash: launchTemplateHash(s.launchTemplate.spec, sgId), image: s.image, instanceType: s.launchTemplate.spec.instanceType },
+      sg: {
+        id: sgId,
+        name: s.securityGroup.name,
+        vpcId: network.vpcId,
+        service: s.name,
+        ingress: s.securityGroup.ingress,
+        configHash: ingressHash(s.securityGroup.ingress)
+      },
+      lt: {
+        id: ltId,
+        name: s.launchTemplate.name,
+        service: s.name,
+        defaultVersion: 3,
+        latestVersion: 3,
+        configHash: launchTemplateHash(s.launchTemplate.spec, sgId),
+        image: s.image,
+        instanceType: s.launchTemplate.spec.instanceType
+      },
       asgs: s.asgs.map((a) => ({
         name: a.name,
         service: s.name,
@@ -101,10 +126,16 @@ export function currentFrom(desired: DesiredState): CurrentState {
         launchTemplateId: ltId,
         launchTemplateVersion: '3',
         instanceTypes: a.instanceTypes,
-        ...(a.capacity === 'spot' ? { onDemandBase: 0, onDemandPercent: 0, spotStrategy: 'price-capacity-optimized' } : {}),
+        ...(a.capacity === 'spot'
+          ? { onDemandBase: 0, onDemandPercent: 0, spotStrategy: 'price-capacity-optimized' }
+          : {}),
         capacityRebalance: a.capacity === 'spot',
         subnetIds: [...a.subnetIds].sort(),
-        instances: Array.from({ length: a.size }, () => ({ id: `i-${(n += 1)}`, lifecycleState: 'InService', healthStatus: 'Healthy' })),
+        instances: Array.from({ length: a.size }, () => ({
+          id: `i-${(n += 1)}`,
+          lifecycleState: 'InService',
+          healthStatus: 'Healthy'
+        })),
         tags: { ...a.tags, [TAGS.configHash]: asgConfigHash(a) }
       }))
     }
@@ -114,7 +145,11 @@ export function currentFrom(desired: DesiredState): CurrentState {
     accountId: ACCOUNT,
     partition: 'aws',
     zone: { id: ZONE_ID, name: p.zone.name },
-    rolePolicy: { roleName: p.role.name, policyName: p.rolePolicy.policyName, document: rolePolicyDocument({ partition: 'aws', zoneId: ZONE_ID, logGroupArn: lgArn, queueArn: qArn }) },
+    rolePolicy: {
+      roleName: p.role.name,
+      policyName: p.rolePolicy.policyName,
+      document: rolePolicyDocument({ partition: 'aws', zoneId: ZONE_ID, logGroupArn: lgArn, queueArn: qArn })
+    },
     logGroup: { name: p.logGroup.name, arn: lgArn, retentionDays: p.logGroup.retentionDays },
     function: {
       name: p.function.name,
@@ -129,7 +164,12 @@ export function currentFrom(desired: DesiredState): CurrentState {
       state: 'Active'
     },
     rule: { name: p.rule.name, arn: ruleArn, eventPattern: p.rule.eventPattern, state: 'ENABLED' },
-    scheduleRule: { name: p.scheduleRule.name, arn: scheduleArn, scheduleExpression: p.scheduleRule.scheduleExpression, state: 'ENABLED' },
+    scheduleRule: {
+      name: p.scheduleRule.name,
+      arn: scheduleArn,
+      scheduleExpression: p.scheduleRule.scheduleExpression,
+      state: 'ENABLED'
+    },
     deadLetterQueue: { url: queueUrl(p.deadLetterQueue.name) },
     queue: { url: queueUrl(p.queue.name), arn: qArn, attributes: { ...queueAttributes(p.queue, ids), QueueArn: qArn } },
     eventSourceMapping: {

@@ -6,7 +6,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand, type AutoScalingGroup } from '@aws-sdk/client-auto-scaling'
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  type AutoScalingGroup
+} from '@aws-sdk/client-auto-scaling'
 import {
   DescribeInstancesCommand,
   DescribeLaunchTemplatesCommand,
@@ -25,7 +29,16 @@ import { runAction, type ActionRun } from '../../emulator/github-runner.js'
 import type { Emulator } from '../../emulator/server.js'
 import { sdkConfig } from '../../emulator/testing.js'
 import type { CallRecord } from '../../emulator/types.js'
-import { functionName, logGroupName, roleName, ruleName, TAGS, zoneName, type ProjectScope, type StackScope } from '../../src/names.js'
+import {
+  functionName,
+  logGroupName,
+  roleName,
+  ruleName,
+  TAGS,
+  zoneName,
+  type ProjectScope,
+  type StackScope
+} from '../../src/names.js'
 
 /** The access key the action runs with; the DNS updater's calls carry `lambda-<function>`. */
 export const ACTION_KEY = 'AKIAE2EACTION'
@@ -71,7 +84,8 @@ export interface Run extends ActionRun {
 
 export const writesOf = (calls: readonly CallRecord[]): CallRecord[] => calls.filter((c) => c.kind === 'write')
 export const readsOf = (calls: readonly CallRecord[]): CallRecord[] => calls.filter((c) => c.kind === 'read')
-export const operations = (calls: readonly CallRecord[]): string[] => calls.map((c) => `${c.operation}${c.errorCode ? ` (${c.errorCode})` : ''}`)
+export const operations = (calls: readonly CallRecord[]): string[] =>
+  calls.map((c) => `${c.operation}${c.errorCode ? ` (${c.errorCode})` : ''}`)
 
 export interface ActionArgs {
   emulator: Emulator
@@ -103,12 +117,19 @@ export async function action(args: ActionArgs, expectCode = 0): Promise<Run> {
   const run = await runAction({
     inputs: args.inputs,
     workspace: args.workspace,
-    env: { ...args.env, AWS_ENDPOINT_URL: args.emulator.endpoint, AWS_REGION: args.region, AWS_ACCESS_KEY_ID: ACTION_KEY },
+    env: {
+      ...args.env,
+      AWS_ENDPOINT_URL: args.emulator.endpoint,
+      AWS_REGION: args.region,
+      AWS_ACCESS_KEY_ID: ACTION_KEY
+    },
     signal: abort.signal
   }).finally(() => unsubscribe?.())
   const calls = args.emulator.calls().filter((c) => c.caller === ACTION_KEY)
   if (run.code !== expectCode) {
-    throw new Error(`the action exited ${run.code} (expected ${expectCode})\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`)
+    throw new Error(
+      `the action exited ${run.code} (expected ${expectCode})\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`
+    )
   }
   return { ...run, calls }
 }
@@ -175,7 +196,11 @@ function groupView(g: AutoScalingGroup): GroupView {
 export async function stackView(aws: Aws, scope: StackScope): Promise<StackView> {
   const filters = stackFilters(scope)
   const [instances, groups, templates, securityGroups] = await Promise.all([
-    aws.ec2.send(new DescribeInstancesCommand({ Filters: [...filters, { Name: 'instance-state-name', Values: ['pending', 'running'] }] })),
+    aws.ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [...filters, { Name: 'instance-state-name', Values: ['pending', 'running'] }]
+      })
+    ),
     aws.autoScaling.send(new DescribeAutoScalingGroupsCommand({ Filters: filters })),
     aws.ec2.send(new DescribeLaunchTemplatesCommand({ Filters: filters })),
     aws.ec2.send(new DescribeSecurityGroupsCommand({ Filters: filters }))
@@ -189,7 +214,9 @@ export async function stackView(aws: Aws, scope: StackScope): Promise<StackView>
         ...(i.PrivateIpAddress ? { ip: i.PrivateIpAddress } : {}),
         service: tag(i, TAGS.service) ?? '',
         spot: i.InstanceLifecycle === 'spot',
-        ...(tag(i, 'aws:ec2launchtemplate:version') ? { launchTemplateVersion: tag(i, 'aws:ec2launchtemplate:version') } : {})
+        ...(tag(i, 'aws:ec2launchtemplate:version')
+          ? { launchTemplateVersion: tag(i, 'aws:ec2launchtemplate:version') }
+          : {})
       })),
     groups: new Map((groups.AutoScalingGroups ?? []).map((g) => [g.AutoScalingGroupName ?? '', groupView(g)])),
     launchTemplates: (templates.LaunchTemplates ?? []).map((t) => ({
@@ -210,8 +237,14 @@ export function runningIps(view: StackView, service: string): string[] {
     .sort()
 }
 
-export async function launchTemplateVersion(aws: Aws, templateId: string, version: string): Promise<LaunchTemplateVersion | undefined> {
-  const out = await aws.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, Versions: [version] }))
+export async function launchTemplateVersion(
+  aws: Aws,
+  templateId: string,
+  version: string
+): Promise<LaunchTemplateVersion | undefined> {
+  const out = await aws.ec2.send(
+    new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, Versions: [version] })
+  )
   return out.LaunchTemplateVersions?.[0]
 }
 
@@ -244,7 +277,9 @@ export async function projectView(aws: Aws, scope: ProjectScope): Promise<Projec
     roleExists(aws, roleName(scope))
   ])
   return {
-    zones: (zones.HostedZones ?? []).filter((z) => z.Name === zone).map((z) => ({ id: (z.Id ?? '').replace(/^\/hostedzone\//, ''), name: z.Name ?? '' })),
+    zones: (zones.HostedZones ?? [])
+      .filter((z) => z.Name === zone)
+      .map((z) => ({ id: (z.Id ?? '').replace(/^\/hostedzone\//, ''), name: z.Name ?? '' })),
     functions: (functions.Functions ?? []).map((f) => f.FunctionName ?? '').filter((n) => n === functionName(scope)),
     rules: (rules.Rules ?? []).map((r) => r.Name ?? '').filter((n) => n === ruleName(scope)),
     logGroups: (logGroups.logGroups ?? []).map((g) => g.logGroupName ?? '').filter((n) => n === logGroupName(scope)),
@@ -272,7 +307,11 @@ export async function zoneRecordSets(aws: Aws, zoneId: string): Promise<string[]
 }
 
 /** Polls `check` until it returns a value, or throws `describe()` after timeoutMs. */
-export async function until<T>(check: () => Promise<T | undefined>, describe: () => Promise<string>, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(
+  check: () => Promise<T | undefined>,
+  describe: () => Promise<string>,
+  timeoutMs = 20_000
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()

@@ -39,7 +39,12 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     req.on('data', (c: Buffer) => (text += c.toString()))
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://localhost')
-      requests.push({ method: req.method ?? '', url: url.pathname + url.search, authorization: req.headers.authorization, userAgent: req.headers['user-agent'] })
+      requests.push({
+        method: req.method ?? '',
+        url: url.pathname + url.search,
+        authorization: req.headers.authorization,
+        userAgent: req.headers['user-agent']
+      })
       const send = (status: number, body: unknown, headers: Record<string, string> = {}) =>
         res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
       const list = PAGE.exec(url.pathname)
@@ -49,7 +54,11 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         const page = Number(url.searchParams.get('page') ?? 1)
         const all = comments.filter((c) => c.issue === Number(list[2]))
         const slice = all.slice((page - 1) * perPage, page * perPage)
-        return send(200, slice, pageLinks(`http://${req.headers.host}${url.pathname}`, { page, perPage, total: all.length }))
+        return send(
+          200,
+          slice,
+          pageLinks(`http://${req.headers.host}${url.pathname}`, { page, perPage, total: all.length })
+        )
       }
       if (list && req.method === 'POST') {
         const comment = { id: nextId++, body: (JSON.parse(text) as { body: string }).body, issue: Number(list[2]) }
@@ -66,5 +75,10 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
-  return { url: `http://127.0.0.1:${port}`, comments, requests, close: () => new Promise((r) => server.close(() => r())) }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    comments,
+    requests,
+    close: () => new Promise((r) => server.close(() => r()))
+  }
 }

@@ -11,7 +11,12 @@
  *   call (FilterLimitExceeded), pages by MaxResults, and lists terminated
  *   instances with their tags (as EC2 does for about an hour).
  */
-import { DescribeInstancesCommand, EC2Client, type DescribeInstancesCommandInput, type DescribeInstancesCommandOutput } from '@aws-sdk/client-ec2'
+import {
+  DescribeInstancesCommand,
+  EC2Client,
+  type DescribeInstancesCommandInput,
+  type DescribeInstancesCommandOutput
+} from '@aws-sdk/client-ec2'
 import {
   ChangeResourceRecordSetsCommand,
   InvalidChangeBatch,
@@ -55,7 +60,10 @@ export class FakeRoute53 {
   /** Every call, by operation, in order. */
   readonly calls: string[] = []
   /** Every ChangeResourceRecordSets request, applied or refused. */
-  readonly requests: { changes: NonNullable<ChangeResourceRecordSetsCommandInput['ChangeBatch']>['Changes']; applied: boolean }[] = []
+  readonly requests: {
+    changes: NonNullable<ChangeResourceRecordSetsCommandInput['ChangeBatch']>['Changes']
+    applied: boolean
+  }[] = []
   /** Runs before a change request is applied; may change the zone (a concurrent writer) or throw. */
   beforeChange: ((input: ChangeResourceRecordSetsCommandInput) => void | Promise<void>) | undefined
 
@@ -65,8 +73,12 @@ export class FakeRoute53 {
   constructor(zone: string) {
     this.sets.set(setKey(zone, 'SOA'), { ttl: 900, values: ['ns.example. admin.example. 1 7200 900 1209600 86400'] })
     this.sets.set(setKey(zone, 'NS'), { ttl: 172800, values: ['ns-1.example.'] })
-    this.mock.on(ListResourceRecordSetsCommand).callsFake((input: ListResourceRecordSetsCommandInput) => this.list(input))
-    this.mock.on(ChangeResourceRecordSetsCommand).callsFake((input: ChangeResourceRecordSetsCommandInput) => this.change(input))
+    this.mock
+      .on(ListResourceRecordSetsCommand)
+      .callsFake((input: ListResourceRecordSetsCommandInput) => this.list(input))
+    this.mock
+      .on(ChangeResourceRecordSetsCommand)
+      .callsFake((input: ChangeResourceRecordSetsCommandInput) => this.change(input))
   }
 
   get(name: string, type: 'A' | 'TXT'): FakeSet | undefined {
@@ -80,7 +92,9 @@ export class FakeRoute53 {
   private list(input: ListResourceRecordSetsCommandInput): ListResourceRecordSetsCommandOutput {
     this.calls.push('ListResourceRecordSets')
     const all = [...this.sets.keys()].sort()
-    const start = input.StartRecordName ? all.findIndex((k) => k >= setKey(input.StartRecordName ?? '', input.StartRecordType ?? '')) : 0
+    const start = input.StartRecordName
+      ? all.findIndex((k) => k >= setKey(input.StartRecordName ?? '', input.StartRecordType ?? ''))
+      : 0
     const from = start < 0 ? all.length : start
     const max = input.MaxItems ?? 300
     const page = all.slice(from, from + max)
@@ -89,7 +103,9 @@ export class FakeRoute53 {
       $metadata: {},
       MaxItems: max,
       IsTruncated: next !== undefined,
-      ...(next === undefined ? {} : { NextRecordName: next.split('|')[0], NextRecordType: next.split('|')[1] as RRType }),
+      ...(next === undefined
+        ? {}
+        : { NextRecordName: next.split('|')[0], NextRecordType: next.split('|')[1] as RRType }),
       ResourceRecordSets: page.map((key) => {
         const [Name, Type] = key.split('|') as [string, RRType]
         const set = this.sets.get(key) as FakeSet
@@ -115,11 +131,16 @@ export class FakeRoute53 {
       const existing = next.get(key)
       if (Action === 'DELETE') {
         if (!existing || existing.ttl !== want.ttl || !sameValues(existing.values, want.values)) {
-          throw rejectBatch(`Tried to delete resource record set [name='${set.Name}', type='${set.Type}'] but the values provided do not match the current values`)
+          throw rejectBatch(
+            `Tried to delete resource record set [name='${set.Name}', type='${set.Type}'] but the values provided do not match the current values`
+          )
         }
         next.delete(key)
       } else if (Action === 'CREATE') {
-        if (existing) throw rejectBatch(`Tried to create resource record set [name='${set.Name}', type='${set.Type}'] but it already exists`)
+        if (existing)
+          throw rejectBatch(
+            `Tried to create resource record set [name='${set.Name}', type='${set.Type}'] but it already exists`
+          )
         if (want.values.length === 0) throw rejectBatch('a record set cannot be empty')
         next.set(key, want)
       } else {
@@ -182,7 +203,10 @@ export class FakeEc2 {
     const filters = input.Filters ?? []
     const count = filters.reduce((n, f) => n + (f.Values?.length ?? 0), 0)
     if (count > 200) {
-      throw Object.assign(new Error('The maximum number of filter values specified on a single call is 200'), { name: 'FilterLimitExceeded', $metadata: {} })
+      throw Object.assign(new Error('The maximum number of filter values specified on a single call is 200'), {
+        name: 'FilterLimitExceeded',
+        $metadata: {}
+      })
     }
     const all = [...this.instances.values()].filter((i) => filters.every((f) => matches(i, f)))
     const from = input.NextToken ? Number(input.NextToken) : 0
@@ -213,17 +237,42 @@ export class FakeEc2 {
 }
 
 /** An EC2 state-change event as EventBridge delivers it. */
-export function stateChange(id: string, state: string): { version: string; source: string; 'detail-type': string; detail: { 'instance-id': string; state: string } } {
-  return { version: '0', source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': id, state } }
+export function stateChange(
+  id: string,
+  state: string
+): { version: string; source: string; 'detail-type': string; detail: { 'instance-id': string; state: string } } {
+  return {
+    version: '0',
+    source: 'aws.ec2',
+    'detail-type': 'EC2 Instance State-change Notification',
+    detail: { 'instance-id': id, state }
+  }
 }
 
 /** The event an EventBridge schedule sends. */
-export function scheduled(): { version: string; source: 'aws.events'; 'detail-type': 'Scheduled Event'; detail: object } {
+export function scheduled(): {
+  version: string
+  source: 'aws.events'
+  'detail-type': 'Scheduled Event'
+  detail: object
+} {
   return { version: '0', source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }
 }
 
 /** An SQS event as an event source mapping delivers it: one message per body, ids m-0, m-1, ... */
-export function queueEvent(bodies: readonly unknown[]): { Records: { messageId: string; receiptHandle: string; body: string; eventSource: string; eventSourceARN: string; awsRegion: string; attributes: object; messageAttributes: object; md5OfBody: string }[] } {
+export function queueEvent(bodies: readonly unknown[]): {
+  Records: {
+    messageId: string
+    receiptHandle: string
+    body: string
+    eventSource: string
+    eventSourceARN: string
+    awsRegion: string
+    attributes: object
+    messageAttributes: object
+    md5OfBody: string
+  }[]
+} {
   return {
     Records: bodies.map((body, i) => ({
       messageId: `m-${i}`,

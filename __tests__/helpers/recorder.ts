@@ -12,7 +12,11 @@ export async function startRecorder(): Promise<Recorder> {
   const requests: Recorder['requests'] = []
   const server: Server = createServer((req, res) => {
     req.resume()
-    requests.push({ method: req.method ?? '', url: req.url ?? '', target: req.headers['x-amz-target'] as string | undefined })
+    requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      target: req.headers['x-amz-target'] as string | undefined
+    })
     res.writeHead(500, { 'content-type': 'text/plain' }).end('recorder: no AWS here')
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

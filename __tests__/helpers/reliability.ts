@@ -21,7 +21,13 @@ export const SCOPE = { project: 'prj-demo', stack: 'st-wordpress', region: 'us-e
 export const ACTION_KEY = 'AKIARELIABILITY'
 
 /** Small simulation delays: instances run (and stop) within tens of milliseconds. */
-export const FAST: EmulatorOptions['simulation'] = { launchDelayMs: 20, terminateDelayMs: 20, functionPendingMs: 20, launchRetryMs: 200, sqsTimeScale: 0.05 }
+export const FAST: EmulatorOptions['simulation'] = {
+  launchDelayMs: 20,
+  terminateDelayMs: 20,
+  functionPendingMs: 20,
+  launchRetryMs: 200,
+  sqsTimeScale: 0.05
+}
 
 export function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
   return startEmulator({ ...options, simulation: { ...FAST, ...options.simulation } })
@@ -50,7 +56,11 @@ export function run(args: RunArgs): Promise<ActionRun> {
       ...args.inputs
     },
     workspace: args.workspace ?? ROOT,
-    env: { AWS_ENDPOINT_URL: args.emulator.endpoint, AWS_REGION: SCOPE.region, AWS_ACCESS_KEY_ID: args.accessKey ?? ACTION_KEY },
+    env: {
+      AWS_ENDPOINT_URL: args.emulator.endpoint,
+      AWS_REGION: SCOPE.region,
+      AWS_ACCESS_KEY_ID: args.accessKey ?? ACTION_KEY
+    },
     ...(args.signal ? { signal: args.signal } : {})
   })
 }
@@ -58,15 +68,20 @@ export function run(args: RunArgs): Promise<ActionRun> {
 /** Runs the action and throws with its output unless it exits 0. */
 export async function runOk(args: RunArgs): Promise<ActionRun> {
   const result = await run(args)
-  if (result.code !== 0) throw new Error(`the action exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`)
+  if (result.code !== 0)
+    throw new Error(`the action exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`)
   return result
 }
 
 /** Calls made by the action (any access key but the DNS updater's). */
-export const byAction = (calls: readonly CallRecord[]): CallRecord[] => calls.filter((c) => !(c.caller ?? '').startsWith('lambda-'))
-export const writesOf = (calls: readonly CallRecord[]): CallRecord[] => byAction(calls).filter((c) => c.kind === 'write')
+export const byAction = (calls: readonly CallRecord[]): CallRecord[] =>
+  calls.filter((c) => !(c.caller ?? '').startsWith('lambda-'))
+export const writesOf = (calls: readonly CallRecord[]): CallRecord[] =>
+  byAction(calls).filter((c) => c.kind === 'write')
 export const callNames = (calls: readonly CallRecord[]): string[] =>
-  calls.map((c) => `${c.service}.${c.operation}${c.errorCode ? ` ${c.errorCode}${c.injected ? ' (injected)' : ''}` : ''}`)
+  calls.map(
+    (c) => `${c.service}.${c.operation}${c.errorCode ? ` ${c.errorCode}${c.injected ? ' (injected)' : ''}` : ''}`
+  )
 
 // ------------------------------------------------------------------ the state dump, as far as it is read here
 
@@ -155,7 +170,10 @@ export interface Dump {
 
 export const dump = (emu: Emulator): Dump => emu.state() as unknown as Dump
 
-const byName = <T>(key: (t: T) => string) => (a: T, b: T): number => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)
+const byName =
+  <T>(key: (t: T) => string) =>
+  (a: T, b: T): number =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0
 const LIVE = new Set(['pending', 'running', 'shutting-down', 'stopping', 'stopped'])
 
 export function decodeUserData(data: Record<string, unknown>): string {
@@ -171,11 +189,18 @@ export function snapshot(emu: Emulator): Record<string, unknown> {
   const d = dump(emu)
   const sgName = new Map(d.ec2.securityGroups.map((g) => [g.groupId, g.groupName]))
   const zoneName = new Map(d.route53.map((z) => [z.id.replace(/^\/hostedzone\//, ''), z.name]))
-  const ids = [...[...zoneName].map(([id, name]) => [id, `<zone ${name}>`]), ...[...sgName].map(([id, name]) => [id, `<sg ${name}>`])]
+  const ids = [
+    ...[...zoneName].map(([id, name]) => [id, `<zone ${name}>`]),
+    ...[...sgName].map(([id, name]) => [id, `<sg ${name}>`])
+  ]
   const unId = (text: string): string => ids.reduce((out, [id, name]) => out.split(id ?? '').join(name), text)
   const ours = (t: Tagged): boolean => t.tags['hyperform:managed-by'] === 'hyperform-action'
   const hashFree = (tags: Record<string, string>): Record<string, string> =>
-    Object.fromEntries(Object.entries(tags).map(([k, v]): [string, string] => [k, k === 'hyperform:config-hash' ? '<hash>' : v]).sort(byName(([k]) => k)))
+    Object.fromEntries(
+      Object.entries(tags)
+        .map(([k, v]): [string, string] => [k, k === 'hyperform:config-hash' ? '<hash>' : v])
+        .sort(byName(([k]) => k))
+    )
   return {
     securityGroups: d.ec2.securityGroups
       .filter(ours)
@@ -183,7 +208,10 @@ export function snapshot(emu: Emulator): Record<string, unknown> {
         name: g.groupName,
         tags: hashFree(g.tags),
         rules: g.rules
-          .map((r) => `${r.egress ? 'egress' : 'ingress'} ${r.ipProtocol} ${r.fromPort ?? ''}-${r.toPort ?? ''} ${r.source.cidr ?? unId(r.source.groupId ?? '')}`)
+          .map(
+            (r) =>
+              `${r.egress ? 'egress' : 'ingress'} ${r.ipProtocol} ${r.fromPort ?? ''}-${r.toPort ?? ''} ${r.source.cidr ?? unId(r.source.groupId ?? '')}`
+          )
           .sort()
       }))
       .sort(byName((g) => g.name)),
@@ -207,16 +235,29 @@ export function snapshot(emu: Emulator): Record<string, unknown> {
         deleting: g.deleting,
         launchTemplate: g.launchTemplate ? `${g.launchTemplate.name} v${g.launchTemplate.version}` : undefined,
         mixed: g.mixed,
-        tags: g.tags.map((t) => `${t.key}=${t.key === 'hyperform:config-hash' ? '<hash>' : t.value}${t.propagateAtLaunch ? ' (propagated)' : ''}`).sort(),
+        tags: g.tags
+          .map(
+            (t) =>
+              `${t.key}=${t.key === 'hyperform:config-hash' ? '<hash>' : t.value}${t.propagateAtLaunch ? ' (propagated)' : ''}`
+          )
+          .sort(),
         instances: g.instances.map((i) => `${i.lifecycle} ${i.health}${i.spot ? ' spot' : ''}`).sort()
       }))
       .sort(byName((g) => g.name)),
     instances: d.ec2.instances
       .filter((i) => LIVE.has(i.state))
-      .map((i) => `${i.tags['aws:autoscaling:groupName'] ?? '(no group)'} ${i.state}${i.spot ? ' spot' : ''} ${i.launchTemplate ? `${i.launchTemplate.name} v${i.launchTemplate.version}` : ''}`)
+      .map(
+        (i) =>
+          `${i.tags['aws:autoscaling:groupName'] ?? '(no group)'} ${i.state}${i.spot ? ' spot' : ''} ${i.launchTemplate ? `${i.launchTemplate.name} v${i.launchTemplate.version}` : ''}`
+      )
       .sort(),
     roles: d.iam.roles
-      .map((r) => ({ name: r.roleName, tags: r.tags, trust: r.assumeRolePolicyDocument, policies: Object.fromEntries(Object.entries(r.inlinePolicies).map(([k, v]) => [k, unId(v)])) }))
+      .map((r) => ({
+        name: r.roleName,
+        tags: r.tags,
+        trust: r.assumeRolePolicyDocument,
+        policies: Object.fromEntries(Object.entries(r.inlinePolicies).map(([k, v]) => [k, unId(v)]))
+      }))
       .sort(byName((r) => r.name)),
     zones: d.route53
       .map((z) => ({
@@ -240,7 +281,12 @@ export function snapshot(emu: Emulator): Record<string, unknown> {
       }))
       .sort(byName((f) => f.name)),
     rules: d.events
-      .map((r) => ({ name: r.name, state: r.state, pattern: r.eventPattern, targets: r.targets.map((t) => `${t.Id} -> ${t.Arn}`).sort() }))
+      .map((r) => ({
+        name: r.name,
+        state: r.state,
+        pattern: r.eventPattern,
+        targets: r.targets.map((t) => `${t.Id} -> ${t.Arn}`).sort()
+      }))
       .sort(byName((r) => r.name)),
     logGroups: d.logs.map((l) => ({ name: l.name, retention: l.retentionInDays })).sort(byName((l) => l.name))
   }
@@ -258,12 +304,16 @@ export function consistencyProblems(emu: Emulator): string[] {
   for (const g of d.autoscaling.groups) {
     const mine = live.filter((i) => i.tags['aws:autoscaling:groupName'] === g.name)
     if (mine.length !== g.desired) problems.push(`${g.name}: ${mine.length} live instance(s), desired ${g.desired}`)
-    if (mine.some((i) => i.state !== 'running')) problems.push(`${g.name}: not all instances running (${mine.map((i) => i.state).join(', ')})`)
+    if (mine.some((i) => i.state !== 'running'))
+      problems.push(`${g.name}: not all instances running (${mine.map((i) => i.state).join(', ')})`)
   }
   const groups = new Set(d.autoscaling.groups.map((g) => g.name))
   for (const i of live) {
     const group = i.tags['aws:autoscaling:groupName']
-    if (!group || !groups.has(group)) problems.push(`instance of ${group ?? 'no group'} (${i.tags['hyperform:service'] ?? '?'}) is ${i.state} outside any group`)
+    if (!group || !groups.has(group))
+      problems.push(
+        `instance of ${group ?? 'no group'} (${i.tags['hyperform:service'] ?? '?'}) is ${i.state} outside any group`
+      )
   }
   const services = new Map<string, string[]>()
   for (const i of live) {
@@ -276,7 +326,8 @@ export function consistencyProblems(emu: Emulator): string[] {
       const key = `${r.name.slice(0, -suffix.length)}.${zone.name.split('.')[0] ?? ''}`
       const ips = [...(services.get(key) ?? [])].sort()
       const values = [...r.values].sort()
-      if (ips.join(',') !== values.join(',')) problems.push(`${r.name} lists ${values.join(', ')}; running: ${ips.join(', ') || 'none'}`)
+      if (ips.join(',') !== values.join(','))
+        problems.push(`${r.name} lists ${values.join(', ')}; running: ${ips.join(', ') || 'none'}`)
     }
     for (const [key, ips] of services) {
       const [service, stack, project] = key.split('.')
@@ -296,12 +347,18 @@ export function leftovers(emu: Emulator): string[] {
   return [
     ...d.ec2.securityGroups.filter(ours).map((g) => `security group ${g.groupName}`),
     ...d.ec2.launchTemplates.filter(ours).map((t) => `launch template ${t.launchTemplateName}`),
-    ...d.ec2.instances.filter((i) => LIVE.has(i.state)).map((i) => `instance ${i.tags['aws:autoscaling:groupName'] ?? ''} ${i.state}`),
+    ...d.ec2.instances
+      .filter((i) => LIVE.has(i.state))
+      .map((i) => `instance ${i.tags['aws:autoscaling:groupName'] ?? ''} ${i.state}`),
     ...d.autoscaling.groups.map((g) => `Auto Scaling group ${g.name}${g.deleting ? ' (deleting)' : ''}`),
     ...d.iam.roles.map((r) => `role ${r.roleName}`),
     ...d.route53.map((z) => `zone ${z.name}`),
     // records of any type, version records (TXT) included, but the apex SOA and NS
-    ...d.route53.flatMap((z) => z.records.filter((r) => !(r.name === z.name && (r.type === 'SOA' || r.type === 'NS'))).map((r) => `record ${r.name} ${r.type}`)),
+    ...d.route53.flatMap((z) =>
+      z.records
+        .filter((r) => !(r.name === z.name && (r.type === 'SOA' || r.type === 'NS')))
+        .map((r) => `record ${r.name} ${r.type}`)
+    ),
     ...d.lambda.map((f) => `function ${f.FunctionName}`),
     ...d.events.map((r) => `rule ${r.name}`),
     ...d.logs.map((l) => `log group ${l.name}`)

@@ -31,6 +31,9 @@ export function runUserData(script: string): SandboxRun {
   const moved = script.split('/etc/hyperform').join(`${root}/etc/hyperform`)
   writeFileSync(path.join(root, 'user-data.sh'), moved)
   mkdirSync(path.join(root, 'etc'))
-  execFileSync('bash', [path.join(root, 'user-data.sh')], { env: { PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: root }, stdio: 'pipe' })
+  execFileSync('bash', [path.join(root, 'user-data.sh')], {
+    env: { PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: root },
+    stdio: 'pipe'
+  })
   return { spec: JSON.parse(readFileSync(path.join(root, 'spec.json'), 'utf8')) as Record<string, unknown>, root }
 }

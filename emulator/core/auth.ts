@@ -31,13 +31,33 @@ export const AUTH_CODES: Record<string, AuthCodes> = {
   iam: { denied: 'AccessDenied', invalidToken: 'InvalidClientTokenId', expired: 'ExpiredToken' },
   sts: { denied: 'AccessDenied', invalidToken: 'InvalidClientTokenId', expired: 'ExpiredTokenException' },
   route53: { denied: 'AccessDenied', invalidToken: 'InvalidClientTokenId', expired: 'ExpiredToken' },
-  lambda: { denied: 'AccessDeniedException', invalidToken: 'UnrecognizedClientException', expired: 'ExpiredTokenException' },
-  events: { denied: 'AccessDeniedException', invalidToken: 'UnrecognizedClientException', expired: 'ExpiredTokenException' },
-  logs: { denied: 'AccessDeniedException', invalidToken: 'UnrecognizedClientException', expired: 'ExpiredTokenException' },
-  ssm: { denied: 'AccessDeniedException', invalidToken: 'UnrecognizedClientException', expired: 'ExpiredTokenException' }
+  lambda: {
+    denied: 'AccessDeniedException',
+    invalidToken: 'UnrecognizedClientException',
+    expired: 'ExpiredTokenException'
+  },
+  events: {
+    denied: 'AccessDeniedException',
+    invalidToken: 'UnrecognizedClientException',
+    expired: 'ExpiredTokenException'
+  },
+  logs: {
+    denied: 'AccessDeniedException',
+    invalidToken: 'UnrecognizedClientException',
+    expired: 'ExpiredTokenException'
+  },
+  ssm: {
+    denied: 'AccessDeniedException',
+    invalidToken: 'UnrecognizedClientException',
+    expired: 'ExpiredTokenException'
+  }
 }
 
-const JSON_CODES: AuthCodes = { denied: 'AccessDeniedException', invalidToken: 'UnrecognizedClientException', expired: 'ExpiredTokenException' }
+const JSON_CODES: AuthCodes = {
+  denied: 'AccessDeniedException',
+  invalidToken: 'UnrecognizedClientException',
+  expired: 'ExpiredTokenException'
+}
 
 export interface AuthOutcome {
   error?: AwsError
@@ -60,7 +80,10 @@ function sessionToken(req: EmulatorRequest): string | undefined {
 export function denialMessage(session: RoleSession, denial: Denial): string {
   const { action, resource } = denial.check
   const on = resource === '*' ? '' : ` on resource: ${resource}`
-  const why = denial.decision === 'explicit-deny' ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${action} action`
+  const why =
+    denial.decision === 'explicit-deny'
+      ? 'with an explicit deny in an identity-based policy'
+      : `because no identity-based policy allows the ${action} action`
   return `User: ${session.arn} is not authorized to perform: ${action}${on} ${why}`
 }
 
@@ -69,7 +92,11 @@ function denied(cloud: Cloud, module: ServiceModule, session: RoleSession, denia
   const message = denial.check.message ?? denialMessage(session, denial)
   if (codes.denied === 'UnauthorizedOperation') {
     const encoded = encodeAuthorizationMessage(cloud, session, denial)
-    return moduleError(module, codes.denied, `You are not authorized to perform this operation. ${message}. Encoded authorization failure message: ${encoded}`)
+    return moduleError(
+      module,
+      codes.denied,
+      `You are not authorized to perform this operation. ${message}. Encoded authorization failure message: ${encoded}`
+    )
   }
   return moduleError(module, codes.denied, message)
 }
@@ -87,7 +114,10 @@ export function authorize(
   if (!session) return {}
   const codes = AUTH_CODES[req.service] ?? JSON_CODES
   if (sessionToken(req) !== session.sessionToken) {
-    const message = req.service === 'ec2' ? 'AWS was not able to validate the provided access credentials' : 'The security token included in the request is invalid.'
+    const message =
+      req.service === 'ec2'
+        ? 'AWS was not able to validate the provided access credentials'
+        : 'The security token included in the request is invalid.'
     return { error: moduleError(module, codes.invalidToken, message) }
   }
   if (Date.now() > session.expiresAt) {
@@ -95,7 +125,11 @@ export function authorize(
   }
   const view = requestView(req, operation, cloud.accountId, modules)
   try {
-    const denial = authorizeSession(cloud, { session, role: sessionRole(cloud, session), region: req.region }, checksFor(view))
+    const denial = authorizeSession(
+      cloud,
+      { session, role: sessionRole(cloud, session), region: req.region },
+      checksFor(view)
+    )
     return denial ? { error: denied(cloud, module, session, denial) } : {}
   } catch (err) {
     // a policy the evaluator cannot decide (an operator it does not know) fails the call loudly

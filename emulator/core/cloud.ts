@@ -115,7 +115,8 @@ export function createCloud(options: EmulatorOptions): CoreCloud {
   }
   const bus = new EventEmitter<BusEvents>()
   const queued: QueuedError[] = []
-  let paused: { held: string[]; holds: (call: GatedCall) => boolean; open: Promise<void>; resume: () => void } | undefined
+  let paused:
+    { held: string[]; holds: (call: GatedCall) => boolean; open: Promise<void>; resume: () => void } | undefined
   return {
     accountId: options.accountId ?? DEFAULT_ACCOUNT_ID,
     options,

@@ -41,9 +41,17 @@ function queueError(ctx: ControlContext, e: Partial<QueuedError>): EmulatorRespo
   const module = ctx.modules.get(e.service ?? '')
   if (!module) return json(400, { error: `unknown service ${String(e.service)}` })
   if (!e.operation || !e.code || !(e.code in module.errors)) {
-    return json(400, { error: `${String(e.code)} is not an error code of ${module.signingName}`, codes: Object.keys(module.errors) })
+    return json(400, {
+      error: `${String(e.code)} is not an error code of ${module.signingName}`,
+      codes: Object.keys(module.errors)
+    })
   }
-  const error: QueuedError = { service: module.signingName, operation: e.operation, code: e.code, ...(e.message ? { message: e.message } : {}) }
+  const error: QueuedError = {
+    service: module.signingName,
+    operation: e.operation,
+    code: e.code,
+    ...(e.message ? { message: e.message } : {})
+  }
   ctx.cloud.queueError(error)
   return json(200, error)
 }
@@ -61,12 +69,13 @@ const ROUTES: Record<string, Route> = {
     return json(200, { idle: true })
   },
   'GET /_emulator/faults': (ctx) => json(200, ctx.cloud.faults),
-  'POST /_emulator/faults': (ctx, body) =>
-    json(200, ctx.cloud.setFaults(parseJson(body) as Partial<FaultSettings>)),
+  'POST /_emulator/faults': (ctx, body) => json(200, ctx.cloud.setFaults(parseJson(body) as Partial<FaultSettings>)),
   'GET /_emulator/simulation': (ctx) => json(200, ctx.cloud.simulation),
-  'POST /_emulator/simulation': (ctx, body) => json(200, Object.assign(ctx.cloud.simulation, parseJson(body) as Partial<SimulationSettings>)),
+  'POST /_emulator/simulation': (ctx, body) =>
+    json(200, Object.assign(ctx.cloud.simulation, parseJson(body) as Partial<SimulationSettings>)),
   'GET /_emulator/state': (ctx) => json(200, stateDump(ctx)),
-  'GET /_emulator/errors': (ctx) => json(200, Object.fromEntries([...ctx.modules].map(([name, m]) => [name, m.errors]))),
+  'GET /_emulator/errors': (ctx) =>
+    json(200, Object.fromEntries([...ctx.modules].map(([name, m]) => [name, m.errors]))),
   'POST /_emulator/errors': (ctx, body) => queueError(ctx, parseJson(body) as Partial<QueuedError>),
   'GET /_emulator/health': () => json(200, { ok: true })
 }
@@ -83,7 +92,11 @@ export async function handleControl(
     for (const r of controlRoutes(ctx.cloud)) {
       const match = r.method === req.method ? r.path.exec(req.path.replace(/\/$/, '')) : null
       if (!match) continue
-      const out = r.handle(match.slice(1).map((p) => decodeURIComponent(p ?? '')), parseJson(req.body), req.query ?? new URLSearchParams())
+      const out = r.handle(
+        match.slice(1).map((p) => decodeURIComponent(p ?? '')),
+        parseJson(req.body),
+        req.query ?? new URLSearchParams()
+      )
       return json(out.status, out.body)
     }
     return json(404, { error: `no control route ${req.method} ${req.path}` })

@@ -39,12 +39,18 @@ function moduleError(module: ServiceModule, code: string, message: string): AwsE
 }
 
 /** The injected error for this call: one queued for it (control API), or if the dice say so. */
-function injectedError(cloud: CoreCloud, module: ServiceModule, service: string, operation: string): AwsError | undefined {
+function injectedError(
+  cloud: CoreCloud,
+  module: ServiceModule,
+  service: string,
+  operation: string
+): AwsError | undefined {
   const queued = cloud.takeQueuedError(service, operation)
   if (queued) return moduleError(module, queued.code, queued.message ?? `Injected ${queued.code}`)
   if (!faultsApply(cloud, service)) return undefined
   const { throttleRate, serverErrorRate } = cloud.faults
-  if (throttleRate > 0 && cloud.random() < throttleRate) return moduleError(module, module.throttleCode, 'Rate exceeded')
+  if (throttleRate > 0 && cloud.random() < throttleRate)
+    return moduleError(module, module.throttleCode, 'Rate exceeded')
   if (serverErrorRate > 0 && cloud.random() < serverErrorRate) {
     return moduleError(module, module.serverErrorCode, 'An internal error has occurred')
   }
@@ -60,7 +66,8 @@ function rateLimited(ctx: DispatchContext, req: EmulatorRequest, operation: stri
 
 function failure(module: ServiceModule, req: EmulatorRequest, err: AwsError, injected?: boolean): CallOutcome {
   // every code a service answers with is listed in its errors module (the errors test covers the list)
-  if (!(err.code in module.errors)) console.error(`emulator: ${module.signingName} answered with ${err.code}, which its errors module does not list`)
+  if (!(err.code in module.errors))
+    console.error(`emulator: ${module.signingName} answered with ${err.code}, which its errors module does not list`)
   return { response: module.error(err, req), errorCode: err.code, injected }
 }
 
@@ -75,7 +82,12 @@ async function runModule(module: ServiceModule, req: EmulatorRequest, operation:
   }
 }
 
-async function execute(ctx: DispatchContext, module: ServiceModule, req: EmulatorRequest, call: { operation: string; auth: AuthOutcome }): Promise<CallOutcome> {
+async function execute(
+  ctx: DispatchContext,
+  module: ServiceModule,
+  req: EmulatorRequest,
+  call: { operation: string; auth: AuthOutcome }
+): Promise<CallOutcome> {
   const { operation, auth } = call
   if (faultsApply(ctx.cloud, req.service)) await injectLatency(ctx.cloud)
   const injected = injectedError(ctx.cloud, module, req.service, operation)
@@ -109,9 +121,13 @@ export async function dispatch(
   const caller = callerLabel(ctx.cloud, accessKeyId)
   await ctx.cloud.gate({ caller, service: req.service, operation, kind: callKind(operation) })
   // credentials the emulator issued (role sessions) are authenticated and authorized; others pass
-  const auth = typeof op === 'string' ? authorize({ cloud: ctx.cloud, modules: ctx.modules ?? new Map() }, module, req, { operation: op, accessKeyId }) : {}
+  const auth =
+    typeof op === 'string'
+      ? authorize({ cloud: ctx.cloud, modules: ctx.modules ?? new Map() }, module, req, { operation: op, accessKeyId })
+      : {}
   const started = Date.now()
-  const outcome = typeof op === 'string' ? await execute(ctx, module, req, { operation: op, auth }) : failure(module, req, op)
+  const outcome =
+    typeof op === 'string' ? await execute(ctx, module, req, { operation: op, auth }) : failure(module, req, op)
   const record = {
     time: started,
     service: req.service,

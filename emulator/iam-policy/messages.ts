@@ -11,7 +11,10 @@ import type { RoleSession } from './sessions.js'
 const PREFIX = 'EMU1.'
 
 export function encodeAuthorizationMessage(cloud: Cloud, session: RoleSession, denial: Denial): string {
-  const conditions = Object.entries(denial.context).map(([key, values]) => ({ key, values: { items: values.map((value) => ({ value })) } }))
+  const conditions = Object.entries(denial.context).map(([key, values]) => ({
+    key,
+    values: { items: values.map((value) => ({ value })) }
+  }))
   const decoded = {
     allowed: false,
     explicitDeny: denial.decision === 'explicit-deny',
@@ -32,7 +35,9 @@ export function encodeAuthorizationMessage(cloud: Cloud, session: RoleSession, d
 export function decodeAuthorizationMessage(cloud: Cloud, encoded: string): string | undefined {
   if (!encoded.startsWith(PREFIX)) return undefined
   try {
-    const doc = JSON.parse(Buffer.from(encoded.slice(PREFIX.length), 'base64url').toString('utf8')) as { account?: string }
+    const doc = JSON.parse(Buffer.from(encoded.slice(PREFIX.length), 'base64url').toString('utf8')) as {
+      account?: string
+    }
     if (doc.account !== cloud.accountId) return undefined
     delete doc.account
     return JSON.stringify(doc)

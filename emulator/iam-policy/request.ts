@@ -28,11 +28,17 @@ export interface RequestView {
 function formParams(req: EmulatorRequest): URLSearchParams {
   const params = new URLSearchParams(req.query)
   const type = req.headers['content-type'] ?? ''
-  if (type.startsWith('application/x-www-form-urlencoded')) for (const [k, v] of new URLSearchParams(req.body.toString('utf8'))) params.append(k, v)
+  if (type.startsWith('application/x-www-form-urlencoded'))
+    for (const [k, v] of new URLSearchParams(req.body.toString('utf8'))) params.append(k, v)
   return params
 }
 
-export function requestView(req: EmulatorRequest, operation: string, account: string, modules: ReadonlyMap<string, ServiceModule>): RequestView {
+export function requestView(
+  req: EmulatorRequest,
+  operation: string,
+  account: string,
+  modules: ReadonlyMap<string, ServiceModule>
+): RequestView {
   let form: URLSearchParams | undefined
   let body: Record<string, unknown> | undefined
   const states = new Map<string, unknown>()

@@ -62,9 +62,14 @@ export interface PolicyStore {
 export const AWS_MANAGED_POLICIES: Record<string, string> = {
   'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole': JSON.stringify({
     Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], Resource: '*' }]
+    Statement: [
+      { Effect: 'Allow', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], Resource: '*' }
+    ]
   }),
-  'arn:aws:iam::aws:policy/AdministratorAccess': JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] })
+  'arn:aws:iam::aws:policy/AdministratorAccess': JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }]
+  })
 }
 
 const stores = new WeakMap<Cloud, PolicyStore>()

@@ -12,7 +12,10 @@ const PATHS: Record<string, string> = {
 }
 
 function placeholderView(service: string, operation: string): RequestView {
-  const json = new Proxy({} as Record<string, unknown>, { get: (_t, key) => (typeof key === 'string' && key !== 'EventBusName' && key !== 'Tags' && key !== 'tags' ? `{${key}}` : undefined) })
+  const json = new Proxy({} as Record<string, unknown>, {
+    get: (_t, key) =>
+      typeof key === 'string' && key !== 'EventBusName' && key !== 'Tags' && key !== 'tags' ? `{${key}}` : undefined
+  })
   return {
     service,
     operation,
@@ -21,7 +24,10 @@ function placeholderView(service: string, operation: string): RequestView {
     partition: 'aws',
     path: PATHS[service] ?? '/',
     // list members exist once (index 1), so the rules' loops end
-    param: (name) => (/^(Path|DryRun)$|\.Version$|^LaunchTemplate\.|^MixedInstancesPolicy|\.([2-9]|\d\d+)(\.|$)/.test(name) ? undefined : `{${name.replace(/^.*\.1\./, '').replace(/\.1$/, '')}}`),
+    param: (name) =>
+      /^(Path|DryRun)$|\.Version$|^LaunchTemplate\.|^MixedInstancesPolicy|\.([2-9]|\d\d+)(\.|$)/.test(name)
+        ? undefined
+        : `{${name.replace(/^.*\.1\./, '').replace(/\.1$/, '')}}`,
     params: (prefix) => [`{${prefix.replace(/\.$/, '')}}`],
     json: () => json,
     text: () => '',
@@ -38,7 +44,10 @@ function describe(c: Check): string {
 
 /** One row per operation: service, operation, what it is authorized as. */
 export function authorizationTable(): string {
-  const rows = ['| service | operation | authorized as (action on resource, with the condition keys it supplies) |', '| --- | --- | --- |']
+  const rows = [
+    '| service | operation | authorized as (action on resource, with the condition keys it supplies) |',
+    '| --- | --- | --- |'
+  ]
   for (const [service, rules] of Object.entries(AUTHORIZATION)) {
     for (const [operation, rule] of Object.entries(rules)) {
       const checks = rule(placeholderView(service, operation))

@@ -16,7 +16,11 @@ export const JSON_PROTOCOL_ERRORS = { UnknownOperationException: 400, Serializat
 export function targetOperation(req: EmulatorRequest, prefix: string): string {
   const target = req.headers['x-amz-target'] ?? ''
   if (!target.startsWith(`${prefix}.`)) {
-    throw new AwsError('UnknownOperationException', `Missing or unknown X-Amz-Target header: '${target}'`, JSON_PROTOCOL_ERRORS.UnknownOperationException)
+    throw new AwsError(
+      'UnknownOperationException',
+      `Missing or unknown X-Amz-Target header: '${target}'`,
+      JSON_PROTOCOL_ERRORS.UnknownOperationException
+    )
   }
   return target.slice(prefix.length + 1)
 }
@@ -35,7 +39,14 @@ function jsonObjectBody(req: EmulatorRequest, invalid: AwsError): Record<string,
 }
 
 function jsonRpcBody(req: EmulatorRequest): Record<string, unknown> {
-  return jsonObjectBody(req, new AwsError('SerializationException', 'The request body is not valid JSON', JSON_PROTOCOL_ERRORS.SerializationException))
+  return jsonObjectBody(
+    req,
+    new AwsError(
+      'SerializationException',
+      'The request body is not valid JSON',
+      JSON_PROTOCOL_ERRORS.SerializationException
+    )
+  )
 }
 
 export function jsonRpcResponse(value: unknown = {}): EmulatorResponse {
@@ -82,9 +93,15 @@ const JSON_SETTINGS = { jsonName: false }
 async function handleJson(def: JsonServiceDefinition, op: string, req: EmulatorRequest): Promise<EmulatorResponse> {
   const handler = def.handlers[op]
   const schema = def.schemas[`${op}$`] as OperationSchema | undefined
-  if (!handler || !Array.isArray(schema)) throw new AwsError('UnknownOperationException', `The emulator's ${def.signingName} does not implement ${op}`, def.errors.UnknownOperationException)
+  if (!handler || !Array.isArray(schema))
+    throw new AwsError(
+      'UnknownOperationException',
+      `The emulator's ${def.signingName} does not implement ${op}`,
+      def.errors.UnknownOperationException
+    )
   const input = readJson(schema[4]() as SchemaRef, jsonRpcBody(req), JSON_SETTINGS)
-  const output = (await (handler as (input: unknown, ctx: JsonContext) => unknown)(input, { req, region: req.region })) ?? {}
+  const output =
+    (await (handler as (input: unknown, ctx: JsonContext) => unknown)(input, { req, region: req.region })) ?? {}
   return jsonRpcResponse(writeJson(schema[5]() as SchemaRef, output as Record<string, unknown>, JSON_SETTINGS))
 }
 

@@ -25,20 +25,28 @@ function readTimestamp(value: unknown): Date | undefined {
 
 function readValue(ns: NormalizedSchema, value: unknown, settings: JsonSettings): unknown {
   if (value === null || value === undefined) return undefined
-  if (ns.isListSchema()) return Array.isArray(value) ? value.map((v) => readValue(ns.getValueSchema(), v, settings)) : undefined
+  if (ns.isListSchema())
+    return Array.isArray(value) ? value.map((v) => readValue(ns.getValueSchema(), v, settings)) : undefined
   if (ns.isMapSchema()) {
     if (typeof value !== 'object' || Array.isArray(value)) return undefined
     const out: Record<string, unknown> = {}
     for (const [k, v] of Object.entries(value)) out[k] = readValue(ns.getValueSchema(), v, settings)
     return out
   }
-  if (ns.isStructSchema()) return typeof value === 'object' && !Array.isArray(value) ? readStruct(ns, value as Record<string, unknown>, settings) : undefined
+  if (ns.isStructSchema())
+    return typeof value === 'object' && !Array.isArray(value)
+      ? readStruct(ns, value as Record<string, unknown>, settings)
+      : undefined
   if (ns.isTimestampSchema()) return readTimestamp(value)
   if (ns.isBlobSchema()) return typeof value === 'string' ? new Uint8Array(Buffer.from(value, 'base64')) : undefined
   return value
 }
 
-function readStruct(ns: NormalizedSchema, value: Record<string, unknown>, settings: JsonSettings): Record<string, unknown> {
+function readStruct(
+  ns: NormalizedSchema,
+  value: Record<string, unknown>,
+  settings: JsonSettings
+): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [name, member] of ns.structIterator()) {
     const v = readValue(member, value[memberKey(name, member, settings)], settings)
@@ -48,7 +56,12 @@ function readStruct(ns: NormalizedSchema, value: Record<string, unknown>, settin
 }
 
 /** The SDK-shaped object for a parsed JSON body; members outside `only` (when given) are skipped. */
-export function readJson(schema: SchemaRef | NormalizedSchema, value: unknown, settings: JsonSettings, only?: ReadonlySet<string>): Record<string, unknown> {
+export function readJson(
+  schema: SchemaRef | NormalizedSchema,
+  value: unknown,
+  settings: JsonSettings,
+  only?: ReadonlySet<string>
+): Record<string, unknown> {
   const ns = schema instanceof NormalizedSchema ? schema : NormalizedSchema.of(schema)
   if (!ns.isStructSchema() || typeof value !== 'object' || value === null || Array.isArray(value)) return {}
   const out = readStruct(ns, value as Record<string, unknown>, settings)
@@ -57,7 +70,8 @@ export function readJson(schema: SchemaRef | NormalizedSchema, value: unknown, s
 }
 
 function writeTimestamp(ns: NormalizedSchema, value: unknown): unknown {
-  const date = value instanceof Date ? value : typeof value === 'number' ? new Date(value * 1000) : new Date(String(value))
+  const date =
+    value instanceof Date ? value : typeof value === 'number' ? new Date(value * 1000) : new Date(String(value))
   // the schema's timestamp sentinel carries timestampFormat: 5 date-time, 6 http-date, 7 (and 4, the JSON default) epoch-seconds
   const format = ns.getSchema()
   if (format === 5) return date.toISOString()
@@ -67,10 +81,12 @@ function writeTimestamp(ns: NormalizedSchema, value: unknown): unknown {
 
 function writeValue(ns: NormalizedSchema, value: unknown, settings: JsonSettings): unknown {
   if (value === null || value === undefined) return undefined
-  if (ns.isListSchema()) return Array.isArray(value) ? value.map((v) => writeValue(ns.getValueSchema(), v, settings)) : undefined
+  if (ns.isListSchema())
+    return Array.isArray(value) ? value.map((v) => writeValue(ns.getValueSchema(), v, settings)) : undefined
   if (ns.isMapSchema()) {
     const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = writeValue(ns.getValueSchema(), v, settings)
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      out[k] = writeValue(ns.getValueSchema(), v, settings)
     return out
   }
   if (ns.isStructSchema()) return writeStruct(ns, value as Record<string, unknown>, settings)
@@ -79,7 +95,12 @@ function writeValue(ns: NormalizedSchema, value: unknown, settings: JsonSettings
   return value
 }
 
-function writeStruct(ns: NormalizedSchema, value: Record<string, unknown>, settings: JsonSettings, only?: ReadonlySet<string>): Record<string, unknown> {
+function writeStruct(
+  ns: NormalizedSchema,
+  value: Record<string, unknown>,
+  settings: JsonSettings,
+  only?: ReadonlySet<string>
+): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [name, member] of ns.structIterator()) {
     if (only && !only.has(name)) continue
@@ -90,7 +111,12 @@ function writeStruct(ns: NormalizedSchema, value: Record<string, unknown>, setti
 }
 
 /** The JSON body for an SDK-shaped object: only modelled members (or those in `only`), wire-formatted. */
-export function writeJson(schema: SchemaRef | NormalizedSchema, value: Record<string, unknown>, settings: JsonSettings, only?: ReadonlySet<string>): Record<string, unknown> {
+export function writeJson(
+  schema: SchemaRef | NormalizedSchema,
+  value: Record<string, unknown>,
+  settings: JsonSettings,
+  only?: ReadonlySet<string>
+): Record<string, unknown> {
   const ns = schema instanceof NormalizedSchema ? schema : NormalizedSchema.of(schema)
   return ns.isStructSchema() ? writeStruct(ns, value, settings, only) : {}
 }

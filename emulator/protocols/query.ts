@@ -67,7 +67,8 @@ export function ec2ErrorXml(err: AwsError, requestId: string): string {
 
 export function queryErrorXml(err: AwsError, requestId: string, xmlns: string): string {
   const type = err.status >= 500 ? 'Receiver' : 'Sender'
-  const error = element('Type', type) + element('Code', escapeXml(err.code)) + element('Message', escapeXml(err.message))
+  const error =
+    element('Type', type) + element('Code', escapeXml(err.code)) + element('Message', escapeXml(err.message))
   return `<ErrorResponse xmlns="${xmlns}">${element('Error', error)}${element('RequestId', requestId)}</ErrorResponse>`
 }
 
@@ -80,7 +81,8 @@ export function successXml(def: QueryServiceDefinition, op: string, members: str
 
 function operationSchema(def: QueryServiceDefinition, op: string): OperationSchema {
   const schema = def.schemas[`${op}$`]
-  if (!Array.isArray(schema)) throw protocolError(def, 'InvalidAction', `The action ${op} is not valid for this web service.`)
+  if (!Array.isArray(schema))
+    throw protocolError(def, 'InvalidAction', `The action ${op} is not valid for this web service.`)
   return schema as unknown as OperationSchema
 }
 

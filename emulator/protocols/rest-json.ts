@@ -29,11 +29,20 @@ export function jsonBodyCodec(invalid: () => AwsError): BodyCodec {
  * A REST-JSON error: the code in x-amzn-errortype, the message and `extra` members in the body,
  * except members the SDK's error shape (looked up in `schemas` as `${code}$`) binds to a header.
  */
-export function restJsonError(err: AwsError, extra: Record<string, unknown> = {}, schemas: Record<string, unknown> = {}): EmulatorResponse {
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), 'x-amzn-errortype': err.code }
+export function restJsonError(
+  err: AwsError,
+  extra: Record<string, unknown> = {},
+  schemas: Record<string, unknown> = {}
+): EmulatorResponse {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-amzn-requestid': randomUUID(),
+    'x-amzn-errortype': err.code
+  }
   const body: Record<string, unknown> = { Type: err.status >= 500 ? 'Service' : 'User', message: err.message }
   const shape = schemas[`${err.code}$`]
-  const members = Array.isArray(shape) && shape[0] === -3 ? [...NormalizedSchema.of(shape as SchemaRef).structIterator()] : []
+  const members =
+    Array.isArray(shape) && shape[0] === -3 ? [...NormalizedSchema.of(shape as SchemaRef).structIterator()] : []
   for (const [name, value] of Object.entries(extra)) {
     const header = members.find(([member]) => member === name)?.[1].getMergedTraits().httpHeader
     if (typeof header === 'string') headers[header.toLowerCase()] = String(value)

@@ -105,7 +105,12 @@ function scalarToString(value: unknown): string {
   return String(value)
 }
 
-function readInput(op: RestOperation, labels: Record<string, string>, req: EmulatorRequest, codec: BodyCodec): Record<string, unknown> {
+function readInput(
+  op: RestOperation,
+  labels: Record<string, string>,
+  req: EmulatorRequest,
+  codec: BodyCodec
+): Record<string, unknown> {
   const input: Record<string, unknown> = {}
   const bodyMembers = new Set<string>()
   for (const [name, member] of op.input.structIterator()) {
@@ -115,10 +120,13 @@ function readInput(op: RestOperation, labels: Record<string, string>, req: Emula
     } else if (typeof t.httpQuery === 'string') {
       const values = req.query.getAll(t.httpQuery)
       if (values.length === 0) continue
-      input[name] = member.isListSchema() ? values.map((v) => scalarFromString(member.getValueSchema(), v)) : scalarFromString(member, values[0] ?? '')
+      input[name] = member.isListSchema()
+        ? values.map((v) => scalarFromString(member.getValueSchema(), v))
+        : scalarFromString(member, values[0] ?? '')
     } else if (typeof t.httpHeader === 'string') {
       const value = req.headers[t.httpHeader.toLowerCase()]
-      if (value !== undefined) input[name] = member.isListSchema() ? value.split(',').map((v) => v.trim()) : scalarFromString(member, value)
+      if (value !== undefined)
+        input[name] = member.isListSchema() ? value.split(',').map((v) => v.trim()) : scalarFromString(member, value)
     } else if (t.httpPayload) {
       if (req.body.length === 0) continue
       if (member.isBlobSchema()) input[name] = new Uint8Array(req.body)
@@ -141,13 +149,20 @@ function writeOutput(op: RestOperation, output: Record<string, unknown>, codec: 
     if (t.httpResponseCode) {
       if (typeof value === 'number') status = value
     } else if (typeof t.httpHeader === 'string') {
-      if (value !== undefined && value !== null) headers[t.httpHeader.toLowerCase()] = Array.isArray(value) ? value.map(scalarToString).join(', ') : scalarToString(value)
+      if (value !== undefined && value !== null)
+        headers[t.httpHeader.toLowerCase()] = Array.isArray(value)
+          ? value.map(scalarToString).join(', ')
+          : scalarToString(value)
     } else if (t.httpPayload) {
       if (value === undefined || value === null) continue
       if (value instanceof Uint8Array) body = Buffer.from(value)
       else if (typeof value === 'string') body = value
       else {
-        body = codec.write(member, value as Record<string, unknown>, new Set([...member.structIterator()].map(([n]) => n)))
+        body = codec.write(
+          member,
+          value as Record<string, unknown>,
+          new Set([...member.structIterator()].map(([n]) => n))
+        )
         headers['content-type'] = codec.contentType
       }
     } else if (!t.httpPrefixHeaders) bodyMembers.add(name)
@@ -173,7 +188,11 @@ export function createRestModule(def: RestServiceDefinition): ServiceModule {
       const labels = matchPath(op, req.path)
       if (labels) return { op, labels }
     }
-    throw new AwsError('UnknownOperationException', `The emulator's ${def.signingName} does not implement ${req.method} ${req.path}`, def.errors.UnknownOperationException)
+    throw new AwsError(
+      'UnknownOperationException',
+      `The emulator's ${def.signingName} does not implement ${req.method} ${req.path}`,
+      def.errors.UnknownOperationException
+    )
   }
   return {
     signingName: def.signingName,

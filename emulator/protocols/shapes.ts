@@ -99,7 +99,11 @@ function readNode(ns: NormalizedSchema, node: QueryNode, flavor: QueryFlavor): u
 }
 
 /** The SDK-shaped input object for a query request. */
-export function readQueryInput(schema: SchemaRef, params: URLSearchParams, flavor: QueryFlavor): Record<string, unknown> {
+export function readQueryInput(
+  schema: SchemaRef,
+  params: URLSearchParams,
+  flavor: QueryFlavor
+): Record<string, unknown> {
   const ns = NormalizedSchema.of(schema)
   if (!ns.isStructSchema()) return {}
   return readStruct(ns, queryTree(params), flavor)

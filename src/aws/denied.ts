@@ -11,7 +11,12 @@ import { fileURLToPath } from 'node:url'
 import { errorCode, errorMessage, HyperformError } from './errors.js'
 
 /** The codes AWS answers a call the caller's policies do not allow with (EC2: UnauthorizedOperation). */
-export const ACCESS_DENIED_CODES = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'Client.UnauthorizedOperation'])
+export const ACCESS_DENIED_CODES = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'UnauthorizedOperation',
+  'Client.UnauthorizedOperation'
+])
 
 export const POLICY_PATH = 'docs/deployer-policy.json'
 export const ROLE_TEMPLATE_PATH = 'docs/deployer-role.yaml'
@@ -58,7 +63,8 @@ export interface Denial {
   message: string
 }
 
-const NAMED = /User: (\S+) is not authorized to perform: ([A-Za-z0-9-]+:[A-Za-z0-9*]+)(?: on resource: (\S+?))?(?:\s+(?:because|with) (.+?))?(?:\.(?:\s|$)|$)/
+const NAMED =
+  /User: (\S+) is not authorized to perform: ([A-Za-z0-9-]+:[A-Za-z0-9*]+)(?: on resource: (\S+?))?(?:\s+(?:because|with) (.+?))?(?:\.(?:\s|$)|$)/
 
 /** Reads AWS's access-denied message; whatever it does not name stays undefined. */
 export function parseDeniedMessage(message: string): Pick<Denial, 'action' | 'resource' | 'principal' | 'reason'> {
@@ -89,7 +95,14 @@ export function findDenials(err: unknown): Denial[] {
     const operation = operationOf(e)
     const named = parseDeniedMessage(message)
     const action = named.action ?? (operation ? iamAction(operation) : undefined)
-    const denial: Denial = { ...named, action, operation, statement: action ? policyStatement(action) : undefined, code: errorCode(e), message }
+    const denial: Denial = {
+      ...named,
+      action,
+      operation,
+      statement: action ? policyStatement(action) : undefined,
+      code: errorCode(e),
+      message
+    }
     if (!denials.some((d) => d.action === denial.action && d.resource === denial.resource)) denials.push(denial)
   }
   return denials
@@ -120,7 +133,8 @@ function statements(): PolicyStatement[] {
 
 /** The Sid of the first statement of docs/deployer-policy.json that allows `action`. */
 export function policyStatement(action: string): string | undefined {
-  const matches = (pattern: string): boolean => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i').test(action)
+  const matches = (pattern: string): boolean =>
+    new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i').test(action)
   const found = statements().find((s) => s.Effect === 'Allow' && [s.Action ?? []].flat().some(matches))
   return found ? (found.Sid ?? 'without a Sid') : undefined
 }
@@ -163,12 +177,19 @@ function cell(value: string): string {
 /** The job summary section: one row per missing permission. */
 export function denialsMarkdown(denials: readonly Denial[], env: NodeJS.ProcessEnv = process.env): string {
   const rows = denials.map(
-    (d) => `| \`${cell(d.action ?? '?')}\` | ${d.resource ? `\`${cell(d.resource)}\`` : '-'} | ${cell(d.operation?.operation ?? '-')} | ${cell(d.reason ?? d.code)} | ${d.statement ? `\`${cell(d.statement)}\`` : 'not listed'} |`
+    (d) =>
+      `| \`${cell(d.action ?? '?')}\` | ${d.resource ? `\`${cell(d.resource)}\`` : '-'} | ${cell(d.operation?.operation ?? '-')} | ${cell(d.reason ?? d.code)} | ${d.statement ? `\`${cell(d.statement)}\`` : 'not listed'} |`
   )
-  return [
-    '## AWS access denied',
-    `The role this workflow assumes is missing ${denials.length === 1 ? 'a permission' : `${denials.length} permissions`} the action needs.`,
-    ['| IAM action | resource | failed call | why | statement of the policy |', '| --- | --- | --- | --- | --- |', ...rows].join('\n'),
-    `Every permission the action needs (deploy, plan, destroy, drift, previews) is in [${POLICY_PATH}](${policyLocation(env)}); ${ROLE_TEMPLATE_PATH} creates an OIDC role with exactly those (\`aws cloudformation deploy\`, see the README).`
-  ].join('\n\n') + '\n'
+  return (
+    [
+      '## AWS access denied',
+      `The role this workflow assumes is missing ${denials.length === 1 ? 'a permission' : `${denials.length} permissions`} the action needs.`,
+      [
+        '| IAM action | resource | failed call | why | statement of the policy |',
+        '| --- | --- | --- | --- | --- |',
+        ...rows
+      ].join('\n'),
+      `Every permission the action needs (deploy, plan, destroy, drift, previews) is in [${POLICY_PATH}](${policyLocation(env)}); ${ROLE_TEMPLATE_PATH} creates an OIDC role with exactly those (\`aws cloudformation deploy\`, see the README).`
+    ].join('\n\n') + '\n'
+  )
 }

@@ -53,7 +53,8 @@ export class Engine extends Aws {
 
   done(change: AppliedChange, detail = ''): void {
     this.applied.push(change)
-    const what = change.service && !change.name.includes(change.service) ? `${change.name} (${change.service})` : change.name
+    const what =
+      change.service && !change.name.includes(change.service) ? `${change.name} (${change.service})` : change.name
     this.log(`${change.action} ${change.kind} ${what}${change.id ? `: ${change.id}` : ''}${detail ? ` ${detail}` : ''}`)
   }
 
@@ -61,7 +62,12 @@ export class Engine extends Aws {
    * Runs a step after its dependencies; records its failure (once) and rethrows for dependants.
    * `after` only orders: the step runs once they settle, whether they failed or not.
    */
-  step<T>(what: string, deps: Array<Promise<unknown>>, fn: () => Promise<T>, after: Array<Promise<unknown>> = []): Promise<T> {
+  step<T>(
+    what: string,
+    deps: Array<Promise<unknown>>,
+    fn: () => Promise<T>,
+    after: Array<Promise<unknown>> = []
+  ): Promise<T> {
     const run = async (): Promise<T> => {
       await Promise.allSettled(after)
       const settled = await Promise.allSettled(deps)

@@ -13,7 +13,11 @@ import { wrap } from './errors.js'
 import type { Aws } from './send.js'
 
 /** The services whose instance type does not run `ami`'s architecture, as sentences. */
-export async function imageProblems(aws: Aws, inputs: Pick<ActionInputs, 'ami' | 'instanceType'>, model: ComposeModel): Promise<string[]> {
+export async function imageProblems(
+  aws: Aws,
+  inputs: Pick<ActionInputs, 'ami' | 'instanceType'>,
+  model: ComposeModel
+): Promise<string[]> {
   const ami = inputs.ami
   if (!ami?.startsWith('ami-')) return []
   let architecture: string | undefined
@@ -27,5 +31,8 @@ export async function imageProblems(aws: Aws, inputs: Pick<ActionInputs, 'ami' |
   return model.services
     .map((service) => ({ service, type: service.size ?? inputs.instanceType }))
     .filter(({ type }) => isArm(type) !== arm)
-    .map(({ service, type }) => `service ${service.name}: instance type ${type} runs ${arm ? 'x86_64' : 'arm64'} but the ami input ${ami} is ${architecture}; choose an AMI or an instance type of one architecture`)
+    .map(
+      ({ service, type }) =>
+        `service ${service.name}: instance type ${type} runs ${arm ? 'x86_64' : 'arm64'} but the ami input ${ami} is ${architecture}; choose an AMI or an instance type of one architecture`
+    )
 }

@@ -10,7 +10,11 @@ import type { Aws } from './send.js'
 export const LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped']
 
 /** The stack's instances in `states` (default: not terminated). */
-export async function readInstances(aws: Aws, scope: StackScope, states: string[] = LIVE_STATES): Promise<CurrentInstance[]> {
+export async function readInstances(
+  aws: Aws,
+  scope: StackScope,
+  states: string[] = LIVE_STATES
+): Promise<CurrentInstance[]> {
   const instances: CurrentInstance[] = []
   const Filters = [...stackFilters(scope), { Name: 'instance-state-name', Values: states }]
   try {
@@ -77,9 +81,14 @@ export class InstanceWatcher {
           for (const w of list) w.resolve()
         }
         if (this.waiters.size > 0 && Date.now() > deadline) {
-          throw new Error(`instances of ${[...this.waiters.keys()].join(', ')} still running after ${Math.round(timing.teardownMs / 1000)} s`)
+          throw new Error(
+            `instances of ${[...this.waiters.keys()].join(', ')} still running after ${Math.round(timing.teardownMs / 1000)} s`
+          )
         }
-        if (this.waiters.size > 0) this.aws.log(`  waiting for instances to terminate: ${[...busy.entries()].map(([s, n]) => `${s} ${n}`).join(', ')}`)
+        if (this.waiters.size > 0)
+          this.aws.log(
+            `  waiting for instances to terminate: ${[...busy.entries()].map(([s, n]) => `${s} ${n}`).join(', ')}`
+          )
       }
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err))

@@ -21,20 +21,26 @@ async function describeVpc(aws: Aws, vpcId: string | undefined): Promise<Vpc> {
   }
   const vpc = vpcs[0]
   if (!vpc?.VpcId || !vpc.CidrBlock) {
-    throw new Error(
-      vpcId ? `VPC ${vpcId} was not found` : 'this region has no default VPC; set the vpc-id input'
-    )
+    throw new Error(vpcId ? `VPC ${vpcId} was not found` : 'this region has no default VPC; set the vpc-id input')
   }
   return vpc
 }
 
 async function describeSubnets(aws: Aws, input: { vpcId?: string; subnetIds?: string[] }): Promise<Subnet[]> {
-  const request = input.subnetIds?.length ? { SubnetIds: input.subnetIds } : { Filters: [{ Name: 'vpc-id', Values: [input.vpcId ?? ''] }] }
+  const request = input.subnetIds?.length
+    ? { SubnetIds: input.subnetIds }
+    : { Filters: [{ Name: 'vpc-id', Values: [input.vpcId ?? ''] }] }
   const subnets: Subnet[] = []
   try {
-    for await (const page of paginateDescribeSubnets({ client: aws.through('ec2') }, request)) subnets.push(...(page.Subnets ?? []))
+    for await (const page of paginateDescribeSubnets({ client: aws.through('ec2') }, request))
+      subnets.push(...(page.Subnets ?? []))
   } catch (err) {
-    throw wrap(input.subnetIds?.length ? `describing subnets ${input.subnetIds.join(', ')}` : `listing the subnets of ${input.vpcId}`, err)
+    throw wrap(
+      input.subnetIds?.length
+        ? `describing subnets ${input.subnetIds.join(', ')}`
+        : `listing the subnets of ${input.vpcId}`,
+      err
+    )
   }
   return subnets
 }
@@ -99,7 +105,11 @@ export async function outboundReport(aws: Aws, network: Network): Promise<Outbou
     describeSubnets(aws, { subnetIds: network.subnetIds }),
     (async () => {
       const all: RouteTable[] = []
-      for await (const page of paginateDescribeRouteTables({ client: aws.through('ec2') }, { Filters: [{ Name: 'vpc-id', Values: [network.vpcId] }] })) all.push(...(page.RouteTables ?? []))
+      for await (const page of paginateDescribeRouteTables(
+        { client: aws.through('ec2') },
+        { Filters: [{ Name: 'vpc-id', Values: [network.vpcId] }] }
+      ))
+        all.push(...(page.RouteTables ?? []))
       return all
     })()
   ])
@@ -111,16 +121,28 @@ export async function outboundReport(aws: Aws, network: Network): Promise<Outbou
     const route = table?.Routes?.find((r) => r.DestinationCidrBlock === '0.0.0.0/0' && r.State !== 'blackhole')
     const where = `subnet ${id} (route table ${table?.RouteTableId ?? 'none'})`
     if (!route) {
-      report.errors.push(`${where} has no route to the internet (no 0.0.0.0/0 route), so its instances cannot install Docker or pull images; route it through a NAT gateway, or an internet gateway with public IPv4 addresses on launch`)
+      report.errors.push(
+        `${where} has no route to the internet (no 0.0.0.0/0 route), so its instances cannot install Docker or pull images; route it through a NAT gateway, or an internet gateway with public IPv4 addresses on launch`
+      )
     } else if (route.NatGatewayId) {
       continue
     } else if (route.GatewayId?.startsWith('igw-')) {
       if (!subnet.MapPublicIpOnLaunch) {
-        report.errors.push(`${where} routes to ${route.GatewayId} but assigns no public IPv4 address on launch, so its instances cannot reach the internet; run aws ec2 modify-subnet-attribute --subnet-id ${id} --map-public-ip-on-launch, or route it through a NAT gateway`)
+        report.errors.push(
+          `${where} routes to ${route.GatewayId} but assigns no public IPv4 address on launch, so its instances cannot reach the internet; run aws ec2 modify-subnet-attribute --subnet-id ${id} --map-public-ip-on-launch, or route it through a NAT gateway`
+        )
       }
     } else {
-      const target = route.TransitGatewayId ?? route.VpcPeeringConnectionId ?? route.NetworkInterfaceId ?? route.GatewayId ?? route.InstanceId ?? 'another target'
-      report.warnings.push(`${where} sends its internet traffic to ${target}; whether its instances reach the internet cannot be known from here`)
+      const target =
+        route.TransitGatewayId ??
+        route.VpcPeeringConnectionId ??
+        route.NetworkInterfaceId ??
+        route.GatewayId ??
+        route.InstanceId ??
+        'another target'
+      report.warnings.push(
+        `${where} sends its internet traffic to ${target}; whether its instances reach the internet cannot be known from here`
+      )
     }
   }
   return report
@@ -129,6 +151,10 @@ export async function outboundReport(aws: Aws, network: Network): Promise<Outbou
 /** Whether the plan launches instances into subnets they were not running in (new groups, moved subnets). */
 export function launchesInto(plan: Plan): boolean {
   return plan.changes.some(
-    (c) => c.kind === 'auto-scaling-group' && 'desired' in c && c.desired.size > 0 && (c.action === 'create' || (c.action === 'update' && (c.fields ?? []).includes('subnets')))
+    (c) =>
+      c.kind === 'auto-scaling-group' &&
+      'desired' in c &&
+      c.desired.size > 0 &&
+      (c.action === 'create' || (c.action === 'update' && (c.fields ?? []).includes('subnets')))
   )
 }

@@ -56,12 +56,17 @@ export interface AwsCommand {
 }
 
 /** The output type of a command (its middleware handler resolves to `{ output }`). */
-export type OutputOf<C> = C extends { resolveMiddleware(...args: never[]): (...a: never[]) => Promise<{ output: infer O }> } ? O : never
+export type OutputOf<C> = C extends {
+  resolveMiddleware(...args: never[]): (...a: never[]) => Promise<{ output: infer O }>
+}
+  ? O
+  : never
 
 export function operationOf(command: { schema?: unknown }): { service: ServiceKey; operation: string } {
   const schema = command.schema as [number, string, string] | undefined
   const service = schema ? NAMESPACES[schema[1]] : undefined
-  if (!schema || !service) throw new Error(`not an AWS command the action knows: ${JSON.stringify(schema)?.slice(0, 80)}`)
+  if (!schema || !service)
+    throw new Error(`not an AWS command the action knows: ${JSON.stringify(schema)?.slice(0, 80)}`)
   return { service, operation: schema[2] }
 }
 
@@ -129,19 +134,28 @@ export class Aws {
   }
 
   /** Retries `fn` on the given AWS codes (eventual consistency) within `budgetMs`. */
-  retryOn<T>(codes: string[] | ((err: unknown) => boolean), fn: () => Promise<T>, budgetMs = this.timing.consistencyMs): Promise<T> {
+  retryOn<T>(
+    codes: string[] | ((err: unknown) => boolean),
+    fn: () => Promise<T>,
+    budgetMs = this.timing.consistencyMs
+  ): Promise<T> {
     const retryable = typeof codes === 'function' ? codes : (err: unknown): boolean => codes.includes(errorCode(err))
     return withRetry(fn, {
       timing: this.timing,
       budgetMs,
       retryable,
-      onRetry: (err, attempt, delay) => this.log(`  retry ${attempt} in ${delay} ms: ${errorCode(err)}: ${errorMessage(err)}`)
+      onRetry: (err, attempt, delay) =>
+        this.log(`  retry ${attempt} in ${delay} ms: ${errorCode(err)}: ${errorMessage(err)}`)
     })
   }
 }
 
 /** Runs a read; the listed codes (the resource is not there) give undefined, anything else is wrapped with `context`. */
-export async function readOptional<T>(context: string, absent: string[], read: () => Promise<T>): Promise<T | undefined> {
+export async function readOptional<T>(
+  context: string,
+  absent: string[],
+  read: () => Promise<T>
+): Promise<T | undefined> {
   try {
     return await read()
   } catch (err) {
@@ -151,7 +165,11 @@ export async function readOptional<T>(context: string, absent: string[], read: (
 }
 
 /** Runs a delete; the listed codes mean "already gone": false. */
-export async function tolerate(gone: string[], run: () => Promise<unknown>, isGone?: (err: unknown) => boolean): Promise<boolean> {
+export async function tolerate(
+  gone: string[],
+  run: () => Promise<unknown>,
+  isGone?: (err: unknown) => boolean
+): Promise<boolean> {
   try {
     await run()
     return true

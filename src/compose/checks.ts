@@ -22,12 +22,17 @@ export function checkName({ node, path }: KeyAt, { diags }: Check): void {
   if (node.kind !== 'scalar' || typeof node.value !== 'string') {
     diags.error(node.loc, path, `must be a string, got ${describe(node)}`)
   } else if (!PROJECT_NAME.test(node.value)) {
-    diags.error(node.loc, path, `${quote(node.value)} must contain only lowercase letters, digits, dashes and underscores, starting with a letter or digit`)
+    diags.error(
+      node.loc,
+      path,
+      `${quote(node.value)} must contain only lowercase letters, digits, dashes and underscores, starting with a letter or digit`
+    )
   }
 }
 
 export function checkServices({ node, path }: KeyAt, { diags }: Check): void {
-  if (node.kind !== 'map') diags.error(node.loc, path, `must be a mapping of service names to services, got ${describe(node)}`)
+  if (node.kind !== 'map')
+    diags.error(node.loc, path, `must be a mapping of service names to services, got ${describe(node)}`)
   else if (node.entries.length === 0) diags.error(node.loc, path, 'must define at least one service')
 }
 
@@ -116,21 +121,29 @@ interface EnvFileItem {
 }
 
 export function checkEnvFiles({ node, path }: KeyAt, check: Check): void {
-  const items: EnvFileItem[] = node.kind === 'seq' ? node.items.map((item, i) => ({ node: item, path: joinPath(path, i) })) : [{ node, path }]
+  const items: EnvFileItem[] =
+    node.kind === 'seq' ? node.items.map((item, i) => ({ node: item, path: joinPath(path, i) })) : [{ node, path }]
   for (const item of items) checkEnvFile(item, check)
 }
 
 function checkEnvFile(item: EnvFileItem, check: Check): void {
   const file = envFileItemPath(item.node)
   if (file === undefined) {
-    check.diags.error(item.node.loc, item.path, `must be a path or a mapping with "path" and "required", got ${describe(item.node)}`)
+    check.diags.error(
+      item.node.loc,
+      item.path,
+      `must be a path or a mapping with "path" and "required", got ${describe(item.node)}`
+    )
     return
   }
   const required = item.node.kind === 'map' ? checkEnvFileLong(item, check) : true
   const loaded = check.ctx.envFiles.get(path.resolve(check.ctx.baseDir, file))
   if (!loaded?.problem) return
   if (loaded.problem === 'file not found' && !required) return
-  const hint = loaded.problem === 'file not found' ? ' (paths are relative to the first compose file; set "required: false" if it is optional)' : ''
+  const hint =
+    loaded.problem === 'file not found'
+      ? ' (paths are relative to the first compose file; set "required: false" if it is optional)'
+      : ''
   check.diags.error(item.node.loc, item.path, `env file ${quote(loaded.display)}: ${loaded.problem}${hint}`)
 }
 
@@ -139,13 +152,18 @@ function checkEnvFileLong(item: EnvFileItem, check: Check): boolean {
   const map = item.node as MapNode
   for (const entry of map.entries) {
     if (entry.key !== 'path' && entry.key !== 'required') {
-      check.diags.error(entry.keyLoc, joinPath(item.path, entry.key), 'is not an env_file key; expected "path" or "required"')
+      check.diags.error(
+        entry.keyLoc,
+        joinPath(item.path, entry.key),
+        'is not an env_file key; expected "path" or "required"'
+      )
     }
   }
   const required = valueOf(map, 'required')
   if (required === undefined) return true
   const value = booleanOf(required)
-  if (value === undefined) check.diags.error(required.loc, joinPath(item.path, 'required'), `must be true or false, got ${describe(required)}`)
+  if (value === undefined)
+    check.diags.error(required.loc, joinPath(item.path, 'required'), `must be true or false, got ${describe(required)}`)
   return value ?? true
 }
 
@@ -170,7 +188,11 @@ function checkPort(at: { item: Node; path: string; used: Map<string, UsedPort> }
   const result = parsePort(at.item)
   if ('problem' in result) {
     const { key, message } = result.problem
-    check.diags.error(portProblemLoc(at.item, result.problem), key !== undefined ? joinPath(at.path, key) : at.path, message)
+    check.diags.error(
+      portProblemLoc(at.item, result.problem),
+      key !== undefined ? joinPath(at.path, key) : at.path,
+      message
+    )
     return
   }
   for (const m of result.mappings) {
@@ -208,7 +230,10 @@ interface LocatedPorts<T> {
 }
 
 /** Every value of a list of ports, each with the item it came from; undefined if an item is invalid. */
-function locatedPorts<T>(list: { node: Node | undefined; path: string }, parse: (item: Node) => T[] | undefined): LocatedPorts<T> | undefined {
+function locatedPorts<T>(
+  list: { node: Node | undefined; path: string },
+  parse: (item: Node) => T[] | undefined
+): LocatedPorts<T> | undefined {
   const located: LocatedPorts<T> = { values: [], items: [] }
   if (list.node === undefined) return located
   if (list.node.kind !== 'seq') return undefined
@@ -229,15 +254,22 @@ function checkContainerPorts(at: KeyAt, { diags }: Check): void {
     const parsed = parsePort(item)
     return 'mappings' in parsed ? parsed.mappings : undefined
   })
-  const expose = locatedPorts({ node: valueOf(at.parent, 'expose'), path: joinPath(at.parentPath, 'expose') }, (item) => {
-    const parsed = parseExpose(item)
-    return 'ports' in parsed ? parsed.ports : undefined
-  })
+  const expose = locatedPorts(
+    { node: valueOf(at.parent, 'expose'), path: joinPath(at.parentPath, 'expose') },
+    (item) => {
+      const parsed = parseExpose(item)
+      return 'ports' in parsed ? parsed.ports : undefined
+    }
+  )
   if (!ports || !expose) return
   for (const c of containerPorts({ ports: ports.values, expose: expose.values }).conflicts) {
     const where = (c.source === 'target' ? ports : expose).items[c.index]!
     const what = c.source === 'target' ? 'its target port' : 'exposed port'
-    diags.warn(where.loc, where.path, `${what} ${c.port}/${c.protocol} is not published on the instance for other services: ${holderText(c, ports)}`)
+    diags.warn(
+      where.loc,
+      where.path,
+      `${what} ${c.port}/${c.protocol} is not published on the instance for other services: ${holderText(c, ports)}`
+    )
   }
 }
 
@@ -246,7 +278,9 @@ function holderText(c: HostPortConflict, ports: LocatedPorts<PortMapping>): stri
   if (typeof c.heldBy !== 'number') return `the instance's ${c.heldBy.instance} uses host port ${port}`
   const holder = ports.values[c.heldBy]!
   const path = ports.items[c.heldBy]!.path
-  return holder.target === c.port ? `${path} binds host port ${port} to ${holder.hostIp ?? ''} only` : `${path} already uses host port ${port}`
+  return holder.target === c.port
+    ? `${path} binds host port ${port} to ${holder.hostIp ?? ''} only`
+    : `${path} already uses host port ${port}`
 }
 
 export function checkMapping({ node, path }: KeyAt, { diags }: Check): void {
@@ -264,7 +298,11 @@ function checkCount({ node, path }: KeyAt, { diags }: Check): number | undefined
 export function checkReplicas(at: KeyAt, check: Check): void {
   const value = checkCount(at, check)
   if (value !== undefined && value > MAX_REPLICAS) {
-    check.diags.error(at.node.loc, at.path, `${value} is more than ${MAX_REPLICAS}, the limit per service: each replica is its own EC2 instance, so more is most likely a mistake`)
+    check.diags.error(
+      at.node.loc,
+      at.path,
+      `${value} is more than ${MAX_REPLICAS}, the limit per service: each replica is its own EC2 instance, so more is most likely a mistake`
+    )
   }
 }
 

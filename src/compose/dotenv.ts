@@ -140,12 +140,17 @@ class Scanner {
     this.advance()
     const value = this.readQuoted(at.quote)
     if (value === undefined) {
-      this.problems.push({ line: openLine, column: openColumn, message: `the value of ${JSON.stringify(at.key)} has no closing ${at.quote}` })
+      this.problems.push({
+        line: openLine,
+        column: openColumn,
+        message: `the value of ${JSON.stringify(at.key)} has no closing ${at.quote}`
+      })
       return
     }
     this.skipBlanks()
     const next = this.peek()
-    if (next !== undefined && next !== '\n' && next !== '#') return this.problem('unexpected text after the closing quote')
+    if (next !== undefined && next !== '\n' && next !== '#')
+      return this.problem('unexpected text after the closing quote')
     this.entries.push({ key: at.key, value, literal: at.quote === "'", line: at.line, column: at.column })
     this.skipLine()
   }

@@ -30,7 +30,12 @@ export function displayPath(absolutePath: string, workspace: string): string {
   return (relative === '' ? path.basename(absolutePath) : relative).split(path.sep).join('/')
 }
 
-async function readDotenvFile(options: { absolutePath: string; workspace: string; template: boolean; pseudoPath: string }): Promise<EnvFile> {
+async function readDotenvFile(options: {
+  absolutePath: string
+  workspace: string
+  template: boolean
+  pseudoPath: string
+}): Promise<EnvFile> {
   const display = displayPath(options.absolutePath, options.workspace)
   let text: string
   try {
@@ -51,13 +56,24 @@ export interface ProjectEnv {
 }
 
 /** The variables for interpolation: `env` over the `.env` file in `dir` (if there is one). */
-export async function loadProjectEnv(options: { dir: string; workspace: string; env: Record<string, string | undefined> }): Promise<ProjectEnv> {
+export async function loadProjectEnv(options: {
+  dir: string
+  workspace: string
+  env: Record<string, string | undefined>
+}): Promise<ProjectEnv> {
   const absolutePath = path.join(options.dir, '.env')
-  const file = await readDotenvFile({ absolutePath, workspace: options.workspace, template: true, pseudoPath: DOTENV_PATH })
+  const file = await readDotenvFile({
+    absolutePath,
+    workspace: options.workspace,
+    template: true,
+    pseudoPath: DOTENV_PATH
+  })
   const fromEnv: Lookup = (name) => options.env[name]
   const diagnostics = [...file.diagnostics]
   if (file.problem && file.problem !== 'file not found') {
-    diagnostics.push(diagnostic({ loc: { file: file.display, line: 1, column: 1 }, path: DOTENV_PATH, message: file.problem }))
+    diagnostics.push(
+      diagnostic({ loc: { file: file.display, line: 1, column: 1 }, path: DOTENV_PATH, message: file.problem })
+    )
   }
   const values = resolveDotenv(file, { lookup: fromEnv, diagnostics })
   return { lookup: (name) => options.env[name] ?? values.get(name), diagnostics }
@@ -75,14 +91,20 @@ function resolveDotenv(file: EnvFile, ctx: { lookup: Lookup; diagnostics: Diagno
   return values
 }
 
-function dotenvValue(entry: DotenvEntry, ctx: { lookup: Lookup; loc: SourceLocation; diagnostics: Diagnostic[] }): string | undefined {
+function dotenvValue(
+  entry: DotenvEntry,
+  ctx: { lookup: Lookup; loc: SourceLocation; diagnostics: Diagnostic[] }
+): string | undefined {
   if (entry.value === undefined) return ctx.lookup(entry.key)
   if (entry.literal) return entry.value
   const result = interpolateString(entry.value, ctx.lookup)
   for (const name of new Set(result.unset)) {
-    ctx.diagnostics.push(diagnostic({ loc: ctx.loc, path: entry.key, message: unsetMessage(name), severity: 'warning' }))
+    ctx.diagnostics.push(
+      diagnostic({ loc: ctx.loc, path: entry.key, message: unsetMessage(name), severity: 'warning' })
+    )
   }
-  if (result.error !== undefined) ctx.diagnostics.push(diagnostic({ loc: ctx.loc, path: entry.key, message: result.error }))
+  if (result.error !== undefined)
+    ctx.diagnostics.push(diagnostic({ loc: ctx.loc, path: entry.key, message: result.error }))
   return result.value
 }
 

@@ -33,8 +33,14 @@ export function environmentEntries(node: Node): EnvEntries {
   if (node.kind !== 'seq') return { entries: [], problems: [] }
   const result: EnvEntries = { entries: [], problems: [] }
   node.items.forEach((item, index) => {
-    if (item.kind === 'scalar' && typeof item.value === 'string') result.entries.push({ ...listEntry(item.value, item.loc), index })
-    else result.problems.push({ loc: item.loc, index, message: `must be a string "KEY=value" or "KEY", got ${describe(item)}` })
+    if (item.kind === 'scalar' && typeof item.value === 'string')
+      result.entries.push({ ...listEntry(item.value, item.loc), index })
+    else
+      result.problems.push({
+        loc: item.loc,
+        index,
+        message: `must be a string "KEY=value" or "KEY", got ${describe(item)}`
+      })
   })
   return result
 }

@@ -16,7 +16,15 @@ import type { MapNode } from './tree.js'
 import { validate } from './validate.js'
 
 export { formatDiagnostic } from './model.js'
-export type { ComposeModel, Diagnostic, LoadResult, ServiceModel, PortMapping, ExposedPort, SourceLocation } from './model.js'
+export type {
+  ComposeModel,
+  Diagnostic,
+  LoadResult,
+  ServiceModel,
+  PortMapping,
+  ExposedPort,
+  SourceLocation
+} from './model.js'
 export { COMPOSE_KEYS } from './keys.js'
 export type { KeyRule, MergeRule } from './keys.js'
 
@@ -31,7 +39,14 @@ export interface LoadOptions {
 export async function loadCompose(options: LoadOptions): Promise<LoadResult> {
   const first = options.files[0]
   if (first === undefined) {
-    const error: Diagnostic = { severity: 'error', file: '', line: 1, column: 1, path: FILE_PATH, message: 'no compose file given' }
+    const error: Diagnostic = {
+      severity: 'error',
+      file: '',
+      line: 1,
+      column: 1,
+      path: FILE_PATH,
+      message: 'no compose file given'
+    }
     return { ok: false, errors: [error], warnings: [] }
   }
   const diagnostics: Diagnostic[] = []

@@ -139,7 +139,8 @@ function required(name: string, message: string): never {
 export function interpolateTree(root: MapNode, lookup: Lookup): { root: MapNode; diagnostics: Diagnostics } {
   const diags = new Diagnostics()
   const walk = (node: Node, path: string): Node => {
-    if (node.kind === 'map') return { ...node, entries: node.entries.map((e) => ({ ...e, value: walk(e.value, joinPath(path, e.key)) })) }
+    if (node.kind === 'map')
+      return { ...node, entries: node.entries.map((e) => ({ ...e, value: walk(e.value, joinPath(path, e.key)) })) }
     if (node.kind === 'seq') return { ...node, items: node.items.map((item, i) => walk(item, joinPath(path, i))) }
     return interpolateScalar(node, { path, lookup, diags })
   }

@@ -129,7 +129,8 @@ function imageOk(service: MapNode): boolean {
 
 const BUILD = 'the action does not build images; it deploys "image" as it is in the registry'
 
-const NO_STORAGE = 'instances have no persistent storage and are replaced at any time (spot interruptions, scaling); keep state in a managed service such as RDS, S3 or EFS'
+const NO_STORAGE =
+  'instances have no persistent storage and are replaced at any time (spot interruptions, scaling); keep state in a managed service such as RDS, S3 or EFS'
 const WHOLE_INSTANCE = 'the container has the instance to itself; choose the instance type with deploy.size'
 const ISOLATION = 'the container runs with Docker defaults; this security or isolation setting cannot be applied'
 
@@ -143,11 +144,21 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
       return name === undefined ? {} : { name }
     })
   },
-  services: { level: 'supported', required: () => 'is required: a mapping of service names to services', validate: checkServices },
+  services: {
+    level: 'supported',
+    required: () => 'is required: a mapping of service names to services',
+    validate: checkServices
+  },
   version: { level: 'warning', reason: 'obsolete in the Compose Specification' },
   volumes: { level: 'warning', reason: `named volumes are not created: ${NO_STORAGE}` },
-  networks: { level: 'warning', reason: 'networks are not created: all services share the VPC and reach each other by service name' },
-  secrets: { level: 'warning', reason: 'secrets are not provided to containers; pass them as environment variables from GitHub secrets' },
+  networks: {
+    level: 'warning',
+    reason: 'networks are not created: all services share the VPC and reach each other by service name'
+  },
+  secrets: {
+    level: 'warning',
+    reason: 'secrets are not provided to containers; pass them as environment variables from GitHub secrets'
+  },
   configs: { level: 'warning', reason: 'configs are not provided to containers; bake files into the image' },
   include: { level: 'error', reason: 'not supported: list the files in the compose-file input instead' },
   models: { level: 'error', reason: 'AI models are not provided on EC2 instances' },
@@ -157,7 +168,12 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
     validate: checkService,
     normalize: service(({ key, keyLoc }) => (keyLoc ? { name: key, location: keyLoc } : {}))
   },
-  'services.*.image': { level: 'supported', required: imageRequired, validate: checkImage, normalize: service(({ node }) => ({ image: stringOf(node)! })) },
+  'services.*.image': {
+    level: 'supported',
+    required: imageRequired,
+    validate: checkImage,
+    normalize: service(({ node }) => ({ image: stringOf(node)! }))
+  },
   'services.*.command': {
     level: 'supported',
     validate: checkCommand,
@@ -185,8 +201,18 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
   },
   // Read into the environment by services.*.environment.
   'services.*.env_file': { level: 'supported', validate: checkEnvFiles, merge: 'list' },
-  'services.*.ports': { level: 'supported', validate: checkPorts, normalize: service(({ node }) => ({ ports: portsOf(node) })), merge: 'unique' },
-  'services.*.expose': { level: 'supported', validate: checkExpose, normalize: service(({ node }) => ({ expose: exposeOf(node) })), merge: 'unique' },
+  'services.*.ports': {
+    level: 'supported',
+    validate: checkPorts,
+    normalize: service(({ node }) => ({ ports: portsOf(node) })),
+    merge: 'unique'
+  },
+  'services.*.expose': {
+    level: 'supported',
+    validate: checkExpose,
+    normalize: service(({ node }) => ({ expose: exposeOf(node) })),
+    merge: 'unique'
+  },
   'services.*.deploy': { level: 'supported', validate: checkMapping },
   'services.*.build': {
     level: 'warning',
@@ -199,7 +225,10 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
   'services.*.volumes': { level: 'error', reason: NO_STORAGE },
   'services.*.volumes_from': { level: 'error', reason: NO_STORAGE },
   'services.*.tmpfs': { level: 'error', reason: 'tmpfs mounts are not created' },
-  'services.*.secrets': { level: 'error', reason: 'secret files are not mounted; pass secrets as environment variables' },
+  'services.*.secrets': {
+    level: 'error',
+    reason: 'secret files are not mounted; pass secrets as environment variables'
+  },
   'services.*.configs': { level: 'error', reason: 'config files are not mounted; bake them into the image' },
   'services.*.devices': { level: 'error', reason: 'host devices are not mapped into the container' },
   'services.*.device_cgroup_rules': { level: 'error', reason: 'host devices are not mapped into the container' },
@@ -209,50 +238,95 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
   'services.*.cap_drop': { level: 'error', reason: ISOLATION },
   'services.*.security_opt': { level: 'error', reason: ISOLATION },
   'services.*.read_only': { level: 'error', reason: ISOLATION },
-  'services.*.user': { level: 'error', reason: 'the container runs as the image\'s user; set USER in the image' },
-  'services.*.group_add': { level: 'error', reason: 'the container runs as the image\'s user; set groups in the image' },
+  'services.*.user': { level: 'error', reason: "the container runs as the image's user; set USER in the image" },
+  'services.*.group_add': { level: 'error', reason: "the container runs as the image's user; set groups in the image" },
   'services.*.userns_mode': { level: 'error', reason: ISOLATION },
-  'services.*.working_dir': { level: 'error', reason: 'the container starts in the image\'s WORKDIR; set it in the image' },
-  'services.*.ulimits': { level: 'error', reason: 'the container gets Docker\'s default limits on the instance' },
+  'services.*.working_dir': {
+    level: 'error',
+    reason: "the container starts in the image's WORKDIR; set it in the image"
+  },
+  'services.*.ulimits': { level: 'error', reason: "the container gets Docker's default limits on the instance" },
   'services.*.sysctls': { level: 'error', reason: 'kernel parameters are not set for the container' },
-  'services.*.shm_size': { level: 'error', reason: 'the container gets Docker\'s default /dev/shm size' },
-  'services.*.network_mode': { level: 'error', reason: 'the container runs on Docker\'s bridge network with published ports' },
+  'services.*.shm_size': { level: 'error', reason: "the container gets Docker's default /dev/shm size" },
+  'services.*.network_mode': {
+    level: 'error',
+    reason: "the container runs on Docker's bridge network with published ports"
+  },
   'services.*.ipc': { level: 'error', reason: ISOLATION },
   'services.*.pid': { level: 'error', reason: ISOLATION },
   'services.*.uts': { level: 'error', reason: ISOLATION },
   'services.*.cgroup': { level: 'error', reason: ISOLATION },
   'services.*.cgroup_parent': { level: 'error', reason: ISOLATION },
   'services.*.isolation': { level: 'error', reason: ISOLATION },
-  'services.*.dns': { level: 'error', reason: 'the action sets the container\'s DNS to the VPC resolver for service discovery' },
-  'services.*.dns_search': { level: 'error', reason: 'the action sets the DNS search list to the stack and project domains' },
-  'services.*.dns_opt': { level: 'error', reason: 'the action sets the container\'s DNS for service discovery' },
+  'services.*.dns': {
+    level: 'error',
+    reason: "the action sets the container's DNS to the VPC resolver for service discovery"
+  },
+  'services.*.dns_search': {
+    level: 'error',
+    reason: 'the action sets the DNS search list to the stack and project domains'
+  },
+  'services.*.dns_opt': { level: 'error', reason: "the action sets the container's DNS for service discovery" },
   'services.*.extra_hosts': { level: 'error', reason: 'host entries are not added to the container' },
-  'services.*.external_links': { level: 'error', reason: 'containers outside the stack are not reachable by these names' },
+  'services.*.external_links': {
+    level: 'error',
+    reason: 'containers outside the stack are not reachable by these names'
+  },
   'services.*.mac_address': { level: 'error', reason: 'the container gets the address Docker assigns on the instance' },
-  'services.*.extends': { level: 'error', reason: 'not supported: merge files with several compose-file entries instead' },
-  'services.*.profiles': { level: 'error', reason: 'profiles are not supported: every service in the file is deployed; remove the service or the key' },
+  'services.*.extends': {
+    level: 'error',
+    reason: 'not supported: merge files with several compose-file entries instead'
+  },
+  'services.*.profiles': {
+    level: 'error',
+    reason: 'profiles are not supported: every service in the file is deployed; remove the service or the key'
+  },
   'services.*.scale': { level: 'error', reason: 'use deploy.replicas (and deploy.preemptible for spot instances)' },
   'services.*.credential_spec': { level: 'error', reason: 'Windows credential specs are not supported' },
   'services.*.storage_opt': { level: 'error', reason: 'storage driver options are not set' },
   'services.*.use_api_socket': { level: 'error', reason: 'the Docker API socket is not mounted into the container' },
   'services.*.provider': { level: 'error', reason: 'provider services are not supported' },
   'services.*.models': { level: 'error', reason: 'AI models are not provided on EC2 instances' },
-  'services.*.depends_on': { level: 'warning', reason: 'all services start together; make clients retry until their dependencies answer' },
-  'services.*.links': { level: 'warning', reason: 'services reach each other by service name through DNS; link aliases are not created' },
-  'services.*.networks': { level: 'warning', reason: 'all services share the VPC and reach each other by service name; networks and aliases are not applied' },
-  'services.*.restart': { level: 'warning', reason: 'the container always restarts, and the Auto Scaling Group replaces failed instances' },
+  'services.*.depends_on': {
+    level: 'warning',
+    reason: 'all services start together; make clients retry until their dependencies answer'
+  },
+  'services.*.links': {
+    level: 'warning',
+    reason: 'services reach each other by service name through DNS; link aliases are not created'
+  },
+  'services.*.networks': {
+    level: 'warning',
+    reason: 'all services share the VPC and reach each other by service name; networks and aliases are not applied'
+  },
+  'services.*.restart': {
+    level: 'warning',
+    reason: 'the container always restarts, and the Auto Scaling Group replaces failed instances'
+  },
   'services.*.healthcheck': { level: 'warning', reason: 'not used: the Auto Scaling Groups use EC2 instance health' },
   'services.*.labels': { level: 'warning', reason: 'container labels are not applied' },
   'services.*.annotations': { level: 'warning', reason: 'container annotations are not applied' },
-  'services.*.container_name': { level: 'warning', reason: 'containers are named by the action; other services use the service name' },
-  'services.*.hostname': { level: 'warning', reason: 'the container uses the instance\'s host name; other services use the service name' },
-  'services.*.domainname': { level: 'warning', reason: 'the DNS domain is the stack\'s private zone' },
-  'services.*.logging': { level: 'warning', reason: 'logs go to Docker\'s default log driver on the instance' },
+  'services.*.container_name': {
+    level: 'warning',
+    reason: 'containers are named by the action; other services use the service name'
+  },
+  'services.*.hostname': {
+    level: 'warning',
+    reason: "the container uses the instance's host name; other services use the service name"
+  },
+  'services.*.domainname': { level: 'warning', reason: "the DNS domain is the stack's private zone" },
+  'services.*.logging': { level: 'warning', reason: "logs go to Docker's default log driver on the instance" },
   'services.*.pull_policy': { level: 'warning', reason: 'the image is pulled when each instance starts' },
-  'services.*.platform': { level: 'warning', reason: 'the platform is the instance\'s; pick an image that matches the architecture of deploy.size' },
-  'services.*.stop_signal': { level: 'warning', reason: 'instances are terminated with Docker\'s default stop signal' },
-  'services.*.stop_grace_period': { level: 'warning', reason: 'instances are terminated with Docker\'s default grace period' },
-  'services.*.init': { level: 'warning', reason: 'no init process is added; the image\'s entrypoint is PID 1' },
+  'services.*.platform': {
+    level: 'warning',
+    reason: "the platform is the instance's; pick an image that matches the architecture of deploy.size"
+  },
+  'services.*.stop_signal': { level: 'warning', reason: "instances are terminated with Docker's default stop signal" },
+  'services.*.stop_grace_period': {
+    level: 'warning',
+    reason: "instances are terminated with Docker's default grace period"
+  },
+  'services.*.init': { level: 'warning', reason: "no init process is added; the image's entrypoint is PID 1" },
   'services.*.stdin_open': { level: 'warning', reason: 'no terminal or standard input is attached on an instance' },
   'services.*.tty': { level: 'warning', reason: 'no terminal or standard input is attached on an instance' },
   'services.*.attach': { level: 'warning', reason: 'logs stay on the instance' },
@@ -282,7 +356,11 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
     validate: checkReplicas,
     normalize: service(({ node }) => ({ replicas: integerOf(node) ?? DEFAULT_REPLICAS }))
   },
-  'services.*.deploy.preemptible': { level: 'supported', validate: checkPreemptible, normalize: service(({ node }) => ({ preemptible: integerOf(node) ?? 0 })) },
+  'services.*.deploy.preemptible': {
+    level: 'supported',
+    validate: checkPreemptible,
+    normalize: service(({ node }) => ({ preemptible: integerOf(node) ?? 0 }))
+  },
   'services.*.deploy.size': {
     level: 'supported',
     validate: checkSize,
@@ -291,13 +369,26 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
       return size ? { size } : {}
     })
   },
-  'services.*.deploy.public': { level: 'supported', validate: checkBoolean, normalize: service(({ node }) => ({ public: booleanOf(node) ?? false })) },
+  'services.*.deploy.public': {
+    level: 'supported',
+    validate: checkBoolean,
+    normalize: service(({ node }) => ({ public: booleanOf(node) ?? false }))
+  },
   'services.*.deploy.mode': { level: 'warning', reason: 'each replica is one EC2 instance; the mode is ignored' },
-  'services.*.deploy.endpoint_mode': { level: 'warning', reason: 'services are found through DNS records with one address per instance' },
+  'services.*.deploy.endpoint_mode': {
+    level: 'warning',
+    reason: 'services are found through DNS records with one address per instance'
+  },
   'services.*.deploy.labels': { level: 'warning', reason: 'service labels are not applied' },
   'services.*.deploy.resources': { level: 'warning', reason: WHOLE_INSTANCE },
-  'services.*.deploy.restart_policy': { level: 'warning', reason: 'the container always restarts, and the Auto Scaling Group replaces failed instances' },
-  'services.*.deploy.placement': { level: 'warning', reason: 'the Auto Scaling Groups place instances across the subnets' },
+  'services.*.deploy.restart_policy': {
+    level: 'warning',
+    reason: 'the container always restarts, and the Auto Scaling Group replaces failed instances'
+  },
+  'services.*.deploy.placement': {
+    level: 'warning',
+    reason: 'the Auto Scaling Groups place instances across the subnets'
+  },
   'services.*.deploy.update_config': { level: 'warning', reason: 'instances are replaced by the Auto Scaling Groups' },
   'services.*.deploy.rollback_config': { level: 'warning', reason: 'instances are replaced by the Auto Scaling Groups' }
 }

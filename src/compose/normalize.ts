@@ -16,7 +16,9 @@ export function normalize(root: MapNode, ctx: NormalizeContext): ComposeModel {
   const project = readLevel(root, '', ctx).project
   const services = valueOf(root, 'services') as MapNode
   const model: ComposeModel = {
-    services: services.entries.map((entry) => readService(entry, services, ctx)).sort((a, b) => compare(a.name, b.name)),
+    services: services.entries
+      .map((entry) => readService(entry, services, ctx))
+      .sort((a, b) => compare(a.name, b.name)),
     files: [...ctx.files]
   }
   return project.name === undefined ? model : { name: project.name, ...model }
@@ -25,9 +27,10 @@ export function normalize(root: MapNode, ctx: NormalizeContext): ComposeModel {
 /** The `services.*` entry itself (name, location), then the keys under it. */
 function readService(entry: Entry, services: MapNode, ctx: StageContext): ServiceModel {
   const rule = ruleOf('services.*')
-  const own = rule?.level === 'supported' && rule.normalize?.into === 'service'
-    ? rule.normalize.read({ key: entry.key, keyLoc: entry.keyLoc, node: entry.value, parent: services }, ctx)
-    : {}
+  const own =
+    rule?.level === 'supported' && rule.normalize?.into === 'service'
+      ? rule.normalize.read({ key: entry.key, keyLoc: entry.keyLoc, node: entry.value, parent: services }, ctx)
+      : {}
   return complete({ ...own, ...readLevel(entry.value as MapNode, 'services.*', ctx).service })
 }
 
@@ -67,8 +70,15 @@ function complete(part: Partial<ServiceModel>): ServiceModel {
   const { name, image, environment, ports, expose, replicas, preemptible, location, command, entrypoint, size } = part
   const isPublic = part.public
   if (
-    name === undefined || image === undefined || environment === undefined || ports === undefined || expose === undefined ||
-    replicas === undefined || preemptible === undefined || isPublic === undefined || location === undefined
+    name === undefined ||
+    image === undefined ||
+    environment === undefined ||
+    ports === undefined ||
+    expose === undefined ||
+    replicas === undefined ||
+    preemptible === undefined ||
+    isPublic === undefined ||
+    location === undefined
   ) {
     throw new Error(`compose key table: service ${JSON.stringify(name)} is missing a field of the model`)
   }

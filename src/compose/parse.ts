@@ -19,7 +19,17 @@ import {
   type YAMLSeq
 } from 'yaml'
 import type { Diagnostic, SourceLocation } from './model.js'
-import { describe, Diagnostics, type Entry, joinPath, type MapNode, type Node, quote, scalar, type ScalarValue } from './tree.js'
+import {
+  describe,
+  Diagnostics,
+  type Entry,
+  joinPath,
+  type MapNode,
+  type Node,
+  quote,
+  scalar,
+  type ScalarValue
+} from './tree.js'
 
 /** Path shown for problems with the file itself and with its YAML syntax. */
 export const FILE_PATH = '(file)'
@@ -91,7 +101,11 @@ export function parseYaml(text: string, file: string): { root?: MapNode; diagnos
   }
   if (list.length > 1) {
     const second = list[1]!
-    diags.error(at(second.range[0]), YAML_PATH, `the file has ${list.length} YAML documents; a compose file is a single document`)
+    diags.error(
+      at(second.range[0]),
+      YAML_PATH,
+      `the file has ${list.length} YAML documents; a compose file is a single document`
+    )
   }
   const root = yamlErrors(first, { at, diags }) ? undefined : convertRoot(first, { at, diags })
   return root ? { root, diagnostics: diags.list } : { diagnostics: diags.list }
@@ -177,7 +191,8 @@ class Walker {
   }
 
   private tooMany(loc: SourceLocation): Node {
-    if (!this.overflow) this.ctx.diags.error(loc, YAML_PATH, `the document expands to more than ${MAX_NODES} values (through aliases?)`)
+    if (!this.overflow)
+      this.ctx.diags.error(loc, YAML_PATH, `the document expands to more than ${MAX_NODES} values (through aliases?)`)
     this.overflow = true
     return scalar(null, loc)
   }
@@ -231,7 +246,11 @@ class Walker {
     for (const source of sources) {
       const node = this.node(source, path)
       if (node.kind !== 'map') {
-        this.ctx.diags.error(node.loc, joinPath(path, '<<'), 'a merge key (<<) must refer to a mapping or a list of mappings')
+        this.ctx.diags.error(
+          node.loc,
+          joinPath(path, '<<'),
+          'a merge key (<<) must refer to a mapping or a list of mappings'
+        )
         continue
       }
       for (const e of node.entries) if (!result.some((r) => r.key === e.key)) result.push(e)

@@ -51,7 +51,8 @@ function splitProtocol(text: string): { rest: string; protocol: Protocol } | { p
   const slash = text.lastIndexOf('/')
   if (slash < 0) return { rest: text, protocol: 'tcp' }
   const protocol = text.slice(slash + 1)
-  if (protocol !== 'tcp' && protocol !== 'udp') return { problem: `protocol ${quote(protocol)} is not supported; use tcp or udp` }
+  if (protocol !== 'tcp' && protocol !== 'udp')
+    return { problem: `protocol ${quote(protocol)} is not supported; use tcp or udp` }
   return { rest: text.slice(0, slash), protocol }
 }
 
@@ -74,8 +75,14 @@ export function parseShortPort(text: string): PortsResult {
   if ('problem' in proto) return { problem: { message: proto.problem } }
   const host = splitHost(proto.rest)
   if ('problem' in host) return { problem: { message: host.problem } }
-  if (host.hostIp !== undefined && !isIP(host.hostIp)) return { problem: { message: `host IP ${quote(host.hostIp)} is not an IP address` } }
-  const mappings = expand({ target: host.target, published: host.published, protocol: proto.protocol, hostIp: host.hostIp })
+  if (host.hostIp !== undefined && !isIP(host.hostIp))
+    return { problem: { message: `host IP ${quote(host.hostIp)} is not an IP address` } }
+  const mappings = expand({
+    target: host.target,
+    published: host.published,
+    protocol: proto.protocol,
+    hostIp: host.hostIp
+  })
   return 'problem' in mappings ? { problem: { message: mappings.problem } } : mappings
 }
 
@@ -92,7 +99,9 @@ function expand(spec: PortSpec): { mappings: PortMapping[] } | { problem: string
   const published = spec.published === undefined ? target : parseRange(spec.published)
   if ('problem' in published) return published
   if (rangeLength(published) !== rangeLength(target)) {
-    return { problem: `published ${rangeText(published)} and target ${rangeText(target)} must have the same number of ports` }
+    return {
+      problem: `published ${rangeText(published)} and target ${rangeText(target)} must have the same number of ports`
+    }
   }
   const mappings: PortMapping[] = []
   for (let i = 0; i < rangeLength(target); i++) {
@@ -113,7 +122,9 @@ export function parsePort(node: Node): PortsResult {
   if (node.kind === 'map') return parseLongPort(node)
   if (node.kind === 'scalar' && typeof node.value === 'number') return parseShortPort(integerText(node.value))
   if (node.kind === 'scalar' && typeof node.value === 'string') return parseShortPort(node.value)
-  return { problem: { message: `must be a port string such as "8000:80", a port number or a mapping, got ${describe(node)}` } }
+  return {
+    problem: { message: `must be a port string such as "8000:80", a port number or a mapping, got ${describe(node)}` }
+  }
 }
 
 function integerText(value: number): string {
@@ -122,7 +133,14 @@ function integerText(value: number): string {
 
 function parseLongPort(node: MapNode): PortsResult {
   const unknown = node.entries.find((e) => !PORT_LONG_KEYS.includes(e.key))
-  if (unknown) return { problem: { key: unknown.key, onKey: true, message: `is not a port key; expected one of ${PORT_LONG_KEYS.join(', ')}` } }
+  if (unknown)
+    return {
+      problem: {
+        key: unknown.key,
+        onKey: true,
+        message: `is not a port key; expected one of ${PORT_LONG_KEYS.join(', ')}`
+      }
+    }
   const target = portField(valueOf(node, 'target'), { key: 'target', required: true })
   if ('problem' in target) return { problem: target.problem }
   const published = portField(valueOf(node, 'published'), { key: 'published', required: false })
@@ -135,10 +153,15 @@ function parseLongPort(node: MapNode): PortsResult {
   if (mode) return { problem: mode }
   const spec = { target: target.text!, published: published.text, protocol: protocol.protocol, hostIp: hostIp.hostIp }
   const result = expand(spec)
-  return 'problem' in result ? { problem: { key: published.text ? 'published' : 'target', message: result.problem } } : result
+  return 'problem' in result
+    ? { problem: { key: published.text ? 'published' : 'target', message: result.problem } }
+    : result
 }
 
-function portField(node: Node | undefined, field: { key: string; required: boolean }): { text?: string } | { problem: PortProblem } {
+function portField(
+  node: Node | undefined,
+  field: { key: string; required: boolean }
+): { text?: string } | { problem: PortProblem } {
   if (node === undefined || (node.kind === 'scalar' && node.value === null)) {
     return field.required ? { problem: { key: field.key, message: 'is required' } } : {}
   }
@@ -147,7 +170,9 @@ function portField(node: Node | undefined, field: { key: string; required: boole
     const range = parseRange(text)
     return 'problem' in range ? { problem: { key: field.key, message: range.problem } } : { text }
   }
-  return { problem: { key: field.key, message: `must be a port number or a string such as "8000-8010", got ${describe(node)}` } }
+  return {
+    problem: { key: field.key, message: `must be a port number or a string such as "8000-8010", got ${describe(node)}` }
+  }
 }
 
 function longProtocol(node: Node | undefined): { protocol: Protocol } | { problem: PortProblem } {

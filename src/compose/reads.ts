@@ -44,7 +44,9 @@ export function exposeOf(node: Node | undefined): ExposedPort[] {
   const result: ExposedPort[] = []
   for (const item of isSeq(node) ? node.items : []) {
     const parsed = parseExpose(item)
-    if ('ports' in parsed) for (const p of parsed.ports) if (!result.some((r) => r.port === p.port && r.protocol === p.protocol)) result.push(p)
+    if ('ports' in parsed)
+      for (const p of parsed.ports)
+        if (!result.some((r) => r.port === p.port && r.protocol === p.protocol)) result.push(p)
   }
   return result
 }

@@ -4,7 +4,16 @@
  * location of the offending value; key problems point at the key; a missing
  * required key points at the key of the mapping that lacks it.
  */
-import { childrenOf, type Check, type ChildKey, isExtension, type KeyAt, patternOf, ruleOf, type StageContext } from './keys.js'
+import {
+  childrenOf,
+  type Check,
+  type ChildKey,
+  isExtension,
+  type KeyAt,
+  patternOf,
+  ruleOf,
+  type StageContext
+} from './keys.js'
 import type { Diagnostic, SourceLocation } from './model.js'
 import { Diagnostics, type Entry, joinPath, type MapNode } from './tree.js'
 
@@ -34,13 +43,21 @@ function checkMapping(map: MapNode, at: MappingAt, check: Check): void {
   for (const child of children) {
     if (child.rule.level !== 'supported') continue
     const entries = child.key === '*' ? map.entries : map.entries.filter((e) => e.key === child.key)
-    if (entries.length === 0 && child.rule.required) check.diags.error(at.keyLoc, joinPath(at.path, child.key), child.rule.required(map))
+    if (entries.length === 0 && child.rule.required)
+      check.diags.error(at.keyLoc, joinPath(at.path, child.key), child.rule.required(map))
     for (const entry of entries) checkValue(keyAt(entry, map, at), child, check)
   }
 }
 
 function keyAt(entry: Entry, parent: MapNode, at: MappingAt): KeyAt {
-  return { key: entry.key, keyLoc: entry.keyLoc, node: entry.value, path: joinPath(at.path, entry.key), parent, parentPath: at.path }
+  return {
+    key: entry.key,
+    keyLoc: entry.keyLoc,
+    node: entry.value,
+    path: joinPath(at.path, entry.key),
+    parent,
+    parentPath: at.path
+  }
 }
 
 function checkValue(at: KeyAt, child: ChildKey, check: Check): void {
@@ -51,14 +68,18 @@ function checkValue(at: KeyAt, child: ChildKey, check: Check): void {
   }
 }
 
-function checkKey(entry: Entry, scope: { map: MapNode; at: MappingAt; children: readonly ChildKey[]; check: Check }): void {
+function checkKey(
+  entry: Entry,
+  scope: { map: MapNode; at: MappingAt; children: readonly ChildKey[]; check: Check }
+): void {
   // `x-*` is an extension, except where every key is a name (`services.*`): there it is a service.
   if (isExtension(entry.key) && !scope.children.some((c) => c.key === '*')) return
   const pattern = patternOf(scope.at.pattern, entry.key)
   const rule = pattern === undefined ? undefined : ruleOf(pattern)
   const at = keyAt(entry, scope.map, scope.at)
   const { diags } = scope.check
-  if (rule === undefined) diags.error(entry.keyLoc, at.path, `not a Compose key${suggestion(entry.key, scope.children)}`)
+  if (rule === undefined)
+    diags.error(entry.keyLoc, at.path, `not a Compose key${suggestion(entry.key, scope.children)}`)
   else if (rule.level === 'supported') return
   else if (rule.report) rule.report(at, scope.check)
   else if (rule.level === 'error') diags.error(entry.keyLoc, at.path, `not supported: ${rule.reason}`)

@@ -10,7 +10,8 @@ export const MAX_REPLICAS = 100
 export const DEFAULT_REPLICAS = 1
 
 /** EC2 instance types: a family (`t3`, `m7i-flex`, `u-6tb1`) and a size (`micro`, `2xlarge`, `metal-24xl`). */
-export const INSTANCE_TYPE = /^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.(nano|micro|small|medium|large|xlarge|[1-9][0-9]*xlarge|metal(-[1-9][0-9]*xl)?)$/
+export const INSTANCE_TYPE =
+  /^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.(nano|micro|small|medium|large|xlarge|[1-9][0-9]*xlarge|metal(-[1-9][0-9]*xl)?)$/
 
 export function integerOf(node: Node | undefined): number | undefined {
   if (node?.kind !== 'scalar') return undefined

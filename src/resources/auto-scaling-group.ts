@@ -73,7 +73,12 @@ export function maxSize(size: number): number {
 
 /** Hash of what the compose file sets on an ASG (tag hyperform:config-hash on the group). */
 export function asgConfigHash(asg: Pick<DesiredAsg, 'size' | 'instanceTypes' | 'subnetIds'>): string {
-  return shortSha({ size: asg.size, max: maxSize(asg.size), types: asg.instanceTypes, subnets: [...asg.subnetIds].sort() })
+  return shortSha({
+    size: asg.size,
+    max: maxSize(asg.size),
+    types: asg.instanceTypes,
+    subnets: [...asg.subnetIds].sort()
+  })
 }
 
 function toAsg(g: AutoScalingGroup): CurrentAsg {
@@ -100,16 +105,28 @@ function toAsg(g: AutoScalingGroup): CurrentAsg {
       .map((s) => s.trim())
       .filter(Boolean)
       .sort(),
-    instances: (g.Instances ?? []).map((i) => ({ id: i.InstanceId ?? '', lifecycleState: i.LifecycleState, healthStatus: i.HealthStatus, launchTemplateVersion: i.LaunchTemplate?.Version })),
+    instances: (g.Instances ?? []).map((i) => ({
+      id: i.InstanceId ?? '',
+      lifecycleState: i.LifecycleState,
+      healthStatus: i.HealthStatus,
+      launchTemplateVersion: i.LaunchTemplate?.Version
+    })),
     tags,
     status: g.Status
   }
 }
 
 /** Groups matching the tag filters, 100 a page; `stopWhen` ends the listing early. */
-export async function readAsgs(aws: Aws, filters: Array<{ Name: string; Values: string[] }>, stopWhen?: (page: CurrentAsg[]) => boolean): Promise<CurrentAsg[]> {
+export async function readAsgs(
+  aws: Aws,
+  filters: Array<{ Name: string; Values: string[] }>,
+  stopWhen?: (page: CurrentAsg[]) => boolean
+): Promise<CurrentAsg[]> {
   const groups: CurrentAsg[] = []
-  for await (const out of paginateDescribeAutoScalingGroups({ client: aws.through('autoScaling'), pageSize: 100 }, { Filters: filters })) {
+  for await (const out of paginateDescribeAutoScalingGroups(
+    { client: aws.through('autoScaling'), pageSize: 100 },
+    { Filters: filters }
+  )) {
     const page = (out.AutoScalingGroups ?? []).map(toAsg)
     groups.push(...page)
     if (stopWhen?.(page)) break
@@ -121,7 +138,9 @@ export async function readAsgs(aws: Aws, filters: Array<{ Name: string; Values: 
 export async function readOtherStacks(aws: Aws, scope: StackScope): Promise<string[]> {
   const other = (g: CurrentAsg): boolean => (g.tags[TAGS.stack] ?? '') !== scope.stack
   try {
-    const groups = await readAsgs(aws, [{ Name: `tag:${TAGS.project}`, Values: [scope.project] }], (page) => page.some(other))
+    const groups = await readAsgs(aws, [{ Name: `tag:${TAGS.project}`, Values: [scope.project] }], (page) =>
+      page.some(other)
+    )
     return [...new Set(groups.filter(other).map((g) => g.tags[TAGS.stack] ?? ''))].sort()
   } catch (err) {
     throw wrap(`looking for other stacks of project ${scope.project}`, err)
@@ -135,7 +154,11 @@ function asgFields(want: DesiredAsg, have: CurrentAsg): string[] {
   if (have.min !== want.size || have.max !== maxSize(want.size) || have.desired !== want.size) fields.push('size')
   if (have.subnetIds.join(',') !== [...want.subnetIds].sort().join(',')) fields.push('subnets')
   if (want.capacity === 'spot') {
-    const spotOk = have.onDemandBase === 0 && have.onDemandPercent === 0 && have.spotStrategy === 'price-capacity-optimized' && have.capacityRebalance
+    const spotOk =
+      have.onDemandBase === 0 &&
+      have.onDemandPercent === 0 &&
+      have.spotStrategy === 'price-capacity-optimized' &&
+      have.capacityRebalance
     if (have.instanceTypes.join(',') !== want.instanceTypes.join(',')) fields.push('instanceTypes')
     if (!spotOk) fields.push('spotPolicy')
   } else if (have.instanceTypes.length > 0) {
@@ -158,13 +181,20 @@ function templateState(service: DesiredService, current: CurrentState, planned: 
   const lt = current.launchTemplates.find((t) => t.name === service.launchTemplate.name)
   const change = planned.find((c) => c.kind === 'launch-template' && c.service === service.name)
   const restoring = change?.fields?.includes('defaultVersion') === true
-  return { changing: change !== undefined && change.action !== 'noop' && !restoring, current: lt, version: restoring ? lt?.actionVersion : lt?.defaultVersion }
+  return {
+    changing: change !== undefined && change.action !== 'noop' && !restoring,
+    current: lt,
+    version: restoring ? lt?.actionVersion : lt?.defaultVersion
+  }
 }
 
 function fieldReason(field: string, args: { want: DesiredAsg; have: CurrentAsg; template: TemplateState }): string {
   const { want, have, template } = args
   if (field === 'size') {
-    const now = have.min === have.desired && have.max === maxSize(have.desired) ? `${have.desired}` : `${have.desired} (min ${have.min}, max ${have.max})`
+    const now =
+      have.min === have.desired && have.max === maxSize(have.desired)
+        ? `${have.desired}`
+        : `${have.desired} (min ${have.min}, max ${have.max})`
     return `${capacityLabel(want)} ${now} -> ${want.size}`
   }
   if (field !== 'launchTemplate') return `${field} changed`
@@ -173,12 +203,34 @@ function fieldReason(field: string, args: { want: DesiredAsg; have: CurrentAsg; 
   return `launch template ${same ? `version ${have.launchTemplateVersion ?? '?'}` : (have.launchTemplateId ?? 'none')} -> version ${template.version}`
 }
 
-function asgChange(args: { service: DesiredService; want: DesiredAsg; have?: CurrentAsg; template: TemplateState; serviceExists: boolean }): AsgChange {
+function asgChange(args: {
+  service: DesiredService
+  want: DesiredAsg
+  have?: CurrentAsg
+  template: TemplateState
+  serviceExists: boolean
+}): AsgChange {
   const { service, want, have, template } = args
-  const base = { kind: 'auto-scaling-group' as const, name: want.name, service: service.name, desired: want, current: have }
-  if (!have) return { ...base, action: 'create', reason: `not found; ${capacityLabel(want)} ${want.size}`, drift: args.serviceExists }
+  const base = {
+    kind: 'auto-scaling-group' as const,
+    name: want.name,
+    service: service.name,
+    desired: want,
+    current: have
+  }
+  if (!have)
+    return {
+      ...base,
+      action: 'create',
+      reason: `not found; ${capacityLabel(want)} ${want.size}`,
+      drift: args.serviceExists
+    }
   const fields = asgFields(want, have)
-  const versionOk = !template.changing && template.current !== undefined && have.launchTemplateId === template.current.id && have.launchTemplateVersion === String(template.version)
+  const versionOk =
+    !template.changing &&
+    template.current !== undefined &&
+    have.launchTemplateId === template.current.id &&
+    have.launchTemplateVersion === String(template.version)
   if (!versionOk) fields.push('launchTemplate')
   if (fields.length === 0) return { ...base, action: 'noop', reason: `${capacityLabel(want)} ${want.size}` }
   const reasons = fields.map((f) => fieldReason(f, { want, have, template }))
@@ -187,27 +239,50 @@ function asgChange(args: { service: DesiredService; want: DesiredAsg; have?: Cur
   return { ...base, action: 'update', reason: reasons.join(', '), fields, drift: configDrift || versionDrift }
 }
 
-function launchSpec(asg: DesiredAsg, template: TemplateRef): { LaunchTemplate?: LaunchTemplateSpecification; MixedInstancesPolicy?: MixedInstancesPolicy; CapacityRebalance: boolean } {
+function launchSpec(
+  asg: DesiredAsg,
+  template: TemplateRef
+): {
+  LaunchTemplate?: LaunchTemplateSpecification
+  MixedInstancesPolicy?: MixedInstancesPolicy
+  CapacityRebalance: boolean
+} {
   const spec = { LaunchTemplateId: template.id, Version: String(template.version) }
   if (asg.capacity !== 'spot') return { LaunchTemplate: spec, CapacityRebalance: false }
   return {
     MixedInstancesPolicy: {
-      LaunchTemplate: { LaunchTemplateSpecification: spec, Overrides: asg.instanceTypes.map((InstanceType) => ({ InstanceType })) },
-      InstancesDistribution: { OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' }
+      LaunchTemplate: {
+        LaunchTemplateSpecification: spec,
+        Overrides: asg.instanceTypes.map((InstanceType) => ({ InstanceType }))
+      },
+      InstancesDistribution: {
+        OnDemandBaseCapacity: 0,
+        OnDemandPercentageAboveBaseCapacity: 0,
+        SpotAllocationStrategy: 'price-capacity-optimized'
+      }
     },
     CapacityRebalance: true
   }
 }
 
-function asgTags(asg: DesiredAsg): Array<{ Key: string; Value: string; PropagateAtLaunch: boolean; ResourceId: string; ResourceType: string }> {
+function asgTags(
+  asg: DesiredAsg
+): Array<{ Key: string; Value: string; PropagateAtLaunch: boolean; ResourceId: string; ResourceType: string }> {
   const tags = { ...asg.tags, [TAGS.configHash]: asgConfigHash(asg) }
-  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: Key !== TAGS.configHash, ResourceId: asg.name, ResourceType: 'auto-scaling-group' }))
+  return Object.entries(tags).map(([Key, Value]) => ({
+    Key,
+    Value,
+    PropagateAtLaunch: Key !== TAGS.configHash,
+    ResourceId: asg.name,
+    ResourceType: 'auto-scaling-group'
+  }))
 }
 
 /** Auto Scaling answers ValidationError for a launch template it cannot see yet. */
 const templateNotVisible = (err: unknown): boolean =>
   LT_NOT_VISIBLE.includes(errorCode(err)) ||
-  (errorCode(err) === 'ValidationError' && /launch template.*(not found|does not exist)|does not exist.*launch template/i.test(errorMessage(err)))
+  (errorCode(err) === 'ValidationError' &&
+    /launch template.*(not found|does not exist)|does not exist.*launch template/i.test(errorMessage(err)))
 
 /** Another activity holds the group for a moment. */
 export const CONTENTION = ['ScalingActivityInProgress', 'ResourceContention']
@@ -221,7 +296,10 @@ async function updateAsg(aws: Aws, asg: DesiredAsg, template: TemplateRef, tags 
     VPCZoneIdentifier: asg.subnetIds.join(','),
     ...launchSpec(asg, template)
   })
-  await aws.retryOn((err) => templateNotVisible(err) || CONTENTION.includes(errorCode(err)), () => aws.send(update))
+  await aws.retryOn(
+    (err) => templateNotVisible(err) || CONTENTION.includes(errorCode(err)),
+    () => aws.send(update)
+  )
   if (tags) await aws.send(new CreateOrUpdateTagsCommand({ Tags: asgTags(asg) }))
 }
 
@@ -248,7 +326,14 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
   noun: 'Auto Scaling group',
   level: 'service',
   // After the project's DNS stack, so no instance starts before its events are delivered.
-  dependsOn: ['launch-template', 'hosted-zone', 'zone-association', 'role-policy', 'event-target', 'event-source-mapping'],
+  dependsOn: [
+    'launch-template',
+    'hosted-zone',
+    'zone-association',
+    'role-policy',
+    'event-target',
+    'event-source-mapping'
+  ],
   removeAfter: [],
   // The DNS updater is unwired first (destroy of the last stack), so no run of it races the teardown;
   // if that fails the teardown goes on regardless.
@@ -262,8 +347,11 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
   },
   diff({ current, planned }, service) {
     const template = templateState(service, current, planned)
-    const serviceExists = current.securityGroups.some((g) => g.name === service.securityGroup.name) || template.current !== undefined
-    return service.asgs.map((want) => asgChange({ service, want, have: current.asgs.find((g) => g.name === want.name), template, serviceExists }))
+    const serviceExists =
+      current.securityGroups.some((g) => g.name === service.securityGroup.name) || template.current !== undefined
+    return service.asgs.map((want) =>
+      asgChange({ service, want, have: current.asgs.find((g) => g.name === want.name), template, serviceExists })
+    )
   },
   removals({ current, keep, reason }) {
     return current.asgs
@@ -271,15 +359,35 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
       .map((g) =>
         // AWS is still deleting it (ForceDelete by an earlier run): nothing to call; its template and group go once free.
         g.status
-          ? { kind: 'auto-scaling-group' as const, action: 'noop' as const, name: g.name, service: g.service, reason: `being deleted (${g.status})`, current: g }
-          : { kind: 'auto-scaling-group' as const, action: 'delete' as const, name: g.name, service: g.service, reason, current: g }
+          ? {
+              kind: 'auto-scaling-group' as const,
+              action: 'noop' as const,
+              name: g.name,
+              service: g.service,
+              reason: `being deleted (${g.status})`,
+              current: g
+            }
+          : {
+              kind: 'auto-scaling-group' as const,
+              action: 'delete' as const,
+              name: g.name,
+              service: g.service,
+              reason,
+              current: g
+            }
       )
   },
   async apply(change, { e, need }) {
     if (change.action === 'noop') return
     const template = await need('launch-template')
     // A new template version alone changes no tag (the config hash covers sizes, types and subnets).
-    if (change.action === 'update') await updateAsg(e, change.desired, template, (change.fields ?? []).some((f) => f !== 'launchTemplate'))
+    if (change.action === 'update')
+      await updateAsg(
+        e,
+        change.desired,
+        template,
+        (change.fields ?? []).some((f) => f !== 'launchTemplate')
+      )
     else await createAsg(e, change.desired, template)
     e.done({ kind: 'auto-scaling-group', action: change.action, name: change.name, service: change.service })
   },
@@ -289,10 +397,14 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
       changes.map(async (change) => {
         const deleted = await tolerate(
           [],
-          () => e.retryOn([...CONTENTION, 'ResourceInUse'], () => e.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: change.name, ForceDelete: true }))),
+          () =>
+            e.retryOn([...CONTENTION, 'ResourceInUse'], () =>
+              e.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: change.name, ForceDelete: true }))
+            ),
           (err) => errorCode(err) === 'ValidationError' && /not found|does not exist/i.test(errorMessage(err))
         )
-        if (deleted) e.done({ kind: 'auto-scaling-group', action: 'delete', name: change.name, service: change.service })
+        if (deleted)
+          e.done({ kind: 'auto-scaling-group', action: 'delete', name: change.name, service: change.service })
       })
     )
     if (service) await watcher.waitGone(service)

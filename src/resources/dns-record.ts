@@ -40,8 +40,19 @@ export interface RecordTarget {
   ttl: number
 }
 
-function change(action: 'CREATE' | 'DELETE', record: { name: string; ttl?: number; values: readonly string[] }): R53Change {
-  return { Action: action, ResourceRecordSet: { Name: record.name, Type: 'A', TTL: record.ttl, ResourceRecords: record.values.map((Value) => ({ Value })) } }
+function change(
+  action: 'CREATE' | 'DELETE',
+  record: { name: string; ttl?: number; values: readonly string[] }
+): R53Change {
+  return {
+    Action: action,
+    ResourceRecordSet: {
+      Name: record.name,
+      Type: 'A',
+      TTL: record.ttl,
+      ResourceRecords: record.values.map((Value) => ({ Value }))
+    }
+  }
 }
 
 /** The version record as listed (no TTL listed: Route 53 always lists one; the heal's TTL stands in). */
@@ -53,7 +64,11 @@ function asVersion(record: CurrentRecord | undefined, ttl: number): VersionRecor
  * The batch that turns `current` into `values` (none: delete), with the bump of
  * the version record `version` (the TXT at the name as read); empty when they already agree.
  */
-export function healBatch(current: CurrentRecord | undefined, next: { name: string; ttl: number; values: readonly string[] }, version?: CurrentRecord): R53Change[] {
+export function healBatch(
+  current: CurrentRecord | undefined,
+  next: { name: string; ttl: number; values: readonly string[] },
+  version?: CurrentRecord
+): R53Change[] {
   const have = [...(current?.values ?? [])].sort().join(',')
   if (have === [...next.values].sort().join(',')) return []
   const remove = current ? [change('DELETE', current)] : []
@@ -61,8 +76,14 @@ export function healBatch(current: CurrentRecord | undefined, next: { name: stri
   return [...swap, ...versionBump(next.name, asVersion(version, next.ttl), next.ttl)]
 }
 
-async function readPicture(aws: Aws, target: RecordTarget): Promise<{ current?: CurrentRecord; version?: CurrentRecord; values: string[] }> {
-  const [records, instances] = await Promise.all([listRecordsUnder(aws, target.zoneId, target.name), readInstances(aws, target.scope, ['running'])])
+async function readPicture(
+  aws: Aws,
+  target: RecordTarget
+): Promise<{ current?: CurrentRecord; version?: CurrentRecord; values: string[] }> {
+  const [records, instances] = await Promise.all([
+    listRecordsUnder(aws, target.zoneId, target.name),
+    readInstances(aws, target.scope, ['running'])
+  ])
   const current = records.find((r) => r.name === target.name && r.type === 'A')
   const version = records.find((r) => r.name === target.name && r.type === 'TXT')
   const values = instances
@@ -79,7 +100,9 @@ export async function healRecord(aws: Aws, target: RecordTarget): Promise<boolea
     const batch = healBatch(current, { name: target.name, ttl: target.ttl, values }, version)
     if (batch.length === 0) return false
     try {
-      await aws.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: target.zoneId, ChangeBatch: { Changes: batch } }))
+      await aws.send(
+        new ChangeResourceRecordSetsCommand({ HostedZoneId: target.zoneId, ChangeBatch: { Changes: batch } })
+      )
       return true
     } catch (err) {
       if (errorCode(err) !== 'InvalidChangeBatch') throw err
@@ -94,7 +117,15 @@ export async function healRecord(aws: Aws, target: RecordTarget): Promise<boolea
 const SERVICE_TYPES = new Set(['A', 'TXT'])
 
 function deletion(record: CurrentRecord): R53Change {
-  return { Action: 'DELETE', ResourceRecordSet: { Name: record.name, Type: record.type as never, TTL: record.ttl, ResourceRecords: record.values.map((Value) => ({ Value })) } }
+  return {
+    Action: 'DELETE',
+    ResourceRecordSet: {
+      Name: record.name,
+      Type: record.type as never,
+      TTL: record.ttl,
+      ResourceRecords: record.values.map((Value) => ({ Value }))
+    }
+  }
 }
 
 /**
@@ -103,7 +134,10 @@ function deletion(record: CurrentRecord): R53Change {
  * The DNS updater may change or delete them meanwhile: InvalidChangeBatch ->
  * read again and retry what is left (bounded).
  */
-export async function deleteRecords(aws: Aws, args: { zoneId: string; domain: string; names: Set<string> }): Promise<string[]> {
+export async function deleteRecords(
+  aws: Aws,
+  args: { zoneId: string; domain: string; names: Set<string> }
+): Promise<string[]> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
     const listed = await listRecordsUnder(aws, args.zoneId, args.domain).catch((err: unknown) => {
       if (errorCode(err) === 'NoSuchHostedZone') return []
@@ -112,7 +146,12 @@ export async function deleteRecords(aws: Aws, args: { zoneId: string; domain: st
     const records = listed.filter((r) => SERVICE_TYPES.has(r.type) && args.names.has(r.name))
     if (records.length === 0) return []
     try {
-      await aws.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: args.zoneId, ChangeBatch: { Changes: records.map(deletion) } }))
+      await aws.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: args.zoneId,
+          ChangeBatch: { Changes: records.map(deletion) }
+        })
+      )
       return records.filter((r) => r.type === 'A').map((r) => r.name)
     } catch (err) {
       if (errorCode(err) !== 'InvalidChangeBatch') throw err
@@ -134,21 +173,27 @@ export function recordService(scope: StackScope, name: string): string | undefin
 const MOVING = new Set(['pending', 'shutting-down', 'stopping'])
 
 /** ASG changes that start or stop instances. */
-const resizes = (c: Change): boolean => c.kind === 'auto-scaling-group' && c.action !== 'noop' && (c.action !== 'update' || (c.fields ?? []).some((f) => f === 'size' || f === 'subnets'))
+const resizes = (c: Change): boolean =>
+  c.kind === 'auto-scaling-group' &&
+  c.action !== 'noop' &&
+  (c.action !== 'update' || (c.fields ?? []).some((f) => f === 'size' || f === 'subnets'))
 
 /** Why the record cannot be judged now (a rollout or resize under way or planned), if so. */
 function unsettled(service: DesiredService, current: CurrentState, planned: readonly Change[]): string | undefined {
   const moving = (current.instances ?? []).find((i) => i.service === service.name && MOVING.has(i.state))
   if (moving) return `instance ${moving.id} is ${moving.state}`
   const groups = current.asgs.filter((g) => service.asgs.some((a) => a.name === g.name))
-  const member = groups.flatMap((g) => g.instances).find((i) => i.lifecycleState !== undefined && i.lifecycleState !== 'InService')
+  const member = groups
+    .flatMap((g) => g.instances)
+    .find((i) => i.lifecycleState !== undefined && i.lifecycleState !== 'InService')
   if (member) return `instance ${member.id} is ${member.lifecycleState}`
   if (planned.some((c) => c.kind === 'instance-refresh')) return 'an instance refresh is planned'
   if (planned.some(resizes)) return 'its groups change size'
   return undefined
 }
 
-const sameValues = (a: readonly string[], b: readonly string[]): boolean => [...a].sort().join(',') === [...b].sort().join(',')
+const sameValues = (a: readonly string[], b: readonly string[]): boolean =>
+  [...a].sort().join(',') === [...b].sort().join(',')
 
 /** A record whose service has no group, template or security group left was not made by a compose change: drift. */
 function orphan(current: CurrentState, change: RecordChange): RecordChange {
@@ -173,7 +218,15 @@ export const dnsRecord: KindOps<'dns-record'> = {
     const ttl = Number(desired.project.function.environment.RECORD_TTL ?? DEFAULT_RECORD_TTL)
     const record = current.records.find((r) => r.name === service.recordName && r.type === 'A')
     const kept = record ? `${record.values.length} address(es), kept by the DNS updater` : 'kept by the DNS updater'
-    const noop = (reason: string): RecordChange => ({ kind: 'dns-record', action: 'noop', name: service.recordName, service: service.name, reason, current: record, desired: { values: record?.values ?? [], ttl } })
+    const noop = (reason: string): RecordChange => ({
+      kind: 'dns-record',
+      action: 'noop',
+      name: service.recordName,
+      service: service.name,
+      reason,
+      current: record,
+      desired: { values: record?.values ?? [], ttl }
+    })
     if (!current.recordsRead || !current.instances) return [noop(kept)]
     const ips = current.instances
       .filter((i) => i.service === service.name && i.state === 'running' && i.privateIp)
@@ -181,11 +234,29 @@ export const dnsRecord: KindOps<'dns-record'> = {
       .sort()
     const listed = record?.values ?? []
     if (sameValues(ips, listed)) return [noop(kept)]
-    const why = unsettled(service, current, planned.filter((c) => c.service === service.name))
+    const why = unsettled(
+      service,
+      current,
+      planned.filter((c) => c.service === service.name)
+    )
     if (why) return [noop(`${kept}; not compared while ${why}`)]
-    const heal = { kind: 'dns-record' as const, name: service.recordName, service: service.name, current: record, desired: { values: ips, ttl }, drift: true, fields: ['values'] }
+    const heal = {
+      kind: 'dns-record' as const,
+      name: service.recordName,
+      service: service.name,
+      current: record,
+      desired: { values: ips, ttl },
+      drift: true,
+      fields: ['values']
+    }
     if (!record) return [{ ...heal, action: 'create', reason: `missing; running: ${ips.join(', ')}` }]
-    return [{ ...heal, action: 'update', reason: `lists ${listed.join(', ')}; ${ips.length > 0 ? `running: ${ips.join(', ')}` : 'no instance runs'}` }]
+    return [
+      {
+        ...heal,
+        action: 'update',
+        reason: `lists ${listed.join(', ')}; ${ips.length > 0 ? `running: ${ips.join(', ')}` : 'no instance runs'}`
+      }
+    ]
   },
   /**
    * Records of services that are going: the ones read, or, when records were not
@@ -201,11 +272,25 @@ export const dnsRecord: KindOps<'dns-record'> = {
         .filter(({ r, service }) => r.type === 'A' && service !== undefined && !keep.services.has(service))
         .map(({ r, service }) => ({ kind: 'dns-record', action: 'delete', name: r.name, service, reason, current: r }))
       // A service that goes with its A record already empty still leaves its version record (TXT).
-      for (const service of losing.filter((s) => !changes.some((c) => c.service === s) && listed.some((l) => l.service === s))) {
-        changes.push({ kind: 'dns-record', action: 'delete', name: recordName(current.scope, service), service, reason: `${reason} (version record)` })
+      for (const service of losing.filter(
+        (s) => !changes.some((c) => c.service === s) && listed.some((l) => l.service === s)
+      )) {
+        changes.push({
+          kind: 'dns-record',
+          action: 'delete',
+          name: recordName(current.scope, service),
+          service,
+          reason: `${reason} (version record)`
+        })
       }
     } else {
-      changes = losing.map((service) => ({ kind: 'dns-record', action: 'delete', name: recordName(current.scope, service), service, reason: `${reason} (if present)` }))
+      changes = losing.map((service) => ({
+        kind: 'dns-record',
+        action: 'delete',
+        name: recordName(current.scope, service),
+        service,
+        reason: `${reason} (if present)`
+      }))
     }
     return orphansAreDrift ? changes.map((c) => orphan(current, c)) : changes
   },
@@ -213,15 +298,30 @@ export const dnsRecord: KindOps<'dns-record'> = {
     if (change.action === 'noop') return
     const zoneId = await need('hosted-zone')
     if (!zoneId) throw new Error('the hosted zone is not known')
-    const target = { zoneId, scope: desired.scope, service: change.service ?? '', name: change.name, ttl: change.desired.ttl }
-    if (await healRecord(e, target)) e.done({ kind: 'dns-record', action: change.action, name: change.name, service: change.service })
+    const target = {
+      zoneId,
+      scope: desired.scope,
+      service: change.service ?? '',
+      name: change.name,
+      ttl: change.desired.ttl
+    }
+    if (await healRecord(e, target))
+      e.done({ kind: 'dns-record', action: change.action, name: change.name, service: change.service })
   },
   async remove(changes, { e, plan, scope, zoneId, kept }) {
     // The records the plan deletes, and the version record (TXT) of every service that goes, A record or not.
-    const going = [...new Set(plan.changes.filter((c) => c.action === 'delete' && c.service !== undefined).map((c) => c.service as string))]
-    const names = new Set([...changes.map((c) => c.name), ...going.filter((s) => !kept.has(s)).map((s) => recordName(scope, s))])
+    const going = [
+      ...new Set(
+        plan.changes.filter((c) => c.action === 'delete' && c.service !== undefined).map((c) => c.service as string)
+      )
+    ]
+    const names = new Set([
+      ...changes.map((c) => c.name),
+      ...going.filter((s) => !kept.has(s)).map((s) => recordName(scope, s))
+    ])
     const id = await zoneId()
     if (!id || names.size === 0) return
-    for (const name of await deleteRecords(e, { zoneId: id, domain: stackDomain(scope), names })) e.done({ kind: 'dns-record', action: 'delete', name })
+    for (const name of await deleteRecords(e, { zoneId: id, domain: stackDomain(scope), names }))
+      e.done({ kind: 'dns-record', action: 'delete', name })
   }
 }

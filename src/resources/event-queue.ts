@@ -5,7 +5,13 @@
  * only the project's two rules send; after maxReceiveCount failed receives a message moves
  * to the dead-letter queue.
  */
-import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, ListQueuesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs'
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  ListQueuesCommand,
+  SetQueueAttributesCommand
+} from '@aws-sdk/client-sqs'
 import { errorCode } from '../aws/errors.js'
 import { readOptional, tolerate, type Aws } from '../aws/send.js'
 import { canonicalJson } from '../json.js'
@@ -55,20 +61,28 @@ export function queueArn(args: { partition: string; region: string; accountId: s
 /** The project's queues by name (one ListQueues on the shared name prefix, for both queues). */
 export function readQueueUrls(ctx: ReadContext): Promise<Map<string, string>> {
   return ctx.once('queues', async () => {
-    const out = await readOptional('listing the DNS updater queues', [], () => ctx.aws.send(new ListQueuesCommand({ QueueNamePrefix: queueName(ctx.scope), MaxResults: 1000 })))
+    const out = await readOptional('listing the DNS updater queues', [], () =>
+      ctx.aws.send(new ListQueuesCommand({ QueueNamePrefix: queueName(ctx.scope), MaxResults: 1000 }))
+    )
     return new Map((out?.QueueUrls ?? []).map((url) => [url.split('/').at(-1) ?? '', url]))
   })
 }
 
 /** The attributes the action sets, in SQS's string form. */
-export function queueAttributes(want: DesiredQueue, ids: { partition: string; accountId: string }): Record<string, string> {
+export function queueAttributes(
+  want: DesiredQueue,
+  ids: { partition: string; accountId: string }
+): Record<string, string> {
   const arn = queueArn({ ...ids, region: want.region, name: want.name })
   const rules = want.ruleNames.map((name) => `arn:${ids.partition}:events:${want.region}:${ids.accountId}:rule/${name}`)
   return {
     VisibilityTimeout: String(want.visibilityTimeout),
     MessageRetentionPeriod: String(want.retentionSeconds),
     SqsManagedSseEnabled: 'true',
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: queueArn({ ...ids, region: want.region, name: want.deadLetterQueueName }), maxReceiveCount: want.maxReceiveCount }),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: queueArn({ ...ids, region: want.region, name: want.deadLetterQueueName }),
+      maxReceiveCount: want.maxReceiveCount
+    }),
     Policy: JSON.stringify({
       Version: '2012-10-17',
       Statement: [
@@ -88,7 +102,9 @@ export function queueAttributes(want: DesiredQueue, ids: { partition: string; ac
 /** The attributes that differ from what the action would set (JSON ones compared as data). */
 function differing(want: Record<string, string>, have: Record<string, string>): string[] {
   const json = (text: string | undefined): string => canonicalJson(parsePolicy(text) ?? null)
-  return Object.keys(want).filter((key) => (key === 'Policy' || key === 'RedrivePolicy' ? json(want[key]) !== json(have[key]) : want[key] !== have[key]))
+  return Object.keys(want).filter((key) =>
+    key === 'Policy' || key === 'RedrivePolicy' ? json(want[key]) !== json(have[key]) : want[key] !== have[key]
+  )
 }
 
 function expected(desired: DesiredState, current: CurrentState): Record<string, string> | undefined {
@@ -102,11 +118,21 @@ async function ensureQueue(aws: Aws, want: DesiredQueue, refs: Refs): Promise<Qu
   let url: string
   try {
     const create = new CreateQueueCommand({ QueueName: want.name, Attributes, tags: want.tags })
-    url = (await aws.retryOn(['QueueDeletedRecently', 'AWS.SimpleQueueService.QueueDeletedRecently'], () => aws.send(create), RECREATE_WAIT_MS)).QueueUrl ?? ''
+    url =
+      (
+        await aws.retryOn(
+          ['QueueDeletedRecently', 'AWS.SimpleQueueService.QueueDeletedRecently'],
+          () => aws.send(create),
+          RECREATE_WAIT_MS
+        )
+      ).QueueUrl ?? ''
   } catch (err) {
     // It exists with other attributes (drift, or an older version of the action): set them.
     if (errorCode(err) !== 'QueueAlreadyExists' && errorCode(err) !== 'QueueNameExists') throw err
-    url = (await aws.send(new ListQueuesCommand({ QueueNamePrefix: want.name }))).QueueUrls?.find((u) => u.endsWith(`/${want.name}`)) ?? ''
+    url =
+      (await aws.send(new ListQueuesCommand({ QueueNamePrefix: want.name }))).QueueUrls?.find((u) =>
+        u.endsWith(`/${want.name}`)
+      ) ?? ''
     await aws.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes }))
   }
   return { url, arn: queueArn({ ...ids, region: want.region, name: want.name }) }
@@ -121,8 +147,10 @@ export const eventQueue: KindOps<'event-queue'> = {
   async read(ctx) {
     const url = (await readQueueUrls(ctx)).get(queueName(ctx.scope))
     if (!url) return { queue: undefined }
-    const out = await readOptional(`reading queue ${url}`, ['AWS.SimpleQueueService.NonExistentQueue', 'QueueDoesNotExist'], () =>
-      ctx.aws.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))
+    const out = await readOptional(
+      `reading queue ${url}`,
+      ['AWS.SimpleQueueService.NonExistentQueue', 'QueueDoesNotExist'],
+      () => ctx.aws.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))
     )
     const attributes = out?.Attributes ?? {}
     return { queue: out ? { url, arn: attributes.QueueArn ?? '', attributes } : undefined }
@@ -130,7 +158,15 @@ export const eventQueue: KindOps<'event-queue'> = {
   diff({ desired, current }) {
     const want = desired.project.queue
     const base = { kind: 'event-queue' as const, name: want.name, desired: want, current: current.queue }
-    if (!current.queue) return [{ ...base, action: 'create', reason: `not found; ${want.visibilityTimeout} s visibility, ${want.maxReceiveCount} receives before the dead-letter queue`, drift: othersExist(current, 'queue') }]
+    if (!current.queue)
+      return [
+        {
+          ...base,
+          action: 'create',
+          reason: `not found; ${want.visibilityTimeout} s visibility, ${want.maxReceiveCount} receives before the dead-letter queue`,
+          drift: othersExist(current, 'queue')
+        }
+      ]
     const attributes = expected(desired, current)
     const fields = attributes ? differing(attributes, current.queue.attributes) : ['Policy']
     if (fields.length === 0) return [{ ...base, action: 'noop', reason: 'up to date' }]
@@ -139,7 +175,9 @@ export const eventQueue: KindOps<'event-queue'> = {
     return [{ ...base, action: 'update', reason: `${fields.join(', ')} differ`, fields, drift }]
   },
   removals({ current, destroy }) {
-    return destroy && current.queue ? [{ kind: 'event-queue', action: 'delete', name: queueName(current.scope), reason: '', current: current.queue }] : []
+    return destroy && current.queue
+      ? [{ kind: 'event-queue', action: 'delete', name: queueName(current.scope), reason: '', current: current.queue }]
+      : []
   },
   async apply(change, { e, refs }) {
     if (change.action === 'noop' && change.current) return { url: change.current.url, arn: change.current.arn }
@@ -150,7 +188,10 @@ export const eventQueue: KindOps<'event-queue'> = {
   async remove(changes, { e }) {
     for (const change of changes) {
       const url = change.current?.url
-      if (url) await tolerate(['AWS.SimpleQueueService.NonExistentQueue', 'QueueDoesNotExist'], () => e.send(new DeleteQueueCommand({ QueueUrl: url })))
+      if (url)
+        await tolerate(['AWS.SimpleQueueService.NonExistentQueue', 'QueueDoesNotExist'], () =>
+          e.send(new DeleteQueueCommand({ QueueUrl: url }))
+        )
       e.done({ kind: 'event-queue', action: 'delete', name: change.name })
     }
   }

@@ -41,13 +41,27 @@ export const eventRule: KindOps<'event-rule'> = {
   removeAfter: ['event-target'],
   async read({ aws, scope }) {
     const name = ruleName(scope)
-    const out = await readOptional(`reading rule ${name}`, ['ResourceNotFoundException'], () => aws.send(new DescribeRuleCommand({ Name: name })))
-    return { rule: out?.Arn ? { name, arn: out.Arn, eventPattern: canonicalPattern(out.EventPattern), state: out.State } : undefined }
+    const out = await readOptional(`reading rule ${name}`, ['ResourceNotFoundException'], () =>
+      aws.send(new DescribeRuleCommand({ Name: name }))
+    )
+    return {
+      rule: out?.Arn
+        ? { name, arn: out.Arn, eventPattern: canonicalPattern(out.EventPattern), state: out.State }
+        : undefined
+    }
   },
   diff({ desired, current }) {
     const rule = desired.project.rule
     const base = { kind: 'event-rule' as const, name: rule.name, desired: rule, current: current.rule }
-    if (!current.rule) return [{ ...base, action: 'create', reason: 'not found; EC2 instance state changes', drift: othersExist(current, 'rule') }]
+    if (!current.rule)
+      return [
+        {
+          ...base,
+          action: 'create',
+          reason: 'not found; EC2 instance state changes',
+          drift: othersExist(current, 'rule')
+        }
+      ]
     const fields: string[] = []
     if (current.rule.eventPattern !== rule.eventPattern) fields.push('eventPattern')
     if (current.rule.state !== 'ENABLED') fields.push('state')
@@ -55,7 +69,9 @@ export const eventRule: KindOps<'event-rule'> = {
     return [{ ...base, action: 'update', reason: `${fields.join(', ')} differs`, fields, drift: true }]
   },
   removals({ current, destroy }) {
-    return destroy && current.rule ? [{ kind: 'event-rule', action: 'delete', name: current.rule.name, reason: '', current: current.rule }] : []
+    return destroy && current.rule
+      ? [{ kind: 'event-rule', action: 'delete', name: current.rule.name, reason: '', current: current.rule }]
+      : []
   },
   async apply(change, { e }) {
     if (change.action === 'noop') return change.current?.arn ?? ''

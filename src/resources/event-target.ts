@@ -34,7 +34,9 @@ export const eventTarget: KindOps<'event-target'> = {
   async read({ aws, scope }) {
     const targets = await Promise.all(
       [ruleName(scope), scheduleRuleName(scope)].map(async (rule) => {
-        const out = await readOptional(`listing the targets of rule ${rule}`, ['ResourceNotFoundException'], () => aws.send(new ListTargetsByRuleCommand({ Rule: rule })))
+        const out = await readOptional(`listing the targets of rule ${rule}`, ['ResourceNotFoundException'], () =>
+          aws.send(new ListTargetsByRuleCommand({ Rule: rule }))
+        )
         return (out?.Targets ?? []).map((t) => ({ rule, id: t.Id ?? '', arn: t.Arn ?? '' }))
       })
     )
@@ -44,20 +46,43 @@ export const eventTarget: KindOps<'event-target'> = {
     const rules = [current.rule, current.scheduleRule]
     return desired.project.targets.map((target) => {
       const have = current.targets.find((t) => t.rule === target.ruleName && t.id === target.id)
-      const base = { kind: 'event-target' as const, name: `${target.ruleName}/${target.id}`, desired: target, current: have }
+      const base = {
+        kind: 'event-target' as const,
+        name: `${target.ruleName}/${target.id}`,
+        desired: target,
+        current: have
+      }
       const ruleExists = rules.some((r) => r?.name === target.ruleName)
-      if (!have) return { ...base, action: 'create' as const, reason: 'not found', drift: ruleExists && current.queue !== undefined }
+      if (!have)
+        return {
+          ...base,
+          action: 'create' as const,
+          reason: 'not found',
+          drift: ruleExists && current.queue !== undefined
+        }
       if (!current.queue || have.arn !== current.queue.arn) {
         // The DNS updater itself was the target before the queue (an earlier version of the action): not drift.
         const earlier = have.arn.includes(':lambda:')
-        return { ...base, action: 'update' as const, reason: earlier ? 'to the queue (was the function)' : 'points elsewhere', fields: ['arn'], drift: current.queue !== undefined && !earlier }
+        return {
+          ...base,
+          action: 'update' as const,
+          reason: earlier ? 'to the queue (was the function)' : 'points elsewhere',
+          fields: ['arn'],
+          drift: current.queue !== undefined && !earlier
+        }
       }
       return { ...base, action: 'noop' as const, reason: 'up to date' }
     })
   },
   removals({ current, destroy }) {
     if (!destroy) return []
-    return current.targets.map((t) => ({ kind: 'event-target' as const, action: 'delete' as const, name: `${t.rule}/${t.id}`, reason: '', current: t }))
+    return current.targets.map((t) => ({
+      kind: 'event-target' as const,
+      action: 'delete' as const,
+      name: `${t.rule}/${t.id}`,
+      reason: '',
+      current: t
+    }))
   },
   async apply(change, { e, need }) {
     if (change.action === 'noop') return
@@ -65,10 +90,15 @@ export const eventTarget: KindOps<'event-target'> = {
     const queue = await need('event-queue')
     await Promise.all([need('event-rule'), need('schedule-rule')])
     await e.retryOn(['FailedEntries'], async () => {
-      const out = await e.send(new PutTargetsCommand({ Rule: target.ruleName, Targets: [{ Id: target.id, Arn: queue.arn }] }))
+      const out = await e.send(
+        new PutTargetsCommand({ Rule: target.ruleName, Targets: [{ Id: target.id, Arn: queue.arn }] })
+      )
       if ((out.FailedEntryCount ?? 0) > 0) {
         const entry = out.FailedEntries?.[0]
-        throw codedError('FailedEntries', `PutTargets failed for ${entry?.TargetId ?? target.id}: ${entry?.ErrorCode ?? ''} ${entry?.ErrorMessage ?? ''}`)
+        throw codedError(
+          'FailedEntries',
+          `PutTargets failed for ${entry?.TargetId ?? target.id}: ${entry?.ErrorCode ?? ''} ${entry?.ErrorMessage ?? ''}`
+        )
       }
     })
     e.done({ kind: 'event-target', action: change.action, name: change.name })

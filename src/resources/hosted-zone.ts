@@ -63,7 +63,12 @@ export async function findZone(aws: Aws, name: string, vpcId?: string): Promise<
 }
 
 function toRecord(set: ResourceRecordSet): CurrentRecord {
-  return { name: trimDot(set.Name ?? ''), type: set.Type ?? '', ttl: set.TTL, values: (set.ResourceRecords ?? []).map((r) => r.Value ?? '') }
+  return {
+    name: trimDot(set.Name ?? ''),
+    type: set.Type ?? '',
+    ttl: set.TTL,
+    values: (set.ResourceRecords ?? []).map((r) => r.Value ?? '')
+  }
 }
 
 /**
@@ -93,7 +98,9 @@ export async function listRecordSets(
       sets.push(set)
       if (start.max !== undefined && sets.length >= start.max) return sets
     }
-    next = out.IsTruncated ? { name: out.NextRecordName, type: out.NextRecordType, id: out.NextRecordIdentifier } : undefined
+    next = out.IsTruncated
+      ? { name: out.NextRecordName, type: out.NextRecordType, id: out.NextRecordIdentifier }
+      : undefined
   }
   return sets
 }
@@ -115,7 +122,11 @@ interface ZoneRead {
 }
 
 /** The stack's records and the zone's SOA, read together (two reads at once). */
-function readRecords(aws: Aws, zone: CurrentZone, domain: string): Promise<[CurrentRecord[], CurrentRecord | undefined]> {
+function readRecords(
+  aws: Aws,
+  zone: CurrentZone,
+  domain: string
+): Promise<[CurrentRecord[], CurrentRecord | undefined]> {
   return Promise.all([listRecordsUnder(aws, zone.id, domain), readSoa(aws, zone.id, zone.name)])
 }
 
@@ -128,7 +139,9 @@ async function read(ctx: ReadContext): Promise<ZoneRead> {
   if (hinted && !ctx.records) return { zone: { id: hinted, name }, records: [], recordsRead: false }
   if (hinted) {
     const zone = { id: hinted, name }
-    const read = await readOptional(`listing records of ${domain}`, ['NoSuchHostedZone'], () => readRecords(aws, zone, domain))
+    const read = await readOptional(`listing records of ${domain}`, ['NoSuchHostedZone'], () =>
+      readRecords(aws, zone, domain)
+    )
     if (read) return { zone, records: read[0], recordsRead: true, soa: read[1] }
   }
   const zone = await findZone(aws, name)
@@ -142,9 +155,13 @@ async function read(ctx: ReadContext): Promise<ZoneRead> {
 }
 
 export async function vpcDnsProblem(aws: Aws, vpcId: string): Promise<string | undefined> {
-  const attribute = (Attribute: 'enableDnsSupport' | 'enableDnsHostnames') => aws.send(new DescribeVpcAttributeCommand({ VpcId: vpcId, Attribute }))
+  const attribute = (Attribute: 'enableDnsSupport' | 'enableDnsHostnames') =>
+    aws.send(new DescribeVpcAttributeCommand({ VpcId: vpcId, Attribute }))
   const [support, hostnames] = await Promise.all([attribute('enableDnsSupport'), attribute('enableDnsHostnames')])
-  const missing = [support.EnableDnsSupport?.Value ? '' : 'enable-dns-support', hostnames.EnableDnsHostnames?.Value ? '' : 'enable-dns-hostnames'].filter(Boolean)
+  const missing = [
+    support.EnableDnsSupport?.Value ? '' : 'enable-dns-support',
+    hostnames.EnableDnsHostnames?.Value ? '' : 'enable-dns-hostnames'
+  ].filter(Boolean)
   if (missing.length === 0) return undefined
   const fix = missing.map((m) => `aws ec2 modify-vpc-attribute --vpc-id ${vpcId} --${m}`).join('; ')
   return `VPC ${vpcId} has ${missing.join(' and ')} off; a private hosted zone needs DNS support and DNS hostnames (${fix})`
@@ -191,7 +208,9 @@ async function deleteZone(aws: Aws, zone: CurrentZone): Promise<void> {
   const apex = `${zone.name}.`
   await tolerate(['NoSuchHostedZone'], () =>
     aws.retryOn(['HostedZoneNotEmpty', 'InvalidChangeBatch'], async () => {
-      const extra = (await listRecordSets(aws, zone.id, {}, () => true)).filter((s) => !(s.Name === apex && (s.Type === 'SOA' || s.Type === 'NS')))
+      const extra = (await listRecordSets(aws, zone.id, {}, () => true)).filter(
+        (s) => !(s.Name === apex && (s.Type === 'SOA' || s.Type === 'NS'))
+      )
       if (extra.length > 0) {
         const Changes = extra.map((s) => ({ Action: 'DELETE' as const, ResourceRecordSet: s }))
         await aws.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zone.id, ChangeBatch: { Changes } }))
@@ -212,10 +231,19 @@ export const hostedZone: KindOps<'hosted-zone'> = {
     const zone = desired.project.zone
     const base = { kind: 'hosted-zone' as const, name: zone.name, desired: zone }
     if (current.zone) return [{ ...base, action: 'noop', reason: 'up to date', current: current.zone }]
-    return [{ ...base, action: 'create', reason: `not found; private zone for ${zone.vpcId}`, drift: othersExist(current, 'zone') }]
+    return [
+      {
+        ...base,
+        action: 'create',
+        reason: `not found; private zone for ${zone.vpcId}`,
+        drift: othersExist(current, 'zone')
+      }
+    ]
   },
   removals({ current, destroy }) {
-    return destroy && current.zone ? [{ kind: 'hosted-zone', action: 'delete', name: current.zone.name, reason: '', current: current.zone }] : []
+    return destroy && current.zone
+      ? [{ kind: 'hosted-zone', action: 'delete', name: current.zone.name, reason: '', current: current.zone }]
+      : []
   },
   async apply(change, { e }) {
     if (change.action !== 'create') return change.current?.id

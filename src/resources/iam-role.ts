@@ -63,7 +63,14 @@ export const iamRole: KindOps<'iam-role'> = {
   },
   removals({ current, destroy }) {
     // Only visible through its policy: once anything project-level is left, try it (NoSuchEntity is fine).
-    const anything = current.queue || current.targets.length > 0 || current.rule || current.function || current.logGroup || current.rolePolicy || current.zone
+    const anything =
+      current.queue ||
+      current.targets.length > 0 ||
+      current.rule ||
+      current.function ||
+      current.logGroup ||
+      current.rolePolicy ||
+      current.zone
     if (!destroy || !anything) return []
     const name = current.rolePolicy?.roleName ?? roleName(current.scope)
     return [{ kind: 'iam-role', action: 'delete', name, reason: '', current: { name } }]
@@ -81,7 +88,9 @@ export const iamRole: KindOps<'iam-role'> = {
   },
   async remove(changes, { e }) {
     for (const change of changes) {
-      await tolerate(['NoSuchEntity'], () => e.retryOn(['DeleteConflict'], () => e.send(new DeleteRoleCommand({ RoleName: change.name }))))
+      await tolerate(['NoSuchEntity'], () =>
+        e.retryOn(['DeleteConflict'], () => e.send(new DeleteRoleCommand({ RoleName: change.name })))
+      )
       e.done({ kind: 'iam-role', action: 'delete', name: change.name })
     }
   }

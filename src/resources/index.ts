@@ -86,7 +86,9 @@ export const REMOVAL_ORDER: ResourceKind[] = (() => {
   const order: ResourceKind[] = []
   const left = new Set(KIND_ORDER)
   while (left.size > 0) {
-    const next = KIND_ORDER.find((k) => left.has(k) && [...KINDS[k].removeAfter, ...(KINDS[k].removeAfterSettled ?? [])].every((d) => !left.has(d)))
+    const next = KIND_ORDER.find(
+      (k) => left.has(k) && [...KINDS[k].removeAfter, ...(KINDS[k].removeAfterSettled ?? [])].every((d) => !left.has(d))
+    )
     if (!next) throw new Error(`removal order has a cycle among ${[...left].join(', ')}`)
     order.push(next)
     left.delete(next)

@@ -22,7 +22,12 @@ export type RefreshChange = Upsert<'instance-refresh', DesiredRefresh, never> | 
 function outdatedInstances(have: CurrentAsg): number {
   const want = have.launchTemplateVersion
   if (!want || !/^\d+$/.test(want)) return 0
-  return have.instances.filter((i) => i.launchTemplateVersion !== undefined && i.launchTemplateVersion !== want && !(i.lifecycleState ?? '').startsWith('Terminat')).length
+  return have.instances.filter(
+    (i) =>
+      i.launchTemplateVersion !== undefined &&
+      i.launchTemplateVersion !== want &&
+      !(i.lifecycleState ?? '').startsWith('Terminat')
+  ).length
 }
 
 /** Starts the refresh; one toward an older version that still runs is cancelled and ours started once it has stopped. */
@@ -58,10 +63,21 @@ export const instanceRefresh: KindOps<'instance-refresh'> = {
       const have = current.asgs.find((g) => g.name === asg.name)
       if (!have || have.instances.length === 0) continue
       const asgChange = planned.find((c) => c.kind === 'auto-scaling-group' && c.name === asg.name)
-      const base = { kind: 'instance-refresh' as const, action: 'create' as const, name: asg.name, service: service.name, desired: { asg: asg.name, capacity: asg.capacity } }
+      const base = {
+        kind: 'instance-refresh' as const,
+        action: 'create' as const,
+        name: asg.name,
+        service: service.name,
+        desired: { asg: asg.name, capacity: asg.capacity }
+      }
       const outdated = outdatedInstances(have)
-      if (asgChange?.fields?.includes('launchTemplate')) changes.push({ ...base, reason: `roll ${have.instances.length} instance(s) to the new launch template version` })
-      else if (outdated > 0) changes.push({ ...base, reason: `roll ${outdated} instance(s) still on an older launch template version` })
+      if (asgChange?.fields?.includes('launchTemplate'))
+        changes.push({
+          ...base,
+          reason: `roll ${have.instances.length} instance(s) to the new launch template version`
+        })
+      else if (outdated > 0)
+        changes.push({ ...base, reason: `roll ${outdated} instance(s) still on an older launch template version` })
     }
     return changes
   },

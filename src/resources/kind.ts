@@ -158,7 +158,13 @@ export type KindOps<K extends ResourceKind> = KindCommon<K> &
     | { readonly level: 'service'; diff(ctx: DiffContext, service: DesiredService): Array<ChangeOf<K>> }
   )
 
-export const VERBS: Record<ChangeAction, string> = { create: 'creating', update: 'updating', replace: 'replacing', delete: 'deleting', noop: 'checking' }
+export const VERBS: Record<ChangeAction, string> = {
+  create: 'creating',
+  update: 'updating',
+  replace: 'replacing',
+  delete: 'deleting',
+  noop: 'checking'
+}
 
 /** "creating launch template hyperform-...": the context errors are wrapped with. */
 export function label(change: Pick<Change, 'action' | 'name'>, noun: string): string {
@@ -181,7 +187,6 @@ export function accountOf(arn: string | undefined): string | undefined {
 export function partitionOf(arn: string | undefined): string | undefined {
   return arn?.startsWith('arn:') ? arn.split(':')[1] || undefined : undefined
 }
-
 
 /** The tag filters of a stack's resources (EC2 and Auto Scaling take the same shape). */
 export function stackFilters(scope: StackScope): Array<{ Name: string; Values: string[] }> {

@@ -1,6 +1,12 @@
 /** The DNS updater function: its code (the committed zip), configuration and environment (the zone id once known). */
 import { readFile } from 'node:fs/promises'
-import { CreateFunctionCommand, DeleteFunctionCommand, GetFunctionCommand, UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda'
+import {
+  CreateFunctionCommand,
+  DeleteFunctionCommand,
+  GetFunctionCommand,
+  UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand
+} from '@aws-sdk/client-lambda'
 import { errorCode, errorMessage } from '../aws/errors.js'
 import { readOptional, tolerate, type Aws } from '../aws/send.js'
 import { canonicalJson } from '../json.js'
@@ -50,7 +56,9 @@ export function functionEnvironment(base: Record<string, string>, zoneId: string
 export function readFunction(ctx: ReadContext): Promise<CurrentFunction | undefined> {
   const name = functionName(ctx.scope)
   return ctx.once('function', async () => {
-    const out = await readOptional(`reading function ${name}`, ['ResourceNotFoundException'], () => ctx.aws.send(new GetFunctionCommand({ FunctionName: name })))
+    const out = await readOptional(`reading function ${name}`, ['ResourceNotFoundException'], () =>
+      ctx.aws.send(new GetFunctionCommand({ FunctionName: name }))
+    )
     const c = out?.Configuration
     if (!c) return undefined
     return {
@@ -90,9 +98,11 @@ function functionFields(desired: DesiredState, current: CurrentState): string[] 
 /** Runtime, handler, role, timeout and memory are the action's own constants: changed with the same code, by hand. */
 const FIXED_FUNCTION_FIELDS = new Set(['runtime', 'handler', 'role', 'timeout', 'memorySize'])
 
-const roleNotReady = (err: unknown): boolean => errorCode(err) === 'InvalidParameterValueException' && /assume|role/i.test(errorMessage(err))
+const roleNotReady = (err: unknown): boolean =>
+  errorCode(err) === 'InvalidParameterValueException' && /assume|role/i.test(errorMessage(err))
 /** An update still running (ResourceConflictException), not "already exists". */
-export const busy = (err: unknown): boolean => errorCode(err) === 'ResourceConflictException' && !/already exist/i.test(errorMessage(err))
+export const busy = (err: unknown): boolean =>
+  errorCode(err) === 'ResourceConflictException' && !/already exist/i.test(errorMessage(err))
 
 interface FunctionArgs {
   fn: DesiredFunction
@@ -123,12 +133,18 @@ async function readZip(path: string): Promise<Uint8Array> {
 async function updateFunction(aws: Aws, args: FunctionArgs & { config: boolean; code: boolean }): Promise<string> {
   let arn = ''
   if (args.config) {
-    const out = await aws.retryOn((err) => busy(err) || roleNotReady(err), () => aws.send(new UpdateFunctionConfigurationCommand(configuration(args))), aws.timing.rolePropagationMs)
+    const out = await aws.retryOn(
+      (err) => busy(err) || roleNotReady(err),
+      () => aws.send(new UpdateFunctionConfigurationCommand(configuration(args))),
+      aws.timing.rolePropagationMs
+    )
     arn = out.FunctionArn ?? ''
   }
   if (args.code) {
     const zip = await readZip(args.fn.zipPath)
-    const out = await aws.retryOn(busy, () => aws.send(new UpdateFunctionCodeCommand({ FunctionName: args.fn.name, ZipFile: zip })))
+    const out = await aws.retryOn(busy, () =>
+      aws.send(new UpdateFunctionCodeCommand({ FunctionName: args.fn.name, ZipFile: zip }))
+    )
     arn = out.FunctionArn ?? arn
   }
   return arn
@@ -154,37 +170,73 @@ export const lambdaFunction: KindOps<'lambda-function'> = {
   noun: 'function',
   level: 'project',
   dependsOn: ['hosted-zone', 'iam-role', 'log-group'],
-  removeAfter: ['lambda-permission', 'event-source-mapping', 'event-rule', 'auto-scaling-group', 'launch-template', 'security-group', 'dns-record'],
+  removeAfter: [
+    'lambda-permission',
+    'event-source-mapping',
+    'event-rule',
+    'auto-scaling-group',
+    'launch-template',
+    'security-group',
+    'dns-record'
+  ],
   async read(ctx) {
     return { function: await readFunction(ctx) }
   },
   diff({ desired, current }) {
     const fn = desired.project.function
     const base = { kind: 'lambda-function' as const, name: fn.name, desired: fn, current: current.function }
-    if (!current.function) return [{ ...base, action: 'create', reason: `not found; ${fn.runtime}`, codeChanged: true, drift: othersExist(current, 'function') }]
+    if (!current.function)
+      return [
+        {
+          ...base,
+          action: 'create',
+          reason: `not found; ${fn.runtime}`,
+          codeChanged: true,
+          drift: othersExist(current, 'function')
+        }
+      ]
     const fields = functionFields(desired, current)
     const codeChanged = current.function.codeSha256 !== fn.codeSha256
     if (codeChanged) fields.push('code')
     if (fields.length === 0) return [{ ...base, action: 'noop', reason: 'up to date', codeChanged: false }]
-    const reason = codeChanged && fields.length === 1 ? 'code changed (SHA-256 differs)' : `${fields.join(', ')} changed`
+    const reason =
+      codeChanged && fields.length === 1 ? 'code changed (SHA-256 differs)' : `${fields.join(', ')} changed`
     const drift = !codeChanged && fields.some((f) => FIXED_FUNCTION_FIELDS.has(f))
     return [{ ...base, action: 'update', reason, fields, codeChanged, drift }]
   },
   removals({ current, destroy }) {
-    return destroy && current.function ? [{ kind: 'lambda-function', action: 'delete', name: current.function.name, reason: '', current: current.function }] : []
+    return destroy && current.function
+      ? [
+          {
+            kind: 'lambda-function',
+            action: 'delete',
+            name: current.function.name,
+            reason: '',
+            current: current.function
+          }
+        ]
+      : []
   },
   async apply(change, { e, need }) {
     if (change.action === 'noop') return change.current?.arn ?? ''
     const [roleArn, zoneId] = await Promise.all([need('iam-role'), need('hosted-zone'), need('log-group')])
     const args = { fn: change.desired, roleArn, zoneId: zoneId ?? '' }
     const config = (change.fields ?? []).some((f) => f !== 'code')
-    const arn = change.action === 'create' ? await createFunction(e, args) : (await updateFunction(e, { ...args, config, code: change.codeChanged })) || change.current?.arn || ''
+    const arn =
+      change.action === 'create'
+        ? await createFunction(e, args)
+        : (await updateFunction(e, { ...args, config, code: change.codeChanged })) || change.current?.arn || ''
     e.done({ kind: 'lambda-function', action: change.action, name: change.name, id: arn })
     return arn
   },
   async remove(changes, { e }) {
     for (const change of changes) {
-      if (change.current) await tolerate(['ResourceNotFoundException'], () => e.retryOn(['ResourceConflictException'], () => e.send(new DeleteFunctionCommand({ FunctionName: change.name }))))
+      if (change.current)
+        await tolerate(['ResourceNotFoundException'], () =>
+          e.retryOn(['ResourceConflictException'], () =>
+            e.send(new DeleteFunctionCommand({ FunctionName: change.name }))
+          )
+        )
       e.done({ kind: 'lambda-function', action: 'delete', name: change.name })
     }
   }

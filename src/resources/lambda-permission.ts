@@ -26,7 +26,15 @@ export const lambdaPermission: KindOps<'lambda-permission'> = {
   removals({ current }) {
     if (!current.targets.some((t) => t.arn.includes(':lambda:'))) return []
     const name = `${functionName(current.scope)}/${PERMISSION_STATEMENT_ID}`
-    return [{ kind: 'lambda-permission', action: 'delete', name, reason: 'events reach the function through its queue now', current: { statementId: PERMISSION_STATEMENT_ID } }]
+    return [
+      {
+        kind: 'lambda-permission',
+        action: 'delete',
+        name,
+        reason: 'events reach the function through its queue now',
+        current: { statementId: PERMISSION_STATEMENT_ID }
+      }
+    ]
   },
   apply: () => Promise.reject(new Error('the invoke permission is only removed')),
   async remove(changes, { e, plan }) {
@@ -34,7 +42,14 @@ export const lambdaPermission: KindOps<'lambda-permission'> = {
     const functionGoes = plan.changes.some((c) => c.kind === 'lambda-function' && c.action === 'delete' && c.current)
     for (const change of changes) {
       if (!functionGoes) {
-        await tolerate(['ResourceNotFoundException'], () => e.send(new RemovePermissionCommand({ FunctionName: change.name.split('/')[0], StatementId: PERMISSION_STATEMENT_ID })))
+        await tolerate(['ResourceNotFoundException'], () =>
+          e.send(
+            new RemovePermissionCommand({
+              FunctionName: change.name.split('/')[0],
+              StatementId: PERMISSION_STATEMENT_ID
+            })
+          )
+        )
       }
       e.done({ kind: 'lambda-permission', action: 'delete', name: change.name })
     }

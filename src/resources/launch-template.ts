@@ -51,13 +51,20 @@ export interface CurrentLaunchTemplate {
   instanceType?: string
 }
 
-export type LaunchTemplateChange = Upsert<'launch-template', DesiredLaunchTemplate, CurrentLaunchTemplate> | Removal<'launch-template', CurrentLaunchTemplate>
+export type LaunchTemplateChange =
+  | Upsert<'launch-template', DesiredLaunchTemplate, CurrentLaunchTemplate>
+  | Removal<'launch-template', CurrentLaunchTemplate>
 
-
-export const LT_NOT_VISIBLE = ['InvalidLaunchTemplateId.NotFound', 'InvalidLaunchTemplateName.NotFoundException', 'InvalidLaunchTemplateId.NotFoundException']
+export const LT_NOT_VISIBLE = [
+  'InvalidLaunchTemplateId.NotFound',
+  'InvalidLaunchTemplateName.NotFoundException',
+  'InvalidLaunchTemplateId.NotFoundException'
+]
 
 /** Tag specifications of the instances and volumes a template launches. */
-function tagSpecifications(tags: Record<string, string>): Array<{ ResourceType: string; Tags: Array<{ Key: string; Value: string }> }> {
+function tagSpecifications(
+  tags: Record<string, string>
+): Array<{ ResourceType: string; Tags: Array<{ Key: string; Value: string }> }> {
   const list = Object.entries(tags)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([Key, Value]) => ({ Key, Value }))
@@ -112,39 +119,64 @@ function toLaunchTemplate(t: LaunchTemplate): CurrentLaunchTemplate {
 
 function templateReason(service: DesiredService, have: CurrentLaunchTemplate, sgNew: boolean): string {
   const reasons: string[] = []
-  if (have.image !== undefined && have.image !== service.image.slice(0, 256)) reasons.push(`image ${have.image} -> ${service.image}`)
+  if (have.image !== undefined && have.image !== service.image.slice(0, 256))
+    reasons.push(`image ${have.image} -> ${service.image}`)
   const type = service.launchTemplate.spec.instanceType
-  if (have.instanceType !== undefined && have.instanceType !== type) reasons.push(`instance type ${have.instanceType} -> ${type}`)
+  if (have.instanceType !== undefined && have.instanceType !== type)
+    reasons.push(`instance type ${have.instanceType} -> ${type}`)
   if (sgNew) reasons.push('new security group')
   return reasons.length > 0 ? reasons.join(', ') : 'configuration changed (command, environment, ports, AMI or DNS)'
 }
 
-async function newVersion(aws: Aws, args: { service: DesiredService; templateId: string; securityGroupId: string }): Promise<TemplateRef> {
+async function newVersion(
+  aws: Aws,
+  args: { service: DesiredService; templateId: string; securityGroupId: string }
+): Promise<TemplateRef> {
   const data = launchTemplateData(args.service.launchTemplate.spec, args.securityGroupId) as RequestLaunchTemplateData
-  const out = await aws.retryOn(LT_NOT_VISIBLE, () => aws.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: args.templateId, LaunchTemplateData: data })))
+  const out = await aws.retryOn(LT_NOT_VISIBLE, () =>
+    aws.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: args.templateId, LaunchTemplateData: data }))
+  )
   const version = out.LaunchTemplateVersion?.VersionNumber ?? 0
-  await aws.retryOn(LT_NOT_VISIBLE, () => aws.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: args.templateId, DefaultVersion: String(version) })))
+  await aws.retryOn(LT_NOT_VISIBLE, () =>
+    aws.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: args.templateId, DefaultVersion: String(version) }))
+  )
   // The hash is written last: if this run dies before, the next one makes the version again.
-  await aws.send(new CreateTagsCommand({ Resources: [args.templateId], Tags: tagList(templateTags(args.service, args.securityGroupId, version)) }))
+  await aws.send(
+    new CreateTagsCommand({
+      Resources: [args.templateId],
+      Tags: tagList(templateTags(args.service, args.securityGroupId, version))
+    })
+  )
   return { id: args.templateId, version }
 }
 
-async function adoptTemplate(aws: Aws, args: { service: DesiredService; securityGroupId: string }): Promise<TemplateRef> {
+async function adoptTemplate(
+  aws: Aws,
+  args: { service: DesiredService; securityGroupId: string }
+): Promise<TemplateRef> {
   const name = args.service.launchTemplate.name
-  const out = await aws.retryOn(LT_NOT_VISIBLE, () => aws.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] })))
+  const out = await aws.retryOn(LT_NOT_VISIBLE, () =>
+    aws.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateNames: [name] }))
+  )
   const template = out.LaunchTemplates?.[0]
   if (!template?.LaunchTemplateId) throw new Error(`launch template ${name} exists but cannot be read`)
   const hash = template.Tags?.find((t) => t.Key === TAGS.configHash)?.Value
-  if (hash === launchTemplateHash(args.service.launchTemplate.spec, args.securityGroupId)) return { id: template.LaunchTemplateId, version: template.DefaultVersionNumber ?? 1 }
+  if (hash === launchTemplateHash(args.service.launchTemplate.spec, args.securityGroupId))
+    return { id: template.LaunchTemplateId, version: template.DefaultVersionNumber ?? 1 }
   return newVersion(aws, { ...args, templateId: template.LaunchTemplateId })
 }
 
-async function createTemplate(aws: Aws, args: { service: DesiredService; securityGroupId: string }): Promise<TemplateRef> {
+async function createTemplate(
+  aws: Aws,
+  args: { service: DesiredService; securityGroupId: string }
+): Promise<TemplateRef> {
   const lt = args.service.launchTemplate
   const create = new CreateLaunchTemplateCommand({
     LaunchTemplateName: lt.name,
     LaunchTemplateData: launchTemplateData(lt.spec, args.securityGroupId) as RequestLaunchTemplateData,
-    TagSpecifications: [{ ResourceType: 'launch-template', Tags: tagList(templateTags(args.service, args.securityGroupId, 1)) }]
+    TagSpecifications: [
+      { ResourceType: 'launch-template', Tags: tagList(templateTags(args.service, args.securityGroupId, 1)) }
+    ]
   })
   try {
     const out = await aws.retryOn(SG_NOT_VISIBLE, () => aws.send(create))
@@ -164,7 +196,10 @@ export const launchTemplate: KindOps<'launch-template'> = {
   async read({ aws, scope }) {
     const templates: CurrentLaunchTemplate[] = []
     try {
-      for await (const page of paginateDescribeLaunchTemplates({ client: aws.through('ec2'), pageSize: 200 }, { Filters: stackFilters(scope) })) {
+      for await (const page of paginateDescribeLaunchTemplates(
+        { client: aws.through('ec2'), pageSize: 200 },
+        { Filters: stackFilters(scope) }
+      )) {
         templates.push(...(page.LaunchTemplates ?? []).map(toLaunchTemplate))
       }
     } catch (err) {
@@ -178,19 +213,51 @@ export const launchTemplate: KindOps<'launch-template'> = {
     const sg = current.securityGroups.find((g) => g.name === service.securityGroup.name)
     const serviceExists = sg !== undefined || service.asgs.some((a) => current.asgs.some((g) => g.name === a.name))
     const base = { kind: 'launch-template' as const, name: lt.name, service: service.name, desired: lt, current: have }
-    if (!have) return [{ ...base, action: 'create', reason: `not found; ${lt.spec.instanceType}, ${service.image}`, drift: serviceExists }]
+    if (!have)
+      return [
+        {
+          ...base,
+          action: 'create',
+          reason: `not found; ${lt.spec.instanceType}, ${service.image}`,
+          drift: serviceExists
+        }
+      ]
     if (sg && have.configHash === launchTemplateHash(lt.spec, sg.id)) {
       const made = have.actionVersion
-      if (made === undefined || made === have.defaultVersion) return [{ ...base, action: 'noop', reason: `up to date (version ${have.defaultVersion})` }]
-      return [{ ...base, action: 'update', reason: `default version ${have.defaultVersion} -> ${made} (set outside the action)`, fields: ['defaultVersion'], drift: true }]
+      if (made === undefined || made === have.defaultVersion)
+        return [{ ...base, action: 'noop', reason: `up to date (version ${have.defaultVersion})` }]
+      return [
+        {
+          ...base,
+          action: 'update',
+          reason: `default version ${have.defaultVersion} -> ${made} (set outside the action)`,
+          fields: ['defaultVersion'],
+          drift: true
+        }
+      ]
     }
     // A security group deleted by hand: the new version only points at its replacement.
-    return [{ ...base, action: 'update', reason: `new version: ${templateReason(service, have, !sg)}`, fields: ['version'], drift: !sg }]
+    return [
+      {
+        ...base,
+        action: 'update',
+        reason: `new version: ${templateReason(service, have, !sg)}`,
+        fields: ['version'],
+        drift: !sg
+      }
+    ]
   },
   removals({ current, keep, reason }) {
     return current.launchTemplates
       .filter((t) => !keep.names.has(t.name))
-      .map((t) => ({ kind: 'launch-template' as const, action: 'delete' as const, name: t.name, service: t.service, reason, current: t }))
+      .map((t) => ({
+        kind: 'launch-template' as const,
+        action: 'delete' as const,
+        name: t.name,
+        service: t.service,
+        reason,
+        current: t
+      }))
   },
   async apply(change, { e, need, service }) {
     const have = change.current
@@ -206,16 +273,24 @@ export const launchTemplate: KindOps<'launch-template'> = {
       const args = { service, securityGroupId: await need('security-group') }
       ref = have ? await newVersion(e, { ...args, templateId: have.id }) : await createTemplate(e, args)
     }
-    e.done({ kind: 'launch-template', action: change.action, name: change.name, service: change.service, id: `${ref.id} v${ref.version}` })
+    e.done({
+      kind: 'launch-template',
+      action: change.action,
+      name: change.name,
+      service: change.service,
+      id: `${ref.id} v${ref.version}`
+    })
     return ref
   },
   async remove(changes, { e }) {
     for (const change of changes) {
       const id = change.current?.id
       if (!id) continue
-      const deleted = await tolerate(['InvalidLaunchTemplateId.NotFound', 'InvalidLaunchTemplateName.NotFoundException'], () => e.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: id })))
+      const deleted = await tolerate(
+        ['InvalidLaunchTemplateId.NotFound', 'InvalidLaunchTemplateName.NotFoundException'],
+        () => e.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: id }))
+      )
       if (deleted) e.done({ kind: 'launch-template', action: 'delete', name: change.name, service: change.service, id })
     }
   }
 }
-

@@ -1,5 +1,10 @@
 /** The DNS updater's log group, with the retention the inputs ask for. */
-import { CreateLogGroupCommand, DeleteLogGroupCommand, DescribeLogGroupsCommand, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs'
+import {
+  CreateLogGroupCommand,
+  DeleteLogGroupCommand,
+  DescribeLogGroupsCommand,
+  PutRetentionPolicyCommand
+} from '@aws-sdk/client-cloudwatch-logs'
 import { errorCode, wrap } from '../aws/errors.js'
 import { tolerate } from '../aws/send.js'
 import { logGroupName } from '../names.js'
@@ -18,7 +23,8 @@ export interface CurrentLogGroup {
   retentionDays?: number
 }
 
-export type LogGroupChange = Upsert<'log-group', DesiredLogGroup, CurrentLogGroup> | Removal<'log-group', CurrentLogGroup>
+export type LogGroupChange =
+  Upsert<'log-group', DesiredLogGroup, CurrentLogGroup> | Removal<'log-group', CurrentLogGroup>
 
 export function logGroupArn(args: { partition: string; region: string; accountId: string; name: string }): string {
   return `arn:${args.partition}:logs:${args.region}:${args.accountId}:log-group:${args.name}`
@@ -39,13 +45,24 @@ export const logGroup: KindOps<'log-group'> = {
       throw wrap(`reading log group ${name}`, err)
     }
     const group = out.logGroups?.find((g) => g.logGroupName === name)
-    return { logGroup: group ? { name, arn: group.arn?.replace(/:\*$/, ''), retentionDays: group.retentionInDays } : undefined }
+    return {
+      logGroup: group ? { name, arn: group.arn?.replace(/:\*$/, ''), retentionDays: group.retentionInDays } : undefined
+    }
   },
   diff({ desired, current }) {
     const group = desired.project.logGroup
     const base = { kind: 'log-group' as const, name: group.name, desired: group, current: current.logGroup }
-    if (!current.logGroup) return [{ ...base, action: 'create', reason: `not found; retention ${group.retentionDays} days`, drift: othersExist(current, 'logGroup') }]
-    if (current.logGroup.retentionDays === group.retentionDays) return [{ ...base, action: 'noop', reason: 'up to date' }]
+    if (!current.logGroup)
+      return [
+        {
+          ...base,
+          action: 'create',
+          reason: `not found; retention ${group.retentionDays} days`,
+          drift: othersExist(current, 'logGroup')
+        }
+      ]
+    if (current.logGroup.retentionDays === group.retentionDays)
+      return [{ ...base, action: 'noop', reason: 'up to date' }]
     // The action always sets a retention: a group without one was made by someone else (the function
     // recreates its group when it logs after the group was deleted).
     const drift = current.logGroup.retentionDays === undefined
@@ -53,7 +70,9 @@ export const logGroup: KindOps<'log-group'> = {
     return [{ ...base, action: 'update', reason, fields: ['retentionDays'], drift }]
   },
   removals({ current, destroy }) {
-    return destroy && current.logGroup ? [{ kind: 'log-group', action: 'delete', name: current.logGroup.name, reason: '', current: current.logGroup }] : []
+    return destroy && current.logGroup
+      ? [{ kind: 'log-group', action: 'delete', name: current.logGroup.name, reason: '', current: current.logGroup }]
+      : []
   },
   async apply(change, { e }) {
     if (change.action === 'noop') return
@@ -63,12 +82,17 @@ export const logGroup: KindOps<'log-group'> = {
         if (errorCode(err) !== 'ResourceAlreadyExistsException') throw err
       })
     }
-    await e.retryOn(['ResourceNotFoundException'], () => e.send(new PutRetentionPolicyCommand({ logGroupName: group.name, retentionInDays: group.retentionDays })))
+    await e.retryOn(['ResourceNotFoundException'], () =>
+      e.send(new PutRetentionPolicyCommand({ logGroupName: group.name, retentionInDays: group.retentionDays }))
+    )
     e.done({ kind: 'log-group', action: change.action, name: change.name })
   },
   async remove(changes, { e }) {
     for (const change of changes) {
-      if (change.current) await tolerate(['ResourceNotFoundException'], () => e.send(new DeleteLogGroupCommand({ logGroupName: change.name })))
+      if (change.current)
+        await tolerate(['ResourceNotFoundException'], () =>
+          e.send(new DeleteLogGroupCommand({ logGroupName: change.name }))
+        )
       e.done({ kind: 'log-group', action: 'delete', name: change.name })
     }
   }

@@ -26,10 +26,16 @@ export interface CurrentRolePolicy {
   document: unknown
 }
 
-export type RolePolicyChange = Upsert<'role-policy', DesiredRolePolicy, CurrentRolePolicy> | Removal<'role-policy', CurrentRolePolicy>
+export type RolePolicyChange =
+  Upsert<'role-policy', DesiredRolePolicy, CurrentRolePolicy> | Removal<'role-policy', CurrentRolePolicy>
 
 /** The DNS updater's only permissions: its zone, instance reads, its own queue and log group. */
-export function rolePolicyDocument(args: { partition: string; zoneId: string; logGroupArn: string; queueArn: string }): Record<string, unknown> {
+export function rolePolicyDocument(args: {
+  partition: string
+  zoneId: string
+  logGroupArn: string
+  queueArn: string
+}): Record<string, unknown> {
   const zone = args.zoneId.replace(/^\/hostedzone\//, '')
   return {
     Version: '2012-10-17',
@@ -41,9 +47,24 @@ export function rolePolicyDocument(args: { partition: string; zoneId: string; lo
         Action: ['route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets'],
         Resource: `arn:${args.partition}:route53:::hostedzone/${zone}`
       },
-      { Sid: 'ReadChanges', Effect: 'Allow', Action: ['route53:GetChange'], Resource: `arn:${args.partition}:route53:::change/*` },
-      { Sid: 'DrainQueue', Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], Resource: args.queueArn },
-      { Sid: 'WriteLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: `${args.logGroupArn}:*` }
+      {
+        Sid: 'ReadChanges',
+        Effect: 'Allow',
+        Action: ['route53:GetChange'],
+        Resource: `arn:${args.partition}:route53:::change/*`
+      },
+      {
+        Sid: 'DrainQueue',
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+        Resource: args.queueArn
+      },
+      {
+        Sid: 'WriteLogs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: `${args.logGroupArn}:*`
+      }
     ]
   }
 }
@@ -74,7 +95,12 @@ function expectedPolicy(desired: DesiredState, current: CurrentState): Record<st
   if (!zone || !accountId || !partition) return undefined
   const p = desired.project.rolePolicy
   const arn = logGroupArn({ partition, region: p.region, accountId, name: p.logGroupName })
-  return rolePolicyDocument({ partition, zoneId: zone.id, logGroupArn: arn, queueArn: queueArn({ partition, region: p.region, accountId, name: p.queueName }) })
+  return rolePolicyDocument({
+    partition,
+    zoneId: zone.id,
+    logGroupArn: arn,
+    queueArn: queueArn({ partition, region: p.region, accountId, name: p.queueName })
+  })
 }
 
 export const rolePolicy: KindOps<'role-policy'> = {
@@ -88,20 +114,33 @@ export const rolePolicy: KindOps<'role-policy'> = {
     const out = await readOptional(`reading role policy ${role}/${ROLE_POLICY_NAME}`, ['NoSuchEntity'], () =>
       aws.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: ROLE_POLICY_NAME }))
     )
-    return { rolePolicy: out ? { roleName: role, policyName: ROLE_POLICY_NAME, document: parsePolicy(out.PolicyDocument) } : undefined }
+    return {
+      rolePolicy: out
+        ? { roleName: role, policyName: ROLE_POLICY_NAME, document: parsePolicy(out.PolicyDocument) }
+        : undefined
+    }
   },
   diff({ desired, current }) {
     const policy = desired.project.rolePolicy
-    const base = { kind: 'role-policy' as const, name: `${policy.roleName}/${policy.policyName}`, desired: policy, current: current.rolePolicy }
-    if (!current.rolePolicy) return [{ ...base, action: 'create', reason: 'not found', drift: othersExist(current, 'role') }]
+    const base = {
+      kind: 'role-policy' as const,
+      name: `${policy.roleName}/${policy.policyName}`,
+      desired: policy,
+      current: current.rolePolicy
+    }
+    if (!current.rolePolicy)
+      return [{ ...base, action: 'create', reason: 'not found', drift: othersExist(current, 'role') }]
     const expected = expectedPolicy(desired, current)
     if (!expected) return [{ ...base, action: 'update', reason: 'the zone or log group is new', fields: ['document'] }]
-    if (canonicalJson(expected) === canonicalJson(current.rolePolicy.document)) return [{ ...base, action: 'noop', reason: 'up to date' }]
+    if (canonicalJson(expected) === canonicalJson(current.rolePolicy.document))
+      return [{ ...base, action: 'noop', reason: 'up to date' }]
     return [{ ...base, action: 'update', reason: 'policy document differs', fields: ['document'], drift: true }]
   },
   removals({ current, destroy }) {
     const p = current.rolePolicy
-    return destroy && p ? [{ kind: 'role-policy', action: 'delete', name: `${p.roleName}/${p.policyName}`, reason: '', current: p }] : []
+    return destroy && p
+      ? [{ kind: 'role-policy', action: 'delete', name: `${p.roleName}/${p.policyName}`, reason: '', current: p }]
+      : []
   },
   async apply(change, { e, refs, need }) {
     if (change.action === 'noop') return
@@ -111,13 +150,22 @@ export const rolePolicy: KindOps<'role-policy'> = {
     const arn = logGroupArn({ partition, region: policy.region, accountId, name: policy.logGroupName })
     const queue = queueArn({ partition, region: policy.region, accountId, name: policy.queueName })
     const document = rolePolicyDocument({ partition, zoneId: zoneId ?? '', logGroupArn: arn, queueArn: queue })
-    await e.send(new PutRolePolicyCommand({ RoleName: policy.roleName, PolicyName: policy.policyName, PolicyDocument: JSON.stringify(document) }))
+    await e.send(
+      new PutRolePolicyCommand({
+        RoleName: policy.roleName,
+        PolicyName: policy.policyName,
+        PolicyDocument: JSON.stringify(document)
+      })
+    )
     e.done({ kind: 'role-policy', action: change.action, name: change.name })
   },
   async remove(changes, { e }) {
     for (const change of changes) {
       const policy = change.current
-      if (policy) await tolerate(['NoSuchEntity'], () => e.send(new DeleteRolePolicyCommand({ RoleName: policy.roleName, PolicyName: policy.policyName })))
+      if (policy)
+        await tolerate(['NoSuchEntity'], () =>
+          e.send(new DeleteRolePolicyCommand({ RoleName: policy.roleName, PolicyName: policy.policyName }))
+        )
       e.done({ kind: 'role-policy', action: 'delete', name: change.name })
     }
   }

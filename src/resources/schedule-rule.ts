@@ -24,7 +24,8 @@ export interface CurrentSchedule {
   state?: string
 }
 
-export type ScheduleChange = Upsert<'schedule-rule', DesiredSchedule, CurrentSchedule> | Removal<'schedule-rule', CurrentSchedule>
+export type ScheduleChange =
+  Upsert<'schedule-rule', DesiredSchedule, CurrentSchedule> | Removal<'schedule-rule', CurrentSchedule>
 
 export const scheduleRule: KindOps<'schedule-rule'> = {
   kind: 'schedule-rule',
@@ -34,21 +35,40 @@ export const scheduleRule: KindOps<'schedule-rule'> = {
   removeAfter: ['event-target'],
   async read({ aws, scope }) {
     const name = scheduleRuleName(scope)
-    const out = await readOptional(`reading rule ${name}`, ['ResourceNotFoundException'], () => aws.send(new DescribeRuleCommand({ Name: name })))
-    return { scheduleRule: out?.Arn ? { name, arn: out.Arn, scheduleExpression: out.ScheduleExpression, state: out.State } : undefined }
+    const out = await readOptional(`reading rule ${name}`, ['ResourceNotFoundException'], () =>
+      aws.send(new DescribeRuleCommand({ Name: name }))
+    )
+    return {
+      scheduleRule: out?.Arn
+        ? { name, arn: out.Arn, scheduleExpression: out.ScheduleExpression, state: out.State }
+        : undefined
+    }
   },
   diff({ desired, current }) {
     const want = desired.project.scheduleRule
     const have = current.scheduleRule
     const base = { kind: 'schedule-rule' as const, name: want.name, desired: want, current: have }
-    if (!have) return [{ ...base, action: 'create', reason: `not found; ${want.scheduleExpression}`, drift: othersExist(current, 'queue') }]
-    const fields = [have.scheduleExpression !== want.scheduleExpression ? 'scheduleExpression' : '', have.state !== 'ENABLED' ? 'state' : ''].filter(Boolean)
+    if (!have)
+      return [
+        {
+          ...base,
+          action: 'create',
+          reason: `not found; ${want.scheduleExpression}`,
+          drift: othersExist(current, 'queue')
+        }
+      ]
+    const fields = [
+      have.scheduleExpression !== want.scheduleExpression ? 'scheduleExpression' : '',
+      have.state !== 'ENABLED' ? 'state' : ''
+    ].filter(Boolean)
     if (fields.length === 0) return [{ ...base, action: 'noop', reason: 'up to date' }]
     return [{ ...base, action: 'update', reason: `${fields.join(', ')} differs`, fields, drift: true }]
   },
   removals({ current, destroy }) {
     const have = current.scheduleRule
-    return destroy && have ? [{ kind: 'schedule-rule', action: 'delete', name: have.name, reason: '', current: have }] : []
+    return destroy && have
+      ? [{ kind: 'schedule-rule', action: 'delete', name: have.name, reason: '', current: have }]
+      : []
   },
   async apply(change, { e }) {
     if (change.action === 'noop') return change.current?.arn ?? ''

@@ -35,7 +35,8 @@ export interface CurrentSecurityGroup {
   configHash?: string
 }
 
-export type SecurityGroupChange = Upsert<'security-group', DesiredSecurityGroup, CurrentSecurityGroup> | Removal<'security-group', CurrentSecurityGroup>
+export type SecurityGroupChange =
+  Upsert<'security-group', DesiredSecurityGroup, CurrentSecurityGroup> | Removal<'security-group', CurrentSecurityGroup>
 
 /** EC2 is eventually consistent: a new group is not found for a while. */
 export const SG_NOT_VISIBLE = ['InvalidGroup.NotFound', 'InvalidGroupId.NotFound']
@@ -51,14 +52,22 @@ function ingressOf(permissions: IpPermission[] | undefined): IngressRule[] {
     const protocol = p.IpProtocol
     if (protocol !== 'tcp' && protocol !== 'udp') continue
     const ranges = [...(p.IpRanges ?? []).map((r) => r.CidrIp), ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6)]
-    for (const cidr of ranges) if (cidr) rules.push({ protocol, fromPort: p.FromPort ?? 0, toPort: p.ToPort ?? 0, cidr })
+    for (const cidr of ranges)
+      if (cidr) rules.push({ protocol, fromPort: p.FromPort ?? 0, toPort: p.ToPort ?? 0, cidr })
   }
   return rules
 }
 
 function toSecurityGroup(g: SecurityGroup): CurrentSecurityGroup {
   const tags = tagMap(g.Tags)
-  return { id: g.GroupId ?? '', name: g.GroupName ?? '', vpcId: g.VpcId, service: tags[TAGS.service] ?? '', ingress: ingressOf(g.IpPermissions), configHash: tags[TAGS.configHash] }
+  return {
+    id: g.GroupId ?? '',
+    name: g.GroupName ?? '',
+    vpcId: g.VpcId,
+    service: tags[TAGS.service] ?? '',
+    ingress: ingressOf(g.IpPermissions),
+    configHash: tags[TAGS.configHash]
+  }
 }
 
 function permissions(rules: IngressRule[], description?: string): IpPermission[] {
@@ -66,14 +75,20 @@ function permissions(rules: IngressRule[], description?: string): IpPermission[]
     IpProtocol: r.protocol,
     FromPort: r.fromPort,
     ToPort: r.toPort,
-    ...(r.cidr.includes(':') ? { Ipv6Ranges: [{ CidrIpv6: r.cidr, Description: description }] } : { IpRanges: [{ CidrIp: r.cidr, Description: description }] })
+    ...(r.cidr.includes(':')
+      ? { Ipv6Ranges: [{ CidrIpv6: r.cidr, Description: description }] }
+      : { IpRanges: [{ CidrIp: r.cidr, Description: description }] })
   }))
 }
 
 async function authorize(aws: Aws, groupId: string, rules: IngressRule[]): Promise<void> {
   if (rules.length === 0) return
   const send = (batch: IngressRule[]): Promise<unknown> =>
-    aws.retryOn(SG_NOT_VISIBLE, () => aws.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: permissions(batch, 'hyperform') })))
+    aws.retryOn(SG_NOT_VISIBLE, () =>
+      aws.send(
+        new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: permissions(batch, 'hyperform') })
+      )
+    )
   try {
     await send(rules)
   } catch (err) {
@@ -88,13 +103,27 @@ async function authorize(aws: Aws, groupId: string, rules: IngressRule[]): Promi
 }
 
 async function revoke(aws: Aws, groupId: string, rules: IngressRule[]): Promise<void> {
-  if (rules.length > 0) await aws.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: permissions(rules) }))
+  if (rules.length > 0)
+    await aws.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: permissions(rules) }))
 }
 
-async function findGroup(aws: Aws, name: string, vpcId: string): Promise<{ id: string; ingress: IngressRule[] } | undefined> {
-  const out = await aws.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [name] }, { Name: 'vpc-id', Values: [vpcId] }] }))
+async function findGroup(
+  aws: Aws,
+  name: string,
+  vpcId: string
+): Promise<{ id: string; ingress: IngressRule[] } | undefined> {
+  const out = await aws.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [
+        { Name: 'group-name', Values: [name] },
+        { Name: 'vpc-id', Values: [vpcId] }
+      ]
+    })
+  )
   const group = out.SecurityGroups?.[0]
-  return group?.GroupId ? { id: group.GroupId, ingress: ingressOf(group.IpPermissions).filter((r) => !r.cidr.includes(':')) } : undefined
+  return group?.GroupId
+    ? { id: group.GroupId, ingress: ingressOf(group.IpPermissions).filter((r) => !r.cidr.includes(':')) }
+    : undefined
 }
 
 function missingRules(want: IngressRule[], have: IngressRule[]): IngressRule[] {
@@ -140,7 +169,10 @@ export const securityGroup: KindOps<'security-group'> = {
   async read({ aws, scope }) {
     const groups: CurrentSecurityGroup[] = []
     try {
-      for await (const page of paginateDescribeSecurityGroups({ client: aws.through('ec2'), pageSize: 1000 }, { Filters: stackFilters(scope) })) {
+      for await (const page of paginateDescribeSecurityGroups(
+        { client: aws.through('ec2'), pageSize: 1000 },
+        { Filters: stackFilters(scope) }
+      )) {
         groups.push(...(page.SecurityGroups ?? []).map(toSecurityGroup))
       }
     } catch (err) {
@@ -154,22 +186,44 @@ export const securityGroup: KindOps<'security-group'> = {
     const lt = current.launchTemplates.some((t) => t.name === service.launchTemplate.name)
     const serviceExists = lt || service.asgs.some((a) => current.asgs.some((g) => g.name === a.name))
     const base = { kind: 'security-group' as const, name: sg.name, service: service.name, desired: sg, current: have }
-    if (!have) return [{ ...base, action: 'create', reason: `not found; ${sg.ingress.length} ingress rule(s)`, drift: serviceExists }]
+    if (!have)
+      return [
+        { ...base, action: 'create', reason: `not found; ${sg.ingress.length} ingress rule(s)`, drift: serviceExists }
+      ]
     if (have.vpcId && have.vpcId !== sg.vpcId) {
-      throw new Error(`security group ${sg.name} is in ${have.vpcId} but the stack now deploys to ${sg.vpcId}; destroy the stack first`)
+      throw new Error(
+        `security group ${sg.name} is in ${have.vpcId} but the stack now deploys to ${sg.vpcId}; destroy the stack first`
+      )
     }
     const want = new Set(sg.ingress.map(ingressKey))
     const got = new Set(have.ingress.map(ingressKey))
     const added = [...want].filter((k) => !got.has(k))
     const removed = [...got].filter((k) => !want.has(k))
     if (added.length === 0 && removed.length === 0) return [{ ...base, action: 'noop', reason: 'up to date' }]
-    const parts = [added.length ? `+${added.join(' +')}` : '', removed.length ? `-${removed.join(' -')}` : ''].filter(Boolean)
-    return [{ ...base, action: 'update', reason: `ingress ${parts.join(' ')}`, fields: ['ingress'], drift: have.configHash === ingressHash(sg.ingress) }]
+    const parts = [added.length ? `+${added.join(' +')}` : '', removed.length ? `-${removed.join(' -')}` : ''].filter(
+      Boolean
+    )
+    return [
+      {
+        ...base,
+        action: 'update',
+        reason: `ingress ${parts.join(' ')}`,
+        fields: ['ingress'],
+        drift: have.configHash === ingressHash(sg.ingress)
+      }
+    ]
   },
   removals({ current, keep, reason }) {
     return current.securityGroups
       .filter((g) => !keep.names.has(g.name))
-      .map((g) => ({ kind: 'security-group' as const, action: 'delete' as const, name: g.name, service: g.service, reason, current: g }))
+      .map((g) => ({
+        kind: 'security-group' as const,
+        action: 'delete' as const,
+        name: g.name,
+        service: g.service,
+        reason,
+        current: g
+      }))
   },
   async apply(change, { e }) {
     const sg = change.desired
@@ -178,8 +232,17 @@ export const securityGroup: KindOps<'security-group'> = {
     let id: string
     if (change.action === 'update' && have) {
       const wanted = new Set(sg.ingress.map(ingressKey))
-      await Promise.all([authorize(e, have.id, missingRules(sg.ingress, have.ingress)), revoke(e, have.id, have.ingress.filter((r) => !wanted.has(ingressKey(r))))])
-      await e.send(new CreateTagsCommand({ Resources: [have.id], Tags: tagList({ [TAGS.configHash]: ingressHash(sg.ingress) }) }))
+      await Promise.all([
+        authorize(e, have.id, missingRules(sg.ingress, have.ingress)),
+        revoke(
+          e,
+          have.id,
+          have.ingress.filter((r) => !wanted.has(ingressKey(r)))
+        )
+      ])
+      await e.send(
+        new CreateTagsCommand({ Resources: [have.id], Tags: tagList({ [TAGS.configHash]: ingressHash(sg.ingress) }) })
+      )
       id = have.id
     } else {
       id = await createGroup(e, sg)
@@ -192,7 +255,13 @@ export const securityGroup: KindOps<'security-group'> = {
       const id = change.current?.id
       if (!id) continue
       // Deleted once no network interface uses it: DependencyViolation is retried while instances go.
-      const deleted = await tolerate(SG_NOT_VISIBLE, () => e.retryOn(['DependencyViolation'], () => e.send(new DeleteSecurityGroupCommand({ GroupId: id })), e.timing.teardownMs))
+      const deleted = await tolerate(SG_NOT_VISIBLE, () =>
+        e.retryOn(
+          ['DependencyViolation'],
+          () => e.send(new DeleteSecurityGroupCommand({ GroupId: id })),
+          e.timing.teardownMs
+        )
+      )
       if (deleted) e.done({ kind: 'security-group', action: 'delete', name: change.name, service: change.service, id })
     }
   }

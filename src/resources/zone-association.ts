@@ -5,7 +5,11 @@
  * stack's first deploy (its groups, launched only after this, show it was done: a no-op run
  * reads nothing for it), dissociated when the last stack of that VPC goes.
  */
-import { AssociateVPCWithHostedZoneCommand, DisassociateVPCFromHostedZoneCommand, GetHostedZoneCommand } from '@aws-sdk/client-route-53'
+import {
+  AssociateVPCWithHostedZoneCommand,
+  DisassociateVPCFromHostedZoneCommand,
+  GetHostedZoneCommand
+} from '@aws-sdk/client-route-53'
 import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2'
 import { errorCode } from '../aws/errors.js'
 import { tolerate, type Aws } from '../aws/send.js'
@@ -24,7 +28,8 @@ export interface CurrentAssociation {
   vpcId: string
 }
 
-export type AssociationChange = Upsert<'zone-association', DesiredAssociation, CurrentAssociation> | Removal<'zone-association', CurrentAssociation>
+export type AssociationChange =
+  Upsert<'zone-association', DesiredAssociation, CurrentAssociation> | Removal<'zone-association', CurrentAssociation>
 
 async function associated(aws: Aws, zoneId: string, vpcId: string): Promise<{ vpcs: string[]; has: boolean }> {
   const vpcs = ((await aws.send(new GetHostedZoneCommand({ Id: zoneId }))).VPCs ?? []).map((v) => v.VPCId ?? '')
@@ -37,7 +42,13 @@ async function associate(aws: Aws, zoneId: string, want: DesiredAssociation): Pr
   const problem = await vpcDnsProblem(aws, want.vpcId)
   if (problem) throw new Error(problem)
   try {
-    await aws.send(new AssociateVPCWithHostedZoneCommand({ HostedZoneId: zoneId, VPC: { VPCId: want.vpcId, VPCRegion: want.region as never }, Comment: 'hyperform-action' }))
+    await aws.send(
+      new AssociateVPCWithHostedZoneCommand({
+        HostedZoneId: zoneId,
+        VPC: { VPCId: want.vpcId, VPCRegion: want.region as never },
+        Comment: 'hyperform-action'
+      })
+    )
     return true
   } catch (err) {
     // A concurrent run associated it first; any other zone of that name in the VPC is a real conflict.
@@ -68,19 +79,36 @@ export const zoneAssociation: KindOps<'zone-association'> = {
     if (!current.zone) return [{ ...base, action: 'noop', reason: 'made with the zone' }]
     const have = { zoneId: current.zone.id, vpcId: want.vpcId }
     const mine = desired.services.flatMap((s) => s.asgs.map((a) => a.name))
-    if (current.asgs.some((g) => mine.includes(g.name))) return [{ ...base, action: 'noop', reason: 'up to date', current: have }]
-    return [{ ...base, action: 'create', reason: `the stack's first deploy in ${want.vpcId}: associated unless it already is`, current: have }]
+    if (current.asgs.some((g) => mine.includes(g.name)))
+      return [{ ...base, action: 'noop', reason: 'up to date', current: have }]
+    return [
+      {
+        ...base,
+        action: 'create',
+        reason: `the stack's first deploy in ${want.vpcId}: associated unless it already is`,
+        current: have
+      }
+    ]
   },
   removals({ current, destroy }) {
     const vpcId = current.securityGroups.find((g) => g.vpcId)?.vpcId
     if (!destroy || !current.zone || !vpcId) return []
-    return [{ kind: 'zone-association', action: 'delete', name: `${current.zone.name}/${vpcId}`, reason: '', current: { zoneId: current.zone.id, vpcId } }]
+    return [
+      {
+        kind: 'zone-association',
+        action: 'delete',
+        name: `${current.zone.name}/${vpcId}`,
+        reason: '',
+        current: { zoneId: current.zone.id, vpcId }
+      }
+    ]
   },
   async apply(change, { e, need }) {
     if (change.action === 'noop') return
     const zoneId = await need('hosted-zone')
     if (!zoneId) throw new Error('the hosted zone is not known')
-    if (await associate(e, zoneId, change.desired)) e.done({ kind: 'zone-association', action: 'create', name: change.name, id: zoneId })
+    if (await associate(e, zoneId, change.desired))
+      e.done({ kind: 'zone-association', action: 'create', name: change.name, id: zoneId })
   },
   async remove(changes, { e, scope }) {
     for (const change of changes) {
@@ -91,9 +119,19 @@ export const zoneAssociation: KindOps<'zone-association'> = {
         throw err
       })
       // The zone's last VPC stays (AWS refuses to dissociate it; the zone goes with the project's last stack).
-      if (!has || vpcs.length < 2 || (await vpcUsedByOthers(e, { project: scope.project, stack: scope.stack, vpcId: have.vpcId }))) continue
-      const dissociate = new DisassociateVPCFromHostedZoneCommand({ HostedZoneId: have.zoneId, VPC: { VPCId: have.vpcId, VPCRegion: scope.region as never } })
-      if (await tolerate(['VPCAssociationNotFound', 'LastVPCAssociation', 'NoSuchHostedZone'], () => e.send(dissociate))) {
+      if (
+        !has ||
+        vpcs.length < 2 ||
+        (await vpcUsedByOthers(e, { project: scope.project, stack: scope.stack, vpcId: have.vpcId }))
+      )
+        continue
+      const dissociate = new DisassociateVPCFromHostedZoneCommand({
+        HostedZoneId: have.zoneId,
+        VPC: { VPCId: have.vpcId, VPCRegion: scope.region as never }
+      })
+      if (
+        await tolerate(['VPCAssociationNotFound', 'LastVPCAssociation', 'NoSuchHostedZone'], () => e.send(dissociate))
+      ) {
         e.done({ kind: 'zone-association', action: 'delete', name: change.name })
       }
     }

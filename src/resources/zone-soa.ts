@@ -31,8 +31,15 @@ export function soaMinimum(value: string | undefined): number | undefined {
 /** The zone's SOA (one read: its apex, type SOA). */
 export async function readSoa(aws: Aws, zoneId: string, zoneName: string): Promise<CurrentRecord | undefined> {
   const apex = `${zoneName}.`
-  const [set] = await listRecordSets(aws, zoneId, { name: apex, type: 'SOA', max: 1 }, (s) => s.Name === apex && s.Type === 'SOA')
-  return set ? { name: zoneName, type: 'SOA', ttl: set.TTL, values: (set.ResourceRecords ?? []).map((r) => r.Value ?? '') } : undefined
+  const [set] = await listRecordSets(
+    aws,
+    zoneId,
+    { name: apex, type: 'SOA', max: 1 },
+    (s) => s.Name === apex && s.Type === 'SOA'
+  )
+  return set
+    ? { name: zoneName, type: 'SOA', ttl: set.TTL, values: (set.ResourceRecords ?? []).map((r) => r.Value ?? '') }
+    : undefined
 }
 
 export const zoneSoa: KindOps<'zone-soa'> = {
@@ -44,12 +51,21 @@ export const zoneSoa: KindOps<'zone-soa'> = {
   diff({ desired, current }) {
     const want = { zoneName: desired.project.zone.name, negativeTtl: desired.project.zone.negativeTtl }
     const base = { kind: 'zone-soa' as const, name: want.zoneName, desired: want, current: current.soa }
-    if (!current.zone) return [{ ...base, action: 'create', reason: `negative caching ${want.negativeTtl} s on the new zone` }]
+    if (!current.zone)
+      return [{ ...base, action: 'create', reason: `negative caching ${want.negativeTtl} s on the new zone` }]
     if (!current.soa) return [{ ...base, action: 'noop', reason: 'judged when records are read' }]
     const minimum = soaMinimum(current.soa.values[0])
     if (minimum === want.negativeTtl) return [{ ...base, action: 'noop', reason: `negative caching ${minimum} s` }]
     // A zone made before the action set it still has Route 53's default: not drift, just this version's change.
-    return [{ ...base, action: 'update', reason: `negative caching ${minimum ?? '?'} -> ${want.negativeTtl} s`, fields: ['minimum'], drift: minimum !== ROUTE53_SOA_MINIMUM }]
+    return [
+      {
+        ...base,
+        action: 'update',
+        reason: `negative caching ${minimum ?? '?'} -> ${want.negativeTtl} s`,
+        fields: ['minimum'],
+        drift: minimum !== ROUTE53_SOA_MINIMUM
+      }
+    ]
   },
   removals: () => [],
   async apply(change, { e, need }) {
@@ -60,8 +76,18 @@ export const zoneSoa: KindOps<'zone-soa'> = {
     const fields = (soa?.values[0] ?? '').trim().split(/\s+/)
     if (!soa || fields.length !== 7) throw new Error(`the zone ${change.desired.zoneName} has no SOA record to change`)
     fields[6] = String(change.desired.negativeTtl)
-    const ResourceRecordSet = { Name: `${change.desired.zoneName}.`, Type: 'SOA' as const, TTL: soa.ttl ?? 900, ResourceRecords: [{ Value: fields.join(' ') }] }
-    await e.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet }] } }))
+    const ResourceRecordSet = {
+      Name: `${change.desired.zoneName}.`,
+      Type: 'SOA' as const,
+      TTL: soa.ttl ?? 900,
+      ResourceRecords: [{ Value: fields.join(' ') }]
+    }
+    await e.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: zoneId,
+        ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet }] }
+      })
+    )
     e.done({ kind: 'zone-soa', action: change.action, name: change.name })
   },
   // The SOA goes with its zone.

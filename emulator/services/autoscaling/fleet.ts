@@ -49,7 +49,10 @@ export class Fleet {
     background(this.cloud, `reconcile of ${group.name}`, work)
   }
 
-  activity(group: GroupRecord, a: { description: string; cause: string; status?: 'Successful' | 'Failed'; message?: string }): void {
+  activity(
+    group: GroupRecord,
+    a: { description: string; cause: string; status?: 'Successful' | 'Failed'; message?: string }
+  ): void {
     const now = new Date()
     const activity: Activity = {
       ActivityId: randomUUID(),
@@ -91,7 +94,11 @@ export class Fleet {
     const v = resolveVersion(t, group.template.version)
     for (const id of v.data.SecurityGroupIds ?? []) findGroup(this.ec2, group.region, id)
     const instanceType = group.mixed?.overrides[0] ?? v.data.InstanceType ?? 'm1.small'
-    return { data: { ...v.data, InstanceType: instanceType as ResponseLaunchTemplateData['InstanceType'] }, version: v.versionNumber, instanceType }
+    return {
+      data: { ...v.data, InstanceType: instanceType as ResponseLaunchTemplateData['InstanceType'] },
+      version: v.versionNumber,
+      instanceType
+    }
   }
 
   private instanceTags(group: GroupRecord, data: ResponseLaunchTemplateData, version: number): Record<string, string> {
@@ -113,7 +120,10 @@ export class Fleet {
     const { data, version, instanceType } = this.launchData(group)
     const spot = group.mixed ? nextIsSpot(group) : false
     if (spot && this.cloud.faults.spotCapacityUnavailable) {
-      throw ec2Error('InsufficientInstanceCapacity', `There is no Spot capacity available that matches your request. (instance type ${instanceType})`)
+      throw ec2Error(
+        'InsufficientInstanceCapacity',
+        `There is no Spot capacity available that matches your request. (instance type ${instanceType})`
+      )
     }
     const template = { ...group.template }
     const instance = launchInstance(this.ec2, {
@@ -124,7 +134,17 @@ export class Fleet {
       spot,
       launchTemplate: { id: template.id, name: template.name, version }
     })
-    const member: Member = { instanceId: instance.instanceId, availabilityZone: instance.availabilityZone, instanceType, lifecycle: 'Pending', health: 'Healthy', spot, template, versionNumber: version, launchedAt: Date.now() }
+    const member: Member = {
+      instanceId: instance.instanceId,
+      availabilityZone: instance.availabilityZone,
+      instanceType,
+      lifecycle: 'Pending',
+      health: 'Healthy',
+      spot,
+      template,
+      versionNumber: version,
+      launchedAt: Date.now()
+    }
     group.members.set(member.instanceId, member)
     this.activity(group, {
       description: `Launching a new EC2 instance: ${instance.instanceId}`,
@@ -141,9 +161,15 @@ export class Fleet {
       }
       delete group.launchBlocked
     } catch (err) {
-      const message = err instanceof AwsError ? `${err.code}: ${err.message} Launching EC2 instance failed.` : String(err)
+      const message =
+        err instanceof AwsError ? `${err.code}: ${err.message} Launching EC2 instance failed.` : String(err)
       if (group.launchBlocked !== message) {
-        this.activity(group, { description: 'Launching a new EC2 instance.  Status Reason: ' + message, cause: 'an instance launch failed.', status: 'Failed', message })
+        this.activity(group, {
+          description: 'Launching a new EC2 instance.  Status Reason: ' + message,
+          cause: 'an instance launch failed.',
+          status: 'Failed',
+          message
+        })
       }
       group.launchBlocked = message
       this.retryLater(group)
@@ -166,7 +192,11 @@ export class Fleet {
     member.lifecycle = 'Terminating'
     this.activity(group, { description: `Terminating EC2 instance: ${member.instanceId}`, cause })
     const instance = this.ec2.instances.get(member.instanceId)
-    if (instance) terminateInstance(this.ec2, instance, { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' })
+    if (instance)
+      terminateInstance(this.ec2, instance, {
+        code: 'Client.UserInitiatedShutdown',
+        message: 'Client.UserInitiatedShutdown: User initiated shutdown'
+      })
     else group.members.delete(member.instanceId)
   }
 
@@ -176,7 +206,11 @@ export class Fleet {
     while (liveMembers(group).length > group.desired) {
       const victim = pickVictim(group, latest)
       if (!victim) break
-      this.terminateMember(group, victim, `an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from ${from} to ${group.desired}.`)
+      this.terminateMember(
+        group,
+        victim,
+        `an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from ${from} to ${group.desired}.`
+      )
     }
   }
 

@@ -47,33 +47,69 @@ function distribution(d: InstancesDistribution | undefined, previous?: Distribut
     onDemandPercentage: d?.OnDemandPercentageAboveBaseCapacity ?? previous?.onDemandPercentage ?? 100,
     spotAllocationStrategy: d?.SpotAllocationStrategy ?? previous?.spotAllocationStrategy ?? 'lowest-price',
     onDemandAllocationStrategy: d?.OnDemandAllocationStrategy ?? previous?.onDemandAllocationStrategy ?? 'prioritized',
-    ...((d?.SpotMaxPrice ?? previous?.spotMaxPrice) !== undefined ? { spotMaxPrice: d?.SpotMaxPrice ?? previous?.spotMaxPrice } : {})
+    ...((d?.SpotMaxPrice ?? previous?.spotMaxPrice) !== undefined
+      ? { spotMaxPrice: d?.SpotMaxPrice ?? previous?.spotMaxPrice }
+      : {})
   }
 }
 
-type LaunchInput = Pick<CreateAutoScalingGroupType, 'LaunchTemplate' | 'MixedInstancesPolicy' | 'LaunchConfigurationName' | 'InstanceId'>
+type LaunchInput = Pick<
+  CreateAutoScalingGroupType,
+  'LaunchTemplate' | 'MixedInstancesPolicy' | 'LaunchConfigurationName' | 'InstanceId'
+>
 
-function launchSource(fleet: Fleet, region: string, input: LaunchInput, previous?: GroupRecord): Pick<GroupRecord, 'template' | 'mixed'> {
-  const given = [input.LaunchTemplate, input.MixedInstancesPolicy, input.LaunchConfigurationName, input.InstanceId].filter((x) => x !== undefined)
-  if (given.length > 1) throw validation('Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.')
-  if (input.LaunchConfigurationName || input.InstanceId) throw validation('Launch configurations and instance ids are not supported by the emulator; use a launch template.')
+function launchSource(
+  fleet: Fleet,
+  region: string,
+  input: LaunchInput,
+  previous?: GroupRecord
+): Pick<GroupRecord, 'template' | 'mixed'> {
+  const given = [
+    input.LaunchTemplate,
+    input.MixedInstancesPolicy,
+    input.LaunchConfigurationName,
+    input.InstanceId
+  ].filter((x) => x !== undefined)
+  if (given.length > 1)
+    throw validation(
+      'Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.'
+    )
+  if (input.LaunchConfigurationName || input.InstanceId)
+    throw validation('Launch configurations and instance ids are not supported by the emulator; use a launch template.')
   if (input.LaunchTemplate) return { template: resolveTemplate(fleet, region, input.LaunchTemplate) }
   const mixed = input.MixedInstancesPolicy
   if (mixed) {
-    const spec = mixed.LaunchTemplate?.LaunchTemplateSpecification ?? (previous ? { LaunchTemplateId: previous.template.id, Version: previous.template.version } : undefined)
+    const spec =
+      mixed.LaunchTemplate?.LaunchTemplateSpecification ??
+      (previous ? { LaunchTemplateId: previous.template.id, Version: previous.template.version } : undefined)
     if (!spec) throw validation('The launch template specification of a mixed instances policy is required.')
-    const overrides = (mixed.LaunchTemplate?.Overrides ?? []).map((o) => o.InstanceType).filter((t): t is string => t !== undefined)
-    return { template: resolveTemplate(fleet, region, spec), mixed: { overrides, distribution: distribution(mixed.InstancesDistribution, previous?.mixed?.distribution) } }
+    const overrides = (mixed.LaunchTemplate?.Overrides ?? [])
+      .map((o) => o.InstanceType)
+      .filter((t): t is string => t !== undefined)
+    return {
+      template: resolveTemplate(fleet, region, spec),
+      mixed: { overrides, distribution: distribution(mixed.InstancesDistribution, previous?.mixed?.distribution) }
+    }
   }
   if (previous) return { template: previous.template, ...(previous.mixed ? { mixed: previous.mixed } : {}) }
-  throw validation('Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.')
+  throw validation(
+    'Valid requests must contain either LaunchTemplate, LaunchConfigurationName, InstanceId or MixedInstancesPolicy parameter.'
+  )
 }
 
 function subnets(fleet: Fleet, region: string, vpcZoneIdentifier: string | undefined): string[] {
-  if (!vpcZoneIdentifier) return fleet.ec2.network.subnetsIn(region).filter((s) => s.defaultForAz).map((s) => s.subnetId)
-  const ids = vpcZoneIdentifier.split(',').map((s) => s.trim()).filter(Boolean)
+  if (!vpcZoneIdentifier)
+    return fleet.ec2.network
+      .subnetsIn(region)
+      .filter((s) => s.defaultForAz)
+      .map((s) => s.subnetId)
+  const ids = vpcZoneIdentifier
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   for (const id of ids) {
-    if (!fleet.ec2.network.subnetsIn(region).some((s) => s.subnetId === id)) throw validation(`The subnet ID '${id}' does not exist`)
+    if (!fleet.ec2.network.subnetsIn(region).some((s) => s.subnetId === id))
+      throw validation(`The subnet ID '${id}' does not exist`)
   }
   return ids
 }
@@ -98,7 +134,11 @@ export function createGroup(fleet: Fleet, region: string, input: CreateAutoScali
   const name = input.AutoScalingGroupName
   if (!name) throw validation('AutoScalingGroupName is required')
   if (input.MinSize === undefined || input.MaxSize === undefined) throw validation('MinSize and MaxSize are required')
-  if (fleet.groups.has(fleet.key(region, name))) throw autoscalingError('AlreadyExists', `AutoScalingGroup by this name already exists - A group with the name ${name} already exists`)
+  if (fleet.groups.has(fleet.key(region, name)))
+    throw autoscalingError(
+      'AlreadyExists',
+      `AutoScalingGroup by this name already exists - A group with the name ${name} already exists`
+    )
   const desired = input.DesiredCapacity ?? input.MinSize
   checkSizes(input.MinSize, input.MaxSize, desired)
   const group: GroupRecord = {
@@ -159,10 +199,16 @@ export function deleteGroup(fleet: Fleet, region: string, input: DeleteAutoScali
   const group = findGroupRecord(fleet, region, input.AutoScalingGroupName)
   if (group.deleting) return
   if (!input.ForceDelete && liveMembers(group).length > 0) {
-    throw autoscalingError('ResourceInUse', 'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.')
+    throw autoscalingError(
+      'ResourceInUse',
+      'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.'
+    )
   }
   if (!input.ForceDelete && group.members.size > 0) {
-    throw autoscalingError('ScalingActivityInProgress', 'You cannot delete an AutoScalingGroup while there are scaling activities in progress for that group.')
+    throw autoscalingError(
+      'ScalingActivityInProgress',
+      'You cannot delete an AutoScalingGroup while there are scaling activities in progress for that group.'
+    )
   }
   group.deleting = true
   group.desired = 0
@@ -191,12 +237,18 @@ export function describeGroups(
   region: string,
   input: { AutoScalingGroupNames?: string[]; Filters?: Filter[]; MaxRecords?: number; NextToken?: string }
 ): { AutoScalingGroups: AutoScalingGroup[]; NextToken?: string } {
-  if (input.MaxRecords !== undefined && (input.MaxRecords < 1 || input.MaxRecords > 100)) throw validation('MaxRecords must be between 1 and 100')
+  if (input.MaxRecords !== undefined && (input.MaxRecords < 1 || input.MaxRecords > 100))
+    throw validation('MaxRecords must be between 1 and 100')
   const names = input.AutoScalingGroupNames ?? []
-  const all = [...fleet.groups.values()].filter((g) => g.region === region && (names.length === 0 || names.includes(g.name)))
+  const all = [...fleet.groups.values()].filter(
+    (g) => g.region === region && (names.length === 0 || names.includes(g.name))
+  )
   const matching = all.filter((g) => matches(g, input.Filters)).sort((a, b) => a.name.localeCompare(b.name))
   const { page, nextToken } = paginate(matching, input.MaxRecords ?? 50, input.NextToken)
-  const ctx = { azOf: (id: string) => fleet.ec2.network.subnets.get(id)?.availabilityZone ?? '', accountId: fleet.cloud.accountId }
+  const ctx = {
+    azOf: (id: string) => fleet.ec2.network.subnets.get(id)?.availabilityZone ?? '',
+    accountId: fleet.cloud.accountId
+  }
   return { AutoScalingGroups: page.map((g) => toGroup(g, ctx)), NextToken: nextToken }
 }
 
@@ -218,8 +270,14 @@ export function deleteTags(fleet: Fleet, region: string, input: DeleteTagsType):
   }
 }
 
-export function describeActivities(fleet: Fleet, region: string, input: DescribeScalingActivitiesType): { Activities: NonNullable<GroupRecord['activities']>; NextToken?: string } {
-  const groups = input.AutoScalingGroupName ? [findGroupRecord(fleet, region, input.AutoScalingGroupName)] : [...fleet.groups.values()].filter((g) => g.region === region)
+export function describeActivities(
+  fleet: Fleet,
+  region: string,
+  input: DescribeScalingActivitiesType
+): { Activities: NonNullable<GroupRecord['activities']>; NextToken?: string } {
+  const groups = input.AutoScalingGroupName
+    ? [findGroupRecord(fleet, region, input.AutoScalingGroupName)]
+    : [...fleet.groups.values()].filter((g) => g.region === region)
   const ids = input.ActivityIds ?? []
   const all = groups.flatMap((g) => g.activities).filter((a) => ids.length === 0 || ids.includes(a.ActivityId ?? ''))
   all.sort((a, b) => (b.StartTime?.getTime() ?? 0) - (a.StartTime?.getTime() ?? 0))

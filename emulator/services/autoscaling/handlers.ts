@@ -34,7 +34,12 @@ function describeTags(fleet: Fleet, region: string, input: DescribeTagsType): un
   const all = [...fleet.groups.values()].filter((g) => g.region === region).flatMap(tagDescriptions)
   const matching = all.filter((t) =>
     (input.Filters ?? []).every((f) => {
-      const field = { 'auto-scaling-group': t.ResourceId, key: t.Key, value: t.Value, 'propagate-at-launch': String(t.PropagateAtLaunch) }[f.Name ?? '']
+      const field = {
+        'auto-scaling-group': t.ResourceId,
+        key: t.Key,
+        value: t.Value,
+        'propagate-at-launch': String(t.PropagateAtLaunch)
+      }[f.Name ?? '']
       return field !== undefined && (f.Values ?? []).includes(field)
     })
   )
@@ -45,7 +50,11 @@ function describeTags(fleet: Fleet, region: string, input: DescribeTagsType): un
 function terminateInGroup(fleet: Fleet, region: string, input: TerminateInstanceInAutoScalingGroupType): unknown {
   const group = [...fleet.groups.values()].find((g) => g.region === region && g.members.has(input.InstanceId ?? ''))
   const member = group?.members.get(input.InstanceId ?? '')
-  if (!group || !member) throw autoscalingError('ValidationError', `Instance Id not found - No managed instance found for instance ID: ${input.InstanceId ?? ''}`)
+  if (!group || !member)
+    throw autoscalingError(
+      'ValidationError',
+      `Instance Id not found - No managed instance found for instance ID: ${input.InstanceId ?? ''}`
+    )
   if (input.ShouldDecrementDesiredCapacity) group.desired = Math.max(group.minSize, group.desired - 1)
   fleet.terminateMember(group, member, 'an instance was taken out of service in response to a user request.')
   fleet.schedule(group)
@@ -57,22 +66,33 @@ export function handlers(fleet: Fleet): Record<string, QueryHandler> {
   return {
     CreateAutoScalingGroup: (i: CreateAutoScalingGroupType, c: QueryContext) => groups.createGroup(fleet, c.region, i),
     UpdateAutoScalingGroup: (i: UpdateAutoScalingGroupType, c: QueryContext) => groups.updateGroup(fleet, c.region, i),
-    DescribeAutoScalingGroups: (i: AutoScalingGroupNamesType, c: QueryContext) => groups.describeGroups(fleet, c.region, i),
+    DescribeAutoScalingGroups: (i: AutoScalingGroupNamesType, c: QueryContext) =>
+      groups.describeGroups(fleet, c.region, i),
     DeleteAutoScalingGroup: (i: DeleteAutoScalingGroupType, c: QueryContext) => groups.deleteGroup(fleet, c.region, i),
     SetDesiredCapacity: (i: SetDesiredCapacityType, c: QueryContext) =>
-      groups.updateGroup(fleet, c.region, { AutoScalingGroupName: i.AutoScalingGroupName, DesiredCapacity: i.DesiredCapacity }),
+      groups.updateGroup(fleet, c.region, {
+        AutoScalingGroupName: i.AutoScalingGroupName,
+        DesiredCapacity: i.DesiredCapacity
+      }),
     CreateOrUpdateTags: (i: CreateOrUpdateTagsType, c: QueryContext) => groups.createOrUpdateTags(fleet, c.region, i),
     DeleteTags: (i: DeleteTagsType, c: QueryContext) => groups.deleteTags(fleet, c.region, i),
     DescribeTags: (i: DescribeTagsType, c: QueryContext) => describeTags(fleet, c.region, i),
     StartInstanceRefresh: (i: StartInstanceRefreshType, c: QueryContext) => ({
-      InstanceRefreshId: startInstanceRefresh(fleet, groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName), i.Preferences)
+      InstanceRefreshId: startInstanceRefresh(
+        fleet,
+        groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName),
+        i.Preferences
+      )
     }),
     CancelInstanceRefresh: (i: CancelInstanceRefreshType, c: QueryContext) => ({
       InstanceRefreshId: cancelInstanceRefresh(groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName))
     }),
-    DescribeInstanceRefreshes: (i: DescribeInstanceRefreshesType, c: QueryContext) => describeRefreshes(fleet, c.region, i),
-    DescribeScalingActivities: (i: DescribeScalingActivitiesType, c: QueryContext) => groups.describeActivities(fleet, c.region, i),
-    TerminateInstanceInAutoScalingGroup: (i: TerminateInstanceInAutoScalingGroupType, c: QueryContext) => terminateInGroup(fleet, c.region, i)
+    DescribeInstanceRefreshes: (i: DescribeInstanceRefreshesType, c: QueryContext) =>
+      describeRefreshes(fleet, c.region, i),
+    DescribeScalingActivities: (i: DescribeScalingActivitiesType, c: QueryContext) =>
+      groups.describeActivities(fleet, c.region, i),
+    TerminateInstanceInAutoScalingGroup: (i: TerminateInstanceInAutoScalingGroupType, c: QueryContext) =>
+      terminateInGroup(fleet, c.region, i)
   }
 }
 

@@ -46,7 +46,10 @@ function mixedPolicy(group: GroupRecord): MixedInstancesPolicy | undefined {
   }
 }
 
-export function toGroup(group: GroupRecord, ctx: { azOf: (subnetId: string) => string; accountId: string }): AutoScalingGroup {
+export function toGroup(
+  group: GroupRecord,
+  ctx: { azOf: (subnetId: string) => string; accountId: string }
+): AutoScalingGroup {
   const azOf = ctx.azOf
   const mixed = mixedPolicy(group)
   return {

@@ -33,13 +33,19 @@ async function run(fleet: Fleet, group: GroupRecord, refresh: InstanceRefresh, s
   while (refresh.Status === 'Pending' && Date.now() < until) await sleep(Math.min(50, until - Date.now()))
   if (refresh.Status !== 'Pending') return
   const version = fleet.latestVersion(group)
-  const targets = liveMembers(group).filter((m) => !skipMatching || m.versionNumber !== version || m.template.id !== group.template.id)
+  const targets = liveMembers(group).filter(
+    (m) => !skipMatching || m.versionNumber !== version || m.template.id !== group.template.id
+  )
   refresh.Status = 'InProgress'
   refresh.InstancesToUpdate = targets.length
   for (const [done, member] of targets.entries()) {
     if (refresh.Status !== 'InProgress') return
     if (group.members.get(member.instanceId)?.lifecycle !== 'Terminating') {
-      fleet.terminateMember(group, member, `an instance was taken out of service in response to an instance refresh (${refresh.InstanceRefreshId}).`)
+      fleet.terminateMember(
+        group,
+        member,
+        `an instance was taken out of service in response to an instance refresh (${refresh.InstanceRefreshId}).`
+      )
     }
     fleet.schedule(group)
     if (!(await settled(fleet, group))) {
@@ -56,9 +62,16 @@ async function run(fleet: Fleet, group: GroupRecord, refresh: InstanceRefresh, s
   refresh.EndTime = new Date()
 }
 
-export function startInstanceRefresh(fleet: Fleet, group: GroupRecord, preferences: RefreshPreferences | undefined): string {
+export function startInstanceRefresh(
+  fleet: Fleet,
+  group: GroupRecord,
+  preferences: RefreshPreferences | undefined
+): string {
   if (group.refreshes.some(active)) {
-    throw autoscalingError('InstanceRefreshInProgress', `An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.`)
+    throw autoscalingError(
+      'InstanceRefreshInProgress',
+      `An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.`
+    )
   }
   const refresh: InstanceRefresh = {
     InstanceRefreshId: randomUUID(),
@@ -67,16 +80,25 @@ export function startInstanceRefresh(fleet: Fleet, group: GroupRecord, preferenc
     StartTime: new Date(),
     PercentageComplete: 0,
     InstancesToUpdate: liveMembers(group).length,
-    Preferences: { MinHealthyPercentage: preferences?.MinHealthyPercentage ?? 90, InstanceWarmup: preferences?.InstanceWarmup, SkipMatching: preferences?.SkipMatching ?? false }
+    Preferences: {
+      MinHealthyPercentage: preferences?.MinHealthyPercentage ?? 90,
+      InstanceWarmup: preferences?.InstanceWarmup,
+      SkipMatching: preferences?.SkipMatching ?? false
+    }
   }
   group.refreshes.unshift(refresh)
-  background(fleet.cloud, `instance refresh of ${group.name}`, run(fleet, group, refresh, preferences?.SkipMatching ?? false))
+  background(
+    fleet.cloud,
+    `instance refresh of ${group.name}`,
+    run(fleet, group, refresh, preferences?.SkipMatching ?? false)
+  )
   return refresh.InstanceRefreshId ?? ''
 }
 
 export function cancelInstanceRefresh(group: GroupRecord): string {
   const refresh = group.refreshes.find(active)
-  if (!refresh) throw autoscalingError('ActiveInstanceRefreshNotFound', 'No in progress or pending Instance Refresh found')
+  if (!refresh)
+    throw autoscalingError('ActiveInstanceRefreshNotFound', 'No in progress or pending Instance Refresh found')
   refresh.Status = 'Cancelled'
   refresh.EndTime = new Date()
   return refresh.InstanceRefreshId ?? ''

@@ -24,11 +24,17 @@ import type { Ec2World } from './model.js'
 import { ec2Error } from './errors.js'
 
 /** Public images every region offers (ids are the same in every region here). */
-export const EMULATED_IMAGES: readonly { imageId: string; name: string; architecture: string; description: string }[] = [
-  { ...AL2023_AMIS.x86_64, architecture: 'x86_64', description: 'Amazon Linux 2023 AMI (x86_64)' },
-  { ...AL2023_AMIS.arm64, architecture: 'arm64', description: 'Amazon Linux 2023 AMI (arm64)' },
-  { imageId: 'ami-0a1b2c3d4e5f60003', name: 'al2023-ami-ecs-hvm-2023.0.20251110-kernel-6.1-x86_64', architecture: 'x86_64', description: 'Amazon Linux AMI 2023 x86_64 ECS HVM EBS' }
-]
+export const EMULATED_IMAGES: readonly { imageId: string; name: string; architecture: string; description: string }[] =
+  [
+    { ...AL2023_AMIS.x86_64, architecture: 'x86_64', description: 'Amazon Linux 2023 AMI (x86_64)' },
+    { ...AL2023_AMIS.arm64, architecture: 'arm64', description: 'Amazon Linux 2023 AMI (arm64)' },
+    {
+      imageId: 'ami-0a1b2c3d4e5f60003',
+      name: 'al2023-ami-ecs-hvm-2023.0.20251110-kernel-6.1-x86_64',
+      architecture: 'x86_64',
+      description: 'Amazon Linux AMI 2023 x86_64 ECS HVM EBS'
+    }
+  ]
 
 function vpcFilterValues(v: Ec2Vpc, name: string): string[] | undefined {
   const simple: Record<string, string> = {
@@ -57,31 +63,68 @@ export function describeVpcs(world: Ec2World, region: string, input: DescribeVpc
       DhcpOptionsId: 'dopt-0emulator',
       InstanceTenancy: 'default',
       OwnerId: world.cloud.accountId,
-      CidrBlockAssociationSet: [{ AssociationId: `vpc-cidr-assoc-${v.vpcId.slice(4)}`, CidrBlock: v.cidrBlock, CidrBlockState: { State: 'associated' } }],
+      CidrBlockAssociationSet: [
+        {
+          AssociationId: `vpc-cidr-assoc-${v.vpcId.slice(4)}`,
+          CidrBlock: v.cidrBlock,
+          CidrBlockState: { State: 'associated' }
+        }
+      ],
       Tags: toTagList(v.tags)
     })),
     NextToken: nextToken
   }
 }
 
-function tagsOf(specs: Array<{ ResourceType?: string; Tags?: Array<{ Key?: string; Value?: string }> }> | undefined, type: string): Record<string, string> {
+function tagsOf(
+  specs: Array<{ ResourceType?: string; Tags?: Array<{ Key?: string; Value?: string }> }> | undefined,
+  type: string
+): Record<string, string> {
   return fromTagList(specs?.find((s) => s.ResourceType === type)?.Tags)
 }
 
 export function createVpc(world: Ec2World, region: string, input: CreateVpcRequest): CreateVpcResult {
   if (!input.CidrBlock) throw ec2Error('MissingParameter', 'The request must contain the parameter cidrBlock')
   const vpc = world.network.createVpc(region, input.CidrBlock, tagsOf(input.TagSpecifications, 'vpc'))
-  return { Vpc: { VpcId: vpc.vpcId, CidrBlock: vpc.cidrBlock, State: 'available', IsDefault: false, OwnerId: world.cloud.accountId, Tags: toTagList(vpc.tags) } }
+  return {
+    Vpc: {
+      VpcId: vpc.vpcId,
+      CidrBlock: vpc.cidrBlock,
+      State: 'available',
+      IsDefault: false,
+      OwnerId: world.cloud.accountId,
+      Tags: toTagList(vpc.tags)
+    }
+  }
 }
 
 export function createSubnet(world: Ec2World, region: string, input: CreateSubnetRequest): CreateSubnetResult {
   if (!input.VpcId) throw ec2Error('MissingParameter', 'The request must contain the parameter vpcId')
   if (!input.CidrBlock) throw ec2Error('MissingParameter', 'The request must contain the parameter cidrBlock')
-  const subnet = world.network.createSubnet(region, { vpcId: input.VpcId, cidrBlock: input.CidrBlock, availabilityZone: input.AvailabilityZone, tags: tagsOf(input.TagSpecifications, 'subnet') })
-  return { Subnet: { SubnetId: subnet.subnetId, VpcId: subnet.vpcId, CidrBlock: subnet.cidrBlock, AvailabilityZone: subnet.availabilityZone, State: 'available', DefaultForAz: false, Tags: toTagList(subnet.tags) } }
+  const subnet = world.network.createSubnet(region, {
+    vpcId: input.VpcId,
+    cidrBlock: input.CidrBlock,
+    availabilityZone: input.AvailabilityZone,
+    tags: tagsOf(input.TagSpecifications, 'subnet')
+  })
+  return {
+    Subnet: {
+      SubnetId: subnet.subnetId,
+      VpcId: subnet.vpcId,
+      CidrBlock: subnet.cidrBlock,
+      AvailabilityZone: subnet.availabilityZone,
+      State: 'available',
+      DefaultForAz: false,
+      Tags: toTagList(subnet.tags)
+    }
+  }
 }
 
-export function describeVpcAttribute(world: Ec2World, region: string, input: DescribeVpcAttributeRequest): DescribeVpcAttributeResult {
+export function describeVpcAttribute(
+  world: Ec2World,
+  region: string,
+  input: DescribeVpcAttributeRequest
+): DescribeVpcAttributeResult {
   const vpc = world.network.vpc(region, input.VpcId ?? '')
   switch (input.Attribute) {
     case 'enableDnsSupport':
@@ -139,7 +182,14 @@ export function describeSubnets(world: Ec2World, region: string, input: Describe
 
 export function describeAvailabilityZones(world: Ec2World, region: string): DescribeAvailabilityZonesResult {
   const zones = [...new Set(world.network.subnetsIn(region).map((s) => s.availabilityZone))]
-  return { AvailabilityZones: zones.map((z) => ({ ZoneName: z, State: 'available', RegionName: region, ZoneType: 'availability-zone' })) }
+  return {
+    AvailabilityZones: zones.map((z) => ({
+      ZoneName: z,
+      State: 'available',
+      RegionName: region,
+      ZoneType: 'availability-zone'
+    }))
+  }
 }
 
 function toImage(img: (typeof EMULATED_IMAGES)[number]): Image {

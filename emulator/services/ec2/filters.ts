@@ -8,7 +8,10 @@ export type Tags = Record<string, string>
 export type FilterValues = (name: string) => string[] | undefined
 
 function wildcard(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')
   return new RegExp(`^${escaped}$`)
 }
 
@@ -55,7 +58,11 @@ export function tagsFor(specs: { ResourceType?: string; Tags?: Tag[] }[] | undef
 }
 
 /** Offset-based NextToken pagination. */
-export function paginate<T>(items: T[], maxResults: number | undefined, nextToken: string | undefined): { page: T[]; nextToken?: string } {
+export function paginate<T>(
+  items: T[],
+  maxResults: number | undefined,
+  nextToken: string | undefined
+): { page: T[]; nextToken?: string } {
   const start = nextToken ? Number(Buffer.from(nextToken, 'base64').toString('utf8')) : 0
   if (!Number.isInteger(start) || start < 0) throw ec2Error('InvalidParameterValue', 'Invalid value for NextToken')
   if (!maxResults) return { page: items.slice(start) }

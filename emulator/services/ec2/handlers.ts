@@ -47,13 +47,16 @@ export function handlers(w: Ec2World): Record<string, QueryHandler> {
   return {
     CreateVpc: (i: CreateVpcRequest, c: QueryContext) => net.createVpc(w, c.region, i),
     CreateSubnet: (i: CreateSubnetRequest, c: QueryContext) => net.createSubnet(w, c.region, i),
-    ModifySubnetAttribute: (i: ModifySubnetAttributeRequest, c: QueryContext) => routes.modifySubnetAttribute(w, c.region, i),
+    ModifySubnetAttribute: (i: ModifySubnetAttributeRequest, c: QueryContext) =>
+      routes.modifySubnetAttribute(w, c.region, i),
     DescribeRouteTables: (i: DescribeRouteTablesRequest, c: QueryContext) => routes.describeRouteTables(w, c.region, i),
     CreateRouteTable: (i: CreateRouteTableRequest, c: QueryContext) => routes.createRouteTable(w, c.region, i),
     CreateRoute: (i: CreateRouteRequest, c: QueryContext) => routes.createRoute(w, c.region, i),
     AssociateRouteTable: (i: AssociateRouteTableRequest, c: QueryContext) => routes.associateRouteTable(w, c.region, i),
-    CreateInternetGateway: (i: CreateInternetGatewayRequest, c: QueryContext) => routes.createInternetGateway(w, c.region, i),
-    AttachInternetGateway: (i: AttachInternetGatewayRequest, c: QueryContext) => routes.attachInternetGateway(w, c.region, i),
+    CreateInternetGateway: (i: CreateInternetGatewayRequest, c: QueryContext) =>
+      routes.createInternetGateway(w, c.region, i),
+    AttachInternetGateway: (i: AttachInternetGatewayRequest, c: QueryContext) =>
+      routes.attachInternetGateway(w, c.region, i),
     DescribeVpcs: (i: DescribeVpcsRequest, c: QueryContext) => net.describeVpcs(w, c.region, i),
     DescribeVpcAttribute: (i: DescribeVpcAttributeRequest, c: QueryContext) => net.describeVpcAttribute(w, c.region, i),
     ModifyVpcAttribute: (i: ModifyVpcAttributeRequest, c: QueryContext) => net.modifyVpcAttribute(w, c.region, i),
@@ -61,16 +64,24 @@ export function handlers(w: Ec2World): Record<string, QueryHandler> {
     DescribeAvailabilityZones: (_i: unknown, c: QueryContext) => net.describeAvailabilityZones(w, c.region),
     DescribeImages: (i: DescribeImagesRequest) => net.describeImages(i),
     CreateSecurityGroup: (i: CreateSecurityGroupRequest, c: QueryContext) => sg.createSecurityGroup(w, c.region, i),
-    DescribeSecurityGroups: (i: DescribeSecurityGroupsRequest, c: QueryContext) => sg.describeSecurityGroups(w, c.region, i),
+    DescribeSecurityGroups: (i: DescribeSecurityGroupsRequest, c: QueryContext) =>
+      sg.describeSecurityGroups(w, c.region, i),
     DeleteSecurityGroup: (i: DeleteSecurityGroupRequest, c: QueryContext) => sg.deleteSecurityGroup(w, c.region, i),
-    AuthorizeSecurityGroupIngress: (i: AuthorizeSecurityGroupIngressRequest, c: QueryContext) => sg.authorize(w, c.region, i, false),
-    RevokeSecurityGroupIngress: (i: AuthorizeSecurityGroupIngressRequest, c: QueryContext) => sg.revoke(w, c.region, i, false),
-    AuthorizeSecurityGroupEgress: (i: AuthorizeSecurityGroupIngressRequest, c: QueryContext) => sg.authorize(w, c.region, i, true),
-    RevokeSecurityGroupEgress: (i: AuthorizeSecurityGroupIngressRequest, c: QueryContext) => sg.revoke(w, c.region, i, true),
+    AuthorizeSecurityGroupIngress: (i: AuthorizeSecurityGroupIngressRequest, c: QueryContext) =>
+      sg.authorize(w, c.region, i, false),
+    RevokeSecurityGroupIngress: (i: AuthorizeSecurityGroupIngressRequest, c: QueryContext) =>
+      sg.revoke(w, c.region, i, false),
+    AuthorizeSecurityGroupEgress: (i: AuthorizeSecurityGroupIngressRequest, c: QueryContext) =>
+      sg.authorize(w, c.region, i, true),
+    RevokeSecurityGroupEgress: (i: AuthorizeSecurityGroupIngressRequest, c: QueryContext) =>
+      sg.revoke(w, c.region, i, true),
     CreateLaunchTemplate: (i: CreateLaunchTemplateRequest, c: QueryContext) => lt.createLaunchTemplate(w, c.region, i),
-    CreateLaunchTemplateVersion: (i: CreateLaunchTemplateVersionRequest, c: QueryContext) => lt.createLaunchTemplateVersion(w, c.region, i),
-    DescribeLaunchTemplates: (i: DescribeLaunchTemplatesRequest, c: QueryContext) => lt.describeLaunchTemplates(w, c.region, i),
-    DescribeLaunchTemplateVersions: (i: DescribeLaunchTemplateVersionsRequest, c: QueryContext) => lt.describeLaunchTemplateVersions(w, c.region, i),
+    CreateLaunchTemplateVersion: (i: CreateLaunchTemplateVersionRequest, c: QueryContext) =>
+      lt.createLaunchTemplateVersion(w, c.region, i),
+    DescribeLaunchTemplates: (i: DescribeLaunchTemplatesRequest, c: QueryContext) =>
+      lt.describeLaunchTemplates(w, c.region, i),
+    DescribeLaunchTemplateVersions: (i: DescribeLaunchTemplateVersionsRequest, c: QueryContext) =>
+      lt.describeLaunchTemplateVersions(w, c.region, i),
     ModifyLaunchTemplate: (i: ModifyLaunchTemplateRequest, c: QueryContext) => lt.modifyLaunchTemplate(w, c.region, i),
     DeleteLaunchTemplate: (i: DeleteLaunchTemplateRequest, c: QueryContext) => lt.deleteLaunchTemplate(w, c.region, i),
     DescribeInstances: (i: DescribeInstancesRequest, c: QueryContext) => describeInstances(w, c.region, i),
@@ -91,19 +102,39 @@ export function registerControls(w: Ec2World): void {
   }
   registerInstanceControls(w.cloud, {
     terminateInstance: (id) =>
-      terminateInstance(w, find(id), { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' }),
+      terminateInstance(w, find(id), {
+        code: 'Client.UserInitiatedShutdown',
+        message: 'Client.UserInitiatedShutdown: User initiated shutdown'
+      }),
     spotInterrupt: (id) => {
       const instance = find(id)
       if (!instance.spot) throw ec2Error('InvalidParameterValue', `${id} is not a spot instance`)
-      terminateInstance(w, instance, { code: 'Server.SpotInstanceTermination', message: 'Server.SpotInstanceTermination: Spot instance termination' })
+      terminateInstance(w, instance, {
+        code: 'Server.SpotInstanceTermination',
+        message: 'Server.SpotInstanceTermination: Spot instance termination'
+      })
     }
   })
 }
 
 export function state(w: Ec2World): unknown {
   return {
-    vpcs: [...w.network.vpcs.values()].map(({ vpcId, region, cidrBlock, isDefault, enableDnsSupport, enableDnsHostnames }) => ({ vpcId, region, cidrBlock, isDefault, enableDnsSupport, enableDnsHostnames })),
-    subnets: [...w.network.subnets.values()].map(({ subnetId, vpcId, availabilityZone, cidrBlock }) => ({ subnetId, vpcId, availabilityZone, cidrBlock })),
+    vpcs: [...w.network.vpcs.values()].map(
+      ({ vpcId, region, cidrBlock, isDefault, enableDnsSupport, enableDnsHostnames }) => ({
+        vpcId,
+        region,
+        cidrBlock,
+        isDefault,
+        enableDnsSupport,
+        enableDnsHostnames
+      })
+    ),
+    subnets: [...w.network.subnets.values()].map(({ subnetId, vpcId, availabilityZone, cidrBlock }) => ({
+      subnetId,
+      vpcId,
+      availabilityZone,
+      cidrBlock
+    })),
     securityGroups: sg.groupState(w),
     launchTemplates: lt.templateState(w),
     instances: instanceState(w)

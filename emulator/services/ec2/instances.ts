@@ -78,17 +78,26 @@ function finishTermination(world: Ec2World, instance: InstanceRecord): void {
 }
 
 /** Starts terminating an instance: shutting-down now, terminated after simulation.terminateDelayMs. */
-export function terminateInstance(world: Ec2World, instance: InstanceRecord, reason: { code: string; message: string }): void {
+export function terminateInstance(
+  world: Ec2World,
+  instance: InstanceRecord,
+  reason: { code: string; message: string }
+): void {
   if (instance.state === 'shutting-down' || instance.state === 'terminated') return
   instance.stateReason = reason
   instance.stateTransitionReason = `${reason.message} (${new Date().toISOString()})`
   setState(world, instance, 'shutting-down')
   const delay = sleep(world.cloud.simulation.terminateDelayMs)
-  background(world.cloud, `termination of ${instance.instanceId}`, delay.then(() => finishTermination(world, instance)))
+  background(
+    world.cloud,
+    `termination of ${instance.instanceId}`,
+    delay.then(() => finishTermination(world, instance))
+  )
 }
 
 export function findInstance(world: Ec2World, region: string, instanceId: string): InstanceRecord {
-  if (!/^i-[0-9a-f]{8,17}$/.test(instanceId)) throw ec2Error('InvalidInstanceID.Malformed', `Invalid id: "${instanceId}"`)
+  if (!/^i-[0-9a-f]{8,17}$/.test(instanceId))
+    throw ec2Error('InvalidInstanceID.Malformed', `Invalid id: "${instanceId}"`)
   const instance = world.instances.get(instanceId)
   if (!instance || instance.region !== region || world.expired(instance)) {
     throw ec2Error('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`)
@@ -148,27 +157,47 @@ function toInstance(world: Ec2World, i: InstanceRecord): Instance {
     VirtualizationType: 'hvm',
     SecurityGroups: groups,
     Tags: toTagList(i.tags),
-    ...(i.spot ? { InstanceLifecycle: 'spot' as const, SpotInstanceRequestId: `sir-${i.instanceId.slice(2, 10)}` } : {}),
+    ...(i.spot
+      ? { InstanceLifecycle: 'spot' as const, SpotInstanceRequestId: `sir-${i.instanceId.slice(2, 10)}` }
+      : {}),
     ...(i.data.MetadataOptions ? { MetadataOptions: { ...i.data.MetadataOptions, State: 'applied' } } : {}),
-    ...(profile ? { IamInstanceProfile: { Arn: profile.Arn ?? `arn:aws:iam::${world.cloud.accountId}:instance-profile/${profile.Name ?? ''}` } } : {})
+    ...(profile
+      ? {
+          IamInstanceProfile: {
+            Arn: profile.Arn ?? `arn:aws:iam::${world.cloud.accountId}:instance-profile/${profile.Name ?? ''}`
+          }
+        }
+      : {})
   }
 }
 
 function selectInstances(world: Ec2World, region: string, input: DescribeInstancesRequest): InstanceRecord[] {
   if (input.InstanceIds?.length) {
     if (input.MaxResults !== undefined) {
-      throw ec2Error('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults')
+      throw ec2Error(
+        'InvalidParameterCombination',
+        'The parameter instancesSet cannot be used with the parameter maxResults'
+      )
     }
     return [...new Set(input.InstanceIds)].map((id) => findInstance(world, region, id))
   }
   return [...world.instances.values()].filter((i) => i.region === region && !world.expired(i))
 }
 
-export function describeInstances(world: Ec2World, region: string, input: DescribeInstancesRequest): DescribeInstancesResult {
+export function describeInstances(
+  world: Ec2World,
+  region: string,
+  input: DescribeInstancesRequest
+): DescribeInstancesResult {
   if (input.MaxResults !== undefined && (input.MaxResults < 5 || input.MaxResults > 1000)) {
-    throw ec2Error('InvalidParameterValue', `Value ( ${input.MaxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`)
+    throw ec2Error(
+      'InvalidParameterValue',
+      `Value ( ${input.MaxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`
+    )
   }
-  const matching = selectInstances(world, region, input).filter((i) => matchesFilters(input.Filters, (n) => instanceFilterValues(i, n)))
+  const matching = selectInstances(world, region, input).filter((i) =>
+    matchesFilters(input.Filters, (n) => instanceFilterValues(i, n))
+  )
   const { page, nextToken } = paginate(matching, input.MaxResults, input.NextToken)
   const reservations: Reservation[] = page.map((i) => ({
     ReservationId: i.reservationId,
@@ -178,11 +207,18 @@ export function describeInstances(world: Ec2World, region: string, input: Descri
   return { Reservations: reservations, NextToken: nextToken }
 }
 
-export function terminateInstances(world: Ec2World, region: string, input: TerminateInstancesRequest): { TerminatingInstances: SdkStateChange[] } {
+export function terminateInstances(
+  world: Ec2World,
+  region: string,
+  input: TerminateInstancesRequest
+): { TerminatingInstances: SdkStateChange[] } {
   const instances = (input.InstanceIds ?? []).map((id) => findInstance(world, region, id))
   const changes = instances.map((i) => {
     const previous = i.state
-    terminateInstance(world, i, { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' })
+    terminateInstance(world, i, {
+      code: 'Client.UserInitiatedShutdown',
+      message: 'Client.UserInitiatedShutdown: User initiated shutdown'
+    })
     return {
       InstanceId: i.instanceId,
       PreviousState: { Code: STATE_CODES[previous], Name: previous },

@@ -27,11 +27,17 @@ export interface TemplateRef {
 }
 
 function idNotFound(id: string): AwsError {
-  return ec2Error('InvalidLaunchTemplateId.NotFound', `The specified launch template, with template ID ${id}, does not exist.`)
+  return ec2Error(
+    'InvalidLaunchTemplateId.NotFound',
+    `The specified launch template, with template ID ${id}, does not exist.`
+  )
 }
 
 function nameNotFound(name: string): AwsError {
-  return ec2Error('InvalidLaunchTemplateName.NotFoundException', `The specified launch template, with template name ${name}, does not exist.`)
+  return ec2Error(
+    'InvalidLaunchTemplateName.NotFoundException',
+    `The specified launch template, with template name ${name}, does not exist.`
+  )
 }
 
 /** A launch template by id or name as other calls see it (not yet visible = not found). */
@@ -56,7 +62,10 @@ export function resolveVersion(t: LaunchTemplateRecord, version: string | undefi
   const n = !version || version === '$Default' ? t.defaultVersion : version === '$Latest' ? latest : Number(version)
   const found = t.versions.find((v) => v.versionNumber === n)
   if (!found) {
-    throw ec2Error('InvalidLaunchTemplateId.VersionNotFound', `Could not find launch template version ${version} for launch template ${t.launchTemplateId}`)
+    throw ec2Error(
+      'InvalidLaunchTemplateId.VersionNotFound',
+      `Could not find launch template version ${version} for launch template ${t.launchTemplateId}`
+    )
   }
   return found
 }
@@ -96,9 +105,14 @@ function toVersion(t: LaunchTemplateRecord, v: LaunchTemplateVersionRecord, worl
   }
 }
 
-export function createLaunchTemplate(world: Ec2World, region: string, input: CreateLaunchTemplateRequest): { LaunchTemplate: LaunchTemplate } {
+export function createLaunchTemplate(
+  world: Ec2World,
+  region: string,
+  input: CreateLaunchTemplateRequest
+): { LaunchTemplate: LaunchTemplate } {
   const name = input.LaunchTemplateName ?? ''
-  if (!NAME_PATTERN.test(name)) throw ec2Error('InvalidLaunchTemplateName.MalformedException', `Launch template name ${name} is malformed.`)
+  if (!NAME_PATTERN.test(name))
+    throw ec2Error('InvalidLaunchTemplateName.MalformedException', `Launch template name ${name} is malformed.`)
   if ([...world.templates.values()].some((t) => t.region === region && t.launchTemplateName === name)) {
     throw ec2Error('InvalidLaunchTemplateName.AlreadyExistsException', `Launch template name already in use.`)
   }
@@ -109,30 +123,54 @@ export function createLaunchTemplate(world: Ec2World, region: string, input: Cre
     region,
     createdAt: now,
     defaultVersion: 1,
-    versions: [{ versionNumber: 1, description: input.VersionDescription, createdAt: now, data: validateData(input.LaunchTemplateData) }],
+    versions: [
+      {
+        versionNumber: 1,
+        description: input.VersionDescription,
+        createdAt: now,
+        data: validateData(input.LaunchTemplateData)
+      }
+    ],
     tags: tagsFor(input.TagSpecifications, 'launch-template')
   }
   world.templates.set(t.launchTemplateId, t)
   return { LaunchTemplate: toTemplate(t, world) }
 }
 
-export function createLaunchTemplateVersion(world: Ec2World, region: string, input: CreateLaunchTemplateVersionRequest): { LaunchTemplateVersion: LaunchTemplateVersion } {
+export function createLaunchTemplateVersion(
+  world: Ec2World,
+  region: string,
+  input: CreateLaunchTemplateVersionRequest
+): { LaunchTemplateVersion: LaunchTemplateVersion } {
   const t = findTemplate(world, region, input)
   const data = validateData(input.LaunchTemplateData)
   const base = input.SourceVersion ? resolveVersion(t, input.SourceVersion).data : {}
   const latest = t.versions[t.versions.length - 1]?.versionNumber ?? 0
-  const v: LaunchTemplateVersionRecord = { versionNumber: latest + 1, description: input.VersionDescription, createdAt: Date.now(), data: { ...structuredClone(base), ...data } }
+  const v: LaunchTemplateVersionRecord = {
+    versionNumber: latest + 1,
+    description: input.VersionDescription,
+    createdAt: Date.now(),
+    data: { ...structuredClone(base), ...data }
+  }
   t.versions.push(v)
   return { LaunchTemplateVersion: toVersion(t, v, world) }
 }
 
-export function modifyLaunchTemplate(world: Ec2World, region: string, input: ModifyLaunchTemplateRequest): { LaunchTemplate: LaunchTemplate } {
+export function modifyLaunchTemplate(
+  world: Ec2World,
+  region: string,
+  input: ModifyLaunchTemplateRequest
+): { LaunchTemplate: LaunchTemplate } {
   const t = findTemplate(world, region, input)
   if (input.DefaultVersion !== undefined) t.defaultVersion = resolveVersion(t, input.DefaultVersion).versionNumber
   return { LaunchTemplate: toTemplate(t, world) }
 }
 
-export function deleteLaunchTemplate(world: Ec2World, region: string, input: DeleteLaunchTemplateRequest): { LaunchTemplate: LaunchTemplate } {
+export function deleteLaunchTemplate(
+  world: Ec2World,
+  region: string,
+  input: DeleteLaunchTemplateRequest
+): { LaunchTemplate: LaunchTemplate } {
   const t = findTemplate(world, region, input)
   world.templates.delete(t.launchTemplateId)
   return { LaunchTemplate: toTemplate(t, world) }
@@ -144,24 +182,37 @@ function templateFilterValues(t: LaunchTemplateRecord, name: string): string[] |
   return tagFilterValues(t.tags, name)
 }
 
-export function describeLaunchTemplates(world: Ec2World, region: string, input: DescribeLaunchTemplatesRequest): DescribeLaunchTemplatesResult {
+export function describeLaunchTemplates(
+  world: Ec2World,
+  region: string,
+  input: DescribeLaunchTemplatesRequest
+): DescribeLaunchTemplatesResult {
   let list: LaunchTemplateRecord[]
-  if (input.LaunchTemplateIds?.length) list = input.LaunchTemplateIds.map((id) => findTemplate(world, region, { LaunchTemplateId: id }))
-  else if (input.LaunchTemplateNames?.length) list = input.LaunchTemplateNames.map((n) => findTemplate(world, region, { LaunchTemplateName: n }))
+  if (input.LaunchTemplateIds?.length)
+    list = input.LaunchTemplateIds.map((id) => findTemplate(world, region, { LaunchTemplateId: id }))
+  else if (input.LaunchTemplateNames?.length)
+    list = input.LaunchTemplateNames.map((n) => findTemplate(world, region, { LaunchTemplateName: n }))
   else list = [...world.templates.values()].filter((t) => t.region === region && world.visible(t.createdAt))
   const matching = list.filter((t) => matchesFilters(input.Filters, (n) => templateFilterValues(t, n)))
   const { page, nextToken } = paginate(matching, input.MaxResults, input.NextToken)
   return { LaunchTemplates: page.map((t) => toTemplate(t, world)), NextToken: nextToken }
 }
 
-function selectVersions(t: LaunchTemplateRecord, input: DescribeLaunchTemplateVersionsRequest): LaunchTemplateVersionRecord[] {
+function selectVersions(
+  t: LaunchTemplateRecord,
+  input: DescribeLaunchTemplateVersionsRequest
+): LaunchTemplateVersionRecord[] {
   let versions = input.Versions?.length ? input.Versions.map((v) => resolveVersion(t, v)) : [...t.versions]
   if (input.MinVersion) versions = versions.filter((v) => v.versionNumber >= Number(input.MinVersion))
   if (input.MaxVersion) versions = versions.filter((v) => v.versionNumber <= Number(input.MaxVersion))
   return [...new Set(versions)].sort((a, b) => b.versionNumber - a.versionNumber)
 }
 
-export function describeLaunchTemplateVersions(world: Ec2World, region: string, input: DescribeLaunchTemplateVersionsRequest): DescribeLaunchTemplateVersionsResult {
+export function describeLaunchTemplateVersions(
+  world: Ec2World,
+  region: string,
+  input: DescribeLaunchTemplateVersionsRequest
+): DescribeLaunchTemplateVersionsResult {
   const t = findTemplate(world, region, input)
   const { page, nextToken } = paginate(selectVersions(t, input), input.MaxResults, input.NextToken)
   return { LaunchTemplateVersions: page.map((v) => toVersion(t, v, world)), NextToken: nextToken }

@@ -101,7 +101,10 @@ export class Ec2World {
 
   /** Whether a terminated instance has aged out of describes. */
   expired(instance: InstanceRecord): boolean {
-    return instance.terminatedAt !== undefined && Date.now() - instance.terminatedAt > this.cloud.simulation.terminatedRetentionMs
+    return (
+      instance.terminatedAt !== undefined &&
+      Date.now() - instance.terminatedAt > this.cloud.simulation.terminatedRetentionMs
+    )
   }
 
   /** Every VPC gets its default security group. */

@@ -122,12 +122,28 @@ export class Network {
     DEFAULT_SUBNET_CIDRS.forEach((cidrBlock, i) => {
       const subnetId = newId(this.cloud, 'subnet-')
       const availabilityZone = `${region}${AZ_SUFFIXES[i] ?? 'a'}`
-      this.subnets.set(subnetId, { subnetId, vpcId: vpc.vpcId, region, availabilityZone, cidrBlock, defaultForAz: true, mapPublicIpOnLaunch: true, tags: {}, allocated: new Set(), cursor: 0 })
+      this.subnets.set(subnetId, {
+        subnetId,
+        vpcId: vpc.vpcId,
+        region,
+        availabilityZone,
+        cidrBlock,
+        defaultForAz: true,
+        mapPublicIpOnLaunch: true,
+        tags: {},
+        allocated: new Set(),
+        cursor: 0
+      })
     })
     this.onNewVpc(vpc)
     // The default VPC comes with an internet gateway and a main route table that uses it.
     const main = this.mainTable(vpc)
-    const igw: InternetGatewayRecord = { internetGatewayId: newId(this.cloud, 'igw-'), region, vpcId: vpc.vpcId, tags: {} }
+    const igw: InternetGatewayRecord = {
+      internetGatewayId: newId(this.cloud, 'igw-'),
+      region,
+      vpcId: vpc.vpcId,
+      tags: {}
+    }
     this.gateways.set(igw.internetGatewayId, igw)
     main.routes.push({ destination: '0.0.0.0/0', target: igw.internetGatewayId })
   }
@@ -157,8 +173,20 @@ export class Network {
   /** CreateVpc: DNS support on, DNS hostnames off, as AWS makes a non-default VPC. */
   createVpc(region: string, cidrBlock: string, tags: Tags): Ec2Vpc {
     this.ensureRegion(region)
-    if (!/^\d+\.\d+\.\d+\.\d+\/(1[6-9]|2[0-8])$/.test(cidrBlock)) throw ec2Error('InvalidParameterValue', `Value (${cidrBlock}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`)
-    const vpc: Ec2Vpc = { vpcId: newId(this.cloud, 'vpc-'), region, cidrBlock, enableDnsSupport: true, enableDnsHostnames: false, isDefault: false, tags }
+    if (!/^\d+\.\d+\.\d+\.\d+\/(1[6-9]|2[0-8])$/.test(cidrBlock))
+      throw ec2Error(
+        'InvalidParameterValue',
+        `Value (${cidrBlock}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`
+      )
+    const vpc: Ec2Vpc = {
+      vpcId: newId(this.cloud, 'vpc-'),
+      region,
+      cidrBlock,
+      enableDnsSupport: true,
+      enableDnsHostnames: false,
+      isDefault: false,
+      tags
+    }
     this.vpcs.set(vpc.vpcId, vpc)
     this.cloud.shared.vpcs.set(vpc.vpcId, vpc)
     this.onNewVpc(vpc)
@@ -170,42 +198,76 @@ export class Network {
   private mainTable(vpc: Ec2Vpc): RouteTableRecord {
     const found = [...this.routeTables.values()].find((t) => t.vpcId === vpc.vpcId && t.main)
     if (found) return found
-    const table: RouteTableRecord = { routeTableId: newId(this.cloud, 'rtb-'), vpcId: vpc.vpcId, region: vpc.region, main: true, routes: [{ destination: vpc.cidrBlock, target: 'local' }], subnetIds: new Set(), tags: {} }
+    const table: RouteTableRecord = {
+      routeTableId: newId(this.cloud, 'rtb-'),
+      vpcId: vpc.vpcId,
+      region: vpc.region,
+      main: true,
+      routes: [{ destination: vpc.cidrBlock, target: 'local' }],
+      subnetIds: new Set(),
+      tags: {}
+    }
     this.routeTables.set(table.routeTableId, table)
     return table
   }
 
   createRouteTable(region: string, vpcId: string, tags: Tags): RouteTableRecord {
     const vpc = this.vpc(region, vpcId)
-    const table: RouteTableRecord = { routeTableId: newId(this.cloud, 'rtb-'), vpcId, region, main: false, routes: [{ destination: vpc.cidrBlock, target: 'local' }], subnetIds: new Set(), tags }
+    const table: RouteTableRecord = {
+      routeTableId: newId(this.cloud, 'rtb-'),
+      vpcId,
+      region,
+      main: false,
+      routes: [{ destination: vpc.cidrBlock, target: 'local' }],
+      subnetIds: new Set(),
+      tags
+    }
     this.routeTables.set(table.routeTableId, table)
     return table
   }
 
   routeTable(region: string, id: string): RouteTableRecord {
     const table = this.routeTables.get(id)
-    if (!table || table.region !== region) throw ec2Error('InvalidRouteTableID.NotFound', `The routeTable ID '${id}' does not exist`)
+    if (!table || table.region !== region)
+      throw ec2Error('InvalidRouteTableID.NotFound', `The routeTable ID '${id}' does not exist`)
     return table
   }
 
   gateway(region: string, id: string): InternetGatewayRecord {
     const gateway = this.gateways.get(id)
-    if (!gateway || gateway.region !== region) throw ec2Error('InvalidInternetGatewayID.NotFound', `The internetGateway ID '${id}' does not exist`)
+    if (!gateway || gateway.region !== region)
+      throw ec2Error('InvalidInternetGatewayID.NotFound', `The internetGateway ID '${id}' does not exist`)
     return gateway
   }
 
   /** CreateSubnet: a CIDR inside its VPC's, in one of the region's zones. */
-  createSubnet(region: string, args: { vpcId: string; cidrBlock: string; availabilityZone?: string; tags: Tags }): SubnetRecord {
+  createSubnet(
+    region: string,
+    args: { vpcId: string; cidrBlock: string; availabilityZone?: string; tags: Tags }
+  ): SubnetRecord {
     const vpc = this.vpc(region, args.vpcId)
     const { base, size } = cidrRange(args.cidrBlock)
     const outer = cidrRange(vpc.cidrBlock)
     if (!/\/(1[6-9]|2[0-8])$/.test(args.cidrBlock) || base < outer.base || base + size > outer.base + outer.size) {
       throw ec2Error('InvalidSubnet.Range', `The CIDR '${args.cidrBlock}' is invalid.`)
     }
-    const overlaps = this.subnetsIn(region).some((s) => s.vpcId === vpc.vpcId && cidrContains(s.cidrBlock, args.cidrBlock.split('/')[0] ?? ''))
+    const overlaps = this.subnetsIn(region).some(
+      (s) => s.vpcId === vpc.vpcId && cidrContains(s.cidrBlock, args.cidrBlock.split('/')[0] ?? '')
+    )
     if (overlaps) throw ec2Error('InvalidSubnet.Conflict', `The CIDR '${args.cidrBlock}' conflicts with another subnet`)
     const availabilityZone = args.availabilityZone ?? `${region}a`
-    const subnet: SubnetRecord = { subnetId: newId(this.cloud, 'subnet-'), vpcId: vpc.vpcId, region, availabilityZone, cidrBlock: args.cidrBlock, defaultForAz: false, mapPublicIpOnLaunch: false, tags: args.tags, allocated: new Set(), cursor: 0 }
+    const subnet: SubnetRecord = {
+      subnetId: newId(this.cloud, 'subnet-'),
+      vpcId: vpc.vpcId,
+      region,
+      availabilityZone,
+      cidrBlock: args.cidrBlock,
+      defaultForAz: false,
+      mapPublicIpOnLaunch: false,
+      tags: args.tags,
+      allocated: new Set(),
+      cursor: 0
+    }
     this.subnets.set(subnet.subnetId, subnet)
     return subnet
   }

@@ -27,7 +27,11 @@ export function findGroup(world: Ec2World, region: string, groupId: string): Sec
   return group
 }
 
-function findGroupByRef(world: Ec2World, region: string, ref: { GroupId?: string; GroupName?: string }): SecurityGroupRecord {
+function findGroupByRef(
+  world: Ec2World,
+  region: string,
+  ref: { GroupId?: string; GroupName?: string }
+): SecurityGroupRecord {
   if (ref.GroupId) return findGroup(world, region, ref.GroupId)
   const vpcId = world.network.defaultVpc(region).vpcId
   const group = [...world.groups.values()].find(
@@ -37,14 +41,21 @@ function findGroupByRef(world: Ec2World, region: string, ref: { GroupId?: string
   return group
 }
 
-export function createSecurityGroup(world: Ec2World, region: string, input: CreateSecurityGroupRequest): CreateSecurityGroupResult {
+export function createSecurityGroup(
+  world: Ec2World,
+  region: string,
+  input: CreateSecurityGroupRequest
+): CreateSecurityGroupResult {
   const name = input.GroupName
   if (!name) throw ec2Error('MissingParameter', 'The request must contain the parameter groupName')
   if (!input.Description) throw ec2Error('MissingParameter', 'The request must contain the parameter GroupDescription')
-  if (name.startsWith('sg-')) throw ec2Error('InvalidParameterValue', "Group names may not be in the format sg-*.")
+  if (name.startsWith('sg-')) throw ec2Error('InvalidParameterValue', 'Group names may not be in the format sg-*.')
   const vpcId = input.VpcId ? world.network.vpc(region, input.VpcId).vpcId : world.network.defaultVpc(region).vpcId
-  const duplicate = [...world.groups.values()].some((g) => g.region === region && g.vpcId === vpcId && g.groupName === name)
-  if (duplicate) throw ec2Error('InvalidGroup.Duplicate', `The security group '${name}' already exists for VPC '${vpcId}'`)
+  const duplicate = [...world.groups.values()].some(
+    (g) => g.region === region && g.vpcId === vpcId && g.groupName === name
+  )
+  if (duplicate)
+    throw ec2Error('InvalidGroup.Duplicate', `The security group '${name}' already exists for VPC '${vpcId}'`)
   const group: SecurityGroupRecord = {
     groupId: newId(world.cloud, 'sg-'),
     groupName: name,
@@ -55,7 +66,12 @@ export function createSecurityGroup(world: Ec2World, region: string, input: Crea
     tags: tagsFor(input.TagSpecifications, 'security-group'),
     rules: []
   }
-  group.rules.push({ ruleId: newId(world.cloud, 'sgr-'), egress: true, ipProtocol: '-1', source: { cidr: '0.0.0.0/0' } })
+  group.rules.push({
+    ruleId: newId(world.cloud, 'sgr-'),
+    egress: true,
+    ipProtocol: '-1',
+    source: { cidr: '0.0.0.0/0' }
+  })
   world.groups.set(group.groupId, group)
   return { GroupId: group.groupId, Tags: toTagList(group.tags), SecurityGroupArn: groupArn(world, group) }
 }
@@ -73,10 +89,23 @@ function toPermissions(world: Ec2World, rules: SecurityGroupRule[]): IpPermissio
   const byKey = new Map<string, IpPermission>()
   for (const r of rules) {
     const key = permissionKey(r)
-    const perm = byKey.get(key) ?? { IpProtocol: r.ipProtocol, FromPort: r.fromPort, ToPort: r.toPort, IpRanges: [], UserIdGroupPairs: [], Ipv6Ranges: [], PrefixListIds: [] }
+    const perm = byKey.get(key) ?? {
+      IpProtocol: r.ipProtocol,
+      FromPort: r.fromPort,
+      ToPort: r.toPort,
+      IpRanges: [],
+      UserIdGroupPairs: [],
+      Ipv6Ranges: [],
+      PrefixListIds: []
+    }
     byKey.set(key, perm)
     if (r.source.cidr) perm.IpRanges?.push({ CidrIp: r.source.cidr, Description: r.source.description })
-    if (r.source.groupId) perm.UserIdGroupPairs?.push({ GroupId: r.source.groupId, UserId: world.cloud.accountId, Description: r.source.description })
+    if (r.source.groupId)
+      perm.UserIdGroupPairs?.push({
+        GroupId: r.source.groupId,
+        UserId: world.cloud.accountId,
+        Description: r.source.description
+      })
   }
   return [...byKey.values()]
 }
@@ -89,8 +118,14 @@ function toSecurityGroup(world: Ec2World, g: SecurityGroupRecord): SecurityGroup
     OwnerId: world.cloud.accountId,
     VpcId: g.vpcId,
     SecurityGroupArn: groupArn(world, g),
-    IpPermissions: toPermissions(world, g.rules.filter((r) => !r.egress)),
-    IpPermissionsEgress: toPermissions(world, g.rules.filter((r) => r.egress)),
+    IpPermissions: toPermissions(
+      world,
+      g.rules.filter((r) => !r.egress)
+    ),
+    IpPermissionsEgress: toPermissions(
+      world,
+      g.rules.filter((r) => r.egress)
+    ),
     Tags: toTagList(g.tags)
   }
 }
@@ -110,22 +145,39 @@ function groupFilterValues(g: SecurityGroupRecord, name: string): string[] | und
   }
 }
 
-export function describeSecurityGroups(world: Ec2World, region: string, input: DescribeSecurityGroupsRequest): DescribeSecurityGroupsResult {
+export function describeSecurityGroups(
+  world: Ec2World,
+  region: string,
+  input: DescribeSecurityGroupsRequest
+): DescribeSecurityGroupsResult {
   world.network.ensureRegion(region)
   let groups: SecurityGroupRecord[]
   if (input.GroupIds?.length) groups = input.GroupIds.map((id) => findGroup(world, region, id))
-  else if (input.GroupNames?.length) groups = input.GroupNames.map((n) => findGroupByRef(world, region, { GroupName: n }))
+  else if (input.GroupNames?.length)
+    groups = input.GroupNames.map((n) => findGroupByRef(world, region, { GroupName: n }))
   else groups = [...world.groups.values()].filter((g) => g.region === region && world.visible(g.createdAt))
   const matching = groups.filter((g) => matchesFilters(input.Filters, (n) => groupFilterValues(g, n)))
   const { page, nextToken } = paginate(matching, input.MaxResults, input.NextToken)
   return { SecurityGroups: page.map((g) => toSecurityGroup(world, g)), NextToken: nextToken }
 }
 
-export function deleteSecurityGroup(world: Ec2World, region: string, input: DeleteSecurityGroupRequest): { Return: boolean; GroupId: string } {
+export function deleteSecurityGroup(
+  world: Ec2World,
+  region: string,
+  input: DeleteSecurityGroupRequest
+): { Return: boolean; GroupId: string } {
   const group = findGroupByRef(world, region, input)
-  if (group.groupName === 'default') throw ec2Error('CannotDelete', `the specified group: "${group.groupId}" name: "default" cannot be deleted by a user`)
-  const user = [...world.instances.values()].find((i) => i.state !== 'terminated' && i.securityGroupIds.includes(group.groupId))
-  const referrer = [...world.groups.values()].find((g) => g !== group && g.rules.some((r) => r.source.groupId === group.groupId))
+  if (group.groupName === 'default')
+    throw ec2Error(
+      'CannotDelete',
+      `the specified group: "${group.groupId}" name: "default" cannot be deleted by a user`
+    )
+  const user = [...world.instances.values()].find(
+    (i) => i.state !== 'terminated' && i.securityGroupIds.includes(group.groupId)
+  )
+  const referrer = [...world.groups.values()].find(
+    (g) => g !== group && g.rules.some((r) => r.source.groupId === group.groupId)
+  )
   if (user || referrer) throw ec2Error('DependencyViolation', `resource ${group.groupId} has a dependent object`)
   world.groups.delete(group.groupId)
   return { Return: true, GroupId: group.groupId }
@@ -135,7 +187,14 @@ export function deleteSecurityGroup(world: Ec2World, region: string, input: Dele
 function rulesFrom(input: AuthorizeSecurityGroupIngressRequest, egress: boolean): Omit<SecurityGroupRule, 'ruleId'>[] {
   const perms: IpPermission[] = input.IpPermissions?.length
     ? input.IpPermissions
-    : [{ IpProtocol: input.IpProtocol, FromPort: input.FromPort, ToPort: input.ToPort, IpRanges: input.CidrIp ? [{ CidrIp: input.CidrIp }] : [] }]
+    : [
+        {
+          IpProtocol: input.IpProtocol,
+          FromPort: input.FromPort,
+          ToPort: input.ToPort,
+          IpRanges: input.CidrIp ? [{ CidrIp: input.CidrIp }] : []
+        }
+      ]
   const out: Omit<SecurityGroupRule, 'ruleId'>[] = []
   for (const p of perms) {
     const ipProtocol = p.IpProtocol === 'all' ? '-1' : (p.IpProtocol ?? '-1')
@@ -144,14 +203,20 @@ function rulesFrom(input: AuthorizeSecurityGroupIngressRequest, egress: boolean)
       ...(p.IpRanges ?? []).map((r) => ({ cidr: r.CidrIp, description: r.Description })),
       ...(p.UserIdGroupPairs ?? []).map((g) => ({ groupId: g.GroupId, description: g.Description }))
     ]
-    if (sources.length === 0) throw ec2Error('MissingParameter', 'The request must contain the parameter ipPermissions source')
+    if (sources.length === 0)
+      throw ec2Error('MissingParameter', 'The request must contain the parameter ipPermissions source')
     for (const source of sources) out.push({ egress, ipProtocol, ...ports, source })
   }
   return out
 }
 
 function sameRule(a: Omit<SecurityGroupRule, 'ruleId'>, b: Omit<SecurityGroupRule, 'ruleId'>): boolean {
-  return a.egress === b.egress && permissionKey(a as SecurityGroupRule) === permissionKey(b as SecurityGroupRule) && a.source.cidr === b.source.cidr && a.source.groupId === b.source.groupId
+  return (
+    a.egress === b.egress &&
+    permissionKey(a as SecurityGroupRule) === permissionKey(b as SecurityGroupRule) &&
+    a.source.cidr === b.source.cidr &&
+    a.source.groupId === b.source.groupId
+  )
 }
 
 function toSdkRule(world: Ec2World, g: SecurityGroupRecord, r: SecurityGroupRule): SdkRule {
@@ -169,14 +234,22 @@ function toSdkRule(world: Ec2World, g: SecurityGroupRecord, r: SecurityGroupRule
   }
 }
 
-export function authorize(world: Ec2World, region: string, input: AuthorizeSecurityGroupIngressRequest, egress: boolean): { Return: boolean; SecurityGroupRules: SdkRule[] } {
+export function authorize(
+  world: Ec2World,
+  region: string,
+  input: AuthorizeSecurityGroupIngressRequest,
+  egress: boolean
+): { Return: boolean; SecurityGroupRules: SdkRule[] } {
   const group = findGroupByRef(world, region, input)
   const wanted = rulesFrom(input, egress)
   for (const rule of wanted) {
     if (rule.source.groupId) findGroup(world, region, rule.source.groupId)
     if (group.rules.some((r) => sameRule(r, rule))) {
       const peer = rule.source.cidr ?? rule.source.groupId
-      throw ec2Error('InvalidPermission.Duplicate', `the specified rule "peer: ${peer}, ${rule.ipProtocol.toUpperCase()}, from port: ${rule.fromPort}, to port: ${rule.toPort}, ALLOW" already exists`)
+      throw ec2Error(
+        'InvalidPermission.Duplicate',
+        `the specified rule "peer: ${peer}, ${rule.ipProtocol.toUpperCase()}, from port: ${rule.fromPort}, to port: ${rule.toPort}, ALLOW" already exists`
+      )
     }
   }
   const added = wanted.map((r) => ({ ...r, ruleId: newId(world.cloud, 'sgr-') }))
@@ -184,7 +257,12 @@ export function authorize(world: Ec2World, region: string, input: AuthorizeSecur
   return { Return: true, SecurityGroupRules: added.map((r) => toSdkRule(world, group, r)) }
 }
 
-export function revoke(world: Ec2World, region: string, input: AuthorizeSecurityGroupIngressRequest, egress: boolean): { Return: boolean } {
+export function revoke(
+  world: Ec2World,
+  region: string,
+  input: AuthorizeSecurityGroupIngressRequest,
+  egress: boolean
+): { Return: boolean } {
   const group = findGroupByRef(world, region, input)
   const wanted = rulesFrom(input, egress)
   for (const rule of wanted) {

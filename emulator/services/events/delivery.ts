@@ -32,7 +32,10 @@ function obj(value: unknown): Record<string, unknown> {
 }
 
 function inputPath(event: Record<string, unknown>, path: string): unknown {
-  const parts = path.replace(/^\$\.?/, '').split('.').filter((p) => p !== '')
+  const parts = path
+    .replace(/^\$\.?/, '')
+    .split('.')
+    .filter((p) => p !== '')
   return parts.reduce<unknown>((node, key) => obj(node)[key], event)
 }
 
@@ -89,7 +92,10 @@ function deliverOne(cloud: Cloud, d: Delivery): boolean {
     functions.invokeAsync(d.targetArn, d.payload)
     return true
   }
-  return queueAccess(cloud)?.sendAsService(d.targetArn, d.payload, { service: EVENTS_PRINCIPAL, sourceArn: d.rule.arn }) ?? false
+  return (
+    queueAccess(cloud)?.sendAsService(d.targetArn, d.payload, { service: EVENTS_PRINCIPAL, sourceArn: d.rule.arn }) ??
+    false
+  )
 }
 
 export function deliver(cloud: Cloud, deliveries: Delivery[]): void {

@@ -31,7 +31,10 @@ const NAME = /^[.\-_A-Za-z0-9]{1,64}$/
 
 function required(value: string | undefined, member: string): string {
   if (value === undefined || value === '') {
-    throw eventsError('ValidationException', `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`)
+    throw eventsError(
+      'ValidationException',
+      `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`
+    )
   }
   return value
 }
@@ -41,8 +44,10 @@ function tagsOf(tags: Tag[] | undefined): Record<string, string> {
 }
 
 function targetProblem(t: Target): string | undefined {
-  if (!NAME.test(t.Id)) return `Parameter ${t.Id} is not valid. Reason: Target Id must match [\\.\\-_A-Za-z0-9]+ and be at most 64 characters.`
-  if (!/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:.+$/.test(t.Arn)) return `Parameter ${t.Arn} is not valid. Reason: Provided Arn is not in correct format.`
+  if (!NAME.test(t.Id))
+    return `Parameter ${t.Id} is not valid. Reason: Target Id must match [\\.\\-_A-Za-z0-9]+ and be at most 64 characters.`
+  if (!/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:.+$/.test(t.Arn))
+    return `Parameter ${t.Arn} is not valid. Reason: Provided Arn is not in correct format.`
   return undefined
 }
 
@@ -56,12 +61,16 @@ export function handlers(cloud: Cloud, state: EventsState): Record<string, JsonH
     PutRule: (input: PutRuleRequest, ctx: JsonContext): PutRuleResponse => {
       const name = required(input.Name, 'Name')
       if (!NAME.test(name)) {
-        throw eventsError('ValidationException', `1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`)
+        throw eventsError(
+          'ValidationException',
+          `1 validation error detected: Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`
+        )
       }
       const bus = busName(input.EventBusName)
       if (bus !== 'default') throw eventsError('ResourceNotFoundException', `Event bus ${bus} does not exist.`)
       const { EventPattern: eventPattern, ScheduleExpression: scheduleExpression } = input
-      if (!eventPattern && !scheduleExpression) throw eventsError('ValidationException', 'Parameter(s) EventPattern or ScheduleExpression must be specified.')
+      if (!eventPattern && !scheduleExpression)
+        throw eventsError('ValidationException', 'Parameter(s) EventPattern or ScheduleExpression must be specified.')
       if (eventPattern) parsePattern(eventPattern)
       if (scheduleExpression) parseSchedule(scheduleExpression)
       const key = ruleKey(ctx.region, name)
@@ -78,7 +87,9 @@ export function handlers(cloud: Cloud, state: EventsState): Record<string, JsonH
         targets: existing?.targets ?? [],
         tags: { ...existing?.tags, ...tagsOf(input.Tags) },
         metrics: existing?.metrics ?? newMetrics(),
-        ...(existing?.scheduleExpression === scheduleExpression && existing?.nextFire !== undefined ? { nextFire: existing.nextFire } : {})
+        ...(existing?.scheduleExpression === scheduleExpression && existing?.nextFire !== undefined
+          ? { nextFire: existing.nextFire }
+          : {})
       }
       state.rules.set(key, next)
       if (scheduleExpression) startClock(cloud, state)
@@ -100,9 +111,18 @@ export function handlers(cloud: Cloud, state: EventsState): Record<string, JsonH
     },
     ListRules: (input: ListRulesRequest, ctx: JsonContext): ListRulesResponse => {
       const prefix = input.NamePrefix ?? ''
-      const rules = [...state.rules.values()].filter((r) => r.region === ctx.region && r.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : 1))
+      const rules = [...state.rules.values()]
+        .filter((r) => r.region === ctx.region && r.name.startsWith(prefix))
+        .sort((a, b) => (a.name < b.name ? -1 : 1))
       return {
-        Rules: rules.map((r) => ({ Name: r.name, Arn: r.arn, EventPattern: r.eventPattern, State: r.state as DescribeRuleResponse['State'], Description: r.description, EventBusName: 'default' }))
+        Rules: rules.map((r) => ({
+          Name: r.name,
+          Arn: r.arn,
+          EventPattern: r.eventPattern,
+          State: r.state as DescribeRuleResponse['State'],
+          Description: r.description,
+          EventBusName: 'default'
+        }))
       }
     },
     DeleteRule: (input: DeleteRuleRequest, ctx: JsonContext) => {
@@ -110,23 +130,37 @@ export function handlers(cloud: Cloud, state: EventsState): Record<string, JsonH
       const existing = state.rules.get(key)
       // deleting a rule that does not exist succeeds, as in AWS
       if (!existing) return
-      if (existing.targets.length > 0) throw eventsError('ValidationException', "Rule can't be deleted since it has targets.")
+      if (existing.targets.length > 0)
+        throw eventsError('ValidationException', "Rule can't be deleted since it has targets.")
       state.rules.delete(key)
     },
     EnableRule: setState('ENABLED'),
     DisableRule: setState('DISABLED'),
     PutTargets: (input: PutTargetsRequest, ctx: JsonContext): PutTargetsResponse => {
       const r = rule(ctx, input.Rule, 'Rule', input.EventBusName)
-      const targets = (input.Targets ?? []).map((t): Target => ({ Id: String(t.Id), Arn: String(t.Arn), Input: t.Input, InputPath: t.InputPath, RoleArn: t.RoleArn }))
+      const targets = (input.Targets ?? []).map((t): Target => ({
+        Id: String(t.Id),
+        Arn: String(t.Arn),
+        Input: t.Input,
+        InputPath: t.InputPath,
+        RoleArn: t.RoleArn
+      }))
       if (targets.length === 0 || targets.length > 10) {
-        throw eventsError('ValidationException', `1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length between 1 and 10`)
+        throw eventsError(
+          'ValidationException',
+          `1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length between 1 and 10`
+        )
       }
       const failed: PutTargetsResultEntry[] = []
       for (const t of targets) {
         const problem = targetProblem(t)
         if (problem) failed.push({ TargetId: t.Id, ErrorCode: 'ValidationException', ErrorMessage: problem })
         else if (cloud.random() < (cloud.faults.putTargetsFailureRate ?? 0)) {
-          failed.push({ TargetId: t.Id, ErrorCode: 'ConcurrentModificationException', ErrorMessage: 'Failed to add target(s) to the rule because of a concurrent modification. Retry the request.' })
+          failed.push({
+            TargetId: t.Id,
+            ErrorCode: 'ConcurrentModificationException',
+            ErrorMessage: 'Failed to add target(s) to the rule because of a concurrent modification. Retry the request.'
+          })
         } else {
           r.targets = [...r.targets.filter((x) => x.Id !== t.Id), t]
         }
@@ -137,7 +171,10 @@ export function handlers(cloud: Cloud, state: EventsState): Record<string, JsonH
       const r = rule(ctx, input.Rule, 'Rule', input.EventBusName)
       const start = Number(input.NextToken ?? 0) || 0
       const limit = input.Limit ?? 100
-      return { Targets: r.targets.slice(start, start + limit), NextToken: start + limit < r.targets.length ? String(start + limit) : undefined }
+      return {
+        Targets: r.targets.slice(start, start + limit),
+        NextToken: start + limit < r.targets.length ? String(start + limit) : undefined
+      }
     },
     RemoveTargets: (input: RemoveTargetsRequest, ctx: JsonContext): RemoveTargetsResponse => {
       const r = rule(ctx, input.Rule, 'Rule', input.EventBusName)

@@ -43,7 +43,10 @@ export function createEvents(cloud: Cloud): ServiceModule {
     {
       method: 'GET',
       path: /^\/_emulator\/events\/metrics$/,
-      handle: () => ({ status: 200, body: Object.fromEntries([...state.rules.values()].map((r) => [r.arn, r.metrics])) })
+      handle: () => ({
+        status: 200,
+        body: Object.fromEntries([...state.rules.values()].map((r) => [r.arn, r.metrics]))
+      })
     }
   ])
   return createJsonModule({
@@ -55,7 +58,16 @@ export function createEvents(cloud: Cloud): ServiceModule {
     serverErrorCode: 'InternalException',
     handlers: handlers(cloud, state),
     state: () =>
-      [...state.rules.values()].map((r) => ({ name: r.name, region: r.region, arn: r.arn, state: r.state, eventPattern: r.eventPattern, scheduleExpression: r.scheduleExpression, targets: r.targets, metrics: r.metrics })),
+      [...state.rules.values()].map((r) => ({
+        name: r.name,
+        region: r.region,
+        arn: r.arn,
+        state: r.state,
+        eventPattern: r.eventPattern,
+        scheduleExpression: r.scheduleExpression,
+        targets: r.targets,
+        metrics: r.metrics
+      })),
     close
   })
 }

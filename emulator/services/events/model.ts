@@ -76,6 +76,10 @@ export function findRule(state: EventsState, region: string, name: string, bus: 
 
 export function ruleByArn(state: EventsState, arn: string): Rule {
   const rule = [...state.rules.values()].find((r) => r.arn === arn)
-  if (!rule) throw eventsError('ResourceNotFoundException', `Rule ${arn.split('/').pop() ?? arn} does not exist on EventBus default.`)
+  if (!rule)
+    throw eventsError(
+      'ResourceNotFoundException',
+      `Rule ${arn.split('/').pop() ?? arn} does not exist on EventBus default.`
+    )
   return rule
 }

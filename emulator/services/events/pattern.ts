@@ -19,7 +19,8 @@ export function parsePattern(text: string): Record<string, Json> {
   } catch {
     throw eventsError('InvalidEventPatternException', 'Event pattern is not valid. Reason: Filter is not an object')
   }
-  if (!isObject(parsed)) throw eventsError('InvalidEventPatternException', 'Event pattern is not valid. Reason: Filter is not an object')
+  if (!isObject(parsed))
+    throw eventsError('InvalidEventPatternException', 'Event pattern is not valid. Reason: Filter is not an object')
   checkNode(parsed)
   return parsed
 }
@@ -28,7 +29,10 @@ function checkNode(node: Record<string, Json>): void {
   for (const [key, value] of Object.entries(node)) {
     if (isObject(value)) checkNode(value)
     else if (!Array.isArray(value)) {
-      throw eventsError('InvalidEventPatternException', `Event pattern is not valid. Reason: "${key}" must be an object or an array`)
+      throw eventsError(
+        'InvalidEventPatternException',
+        `Event pattern is not valid. Reason: "${key}" must be an object or an array`
+      )
     }
   }
 }
@@ -42,7 +46,18 @@ function numericMatches(spec: Json[], value: unknown): boolean {
   for (let i = 0; i + 1 < spec.length; i += 2) {
     const op = spec[i]
     const bound = Number(spec[i + 1])
-    const ok = op === '<' ? value < bound : op === '<=' ? value <= bound : op === '=' ? value === bound : op === '>' ? value > bound : op === '>=' ? value >= bound : false
+    const ok =
+      op === '<'
+        ? value < bound
+        : op === '<='
+          ? value <= bound
+          : op === '='
+            ? value === bound
+            : op === '>'
+              ? value > bound
+              : op === '>='
+                ? value >= bound
+                : false
     if (!ok) return false
   }
   return true
@@ -61,10 +76,13 @@ function anythingBut(spec: Json, value: unknown): boolean {
 /** One element of a pattern array against one (scalar) event value. */
 function matchesOne(matcher: Json, value: unknown): boolean {
   if (!isObject(matcher)) return matcher === value
-  if ('prefix' in matcher) return typeof value === 'string' && typeof matcher.prefix === 'string' && value.startsWith(matcher.prefix)
-  if ('suffix' in matcher) return typeof value === 'string' && typeof matcher.suffix === 'string' && value.endsWith(matcher.suffix)
+  if ('prefix' in matcher)
+    return typeof value === 'string' && typeof matcher.prefix === 'string' && value.startsWith(matcher.prefix)
+  if ('suffix' in matcher)
+    return typeof value === 'string' && typeof matcher.suffix === 'string' && value.endsWith(matcher.suffix)
   if ('anything-but' in matcher) return value !== undefined && anythingBut(matcher['anything-but'] ?? null, value)
-  if ('equals-ignore-case' in matcher) return typeof value === 'string' && String(matcher['equals-ignore-case']).toLowerCase() === value.toLowerCase()
+  if ('equals-ignore-case' in matcher)
+    return typeof value === 'string' && String(matcher['equals-ignore-case']).toLowerCase() === value.toLowerCase()
   if ('wildcard' in matcher) return typeof value === 'string' && wildcardRegex(String(matcher.wildcard)).test(value)
   if ('numeric' in matcher) return Array.isArray(matcher.numeric) && numericMatches(matcher.numeric, value)
   return false

@@ -19,7 +19,11 @@ export function createIam(cloud: Cloud): ServiceModule {
     errors: IAM_ERRORS,
     throttleCode: 'Throttling',
     serverErrorCode: 'ServiceFailure',
-    state: () => ({ roles: roles.state(), instanceProfiles: [...policyStore(cloud).instanceProfiles.values()], policies: [...policyStore(cloud).policies.values()] }),
+    state: () => ({
+      roles: roles.state(),
+      instanceProfiles: [...policyStore(cloud).instanceProfiles.values()],
+      policies: [...policyStore(cloud).policies.values()]
+    }),
     handlers: handlers(cloud, roles)
   })
 }

@@ -23,7 +23,14 @@ function toProfile(cloud: Cloud, p: InstanceProfile): SdkInstanceProfile {
     const role = cloud.shared.roles.get(name)
     return role ? [toRole(role)] : []
   })
-  return { InstanceProfileName: p.name, InstanceProfileId: p.id, Arn: p.arn, Path: p.path, CreateDate: new Date(p.createdAt), Roles: roles }
+  return {
+    InstanceProfileName: p.name,
+    InstanceProfileId: p.id,
+    Arn: p.arn,
+    Path: p.path,
+    CreateDate: new Date(p.createdAt),
+    Roles: roles
+  }
 }
 
 export function instanceProfileHandlers(cloud: Cloud): Record<string, QueryHandler> {
@@ -38,30 +45,44 @@ export function instanceProfileHandlers(cloud: Cloud): Record<string, QueryHandl
       const name = input.InstanceProfileName ?? ''
       if (profiles.has(name)) throw iamError('EntityAlreadyExists', `Instance Profile ${name} already exists.`)
       const path = input.Path ?? '/'
-      const p: InstanceProfile = { name, arn: `arn:aws:iam::${cloud.accountId}:instance-profile${path}${name}`, id: newIamId(cloud, 'AIPA'), path, createdAt: Date.now(), roles: [] }
+      const p: InstanceProfile = {
+        name,
+        arn: `arn:aws:iam::${cloud.accountId}:instance-profile${path}${name}`,
+        id: newIamId(cloud, 'AIPA'),
+        path,
+        createdAt: Date.now(),
+        roles: []
+      }
       profiles.set(name, p)
       return { InstanceProfile: toProfile(cloud, p) }
     },
-    GetInstanceProfile: (input: GetInstanceProfileRequest): GetInstanceProfileResponse => ({ InstanceProfile: toProfile(cloud, find(input.InstanceProfileName)) }),
+    GetInstanceProfile: (input: GetInstanceProfileRequest): GetInstanceProfileResponse => ({
+      InstanceProfile: toProfile(cloud, find(input.InstanceProfileName))
+    }),
     DeleteInstanceProfile: (input: DeleteInstanceProfileRequest) => {
       const p = find(input.InstanceProfileName)
-      if (p.roles.length > 0) throw iamError('DeleteConflict', 'Cannot delete entity, must remove roles from instance profile first.')
+      if (p.roles.length > 0)
+        throw iamError('DeleteConflict', 'Cannot delete entity, must remove roles from instance profile first.')
       profiles.delete(p.name)
     },
     AddRoleToInstanceProfile: (input: AddRoleToInstanceProfileRequest) => {
       const p = find(input.InstanceProfileName)
       const role = input.RoleName ?? ''
       if (!cloud.shared.roles.has(role)) throw iamError('NoSuchEntity', `The role with name ${role} cannot be found.`)
-      if (p.roles.length > 0) throw iamError('LimitExceeded', 'Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1')
+      if (p.roles.length > 0)
+        throw iamError('LimitExceeded', 'Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1')
       p.roles.push(role)
     },
     RemoveRoleFromInstanceProfile: (input: RemoveRoleFromInstanceProfileRequest) => {
       const p = find(input.InstanceProfileName)
-      if (!p.roles.includes(input.RoleName ?? '')) throw iamError('NoSuchEntity', `The role with name ${input.RoleName ?? ''} cannot be found.`)
+      if (!p.roles.includes(input.RoleName ?? ''))
+        throw iamError('NoSuchEntity', `The role with name ${input.RoleName ?? ''} cannot be found.`)
       p.roles = p.roles.filter((r) => r !== input.RoleName)
     },
     ListInstanceProfilesForRole: (input: ListInstanceProfilesForRoleRequest): ListInstanceProfilesForRoleResponse => ({
-      InstanceProfiles: [...profiles.values()].filter((p) => p.roles.includes(input.RoleName ?? '')).map((p) => toProfile(cloud, p)),
+      InstanceProfiles: [...profiles.values()]
+        .filter((p) => p.roles.includes(input.RoleName ?? ''))
+        .map((p) => toProfile(cloud, p)),
       IsTruncated: false
     })
   }

@@ -25,7 +25,11 @@ import { policyStore } from '../../iam-policy/store.js'
 import { iamError } from './errors.js'
 
 function required(value: string | undefined, name: string): string {
-  if (!value) throw iamError('ValidationError', `1 validation error detected: Value null at '${name}' failed to satisfy constraint: Member must not be null`)
+  if (!value)
+    throw iamError(
+      'ValidationError',
+      `1 validation error detected: Value null at '${name}' failed to satisfy constraint: Member must not be null`
+    )
   return value
 }
 
@@ -154,7 +158,10 @@ export class IamRoles {
   listAttached(input: ListAttachedRolePoliciesRequest): ListAttachedRolePoliciesResponse {
     const role = this.get(input.RoleName)
     const arns = [...(this.attached.get(role.roleName) ?? [])].sort()
-    return { AttachedPolicies: arns.map((PolicyArn) => ({ PolicyArn, PolicyName: PolicyArn.split('/').pop() })), IsTruncated: false }
+    return {
+      AttachedPolicies: arns.map((PolicyArn) => ({ PolicyArn, PolicyName: PolicyArn.split('/').pop() })),
+      IsTruncated: false
+    }
   }
 
   tag(input: TagRoleRequest): void {

@@ -32,19 +32,35 @@ export function oidcProviderHandlers(cloud: Cloud): Record<string, QueryHandler>
   return {
     CreateOpenIDConnectProvider: (input: CreateOpenIDConnectProviderRequest): CreateOpenIDConnectProviderResponse => {
       const url = input.Url ?? ''
-      if (!/^https:\/\/[^\s/]+/.test(url)) throw iamError('InvalidInput', 'Invalid Url: the URL must begin with https://')
+      if (!/^https:\/\/[^\s/]+/.test(url))
+        throw iamError('InvalidInput', 'Invalid Url: the URL must begin with https://')
       const arn = oidcProviderArn(cloud.accountId, url)
       if (providers.has(arn)) throw iamError('EntityAlreadyExists', `Provider with url ${url} already exists.`)
       const tags = Object.fromEntries((input.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
-      providers.set(arn, { arn, url, clientIds: [...(input.ClientIDList ?? [])], thumbprints: [...(input.ThumbprintList ?? [])], createdAt: Date.now(), tags })
+      providers.set(arn, {
+        arn,
+        url,
+        clientIds: [...(input.ClientIDList ?? [])],
+        thumbprints: [...(input.ThumbprintList ?? [])],
+        createdAt: Date.now(),
+        tags
+      })
       return { OpenIDConnectProviderArn: arn, ...(input.Tags ? { Tags: input.Tags } : {}) }
     },
     GetOpenIDConnectProvider: (input: GetOpenIDConnectProviderRequest): GetOpenIDConnectProviderResponse => {
       const p = find(input.OpenIDConnectProviderArn)
       const tags = Object.entries(p.tags).map(([Key, Value]) => ({ Key, Value }))
-      return { Url: p.url.replace(/^https:\/\//, ''), ClientIDList: p.clientIds, ThumbprintList: p.thumbprints, CreateDate: new Date(p.createdAt), ...(tags.length > 0 ? { Tags: tags } : {}) }
+      return {
+        Url: p.url.replace(/^https:\/\//, ''),
+        ClientIDList: p.clientIds,
+        ThumbprintList: p.thumbprints,
+        CreateDate: new Date(p.createdAt),
+        ...(tags.length > 0 ? { Tags: tags } : {})
+      }
     },
-    ListOpenIDConnectProviders: (): ListOpenIDConnectProvidersResponse => ({ OpenIDConnectProviderList: [...providers.keys()].sort().map((Arn) => ({ Arn })) }),
+    ListOpenIDConnectProviders: (): ListOpenIDConnectProvidersResponse => ({
+      OpenIDConnectProviderList: [...providers.keys()].sort().map((Arn) => ({ Arn }))
+    }),
     AddClientIDToOpenIDConnectProvider: (input: AddClientIDToOpenIDConnectProviderRequest) => {
       const p = find(input.OpenIDConnectProviderArn)
       if (input.ClientID && !p.clientIds.includes(input.ClientID)) p.clientIds.push(input.ClientID)

@@ -25,7 +25,11 @@ import type { QueryHandler } from '../../protocols/query.js'
 const MAX_VERSIONS = 5
 
 function checkDocument(doc: string | undefined): string {
-  if (!doc) throw iamError('ValidationError', "1 validation error detected: Value null at 'policyDocument' failed to satisfy constraint: Member must not be null")
+  if (!doc)
+    throw iamError(
+      'ValidationError',
+      "1 validation error detected: Value null at 'policyDocument' failed to satisfy constraint: Member must not be null"
+    )
   try {
     statements(doc)
   } catch (err) {
@@ -69,10 +73,18 @@ export function policyHandlers(cloud: Cloud): Record<string, QueryHandler> {
   return {
     CreatePolicy: (input: CreatePolicyRequest): CreatePolicyResponse => {
       const name = input.PolicyName ?? ''
-      if (!/^[\w+=,.@-]{1,128}$/.test(name)) throw iamError('ValidationError', `1 validation error detected: Value '${name}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+`)
+      if (!/^[\w+=,.@-]{1,128}$/.test(name))
+        throw iamError(
+          'ValidationError',
+          `1 validation error detected: Value '${name}' at 'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+`
+        )
       const path = input.Path ?? '/'
       const arn = `arn:aws:iam::${cloud.accountId}:policy${path}${name}`
-      if (store.policies.has(arn)) throw iamError('EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`)
+      if (store.policies.has(arn))
+        throw iamError(
+          'EntityAlreadyExists',
+          `A policy called ${name} already exists. Duplicate names are not allowed.`
+        )
       const now = Date.now()
       const policy: ManagedPolicy = {
         policyName: name,
@@ -89,42 +101,79 @@ export function policyHandlers(cloud: Cloud): Record<string, QueryHandler> {
       store.policies.set(arn, policy)
       return { Policy: toPolicy(cloud, policy) }
     },
-    GetPolicy: (input: GetPolicyRequest): GetPolicyResponse => ({ Policy: toPolicy(cloud, find(cloud, input.PolicyArn)) }),
+    GetPolicy: (input: GetPolicyRequest): GetPolicyResponse => ({
+      Policy: toPolicy(cloud, find(cloud, input.PolicyArn))
+    }),
     DeletePolicy: (input: DeletePolicyRequest) => {
       const p = find(cloud, input.PolicyArn)
-      if (attachments(cloud, p.arn) > 0) throw iamError('DeleteConflict', 'Cannot delete a policy attached to entities.')
-      if (p.versions.length > 1) throw iamError('DeleteConflict', 'This policy has more than one version. Before you delete a policy, you must delete the policy\'s versions. The default version is deleted with the policy.')
+      if (attachments(cloud, p.arn) > 0)
+        throw iamError('DeleteConflict', 'Cannot delete a policy attached to entities.')
+      if (p.versions.length > 1)
+        throw iamError(
+          'DeleteConflict',
+          "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy."
+        )
       store.policies.delete(p.arn)
     },
     CreatePolicyVersion: (input: CreatePolicyVersionRequest): CreatePolicyVersionResponse => {
       const p = find(cloud, input.PolicyArn)
       const document = checkDocument(input.PolicyDocument)
-      if (p.versions.length >= MAX_VERSIONS) throw iamError('LimitExceeded', `A managed policy can have up to ${MAX_VERSIONS} versions. Before you create a new version, you must delete an existing version.`)
+      if (p.versions.length >= MAX_VERSIONS)
+        throw iamError(
+          'LimitExceeded',
+          `A managed policy can have up to ${MAX_VERSIONS} versions. Before you create a new version, you must delete an existing version.`
+        )
       const next = Math.max(...p.versions.map((v) => Number(v.versionId.slice(1)))) + 1
       const now = Date.now()
       const version = { versionId: `v${next}`, document, createdAt: now }
       p.versions.push(version)
       if (input.SetAsDefault) p.defaultVersionId = version.versionId
       p.updatedAt = now
-      return { PolicyVersion: { VersionId: version.versionId, IsDefaultVersion: p.defaultVersionId === version.versionId, CreateDate: new Date(now) } }
+      return {
+        PolicyVersion: {
+          VersionId: version.versionId,
+          IsDefaultVersion: p.defaultVersionId === version.versionId,
+          CreateDate: new Date(now)
+        }
+      }
     },
     GetPolicyVersion: (input: GetPolicyVersionRequest): GetPolicyVersionResponse => {
       const p = find(cloud, input.PolicyArn)
       const v = p.versions.find((x) => x.versionId === input.VersionId)
-      if (!v) throw iamError('NoSuchEntity', `Policy ${p.arn} version ${input.VersionId ?? ''} does not exist or is not attachable.`)
-      return { PolicyVersion: { Document: encodeURIComponent(v.document), VersionId: v.versionId, IsDefaultVersion: v.versionId === p.defaultVersionId, CreateDate: new Date(v.createdAt) } }
+      if (!v)
+        throw iamError(
+          'NoSuchEntity',
+          `Policy ${p.arn} version ${input.VersionId ?? ''} does not exist or is not attachable.`
+        )
+      return {
+        PolicyVersion: {
+          Document: encodeURIComponent(v.document),
+          VersionId: v.versionId,
+          IsDefaultVersion: v.versionId === p.defaultVersionId,
+          CreateDate: new Date(v.createdAt)
+        }
+      }
     },
     ListPolicyVersions: (input: ListPolicyVersionsRequest): ListPolicyVersionsResponse => {
       const p = find(cloud, input.PolicyArn)
-      const versions = [...p.versions].reverse().map((v) => ({ VersionId: v.versionId, IsDefaultVersion: v.versionId === p.defaultVersionId, CreateDate: new Date(v.createdAt) }))
+      const versions = [...p.versions].reverse().map((v) => ({
+        VersionId: v.versionId,
+        IsDefaultVersion: v.versionId === p.defaultVersionId,
+        CreateDate: new Date(v.createdAt)
+      }))
       return { Versions: versions, IsTruncated: false }
     },
     DeletePolicyVersion: (input: DeletePolicyVersionRequest) => {
       const p = find(cloud, input.PolicyArn)
-      if (input.VersionId === p.defaultVersionId) throw iamError('DeleteConflict', 'Cannot delete the default version of a policy.')
+      if (input.VersionId === p.defaultVersionId)
+        throw iamError('DeleteConflict', 'Cannot delete the default version of a policy.')
       const before = p.versions.length
       p.versions = p.versions.filter((v) => v.versionId !== input.VersionId)
-      if (p.versions.length === before) throw iamError('NoSuchEntity', `Policy ${p.arn} version ${input.VersionId ?? ''} does not exist or is not attachable.`)
+      if (p.versions.length === before)
+        throw iamError(
+          'NoSuchEntity',
+          `Policy ${p.arn} version ${input.VersionId ?? ''} does not exist or is not attachable.`
+        )
     }
   }
 }

@@ -38,22 +38,35 @@ export function functionLimit(cloud: Cloud, state: LambdaState, functionArn: str
   return fn?.reservedConcurrency ?? unreserved(cloud, state)
 }
 
-export function concurrencyHandlers(cloud: Cloud, state: LambdaState, find: (ref: string | undefined, ctx: RestContext) => Fn): Record<string, RestHandler> {
+export function concurrencyHandlers(
+  cloud: Cloud,
+  state: LambdaState,
+  find: (ref: string | undefined, ctx: RestContext) => Fn
+): Record<string, RestHandler> {
   return {
     PutFunctionConcurrency: (input: PutFunctionConcurrencyRequest, ctx: RestContext) => {
       const fn = find(input.FunctionName, ctx)
       const reserved = input.ReservedConcurrentExecutions
       if (reserved === undefined || !Number.isInteger(reserved) || reserved < 0) {
-        throw lambdaError('ValidationException', `1 validation error detected: Value '${String(reserved)}' at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 0`)
+        throw lambdaError(
+          'ValidationException',
+          `1 validation error detected: Value '${String(reserved)}' at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 0`
+        )
       }
       if (accountLimit(cloud) - reservedTotal(state, fn) - reserved < UNRESERVED_MINIMUM) {
-        throw lambdaError('InvalidParameterValueException', `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${UNRESERVED_MINIMUM}].`)
+        throw lambdaError(
+          'InvalidParameterValueException',
+          `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${UNRESERVED_MINIMUM}].`
+        )
       }
       fn.reservedConcurrency = reserved
       state.executor.limitsChanged()
       return { ReservedConcurrentExecutions: reserved }
     },
-    GetFunctionConcurrency: (input: GetFunctionConcurrencyRequest, ctx: RestContext): GetFunctionConcurrencyResponse => {
+    GetFunctionConcurrency: (
+      input: GetFunctionConcurrencyRequest,
+      ctx: RestContext
+    ): GetFunctionConcurrencyResponse => {
       const fn = find(input.FunctionName, ctx)
       return fn.reservedConcurrency === undefined ? {} : { ReservedConcurrentExecutions: fn.reservedConcurrency }
     },

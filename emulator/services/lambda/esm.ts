@@ -21,7 +21,10 @@ import type { EventSourceMapping, Fn, LambdaState } from './model.js'
 import { startPoller, stopPoller } from './poller.js'
 
 function validation(value: unknown, member: string, constraint: string): Error {
-  return lambdaError('ValidationException', `1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: ${constraint}`)
+  return lambdaError(
+    'ValidationException',
+    `1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: ${constraint}`
+  )
 }
 
 interface Settings {
@@ -31,7 +34,10 @@ interface Settings {
   functionResponseTypes: string[]
 }
 
-type SettingsInput = Pick<CreateEventSourceMappingRequest, 'BatchSize' | 'MaximumBatchingWindowInSeconds' | 'ScalingConfig' | 'FunctionResponseTypes'>
+type SettingsInput = Pick<
+  CreateEventSourceMappingRequest,
+  'BatchSize' | 'MaximumBatchingWindowInSeconds' | 'ScalingConfig' | 'FunctionResponseTypes'
+>
 
 /** The mapping's settings after `input`, checked as Lambda checks an SQS mapping. */
 function settings(input: SettingsInput, base: Settings): Settings {
@@ -39,20 +45,38 @@ function settings(input: SettingsInput, base: Settings): Settings {
   const window = input.MaximumBatchingWindowInSeconds ?? base.batchingWindowSeconds
   const concurrency = input.ScalingConfig ? input.ScalingConfig.MaximumConcurrency : base.maximumConcurrency
   const types = input.FunctionResponseTypes ?? base.functionResponseTypes
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw validation(batchSize, 'batchSize', 'Member must have value greater than or equal to 1')
-  if (batchSize > 10000) throw lambdaError('InvalidParameterValueException', 'BatchSize must be between 1 and 10000 for an Amazon SQS standard queue.')
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw validation(batchSize, 'batchSize', 'Member must have value greater than or equal to 1')
+  if (batchSize > 10000)
+    throw lambdaError(
+      'InvalidParameterValueException',
+      'BatchSize must be between 1 and 10000 for an Amazon SQS standard queue.'
+    )
   if (!Number.isInteger(window) || window < 0 || window > 300) {
     throw validation(window, 'maximumBatchingWindowInSeconds', 'Member must have value less than or equal to 300')
   }
   if (batchSize > 10 && window < 1) {
-    throw lambdaError('InvalidParameterValueException', 'Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10')
+    throw lambdaError(
+      'InvalidParameterValueException',
+      'Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10'
+    )
   }
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 2 || concurrency > 1000)) {
-    throw validation(concurrency, 'scalingConfig.maximumConcurrency', 'Member must have value greater than or equal to 2 and less than or equal to 1000')
+    throw validation(
+      concurrency,
+      'scalingConfig.maximumConcurrency',
+      'Member must have value greater than or equal to 2 and less than or equal to 1000'
+    )
   }
   const unknown = types.find((t) => t !== 'ReportBatchItemFailures')
-  if (unknown !== undefined) throw validation(types, 'functionResponseTypes', 'Member must satisfy enum value set: [ReportBatchItemFailures]')
-  return { batchSize, batchingWindowSeconds: window, functionResponseTypes: [...types], ...(concurrency !== undefined ? { maximumConcurrency: concurrency } : {}) }
+  if (unknown !== undefined)
+    throw validation(types, 'functionResponseTypes', 'Member must satisfy enum value set: [ReportBatchItemFailures]')
+  return {
+    batchSize,
+    batchingWindowSeconds: window,
+    functionResponseTypes: [...types],
+    ...(concurrency !== undefined ? { maximumConcurrency: concurrency } : {})
+  }
 }
 
 export function mappingConfiguration(m: EventSourceMapping): EventSourceMappingConfiguration {
@@ -73,18 +97,26 @@ export function mappingConfiguration(m: EventSourceMapping): EventSourceMappingC
 }
 
 /** After simulation.functionPendingMs the mapping reaches `next` (tracked: waitIdle sees it settle). */
-function transition(cloud: Cloud, state: LambdaState, m: EventSourceMapping, next: 'Enabled' | 'Disabled' | 'Deleted'): void {
+function transition(
+  cloud: Cloud,
+  state: LambdaState,
+  m: EventSourceMapping,
+  next: 'Enabled' | 'Disabled' | 'Deleted'
+): void {
   const done = new Promise<void>((resolve) => {
-    setTimeout(() => {
-      if (next === 'Deleted') {
-        state.mappings.delete(m.uuid)
-        stopPoller(m)
-      } else if (state.mappings.get(m.uuid) === m && m.state !== 'Deleting') {
-        m.state = next
-        m.poller.wake?.()
-      }
-      resolve()
-    }, Math.max(1, cloud.simulation.functionPendingMs))
+    setTimeout(
+      () => {
+        if (next === 'Deleted') {
+          state.mappings.delete(m.uuid)
+          stopPoller(m)
+        } else if (state.mappings.get(m.uuid) === m && m.state !== 'Deleting') {
+          m.state = next
+          m.poller.wake?.()
+        }
+        resolve()
+      },
+      Math.max(1, cloud.simulation.functionPendingMs)
+    )
   })
   void cloud.track(done)
 }
@@ -92,31 +124,52 @@ function transition(cloud: Cloud, state: LambdaState, m: EventSourceMapping, nex
 function checkQueue(cloud: Cloud, queueArn: string | undefined, fn: Fn): string {
   const queues = queueAccess(cloud)
   if (!queueArn || !/^arn:aws[a-z-]*:sqs:/.test(queueArn)) {
-    throw lambdaError('InvalidParameterValueException', 'The emulator maps SQS queues only: EventSourceArn must be an SQS queue ARN.')
+    throw lambdaError(
+      'InvalidParameterValueException',
+      'The emulator maps SQS queues only: EventSourceArn must be an SQS queue ARN.'
+    )
   }
   const visibility = queues?.visibilityTimeout(queueArn)
   if (visibility === undefined) {
-    throw lambdaError('InvalidParameterValueException', 'Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue does not exist or you do not have access to it.')
+    throw lambdaError(
+      'InvalidParameterValueException',
+      'Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue does not exist or you do not have access to it.'
+    )
   }
   if (visibility < fn.config.timeout) {
-    throw lambdaError('InvalidParameterValueException', `Queue visibility timeout: ${visibility} seconds is less than Function timeout: ${fn.config.timeout} seconds`)
+    throw lambdaError(
+      'InvalidParameterValueException',
+      `Queue visibility timeout: ${visibility} seconds is less than Function timeout: ${fn.config.timeout} seconds`
+    )
   }
   return queueArn
 }
 
-export function esmHandlers(cloud: Cloud, state: LambdaState, find: (ref: string | undefined, ctx: RestContext) => Fn): Record<string, RestHandler> {
+export function esmHandlers(
+  cloud: Cloud,
+  state: LambdaState,
+  find: (ref: string | undefined, ctx: RestContext) => Fn
+): Record<string, RestHandler> {
   const mapping = (uuid: string | undefined): EventSourceMapping => {
     const m = uuid ? state.mappings.get(uuid) : undefined
     if (!m) throw lambdaError('ResourceNotFoundException', 'The resource you requested does not exist.')
     return m
   }
   return {
-    CreateEventSourceMapping: (input: CreateEventSourceMappingRequest, ctx: RestContext): EventSourceMappingConfiguration => {
+    CreateEventSourceMapping: (
+      input: CreateEventSourceMappingRequest,
+      ctx: RestContext
+    ): EventSourceMappingConfiguration => {
       const fn = find(input.FunctionName, ctx)
       const queueArn = checkQueue(cloud, input.EventSourceArn, fn)
-      const existing = [...state.mappings.values()].find((m) => m.eventSourceArn === queueArn && m.functionArn === fn.arn)
+      const existing = [...state.mappings.values()].find(
+        (m) => m.eventSourceArn === queueArn && m.functionArn === fn.arn
+      )
       if (existing) {
-        throw lambdaError('ResourceConflictException', `An event source mapping with SQS arn (" ${queueArn} ") and function (" ${fn.name} ") already exists. Please update or delete the existing mapping with UUID ${existing.uuid}`)
+        throw lambdaError(
+          'ResourceConflictException',
+          `An event source mapping with SQS arn (" ${queueArn} ") and function (" ${fn.name} ") already exists. Please update or delete the existing mapping with UUID ${existing.uuid}`
+        )
       }
       const s = settings(input, { batchSize: 10, batchingWindowSeconds: 0, functionResponseTypes: [] })
       const uuid = randomUUID()
@@ -140,20 +193,35 @@ export function esmHandlers(cloud: Cloud, state: LambdaState, find: (ref: string
       return mappingConfiguration(m)
     },
     GetEventSourceMapping: (input: GetEventSourceMappingRequest) => mappingConfiguration(mapping(input.UUID)),
-    ListEventSourceMappings: (input: ListEventSourceMappingsRequest, ctx: RestContext): ListEventSourceMappingsResponse => {
+    ListEventSourceMappings: (
+      input: ListEventSourceMappingsRequest,
+      ctx: RestContext
+    ): ListEventSourceMappingsResponse => {
       const fnArn = input.FunctionName ? find(input.FunctionName, ctx).arn : undefined
       const all = [...state.mappings.values()].filter(
-        (m) => m.region === ctx.region && (!fnArn || m.functionArn === fnArn) && (!input.EventSourceArn || m.eventSourceArn === input.EventSourceArn)
+        (m) =>
+          m.region === ctx.region &&
+          (!fnArn || m.functionArn === fnArn) &&
+          (!input.EventSourceArn || m.eventSourceArn === input.EventSourceArn)
       )
       const start = Number(input.Marker ?? 0) || 0
       const size = input.MaxItems ?? 100
       const page = all.slice(start, start + size)
-      return { EventSourceMappings: page.map(mappingConfiguration), ...(start + size < all.length ? { NextMarker: String(start + size) } : {}) }
+      return {
+        EventSourceMappings: page.map(mappingConfiguration),
+        ...(start + size < all.length ? { NextMarker: String(start + size) } : {})
+      }
     },
-    UpdateEventSourceMapping: (input: UpdateEventSourceMappingRequest, ctx: RestContext): EventSourceMappingConfiguration => {
+    UpdateEventSourceMapping: (
+      input: UpdateEventSourceMappingRequest,
+      ctx: RestContext
+    ): EventSourceMappingConfiguration => {
       const m = mapping(input.UUID)
       if (!['Enabled', 'Disabled'].includes(m.state)) {
-        throw lambdaError('ResourceInUseException', `Cannot update the event source mapping because it is in use. The mapping is ${m.state}.`)
+        throw lambdaError(
+          'ResourceInUseException',
+          `Cannot update the event source mapping because it is in use. The mapping is ${m.state}.`
+        )
       }
       if (input.FunctionName) {
         const fn = find(input.FunctionName, ctx)
@@ -170,7 +238,11 @@ export function esmHandlers(cloud: Cloud, state: LambdaState, find: (ref: string
     },
     DeleteEventSourceMapping: (input: DeleteEventSourceMappingRequest): EventSourceMappingConfiguration => {
       const m = mapping(input.UUID)
-      if (m.state === 'Deleting') throw lambdaError('ResourceInUseException', 'Cannot delete the event source mapping because it is in use. The mapping is Deleting.')
+      if (m.state === 'Deleting')
+        throw lambdaError(
+          'ResourceInUseException',
+          'Cannot delete the event source mapping because it is in use. The mapping is Deleting.'
+        )
       m.state = 'Deleting'
       m.lastModified = Date.now()
       transition(cloud, state, m, 'Deleted')

@@ -33,8 +33,7 @@ export interface CodeSnapshot {
 }
 
 export type InvokeResult =
-  | { ok: true; payload: string }
-  | { ok: false; errorType: string; errorMessage: string; payload: string }
+  { ok: true; payload: string } | { ok: false; errorType: string; errorMessage: string; payload: string }
 
 interface RunnerMessage {
   type: 'ready' | 'log' | 'raw' | 'result'
@@ -268,7 +267,8 @@ export class LambdaExecutor {
   private functionBusy(functionArn: string): number {
     let n = 0
     for (const pool of this.pools.values()) {
-      if (pool.snapshot.functionArn === functionArn) n += pool.starting + pool.workers.filter((w) => w.busy && !w.exited).length
+      if (pool.snapshot.functionArn === functionArn)
+        n += pool.starting + pool.workers.filter((w) => w.busy && !w.exited).length
     }
     return n
   }
@@ -283,7 +283,9 @@ export class LambdaExecutor {
   /** Whether one more execution of the pool's function fits its limit and the account's (a lowered limit holds at once). */
   private hasRoom(pool: Pool): boolean {
     const limit = this.options.functionLimit?.(pool.snapshot.functionArn) ?? 2
-    return this.functionBusy(pool.snapshot.functionArn) < limit && this.totalBusy() < (this.options.accountLimit?.() ?? 6)
+    return (
+      this.functionBusy(pool.snapshot.functionArn) < limit && this.totalBusy() < (this.options.accountLimit?.() ?? 6)
+    )
   }
 
   private canSpawn(pool: Pool): boolean {
@@ -390,7 +392,13 @@ export class LambdaExecutor {
       serialization: 'json'
     })
     let markReady: () => void = () => undefined
-    const worker: Worker = { child, busy: false, stream, exited: false, ready: new Promise<void>((r) => (markReady = r)) }
+    const worker: Worker = {
+      child,
+      busy: false,
+      stream,
+      exited: false,
+      ready: new Promise<void>((r) => (markReady = r))
+    }
     const ended = (): void => {
       worker.exited = true
       markReady()
@@ -449,7 +457,9 @@ export class LambdaExecutor {
         worker.onExit = undefined
         const ms = Date.now() - started
         log(`END RequestId: ${requestId}`)
-        log(`REPORT RequestId: ${requestId}\tDuration: ${ms.toFixed(2)} ms\tBilled Duration: ${Math.max(1, ms)} ms\tMemory Size: ${snapshot.memoryMb} MB\tMax Memory Used: 64 MB`)
+        log(
+          `REPORT RequestId: ${requestId}\tDuration: ${ms.toFixed(2)} ms\tBilled Duration: ${Math.max(1, ms)} ms\tMemory Size: ${snapshot.memoryMb} MB\tMax Memory Used: 64 MB`
+        )
         resolve(result)
       }
       const timer = setTimeout(() => {
@@ -458,13 +468,31 @@ export class LambdaExecutor {
         this.kill(worker)
         finish(failure('Sandbox.Timedout', message))
       }, snapshot.timeoutSec * 1000)
-      worker.onResult = (msg) => finish(msg.ok ? { ok: true, payload: msg.payload ?? 'null' } : failure(msg.errorType ?? 'Error', msg.errorMessage ?? '', msg.trace))
-      worker.onExit = () => finish(failure('Runtime.ExitError', `RequestId: ${requestId} Error: Runtime exited with error: exit status ${worker.child.exitCode ?? 'signal'}`))
+      worker.onResult = (msg) =>
+        finish(
+          msg.ok
+            ? { ok: true, payload: msg.payload ?? 'null' }
+            : failure(msg.errorType ?? 'Error', msg.errorMessage ?? '', msg.trace)
+        )
+      worker.onExit = () =>
+        finish(
+          failure(
+            'Runtime.ExitError',
+            `RequestId: ${requestId} Error: Runtime exited with error: exit status ${worker.child.exitCode ?? 'signal'}`
+          )
+        )
       if (worker.exited) {
         worker.onExit()
         return
       }
-      worker.child.send({ type: 'invoke', id: requestId, requestId, payload, functionArn: snapshot.functionArn, timeoutMs: snapshot.timeoutSec * 1000 })
+      worker.child.send({
+        type: 'invoke',
+        id: requestId,
+        requestId,
+        payload,
+        functionArn: snapshot.functionArn,
+        timeoutMs: snapshot.timeoutSec * 1000
+      })
     })
   }
 

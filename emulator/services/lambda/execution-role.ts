@@ -12,7 +12,15 @@ import type { LambdaState } from './model.js'
 export function executionRole(cloud: Cloud, state: LambdaState, snapshot: CodeSnapshot): Record<string, string> {
   const fn = [...state.functions.values()].find((f) => f.arn === snapshot.functionArn)
   const roleArn = fn?.config.role ?? ''
-  const credentials = executionRoleCredentials(cloud, { roleArn, functionArn: snapshot.functionArn, functionName: snapshot.functionName })
-  if (!credentials) throw lambdaError('InvalidParameterValueException', 'The role defined for the function cannot be assumed by Lambda.')
+  const credentials = executionRoleCredentials(cloud, {
+    roleArn,
+    functionArn: snapshot.functionArn,
+    functionName: snapshot.functionName
+  })
+  if (!credentials)
+    throw lambdaError(
+      'InvalidParameterValueException',
+      'The role defined for the function cannot be assumed by Lambda.'
+    )
   return { ...credentials }
 }

@@ -31,28 +31,49 @@ import { concurrencyHandlers } from './concurrency.js'
 import { lambdaError } from './errors.js'
 import { esmHandlers } from './esm.js'
 import { queueAsync } from './invoke.js'
-import { configuration, count, fnKey, functionArn, liveSnapshot, parseFunctionRef, snapshot, type Fn, type FnConfig, type LambdaState } from './model.js'
+import {
+  configuration,
+  count,
+  fnKey,
+  functionArn,
+  liveSnapshot,
+  parseFunctionRef,
+  snapshot,
+  type Fn,
+  type FnConfig,
+  type LambdaState
+} from './model.js'
 import { buildStatement, policyDocument } from './policy.js'
 
 /** Runtimes that can no longer be used to create functions (nodejs20.x blocked since 2026-08-31). */
-const BLOCKED_RUNTIMES = /^(nodejs(\d|1\d|20)\.x|nodejs|nodejs4\.3(-edge)?|python2\.7|python3\.[6-9]|dotnetcore\d\.\d|dotnet6|ruby2\.\d|ruby3\.2|java8|go1\.x|provided)$/
+const BLOCKED_RUNTIMES =
+  /^(nodejs(\d|1\d|20)\.x|nodejs|nodejs4\.3(-edge)?|python2\.7|python3\.[6-9]|dotnetcore\d\.\d|dotnet6|ruby2\.\d|ruby3\.2|java8|go1\.x|provided)$/
 const KNOWN_RUNTIMES = /^(nodejs\d+\.x|python3\.\d+|java\d+(\.al2)?|dotnet\d+|ruby3\.\d|provided(\.al2|\.al2023)?)$/
-const RESERVED_ENV = /^(_HANDLER|_X_AMZN_TRACE_ID|AWS_DEFAULT_REGION|AWS_REGION|AWS_EXECUTION_ENV|AWS_LAMBDA_[A-Z_]+|AWS_ACCESS_KEY|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|LAMBDA_TASK_ROOT|LAMBDA_RUNTIME_DIR)$/
-const PENDING = 'The operation cannot be performed at this time. The function is currently in the following state: Pending'
+const RESERVED_ENV =
+  /^(_HANDLER|_X_AMZN_TRACE_ID|AWS_DEFAULT_REGION|AWS_REGION|AWS_EXECUTION_ENV|AWS_LAMBDA_[A-Z_]+|AWS_ACCESS_KEY|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|LAMBDA_TASK_ROOT|LAMBDA_RUNTIME_DIR)$/
+const PENDING =
+  'The operation cannot be performed at this time. The function is currently in the following state: Pending'
 
 function decodeZip(zip: Uint8Array | undefined): Uint8Array {
-  if (!zip || zip.byteLength === 0) throw lambdaError('InvalidParameterValueException', 'Please provide a source for function code.')
+  if (!zip || zip.byteLength === 0)
+    throw lambdaError('InvalidParameterValueException', 'Please provide a source for function code.')
   try {
     unzipSync(zip)
   } catch {
-    throw lambdaError('InvalidParameterValueException', 'Could not unzip uploaded file. Please check your file, then try to upload again.')
+    throw lambdaError(
+      'InvalidParameterValueException',
+      'Could not unzip uploaded file. Please check your file, then try to upload again.'
+    )
   }
   return zip
 }
 
 function checkRole(cloud: Cloud, roleArn: string): void {
   const role = [...cloud.shared.roles.values()].find((r) => r.arn === roleArn)
-  const cannot = lambdaError('InvalidParameterValueException', 'The role defined for the function cannot be assumed by Lambda.')
+  const cannot = lambdaError(
+    'InvalidParameterValueException',
+    'The role defined for the function cannot be assumed by Lambda.'
+  )
   if (!role) throw cannot
   if (Date.now() - role.createdAt < cloud.faults.rolePropagationSeconds * 1000) throw cannot
   let trust = role.assumeRolePolicyDocument
@@ -66,10 +87,16 @@ function checkRole(cloud: Cloud, roleArn: string): void {
 
 function checkRuntime(runtime: string | undefined): string {
   if (!runtime || !KNOWN_RUNTIMES.test(runtime)) {
-    throw lambdaError('InvalidParameterValueException', `Value ${runtime ?? 'null'} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set`)
+    throw lambdaError(
+      'InvalidParameterValueException',
+      `Value ${runtime ?? 'null'} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set`
+    )
   }
   if (BLOCKED_RUNTIMES.test(runtime)) {
-    throw lambdaError('InvalidParameterValueException', `The runtime parameter of ${runtime} is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.`)
+    throw lambdaError(
+      'InvalidParameterValueException',
+      `The runtime parameter of ${runtime} is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.`
+    )
   }
   return runtime
 }
@@ -83,14 +110,20 @@ function envVariables(environment: Environment | undefined): Record<string, stri
   const vars = environment.Variables ?? {}
   const reserved = Object.keys(vars).filter((k) => RESERVED_ENV.test(k))
   if (reserved.length > 0) {
-    throw lambdaError('InvalidParameterValueException', `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`)
+    throw lambdaError(
+      'InvalidParameterValueException',
+      `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`
+    )
   }
   return { ...vars }
 }
 
 function checkFunctionName(name: string): string {
   if (!/^[a-zA-Z0-9-_]{1,64}$/.test(name)) {
-    throw lambdaError('ValidationException', `1 validation error detected: Value '${name}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ and have length less than or equal to 64`)
+    throw lambdaError(
+      'ValidationException',
+      `1 validation error detected: Value '${name}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ and have length less than or equal to 64`
+    )
   }
   return name
 }
@@ -115,10 +148,16 @@ function newConfig(cloud: Cloud, input: CreateFunctionRequest): FnConfig {
 function assertUpdatable(fn: Fn, revisionId: string | undefined): void {
   if (Date.now() < fn.activeAt) throw lambdaError('ResourceConflictException', PENDING)
   if (Date.now() < fn.updateDoneAt) {
-    throw lambdaError('ResourceConflictException', `The operation cannot be performed at this time. An update is in progress for resource: ${fn.arn}`)
+    throw lambdaError(
+      'ResourceConflictException',
+      `The operation cannot be performed at this time. An update is in progress for resource: ${fn.arn}`
+    )
   }
   if (revisionId && revisionId !== fn.revisionId) {
-    throw lambdaError('PreconditionFailedException', 'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id')
+    throw lambdaError(
+      'PreconditionFailedException',
+      'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id'
+    )
   }
 }
 
@@ -135,7 +174,10 @@ function invocationPayload(payload: Uint8Array | undefined): string {
   try {
     JSON.parse(text)
   } catch {
-    throw lambdaError('InvalidRequestContentException', 'Could not parse request body into json: Could not parse payload into json')
+    throw lambdaError(
+      'InvalidRequestContentException',
+      'Could not parse request body into json: Could not parse payload into json'
+    )
   }
   return text
 }
@@ -186,17 +228,24 @@ export function handlers(cloud: Cloud, state: LambdaState): Record<string, RestH
     GetFunction: (input: GetFunctionRequest, ctx: RestContext): GetFunctionResponse => {
       const fn = find(input.FunctionName, ctx)
       const code = { RepositoryType: 'S3', Location: `${cloud.endpoint()}/_emulator/lambda-code/${fn.name}` }
-      const concurrency = fn.reservedConcurrency === undefined ? {} : { Concurrency: { ReservedConcurrentExecutions: fn.reservedConcurrency } }
+      const concurrency =
+        fn.reservedConcurrency === undefined
+          ? {}
+          : { Concurrency: { ReservedConcurrentExecutions: fn.reservedConcurrency } }
       return { Configuration: configuration(fn), Code: code, Tags: fn.tags, ...concurrency }
     },
-    GetFunctionConfiguration: (input: GetFunctionConfigurationRequest, ctx: RestContext) => configuration(find(input.FunctionName, ctx)),
+    GetFunctionConfiguration: (input: GetFunctionConfigurationRequest, ctx: RestContext) =>
+      configuration(find(input.FunctionName, ctx)),
     DeleteFunction: (input: DeleteFunctionRequest, ctx: RestContext): DeleteFunctionResponse => {
       const fn = find(input.FunctionName, ctx)
       state.functions.delete(fnKey(fn.region, fn.name))
       state.executor.stopFunction(fn.arn)
       return { StatusCode: 204 }
     },
-    UpdateFunctionConfiguration: (input: UpdateFunctionConfigurationRequest, ctx: RestContext): FunctionConfiguration => {
+    UpdateFunctionConfiguration: (
+      input: UpdateFunctionConfigurationRequest,
+      ctx: RestContext
+    ): FunctionConfiguration => {
       const fn = find(input.FunctionName, ctx)
       assertUpdatable(fn, input.RevisionId)
       if (input.Role !== undefined) checkRole(cloud, input.Role)
@@ -229,10 +278,19 @@ export function handlers(cloud: Cloud, state: LambdaState): Record<string, RestH
       const fn = find(input.FunctionName, ctx)
       const statementId = input.StatementId ?? ''
       if (fn.policy.some((s) => s.Sid === statementId)) {
-        throw lambdaError('ResourceConflictException', 'The statement id (sid) provided already exists. Please choose a new statement id, or remove the existing statement.')
+        throw lambdaError(
+          'ResourceConflictException',
+          'The statement id (sid) provided already exists. Please choose a new statement id, or remove the existing statement.'
+        )
       }
       const statement = buildStatement(
-        { statementId, action: input.Action ?? '', principal: input.Principal ?? '', sourceArn: input.SourceArn, sourceAccount: input.SourceAccount },
+        {
+          statementId,
+          action: input.Action ?? '',
+          principal: input.Principal ?? '',
+          sourceArn: input.SourceArn,
+          sourceAccount: input.SourceAccount
+        },
         fn.arn
       )
       fn.policy.push(statement)
@@ -240,7 +298,8 @@ export function handlers(cloud: Cloud, state: LambdaState): Record<string, RestH
     },
     GetPolicy: (input: GetPolicyRequest, ctx: RestContext): GetPolicyResponse => {
       const fn = find(input.FunctionName, ctx)
-      if (fn.policy.length === 0) throw lambdaError('ResourceNotFoundException', 'The resource you requested does not exist.')
+      if (fn.policy.length === 0)
+        throw lambdaError('ResourceNotFoundException', 'The resource you requested does not exist.')
       return { Policy: policyDocument(fn.policy), RevisionId: fn.revisionId }
     },
     RemovePermission: (input: RemovePermissionRequest, ctx: RestContext) => {
@@ -248,7 +307,8 @@ export function handlers(cloud: Cloud, state: LambdaState): Record<string, RestH
       const sid = input.StatementId ?? ''
       const before = fn.policy.length
       fn.policy = fn.policy.filter((s) => s.Sid !== sid)
-      if (fn.policy.length === before) throw lambdaError('ResourceNotFoundException', `Statement ${sid} is not found in resource policy.`)
+      if (fn.policy.length === before)
+        throw lambdaError('ResourceNotFoundException', `Statement ${sid} is not found in resource policy.`)
     },
     TagResource: (input: TagResourceRequest) => {
       Object.assign(byArn(input.Resource).tags, input.Tags)
@@ -268,7 +328,10 @@ export function handlers(cloud: Cloud, state: LambdaState): Record<string, RestH
         return { StatusCode: 202 }
       }
       if (Date.now() < fn.activeAt) throw lambdaError('ResourceConflictException', PENDING)
-      if (fn.reservedConcurrency === 0) throw Object.assign(lambdaError('TooManyRequestsException', 'Rate Exceeded.'), { reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' })
+      if (fn.reservedConcurrency === 0)
+        throw Object.assign(lambdaError('TooManyRequestsException', 'Rate Exceeded.'), {
+          reason: 'ReservedFunctionConcurrentInvocationLimitExceeded'
+        })
       const result = count(fn, await state.executor.invoke(liveSnapshot(fn), payload))
       return {
         StatusCode: 200,

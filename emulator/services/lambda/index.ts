@@ -38,19 +38,38 @@ export function createLambda(cloud: Cloud): ServiceModule {
     signingName: 'lambda',
     schemas: lambda as unknown as Record<string, unknown>,
     handlers: handlers(cloud, state),
-    codec: jsonBodyCodec(() => lambdaError('InvalidRequestContentException', 'Could not parse request body into json: the body is not a JSON object')),
+    codec: jsonBodyCodec(() =>
+      lambdaError(
+        'InvalidRequestContentException',
+        'Could not parse request body into json: the body is not a JSON object'
+      )
+    ),
     errors: LAMBDA_ERRORS,
     throttleCode: 'TooManyRequestsException',
     serverErrorCode: 'ServiceException',
     error: (err) => {
       const reason = (err as { reason?: string }).reason ?? 'CallerRateLimitExceeded'
-      return restJsonError(err, err.code === 'TooManyRequestsException' ? { retryAfterSeconds: '1', Reason: reason } : {}, lambda as unknown as Record<string, unknown>)
+      return restJsonError(
+        err,
+        err.code === 'TooManyRequestsException' ? { retryAfterSeconds: '1', Reason: reason } : {},
+        lambda as unknown as Record<string, unknown>
+      )
     },
     state: () =>
       [...state.functions.values()].map((f) => {
         const { running, peak } = state.executor.concurrency(f.arn)
-        const mappings = [...state.mappings.values()].filter((m) => m.functionArn === f.arn).map((m) => ({ ...mappingConfiguration(m), ...m.stats }))
-        return { ...configuration(f), policy: f.policy, ...f.stats, reservedConcurrency: f.reservedConcurrency, running, peakConcurrency: peak, eventSourceMappings: mappings }
+        const mappings = [...state.mappings.values()]
+          .filter((m) => m.functionArn === f.arn)
+          .map((m) => ({ ...mappingConfiguration(m), ...m.stats }))
+        return {
+          ...configuration(f),
+          policy: f.policy,
+          ...f.stats,
+          reservedConcurrency: f.reservedConcurrency,
+          running,
+          peakConcurrency: peak,
+          eventSourceMappings: mappings
+        }
       }),
     close: () => state.executor.close()
   })

@@ -80,18 +80,32 @@ export function functionArn(cloud: Cloud, region: string, name: string): string 
 
 /** FunctionName as a name, a full ARN or a partial ARN (123456789012:function:name). */
 export function parseFunctionRef(ref: string, defaultRegion: string): { name: string; region: string } {
-  const m = /^(?:arn:aws[a-z-]*:lambda:([a-z0-9-]+):)?(?:\d{12}:)?(?:function:)?([a-zA-Z0-9-_]+)(?::[$\w-]+)?$/.exec(ref)
-  if (!m?.[2]) throw lambdaError('ValidationException', `1 validation error detected: Value '${ref}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern`)
+  const m = /^(?:arn:aws[a-z-]*:lambda:([a-z0-9-]+):)?(?:\d{12}:)?(?:function:)?([a-zA-Z0-9-_]+)(?::[$\w-]+)?$/.exec(
+    ref
+  )
+  if (!m?.[2])
+    throw lambdaError(
+      'ValidationException',
+      `1 validation error detected: Value '${ref}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern`
+    )
   return { name: m[2], region: m[1] ?? defaultRegion }
 }
 
 function stateOf(fn: Fn): Pick<FunctionConfiguration, 'State' | 'StateReason' | 'StateReasonCode'> {
-  if (Date.now() < fn.activeAt) return { State: 'Pending', StateReason: 'The function is being created.', StateReasonCode: 'Creating' }
+  if (Date.now() < fn.activeAt)
+    return { State: 'Pending', StateReason: 'The function is being created.', StateReasonCode: 'Creating' }
   return { State: 'Active' }
 }
 
-function updateStatus(fn: Fn): Pick<FunctionConfiguration, 'LastUpdateStatus' | 'LastUpdateStatusReason' | 'LastUpdateStatusReasonCode'> {
-  if (Date.now() < fn.updateDoneAt) return { LastUpdateStatus: 'InProgress', LastUpdateStatusReason: 'The function is being updated.', LastUpdateStatusReasonCode: 'Updating' as FunctionConfiguration['LastUpdateStatusReasonCode'] }
+function updateStatus(
+  fn: Fn
+): Pick<FunctionConfiguration, 'LastUpdateStatus' | 'LastUpdateStatusReason' | 'LastUpdateStatusReasonCode'> {
+  if (Date.now() < fn.updateDoneAt)
+    return {
+      LastUpdateStatus: 'InProgress',
+      LastUpdateStatusReason: 'The function is being updated.',
+      LastUpdateStatusReasonCode: 'Updating' as FunctionConfiguration['LastUpdateStatusReasonCode']
+    }
   return { LastUpdateStatus: 'Successful' }
 }
 

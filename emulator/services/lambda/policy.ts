@@ -27,10 +27,16 @@ function principalOf(principal: string): PolicyStatement['Principal'] {
 
 export function buildStatement(input: PermissionInput, functionArn: string): PolicyStatement {
   if (!/^[a-zA-Z0-9-_.]{1,100}$/.test(input.statementId)) {
-    throw lambdaError('ValidationException', `1 validation error detected: Value '${input.statementId}' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_.]+)`)
+    throw lambdaError(
+      'ValidationException',
+      `1 validation error detected: Value '${input.statementId}' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_.]+)`
+    )
   }
   if (!/^(lambda:[*]|lambda:[a-zA-Z]+|[*])$/.test(input.action)) {
-    throw lambdaError('ValidationException', `1 validation error detected: Value '${input.action}' at 'action' failed to satisfy constraint: Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])`)
+    throw lambdaError(
+      'ValidationException',
+      `1 validation error detected: Value '${input.action}' at 'action' failed to satisfy constraint: Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])`
+    )
   }
   const statement: PolicyStatement = {
     Sid: input.statementId,
@@ -47,7 +53,12 @@ export function buildStatement(input: PermissionInput, functionArn: string): Pol
 }
 
 function wildcardMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`
+  )
   return re.test(value)
 }
 

@@ -147,7 +147,9 @@ async function invokeBatch({ cloud, state, m }: PollerContext, fn: Fn, batch: Re
     m.lastProcessingResult = 'PROBLEM: Function call failed'
     return
   }
-  const failed = m.functionResponseTypes.includes('ReportBatchItemFailures') ? reportedFailures(batch, result.payload) : new Set<string>()
+  const failed = m.functionResponseTypes.includes('ReportBatchItemFailures')
+    ? reportedFailures(batch, result.payload)
+    : new Set<string>()
   const queues = queueAccess(cloud)
   for (const r of batch) if (!failed.has(r.messageId)) queues?.deleteMessage(m.eventSourceArn, r.receiptHandle)
   m.lastProcessingResult = 'OK'

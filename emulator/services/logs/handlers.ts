@@ -19,13 +19,28 @@ import type {
 import type { Cloud } from '../../types.js'
 import type { JsonContext, JsonHandler } from '../../protocols/json-rpc.js'
 import { logsError } from './errors.js'
-import { appendEvents, getGroup, getStream, groupKey, newGroup, type Group, type LogsState, type StoredEvent, type Stream } from './model.js'
+import {
+  appendEvents,
+  getGroup,
+  getStream,
+  groupKey,
+  newGroup,
+  type Group,
+  type LogsState,
+  type StoredEvent,
+  type Stream
+} from './model.js'
 
-const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
+]
 
 function required(value: string | undefined, member: string): string {
   if (value === undefined || value === '') {
-    throw logsError('InvalidParameterException', `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`)
+    throw logsError(
+      'InvalidParameterException',
+      `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`
+    )
   }
   return value
 }
@@ -45,7 +60,10 @@ function lastTime(s: Stream): number {
 }
 
 function inTimeRange(e: StoredEvent, range: { startTime?: number; endTime?: number }): boolean {
-  return (range.startTime === undefined || e.timestamp >= range.startTime) && (range.endTime === undefined || e.timestamp < range.endTime)
+  return (
+    (range.startTime === undefined || e.timestamp >= range.startTime) &&
+    (range.endTime === undefined || e.timestamp < range.endTime)
+  )
 }
 
 /**
@@ -54,19 +72,24 @@ function inTimeRange(e: StoredEvent, range: { startTime?: number; endTime?: numb
  */
 function matchesPattern(message: string, pattern: string | undefined): boolean {
   if (!pattern || pattern.trim() === '') return true
-  const terms = [...pattern.matchAll(/([?-]?)(?:"([^"]*)"|(\S+))/g)].map((m) => ({ op: m[1] ?? '', text: m[2] ?? m[3] ?? '' }))
+  const terms = [...pattern.matchAll(/([?-]?)(?:"([^"]*)"|(\S+))/g)].map((m) => ({
+    op: m[1] ?? '',
+    text: m[2] ?? m[3] ?? ''
+  }))
   const anyOf = terms.filter((t) => t.op === '?')
   if (anyOf.length > 0) return anyOf.some((t) => message.includes(t.text))
   return terms.every((t) => (t.op === '-' ? !message.includes(t.text) : message.includes(t.text)))
 }
 
 export function handlers(cloud: Cloud, state: LogsState): Record<string, JsonHandler> {
-  const group = (ctx: JsonContext, name: string | undefined): Group => getGroup(state, ctx.region, required(name, 'logGroupName'))
+  const group = (ctx: JsonContext, name: string | undefined): Group =>
+    getGroup(state, ctx.region, required(name, 'logGroupName'))
   return {
     CreateLogGroup: (input: CreateLogGroupRequest, ctx: JsonContext) => {
       const name = required(input.logGroupName, 'logGroupName')
       const key = groupKey(ctx.region, name)
-      if (state.groups.has(key)) throw logsError('ResourceAlreadyExistsException', 'The specified log group already exists')
+      if (state.groups.has(key))
+        throw logsError('ResourceAlreadyExistsException', 'The specified log group already exists')
       state.groups.set(key, newGroup(ctx.region, name, { ...input.tags }))
     },
     DescribeLogGroups: (input: DescribeLogGroupsRequest, ctx: JsonContext): DescribeLogGroupsResponse => {
@@ -94,7 +117,10 @@ export function handlers(cloud: Cloud, state: LogsState): Record<string, JsonHan
       const g = group(ctx, input.logGroupName)
       const days = input.retentionInDays
       if (days === undefined || !RETENTION_DAYS.includes(days)) {
-        throw logsError('InvalidParameterException', `1 validation error detected: Value '${days}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [${RETENTION_DAYS.join(', ')}]`)
+        throw logsError(
+          'InvalidParameterException',
+          `1 validation error detected: Value '${days}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [${RETENTION_DAYS.join(', ')}]`
+        )
       }
       g.retentionInDays = days
     },
@@ -108,7 +134,8 @@ export function handlers(cloud: Cloud, state: LogsState): Record<string, JsonHan
     CreateLogStream: (input: CreateLogStreamRequest, ctx: JsonContext) => {
       const g = group(ctx, input.logGroupName)
       const name = required(input.logStreamName, 'logStreamName')
-      if (g.streams.has(name)) throw logsError('ResourceAlreadyExistsException', 'The specified log stream already exists')
+      if (g.streams.has(name))
+        throw logsError('ResourceAlreadyExistsException', 'The specified log stream already exists')
       g.streams.set(name, { name, createdAt: Date.now(), events: [] })
     },
     DescribeLogStreams: (input: DescribeLogStreamsRequest, ctx: JsonContext): DescribeLogStreamsResponse => {
@@ -135,7 +162,10 @@ export function handlers(cloud: Cloud, state: LogsState): Record<string, JsonHan
       const stream = getStream(group(ctx, input.logGroupName), required(input.logStreamName, 'logStreamName'))
       const events = (input.logEvents ?? []).map((e) => ({ timestamp: Number(e.timestamp), message: e.message ?? '' }))
       if (events.some((e, i) => i > 0 && e.timestamp < (events[i - 1]?.timestamp ?? 0))) {
-        throw logsError('InvalidParameterException', 'Log events in a single PutLogEvents request must be in chronological order.')
+        throw logsError(
+          'InvalidParameterException',
+          'Log events in a single PutLogEvents request must be in chronological order.'
+        )
       }
       appendEvents(state, stream, events)
       return { nextSequenceToken: String(state.seq) }
@@ -145,7 +175,11 @@ export function handlers(cloud: Cloud, state: LogsState): Record<string, JsonHan
       const all = stream.events.filter((e) => inTimeRange(e, input))
       const limit = input.limit ?? 10000
       const token = input.nextToken
-      const start = token ? Number(token.slice(2)) || 0 : input.startFromHead === true ? 0 : Math.max(0, all.length - limit)
+      const start = token
+        ? Number(token.slice(2)) || 0
+        : input.startFromHead === true
+          ? 0
+          : Math.max(0, all.length - limit)
       const slice = all.slice(start, start + limit)
       return {
         events: slice.map((e) => ({ timestamp: e.timestamp, message: e.message, ingestionTime: e.ingestionTime })),
@@ -157,13 +191,25 @@ export function handlers(cloud: Cloud, state: LogsState): Record<string, JsonHan
       const g = group(ctx, input.logGroupName)
       const names = input.logStreamNames ?? []
       const prefix = input.logStreamNamePrefix
-      const streams = [...g.streams.values()].filter((s) => (names.length === 0 || names.includes(s.name)) && (!prefix || s.name.startsWith(prefix)))
+      const streams = [...g.streams.values()].filter(
+        (s) => (names.length === 0 || names.includes(s.name)) && (!prefix || s.name.startsWith(prefix))
+      )
       const events = streams
-        .flatMap((s) => s.events.filter((e) => inTimeRange(e, input) && matchesPattern(e.message, input.filterPattern)).map((e) => ({ s, e })))
+        .flatMap((s) =>
+          s.events
+            .filter((e) => inTimeRange(e, input) && matchesPattern(e.message, input.filterPattern))
+            .map((e) => ({ s, e }))
+        )
         .sort((a, b) => a.e.timestamp - b.e.timestamp || a.e.seq - b.e.seq)
       const { items, nextToken } = page(events, input.nextToken, input.limit ?? 10000)
       return {
-        events: items.map(({ s, e }) => ({ logStreamName: s.name, timestamp: e.timestamp, message: e.message, ingestionTime: e.ingestionTime, eventId: String(e.seq) })),
+        events: items.map(({ s, e }) => ({
+          logStreamName: s.name,
+          timestamp: e.timestamp,
+          message: e.message,
+          ingestionTime: e.ingestionTime,
+          eventId: String(e.seq)
+        })),
         searchedLogStreams: streams.map((s) => ({ logStreamName: s.name, searchedCompletely: true })),
         nextToken
       }

@@ -19,6 +19,12 @@ export function createLogs(cloud: Cloud): ServiceModule {
     throttleCode: 'ThrottlingException',
     serverErrorCode: 'ServiceUnavailableException',
     handlers: handlers(cloud, state),
-    state: () => [...state.groups.values()].map((g) => ({ name: g.name, region: g.region, retentionInDays: g.retentionInDays, streams: [...g.streams.keys()] }))
+    state: () =>
+      [...state.groups.values()].map((g) => ({
+        name: g.name,
+        region: g.region,
+        retentionInDays: g.retentionInDays,
+        streams: [...g.streams.keys()]
+      }))
   })
 }

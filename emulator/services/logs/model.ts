@@ -47,7 +47,10 @@ export function getStream(g: Group, name: string): Stream {
 
 export function newGroup(region: string, name: string, tags: Record<string, string> = {}): Group {
   if (!/^[.\-_/#A-Za-z0-9]{1,512}$/.test(name)) {
-    throw logsError('InvalidParameterException', `1 validation error detected: Value '${name}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+`)
+    throw logsError(
+      'InvalidParameterException',
+      `1 validation error detected: Value '${name}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+`
+    )
   }
   return { name, region, createdAt: Date.now(), streams: new Map(), tags }
 }

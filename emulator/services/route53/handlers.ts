@@ -30,11 +30,35 @@ import type {
 import type { Cloud } from '../../types.js'
 import type { RestContext, RestHandler } from '../../protocols/rest.js'
 import { route53Error } from './errors.js'
-import { apexRecords, bareId, changeStatus, newChange, newId, type Change, type Route53State, type VpcRef, type Zone } from './model.js'
-import { applyBatch, compareNames, nameProblem, normaliseName, pageRecords, recordKey, type RecordChange, type RecordSet } from './records.js'
+import {
+  apexRecords,
+  bareId,
+  changeStatus,
+  newChange,
+  newId,
+  type Change,
+  type Route53State,
+  type VpcRef,
+  type Zone
+} from './model.js'
+import {
+  applyBatch,
+  compareNames,
+  nameProblem,
+  normaliseName,
+  pageRecords,
+  recordKey,
+  type RecordChange,
+  type RecordSet
+} from './records.js'
 
 function changeInfo(change: Change, status = changeStatus(change)): ChangeInfo {
-  return { Id: `/change/${change.id}`, Status: status, SubmittedAt: new Date(change.submittedAt), Comment: change.comment }
+  return {
+    Id: `/change/${change.id}`,
+    Status: status,
+    SubmittedAt: new Date(change.submittedAt),
+    Comment: change.comment
+  }
 }
 
 function hostedZone(zone: Zone): HostedZone {
@@ -59,7 +83,15 @@ function resourceRecordSet(r: RecordSet): ResourceRecordSet {
     Weight: r.weight,
     TTL: r.ttl,
     ...(r.values.length > 0 ? { ResourceRecords: r.values.map((Value) => ({ Value })) } : {}),
-    ...(r.alias ? { AliasTarget: { HostedZoneId: r.alias.hostedZoneId, DNSName: r.alias.dnsName, EvaluateTargetHealth: r.alias.evaluateTargetHealth } } : {})
+    ...(r.alias
+      ? {
+          AliasTarget: {
+            HostedZoneId: r.alias.hostedZoneId,
+            DNSName: r.alias.dnsName,
+            EvaluateTargetHealth: r.alias.evaluateTargetHealth
+          }
+        }
+      : {})
   }
 }
 
@@ -72,16 +104,28 @@ function recordSet(r: ResourceRecordSet | undefined): RecordSet {
     values: (r?.ResourceRecords ?? []).map((v) => v.Value ?? ''),
     setIdentifier: r?.SetIdentifier,
     weight: r?.Weight,
-    alias: alias && { hostedZoneId: alias.HostedZoneId ?? '', dnsName: normaliseName(alias.DNSName ?? ''), evaluateTargetHealth: alias.EvaluateTargetHealth === true }
+    alias: alias && {
+      hostedZoneId: alias.HostedZoneId ?? '',
+      dnsName: normaliseName(alias.DNSName ?? ''),
+      evaluateTargetHealth: alias.EvaluateTargetHealth === true
+    }
   }
 }
 
 function checkVpc(cloud: Cloud, ref: VpcRef | undefined): VpcRef {
-  if (!ref?.vpcId) throw route53Error('InvalidInput', 'This operation requires a VPC for a private hosted zone (the emulator supports private zones only).')
+  if (!ref?.vpcId)
+    throw route53Error(
+      'InvalidInput',
+      'This operation requires a VPC for a private hosted zone (the emulator supports private zones only).'
+    )
   const known = cloud.shared.vpcs.get(ref.vpcId)
-  if (!known || known.region !== ref.region) throw route53Error('InvalidVPCId', `The VPC ${ref.vpcId} in ${ref.region} could not be found.`)
+  if (!known || known.region !== ref.region)
+    throw route53Error('InvalidVPCId', `The VPC ${ref.vpcId} in ${ref.region} could not be found.`)
   if (!known.enableDnsSupport || !known.enableDnsHostnames) {
-    throw route53Error('InvalidVPCId', `To use private hosted zones, the VPC ${ref.vpcId} must have enableDnsHostnames and enableDnsSupport set to true.`)
+    throw route53Error(
+      'InvalidVPCId',
+      `To use private hosted zones, the VPC ${ref.vpcId} must have enableDnsHostnames and enableDnsSupport set to true.`
+    )
   }
   return ref
 }
@@ -91,12 +135,18 @@ function maxItems(ctx: RestContext, fallback: number): number {
   const raw = ctx.req.query.get('maxitems')
   if (raw === null) return fallback
   const n = Number(raw)
-  if (!Number.isInteger(n) || n < 1) throw route53Error('InvalidInput', `1 validation error detected: Value '${raw}' at 'maxItems' failed to satisfy constraint: Member must be a positive integer`)
+  if (!Number.isInteger(n) || n < 1)
+    throw route53Error(
+      'InvalidInput',
+      `1 validation error detected: Value '${raw}' at 'maxItems' failed to satisfy constraint: Member must be a positive integer`
+    )
   return n
 }
 
 function sortedZones(state: Route53State): Zone[] {
-  return [...state.zones.values()].sort((a, b) => compareNames(a.name, b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  return [...state.zones.values()].sort(
+    (a, b) => compareNames(a.name, b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  )
 }
 
 export function handlers(cloud: Cloud, state: Route53State): Record<string, RestHandler> {
@@ -112,14 +162,23 @@ export function handlers(cloud: Cloud, state: Route53State): Record<string, Rest
       const { Name: name, CallerReference: callerReference } = input
       if (!name || !callerReference) throw route53Error('InvalidInput', 'Name and CallerReference are required')
       if (state.callerReferences.has(callerReference)) {
-        throw route53Error('HostedZoneAlreadyExists', 'A hosted zone has already been created with the specified caller reference.')
+        throw route53Error(
+          'HostedZoneAlreadyExists',
+          'A hosted zone has already been created with the specified caller reference.'
+        )
       }
       const ref = checkVpc(cloud, input.VPC && { vpcId: input.VPC.VPCId ?? '', region: input.VPC.VPCRegion ?? '' })
       const zoneName = normaliseName(name)
-      if (nameProblem(zoneName) || !/^[a-z0-9_.-]+$/.test(zoneName)) throw route53Error('InvalidDomainName', `${name} is not a valid domain name.`)
-      const twin = [...state.zones.values()].find((z) => z.name === zoneName && z.vpcs.some((v) => v.vpcId === ref.vpcId))
+      if (nameProblem(zoneName) || !/^[a-z0-9_.-]+$/.test(zoneName))
+        throw route53Error('InvalidDomainName', `${name} is not a valid domain name.`)
+      const twin = [...state.zones.values()].find(
+        (z) => z.name === zoneName && z.vpcs.some((v) => v.vpcId === ref.vpcId)
+      )
       if (twin) {
-        throw route53Error('ConflictingDomainExists', `The VPC ${ref.vpcId} in region ${ref.region} has already been associated with the hosted zone ${twin.id} with the same domain name.`)
+        throw route53Error(
+          'ConflictingDomainExists',
+          `The VPC ${ref.vpcId} in region ${ref.region} has already been associated with the hosted zone ${twin.id} with the same domain name.`
+        )
       }
       const zone: Zone = {
         id: newId(cloud, 'Z'),
@@ -145,21 +204,36 @@ export function handlers(cloud: Cloud, state: Route53State): Record<string, Rest
     AssociateVPCWithHostedZone: (input: AssociateVPCWithHostedZoneRequest): AssociateVPCWithHostedZoneResponse => {
       const zone = zoneOf(input.HostedZoneId)
       const ref = checkVpc(cloud, input.VPC && { vpcId: input.VPC.VPCId ?? '', region: input.VPC.VPCRegion ?? '' })
-      const twin = [...state.zones.values()].find((z) => z.name === zone.name && z.vpcs.some((v) => v.vpcId === ref.vpcId))
+      const twin = [...state.zones.values()].find(
+        (z) => z.name === zone.name && z.vpcs.some((v) => v.vpcId === ref.vpcId)
+      )
       if (twin) {
-        throw route53Error('ConflictingDomainExists', `The VPC ${ref.vpcId} in region ${ref.region} has already been associated with the hosted zone ${twin.id} with the same domain name.`)
+        throw route53Error(
+          'ConflictingDomainExists',
+          `The VPC ${ref.vpcId} in region ${ref.region} has already been associated with the hosted zone ${twin.id} with the same domain name.`
+        )
       }
       zone.vpcs.push(ref)
       const change = newChange(cloud, state)
       zone.lastChangeId = change.id
       return { ChangeInfo: changeInfo(change, 'PENDING') }
     },
-    DisassociateVPCFromHostedZone: (input: DisassociateVPCFromHostedZoneRequest): DisassociateVPCFromHostedZoneResponse => {
+    DisassociateVPCFromHostedZone: (
+      input: DisassociateVPCFromHostedZoneRequest
+    ): DisassociateVPCFromHostedZoneResponse => {
       const zone = zoneOf(input.HostedZoneId)
       const vpcId = input.VPC?.VPCId ?? ''
       const at = zone.vpcs.findIndex((v) => v.vpcId === vpcId && v.region === input.VPC?.VPCRegion)
-      if (at < 0) throw route53Error('VPCAssociationNotFound', `The specified VPC ${vpcId} is not associated with the hosted zone ${zone.id}.`)
-      if (zone.vpcs.length === 1) throw route53Error('LastVPCAssociation', 'The VPC that you are trying to disassociate from the private hosted zone is the last VPC that is associated with the hosted zone.')
+      if (at < 0)
+        throw route53Error(
+          'VPCAssociationNotFound',
+          `The specified VPC ${vpcId} is not associated with the hosted zone ${zone.id}.`
+        )
+      if (zone.vpcs.length === 1)
+        throw route53Error(
+          'LastVPCAssociation',
+          'The VPC that you are trying to disassociate from the private hosted zone is the last VPC that is associated with the hosted zone.'
+        )
       zone.vpcs.splice(at, 1)
       const change = newChange(cloud, state)
       zone.lastChangeId = change.id
@@ -171,9 +245,14 @@ export function handlers(cloud: Cloud, state: Route53State): Record<string, Rest
     },
     DeleteHostedZone: (input: DeleteHostedZoneRequest): DeleteHostedZoneResponse => {
       const zone = zoneOf(input.Id)
-      const extra = [...zone.records.values()].some((r) => r.name !== zone.name || (r.type !== 'SOA' && r.type !== 'NS'))
+      const extra = [...zone.records.values()].some(
+        (r) => r.name !== zone.name || (r.type !== 'SOA' && r.type !== 'NS')
+      )
       if (extra) {
-        throw route53Error('HostedZoneNotEmpty', 'The hosted zone contains resource record sets in addition to the default NS and SOA resource record sets. Before you can delete the hosted zone, you must delete the additional resource record sets.')
+        throw route53Error(
+          'HostedZoneNotEmpty',
+          'The hosted zone contains resource record sets in addition to the default NS and SOA resource record sets. Before you can delete the hosted zone, you must delete the additional resource record sets.'
+        )
       }
       state.zones.delete(zone.id)
       return { ChangeInfo: changeInfo(newChange(cloud, state), 'PENDING') }
@@ -182,7 +261,12 @@ export function handlers(cloud: Cloud, state: Route53State): Record<string, Rest
       const max = maxItems(ctx, 100)
       const zones = sortedZones(state)
       const marker = input.Marker
-      const start = marker ? Math.max(0, zones.findIndex((z) => z.id === marker)) : 0
+      const start = marker
+        ? Math.max(
+            0,
+            zones.findIndex((z) => z.id === marker)
+          )
+        : 0
       const next = zones[start + max]
       return {
         HostedZones: zones.slice(start, start + max).map(hostedZone),
@@ -195,10 +279,16 @@ export function handlers(cloud: Cloud, state: Route53State): Record<string, Rest
     ListHostedZonesByName: (input: ListHostedZonesByNameRequest, ctx: RestContext): ListHostedZonesByNameResponse => {
       const max = maxItems(ctx, 100)
       const { DNSName: dnsName, HostedZoneId: zoneId } = input
-      if (zoneId && !dnsName) throw route53Error('InvalidInput', 'The input is not valid: HostedZoneId requires DNSName.')
+      if (zoneId && !dnsName)
+        throw route53Error('InvalidInput', 'The input is not valid: HostedZoneId requires DNSName.')
       const zones = sortedZones(state)
       const wanted = dnsName === undefined ? undefined : normaliseName(dnsName)
-      const start = wanted === undefined ? 0 : zones.findIndex((z) => compareNames(z.name, wanted) > 0 || (z.name === wanted && (!zoneId || z.id >= bareId(zoneId))))
+      const start =
+        wanted === undefined
+          ? 0
+          : zones.findIndex(
+              (z) => compareNames(z.name, wanted) > 0 || (z.name === wanted && (!zoneId || z.id >= bareId(zoneId)))
+            )
       const begin = start < 0 ? zones.length : start
       const next = zones[begin + max]
       return {
@@ -218,30 +308,45 @@ export function handlers(cloud: Cloud, state: Route53State): Record<string, Rest
       const all = sortedZones(state).filter((z) => z.vpcs.some((v) => v.vpcId === vpcId && v.region === region))
       const start = input.NextToken ? Number(input.NextToken) || 0 : 0
       return {
-        HostedZoneSummaries: all.slice(start, start + max).map((z) => ({ HostedZoneId: z.id, Name: z.name, Owner: { OwningAccount: cloud.accountId } })),
+        HostedZoneSummaries: all
+          .slice(start, start + max)
+          .map((z) => ({ HostedZoneId: z.id, Name: z.name, Owner: { OwningAccount: cloud.accountId } })),
         MaxItems: max,
         NextToken: start + max < all.length ? String(start + max) : undefined
       }
     },
     ChangeResourceRecordSets: (input: ChangeResourceRecordSetsRequest): ChangeResourceRecordSetsResponse => {
       const zone = zoneOf(input.HostedZoneId)
-      const changes: RecordChange[] = (input.ChangeBatch?.Changes ?? []).map((c) => ({ action: c.Action ?? '', record: recordSet(c.ResourceRecordSet) }))
+      const changes: RecordChange[] = (input.ChangeBatch?.Changes ?? []).map((c) => ({
+        action: c.Action ?? '',
+        record: recordSet(c.ResourceRecordSet)
+      }))
       if (changes.length === 0) {
-        throw route53Error('InvalidInput', "1 validation error detected: Value '[]' at 'changeBatch.changes' failed to satisfy constraint: Member must have length greater than or equal to 1")
+        throw route53Error(
+          'InvalidInput',
+          "1 validation error detected: Value '[]' at 'changeBatch.changes' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        )
       }
       const previous = state.changes.get(zone.lastChangeId)
       if (cloud.faults.route53OneChangeAtATime && previous && changeStatus(previous) === 'PENDING') {
-        throw route53Error('PriorRequestNotComplete', 'The request was rejected because Route 53 was still processing a prior request.')
+        throw route53Error(
+          'PriorRequestNotComplete',
+          'The request was rejected because Route 53 was still processing a prior request.'
+        )
       }
       zone.records = applyBatch(zone.records, changes, zone.name)
       const change = newChange(cloud, state, input.ChangeBatch?.Comment)
       zone.lastChangeId = change.id
       return { ChangeInfo: changeInfo(change, 'PENDING') }
     },
-    ListResourceRecordSets: (input: ListResourceRecordSetsRequest, ctx: RestContext): ListResourceRecordSetsResponse => {
+    ListResourceRecordSets: (
+      input: ListResourceRecordSetsRequest,
+      ctx: RestContext
+    ): ListResourceRecordSetsResponse => {
       const zone = zoneOf(input.HostedZoneId)
       const { StartRecordName: name, StartRecordType: type } = input
-      if (type && !name) throw route53Error('InvalidInput', 'The input is not valid: StartRecordType requires StartRecordName.')
+      if (type && !name)
+        throw route53Error('InvalidInput', 'The input is not valid: StartRecordType requires StartRecordName.')
       const max = maxItems(ctx, 300)
       const page = pageRecords(zone.records.values(), { name, type }, max)
       return {

@@ -46,7 +46,12 @@ export function bareId(id: string): string {
 
 export function newChange(cloud: Cloud, state: Route53State, comment?: string): Change {
   const now = Date.now()
-  const change: Change = { id: newId(cloud, 'C'), submittedAt: now, insyncAt: now + (cloud.simulation.route53SyncMs ?? 0), comment }
+  const change: Change = {
+    id: newId(cloud, 'C'),
+    submittedAt: now,
+    insyncAt: now + (cloud.simulation.route53SyncMs ?? 0),
+    comment
+  }
   state.changes.set(change.id, change)
   return change
 }
@@ -58,11 +63,26 @@ export function changeStatus(change: Change): 'PENDING' | 'INSYNC' {
 /** The SOA and NS records every new zone starts with. */
 export function apexRecords(name: string): RecordSet[] {
   return [
-    { name, type: 'SOA', ttl: 900, values: ['ns-1536.awsdns-00.co.uk. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400'] },
-    { name, type: 'NS', ttl: 172800, values: ['ns-1536.awsdns-00.co.uk.', 'ns-0.awsdns-00.com.', 'ns-1024.awsdns-00.org.', 'ns-512.awsdns-00.net.'] }
+    {
+      name,
+      type: 'SOA',
+      ttl: 900,
+      values: ['ns-1536.awsdns-00.co.uk. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400']
+    },
+    {
+      name,
+      type: 'NS',
+      ttl: 172800,
+      values: ['ns-1536.awsdns-00.co.uk.', 'ns-0.awsdns-00.com.', 'ns-1024.awsdns-00.org.', 'ns-512.awsdns-00.net.']
+    }
   ]
 }
 
 export function dumpState(state: Route53State): unknown {
-  return [...state.zones.values()].map((z) => ({ id: z.id, name: z.name, vpcs: z.vpcs, records: [...z.records.values()] }))
+  return [...state.zones.values()].map((z) => ({
+    id: z.id,
+    name: z.name,
+    vpcs: z.vpcs,
+    records: [...z.records.values()]
+  }))
 }

@@ -78,7 +78,9 @@ function sameValues(a: string[], b: string[]): boolean {
 
 function sameAlias(a: AliasTarget | undefined, b: AliasTarget | undefined): boolean {
   if (!a || !b) return a === b
-  return a.dnsName === b.dnsName && a.hostedZoneId === b.hostedZoneId && a.evaluateTargetHealth === b.evaluateTargetHealth
+  return (
+    a.dnsName === b.dnsName && a.hostedZoneId === b.hostedZoneId && a.evaluateTargetHealth === b.evaluateTargetHealth
+  )
 }
 
 /** DELETE must match the current record set exactly: TTL, every value, weight and alias target. */
@@ -101,13 +103,18 @@ function shapeProblem(change: RecordChange): string | undefined {
 function valueProblem(r: RecordSet): string | undefined {
   if (r.type !== 'A') return undefined
   const bad = r.values.find((v) => !IPV4.test(v))
-  return bad === undefined ? undefined : `[Invalid Resource Record: 'FATAL problem: ARRDATAIllegalIPv4Address (Value is not a valid IPv4 address) encountered with '${bad}'']`
+  return bad === undefined
+    ? undefined
+    : `[Invalid Resource Record: 'FATAL problem: ARRDATAIllegalIPv4Address (Value is not a valid IPv4 address) encountered with '${bad}'']`
 }
 
 /** Throws InvalidInput for a change that is malformed regardless of the zone's contents. */
 export function checkChangeShape(change: RecordChange): void {
   if (!['CREATE', 'DELETE', 'UPSERT'].includes(change.action)) {
-    throw route53Error('InvalidInput', `Invalid XML ; Action must be one of CREATE, DELETE, UPSERT (found ${change.action})`)
+    throw route53Error(
+      'InvalidInput',
+      `Invalid XML ; Action must be one of CREATE, DELETE, UPSERT (found ${change.action})`
+    )
   }
   const problem = shapeProblem(change)
   if (problem) throw route53Error('InvalidInput', problem)
@@ -119,10 +126,20 @@ function inZone(name: string, zoneName: string): boolean {
 
 /** AWS reports over-long names as a FATAL problem in InvalidChangeBatch. */
 export function nameProblem(name: string): string | undefined {
-  const long = name.replace(/\.$/, '').split('.').find((label) => label.length > 63)
-  if (long !== undefined) return `FATAL problem: DomainLabelTooLong (Domain label is too long) encountered with '${long}'`
+  const long = name
+    .replace(/\.$/, '')
+    .split('.')
+    .find((label) => label.length > 63)
+  if (long !== undefined)
+    return `FATAL problem: DomainLabelTooLong (Domain label is too long) encountered with '${long}'`
   if (name.length > 255) return `FATAL problem: DomainNameTooLong (Domain name is too long) encountered with '${name}'`
-  if (name.replace(/\.$/, '').split('.').some((label) => label === '')) return `FATAL problem: DomainLabelEmpty (Domain label is empty) encountered with '${name}'`
+  if (
+    name
+      .replace(/\.$/, '')
+      .split('.')
+      .some((label) => label === '')
+  )
+    return `FATAL problem: DomainLabelEmpty (Domain label is empty) encountered with '${name}'`
   return undefined
 }
 
@@ -135,10 +152,12 @@ function applyOne(records: Map<string, RecordSet>, change: RecordChange, zoneNam
   if (valueIssue) return valueIssue
   const key = recordKey(r)
   const current = records.get(key)
-  if (change.action === 'CREATE' && current) return `Tried to create resource record set ${describe(r)} but it already exists`
+  if (change.action === 'CREATE' && current)
+    return `Tried to create resource record set ${describe(r)} but it already exists`
   if (change.action === 'DELETE') {
     if (!current) return `Tried to delete resource record set ${describe(r)} but it was not found`
-    if (!exactlyEqual(current, r)) return `Tried to delete resource record set ${describe(r)} but the values provided do not match the current values`
+    if (!exactlyEqual(current, r))
+      return `Tried to delete resource record set ${describe(r)} but the values provided do not match the current values`
     records.delete(key)
     return undefined
   }
@@ -160,8 +179,10 @@ function cnameConflict(records: Map<string, RecordSet>, r: RecordSet, zoneName: 
 
 function apexProblems(records: Map<string, RecordSet>, zoneName: string): string[] {
   const problems: string[] = []
-  if (!records.has(recordKey({ name: zoneName, type: 'SOA' }))) problems.push('A HostedZone must contain exactly one SOA record.')
-  if (!records.has(recordKey({ name: zoneName, type: 'NS' }))) problems.push('A HostedZone must contain at least one NS record for the zone itself.')
+  if (!records.has(recordKey({ name: zoneName, type: 'SOA' })))
+    problems.push('A HostedZone must contain exactly one SOA record.')
+  if (!records.has(recordKey({ name: zoneName, type: 'NS' })))
+    problems.push('A HostedZone must contain at least one NS record for the zone itself.')
   return problems
 }
 
@@ -170,7 +191,11 @@ function apexProblems(records: Map<string, RecordSet>, zoneName: string): string
  * the new record map; throws InvalidChangeBatch listing every problem, in
  * which case nothing is applied.
  */
-export function applyBatch(records: Map<string, RecordSet>, changes: RecordChange[], zoneName: string): Map<string, RecordSet> {
+export function applyBatch(
+  records: Map<string, RecordSet>,
+  changes: RecordChange[],
+  zoneName: string
+): Map<string, RecordSet> {
   changes.forEach(checkChangeShape)
   const next = new Map(records)
   const problems: string[] = []
@@ -189,7 +214,11 @@ export interface RecordPage {
 }
 
 /** ListResourceRecordSets: sorted, starting at (name, type), at most maxItems. */
-export function pageRecords(records: Iterable<RecordSet>, start: { name?: string; type?: string }, maxItems: number): RecordPage {
+export function pageRecords(
+  records: Iterable<RecordSet>,
+  start: { name?: string; type?: string },
+  maxItems: number
+): RecordPage {
   const sorted = [...records].sort(compareRecords)
   const startName = start.name === undefined ? undefined : normaliseName(start.name)
   const from = startName === undefined ? 0 : sorted.findIndex((r) => atOrAfter(r, startName, start.type))

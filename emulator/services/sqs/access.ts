@@ -15,7 +15,16 @@ export interface ReceivedMessage {
     SenderId: string
     ApproximateFirstReceiveTimestamp: string
   }
-  messageAttributes: Record<string, { dataType: string; stringValue?: string; binaryValue?: string; stringListValues: string[]; binaryListValues: string[] }>
+  messageAttributes: Record<
+    string,
+    {
+      dataType: string
+      stringValue?: string
+      binaryValue?: string
+      stringListValues: string[]
+      binaryListValues: string[]
+    }
+  >
 }
 
 export interface QueueAccess {

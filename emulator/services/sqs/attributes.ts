@@ -12,7 +12,13 @@ const RANGES: Readonly<Record<string, [number, number]>> = {
   KmsDataKeyReusePeriodSeconds: [60, 86400]
 }
 
-const OTHER_SETTABLE = new Set(['Policy', 'RedrivePolicy', 'RedriveAllowPolicy', 'KmsMasterKeyId', 'SqsManagedSseEnabled'])
+const OTHER_SETTABLE = new Set([
+  'Policy',
+  'RedrivePolicy',
+  'RedriveAllowPolicy',
+  'KmsMasterKeyId',
+  'SqsManagedSseEnabled'
+])
 const FIFO_ONLY = new Set(['FifoQueue', 'ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit'])
 
 const READ_ONLY = [
@@ -38,10 +44,16 @@ function checkRedrive(state: SqsState, text: string): string {
   const p = (parsed ?? {}) as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown }
   const count = Number(p.maxReceiveCount)
   if (typeof p.deadLetterTargetArn !== 'string' || !Number.isInteger(count) || count < 1 || count > 1000) {
-    throw sqsError('InvalidParameterValue', `Value ${text} for parameter RedrivePolicy is invalid. Reason: Redrive policy is not a valid JSON map with deadLetterTargetArn and maxReceiveCount (1 to 1000).`)
+    throw sqsError(
+      'InvalidParameterValue',
+      `Value ${text} for parameter RedrivePolicy is invalid. Reason: Redrive policy is not a valid JSON map with deadLetterTargetArn and maxReceiveCount (1 to 1000).`
+    )
   }
   if (!queueByArn(state, p.deadLetterTargetArn)) {
-    throw sqsError('InvalidParameterValue', `Value ${text} for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.`)
+    throw sqsError(
+      'InvalidParameterValue',
+      `Value ${text} for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.`
+    )
   }
   return JSON.stringify({ deadLetterTargetArn: p.deadLetterTargetArn, maxReceiveCount: count })
 }

@@ -61,7 +61,11 @@ function senderId(cloud: Cloud, ctx: JsonContext): string {
 function messageAttributes(input: Record<string, MessageAttributeValue> | undefined): Record<string, MessageAttribute> {
   const out: Record<string, MessageAttribute> = {}
   for (const [name, a] of Object.entries(input ?? {})) {
-    out[name] = { DataType: a.DataType ?? '', ...(a.StringValue !== undefined ? { StringValue: a.StringValue } : {}), ...(a.BinaryValue !== undefined ? { BinaryValue: a.BinaryValue } : {}) }
+    out[name] = {
+      DataType: a.DataType ?? '',
+      ...(a.StringValue !== undefined ? { StringValue: a.StringValue } : {}),
+      ...(a.BinaryValue !== undefined ? { BinaryValue: a.BinaryValue } : {})
+    }
   }
   return out
 }
@@ -70,7 +74,10 @@ function wantedAttributes(names: string[], all: string[]): string[] {
   return names.includes('All') ? all : names.filter((n) => all.includes(n))
 }
 
-function selectMessageAttributes(attributes: Record<string, MessageAttribute>, names: string[]): Record<string, MessageAttribute> | undefined {
+function selectMessageAttributes(
+  attributes: Record<string, MessageAttribute>,
+  names: string[]
+): Record<string, MessageAttribute> | undefined {
   const pick = Object.entries(attributes).filter(([name]) =>
     names.some((n) => n === 'All' || n === '.*' || n === name || (n.endsWith('.*') && name.startsWith(n.slice(0, -1))))
   )
@@ -78,7 +85,10 @@ function selectMessageAttributes(attributes: Record<string, MessageAttribute>, n
 }
 
 function sdkMessage(m: Message, input: ReceiveMessageRequest): SdkMessage {
-  const systemNames = wantedAttributes([...(input.MessageSystemAttributeNames ?? []), ...(input.AttributeNames ?? [])], SYSTEM_ATTRIBUTES)
+  const systemNames = wantedAttributes(
+    [...(input.MessageSystemAttributeNames ?? []), ...(input.AttributeNames ?? [])],
+    SYSTEM_ATTRIBUTES
+  )
   const system: Record<string, string> = {
     ApproximateReceiveCount: String(m.receiveCount),
     ApproximateFirstReceiveTimestamp: String(m.firstReceiveAt ?? m.sentAt),
@@ -106,11 +116,19 @@ function rangeCheck(value: number | undefined, name: string, [min, max]: [number
 function checkBatch(entries: { Id?: string }[] | undefined, kind: string): void {
   const list = entries ?? []
   if (list.length === 0) throw sqsError('EmptyBatchRequest', `There should be at least one ${kind} in the request.`)
-  if (list.length > 10) throw sqsError('TooManyEntriesInBatchRequest', `Maximum number of entries per request are 10. You have sent ${list.length}.`)
+  if (list.length > 10)
+    throw sqsError(
+      'TooManyEntriesInBatchRequest',
+      `Maximum number of entries per request are 10. You have sent ${list.length}.`
+    )
   const seen = new Set<string>()
   for (const e of list) {
     const id = e.Id ?? ''
-    if (!BATCH_ID.test(id)) throw sqsError('InvalidBatchEntryId', 'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.')
+    if (!BATCH_ID.test(id))
+      throw sqsError(
+        'InvalidBatchEntryId',
+        'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.'
+      )
     if (seen.has(id)) throw sqsError('BatchEntryIdsNotDistinct', `Id ${id} repeated.`)
     seen.add(id)
   }
@@ -136,7 +154,13 @@ export function handlers(cloud: Cloud, state: SqsState): Record<string, JsonHand
     const deadline = Date.now() + sqsMs(cloud, waitSeconds)
     for (;;) {
       const got = receive(cloud, state, queue, { max, visibilitySeconds: visibility })
-      if (got.length > 0 || Date.now() >= deadline || state.closed || state.queues.get(queueKey(queue.region, queue.name)) !== queue) return got
+      if (
+        got.length > 0 ||
+        Date.now() >= deadline ||
+        state.closed ||
+        state.queues.get(queueKey(queue.region, queue.name)) !== queue
+      )
+        return got
       await new Promise<void>((resolve) => {
         const wake = (): void => {
           queue.waiters.delete(wake)
@@ -151,10 +175,16 @@ export function handlers(cloud: Cloud, state: SqsState): Record<string, JsonHand
     CreateQueue: (input: CreateQueueRequest, ctx: JsonContext): CreateQueueResult => {
       const name = input.QueueName ?? ''
       if (name.endsWith('.fifo') || input.Attributes?.FifoQueue === 'true') {
-        throw sqsError('InvalidParameterValue', 'The emulator serves standard queues only: FIFO queues are not supported.')
+        throw sqsError(
+          'InvalidParameterValue',
+          'The emulator serves standard queues only: FIFO queues are not supported.'
+        )
       }
       if (!NAME.test(name)) {
-        throw sqsError('InvalidParameterValue', 'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length')
+        throw sqsError(
+          'InvalidParameterValue',
+          'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length'
+        )
       }
       const key = queueKey(ctx.region, name)
       const attributes = checkAttributes(state, input.Attributes as Record<string, string> | undefined)
@@ -162,14 +192,20 @@ export function handlers(cloud: Cloud, state: SqsState): Record<string, JsonHand
       if (existing) {
         for (const [k, v] of Object.entries(attributes)) {
           if ((existing.attributes[k] ?? DEFAULT_ATTRIBUTES[k] ?? '') !== v) {
-            throw sqsError('QueueNameExists', `A queue already exists with the same name and a different value for attribute ${k}`)
+            throw sqsError(
+              'QueueNameExists',
+              `A queue already exists with the same name and a different value for attribute ${k}`
+            )
           }
         }
         return { QueueUrl: existing.url }
       }
       const deletedAt = state.deleted.get(key)
       if (deletedAt !== undefined && Date.now() - deletedAt < sqsMs(cloud, 60)) {
-        throw sqsError('QueueDeletedRecently', 'You must wait 60 seconds after deleting a queue before you can create another with the same name.')
+        throw sqsError(
+          'QueueDeletedRecently',
+          'You must wait 60 seconds after deleting a queue before you can create another with the same name.'
+        )
       }
       const now = Date.now()
       const queue: Queue = {
@@ -225,12 +261,16 @@ export function handlers(cloud: Cloud, state: SqsState): Record<string, JsonHand
       if (input.MaxResults === undefined) return urls.length > 0 ? { QueueUrls: urls.slice(0, 1000) } : {}
       const start = Number(input.NextToken ?? 0) || 0
       const page = urls.slice(start, start + input.MaxResults)
-      return { QueueUrls: page, ...(start + input.MaxResults < urls.length ? { NextToken: String(start + input.MaxResults) } : {}) }
+      return {
+        QueueUrls: page,
+        ...(start + input.MaxResults < urls.length ? { NextToken: String(start + input.MaxResults) } : {})
+      }
     },
     TagQueue: (input: TagQueueRequest, ctx: JsonContext) => {
       const queue = find(ctx, input.QueueUrl)
       Object.assign(queue.tags, input.Tags)
-      if (Object.keys(queue.tags).length > 50) throw sqsError('InvalidParameterValue', 'Too many tags added for queue. The maximum is 50.')
+      if (Object.keys(queue.tags).length > 50)
+        throw sqsError('InvalidParameterValue', 'Too many tags added for queue. The maximum is 50.')
     },
     UntagQueue: (input: UntagQueueRequest, ctx: JsonContext) => {
       const queue = find(ctx, input.QueueUrl)
@@ -242,23 +282,46 @@ export function handlers(cloud: Cloud, state: SqsState): Record<string, JsonHand
     },
     SendMessage: (input: SendMessageRequest, ctx: JsonContext): SendMessageResult => {
       const queue = find(ctx, input.QueueUrl)
-      const message = newMessage(cloud, queue, { body: input.MessageBody, delaySeconds: input.DelaySeconds, attributes: messageAttributes(input.MessageAttributes), senderId: senderId(cloud, ctx) })
+      const message = newMessage(cloud, queue, {
+        body: input.MessageBody,
+        delaySeconds: input.DelaySeconds,
+        attributes: messageAttributes(input.MessageAttributes),
+        senderId: senderId(cloud, ctx)
+      })
       enqueue(state, queue, message)
-      return { MessageId: message.id, MD5OfMessageBody: message.md5OfBody, ...(message.md5OfAttributes ? { MD5OfMessageAttributes: message.md5OfAttributes } : {}) }
+      return {
+        MessageId: message.id,
+        MD5OfMessageBody: message.md5OfBody,
+        ...(message.md5OfAttributes ? { MD5OfMessageAttributes: message.md5OfAttributes } : {})
+      }
     },
     SendMessageBatch: (input: SendMessageBatchRequest, ctx: JsonContext): SendMessageBatchResult => {
       const queue = find(ctx, input.QueueUrl)
       const entries = input.Entries ?? []
       checkBatch(entries, 'SendMessageBatchRequestEntry')
       const total = entries.reduce((n, e) => n + Buffer.byteLength(e.MessageBody ?? ''), 0)
-      if (total > 1048576) throw sqsError('BatchRequestTooLong', `Batch requests cannot be longer than 1048576 bytes. You have sent ${total} bytes.`)
+      if (total > 1048576)
+        throw sqsError(
+          'BatchRequestTooLong',
+          `Batch requests cannot be longer than 1048576 bytes. You have sent ${total} bytes.`
+        )
       const result: SendMessageBatchResult = { Successful: [], Failed: [] }
       const sender = senderId(cloud, ctx)
       for (const e of entries) {
         try {
-          const message = newMessage(cloud, queue, { body: e.MessageBody, delaySeconds: e.DelaySeconds, attributes: messageAttributes(e.MessageAttributes), senderId: sender })
+          const message = newMessage(cloud, queue, {
+            body: e.MessageBody,
+            delaySeconds: e.DelaySeconds,
+            attributes: messageAttributes(e.MessageAttributes),
+            senderId: sender
+          })
           enqueue(state, queue, message)
-          result.Successful?.push({ Id: e.Id, MessageId: message.id, MD5OfMessageBody: message.md5OfBody, ...(message.md5OfAttributes ? { MD5OfMessageAttributes: message.md5OfAttributes } : {}) })
+          result.Successful?.push({
+            Id: e.Id,
+            MessageId: message.id,
+            MD5OfMessageBody: message.md5OfBody,
+            ...(message.md5OfAttributes ? { MD5OfMessageAttributes: message.md5OfAttributes } : {})
+          })
         } catch (err) {
           result.Failed?.push(entryFailure(e.Id ?? '', err))
         }
@@ -273,7 +336,10 @@ export function handlers(cloud: Cloud, state: SqsState): Record<string, JsonHand
       rangeCheck(input.WaitTimeSeconds, 'WaitTimeSeconds', [0, 20], 'Must be >= 0 and <= 20, if provided.')
       const visibility = input.VisibilityTimeout ?? visibilityTimeout(queue)
       const wait = input.WaitTimeSeconds ?? numberAttribute(queue, 'ReceiveMessageWaitTimeSeconds')
-      const got = wait > 0 ? await longPoll(queue, max, visibility, wait) : receive(cloud, state, queue, { max, visibilitySeconds: visibility })
+      const got =
+        wait > 0
+          ? await longPoll(queue, max, visibility, wait)
+          : receive(cloud, state, queue, { max, visibilitySeconds: visibility })
       return got.length > 0 ? { Messages: got.map((m) => sdkMessage(m, input)) } : {}
     },
     DeleteMessage: (input: DeleteMessageRequest, ctx: JsonContext) => {
@@ -296,7 +362,10 @@ export function handlers(cloud: Cloud, state: SqsState): Record<string, JsonHand
     ChangeMessageVisibility: (input: ChangeMessageVisibilityRequest, ctx: JsonContext) => {
       changeVisibility({ cloud, state }, find(ctx, input.QueueUrl), input.ReceiptHandle, input.VisibilityTimeout)
     },
-    ChangeMessageVisibilityBatch: (input: ChangeMessageVisibilityBatchRequest, ctx: JsonContext): ChangeMessageVisibilityBatchResult => {
+    ChangeMessageVisibilityBatch: (
+      input: ChangeMessageVisibilityBatchRequest,
+      ctx: JsonContext
+    ): ChangeMessageVisibilityBatchResult => {
       const queue = find(ctx, input.QueueUrl)
       checkBatch(input.Entries, 'ChangeMessageVisibilityBatchRequestEntry')
       const result: ChangeMessageVisibilityBatchResult = { Successful: [], Failed: [] }
@@ -314,7 +383,10 @@ export function handlers(cloud: Cloud, state: SqsState): Record<string, JsonHand
       const queue = find(ctx, input.QueueUrl)
       const now = Date.now()
       if (queue.purgedAt !== undefined && now - queue.purgedAt < sqsMs(cloud, 60)) {
-        throw sqsError('PurgeQueueInProgress', `Only one PurgeQueue operation on ${queue.name} is allowed every 60 seconds.`)
+        throw sqsError(
+          'PurgeQueueInProgress',
+          `Only one PurgeQueue operation on ${queue.name} is allowed every 60 seconds.`
+        )
       }
       queue.purgedAt = now
       queue.messages = []

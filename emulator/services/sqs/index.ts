@@ -31,7 +31,11 @@ function sqsErrorResponse(err: AwsError): EmulatorResponse {
   const body = JSON.parse(String(response.body)) as Record<string, unknown>
   return {
     ...response,
-    headers: { ...response.headers, 'content-type': CONTENT_TYPE, 'x-amzn-query-error': `${queryCode(err.code)};${err.status >= 500 ? 'Receiver' : 'Sender'}` },
+    headers: {
+      ...response.headers,
+      'content-type': CONTENT_TYPE,
+      'x-amzn-query-error': `${queryCode(err.code)};${err.status >= 500 ? 'Receiver' : 'Sender'}`
+    },
     body: JSON.stringify({ ...body, __type: `com.amazonaws.sqs#${err.code}` })
   }
 }
@@ -71,11 +75,18 @@ function access(cloud: Cloud, state: SqsState): QueueAccess {
     },
     allowsServiceSend(arn, from) {
       const queue = queueByArn(state, arn)
-      return queue !== undefined && allowsServiceSend(queue, { service: from.service, sourceArn: from.sourceArn, sourceAccount: cloud.accountId })
+      return (
+        queue !== undefined &&
+        allowsServiceSend(queue, { service: from.service, sourceArn: from.sourceArn, sourceAccount: cloud.accountId })
+      )
     },
     sendAsService(arn, body, from) {
       const queue = queueByArn(state, arn)
-      if (!queue || !allowsServiceSend(queue, { service: from.service, sourceArn: from.sourceArn, sourceAccount: cloud.accountId })) return false
+      if (
+        !queue ||
+        !allowsServiceSend(queue, { service: from.service, sourceArn: from.sourceArn, sourceAccount: cloud.accountId })
+      )
+        return false
       try {
         enqueue(state, queue, newMessage(cloud, queue, { body, senderId: from.service }))
         return true
@@ -85,7 +96,9 @@ function access(cloud: Cloud, state: SqsState): QueueAccess {
     },
     receive(arn, max) {
       const queue = queueByArn(state, arn)
-      return queue ? receive(cloud, state, queue, { max, visibilitySeconds: visibilityTimeout(queue) }).map(received) : []
+      return queue
+        ? receive(cloud, state, queue, { max, visibilitySeconds: visibilityTimeout(queue) }).map(received)
+        : []
     },
     deleteMessage(arn, handle) {
       const queue = queueByArn(state, arn)
@@ -126,7 +139,17 @@ export function createSqs(cloud: Cloud): ServiceModule {
     state: () =>
       [...state.queues.values()].map((q) => {
         const c = counts(q, Date.now())
-        return { name: q.name, region: q.region, arn: q.arn, url: q.url, attributes: q.attributes, tags: q.tags, messages: c.visible, inFlight: c.inFlight, delayed: c.delayed }
+        return {
+          name: q.name,
+          region: q.region,
+          arn: q.arn,
+          url: q.url,
+          attributes: q.attributes,
+          tags: q.tags,
+          messages: c.visible,
+          inFlight: c.inFlight,
+          delayed: c.delayed
+        }
       }),
     close
   })

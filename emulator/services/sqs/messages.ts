@@ -6,7 +6,16 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Cloud } from '../../types.js'
 import { sqsError } from './errors.js'
-import { numberAttribute, queueByArn, redrivePolicy, sqsMs, type Message, type MessageAttribute, type Queue, type SqsState } from './model.js'
+import {
+  numberAttribute,
+  queueByArn,
+  redrivePolicy,
+  sqsMs,
+  type Message,
+  type MessageAttribute,
+  type Queue,
+  type SqsState
+} from './model.js'
 
 export function md5(data: string | Uint8Array): string {
   return createHash('md5').update(data).digest('hex')
@@ -54,13 +63,23 @@ export interface SendInput {
 
 export function checkAttributesOfMessage(attributes: Record<string, MessageAttribute>): void {
   const names = Object.keys(attributes)
-  if (names.length > 10) throw sqsError('InvalidParameterValue', 'Number of message attributes [' + names.length + '] exceeds the allowed maximum [10].')
+  if (names.length > 10)
+    throw sqsError(
+      'InvalidParameterValue',
+      'Number of message attributes [' + names.length + '] exceeds the allowed maximum [10].'
+    )
   for (const [name, a] of Object.entries(attributes)) {
     if (!/^(String|Number|Binary)(\..+)?$/.test(a.DataType ?? '')) {
-      throw sqsError('InvalidParameterValue', `The type of message (user) attribute '${name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String.`)
+      throw sqsError(
+        'InvalidParameterValue',
+        `The type of message (user) attribute '${name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String.`
+      )
     }
     if (a.StringValue === undefined && a.BinaryValue === undefined) {
-      throw sqsError('InvalidParameterValue', `The message (user) attribute '${name}' must contain a non-empty value of message (user) attribute type '${a.DataType}'.`)
+      throw sqsError(
+        'InvalidParameterValue',
+        `The message (user) attribute '${name}' must contain a non-empty value of message (user) attribute type '${a.DataType}'.`
+      )
     }
   }
 }
@@ -68,7 +87,10 @@ export function checkAttributesOfMessage(attributes: Record<string, MessageAttri
 function attributesSize(attributes: Record<string, MessageAttribute>): number {
   let n = 0
   for (const [name, a] of Object.entries(attributes)) {
-    n += Buffer.byteLength(name) + Buffer.byteLength(a.DataType) + (a.BinaryValue?.byteLength ?? Buffer.byteLength(a.StringValue ?? ''))
+    n +=
+      Buffer.byteLength(name) +
+      Buffer.byteLength(a.DataType) +
+      (a.BinaryValue?.byteLength ?? Buffer.byteLength(a.StringValue ?? ''))
   }
   return n
 }
@@ -76,17 +98,28 @@ function attributesSize(attributes: Record<string, MessageAttribute>): number {
 /** A new message for the queue, validated as SendMessage validates it. */
 export function newMessage(cloud: Cloud, queue: Queue, input: SendInput): Message {
   const body = input.body
-  if (body === undefined || body === '') throw sqsError('MissingParameter', 'The request must contain the parameter MessageBody.')
-  if (INVALID_CHARS.test(body)) throw sqsError('InvalidMessageContents', 'Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF')
+  if (body === undefined || body === '')
+    throw sqsError('MissingParameter', 'The request must contain the parameter MessageBody.')
+  if (INVALID_CHARS.test(body))
+    throw sqsError(
+      'InvalidMessageContents',
+      'Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF'
+    )
   const attributes = input.attributes ?? {}
   checkAttributesOfMessage(attributes)
   const max = numberAttribute(queue, 'MaximumMessageSize')
   if (Buffer.byteLength(body) + attributesSize(attributes) > max) {
-    throw sqsError('InvalidParameterValue', `One or more parameters are invalid. Reason: Message must be shorter than ${max} bytes.`)
+    throw sqsError(
+      'InvalidParameterValue',
+      `One or more parameters are invalid. Reason: Message must be shorter than ${max} bytes.`
+    )
   }
   const delay = input.delaySeconds ?? numberAttribute(queue, 'DelaySeconds')
   if (!Number.isInteger(delay) || delay < 0 || delay > 900) {
-    throw sqsError('InvalidParameterValue', `Value ${delay} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.`)
+    throw sqsError(
+      'InvalidParameterValue',
+      `Value ${delay} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.`
+    )
   }
   const now = Date.now()
   return {
@@ -116,11 +149,14 @@ export function enqueue(state: SqsState, queue: Queue, message: Message): void {
 /** Drop messages older than the retention period (counted from their first enqueue). */
 export function expire(cloud: Cloud, queue: Queue, now: number): void {
   const keep = sqsMs(cloud, numberAttribute(queue, 'MessageRetentionPeriod'))
-  if (queue.messages.some((m) => now - m.sentAt >= keep)) queue.messages = queue.messages.filter((m) => now - m.sentAt < keep)
+  if (queue.messages.some((m) => now - m.sentAt >= keep))
+    queue.messages = queue.messages.filter((m) => now - m.sentAt < keep)
 }
 
 function handleFor(queue: Queue, message: Message): string {
-  return Buffer.from(JSON.stringify({ q: queue.arn, m: message.id, n: randomBytes(12).toString('hex') })).toString('base64')
+  return Buffer.from(JSON.stringify({ q: queue.arn, m: message.id, n: randomBytes(12).toString('hex') })).toString(
+    'base64'
+  )
 }
 
 interface Handle {
@@ -133,7 +169,8 @@ export function parseHandle(queue: Queue, handle: string | undefined): Handle {
   if (!handle) throw sqsError('MissingParameter', 'The request must contain the parameter ReceiptHandle.')
   try {
     const parsed = JSON.parse(Buffer.from(handle, 'base64').toString('utf8')) as Partial<Handle>
-    if (typeof parsed.q === 'string' && typeof parsed.m === 'string' && parsed.q === queue.arn) return { q: parsed.q, m: parsed.m }
+    if (typeof parsed.q === 'string' && typeof parsed.m === 'string' && parsed.q === queue.arn)
+      return { q: parsed.q, m: parsed.m }
   } catch {
     // fall through
   }
@@ -146,12 +183,23 @@ function deadLetter(state: SqsState, queue: Queue, message: Message): boolean {
   const dlq = policy ? queueByArn(state, policy.deadLetterTargetArn) : undefined
   if (!dlq) return false
   queue.messages = queue.messages.filter((m) => m !== message)
-  enqueue(state, dlq, { ...message, visibleAt: Date.now(), receiveCount: 0, firstReceiveAt: undefined, receiptHandle: undefined })
+  enqueue(state, dlq, {
+    ...message,
+    visibleAt: Date.now(),
+    receiveCount: 0,
+    firstReceiveAt: undefined,
+    receiptHandle: undefined
+  })
   return true
 }
 
 /** Up to `max` visible messages, each now in flight for `visibilitySeconds`, with a fresh receipt handle. */
-export function receive(cloud: Cloud, state: SqsState, queue: Queue, { max, visibilitySeconds }: { max: number; visibilitySeconds: number }): Message[] {
+export function receive(
+  cloud: Cloud,
+  state: SqsState,
+  queue: Queue,
+  { max, visibilitySeconds }: { max: number; visibilitySeconds: number }
+): Message[] {
   const now = Date.now()
   expire(cloud, queue, now)
   const maxReceives = redrivePolicy(queue)?.maxReceiveCount
@@ -176,16 +224,28 @@ export function deleteByHandle(queue: Queue, handle: string | undefined): void {
   if (message && message.receiptHandle === handle) queue.messages = queue.messages.filter((x) => x !== message)
 }
 
-export function changeVisibility({ cloud, state }: { cloud: Cloud; state: SqsState }, queue: Queue, handle: string | undefined, seconds: number | undefined): void {
+export function changeVisibility(
+  { cloud, state }: { cloud: Cloud; state: SqsState },
+  queue: Queue,
+  handle: string | undefined,
+  seconds: number | undefined
+): void {
   const { m } = parseHandle(queue, handle)
-  if (seconds === undefined) throw sqsError('MissingParameter', 'The request must contain the parameter VisibilityTimeout.')
+  if (seconds === undefined)
+    throw sqsError('MissingParameter', 'The request must contain the parameter VisibilityTimeout.')
   if (!Number.isInteger(seconds) || seconds < 0 || seconds > 43200) {
-    throw sqsError('InvalidParameterValue', `Value ${seconds} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.`)
+    throw sqsError(
+      'InvalidParameterValue',
+      `Value ${seconds} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.`
+    )
   }
   const now = Date.now()
   const message = queue.messages.find((x) => x.id === m)
   if (!message || message.receiptHandle !== handle || message.visibleAt <= now) {
-    throw sqsError('MessageNotInflight', `Value ${handle ?? ''} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`)
+    throw sqsError(
+      'MessageNotInflight',
+      `Value ${handle ?? ''} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`
+    )
   }
   message.visibleAt = now + sqsMs(cloud, seconds)
   if (seconds === 0) notify(state, queue)

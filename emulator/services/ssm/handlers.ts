@@ -8,7 +8,11 @@ export function handlers(parameters: PublicParameters): Record<string, JsonHandl
   return {
     GetParameter: (input: GetParameterRequest, ctx: JsonContext): GetParameterResult => {
       const name = input.Name
-      if (!name) throw ssmError('ValidationException', "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null")
+      if (!name)
+        throw ssmError(
+          'ValidationException',
+          "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"
+        )
       const parameter = parameters.find(name, ctx.region)
       if (!parameter) throw ssmError('ParameterNotFound', `Parameter ${name} not found.`)
       return { Parameter: parameter }

@@ -35,16 +35,24 @@ const SESSION_NAME = /^[\w+=,.@-]{2,64}$/
 
 function checkSessionName(name: string | undefined): string {
   if (!name || !SESSION_NAME.test(name)) {
-    throw stsError('ValidationError', `1 validation error detected: Value '${name ?? 'null'}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`)
+    throw stsError(
+      'ValidationError',
+      `1 validation error detected: Value '${name ?? 'null'}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`
+    )
   }
   return name
 }
 
 function checkDuration(seconds: number | undefined): number {
   const d = seconds ?? 3600
-  if (d < 900 || d > 43200) throw stsError('ValidationError', `1 validation error detected: Value '${d}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`)
+  if (d < 900 || d > 43200)
+    throw stsError(
+      'ValidationError',
+      `1 validation error detected: Value '${d}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`
+    )
   // a role's MaxSessionDuration is 3600 unless changed (the emulator does not change it)
-  if (d > 3600) throw stsError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.')
+  if (d > 3600)
+    throw stsError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.')
   return d
 }
 
@@ -74,7 +82,10 @@ function jwtClaims(token: string | undefined): Record<string, unknown> {
     if (typeof claims !== 'object' || claims === null) throw new Error('not an object')
     return claims as Record<string, unknown>
   } catch {
-    throw stsError('InvalidIdentityToken', "The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)")
+    throw stsError(
+      'InvalidIdentityToken',
+      'The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)'
+    )
   }
 }
 
@@ -101,12 +112,22 @@ function assumeRole(cloud: Cloud, input: AssumeRoleRequest, ctx: QueryContext): 
     ...(input.ExternalId ? { 'sts:externalid': [input.ExternalId] } : {}),
     ...(input.SourceIdentity ? { 'sts:sourceidentity': [input.SourceIdentity] } : {})
   }
-  if (session) for (const [k, v] of Object.entries(sessionRole(cloud, session)?.tags ?? {})) context[`aws:principaltag/${k}`.toLowerCase()] = [v]
+  if (session)
+    for (const [k, v] of Object.entries(sessionRole(cloud, session)?.tags ?? {}))
+      context[`aws:principaltag/${k}`.toLowerCase()] = [v]
   if (!role || !trustAllows(role, 'sts:AssumeRole', { type: 'AWS', ids }, context)) {
-    throw stsError('AccessDenied', `User: ${callerArn} is not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn ?? ''}`)
+    throw stsError(
+      'AccessDenied',
+      `User: ${callerArn} is not authorized to perform: sts:AssumeRole on resource: ${input.RoleArn ?? ''}`
+    )
   }
   const issued = issueSession(cloud, role, { sessionName, durationSeconds: duration })
-  return { Credentials: credentials(issued), AssumedRoleUser: assumedRoleUser(issued), PackedPolicySize: 0, ...(input.SourceIdentity ? { SourceIdentity: input.SourceIdentity } : {}) }
+  return {
+    Credentials: credentials(issued),
+    AssumedRoleUser: assumedRoleUser(issued),
+    PackedPolicySize: 0,
+    ...(input.SourceIdentity ? { SourceIdentity: input.SourceIdentity } : {})
+  }
 }
 
 /**
@@ -116,7 +137,10 @@ function assumeRole(cloud: Cloud, input: AssumeRoleRequest, ctx: QueryContext): 
  * claims become the condition keys `<issuer>:sub`, `<issuer>:aud` the trust policy checks. The
  * token's signature is not verified (nor the provider's thumbprints).
  */
-function assumeRoleWithWebIdentity(cloud: Cloud, input: AssumeRoleWithWebIdentityRequest): AssumeRoleWithWebIdentityResponse {
+function assumeRoleWithWebIdentity(
+  cloud: Cloud,
+  input: AssumeRoleWithWebIdentityRequest
+): AssumeRoleWithWebIdentityResponse {
   const sessionName = checkSessionName(input.RoleSessionName)
   const duration = checkDuration(input.DurationSeconds)
   const claims = jwtClaims(input.WebIdentityToken)
@@ -124,14 +148,18 @@ function assumeRoleWithWebIdentity(cloud: Cloud, input: AssumeRoleWithWebIdentit
   if (!iss) throw stsError('InvalidIdentityToken', 'The ID Token provided is missing the iss claim.')
   const exp = typeof claims.exp === 'number' ? claims.exp : undefined
   if (exp !== undefined && exp * 1000 < Date.now()) {
-    throw stsError('ExpiredTokenException', `Token expired: current date/time ${Math.floor(Date.now() / 1000)} must be before the expiration date/time${exp}`)
+    throw stsError(
+      'ExpiredTokenException',
+      `Token expired: current date/time ${Math.floor(Date.now() / 1000)} must be before the expiration date/time${exp}`
+    )
   }
   const provider = iss.replace(/^https:\/\//, '').replace(/\/$/, '')
   const role = roleByArn(cloud, input.RoleArn)
   const providerArn = `arn:${partitionOf(role?.arn ?? 'arn:aws')}:iam::${cloud.accountId}:oidc-provider/${provider}`
   const registered = policyStore(cloud).oidcProviders.get(providerArn)
   if (!registered) throw stsError('InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${iss}`)
-  if (!stringClaim(claims, 'aud').some((aud) => registered.clientIds.includes(aud))) throw stsError('InvalidIdentityToken', 'Incorrect token audience')
+  if (!stringClaim(claims, 'aud').some((aud) => registered.clientIds.includes(aud)))
+    throw stsError('InvalidIdentityToken', 'Incorrect token audience')
   const key = (claim: string): string => `${provider}:${claim}`.toLowerCase()
   const context: Record<string, string[]> = {
     [key('sub')]: stringClaim(claims, 'sub'),
@@ -140,11 +168,22 @@ function assumeRoleWithWebIdentity(cloud: Cloud, input: AssumeRoleWithWebIdentit
     'aws:federatedprovider': [providerArn],
     'sts:rolesessionname': [sessionName]
   }
-  for (const claim of ['job_workflow_ref', 'repository', 'repository_owner', 'ref', 'environment', 'actor', 'workflow']) {
+  for (const claim of [
+    'job_workflow_ref',
+    'repository',
+    'repository_owner',
+    'ref',
+    'environment',
+    'actor',
+    'workflow'
+  ]) {
     const values = stringClaim(claims, claim)
     if (values.length > 0) context[key(claim)] = values
   }
-  if (!role || !trustAllows(role, 'sts:AssumeRoleWithWebIdentity', { type: 'Federated', ids: [providerArn] }, context)) {
+  if (
+    !role ||
+    !trustAllows(role, 'sts:AssumeRoleWithWebIdentity', { type: 'Federated', ids: [providerArn] }, context)
+  ) {
     throw stsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity')
   }
   const issued = issueSession(cloud, role, { sessionName, durationSeconds: duration })
@@ -164,13 +203,18 @@ export function handlers(cloud: Cloud): Record<string, QueryHandler> {
     GetCallerIdentity: (_input: unknown, ctx: QueryContext): GetCallerIdentityResponse => {
       const session = callerSession(cloud, ctx)
       if (session) return { UserId: session.userId, Account: cloud.accountId, Arn: session.arn }
-      return { UserId: accessKeyOf(ctx) ?? 'AIDAEMULATOR', Account: cloud.accountId, Arn: DEFAULT_CALLER(cloud.accountId) }
+      return {
+        UserId: accessKeyOf(ctx) ?? 'AIDAEMULATOR',
+        Account: cloud.accountId,
+        Arn: DEFAULT_CALLER(cloud.accountId)
+      }
     },
     AssumeRole: (input: AssumeRoleRequest, ctx: QueryContext) => assumeRole(cloud, input, ctx),
     AssumeRoleWithWebIdentity: (input: AssumeRoleWithWebIdentityRequest) => assumeRoleWithWebIdentity(cloud, input),
     DecodeAuthorizationMessage: (input: DecodeAuthorizationMessageRequest): DecodeAuthorizationMessageResponse => {
       const decoded = decodeAuthorizationMessage(cloud, input.EncodedMessage ?? '')
-      if (decoded === undefined) throw stsError('InvalidAuthorizationMessageException', 'The message is not a valid authorization message.')
+      if (decoded === undefined)
+        throw stsError('InvalidAuthorizationMessageException', 'The message is not a valid authorization message.')
       return { DecodedMessage: decoded }
     }
   }
