@@ -4,82 +4,50 @@
  * mapping; the reconcile schedule repairs a record that no event will; events of another
  * project's instances cost the function no Route 53 call.
  */
-import { readFileSync, rmSync } from 'node:fs'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import {
   CreateAutoScalingGroupCommand,
   DeleteAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand
 } from '@aws-sdk/client-auto-scaling'
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53'
-import { startEmulator, type Emulator } from '../emulator/server.js'
 import { EmulatorClient } from '../emulator/client.js'
 import { TAGS, asgName, launchTemplateName, recordName, scheduleRuleName } from '../src/names.js'
-import {
-  action,
-  aRecords,
-  awsClients,
-  destroyAws,
-  projectView,
-  runningIps,
-  stackView,
-  until,
-  workspace,
-  type Aws
-} from './helpers/e2e.js'
+import { action, aRecords, projectView, runningIps, stackView, until, seedSuite } from './helpers/e2e.js'
 
 const REGION = 'us-east-1'
-const SEED = readFileSync(
-  path.join(fileURLToPath(new URL('../examples/wordpress/', import.meta.url)), 'compose.yaml'),
-  'utf8'
-)
 const WP = { project: 'prj-queue', stack: 'st', region: REGION }
 const FUNCTION_CALLER = 'lambda-update_r53_record-prj-queue'
 
-let emulator: Emulator
-let aws: Aws
-let work: string
+const suite = seedSuite(REGION)
 let zoneId: string
 
 beforeAll(async () => {
-  emulator = await startEmulator({
-    simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 }
-  })
-  aws = awsClients(emulator, REGION)
-  work = workspace({ 'compose.yaml': SEED })
   await action({
-    emulator,
+    emulator: suite.emulator,
     region: REGION,
-    workspace: work,
+    workspace: suite.work,
     inputs: { ...WP, 'compose-file': 'compose.yaml', 'wait-timeout': '60' }
   })
-  await emulator.waitIdle()
-  zoneId = (await projectView(aws, WP)).zones[0]?.id ?? ''
+  await suite.emulator.waitIdle()
+  zoneId = (await projectView(suite.aws, WP)).zones[0]?.id ?? ''
 }, 60_000)
 
-afterAll(async () => {
-  destroyAws(aws)
-  await emulator.stop()
-  rmSync(work, { recursive: true, force: true })
-})
-
 const wordpress = recordName(WP, 'wordpress')
-const recordOf = async (): Promise<string[] | undefined> => (await aRecords(aws, zoneId)).get(wordpress)
+const recordOf = async (): Promise<string[] | undefined> => (await aRecords(suite.aws, zoneId)).get(wordpress)
 
 test('a spot reclaim reaches the function through the queue in batches, and the record follows to the replacement', async () => {
-  const before = await stackView(aws, WP)
+  const before = await stackView(suite.aws, WP)
   const spot = before.instances.find((i) => i.service === 'wordpress' && i.spot)
-  emulator.resetCalls()
-  await emulator.spotInterrupt(spot?.id ?? '')
-  await emulator.waitIdle()
-  const view = await stackView(aws, WP)
+  suite.emulator.resetCalls()
+  await suite.emulator.spotInterrupt(spot?.id ?? '')
+  await suite.emulator.waitIdle()
+  const view = await stackView(suite.aws, WP)
   await until(
     async () => ((await recordOf())?.join() === runningIps(view, 'wordpress').join() ? true : undefined),
     async () => `record ${(await recordOf())?.join()}`
   )
   expect(await recordOf()).not.toContain(spot?.ip)
-  const state = (await new EmulatorClient(emulator.endpoint).state()) as {
+  const state = (await new EmulatorClient(suite.emulator.endpoint).state()) as {
     lambda?: Array<{ FunctionName: string; eventSourceMappings?: Array<{ batches: number; records: number }> }>
   }
   const mapping = state.lambda?.find((f) => f.FunctionName === 'update_r53_record-prj-queue')?.eventSourceMappings?.[0]
@@ -88,12 +56,12 @@ test('a spot reclaim reaches the function through the queue in batches, and the 
 })
 
 test("events of another project's instances cost the function no Route 53 call", async () => {
-  const groups = await aws.autoScaling.send(
+  const groups = await suite.aws.autoScaling.send(
     new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asgName(WP, 'db', 'on-demand')] })
   )
   const tag = (Key: string, Value: string) => ({ Key, Value, PropagateAtLaunch: true })
-  emulator.resetCalls()
-  await aws.autoScaling.send(
+  suite.emulator.resetCalls()
+  await suite.aws.autoScaling.send(
     new CreateAutoScalingGroupCommand({
       AutoScalingGroupName: 'someone-else',
       LaunchTemplate: { LaunchTemplateName: launchTemplateName(WP, 'db'), Version: '$Latest' },
@@ -104,12 +72,12 @@ test("events of another project's instances cost the function no Route 53 call",
       Tags: [tag(TAGS.project, 'prj-other'), tag(TAGS.stack, 'st'), tag(TAGS.service, 'db')]
     })
   )
-  await emulator.waitIdle()
-  await aws.autoScaling.send(
+  await suite.emulator.waitIdle()
+  await suite.aws.autoScaling.send(
     new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'someone-else', ForceDelete: true })
   )
-  await emulator.waitIdle()
-  const functionCalls = emulator.calls().filter((c) => c.caller === FUNCTION_CALLER)
+  await suite.emulator.waitIdle()
+  const functionCalls = suite.emulator.calls().filter((c) => c.caller === FUNCTION_CALLER)
   // the function ran on those events (it read the instances they name) and wrote nothing
   expect(functionCalls.filter((c) => c.operation === 'DescribeInstances').length).toBeGreaterThan(0)
   expect(functionCalls.filter((c) => c.service === 'route53')).toEqual([])
@@ -117,7 +85,7 @@ test("events of another project's instances cost the function no Route 53 call",
 
 test('the reconcile schedule repairs a record that no event will', async () => {
   const right = (await recordOf()) ?? []
-  await aws.route53.send(
+  await suite.aws.route53.send(
     new ChangeResourceRecordSetsCommand({
       HostedZoneId: zoneId,
       ChangeBatch: {
@@ -131,8 +99,8 @@ test('the reconcile schedule repairs a record that no event will', async () => {
     })
   )
   expect(await recordOf()).toEqual(['10.9.9.9'])
-  await new EmulatorClient(emulator.endpoint).fireSchedule(scheduleRuleName(WP), REGION)
-  await emulator.waitIdle()
+  await new EmulatorClient(suite.emulator.endpoint).fireSchedule(scheduleRuleName(WP), REGION)
+  await suite.emulator.waitIdle()
   await until(
     async () => ((await recordOf())?.join() === right.join() ? true : undefined),
     async () => `record ${(await recordOf())?.join()}`

@@ -2,10 +2,6 @@
  * End to end: what the run checks in AWS before its first write. A problem found there
  * stops the run with an error naming the service and the input, and nothing is written.
  */
-import { readFileSync, rmSync } from 'node:fs'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { startEmulator, type Emulator } from '../emulator/server.js'
 import { AL2023_AMIS } from '../emulator/types.js'
 import {
   AssociateRouteTableCommand,
@@ -18,31 +14,11 @@ import {
   ModifySubnetAttributeCommand,
   ModifyVpcAttributeCommand
 } from '@aws-sdk/client-ec2'
-import { action, awsClients, destroyAws, workspace, writesOf, type Aws } from './helpers/e2e.js'
+import { action, writesOf, seedSuite } from './helpers/e2e.js'
 
 const REGION = 'us-east-1'
-const SEED = readFileSync(
-  path.join(fileURLToPath(new URL('../examples/wordpress/', import.meta.url)), 'compose.yaml'),
-  'utf8'
-)
 
-let emulator: Emulator
-let aws: Aws
-let work: string
-
-beforeAll(async () => {
-  emulator = await startEmulator({
-    simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 }
-  })
-  aws = awsClients(emulator, REGION)
-  work = workspace({ 'compose.yaml': SEED })
-})
-
-afterAll(async () => {
-  destroyAws(aws)
-  await emulator.stop()
-  rmSync(work, { recursive: true, force: true })
-})
+const suite = seedSuite(REGION)
 
 test('an x86_64 AMI with a Graviton instance type stops the run before any write, naming each service', async () => {
   const inputs = {
@@ -54,7 +30,7 @@ test('an x86_64 AMI with a Graviton instance type stops the run before any write
     'instance-type': 'm7g.medium',
     wait: 'false'
   }
-  const run = await action({ emulator, region: REGION, workspace: work, inputs }, 1)
+  const run = await action({ emulator: suite.emulator, region: REGION, workspace: suite.work, inputs }, 1)
   expect(writesOf(run.calls)).toEqual([])
   for (const service of ['db', 'wordpress']) {
     expect(run.stdout).toContain(
@@ -73,16 +49,17 @@ test('an arm64 AMI with a Graviton instance type passes the check', async () => 
     'instance-type': 'm7g.medium',
     command: 'plan'
   }
-  const run = await action({ emulator, region: REGION, workspace: work, inputs })
+  const run = await action({ emulator: suite.emulator, region: REGION, workspace: suite.work, inputs })
   expect(run.calls.map((c) => c.operation)).toContain('DescribeImages')
 })
 
 describe('subnets without a way to the internet', () => {
   async function privateVpc(): Promise<{ vpc: string; subnet: string }> {
-    const vpc = (await aws.ec2.send(new CreateVpcCommand({ CidrBlock: '10.40.0.0/16' }))).Vpc?.VpcId ?? ''
-    await aws.ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc, EnableDnsHostnames: { Value: true } }))
+    const vpc = (await suite.aws.ec2.send(new CreateVpcCommand({ CidrBlock: '10.40.0.0/16' }))).Vpc?.VpcId ?? ''
+    await suite.aws.ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc, EnableDnsHostnames: { Value: true } }))
     const subnet =
-      (await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.40.1.0/24' }))).Subnet?.SubnetId ?? ''
+      (await suite.aws.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.40.1.0/24' }))).Subnet?.SubnetId ??
+      ''
     return { vpc, subnet }
   }
 
@@ -97,7 +74,7 @@ describe('subnets without a way to the internet', () => {
       'subnet-ids': subnet,
       wait: 'false'
     }
-    const run = await action({ emulator, region: REGION, workspace: work, inputs }, 1)
+    const run = await action({ emulator: suite.emulator, region: REGION, workspace: suite.work, inputs }, 1)
     expect(writesOf(run.calls)).toEqual([])
     expect(run.stdout).toContain(`subnet ${subnet}`)
     expect(run.stdout).toContain('has no route to the internet')
@@ -105,13 +82,14 @@ describe('subnets without a way to the internet', () => {
 
   test('a subnet routed to an internet gateway without public addresses on launch stops the deploy, and passes once they are on', async () => {
     const { vpc, subnet } = await privateVpc()
-    const igw = (await aws.ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway?.InternetGatewayId ?? ''
-    await aws.ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpc }))
-    const table = (await aws.ec2.send(new CreateRouteTableCommand({ VpcId: vpc }))).RouteTable?.RouteTableId ?? ''
-    await aws.ec2.send(
+    const igw =
+      (await suite.aws.ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway?.InternetGatewayId ?? ''
+    await suite.aws.ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpc }))
+    const table = (await suite.aws.ec2.send(new CreateRouteTableCommand({ VpcId: vpc }))).RouteTable?.RouteTableId ?? ''
+    await suite.aws.ec2.send(
       new CreateRouteCommand({ RouteTableId: table, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw })
     )
-    await aws.ec2.send(new AssociateRouteTableCommand({ RouteTableId: table, SubnetId: subnet }))
+    await suite.aws.ec2.send(new AssociateRouteTableCommand({ RouteTableId: table, SubnetId: subnet }))
     const inputs = {
       project: 'prj-net',
       stack: 'st',
@@ -121,13 +99,20 @@ describe('subnets without a way to the internet', () => {
       'subnet-ids': subnet,
       wait: 'false'
     }
-    const refused = await action({ emulator, region: REGION, workspace: work, inputs }, 1)
+    const refused = await action({ emulator: suite.emulator, region: REGION, workspace: suite.work, inputs }, 1)
     expect(writesOf(refused.calls)).toEqual([])
     expect(refused.stdout).toContain(
       `subnet ${subnet} (route table ${table}) routes to ${igw} but assigns no public IPv4 address on launch`
     )
-    await aws.ec2.send(new ModifySubnetAttributeCommand({ SubnetId: subnet, MapPublicIpOnLaunch: { Value: true } }))
-    const planned = await action({ emulator, region: REGION, workspace: work, inputs: { ...inputs, command: 'plan' } })
+    await suite.aws.ec2.send(
+      new ModifySubnetAttributeCommand({ SubnetId: subnet, MapPublicIpOnLaunch: { Value: true } })
+    )
+    const planned = await action({
+      emulator: suite.emulator,
+      region: REGION,
+      workspace: suite.work,
+      inputs: { ...inputs, command: 'plan' }
+    })
     expect(planned.calls.map((c) => c.operation)).toContain('DescribeRouteTables')
   })
 })

@@ -3,52 +3,31 @@
  * time and answers InstanceRefreshInProgress (the SDK's InstanceRefreshInProgressFault) to a
  * second; a deploy must take over the refresh a previous run started and left running.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { startEmulator, type Emulator } from '../emulator/server.js'
 import { asgName, launchTemplateName, recordName, type StackScope } from '../src/names.js'
 import {
   action,
   aRecords,
-  awsClients,
-  destroyAws,
   operations,
   projectView,
   runningIps,
   stackView,
-  workspace,
   writesOf,
-  type Aws
+  seedSuite,
+  SEED_COMPOSE
 } from './helpers/e2e.js'
 
 const REGION = 'us-east-1'
-const SEED = readFileSync(
-  path.join(fileURLToPath(new URL('../examples/wordpress/', import.meta.url)), 'compose.yaml'),
-  'utf8'
-)
 const WP: StackScope = { project: 'prj-roll', stack: 'st-wordpress', region: REGION }
 
-let emulator: Emulator
-let aws: Aws
-let work: string
-
-beforeAll(async () => {
-  emulator = await startEmulator({
-    simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 }
-  })
-  aws = awsClients(emulator, REGION)
-  work = workspace({ 'compose.yaml': SEED })
-})
-
-afterAll(async () => {
-  destroyAws(aws)
-  await emulator.stop()
-  rmSync(work, { recursive: true, force: true })
-})
+const suite = seedSuite(REGION)
 
 function deploy(image: string, extra: Record<string, string>, idle = true) {
-  writeFileSync(path.join(work, 'compose.yaml'), SEED.replace('image: wordpress:latest', `image: ${image}`))
+  writeFileSync(
+    path.join(suite.work, 'compose.yaml'),
+    SEED_COMPOSE.replace('image: wordpress:latest', `image: ${image}`)
+  )
   const inputs = {
     project: WP.project,
     stack: WP.stack,
@@ -57,15 +36,15 @@ function deploy(image: string, extra: Record<string, string>, idle = true) {
     'wait-timeout': '120',
     ...extra
   }
-  return action({ emulator, region: REGION, workspace: work, inputs, idle })
+  return action({ emulator: suite.emulator, region: REGION, workspace: suite.work, inputs, idle })
 }
 
 test('three image versions deployed back to back, the second without waiting, end with every instance on the third', async () => {
   await deploy('wordpress:6.1', { wait: 'true' })
   // The second version's refreshes stay pending (as a slow refresh would) until something cancels them.
-  emulator.cloud.simulation.refreshStartDelayMs = 600_000
+  suite.emulator.cloud.simulation.refreshStartDelayMs = 600_000
   const second = await deploy('wordpress:6.2', { wait: 'false' })
-  emulator.cloud.simulation.refreshStartDelayMs = 0
+  suite.emulator.cloud.simulation.refreshStartDelayMs = 0
   expect(operations(writesOf(second.calls)).filter((op) => op === 'StartInstanceRefresh')).toHaveLength(2)
 
   // While the second version's refreshes are still pending.
@@ -74,14 +53,14 @@ test('three image versions deployed back to back, the second without waiting, en
   expect(writes).toContain('StartInstanceRefresh (InstanceRefreshInProgress)')
   expect(writes).toContain('CancelInstanceRefresh')
 
-  await emulator.waitIdle()
-  const view = await stackView(aws, WP)
+  await suite.emulator.waitIdle()
+  const view = await stackView(suite.aws, WP)
   const template = view.launchTemplates.find((t) => t.name === launchTemplateName(WP, 'wordpress'))
   const version = String(template?.defaultVersion)
   for (const capacity of ['on-demand', 'spot'] as const)
     expect(view.groups.get(asgName(WP, 'wordpress', capacity))?.launchTemplateVersion).toBe(version)
   const wp = view.instances.filter((i) => i.service === 'wordpress')
   expect(wp.map((i) => i.launchTemplateVersion)).toEqual([version, version])
-  const zone = (await projectView(aws, WP)).zones[0]?.id ?? ''
-  expect((await aRecords(aws, zone)).get(recordName(WP, 'wordpress'))).toEqual(runningIps(view, 'wordpress'))
+  const zone = (await projectView(suite.aws, WP)).zones[0]?.id ?? ''
+  expect((await aRecords(suite.aws, zone)).get(recordName(WP, 'wordpress'))).toEqual(runningIps(view, 'wordpress'))
 })

@@ -3,49 +3,25 @@
  * back must not stay NXDOMAIN in resolvers for Route 53's default 15 minutes: the zone's SOA
  * minimum is the record TTL, set when the zone is made and healed as drift.
  */
-import { readFileSync, rmSync } from 'node:fs'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53'
-import { startEmulator, type Emulator } from '../emulator/server.js'
-import { action, awsClients, destroyAws, projectView, workspace, type Aws } from './helpers/e2e.js'
+import { action, projectView, seedSuite } from './helpers/e2e.js'
 
 const REGION = 'us-east-1'
-const SEED = readFileSync(
-  path.join(fileURLToPath(new URL('../examples/wordpress/', import.meta.url)), 'compose.yaml'),
-  'utf8'
-)
 const PROJECT = { project: 'prj-soa', region: REGION }
 
-let emulator: Emulator
-let aws: Aws
-let work: string
-
-beforeAll(async () => {
-  emulator = await startEmulator({
-    simulation: { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 }
-  })
-  aws = awsClients(emulator, REGION)
-  work = workspace({ 'compose.yaml': SEED })
-})
-
-afterAll(async () => {
-  destroyAws(aws)
-  await emulator.stop()
-  rmSync(work, { recursive: true, force: true })
-})
+const suite = seedSuite(REGION)
 
 const run = (extra: Record<string, string> = {}) =>
   action({
-    emulator,
+    emulator: suite.emulator,
     region: REGION,
-    workspace: work,
+    workspace: suite.work,
     inputs: { ...PROJECT, stack: 'st', 'compose-file': 'compose.yaml', 'dns-ttl': '10', 'wait-timeout': '60', ...extra }
   })
 
 async function soa(): Promise<{ zoneId: string; value: string; ttl: number }> {
-  const zoneId = (await projectView(aws, PROJECT)).zones[0]?.id ?? ''
-  const out = await aws.route53.send(
+  const zoneId = (await projectView(suite.aws, PROJECT)).zones[0]?.id ?? ''
+  const out = await suite.aws.route53.send(
     new ListResourceRecordSetsCommand({
       HostedZoneId: zoneId,
       StartRecordName: 'prj-soa.us-east-1.internal.',
@@ -63,7 +39,7 @@ test('the zone caches a missing name for the record TTL, and an SOA changed by h
   expect(made.value.split(' ').at(-1)).toBe('10')
 
   const byHand = made.value.replace(/ 10$/, ' 3600')
-  await aws.route53.send(
+  await suite.aws.route53.send(
     new ChangeResourceRecordSetsCommand({
       HostedZoneId: made.zoneId,
       ChangeBatch: {

@@ -3,9 +3,10 @@
  * in-process emulator, tell its calls apart from the DNS updater's, and look at what
  * exists in the emulated AWS through real SDK v3 clients.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import {
   AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
@@ -26,7 +27,7 @@ import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam'
 import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda'
 import { ListHostedZonesCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { runAction, type ActionRun } from '../../emulator/github-runner.js'
-import type { Emulator } from '../../emulator/server.js'
+import { startEmulator, type Emulator } from '../../emulator/server.js'
 import { sdkConfig } from '../../emulator/testing.js'
 import type { CallRecord } from '../../emulator/types.js'
 import {
@@ -68,6 +69,38 @@ export function awsClients(emulator: Emulator, region: string): Aws {
 
 export function destroyAws(aws: Aws): void {
   for (const client of Object.values(aws)) client.destroy()
+}
+
+/** The seed's compose file (examples/wordpress). */
+export const SEED_COMPOSE = readFileSync(
+  fileURLToPath(new URL('../../examples/wordpress/compose.yaml', import.meta.url)),
+  'utf8'
+)
+
+/** Instances start and stop in tens of milliseconds; SQS's clock runs 20 times as fast (a deleted queue's name is free again after 3 s). */
+export const FAST_SIMULATION = { launchDelayMs: 30, terminateDelayMs: 30, functionPendingMs: 30, sqsTimeScale: 0.05 }
+
+export interface SeedSuite {
+  emulator: Emulator
+  aws: Aws
+  /** A workspace holding the seed's compose file as compose.yaml. */
+  work: string
+}
+
+/** For one test file: before its tests an emulator, SDK clients and a workspace with the seed's compose file; after them, gone. */
+export function seedSuite(region = 'us-east-1'): SeedSuite {
+  const suite = {} as SeedSuite
+  beforeAll(async () => {
+    suite.emulator = await startEmulator({ simulation: FAST_SIMULATION })
+    suite.aws = awsClients(suite.emulator, region)
+    suite.work = workspace({ 'compose.yaml': SEED_COMPOSE })
+  })
+  afterAll(async () => {
+    destroyAws(suite.aws)
+    await suite.emulator.stop()
+    rmSync(suite.work, { recursive: true, force: true })
+  })
+  return suite
 }
 
 /** A fresh workspace holding the given files (paths may contain folders). */
