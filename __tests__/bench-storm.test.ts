@@ -44,6 +44,7 @@ function run(instances: number, overrides: Partial<StormRun> = {}): StormRun {
   return {
     services: instances / 5,
     instances,
+    launchSpreadMs: 0,
     deploy: { ok: true, wallMs: 1, throttled: 0 },
     interrupted: instances,
     reclaimSpanMs: 900,
@@ -86,6 +87,14 @@ describe('stormTargets', () => {
   it('fails a convergence that was not reached by the deadline', () => {
     const list = stormTargets(figures([run(200, { cleanMs: NaN, exactMs: NaN })]))
     expect(list.filter((t) => !t.pass).map((t) => t.actual)).toEqual(['not reached', 'not reached'])
+  })
+
+  it('judges the spread storm apart, under its own name', () => {
+    const spread = run(200, { launchSpreadMs: 27_000, updater: { route53Calls: 50, route53Throttled: 0, ec2Calls: 40, ec2Throttled: 0 } })
+    const list = stormTargets({ ...figures([run(200)]), spread })
+    expect(list).toHaveLength(8)
+    const failing = list.filter((t) => !t.pass)
+    expect(failing.map((t) => t.name)).toEqual(['storm, 200 instances, launches spread over 27.0 s: DNS updater Route 53 calls'])
   })
 
   it('falls back to the largest storm when none had 200 instances', () => {

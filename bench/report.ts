@@ -135,11 +135,12 @@ export function stormTable(storm: StormFigures): string {
     'failed messages / dead-lettered / stale writes',
     'batches (from the reclaim: start-end, messages, records changed, Route 53 calls)'
   ]
-  const runs = [...storm.runs, ...(storm.concurrent ? [storm.concurrent.stormRun] : [])]
+  const runs = [...storm.runs, ...(storm.spread ? [storm.spread] : []), ...(storm.concurrent ? [storm.concurrent.stormRun] : [])]
   const columns = runs.map(stormColumn)
   const header = [
     'reclaim storm',
     ...storm.runs.map((r) => `${r.services} x ${storm.settings.replicas} spot`),
+    ...(storm.spread ? [`${storm.spread.services} x ${storm.settings.replicas}, launches spread over ${seconds(storm.spread.launchSpreadMs)}`] : []),
     ...(storm.concurrent ? [`${storm.concurrent.stormServices} x ${storm.settings.replicas}, ${storm.concurrent.services}-service deploy alongside`] : [])
   ]
   return table(
@@ -175,11 +176,18 @@ function deployTargets(rows: PhaseRow[]): Target[] {
   return out
 }
 
-/** The issue's storm targets, on the 200-instance storm (else the largest that ran). */
+/**
+ * The issue's storm targets, on the 200-instance storm (else the largest that ran), and the same
+ * on the largest storm again with its replacements' launches spread.
+ */
 export function stormTargets(storm: StormFigures): Target[] {
   const run = storm.runs.find((r) => r.instances === 200) ?? [...storm.runs].sort((a, b) => b.instances - a.instances)[0]
   if (!run) return []
-  const at = `storm, ${run.instances} instances`
+  const spread = storm.spread ? runTargets(storm.spread, `storm, ${storm.spread.instances} instances, launches spread over ${seconds(storm.spread.launchSpreadMs)}`) : []
+  return [...runTargets(run, `storm, ${run.instances} instances`), ...spread]
+}
+
+function runTargets(run: StormRun, at: string): Target[] {
   const l = run.lambda
   const failed = l.errors + l.failedMessages + l.deadLettered
   const calls = run.updater.route53Calls
@@ -213,7 +221,7 @@ export function targetTable(list: Target[]): string {
 function stormHeading(storm: StormFigures): string {
   const s = storm.settings
   return [
-    `Reclaim storm (one run per size; rate limits on, Lambda concurrency ${s.lambdaConcurrency}, SQS time scale ${s.sqsTimeScale}: the mapping's`,
+    `Reclaim storm (one run per size, the largest once more with its replacements' launches spread; rate limits on, Lambda concurrency ${s.lambdaConcurrency}, SQS time scale ${s.sqsTimeScale}: the mapping's`,
     `${s.batchingWindowSeconds} s batching window is real time; batches of up to ${s.batchSize}, ${s.batchConcurrency} at once; instances run ${s.launchDelayMs / 1000} s after launch and`,
     `terminate ${s.terminateDelayMs / 1000} s after shutting down; every spot instance interrupted in ${s.reclaimSpreadMs / 1000} s; figures taken at most ${s.deadlineMs / 1000} s after the reclaim)`
   ].join('\n')

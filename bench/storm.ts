@@ -36,6 +36,12 @@ export const STORM_SETTINGS = {
   sqsTimeScale: 1,
   /** pending -> running of a replacement (AWS: tens of seconds; shorter keeps the bench short). */
   launchDelayMs: 5000,
+  /**
+   * The largest storm once more with the replacements' launch delays spread: each wave of
+   * interruptions gets a longer one, up to launchDelayMs + this, as AWS's launches spread over
+   * tens of seconds (more batching windows see an event, so more batches).
+   */
+  launchSpreadMs: 27_000,
   /** shutting-down -> terminated (AWS: tens of seconds). */
   terminateDelayMs: 2000,
   /** The interruptions are spread evenly over this long. */
@@ -67,6 +73,8 @@ export interface StormBatch {
 export interface StormRun {
   services: number
   instances: number
+  /** The replacements' launch delays went from launchDelayMs to launchDelayMs + this (0: all the same). */
+  launchSpreadMs: number
   /** The deploy of the stack with wait: true, rate limits on. */
   deploy: { ok: boolean; wallMs: number; throttled: number }
   interrupted: number
@@ -109,6 +117,8 @@ export interface ConcurrentDeploy {
 export interface StormFigures {
   settings: typeof STORM_SETTINGS
   runs: StormRun[]
+  /** The largest storm again, its replacements' launches spread over launchSpreadMs. */
+  spread?: StormRun
   concurrent?: ConcurrentDeploy
 }
 
@@ -236,11 +246,16 @@ class StormWatch {
       .sort((a, b) => a.id.localeCompare(b.id))
   }
 
-  /** Interrupts every instance given, in WAVES waves spread over `spreadMs`. */
-  async reclaim(victims: Array<{ id: string; ip: string }>, spreadMs: number): Promise<void> {
+  /**
+   * Interrupts every instance given, in WAVES waves spread over `spreadMs`; the replacements of
+   * wave k launch with launchDelayMs + k / (WAVES - 1) x launchSpreadMs (the group launches them
+   * on the next turn of the event loop, before the next wave changes the delay).
+   */
+  async reclaim(victims: Array<{ id: string; ip: string }>, spread: { reclaimMs: number; launchMs: number }): Promise<void> {
     this.reclaimAt = Date.now()
     for (let wave = 0; wave < WAVES; wave += 1) {
-      await sleep(this.reclaimAt + (wave * spreadMs) / WAVES - Date.now())
+      await sleep(this.reclaimAt + (wave * spread.reclaimMs) / WAVES - Date.now())
+      this.emu.cloud.simulation.launchDelayMs = STORM_SETTINGS.launchDelayMs + (wave * spread.launchMs) / (WAVES - 1)
       for (const [n, victim] of victims.entries()) {
         if (n % WAVES !== wave) continue
         this.reclaimed.set(victim.id, victim.ip)
@@ -342,15 +357,17 @@ interface StormContext {
 }
 
 /** Reclaims every spot instance of the storm stack and measures until the records are right (or the deadline). */
-async function measureStorm(ctx: StormContext, alongside?: () => void): Promise<StormRun> {
+async function measureStorm(ctx: StormContext, options: { alongside?: () => void; launchSpreadMs?: number } = {}): Promise<StormRun> {
   const { emu } = ctx
+  const { alongside } = options
+  const launchSpreadMs = options.launchSpreadMs ?? 0
   const watch = new StormWatch(emu, ctx.zoneId, ctx.services)
   const before = lambdaSnapshot(emu)
   try {
     watch.start()
     const victims = watch.spotInstances()
     if (!alongside) emu.resetCalls()
-    const reclaiming = watch.reclaim(victims, STORM_SETTINGS.reclaimSpreadMs)
+    const reclaiming = watch.reclaim(victims, { reclaimMs: STORM_SETTINGS.reclaimSpreadMs, launchMs: launchSpreadMs })
     alongside?.()
     await reclaiming
     const deadline = watch.reclaimAt + STORM_SETTINGS.deadlineMs
@@ -369,6 +386,7 @@ async function measureStorm(ctx: StormContext, alongside?: () => void): Promise<
     return {
       services: ctx.services.length,
       instances: ctx.services.length * STORM_SETTINGS.replicas,
+      launchSpreadMs,
       deploy: ctx.deploy,
       interrupted: watch.reclaimed.size,
       reclaimSpanMs: watch.lastInterruptAt - watch.reclaimAt,
@@ -402,6 +420,7 @@ async function measureStorm(ctx: StormContext, alongside?: () => void): Promise<
     }
   } finally {
     watch.close()
+    emu.cloud.simulation.launchDelayMs = STORM_SETTINGS.launchDelayMs
   }
 }
 
@@ -455,12 +474,20 @@ export async function stormBench(options: { sizes: number[]; concurrentServices:
   const runs: StormRun[] = []
   const largest = Math.max(...options.sizes)
   let quiet: PhaseFigures | undefined
+  let spread: StormRun | undefined
   for (const services of options.sizes) {
     const { emu, ctx } = await stormStack(services, log)
     try {
       const run = await measureStorm(ctx)
       log(`  storm, ${services} services: ${describe(run)}`)
       runs.push(run)
+      if (services === largest && !spread) {
+        // the replacements of the first storm are the victims of this one
+        await emu.waitIdle()
+        await sleep(QUIET_MS)
+        spread = await measureStorm(ctx, { launchSpreadMs: STORM_SETTINGS.launchSpreadMs })
+        log(`  storm, ${services} services, launches spread over ${STORM_SETTINGS.launchSpreadMs / 1000} s: ${describe(spread)}`)
+      }
       if (services === largest && options.concurrentServices > 0) {
         // the deploy without the storm: the same account, the storm stack settled again
         await emu.waitIdle()
@@ -472,14 +499,16 @@ export async function stormBench(options: { sizes: number[]; concurrentServices:
       await emu.stop()
     }
   }
-  if (!quiet) return { settings: STORM_SETTINGS, runs }
+  if (!quiet) return { settings: STORM_SETTINGS, runs, ...(spread ? { spread } : {}) }
   // the same deploy started during a storm of the largest size, on a fresh account like the first
   const { emu, ctx } = await stormStack(largest, log)
   try {
     const workspace = extraWorkspace(options.concurrentServices)
     let deploying: Promise<PhaseFigures> | undefined
-    const stormRun = await measureStorm(ctx, () => {
-      deploying = runPhase(emu, { workspace, stack: EXTRA_STACK, command: 'deploy', wait: true })
+    const stormRun = await measureStorm(ctx, {
+      alongside: () => {
+        deploying = runPhase(emu, { workspace, stack: EXTRA_STACK, command: 'deploy', wait: true })
+      }
     })
     const loaded = await (deploying ?? Promise.reject(new Error('the deploy during the storm did not start')))
     log(`  storm with the deploy alongside: ${describe(stormRun)}`)
@@ -487,6 +516,7 @@ export async function stormBench(options: { sizes: number[]; concurrentServices:
     return {
       settings: STORM_SETTINGS,
       runs,
+      ...(spread ? { spread } : {}),
       concurrent: { services: options.concurrentServices, stormServices: largest, quiet: deployFigures(quiet), storm: deployFigures(loaded), stormRun }
     }
   } finally {
