@@ -365,6 +365,10 @@ async function measureStorm(ctx: StormContext, options: { alongside?: () => void
   const before = lambdaSnapshot(emu)
   try {
     watch.start()
+    // the deploy waited for every record to list its instances: the storm starts from exact records
+    const ready = Date.now() + 10_000
+    while (!watch.exact() && Date.now() < ready) await sleep(100)
+    if (!watch.exact()) throw new Error('the records did not list exactly the running instances before the storm')
     const victims = watch.spotInstances()
     if (!alongside) emu.resetCalls()
     const reclaiming = watch.reclaim(victims, { reclaimMs: STORM_SETTINGS.reclaimSpreadMs, launchMs: launchSpreadMs })
