@@ -43,6 +43,17 @@ describe('bench compose generator', () => {
     expect(services.some((s) => s.preemptible > 0 && s.preemptible === s.replicas)).toBe(true)
   })
 
+  it('gives every service the same sizing when asked (the storm: 5 replicas, all spot)', async () => {
+    const sizing = { replicas: 5, preemptible: 5 }
+    const model = await load(generateCompose({ services: 8, sizing }))
+    expect(model.services).toHaveLength(8)
+    for (const s of model.services) {
+      expect(s.replicas).toBe(5)
+      expect(s.preemptible).toBe(5)
+    }
+    expect(instanceCounts(generateServices({ services: 8, sizing }))).toEqual({ instances: 40, spot: 40 })
+  })
+
   it('bumps only the named images', async () => {
     const before = await load(generateCompose({ services: 10 }))
     const after = await load(generateCompose({ services: 10, bumpImages: [serviceName(0)] }))

@@ -16,6 +16,8 @@ export interface GenerateOptions {
   services: number
   /** Services whose image tag is bumped (the one-image-changed redeploy). */
   bumpImages?: string[]
+  /** The same replicas and spot count for every service (the storm: 5 replicas, all spot) instead of the mix. */
+  sizing?: { replicas: number; preemptible: number }
 }
 
 const IMAGES = ['nginx', 'redis', 'httpd', 'memcached', 'traefik/whoami']
@@ -41,7 +43,13 @@ export function generateServices(options: GenerateOptions): GeneratedService[] {
       UPSTREAM: `${serviceName((index + 1) % options.services)}:80`,
       LOG_LEVEL: index % 2 === 0 ? 'info' : 'debug'
     }
-    return { name, image: `${base}:${bumped.has(name) ? '2.0' : '1.0'}`, ...sizing(index), ports, environment }
+    return {
+      name,
+      image: `${base}:${bumped.has(name) ? '2.0' : '1.0'}`,
+      ...(options.sizing ?? sizing(index)),
+      ports,
+      environment
+    }
   })
 }
 

@@ -138,6 +138,8 @@ async function track(args: {
   const removed = new Map<string, number>()
   let deadline = Infinity
   for (;;) {
+    // A replacement interrupted before any batch listed it never belongs in the record: not a miss.
+    for (const id of watch.interrupted) if (watch.running.has(id) && !added.has(id)) watch.running.delete(id)
     const ids = [...new Set([...watch.running.keys(), ...watch.stopping.keys()])]
     const [known, records] = await Promise.all([observer.identify(ids), observer.records()])
     const now = Date.now()

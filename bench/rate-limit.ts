@@ -55,6 +55,36 @@ export function bucketLoads(calls: CallRecord[]): BucketLoad[] {
   return [...loads.values()].sort((a, b) => b.seconds - a.seconds || b.calls - a.calls)
 }
 
+/**
+ * Time the bucket held less than one token, replaying it over the calls that went through (each
+ * took a token), starting full at `from`: after a call leaves it below one, it stays so until
+ * the refill reaches one (no call gets through before). Throttled calls take nothing.
+ */
+export function bucketEmptyMs(
+  calls: CallRecord[],
+  bucket: { rate: number; burst: number },
+  window: { from: number; to: number }
+): number {
+  let tokens = bucket.burst
+  let at = window.from
+  let empty = 0
+  let emptyUntil = window.from
+  const through = calls
+    .filter((c) => !c.rateLimited && c.time >= window.from && c.time <= window.to)
+    .sort((a, b) => a.time - b.time)
+  for (const call of through) {
+    tokens = Math.min(bucket.burst, tokens + ((call.time - at) / 1000) * bucket.rate)
+    at = call.time
+    tokens -= 1
+    if (tokens >= 1) continue
+    // a call the real bucket let through a hair early must not count an overlap twice
+    const until = Math.min(window.to, call.time + ((1 - tokens) / bucket.rate) * 1000)
+    empty += Math.max(0, until - Math.max(call.time, emptyUntil))
+    emptyUntil = Math.max(emptyUntil, until)
+  }
+  return empty
+}
+
 export async function rateLimitedDeploy(services: number, log: (line: string) => void): Promise<RateLimitFigures> {
   const emu = await startEmulator({ rateLimits: true })
   const workspace = mkdtempSync(path.join(tmpdir(), 'hyperform-bench-rl-'))

@@ -4,7 +4,10 @@
  * writes the same figures to bench/results.json.
  *
  * Environment: BENCH_REPEATS (runs per size and latency, default 3), BENCH_SIZES
- * (comma-separated service counts, default 1,10,100; the targets name 100).
+ * (comma-separated service counts, default 1,10,100; the targets name 100),
+ * BENCH_STORM_SIZES (services of 5 spot replicas in the reclaim storm, one run each,
+ * default 5,20,40; the targets name 200 instances), BENCH_STORM_DEPLOY (services of the
+ * deploy timed with and without the largest storm, default 100; 0 skips it).
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
@@ -16,6 +19,7 @@ import { deployMatrix } from './deploys.js'
 import { dnsBench } from './dns.js'
 import { rateLimitedDeploy } from './rate-limit.js'
 import { render, targets, type Results } from './report.js'
+import { stormBench } from './storm.js'
 
 const RESULTS = fileURLToPath(new URL('./results.json', import.meta.url))
 
@@ -26,6 +30,14 @@ function envNumbers(name: string, fallback: number[]): number[] {
   if (values.some((v) => !Number.isInteger(v) || v < 1))
     throw new Error(`${name}="${raw}": positive whole numbers, comma-separated`)
   return values
+}
+
+function envCount(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw.trim())
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name}="${raw}": a whole number (0 skips)`)
+  return value
 }
 
 const began = Date.now()
@@ -59,7 +71,12 @@ async function collect(): Promise<Omit<Results, 'targets' | 'durationS' | 'start
   }
   progress('rate-limited deploy ...')
   const rateLimited = await rateLimitedDeploy(Math.max(...sizes), progress)
-  return { machine, repeats, artifacts, deploys, dns: { ...dns, waitedDeploy: waited }, rateLimited }
+  progress('reclaim storm ...')
+  const storm = await stormBench(
+    { sizes: envNumbers('BENCH_STORM_SIZES', [5, 20, 40]), concurrentServices: envCount('BENCH_STORM_DEPLOY', 100) },
+    progress
+  )
+  return { machine, repeats, artifacts, deploys, dns: { ...dns, waitedDeploy: waited }, rateLimited, storm }
 }
 
 async function main(): Promise<void> {
