@@ -10,7 +10,17 @@ import type { CallRecord } from '../emulator/types.js'
 const BUCKET = { rate: 5, burst: 5 }
 
 function call(time: number, rateLimited = false): CallRecord {
-  return { seq: 0, time, service: 'route53', operation: 'ListResourceRecordSets', kind: 'read', region: 'us-east-1', durationMs: 1, status: rateLimited ? 400 : 200, ...(rateLimited ? { rateLimited: true } : {}) }
+  return {
+    seq: 0,
+    time,
+    service: 'route53',
+    operation: 'ListResourceRecordSets',
+    kind: 'read',
+    region: 'us-east-1',
+    durationMs: 1,
+    status: rateLimited ? 400 : 200,
+    ...(rateLimited ? { rateLimited: true } : {})
+  }
 }
 
 describe('bucketEmptyMs', () => {
@@ -55,7 +65,15 @@ function run(instances: number, overrides: Partial<StormRun> = {}): StormRun {
     staleWrites: 0,
     updater: { route53Calls: 5, route53Throttled: 0, ec2Calls: 6, ec2Throttled: 0 },
     route53: { calls: 5, throttled: 0, saturatedMs: 0, throttledSpanMs: 0 },
-    lambda: { invocations: 3, errors: 0, batches: 3, records: 3 * instances, largestBatch: instances, failedMessages: 0, deadLettered: 0 },
+    lambda: {
+      invocations: 3,
+      errors: 0,
+      batches: 3,
+      records: 3 * instances,
+      largestBatch: instances,
+      failedMessages: 0,
+      deadLettered: 0
+    },
     batches: [],
     ...overrides
   }
@@ -80,7 +98,9 @@ describe('stormTargets', () => {
   })
 
   it('counts throttled attempts among the Route 53 calls', () => {
-    const list = stormTargets(figures([run(200, { updater: { route53Calls: 41, route53Throttled: 30, ec2Calls: 6, ec2Throttled: 0 } })]))
+    const list = stormTargets(
+      figures([run(200, { updater: { route53Calls: 41, route53Throttled: 30, ec2Calls: 6, ec2Throttled: 0 } })])
+    )
     expect(list.find((t) => t.name.endsWith('Route 53 calls'))?.pass).toBe(false)
   })
 
@@ -90,11 +110,16 @@ describe('stormTargets', () => {
   })
 
   it('judges the spread storm apart, under its own name', () => {
-    const spread = run(200, { launchSpreadMs: 27_000, updater: { route53Calls: 50, route53Throttled: 0, ec2Calls: 40, ec2Throttled: 0 } })
+    const spread = run(200, {
+      launchSpreadMs: 27_000,
+      updater: { route53Calls: 50, route53Throttled: 0, ec2Calls: 40, ec2Throttled: 0 }
+    })
     const list = stormTargets({ ...figures([run(200)]), spread })
     expect(list).toHaveLength(8)
     const failing = list.filter((t) => !t.pass)
-    expect(failing.map((t) => t.name)).toEqual(['storm, 200 instances, launches spread over 27.0 s: DNS updater Route 53 calls'])
+    expect(failing.map((t) => t.name)).toEqual([
+      'storm, 200 instances, launches spread over 27.0 s: DNS updater Route 53 calls'
+    ])
   })
 
   it('falls back to the largest storm when none had 200 instances', () => {
