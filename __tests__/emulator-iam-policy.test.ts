@@ -439,6 +439,23 @@ describe('conditions', () => {
         })
       )
     )
+    // the account's first group: Auto Scaling creates its service-linked role, with the caller's permission
+    const slr = await failure(create(passToEc2, 'asg-first'))
+    expect(slr.name).toBe('AccessDenied')
+    expect(slr.message).toContain(
+      `is not authorized to perform: iam:CreateServiceLinkedRole on resource: arn:aws:iam::${ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`
+    )
+    const withSlr = await session(
+      policy(
+        ...base,
+        allow('iam:PassRole', instanceRole.Role?.Arn ?? ''),
+        allow('iam:CreateServiceLinkedRole', '*', {
+          StringEquals: { 'iam:AWSServiceName': 'autoscaling.amazonaws.com' }
+        })
+      )
+    )
+    await expect(create(withSlr, 'asg-first')).resolves.toBeDefined()
+    // the role exists now: later groups need no more
     await expect(create(passToEc2, 'asg-ok')).resolves.toBeDefined()
   })
 

@@ -8,6 +8,7 @@
  * An operation missing from the table is authorized as `<signing name>:<Operation>` on `*`.
  */
 import type { RequestView } from './request.js'
+import { AUTOSCALING_SERVICE_LINKED_ROLE, serviceLinkedRoleArn } from '../services/iam/service-linked.js'
 
 export interface Check {
   action: string
@@ -311,6 +312,21 @@ function launchTemplateUse(r: RequestView): Check[] {
   return checks
 }
 
+/**
+ * The account's first group makes Auto Scaling create its service-linked role, which needs
+ * iam:CreateServiceLinkedRole (with iam:AWSServiceName) from the caller (Auto Scaling User Guide,
+ * "Service-linked roles"); once the role exists, nothing more.
+ */
+function serviceLinkedRoleCreation(r: RequestView): Check[] {
+  const role = AUTOSCALING_SERVICE_LINKED_ROLE
+  if (((r.state('iam') ?? {}) as IamState).roles?.some((x) => x.roleName === role.roleName)) return []
+  return [
+    check('iam:CreateServiceLinkedRole', serviceLinkedRoleArn(role, r.account, r.partition), {
+      'iam:awsservicename': [role.service]
+    })
+  ]
+}
+
 const AUTOSCALING: Record<string, Rule> = {
   DescribeAutoScalingGroups: any('autoscaling:DescribeAutoScalingGroups'),
   DescribeTags: any('autoscaling:DescribeTags'),
@@ -318,7 +334,11 @@ const AUTOSCALING: Record<string, Rule> = {
   DescribeScalingActivities: any('autoscaling:DescribeScalingActivities'),
   CreateAutoScalingGroup: (r) => {
     const c = asgCheck('autoscaling:CreateAutoScalingGroup', r, r.param('AutoScalingGroupName'))
-    return [{ ...c, context: { ...c.context, ...requestTags(asgTagList(r)) } }, ...launchTemplateUse(r)]
+    return [
+      { ...c, context: { ...c.context, ...requestTags(asgTagList(r)) } },
+      ...launchTemplateUse(r),
+      ...serviceLinkedRoleCreation(r)
+    ]
   },
   UpdateAutoScalingGroup: (r) => [
     asgCheck('autoscaling:UpdateAutoScalingGroup', r, r.param('AutoScalingGroupName')),
