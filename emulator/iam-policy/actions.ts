@@ -60,10 +60,18 @@ interface Ec2State {
     launchTemplateName: string
     defaultVersion?: number
     tags?: Tags
-    versions?: { versionNumber: number; data?: { IamInstanceProfile?: { Arn?: string; Name?: string } } }[]
+    versions?: { versionNumber: number; data?: LaunchTemplateData }[]
   }[]
   instances?: { instanceId: string; tags?: Tags }[]
   vpcs?: { vpcId: string }[]
+}
+
+/** The parts of a launch template version's data that authorization reads. */
+interface LaunchTemplateData {
+  IamInstanceProfile?: { Arn?: string; Name?: string }
+  ImageId?: string
+  SecurityGroupIds?: string[]
+  TagSpecifications?: { ResourceType?: string; Tags?: { Key?: string; Value?: string }[] }[]
 }
 
 function ec2Arn(r: RequestView, type: string, id: string): string {
@@ -272,6 +280,43 @@ function launchTemplateSpec(r: RequestView): { id?: string; name?: string; versi
 }
 
 /**
+ * What a launch from the template uses, validated as RunInstances would be (the Auto Scaling User
+ * Guide's "Permissions validation for ec2:RunInstances and iam:PassRole"): ec2:RunInstances on the
+ * image, the group's subnets, the template's security groups and the instance, network interface
+ * and volume it makes (each with ec2:LaunchTemplate), and ec2:CreateTags with ec2:CreateAction
+ * RunInstances for the instance and volume tags of the template's TagSpecifications.
+ */
+function launchResources(r: RequestView, template: string, data: LaunchTemplateData | undefined): Check[] {
+  const via = (id?: string): Record<string, string[]> => ({ ...ec2Context(r, id), 'ec2:launchtemplate': [template] })
+  const image = data?.ImageId?.startsWith('ami-') ? data.ImageId : '*'
+  const subnets = (r.param('VPCZoneIdentifier') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  const groups = data?.SecurityGroupIds ?? []
+  const checks = [
+    check('ec2:RunInstances', ec2Arn(r, 'image', image), via()),
+    ...subnets.map((id) => check('ec2:RunInstances', ec2Arn(r, 'subnet', id), via())),
+    ...groups.map((id) => check('ec2:RunInstances', ec2Arn(r, 'security-group', id), via(id))),
+    ...['instance', 'network-interface', 'volume'].map((type) => check('ec2:RunInstances', ec2Arn(r, type, '*'), via()))
+  ]
+  for (const type of ['instance', 'volume']) {
+    const tags = (data?.TagSpecifications ?? [])
+      .filter((t) => t.ResourceType === type)
+      .flatMap((t) => (t.Tags ?? []).map((tag): [string, string] => [tag.Key ?? '', tag.Value ?? '']))
+    if (tags.length > 0)
+      checks.push(
+        check('ec2:CreateTags', ec2Arn(r, type, '*'), {
+          ...ec2Context(r),
+          ...requestTags(tags),
+          'ec2:createaction': ['RunInstances']
+        })
+      )
+  }
+  return checks
+}
+
+/**
  * Creating or updating a group with a launch template needs ec2:RunInstances, and iam:PassRole for
  * the role of the template's instance profile (passed to ec2.amazonaws.com): the Auto Scaling User
  * Guide's "Amazon EC2 Auto Scaling API permissions". Auto Scaling words the denial its own way.
@@ -301,7 +346,9 @@ function launchTemplateUse(r: RequestView): Check[] {
       : spec.version && /^\d+$/.test(spec.version)
         ? Number(spec.version)
         : template?.defaultVersion
-  const profile = versions.find((v) => v.versionNumber === number)?.data?.IamInstanceProfile
+  const data = versions.find((v) => v.versionNumber === number)?.data
+  checks.push(...launchResources(r, arn, data).map((c) => ({ ...c, message })))
+  const profile = data?.IamInstanceProfile
   if (profile) {
     const iam = (r.state('iam') ?? {}) as IamState
     const name = profile.Name ?? profile.Arn?.split('/').pop()

@@ -72,7 +72,12 @@ const LAUNCH_TEMPLATE = /You are not authorized to use launch template:\s*(\S+)/
 /** Reads AWS's access-denied message; whatever it does not name stays undefined. */
 export function parseDeniedMessage(message: string): Pick<Denial, 'action' | 'resource' | 'principal' | 'reason'> {
   const template = LAUNCH_TEMPLATE.exec(message)
-  if (template) return { action: 'ec2:RunInstances', reason: `it may not launch from launch template ${template[1]}` }
+  if (template) {
+    return {
+      action: 'ec2:RunInstances',
+      reason: `it may not launch from launch template ${template[1]} (Auto Scaling checks ec2:RunInstances on the template and on what a launch uses, ec2:CreateTags for the tags it gives instances and volumes, iam:PassRole for its instance profile)`
+    }
+  }
   const match = NAMED.exec(message)
   if (!match) return {}
   const [, principal, action, resource, reason] = match
