@@ -269,4 +269,12 @@ describe('an AWS access denial', () => {
     expect(findDenials(new Error('plain'))).toEqual([])
     expect(parseDeniedMessage('Access Denied')).toEqual({})
   })
+
+  it("reads Auto Scaling's refusal of a launch template as ec2:RunInstances, not as the group call that carried it", () => {
+    expect(parseDeniedMessage('You are not authorized to use launch template: hyperform-prj-st-web')).toEqual({
+      action: 'ec2:RunInstances',
+      reason:
+        'it may not launch from launch template hyperform-prj-st-web (Auto Scaling checks ec2:RunInstances on the template and on what a launch uses, ec2:CreateTags for the tags it gives instances and volumes, iam:PassRole for its instance profile)'
+    })
+  })
 })

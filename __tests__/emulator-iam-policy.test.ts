@@ -276,6 +276,10 @@ describe('conditions', () => {
       policy(
         allow('ec2:CreateSecurityGroup', `arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/*`, condition),
         allow('ec2:CreateSecurityGroup', `arn:aws:ec2:us-east-1:${ACCOUNT}:vpc/*`),
+        // tags on create are applied with ec2:CreateTags, allowed only as part of the create
+        allow('ec2:CreateTags', `arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/*`, {
+          StringEquals: { 'ec2:CreateAction': 'CreateSecurityGroup' }
+        }),
         allow('ec2:DescribeVpcs')
       )
     )
@@ -295,6 +299,33 @@ describe('conditions', () => {
     await expect(create({ project: 'mine', stack: 'a' })).resolves.toBeDefined()
     expect((await failure(create({ project: 'theirs' }))).name).toBe('UnauthorizedOperation')
     expect((await failure(create({ project: 'mine', owner: 'x' }))).name).toBe('UnauthorizedOperation')
+  })
+
+  test('a security group tagged on creation also needs ec2:CreateTags with ec2:CreateAction naming the create', async () => {
+    const config = await session(
+      policy(
+        allow('ec2:CreateSecurityGroup', `arn:aws:ec2:us-east-1:${ACCOUNT}:security-group/*`),
+        allow('ec2:CreateSecurityGroup', `arn:aws:ec2:us-east-1:${ACCOUNT}:vpc/*`),
+        allow('ec2:DescribeVpcs')
+      )
+    )
+    const ec2 = new EC2Client(config)
+    const vpcId = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs?.[0]?.VpcId
+    const create = (tagged: boolean): Promise<unknown> =>
+      ec2.send(
+        new CreateSecurityGroupCommand({
+          GroupName: `grp-${tagged ? 'tagged' : 'plain'}-${roles}`,
+          Description: 'd',
+          VpcId: vpcId,
+          ...(tagged
+            ? { TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: 'k', Value: 'v' }] }] }
+            : {})
+        })
+      )
+    await expect(create(false)).resolves.toBeDefined()
+    const err = await failure(create(true))
+    expect(err.name).toBe('UnauthorizedOperation')
+    expect(err.message).toContain('is not authorized to perform: ec2:CreateTags on resource: arn:aws:ec2:us-east-1:')
   })
 
   test('iam:PassRole is checked when CreateFunction names a role, with iam:PassedToService', async () => {
@@ -408,6 +439,23 @@ describe('conditions', () => {
         })
       )
     )
+    // the account's first group: Auto Scaling creates its service-linked role, with the caller's permission
+    const slr = await failure(create(passToEc2, 'asg-first'))
+    expect(slr.name).toBe('AccessDenied')
+    expect(slr.message).toContain(
+      `is not authorized to perform: iam:CreateServiceLinkedRole on resource: arn:aws:iam::${ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`
+    )
+    const withSlr = await session(
+      policy(
+        ...base,
+        allow('iam:PassRole', instanceRole.Role?.Arn ?? ''),
+        allow('iam:CreateServiceLinkedRole', '*', {
+          StringEquals: { 'iam:AWSServiceName': 'autoscaling.amazonaws.com' }
+        })
+      )
+    )
+    await expect(create(withSlr, 'asg-first')).resolves.toBeDefined()
+    // the role exists now: later groups need no more
     await expect(create(passToEc2, 'asg-ok')).resolves.toBeDefined()
   })
 

@@ -131,20 +131,41 @@ export interface ActionArgs {
   env?: Record<string, string>
   /** false: start at once, while instances launch and refreshes run (default: wait for the emulator to settle). */
   idle?: boolean
+  /**
+   * Run as a role session (roleSession's credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+   * AWS_SESSION_TOKEN); default: ACTION_KEY alone, which the emulator allows everything.
+   */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+}
+
+/** The environment that hands the action its credentials, and the caller the call log records for them (a session's access key id). */
+function credentialsOf(args: ActionArgs): { env: Record<string, string>; caller: string } {
+  const c = args.credentials
+  if (!c) return { env: { AWS_ACCESS_KEY_ID: ACTION_KEY }, caller: ACTION_KEY }
+  return {
+    env: {
+      AWS_ACCESS_KEY_ID: c.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
+      ...(c.sessionToken ? { AWS_SESSION_TOKEN: c.sessionToken } : {})
+    },
+    caller: c.accessKeyId
+  }
 }
 
 /**
  * Runs the bundled action once, after the emulator's background work has settled, and returns
- * its result with the calls it made. A run that exits non-zero throws with its output.
+ * its result with the calls it made. A run that exits with another code than `expectCode` throws
+ * with its output (`null`: any code).
  */
-export async function action(args: ActionArgs, expectCode = 0): Promise<Run> {
+export async function action(args: ActionArgs, expectCode: number | null = 0): Promise<Run> {
   if (args.idle !== false) await args.emulator.waitIdle()
   args.emulator.resetCalls()
   const abort = new AbortController()
   const { killAt } = args
+  const { env: credentials, caller } = credentialsOf(args)
   const unsubscribe = killAt
     ? args.emulator.onCall((call) => {
-        if (call.caller === ACTION_KEY && killAt(call)) abort.abort()
+        if (call.caller === caller && killAt(call)) abort.abort()
       })
     : undefined
   const run = await runAction({
@@ -154,12 +175,12 @@ export async function action(args: ActionArgs, expectCode = 0): Promise<Run> {
       ...args.env,
       AWS_ENDPOINT_URL: args.emulator.endpoint,
       AWS_REGION: args.region,
-      AWS_ACCESS_KEY_ID: ACTION_KEY
+      ...credentials
     },
     signal: abort.signal
   }).finally(() => unsubscribe?.())
-  const calls = args.emulator.calls().filter((c) => c.caller === ACTION_KEY)
-  if (run.code !== expectCode) {
+  const calls = args.emulator.calls().filter((c) => c.caller === caller)
+  if (expectCode !== null && run.code !== expectCode) {
     throw new Error(
       `the action exited ${run.code} (expected ${expectCode})\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`
     )

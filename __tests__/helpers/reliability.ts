@@ -126,9 +126,13 @@ interface DumpAsg {
 }
 interface DumpRole extends Tagged {
   roleName: string
+  arn: string
   assumeRolePolicyDocument: string
   inlinePolicies: Record<string, string>
 }
+/** A role AWS made for itself (Auto Scaling's, on the account's first group): not the action's. */
+const serviceLinked = (r: DumpRole): boolean => r.arn.includes(':role/aws-service-role/')
+
 interface DumpZone {
   id: string
   name: string
@@ -252,6 +256,7 @@ export function snapshot(emu: Emulator): Record<string, unknown> {
       )
       .sort(),
     roles: d.iam.roles
+      .filter((r) => !serviceLinked(r))
       .map((r) => ({
         name: r.roleName,
         tags: r.tags,
@@ -351,7 +356,7 @@ export function leftovers(emu: Emulator): string[] {
       .filter((i) => LIVE.has(i.state))
       .map((i) => `instance ${i.tags['aws:autoscaling:groupName'] ?? ''} ${i.state}`),
     ...d.autoscaling.groups.map((g) => `Auto Scaling group ${g.name}${g.deleting ? ' (deleting)' : ''}`),
-    ...d.iam.roles.map((r) => `role ${r.roleName}`),
+    ...d.iam.roles.filter((r) => !serviceLinked(r)).map((r) => `role ${r.roleName}`),
     ...d.route53.map((z) => `zone ${z.name}`),
     // records of any type, version records (TXT) included, but the apex SOA and NS
     ...d.route53.flatMap((z) =>

@@ -8,6 +8,7 @@
  * An operation missing from the table is authorized as `<signing name>:<Operation>` on `*`.
  */
 import type { RequestView } from './request.js'
+import { AUTOSCALING_SERVICE_LINKED_ROLE, serviceLinkedRoleArn } from '../services/iam/service-linked.js'
 
 export interface Check {
   action: string
@@ -59,10 +60,18 @@ interface Ec2State {
     launchTemplateName: string
     defaultVersion?: number
     tags?: Tags
-    versions?: { versionNumber: number; data?: { IamInstanceProfile?: { Arn?: string; Name?: string } } }[]
+    versions?: { versionNumber: number; data?: LaunchTemplateData }[]
   }[]
   instances?: { instanceId: string; tags?: Tags }[]
   vpcs?: { vpcId: string }[]
+}
+
+/** The parts of a launch template version's data that authorization reads. */
+interface LaunchTemplateData {
+  IamInstanceProfile?: { Arn?: string; Name?: string }
+  ImageId?: string
+  SecurityGroupIds?: string[]
+  TagSpecifications?: { ResourceType?: string; Tags?: { Key?: string; Value?: string }[] }[]
 }
 
 function ec2Arn(r: RequestView, type: string, id: string): string {
@@ -114,6 +123,23 @@ function tagSpecifications(r: RequestView, type: string): [string, string][] {
   return out
 }
 
+/**
+ * Tags in TagSpecifications are applied with ec2:CreateTags on the new resource, with
+ * ec2:CreateAction naming the create (EC2 User Guide, "Grant permission to tag resources during
+ * creation"); no tags, no check.
+ */
+function tagOnCreate(r: RequestView, type: string, createAction: string): Check[] {
+  const tags = tagSpecifications(r, type)
+  if (tags.length === 0) return []
+  return [
+    check('ec2:CreateTags', ec2Arn(r, type, '*'), {
+      ...ec2Context(r),
+      ...requestTags(tags),
+      'ec2:createaction': [createAction]
+    })
+  ]
+}
+
 function launchTemplateId(r: RequestView): string {
   const id = r.param('LaunchTemplateId')
   if (id) return id
@@ -139,7 +165,9 @@ function ec2Tagging(action: string): Rule {
 
 const EC2: Record<string, Rule> = {
   DescribeVpcs: any('ec2:DescribeVpcs'),
-  DescribeVpcAttribute: any('ec2:DescribeVpcAttribute'),
+  DescribeRouteTables: any('ec2:DescribeRouteTables'),
+  // the one describe the Service Authorization Reference scopes to a resource (vpc*)
+  DescribeVpcAttribute: ec2Resource('ec2:DescribeVpcAttribute', 'vpc', 'VpcId'),
   DescribeSubnets: any('ec2:DescribeSubnets'),
   DescribeAvailabilityZones: any('ec2:DescribeAvailabilityZones'),
   DescribeImages: any('ec2:DescribeImages'),
@@ -155,7 +183,8 @@ const EC2: Record<string, Rule> = {
       ...ec2Context(r),
       ...requestTags(tagSpecifications(r, 'security-group'))
     }),
-    check('ec2:CreateSecurityGroup', ec2Arn(r, 'vpc', r.param('VpcId') ?? '*'), ec2Context(r))
+    check('ec2:CreateSecurityGroup', ec2Arn(r, 'vpc', r.param('VpcId') ?? '*'), ec2Context(r)),
+    ...tagOnCreate(r, 'security-group', 'CreateSecurityGroup')
   ],
   DeleteSecurityGroup: ec2Resource('ec2:DeleteSecurityGroup', 'security-group', 'GroupId'),
   AuthorizeSecurityGroupIngress: ec2Resource('ec2:AuthorizeSecurityGroupIngress', 'security-group', 'GroupId'),
@@ -166,7 +195,8 @@ const EC2: Record<string, Rule> = {
     check('ec2:CreateLaunchTemplate', ec2Arn(r, 'launch-template', '*'), {
       ...ec2Context(r),
       ...requestTags(tagSpecifications(r, 'launch-template'))
-    })
+    }),
+    ...tagOnCreate(r, 'launch-template', 'CreateLaunchTemplate')
   ],
   CreateLaunchTemplateVersion: (r) => [
     check(
@@ -250,6 +280,43 @@ function launchTemplateSpec(r: RequestView): { id?: string; name?: string; versi
 }
 
 /**
+ * What a launch from the template uses, validated as RunInstances would be (the Auto Scaling User
+ * Guide's "Permissions validation for ec2:RunInstances and iam:PassRole"): ec2:RunInstances on the
+ * image, the group's subnets, the template's security groups and the instance, network interface
+ * and volume it makes (each with ec2:LaunchTemplate), and ec2:CreateTags with ec2:CreateAction
+ * RunInstances for the instance and volume tags of the template's TagSpecifications.
+ */
+function launchResources(r: RequestView, template: string, data: LaunchTemplateData | undefined): Check[] {
+  const via = (id?: string): Record<string, string[]> => ({ ...ec2Context(r, id), 'ec2:launchtemplate': [template] })
+  const image = data?.ImageId?.startsWith('ami-') ? data.ImageId : '*'
+  const subnets = (r.param('VPCZoneIdentifier') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  const groups = data?.SecurityGroupIds ?? []
+  const checks = [
+    check('ec2:RunInstances', ec2Arn(r, 'image', image), via()),
+    ...subnets.map((id) => check('ec2:RunInstances', ec2Arn(r, 'subnet', id), via())),
+    ...groups.map((id) => check('ec2:RunInstances', ec2Arn(r, 'security-group', id), via(id))),
+    ...['instance', 'network-interface', 'volume'].map((type) => check('ec2:RunInstances', ec2Arn(r, type, '*'), via()))
+  ]
+  for (const type of ['instance', 'volume']) {
+    const tags = (data?.TagSpecifications ?? [])
+      .filter((t) => t.ResourceType === type)
+      .flatMap((t) => (t.Tags ?? []).map((tag): [string, string] => [tag.Key ?? '', tag.Value ?? '']))
+    if (tags.length > 0)
+      checks.push(
+        check('ec2:CreateTags', ec2Arn(r, type, '*'), {
+          ...ec2Context(r),
+          ...requestTags(tags),
+          'ec2:createaction': ['RunInstances']
+        })
+      )
+  }
+  return checks
+}
+
+/**
  * Creating or updating a group with a launch template needs ec2:RunInstances, and iam:PassRole for
  * the role of the template's instance profile (passed to ec2.amazonaws.com): the Auto Scaling User
  * Guide's "Amazon EC2 Auto Scaling API permissions". Auto Scaling words the denial its own way.
@@ -263,7 +330,14 @@ function launchTemplateUse(r: RequestView): Check[] {
   const arn = ec2Arn(r, 'launch-template', template?.launchTemplateId ?? spec.id ?? '*')
   const message = `You are not authorized to use launch template: ${template?.launchTemplateName ?? spec.name ?? spec.id ?? ''}`
   const checks: Check[] = [
-    { ...check('ec2:RunInstances', arn, { 'ec2:region': [r.region], 'ec2:launchtemplate': [arn] }), message }
+    {
+      // the template's own tags too: ec2:ResourceTag/<key> applies to the launch-template resource of RunInstances
+      ...check('ec2:RunInstances', arn, {
+        ...ec2Context(r, template?.launchTemplateId),
+        'ec2:launchtemplate': [arn]
+      }),
+      message
+    }
   ]
   const versions = template?.versions ?? []
   const number =
@@ -272,7 +346,9 @@ function launchTemplateUse(r: RequestView): Check[] {
       : spec.version && /^\d+$/.test(spec.version)
         ? Number(spec.version)
         : template?.defaultVersion
-  const profile = versions.find((v) => v.versionNumber === number)?.data?.IamInstanceProfile
+  const data = versions.find((v) => v.versionNumber === number)?.data
+  checks.push(...launchResources(r, arn, data).map((c) => ({ ...c, message })))
+  const profile = data?.IamInstanceProfile
   if (profile) {
     const iam = (r.state('iam') ?? {}) as IamState
     const name = profile.Name ?? profile.Arn?.split('/').pop()
@@ -283,6 +359,21 @@ function launchTemplateUse(r: RequestView): Check[] {
   return checks
 }
 
+/**
+ * The account's first group makes Auto Scaling create its service-linked role, which needs
+ * iam:CreateServiceLinkedRole (with iam:AWSServiceName) from the caller (Auto Scaling User Guide,
+ * "Service-linked roles"); once the role exists, nothing more.
+ */
+function serviceLinkedRoleCreation(r: RequestView): Check[] {
+  const role = AUTOSCALING_SERVICE_LINKED_ROLE
+  if (((r.state('iam') ?? {}) as IamState).roles?.some((x) => x.roleName === role.roleName)) return []
+  return [
+    check('iam:CreateServiceLinkedRole', serviceLinkedRoleArn(role, r.account, r.partition), {
+      'iam:awsservicename': [role.service]
+    })
+  ]
+}
+
 const AUTOSCALING: Record<string, Rule> = {
   DescribeAutoScalingGroups: any('autoscaling:DescribeAutoScalingGroups'),
   DescribeTags: any('autoscaling:DescribeTags'),
@@ -290,7 +381,11 @@ const AUTOSCALING: Record<string, Rule> = {
   DescribeScalingActivities: any('autoscaling:DescribeScalingActivities'),
   CreateAutoScalingGroup: (r) => {
     const c = asgCheck('autoscaling:CreateAutoScalingGroup', r, r.param('AutoScalingGroupName'))
-    return [{ ...c, context: { ...c.context, ...requestTags(asgTagList(r)) } }, ...launchTemplateUse(r)]
+    return [
+      { ...c, context: { ...c.context, ...requestTags(asgTagList(r)) } },
+      ...launchTemplateUse(r),
+      ...serviceLinkedRoleCreation(r)
+    ]
   },
   UpdateAutoScalingGroup: (r) => [
     asgCheck('autoscaling:UpdateAutoScalingGroup', r, r.param('AutoScalingGroupName')),
@@ -541,7 +636,42 @@ const LAMBDA: Record<string, Rule> = {
   Invoke: fn('lambda:InvokeFunction'),
   TagResource: (r) => [check('lambda:TagResource', pathFunction(r), requestTags(lambdaTags(r.json().Tags)))],
   UntagResource: (r) => [check('lambda:UntagResource', pathFunction(r))],
-  ListTags: fn('lambda:ListTags')
+  ListTags: fn('lambda:ListTags'),
+  // Event source mappings: no resource on create and list, the mapping's ARN otherwise; each
+  // with lambda:FunctionArn, the function the mapping invokes (or would).
+  CreateEventSourceMapping: (r) => [
+    check('lambda:CreateEventSourceMapping', '*', {
+      'lambda:functionarn': [functionArnOf(r, String(r.json().FunctionName ?? ''))],
+      ...requestTags(lambdaTags(r.json().Tags))
+    })
+  ],
+  ListEventSourceMappings: any('lambda:ListEventSourceMappings'),
+  GetEventSourceMapping: mapping('lambda:GetEventSourceMapping'),
+  UpdateEventSourceMapping: mapping('lambda:UpdateEventSourceMapping'),
+  DeleteEventSourceMapping: mapping('lambda:DeleteEventSourceMapping')
+}
+
+interface LambdaStateDump {
+  eventSourceMappings?: { UUID?: string; FunctionArn?: string }[]
+}
+
+/** An event source mapping named by the path's UUID: its ARN and lambda:FunctionArn (the new function's on an update that changes it). */
+function mapping(action: string): Rule {
+  return (r) => {
+    const uuid = /\/event-source-mappings\/([^/]+)/.exec(r.path)?.[1] ?? '*'
+    const found = ((r.state('lambda') ?? []) as LambdaStateDump[])
+      .flatMap((f) => f.eventSourceMappings ?? [])
+      .find((m) => m.UUID === uuid)
+    const target = action === 'lambda:UpdateEventSourceMapping' ? r.json().FunctionName : undefined
+    const fnArn = typeof target === 'string' ? functionArnOf(r, target) : found?.FunctionArn
+    return [
+      check(
+        action,
+        `arn:${r.partition}:lambda:${r.region}:${r.account}:event-source-mapping:${uuid}`,
+        fnArn ? { 'lambda:functionarn': [fnArn] } : {}
+      )
+    ]
+  }
 }
 
 // ---- EventBridge (JSON 1.1) ----
@@ -629,6 +759,59 @@ const SSM: Record<string, Rule> = {
   GetParameter: (r) => [check('ssm:GetParameter', parameterArn(r, r.json().Name))]
 }
 
+// ---- SQS (JSON 1.0): the queue is the resource; ListQueues has none ----
+
+function queueArn(r: RequestView, name: string | undefined): string {
+  return `arn:${r.partition}:sqs:${r.region}:${r.account}:${name ?? '*'}`
+}
+
+/** The queue a request's QueueUrl names (its last path segment). */
+function queueOfUrl(r: RequestView): string {
+  const url = r.json().QueueUrl
+  return queueArn(r, typeof url === 'string' ? url.replace(/\/$/, '').split('/').pop() : undefined)
+}
+
+const queue =
+  (action: string): Rule =>
+  (r) => [check(action, queueOfUrl(r))]
+
+function queueTags(tags: unknown): [string, string][] {
+  return Object.entries((tags ?? {}) as Record<string, string>)
+}
+
+const SQS: Record<string, Rule> = {
+  // A queue tagged on creation needs sqs:TagQueue too (SQS Developer Guide, "Tagging on creation").
+  CreateQueue: (r) => {
+    const arn = queueArn(r, typeof r.json().QueueName === 'string' ? (r.json().QueueName as string) : undefined)
+    const tags = requestTags(queueTags(r.json().tags))
+    return [
+      check('sqs:CreateQueue', arn, tags),
+      ...(Object.keys(tags).length > 0 ? [check('sqs:TagQueue', arn, tags)] : [])
+    ]
+  },
+  ListQueues: any('sqs:ListQueues'),
+  GetQueueUrl: (r) => [
+    check(
+      'sqs:GetQueueUrl',
+      queueArn(r, typeof r.json().QueueName === 'string' ? (r.json().QueueName as string) : undefined)
+    )
+  ],
+  GetQueueAttributes: queue('sqs:GetQueueAttributes'),
+  SetQueueAttributes: queue('sqs:SetQueueAttributes'),
+  DeleteQueue: queue('sqs:DeleteQueue'),
+  PurgeQueue: queue('sqs:PurgeQueue'),
+  TagQueue: (r) => [check('sqs:TagQueue', queueOfUrl(r), requestTags(queueTags(r.json().Tags)))],
+  UntagQueue: queue('sqs:UntagQueue'),
+  ListQueueTags: queue('sqs:ListQueueTags'),
+  SendMessage: queue('sqs:SendMessage'),
+  SendMessageBatch: queue('sqs:SendMessage'),
+  ReceiveMessage: queue('sqs:ReceiveMessage'),
+  DeleteMessage: queue('sqs:DeleteMessage'),
+  DeleteMessageBatch: queue('sqs:DeleteMessage'),
+  ChangeMessageVisibility: queue('sqs:ChangeMessageVisibility'),
+  ChangeMessageVisibilityBatch: queue('sqs:ChangeMessageVisibility')
+}
+
 /** The table, by signing name and operation. */
 export const AUTHORIZATION: Record<string, Record<string, Rule>> = {
   ec2: EC2,
@@ -639,7 +822,8 @@ export const AUTHORIZATION: Record<string, Record<string, Rule>> = {
   lambda: LAMBDA,
   events: EVENTS,
   logs: LOGS,
-  ssm: SSM
+  ssm: SSM,
+  sqs: SQS
 }
 
 /** The checks one request needs. */

@@ -14,7 +14,11 @@ const PATHS: Record<string, string> = {
 function placeholderView(service: string, operation: string): RequestView {
   const json = new Proxy({} as Record<string, unknown>, {
     get: (_t, key) =>
-      typeof key === 'string' && key !== 'EventBusName' && key !== 'Tags' && key !== 'tags' ? `{${key}}` : undefined
+      key === 'QueueUrl'
+        ? 'https://sqs.{Region}.amazonaws.com/{Account}/{QueueName}'
+        : typeof key === 'string' && key !== 'EventBusName' && key !== 'Tags' && key !== 'tags'
+          ? `{${key}}`
+          : undefined
   })
   return {
     service,

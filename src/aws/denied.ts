@@ -66,8 +66,18 @@ export interface Denial {
 const NAMED =
   /User: (\S+) is not authorized to perform: ([A-Za-z0-9-]+:[A-Za-z0-9*]+)(?: on resource: (\S+?))?(?:\s+(?:because|with) (.+?))?(?:\.(?:\s|$)|$)/
 
+/** Auto Scaling's words when the caller may not launch from a group's launch template (ec2:RunInstances on it). */
+const LAUNCH_TEMPLATE = /You are not authorized to use launch template:\s*(\S+)/
+
 /** Reads AWS's access-denied message; whatever it does not name stays undefined. */
 export function parseDeniedMessage(message: string): Pick<Denial, 'action' | 'resource' | 'principal' | 'reason'> {
+  const template = LAUNCH_TEMPLATE.exec(message)
+  if (template) {
+    return {
+      action: 'ec2:RunInstances',
+      reason: `it may not launch from launch template ${template[1]} (Auto Scaling checks ec2:RunInstances on the template and on what a launch uses, ec2:CreateTags for the tags it gives instances and volumes, iam:PassRole for its instance profile)`
+    }
+  }
   const match = NAMED.exec(message)
   if (!match) return {}
   const [, principal, action, resource, reason] = match

@@ -21,6 +21,7 @@ import * as groups from './groups.js'
 import { tagDescriptions } from './output.js'
 import { cancelInstanceRefresh, startInstanceRefresh } from './refresh.js'
 import { autoscalingError } from './errors.js'
+import { AUTOSCALING_SERVICE_LINKED_ROLE, ensureServiceLinkedRole } from '../iam/service-linked.js'
 
 function describeRefreshes(fleet: Fleet, region: string, input: DescribeInstanceRefreshesType): unknown {
   const group = groups.findGroupRecord(fleet, region, input.AutoScalingGroupName)
@@ -64,7 +65,10 @@ function terminateInGroup(fleet: Fleet, region: string, input: TerminateInstance
 
 export function handlers(fleet: Fleet): Record<string, QueryHandler> {
   return {
-    CreateAutoScalingGroup: (i: CreateAutoScalingGroupType, c: QueryContext) => groups.createGroup(fleet, c.region, i),
+    CreateAutoScalingGroup: (i: CreateAutoScalingGroupType, c: QueryContext) => {
+      groups.createGroup(fleet, c.region, i)
+      ensureServiceLinkedRole(fleet.cloud, AUTOSCALING_SERVICE_LINKED_ROLE)
+    },
     UpdateAutoScalingGroup: (i: UpdateAutoScalingGroupType, c: QueryContext) => groups.updateGroup(fleet, c.region, i),
     DescribeAutoScalingGroups: (i: AutoScalingGroupNamesType, c: QueryContext) =>
       groups.describeGroups(fleet, c.region, i),

@@ -10,6 +10,8 @@ import { JSON_PROTOCOL_ERRORS } from '../../protocols/json-rpc.js'
 
 export const SQS_ERRORS = {
   ...JSON_PROTOCOL_ERRORS,
+  // Common Errors: what a role session's request its policies do not allow answers
+  AccessDeniedException: 400,
   QueueDoesNotExist: 400,
   QueueNameExists: 400,
   QueueDeletedRecently: 400,
