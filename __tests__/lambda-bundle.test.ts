@@ -37,6 +37,39 @@ afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true })
 })
 
+/**
+ * Runs the bundled handler once on its Lambda runtime's Node with `event`; returns its stdout lines
+ * (the line it logs, then what it returned). Inside the repository so that the SDK resolves from
+ * node_modules, as it does from the runtime's.
+ */
+async function runBundled(event: unknown): Promise<unknown[]> {
+  const dir = join(ROOT, '.tmp', `lambda-bundle-${process.pid}-${Math.random().toString(36).slice(2)}`)
+  await mkdir(dir, { recursive: true })
+  try {
+    await writeFile(join(dir, 'index.mjs'), unzipSync(zip)['index.mjs'] ?? new Uint8Array())
+    const script = `const { handler } = await import('./index.mjs'); console.log(JSON.stringify(await handler(${JSON.stringify(event)})))`
+    const env = {
+      ...process.env,
+      PROJECT: 'prj-demo',
+      AWS_REGION: 'us-east-1',
+      ZONE_ID: 'Z1',
+      ZONE_NAME: 'prj-demo.us-east-1.internal',
+      NODE_OPTIONS: ''
+    }
+    const { stdout } = await promisify(execFile)(
+      lambdaRuntimeBinary(LAMBDA_RUNTIME),
+      ['--input-type=module', '-e', script],
+      { cwd: dir, env }
+    )
+    return stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
 describe('the DNS updater bundle', () => {
   test('two clean builds produce byte-identical zips', async () => {
     expect(first.zipPath).not.toBe(second.zipPath)
@@ -77,67 +110,18 @@ describe('the DNS updater bundle', () => {
   })
 
   test('the bundled handler loads under plain Node ESM on its Lambda runtime and answers an event', async () => {
-    // Inside the repository so that the SDK resolves from node_modules, as it does from the runtime's.
-    const dir = join(ROOT, '.tmp', `lambda-bundle-${process.pid}`)
-    await mkdir(dir, { recursive: true })
-    try {
-      await writeFile(join(dir, 'index.mjs'), unzipSync(zip)['index.mjs'] ?? new Uint8Array())
-      const script = `const { handler } = await import('./index.mjs'); console.log(JSON.stringify(await handler({ detail: {} })))`
-      const env = {
-        ...process.env,
-        PROJECT: 'prj-demo',
-        AWS_REGION: 'us-east-1',
-        ZONE_ID: 'Z1',
-        ZONE_NAME: 'prj-demo.us-east-1.internal',
-        NODE_OPTIONS: ''
-      }
-      const { stdout } = await promisify(execFile)(
-        lambdaRuntimeBinary(LAMBDA_RUNTIME),
-        ['--input-type=module', '-e', script],
-        { cwd: dir, env }
-      )
-      const [logged, returned] = stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { action: string; calls: number })
-      expect(returned).toEqual(logged)
-      expect(returned).toMatchObject({ action: 'ignore', calls: 0 })
-    } finally {
-      await rm(dir, { recursive: true, force: true })
-    }
+    const [logged, returned] = (await runBundled({ detail: {} })) as Array<{ action: string; calls: number }>
+    expect(returned).toEqual(logged)
+    expect(returned).toMatchObject({ action: 'ignore', calls: 0 })
   })
 
   test('the bundled handler answers an SQS batch on its Lambda runtime with its batch item failures and logs one batch line', async () => {
-    const dir = join(ROOT, '.tmp', `lambda-bundle-sqs-${process.pid}`)
-    await mkdir(dir, { recursive: true })
-    try {
-      await writeFile(join(dir, 'index.mjs'), unzipSync(zip)['index.mjs'] ?? new Uint8Array())
-      // messages that name no instance: nothing to read, nothing to fail
-      const event = {
-        Records: ['not json', '{"detail":{}}'].map((body, i) => ({ messageId: `m-${i}`, body, eventSource: 'aws:sqs' }))
-      }
-      const script = `const { handler } = await import('./index.mjs'); console.log(JSON.stringify(await handler(${JSON.stringify(event)})))`
-      const env = {
-        ...process.env,
-        PROJECT: 'prj-demo',
-        AWS_REGION: 'us-east-1',
-        ZONE_ID: 'Z1',
-        ZONE_NAME: 'prj-demo.us-east-1.internal',
-        NODE_OPTIONS: ''
-      }
-      const { stdout } = await promisify(execFile)(
-        lambdaRuntimeBinary(LAMBDA_RUNTIME),
-        ['--input-type=module', '-e', script],
-        { cwd: dir, env }
-      )
-      const [logged, returned] = stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-      expect(returned).toEqual({ batchItemFailures: [] })
-      expect(logged).toMatchObject({ kind: 'batch', messages: 2, ignored: 2, calls: 0 })
-    } finally {
-      await rm(dir, { recursive: true, force: true })
+    // messages that name no instance: nothing to read, nothing to fail
+    const event = {
+      Records: ['not json', '{"detail":{}}'].map((body, i) => ({ messageId: `m-${i}`, body, eventSource: 'aws:sqs' }))
     }
+    const [logged, returned] = await runBundled(event)
+    expect(returned).toEqual({ batchItemFailures: [] })
+    expect(logged).toMatchObject({ kind: 'batch', messages: 2, ignored: 2, calls: 0 })
   })
 })
