@@ -10,11 +10,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling'
-import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateLaunchTemplateVersionCommand,
-  ModifyLaunchTemplateCommand
-} from '@aws-sdk/client-ec2'
+import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2'
 import { RemoveTargetsCommand } from '@aws-sdk/client-eventbridge'
 import { DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { DeleteRoleCommand, DeleteRolePolicyCommand } from '@aws-sdk/client-iam'
@@ -32,7 +28,16 @@ import {
   securityGroupName,
   type StackScope
 } from '../src/names.js'
-import { action, operations, projectView, seedSuite, stackView, writesOf, type Run } from './helpers/e2e.js'
+import {
+  action,
+  operations,
+  projectView,
+  seedSuite,
+  stackView,
+  writesOf,
+  type Run,
+  defaultVersionByHand
+} from './helpers/e2e.js'
 
 const REGION = 'us-east-1'
 const POLICY_TEXT = readFileSync(fileURLToPath(new URL('../docs/deployer-policy.json', import.meta.url)), 'utf8')
@@ -92,19 +97,10 @@ async function makeDrift(scope: StackScope): Promise<void> {
       DesiredCapacity: 1
     })
   )
-  const wp = view.launchTemplates.find((t) => t.name === launchTemplateName(scope, 'wordpress'))
-  const byHand = await aws.ec2.send(
-    new CreateLaunchTemplateVersionCommand({
-      LaunchTemplateId: wp?.id,
-      SourceVersion: String(wp?.defaultVersion),
-      LaunchTemplateData: { InstanceType: 't3.xlarge' }
-    })
-  )
-  await aws.ec2.send(
-    new ModifyLaunchTemplateCommand({
-      LaunchTemplateId: wp?.id,
-      DefaultVersion: String(byHand.LaunchTemplateVersion?.VersionNumber)
-    })
+  await defaultVersionByHand(
+    aws,
+    view.launchTemplates.find((t) => t.name === launchTemplateName(scope, 'wordpress')),
+    't3.xlarge'
   )
   const sg = view.securityGroups.find((g) => g.name === securityGroupName(scope, 'db'))
   await aws.ec2.send(

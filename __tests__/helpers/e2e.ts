@@ -16,6 +16,8 @@ import {
   DescribeInstancesCommand,
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
+  CreateLaunchTemplateVersionCommand,
+  ModifyLaunchTemplateCommand,
   DescribeSecurityGroupsCommand,
   EC2Client,
   type Instance,
@@ -101,6 +103,26 @@ export function seedSuite(region = 'us-east-1'): SeedSuite {
     rmSync(suite.work, { recursive: true, force: true })
   })
   return suite
+}
+
+/** A new launch template version made by hand (as in the console) and made the default; returns its number. */
+export async function defaultVersionByHand(
+  aws: Aws,
+  template: { id?: string; defaultVersion?: number } | undefined,
+  instanceType: string
+): Promise<number | undefined> {
+  const made = await aws.ec2.send(
+    new CreateLaunchTemplateVersionCommand({
+      LaunchTemplateId: template?.id,
+      SourceVersion: String(template?.defaultVersion),
+      LaunchTemplateData: { InstanceType: instanceType as never }
+    })
+  )
+  const version = made.LaunchTemplateVersion?.VersionNumber
+  await aws.ec2.send(
+    new ModifyLaunchTemplateCommand({ LaunchTemplateId: template?.id, DefaultVersion: String(version) })
+  )
+  return version
 }
 
 /** A fresh workspace holding the given files (paths may contain folders). */
