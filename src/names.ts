@@ -212,3 +212,28 @@ export function scopeProblems(s: StackScope, services: readonly string[] = []): 
   }
   return problems
 }
+
+/** IAM path of a stack's instance roles and profiles (IAM is global, so the region is in it): one ListRoles reads them. */
+export function instancePath(s: StackScope): string {
+  return `/hyperform/${s.project}/${s.region}/${s.stack}/`
+}
+
+/** A service's instance role, and its instance profile (same name). */
+export function instanceRoleName(s: StackScope, service: string): string {
+  return fit(`hyperform-${s.project}-${s.stack}-${service}-${s.region}`, LIMITS.roleName)
+}
+
+/** The SSM path holding a stack's service configurations. */
+export function configPath(s: StackScope): string {
+  return `/hyperform/${s.project}/${s.stack}`
+}
+
+/** A service's configuration for the instance agent: an SSM SecureString (agent/config.ts). */
+export function configParameterName(s: StackScope, service: string): string {
+  return `${configPath(s)}/${service}/config`
+}
+
+/** The stack's container logs: one stream per instance and service, `<service>/<instance-id>`. */
+export function containerLogGroupName(s: StackScope): string {
+  return `/hyperform/${s.project}/${s.stack}`
+}

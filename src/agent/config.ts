@@ -1,0 +1,76 @@
+/**
+ * What the instance agent reads: one service's configuration, a JSON document
+ * stored by the action as an SSM SecureString (`configParameterName`). The
+ * user data names only the parameter and its version; every compose value
+ * (image, command, environment, secrets) lives here. Three readers agree on
+ * this shape: the real agent (agent/agent.sh), the emulator's agent stand-in,
+ * and the action that writes it. Pure types and names.
+ */
+
+/** Bumped when the shape changes incompatibly; the agent refuses other versions. */
+export const AGENT_CONFIG_VERSION = 1
+
+/** A value the agent resolves on the instance with the instance role. */
+export type Reference =
+  /** An SSM parameter, by name (`/path/to/name`); read with decryption. */
+  | { ssm: string }
+  /** A Secrets Manager secret, by ARN; its SecretString. */
+  | { secret: string }
+
+/** A compose secret, mounted read-only as a file in the container. */
+export interface AgentSecret {
+  /** The compose secret's name (a file name). */
+  name: string
+  /** Absolute path in the container (`/run/secrets/<name>` unless `target` says otherwise). */
+  target: string
+  /** Octal file mode, e.g. "0444" (compose's default). */
+  mode: string
+  uid?: string
+  gid?: string
+  /** Exactly one of `value` (given inline, kept in this SecureString) and `from`. */
+  value?: string
+  from?: Reference
+}
+
+export type AgentLogging =
+  | {
+      driver: 'awslogs'
+      /** `/hyperform/<project>/<stack>` */
+      group: string
+      region: string
+      /** The stream is `<streamPrefix>/<instance-id>`. */
+      streamPrefix: string
+      /** Extra awslogs options the compose file allows (mode, max-buffer-size, awslogs-multiline-pattern, ...). */
+      options: Record<string, string>
+    }
+  | { driver: 'none' }
+
+export interface AgentConfig {
+  version: typeof AGENT_CONFIG_VERSION
+  service: string
+  image: string
+  /** The ECR registry to log in to before pulling (the image's host), when the image is in ECR. */
+  registry?: { host: string; region: string }
+  /** Exec form. */
+  command?: string[]
+  entrypoint?: string[]
+  /** docker -p arguments. */
+  ports: string[]
+  /** The VPC resolver and the stack's search domains. */
+  dns: string
+  dnsSearch: string[]
+  /** Values given inline (secrets-grade: the agent passes them to docker by name only, `-e KEY`). */
+  environment: Record<string, string>
+  /** Values the agent resolves on the instance. */
+  environmentFrom: Record<string, Reference>
+  secrets: AgentSecret[]
+  /** docker --restart: `no`, `always`, `unless-stopped`, `on-failure[:N]`. */
+  restart: string
+  /** docker --stop-signal. */
+  stopSignal: string
+  /** Seconds docker waits after the stop signal before SIGKILL (compose stop_grace_period). */
+  stopGracePeriod: number
+  logging: AgentLogging
+  /** The container may reach the instance role's credentials (metadata hop limit 2 instead of 1). */
+  awsCredentials: boolean
+}
