@@ -3,16 +3,15 @@
  * service at its container ports (every `expose` port, and the target of every
  * `ports` mapping), so those are published on the instance host = container and
  * opened to the VPC CIDR. Checked on what a deploy produces from a compose file:
- * the `docker run -p` values in the decoded user data, and the security group.
+ * the `docker run -p` values (dockerPortArgs, what the agent configuration carries), and the security group.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { formatDiagnostic, loadCompose } from '../src/compose/index.js'
 import type { ServiceModel } from '../src/compose/model.js'
-import { containerPorts, ingressRules } from '../src/container-ports.js'
+import { containerPorts, dockerPortArgs, ingressRules } from '../src/container-ports.js'
 import type { IngressRule } from '../src/state.js'
-import type { ContainerSpec } from '../src/userdata.js'
 import { desiredFor, svc } from './helpers/deploy-fixtures.js'
 
 const VPC = '172.28.0.0/16'
@@ -34,14 +33,7 @@ async function load(service: string): Promise<{ service: ServiceModel; warnings:
 /** What the instance runs (`docker run -p` values) and what its security group opens, as a deploy builds them. */
 function deployed(service: ServiceModel): { dockerPorts: string[]; ingress: string[] } {
   const built = desiredFor({ services: [service], files: ['compose.yaml'] }).services[0]!
-  const script = Buffer.from(built.launchTemplate.spec.userData, 'base64').toString('utf8')
-  const blobs = [...script.matchAll(/'([A-Za-z0-9+/=]+)'/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'))
-  // The launcher gives docker one `-p` per entry of the spec's ports.
-  expect(blobs.find((b) => b.includes('def docker_args'))).toContain(
-    'for port in spec["ports"]:\n        args += ["-p", port]'
-  )
-  const spec = JSON.parse(blobs.find((b) => b.startsWith('{')) ?? '{}') as ContainerSpec
-  return { dockerPorts: spec.ports, ingress: built.securityGroup.ingress.map(rule) }
+  return { dockerPorts: dockerPortArgs(service), ingress: built.securityGroup.ingress.map(rule) }
 }
 
 function rule(r: IngressRule): string {

@@ -13,7 +13,7 @@ import {
   RULE_TARGET_ID,
   TAGS,
   asgName,
-  dnsSearch,
+  configParameterName,
   fit,
   functionName,
   launchTemplateName,
@@ -196,7 +196,11 @@ function buildService(
   const spec: LaunchTemplateSpec = {
     imageId: imageIdFor(instanceType, inputs.ami),
     instanceType,
-    userData: buildUserData(service, { resolver: network.resolver, search: dnsSearch(scope) }),
+    // Placeholder version until the configuration parameter is written by the deploy.
+    userData: buildUserData({
+      region: scope.region,
+      config: { name: configParameterName(scope, service.name), version: 1 }
+    }),
     instanceTags: tags
   }
   return {
