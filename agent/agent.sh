@@ -336,8 +336,9 @@ resolve_references() {
 registry_login() {
   [[ -n $REGISTRY_HOST ]] || return 0
   login() {
-    aws ecr get-login-password --region "$REGISTRY_REGION" |
-      docker login --username AWS --password-stdin "$REGISTRY_HOST" >/dev/null
+    local password
+    password=$(aws ecr get-login-password --region "$REGISTRY_REGION") || return 1
+    printf '%s\n' "$password" | docker login --username AWS --password-stdin "$REGISTRY_HOST" >/dev/null
   }
   retry "logging in to $REGISTRY_HOST" login || die 7 "cannot log in to registry $REGISTRY_HOST"
 }
