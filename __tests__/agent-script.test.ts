@@ -12,10 +12,12 @@ import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { EmulatorClient } from '../emulator/client.js'
 import { startEmulator, type Emulator } from '../emulator/server.js'
+import { authorizeImagePull } from '../emulator/services/ecr/index.js'
 import { roleSession, sdkConfig } from '../emulator/testing.js'
 import type { CallRecord } from '../emulator/types.js'
 import type { AgentConfig } from '../src/agent/config.js'
@@ -32,7 +34,7 @@ const LOG_GROUP = containerLogGroupName(SCOPE)
 
 /** Values that must reach the container and nothing else (no argv, no log line). */
 const VALUES = {
-  greeting: `it's "quoted" $(touch never) \`reboot\`\nsecond line\n`,
+  greeting: ` it's "quoted" $(touch never) \`reboot\`\nsecond line\n`,
   dotted: 'dotted-value-7c1e',
   dbUrl: 'postgres://app:pw-9f3a1c@db.internal:5432/app\n',
   dbPassword: 'db-password-4e8b2d\n',
@@ -217,7 +219,9 @@ beforeAll(async () => {
   const admin = sdkConfig(emu)
   const ssm = new SSMClient(admin)
   const sm = new SecretsManagerClient(admin)
+  const ecr = new ECRClient(admin)
   try {
+    for (const repositoryName of ['prj/web', 'prj/api']) await ecr.send(new CreateRepositoryCommand({ repositoryName }))
     const secret = await sm.send(
       new CreateSecretCommand({ Name: 'prj/st/db-password', SecretString: VALUES.dbPassword })
     )
@@ -240,6 +244,7 @@ beforeAll(async () => {
   } finally {
     ssm.destroy()
     sm.destroy()
+    ecr.destroy()
   }
   const session = await roleSession(emu, { roleName: 'hyperform-prj-st-web-us-east-1', policy: instancePolicy() })
   imds = await startImds(session.credentials)
@@ -327,6 +332,18 @@ describe('the instance agent script', () => {
     expect(started.docker[0]?.login).toEqual({ user: 'AWS', host: registry, passwordFromStdin: true })
     expect(started.docker[1]?.args).toEqual(['--quiet', `${registry}/prj/web:1.4`])
     expect(started.docker[2]?.args).toEqual(['-f', 'web'])
+  })
+
+  test("the registry login, kept in the agent's run directory, may pull the service's repository and no other", () => {
+    const config = JSON.parse(readFileSync(path.join(started.run, 'docker', 'config.json'), 'utf8')) as {
+      auths: Record<string, { auth: string }>
+    }
+    const auth = config.auths[registry]?.auth ?? ''
+    expect(authorizeImagePull(emu.cloud, auth, `${registry}/prj/web:1.4`)).toMatchObject({ allowed: true })
+    expect(authorizeImagePull(emu.cloud, auth, `${registry}/prj/api:1.0`)).toMatchObject({
+      allowed: false,
+      reason: 'denied'
+    })
   })
 
   test('reads its configuration, the referenced parameter and secret, and a registry token, as the instance role', () => {

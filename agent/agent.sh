@@ -135,8 +135,10 @@ if c.get("version") != 1:
 out = []
 
 def text(value, field, pattern=None):
-    if not isinstance(value, str) or "\0" in value:
+    if not isinstance(value, str):
         fail(field + " is not a string")
+    if "\0" in value:
+        fail(field + " holds a NUL byte, which neither a process environment nor this agent carries")
     if pattern and not re.fullmatch(pattern, value):
         fail(field + " is malformed")
     return value
@@ -264,7 +266,9 @@ parse_config() {
   SECRET_NAMES=() SECRET_TARGETS=() SECRET_MODES=() SECRET_UIDS=() SECRET_GIDS=() SECRET_KINDS=()
   SECRET_REFS=() SECRET_REGIONS=() LOG_OPTIONS=() REST=()
   local tag a b c d e f g h ended=0
-  while IFS= read -r -d '' tag; do
+  # Empty IFS: read keeps leading and trailing blanks and newlines of every value.
+  local IFS=
+  while read -r -d '' tag; do
     case $tag in
       S) read -r -d '' SERVICE ;;
       I) read -r -d '' IMAGE ;;

@@ -5,13 +5,14 @@
 // options (--host, --config), the command and its arguments; for `run`, the environment value it
 // received for each `-e KEY` (tests assert values arrive this way; the log stays in the test's
 // temporary directory); for `login --password-stdin`, the user and host and whether a password
-// came on stdin (never the password).
+// came on stdin (never the password in the log; like docker, it stores the credentials in
+// config.json of its --config directory).
 //
 // $DOCKER_STANDIN_IMAGES is a JSON array of {"image", "pull": "ok"|"denied", "run": "healthy"|
 // "unhealthy"|"crash", "logs": [...]}; unlisted images pull ok and run healthy. Containers live in
 // $DOCKER_STANDIN_LOG.containers.json so `inspect`, `logs`, `stop` and `rm` see what `run` made.
 import { createHash } from 'node:crypto'
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 
 const LOG = process.env.DOCKER_STANDIN_LOG
 if (!LOG) {
@@ -35,6 +36,10 @@ for (; i < argv.length; i++) {
   else break
 }
 const command = argv[i]
+const configDir = () => {
+  const at = global.indexOf('--config')
+  return at >= 0 ? global[at + 1] : process.env.DOCKER_CONFIG
+}
 const args = argv.slice(i + 1)
 const record = { argv, global, command, args }
 
@@ -92,6 +97,15 @@ switch (command) {
     if (args.includes('--password-stdin')) password = readFileSync(0, 'utf8').replace(/\n$/, '')
     record.login = { user, host, passwordFromStdin: password.length > 0 }
     if (!password) fail('Error: Cannot perform an interactive login from a non TTY device')
+    // As docker does: the credentials go to config.json in the client configuration directory.
+    const dir = configDir()
+    if (dir) {
+      const file = `${dir}/config.json`
+      const config = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {}
+      config.auths = { ...config.auths, [host]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } }
+      mkdirSync(dir, { recursive: true })
+      writeFileSync(file, JSON.stringify(config), { mode: 0o600 })
+    }
     done('Login Succeeded\n')
     break
   }

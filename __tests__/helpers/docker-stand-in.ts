@@ -36,7 +36,8 @@ export function dockerStandIn(dir: string, images: StandInImage[] = []): DockerS
   const bin = path.join(dir, 'bin')
   mkdirSync(bin, { recursive: true })
   const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
-  writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\nexec ${quote(process.execPath)} ${quote(CLI)} "$@"\n`)
+  // bash, not sh: dash drops environment variables whose names are not identifiers (`dotted.name`).
+  writeFileSync(path.join(bin, 'docker'), `#!/bin/bash\nexec ${quote(process.execPath)} ${quote(CLI)} "$@"\n`)
   chmodSync(path.join(bin, 'docker'), 0o755)
   const log = path.join(dir, 'docker.jsonl')
   return {
