@@ -48,6 +48,8 @@ DOCKER=$(command -v docker) || die 2 "docker is not installed"
 PYTHON=$(command -v python3) || die 2 "python3 is not installed"
 AWS=$(command -v aws) || die 2 "the AWS CLI is not installed"
 
+# AWS CLI v2 would page its output through less.
+export AWS_PAGER=''
 aws() {
   local endpoint=()
   if [[ -n ${HYPERFORM_AWS_ENDPOINT:-} ]]; then endpoint=(--endpoint-url "$HYPERFORM_AWS_ENDPOINT"); fi
@@ -104,8 +106,11 @@ read_identity() {
 # printing the input, when it is not a string or holds a NUL (no process environment carries one).
 read -r -d '' PY_STRING <<'PY' || true
 import json, sys
+text = sys.stdin.read()
+if not text:
+    sys.exit(1)  # the AWS CLI failed and said why
 try:
-    value = json.load(sys.stdin)
+    value = json.loads(text)
 except ValueError:
     sys.exit("not JSON")
 if not isinstance(value, str):
@@ -401,7 +406,8 @@ run_container() {
 
 start() {
   read_agent_env
-  if [[ -n ${HYPERFORM_IMDS:-} ]]; then export AWS_EC2_METADATA_SERVICE_ENDPOINT="$HYPERFORM_IMDS"; fi
+  # The trailing slash: the botocore of AWS CLI 2.9 (Debian bookworm) appends "latest/..." as is.
+  if [[ -n ${HYPERFORM_IMDS:-} ]]; then export AWS_EC2_METADATA_SERVICE_ENDPOINT="$HYPERFORM_IMDS/"; fi
   retry "reading the instance identity from $IMDS" read_identity || die 3 "instance metadata unavailable"
   install -d -m 0700 "$RUN" "$RUN/docker"
   read_config
