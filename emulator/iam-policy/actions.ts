@@ -165,6 +165,62 @@ function ec2Tagging(action: string): Rule {
   }
 }
 
+/**
+ * RunInstances (EC2 User Guide, "Launch instances (RunInstances)" policy examples): ec2:RunInstances
+ * on the image, the subnet, the security groups, the instance, network interface and volume, and
+ * the launch template when one is used (ec2:LaunchTemplate); ec2:CreateTags for tags on create;
+ * iam:PassRole on the role of the instance profile (passed to ec2.amazonaws.com).
+ */
+function runInstancesChecks(r: RequestView): Check[] {
+  const s = (r.state('ec2') ?? {}) as Ec2State
+  const templateRef = r.param('LaunchTemplate.LaunchTemplateId') ?? r.param('LaunchTemplate.LaunchTemplateName')
+  const template = templateRef
+    ? s.launchTemplates?.find((t) => t.launchTemplateId === templateRef || t.launchTemplateName === templateRef)
+    : undefined
+  const version = r.param('LaunchTemplate.Version')
+  const number =
+    version === '$Latest'
+      ? Math.max(0, ...(template?.versions ?? []).map((v) => v.versionNumber))
+      : version && /^\d+$/.test(version)
+        ? Number(version)
+        : template?.defaultVersion
+  const data = template?.versions?.find((v) => v.versionNumber === number)?.data
+  const templateArn = templateRef ? ec2Arn(r, 'launch-template', template?.launchTemplateId ?? templateRef) : undefined
+  const via = (id?: string): Record<string, string[]> => ({
+    ...ec2Context(r, id),
+    ...(templateArn ? { 'ec2:launchtemplate': [templateArn] } : {})
+  })
+  const image = r.param('ImageId') ?? data?.ImageId
+  const groups = r.params('SecurityGroupId.').length > 0 ? r.params('SecurityGroupId.') : (data?.SecurityGroupIds ?? [])
+  const subnet = r.param('SubnetId')
+  const checks = [
+    ...(templateArn ? [check('ec2:RunInstances', templateArn, via(template?.launchTemplateId))] : []),
+    check('ec2:RunInstances', ec2Arn(r, 'image', image?.startsWith('ami-') ? image : '*'), via()),
+    ...(subnet ? [check('ec2:RunInstances', ec2Arn(r, 'subnet', subnet), via())] : []),
+    ...groups.map((id) => check('ec2:RunInstances', ec2Arn(r, 'security-group', id), via(id))),
+    ...['instance', 'network-interface', 'volume'].map((type) =>
+      check('ec2:RunInstances', ec2Arn(r, type, '*'), {
+        ...via(),
+        ...(type === 'instance' ? requestTags(tagSpecifications(r, 'instance')) : {})
+      })
+    ),
+    ...tagOnCreate(r, 'instance', 'RunInstances'),
+    ...tagOnCreate(r, 'volume', 'RunInstances')
+  ]
+  const profile =
+    r.param('IamInstanceProfile.Name') !== undefined || r.param('IamInstanceProfile.Arn') !== undefined
+      ? { Name: r.param('IamInstanceProfile.Name'), Arn: r.param('IamInstanceProfile.Arn') }
+      : data?.IamInstanceProfile
+  if (profile) {
+    const iam = (r.state('iam') ?? {}) as IamState
+    const name = profile.Name ?? profile.Arn?.split('/').pop()
+    const roleName = iam.instanceProfiles?.find((p) => p.name === name)?.roles[0]
+    const role = iam.roles?.find((x) => x.roleName === roleName)?.arn
+    if (role) checks.push(check('iam:PassRole', role, { 'iam:passedtoservice': ['ec2.amazonaws.com'] }))
+  }
+  return checks
+}
+
 const EC2: Record<string, Rule> = {
   DescribeVpcs: any('ec2:DescribeVpcs'),
   DescribeRouteTables: any('ec2:DescribeRouteTables'),
@@ -221,6 +277,7 @@ const EC2: Record<string, Rule> = {
       ec2Context(r, launchTemplateId(r))
     )
   ],
+  RunInstances: (r) => runInstancesChecks(r),
   TerminateInstances: (r) =>
     r.params('InstanceId.').map((id) => check('ec2:TerminateInstances', ec2Arn(r, 'instance', id), ec2Context(r, id))),
   CreateTags: ec2Tagging('ec2:CreateTags'),
@@ -456,7 +513,22 @@ const policyResource =
   (action: string): Rule =>
   (r) => [check(action, r.param('PolicyArn') ?? '*')]
 
+/** The instance profile a request names, by its real ARN (with its path) when it exists. */
+function instanceProfileArn(r: RequestView): string {
+  const name = r.param('InstanceProfileName')
+  const found = ((r.state('iam') ?? {}) as IamState).instanceProfiles?.find((p) => p.name === name)
+  return found?.arn ?? `arn:${r.partition}:iam::${r.account}:instance-profile/${name ?? '*'}`
+}
+
 const IAM: Record<string, Rule> = {
+  ListRoles: any('iam:ListRoles'),
+  ListInstanceProfiles: (r) => [
+    check(
+      'iam:ListInstanceProfiles',
+      `arn:${r.partition}:iam::${r.account}:instance-profile${r.param('PathPrefix') ?? '/'}*`
+    )
+  ],
+  ListInstanceProfilesForRole: iamRole('iam:ListInstanceProfilesForRole'),
   CreateRole: iamRole('iam:CreateRole', (r) => requestTags(iamTagList(r))),
   GetRole: iamRole('iam:GetRole'),
   DeleteRole: iamRole('iam:DeleteRole'),
@@ -492,23 +564,10 @@ const IAM: Record<string, Rule> = {
       `arn:${r.partition}:iam::${r.account}:instance-profile${r.param('Path') ?? '/'}${r.param('InstanceProfileName') ?? '*'}`
     )
   ],
-  GetInstanceProfile: (r) => [
-    check(
-      'iam:GetInstanceProfile',
-      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
-    )
-  ],
-  DeleteInstanceProfile: (r) => [
-    check(
-      'iam:DeleteInstanceProfile',
-      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
-    )
-  ],
+  GetInstanceProfile: (r) => [check('iam:GetInstanceProfile', instanceProfileArn(r))],
+  DeleteInstanceProfile: (r) => [check('iam:DeleteInstanceProfile', instanceProfileArn(r))],
   AddRoleToInstanceProfile: (r) => [
-    check(
-      'iam:AddRoleToInstanceProfile',
-      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
-    ),
+    check('iam:AddRoleToInstanceProfile', instanceProfileArn(r)),
     check('iam:PassRole', roleArn(r, r.param('RoleName')), { 'iam:passedtoservice': ['ec2.amazonaws.com'] })
   ],
   CreateOpenIDConnectProvider: (r) => [
@@ -526,12 +585,7 @@ const IAM: Record<string, Rule> = {
   DeleteOpenIDConnectProvider: (r) => [
     check('iam:DeleteOpenIDConnectProvider', r.param('OpenIDConnectProviderArn') ?? '*')
   ],
-  RemoveRoleFromInstanceProfile: (r) => [
-    check(
-      'iam:RemoveRoleFromInstanceProfile',
-      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
-    )
-  ]
+  RemoveRoleFromInstanceProfile: (r) => [check('iam:RemoveRoleFromInstanceProfile', instanceProfileArn(r))]
 }
 
 // ---- STS (awsQuery) ----
