@@ -8,20 +8,28 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
+import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
+import {
+  AddRoleToInstanceProfileCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  IAMClient,
+  PutRolePolicyCommand
+} from '@aws-sdk/client-iam'
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { EmulatorClient } from '../emulator/client.js'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { authorizeImagePull } from '../emulator/services/ecr/index.js'
-import { roleSession, sdkConfig } from '../emulator/testing.js'
+import { sdkConfig } from '../emulator/testing.js'
 import type { CallRecord } from '../emulator/types.js'
 import type { AgentConfig } from '../src/agent/config.js'
-import { configParameterName, containerLogGroupName } from '../src/names.js'
+import { configParameterName, containerLogGroupName, instanceRoleName } from '../src/names.js'
+import { buildUserData } from '../src/userdata.js'
 import { dockerStandIn, type DockerCall, type StandInImage } from './helpers/docker-stand-in.js'
 
 const AGENT = fileURLToPath(new URL('../agent/agent.sh', import.meta.url))
@@ -48,7 +56,9 @@ let work: string
 let account: string
 let registry: string
 let secretArn: string
-let imds: { url: string; instanceId: string; accessKeyId: string; close(): Promise<void> }
+/** The `web` instance and its metadata service. */
+let instanceId: string
+let imdsUrl: string
 
 function webConfig(overrides: Partial<AgentConfig> = {}): AgentConfig {
   return {
@@ -112,53 +122,6 @@ function instancePolicy(): object {
   }
 }
 
-/**
- * An IMDSv2 for one instance, serving its id and the instance role's credentials.
- * Provisional: stands in for the emulator's per-instance IMDS until it lands.
- */
-async function startImds(credentials: {
-  accessKeyId: string
-  secretAccessKey: string
-  sessionToken?: string
-}): Promise<typeof imds> {
-  const token = 'imds-token-test'
-  const instanceId = 'i-0123456789abcdef0'
-  const server: Server = createServer((req, res) => {
-    const send = (status: number, body: string) => {
-      res.writeHead(status, { 'content-type': 'text/plain' })
-      res.end(body)
-    }
-    if (req.method === 'PUT' && req.url === '/latest/api/token') return send(200, token)
-    if (req.headers['x-aws-ec2-metadata-token'] !== token) return send(401, '')
-    if (req.url === '/latest/meta-data/instance-id') return send(200, instanceId)
-    if (req.url === '/latest/meta-data/iam/security-credentials/') return send(200, 'web-role')
-    if (req.url === '/latest/meta-data/iam/security-credentials/web-role') {
-      return send(
-        200,
-        JSON.stringify({
-          Code: 'Success',
-          Type: 'AWS-HMAC',
-          AccessKeyId: credentials.accessKeyId,
-          SecretAccessKey: credentials.secretAccessKey,
-          Token: credentials.sessionToken,
-          Expiration: new Date(Date.now() + 3600_000).toISOString(),
-          LastUpdated: new Date().toISOString()
-        })
-      )
-    }
-    return send(404, '')
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  const port = typeof address === 'object' && address ? address.port : 0
-  return {
-    url: `http://127.0.0.1:${port}`,
-    instanceId,
-    accessKeyId: credentials.accessKeyId,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve()))
-  }
-}
-
 interface AgentRun {
   code: number | null
   stdout: string
@@ -192,7 +155,7 @@ async function agent(
     AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-aws-credentials'),
     HYPERFORM_ETC: etc,
     HYPERFORM_RUN: run,
-    HYPERFORM_IMDS: imds.url,
+    HYPERFORM_IMDS: imdsUrl,
     HYPERFORM_AWS_ENDPOINT: emu.endpoint,
     HYPERFORM_ATTEMPTS: String(options.attempts ?? 3),
     HYPERFORM_RETRY_DELAY: '0'
@@ -246,12 +209,43 @@ beforeAll(async () => {
     sm.destroy()
     ecr.destroy()
   }
-  const session = await roleSession(emu, { roleName: 'hyperform-prj-st-web-us-east-1', policy: instancePolicy() })
-  imds = await startImds(session.credentials)
+  // The instance role, as a deploy makes it: EC2 may assume it, an instance profile of the same name.
+  const iam = new IAMClient(admin)
+  const ec2 = new EC2Client(admin)
+  try {
+    const role = instanceRoleName(SCOPE, 'web')
+    const trust = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]
+    }
+    await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: JSON.stringify(trust) }))
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: role,
+        PolicyName: 'agent',
+        PolicyDocument: JSON.stringify(instancePolicy())
+      })
+    )
+    await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: role }))
+    await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: role, RoleName: role }))
+    const launched = await ec2.send(
+      new RunInstancesCommand({
+        MinCount: 1,
+        MaxCount: 1,
+        ImageId: 'ami-0a2023a1b2c3d4e5f',
+        IamInstanceProfile: { Name: role },
+        UserData: buildUserData({ region: REGION, config: { name: WEB_CONFIG, version: 1 } })
+      })
+    )
+    instanceId = launched.Instances?.[0]?.InstanceId ?? ''
+    imdsUrl = `${emu.endpoint}/_emulator/imds/${instanceId}`
+  } finally {
+    iam.destroy()
+    ec2.destroy()
+  }
 })
 
 afterAll(async () => {
-  await imds?.close()
   await emu?.stop()
   rmSync(work, { recursive: true, force: true })
 })
@@ -286,7 +280,7 @@ describe('the instance agent script', () => {
         '--log-opt',
         `awslogs-group=${LOG_GROUP}`
       ],
-      ...['--log-opt', `awslogs-stream=web/${imds.instanceId}`],
+      ...['--log-opt', `awslogs-stream=web/${instanceId}`],
       ...['--log-opt', 'mode=non-blocking', '--log-opt', 'max-buffer-size=4m'],
       ...['--entrypoint', '/bin/app'],
       `${registry}/prj/web:1.4`,
@@ -353,7 +347,7 @@ describe('the instance agent script', () => {
       'secretsmanager:GetSecretValue',
       'ecr:GetAuthorizationToken'
     ])
-    for (const call of started.calls) expect(call.caller).toBe(imds.accessKeyId)
+    for (const call of started.calls) expect(call.caller).toBe(`instance-${instanceId}`)
   })
 
   test('stop gives the container its grace period (the stop signal was set at run)', async () => {
