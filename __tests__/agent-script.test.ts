@@ -25,7 +25,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { EmulatorClient } from '../emulator/client.js'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { authorizeImagePull } from '../emulator/services/ecr/index.js'
-import { sdkConfig } from '../emulator/testing.js'
+import { eventually, sdkConfig } from '../emulator/testing.js'
 import type { CallRecord } from '../emulator/types.js'
 import type { AgentConfig } from '../src/agent/config.js'
 import { configParameterName, containerLogGroupName, instanceRoleName } from '../src/names.js'
@@ -58,7 +58,6 @@ let registry: string
 let secretArn: string
 /** The `web` instance and its metadata service. */
 let instanceId: string
-let imdsUrl: string
 
 function webConfig(overrides: Partial<AgentConfig> = {}): AgentConfig {
   return {
@@ -122,6 +121,52 @@ function instancePolicy(): object {
   }
 }
 
+/**
+ * An instance as a deploy makes it: a role EC2 may assume (with `policy`, if given), an instance
+ * profile of the same name, and the user data. Returns its id; its IMDS is imdsOf(id).
+ */
+async function launch(role: string, policy?: object): Promise<string> {
+  const admin = sdkConfig(emu)
+  const iam = new IAMClient(admin)
+  const ec2 = new EC2Client(admin)
+  try {
+    const trust = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]
+    }
+    await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: JSON.stringify(trust) }))
+    if (policy) await grant(role, policy)
+    await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: role }))
+    await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: role, RoleName: role }))
+    const launched = await ec2.send(
+      new RunInstancesCommand({
+        MinCount: 1,
+        MaxCount: 1,
+        ImageId: 'ami-0a2023a1b2c3d4e5f',
+        IamInstanceProfile: { Name: role },
+        UserData: buildUserData({ region: REGION, config: { name: WEB_CONFIG, version: 1 } })
+      })
+    )
+    return launched.Instances?.[0]?.InstanceId ?? ''
+  } finally {
+    iam.destroy()
+    ec2.destroy()
+  }
+}
+
+async function grant(role: string, policy: object): Promise<void> {
+  const iam = new IAMClient(sdkConfig(emu))
+  try {
+    await iam.send(
+      new PutRolePolicyCommand({ RoleName: role, PolicyName: 'agent', PolicyDocument: JSON.stringify(policy) })
+    )
+  } finally {
+    iam.destroy()
+  }
+}
+
+const imdsOf = (id: string): string => `${emu.endpoint}/_emulator/imds/${id}`
+
 interface AgentRun {
   code: number | null
   stdout: string
@@ -134,7 +179,15 @@ interface AgentRun {
 /** Runs `bash agent/agent.sh <command>` as the instance would, in a fresh directory unless `dir` is given. */
 async function agent(
   command: 'start' | 'stop',
-  options: { config?: string; images?: StandInImage[]; dir?: string; attempts?: number } = {}
+  options: {
+    config?: string
+    images?: StandInImage[]
+    dir?: string
+    attempts?: number
+    delay?: number
+    instance?: string
+    onSpawn?: () => void
+  } = {}
 ): Promise<AgentRun> {
   const dir = options.dir ?? mkdtempSync(path.join(work, 'instance-'))
   const etc = path.join(dir, 'etc')
@@ -155,13 +208,14 @@ async function agent(
     AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-aws-credentials'),
     HYPERFORM_ETC: etc,
     HYPERFORM_RUN: run,
-    HYPERFORM_IMDS: imdsUrl,
+    HYPERFORM_IMDS: imdsOf(options.instance ?? instanceId),
     HYPERFORM_AWS_ENDPOINT: emu.endpoint,
     HYPERFORM_ATTEMPTS: String(options.attempts ?? 3),
-    HYPERFORM_RETRY_DELAY: '0'
+    HYPERFORM_RETRY_DELAY: String(options.delay ?? 0)
   }
   await control.resetCalls()
   const child = spawn('bash', [AGENT, command], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  options.onSpawn?.()
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
@@ -209,40 +263,7 @@ beforeAll(async () => {
     sm.destroy()
     ecr.destroy()
   }
-  // The instance role, as a deploy makes it: EC2 may assume it, an instance profile of the same name.
-  const iam = new IAMClient(admin)
-  const ec2 = new EC2Client(admin)
-  try {
-    const role = instanceRoleName(SCOPE, 'web')
-    const trust = {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]
-    }
-    await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: JSON.stringify(trust) }))
-    await iam.send(
-      new PutRolePolicyCommand({
-        RoleName: role,
-        PolicyName: 'agent',
-        PolicyDocument: JSON.stringify(instancePolicy())
-      })
-    )
-    await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: role }))
-    await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: role, RoleName: role }))
-    const launched = await ec2.send(
-      new RunInstancesCommand({
-        MinCount: 1,
-        MaxCount: 1,
-        ImageId: 'ami-0a2023a1b2c3d4e5f',
-        IamInstanceProfile: { Name: role },
-        UserData: buildUserData({ region: REGION, config: { name: WEB_CONFIG, version: 1 } })
-      })
-    )
-    instanceId = launched.Instances?.[0]?.InstanceId ?? ''
-    imdsUrl = `${emu.endpoint}/_emulator/imds/${instanceId}`
-  } finally {
-    iam.destroy()
-    ec2.destroy()
-  }
+  instanceId = await launch(instanceRoleName(SCOPE, 'web'), instancePolicy())
 })
 
 afterAll(async () => {
@@ -357,6 +378,33 @@ describe('the instance agent script', () => {
     const stop = stopped.docker.at(-1)
     expect(stop?.command).toBe('stop')
     expect(stop?.args).toEqual(['--time', '20', 'web'])
+  })
+
+  test('a role not yet usable for its configuration (IAM still propagating) is retried until it is', async () => {
+    const role = 'hyperform-prj-st-late-us-east-1'
+    const late = await launch(role)
+    let granted: Promise<void> = Promise.resolve()
+    const run = await agent('start', {
+      instance: late,
+      attempts: 6,
+      delay: 1,
+      onSpawn: () => {
+        // Granted once the agent has been denied, as a role that becomes usable a moment after launch.
+        granted = eventually(
+          async () => ((await control.calls()).some((c) => c.errorCode === 'AccessDeniedException') ? true : undefined),
+          20_000
+        ).then(() => grant(role, instancePolicy()))
+      }
+    })
+    await granted
+    expect(run.stderr).toContain(
+      `reading configuration parameter ${WEB_CONFIG}:1 failed (attempt 1 of 6), retrying in 1s`
+    )
+    expect(run.code).toBe(0)
+    const reads = ops(run.calls).filter((o) => o.startsWith('ssm:GetParameter'))
+    expect(reads[0]).toBe('ssm:GetParameter AccessDeniedException')
+    expect(reads.at(-1)).toBe('ssm:GetParameter')
+    expect(run.docker.map((c) => c.command)).toEqual(['login', 'pull', 'rm', 'run'])
   })
 
   test("another service's configuration is denied: the agent exits 4 naming the parameter, never its value", async () => {
