@@ -43,9 +43,9 @@ const LOG_GROUP = containerLogGroupName(SCOPE)
 /** Values that must reach the container and nothing else (no argv, no log line). */
 const VALUES = {
   greeting: ` it's "quoted" $(touch never) \`reboot\`\nsecond line\n`,
-  dotted: 'dotted-value-7c1e',
+  dotted: 'dotted-value-7c1e ünïcødé 日本語 🚀',
   dbUrl: 'postgres://app:pw-9f3a1c@db.internal:5432/app\n',
-  dbPassword: 'db-password-4e8b2d\n',
+  dbPassword: 'db-password-4e8b2d 🔑\n',
   apiKey: 'inline-api-key-0d6f5a',
   apiMarker: 'api-config-marker-61b2'
 }

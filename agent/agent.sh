@@ -48,8 +48,9 @@ DOCKER=$(command -v docker) || die 2 "docker is not installed"
 PYTHON=$(command -v python3) || die 2 "python3 is not installed"
 AWS=$(command -v aws) || die 2 "the AWS CLI is not installed"
 
-# AWS CLI v2 would page its output through less.
-export AWS_PAGER=''
+# AWS CLI v2 would page its output through less. UTF-8 whatever the locale (systemd sets none),
+# for the CLI's output and the JSON helpers alike.
+export AWS_PAGER='' PYTHONIOENCODING=utf-8
 aws() {
   local endpoint=()
   if [[ -n ${HYPERFORM_AWS_ENDPOINT:-} ]]; then endpoint=(--endpoint-url "$HYPERFORM_AWS_ENDPOINT"); fi
@@ -205,10 +206,14 @@ for key, value in environment_from.items():
 secrets = c.get("secrets")
 if not isinstance(secrets, list):
     fail("secrets is not a list")
+names = set()
 for s in secrets:
     if not isinstance(s, dict):
         fail("a secret is not an object")
     name = text(s.get("name"), "a secret's name", NAME)
+    if name in names:
+        fail("secret " + name + " is given twice")
+    names.add(name)
     field = "secret " + name
     # --mount is comma-separated: a target with a comma or a quote could add options.
     target = text(s.get("target"), field + " target", r"/[^,\"\n]*")
