@@ -12,7 +12,7 @@ import { formatDiagnostic, loadCompose } from '../src/compose/index.js'
 import type { ServiceModel } from '../src/compose/model.js'
 import { containerPorts, ingressRules } from '../src/container-ports.js'
 import type { IngressRule } from '../src/state.js'
-import type { ContainerSpec } from '../src/userdata.js'
+import type { AgentConfig } from '../src/agent/config.js'
 import { desiredFor, svc } from './helpers/deploy-fixtures.js'
 
 const VPC = '172.28.0.0/16'
@@ -31,17 +31,11 @@ async function load(service: string): Promise<{ service: ServiceModel; warnings:
   return { service: result.model.services[0]!, warnings: result.warnings.map(formatDiagnostic) }
 }
 
-/** What the instance runs (`docker run -p` values) and what its security group opens, as a deploy builds them. */
+/** What the instance runs (the agent's `docker run -p` values) and what its security group opens, as a deploy builds them. */
 function deployed(service: ServiceModel): { dockerPorts: string[]; ingress: string[] } {
   const built = desiredFor({ services: [service], files: ['compose.yaml'] }).services[0]!
-  const script = Buffer.from(built.launchTemplate.spec.userData, 'base64').toString('utf8')
-  const blobs = [...script.matchAll(/'([A-Za-z0-9+/=]+)'/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'))
-  // The launcher gives docker one `-p` per entry of the spec's ports.
-  expect(blobs.find((b) => b.includes('def docker_args'))).toContain(
-    'for port in spec["ports"]:\n        args += ["-p", port]'
-  )
-  const spec = JSON.parse(blobs.find((b) => b.startsWith('{')) ?? '{}') as ContainerSpec
-  return { dockerPorts: spec.ports, ingress: built.securityGroup.ingress.map(rule) }
+  const config = JSON.parse(built.configValue) as AgentConfig
+  return { dockerPorts: config.ports, ingress: built.securityGroup.ingress.map(rule) }
 }
 
 function rule(r: IngressRule): string {

@@ -61,9 +61,14 @@ const ALSO: Record<string, string[]> = {
     'autoscaling:CreateOrUpdateTags',
     'ec2:RunInstances',
     'ec2:CreateTags',
-    'iam:CreateServiceLinkedRole'
+    'iam:CreateServiceLinkedRole',
+    // the template's instance profile: its role is passed to EC2 by whoever makes the group launch
+    'iam:PassRole'
   ],
-  'autoscaling:UpdateAutoScalingGroup': ['ec2:RunInstances'],
+  'autoscaling:UpdateAutoScalingGroup': ['ec2:RunInstances', 'iam:PassRole'],
+  // Tags on create are authorized as the tagging action too.
+  'iam:CreateInstanceProfile': ['iam:TagInstanceProfile'],
+  'ssm:PutParameter': ['ssm:AddTagsToResource'],
   // A queue tagged on creation needs TagQueue as well.
   'sqs:CreateQueue': ['sqs:TagQueue']
 }

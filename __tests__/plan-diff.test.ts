@@ -24,6 +24,9 @@ describe('diff', () => {
     const empty: CurrentState = {
       scope: desired.scope,
       targets: [],
+      instanceRoles: [],
+      instanceProfiles: [],
+      configs: [],
       securityGroups: [],
       launchTemplates: [],
       asgs: [],
@@ -252,6 +255,9 @@ describe('destroyPlan', () => {
     const empty: CurrentState = {
       scope,
       targets: [],
+      instanceRoles: [],
+      instanceProfiles: [],
+      configs: [],
       securityGroups: [],
       launchTemplates: [],
       asgs: [],

@@ -378,6 +378,9 @@ describe('missing and extra resources', () => {
     const empty: CurrentState = {
       scope: desired.scope,
       targets: [],
+      instanceRoles: [],
+      instanceProfiles: [],
+      configs: [],
       securityGroups: [],
       launchTemplates: [],
       asgs: [],

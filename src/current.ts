@@ -48,7 +48,17 @@ export async function readCurrent(
     options.instances ? readInstances(door, scope) : undefined,
     options.otherStacks ? readOtherStacks(door, scope) : undefined
   ])
-  const current: CurrentState = { scope, targets: [], securityGroups: [], launchTemplates: [], asgs: [], records: [] }
+  const current: CurrentState = {
+    scope,
+    targets: [],
+    instanceRoles: [],
+    instanceProfiles: [],
+    configs: [],
+    securityGroups: [],
+    launchTemplates: [],
+    asgs: [],
+    records: []
+  }
   for (const part of parts) Object.assign(current, part)
   const arn = current.function?.arn ?? current.rule?.arn ?? current.logGroup?.arn
   current.accountId = accountOf(arn)

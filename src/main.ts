@@ -35,6 +35,7 @@ import { waitForStack } from './wait.js'
 import { lambdaCode } from './lambda-code.js'
 import { annotate, fail, previewComment, printPlan, setOutputs, writeSummary, type RunReport } from './report.js'
 import { buildReport, changeLines, driftLines } from './run-report.js'
+import { readContainerLogs } from './container-logs.js'
 
 interface Prepared {
   inputs: ActionInputs
@@ -168,10 +169,25 @@ async function publish(prepared: Prepared, report: RunReport): Promise<void> {
     throw new Error(`stack ${inputs.stack} not ready after ${inputs.waitTimeout}s:\n${report.ready.lines.join('\n')}`)
 }
 
+/** `command: logs`: the containers' last lines, a group per container in the job log. */
+async function printLogs(prepared: Prepared): Promise<void> {
+  const { inputs, scope } = prepared
+  const aws = new Aws(createClients({ region: inputs.region }))
+  const logs = await readContainerLogs(aws, scope, { lines: inputs.lines, service: inputs.service })
+  if (logs.length === 0)
+    core.info(`No container has logged in stack ${inputs.stack}${inputs.service ? ` for ${inputs.service}` : ''} yet.`)
+  for (const log of logs) {
+    core.startGroup(`${log.service} on ${log.instance}: last ${log.lines.length} line(s)`)
+    for (const line of log.lines) core.info(line)
+    core.endGroup()
+  }
+}
+
 export async function run(): Promise<void> {
   try {
     const prepared = await prepare()
     if (!prepared) return
+    if (prepared.inputs.command === 'logs') return await printLogs(prepared)
     const report = await execute(prepared)
     await publish(prepared, report)
   } catch (error) {

@@ -13,6 +13,8 @@ import { queueArn, queueAttributes } from '../../src/resources/event-queue.js'
 import type { CurrentState, DesiredState, Network } from '../../src/state.js'
 
 export const ACCOUNT = '123456789012'
+/** The configuration version the fixtures' templates launch. */
+export const CONFIG_VERSION = 2
 export const ZONE_ID = 'Z0EXAMPLE'
 export const network: Network = {
   vpcId: 'vpc-1',
@@ -37,6 +39,7 @@ export function inputs(overrides: Partial<ActionInputs> = {}): ActionInputs {
     wait: false,
     waitTimeout: 300,
     logRetentionDays: 14,
+    lines: 100,
     allowForks: false,
     ...overrides
   }
@@ -98,6 +101,26 @@ export function currentFrom(desired: DesiredState): CurrentState {
     const sgId = `sg-${s.name}`
     const ltId = `lt-${s.name}`
     return {
+      role: {
+        name: s.instanceRole.name,
+        arn: `arn:aws:iam::${ACCOUNT}:role${s.instanceRole.path}${s.instanceRole.name}`,
+        service: s.name,
+        hash: s.instanceRole.hash,
+        trustOk: true
+      },
+      profile: {
+        name: s.instanceProfile.name,
+        arn: `arn:aws:iam::${ACCOUNT}:instance-profile${s.instanceProfile.path}${s.instanceProfile.name}`,
+        roles: [s.instanceRole.name]
+      },
+      config: {
+        name: s.config.name,
+        service: s.name,
+        version: CONFIG_VERSION,
+        hash: s.config.hash,
+        keyId: s.config.keyId ?? 'alias/aws/ssm',
+        tier: s.config.tier
+      },
       sg: {
         id: sgId,
         name: s.securityGroup.name,
@@ -112,7 +135,7 @@ export function currentFrom(desired: DesiredState): CurrentState {
         service: s.name,
         defaultVersion: 3,
         latestVersion: 3,
-        configHash: launchTemplateHash(s.launchTemplate.spec, sgId),
+        configHash: launchTemplateHash(s.launchTemplate.spec, { securityGroupId: sgId, configVersion: CONFIG_VERSION }),
         image: s.image,
         instanceType: s.launchTemplate.spec.instanceType
       },
@@ -182,6 +205,10 @@ export function currentFrom(desired: DesiredState): CurrentState {
       state: 'Enabled'
     },
     targets: p.targets.map((t) => ({ rule: t.ruleName, id: t.id, arn: qArn })),
+    containerLogGroup: { name: desired.containerLogGroup.name, retentionDays: desired.containerLogGroup.retentionDays },
+    instanceRoles: services.map((s) => s.role),
+    instanceProfiles: services.map((s) => s.profile),
+    configs: services.map((s) => s.config),
     securityGroups: services.map((s) => s.sg),
     launchTemplates: services.map((s) => s.lt),
     asgs: services.flatMap((s) => s.asgs),

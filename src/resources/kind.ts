@@ -8,6 +8,7 @@ import type { Engine } from '../aws/engine.js'
 import type { Aws } from '../aws/send.js'
 import type { InstanceWatcher } from '../aws/instances.js'
 import { TAGS, type StackScope } from '../names.js'
+import type { ConfigRef } from './service-config.js'
 import type { Change, ChangeAction, CurrentState, DesiredService, DesiredState, Plan, ResourceKind } from '../state.js'
 
 /** What every change says, whatever its kind. */
@@ -58,6 +59,9 @@ export interface KindOutputs {
   'dead-letter-queue': { url: string; arn: string }
   'event-queue': { url: string; arn: string }
   'lambda-function': string
+  'instance-role': string
+  'instance-profile': string
+  'service-config': ConfigRef
   'security-group': string
   'launch-template': TemplateRef
 }
