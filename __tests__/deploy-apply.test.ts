@@ -68,7 +68,7 @@ const awsError = (name: string, message = name): Error => Object.assign(new Erro
 const order: string[] = []
 
 function empty(scope = desiredFor().scope): CurrentState {
-  return { scope, targets: [], instanceRoles: [], instanceProfiles: [], configs: [], securityGroups: [], launchTemplates: [], asgs: [], records: [] }
+  return { scope, targets: [], securityGroups: [], launchTemplates: [], asgs: [], records: [] }
 }
 
 /** A zone's SOA as Route 53 lists it, at whatever apex is asked for. */

@@ -24,9 +24,6 @@ describe('diff', () => {
     const empty: CurrentState = {
       scope: desired.scope,
       targets: [],
-      instanceRoles: [],
-      instanceProfiles: [],
-      configs: [],
       securityGroups: [],
       launchTemplates: [],
       asgs: [],
@@ -255,9 +252,6 @@ describe('destroyPlan', () => {
     const empty: CurrentState = {
       scope,
       targets: [],
-      instanceRoles: [],
-      instanceProfiles: [],
-      configs: [],
       securityGroups: [],
       launchTemplates: [],
       asgs: [],

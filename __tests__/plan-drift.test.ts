@@ -378,9 +378,6 @@ describe('missing and extra resources', () => {
     const empty: CurrentState = {
       scope: desired.scope,
       targets: [],
-      instanceRoles: [],
-      instanceProfiles: [],
-      configs: [],
       securityGroups: [],
       launchTemplates: [],
       asgs: [],

@@ -114,7 +114,8 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   // A plan, or a deploy that waits, also reads the records, the zone's SOA and the instances (one call each): the
   // wait judges readiness from them, and a record that does not list the running instances is drift.
   const instanceLevel = deploying && (inputs.command === 'plan' || inputs.wait)
-  const reads = instanceLevel ? { records: true, instances: true } : {}
+  // They (and a destroy) also verify the instance roles, profiles and configurations (current.ts: verify).
+  const reads = instanceLevel ? { records: true, instances: true, verify: true } : { verify: !deploying }
   const aws = new Aws(clients)
   const [current, network, images] = await Promise.all([
     readCurrent(aws, scope, reads),

@@ -118,9 +118,10 @@ export interface CurrentState {
   /** The targets of both rules. */
   targets: CurrentTarget[]
   containerLogGroup?: CurrentLogGroup
-  instanceRoles: CurrentInstanceRole[]
-  instanceProfiles: CurrentInstanceProfile[]
-  configs: CurrentConfig[]
+  /** The next three are read only to verify (ReadContext.verify); otherwise the templates' tags say. */
+  instanceRoles?: CurrentInstanceRole[]
+  instanceProfiles?: CurrentInstanceProfile[]
+  configs?: CurrentConfig[]
   securityGroups: CurrentSecurityGroup[]
   launchTemplates: CurrentLaunchTemplate[]
   asgs: CurrentAsg[]

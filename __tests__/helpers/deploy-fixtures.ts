@@ -85,6 +85,12 @@ export function desiredFor(model: ComposeModel = wordpress(), over: Partial<Acti
   return buildDesired({ inputs: inputs(over), model, network, lambdaCode })
 }
 
+/** As `currentFrom`, read without verifying the agent resources: the templates' tags stand for them. */
+export function currentUnverified(desired: DesiredState): CurrentState {
+  const { instanceRoles: _r, instanceProfiles: _p, configs: _c, ...rest } = currentFrom(desired)
+  return rest
+}
+
 /** What AWS would show right after `desired` was applied (one instance per wanted slot). */
 export function currentFrom(desired: DesiredState): CurrentState {
   const p = desired.project
@@ -137,7 +143,9 @@ export function currentFrom(desired: DesiredState): CurrentState {
         latestVersion: 3,
         configHash: launchTemplateHash(s.launchTemplate.spec, { securityGroupId: sgId, configVersion: CONFIG_VERSION }),
         image: s.image,
-        instanceType: s.launchTemplate.spec.instanceType
+        instanceType: s.launchTemplate.spec.instanceType,
+        configuration: { hash: s.config.hash, version: CONFIG_VERSION },
+        rolePolicy: s.instanceRole.hash
       },
       asgs: s.asgs.map((a) => ({
         name: a.name,

@@ -15,7 +15,8 @@ import {
 } from '@aws-sdk/client-iam'
 import { errorCode, wrap } from '../aws/errors.js'
 import { tolerate } from '../aws/send.js'
-import { instancePath } from '../names.js'
+import { instancePath, instanceRoleName } from '../names.js'
+import { templateOf, servicesLeaving } from './launch-template.js'
 import { tagList, type KindOps, type Removal, type Upsert } from './kind.js'
 
 export interface DesiredInstanceProfile {
@@ -50,7 +51,8 @@ export const instanceProfile: KindOps<'instance-profile'> = {
   level: 'service',
   dependsOn: ['instance-role'],
   removeAfter: ['auto-scaling-group', 'launch-template'],
-  async read({ aws, scope }) {
+  async read({ aws, scope, verify }) {
+    if (!verify) return {}
     const profiles: CurrentInstanceProfile[] = []
     try {
       for await (const page of paginateListInstanceProfiles(
@@ -65,6 +67,13 @@ export const instanceProfile: KindOps<'instance-profile'> = {
   },
   diff({ current }, service) {
     const want = service.instanceProfile
+    if (!current.instanceProfiles) {
+      // Not verified: a template that names the role's policy was made after the profile held the role.
+      const base = { kind: 'instance-profile' as const, name: want.name, service: service.name, desired: want }
+      return templateOf(current, service)?.rolePolicy === undefined
+        ? [{ ...base, action: 'create', reason: `not found; role ${want.roleName}` }]
+        : [{ ...base, action: 'noop', reason: 'up to date' }]
+    }
     const have = current.instanceProfiles.find((p) => p.name === want.name)
     const base = {
       kind: 'instance-profile' as const,
@@ -73,23 +82,40 @@ export const instanceProfile: KindOps<'instance-profile'> = {
       desired: want,
       current: have
     }
-    if (!have) return [{ ...base, action: 'create', reason: `not found; role ${want.roleName}` }]
+    if (!have)
+      return [
+        {
+          ...base,
+          action: 'create',
+          reason: `not found; role ${want.roleName}`,
+          drift: templateOf(current, service) !== undefined
+        }
+      ]
     if (have.roles.length === 1 && have.roles[0] === want.roleName)
       return [{ ...base, action: 'noop', reason: 'up to date' }]
     const held = have.roles.length > 0 ? have.roles.join(', ') : 'no role'
     return [{ ...base, action: 'update', reason: `${held} -> ${want.roleName}`, fields: ['role'], drift: true }]
   },
   removals({ current, keep, reason }) {
-    return current.instanceProfiles
-      .filter((p) => !keep.names.has(p.name))
-      .map((p) => ({
+    const profiles =
+      current.instanceProfiles?.map((p) => ({
+        profile: p,
+        // the role of the same name says whose it is
+        service: current.instanceRoles?.find((r) => r.name === p.name)?.service
+      })) ??
+      servicesLeaving(current, keep).map((service) => {
+        const name = instanceRoleName(current.scope, service)
+        return { profile: { name, arn: '', roles: [name] }, service }
+      })
+    return profiles
+      .filter(({ profile }) => !keep.names.has(profile.name))
+      .map(({ profile, service }) => ({
         kind: 'instance-profile' as const,
         action: 'delete' as const,
-        name: p.name,
-        // the role of the same name says whose it is
-        service: current.instanceRoles.find((r) => r.name === p.name)?.service,
+        name: profile.name,
+        service,
         reason,
-        current: p
+        current: profile
       }))
   },
   async apply(change, { e, need }) {

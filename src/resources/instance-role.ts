@@ -19,7 +19,8 @@ import {
 import { errorCode, wrap } from '../aws/errors.js'
 import { tolerate } from '../aws/send.js'
 import { canonicalJson } from '../json.js'
-import { instancePath } from '../names.js'
+import { instancePath, instanceRoleName } from '../names.js'
+import { servicesLeaving, templateOf } from './launch-template.js'
 import { identity } from './iam-role.js'
 import { tagList, type KindOps, type Removal, type Upsert } from './kind.js'
 
@@ -168,7 +169,8 @@ export const instanceRole: KindOps<'instance-role'> = {
   level: 'service',
   dependsOn: [],
   removeAfter: ['instance-profile'],
-  async read({ aws, scope }) {
+  async read({ aws, scope, verify }) {
+    if (!verify) return {}
     const roles: CurrentInstanceRole[] = []
     try {
       for await (const page of paginateListRoles(
@@ -183,9 +185,18 @@ export const instanceRole: KindOps<'instance-role'> = {
   },
   diff({ current }, service) {
     const want = service.instanceRole
+    if (!current.instanceRoles) {
+      // Not verified: the template says which policy the role had when the template was made.
+      const told = templateOf(current, service)?.rolePolicy
+      const base = { kind: 'instance-role' as const, name: want.name, service: service.name, desired: want }
+      if (told === undefined) return [{ ...base, action: 'create', reason: 'not found' }]
+      if (told === want.hash) return [{ ...base, action: 'noop', reason: 'up to date' }]
+      return [{ ...base, action: 'update', reason: 'permissions changed', fields: ['policy'] }]
+    }
     const have = current.instanceRoles.find((r) => r.name === want.name)
     const base = { kind: 'instance-role' as const, name: want.name, service: service.name, desired: want, current: have }
-    if (!have) return [{ ...base, action: 'create', reason: 'not found' }]
+    if (!have)
+      return [{ ...base, action: 'create', reason: 'not found', drift: templateOf(current, service) !== undefined }]
     const reasons: string[] = []
     const fields: string[] = []
     if (have.hash !== want.hash) {
@@ -200,7 +211,15 @@ export const instanceRole: KindOps<'instance-role'> = {
     return [{ ...base, action: 'update', reason: reasons.join(', '), fields, drift: !have.trustOk || !have.hash }]
   },
   removals({ current, keep, reason }) {
-    return current.instanceRoles
+    const roles =
+      current.instanceRoles ??
+      servicesLeaving(current, keep).map((service) => ({
+        name: instanceRoleName(current.scope, service),
+        arn: '',
+        service,
+        trustOk: true
+      }))
+    return roles
       .filter((r) => !keep.names.has(r.name))
       .map((r) => ({
         kind: 'instance-role' as const,

@@ -100,6 +100,12 @@ export interface ReadContext {
   scope: StackScope
   /** Records (ListResourceRecordSets) are read only on request (wait, plan, drift). */
   records: boolean
+  /**
+   * Verify every per-service resource against AWS (plan, deploy with wait, destroy). Otherwise the
+   * instance roles, profiles and configurations are known from their launch template's tags, which
+   * are written after them (as the zone association is known from the groups).
+   */
+  verify: boolean
   /** One read shared by several kinds (the function's environment names the zone). */
   once<T>(key: string, read: () => Promise<T>): Promise<T>
 }

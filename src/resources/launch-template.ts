@@ -17,7 +17,7 @@ import { errorCode, wrap } from '../aws/errors.js'
 import { tolerate, type Aws } from '../aws/send.js'
 import { shortSha } from '../json.js'
 import { TAGS } from '../names.js'
-import type { DesiredService } from '../state.js'
+import type { CurrentState, DesiredService } from '../state.js'
 import { buildUserData } from '../userdata.js'
 import { SG_NOT_VISIBLE } from './security-group.js'
 import { stackFilters, tagList, tagMap, type KindOps, type Removal, type TemplateRef, type Upsert } from './kind.js'
@@ -55,6 +55,10 @@ export interface CurrentLaunchTemplate {
   /** Summary tags: the image and instance type of the default version. */
   image?: string
   instanceType?: string
+  /** Tag hyperform:configuration: the configuration its instances read, when the action made it. */
+  configuration?: { hash: string; version: number }
+  /** Tag hyperform:role-policy: the hash of the instance role's policy when it was made. */
+  rolePolicy?: string
 }
 
 export type LaunchTemplateChange =
@@ -111,8 +115,22 @@ function templateTags(service: DesiredService, inputs: TemplateInputs, version: 
     [TAGS.configHash]: launchTemplateHash(lt.spec, inputs),
     [TAGS.image]: service.image.slice(0, 256),
     [TAGS.instanceType]: lt.spec.instanceType,
-    [TAGS.version]: String(version)
+    [TAGS.version]: String(version),
+    ...agentTags(service, inputs.configVersion)
   }
+}
+
+/** What the template says of the service's agent resources: written after them, so they exist as described. */
+function agentTags(service: DesiredService, configVersion: number): Record<string, string> {
+  return {
+    [TAGS.configuration]: `${service.config.hash}@${configVersion}`,
+    [TAGS.rolePolicy]: service.instanceRole.hash
+  }
+}
+
+function configurationOf(tag: string | undefined): { hash: string; version: number } | undefined {
+  const match = /^([0-9a-f]+)@(\d+)$/.exec(tag ?? '')
+  return match ? { hash: match[1]!, version: Number(match[2]) } : undefined
 }
 
 function toLaunchTemplate(t: LaunchTemplate): CurrentLaunchTemplate {
@@ -126,7 +144,9 @@ function toLaunchTemplate(t: LaunchTemplate): CurrentLaunchTemplate {
     configHash: tags[TAGS.configHash],
     ...(/^\d+$/.test(tags[TAGS.version] ?? '') ? { actionVersion: Number(tags[TAGS.version]) } : {}),
     image: tags[TAGS.image],
-    instanceType: tags[TAGS.instanceType]
+    instanceType: tags[TAGS.instanceType],
+    ...(configurationOf(tags[TAGS.configuration]) ? { configuration: configurationOf(tags[TAGS.configuration]) } : {}),
+    ...(tags[TAGS.rolePolicy] ? { rolePolicy: tags[TAGS.rolePolicy] } : {})
   }
 }
 
@@ -205,6 +225,23 @@ async function createTemplate(
   }
 }
 
+/** A service's template as read (its tags stand for the agent resources when they are not verified). */
+export function templateOf(current: CurrentState, service: DesiredService): CurrentLaunchTemplate | undefined {
+  return current.launchTemplates.find((t) => t.name === service.launchTemplate.name)
+}
+
+/** Services whose templates go (not verified: their agent resources go with them, by name). */
+export function servicesLeaving(current: CurrentState, keep: { services: Set<string> }): string[] {
+  return [...new Set(current.launchTemplates.map((t) => t.service))].filter((s) => s !== '' && !keep.services.has(s))
+}
+
+/** The configuration version a service's instances read: as verified, else as its template says. */
+export function configVersionOf(current: CurrentState, service: DesiredService): number | undefined {
+  const name = service.launchTemplate.spec.configName
+  if (current.configs) return current.configs.find((c) => c.name === name)?.version
+  return current.launchTemplates.find((t) => t.name === service.launchTemplate.name)?.configuration?.version
+}
+
 export const launchTemplate: KindOps<'launch-template'> = {
   kind: 'launch-template',
   noun: 'launch template',
@@ -229,8 +266,7 @@ export const launchTemplate: KindOps<'launch-template'> = {
     const lt = service.launchTemplate
     // The configuration version the instances read: known now unless this run writes a new one.
     const configChange = planned.find((c) => c.kind === 'service-config' && c.service === service.name)
-    const config = current.configs.find((c) => c.name === lt.spec.configName)
-    const configVersion = configChange?.action === 'noop' ? config?.version : undefined
+    const configVersion = configChange?.action === 'noop' ? configVersionOf(current, service) : undefined
     const have = current.launchTemplates.find((t) => t.name === lt.name)
     const sg = current.securityGroups.find((g) => g.name === service.securityGroup.name)
     const serviceExists = sg !== undefined || service.asgs.some((a) => current.asgs.some((g) => g.name === a.name))
@@ -246,6 +282,13 @@ export const launchTemplate: KindOps<'launch-template'> = {
       ]
     if (sg && configVersion !== undefined && have.configHash === launchTemplateHash(lt.spec, { securityGroupId: sg.id, configVersion })) {
       const made = have.actionVersion
+      const tags = agentTags(service, configVersion)
+      if (
+        have.rolePolicy !== tags[TAGS.rolePolicy] ||
+        `${have.configuration?.hash}@${have.configuration?.version}` !== tags[TAGS.configuration]
+      )
+        // The role's policy changed alone (a new version of the action): the tags must say so, or every run would redo it.
+        return [{ ...base, action: 'update', reason: 'instance role or configuration tags out of date', fields: ['tags'] }]
       if (made === undefined || made === have.defaultVersion)
         return [{ ...base, action: 'noop', reason: `up to date (version ${have.defaultVersion})` }]
       return [
@@ -287,7 +330,13 @@ export const launchTemplate: KindOps<'launch-template'> = {
     if (!service) throw new Error(`launch template ${change.name} has no service`)
     const made = have?.actionVersion
     let ref: TemplateRef
-    if (have && made !== undefined && change.fields?.includes('defaultVersion')) {
+    if (have && change.fields?.includes('tags')) {
+      const config = await need('service-config')
+      await e.send(
+        new CreateTagsCommand({ Resources: [have.id], Tags: tagList(agentTags(service, config.version)) })
+      )
+      ref = { id: have.id, version: have.defaultVersion }
+    } else if (have && made !== undefined && change.fields?.includes('defaultVersion')) {
       // Drift heal: the default version was changed by hand; make the action's version the default again.
       await e.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: have.id, DefaultVersion: String(made) }))
       ref = { id: have.id, version: made }

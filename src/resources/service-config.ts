@@ -14,7 +14,8 @@ import {
   type ParameterMetadata
 } from '@aws-sdk/client-ssm'
 import { errorCode, wrap } from '../aws/errors.js'
-import { configPath } from '../names.js'
+import { configParameterName, configPath } from '../names.js'
+import { servicesLeaving, templateOf } from './launch-template.js'
 import type { KindOps, Removal, Upsert } from './kind.js'
 
 /** SSM's own key for SecureString parameters when none is given. */
@@ -81,7 +82,8 @@ export const serviceConfig: KindOps<'service-config'> = {
   // Instances read it until they are gone.
   removeAfter: ['auto-scaling-group'],
   removeTogether: true,
-  async read({ aws, scope }) {
+  async read({ aws, scope, verify }) {
+    if (!verify) return {}
     const path = configPath(scope)
     const configs: CurrentConfig[] = []
     try {
@@ -101,9 +103,25 @@ export const serviceConfig: KindOps<'service-config'> = {
   },
   diff({ current }, service) {
     const want = service.config
+    if (!current.configs) {
+      // Not verified: the template says which configuration its instances read.
+      const told = templateOf(current, service)?.configuration
+      const base = { kind: 'service-config' as const, name: want.name, service: service.name, desired: want }
+      if (!told) return [{ ...base, action: 'create', reason: 'not found' }]
+      if (told.hash === want.hash)
+        return [
+          {
+            ...base,
+            action: 'noop',
+            reason: `up to date (version ${told.version})`,
+            current: { name: want.name, service: service.name, version: told.version, hash: told.hash }
+          }
+        ]
+      return [{ ...base, action: 'update', reason: 'configuration changed', fields: ['value'] }]
+    }
     const have = current.configs.find((c) => c.name === want.name)
     const base = { kind: 'service-config' as const, name: want.name, service: service.name, desired: want, current: have }
-    if (!have) return [{ ...base, action: 'create', reason: 'not found' }]
+    if (!have) return [{ ...base, action: 'create', reason: 'not found', drift: templateOf(current, service) !== undefined }]
     const reasons: string[] = []
     const fields: string[] = []
     if (have.hash !== want.hash) {
@@ -122,7 +140,14 @@ export const serviceConfig: KindOps<'service-config'> = {
     return [{ ...base, action: 'update', reason: reasons.join(', '), fields, drift: !have.hash }]
   },
   removals({ current, keep, reason }) {
-    return current.configs
+    const configs =
+      current.configs ??
+      servicesLeaving(current, keep).map((service) => ({
+        name: configParameterName(current.scope, service),
+        service,
+        version: 0
+      }))
+    return configs
       .filter((c) => !keep.names.has(c.name))
       .map((c) => ({
         kind: 'service-config' as const,
