@@ -67,31 +67,37 @@ function valueAt(map: MapNode | undefined, key: string): ValueAt {
 
 /** The service as the rest of the action sees it; a field left unset is a gap in the key table. */
 function complete(part: Partial<ServiceModel>): ServiceModel {
-  const { name, image, environment, ports, expose, replicas, preemptible, location, command, entrypoint, size } = part
-  const isPublic = part.public
-  if (
-    name === undefined ||
-    image === undefined ||
-    environment === undefined ||
-    ports === undefined ||
-    expose === undefined ||
-    replicas === undefined ||
-    preemptible === undefined ||
-    isPublic === undefined ||
-    location === undefined
-  ) {
-    throw new Error(`compose key table: service ${JSON.stringify(name)} is missing a field of the model`)
+  const required = [
+    'name',
+    'image',
+    'environment',
+    'environmentFrom',
+    'secrets',
+    'restart',
+    'stopSignal',
+    'stopGracePeriod',
+    'logging',
+    'awsCredentials',
+    'ports',
+    'expose',
+    'replicas',
+    'preemptible',
+    'public',
+    'location'
+  ] as const
+  const missing = required.filter((key) => part[key] === undefined)
+  if (missing.length > 0) {
+    throw new Error(
+      `compose key table: service ${JSON.stringify(part.name)} is missing ${missing.join(', ')} of the model`
+    )
   }
+  const { command, entrypoint, size } = part
+  const model = { ...part } as ServiceModel
+  delete model.command
+  delete model.entrypoint
+  delete model.size
   return {
-    name,
-    image,
-    environment,
-    ports,
-    expose,
-    replicas,
-    preemptible,
-    public: isPublic,
-    location,
+    ...model,
     ...(command ? { command } : {}),
     ...(entrypoint ? { entrypoint } : {}),
     ...(size ? { size } : {})
