@@ -35,7 +35,8 @@ export const SECRET_FILE_LIMIT = 8192
 /** Compose's pattern for secret names; the name is also the default file name. */
 const SECRET_NAME = /^[a-zA-Z0-9._-]+$/
 
-export const SOURCES = `the supported sources are "file: ./path" (read when the action runs, relative to the first compose file), "environment: VAR" (a variable of the step or of .env), and "x-hyperform: {from: ${SSM_EXAMPLE}}" or "x-hyperform: {from: ${SECRET_EXAMPLE}}" (an existing AWS secret, read on the instance with the instance role)`
+export const SOURCES =
+  'the supported sources are "file" (a path read when the action runs, relative to the first compose file), "environment" (the name of a variable of the step or of .env) and "x-hyperform.from" (an existing AWS secret read on the instance with the instance role: ssm:/path/name or a Secrets Manager secret ARN)'
 
 /** A secret file as read when the action runs: its content, or why it could not be read. */
 export interface SecretFile {
@@ -155,12 +156,18 @@ export function checkSecretEnvironment({ node, path }: KeyAt, { diags, ctx }: Ch
     diags.error(node.loc, path, `must be the name of the variable holding the secret, got ${describe(node)}`)
     return
   }
-  const problem = envNameProblem(name)
-  if (problem) diags.error(node.loc, path, problem)
+  // A name that came from `${...}` may be a value written where a name belongs: never quote it.
+  const hidden = node.kind === 'scalar' && node.interpolated === true
+  const shown = hidden ? 'the variable this names (after interpolation)' : `variable ${name}`
+  if (envNameProblem(name))
+    diags.error(
+      node.loc,
+      path,
+      `${hidden ? 'the interpolated value' : quote(name)} is not a variable name (letters, digits and underscores, not starting with a digit): write the name of the variable holding the secret, such as "environment: DB_PASSWORD", not its value`
+    )
   else if (ctx.lookup(name) === undefined)
-    diags.error(node.loc, path, `variable ${name} is not set in the step's environment or in .env`)
-  else if (ctx.lookup(name) === '')
-    diags.warn(node.loc, path, `variable ${name} is empty; the secret file will be empty`)
+    diags.error(node.loc, path, `${shown} is not set in the step's environment or in .env`)
+  else if (ctx.lookup(name) === '') diags.warn(node.loc, path, `${shown} is empty; the secret file will be empty`)
 }
 
 export function checkExternal({ node, path }: KeyAt, { diags }: Check): void {
