@@ -106,6 +106,7 @@ export function checkSecret({ key, keyLoc, node, path }: KeyAt, { diags }: Check
   const sources = ['file', 'environment', 'x-hyperform']
     .map((k) => entryOf(node, k))
     .filter((e): e is Entry => e !== undefined)
+    .sort((a, b) => a.keyLoc.line - b.keyLoc.line || a.keyLoc.column - b.keyLoc.column)
   const external = entryOf(node, 'external')
   if (external && booleanOf(external.value) === true) {
     const local = sources.find((e) => e.key !== 'x-hyperform')
