@@ -65,27 +65,29 @@ function valueAt(map: MapNode | undefined, key: string): ValueAt {
   return { key, keyLoc: entry?.keyLoc, node: entry?.value, parent: map }
 }
 
+/** Every field a service must have: the type makes a new field of the model a compile error here until listed. */
+const REQUIRED: { [K in keyof ServiceModel as undefined extends ServiceModel[K] ? never : K]-?: true } = {
+  name: true,
+  image: true,
+  environment: true,
+  environmentFrom: true,
+  secrets: true,
+  restart: true,
+  stopSignal: true,
+  stopGracePeriod: true,
+  logging: true,
+  awsCredentials: true,
+  ports: true,
+  expose: true,
+  replicas: true,
+  preemptible: true,
+  public: true,
+  location: true
+}
+
 /** The service as the rest of the action sees it; a field left unset is a gap in the key table. */
 function complete(part: Partial<ServiceModel>): ServiceModel {
-  const required = [
-    'name',
-    'image',
-    'environment',
-    'environmentFrom',
-    'secrets',
-    'restart',
-    'stopSignal',
-    'stopGracePeriod',
-    'logging',
-    'awsCredentials',
-    'ports',
-    'expose',
-    'replicas',
-    'preemptible',
-    'public',
-    'location'
-  ] as const
-  const missing = required.filter((key) => part[key] === undefined)
+  const missing = (Object.keys(REQUIRED) as Array<keyof ServiceModel>).filter((key) => part[key] === undefined)
   if (missing.length > 0) {
     throw new Error(
       `compose key table: service ${JSON.stringify(part.name)} is missing ${missing.join(', ')} of the model`
