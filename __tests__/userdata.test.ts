@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { ServiceModel } from '../src/compose/model.js'
 import { buildUserData, containerSpec, USER_DATA_LIMIT, userDataScript, type ContainerSpec } from '../src/userdata.js'
+import { RUNTIME_DEFAULTS } from './helpers/deploy-fixtures.js'
 import { runUserData } from './helpers/user-data-sandbox.js'
 
 const dns = { resolver: '172.28.0.2', search: ['st.prj.us-east-1.internal', 'prj.us-east-1.internal'] }
@@ -16,6 +17,7 @@ function service(overrides: Partial<ServiceModel> = {}): ServiceModel {
     name: 'web',
     image: 'nginx:1.27',
     environment: {},
+    ...RUNTIME_DEFAULTS,
     ports: [],
     expose: [],
     replicas: 1,

@@ -62,14 +62,15 @@ async function loadModel(draft: InputsDraft, stackKnown: boolean): Promise<Compo
 }
 
 /**
- * Masks environment values in the job log, a second line of defence: the action never prints them.
+ * Masks environment and inline secret values in the job log, a second line of defence: the action never prints them.
  * A value that is part of a name the log has to show (project, stack, service, image) is public
  * already; masking it would only turn those names into *** (the seed example's `wordpress` user).
  */
 function maskEnvironment(model: ComposeModel | undefined, names: string[]): void {
   const shown = [...names, ...(model?.services ?? []).flatMap((s) => [s.name, s.image])]
   for (const service of model?.services ?? []) {
-    for (const value of Object.values(service.environment)) {
+    const secrets = service.secrets.flatMap((s) => (s.value === undefined ? [] : [s.value]))
+    for (const value of [...Object.values(service.environment), ...secrets]) {
       for (const line of value.split('\n')) {
         if (line.trim().length >= 6 && !shown.some((name) => name.includes(line))) core.setSecret(line)
       }

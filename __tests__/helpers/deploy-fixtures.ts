@@ -45,11 +45,26 @@ export function inputs(overrides: Partial<ActionInputs> = {}): ActionInputs {
   }
 }
 
+/** The model fields a compose file without secrets, restart, stop or logging keys gets. */
+export const RUNTIME_DEFAULTS: Pick<
+  ServiceModel,
+  'environmentFrom' | 'secrets' | 'restart' | 'stopSignal' | 'stopGracePeriod' | 'logging' | 'awsCredentials'
+> = {
+  environmentFrom: {},
+  secrets: [],
+  restart: 'always',
+  stopSignal: 'SIGTERM',
+  stopGracePeriod: 10,
+  logging: { driver: 'awslogs', options: {} },
+  awsCredentials: false
+}
+
 export function svc(name: string, overrides: Partial<ServiceModel> = {}): ServiceModel {
   return {
     name,
     image: `${name}:1`,
     environment: { A: '1' },
+    ...RUNTIME_DEFAULTS,
     ports: [],
     expose: [],
     replicas: 1,
