@@ -8,10 +8,12 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import * as autoscaling from '@aws-sdk/client-auto-scaling'
 import * as logs from '@aws-sdk/client-cloudwatch-logs'
 import * as ec2 from '@aws-sdk/client-ec2'
+import * as ecr from '@aws-sdk/client-ecr'
 import * as events from '@aws-sdk/client-eventbridge'
 import * as iam from '@aws-sdk/client-iam'
 import * as lambda from '@aws-sdk/client-lambda'
 import * as route53 from '@aws-sdk/client-route-53'
+import * as secretsmanager from '@aws-sdk/client-secrets-manager'
 import * as sqs from '@aws-sdk/client-sqs'
 import * as ssm from '@aws-sdk/client-ssm'
 import * as sts from '@aws-sdk/client-sts'
@@ -104,6 +106,21 @@ const SERVICES: Record<string, ServiceUnderTest> = {
     base: 'SSMServiceException',
     operation: 'GetParameter',
     call: (emu) => new ssm.SSMClient(sdkConfig(emu)).send(new ssm.GetParameterCommand({ Name: '/p' }))
+  },
+  secretsmanager: {
+    pkg: secretsmanager,
+    protocol: 'json',
+    base: 'SecretsManagerServiceException',
+    operation: 'ListSecrets',
+    call: (emu) =>
+      new secretsmanager.SecretsManagerClient(sdkConfig(emu)).send(new secretsmanager.ListSecretsCommand({}))
+  },
+  ecr: {
+    pkg: ecr,
+    protocol: 'json',
+    base: 'ECRServiceException',
+    operation: 'DescribeRepositories',
+    call: (emu) => new ecr.ECRClient(sdkConfig(emu)).send(new ecr.DescribeRepositoriesCommand({}))
   }
 }
 

@@ -18,7 +18,9 @@ const QUERY_VERSIONS: Record<string, string> = {
 const TARGET_PREFIXES: Record<string, string> = {
   AWSEvents: 'events',
   Logs_20140328: 'logs',
-  AmazonSSM: 'ssm'
+  AmazonSSM: 'ssm',
+  secretsmanager: 'secretsmanager',
+  AmazonEC2ContainerRegistry_V20150921: 'ecr'
 }
 
 function fromScope(text: string | undefined): RequestIdentity | undefined {

@@ -9,6 +9,8 @@
  */
 import type { RequestView } from './request.js'
 import { AUTOSCALING_SERVICE_LINKED_ROLE, serviceLinkedRoleArn } from '../services/iam/service-linked.js'
+import { customerKeyArn } from '../services/ssm/keys.js'
+import { repositoryArn } from '../services/ecr/model.js'
 
 export interface Check {
   action: string
@@ -163,6 +165,62 @@ function ec2Tagging(action: string): Rule {
   }
 }
 
+/**
+ * RunInstances (EC2 User Guide, "Launch instances (RunInstances)" policy examples): ec2:RunInstances
+ * on the image, the subnet, the security groups, the instance, network interface and volume, and
+ * the launch template when one is used (ec2:LaunchTemplate); ec2:CreateTags for tags on create;
+ * iam:PassRole on the role of the instance profile (passed to ec2.amazonaws.com).
+ */
+function runInstancesChecks(r: RequestView): Check[] {
+  const s = (r.state('ec2') ?? {}) as Ec2State
+  const templateRef = r.param('LaunchTemplate.LaunchTemplateId') ?? r.param('LaunchTemplate.LaunchTemplateName')
+  const template = templateRef
+    ? s.launchTemplates?.find((t) => t.launchTemplateId === templateRef || t.launchTemplateName === templateRef)
+    : undefined
+  const version = r.param('LaunchTemplate.Version')
+  const number =
+    version === '$Latest'
+      ? Math.max(0, ...(template?.versions ?? []).map((v) => v.versionNumber))
+      : version && /^\d+$/.test(version)
+        ? Number(version)
+        : template?.defaultVersion
+  const data = template?.versions?.find((v) => v.versionNumber === number)?.data
+  const templateArn = templateRef ? ec2Arn(r, 'launch-template', template?.launchTemplateId ?? templateRef) : undefined
+  const via = (id?: string): Record<string, string[]> => ({
+    ...ec2Context(r, id),
+    ...(templateArn ? { 'ec2:launchtemplate': [templateArn] } : {})
+  })
+  const image = r.param('ImageId') ?? data?.ImageId
+  const groups = r.params('SecurityGroupId.').length > 0 ? r.params('SecurityGroupId.') : (data?.SecurityGroupIds ?? [])
+  const subnet = r.param('SubnetId')
+  const checks = [
+    ...(templateArn ? [check('ec2:RunInstances', templateArn, via(template?.launchTemplateId))] : []),
+    check('ec2:RunInstances', ec2Arn(r, 'image', image?.startsWith('ami-') ? image : '*'), via()),
+    ...(subnet ? [check('ec2:RunInstances', ec2Arn(r, 'subnet', subnet), via())] : []),
+    ...groups.map((id) => check('ec2:RunInstances', ec2Arn(r, 'security-group', id), via(id))),
+    ...['instance', 'network-interface', 'volume'].map((type) =>
+      check('ec2:RunInstances', ec2Arn(r, type, '*'), {
+        ...via(),
+        ...(type === 'instance' ? requestTags(tagSpecifications(r, 'instance')) : {})
+      })
+    ),
+    ...tagOnCreate(r, 'instance', 'RunInstances'),
+    ...tagOnCreate(r, 'volume', 'RunInstances')
+  ]
+  const profile =
+    r.param('IamInstanceProfile.Name') !== undefined || r.param('IamInstanceProfile.Arn') !== undefined
+      ? { Name: r.param('IamInstanceProfile.Name'), Arn: r.param('IamInstanceProfile.Arn') }
+      : data?.IamInstanceProfile
+  if (profile) {
+    const iam = (r.state('iam') ?? {}) as IamState
+    const name = profile.Name ?? profile.Arn?.split('/').pop()
+    const roleName = iam.instanceProfiles?.find((p) => p.name === name)?.roles[0]
+    const role = iam.roles?.find((x) => x.roleName === roleName)?.arn
+    if (role) checks.push(check('iam:PassRole', role, { 'iam:passedtoservice': ['ec2.amazonaws.com'] }))
+  }
+  return checks
+}
+
 const EC2: Record<string, Rule> = {
   DescribeVpcs: any('ec2:DescribeVpcs'),
   DescribeRouteTables: any('ec2:DescribeRouteTables'),
@@ -219,6 +277,7 @@ const EC2: Record<string, Rule> = {
       ec2Context(r, launchTemplateId(r))
     )
   ],
+  RunInstances: (r) => runInstancesChecks(r),
   TerminateInstances: (r) =>
     r.params('InstanceId.').map((id) => check('ec2:TerminateInstances', ec2Arn(r, 'instance', id), ec2Context(r, id))),
   CreateTags: ec2Tagging('ec2:CreateTags'),
@@ -454,7 +513,22 @@ const policyResource =
   (action: string): Rule =>
   (r) => [check(action, r.param('PolicyArn') ?? '*')]
 
+/** The instance profile a request names, by its real ARN (with its path) when it exists. */
+function instanceProfileArn(r: RequestView): string {
+  const name = r.param('InstanceProfileName')
+  const found = ((r.state('iam') ?? {}) as IamState).instanceProfiles?.find((p) => p.name === name)
+  return found?.arn ?? `arn:${r.partition}:iam::${r.account}:instance-profile/${name ?? '*'}`
+}
+
 const IAM: Record<string, Rule> = {
+  ListRoles: any('iam:ListRoles'),
+  ListInstanceProfiles: (r) => [
+    check(
+      'iam:ListInstanceProfiles',
+      `arn:${r.partition}:iam::${r.account}:instance-profile${r.param('PathPrefix') ?? '/'}*`
+    )
+  ],
+  ListInstanceProfilesForRole: iamRole('iam:ListInstanceProfilesForRole'),
   CreateRole: iamRole('iam:CreateRole', (r) => requestTags(iamTagList(r))),
   GetRole: iamRole('iam:GetRole'),
   DeleteRole: iamRole('iam:DeleteRole'),
@@ -490,23 +564,10 @@ const IAM: Record<string, Rule> = {
       `arn:${r.partition}:iam::${r.account}:instance-profile${r.param('Path') ?? '/'}${r.param('InstanceProfileName') ?? '*'}`
     )
   ],
-  GetInstanceProfile: (r) => [
-    check(
-      'iam:GetInstanceProfile',
-      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
-    )
-  ],
-  DeleteInstanceProfile: (r) => [
-    check(
-      'iam:DeleteInstanceProfile',
-      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
-    )
-  ],
+  GetInstanceProfile: (r) => [check('iam:GetInstanceProfile', instanceProfileArn(r))],
+  DeleteInstanceProfile: (r) => [check('iam:DeleteInstanceProfile', instanceProfileArn(r))],
   AddRoleToInstanceProfile: (r) => [
-    check(
-      'iam:AddRoleToInstanceProfile',
-      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
-    ),
+    check('iam:AddRoleToInstanceProfile', instanceProfileArn(r)),
     check('iam:PassRole', roleArn(r, r.param('RoleName')), { 'iam:passedtoservice': ['ec2.amazonaws.com'] })
   ],
   CreateOpenIDConnectProvider: (r) => [
@@ -524,12 +585,7 @@ const IAM: Record<string, Rule> = {
   DeleteOpenIDConnectProvider: (r) => [
     check('iam:DeleteOpenIDConnectProvider', r.param('OpenIDConnectProviderArn') ?? '*')
   ],
-  RemoveRoleFromInstanceProfile: (r) => [
-    check(
-      'iam:RemoveRoleFromInstanceProfile',
-      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
-    )
-  ]
+  RemoveRoleFromInstanceProfile: (r) => [check('iam:RemoveRoleFromInstanceProfile', instanceProfileArn(r))]
 }
 
 // ---- STS (awsQuery) ----
@@ -755,8 +811,213 @@ function parameterArn(r: RequestView, name: unknown): string {
   return `arn:${r.partition}:ssm:${r.region}:${account}:parameter/${path}`
 }
 
+interface SsmParameterState {
+  region: string
+  name: string
+  type?: string
+  keyId?: string
+  tags?: Tags
+}
+
+interface SsmState {
+  parameters?: SsmParameterState[]
+}
+
+function ssmParameter(r: RequestView, name: unknown): SsmParameterState | undefined {
+  const arn = parameterArn(r, name)
+  return ((r.state('ssm') ?? {}) as SsmState).parameters?.find(
+    (p) => p.region === r.region && parameterArn(r, p.name) === arn
+  )
+}
+
+/** A SecureString under a customer key needs kms:Decrypt (reads) or kms:Encrypt (puts) on the key; SSM's own key needs nothing. */
+function kmsKey(r: RequestView, action: string, keyId: string | undefined): Check[] {
+  const arn = customerKeyArn(keyId, r)
+  return arn ? [check(action, arn, { 'kms:viaservice': [`ssm.${r.region}.amazonaws.com`] })] : []
+}
+
+function parameterRead(r: RequestView, action: string, name: unknown): Check[] {
+  const p = ssmParameter(r, name)
+  return [
+    check(action, parameterArn(r, name), resourceTags(p?.tags, 'ssm')),
+    ...(r.json().WithDecryption === true ? kmsKey(r, 'kms:Decrypt', p?.keyId) : [])
+  ]
+}
+
+function parameterNames(r: RequestView): unknown[] {
+  const names = r.json().Names
+  return Array.isArray(names) ? names : [names]
+}
+
+const parameter =
+  (action: string, member = 'Name'): Rule =>
+  (r) => [
+    check(action, parameterArn(r, r.json()[member]), resourceTags(ssmParameter(r, r.json()[member])?.tags, 'ssm'))
+  ]
+
+function ssmTags(tags: unknown): [string, string][] {
+  return ((Array.isArray(tags) ? tags : []) as { Key?: string; Value?: string }[]).map((t) => [
+    t.Key ?? '',
+    t.Value ?? ''
+  ])
+}
+
 const SSM: Record<string, Rule> = {
-  GetParameter: (r) => [check('ssm:GetParameter', parameterArn(r, r.json().Name))]
+  GetParameter: (r) => parameterRead(r, 'ssm:GetParameter', r.json().Name),
+  GetParameters: (r) => parameterNames(r).flatMap((name) => parameterRead(r, 'ssm:GetParameters', name)),
+  // the path is the resource; each SecureString it returns under a customer key needs kms:Decrypt
+  GetParametersByPath: (r) => {
+    const path = typeof r.json().Path === 'string' ? (r.json().Path as string) : '*'
+    const prefix = path.endsWith('/') ? path : `${path}/`
+    const recursive = r.json().Recursive === true
+    const keys =
+      r.json().WithDecryption === true
+        ? (((r.state('ssm') ?? {}) as SsmState).parameters ?? [])
+            .filter((p) => p.region === r.region && p.name.startsWith(prefix))
+            .filter((p) => recursive || !p.name.slice(prefix.length).includes('/'))
+            .map((p) => p.keyId)
+        : []
+    return [
+      check('ssm:GetParametersByPath', parameterArn(r, path.replace(/\/$/, '') || '/')),
+      ...[...new Set(keys)].flatMap((k) => kmsKey(r, 'kms:Decrypt', k))
+    ]
+  },
+  DescribeParameters: any('ssm:DescribeParameters'),
+  // tags on create are added with ssm:AddTagsToResource too; a SecureString is encrypted under its key
+  PutParameter: (r) => {
+    const body = r.json()
+    const tags = requestTags(ssmTags(body.Tags))
+    const arn = parameterArn(r, body.Name)
+    const existing = ssmParameter(r, body.Name)
+    const type = body.Type ?? existing?.type
+    const keyId = typeof body.KeyId === 'string' ? body.KeyId : existing?.keyId
+    return [
+      check('ssm:PutParameter', arn, { ...tags, ...resourceTags(existing?.tags, 'ssm') }),
+      ...(Object.keys(tags).length > 0 ? [check('ssm:AddTagsToResource', arn, tags)] : []),
+      ...(type === 'SecureString' ? kmsKey(r, 'kms:Encrypt', keyId) : [])
+    ]
+  },
+  DeleteParameter: parameter('ssm:DeleteParameter'),
+  DeleteParameters: (r) =>
+    parameterNames(r).map((name) =>
+      check('ssm:DeleteParameters', parameterArn(r, name), resourceTags(ssmParameter(r, name)?.tags, 'ssm'))
+    ),
+  AddTagsToResource: (r) => [
+    check('ssm:AddTagsToResource', parameterArn(r, r.json().ResourceId), {
+      ...resourceTags(ssmParameter(r, r.json().ResourceId)?.tags, 'ssm'),
+      ...requestTags(ssmTags(r.json().Tags))
+    })
+  ],
+  RemoveTagsFromResource: (r) => [
+    check('ssm:RemoveTagsFromResource', parameterArn(r, r.json().ResourceId), {
+      ...resourceTags(ssmParameter(r, r.json().ResourceId)?.tags, 'ssm'),
+      ...requestTags(
+        (Array.isArray(r.json().TagKeys) ? (r.json().TagKeys as string[]) : []).map(
+          (k) => [k, undefined] as [string, undefined]
+        )
+      )
+    })
+  ],
+  ListTagsForResource: parameter('ssm:ListTagsForResource', 'ResourceId')
+}
+
+// ---- Secrets Manager (JSON 1.1): the secret's full ARN is the resource ----
+
+interface SecretState {
+  secrets?: { region: string; name: string; arn: string; tags?: Tags; kmsKeyId?: string }[]
+}
+
+/** The secret a SecretId names (name, full or partial ARN); unknown ones as `secret:<name>-??????`. */
+function secretOf(r: RequestView, id: unknown): { arn: string; tags?: Tags; kmsKeyId?: string } {
+  const ref = typeof id === 'string' ? id : '*'
+  const found = ((r.state('secretsmanager') ?? {}) as SecretState).secrets?.find(
+    (s) => s.region === r.region && (s.name === ref || s.arn === ref || s.arn.slice(0, -7) === ref)
+  )
+  if (found) return found
+  if (ref.startsWith('arn:')) return { arn: /-[A-Za-z0-9]{6}$/.test(ref) ? ref : `${ref}-??????` }
+  return { arn: `arn:${r.partition}:secretsmanager:${r.region}:${r.account}:secret:${ref}-??????` }
+}
+
+const secret =
+  (action: string): Rule =>
+  (r) => {
+    const s = secretOf(r, r.json().SecretId)
+    return [check(action, s.arn, resourceTags(s.tags, 'secretsmanager'))]
+  }
+
+const SECRETSMANAGER: Record<string, Rule> = {
+  // the ARN's random suffix is not known before the secret exists: the request is on `<name>-??????`;
+  // tags on create need secretsmanager:TagResource too
+  CreateSecret: (r) => {
+    const arn = secretOf(r, r.json().Name).arn
+    const tags = requestTags(ssmTags(r.json().Tags))
+    return [
+      check('secretsmanager:CreateSecret', arn, tags),
+      ...(Object.keys(tags).length > 0 ? [check('secretsmanager:TagResource', arn, tags)] : [])
+    ]
+  },
+  // a secret under a customer key is decrypted with the caller's kms:Decrypt (aws/secretsmanager needs none)
+  GetSecretValue: (r) => {
+    const s = secretOf(r, r.json().SecretId)
+    const key = customerKeyArn(s.kmsKeyId, r)
+    return [
+      check('secretsmanager:GetSecretValue', s.arn, resourceTags(s.tags, 'secretsmanager')),
+      ...(key ? [check('kms:Decrypt', key, { 'kms:viaservice': [`secretsmanager.${r.region}.amazonaws.com`] })] : [])
+    ]
+  },
+  DescribeSecret: secret('secretsmanager:DescribeSecret'),
+  PutSecretValue: secret('secretsmanager:PutSecretValue'),
+  DeleteSecret: secret('secretsmanager:DeleteSecret'),
+  RestoreSecret: secret('secretsmanager:RestoreSecret'),
+  ListSecrets: any('secretsmanager:ListSecrets')
+}
+
+// ---- ECR (JSON 1.1): the repository is the resource; GetAuthorizationToken has none ----
+
+interface EcrState {
+  repositories?: { region: string; name: string; tags?: Tags }[]
+}
+
+function ecrRepository(r: RequestView, name: unknown): { arn: string; tags?: Tags } {
+  const repo = typeof name === 'string' ? name : '*'
+  const found = ((r.state('ecr') ?? {}) as EcrState).repositories?.find((x) => x.region === r.region && x.name === repo)
+  return {
+    arn: repositoryArn({ partition: r.partition, region: r.region, account: r.account }, repo),
+    tags: found?.tags
+  }
+}
+
+const repository =
+  (action: string): Rule =>
+  (r) => {
+    const repo = ecrRepository(r, r.json().repositoryName)
+    return [check(action, repo.arn, resourceTags(repo.tags, 'ecr'))]
+  }
+
+const ECR: Record<string, Rule> = {
+  GetAuthorizationToken: any('ecr:GetAuthorizationToken'),
+  // tags on create need ecr:TagResource too
+  CreateRepository: (r) => {
+    const arn = ecrRepository(r, r.json().repositoryName).arn
+    const tags = requestTags(ssmTags(r.json().tags))
+    return [
+      check('ecr:CreateRepository', arn, tags),
+      ...(Object.keys(tags).length > 0 ? [check('ecr:TagResource', arn, tags)] : [])
+    ]
+  },
+  DescribeRepositories: (r) => {
+    const names = r.json().repositoryNames
+    const list = Array.isArray(names) ? (names as unknown[]) : typeof names === 'string' ? [names] : ['*']
+    return list.map((name) => {
+      const repo = ecrRepository(r, name)
+      return check('ecr:DescribeRepositories', repo.arn, resourceTags(repo.tags, 'ecr'))
+    })
+  },
+  DeleteRepository: repository('ecr:DeleteRepository'),
+  // the registry API docker uses (services/ecr/pull.ts authorizes a pull with the same actions)
+  BatchGetImage: repository('ecr:BatchGetImage'),
+  GetDownloadUrlForLayer: repository('ecr:GetDownloadUrlForLayer'),
+  BatchCheckLayerAvailability: repository('ecr:BatchCheckLayerAvailability')
 }
 
 // ---- SQS (JSON 1.0): the queue is the resource; ListQueues has none ----
@@ -823,7 +1084,9 @@ export const AUTHORIZATION: Record<string, Record<string, Rule>> = {
   events: EVENTS,
   logs: LOGS,
   ssm: SSM,
-  sqs: SQS
+  sqs: SQS,
+  secretsmanager: SECRETSMANAGER,
+  ecr: ECR
 }
 
 /** The checks one request needs. */

@@ -2,11 +2,13 @@
 import type { Cloud, ServiceModule } from '../types.js'
 import { createAutoScaling } from './autoscaling/index.js'
 import { createEc2 } from './ec2/index.js'
+import { createEcr } from './ecr/index.js'
 import { createEvents } from './events/index.js'
 import { createIam } from './iam/index.js'
 import { createLambda } from './lambda/index.js'
 import { createLogs } from './logs/index.js'
 import { createRoute53 } from './route53/index.js'
+import { createSecretsManager } from './secretsmanager/index.js'
 import { createSqs } from './sqs/index.js'
 import { createSsm } from './ssm/index.js'
 import { createSts } from './sts/index.js'
@@ -23,7 +25,9 @@ export const SERVICE_FACTORIES: readonly ServiceFactory[] = [
   createEvents,
   createLogs,
   createSsm,
-  createSqs
+  createSqs,
+  createSecretsManager,
+  createEcr
 ]
 
 /** Creates all modules for one cloud, keyed by signing name. */
