@@ -3,7 +3,7 @@
  * service at its container ports (every `expose` port, and the target of every
  * `ports` mapping), so those are published on the instance host = container and
  * opened to the VPC CIDR. Checked on what a deploy produces from a compose file:
- * the `docker run -p` values in the decoded user data, and the security group.
+ * the `docker run -p` values (dockerPortArgs, what the agent configuration carries), and the security group.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -1,175 +1,145 @@
 /**
- * The user data script carries compose values only inside base64 blobs, and they decode byte-identical.
- * (The user data of a deployed launch template is decoded and run in security-defaults.test.ts.)
+ * The user data holds no compose value: it installs the constant agent (agent/agent.sh) and its
+ * systemd unit, and names the region and the configuration parameter in two agent.env lines,
+ * the only text that varies. (The agent itself is run in agent-script.test.ts.)
  */
-import { mkdtempSync, readdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import type { ServiceModel } from '../src/compose/model.js'
-import { buildUserData, containerSpec, USER_DATA_LIMIT, userDataScript, type ContainerSpec } from '../src/userdata.js'
-import { RUNTIME_DEFAULTS } from './helpers/deploy-fixtures.js'
-import { runUserData } from './helpers/user-data-sandbox.js'
+import { gunzipSync } from 'node:zlib'
+import { AGENT_SCRIPT_GZIP_BASE64 } from '../src/agent/script.js'
+import { configParameterName } from '../src/names.js'
+import { launchTemplateData } from '../src/resources/launch-template.js'
+import {
+  AGENT_ENV_PATH,
+  AGENT_PATH,
+  AGENT_UNIT,
+  AGENT_UNIT_TEXT,
+  buildUserData,
+  USER_DATA_LIMIT,
+  userDataScript
+} from '../src/userdata.js'
+import { desiredFor, svc } from './helpers/deploy-fixtures.js'
 
-const dns = { resolver: '172.28.0.2', search: ['st.prj.us-east-1.internal', 'prj.us-east-1.internal'] }
+const AGENT = readFileSync(new URL('../agent/agent.sh', import.meta.url), 'utf8')
+const input = { region: 'eu-west-3', config: { name: '/hyperform/prj/st/web/config', version: 7 } }
+const decode = (base64: string): string => Buffer.from(base64, 'base64').toString('utf8')
+const ENV_LINES = /^HYPERFORM_(REGION|CONFIG)=.*\n/gm
 
-function service(overrides: Partial<ServiceModel> = {}): ServiceModel {
-  return {
-    name: 'web',
-    image: 'nginx:1.27',
-    environment: {},
-    ...RUNTIME_DEFAULTS,
-    ports: [],
-    expose: [],
-    replicas: 1,
-    preemptible: 0,
-    public: false,
-    location: { file: 'compose.yaml', line: 1, column: 1 },
-    ...overrides
+const dirs: string[] = []
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+/** Runs the script with bash as cloud-init would, its system paths moved under a temporary root and systemctl, dnf and docker stubbed. */
+function runInSandbox(script: string): { root: string; systemctl: string[] } {
+  const root = mkdtempSync(path.join(tmpdir(), 'hyperform-userdata-'))
+  dirs.push(root)
+  const bin = path.join(root, 'bin')
+  mkdirSync(bin)
+  for (const dir of ['etc/systemd/system', 'usr/local/sbin']) mkdirSync(path.join(root, dir), { recursive: true })
+  const stub = (name: string, body: string): void => {
+    writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`)
+    chmodSync(path.join(bin, name), 0o755)
   }
+  stub('systemctl', `echo "$*" >> "${root}/systemctl.log"`)
+  stub('dnf', 'echo "dnf must not run: docker is installed" >&2; exit 1')
+  stub('docker', 'exit 0')
+  let moved = script
+  for (const dir of ['/etc/hyperform', '/etc/systemd/system', '/usr/local/sbin']) {
+    expect(moved).toContain(dir)
+    moved = moved.split(dir).join(`${root}${dir}`)
+  }
+  writeFileSync(path.join(root, 'user-data.sh'), moved)
+  execFileSync('bash', [path.join(root, 'user-data.sh')], {
+    env: { PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: root },
+    stdio: 'pipe'
+  })
+  return { root, systemctl: readFileSync(path.join(root, 'systemctl.log'), 'utf8').trim().split('\n') }
 }
 
-const HOSTILE = [
-  `it's "quoted"`,
-  '$(rm -rf /)',
-  '`reboot`',
-  'line one\nline two\r\n',
-  'EOF',
-  "'; echo pwned; '",
-  '${HOME} $$ \\ \\n',
-  'unicode: é ü 日本語 🚀',
-  '\nEOF\n#!/bin/bash\n'
-]
+describe('the instance user data', () => {
+  const script = decode(buildUserData(input))
 
-function decodeScript(base64: string): string {
-  return Buffer.from(base64, 'base64').toString('utf8')
-}
-
-function blobs(script: string): string[] {
-  return [...script.matchAll(/'([A-Za-z0-9+/=]+)'/g)].map((m) => Buffer.from(m[1] ?? '', 'base64').toString('utf8'))
-}
-
-function specOf(script: string): ContainerSpec {
-  const json = blobs(script).find((b) => b.startsWith('{'))
-  if (!json) throw new Error('no spec blob')
-  return JSON.parse(json) as ContainerSpec
-}
-
-describe('user data', () => {
-  const environment = Object.fromEntries(HOSTILE.map((value, i) => [`VAR_${i}`, value]))
-  const hostile = service({
-    environment,
-    command: ['sh', '-c', HOSTILE.join(' ')],
-    entrypoint: ['/bin/sh', "-c'x"],
-    image: 'registry.example.com/team/app:1.0'
-  })
-  const script = decodeScript(buildUserData(hostile, dns))
-
-  test('hostile environment values, command and entrypoint come back byte-identical from the spec blob', () => {
-    const spec = specOf(script)
-    expect(spec.environment).toEqual(environment)
-    expect(spec.command).toEqual(['sh', '-c', HOSTILE.join(' ')])
-    expect(spec.entrypoint).toEqual(['/bin/sh', "-c'x"])
+  test('names the region and the configuration parameter in exactly two lines, each on its own line', () => {
+    expect(script.match(ENV_LINES)).toEqual([
+      'HYPERFORM_REGION=eu-west-3\n',
+      'HYPERFORM_CONFIG=/hyperform/prj/st/web/config:7\n'
+    ])
   })
 
-  test('no hostile value appears unencoded anywhere in the script', () => {
-    for (const value of HOSTILE) expect(script).not.toContain(value)
-    for (const marker of [
-      '$(rm',
-      '`reboot`',
-      'pwned',
-      '${HOME}',
-      '日本語',
-      '🚀',
-      'quoted',
-      'line one',
-      'registry.example.com'
-    ]) {
-      expect(script).not.toContain(marker)
-    }
+  test('is the same constant text for any service once those two lines are taken out', () => {
+    const other = decode(
+      buildUserData({ region: 'us-east-1', config: { name: '/hyperform/a/b/api/config', version: 1 } })
+    )
+    expect(other.replace(ENV_LINES, '')).toBe(script.replace(ENV_LINES, ''))
+    expect(userDataScript(input)).toBe(script)
   })
 
-  test('outside the quoted base64 blobs the script is the same constant text for any service', () => {
-    const strip = (text: string): string => text.replace(/'[A-Za-z0-9+/=]+'/g, "''")
-    const plain = decodeScript(buildUserData(service(), dns))
-    expect(strip(script)).toBe(strip(plain))
-    expect(strip(script)).not.toMatch(/\$\(|`|<</)
+  test('a deploy puts no compose value in it: environment values, image and command stay out', () => {
+    const hostile = svc('web', {
+      image: 'registry.example.com/team/app:1.0',
+      environment: { TOKEN: 'tok-5f2b9c1e-secret', QUOTED: `it's "quoted" $(touch x)` },
+      command: ['sh', '-c', 'echo never-in-user-data']
+    })
+    const built = desiredFor({ services: [hostile], files: ['compose.yaml'] }).services[0]!
+    const data = launchTemplateData(built.launchTemplate.spec, { securityGroupId: 'sg-1', configVersion: 1 })
+    const deployed = decode(data.UserData as string)
+    for (const fragment of ['registry.example.com', 'tok-5f2b9c1e', 'quoted', 'never-in-user-data', 'TOKEN'])
+      expect(deployed).not.toContain(fragment)
+    const scope = { project: 'prj-demo', stack: 'st-wordpress', region: 'us-east-1' }
+    expect(deployed).toContain(`\nHYPERFORM_CONFIG=${configParameterName(scope, 'web')}:1\n`)
   })
 
-  test('every single quote in the script delimits a base64 blob or the constant printf format', () => {
-    const quoted = [...script.matchAll(/'([^']*)'/g)].map((m) => m[1])
+  test('carries agent/agent.sh byte for byte (src/agent/script.ts is regenerated by `node scripts/agent-script.mjs`)', () => {
+    expect(gunzipSync(Buffer.from(AGENT_SCRIPT_GZIP_BASE64, 'base64')).toString('utf8')).toBe(AGENT)
+    expect(script).toContain(`'${AGENT_SCRIPT_GZIP_BASE64}'`)
+  })
+
+  test('leaves room under the 16 KB EC2 limit for the agent to grow', () => {
+    expect(Buffer.byteLength(script)).toBeLessThan(USER_DATA_LIMIT * 0.75)
+  })
+
+  test('every single quote in it delimits the agent blob or the constant printf format', () => {
+    const quoted = [...script.replace(/<<'HYPERFORM_AGENT_\w+'/g, '').matchAll(/'([^'\n]*)'/g)].map((m) => m[1])
     for (const q of quoted) expect(q === '%s' || /^[A-Za-z0-9+/=]+$/.test(q ?? '')).toBe(true)
   })
 
-  test('the container gets the VPC resolver, both search domains, the ports and restart always', () => {
-    const spec = specOf(
-      decodeScript(
-        buildUserData(
-          service({
-            ports: [
-              { target: 80, published: 8080, protocol: 'tcp' },
-              { target: 53, published: 53, protocol: 'udp', hostIp: '::1' }
-            ]
-          }),
-          dns
-        )
-      )
+  test('refuses a region, parameter name or version that could change the script', () => {
+    const bad = (region: string, name: string, version: number) => () =>
+      buildUserData({ region, config: { name, version } })
+    expect(bad('us-east-1\nX=1', '/a/config', 1)).toThrow(/is not a region/)
+    expect(bad('us-east-1', "/a/config'", 1)).toThrow(/is not an SSM parameter name/)
+    expect(bad('us-east-1', '/a/config\nHYPERFORM_AGENT_ENV', 1)).toThrow(/is not an SSM parameter name/)
+    expect(bad('us-east-1', '/a/config', 0)).toThrow(/is not a positive integer/)
+    expect(bad('us-east-1', '/a/config', 1.5)).toThrow(/is not a positive integer/)
+  })
+
+  test('run with bash, it writes agent.env, installs the agent and its unit, and enables docker and the unit', () => {
+    const { root, systemctl } = runInSandbox(script)
+    expect(readFileSync(path.join(root, AGENT_ENV_PATH), 'utf8')).toBe(
+      'HYPERFORM_REGION=eu-west-3\nHYPERFORM_CONFIG=/hyperform/prj/st/web/config:7\n'
     )
-    expect(spec.dns).toBe('172.28.0.2')
-    expect(spec.dnsSearch).toEqual(dns.search)
-    expect(spec.ports).toEqual(['8080:80/tcp', '[::1]:53:53/udp', '80:80/tcp'])
-    const launcher = blobs(script).find((b) => b.includes('docker_args'))
-    expect(launcher).toContain('"--restart", "always"')
-    expect(launcher).toContain('"--dns-search"')
+    expect(readFileSync(path.join(root, AGENT_PATH), 'utf8')).toBe(AGENT)
+    expect(statSync(path.join(root, AGENT_PATH)).mode & 0o777).toBe(0o755)
+    // The sandbox moved the agent's path under its root in the unit too.
+    const unit = readFileSync(path.join(root, '/etc/systemd/system', AGENT_UNIT), 'utf8')
+    expect(unit.split(root).join('')).toBe(AGENT_UNIT_TEXT)
+    expect(systemctl).toEqual(['enable --now docker', 'daemon-reload', `enable --now --no-block ${AGENT_UNIT}`])
   })
 
-  test('the launcher passes environment names with -e KEY and values only through its environment', () => {
-    const launcher = blobs(script).find((b) => b.includes('docker_args')) ?? ''
-    expect(launcher).toContain('args += ["-e", key]')
-    expect(launcher).toContain('env.update(spec["environment"])')
-    expect(launcher).not.toMatch(/shell=True|os\.system|"=" \+/)
-  })
-
-  test('the spec file and launcher are written under a root-only directory with umask 077', () => {
-    expect(script).toContain('umask 077')
-    expect(script).toContain('install -d -m 0700 /etc/hyperform')
-    expect(script).toContain('dnf install -y docker')
-    expect(script).toContain('systemctl enable --now docker')
-  })
-
-  test('user data over 16 KB is rejected with the service name', () => {
-    const big = service({ environment: { BIG: 'x'.repeat(USER_DATA_LIMIT) } })
-    expect(() => buildUserData(big, dns)).toThrow(
-      /service "web": the instance user data is \d+ bytes; EC2 allows 16384/
-    )
-  })
-
-  test('a NUL byte in a value and "=" in a name are rejected because a process environment cannot carry them', () => {
-    expect(() => containerSpec(service({ environment: { A: 'x\0y' } }), dns)).toThrow(/NUL/)
-    expect(() => containerSpec(service({ environment: { 'A=B': 'x' } }), dns)).toThrow(/cannot be passed/)
-  })
-
-  test('an image that would read as a docker option is rejected', () => {
-    expect(() => containerSpec(service({ image: '--privileged' }), dns)).toThrow(/not an image reference/)
-  })
-
-  test('the same service gives the same script, so the launch template hash is stable', () => {
-    expect(userDataScript(containerSpec(hostile, dns))).toBe(script)
-  })
-
-  test('run with bash (docker and the launcher stubbed), the script writes a spec holding every hostile value byte-identical and evaluates none of them', () => {
-    const markers = mkdtempSync(path.join(tmpdir(), 'hyperform-userdata-'))
-    const traps = [
-      `$(touch ${markers}/a)`,
-      `\`touch ${markers}/b\``,
-      `'; touch ${markers}/c; '`,
-      `\nEOF\ntouch ${markers}/d\nEOF\n`
-    ]
-    const env = { ...environment, ...Object.fromEntries(traps.map((t, i) => [`TRAP_${i}`, t])) }
-    const { spec } = runUserData(
-      decodeScript(buildUserData(service({ environment: env, command: ['sh', '-c', traps.join(' ')] }), dns))
-    )
-    expect(spec.environment).toEqual(env)
-    expect(spec.command).toEqual(['sh', '-c', traps.join(' ')])
-    expect(readdirSync(markers)).toEqual([])
+  test('the unit runs the agent once after docker, keeps it active, and stops the container at shutdown', () => {
+    for (const line of [
+      'After=docker.service network-online.target',
+      'Requires=docker.service',
+      'Type=oneshot',
+      'RemainAfterExit=yes',
+      `ExecStart=${AGENT_PATH} start`,
+      `ExecStop=${AGENT_PATH} stop`,
+      'TimeoutStopSec=30min',
+      'WantedBy=multi-user.target'
+    ])
+      expect(AGENT_UNIT_TEXT.split('\n')).toContain(line)
   })
 })

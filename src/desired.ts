@@ -13,7 +13,7 @@ import {
   RULE_TARGET_ID,
   TAGS,
   asgName,
-  dnsSearch,
+  configParameterName,
   fit,
   functionName,
   launchTemplateName,
@@ -25,8 +25,8 @@ import {
   securityGroupName,
   serviceTags,
   zoneName,
-  configParameterName,
   containerLogGroupName,
+  dnsSearch,
   instancePath,
   instanceRoleName,
   MANAGED_BY
