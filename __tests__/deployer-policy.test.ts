@@ -234,10 +234,14 @@ describe('the deployer policy', () => {
     expect(allowing('events:PutTargets', 'arn:aws:events:us-east-1:123456789012:rule/billing')).toEqual([])
   })
 
-  it('passes the DNS updater role to Lambda only', () => {
-    const pass = allowing('iam:PassRole')
-    expect(pass.length).toBeGreaterThan(0)
-    for (const s of pass) expect(s.Condition?.StringEquals?.['iam:PassedToService']).toBe('lambda.amazonaws.com')
+  it('passes the DNS updater role to Lambda only, and the instance roles to EC2 only', () => {
+    const service = (resource: string): unknown[] =>
+      allowing('iam:PassRole', resource).map((s) => s.Condition?.StringEquals?.['iam:PassedToService'])
+    expect(service('arn:aws:iam::123456789012:role/hyperform-dns-prj-demo-us-east-1')).toEqual(['lambda.amazonaws.com'])
+    expect(service('arn:aws:iam::123456789012:role/hyperform/prj-demo/us-east-1/st/hyperform-prj-demo-st-web')).toEqual(
+      ['ec2.amazonaws.com']
+    )
+    expect(service('arn:aws:iam::123456789012:role/admin')).toEqual([])
   })
 
   it('lets only EventBridge be granted the right to invoke the function', () => {

@@ -33,7 +33,10 @@ const WAIT = { wait: 'true', 'wait-timeout': '60' }
 const COMPOSE = `${SEED_COMPOSE.replace('image: wordpress:latest', `image: ${ECR_IMAGE}`)
   .replace('MYSQL_PASSWORD: password', 'MYSQL_PASSWORD_FILE: /run/secrets/db_password')
   .replace('WORDPRESS_DB_PASSWORD: password', 'WORDPRESS_DB_PASSWORD_FILE: /run/secrets/db_password')
-  .replace('     environment:\n       MYSQL_DATABASE', '     secrets: [db_password]\n     environment:\n       MYSQL_DATABASE')
+  .replace(
+    '     environment:\n       MYSQL_DATABASE',
+    '     secrets: [db_password]\n     environment:\n       MYSQL_DATABASE'
+  )
   .replace(
     '     environment:\n       WORDPRESS_DB_HOST',
     '     secrets: [db_password]\n     environment:\n       WORDPRESS_DB_HOST'
@@ -86,10 +89,13 @@ describe('the instance agent, end to end', () => {
     const view = await stackView(aws, WP)
     const wordpress = view.instances.filter((i) => i.service === 'wordpress' && i.state === 'running')
     expect(wordpress).toHaveLength(2)
-    const all = await until(async () => {
-      const now = await containers()
-      return wordpress.every((i) => now[i.id]?.state === 'running') ? now : undefined
-    }, async () => JSON.stringify(await containers()))
+    const all = await until(
+      async () => {
+        const now = await containers()
+        return wordpress.every((i) => now[i.id]?.state === 'running') ? now : undefined
+      },
+      async () => JSON.stringify(await containers())
+    )
     for (const instance of wordpress) expect(all[instance.id]?.image).toBe(ECR_IMAGE)
     const tokens = emulator.calls().filter((c) => c.operation === 'GetAuthorizationToken' && c.status === 200)
     // One per wordpress instance, each signed by a session of the wordpress role (never the action's key).
@@ -98,16 +104,19 @@ describe('the instance agent, end to end', () => {
   })
 
   test('command: logs prints the started line of both wordpress containers', async () => {
-    const logs = await until(async () => {
-      const run = await action({
-        emulator,
-        region: REGION,
-        workspace: work,
-        inputs: { project: WP.project, stack: WP.stack, command: 'logs', service: 'wordpress', lines: '10' }
-      })
-      const started = run.stdout.split('\n').filter((l) => l.includes(`${ECR_IMAGE} started`))
-      return started.length >= 2 ? run : undefined
-    }, async () => JSON.stringify(await containers()))
+    const logs = await until(
+      async () => {
+        const run = await action({
+          emulator,
+          region: REGION,
+          workspace: work,
+          inputs: { project: WP.project, stack: WP.stack, command: 'logs', service: 'wordpress', lines: '10' }
+        })
+        const started = run.stdout.split('\n').filter((l) => l.includes(`${ECR_IMAGE} started`))
+        return started.length >= 2 ? run : undefined
+      },
+      async () => JSON.stringify(await containers())
+    )
     runs.push({ name: 'logs', run: logs })
     expect(logs.stdout).toMatch(/wordpress on i-[0-9a-f]+/)
     expect(logs.stdout).not.toContain('mysql:5.7 started')

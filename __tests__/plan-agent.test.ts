@@ -121,15 +121,21 @@ describe('the instance agent kinds in the plan', () => {
     expect(of(changes, 'launch-template', 'web')?.action).toBe('update')
   })
 
-  test("a service removed from the compose file takes its role, profile and configuration with it, verified or not", () => {
+  test('a service removed from the compose file takes its role, profile and configuration with it, verified or not', () => {
     const before = stack()
     const after = desiredFor({ services: [svc('db', { image: 'mysql:8' })], files: ['compose.yaml'] })
     for (const current of [currentFrom(before), currentUnverified(before)]) {
       const deletes = diff(after, current).changes.filter((c) => c.action === 'delete')
-      expect(deletes.filter((c) => c.service === 'web').map((c) => c.kind).sort()).toEqual(
+      expect(
+        deletes
+          .filter((c) => c.service === 'web')
+          .map((c) => c.kind)
+          .sort()
+      ).toEqual(
         [
           'auto-scaling-group',
           'auto-scaling-group',
+          'dns-record',
           'instance-profile',
           'instance-role',
           'launch-template',

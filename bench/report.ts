@@ -70,12 +70,12 @@ export function readsTable(rows: PhaseRow[]): string {
   const size = Math.max(...rows.map((r) => r.services))
   const redeploy = rows.find((r) => r.services === size && r.phase === 'no-op redeploy')
   const plan = rows.find((r) => r.services === size && r.phase === 'no-op plan')
-  const ops = [...new Set([...Object.keys(redeploy?.readsByOperation ?? {}), ...Object.keys(plan?.readsByOperation ?? {})])]
+  const ops = [
+    ...new Set([...Object.keys(redeploy?.readsByOperation ?? {}), ...Object.keys(plan?.readsByOperation ?? {})])
+  ]
   return table(
     [`reads at ${size} services`, 'no-op redeploy', 'no-op plan (verifies)'],
-    ops
-      .sort()
-      .map((op) => [op, String(redeploy?.readsByOperation[op] ?? 0), String(plan?.readsByOperation[op] ?? 0)])
+    ops.sort().map((op) => [op, String(redeploy?.readsByOperation[op] ?? 0), String(plan?.readsByOperation[op] ?? 0)])
   )
 }
 

@@ -38,7 +38,12 @@ export async function readContainerLogs(
   return Promise.all(
     streams.sort().map(async (stream) => {
       const out = await aws.send(
-        new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, limit: options.lines, startFromHead: false })
+        new GetLogEventsCommand({
+          logGroupName: group,
+          logStreamName: stream,
+          limit: options.lines,
+          startFromHead: false
+        })
       )
       const [service = '', instance = ''] = stream.split('/')
       return { service, instance, stream, lines: (out.events ?? []).map((e) => e.message ?? '') }

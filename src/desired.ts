@@ -213,7 +213,11 @@ function buildService(
       `service "${service.name}": its configuration (environment, secrets given inline, command) is ${bytes} bytes; ` +
         `an SSM parameter holds ${ADVANCED_LIMIT}. Move large values to secrets that reference SSM or Secrets Manager.`
     )
-  const grants = instanceGrants(config, { region: scope.region, configParameter: configName, kmsKeyId: inputs.kmsKeyId })
+  const grants = instanceGrants(config, {
+    region: scope.region,
+    configParameter: configName,
+    kmsKeyId: inputs.kmsKeyId
+  })
   const role = instanceRoleName(scope, service.name)
   const spec: LaunchTemplateSpec = {
     imageId: imageIdFor(instanceType, inputs.ami),

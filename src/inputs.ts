@@ -253,7 +253,11 @@ export function readInputs(env: Env = process.env): InputsDraft {
     wait: r.boolean('wait', true),
     waitTimeout: r.integer('wait-timeout', { min: 1, max: 21600, fallback: 900 }),
     logRetentionDays: readRetention(r),
-    kmsKeyId: r.matching('kms-key-id', KMS_KEY, 'a KMS key id or key ARN (an alias cannot be granted to the instance role)'),
+    kmsKeyId: r.matching(
+      'kms-key-id',
+      KMS_KEY,
+      'a KMS key id or key ARN (an alias cannot be granted to the instance role)'
+    ),
     lines: r.integer('lines', { min: 1, max: 10000, fallback: 100 }),
     service: r.raw('service') || undefined,
     githubToken: githubToken || undefined,

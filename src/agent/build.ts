@@ -107,7 +107,14 @@ export function instanceGrants(
     ...references(config),
     ...(args.kmsKeyId ? { kmsKeyId: args.kmsKeyId } : {}),
     repositories: repository
-      ? [{ partition: repository.partition, region: repository.region, account: repository.account, name: repository.name }]
+      ? [
+          {
+            partition: repository.partition,
+            region: repository.region,
+            account: repository.account,
+            name: repository.name
+          }
+        ]
       : [],
     ...(config.logging.driver === 'awslogs'
       ? { logs: { group: config.logging.group, streamPrefix: config.logging.streamPrefix } }

@@ -5,7 +5,11 @@
  * updater's group in one call; removed with the stack, once its instances
  * are gone.
  */
-import { CreateLogGroupCommand, DeleteLogGroupCommand, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs'
+import {
+  CreateLogGroupCommand,
+  DeleteLogGroupCommand,
+  PutRetentionPolicyCommand
+} from '@aws-sdk/client-cloudwatch-logs'
 import { errorCode } from '../aws/errors.js'
 import { tolerate } from '../aws/send.js'
 import { containerLogGroupName } from '../names.js'
@@ -13,8 +17,7 @@ import type { KindOps, Removal, Upsert } from './kind.js'
 import { readLogGroups, type CurrentLogGroup, type DesiredLogGroup } from './log-group.js'
 
 export type ContainerLogGroupChange =
-  | Upsert<'container-log-group', DesiredLogGroup, CurrentLogGroup>
-  | Removal<'container-log-group', CurrentLogGroup>
+  Upsert<'container-log-group', DesiredLogGroup, CurrentLogGroup> | Removal<'container-log-group', CurrentLogGroup>
 
 export const containerLogGroup: KindOps<'container-log-group'> = {
   kind: 'container-log-group',
@@ -38,7 +41,9 @@ export const containerLogGroup: KindOps<'container-log-group'> = {
   },
   removals({ current, destroy, reason }) {
     const have = current.containerLogGroup
-    return destroy && have ? [{ kind: 'container-log-group', action: 'delete', name: have.name, reason, current: have }] : []
+    return destroy && have
+      ? [{ kind: 'container-log-group', action: 'delete', name: have.name, reason, current: have }]
+      : []
   },
   async apply(change, { e }) {
     if (change.action === 'noop') return

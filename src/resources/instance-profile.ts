@@ -169,4 +169,3 @@ export const instanceProfile: KindOps<'instance-profile'> = {
     }
   }
 }
-

@@ -73,8 +73,7 @@ export interface CurrentInstanceRole {
 }
 
 export type InstanceRoleChange =
-  | Upsert<'instance-role', DesiredInstanceRole, CurrentInstanceRole>
-  | Removal<'instance-role', CurrentInstanceRole>
+  Upsert<'instance-role', DesiredInstanceRole, CurrentInstanceRole> | Removal<'instance-role', CurrentInstanceRole>
 
 const DESCRIPTION = /^hyperform-action: instances of (\S+) \(policy ([0-9a-f]+)\)$/
 
@@ -194,7 +193,13 @@ export const instanceRole: KindOps<'instance-role'> = {
       return [{ ...base, action: 'update', reason: 'permissions changed', fields: ['policy'] }]
     }
     const have = current.instanceRoles.find((r) => r.name === want.name)
-    const base = { kind: 'instance-role' as const, name: want.name, service: service.name, desired: want, current: have }
+    const base = {
+      kind: 'instance-role' as const,
+      name: want.name,
+      service: service.name,
+      desired: want,
+      current: have
+    }
     if (!have)
       return [{ ...base, action: 'create', reason: 'not found', drift: templateOf(current, service) !== undefined }]
     const reasons: string[] = []

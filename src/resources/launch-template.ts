@@ -212,9 +212,7 @@ async function createTemplate(
   const create = new CreateLaunchTemplateCommand({
     LaunchTemplateName: lt.name,
     LaunchTemplateData: launchTemplateData(lt.spec, args.inputs) as RequestLaunchTemplateData,
-    TagSpecifications: [
-      { ResourceType: 'launch-template', Tags: tagList(templateTags(args.service, args.inputs, 1)) }
-    ]
+    TagSpecifications: [{ ResourceType: 'launch-template', Tags: tagList(templateTags(args.service, args.inputs, 1)) }]
   })
   try {
     const out = await aws.retryOn(SG_NOT_VISIBLE, () => aws.send(create))
@@ -280,7 +278,11 @@ export const launchTemplate: KindOps<'launch-template'> = {
           drift: serviceExists
         }
       ]
-    if (sg && configVersion !== undefined && have.configHash === launchTemplateHash(lt.spec, { securityGroupId: sg.id, configVersion })) {
+    if (
+      sg &&
+      configVersion !== undefined &&
+      have.configHash === launchTemplateHash(lt.spec, { securityGroupId: sg.id, configVersion })
+    ) {
       const made = have.actionVersion
       const tags = agentTags(service, configVersion)
       if (
@@ -288,7 +290,9 @@ export const launchTemplate: KindOps<'launch-template'> = {
         `${have.configuration?.hash}@${have.configuration?.version}` !== tags[TAGS.configuration]
       )
         // The role's policy changed alone (a new version of the action): the tags must say so, or every run would redo it.
-        return [{ ...base, action: 'update', reason: 'instance role or configuration tags out of date', fields: ['tags'] }]
+        return [
+          { ...base, action: 'update', reason: 'instance role or configuration tags out of date', fields: ['tags'] }
+        ]
       if (made === undefined || made === have.defaultVersion)
         return [{ ...base, action: 'noop', reason: `up to date (version ${have.defaultVersion})` }]
       return [
@@ -332,9 +336,7 @@ export const launchTemplate: KindOps<'launch-template'> = {
     let ref: TemplateRef
     if (have && change.fields?.includes('tags')) {
       const config = await need('service-config')
-      await e.send(
-        new CreateTagsCommand({ Resources: [have.id], Tags: tagList(agentTags(service, config.version)) })
-      )
+      await e.send(new CreateTagsCommand({ Resources: [have.id], Tags: tagList(agentTags(service, config.version)) }))
       ref = { id: have.id, version: have.defaultVersion }
     } else if (have && made !== undefined && change.fields?.includes('defaultVersion')) {
       // Drift heal: the default version was changed by hand; make the action's version the default again.

@@ -53,7 +53,8 @@ export interface ConfigRef {
   version: number
 }
 
-export type ConfigChange = Upsert<'service-config', DesiredConfig, CurrentConfig> | Removal<'service-config', CurrentConfig>
+export type ConfigChange =
+  Upsert<'service-config', DesiredConfig, CurrentConfig> | Removal<'service-config', CurrentConfig>
 
 export function tierFor(bytes: number): Tier {
   return bytes > STANDARD_LIMIT ? 'Advanced' : 'Standard'
@@ -120,8 +121,15 @@ export const serviceConfig: KindOps<'service-config'> = {
       return [{ ...base, action: 'update', reason: 'configuration changed', fields: ['value'] }]
     }
     const have = current.configs.find((c) => c.name === want.name)
-    const base = { kind: 'service-config' as const, name: want.name, service: service.name, desired: want, current: have }
-    if (!have) return [{ ...base, action: 'create', reason: 'not found', drift: templateOf(current, service) !== undefined }]
+    const base = {
+      kind: 'service-config' as const,
+      name: want.name,
+      service: service.name,
+      desired: want,
+      current: have
+    }
+    if (!have)
+      return [{ ...base, action: 'create', reason: 'not found', drift: templateOf(current, service) !== undefined }]
     const reasons: string[] = []
     const fields: string[] = []
     if (have.hash !== want.hash) {
@@ -182,7 +190,13 @@ export const serviceConfig: KindOps<'service-config'> = {
       if (errorCode(err) !== 'ParameterAlreadyExists') throw err
       version = (await e.send(put(true))).Version ?? 1
     }
-    e.done({ kind: 'service-config', action: change.action, name: change.name, service: change.service, id: `version ${version}` })
+    e.done({
+      kind: 'service-config',
+      action: change.action,
+      name: change.name,
+      service: change.service,
+      id: `version ${version}`
+    })
     return { name: want.name, version }
   },
   async remove(changes, { e }) {
