@@ -52,6 +52,40 @@ describe('the compose key table', () => {
     ])
   })
 
+  test("the action's extension key is in the table under a service and under a secret, other x- keys are not", () => {
+    expect(ruleAt(['services', 'web', 'x-hyperform', 'aws-credentials'])).toBe(
+      COMPOSE_KEYS['services.*.x-hyperform.aws-credentials']
+    )
+    expect(ruleAt(['secrets', 'db', 'x-hyperform', 'from'])).toBe(COMPOSE_KEYS['secrets.*.x-hyperform.from'])
+    expect(ruleAt(['services', 'web', 'x-team'])).toBeUndefined()
+    expect(ruleAt(['secrets', 'db', 'x-hyperform', 'form'])).toBeUndefined()
+  })
+
+  test.each([
+    'secrets',
+    'secrets.*',
+    'secrets.*.file',
+    'secrets.*.environment',
+    'secrets.*.x-hyperform.from',
+    'services.*.secrets',
+    'services.*.restart',
+    'services.*.stop_signal',
+    'services.*.stop_grace_period',
+    'services.*.logging',
+    'services.*.logging.options',
+    'services.*.x-hyperform.aws-credentials'
+  ])('%s is supported: validated and read into the model', (pattern) => {
+    expect(COMPOSE_KEYS[pattern]?.level).toBe('supported')
+  })
+
+  test('a key under x-hyperform is checked even when it starts with x-, and the message names x-hyperform', async () => {
+    expect(
+      await diagnostics('services:\n  web:\n    image: nginx\n    x-hyperform:\n      x-aws-credentials: true\n')
+    ).toEqual([
+      'compose.yaml:5:7 services.web.x-hyperform.x-aws-credentials: not a setting of x-hyperform here; expected "aws-credentials"'
+    ])
+  })
+
   test('a service may be named like a key of the table and is still a service', async () => {
     expect(
       await diagnostics('services:\n  ports:\n    image: nginx\n    ports: ["8000"]\n  image:\n    image: nginx\n')

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { formatDiagnostic, loadCompose } from '../src/compose/index.js'
 import type { ComposeModel, LoadResult, ServiceModel } from '../src/compose/model.js'
+import { RUNTIME_DEFAULTS } from './helpers/deploy-fixtures.js'
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..')
 const workspaces: string[] = []
@@ -77,6 +78,7 @@ describe('the seed examples', () => {
             environment: { MYSQL_DATABASE: 'wordpress', MYSQL_PASSWORD: 'password', MYSQL_USER: 'wordpress' },
             ports: [{ target: 3306, published: 3306, protocol: 'tcp' }],
             expose: [],
+            ...RUNTIME_DEFAULTS,
             replicas: 1,
             preemptible: 0,
             public: false,
@@ -92,6 +94,7 @@ describe('the seed examples', () => {
             },
             ports: [{ target: 80, published: 80, protocol: 'tcp' }],
             expose: [],
+            ...RUNTIME_DEFAULTS,
             replicas: 2,
             preemptible: 1,
             public: false,
@@ -117,6 +120,7 @@ describe('the seed examples', () => {
             environment: {},
             ports: [{ target: 80, published: 8000, protocol: 'tcp' }],
             expose: [],
+            ...RUNTIME_DEFAULTS,
             replicas: 2,
             preemptible: 1,
             public: false,
@@ -424,13 +428,13 @@ describe('env_file', () => {
 describe('keys the action cannot honour', () => {
   it('warns about each ignored key at the key, and ignores x- keys silently', async () => {
     const body =
-      '    x-team: platform\n    depends_on: [db]\n    restart: always\n    healthcheck:\n      test: ["CMD", "true"]\n    deploy:\n      resources: {limits: {cpus: "1"}}\n'
+      '    x-team: platform\n    depends_on: [db]\n    pull_policy: always\n    healthcheck:\n      test: ["CMD", "true"]\n    deploy:\n      resources: {limits: {cpus: "1"}}\n'
     expect(
       await warnings({ files: { 'compose.yaml': `version: "3.9"\nservices:\n  web:\n    image: nginx\n${body}` } })
     ).toEqual([
       'compose.yaml:1:1 version: ignored: obsolete in the Compose Specification',
       'compose.yaml:6:5 services.web.depends_on: ignored: all services start together; make clients retry until their dependencies answer',
-      'compose.yaml:7:5 services.web.restart: ignored: the container always restarts, and the Auto Scaling Group replaces failed instances',
+      'compose.yaml:7:5 services.web.pull_policy: ignored: the image is pulled when each instance starts',
       'compose.yaml:8:5 services.web.healthcheck: ignored: not used: the Auto Scaling Groups use EC2 instance health',
       'compose.yaml:11:7 services.web.deploy.resources: ignored: the container has the instance to itself; choose the instance type with deploy.size'
     ])

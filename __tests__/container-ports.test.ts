@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { formatDiagnostic, loadCompose } from '../src/compose/index.js'
 import type { ServiceModel } from '../src/compose/model.js'
-import { containerPorts, dockerPortArgs, ingressRules } from '../src/container-ports.js'
+import { containerPorts, ingressRules } from '../src/container-ports.js'
 import type { IngressRule } from '../src/state.js'
+import type { AgentConfig } from '../src/agent/config.js'
 import { desiredFor, svc } from './helpers/deploy-fixtures.js'
 
 const VPC = '172.28.0.0/16'
@@ -30,10 +31,11 @@ async function load(service: string): Promise<{ service: ServiceModel; warnings:
   return { service: result.model.services[0]!, warnings: result.warnings.map(formatDiagnostic) }
 }
 
-/** What the instance runs (`docker run -p` values) and what its security group opens, as a deploy builds them. */
+/** What the instance runs (the agent's `docker run -p` values) and what its security group opens, as a deploy builds them. */
 function deployed(service: ServiceModel): { dockerPorts: string[]; ingress: string[] } {
   const built = desiredFor({ services: [service], files: ['compose.yaml'] }).services[0]!
-  return { dockerPorts: dockerPortArgs(service), ingress: built.securityGroup.ingress.map(rule) }
+  const config = JSON.parse(built.configValue) as AgentConfig
+  return { dockerPorts: config.ports, ingress: built.securityGroup.ingress.map(rule) }
 }
 
 function rule(r: IngressRule): string {

@@ -23,6 +23,7 @@ import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/c
 import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { CreateEventSourceMappingCommand, CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda'
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs'
+import { SSMClient } from '@aws-sdk/client-ssm'
 import {
   ChangeResourceRecordSetsCommand,
   CreateHostedZoneCommand,
@@ -46,6 +47,7 @@ const mocks = {
   events: mockClient(EventBridgeClient),
   logs: mockClient(CloudWatchLogsClient),
   sqs: mockClient(SQSClient),
+  ssm: mockClient(SSMClient),
   sts: mockClient(STSClient)
 }
 const clients = createClients({ region: 'us-east-1', maxAttempts: 1 })
@@ -158,8 +160,10 @@ describe('applyPlan on a fresh account', () => {
     expect(order.lastIndexOf('CreateLaunchTemplate')).toBeLessThan(order.lastIndexOf('CreateAutoScalingGroup'))
     expect(result.applied.find((a) => a.kind === 'hosted-zone')?.id).toBe('ZNEW')
     // zone and its SOA, role, policy, log group + retention, function, the two rules, the two queues, the two
-    // rule targets, the event source mapping; per service: group, ingress, template, 2 ASGs
-    expect(result.writes).toBe(14 + 2 * 5)
+    // rule targets, the event source mapping; per stack: the containers' log group and its retention; per service:
+    // role, its policy, its description (the policy's hash, last), profile, role into profile, configuration, group,
+    // ingress, template, 2 ASGs
+    expect(result.writes).toBe(14 + 2 + 2 * 11)
     const soa = mocks.r53.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes?.[0]
     expect(soa).toMatchObject({
       Action: 'UPSERT',
@@ -201,11 +205,16 @@ describe('applyPlan on a fresh account', () => {
       .on(GetCallerIdentityCommand)
       .resolves({ Account: '123456789012', Arn: 'arn:aws-iso:sts::123456789012:assumed-role/deployer/run' })
     await applyPlan(diff(desired, empty(desired.scope)), ctxFor(desired))
-    const document = JSON.parse(
-      mocks.iam.commandCalls(PutRolePolicyCommand)[0]?.args[0].input.PolicyDocument ?? '{}'
-    ) as { Statement: Array<{ Resource: string }> }
-    const resources = document.Statement.map((s) => s.Resource).filter((r) => r !== '*')
-    expect(resources.length).toBeGreaterThan(0)
+    // the DNS updater's policy and every instance role's
+    const documents = mocks.iam
+      .commandCalls(PutRolePolicyCommand)
+      .map(
+        (c) =>
+          JSON.parse(c.args[0].input.PolicyDocument ?? '{}') as { Statement: Array<{ Resource: string | string[] }> }
+      )
+    expect(documents).toHaveLength(3)
+    const resources = documents.flatMap((d) => d.Statement.flatMap((s) => s.Resource)).filter((r) => r !== '*')
+    expect(resources.length).toBeGreaterThan(5)
     for (const resource of resources) expect(resource).toMatch(/^arn:aws-iso:/)
     expect(mocks.lambda.commandCalls(CreateFunctionCommand)[0]?.args[0].input.Role).toBe(
       'arn:aws-iso:iam::123456789012:role/' + desired.project.role.name
@@ -443,7 +452,14 @@ describe('applyPlan on a deployed stack', () => {
     mocks.asg.on(DeleteAutoScalingGroupCommand).callsFake(() => (seen.push('DeleteAutoScalingGroup'), {}))
     mocks.lambda.on(DeleteFunctionCommand).callsFake(() => (seen.push('DeleteFunction'), {}))
     mocks.iam.on(DeleteRolePolicyCommand).rejects(awsError('NoSuchEntity'))
-    mocks.iam.on(DeleteRoleCommand).callsFake(() => (seen.push('DeleteRole'), {}))
+    mocks.iam
+      .on(DeleteRoleCommand)
+      .callsFake(
+        (input: { RoleName: string }) => (
+          seen.push(input.RoleName === desired.project.role.name ? 'DeleteRole' : 'DeleteInstanceRole'),
+          {}
+        )
+      )
     mocks.r53.on(ListResourceRecordSetsCommand).resolves({ IsTruncated: false, ResourceRecordSets: [] })
     mocks.r53.on(DeleteHostedZoneCommand).callsFake(() => (seen.push('DeleteHostedZone'), {}))
     const result = await applyPlan(plan, ctxFor())

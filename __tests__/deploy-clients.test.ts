@@ -19,6 +19,7 @@ describe('createClients', () => {
       'logs',
       'route53',
       'sqs',
+      'ssm',
       'sts'
     ])
     destroyClients(clients)

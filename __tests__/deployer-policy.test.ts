@@ -61,9 +61,14 @@ const ALSO: Record<string, string[]> = {
     'autoscaling:CreateOrUpdateTags',
     'ec2:RunInstances',
     'ec2:CreateTags',
-    'iam:CreateServiceLinkedRole'
+    'iam:CreateServiceLinkedRole',
+    // the template's instance profile: its role is passed to EC2 by whoever makes the group launch
+    'iam:PassRole'
   ],
-  'autoscaling:UpdateAutoScalingGroup': ['ec2:RunInstances'],
+  'autoscaling:UpdateAutoScalingGroup': ['ec2:RunInstances', 'iam:PassRole'],
+  // Tags on create are authorized as the tagging action too.
+  'iam:CreateInstanceProfile': ['iam:TagInstanceProfile'],
+  'ssm:PutParameter': ['ssm:AddTagsToResource'],
   // A queue tagged on creation needs TagQueue as well.
   'sqs:CreateQueue': ['sqs:TagQueue']
 }
@@ -229,10 +234,14 @@ describe('the deployer policy', () => {
     expect(allowing('events:PutTargets', 'arn:aws:events:us-east-1:123456789012:rule/billing')).toEqual([])
   })
 
-  it('passes the DNS updater role to Lambda only', () => {
-    const pass = allowing('iam:PassRole')
-    expect(pass.length).toBeGreaterThan(0)
-    for (const s of pass) expect(s.Condition?.StringEquals?.['iam:PassedToService']).toBe('lambda.amazonaws.com')
+  it('passes the DNS updater role to Lambda only, and the instance roles to EC2 only', () => {
+    const service = (resource: string): unknown[] =>
+      allowing('iam:PassRole', resource).map((s) => s.Condition?.StringEquals?.['iam:PassedToService'])
+    expect(service('arn:aws:iam::123456789012:role/hyperform-dns-prj-demo-us-east-1')).toEqual(['lambda.amazonaws.com'])
+    expect(service('arn:aws:iam::123456789012:role/hyperform/prj-demo/us-east-1/st/hyperform-prj-demo-st-web')).toEqual(
+      ['ec2.amazonaws.com']
+    )
+    expect(service('arn:aws:iam::123456789012:role/admin')).toEqual([])
   })
 
   it('lets only EventBridge be granted the right to invoke the function', () => {

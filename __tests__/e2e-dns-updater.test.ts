@@ -41,7 +41,7 @@ import { resolveNetwork } from '../src/aws/network.js'
 import type { ComposeModel, ServiceModel } from '../src/compose/model.js'
 import { readCurrent } from '../src/current.js'
 import { buildDesired } from '../src/desired.js'
-import { inputs as fixtureInputs } from './helpers/deploy-fixtures.js'
+import { inputs as fixtureInputs, RUNTIME_DEFAULTS } from './helpers/deploy-fixtures.js'
 import type { ActionInputs } from '../src/inputs.js'
 import {
   RULE_TARGET_ID,
@@ -88,6 +88,7 @@ function service(name: string, replicas: number, preemptible: number): ServiceMo
     name,
     image: `${name}:1`,
     environment: {},
+    ...RUNTIME_DEFAULTS,
     ports: [{ target: 8080, published: 8080, protocol: 'tcp' }],
     expose: [],
     replicas,

@@ -5,7 +5,7 @@
  * AWS_EC2_METADATA_SERVICE_ENDPOINT, finds them as it does on an instance (when it is installed).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -209,39 +209,31 @@ describe('IMDSv2', () => {
   })
 })
 
-const hasCli = spawnSync('aws', ['--version']).status === 0
-
 describe('the AWS CLI on the instance', () => {
-  ;(hasCli ? test : test.skip)(
-    'finds the role credentials through AWS_EC2_METADATA_SERVICE_ENDPOINT alone',
-    async () => {
-      const home = mkdtempSync(join(tmpdir(), 'imds-cli-'))
-      const env = {
-        PATH: process.env.PATH ?? '',
-        HOME: home,
-        AWS_CONFIG_FILE: join(home, 'config'),
-        AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: imds(instanceId)
-      }
-      const run = (args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> =>
-        new Promise((resolve) =>
-          execFile(
-            'aws',
-            [...args, '--endpoint-url', emu.endpoint, '--output', 'json'],
-            { env },
-            (err, stdout, stderr) => resolve({ ok: !err, stdout, stderr })
-          )
+  // CI installs the AWS CLI (.ci/run): it is what real instances run, so it is never skipped.
+  test('finds the role credentials through AWS_EC2_METADATA_SERVICE_ENDPOINT alone', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'imds-cli-'))
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      AWS_CONFIG_FILE: join(home, 'config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds(instanceId)
+    }
+    const run = (args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> =>
+      new Promise((resolve) =>
+        execFile('aws', [...args, '--endpoint-url', emu.endpoint, '--output', 'json'], { env }, (err, stdout, stderr) =>
+          resolve({ ok: !err, stdout, stderr })
         )
-      const me = await run(['sts', 'get-caller-identity'])
-      expect(me.ok).toBe(true)
-      expect((JSON.parse(me.stdout) as { Arn: string }).Arn).toBe(
-        `arn:aws:sts::${emu.accountId}:assumed-role/agent/${instanceId}`
       )
-      const denied = await run(['ssm', 'get-parameter', '--name', '/other/db'])
-      expect(denied.ok).toBe(false)
-      expect(denied.stderr).toContain('AccessDeniedException')
-    },
-    60000
-  )
+    const me = await run(['sts', 'get-caller-identity'])
+    expect(me.ok).toBe(true)
+    expect((JSON.parse(me.stdout) as { Arn: string }).Arn).toBe(
+      `arn:aws:sts::${emu.accountId}:assumed-role/agent/${instanceId}`
+    )
+    const denied = await run(['ssm', 'get-parameter', '--name', '/other/db'])
+    expect(denied.ok).toBe(false)
+    expect(denied.stderr).toContain('AccessDeniedException')
+  }, 60000)
 })

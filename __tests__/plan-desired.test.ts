@@ -83,35 +83,49 @@ describe('buildDesired', () => {
     expect(db.launchTemplate.spec.instanceType).toBe('t3.small')
   })
 
-  test('every launch template requires IMDSv2 with a hop limit of 2 and tags instances with the service tags', () => {
-    const data = launchTemplateData(db.launchTemplate.spec, 'sg-1') as {
+  test('every launch template requires IMDSv2 with a hop limit of 1, names the instance profile and tags instances', () => {
+    const data = launchTemplateData(db.launchTemplate.spec, { securityGroupId: 'sg-1', configVersion: 4 }) as {
       MetadataOptions: unknown
+      IamInstanceProfile: unknown
       SecurityGroupIds: string[]
       TagSpecifications: Array<{ ResourceType: string; Tags: Array<{ Key: string }> }>
     }
     expect(data.MetadataOptions).toEqual({
       HttpTokens: 'required',
       HttpEndpoint: 'enabled',
-      HttpPutResponseHopLimit: 2
+      HttpPutResponseHopLimit: 1
     })
+    expect(data.IamInstanceProfile).toEqual({ Name: db.instanceProfile.name })
     expect(data.SecurityGroupIds).toEqual(['sg-1'])
     expect(data.TagSpecifications.find((t) => t.ResourceType === 'instance')?.Tags.map((t) => t.Key)).toEqual(
       expect.arrayContaining([TAGS.project, TAGS.stack, TAGS.service])
     )
   })
 
-  test('the template hash changes with the data and the security group, and only with them', () => {
+  test('a service that opts into AWS credentials gets a hop limit of 2, so its container reaches the metadata service', () => {
+    const opted = desiredFor({ services: [svc('app', { awsCredentials: true })], files: [] }).services[0]!
+    expect(opted.launchTemplate.spec.hopLimit).toBe(2)
+    expect(db.launchTemplate.spec.hopLimit).toBe(1)
+  })
+
+  test('the template hash changes with the data, the security group and the configuration version, and only with them', () => {
+    const at = (securityGroupId: string, configVersion = 1) => ({ securityGroupId, configVersion })
     const again = desiredFor().services[0]!
-    expect(launchTemplateHash(again.launchTemplate.spec, 'sg-1')).toBe(
-      launchTemplateHash(db.launchTemplate.spec, 'sg-1')
+    expect(launchTemplateHash(again.launchTemplate.spec, at('sg-1'))).toBe(
+      launchTemplateHash(db.launchTemplate.spec, at('sg-1'))
     )
-    expect(launchTemplateHash(db.launchTemplate.spec, 'sg-2')).not.toBe(
-      launchTemplateHash(db.launchTemplate.spec, 'sg-1')
+    expect(launchTemplateHash(db.launchTemplate.spec, at('sg-2'))).not.toBe(
+      launchTemplateHash(db.launchTemplate.spec, at('sg-1'))
     )
+    expect(launchTemplateHash(db.launchTemplate.spec, at('sg-1', 2))).not.toBe(
+      launchTemplateHash(db.launchTemplate.spec, at('sg-1'))
+    )
+    // The image lives in the configuration, not in the template: the configuration version carries it.
     const other = desiredFor({ services: [svc('db', { image: 'mysql:8' })], files: [] }).services[0]!
-    expect(launchTemplateHash(other.launchTemplate.spec, 'sg-1')).not.toBe(
-      launchTemplateHash(db.launchTemplate.spec, 'sg-1')
+    expect(launchTemplateHash(other.launchTemplate.spec, at('sg-1'))).toBe(
+      launchTemplateHash(db.launchTemplate.spec, at('sg-1'))
     )
+    expect(other.config.hash).not.toBe(db.config.hash)
   })
 
   test('the function runs nodejs22.x with the environment the DNS updater reads', () => {

@@ -1,4 +1,5 @@
 /** The pure diff: noops when nothing changed, the smallest change otherwise, with reasons and drift flags. */
+import { KINDS } from '../src/resources/index.js'
 import { countWrites, destroyPlan, diff, summarizePlan } from '../src/plan.js'
 import type { Change, CurrentState } from '../src/state.js'
 import { currentFrom, desiredFor, svc, wordpress } from './helpers/deploy-fixtures.js'
@@ -15,8 +16,8 @@ describe('diff', () => {
     // project level: zone and its SOA, role and policy, log group, function, the two rules, the two queues,
     // the two rule targets, the event source mapping; the zone's association with the stack's VPC;
     // per service: group, template, 2 ASGs, record
-    expect(plan.changes).toHaveLength(13 + 1 + 2 * 5)
-    expect(summarizePlan(plan).noop).toBe(24)
+    expect(plan.changes).toHaveLength(13 + 2 + 2 * 8)
+    expect(summarizePlan(plan).noop).toBe(31)
   })
 
   test('an empty account plans a create for every resource and no instance refresh', () => {
@@ -71,6 +72,8 @@ describe('diff', () => {
     model.services[1] = { ...model.services[1]!, image: 'wordpress:6.6' }
     const plan = diff(desiredFor(model), currentFrom(before))
     expect(active(plan.changes)).toEqual([
+      // the image lives in the service's configuration: a new version of it, read by a new template version
+      'update service-config /hyperform/prj-demo/st-wordpress/wordpress/config',
       'update launch-template hyperform-prj-demo-st-wordpress-wordpress',
       'update auto-scaling-group hyperform-prj-demo-st-wordpress-wordpress-on-demand',
       'update auto-scaling-group hyperform-prj-demo-st-wordpress-wordpress-spot',
@@ -101,7 +104,10 @@ describe('diff', () => {
     expect(deletes.map((c) => `${c.kind} ${c.name}`)).toEqual([
       'auto-scaling-group hyperform-prj-demo-st-wordpress-db-on-demand',
       'auto-scaling-group hyperform-prj-demo-st-wordpress-db-spot',
+      'service-config /hyperform/prj-demo/st-wordpress/db/config',
       'launch-template hyperform-prj-demo-st-wordpress-db',
+      'instance-profile hyperform-prj-demo-st-wordpress-db-us-east-1',
+      'instance-role hyperform-prj-demo-st-wordpress-db-us-east-1',
       'security-group hyperform-prj-demo-st-wordpress-db',
       'dns-record db.st-wordpress.prj-demo.us-east-1.internal'
     ])
@@ -233,17 +239,15 @@ describe('destroyPlan', () => {
 
   test('another stack of the project keeps the project DNS stack as noops naming that stack', () => {
     const current = { ...currentFrom(desiredFor()), otherStacks: ['pr-7'] }
-    // the project DNS stack; the zone's association with this stack's VPC is the stack's own
-    const project = destroyPlan(current, scope).changes.filter(
-      (c) => c.service === undefined && c.kind !== 'zone-association'
-    )
+    // the project DNS stack; the zone's association with this stack's VPC and its log group are the stack's own
+    const project = destroyPlan(current, scope).changes.filter((c) => KINDS[c.kind].level === 'project')
     expect(project.length).toBeGreaterThan(0)
     expect(project.every((c) => c.action === 'noop' && c.reason.includes('pr-7'))).toBe(true)
   })
 
   test('when other stacks were not looked up, project deletes are left to a check at apply time', () => {
     const project = destroyPlan(currentFrom(desiredFor()), scope).changes.filter(
-      (c) => c.service === undefined && c.kind !== 'zone-association'
+      (c) => KINDS[c.kind].level === 'project'
     )
     expect(project.every((c) => c.action === 'delete' && c.onlyIfLastStack === true)).toBe(true)
   })

@@ -389,7 +389,7 @@ describe('missing and extra resources', () => {
     const model = wordpress()
     model.services.push({ ...model.services[0]!, name: 'cache', image: 'redis:7' })
     const plan = diff(desiredFor(model), settled(desired))
-    expect(intended(plan.changes).filter((c) => c.includes('cache'))).toHaveLength(4)
+    expect(intended(plan.changes).filter((c) => c.includes('cache'))).toHaveLength(7)
     expect(drifted(plan.changes)).toEqual([])
   })
 })

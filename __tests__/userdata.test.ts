@@ -10,6 +10,7 @@ import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { AGENT_SCRIPT_GZIP_BASE64 } from '../src/agent/script.js'
 import { configParameterName } from '../src/names.js'
+import { launchTemplateData } from '../src/resources/launch-template.js'
 import {
   AGENT_ENV_PATH,
   AGENT_PATH,
@@ -83,7 +84,8 @@ describe('the instance user data', () => {
       command: ['sh', '-c', 'echo never-in-user-data']
     })
     const built = desiredFor({ services: [hostile], files: ['compose.yaml'] }).services[0]!
-    const deployed = decode(built.launchTemplate.spec.userData)
+    const data = launchTemplateData(built.launchTemplate.spec, { securityGroupId: 'sg-1', configVersion: 1 })
+    const deployed = decode(data.UserData as string)
     for (const fragment of ['registry.example.com', 'tok-5f2b9c1e', 'quoted', 'never-in-user-data', 'TOKEN'])
       expect(deployed).not.toContain(fragment)
     const scope = { project: 'prj-demo', stack: 'st-wordpress', region: 'us-east-1' }

@@ -12,7 +12,7 @@ import { generateCompose, serviceName } from './compose-gen.js'
 import { observedChain, runPhase, writeCompose, type PhaseFigures, type PhaseInput } from './scenario.js'
 
 export const LATENCY_MS = 50
-export const PHASES = ['fresh deploy', 'no-op redeploy', 'one image changed', 'destroy'] as const
+export const PHASES = ['fresh deploy', 'no-op redeploy', 'no-op plan', 'one image changed', 'destroy'] as const
 export type PhaseName = (typeof PHASES)[number]
 
 export interface PhaseRow {
@@ -27,6 +27,8 @@ export interface PhaseRow {
   depth: number
   /** The longest run of the action's calls one after another in the call log at LATENCY_MS (median of the repeats). */
   chain: number
+  /** The action's reads by operation (first 0 ms run). */
+  readsByOperation: Record<string, number>
   ok: boolean
   errors: number
   failure?: string
@@ -67,6 +69,8 @@ async function phasesAt(services: number, latencyMs: number, log: Progress): Pro
     const steps: Array<[PhaseName, () => void, PhaseInput]> = [
       ['fresh deploy', () => undefined, { ...base, command: 'deploy' }],
       ['no-op redeploy', () => undefined, { ...base, command: 'deploy' }],
+      // a plan verifies every resource (instance roles, profiles, configurations, records, instances)
+      ['no-op plan', () => undefined, { ...base, command: 'plan' }],
       [
         'one image changed',
         () => writeCompose(workspace, generateCompose({ services, bumpImages: [serviceName(0)] })),
@@ -88,6 +92,13 @@ async function phasesAt(services: number, latencyMs: number, log: Progress): Pro
   return out
 }
 
+function countReads(calls: PhaseFigures['calls']): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const c of calls.filter((x) => x.kind === 'read' && !x.rateLimited))
+    counts[c.operation] = (counts[c.operation] ?? 0) + 1
+  return counts
+}
+
 const fastest = (runs: PhaseFigures[]): number => Math.min(...runs.map((r) => r.wallMs))
 
 function row(services: number, phase: PhaseName, at: { zero: PhaseFigures[]; slow: PhaseFigures[] }): PhaseRow {
@@ -107,6 +118,7 @@ function row(services: number, phase: PhaseName, at: { zero: PhaseFigures[]; slo
     ms50,
     depth: (ms50 - ms0) / LATENCY_MS,
     chain: median(at.slow.map((r) => observedChain(r.calls))),
+    readsByOperation: countReads(first?.calls ?? []),
     ok: all.length > 0 && all.every((r) => r.ok),
     errors: first?.errors ?? 0,
     ...(failure ? { failure } : {})

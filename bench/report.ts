@@ -65,6 +65,20 @@ export function deployTable(rows: PhaseRow[]): string {
   )
 }
 
+/** The reads of a no-op redeploy and a no-op plan at the largest size, by operation: what each kind costs. */
+export function readsTable(rows: PhaseRow[]): string {
+  const size = Math.max(...rows.map((r) => r.services))
+  const redeploy = rows.find((r) => r.services === size && r.phase === 'no-op redeploy')
+  const plan = rows.find((r) => r.services === size && r.phase === 'no-op plan')
+  const ops = [
+    ...new Set([...Object.keys(redeploy?.readsByOperation ?? {}), ...Object.keys(plan?.readsByOperation ?? {})])
+  ]
+  return table(
+    [`reads at ${size} services`, 'no-op redeploy', 'no-op plan (verifies)'],
+    ops.sort().map((op) => [op, String(redeploy?.readsByOperation[op] ?? 0), String(plan?.readsByOperation[op] ?? 0)])
+  )
+}
+
 export function dnsTable(d: Results['dns']): string {
   return table(
     ['DNS updater', 'value'],
@@ -317,6 +331,8 @@ export function render(results: Results): string {
     `chain = the longest run of the action's calls one after another in the ${LATENCY_MS} ms call log)`,
     '',
     deployTable(results.deploys),
+    '',
+    readsTable(results.deploys),
     '',
     dnsTable(results.dns),
     '',

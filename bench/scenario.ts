@@ -17,7 +17,7 @@ export const ACTION_KEY = 'AKIABENCHACTION'
 /** The benchmark's own observation calls (DNS polling) use this key. */
 export const OBSERVER_KEY = 'AKIABENCHOBSERVER'
 
-export type Command = 'deploy' | 'destroy'
+export type Command = 'deploy' | 'plan' | 'destroy'
 
 export interface PhaseInput {
   workspace: string

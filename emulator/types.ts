@@ -181,6 +181,9 @@ export interface RoleRecord {
   roleId: string
   createdAt: number
   assumeRolePolicyDocument: string
+  /** CreateRole / UpdateRole's Description (at most 1000 characters). */
+  description?: string
+  maxSessionDuration?: number
   inlinePolicies: Map<string, string>
   tags: Record<string, string>
 }

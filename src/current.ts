@@ -23,6 +23,8 @@ export interface ReadOptions {
   records?: boolean
   /** Also read the stack's instances (DescribeInstances, one call per 1000). */
   instances?: boolean
+  /** Read the instance roles, profiles and configurations instead of trusting the templates' tags (resources/kind.ts). */
+  verify?: boolean
   /** Also find other stacks of the project (destroy): one DescribeAutoScalingGroups on the project tag. */
   otherStacks?: boolean
 }
@@ -38,6 +40,7 @@ export async function readCurrent(
     aws: door,
     scope,
     records: options.records === true,
+    verify: options.verify === true,
     once: <T>(key: string, read: () => Promise<T>): Promise<T> => {
       if (!shared.has(key)) shared.set(key, read())
       return shared.get(key) as Promise<T>
@@ -48,7 +51,14 @@ export async function readCurrent(
     options.instances ? readInstances(door, scope) : undefined,
     options.otherStacks ? readOtherStacks(door, scope) : undefined
   ])
-  const current: CurrentState = { scope, targets: [], securityGroups: [], launchTemplates: [], asgs: [], records: [] }
+  const current: CurrentState = {
+    scope,
+    targets: [],
+    securityGroups: [],
+    launchTemplates: [],
+    asgs: [],
+    records: []
+  }
   for (const part of parts) Object.assign(current, part)
   const arn = current.function?.arn ?? current.rule?.arn ?? current.logGroup?.arn
   current.accountId = accountOf(arn)

@@ -24,14 +24,21 @@ import {
   ruleName,
   securityGroupName,
   serviceTags,
-  zoneName
+  zoneName,
+  containerLogGroupName,
+  dnsSearch,
+  instancePath,
+  instanceRoleName,
+  MANAGED_BY
 } from './names.js'
 import type { Capacity, StackScope } from './names.js'
-import { canonicalJson } from './json.js'
+import { canonicalJson, shortSha } from './json.js'
 import type { DesiredAsg } from './resources/auto-scaling-group.js'
 import type { LaunchTemplateSpec } from './resources/launch-template.js'
 import type { DesiredProject, DesiredService, DesiredState, Network } from './state.js'
-import { buildUserData } from './userdata.js'
+import { agentConfig, instanceGrants } from './agent/build.js'
+import { INSTANCE_POLICY_NAME, INSTANCE_TRUST_POLICY } from './resources/instance-role.js'
+import { ADVANCED_LIMIT, tierFor } from './resources/service-config.js'
 
 export const LAMBDA_RUNTIME = 'nodejs22.x'
 export const LAMBDA_HANDLER = 'index.handler'
@@ -193,20 +200,54 @@ function buildService(
 ): DesiredService {
   const tags = serviceTags(scope, service.name)
   const instanceType = service.size ?? inputs.instanceType
+  const config = agentConfig(service, {
+    region: scope.region,
+    dns: { resolver: network.resolver, search: dnsSearch(scope) },
+    logGroup: containerLogGroupName(scope)
+  })
+  const configName = configParameterName(scope, service.name)
+  const configValue = JSON.stringify(config)
+  const bytes = Buffer.byteLength(configValue, 'utf8')
+  if (bytes > ADVANCED_LIMIT)
+    throw new Error(
+      `service "${service.name}": its configuration (environment, secrets given inline, command) is ${bytes} bytes; ` +
+        `an SSM parameter holds ${ADVANCED_LIMIT}. Move large values to secrets that reference SSM or Secrets Manager.`
+    )
+  const grants = instanceGrants(config, {
+    region: scope.region,
+    configParameter: configName,
+    kmsKeyId: inputs.kmsKeyId
+  })
+  const role = instanceRoleName(scope, service.name)
   const spec: LaunchTemplateSpec = {
     imageId: imageIdFor(instanceType, inputs.ami),
     instanceType,
-    // Placeholder version until the configuration parameter is written by the deploy.
-    userData: buildUserData({
-      region: scope.region,
-      config: { name: configParameterName(scope, service.name), version: 1 }
-    }),
+    region: scope.region,
+    configName,
+    instanceProfile: role,
+    hopLimit: config.awsCredentials ? 2 : 1,
     instanceTags: tags
   }
   return {
     name: service.name,
     image: service.image,
     recordName: recordName(scope, service.name),
+    instanceRole: {
+      name: role,
+      path: instancePath(scope),
+      grants,
+      hash: shortSha({ grants, trust: INSTANCE_TRUST_POLICY, policy: INSTANCE_POLICY_NAME }),
+      tags
+    },
+    instanceProfile: { name: role, path: instancePath(scope), roleName: role, tags },
+    config: {
+      name: configName,
+      hash: shortSha(configValue),
+      ...(inputs.kmsKeyId ? { keyId: inputs.kmsKeyId } : {}),
+      tier: tierFor(bytes),
+      tags
+    },
+    configValue,
     securityGroup: {
       name: securityGroupName(scope, service.name),
       description: `hyperform ${scope.project}/${scope.stack}/${service.name}`,
@@ -234,6 +275,11 @@ export function buildDesired(args: {
     scope,
     network,
     project: buildProject(inputs, network, args.lambdaCode),
+    containerLogGroup: {
+      name: containerLogGroupName(scope),
+      retentionDays: inputs.logRetentionDays,
+      tags: { [TAGS.project]: scope.project, [TAGS.stack]: scope.stack, [TAGS.managedBy]: MANAGED_BY }
+    },
     services
   }
 }

@@ -7,8 +7,8 @@ import path from 'node:path'
 import * as core from '@actions/core'
 import { DEFAULT_RECORD_TTL, sanitizeLabel } from './names.js'
 
-export type Command = 'deploy' | 'plan' | 'destroy'
-export const COMMANDS: readonly Command[] = ['deploy', 'plan', 'destroy']
+export type Command = 'deploy' | 'plan' | 'destroy' | 'logs'
+export const COMMANDS: readonly Command[] = ['deploy', 'plan', 'destroy', 'logs']
 export const DEFAULT_COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml']
 /** The retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -37,8 +37,13 @@ export interface ActionInputs {
   wait: boolean
   /** Seconds. */
   waitTimeout: number
-  /** Log retention for the DNS updater's log group, days. */
+  /** Log retention for the DNS updater's and the containers' log groups, days. */
   logRetentionDays: number
+  /** The KMS key (id or ARN) of the services' configurations; unset: the account's default key for SSM. */
+  kmsKeyId?: string
+  /** command logs: lines per container, and the one service to show (unset: all). */
+  lines: number
+  service?: string
   /** For pull-request comments; unset: no comment. */
   githubToken?: string
   /** Deploy from a fork's pull request. */
@@ -147,6 +152,9 @@ function readAmi(r: Reader): string | undefined {
   return value
 }
 
+/** A key id (a UUID, or mrk- for a multi-Region key) or a key ARN. */
+const KMS_KEY = /^((mrk-)?[0-9a-f-]{32,36}|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(mrk-)?[0-9a-f-]{32,36})$/
+
 function ssmReferenceProblem(reference: string): string | undefined {
   const colon = reference.lastIndexOf(':')
   const name = colon < 0 ? reference : reference.slice(0, colon)
@@ -245,6 +253,13 @@ export function readInputs(env: Env = process.env): InputsDraft {
     wait: r.boolean('wait', true),
     waitTimeout: r.integer('wait-timeout', { min: 1, max: 21600, fallback: 900 }),
     logRetentionDays: readRetention(r),
+    kmsKeyId: r.matching(
+      'kms-key-id',
+      KMS_KEY,
+      'a KMS key id or key ARN (an alias cannot be granted to the instance role)'
+    ),
+    lines: r.integer('lines', { min: 1, max: 10000, fallback: 100 }),
+    service: r.raw('service') || undefined,
     githubToken: githubToken || undefined,
     allowForks: r.boolean('allow-forks', false)
   }

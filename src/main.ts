@@ -35,6 +35,7 @@ import { waitForStack } from './wait.js'
 import { lambdaCode } from './lambda-code.js'
 import { annotate, fail, previewComment, printPlan, setOutputs, writeSummary, type RunReport } from './report.js'
 import { buildReport, changeLines, driftLines } from './run-report.js'
+import { readContainerLogs } from './container-logs.js'
 
 interface Prepared {
   inputs: ActionInputs
@@ -61,14 +62,15 @@ async function loadModel(draft: InputsDraft, stackKnown: boolean): Promise<Compo
 }
 
 /**
- * Masks environment values in the job log, a second line of defence: the action never prints them.
+ * Masks environment and inline secret values in the job log, a second line of defence: the action never prints them.
  * A value that is part of a name the log has to show (project, stack, service, image) is public
  * already; masking it would only turn those names into *** (the seed example's `wordpress` user).
  */
 function maskEnvironment(model: ComposeModel | undefined, names: string[]): void {
   const shown = [...names, ...(model?.services ?? []).flatMap((s) => [s.name, s.image])]
   for (const service of model?.services ?? []) {
-    for (const value of Object.values(service.environment)) {
+    const secrets = service.secrets.flatMap((s) => (s.value === undefined ? [] : [s.value]))
+    for (const value of [...Object.values(service.environment), ...secrets]) {
       for (const line of value.split('\n')) {
         if (line.trim().length >= 6 && !shown.some((name) => name.includes(line))) core.setSecret(line)
       }
@@ -113,7 +115,8 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   // A plan, or a deploy that waits, also reads the records, the zone's SOA and the instances (one call each): the
   // wait judges readiness from them, and a record that does not list the running instances is drift.
   const instanceLevel = deploying && (inputs.command === 'plan' || inputs.wait)
-  const reads = instanceLevel ? { records: true, instances: true } : {}
+  // They (and a destroy) also verify the instance roles, profiles and configurations (current.ts: verify).
+  const reads = instanceLevel ? { records: true, instances: true, verify: true } : { verify: !deploying }
   const aws = new Aws(clients)
   const [current, network, images] = await Promise.all([
     readCurrent(aws, scope, reads),
@@ -168,10 +171,25 @@ async function publish(prepared: Prepared, report: RunReport): Promise<void> {
     throw new Error(`stack ${inputs.stack} not ready after ${inputs.waitTimeout}s:\n${report.ready.lines.join('\n')}`)
 }
 
+/** `command: logs`: the containers' last lines, a group per container in the job log. */
+async function printLogs(prepared: Prepared): Promise<void> {
+  const { inputs, scope } = prepared
+  const aws = new Aws(createClients({ region: inputs.region }))
+  const logs = await readContainerLogs(aws, scope, { lines: inputs.lines, service: inputs.service })
+  if (logs.length === 0)
+    core.info(`No container has logged in stack ${inputs.stack}${inputs.service ? ` for ${inputs.service}` : ''} yet.`)
+  for (const log of logs) {
+    core.startGroup(`${log.service} on ${log.instance}: last ${log.lines.length} line(s)`)
+    for (const line of log.lines) core.info(line)
+    core.endGroup()
+  }
+}
+
 export async function run(): Promise<void> {
   try {
     const prepared = await prepare()
     if (!prepared) return
+    if (prepared.inputs.command === 'logs') return await printLogs(prepared)
     const report = await execute(prepared)
     await publish(prepared, report)
   } catch (error) {

@@ -21,7 +21,11 @@ export const TAGS = {
   image: `${TAG_PREFIX}image`,
   instanceType: `${TAG_PREFIX}instance-type`,
   /** On a launch template: the version the action last made its default (a default set by hand is drift). */
-  version: `${TAG_PREFIX}version`
+  version: `${TAG_PREFIX}version`,
+  /** On a launch template: `<hash>@<version>` of the configuration its instances read, written after it. */
+  configuration: `${TAG_PREFIX}configuration`,
+  /** On a launch template: the hash of its instance role's policy, written after the role and profile. */
+  rolePolicy: `${TAG_PREFIX}role-policy`
 } as const
 export const MANAGED_BY = 'hyperform-action'
 

@@ -17,7 +17,14 @@ function removals(args: Omit<RemovalContext, 'planned'>): Change[] {
 
 export function desiredNames(desired: DesiredState): Set<string> {
   return new Set(
-    desired.services.flatMap((s) => [s.securityGroup.name, s.launchTemplate.name, ...s.asgs.map((a) => a.name)])
+    desired.services.flatMap((s) => [
+      s.instanceRole.name,
+      s.instanceProfile.name,
+      s.config.name,
+      s.securityGroup.name,
+      s.launchTemplate.name,
+      ...s.asgs.map((a) => a.name)
+    ])
   )
 }
 

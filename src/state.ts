@@ -21,6 +21,9 @@ import type { CurrentLaunchTemplate, DesiredLaunchTemplate } from './resources/l
 import type { CurrentLogGroup, DesiredLogGroup } from './resources/log-group.js'
 import type { CurrentRolePolicy, DesiredRolePolicy } from './resources/role-policy.js'
 import type { CurrentSecurityGroup, DesiredSecurityGroup } from './resources/security-group.js'
+import type { CurrentInstanceProfile, DesiredInstanceProfile } from './resources/instance-profile.js'
+import type { CurrentInstanceRole, DesiredInstanceRole } from './resources/instance-role.js'
+import type { CurrentConfig, DesiredConfig } from './resources/service-config.js'
 
 export interface Network {
   vpcId: string
@@ -59,6 +62,12 @@ export interface DesiredService {
   name: string
   image: string
   recordName: string
+  instanceRole: DesiredInstanceRole
+  instanceProfile: DesiredInstanceProfile
+  /** What the plan shows of the agent's configuration (its hash). */
+  config: DesiredConfig
+  /** The configuration itself (agent/config.ts JSON): secrets-grade, never in a plan, log or output. */
+  configValue: string
   securityGroup: DesiredSecurityGroup
   launchTemplate: DesiredLaunchTemplate
   asgs: DesiredAsg[]
@@ -68,6 +77,8 @@ export interface DesiredState {
   scope: StackScope
   network: Network
   project: DesiredProject
+  /** The stack's container logs. */
+  containerLogGroup: DesiredLogGroup
   /** Sorted by name. */
   services: DesiredService[]
 }
@@ -106,6 +117,11 @@ export interface CurrentState {
   eventSourceMapping?: CurrentMapping
   /** The targets of both rules. */
   targets: CurrentTarget[]
+  containerLogGroup?: CurrentLogGroup
+  /** The next three are read only to verify (ReadContext.verify); otherwise the templates' tags say. */
+  instanceRoles?: CurrentInstanceRole[]
+  instanceProfiles?: CurrentInstanceProfile[]
+  configs?: CurrentConfig[]
   securityGroups: CurrentSecurityGroup[]
   launchTemplates: CurrentLaunchTemplate[]
   asgs: CurrentAsg[]

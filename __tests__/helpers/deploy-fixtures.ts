@@ -13,6 +13,8 @@ import { queueArn, queueAttributes } from '../../src/resources/event-queue.js'
 import type { CurrentState, DesiredState, Network } from '../../src/state.js'
 
 export const ACCOUNT = '123456789012'
+/** The configuration version the fixtures' templates launch. */
+export const CONFIG_VERSION = 2
 export const ZONE_ID = 'Z0EXAMPLE'
 export const network: Network = {
   vpcId: 'vpc-1',
@@ -37,9 +39,24 @@ export function inputs(overrides: Partial<ActionInputs> = {}): ActionInputs {
     wait: false,
     waitTimeout: 300,
     logRetentionDays: 14,
+    lines: 100,
     allowForks: false,
     ...overrides
   }
+}
+
+/** The model fields a compose file without secrets, restart, stop or logging keys gets. */
+export const RUNTIME_DEFAULTS: Pick<
+  ServiceModel,
+  'environmentFrom' | 'secrets' | 'restart' | 'stopSignal' | 'stopGracePeriod' | 'logging' | 'awsCredentials'
+> = {
+  environmentFrom: {},
+  secrets: [],
+  restart: 'always',
+  stopSignal: 'SIGTERM',
+  stopGracePeriod: 10,
+  logging: { driver: 'awslogs', options: {} },
+  awsCredentials: false
 }
 
 export function svc(name: string, overrides: Partial<ServiceModel> = {}): ServiceModel {
@@ -47,6 +64,7 @@ export function svc(name: string, overrides: Partial<ServiceModel> = {}): Servic
     name,
     image: `${name}:1`,
     environment: { A: '1' },
+    ...RUNTIME_DEFAULTS,
     ports: [],
     expose: [],
     replicas: 1,
@@ -82,6 +100,12 @@ export function desiredFor(model: ComposeModel = wordpress(), over: Partial<Acti
   return buildDesired({ inputs: inputs(over), model, network, lambdaCode })
 }
 
+/** As `currentFrom`, read without verifying the agent resources: the templates' tags stand for them. */
+export function currentUnverified(desired: DesiredState): CurrentState {
+  const { instanceRoles: _r, instanceProfiles: _p, configs: _c, ...rest } = currentFrom(desired)
+  return rest
+}
+
 /** What AWS would show right after `desired` was applied (one instance per wanted slot). */
 export function currentFrom(desired: DesiredState): CurrentState {
   const p = desired.project
@@ -98,6 +122,26 @@ export function currentFrom(desired: DesiredState): CurrentState {
     const sgId = `sg-${s.name}`
     const ltId = `lt-${s.name}`
     return {
+      role: {
+        name: s.instanceRole.name,
+        arn: `arn:aws:iam::${ACCOUNT}:role${s.instanceRole.path}${s.instanceRole.name}`,
+        service: s.name,
+        hash: s.instanceRole.hash,
+        trustOk: true
+      },
+      profile: {
+        name: s.instanceProfile.name,
+        arn: `arn:aws:iam::${ACCOUNT}:instance-profile${s.instanceProfile.path}${s.instanceProfile.name}`,
+        roles: [s.instanceRole.name]
+      },
+      config: {
+        name: s.config.name,
+        service: s.name,
+        version: CONFIG_VERSION,
+        hash: s.config.hash,
+        keyId: s.config.keyId ?? 'alias/aws/ssm',
+        tier: s.config.tier
+      },
       sg: {
         id: sgId,
         name: s.securityGroup.name,
@@ -112,9 +156,11 @@ export function currentFrom(desired: DesiredState): CurrentState {
         service: s.name,
         defaultVersion: 3,
         latestVersion: 3,
-        configHash: launchTemplateHash(s.launchTemplate.spec, sgId),
+        configHash: launchTemplateHash(s.launchTemplate.spec, { securityGroupId: sgId, configVersion: CONFIG_VERSION }),
         image: s.image,
-        instanceType: s.launchTemplate.spec.instanceType
+        instanceType: s.launchTemplate.spec.instanceType,
+        configuration: { hash: s.config.hash, version: CONFIG_VERSION },
+        rolePolicy: s.instanceRole.hash
       },
       asgs: s.asgs.map((a) => ({
         name: a.name,
@@ -182,6 +228,10 @@ export function currentFrom(desired: DesiredState): CurrentState {
       state: 'Enabled'
     },
     targets: p.targets.map((t) => ({ rule: t.ruleName, id: t.id, arn: qArn })),
+    containerLogGroup: { name: desired.containerLogGroup.name, retentionDays: desired.containerLogGroup.retentionDays },
+    instanceRoles: services.map((s) => s.role),
+    instanceProfiles: services.map((s) => s.profile),
+    configs: services.map((s) => s.config),
     securityGroups: services.map((s) => s.sg),
     launchTemplates: services.map((s) => s.lt),
     asgs: services.flatMap((s) => s.asgs),

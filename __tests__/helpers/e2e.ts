@@ -28,7 +28,9 @@ import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam'
 import { LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda'
 import { ListHostedZonesCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53'
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { runAction, type ActionRun } from '../../emulator/github-runner.js'
+import type { AgentConfig } from '../../src/agent/config.js'
 import { startEmulator, type Emulator } from '../../emulator/server.js'
 import { sdkConfig } from '../../emulator/testing.js'
 import type { CallRecord } from '../../emulator/types.js'
@@ -54,6 +56,7 @@ export interface Aws {
   events: EventBridgeClient
   logs: CloudWatchLogsClient
   iam: IAMClient
+  ssm: SSMClient
 }
 
 export function awsClients(emulator: Emulator, region: string): Aws {
@@ -65,7 +68,8 @@ export function awsClients(emulator: Emulator, region: string): Aws {
     lambda: new LambdaClient(config),
     events: new EventBridgeClient(config),
     logs: new CloudWatchLogsClient(config),
-    iam: new IAMClient(config)
+    iam: new IAMClient(config),
+    ssm: new SSMClient(config)
   }
 }
 
@@ -311,6 +315,18 @@ export function runningIps(view: StackView, service: string): string[] {
     .filter((i) => i.service === service && i.state === 'running' && i.ip)
     .map((i) => i.ip ?? '')
     .sort()
+}
+
+export function decodedUserData(userData: string | undefined): string {
+  return Buffer.from(userData ?? '', 'base64').toString()
+}
+
+/** The configuration (agent/config.ts) the instances of a template version read: the version its user data names. */
+export async function launchedConfig(aws: Aws, userData: string | undefined): Promise<AgentConfig | undefined> {
+  const name = /^HYPERFORM_CONFIG=(\S+)$/m.exec(decodedUserData(userData))?.[1]
+  if (!name) return undefined
+  const out = await aws.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }))
+  return JSON.parse(out.Parameter?.Value ?? '{}') as AgentConfig
 }
 
 export async function launchTemplateVersion(

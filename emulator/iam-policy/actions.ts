@@ -545,6 +545,7 @@ const IAM: Record<string, Rule> = {
   ),
   ListRoleTags: iamRole('iam:ListRoleTags'),
   UpdateAssumeRolePolicy: iamRole('iam:UpdateAssumeRolePolicy'),
+  UpdateRole: iamRole('iam:UpdateRole'),
   CreatePolicy: (r) => [
     check(
       'iam:CreatePolicy',

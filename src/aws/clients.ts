@@ -11,6 +11,7 @@ import { IAMClient } from '@aws-sdk/client-iam'
 import { LambdaClient } from '@aws-sdk/client-lambda'
 import { Route53Client } from '@aws-sdk/client-route-53'
 import { SQSClient } from '@aws-sdk/client-sqs'
+import { SSMClient } from '@aws-sdk/client-ssm'
 import { STSClient } from '@aws-sdk/client-sts'
 
 export const ACTION_VERSION = '1.0.0'
@@ -28,6 +29,7 @@ export interface Clients {
   events: EventBridgeClient
   logs: CloudWatchLogsClient
   sqs: SQSClient
+  ssm: SSMClient
   sts: STSClient
 }
 
@@ -59,6 +61,7 @@ export function createClients(options: ClientOptions): Clients {
     events: new EventBridgeClient(config),
     logs: new CloudWatchLogsClient(config),
     sqs: new SQSClient(config),
+    ssm: new SSMClient(config),
     sts: new STSClient(config)
   }
 }

@@ -23,6 +23,7 @@ const IAM_PREFIXES: Record<ServiceKey, string> = {
   events: 'events',
   logs: 'logs',
   sqs: 'sqs',
+  ssm: 'ssm',
   sts: 'sts'
 }
 
@@ -36,6 +37,7 @@ const NAMESPACES: Record<string, ServiceKey> = {
   'com.amazonaws.eventbridge': 'events',
   'com.amazonaws.cloudwatchlogs': 'logs',
   'com.amazonaws.sqs': 'sqs',
+  'com.amazonaws.ssm': 'ssm',
   'com.amazonaws.sts': 'sts'
 }
 

@@ -6,11 +6,12 @@
 import * as path from 'node:path'
 import { containerPorts, type HostPortConflict } from '../container-ports.js'
 import { labelProblem } from '../names.js'
-import { envFileItemPath } from './envfile.js'
+import { type EnvFile, envFileItemPath } from './envfile.js'
 import { type EnvEntry, envNameProblem, environmentEntries } from './environment.js'
 import type { Check, KeyAt } from './keys.js'
 import type { PortMapping, SourceLocation } from './model.js'
 import { parseExpose, parsePort, type PortProblem } from './ports.js'
+import { referenceOf } from './references.js'
 import { shellSplit } from './shlex.js'
 import { describe, entryOf, joinPath, type MapNode, type Node, quote, valueOf } from './tree.js'
 import { booleanOf, DEFAULT_REPLICAS, INSTANCE_TYPE, integerOf, MAX_REPLICAS } from './values.js'
@@ -112,6 +113,9 @@ function checkEnvEntry(entry: EnvEntry, at: { path: string; check: Check }): voi
     diags.error(value.loc, path, 'contains a NUL character, which an environment variable cannot hold')
   } else if (value.value === null && ctx.lookup(entry.key) === undefined) {
     diags.warn(value.loc, path, `has no value and ${entry.key} is not set in the environment; it is left out`)
+  } else {
+    const read = referenceOf(value.value === null ? ctx.lookup(entry.key)! : String(value.value))
+    if (read && 'problem' in read) diags.error(value.loc, path, read.problem)
   }
 }
 
@@ -138,6 +142,7 @@ function checkEnvFile(item: EnvFileItem, check: Check): void {
   }
   const required = item.node.kind === 'map' ? checkEnvFileLong(item, check) : true
   const loaded = check.ctx.envFiles.get(path.resolve(check.ctx.baseDir, file))
+  if (loaded && !loaded.problem) checkEnvFileReferences(loaded, { path: item.path, check })
   if (!loaded?.problem) return
   if (loaded.problem === 'file not found' && !required) return
   const hint =
@@ -145,6 +150,18 @@ function checkEnvFile(item: EnvFileItem, check: Check): void {
       ? ' (paths are relative to the first compose file; set "required: false" if it is optional)'
       : ''
   check.diags.error(item.node.loc, item.path, `env file ${quote(loaded.display)}: ${loaded.problem}${hint}`)
+}
+
+/** A value that looks like a reference must be a valid one; reported at its line in the env file. */
+function checkEnvFileReferences(file: EnvFile, at: { path: string; check: Check }): void {
+  for (const entry of file.entries) {
+    const value = entry.value ?? at.check.ctx.lookup(entry.key)
+    const read = value === undefined ? undefined : referenceOf(value)
+    if (read && 'problem' in read) {
+      const loc = { file: file.display, line: entry.line, column: entry.column }
+      at.check.diags.error(loc, joinPath(at.path, entry.key), read.problem)
+    }
+  }
 }
 
 /** Checks `{path, required}`; returns whether the file is required. */

@@ -12,6 +12,7 @@ import { mergeFiles } from './merge.js'
 import type { Diagnostic, LoadResult } from './model.js'
 import { normalize } from './normalize.js'
 import { FILE_PATH, parseFile } from './parse.js'
+import { loadSecretFiles, secretFilePaths } from './secrets.js'
 import type { MapNode } from './tree.js'
 import { validate } from './validate.js'
 
@@ -21,6 +22,9 @@ export type {
   Diagnostic,
   LoadResult,
   ServiceModel,
+  ServiceSecret,
+  ServiceLogging,
+  Reference,
   PortMapping,
   ExposedPort,
   SourceLocation
@@ -68,7 +72,8 @@ export async function loadCompose(options: LoadOptions): Promise<LoadResult> {
   if (!merged) return finish({ diagnostics, files: options.files })
   const envFiles = await loadEnvFiles(envFilePaths(merged, baseDir), options.workspace)
   for (const file of envFiles.values()) diagnostics.push(...file.diagnostics)
-  const context = { lookup: projectEnv.lookup, envFiles, baseDir }
+  const secretFiles = await loadSecretFiles(secretFilePaths(merged, baseDir), options.workspace)
+  const context = { lookup: projectEnv.lookup, envFiles, baseDir, secretFiles, root: merged }
   diagnostics.push(...validate(merged, context).filter((d) => !underFailed(d.path, failed)))
   if (diagnostics.some((d) => d.severity === 'error')) return finish({ diagnostics, files: options.files })
   const model = normalize(merged, { ...context, files: [...options.files] })

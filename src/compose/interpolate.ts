@@ -155,7 +155,8 @@ function interpolateScalar(node: ScalarNode, ctx: { path: string; lookup: Lookup
     ctx.diags.error(node.loc, ctx.path, result.error)
     return node
   }
-  return { ...node, value: result.value ?? '' }
+  const value = result.value ?? ''
+  return value === node.value ? node : { ...node, value, interpolated: true }
 }
 
 export function unsetMessage(name: string): string {

@@ -9,10 +9,11 @@
  * ignoring the key would change what the container can do or see (storage,
  * files, devices, privileges, kernel limits, network namespace, identity, the
  * set of services); a **warning** when the key is orchestration or metadata
- * that the action replaces with its own behaviour (start order, restarts,
- * health, names, labels, logs, resource limits on an instance the container
- * has to itself). `x-*` extension keys are ignored silently, as the
- * specification says. Any other key is an error: it is not a Compose key.
+ * that the action replaces with its own behaviour (start order, health,
+ * names, labels, resource limits on an instance the container has to itself).
+ * `x-*` extension keys are ignored silently, as the specification says,
+ * except the action's own `x-hyperform`, whose keys are in the table. Any
+ * other key is an error: it is not a Compose key.
  */
 import {
   checkBoolean,
@@ -35,7 +36,33 @@ import {
 import type { EnvFile } from './envfile.js'
 import type { Lookup } from './interpolate.js'
 import type { ComposeModel, ServiceModel, SourceLocation } from './model.js'
-import { environmentOf, execForm, exposeOf, portsOf } from './reads.js'
+import { environmentOf, execForm, exposeOf, portsOf, splitReferences } from './reads.js'
+import {
+  checkLogging,
+  checkLoggingDriver,
+  checkLoggingOptions,
+  checkRestart,
+  checkStopGracePeriod,
+  checkStopSignal,
+  DEFAULT_RESTART,
+  DEFAULT_STOP_GRACE_SECONDS,
+  DEFAULT_STOP_SIGNAL,
+  durationSeconds,
+  loggingOf,
+  signalOf
+} from './runtime.js'
+import {
+  checkExternal,
+  checkSecret,
+  checkSecretEnvironment,
+  checkSecretFile,
+  checkSecretFrom,
+  checkSecrets,
+  checkServiceSecrets,
+  checkString,
+  type SecretFile,
+  serviceSecretsOf
+} from './secrets.js'
 import { type Diagnostics, type MapNode, type Node, valueOf } from './tree.js'
 import { booleanOf, DEFAULT_REPLICAS, integerOf, stringOf } from './values.js'
 
@@ -45,8 +72,12 @@ export interface StageContext {
   lookup: Lookup
   /** Env files by absolute path, read beforehand. */
   envFiles: ReadonlyMap<string, EnvFile>
-  /** The directory `env_file` paths are relative to: the first compose file's. */
+  /** The directory `env_file` and secret `file` paths are relative to: the first compose file's. */
   baseDir: string
+  /** Secret files by absolute path, read beforehand. */
+  secretFiles: ReadonlyMap<string, SecretFile>
+  /** The merged tree, for keys that refer to top-level declarations (a service's secrets). */
+  root: MapNode
 }
 
 /** A key and its value where validation meets it. */
@@ -94,6 +125,10 @@ export type MergeRule =
   | 'environment'
   /** A single value is a one-item list; lists concatenated. */
   | 'list'
+  /** Lists concatenated; an item with the target of an earlier one replaces it there (service secrets). */
+  | 'target'
+  /** Options merged when both files name the same driver (or one names none); else the later value. */
+  | 'logging'
 
 export interface SupportedKey {
   level: 'supported'
@@ -155,10 +190,30 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
     level: 'warning',
     reason: 'networks are not created: all services share the VPC and reach each other by service name'
   },
-  secrets: {
-    level: 'warning',
-    reason: 'secrets are not provided to containers; pass them as environment variables from GitHub secrets'
+  secrets: { level: 'supported', validate: checkSecrets },
+  'secrets.*': { level: 'supported', validate: checkSecret },
+  'secrets.*.file': { level: 'supported', validate: checkSecretFile },
+  'secrets.*.environment': { level: 'supported', validate: checkSecretEnvironment },
+  'secrets.*.external': { level: 'supported', validate: checkExternal },
+  'secrets.*.name': { level: 'supported', validate: checkString },
+  // Compose replaces extension values whole when merging.
+  'secrets.*.x-hyperform': { level: 'supported', validate: checkMapping, merge: 'replace' },
+  'secrets.*.x-hyperform.from': {
+    level: 'supported',
+    required: () =>
+      'is required: the SSM parameter ("ssm:/name") or Secrets Manager secret ARN to read on the instance',
+    validate: checkSecretFrom
   },
+  'secrets.*.labels': { level: 'warning', reason: 'secret labels are not applied' },
+  'secrets.*.driver': {
+    level: 'error',
+    reason: 'secret drivers are not used; use file, environment or x-hyperform.from'
+  },
+  'secrets.*.driver_opts': {
+    level: 'error',
+    reason: 'secret drivers are not used; use file, environment or x-hyperform.from'
+  },
+  'secrets.*.template_driver': { level: 'error', reason: 'secret values are not templated; they are used as they are' },
   configs: { level: 'warning', reason: 'configs are not provided to containers; bake files into the image' },
   include: { level: 'error', reason: 'not supported: list the files in the compose-file input instead' },
   models: { level: 'error', reason: 'AI models are not provided on EC2 instances' },
@@ -195,8 +250,8 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
   'services.*.environment': {
     level: 'supported',
     validate: checkEnvironment,
-    // env_file values first, environment on top: both are read here.
-    normalize: service(({ parent }, ctx) => ({ environment: parent ? environmentOf(parent, ctx) : {} })),
+    // env_file values first, environment on top: both are read here, then references set apart.
+    normalize: service(({ parent }, ctx) => splitReferences(parent ? environmentOf(parent, ctx) : {})),
     merge: 'environment'
   },
   // Read into the environment by services.*.environment.
@@ -226,8 +281,43 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
   'services.*.volumes_from': { level: 'error', reason: NO_STORAGE },
   'services.*.tmpfs': { level: 'error', reason: 'tmpfs mounts are not created' },
   'services.*.secrets': {
-    level: 'error',
-    reason: 'secret files are not mounted; pass secrets as environment variables'
+    level: 'supported',
+    validate: checkServiceSecrets,
+    normalize: service(({ node }, ctx) => ({ secrets: serviceSecretsOf(node, ctx) })),
+    merge: 'target'
+  },
+  'services.*.restart': {
+    level: 'supported',
+    validate: checkRestart,
+    normalize: service(({ node }) => ({ restart: stringOf(node) ?? DEFAULT_RESTART }))
+  },
+  'services.*.stop_signal': {
+    level: 'supported',
+    validate: checkStopSignal,
+    normalize: service(({ node }) => ({ stopSignal: signalOf(node) ?? DEFAULT_STOP_SIGNAL }))
+  },
+  'services.*.stop_grace_period': {
+    level: 'supported',
+    validate: checkStopGracePeriod,
+    normalize: service(({ node }) => {
+      const text = stringOf(node)
+      return { stopGracePeriod: text === undefined ? DEFAULT_STOP_GRACE_SECONDS : durationSeconds(text)! }
+    })
+  },
+  'services.*.logging': {
+    level: 'supported',
+    validate: checkLogging,
+    normalize: service(({ node }) => ({ logging: loggingOf(node) })),
+    merge: 'logging'
+  },
+  'services.*.logging.driver': { level: 'supported', validate: checkLoggingDriver },
+  'services.*.logging.options': { level: 'supported', validate: checkLoggingOptions },
+  // The action's own settings of a service; Compose replaces extension values whole when merging.
+  'services.*.x-hyperform': { level: 'supported', validate: checkMapping, merge: 'replace' },
+  'services.*.x-hyperform.aws-credentials': {
+    level: 'supported',
+    validate: checkBoolean,
+    normalize: service(({ node }) => ({ awsCredentials: booleanOf(node) ?? false }))
   },
   'services.*.configs': { level: 'error', reason: 'config files are not mounted; bake them into the image' },
   'services.*.devices': { level: 'error', reason: 'host devices are not mapped into the container' },
@@ -299,10 +389,6 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
     level: 'warning',
     reason: 'all services share the VPC and reach each other by service name; networks and aliases are not applied'
   },
-  'services.*.restart': {
-    level: 'warning',
-    reason: 'the container always restarts, and the Auto Scaling Group replaces failed instances'
-  },
   'services.*.healthcheck': { level: 'warning', reason: 'not used: the Auto Scaling Groups use EC2 instance health' },
   'services.*.labels': { level: 'warning', reason: 'container labels are not applied' },
   'services.*.annotations': { level: 'warning', reason: 'container annotations are not applied' },
@@ -315,21 +401,15 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
     reason: "the container uses the instance's host name; other services use the service name"
   },
   'services.*.domainname': { level: 'warning', reason: "the DNS domain is the stack's private zone" },
-  'services.*.logging': { level: 'warning', reason: "logs go to Docker's default log driver on the instance" },
   'services.*.pull_policy': { level: 'warning', reason: 'the image is pulled when each instance starts' },
   'services.*.platform': {
     level: 'warning',
     reason: "the platform is the instance's; pick an image that matches the architecture of deploy.size"
   },
-  'services.*.stop_signal': { level: 'warning', reason: "instances are terminated with Docker's default stop signal" },
-  'services.*.stop_grace_period': {
-    level: 'warning',
-    reason: "instances are terminated with Docker's default grace period"
-  },
   'services.*.init': { level: 'warning', reason: "no init process is added; the image's entrypoint is PID 1" },
   'services.*.stdin_open': { level: 'warning', reason: 'no terminal or standard input is attached on an instance' },
   'services.*.tty': { level: 'warning', reason: 'no terminal or standard input is attached on an instance' },
-  'services.*.attach': { level: 'warning', reason: 'logs stay on the instance' },
+  'services.*.attach': { level: 'warning', reason: 'logs go to CloudWatch Logs as "logging" says' },
   'services.*.develop': { level: 'warning', reason: 'development (watch) settings do not apply to a deployment' },
   'services.*.post_start': { level: 'warning', reason: 'lifecycle hooks are not run' },
   'services.*.pre_stop': { level: 'warning', reason: 'lifecycle hooks are not run' },
@@ -383,7 +463,7 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
   'services.*.deploy.resources': { level: 'warning', reason: WHOLE_INSTANCE },
   'services.*.deploy.restart_policy': {
     level: 'warning',
-    reason: 'the container always restarts, and the Auto Scaling Group replaces failed instances'
+    reason: 'use the service\'s "restart" key; the Auto Scaling Group replaces failed instances'
   },
   'services.*.deploy.placement': {
     level: 'warning',

@@ -10,7 +10,8 @@
  */
 import { environmentMap } from './environment.js'
 import { type MergeRule, ruleAt } from './keys.js'
-import type { Entry, MapNode, Node, SeqNode } from './tree.js'
+import { itemTarget } from './secrets.js'
+import { type Entry, type MapNode, type Node, type SeqNode, valueOf } from './tree.js'
 
 /** Merges the roots in order; the first is the base. */
 export function mergeFiles(roots: readonly MapNode[]): MapNode | undefined {
@@ -39,6 +40,10 @@ function mergeValue(base: Node, over: Node, path: readonly string[]): Node {
       return base.kind === 'seq' && over.kind === 'seq' ? concat(base, over, true) : over
     case 'list':
       return concat(asList(base), asList(over), false)
+    case 'target':
+      return base.kind === 'seq' && over.kind === 'seq' ? byTarget(base, over) : over
+    case 'logging':
+      return mergeLogging(base, over, path)
     default:
       return mergeGeneric(base, over, path)
   }
@@ -62,6 +67,27 @@ function concat(base: SeqNode, over: SeqNode, unique: boolean): SeqNode {
     if (!unique || !items.some((existing) => sameValue(existing, item))) items.push(item)
   }
   return { kind: 'seq', items, loc: base.loc }
+}
+
+/** Compose merges service secrets by their path in the container: a later item replaces an earlier one in place. */
+function byTarget(base: SeqNode, over: SeqNode): SeqNode {
+  const items = [...base.items]
+  for (const item of over.items) {
+    const target = itemTarget(item)
+    const i = target === undefined ? -1 : items.findIndex((existing) => itemTarget(existing) === target)
+    if (i < 0) items.push(item)
+    else items[i] = item
+  }
+  return { kind: 'seq', items, loc: base.loc }
+}
+
+/** As compose-go: options merge only when both name the same driver, or one names none. */
+function mergeLogging(base: Node, over: Node, path: readonly string[]): Node {
+  if (base.kind !== 'map' || over.kind !== 'map') return mergeGeneric(base, over, path)
+  const a = valueOf(base, 'driver')
+  const b = valueOf(over, 'driver')
+  const same = !a || !b || (a.kind === 'scalar' && b.kind === 'scalar' && a.value === b.value)
+  return same ? mergeMaps(base, over, path) : over
 }
 
 /** `env_file: a.env` is the list `[a.env]`. */

@@ -2,6 +2,9 @@
  * The typed compose model: what the rest of the action sees of the compose
  * file(s) once they are parsed, interpolated, merged, validated and normalised.
  */
+import type { Reference } from '../agent/config.js'
+
+export type { Reference }
 
 /** Where a value came from, for messages and annotations. */
 export interface SourceLocation {
@@ -40,6 +43,28 @@ export interface ExposedPort {
   protocol: Protocol
 }
 
+/** A compose secret mounted as a file in the container. */
+export interface ServiceSecret {
+  /** The top-level secret's name. */
+  name: string
+  /** Absolute path in the container: `/run/secrets/<name>` unless `target` says otherwise. */
+  target: string
+  /** Octal, e.g. "0444" (compose's default). */
+  mode: string
+  uid?: string
+  gid?: string
+  /** Exactly one of `value` (from a file or variable, read when the action runs; secrets-grade) and `from`. */
+  value?: string
+  from?: Reference
+}
+
+export interface ServiceLogging {
+  /** `awslogs`: the stack's CloudWatch log group, which the action names; `none`: no logs. */
+  driver: 'awslogs' | 'none'
+  /** The awslogs options the compose file sets (mode, max-buffer-size, ...); empty for `none`. */
+  options: Record<string, string>
+}
+
 export interface ServiceModel {
   /** The compose service name: a DNS label. */
   name: string
@@ -49,6 +74,18 @@ export interface ServiceModel {
   entrypoint?: string[]
   /** env_file entries first, then `environment` on top; keys sorted. Values are secrets-grade: never print them. */
   environment: Record<string, string>
+  /** Variables whose value is an SSM parameter or Secrets Manager secret, resolved on the instance; keys sorted. */
+  environmentFrom: Record<string, Reference>
+  secrets: ServiceSecret[]
+  /** docker --restart: `no`, `always` (default), `on-failure`, `on-failure:N`, `unless-stopped`. */
+  restart: string
+  /** docker --stop-signal, `SIGTERM` by default; a number stays a number. */
+  stopSignal: string
+  /** Whole seconds between the stop signal and SIGKILL (default 10). */
+  stopGracePeriod: number
+  logging: ServiceLogging
+  /** `x-hyperform.aws-credentials`: the container may use the instance role's credentials (default false). */
+  awsCredentials: boolean
   ports: PortMapping[]
   expose: ExposedPort[]
   /** Total instances (default 1). */

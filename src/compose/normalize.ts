@@ -65,33 +65,41 @@ function valueAt(map: MapNode | undefined, key: string): ValueAt {
   return { key, keyLoc: entry?.keyLoc, node: entry?.value, parent: map }
 }
 
+/** Every field a service must have: the type makes a new field of the model a compile error here until listed. */
+const REQUIRED: { [K in keyof ServiceModel as undefined extends ServiceModel[K] ? never : K]-?: true } = {
+  name: true,
+  image: true,
+  environment: true,
+  environmentFrom: true,
+  secrets: true,
+  restart: true,
+  stopSignal: true,
+  stopGracePeriod: true,
+  logging: true,
+  awsCredentials: true,
+  ports: true,
+  expose: true,
+  replicas: true,
+  preemptible: true,
+  public: true,
+  location: true
+}
+
 /** The service as the rest of the action sees it; a field left unset is a gap in the key table. */
 function complete(part: Partial<ServiceModel>): ServiceModel {
-  const { name, image, environment, ports, expose, replicas, preemptible, location, command, entrypoint, size } = part
-  const isPublic = part.public
-  if (
-    name === undefined ||
-    image === undefined ||
-    environment === undefined ||
-    ports === undefined ||
-    expose === undefined ||
-    replicas === undefined ||
-    preemptible === undefined ||
-    isPublic === undefined ||
-    location === undefined
-  ) {
-    throw new Error(`compose key table: service ${JSON.stringify(name)} is missing a field of the model`)
+  const missing = (Object.keys(REQUIRED) as Array<keyof ServiceModel>).filter((key) => part[key] === undefined)
+  if (missing.length > 0) {
+    throw new Error(
+      `compose key table: service ${JSON.stringify(part.name)} is missing ${missing.join(', ')} of the model`
+    )
   }
+  const { command, entrypoint, size } = part
+  const model = { ...part } as ServiceModel
+  delete model.command
+  delete model.entrypoint
+  delete model.size
   return {
-    name,
-    image,
-    environment,
-    ports,
-    expose,
-    replicas,
-    preemptible,
-    public: isPublic,
-    location,
+    ...model,
     ...(command ? { command } : {}),
     ...(entrypoint ? { entrypoint } : {}),
     ...(size ? { size } : {})

@@ -172,7 +172,10 @@ class Walker {
     const loc = this.loc(yaml)
     if (++this.count > MAX_NODES) return this.tooMany(loc)
     if (isAlias(yaml)) return this.alias(yaml, path)
-    if (isYamlScalar(yaml)) return scalar(scalarValue(yaml.value), loc)
+    if (isYamlScalar(yaml)) {
+      const node = scalar(scalarValue(yaml.value), loc)
+      return typeof node.value === 'number' && yaml.source !== undefined ? { ...node, source: yaml.source } : node
+    }
     if (!isYamlMap(yaml) && !isYamlSeq(yaml)) return scalar(null, loc)
     this.ancestors.add(yaml)
     const node = this.collection(yaml, { path, loc })

@@ -7,8 +7,9 @@ import * as path from 'node:path'
 import { type EnvFile, envFileItemPath } from './envfile.js'
 import { environmentEntries } from './environment.js'
 import type { StageContext } from './keys.js'
-import type { ExposedPort, PortMapping } from './model.js'
+import type { ExposedPort, PortMapping, Reference } from './model.js'
 import { parseExpose, parsePort } from './ports.js'
+import { referenceOf } from './references.js'
 import { shellSplit } from './shlex.js'
 import { isSeq, type MapNode, type Node, valueOf } from './tree.js'
 import { envValueOf } from './values.js'
@@ -64,6 +65,21 @@ export function environmentOf(service: MapNode, ctx: StageContext): Record<strin
   const env = valueOf(service, 'environment')
   for (const e of env ? environmentEntries(env).entries : []) set(e.key, envValueOf(e.value) ?? ctx.lookup(e.key))
   return Object.fromEntries([...values.entries()].sort(([a], [b]) => compare(a, b)))
+}
+
+/** Literal values and references (`ssm:/name`, a secret's ARN), which the instance resolves. */
+export function splitReferences(values: Record<string, string>): {
+  environment: Record<string, string>
+  environmentFrom: Record<string, Reference>
+} {
+  const environment: Record<string, string> = {}
+  const environmentFrom: Record<string, Reference> = {}
+  for (const [key, value] of Object.entries(values)) {
+    const read = referenceOf(value)
+    if (read && 'reference' in read) environmentFrom[key] = read.reference
+    else environment[key] = value
+  }
+  return { environment, environmentFrom }
 }
 
 function envFiles(service: MapNode, ctx: StageContext): EnvFile[] {

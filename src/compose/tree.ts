@@ -12,6 +12,10 @@ export interface ScalarNode {
   kind: 'scalar'
   value: ScalarValue
   loc: SourceLocation
+  /** A number as written: a file mode `0440` is octal to Compose (YAML 1.1) but decimal to YAML 1.2. */
+  source?: string
+  /** The value came out of `${VAR}` interpolation, so it may hold a secret: messages do not quote it. */
+  interpolated?: boolean
 }
 
 export interface SeqNode {

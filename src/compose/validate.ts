@@ -19,6 +19,9 @@ import { Diagnostics, type Entry, joinPath, type MapNode } from './tree.js'
 
 export type ValidateContext = StageContext
 
+/** The action's extension key, in a service and in a top-level secret. */
+export const HYPERFORM = 'x-hyperform'
+
 export function validate(root: MapNode, ctx: ValidateContext): Diagnostic[] {
   const check: Check = { diags: new Diagnostics(), ctx }
   checkMapping(root, { pattern: '', path: '', keyLoc: root.loc }, check)
@@ -72,13 +75,18 @@ function checkKey(
   entry: Entry,
   scope: { map: MapNode; at: MappingAt; children: readonly ChildKey[]; check: Check }
 ): void {
+  // The action's own extension has only the keys of the table, so that a typo is caught.
+  const own = scope.at.pattern.endsWith(`.${HYPERFORM}`)
   // `x-*` is an extension, except where every key is a name (`services.*`): there it is a service.
-  if (isExtension(entry.key) && !scope.children.some((c) => c.key === '*')) return
+  if (isExtension(entry.key) && !own && !scope.children.some((c) => c.key === '*')) return
   const pattern = patternOf(scope.at.pattern, entry.key)
   const rule = pattern === undefined ? undefined : ruleOf(pattern)
   const at = keyAt(entry, scope.map, scope.at)
   const { diags } = scope.check
-  if (rule === undefined)
+  if (rule === undefined && own) {
+    const expected = scope.children.map((c) => `"${c.key}"`).join(', ')
+    diags.error(entry.keyLoc, at.path, `not a setting of ${HYPERFORM} here; expected ${expected}`)
+  } else if (rule === undefined)
     diags.error(entry.keyLoc, at.path, `not a Compose key${suggestion(entry.key, scope.children)}`)
   else if (rule.level === 'supported') return
   else if (rule.report) rule.report(at, scope.check)

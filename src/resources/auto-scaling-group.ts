@@ -278,11 +278,16 @@ function asgTags(
   }))
 }
 
-/** Auto Scaling answers ValidationError for a launch template it cannot see yet. */
+/**
+ * Auto Scaling answers ValidationError for a launch template it cannot see yet, and for one
+ * naming an instance profile IAM has not yet propagated to it (seconds after it was made).
+ */
 const templateNotVisible = (err: unknown): boolean =>
   LT_NOT_VISIBLE.includes(errorCode(err)) ||
   (errorCode(err) === 'ValidationError' &&
-    /launch template.*(not found|does not exist)|does not exist.*launch template/i.test(errorMessage(err)))
+    /launch template.*(not found|does not exist)|does not exist.*launch template|Invalid IAM Instance Profile/i.test(
+      errorMessage(err)
+    ))
 
 /** Another activity holds the group for a moment. */
 export const CONTENTION = ['ScalingActivityInProgress', 'ResourceContention']

@@ -24,6 +24,10 @@ import { rolePolicy, type RolePolicyChange } from './role-policy.js'
 import { securityGroup, type SecurityGroupChange } from './security-group.js'
 import { zoneAssociation, type AssociationChange } from './zone-association.js'
 import { zoneSoa, type SoaChange } from './zone-soa.js'
+import { containerLogGroup, type ContainerLogGroupChange } from './container-log-group.js'
+import { instanceRole, type InstanceRoleChange } from './instance-role.js'
+import { instanceProfile, type InstanceProfileChange } from './instance-profile.js'
+import { serviceConfig, type ConfigChange } from './service-config.js'
 
 /** Each kind's change type: this row and the one in KINDS are all the engine needs to know of a kind. */
 export interface KindChanges {
@@ -41,6 +45,10 @@ export interface KindChanges {
   'event-target': TargetChange
   'event-source-mapping': MappingChange
   'lambda-permission': PermissionChange
+  'container-log-group': ContainerLogGroupChange
+  'instance-role': InstanceRoleChange
+  'instance-profile': InstanceProfileChange
+  'service-config': ConfigChange
   'security-group': SecurityGroupChange
   'launch-template': LaunchTemplateChange
   'auto-scaling-group': AsgChange
@@ -63,6 +71,10 @@ export const KINDS: { readonly [K in ResourceKind]: KindOps<K> } = {
   'event-target': eventTarget,
   'event-source-mapping': eventSourceMapping,
   'lambda-permission': lambdaPermission,
+  'container-log-group': containerLogGroup,
+  'instance-role': instanceRole,
+  'instance-profile': instanceProfile,
+  'service-config': serviceConfig,
   'security-group': securityGroup,
   'launch-template': launchTemplate,
   'auto-scaling-group': autoScalingGroup,

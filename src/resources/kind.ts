@@ -8,6 +8,7 @@ import type { Engine } from '../aws/engine.js'
 import type { Aws } from '../aws/send.js'
 import type { InstanceWatcher } from '../aws/instances.js'
 import { TAGS, type StackScope } from '../names.js'
+import type { ConfigRef } from './service-config.js'
 import type { Change, ChangeAction, CurrentState, DesiredService, DesiredState, Plan, ResourceKind } from '../state.js'
 
 /** What every change says, whatever its kind. */
@@ -58,6 +59,9 @@ export interface KindOutputs {
   'dead-letter-queue': { url: string; arn: string }
   'event-queue': { url: string; arn: string }
   'lambda-function': string
+  'instance-role': string
+  'instance-profile': string
+  'service-config': ConfigRef
   'security-group': string
   'launch-template': TemplateRef
 }
@@ -96,6 +100,12 @@ export interface ReadContext {
   scope: StackScope
   /** Records (ListResourceRecordSets) are read only on request (wait, plan, drift). */
   records: boolean
+  /**
+   * Verify every per-service resource against AWS (plan, deploy with wait, destroy). Otherwise the
+   * instance roles, profiles and configurations are known from their launch template's tags, which
+   * are written after them (as the zone association is known from the groups).
+   */
+  verify: boolean
   /** One read shared by several kinds (the function's environment names the zone). */
   once<T>(key: string, read: () => Promise<T>): Promise<T>
 }

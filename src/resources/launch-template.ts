@@ -17,7 +17,8 @@ import { errorCode, wrap } from '../aws/errors.js'
 import { tolerate, type Aws } from '../aws/send.js'
 import { shortSha } from '../json.js'
 import { TAGS } from '../names.js'
-import type { DesiredService } from '../state.js'
+import type { CurrentState, DesiredService } from '../state.js'
+import { buildUserData } from '../userdata.js'
 import { SG_NOT_VISIBLE } from './security-group.js'
 import { stackFilters, tagList, tagMap, type KindOps, type Removal, type TemplateRef, type Upsert } from './kind.js'
 
@@ -25,8 +26,13 @@ import { stackFilters, tagList, tagMap, type KindOps, type Removal, type Templat
 export interface LaunchTemplateSpec {
   imageId: string
   instanceType: string
-  /** Base64 of the user data script. */
-  userData: string
+  region: string
+  /** The configuration parameter the agent reads (pinned to a version at apply). */
+  configName: string
+  /** The service's instance profile (by name: no account id needed). */
+  instanceProfile: string
+  /** 1: containers cannot reach the instance's credentials; 2: they can (x-hyperform aws-credentials). */
+  hopLimit: 1 | 2
   /** Tags on the instances and volumes launched from the template. */
   instanceTags: Record<string, string>
 }
@@ -49,6 +55,10 @@ export interface CurrentLaunchTemplate {
   /** Summary tags: the image and instance type of the default version. */
   image?: string
   instanceType?: string
+  /** Tag hyperform:configuration: the configuration its instances read, when the action made it. */
+  configuration?: { hash: string; version: number }
+  /** Tag hyperform:role-policy: the hash of the instance role's policy when it was made. */
+  rolePolicy?: string
 }
 
 export type LaunchTemplateChange =
@@ -74,32 +84,53 @@ function tagSpecifications(
   ]
 }
 
+/** What a template's data takes besides the spec: ids and versions known once their resources exist. */
+export interface TemplateInputs {
+  securityGroupId: string
+  configVersion: number
+}
+
 /** The LaunchTemplateData sent to EC2 (plain data; the SDK type has the same shape). */
-export function launchTemplateData(spec: LaunchTemplateSpec, securityGroupId: string): Record<string, unknown> {
+export function launchTemplateData(spec: LaunchTemplateSpec, inputs: TemplateInputs): Record<string, unknown> {
   return {
     ImageId: spec.imageId,
     InstanceType: spec.instanceType,
-    SecurityGroupIds: [securityGroupId],
-    UserData: spec.userData,
-    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 },
+    IamInstanceProfile: { Name: spec.instanceProfile },
+    SecurityGroupIds: [inputs.securityGroupId],
+    UserData: buildUserData({ region: spec.region, config: { name: spec.configName, version: inputs.configVersion } }),
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: spec.hopLimit },
     TagSpecifications: tagSpecifications(spec.instanceTags)
   }
 }
 
 /** The hash stored on the template (tag hyperform:config-hash): equal data, equal hash. */
-export function launchTemplateHash(spec: LaunchTemplateSpec, securityGroupId: string): string {
-  return shortSha(launchTemplateData(spec, securityGroupId))
+export function launchTemplateHash(spec: LaunchTemplateSpec, inputs: TemplateInputs): string {
+  return shortSha(launchTemplateData(spec, inputs))
 }
 
-function templateTags(service: DesiredService, securityGroupId: string, version: number): Record<string, string> {
+function templateTags(service: DesiredService, inputs: TemplateInputs, version: number): Record<string, string> {
   const lt = service.launchTemplate
   return {
     ...lt.tags,
-    [TAGS.configHash]: launchTemplateHash(lt.spec, securityGroupId),
+    [TAGS.configHash]: launchTemplateHash(lt.spec, inputs),
     [TAGS.image]: service.image.slice(0, 256),
     [TAGS.instanceType]: lt.spec.instanceType,
-    [TAGS.version]: String(version)
+    [TAGS.version]: String(version),
+    ...agentTags(service, inputs.configVersion)
   }
+}
+
+/** What the template says of the service's agent resources: written after them, so they exist as described. */
+function agentTags(service: DesiredService, configVersion: number): Record<string, string> {
+  return {
+    [TAGS.configuration]: `${service.config.hash}@${configVersion}`,
+    [TAGS.rolePolicy]: service.instanceRole.hash
+  }
+}
+
+function configurationOf(tag: string | undefined): { hash: string; version: number } | undefined {
+  const match = /^([0-9a-f]+)@(\d+)$/.exec(tag ?? '')
+  return match ? { hash: match[1]!, version: Number(match[2]) } : undefined
 }
 
 function toLaunchTemplate(t: LaunchTemplate): CurrentLaunchTemplate {
@@ -113,26 +144,33 @@ function toLaunchTemplate(t: LaunchTemplate): CurrentLaunchTemplate {
     configHash: tags[TAGS.configHash],
     ...(/^\d+$/.test(tags[TAGS.version] ?? '') ? { actionVersion: Number(tags[TAGS.version]) } : {}),
     image: tags[TAGS.image],
-    instanceType: tags[TAGS.instanceType]
+    instanceType: tags[TAGS.instanceType],
+    ...(configurationOf(tags[TAGS.configuration]) ? { configuration: configurationOf(tags[TAGS.configuration]) } : {}),
+    ...(tags[TAGS.rolePolicy] ? { rolePolicy: tags[TAGS.rolePolicy] } : {})
   }
 }
 
-function templateReason(service: DesiredService, have: CurrentLaunchTemplate, sgNew: boolean): string {
+function templateReason(
+  service: DesiredService,
+  have: CurrentLaunchTemplate,
+  why: { sgNew: boolean; configChanged: boolean }
+): string {
   const reasons: string[] = []
   if (have.image !== undefined && have.image !== service.image.slice(0, 256))
     reasons.push(`image ${have.image} -> ${service.image}`)
   const type = service.launchTemplate.spec.instanceType
   if (have.instanceType !== undefined && have.instanceType !== type)
     reasons.push(`instance type ${have.instanceType} -> ${type}`)
-  if (sgNew) reasons.push('new security group')
-  return reasons.length > 0 ? reasons.join(', ') : 'configuration changed (command, environment, ports, AMI or DNS)'
+  if (why.sgNew) reasons.push('new security group')
+  if (why.configChanged && reasons.length === 0) reasons.push('configuration changed')
+  return reasons.length > 0 ? reasons.join(', ') : 'launch settings changed (AMI, profile, metadata or DNS)'
 }
 
 async function newVersion(
   aws: Aws,
-  args: { service: DesiredService; templateId: string; securityGroupId: string }
+  args: { service: DesiredService; templateId: string; inputs: TemplateInputs }
 ): Promise<TemplateRef> {
-  const data = launchTemplateData(args.service.launchTemplate.spec, args.securityGroupId) as RequestLaunchTemplateData
+  const data = launchTemplateData(args.service.launchTemplate.spec, args.inputs) as RequestLaunchTemplateData
   const out = await aws.retryOn(LT_NOT_VISIBLE, () =>
     aws.send(new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: args.templateId, LaunchTemplateData: data }))
   )
@@ -144,7 +182,7 @@ async function newVersion(
   await aws.send(
     new CreateTagsCommand({
       Resources: [args.templateId],
-      Tags: tagList(templateTags(args.service, args.securityGroupId, version))
+      Tags: tagList(templateTags(args.service, args.inputs, version))
     })
   )
   return { id: args.templateId, version }
@@ -152,7 +190,7 @@ async function newVersion(
 
 async function adoptTemplate(
   aws: Aws,
-  args: { service: DesiredService; securityGroupId: string }
+  args: { service: DesiredService; inputs: TemplateInputs }
 ): Promise<TemplateRef> {
   const name = args.service.launchTemplate.name
   const out = await aws.retryOn(LT_NOT_VISIBLE, () =>
@@ -161,22 +199,20 @@ async function adoptTemplate(
   const template = out.LaunchTemplates?.[0]
   if (!template?.LaunchTemplateId) throw new Error(`launch template ${name} exists but cannot be read`)
   const hash = template.Tags?.find((t) => t.Key === TAGS.configHash)?.Value
-  if (hash === launchTemplateHash(args.service.launchTemplate.spec, args.securityGroupId))
+  if (hash === launchTemplateHash(args.service.launchTemplate.spec, args.inputs))
     return { id: template.LaunchTemplateId, version: template.DefaultVersionNumber ?? 1 }
   return newVersion(aws, { ...args, templateId: template.LaunchTemplateId })
 }
 
 async function createTemplate(
   aws: Aws,
-  args: { service: DesiredService; securityGroupId: string }
+  args: { service: DesiredService; inputs: TemplateInputs }
 ): Promise<TemplateRef> {
   const lt = args.service.launchTemplate
   const create = new CreateLaunchTemplateCommand({
     LaunchTemplateName: lt.name,
-    LaunchTemplateData: launchTemplateData(lt.spec, args.securityGroupId) as RequestLaunchTemplateData,
-    TagSpecifications: [
-      { ResourceType: 'launch-template', Tags: tagList(templateTags(args.service, args.securityGroupId, 1)) }
-    ]
+    LaunchTemplateData: launchTemplateData(lt.spec, args.inputs) as RequestLaunchTemplateData,
+    TagSpecifications: [{ ResourceType: 'launch-template', Tags: tagList(templateTags(args.service, args.inputs, 1)) }]
   })
   try {
     const out = await aws.retryOn(SG_NOT_VISIBLE, () => aws.send(create))
@@ -187,11 +223,28 @@ async function createTemplate(
   }
 }
 
+/** A service's template as read (its tags stand for the agent resources when they are not verified). */
+export function templateOf(current: CurrentState, service: DesiredService): CurrentLaunchTemplate | undefined {
+  return current.launchTemplates.find((t) => t.name === service.launchTemplate.name)
+}
+
+/** Services whose templates go (not verified: their agent resources go with them, by name). */
+export function servicesLeaving(current: CurrentState, keep: { services: Set<string> }): string[] {
+  return [...new Set(current.launchTemplates.map((t) => t.service))].filter((s) => s !== '' && !keep.services.has(s))
+}
+
+/** The configuration version a service's instances read: as verified, else as its template says. */
+export function configVersionOf(current: CurrentState, service: DesiredService): number | undefined {
+  const name = service.launchTemplate.spec.configName
+  if (current.configs) return current.configs.find((c) => c.name === name)?.version
+  return current.launchTemplates.find((t) => t.name === service.launchTemplate.name)?.configuration?.version
+}
+
 export const launchTemplate: KindOps<'launch-template'> = {
   kind: 'launch-template',
   noun: 'launch template',
   level: 'service',
-  dependsOn: ['security-group'],
+  dependsOn: ['security-group', 'instance-profile', 'service-config', 'container-log-group'],
   removeAfter: ['auto-scaling-group'],
   async read({ aws, scope }) {
     const templates: CurrentLaunchTemplate[] = []
@@ -207,8 +260,11 @@ export const launchTemplate: KindOps<'launch-template'> = {
     }
     return { launchTemplates: templates }
   },
-  diff({ current }, service) {
+  diff({ current, planned }, service) {
     const lt = service.launchTemplate
+    // The configuration version the instances read: known now unless this run writes a new one.
+    const configChange = planned.find((c) => c.kind === 'service-config' && c.service === service.name)
+    const configVersion = configChange?.action === 'noop' ? configVersionOf(current, service) : undefined
     const have = current.launchTemplates.find((t) => t.name === lt.name)
     const sg = current.securityGroups.find((g) => g.name === service.securityGroup.name)
     const serviceExists = sg !== undefined || service.asgs.some((a) => current.asgs.some((g) => g.name === a.name))
@@ -222,8 +278,21 @@ export const launchTemplate: KindOps<'launch-template'> = {
           drift: serviceExists
         }
       ]
-    if (sg && have.configHash === launchTemplateHash(lt.spec, sg.id)) {
+    if (
+      sg &&
+      configVersion !== undefined &&
+      have.configHash === launchTemplateHash(lt.spec, { securityGroupId: sg.id, configVersion })
+    ) {
       const made = have.actionVersion
+      const tags = agentTags(service, configVersion)
+      if (
+        have.rolePolicy !== tags[TAGS.rolePolicy] ||
+        `${have.configuration?.hash}@${have.configuration?.version}` !== tags[TAGS.configuration]
+      )
+        // The role's policy changed alone (a new version of the action): the tags must say so, or every run would redo it.
+        return [
+          { ...base, action: 'update', reason: 'instance role or configuration tags out of date', fields: ['tags'] }
+        ]
       if (made === undefined || made === have.defaultVersion)
         return [{ ...base, action: 'noop', reason: `up to date (version ${have.defaultVersion})` }]
       return [
@@ -241,7 +310,7 @@ export const launchTemplate: KindOps<'launch-template'> = {
       {
         ...base,
         action: 'update',
-        reason: `new version: ${templateReason(service, have, !sg)}`,
+        reason: `new version: ${templateReason(service, have, { sgNew: !sg, configChanged: configVersion === undefined })}`,
         fields: ['version'],
         drift: !sg
       }
@@ -265,12 +334,17 @@ export const launchTemplate: KindOps<'launch-template'> = {
     if (!service) throw new Error(`launch template ${change.name} has no service`)
     const made = have?.actionVersion
     let ref: TemplateRef
-    if (have && made !== undefined && change.fields?.includes('defaultVersion')) {
+    if (have && change.fields?.includes('tags')) {
+      const config = await need('service-config')
+      await e.send(new CreateTagsCommand({ Resources: [have.id], Tags: tagList(agentTags(service, config.version)) }))
+      ref = { id: have.id, version: have.defaultVersion }
+    } else if (have && made !== undefined && change.fields?.includes('defaultVersion')) {
       // Drift heal: the default version was changed by hand; make the action's version the default again.
       await e.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: have.id, DefaultVersion: String(made) }))
       ref = { id: have.id, version: made }
     } else {
-      const args = { service, securityGroupId: await need('security-group') }
+      const [securityGroupId, config] = await Promise.all([need('security-group'), need('service-config')])
+      const args = { service, inputs: { securityGroupId, configVersion: config.version } }
       ref = have ? await newVersion(e, { ...args, templateId: have.id }) : await createTemplate(e, args)
     }
     e.done({

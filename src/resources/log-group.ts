@@ -3,13 +3,14 @@ import {
   CreateLogGroupCommand,
   DeleteLogGroupCommand,
   DescribeLogGroupsCommand,
-  PutRetentionPolicyCommand
+  PutRetentionPolicyCommand,
+  type LogGroup
 } from '@aws-sdk/client-cloudwatch-logs'
 import { errorCode, wrap } from '../aws/errors.js'
 import { tolerate } from '../aws/send.js'
-import { logGroupName } from '../names.js'
+import { containerLogGroupName, logGroupName } from '../names.js'
 import { othersExist } from './project-drift.js'
-import type { KindOps, Removal, Upsert } from './kind.js'
+import type { KindOps, ReadContext, Removal, Upsert } from './kind.js'
 
 export interface DesiredLogGroup {
   name: string
@@ -26,6 +27,18 @@ export interface CurrentLogGroup {
 export type LogGroupChange =
   Upsert<'log-group', DesiredLogGroup, CurrentLogGroup> | Removal<'log-group', CurrentLogGroup>
 
+/** The project's and the stack's log groups, in one read (by name: no prefix scan of the account). */
+export function readLogGroups(ctx: ReadContext): Promise<LogGroup[]> {
+  const names = [logGroupName(ctx.scope), containerLogGroupName(ctx.scope)]
+  return ctx.once('log-groups', async () => {
+    try {
+      return (await ctx.aws.send(new DescribeLogGroupsCommand({ logGroupIdentifiers: names }))).logGroups ?? []
+    } catch (err) {
+      throw wrap(`reading log groups ${names.join(', ')}`, err)
+    }
+  })
+}
+
 export function logGroupArn(args: { partition: string; region: string; accountId: string; name: string }): string {
   return `arn:${args.partition}:logs:${args.region}:${args.accountId}:log-group:${args.name}`
 }
@@ -36,15 +49,9 @@ export const logGroup: KindOps<'log-group'> = {
   level: 'project',
   dependsOn: [],
   removeAfter: ['lambda-function'],
-  async read({ aws, scope }) {
-    const name = logGroupName(scope)
-    let out
-    try {
-      out = await aws.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name }))
-    } catch (err) {
-      throw wrap(`reading log group ${name}`, err)
-    }
-    const group = out.logGroups?.find((g) => g.logGroupName === name)
+  async read(ctx) {
+    const name = logGroupName(ctx.scope)
+    const group = (await readLogGroups(ctx)).find((g) => g.logGroupName === name)
     return {
       logGroup: group ? { name, arn: group.arn?.replace(/:\*$/, ''), retentionDays: group.retentionInDays } : undefined
     }

@@ -14,7 +14,8 @@ import type {
   PutRolePolicyRequest,
   TagRoleRequest,
   UntagRoleRequest,
-  UpdateAssumeRolePolicyRequest
+  UpdateAssumeRolePolicyRequest,
+  UpdateRoleRequest
 } from '@aws-sdk/client-iam'
 import type { QueryHandler } from '../../protocols/query.js'
 import type { Cloud } from '../../types.js'
@@ -42,6 +43,7 @@ export function handlers(cloud: Cloud, roles: IamRoles): Record<string, QueryHan
     TagRole: (input: TagRoleRequest) => roles.tag(input),
     UntagRole: (input: UntagRoleRequest) => roles.untag(input),
     ListRoleTags: (input: ListRoleTagsRequest) => roles.listTags(input),
-    UpdateAssumeRolePolicy: (input: UpdateAssumeRolePolicyRequest) => roles.updateTrust(input)
+    UpdateAssumeRolePolicy: (input: UpdateAssumeRolePolicyRequest) => roles.updateTrust(input),
+    UpdateRole: (input: UpdateRoleRequest) => roles.update(input)
   }
 }

@@ -3,6 +3,8 @@ import type {
   AttachRolePolicyRequest,
   CreateRoleRequest,
   CreateRoleResponse,
+  UpdateRoleRequest,
+  UpdateRoleResponse,
   DeleteRolePolicyRequest,
   DeleteRoleRequest,
   GetRolePolicyRequest,
@@ -91,6 +93,16 @@ export function pageByName<T>(
   }
 }
 
+/** IAM's description: at most 1000 characters of its printable set. */
+function checkDescription(description: string | undefined): void {
+  if (description === undefined) return
+  if (description.length > 1000 || !/^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*$/.test(description))
+    throw iamError(
+      'ValidationError',
+      "1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to 1000 and match the pattern [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*"
+    )
+}
+
 export function toRole(r: RoleRecord): Role {
   const tags = Object.entries(r.tags).map(([Key, Value]) => ({ Key, Value }))
   return {
@@ -100,7 +112,8 @@ export function toRole(r: RoleRecord): Role {
     Arn: r.arn,
     CreateDate: new Date(r.createdAt),
     AssumeRolePolicyDocument: encodeURIComponent(r.assumeRolePolicyDocument),
-    MaxSessionDuration: 3600,
+    ...(r.description !== undefined ? { Description: r.description } : {}),
+    MaxSessionDuration: r.maxSessionDuration ?? 3600,
     ...(tags.length > 0 ? { Tags: tags } : {})
   }
 }
@@ -129,12 +142,14 @@ export class IamRoles {
     if (this.roles.has(name)) throw iamError('EntityAlreadyExists', `Role with name ${name} already exists.`)
     checkPolicyDocument(doc)
     const path = checkPath(input.Path)
+    checkDescription(input.Description)
     const record: RoleRecord = {
       roleName: name,
       arn: `arn:aws:iam::${this.cloud.accountId}:role${path}${name}`,
       roleId: newIamId(this.cloud, 'AROA'),
       createdAt: Date.now(),
       assumeRolePolicyDocument: doc,
+      ...(input.Description !== undefined ? { description: input.Description } : {}),
       inlinePolicies: new Map(),
       tags: Object.fromEntries((input.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))
     }
@@ -241,6 +256,21 @@ export class IamRoles {
       IsTruncated,
       ...(Marker ? { Marker } : {})
     }
+  }
+
+  /** UpdateRole: the description and the maximum session duration; other members stay. */
+  update(input: UpdateRoleRequest): UpdateRoleResponse {
+    const role = this.get(input.RoleName)
+    checkDescription(input.Description)
+    const duration = input.MaxSessionDuration
+    if (duration !== undefined && (duration < 3600 || duration > 43200))
+      throw iamError(
+        'ValidationError',
+        `1 validation error detected: Value '${duration}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200`
+      )
+    if (input.Description !== undefined) role.description = input.Description
+    if (duration !== undefined) role.maxSessionDuration = duration
+    return {}
   }
 
   updateTrust(input: UpdateAssumeRolePolicyRequest): void {

@@ -95,8 +95,22 @@ export function handlers(cloud: Cloud, state: LogsState): Record<string, JsonHan
     DescribeLogGroups: (input: DescribeLogGroupsRequest, ctx: JsonContext): DescribeLogGroupsResponse => {
       const prefix = input.logGroupNamePrefix ?? ''
       const pattern = input.logGroupNamePattern
+      const ids = input.logGroupIdentifiers
+      if (ids && (input.logGroupNamePrefix !== undefined || pattern !== undefined))
+        throw logsError(
+          'InvalidParameterException',
+          'logGroupIdentifiers cannot be combined with logGroupNamePrefix or logGroupNamePattern'
+        )
+      // An identifier is a group's name or its ARN (without the trailing :*).
+      const named = ids ? new Set(ids.map((id) => id.replace(/^arn:[^:]+:logs:[^:]*:[^:]*:log-group:/, ''))) : undefined
       const groups = [...state.groups.values()]
-        .filter((g) => g.region === ctx.region && g.name.startsWith(prefix) && (!pattern || g.name.includes(pattern)))
+        .filter(
+          (g) =>
+            g.region === ctx.region &&
+            g.name.startsWith(prefix) &&
+            (!pattern || g.name.includes(pattern)) &&
+            (!named || named.has(g.name))
+        )
         .sort((a, b) => (a.name < b.name ? -1 : 1))
       const { items, nextToken } = page(groups, input.nextToken, input.limit ?? 50)
       return {

@@ -1,0 +1,157 @@
+/**
+ * The per-service kinds of the instance agent in the plan: instance role, instance profile and
+ * configuration, verified against AWS or known from the launch template's tags.
+ */
+import { instancePolicy } from '../src/resources/instance-role.js'
+import { diff } from '../src/plan.js'
+import type { Change, DesiredState } from '../src/state.js'
+import { ACCOUNT, currentFrom, currentUnverified, desiredFor, svc } from './helpers/deploy-fixtures.js'
+
+const SECRET_VALUE = 'correct-horse-battery-staple-42'
+const ECR_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/wordpress:6'
+
+function stack(password = SECRET_VALUE): DesiredState {
+  return desiredFor({
+    services: [
+      svc('web', {
+        image: ECR_IMAGE,
+        environment: { DB_PASSWORD: password },
+        environmentFrom: { API_KEY: { ssm: '/shared/api-key' } },
+        secrets: [
+          {
+            name: 'tls',
+            target: '/run/secrets/tls',
+            mode: '0444',
+            from: { secret: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tls-key' }
+          }
+        ]
+      }),
+      svc('db', { image: 'mysql:8' })
+    ],
+    files: ['compose.yaml']
+  })
+}
+
+const of = (changes: Change[], kind: string, service: string): Change | undefined =>
+  changes.find((c) => c.kind === kind && c.service === service)
+
+describe('the instance agent kinds in the plan', () => {
+  test("a service's instance role may read only its own configuration and references, pull only its repository and write only its own streams", () => {
+    const web = stack().services.find((s) => s.name === 'web')!
+    const policy = JSON.parse(instancePolicy(web.instanceRole.grants, { accountId: ACCOUNT, partition: 'aws' })) as {
+      Statement: Array<{ Sid: string; Action: string | string[]; Resource: string | string[] }>
+    }
+    const bySid = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s]))
+    expect(bySid.ReadOwnConfiguration?.Resource).toEqual([
+      `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/hyperform/prj-demo/st-wordpress/web/config`,
+      `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/shared/api-key`
+    ])
+    expect(bySid.ReadOwnSecrets?.Resource).toEqual([
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:tls-key',
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:tls-key-??????'
+    ])
+    expect(bySid.PullOwnImages?.Resource).toEqual(['arn:aws:ecr:us-east-1:123456789012:repository/wordpress'])
+    expect(bySid.LogInToEcr?.Resource).toBe('*')
+    expect(bySid.WriteOwnLogStreams?.Resource).toBe(
+      `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/hyperform/prj-demo/st-wordpress:log-stream:web/*`
+    )
+    // Nothing else, and nothing of the other service.
+    expect(Object.keys(bySid).sort()).toEqual(
+      ['LogInToEcr', 'PullOwnImages', 'ReadOwnConfiguration', 'ReadOwnSecrets', 'WriteOwnLogStreams'].sort()
+    )
+    expect(JSON.stringify(policy)).not.toContain('/db/')
+    const db = stack().services.find((s) => s.name === 'db')!
+    const dbPolicy = instancePolicy(db.instanceRole.grants, { accountId: ACCOUNT, partition: 'aws' })
+    expect(dbPolicy).not.toContain('ecr:')
+    expect(dbPolicy).not.toContain('secretsmanager:')
+    expect(dbPolicy).not.toContain('/web/')
+  })
+
+  test('an unchanged stack plans no change, whether the agent resources are verified or known from the templates', () => {
+    const desired = stack()
+    for (const current of [currentFrom(desired), currentUnverified(desired)]) {
+      const changes = diff(desired, current).changes.filter((c) => c.action !== 'noop')
+      expect(changes).toEqual([])
+    }
+  })
+
+  test('a changed secret value writes a new configuration and a new template version, and the plan never holds the value', () => {
+    const before = stack()
+    const after = stack('another-secret-value-99')
+    for (const current of [currentFrom(before), currentUnverified(before)]) {
+      const plan = diff(after, current)
+      expect(of(plan.changes, 'service-config', 'web')?.action).toBe('update')
+      expect(of(plan.changes, 'launch-template', 'web')?.action).toBe('update')
+      expect(of(plan.changes, 'launch-template', 'web')?.reason).toContain('configuration changed')
+      expect(of(plan.changes, 'service-config', 'db')?.action).toBe('noop')
+      expect(of(plan.changes, 'instance-role', 'web')?.action).toBe('noop')
+      const text = JSON.stringify(plan)
+      expect(text).not.toContain('another-secret-value-99')
+      expect(text).not.toContain(SECRET_VALUE)
+    }
+  })
+
+  test('a new reference grants the role a new permission: the role policy and the template tags are updated', () => {
+    const before = stack()
+    const after = desiredFor({
+      services: [
+        { ...svc('web', { image: ECR_IMAGE }), environmentFrom: { API_KEY: { ssm: '/shared/other-key' } } },
+        svc('db', { image: 'mysql:8' })
+      ],
+      files: ['compose.yaml']
+    })
+    const plan = diff(after, currentUnverified(before))
+    expect(of(plan.changes, 'instance-role', 'web')?.action).toBe('update')
+    expect(of(plan.changes, 'instance-role', 'web')?.reason).toBe('permissions changed')
+    expect(of(plan.changes, 'instance-profile', 'web')?.action).toBe('noop')
+  })
+
+  test('verified, a role, profile or configuration deleted by hand is made again and reported as drift', () => {
+    const desired = stack()
+    const current = currentFrom(desired)
+    current.instanceRoles = current.instanceRoles!.filter((r) => r.service !== 'web')
+    current.instanceProfiles = current.instanceProfiles!.filter((p) => !p.name.includes('-web-'))
+    current.configs = current.configs!.filter((c) => c.service !== 'web')
+    const changes = diff(desired, current).changes
+    for (const kind of ['instance-role', 'instance-profile', 'service-config']) {
+      expect(of(changes, kind, 'web')).toMatchObject({ action: 'create', drift: true })
+      expect(of(changes, kind, 'db')?.action).toBe('noop')
+    }
+    // The instances must read the new configuration: a new template version.
+    expect(of(changes, 'launch-template', 'web')?.action).toBe('update')
+  })
+
+  test('a service removed from the compose file takes its role, profile and configuration with it, verified or not', () => {
+    const before = stack()
+    const after = desiredFor({ services: [svc('db', { image: 'mysql:8' })], files: ['compose.yaml'] })
+    for (const current of [currentFrom(before), currentUnverified(before)]) {
+      const deletes = diff(after, current).changes.filter((c) => c.action === 'delete')
+      expect(
+        deletes
+          .filter((c) => c.service === 'web')
+          .map((c) => c.kind)
+          .sort()
+      ).toEqual(
+        [
+          'auto-scaling-group',
+          'auto-scaling-group',
+          'dns-record',
+          'instance-profile',
+          'instance-role',
+          'launch-template',
+          'security-group',
+          'service-config'
+        ].sort()
+      )
+      expect(deletes.some((c) => c.service === 'db')).toBe(false)
+    }
+  })
+
+  test('a configuration over 4 KB goes to the advanced tier, and one over 8 KB is refused naming the service', () => {
+    const big = (bytes: number): DesiredState =>
+      desiredFor({ services: [svc('web', { environment: { BIG: 'x'.repeat(bytes) } })], files: ['compose.yaml'] })
+    expect(big(100).services[0]?.config.tier).toBe('Standard')
+    expect(big(5000).services[0]?.config.tier).toBe('Advanced')
+    expect(() => big(9000)).toThrow(/service "web": its configuration .* is \d+ bytes; an SSM parameter holds 8192/)
+  })
+})
