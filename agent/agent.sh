@@ -210,7 +210,10 @@ names = set()
 for s in secrets:
     if not isinstance(s, dict):
         fail("a secret is not an object")
-    name = text(s.get("name"), "a secret's name", NAME)
+    # Compose's alphabet for secret names; the name is a file name in the agent's directory.
+    name = text(s.get("name"), "a secret's name", r"[A-Za-z0-9._-]+")
+    if name in (".", ".."):
+        fail("a secret's name is malformed")
     if name in names:
         fail("secret " + name + " is given twice")
     names.add(name)
