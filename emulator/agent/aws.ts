@@ -1,0 +1,88 @@
+/**
+ * The AWS calls the agent makes, through real SDK clients pointed at the emulator's own endpoint
+ * and signed with the instance role's session, so the role's policies decide each one.
+ */
+import {
+  CloudWatchLogsClient,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+  ResourceAlreadyExistsException
+} from '@aws-sdk/client-cloudwatch-logs'
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
+import type { InstanceCredentials } from './instance-role.js'
+
+export interface AgentAws {
+  /** SSM GetParameter WithDecryption; `name` may carry a `:version` selector. */
+  parameter(name: string, region: string): Promise<string>
+  /** Secrets Manager GetSecretValue's SecretString. */
+  secret(secretId: string, region: string): Promise<string>
+  /** ECR GetAuthorizationToken (docker login) in the registry's region. */
+  ecrLogin(region: string): Promise<void>
+  /** CreateLogStream; an existing stream is fine (the awslogs driver creates it at each container start). */
+  createLogStream(target: LogTarget): Promise<void>
+  putLogEvents(target: LogTarget, lines: string[]): Promise<void>
+  destroy(): void
+}
+
+export interface LogTarget {
+  region: string
+  group: string
+  stream: string
+}
+
+export function agentAws(endpoint: string, credentials: InstanceCredentials): AgentAws {
+  const clients = new Map<string, { destroy(): void }>()
+  // one client per service and region, as the agent's CLI calls would use
+  const client = <T extends { destroy(): void }>(key: string, make: () => T): T => {
+    let c = clients.get(key)
+    if (!c) {
+      c = make()
+      clients.set(key, c)
+    }
+    return c as T
+  }
+  const config = (region: string): { endpoint: string; region: string; credentials: InstanceCredentials } => ({
+    endpoint,
+    region,
+    credentials
+  })
+  const ssm = (region: string): SSMClient => client(`ssm ${region}`, () => new SSMClient(config(region)))
+  const logs = (region: string): CloudWatchLogsClient =>
+    client(`logs ${region}`, () => new CloudWatchLogsClient(config(region)))
+  return {
+    async parameter(name, region) {
+      const out = await ssm(region).send(new GetParameterCommand({ Name: name, WithDecryption: true }))
+      return out.Parameter?.Value ?? ''
+    },
+    secret(secretId) {
+      return Promise.reject(new Error(`Secrets Manager is not emulated (secret ${secretId})`))
+    },
+    ecrLogin() {
+      return Promise.reject(new Error('ECR is not emulated'))
+    },
+    async createLogStream(target) {
+      try {
+        await logs(target.region).send(
+          new CreateLogStreamCommand({ logGroupName: target.group, logStreamName: target.stream })
+        )
+      } catch (err) {
+        if (!(err instanceof ResourceAlreadyExistsException)) throw err
+      }
+    },
+    async putLogEvents(target, lines) {
+      if (lines.length === 0) return
+      const now = Date.now()
+      await logs(target.region).send(
+        new PutLogEventsCommand({
+          logGroupName: target.group,
+          logStreamName: target.stream,
+          logEvents: lines.map((message) => ({ timestamp: now, message }))
+        })
+      )
+    },
+    destroy() {
+      for (const c of clients.values()) c.destroy()
+      clients.clear()
+    }
+  }
+}
