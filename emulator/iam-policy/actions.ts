@@ -9,6 +9,7 @@
  */
 import type { RequestView } from './request.js'
 import { AUTOSCALING_SERVICE_LINKED_ROLE, serviceLinkedRoleArn } from '../services/iam/service-linked.js'
+import { customerKeyArn } from '../services/ssm/keys.js'
 
 export interface Check {
   action: string
@@ -755,8 +756,114 @@ function parameterArn(r: RequestView, name: unknown): string {
   return `arn:${r.partition}:ssm:${r.region}:${account}:parameter/${path}`
 }
 
+interface SsmParameterState {
+  region: string
+  name: string
+  type?: string
+  keyId?: string
+  tags?: Tags
+}
+
+interface SsmState {
+  parameters?: SsmParameterState[]
+}
+
+function ssmParameter(r: RequestView, name: unknown): SsmParameterState | undefined {
+  const arn = parameterArn(r, name)
+  return ((r.state('ssm') ?? {}) as SsmState).parameters?.find(
+    (p) => p.region === r.region && parameterArn(r, p.name) === arn
+  )
+}
+
+/** A SecureString under a customer key needs kms:Decrypt (reads) or kms:Encrypt (puts) on the key; SSM's own key needs nothing. */
+function kmsKey(r: RequestView, action: string, keyId: string | undefined): Check[] {
+  const arn = customerKeyArn(keyId, r)
+  return arn ? [check(action, arn, { 'kms:viaservice': [`ssm.${r.region}.amazonaws.com`] })] : []
+}
+
+function parameterRead(r: RequestView, action: string, name: unknown): Check[] {
+  const p = ssmParameter(r, name)
+  return [
+    check(action, parameterArn(r, name), resourceTags(p?.tags, 'ssm')),
+    ...(r.json().WithDecryption === true ? kmsKey(r, 'kms:Decrypt', p?.keyId) : [])
+  ]
+}
+
+function parameterNames(r: RequestView): unknown[] {
+  const names = r.json().Names
+  return Array.isArray(names) ? names : [names]
+}
+
+const parameter =
+  (action: string, member = 'Name'): Rule =>
+  (r) => [
+    check(action, parameterArn(r, r.json()[member]), resourceTags(ssmParameter(r, r.json()[member])?.tags, 'ssm'))
+  ]
+
+function ssmTags(tags: unknown): [string, string][] {
+  return ((Array.isArray(tags) ? tags : []) as { Key?: string; Value?: string }[]).map((t) => [
+    t.Key ?? '',
+    t.Value ?? ''
+  ])
+}
+
 const SSM: Record<string, Rule> = {
-  GetParameter: (r) => [check('ssm:GetParameter', parameterArn(r, r.json().Name))]
+  GetParameter: (r) => parameterRead(r, 'ssm:GetParameter', r.json().Name),
+  GetParameters: (r) => parameterNames(r).flatMap((name) => parameterRead(r, 'ssm:GetParameters', name)),
+  // the path is the resource; each SecureString it returns under a customer key needs kms:Decrypt
+  GetParametersByPath: (r) => {
+    const path = typeof r.json().Path === 'string' ? (r.json().Path as string) : '*'
+    const prefix = path.endsWith('/') ? path : `${path}/`
+    const recursive = r.json().Recursive === true
+    const keys =
+      r.json().WithDecryption === true
+        ? (((r.state('ssm') ?? {}) as SsmState).parameters ?? [])
+            .filter((p) => p.region === r.region && p.name.startsWith(prefix))
+            .filter((p) => recursive || !p.name.slice(prefix.length).includes('/'))
+            .map((p) => p.keyId)
+        : []
+    return [
+      check('ssm:GetParametersByPath', parameterArn(r, path.replace(/\/$/, '') || '/')),
+      ...[...new Set(keys)].flatMap((k) => kmsKey(r, 'kms:Decrypt', k))
+    ]
+  },
+  DescribeParameters: any('ssm:DescribeParameters'),
+  // tags on create are added with ssm:AddTagsToResource too; a SecureString is encrypted under its key
+  PutParameter: (r) => {
+    const body = r.json()
+    const tags = requestTags(ssmTags(body.Tags))
+    const arn = parameterArn(r, body.Name)
+    const existing = ssmParameter(r, body.Name)
+    const type = body.Type ?? existing?.type
+    const keyId = typeof body.KeyId === 'string' ? body.KeyId : existing?.keyId
+    return [
+      check('ssm:PutParameter', arn, { ...tags, ...resourceTags(existing?.tags, 'ssm') }),
+      ...(Object.keys(tags).length > 0 ? [check('ssm:AddTagsToResource', arn, tags)] : []),
+      ...(type === 'SecureString' ? kmsKey(r, 'kms:Encrypt', keyId) : [])
+    ]
+  },
+  DeleteParameter: parameter('ssm:DeleteParameter'),
+  DeleteParameters: (r) =>
+    parameterNames(r).map((name) =>
+      check('ssm:DeleteParameters', parameterArn(r, name), resourceTags(ssmParameter(r, name)?.tags, 'ssm'))
+    ),
+  AddTagsToResource: (r) => [
+    check('ssm:AddTagsToResource', parameterArn(r, r.json().ResourceId), {
+      ...resourceTags(ssmParameter(r, r.json().ResourceId)?.tags, 'ssm'),
+      ...requestTags(ssmTags(r.json().Tags))
+    })
+  ],
+  RemoveTagsFromResource: (r) => [
+    check('ssm:RemoveTagsFromResource', parameterArn(r, r.json().ResourceId), {
+      ...resourceTags(ssmParameter(r, r.json().ResourceId)?.tags, 'ssm'),
+      ...requestTags(
+        (Array.isArray(r.json().TagKeys) ? (r.json().TagKeys as string[]) : []).map(
+          (k) => [k, undefined] as [string, undefined]
+        )
+      )
+    })
+  ],
+  ListTagsForResource: parameter('ssm:ListTagsForResource', 'ResourceId')
 }
 
 // ---- SQS (JSON 1.0): the queue is the resource; ListQueues has none ----

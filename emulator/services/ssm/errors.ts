@@ -1,6 +1,8 @@
 /**
- * SSM's error codes (API reference, GetParameter's Errors and Common Errors). ParameterNotFound is
- * modelled under the same name; ValidationException and ThrottlingException are not.
+ * SSM's error codes (API reference: the Errors of GetParameter(s), GetParametersByPath,
+ * PutParameter, DescribeParameters, DeleteParameter(s), the tagging actions, and Common Errors).
+ * The Parameter Store ones are modelled under the same names; ValidationException and
+ * ThrottlingException are not.
  */
 import { errorRaiser } from '../../types.js'
 import { JSON_PROTOCOL_ERRORS } from '../../protocols/json-rpc.js'
@@ -12,6 +14,24 @@ export const SSM_ERRORS = {
   ExpiredTokenException: 400,
   UnrecognizedClientException: 400,
   ParameterNotFound: 400,
+  ParameterVersionNotFound: 400,
+  ParameterAlreadyExists: 400,
+  ParameterLimitExceeded: 400,
+  ParameterMaxVersionLimitExceeded: 400,
+  ParameterPatternMismatchException: 400,
+  HierarchyLevelLimitExceededException: 400,
+  HierarchyTypeMismatchException: 400,
+  InvalidAllowedPatternException: 400,
+  InvalidKeyId: 400,
+  UnsupportedParameterType: 400,
+  InvalidFilterKey: 400,
+  InvalidFilterOption: 400,
+  InvalidFilterValue: 400,
+  InvalidNextToken: 400,
+  InvalidResourceId: 400,
+  InvalidResourceType: 400,
+  TooManyTagsError: 400,
+  TooManyUpdates: 400,
   ValidationException: 400,
   ThrottlingException: 400,
   InternalServerError: 500
