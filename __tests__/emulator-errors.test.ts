@@ -12,6 +12,7 @@ import * as events from '@aws-sdk/client-eventbridge'
 import * as iam from '@aws-sdk/client-iam'
 import * as lambda from '@aws-sdk/client-lambda'
 import * as route53 from '@aws-sdk/client-route-53'
+import * as secretsmanager from '@aws-sdk/client-secrets-manager'
 import * as sqs from '@aws-sdk/client-sqs'
 import * as ssm from '@aws-sdk/client-ssm'
 import * as sts from '@aws-sdk/client-sts'
@@ -104,6 +105,14 @@ const SERVICES: Record<string, ServiceUnderTest> = {
     base: 'SSMServiceException',
     operation: 'GetParameter',
     call: (emu) => new ssm.SSMClient(sdkConfig(emu)).send(new ssm.GetParameterCommand({ Name: '/p' }))
+  },
+  secretsmanager: {
+    pkg: secretsmanager,
+    protocol: 'json',
+    base: 'SecretsManagerServiceException',
+    operation: 'ListSecrets',
+    call: (emu) =>
+      new secretsmanager.SecretsManagerClient(sdkConfig(emu)).send(new secretsmanager.ListSecretsCommand({}))
   }
 }
 

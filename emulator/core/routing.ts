@@ -18,7 +18,8 @@ const QUERY_VERSIONS: Record<string, string> = {
 const TARGET_PREFIXES: Record<string, string> = {
   AWSEvents: 'events',
   Logs_20140328: 'logs',
-  AmazonSSM: 'ssm'
+  AmazonSSM: 'ssm',
+  secretsmanager: 'secretsmanager'
 }
 
 function fromScope(text: string | undefined): RequestIdentity | undefined {

@@ -866,6 +866,57 @@ const SSM: Record<string, Rule> = {
   ListTagsForResource: parameter('ssm:ListTagsForResource', 'ResourceId')
 }
 
+// ---- Secrets Manager (JSON 1.1): the secret's full ARN is the resource ----
+
+interface SecretState {
+  secrets?: { region: string; name: string; arn: string; tags?: Tags; kmsKeyId?: string }[]
+}
+
+/** The secret a SecretId names (name, full or partial ARN); unknown ones as `secret:<name>-??????`. */
+function secretOf(r: RequestView, id: unknown): { arn: string; tags?: Tags; kmsKeyId?: string } {
+  const ref = typeof id === 'string' ? id : '*'
+  const found = ((r.state('secretsmanager') ?? {}) as SecretState).secrets?.find(
+    (s) => s.region === r.region && (s.name === ref || s.arn === ref || s.arn.slice(0, -7) === ref)
+  )
+  if (found) return found
+  if (ref.startsWith('arn:')) return { arn: /-[A-Za-z0-9]{6}$/.test(ref) ? ref : `${ref}-??????` }
+  return { arn: `arn:${r.partition}:secretsmanager:${r.region}:${r.account}:secret:${ref}-??????` }
+}
+
+const secret =
+  (action: string): Rule =>
+  (r) => {
+    const s = secretOf(r, r.json().SecretId)
+    return [check(action, s.arn, resourceTags(s.tags, 'secretsmanager'))]
+  }
+
+const SECRETSMANAGER: Record<string, Rule> = {
+  // the ARN's random suffix is not known before the secret exists: the request is on `<name>-??????`;
+  // tags on create need secretsmanager:TagResource too
+  CreateSecret: (r) => {
+    const arn = secretOf(r, r.json().Name).arn
+    const tags = requestTags(ssmTags(r.json().Tags))
+    return [
+      check('secretsmanager:CreateSecret', arn, tags),
+      ...(Object.keys(tags).length > 0 ? [check('secretsmanager:TagResource', arn, tags)] : [])
+    ]
+  },
+  // a secret under a customer key is decrypted with the caller's kms:Decrypt (aws/secretsmanager needs none)
+  GetSecretValue: (r) => {
+    const s = secretOf(r, r.json().SecretId)
+    const key = customerKeyArn(s.kmsKeyId, r)
+    return [
+      check('secretsmanager:GetSecretValue', s.arn, resourceTags(s.tags, 'secretsmanager')),
+      ...(key ? [check('kms:Decrypt', key, { 'kms:viaservice': [`secretsmanager.${r.region}.amazonaws.com`] })] : [])
+    ]
+  },
+  DescribeSecret: secret('secretsmanager:DescribeSecret'),
+  PutSecretValue: secret('secretsmanager:PutSecretValue'),
+  DeleteSecret: secret('secretsmanager:DeleteSecret'),
+  RestoreSecret: secret('secretsmanager:RestoreSecret'),
+  ListSecrets: any('secretsmanager:ListSecrets')
+}
+
 // ---- SQS (JSON 1.0): the queue is the resource; ListQueues has none ----
 
 function queueArn(r: RequestView, name: string | undefined): string {
@@ -930,7 +981,8 @@ export const AUTHORIZATION: Record<string, Record<string, Rule>> = {
   events: EVENTS,
   logs: LOGS,
   ssm: SSM,
-  sqs: SQS
+  sqs: SQS,
+  secretsmanager: SECRETSMANAGER
 }
 
 /** The checks one request needs. */

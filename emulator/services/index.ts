@@ -7,6 +7,7 @@ import { createIam } from './iam/index.js'
 import { createLambda } from './lambda/index.js'
 import { createLogs } from './logs/index.js'
 import { createRoute53 } from './route53/index.js'
+import { createSecretsManager } from './secretsmanager/index.js'
 import { createSqs } from './sqs/index.js'
 import { createSsm } from './ssm/index.js'
 import { createSts } from './sts/index.js'
@@ -23,7 +24,8 @@ export const SERVICE_FACTORIES: readonly ServiceFactory[] = [
   createEvents,
   createLogs,
   createSsm,
-  createSqs
+  createSqs,
+  createSecretsManager
 ]
 
 /** Creates all modules for one cloud, keyed by signing name. */

@@ -14,12 +14,12 @@ export function isKnownKey(keyId: string): boolean {
   return keyId === DEFAULT_SSM_KEY || KEY_ID.test(keyId) || KEY_ARN.test(keyId)
 }
 
-/** The ARN a customer key is authorized on, or undefined for SSM's own key. */
+/** The ARN a customer key is authorized on, or undefined for the service's own key (`alias/aws/<service>`). */
 export function customerKeyArn(
   keyId: string | undefined,
   where: { partition: string; region: string; account: string }
 ): string | undefined {
-  if (!keyId || keyId === DEFAULT_SSM_KEY) return undefined
+  if (!keyId || keyId.startsWith('alias/aws/')) return undefined
   if (keyId.startsWith('arn:')) return keyId
   return `arn:${where.partition}:kms:${where.region}:${where.account}:key/${keyId}`
 }
