@@ -18,6 +18,7 @@ import {
   IAMClient,
   PutRolePolicyCommand
 } from '@aws-sdk/client-iam'
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import type { AgentConfig } from '../src/agent/config.js'
 import type { ContainerView } from '../emulator/agent/index.js'
@@ -32,6 +33,7 @@ let asg: AutoScalingClient
 let iam: IAMClient
 let ssm: SSMClient
 let logs: CloudWatchLogsClient
+let secrets: SecretsManagerClient
 
 const REGION = 'us-east-1'
 const GROUP = '/hyperform/shop/prod'
@@ -46,11 +48,12 @@ beforeAll(async () => {
   iam = new IAMClient(sdkConfig(emu))
   ssm = new SSMClient(sdkConfig(emu))
   logs = new CloudWatchLogsClient(sdkConfig(emu))
+  secrets = new SecretsManagerClient(sdkConfig(emu))
   await logs.send(new CreateLogGroupCommand({ logGroupName: GROUP }))
 })
 
 afterAll(async () => {
-  for (const c of [ec2, asg, iam, ssm, logs]) c.destroy()
+  for (const c of [ec2, asg, iam, ssm, logs, secrets]) c.destroy()
   await emu.stop()
 })
 
@@ -203,6 +206,43 @@ test('restart always keeps restarting a crashing container while the instance ru
   await control.setSimulation({ containerMaxRestarts: 10 })
   expect(container.restarts).toBe(3)
   expect(await lines(`loop/${instanceId}`)).toHaveLength(4)
+})
+
+test('references resolve with the instance role: an SSM parameter into the environment, a secret into its file', async () => {
+  await ssm.send(
+    new PutParameterCommand({
+      Name: '/hyperform/shop/prod/shared/db-url',
+      Type: 'SecureString',
+      Value: 'postgres://db:5432'
+    })
+  )
+  const secret = await secrets.send(new CreateSecretCommand({ Name: 'shop/db-password', SecretString: 's3cr3t!' }))
+  const arn = secret.ARN ?? ''
+  const config: Partial<AgentConfig> = {
+    environmentFrom: { DATABASE_URL: { ssm: '/hyperform/shop/prod/shared/db-url' } },
+    secrets: [
+      { name: 'db_password', target: '/run/secrets/db_password', mode: '0400', uid: '1000', from: { secret: arn } },
+      { name: 'motd', target: '/etc/motd', mode: '0444', value: 'hello' }
+    ]
+  }
+  const reads = [
+    { Effect: 'Allow', Action: 'ssm:GetParameter', Resource: parameterArn('/hyperform/shop/prod/shared/*') },
+    { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: arn }
+  ]
+  const { container } = await deploy('store', { config, policy: servicePolicy('store', reads) })
+  expect(container.state).toBe('running')
+  expect(container.spec?.env).toEqual({ MODE: 'production', DATABASE_URL: 'postgres://db:5432' })
+  expect(container.spec?.secrets).toEqual([
+    { name: 'db_password', target: '/run/secrets/db_password', mode: '0400', uid: '1000', content: 's3cr3t!' },
+    { name: 'motd', target: '/etc/motd', mode: '0444', content: 'hello' }
+  ])
+  // without the secret's permission the agent stops there, naming what it was refused
+  const { container: refused } = await deploy('store2', { config: { secrets: config.secrets ?? [] } })
+  expect(refused.state).toBe('failed')
+  expect(refused.error).toMatch(
+    /^AccessDeniedException: .*secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:/
+  )
+  expect(refused.spec).toBeUndefined()
 })
 
 test('a denied pull fails the container with the reason, and nothing runs', async () => {

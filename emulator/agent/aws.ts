@@ -8,6 +8,7 @@ import {
   PutLogEventsCommand,
   ResourceAlreadyExistsException
 } from '@aws-sdk/client-cloudwatch-logs'
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import type { InstanceCredentials } from './instance-role.js'
 
@@ -47,6 +48,8 @@ export function agentAws(endpoint: string, credentials: InstanceCredentials): Ag
     credentials
   })
   const ssm = (region: string): SSMClient => client(`ssm ${region}`, () => new SSMClient(config(region)))
+  const secrets = (region: string): SecretsManagerClient =>
+    client(`secretsmanager ${region}`, () => new SecretsManagerClient(config(region)))
   const logs = (region: string): CloudWatchLogsClient =>
     client(`logs ${region}`, () => new CloudWatchLogsClient(config(region)))
   return {
@@ -54,8 +57,12 @@ export function agentAws(endpoint: string, credentials: InstanceCredentials): Ag
       const out = await ssm(region).send(new GetParameterCommand({ Name: name, WithDecryption: true }))
       return out.Parameter?.Value ?? ''
     },
-    secret(secretId) {
-      return Promise.reject(new Error(`Secrets Manager is not emulated (secret ${secretId})`))
+    async secret(secretId, region) {
+      // a secret ARN names its own region; the agent's CLI call would go there
+      const where = /^arn:[^:]+:secretsmanager:([^:]+):/.exec(secretId)?.[1] ?? region
+      const out = await secrets(where).send(new GetSecretValueCommand({ SecretId: secretId }))
+      if (out.SecretString === undefined) throw new Error(`secret ${secretId} has no SecretString`)
+      return out.SecretString
     },
     ecrLogin() {
       return Promise.reject(new Error('ECR is not emulated'))
