@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import * as autoscaling from '@aws-sdk/client-auto-scaling'
 import * as logs from '@aws-sdk/client-cloudwatch-logs'
 import * as ec2 from '@aws-sdk/client-ec2'
+import * as ecr from '@aws-sdk/client-ecr'
 import * as events from '@aws-sdk/client-eventbridge'
 import * as iam from '@aws-sdk/client-iam'
 import * as lambda from '@aws-sdk/client-lambda'
@@ -113,6 +114,13 @@ const SERVICES: Record<string, ServiceUnderTest> = {
     operation: 'ListSecrets',
     call: (emu) =>
       new secretsmanager.SecretsManagerClient(sdkConfig(emu)).send(new secretsmanager.ListSecretsCommand({}))
+  },
+  ecr: {
+    pkg: ecr,
+    protocol: 'json',
+    base: 'ECRServiceException',
+    operation: 'DescribeRepositories',
+    call: (emu) => new ecr.ECRClient(sdkConfig(emu)).send(new ecr.DescribeRepositoriesCommand({}))
   }
 }
 

@@ -19,7 +19,8 @@ const TARGET_PREFIXES: Record<string, string> = {
   AWSEvents: 'events',
   Logs_20140328: 'logs',
   AmazonSSM: 'ssm',
-  secretsmanager: 'secretsmanager'
+  secretsmanager: 'secretsmanager',
+  AmazonEC2ContainerRegistry_V20150921: 'ecr'
 }
 
 function fromScope(text: string | undefined): RequestIdentity | undefined {

@@ -10,6 +10,7 @@
 import type { RequestView } from './request.js'
 import { AUTOSCALING_SERVICE_LINKED_ROLE, serviceLinkedRoleArn } from '../services/iam/service-linked.js'
 import { customerKeyArn } from '../services/ssm/keys.js'
+import { repositoryArn } from '../services/ecr/model.js'
 
 export interface Check {
   action: string
@@ -917,6 +918,54 @@ const SECRETSMANAGER: Record<string, Rule> = {
   ListSecrets: any('secretsmanager:ListSecrets')
 }
 
+// ---- ECR (JSON 1.1): the repository is the resource; GetAuthorizationToken has none ----
+
+interface EcrState {
+  repositories?: { region: string; name: string; tags?: Tags }[]
+}
+
+function ecrRepository(r: RequestView, name: unknown): { arn: string; tags?: Tags } {
+  const repo = typeof name === 'string' ? name : '*'
+  const found = ((r.state('ecr') ?? {}) as EcrState).repositories?.find((x) => x.region === r.region && x.name === repo)
+  return {
+    arn: repositoryArn({ partition: r.partition, region: r.region, account: r.account }, repo),
+    tags: found?.tags
+  }
+}
+
+const repository =
+  (action: string): Rule =>
+  (r) => {
+    const repo = ecrRepository(r, r.json().repositoryName)
+    return [check(action, repo.arn, resourceTags(repo.tags, 'ecr'))]
+  }
+
+const ECR: Record<string, Rule> = {
+  GetAuthorizationToken: any('ecr:GetAuthorizationToken'),
+  // tags on create need ecr:TagResource too
+  CreateRepository: (r) => {
+    const arn = ecrRepository(r, r.json().repositoryName).arn
+    const tags = requestTags(ssmTags(r.json().tags))
+    return [
+      check('ecr:CreateRepository', arn, tags),
+      ...(Object.keys(tags).length > 0 ? [check('ecr:TagResource', arn, tags)] : [])
+    ]
+  },
+  DescribeRepositories: (r) => {
+    const names = r.json().repositoryNames
+    const list = Array.isArray(names) ? (names as unknown[]) : typeof names === 'string' ? [names] : ['*']
+    return list.map((name) => {
+      const repo = ecrRepository(r, name)
+      return check('ecr:DescribeRepositories', repo.arn, resourceTags(repo.tags, 'ecr'))
+    })
+  },
+  DeleteRepository: repository('ecr:DeleteRepository'),
+  // the registry API docker uses (services/ecr/pull.ts authorizes a pull with the same actions)
+  BatchGetImage: repository('ecr:BatchGetImage'),
+  GetDownloadUrlForLayer: repository('ecr:GetDownloadUrlForLayer'),
+  BatchCheckLayerAvailability: repository('ecr:BatchCheckLayerAvailability')
+}
+
 // ---- SQS (JSON 1.0): the queue is the resource; ListQueues has none ----
 
 function queueArn(r: RequestView, name: string | undefined): string {
@@ -982,7 +1031,8 @@ export const AUTHORIZATION: Record<string, Record<string, Rule>> = {
   logs: LOGS,
   ssm: SSM,
   sqs: SQS,
-  secretsmanager: SECRETSMANAGER
+  secretsmanager: SECRETSMANAGER,
+  ecr: ECR
 }
 
 /** The checks one request needs. */

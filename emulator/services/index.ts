@@ -2,6 +2,7 @@
 import type { Cloud, ServiceModule } from '../types.js'
 import { createAutoScaling } from './autoscaling/index.js'
 import { createEc2 } from './ec2/index.js'
+import { createEcr } from './ecr/index.js'
 import { createEvents } from './events/index.js'
 import { createIam } from './iam/index.js'
 import { createLambda } from './lambda/index.js'
@@ -25,7 +26,8 @@ export const SERVICE_FACTORIES: readonly ServiceFactory[] = [
   createLogs,
   createSsm,
   createSqs,
-  createSecretsManager
+  createSecretsManager,
+  createEcr
 ]
 
 /** Creates all modules for one cloud, keyed by signing name. */
