@@ -18,6 +18,7 @@ import {
   IAMClient,
   PutRolePolicyCommand
 } from '@aws-sdk/client-iam'
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import type { AgentConfig } from '../src/agent/config.js'
@@ -34,6 +35,7 @@ let iam: IAMClient
 let ssm: SSMClient
 let logs: CloudWatchLogsClient
 let secrets: SecretsManagerClient
+let ecr: ECRClient
 
 const REGION = 'us-east-1'
 const GROUP = '/hyperform/shop/prod'
@@ -49,11 +51,12 @@ beforeAll(async () => {
   ssm = new SSMClient(sdkConfig(emu))
   logs = new CloudWatchLogsClient(sdkConfig(emu))
   secrets = new SecretsManagerClient(sdkConfig(emu))
+  ecr = new ECRClient(sdkConfig(emu))
   await logs.send(new CreateLogGroupCommand({ logGroupName: GROUP }))
 })
 
 afterAll(async () => {
-  for (const c of [ec2, asg, iam, ssm, logs, secrets]) c.destroy()
+  for (const c of [ec2, asg, iam, ssm, logs, secrets, ecr]) c.destroy()
   await emu.stop()
 })
 
@@ -243,6 +246,42 @@ test('references resolve with the instance role: an SSM parameter into the envir
     /^AccessDeniedException: .*secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:/
   )
   expect(refused.spec).toBeUndefined()
+})
+
+test('an ECR image makes the agent get an authorization token, and the pull needs the role to read the repository', async () => {
+  const repo = await ecr.send(new CreateRepositoryCommand({ repositoryName: 'shop/api' }))
+  const repositoryArn = repo.repository?.repositoryArn ?? ''
+  const host = `${emu.accountId}.dkr.ecr.${REGION}.amazonaws.com`
+  const image = `${host}/shop/api:7`
+  await control.setImages({ image, logs: ['api up'] })
+  const config: Partial<AgentConfig> = { image, registry: { host, region: REGION } }
+  const pull = [
+    { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+    { Effect: 'Allow', Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], Resource: repositoryArn }
+  ]
+  const { instanceId, container } = await deploy('api', { config, policy: servicePolicy('api', pull) })
+  expect(container).toMatchObject({ state: 'running', image })
+  const ops = emu.calls().filter((c) => c.caller === `instance-${instanceId}`)
+  expect(ops.map((c) => `${c.service}:${c.operation}`)).toEqual([
+    'ssm:GetParameter',
+    'ecr:GetAuthorizationToken',
+    'logs:CreateLogStream',
+    'logs:PutLogEvents'
+  ])
+  expect(await lines(`api/${instanceId}`)).toEqual(['api up'])
+  // a token alone does not pull: the repository's read actions are the instance role's too
+  const tokenOnly = { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' }
+  const { instanceId: other, container: refused } = await deploy('api2', {
+    config,
+    policy: servicePolicy('api2', [tokenOnly])
+  })
+  expect(refused.state).toBe('failed')
+  expect(refused.error).toMatch(
+    /^pull denied: .*not authorized to perform: ecr:BatchGetImage on resource: arn:aws:ecr:/
+  )
+  expect(emu.calls().some((c) => c.caller === `instance-${other}` && c.operation === 'GetAuthorizationToken')).toBe(
+    true
+  )
 })
 
 test('a denied pull fails the container with the reason, and nothing runs', async () => {

@@ -8,6 +8,7 @@ import {
   PutLogEventsCommand,
   ResourceAlreadyExistsException
 } from '@aws-sdk/client-cloudwatch-logs'
+import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr'
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import type { InstanceCredentials } from './instance-role.js'
@@ -17,8 +18,8 @@ export interface AgentAws {
   parameter(name: string, region: string): Promise<string>
   /** Secrets Manager GetSecretValue's SecretString. */
   secret(secretId: string, region: string): Promise<string>
-  /** ECR GetAuthorizationToken (docker login) in the registry's region. */
-  ecrLogin(region: string): Promise<void>
+  /** ECR GetAuthorizationToken in the registry's region: the base64 `AWS:<password>` docker logs in with. */
+  ecrLogin(region: string): Promise<string>
   /** CreateLogStream; an existing stream is fine (the awslogs driver creates it at each container start). */
   createLogStream(target: LogTarget): Promise<void>
   putLogEvents(target: LogTarget, lines: string[]): Promise<void>
@@ -50,6 +51,7 @@ export function agentAws(endpoint: string, credentials: InstanceCredentials): Ag
   const ssm = (region: string): SSMClient => client(`ssm ${region}`, () => new SSMClient(config(region)))
   const secrets = (region: string): SecretsManagerClient =>
     client(`secretsmanager ${region}`, () => new SecretsManagerClient(config(region)))
+  const ecr = (region: string): ECRClient => client(`ecr ${region}`, () => new ECRClient(config(region)))
   const logs = (region: string): CloudWatchLogsClient =>
     client(`logs ${region}`, () => new CloudWatchLogsClient(config(region)))
   return {
@@ -64,8 +66,11 @@ export function agentAws(endpoint: string, credentials: InstanceCredentials): Ag
       if (out.SecretString === undefined) throw new Error(`secret ${secretId} has no SecretString`)
       return out.SecretString
     },
-    ecrLogin() {
-      return Promise.reject(new Error('ECR is not emulated'))
+    async ecrLogin(region) {
+      const out = await ecr(region).send(new GetAuthorizationTokenCommand({}))
+      const token = out.authorizationData?.[0]?.authorizationToken
+      if (!token) throw new Error('GetAuthorizationToken returned no token')
+      return token
     },
     async createLogStream(target) {
       try {

@@ -7,6 +7,7 @@
 import { AGENT_CONFIG_VERSION, type AgentConfig, type Reference } from '../../src/agent/config.js'
 import type { Cloud } from '../types.js'
 import type { InstanceRecord } from '../services/ec2/model.js'
+import { authorizeImagePull } from '../services/ecr/index.js'
 import { agentAws, type AgentAws, type LogTarget } from './aws.js'
 import { imageCatalogue, type ImageBehaviour } from './catalogue.js'
 import { instanceRoleCredentials } from './instance-role.js'
@@ -68,6 +69,7 @@ export function agentUserData(userData: string | undefined): AgentUserData | und
   return { region, config }
 }
 
+const ECR_IMAGE = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\//
 const CONFIG_ATTEMPTS = 5
 const DEFAULT_RETRY_DELAY_MS = 500
 const DEFAULT_RESTART_DELAY_MS = 1000
@@ -169,17 +171,24 @@ export class AgentRun {
   private async boot(aws: AgentAws): Promise<void> {
     const config = parseConfig(await this.readConfig(aws))
     this.view.image = config.image
-    if (config.registry) {
-      await aws.ecrLogin(config.registry.region)
-      this.check()
-    }
+    // docker login to the registry, then no other ECR call: the pull itself uses the token
+    const token = config.registry ? await aws.ecrLogin(config.registry.region) : undefined
+    this.check()
     this.view.spec = await this.resolveSpec(aws, config)
     this.check()
     this.view.state = 'pulling'
-    const behaviour = imageCatalogue(this.cloud).get(config.image)
-    if (behaviour.pull === 'denied')
-      throw new Error(`pull denied: Error response from daemon: pull access denied for ${config.image}`)
-    await this.runContainer(aws, this.view.spec, behaviour)
+    this.pull(config.image, token)
+    await this.runContainer(aws, this.view.spec, imageCatalogue(this.cloud).get(config.image))
+  }
+
+  /** An ECR image is pulled as ECR authorizes the token's caller (docker without a token has none); then the catalogue. */
+  private pull(image: string, token: string | undefined): void {
+    if (ECR_IMAGE.test(image)) {
+      const decision = authorizeImagePull(this.cloud, token ?? '', image)
+      if (!decision.allowed) throw new Error(`pull denied: Error response from daemon: ${decision.message}`)
+    }
+    if (imageCatalogue(this.cloud).get(image).pull === 'denied')
+      throw new Error(`pull denied: Error response from daemon: pull access denied for ${image}`)
   }
 
   /** GetParameter, retried with backoff on AccessDenied: a new role's policies take a while to apply on AWS. */
