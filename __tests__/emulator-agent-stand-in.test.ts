@@ -284,6 +284,30 @@ test('an ECR image makes the agent get an authorization token, and the pull need
   )
 })
 
+test('logging none makes no Logs calls; a missing log group fails the container as docker run fails', async () => {
+  const { instanceId, container } = await deploy('quiet', { config: { logging: { driver: 'none' } } })
+  expect(container).toMatchObject({ state: 'running', health: 'healthy', spec: { logging: { driver: 'none' } } })
+  expect(
+    emu
+      .calls()
+      .filter((c) => c.caller === `instance-${instanceId}`)
+      .map((c) => c.service)
+  ).toEqual(['ssm'])
+  const logging = {
+    driver: 'awslogs',
+    group: '/hyperform/shop/gone',
+    region: REGION,
+    streamPrefix: 'lost',
+    options: {}
+  }
+  const policy = servicePolicy('lost', [{ Effect: 'Allow', Action: 'logs:*', Resource: '*' }])
+  const { container: lost } = await deploy('lost', { config: { logging: logging as AgentConfig['logging'] }, policy })
+  expect(lost).toMatchObject({
+    state: 'failed',
+    error: expect.stringMatching(/^ResourceNotFoundException: .*log group/)
+  })
+})
+
 test('a denied pull fails the container with the reason, and nothing runs', async () => {
   await control.setImages({ image: 'shop/private:1', pull: 'denied' })
   const { instanceId, container } = await deploy('private')
