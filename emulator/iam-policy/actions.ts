@@ -456,7 +456,22 @@ const policyResource =
   (action: string): Rule =>
   (r) => [check(action, r.param('PolicyArn') ?? '*')]
 
+/** The instance profile a request names, by its real ARN (with its path) when it exists. */
+function instanceProfileArn(r: RequestView): string {
+  const name = r.param('InstanceProfileName')
+  const found = ((r.state('iam') ?? {}) as IamState).instanceProfiles?.find((p) => p.name === name)
+  return found?.arn ?? `arn:${r.partition}:iam::${r.account}:instance-profile/${name ?? '*'}`
+}
+
 const IAM: Record<string, Rule> = {
+  ListRoles: any('iam:ListRoles'),
+  ListInstanceProfiles: (r) => [
+    check(
+      'iam:ListInstanceProfiles',
+      `arn:${r.partition}:iam::${r.account}:instance-profile${r.param('PathPrefix') ?? '/'}*`
+    )
+  ],
+  ListInstanceProfilesForRole: iamRole('iam:ListInstanceProfilesForRole'),
   CreateRole: iamRole('iam:CreateRole', (r) => requestTags(iamTagList(r))),
   GetRole: iamRole('iam:GetRole'),
   DeleteRole: iamRole('iam:DeleteRole'),
@@ -492,23 +507,10 @@ const IAM: Record<string, Rule> = {
       `arn:${r.partition}:iam::${r.account}:instance-profile${r.param('Path') ?? '/'}${r.param('InstanceProfileName') ?? '*'}`
     )
   ],
-  GetInstanceProfile: (r) => [
-    check(
-      'iam:GetInstanceProfile',
-      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
-    )
-  ],
-  DeleteInstanceProfile: (r) => [
-    check(
-      'iam:DeleteInstanceProfile',
-      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
-    )
-  ],
+  GetInstanceProfile: (r) => [check('iam:GetInstanceProfile', instanceProfileArn(r))],
+  DeleteInstanceProfile: (r) => [check('iam:DeleteInstanceProfile', instanceProfileArn(r))],
   AddRoleToInstanceProfile: (r) => [
-    check(
-      'iam:AddRoleToInstanceProfile',
-      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
-    ),
+    check('iam:AddRoleToInstanceProfile', instanceProfileArn(r)),
     check('iam:PassRole', roleArn(r, r.param('RoleName')), { 'iam:passedtoservice': ['ec2.amazonaws.com'] })
   ],
   CreateOpenIDConnectProvider: (r) => [
@@ -526,12 +528,7 @@ const IAM: Record<string, Rule> = {
   DeleteOpenIDConnectProvider: (r) => [
     check('iam:DeleteOpenIDConnectProvider', r.param('OpenIDConnectProviderArn') ?? '*')
   ],
-  RemoveRoleFromInstanceProfile: (r) => [
-    check(
-      'iam:RemoveRoleFromInstanceProfile',
-      `arn:${r.partition}:iam::${r.account}:instance-profile/${r.param('InstanceProfileName') ?? '*'}`
-    )
-  ]
+  RemoveRoleFromInstanceProfile: (r) => [check('iam:RemoveRoleFromInstanceProfile', instanceProfileArn(r))]
 }
 
 // ---- STS (awsQuery) ----

@@ -9,6 +9,8 @@ import type {
   InstanceProfile as SdkInstanceProfile,
   ListInstanceProfilesForRoleRequest,
   ListInstanceProfilesForRoleResponse,
+  ListInstanceProfilesRequest,
+  ListInstanceProfilesResponse,
   RemoveRoleFromInstanceProfileRequest
 } from '@aws-sdk/client-iam'
 import type { Cloud } from '../../types.js'
@@ -16,7 +18,7 @@ import { newIamId } from '../../core/ids.js'
 import { policyStore, type InstanceProfile } from '../../iam-policy/store.js'
 import type { QueryHandler } from '../../protocols/query.js'
 import { iamError } from './errors.js'
-import { toRole } from './model.js'
+import { checkPath, pageByName, toRole } from './model.js'
 
 function toProfile(cloud: Cloud, p: InstanceProfile): SdkInstanceProfile {
   const roles = p.roles.flatMap((name) => {
@@ -44,7 +46,7 @@ export function instanceProfileHandlers(cloud: Cloud): Record<string, QueryHandl
     CreateInstanceProfile: (input: CreateInstanceProfileRequest): CreateInstanceProfileResponse => {
       const name = input.InstanceProfileName ?? ''
       if (profiles.has(name)) throw iamError('EntityAlreadyExists', `Instance Profile ${name} already exists.`)
-      const path = input.Path ?? '/'
+      const path = checkPath(input.Path)
       const p: InstanceProfile = {
         name,
         arn: `arn:aws:iam::${cloud.accountId}:instance-profile${path}${name}`,
@@ -79,11 +81,24 @@ export function instanceProfileHandlers(cloud: Cloud): Record<string, QueryHandl
         throw iamError('NoSuchEntity', `The role with name ${input.RoleName ?? ''} cannot be found.`)
       p.roles = p.roles.filter((r) => r !== input.RoleName)
     },
-    ListInstanceProfilesForRole: (input: ListInstanceProfilesForRoleRequest): ListInstanceProfilesForRoleResponse => ({
-      InstanceProfiles: [...profiles.values()]
-        .filter((p) => p.roles.includes(input.RoleName ?? ''))
-        .map((p) => toProfile(cloud, p)),
-      IsTruncated: false
-    })
+    ListInstanceProfiles: (input: ListInstanceProfilesRequest): ListInstanceProfilesResponse => {
+      const prefix = input.PathPrefix ?? '/'
+      const { page, IsTruncated, Marker } = pageByName(
+        [...profiles.values()].filter((p) => p.path.startsWith(prefix)),
+        (p) => p.name,
+        input
+      )
+      return { InstanceProfiles: page.map((p) => toProfile(cloud, p)), IsTruncated, ...(Marker ? { Marker } : {}) }
+    },
+    ListInstanceProfilesForRole: (input: ListInstanceProfilesForRoleRequest): ListInstanceProfilesForRoleResponse => {
+      const role = input.RoleName ?? ''
+      if (!cloud.shared.roles.has(role)) throw iamError('NoSuchEntity', `The role with name ${role} cannot be found.`)
+      const { page, IsTruncated, Marker } = pageByName(
+        [...profiles.values()].filter((p) => p.roles.includes(role)),
+        (p) => p.name,
+        input
+      )
+      return { InstanceProfiles: page.map((p) => toProfile(cloud, p)), IsTruncated, ...(Marker ? { Marker } : {}) }
+    }
   }
 }

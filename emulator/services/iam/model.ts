@@ -13,6 +13,8 @@ import type {
   ListRolePoliciesResponse,
   ListRoleTagsRequest,
   ListRoleTagsResponse,
+  ListRolesRequest,
+  ListRolesResponse,
   PutRolePolicyRequest,
   Role,
   TagRoleRequest,
@@ -42,10 +44,57 @@ function checkPolicyDocument(doc: string): void {
   }
 }
 
+/** An IAM path: `/` or `/a/b/` (IAM API reference, the Path parameter). */
+export function checkPath(path: string | undefined, member = 'path'): string {
+  const value = path ?? '/'
+  if (value.length > 512 || !/^(\/|\/[\u0021-\u007E]+\/)$/.test(value))
+    throw iamError(
+      'ValidationError',
+      `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)`
+    )
+  return value
+}
+
+/** The path of an IAM ARN (`arn:aws:iam::<account>:role/a/b/name` -> `/a/b/`). */
+export function pathOfArn(arn: string): string {
+  const resource = arn.split(':').slice(5).join(':')
+  const parts = resource.split('/')
+  return parts.length > 2 ? `/${parts.slice(1, -1).join('/')}/` : '/'
+}
+
+/** A page of a list sorted by name: Marker is the last name returned, MaxItems 1..1000 (default 100). */
+export function pageByName<T>(
+  items: T[],
+  name: (item: T) => string,
+  input: { Marker?: string; MaxItems?: number }
+): { page: T[]; IsTruncated: boolean; Marker?: string } {
+  const max = input.MaxItems ?? 100
+  if (max < 1 || max > 1000)
+    throw iamError(
+      'ValidationError',
+      `1 validation error detected: Value '${max}' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 1000`
+    )
+  const sorted = [...items].sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0))
+  let start = 0
+  if (input.Marker !== undefined) {
+    const after = Buffer.from(input.Marker, 'base64').toString('utf8')
+    start = sorted.findIndex((x) => name(x) > after)
+    if (start < 0) start = sorted.length
+  }
+  const page = sorted.slice(start, start + max)
+  const last = page.at(-1)
+  const truncated = start + max < sorted.length && last !== undefined
+  return {
+    page,
+    IsTruncated: truncated,
+    ...(truncated ? { Marker: Buffer.from(name(last)).toString('base64') } : {})
+  }
+}
+
 export function toRole(r: RoleRecord): Role {
   const tags = Object.entries(r.tags).map(([Key, Value]) => ({ Key, Value }))
   return {
-    Path: '/',
+    Path: pathOfArn(r.arn),
     RoleName: r.roleName,
     RoleId: r.roleId,
     Arn: r.arn,
@@ -79,7 +128,7 @@ export class IamRoles {
     const doc = required(input.AssumeRolePolicyDocument, 'assumeRolePolicyDocument')
     if (this.roles.has(name)) throw iamError('EntityAlreadyExists', `Role with name ${name} already exists.`)
     checkPolicyDocument(doc)
-    const path = input.Path ?? '/'
+    const path = checkPath(input.Path)
     const record: RoleRecord = {
       roleName: name,
       arn: `arn:aws:iam::${this.cloud.accountId}:role${path}${name}`,
@@ -177,6 +226,21 @@ export class IamRoles {
   listTags(input: ListRoleTagsRequest): ListRoleTagsResponse {
     const role = this.get(input.RoleName)
     return { Tags: Object.entries(role.tags).map(([Key, Value]) => ({ Key, Value })), IsTruncated: false }
+  }
+
+  list(input: ListRolesRequest): ListRolesResponse {
+    const prefix = input.PathPrefix ?? '/'
+    const matching = [...this.roles.values()].filter((r) => pathOfArn(r.arn).startsWith(prefix))
+    const { page, IsTruncated, Marker } = pageByName(matching, (r) => r.roleName, input)
+    // ListRoles leaves out tags (GetRole has them)
+    return {
+      Roles: page.map((r) => {
+        const { Tags: _tags, ...role } = toRole(r)
+        return role
+      }),
+      IsTruncated,
+      ...(Marker ? { Marker } : {})
+    }
   }
 
   updateTrust(input: UpdateAssumeRolePolicyRequest): void {
