@@ -26,6 +26,7 @@ export const USAGE = `usage: npm run emulator -- [options]
   --route53-sync-ms N             Route 53 changes stay PENDING for N ms
   --function-pending-ms N         new Lambda functions stay Pending for N ms
   --refresh-start-delay-ms N      instance refreshes stay Pending for N ms
+  --instance-profile-delay-ms N   EC2 and Auto Scaling do not see a new instance profile (or its new role) for N ms
   --lambda-concurrency N          the account's concurrent Lambda executions (default 10)
   --async-retry-scale R           factor on Lambda's async retry delays of 1 and 2 minutes (default 1/300)
   --sqs-time-scale R              factor on SQS durations: visibility, delays, long polls, retention, batching windows (default 1)
@@ -60,6 +61,7 @@ const OPTIONS = {
   'route53-sync-ms': { type: 'string' },
   'function-pending-ms': { type: 'string' },
   'refresh-start-delay-ms': { type: 'string' },
+  'instance-profile-delay-ms': { type: 'string' },
   'lambda-concurrency': { type: 'string' },
   'async-retry-scale': { type: 'string' },
   'sqs-time-scale': { type: 'string' },
@@ -131,6 +133,7 @@ export function optionsFromArgs(args: string[]): EmulatorOptions {
     route53SyncMs: num(values, 'route53-sync-ms'),
     functionPendingMs: num(values, 'function-pending-ms'),
     refreshStartDelayMs: num(values, 'refresh-start-delay-ms'),
+    instanceProfileDelayMs: num(values, 'instance-profile-delay-ms'),
     lambdaConcurrency: num(values, 'lambda-concurrency'),
     asyncRetryScale: num(values, 'async-retry-scale'),
     sqsTimeScale: num(values, 'sqs-time-scale'),

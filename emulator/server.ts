@@ -21,7 +21,7 @@ import type { CoreCloud, GatedCall, PauseHandle } from './core/cloud.js'
 import { handleControl, stateDump } from './core/control.js'
 import { dispatch } from './core/dispatch.js'
 import type { DispatchContext } from './core/dispatch.js'
-import { instanceControls, runStopHandlers } from './core/hooks.js'
+import { instanceControls, rawRoute, runStopHandlers } from './core/hooks.js'
 import { RateLimiter } from './core/rate-limits.js'
 import { identify } from './core/routing.js'
 import { createServiceModules } from './services/index.js'
@@ -107,8 +107,10 @@ async function route(ctx: CoreContext, req: IncomingMessage): Promise<EmulatorRe
   const body = await readBody(req)
   const path = decodeURIComponent(url.pathname)
   const method = (req.method ?? 'GET').toUpperCase()
-  if (path.startsWith('/_emulator/')) return handleControl(ctx, { method, path, body, query: url.searchParams })
   const headers = lowerHeaders(req)
+  const raw = path.startsWith('/_emulator/') ? rawRoute(ctx.cloud, path) : undefined
+  if (raw) return raw.handle({ method, path, headers, body })
+  if (path.startsWith('/_emulator/')) return handleControl(ctx, { method, path, body, query: url.searchParams })
   const who = identify(path, url.searchParams, headers, body)
   const module = who.service ? ctx.modules.get(who.service) : undefined
   if (!module || !who.service) return unknownService(who.service)

@@ -138,6 +138,11 @@ export interface SimulationSettings {
   launchRetryMs?: number
   /** Instance refreshes stay Pending this long before replacing anything, ms (default 0; AWS takes seconds to minutes). */
   refreshStartDelayMs?: number
+  /**
+   * IAM eventual consistency: for this long after CreateInstanceProfile / AddRoleToInstanceProfile,
+   * EC2 and Auto Scaling do not see the profile (or its role): launches naming it fail, ms (default 0).
+   */
+  instanceProfileDelayMs?: number
   /** Lambda: concurrent executions of the account (default 10, as on new accounts; AWS's usual quota is 1000). */
   lambdaConcurrency?: number
   /** Lambda: factor on the asynchronous retry delays (AWS: about 1 then 2 minutes); default 1/300 (200 then 400 ms). */

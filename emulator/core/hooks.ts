@@ -1,5 +1,5 @@
 /** Simulation controls that a service module offers to the core (and through it to tests and the control API). */
-import type { Cloud } from '../types.js'
+import type { Cloud, EmulatorResponse } from '../types.js'
 
 export interface InstanceControls {
   /** Terminates an instance as if from outside (console, health check). */
@@ -48,4 +48,21 @@ export function registerControlRoutes(cloud: Cloud, routes: ModuleControlRoute[]
 
 export function controlRoutes(cloud: Cloud): ModuleControlRoute[] {
   return moduleRoutes.get(cloud) ?? []
+}
+
+/** A raw HTTP route under /_emulator/ a module serves itself (status, headers and body as it likes): the IMDS. */
+export interface RawRoute {
+  /** Matched against the start of the path. */
+  prefix: string
+  handle(req: { method: string; path: string; headers: Record<string, string>; body: Buffer }): EmulatorResponse
+}
+
+const rawRoutes = new WeakMap<Cloud, RawRoute[]>()
+
+export function registerRawRoutes(cloud: Cloud, routes: RawRoute[]): void {
+  rawRoutes.set(cloud, [...(rawRoutes.get(cloud) ?? []), ...routes])
+}
+
+export function rawRoute(cloud: Cloud, path: string): RawRoute | undefined {
+  return rawRoutes.get(cloud)?.find((r) => path.startsWith(r.prefix))
 }

@@ -165,6 +165,62 @@ function ec2Tagging(action: string): Rule {
   }
 }
 
+/**
+ * RunInstances (EC2 User Guide, "Launch instances (RunInstances)" policy examples): ec2:RunInstances
+ * on the image, the subnet, the security groups, the instance, network interface and volume, and
+ * the launch template when one is used (ec2:LaunchTemplate); ec2:CreateTags for tags on create;
+ * iam:PassRole on the role of the instance profile (passed to ec2.amazonaws.com).
+ */
+function runInstancesChecks(r: RequestView): Check[] {
+  const s = (r.state('ec2') ?? {}) as Ec2State
+  const templateRef = r.param('LaunchTemplate.LaunchTemplateId') ?? r.param('LaunchTemplate.LaunchTemplateName')
+  const template = templateRef
+    ? s.launchTemplates?.find((t) => t.launchTemplateId === templateRef || t.launchTemplateName === templateRef)
+    : undefined
+  const version = r.param('LaunchTemplate.Version')
+  const number =
+    version === '$Latest'
+      ? Math.max(0, ...(template?.versions ?? []).map((v) => v.versionNumber))
+      : version && /^\d+$/.test(version)
+        ? Number(version)
+        : template?.defaultVersion
+  const data = template?.versions?.find((v) => v.versionNumber === number)?.data
+  const templateArn = templateRef ? ec2Arn(r, 'launch-template', template?.launchTemplateId ?? templateRef) : undefined
+  const via = (id?: string): Record<string, string[]> => ({
+    ...ec2Context(r, id),
+    ...(templateArn ? { 'ec2:launchtemplate': [templateArn] } : {})
+  })
+  const image = r.param('ImageId') ?? data?.ImageId
+  const groups = r.params('SecurityGroupId.').length > 0 ? r.params('SecurityGroupId.') : (data?.SecurityGroupIds ?? [])
+  const subnet = r.param('SubnetId')
+  const checks = [
+    ...(templateArn ? [check('ec2:RunInstances', templateArn, via(template?.launchTemplateId))] : []),
+    check('ec2:RunInstances', ec2Arn(r, 'image', image?.startsWith('ami-') ? image : '*'), via()),
+    ...(subnet ? [check('ec2:RunInstances', ec2Arn(r, 'subnet', subnet), via())] : []),
+    ...groups.map((id) => check('ec2:RunInstances', ec2Arn(r, 'security-group', id), via(id))),
+    ...['instance', 'network-interface', 'volume'].map((type) =>
+      check('ec2:RunInstances', ec2Arn(r, type, '*'), {
+        ...via(),
+        ...(type === 'instance' ? requestTags(tagSpecifications(r, 'instance')) : {})
+      })
+    ),
+    ...tagOnCreate(r, 'instance', 'RunInstances'),
+    ...tagOnCreate(r, 'volume', 'RunInstances')
+  ]
+  const profile =
+    r.param('IamInstanceProfile.Name') !== undefined || r.param('IamInstanceProfile.Arn') !== undefined
+      ? { Name: r.param('IamInstanceProfile.Name'), Arn: r.param('IamInstanceProfile.Arn') }
+      : data?.IamInstanceProfile
+  if (profile) {
+    const iam = (r.state('iam') ?? {}) as IamState
+    const name = profile.Name ?? profile.Arn?.split('/').pop()
+    const roleName = iam.instanceProfiles?.find((p) => p.name === name)?.roles[0]
+    const role = iam.roles?.find((x) => x.roleName === roleName)?.arn
+    if (role) checks.push(check('iam:PassRole', role, { 'iam:passedtoservice': ['ec2.amazonaws.com'] }))
+  }
+  return checks
+}
+
 const EC2: Record<string, Rule> = {
   DescribeVpcs: any('ec2:DescribeVpcs'),
   DescribeRouteTables: any('ec2:DescribeRouteTables'),
@@ -221,6 +277,7 @@ const EC2: Record<string, Rule> = {
       ec2Context(r, launchTemplateId(r))
     )
   ],
+  RunInstances: (r) => runInstancesChecks(r),
   TerminateInstances: (r) =>
     r.params('InstanceId.').map((id) => check('ec2:TerminateInstances', ec2Arn(r, 'instance', id), ec2Context(r, id))),
   CreateTags: ec2Tagging('ec2:CreateTags'),

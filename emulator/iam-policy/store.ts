@@ -33,6 +33,8 @@ export interface InstanceProfile {
   createdAt: number
   /** Role names (an instance profile holds at most one role). */
   roles: string[]
+  /** When its role last changed (AddRoleToInstanceProfile): EC2 sees the change after the propagation delay. */
+  changedAt?: number
 }
 
 export interface OidcProvider {
@@ -113,4 +115,29 @@ export function instanceProfileRole(cloud: Cloud, profile: { Arn?: string; Name?
   const p = policyStore(cloud).instanceProfiles.get(name)
   const role = p?.roles[0]
   return role ? cloud.shared.roles.get(role)?.arn : undefined
+}
+
+/**
+ * The instance profile EC2 sees for a launch (by ARN or name), with its role: undefined when it does
+ * not exist, holds no role, or was created or given its role less than
+ * `simulation.instanceProfileDelayMs` ago (IAM's eventual consistency).
+ */
+export function launchableInstanceProfile(
+  cloud: Cloud,
+  ref: { Arn?: string; Name?: string }
+): { profile: InstanceProfile; role: RoleRecord } | undefined {
+  const name = ref.Name ?? ref.Arn?.split('/').pop() ?? ''
+  const profile = policyStore(cloud).instanceProfiles.get(name)
+  if (!profile || (ref.Arn !== undefined && ref.Arn !== profile.arn)) return undefined
+  const delay = cloud.simulation.instanceProfileDelayMs ?? 0
+  if (Date.now() < Math.max(profile.createdAt, profile.changedAt ?? 0) + delay) return undefined
+  const role = profile.roles[0] ? cloud.shared.roles.get(profile.roles[0]) : undefined
+  return role ? { profile, role } : undefined
+}
+
+/** EC2's message for a profile it cannot use (RunInstances' InvalidParameterValue). */
+export function invalidInstanceProfileMessage(ref: { Arn?: string; Name?: string }): string {
+  return ref.Name !== undefined || ref.Arn === undefined
+    ? `Value (${ref.Name ?? ''}) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name`
+    : `Value (${ref.Arn}) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN`
 }

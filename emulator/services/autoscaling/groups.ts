@@ -13,7 +13,8 @@ import type {
   UpdateAutoScalingGroupType
 } from '@aws-sdk/client-auto-scaling'
 import { AwsError } from '../../types.js'
-import { findTemplate } from '../ec2/launch-templates.js'
+import { findTemplate, resolveVersion } from '../ec2/launch-templates.js'
+import { invalidInstanceProfileMessage, launchableInstanceProfile } from '../../iam-policy/store.js'
 import { paginate } from '../ec2/filters.js'
 import { liveMembers } from './capacity.js'
 import type { Fleet } from './fleet.js'
@@ -31,13 +32,36 @@ export function findGroupRecord(fleet: Fleet, region: string, name: string | und
   return group
 }
 
+/**
+ * The group's launch template, validated as Auto Scaling does: the template and, when the version
+ * names an instance profile, a profile EC2 can see now (IAM is eventually consistent).
+ */
 function resolveTemplate(fleet: Fleet, region: string, spec: LaunchTemplateSpecification): TemplateSpec {
   try {
     const t = findTemplate(fleet.ec2, region, spec)
-    return { id: t.launchTemplateId, name: t.launchTemplateName, version: spec.Version ?? '$Default' }
+    const version = spec.Version ?? '$Default'
+    const profile = t.versions.find((v) => v === safeVersion(t, version))?.data.IamInstanceProfile
+    if (
+      profile &&
+      (profile.Arn !== undefined || profile.Name !== undefined) &&
+      !launchableInstanceProfile(fleet.cloud, profile)
+    )
+      throw autoscalingError('ValidationError', invalidInstanceProfileMessage(profile))
+    return { id: t.launchTemplateId, name: t.launchTemplateName, version }
   } catch (err) {
     const message = err instanceof AwsError ? err.message : String(err)
     throw validation(`You must use a valid fully-formed launch template. ${message}`)
+  }
+}
+
+function safeVersion(
+  t: Parameters<typeof resolveVersion>[0],
+  version: string
+): ReturnType<typeof resolveVersion> | undefined {
+  try {
+    return resolveVersion(t, version)
+  } catch {
+    return undefined
   }
 }
 

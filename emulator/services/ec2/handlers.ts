@@ -27,13 +27,14 @@ import type {
   DescribeVpcsRequest,
   ModifyLaunchTemplateRequest,
   ModifyVpcAttributeRequest,
+  RunInstancesRequest,
   TerminateInstancesRequest
 } from '@aws-sdk/client-ec2'
 import { registerInstanceControls } from '../../core/hooks.js'
 import type { QueryContext, QueryHandler } from '../../protocols/query.js'
 import * as net from './describe-network.js'
 import * as routes from './routes.js'
-import { describeInstances, instanceState, terminateInstance, terminateInstances } from './instances.js'
+import { describeInstances, instanceState, runInstances, terminateInstance, terminateInstances } from './instances.js'
 import * as lt from './launch-templates.js'
 import * as sg from './security-groups.js'
 import { createTags, deleteTags } from './tags.js'
@@ -85,6 +86,7 @@ export function handlers(w: Ec2World): Record<string, QueryHandler> {
     ModifyLaunchTemplate: (i: ModifyLaunchTemplateRequest, c: QueryContext) => lt.modifyLaunchTemplate(w, c.region, i),
     DeleteLaunchTemplate: (i: DeleteLaunchTemplateRequest, c: QueryContext) => lt.deleteLaunchTemplate(w, c.region, i),
     DescribeInstances: (i: DescribeInstancesRequest, c: QueryContext) => describeInstances(w, c.region, i),
+    RunInstances: (i: RunInstancesRequest, c: QueryContext) => runInstances(w, c.region, i),
     TerminateInstances: (i: TerminateInstancesRequest, c: QueryContext) => terminateInstances(w, c.region, i),
     CreateTags: (i: CreateTagsRequest, c: QueryContext) => createTags(w, c.region, i),
     DeleteTags: (i: DeleteTagsRequest, c: QueryContext) => deleteTags(w, c.region, i),

@@ -5,6 +5,7 @@ import { createQueryModule } from '../../protocols/query.js'
 import { EC2_ERRORS } from './errors.js'
 import { handlers, registerControls, state } from './handlers.js'
 import { ec2World } from './model.js'
+import { registerImds } from './imds.js'
 
 export { ec2World } from './model.js'
 export { EMULATED_IMAGES } from './describe-network.js'
@@ -14,6 +15,7 @@ export function createEc2(cloud: Cloud): ServiceModule {
   const w = ec2World(cloud)
   w.network.ensureRegion('us-east-1')
   registerControls(w)
+  registerImds(w)
   return createQueryModule({
     signingName: 'ec2',
     flavor: 'ec2',

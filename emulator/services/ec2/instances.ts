@@ -3,8 +3,10 @@ import type {
   DescribeInstancesRequest,
   DescribeInstancesResult,
   Instance,
+  InstanceMetadataOptionsResponse,
   InstanceStateChange as SdkStateChange,
   Reservation,
+  RunInstancesRequest,
   TerminateInstancesRequest
 } from '@aws-sdk/client-ec2'
 import { al2023ParameterAmi } from '../../types.js'
@@ -14,6 +16,9 @@ import { matchesFilters, paginate, tagFilterValues, toTagList } from './filters.
 import { allocateIp, releaseIp } from './network.js'
 import type { Ec2World, InstanceRecord, InstanceStateName, LaunchRequest } from './model.js'
 import { ec2Error } from './errors.js'
+import { findTemplate, resolveVersion } from './launch-templates.js'
+import { findGroup } from './security-groups.js'
+import { invalidInstanceProfileMessage, launchableInstanceProfile } from '../../iam-policy/store.js'
 
 const STATE_CODES: Record<InstanceStateName, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48 }
 
@@ -35,8 +40,31 @@ function resolveImageId(imageId: string | undefined): string {
   return resolved
 }
 
+/** The instance profile a launch names, as EC2 sees it now (IAM is eventually consistent). */
+function launchProfile(world: Ec2World, data: LaunchRequest['data']): InstanceRecord['iamInstanceProfile'] {
+  const ref = data.IamInstanceProfile
+  if (!ref || (ref.Arn === undefined && ref.Name === undefined)) return undefined
+  const found = launchableInstanceProfile(world.cloud, ref)
+  if (!found) throw ec2Error('InvalidParameterValue', invalidInstanceProfileMessage(ref))
+  return { arn: found.profile.arn, id: found.profile.id, name: found.profile.name }
+}
+
+/** AL2023 AMIs are IMDSv2-only (ImdsSupport v2.0): tokens required, hop limit 2 unless the launch says otherwise. */
+function metadataOptions(data: LaunchRequest['data']): InstanceMetadataOptionsResponse {
+  return {
+    State: 'applied',
+    HttpTokens: 'required',
+    HttpPutResponseHopLimit: 2,
+    HttpEndpoint: 'enabled',
+    HttpProtocolIpv6: 'disabled',
+    InstanceMetadataTags: 'disabled',
+    ...data.MetadataOptions
+  } as InstanceMetadataOptionsResponse
+}
+
 /** Launches one instance (pending now, running after simulation.launchDelayMs). */
 export function launchInstance(world: Ec2World, req: LaunchRequest): InstanceRecord {
+  const profile = launchProfile(world, req.data)
   const subnet = world.network.subnet(req.region, req.subnetId)
   const instance: InstanceRecord = {
     instanceId: newId(world.cloud, 'i-'),
@@ -55,7 +83,8 @@ export function launchInstance(world: Ec2World, req: LaunchRequest): InstanceRec
     securityGroupIds: [...(req.data.SecurityGroupIds ?? [])],
     spot: req.spot,
     ...(req.launchTemplate ? { launchTemplate: req.launchTemplate } : {}),
-    data: req.data
+    data: req.data,
+    ...(profile ? { iamInstanceProfile: profile } : {})
   }
   world.instances.set(instance.instanceId, instance)
   setState(world, instance, 'pending')
@@ -135,7 +164,7 @@ function privateDnsName(i: InstanceRecord): string {
 
 function toInstance(world: Ec2World, i: InstanceRecord): Instance {
   const groups = i.securityGroupIds.map((id) => ({ GroupId: id, GroupName: world.groups.get(id)?.groupName }))
-  const profile = i.data.IamInstanceProfile
+  const profile = i.iamInstanceProfile
   return {
     InstanceId: i.instanceId,
     ImageId: i.imageId,
@@ -160,14 +189,8 @@ function toInstance(world: Ec2World, i: InstanceRecord): Instance {
     ...(i.spot
       ? { InstanceLifecycle: 'spot' as const, SpotInstanceRequestId: `sir-${i.instanceId.slice(2, 10)}` }
       : {}),
-    ...(i.data.MetadataOptions ? { MetadataOptions: { ...i.data.MetadataOptions, State: 'applied' } } : {}),
-    ...(profile
-      ? {
-          IamInstanceProfile: {
-            Arn: profile.Arn ?? `arn:aws:iam::${world.cloud.accountId}:instance-profile/${profile.Name ?? ''}`
-          }
-        }
-      : {})
+    MetadataOptions: metadataOptions(i.data),
+    ...(profile ? { IamInstanceProfile: { Arn: profile.arn, Id: profile.id } } : {})
   }
 }
 
@@ -238,6 +261,63 @@ export function instanceState(world: Ec2World): unknown {
     availabilityZone: i.availabilityZone,
     spot: i.spot,
     tags: i.tags,
-    launchTemplate: i.launchTemplate
+    launchTemplate: i.launchTemplate,
+    ...(i.iamInstanceProfile ? { iamInstanceProfile: i.iamInstanceProfile } : {})
   }))
+}
+
+/**
+ * RunInstances, for callers that launch directly (the agent's tests): from a launch template
+ * and/or the request's own ImageId, InstanceType, SubnetId, SecurityGroupIds, IamInstanceProfile,
+ * MetadataOptions, UserData and TagSpecifications; request values win over the template's.
+ */
+export function runInstances(world: Ec2World, region: string, input: RunInstancesRequest): Reservation {
+  const min = input.MinCount ?? 1
+  const max = input.MaxCount ?? min
+  if (min < 1 || max < min)
+    throw ec2Error(
+      'InvalidParameterValue',
+      `Value (${min}) for parameter minCount is invalid. Expected a positive value no larger than maxCount.`
+    )
+  let templateData: LaunchRequest['data'] = {}
+  let launchTemplate: LaunchRequest['launchTemplate']
+  if (input.LaunchTemplate) {
+    const t = findTemplate(world, region, input.LaunchTemplate)
+    const v = resolveVersion(t, input.LaunchTemplate.Version)
+    templateData = v.data
+    launchTemplate = { id: t.launchTemplateId, name: t.launchTemplateName, version: v.versionNumber }
+  }
+  const data: LaunchRequest['data'] = {
+    ...templateData,
+    ...(input.ImageId ? { ImageId: input.ImageId } : {}),
+    ...(input.InstanceType ? { InstanceType: input.InstanceType } : {}),
+    ...(input.SecurityGroupIds ? { SecurityGroupIds: input.SecurityGroupIds } : {}),
+    ...(input.IamInstanceProfile ? { IamInstanceProfile: input.IamInstanceProfile } : {}),
+    ...(input.MetadataOptions
+      ? { MetadataOptions: input.MetadataOptions as LaunchRequest['data']['MetadataOptions'] }
+      : {}),
+    ...(input.UserData ? { UserData: input.UserData } : {})
+  }
+  if (!data.ImageId) throw ec2Error('MissingParameter', 'The request must contain the parameter ImageId')
+  for (const id of data.SecurityGroupIds ?? []) findGroup(world, region, id)
+  world.network.ensureRegion(region)
+  const subnetId =
+    input.SubnetId ??
+    world.network.subnetsIn(region).find((s) => s.vpcId === world.network.defaultVpc(region).vpcId)?.subnetId ??
+    ''
+  const tags: Record<string, string> = {}
+  for (const spec of [...(templateData.TagSpecifications ?? []), ...(input.TagSpecifications ?? [])])
+    if (spec.ResourceType === 'instance') for (const t of spec.Tags ?? []) if (t.Key) tags[t.Key] = t.Value ?? ''
+  if (launchTemplate) {
+    tags['aws:ec2launchtemplate:id'] = launchTemplate.id
+    tags['aws:ec2launchtemplate:version'] = String(launchTemplate.version)
+  }
+  const instances = Array.from({ length: max }, () =>
+    launchInstance(world, { region, subnetId, data, tags, spot: false, ...(launchTemplate ? { launchTemplate } : {}) })
+  )
+  return {
+    ReservationId: instances[0]?.reservationId,
+    OwnerId: world.cloud.accountId,
+    Instances: instances.map((i) => toInstance(world, i))
+  }
 }

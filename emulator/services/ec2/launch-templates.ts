@@ -75,6 +75,24 @@ function validateData(data: RequestLaunchTemplateData | undefined): ResponseLaun
   if (data.UserData !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(data.UserData)) {
     throw ec2Error('InvalidUserData.Malformed', 'Invalid BASE64 encoding of user data.')
   }
+  const m = data.MetadataOptions
+  if (m) {
+    const hops = m.HttpPutResponseHopLimit
+    if (hops !== undefined && (!Number.isInteger(hops) || hops < 1 || hops > 64))
+      throw ec2Error(
+        'InvalidParameterValue',
+        `Value (${hops}) for parameter httpPutResponseHopLimit is invalid. Valid values are between 1 and 64.`
+      )
+    const allowed: [string, unknown, string[]][] = [
+      ['httpTokens', m.HttpTokens, ['optional', 'required']],
+      ['httpEndpoint', m.HttpEndpoint, ['enabled', 'disabled']],
+      ['instanceMetadataTags', m.InstanceMetadataTags, ['enabled', 'disabled']],
+      ['httpProtocolIpv6', m.HttpProtocolIpv6, ['enabled', 'disabled']]
+    ]
+    for (const [name, value, values] of allowed)
+      if (value !== undefined && !values.includes(String(value)))
+        throw ec2Error('InvalidParameterValue', `Value (${String(value)}) for parameter ${name} is invalid.`)
+  }
   const copy = structuredClone(data) as ResponseLaunchTemplateData
   if (copy.MetadataOptions) copy.MetadataOptions.State = 'applied'
   return copy

@@ -71,6 +71,8 @@ export interface InstanceRecord {
   spot: boolean
   launchTemplate?: { id: string; name: string; version: number }
   data: ResponseLaunchTemplateData
+  /** The instance profile it was launched with (its ARN and id, as DescribeInstances shows them). */
+  iamInstanceProfile?: { arn: string; id: string; name: string }
 }
 
 export interface LaunchRequest {

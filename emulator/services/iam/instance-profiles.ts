@@ -74,6 +74,7 @@ export function instanceProfileHandlers(cloud: Cloud): Record<string, QueryHandl
       if (p.roles.length > 0)
         throw iamError('LimitExceeded', 'Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1')
       p.roles.push(role)
+      p.changedAt = Date.now()
     },
     RemoveRoleFromInstanceProfile: (input: RemoveRoleFromInstanceProfileRequest) => {
       const p = find(input.InstanceProfileName)
