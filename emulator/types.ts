@@ -155,7 +155,7 @@ export interface SimulationSettings {
   containerRestartDelayMs?: number
   /** Agent stand-in: at most this many restarts per container while its instance runs (default 10). */
   containerMaxRestarts?: number
-  /** Agent stand-in: first delay between its tries to read the configuration (doubling, 5 tries), ms (default 500). */
+  /** Agent stand-in: first delay between its tries to get credentials and read the configuration (doubling, 5 tries), ms (default 500). */
   agentRetryDelayMs?: number
 }
 

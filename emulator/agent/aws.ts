@@ -11,7 +11,7 @@ import {
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr'
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
-import type { InstanceCredentials } from './instance-role.js'
+import type { SessionCredentials } from './instance-role.js'
 
 export interface AgentAws {
   /** SSM GetParameter WithDecryption; `name` may carry a `:version` selector. */
@@ -32,7 +32,7 @@ export interface LogTarget {
   stream: string
 }
 
-export function agentAws(endpoint: string, credentials: InstanceCredentials): AgentAws {
+export function agentAws(endpoint: string, credentials: SessionCredentials): AgentAws {
   const clients = new Map<string, { destroy(): void }>()
   // one client per service and region, as the agent's CLI calls would use
   const client = <T extends { destroy(): void }>(key: string, make: () => T): T => {
@@ -43,7 +43,7 @@ export function agentAws(endpoint: string, credentials: InstanceCredentials): Ag
     }
     return c as T
   }
-  const config = (region: string): { endpoint: string; region: string; credentials: InstanceCredentials } => ({
+  const config = (region: string): { endpoint: string; region: string; credentials: SessionCredentials } => ({
     endpoint,
     region,
     credentials

@@ -10,7 +10,7 @@ import type { InstanceRecord } from '../services/ec2/model.js'
 import { authorizeImagePull } from '../services/ecr/index.js'
 import { agentAws, type AgentAws, type LogTarget } from './aws.js'
 import { imageCatalogue, type ImageBehaviour } from './catalogue.js'
-import { instanceRoleCredentials } from './instance-role.js'
+import { instanceCredentials, type SessionCredentials } from './instance-role.js'
 
 export type ContainerState = 'pending' | 'pulling' | 'running' | 'exited' | 'failed'
 export type ContainerHealth = 'healthy' | 'unhealthy' | 'none'
@@ -149,15 +149,34 @@ export class AgentRun {
   }
 
   async main(): Promise<void> {
-    const creds = instanceRoleCredentials(this.cloud, this.instance)
-    if ('error' in creds) return this.fail(creds.error)
-    const aws = agentAws(this.cloud.endpoint(), creds.credentials)
+    let aws: AgentAws | undefined
     try {
+      aws = agentAws(this.cloud.endpoint(), await this.credentials())
       await this.boot(aws)
     } catch (err) {
       if (!(err instanceof Stopped)) this.fail(describe(err))
     } finally {
-      aws.destroy()
+      aws?.destroy()
+    }
+  }
+
+  /** Waits before the next of CONFIG_ATTEMPTS tries (doubling from agentRetryDelayMs), or says there is none left. */
+  private async backoff(attempt: number): Promise<boolean> {
+    if (attempt >= CONFIG_ATTEMPTS) return false
+    await this.sleep((this.cloud.simulation.agentRetryDelayMs ?? DEFAULT_RETRY_DELAY_MS) * 2 ** (attempt - 1))
+    this.check()
+    return true
+  }
+
+  /** IMDS's credentials; a new instance profile may take a while to reach the instance, as on AWS. */
+  private async credentials(): Promise<SessionCredentials> {
+    for (let attempt = 1; ; attempt++) {
+      const c = instanceCredentials(this.cloud, this.instance)
+      if (c) return c
+      if (!(await this.backoff(attempt)))
+        throw new Error(
+          'Unable to locate credentials: IMDS has no role credentials for the instance (no instance profile, no role in it, or a role ec2.amazonaws.com may not assume)'
+        )
     }
   }
 
@@ -193,15 +212,12 @@ export class AgentRun {
 
   /** GetParameter, retried with backoff on AccessDenied: a new role's policies take a while to apply on AWS. */
   private async readConfig(aws: AgentAws): Promise<string> {
-    const base = this.cloud.simulation.agentRetryDelayMs ?? DEFAULT_RETRY_DELAY_MS
     for (let attempt = 1; ; attempt++) {
       try {
         return await aws.parameter(this.userData.config, this.userData.region)
       } catch (err) {
         this.check()
-        if (attempt >= CONFIG_ATTEMPTS || !(err instanceof Error) || err.name !== 'AccessDeniedException') throw err
-        await this.sleep(base * 2 ** (attempt - 1))
-        this.check()
+        if (!(err instanceof Error) || err.name !== 'AccessDeniedException' || !(await this.backoff(attempt))) throw err
       }
     }
   }
