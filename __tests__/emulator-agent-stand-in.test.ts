@@ -332,6 +332,36 @@ test('a role not allowed to read the configuration fails with AccessDenied namin
   expect(tries).toHaveLength(5)
 })
 
+test('a permission granted while the agent retries is enough: the configuration is read on a later try', async () => {
+  await control.setSimulation({ agentRetryDelayMs: 100 })
+  const granted: Promise<unknown>[] = []
+  const off = emu.onCall((call) => {
+    if (call.operation !== 'GetParameter' || call.errorCode !== 'AccessDeniedException' || granted.length > 0) return
+    const policy = JSON.stringify(servicePolicy('late'))
+    granted.push(
+      iam.send(new PutRolePolicyCommand({ RoleName: 'late-instance', PolicyName: 'agent', PolicyDocument: policy }))
+    )
+  })
+  try {
+    const nothing = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }]
+    }
+    const { instanceId, container } = await deploy('late', { policy: nothing })
+    expect(granted).toHaveLength(1)
+    expect(container.state).toBe('running')
+    const tries = emu.calls().filter((c) => c.caller === `instance-${instanceId}` && c.operation === 'GetParameter')
+    // denied until the grant landed (one try later unless the machine is slow), then read once
+    const outcomes = tries.map((c) => c.errorCode ?? 'ok')
+    expect(outcomes[0]).toBe('AccessDeniedException')
+    expect(outcomes.slice(-1)).toEqual(['ok'])
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1)
+  } finally {
+    off()
+    await control.setSimulation({ agentRetryDelayMs: 2 })
+  }
+})
+
 test('an unhealthy image keeps running unhealthy; terminating its instance stops the container', async () => {
   await control.setImages({ image: 'shop/sick:1', run: 'unhealthy' })
   const { instanceId, container } = await deploy('sick')
