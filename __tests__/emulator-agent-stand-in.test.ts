@@ -373,7 +373,7 @@ test('an unhealthy image keeps running unhealthy; terminating its instance stops
 })
 
 test('terminating the instance between restarts ends the restarts', async () => {
-  await control.setSimulation({ containerRestartDelayMs: 200 })
+  await control.setSimulation({ containerRestartDelayMs: 1000 })
   await control.setImages({ image: 'shop/flaky:1', run: 'crash', logs: ['flaky'] })
   await instanceProfile('flaky-instance', servicePolicy('flaky'))
   const config = await putConfig('flaky', agentConfig('flaky'))
