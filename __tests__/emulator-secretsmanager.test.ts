@@ -67,6 +67,12 @@ describe('secrets', () => {
     await expect(
       sm.send(new CreateSecretCommand({ Name: 'both', SecretString: 'x', SecretBinary: new Uint8Array([1]) }))
     ).rejects.toBeInstanceOf(InvalidParameterException)
+    await expect(
+      sm.send(new CreateSecretCommand({ Name: 'too-big', SecretString: 'x'.repeat(65537) }))
+    ).rejects.toMatchObject({ name: 'ValidationException' })
+    await expect(
+      sm.send(new CreateSecretCommand({ Name: 'just-fits', SecretString: 'x'.repeat(65536) }))
+    ).resolves.toBeDefined()
     const described = await sm.send(new DescribeSecretCommand({ SecretId: arn }))
     expect(described).toMatchObject({ Name: 'app/db', Description: 'db', Tags: [{ Key: 'team', Value: 'a' }] })
   })
@@ -122,7 +128,7 @@ describe('secrets', () => {
       names.push(...(out.SecretList ?? []).map((s) => s.Name ?? ''))
       NextToken = out.NextToken
     } while (NextToken)
-    expect(names.sort()).toEqual(['app/db', 'bin', 'doomed', 'rotating'])
+    expect(names.sort()).toEqual(['app/db', 'bin', 'doomed', 'just-fits', 'rotating'])
   })
 })
 

@@ -19,6 +19,7 @@ export const SECRETSMANAGER_ERRORS = {
   LimitExceededException: 400,
   DecryptionFailure: 400,
   EncryptionFailure: 400,
+  ValidationException: 400,
   ThrottlingException: 400,
   InternalServiceError: 500
 } as const

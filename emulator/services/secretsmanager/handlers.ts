@@ -21,6 +21,7 @@ import type { Secret, SecretStore } from './model.js'
 
 const NAME = /^[A-Za-z0-9/_+=.@!-]{1,512}$/
 const DAY_MS = 24 * 60 * 60 * 1000
+const MAX_VALUE = 65536
 
 function secretValue(input: { SecretString?: string; SecretBinary?: Uint8Array }): {
   string?: string
@@ -30,6 +31,13 @@ function secretValue(input: { SecretString?: string; SecretBinary?: Uint8Array }
     throw secretsManagerError(
       'InvalidParameterException',
       "You can't specify both a binary secret value and a string secret value in the same secret."
+    )
+  // a secret value holds at most 64 KB (Secrets Manager quotas)
+  const size = input.SecretString !== undefined ? input.SecretString.length : (input.SecretBinary?.length ?? 0)
+  if (size > MAX_VALUE)
+    throw secretsManagerError(
+      'ValidationException',
+      `1 validation error detected: Value at '${input.SecretString !== undefined ? 'secretString' : 'secretBinary'}' failed to satisfy constraint: Member must have length less than or equal to ${MAX_VALUE}`
     )
   if (input.SecretString !== undefined) return { string: input.SecretString }
   if (input.SecretBinary !== undefined) return { binary: input.SecretBinary }
