@@ -60,9 +60,7 @@ export function agentAws(endpoint: string, credentials: SessionCredentials): Age
       return out.Parameter?.Value ?? ''
     },
     async secret(secretId, region) {
-      // a secret ARN names its own region; the agent's CLI call would go there
-      const where = /^arn:[^:]+:secretsmanager:([^:]+):/.exec(secretId)?.[1] ?? region
-      const out = await secrets(where).send(new GetSecretValueCommand({ SecretId: secretId }))
+      const out = await secrets(region).send(new GetSecretValueCommand({ SecretId: secretId }))
       if (out.SecretString === undefined) throw new Error(`secret ${secretId} has no SecretString`)
       return out.SecretString
     },

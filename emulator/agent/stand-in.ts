@@ -70,7 +70,7 @@ export function agentUserData(userData: string | undefined): AgentUserData | und
 }
 
 const ECR_IMAGE = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\//
-const CONFIG_ATTEMPTS = 5
+const ATTEMPTS = 5
 const DEFAULT_RETRY_DELAY_MS = 500
 const DEFAULT_RESTART_DELAY_MS = 1000
 const DEFAULT_MAX_RESTARTS = 10
@@ -160,9 +160,9 @@ export class AgentRun {
     }
   }
 
-  /** Waits before the next of CONFIG_ATTEMPTS tries (doubling from agentRetryDelayMs), or says there is none left. */
+  /** Waits before the next of ATTEMPTS tries (doubling from agentRetryDelayMs), or says there is none left. */
   private async backoff(attempt: number): Promise<boolean> {
-    if (attempt >= CONFIG_ATTEMPTS) return false
+    if (attempt >= ATTEMPTS) return false
     await this.sleep((this.cloud.simulation.agentRetryDelayMs ?? DEFAULT_RETRY_DELAY_MS) * 2 ** (attempt - 1))
     this.check()
     return true
@@ -190,10 +190,11 @@ export class AgentRun {
   private async boot(aws: AgentAws): Promise<void> {
     const config = parseConfig(await this.readConfig(aws))
     this.view.image = config.image
-    // docker login to the registry, then no other ECR call: the pull itself uses the token
-    const token = config.registry ? await aws.ecrLogin(config.registry.region) : undefined
-    this.check()
     this.view.spec = await this.resolveSpec(aws, config)
+    this.check()
+    // docker login to the registry, then no other ECR call: the pull itself uses the token
+    const registry = config.registry
+    const token = registry ? await this.retrying(() => aws.ecrLogin(registry.region)) : undefined
     this.check()
     this.view.state = 'pulling'
     this.pull(config.image, token)
@@ -210,20 +211,30 @@ export class AgentRun {
       throw new Error(`pull denied: Error response from daemon: pull access denied for ${image}`)
   }
 
-  /** GetParameter, retried with backoff on AccessDenied: a new role's policies take a while to apply on AWS. */
-  private async readConfig(aws: AgentAws): Promise<string> {
+  /**
+   * One AWS read, tried again after any failure (doubling waits), as the agent retries each of
+   * its reads: a new role's policies, a new profile, take a while to apply on AWS.
+   */
+  private async retrying<T>(read: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await aws.parameter(this.userData.config, this.userData.region)
+        return await read()
       } catch (err) {
         this.check()
-        if (!(err instanceof Error) || err.name !== 'AccessDeniedException' || !(await this.backoff(attempt))) throw err
+        if (!(await this.backoff(attempt))) throw err
       }
     }
   }
 
+  private readConfig(aws: AgentAws): Promise<string> {
+    return this.retrying(() => aws.parameter(this.userData.config, this.userData.region))
+  }
+
+  /** An ARN names its region; a plain parameter name is in the instance's region. */
   private resolve(aws: AgentAws, ref: Reference, region: string): Promise<string> {
-    return 'ssm' in ref ? aws.parameter(ref.ssm, region) : aws.secret(ref.secret, region)
+    const name = 'ssm' in ref ? ref.ssm : ref.secret
+    const where = name.startsWith('arn:') ? (name.split(':')[3] ?? region) : region
+    return this.retrying(() => ('ssm' in ref ? aws.parameter(name, where) : aws.secret(name, where)))
   }
 
   private async resolveSpec(aws: AgentAws, config: AgentConfig): Promise<ContainerSpec> {
