@@ -1,24 +1,31 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import { optionsFromArgs } from '../emulator/cli-options.js'
 import { EmulatorClient } from '../emulator/client.js'
 import { sdkConfig } from '../emulator/testing.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-let child: ChildProcess | undefined
+const children: ChildProcess[] = []
+const scratch = mkdtempSync(join(tmpdir(), 'emulator-cli-'))
 
 afterAll(() => {
-  child?.kill('SIGTERM')
+  for (const child of children) child.kill('SIGTERM')
+  rmSync(scratch, { recursive: true, force: true })
 })
 
 /** Starts `tsx emulator/cli.ts` and resolves with what it printed once it listens. */
 function startCli(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'emulator/cli.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'emulator/cli.ts', ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe']
     })
+    children.push(child)
     let out = ''
     const timer = setTimeout(() => reject(new Error(`the CLI did not start:\n${out}`)), 20_000)
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -47,4 +54,35 @@ test('the CLI prints its endpoint and environment, serves AWS calls and applies 
   expect(calls.map((c) => c.operation)).toEqual(['DescribeVpcs'])
   expect(calls[0]?.durationMs).toBeGreaterThanOrEqual(38)
   ec2.destroy()
+})
+
+/** Writes a catalogue file in the test's scratch folder and answers its path. */
+function catalogueFile(name: string, content: string): string {
+  const file = join(scratch, name)
+  writeFileSync(file, content)
+  return file
+}
+
+test('--images reads the catalogue file into the options, refusing a file that is not a valid array', () => {
+  const file = catalogueFile('images.json', JSON.stringify([{ image: 'shop/web:1', run: 'crash', logs: ['boom'] }]))
+  expect(optionsFromArgs(['--images', file, '--container-restart-delay-ms', '5'])).toMatchObject({
+    images: [{ image: 'shop/web:1', pull: 'ok', run: 'crash', logs: ['boom'] }],
+    simulation: { containerRestartDelayMs: 5 }
+  })
+  expect(optionsFromArgs([]).images).toBeUndefined()
+  const single = catalogueFile('single.json', JSON.stringify({ image: 'shop/web:1' }))
+  expect(() => optionsFromArgs(['--images', single])).toThrow(/--images .*single\.json: .*JSON array/)
+  const bad = catalogueFile('bad.json', JSON.stringify([{ image: 'a:1' }, { image: 'b:1', pull: 'never' }]))
+  expect(() => optionsFromArgs(['--images', bad])).toThrow(/entry 1: "pull" of b:1 must be one of ok, denied/)
+  expect(() => optionsFromArgs(['--images', join(scratch, 'missing.json')])).toThrow(/--images: cannot read/)
+})
+
+test('the CLI started with --images serves that catalogue on GET /_emulator/images', async () => {
+  const file = catalogueFile('cli.json', JSON.stringify([{ image: 'shop/api:2', pull: 'denied' }]))
+  const printed = await startCli(['--port', '0', '--images', file])
+  const endpoint = /AWS_ENDPOINT_URL=(http:\/\/127\.0\.0\.1:\d+)/.exec(printed)?.[1] ?? ''
+  const control = new EmulatorClient(endpoint)
+  expect(await control.images()).toEqual([
+    { image: 'shop/api:2', pull: 'denied', run: 'healthy', logs: ['shop/api:2 started'] }
+  ])
 })

@@ -1,5 +1,7 @@
 /** Command-line options of the emulator CLI. */
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { imageBehaviours, type ImageBehaviour } from './agent/catalogue.js'
 import type { EmulatorOptions, FaultSettings } from './types.js'
 
 export const USAGE = `usage: npm run emulator -- [options]
@@ -29,6 +31,9 @@ export const USAGE = `usage: npm run emulator -- [options]
   --async-retry-scale R           factor on Lambda's async retry delays of 1 and 2 minutes (default 1/300)
   --sqs-time-scale R              factor on SQS durations: visibility, delays, long polls, retention, batching windows (default 1)
   --schedule-time-scale R         factor on the EventBridge schedule clock: rate(1 minute) fires every 60 s x R (default 1)
+  --images FILE                   the agent stand-in's image catalogue: a JSON array of
+                                  {"image", "pull"?: "ok"|"denied", "run"?: "healthy"|"unhealthy"|"crash", "logs"?: [...]}
+  --container-restart-delay-ms N  a crashed container is restarted after N ms (default 1000)
   --rate-limits                   enforce AWS per-account request rates
   --verbose                       one line per call on stderr
   --help`
@@ -61,6 +66,8 @@ const OPTIONS = {
   'async-retry-scale': { type: 'string' },
   'sqs-time-scale': { type: 'string' },
   'schedule-time-scale': { type: 'string' },
+  images: { type: 'string' },
+  'container-restart-delay-ms': { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean' }
 } as const
@@ -99,6 +106,25 @@ function faults(values: Values): Partial<FaultSettings> {
   return out
 }
 
+/** The catalogue file: a JSON array of image entries, every one valid. */
+function images(file: string): ImageBehaviour[] {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new Error(`--images: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err
+    })
+  }
+  try {
+    const parsed: unknown = JSON.parse(text)
+    if (!Array.isArray(parsed)) throw new Error('the file must hold a JSON array of image entries')
+    return imageBehaviours(parsed)
+  } catch (err) {
+    throw new Error(`--images ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+  }
+}
+
 export function optionsFromArgs(args: string[]): EmulatorOptions {
   const { values } = parseArgs({ args, options: OPTIONS, strict: true })
   const simulation = {
@@ -111,7 +137,8 @@ export function optionsFromArgs(args: string[]): EmulatorOptions {
     lambdaConcurrency: num(values, 'lambda-concurrency'),
     asyncRetryScale: num(values, 'async-retry-scale'),
     sqsTimeScale: num(values, 'sqs-time-scale'),
-    scheduleTimeScale: num(values, 'schedule-time-scale')
+    scheduleTimeScale: num(values, 'schedule-time-scale'),
+    containerRestartDelayMs: num(values, 'container-restart-delay-ms')
   }
   return {
     port: num(values, 'port') ?? 4566,
@@ -119,6 +146,7 @@ export function optionsFromArgs(args: string[]): EmulatorOptions {
     ...(values['account-id'] ? { accountId: values['account-id'] } : {}),
     faults: faults(values),
     simulation: Object.fromEntries(Object.entries(simulation).filter(([, v]) => v !== undefined)),
+    ...(values.images !== undefined ? { images: images(values.images) } : {}),
     rateLimits: values['rate-limits'] ?? false,
     verbose: values.verbose ?? false
   }

@@ -1,4 +1,5 @@
 /** A small client for the control API, for tests and the demo when the emulator runs out of process. */
+import type { ContainerView, ImageBehaviour, ImageBehaviourInput } from './agent/index.js'
 import type { QueuedError } from './core/cloud.js'
 import type { CallRecord, ErrorCodes, FaultSettings, SimulationSettings } from './types.js'
 
@@ -94,6 +95,25 @@ export class EmulatorClient {
   /** Makes the next call of an operation answer with one of its service's error codes (tests). */
   async queueError(error: QueuedError): Promise<void> {
     await this.request('POST', 'errors', error)
+  }
+
+  /** The agent stand-in's image catalogue (listed images only). */
+  images(): Promise<ImageBehaviour[]> {
+    return this.request('GET', 'images')
+  }
+
+  /** Adds or replaces catalogue entries; answers them with their defaults filled in. */
+  setImages(entries: ImageBehaviourInput | ImageBehaviourInput[]): Promise<ImageBehaviour[]> {
+    return this.request('POST', 'images', entries)
+  }
+
+  /** The container the agent stand-in runs on an instance (404 when the instance has none). */
+  container(instanceId: string): Promise<ContainerView> {
+    return this.request('GET', `instances/${encodeURIComponent(instanceId)}/container`)
+  }
+
+  containers(): Promise<ContainerView[]> {
+    return this.request('GET', 'containers')
   }
 
   async healthy(): Promise<boolean> {

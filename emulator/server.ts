@@ -25,6 +25,7 @@ import { instanceControls, rawRoute, runStopHandlers } from './core/hooks.js'
 import { RateLimiter } from './core/rate-limits.js'
 import { identify } from './core/routing.js'
 import { createServiceModules } from './services/index.js'
+import { startAgentStandIn } from './agent/index.js'
 
 export type { EmulatorOptions } from './types.js'
 export type { GatedCall, PauseHandle } from './core/cloud.js'
@@ -187,6 +188,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     verbose: options.verbose ?? false,
     ...(options.rateLimits ? { limiter: new RateLimiter() } : {})
   }
+  startAgentStandIn(cloud, options.images)
   const server = createServer((req, res) => {
     route(ctx, req).then(
       (response) => send(res, response),

@@ -151,6 +151,12 @@ export interface SimulationSettings {
   sqsTimeScale?: number
   /** EventBridge: factor on the schedule clock (rate(1 minute) fires every 60 s times this); default 1. */
   scheduleTimeScale?: number
+  /** Agent stand-in: how long a crashed container waits before its restart policy starts it again, ms (default 1000). */
+  containerRestartDelayMs?: number
+  /** Agent stand-in: at most this many restarts per container while its instance runs (default 10). */
+  containerMaxRestarts?: number
+  /** Agent stand-in: first delay between its tries to get credentials and read the configuration (doubling, 5 tries), ms (default 500). */
+  agentRetryDelayMs?: number
 }
 
 export interface EmulatorOptions {
@@ -163,6 +169,11 @@ export interface EmulatorOptions {
   rateLimits?: boolean
   /** Print one line per call to stderr. */
   verbose?: boolean
+  /**
+   * The agent stand-in's image catalogue: `{ image, pull?: 'ok' | 'denied', run?: 'healthy' | 'unhealthy' | 'crash',
+   * logs?: string[] }` each (emulator/agent/catalogue.ts); unlisted images pull, run healthy and log `<image> started`.
+   */
+  images?: unknown[]
 }
 
 /** A VPC as other modules need to see it (Route 53 checks private zone VPCs). */

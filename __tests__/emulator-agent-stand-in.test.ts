@@ -1,0 +1,440 @@
+/**
+ * The emulator's agent stand-in does on each instance what the real agent does, through the AWS APIs
+ * with the instance role's credentials: reads its configuration, resolves references, pulls and runs
+ * the container as the image catalogue says, writing its lines to CloudWatch Logs.
+ */
+import { afterAll, beforeAll, expect, test } from '@jest/globals'
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand
+} from '@aws-sdk/client-auto-scaling'
+import { CloudWatchLogsClient, CreateLogGroupCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
+import { CreateLaunchTemplateCommand, EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
+import {
+  AddRoleToInstanceProfileCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  IAMClient,
+  PutRolePolicyCommand
+} from '@aws-sdk/client-iam'
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
+import type { AgentConfig } from '../src/agent/config.js'
+import type { ContainerView } from '../emulator/agent/index.js'
+import { EmulatorClient } from '../emulator/client.js'
+import { startEmulator, type Emulator } from '../emulator/server.js'
+import { sdkConfig } from '../emulator/testing.js'
+
+let emu: Emulator
+let control: EmulatorClient
+let ec2: EC2Client
+let asg: AutoScalingClient
+let iam: IAMClient
+let ssm: SSMClient
+let logs: CloudWatchLogsClient
+let secrets: SecretsManagerClient
+let ecr: ECRClient
+
+const REGION = 'us-east-1'
+const GROUP = '/hyperform/shop/prod'
+
+beforeAll(async () => {
+  emu = await startEmulator({
+    simulation: { launchDelayMs: 5, terminateDelayMs: 5, containerRestartDelayMs: 10, agentRetryDelayMs: 2 }
+  })
+  control = new EmulatorClient(emu.endpoint)
+  ec2 = new EC2Client(sdkConfig(emu))
+  asg = new AutoScalingClient(sdkConfig(emu))
+  iam = new IAMClient(sdkConfig(emu))
+  ssm = new SSMClient(sdkConfig(emu))
+  logs = new CloudWatchLogsClient(sdkConfig(emu))
+  secrets = new SecretsManagerClient(sdkConfig(emu))
+  ecr = new ECRClient(sdkConfig(emu))
+  await logs.send(new CreateLogGroupCommand({ logGroupName: GROUP }))
+})
+
+afterAll(async () => {
+  for (const c of [ec2, asg, iam, ssm, logs, secrets, ecr]) c.destroy()
+  await emu.stop()
+})
+
+const parameterArn = (name: string): string => `arn:aws:ssm:${REGION}:${emu.accountId}:parameter${name}`
+
+/** What an instance role of a service needs: its configuration, its log stream. */
+function servicePolicy(service: string, extra: object[] = []): object {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: 'ssm:GetParameter', Resource: parameterArn(`/hyperform/shop/prod/${service}/*`) },
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: `arn:aws:logs:${REGION}:${emu.accountId}:log-group:${GROUP}:log-stream:${service}/*`
+      },
+      ...extra
+    ]
+  }
+}
+
+/** A role EC2 may assume, with one inline policy, in an instance profile of the same name. */
+async function instanceProfile(name: string, policy: object): Promise<void> {
+  const trust = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]
+  }
+  await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }))
+  await iam.send(
+    new PutRolePolicyCommand({ RoleName: name, PolicyName: 'agent', PolicyDocument: JSON.stringify(policy) })
+  )
+  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name }))
+  await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: name, RoleName: name }))
+}
+
+function agentConfig(service: string, overrides: Partial<AgentConfig> = {}): AgentConfig {
+  return {
+    version: 1,
+    service,
+    image: `shop/${service}:1`,
+    ports: [],
+    dns: '172.28.0.2',
+    dnsSearch: ['prod.shop.internal'],
+    environment: { MODE: 'production' },
+    environmentFrom: {},
+    secrets: [],
+    restart: 'always',
+    stopSignal: 'SIGTERM',
+    stopGracePeriod: 10,
+    logging: { driver: 'awslogs', group: GROUP, region: REGION, streamPrefix: service, options: {} },
+    awsCredentials: false,
+    ...overrides
+  }
+}
+
+/** Stores the configuration as a SecureString; answers `<name>:<version>`. */
+async function putConfig(service: string, config: AgentConfig): Promise<string> {
+  const name = `/hyperform/shop/prod/${service}/config`
+  const out = await ssm.send(
+    new PutParameterCommand({ Name: name, Type: 'SecureString', Value: JSON.stringify(config), Overwrite: true })
+  )
+  return `${name}:${out.Version ?? 0}`
+}
+
+function userData(lines: string[]): string {
+  return Buffer.from(['#!/bin/bash', ...lines, 'exec /opt/hyperform/agent.sh', ''].join('\n')).toString('base64')
+}
+
+/** One instance of a one-instance Auto Scaling group launched from a template with this user data and profile. */
+async function launch(name: string, data: { userData: string; profile?: string }): Promise<string> {
+  await ec2.send(
+    new CreateLaunchTemplateCommand({
+      LaunchTemplateName: name,
+      LaunchTemplateData: {
+        ImageId: 'ami-0a2023a1b2c3d4e5f',
+        InstanceType: 't3.micro',
+        UserData: data.userData,
+        ...(data.profile ? { IamInstanceProfile: { Name: data.profile } } : {})
+      }
+    })
+  )
+  await asg.send(
+    new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: name,
+      MinSize: 1,
+      MaxSize: 1,
+      DesiredCapacity: 1,
+      LaunchTemplate: { LaunchTemplateName: name, Version: '$Latest' }
+    })
+  )
+  await emu.waitIdle()
+  const out = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }))
+  const id = out.AutoScalingGroups?.[0]?.Instances?.[0]?.InstanceId
+  if (!id) throw new Error(`group ${name} launched nothing`)
+  return id
+}
+
+/** A service deployed as the action would: role + profile, SecureString configuration, group. */
+async function deploy(
+  service: string,
+  options: { config?: Partial<AgentConfig>; policy?: object } = {}
+): Promise<{ instanceId: string; container: ContainerView }> {
+  await instanceProfile(`${service}-instance`, options.policy ?? servicePolicy(service))
+  const config = await putConfig(service, agentConfig(service, options.config))
+  const instanceId = await launch(service, {
+    userData: userData([`HYPERFORM_REGION=${REGION}`, `HYPERFORM_CONFIG=${config}`]),
+    profile: `${service}-instance`
+  })
+  return { instanceId, container: await control.container(instanceId) }
+}
+
+async function lines(stream: string): Promise<string[]> {
+  const out = await logs.send(new GetLogEventsCommand({ logGroupName: GROUP, logStreamName: stream }))
+  return (out.events ?? []).map((e) => e.message ?? '')
+}
+
+test("the container's lines land in <service>/<instance-id>, written with the instance role's credentials", async () => {
+  await control.setImages({ image: 'shop/web:1', logs: ['listening on :8080', 'ready'] })
+  const { instanceId, container } = await deploy('web', { config: { ports: ['80:8080'] } })
+  expect(container).toMatchObject({ state: 'running', health: 'healthy', restarts: 0, image: 'shop/web:1' })
+  expect(container.spec).toMatchObject({
+    image: 'shop/web:1',
+    ports: ['80:8080'],
+    env: { MODE: 'production' },
+    logging: { driver: 'awslogs', group: GROUP, stream: `web/${instanceId}` }
+  })
+  expect(await lines(`web/${instanceId}`)).toEqual(['listening on :8080', 'ready'])
+  const agentCalls = emu.calls().filter((c) => c.caller === `instance-${instanceId}`)
+  expect(agentCalls.map((c) => c.operation)).toEqual(['GetParameter', 'CreateLogStream', 'PutLogEvents'])
+})
+
+test('a crashing image with restart on-failure:2 is restarted exactly twice and logs its lines three times', async () => {
+  await control.setImages({ image: 'shop/worker:1', run: 'crash', logs: ['boom'] })
+  const { instanceId, container } = await deploy('worker', { config: { restart: 'on-failure:2' } })
+  expect(container).toMatchObject({ state: 'exited', health: 'none', restarts: 2 })
+  expect(await lines(`worker/${instanceId}`)).toEqual(['boom', 'boom', 'boom'])
+})
+
+test('a crashing image with restart no stays exited after one run', async () => {
+  await control.setImages({ image: 'shop/once:1', run: 'crash', logs: ['once'] })
+  const { instanceId, container } = await deploy('once', { config: { restart: 'no' } })
+  expect(container).toMatchObject({ state: 'exited', restarts: 0 })
+  expect(await lines(`once/${instanceId}`)).toEqual(['once'])
+})
+
+test('restart always keeps restarting a crashing container while the instance runs, up to the bound', async () => {
+  await control.setSimulation({ containerMaxRestarts: 3 })
+  await control.setImages({ image: 'shop/loop:1', run: 'crash', logs: ['again'] })
+  const { instanceId, container } = await deploy('loop', { config: { restart: 'always' } })
+  await control.setSimulation({ containerMaxRestarts: 10 })
+  expect(container.restarts).toBe(3)
+  expect(await lines(`loop/${instanceId}`)).toHaveLength(4)
+})
+
+test('references resolve with the instance role: an SSM parameter into the environment, a secret into its file', async () => {
+  await ssm.send(
+    new PutParameterCommand({
+      Name: '/hyperform/shop/prod/shared/db-url',
+      Type: 'SecureString',
+      Value: 'postgres://db:5432'
+    })
+  )
+  const secret = await secrets.send(new CreateSecretCommand({ Name: 'shop/db-password', SecretString: 's3cr3t!' }))
+  const arn = secret.ARN ?? ''
+  const config: Partial<AgentConfig> = {
+    environmentFrom: { DATABASE_URL: { ssm: '/hyperform/shop/prod/shared/db-url' } },
+    secrets: [
+      { name: 'db_password', target: '/run/secrets/db_password', mode: '0400', uid: '1000', from: { secret: arn } },
+      { name: 'motd', target: '/etc/motd', mode: '0444', value: 'hello' }
+    ]
+  }
+  const reads = [
+    { Effect: 'Allow', Action: 'ssm:GetParameter', Resource: parameterArn('/hyperform/shop/prod/shared/*') },
+    { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: arn }
+  ]
+  const { container } = await deploy('store', { config, policy: servicePolicy('store', reads) })
+  expect(container.state).toBe('running')
+  expect(container.spec?.env).toEqual({ MODE: 'production', DATABASE_URL: 'postgres://db:5432' })
+  expect(container.spec?.secrets).toEqual([
+    { name: 'db_password', target: '/run/secrets/db_password', mode: '0400', uid: '1000', content: 's3cr3t!' },
+    { name: 'motd', target: '/etc/motd', mode: '0444', content: 'hello' }
+  ])
+  // without the secret's permission the agent stops there, naming what it was refused
+  const { container: refused } = await deploy('store2', { config: { secrets: config.secrets ?? [] } })
+  expect(refused.state).toBe('failed')
+  expect(refused.error).toMatch(
+    /^AccessDeniedException: .*secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:/
+  )
+  expect(refused.spec).toBeUndefined()
+})
+
+test('an ECR image makes the agent get an authorization token, and the pull needs the role to read the repository', async () => {
+  const repo = await ecr.send(new CreateRepositoryCommand({ repositoryName: 'shop/api' }))
+  const repositoryArn = repo.repository?.repositoryArn ?? ''
+  const host = `${emu.accountId}.dkr.ecr.${REGION}.amazonaws.com`
+  const image = `${host}/shop/api:7`
+  await control.setImages({ image, logs: ['api up'] })
+  const config: Partial<AgentConfig> = { image, registry: { host, region: REGION } }
+  const pull = [
+    { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+    { Effect: 'Allow', Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], Resource: repositoryArn }
+  ]
+  const { instanceId, container } = await deploy('api', { config, policy: servicePolicy('api', pull) })
+  expect(container).toMatchObject({ state: 'running', image })
+  const ops = emu.calls().filter((c) => c.caller === `instance-${instanceId}`)
+  expect(ops.map((c) => `${c.service}:${c.operation}`)).toEqual([
+    'ssm:GetParameter',
+    'ecr:GetAuthorizationToken',
+    'logs:CreateLogStream',
+    'logs:PutLogEvents'
+  ])
+  expect(await lines(`api/${instanceId}`)).toEqual(['api up'])
+  // a token alone does not pull: the repository's read actions are the instance role's too
+  const tokenOnly = { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' }
+  const { instanceId: other, container: refused } = await deploy('api2', {
+    config,
+    policy: servicePolicy('api2', [tokenOnly])
+  })
+  expect(refused.state).toBe('failed')
+  expect(refused.error).toMatch(
+    /^pull denied: .*not authorized to perform: ecr:BatchGetImage on resource: arn:aws:ecr:/
+  )
+  expect(emu.calls().some((c) => c.caller === `instance-${other}` && c.operation === 'GetAuthorizationToken')).toBe(
+    true
+  )
+})
+
+test('logging none makes no Logs calls; a missing log group fails the container as docker run fails', async () => {
+  const { instanceId, container } = await deploy('quiet', { config: { logging: { driver: 'none' } } })
+  expect(container).toMatchObject({ state: 'running', health: 'healthy', spec: { logging: { driver: 'none' } } })
+  expect(
+    emu
+      .calls()
+      .filter((c) => c.caller === `instance-${instanceId}`)
+      .map((c) => c.service)
+  ).toEqual(['ssm'])
+  const logging = {
+    driver: 'awslogs',
+    group: '/hyperform/shop/gone',
+    region: REGION,
+    streamPrefix: 'lost',
+    options: {}
+  }
+  const policy = servicePolicy('lost', [{ Effect: 'Allow', Action: 'logs:*', Resource: '*' }])
+  const { container: lost } = await deploy('lost', { config: { logging: logging as AgentConfig['logging'] }, policy })
+  expect(lost).toMatchObject({
+    state: 'failed',
+    error: expect.stringMatching(/^ResourceNotFoundException: .*log group/)
+  })
+})
+
+test('a denied pull fails the container with the reason, and nothing runs', async () => {
+  await control.setImages({ image: 'shop/private:1', pull: 'denied' })
+  const { instanceId, container } = await deploy('private')
+  expect(container.state).toBe('failed')
+  expect(container.error).toMatch(/pull denied.*shop\/private:1/)
+  expect(emu.calls().some((c) => c.caller === `instance-${instanceId}` && c.operation === 'CreateLogStream')).toBe(
+    false
+  )
+})
+
+test('a role not allowed to read the configuration fails with AccessDenied naming the action, after retrying', async () => {
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 'logs:*', Resource: '*' }]
+  }
+  const { instanceId, container } = await deploy('blind', { policy })
+  expect(container.state).toBe('failed')
+  expect(container.error).toMatch(
+    /^AccessDeniedException: .*not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:us-east-1:\d+:parameter\/hyperform\/shop\/prod\/blind\/config/
+  )
+  const tries = emu.calls().filter((c) => c.caller === `instance-${instanceId}` && c.operation === 'GetParameter')
+  expect(tries).toHaveLength(5)
+})
+
+test('a permission granted while the agent retries is enough: the configuration is read on a later try', async () => {
+  await control.setSimulation({ agentRetryDelayMs: 100 })
+  const granted: Promise<unknown>[] = []
+  const off = emu.onCall((call) => {
+    if (call.operation !== 'GetParameter' || call.errorCode !== 'AccessDeniedException' || granted.length > 0) return
+    const policy = JSON.stringify(servicePolicy('late'))
+    granted.push(
+      iam.send(new PutRolePolicyCommand({ RoleName: 'late-instance', PolicyName: 'agent', PolicyDocument: policy }))
+    )
+  })
+  try {
+    const nothing = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }]
+    }
+    const { instanceId, container } = await deploy('late', { policy: nothing })
+    expect(granted).toHaveLength(1)
+    expect(container.state).toBe('running')
+    const tries = emu.calls().filter((c) => c.caller === `instance-${instanceId}` && c.operation === 'GetParameter')
+    // denied until the grant landed (one try later unless the machine is slow), then read once
+    const outcomes = tries.map((c) => c.errorCode ?? 'ok')
+    expect(outcomes[0]).toBe('AccessDeniedException')
+    expect(outcomes.slice(-1)).toEqual(['ok'])
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1)
+  } finally {
+    off()
+    await control.setSimulation({ agentRetryDelayMs: 2 })
+  }
+})
+
+test('an unhealthy image keeps running unhealthy; terminating its instance stops the container', async () => {
+  await control.setImages({ image: 'shop/sick:1', run: 'unhealthy' })
+  const { instanceId, container } = await deploy('sick')
+  expect(container).toMatchObject({ state: 'running', health: 'unhealthy' })
+  expect(await lines(`sick/${instanceId}`)).toEqual(['shop/sick:1 started'])
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }))
+  await emu.waitIdle()
+  expect(await control.container(instanceId)).toMatchObject({ state: 'exited', health: 'none' })
+})
+
+test('terminating the instance between restarts ends the restarts', async () => {
+  await control.setSimulation({ containerRestartDelayMs: 1000 })
+  await control.setImages({ image: 'shop/flaky:1', run: 'crash', logs: ['flaky'] })
+  await instanceProfile('flaky-instance', servicePolicy('flaky'))
+  const config = await putConfig('flaky', agentConfig('flaky'))
+  const ud = userData([`HYPERFORM_REGION=${REGION}`, `HYPERFORM_CONFIG=${config}`])
+  const launched = launch('flaky', { userData: ud, profile: 'flaky-instance' })
+  // the group is created and its instance runs before the first restart is due
+  const until = Date.now() + 5000
+  let running: ContainerView | undefined
+  while (!running && Date.now() < until) {
+    running = (await control.containers()).find((c) => c.image === 'shop/flaky:1' && c.state === 'exited')
+    if (!running) await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  expect(running).toBeDefined()
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: [running?.instanceId ?? ''] }))
+  await launched.catch(() => undefined)
+  await control.setSimulation({ containerRestartDelayMs: 10 })
+  await emu.waitIdle()
+  expect(await control.container(running?.instanceId ?? '')).toMatchObject({ state: 'exited', restarts: 0 })
+  expect(await lines(`flaky/${running?.instanceId ?? ''}`)).toEqual(['flaky'])
+})
+
+test('an instance without the agent lines gets no container; one without an instance profile fails', async () => {
+  const bare = await launch('bare', { userData: userData(['echo hello']) })
+  await expect(control.container(bare)).rejects.toThrow(/404/)
+  expect((await control.containers()).some((c) => c.instanceId === bare)).toBe(false)
+  const config = await putConfig('orphan', agentConfig('orphan'))
+  const orphan = await launch('orphan', {
+    userData: userData([`HYPERFORM_REGION=${REGION}`, `HYPERFORM_CONFIG=${config}`])
+  })
+  expect(await control.container(orphan)).toMatchObject({
+    state: 'failed',
+    error: expect.stringMatching(/instance profile/)
+  })
+})
+
+test('the image catalogue validates entries, fills defaults, accepts arrays and replaces an image on a later POST', async () => {
+  const entries = await control.setImages([{ image: 'cat/a:1' }, { image: 'cat/b:1', run: 'crash', logs: [] }])
+  expect(entries).toEqual([
+    { image: 'cat/a:1', pull: 'ok', run: 'healthy', logs: ['cat/a:1 started'] },
+    { image: 'cat/b:1', pull: 'ok', run: 'crash', logs: [] }
+  ])
+  await control.setImages({ image: 'cat/a:1', pull: 'denied' })
+  const listed = await control.images()
+  expect(listed.filter((e) => e.image.startsWith('cat/'))).toEqual([
+    { image: 'cat/a:1', pull: 'denied', run: 'healthy', logs: ['cat/a:1 started'] },
+    { image: 'cat/b:1', pull: 'ok', run: 'crash', logs: [] }
+  ])
+  const post = (body: string): Promise<Response> =>
+    fetch(`${emu.endpoint}/_emulator/images`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+  for (const [body, message] of [
+    ['{"image": "x", "run": "explode"}', /"run" of x must be one of healthy, unhealthy, crash/],
+    ['{"pull": "ok"}', /"image" must be/],
+    ['{"image": "x", "logs": "one line"}', /"logs" of x must be an array of strings/],
+    ['{"image": "x", "colour": "red"}', /unknown key "colour"/],
+    ['[{"image": "ok:1"}, {"image": "y", "pull": "maybe"}]', /entry 1: "pull" of y must be one of ok, denied/],
+    ['not json', /JSON/]
+  ] as const) {
+    const res = await post(body)
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: string }).error).toMatch(message)
+  }
+  // a refused array changes nothing, not even its valid entries
+  expect((await control.images()).some((e) => e.image === 'ok:1')).toBe(false)
+})

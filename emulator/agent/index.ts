@@ -1,0 +1,82 @@
+/**
+ * Wires the agent stand-in into a cloud: an instance whose user data carries the agent's two lines
+ * gets an agent run when it becomes running, stopped when it shuts down; the control routes show
+ * the containers and set the image catalogue.
+ */
+import type { Cloud } from '../types.js'
+import { background } from '../core/background.js'
+import { onStop, registerControlRoutes } from '../core/hooks.js'
+import { ec2World, type InstanceRecord } from '../services/ec2/model.js'
+import { imageBehaviours, imageCatalogue } from './catalogue.js'
+import { agentUserData, AgentRun, type ContainerView } from './stand-in.js'
+
+export { imageBehaviour, imageBehaviours, type ImageBehaviour, type ImageBehaviourInput } from './catalogue.js'
+export type { ContainerSpec, ContainerView } from './stand-in.js'
+
+const runs = new WeakMap<Cloud, Map<string, AgentRun>>()
+
+function onInstance(cloud: Cloud, byInstance: Map<string, AgentRun>, instance: InstanceRecord): void {
+  const existing = byInstance.get(instance.instanceId)
+  if (instance.state === 'shutting-down' || instance.state === 'terminated') {
+    existing?.stop()
+    return
+  }
+  if (instance.state !== 'running' || existing) return
+  const userData = agentUserData(instance.data.UserData)
+  if (!userData) return
+  const run = new AgentRun(cloud, instance, userData)
+  byInstance.set(instance.instanceId, run)
+  background(cloud, `agent on ${instance.instanceId}`, run.main())
+}
+
+/** Starts the stand-in for one cloud, with the catalogue's first entries (options.images). */
+export function startAgentStandIn(cloud: Cloud, images: unknown[] = []): void {
+  imageCatalogue(cloud).set(imageBehaviours(images))
+  const byInstance = new Map<string, AgentRun>()
+  runs.set(cloud, byInstance)
+  ec2World(cloud).stateListeners.push((instance) => onInstance(cloud, byInstance, instance))
+  onStop(cloud, () => {
+    for (const run of byInstance.values()) run.stop()
+  })
+  const view = (run: AgentRun): ContainerView => structuredClone(run.view)
+  registerControlRoutes(cloud, [
+    {
+      method: 'GET',
+      path: /^\/_emulator\/images$/,
+      handle: () => ({ status: 200, body: imageCatalogue(cloud).list() })
+    },
+    {
+      method: 'POST',
+      path: /^\/_emulator\/images$/,
+      handle: (_params, body) => {
+        try {
+          const entries = imageBehaviours(body)
+          imageCatalogue(cloud).set(entries)
+          return { status: 200, body: entries }
+        } catch (err) {
+          return { status: 400, body: { error: err instanceof Error ? err.message : String(err) } }
+        }
+      }
+    },
+    {
+      method: 'GET',
+      path: /^\/_emulator\/containers$/,
+      handle: () => ({ status: 200, body: [...byInstance.values()].map(view) })
+    },
+    {
+      method: 'GET',
+      path: /^\/_emulator\/instances\/([^/]+)\/container$/,
+      handle: ([id]) => {
+        const run = byInstance.get(id ?? '')
+        return run
+          ? { status: 200, body: view(run) }
+          : { status: 404, body: { error: `no agent container on instance ${id ?? ''}` } }
+      }
+    }
+  ])
+}
+
+/** The containers the stand-in runs (tests in process). */
+export function containers(cloud: Cloud): ContainerView[] {
+  return [...(runs.get(cloud)?.values() ?? [])].map((r) => structuredClone(r.view))
+}

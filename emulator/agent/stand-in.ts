@@ -1,0 +1,316 @@
+/**
+ * The agent stand-in: what the real agent (a bash script on each instance) does once the instance
+ * runs, done through the same AWS APIs with the instance role's credentials, so the role's IAM
+ * policies are enforced as on AWS. Containers do not really run: the image catalogue says whether
+ * the pull succeeds and what the container does (logs, health, crash).
+ */
+import { AGENT_CONFIG_VERSION, type AgentConfig, type Reference } from '../../src/agent/config.js'
+import type { Cloud } from '../types.js'
+import type { InstanceRecord } from '../services/ec2/model.js'
+import { authorizeImagePull } from '../services/ecr/index.js'
+import { agentAws, type AgentAws, type LogTarget } from './aws.js'
+import { imageCatalogue, type ImageBehaviour } from './catalogue.js'
+import { instanceCredentials, type SessionCredentials } from './instance-role.js'
+
+export type ContainerState = 'pending' | 'pulling' | 'running' | 'exited' | 'failed'
+export type ContainerHealth = 'healthy' | 'unhealthy' | 'none'
+
+/** What the real agent would hand to `docker run`, references resolved. */
+export interface ContainerSpec {
+  image: string
+  command?: string[]
+  entrypoint?: string[]
+  ports: string[]
+  dns: string
+  dnsSearch: string[]
+  /** Inline and resolved values together (the agent passes each by name, `-e KEY`). */
+  env: Record<string, string>
+  /** Each mounted read-only at `target`. */
+  secrets: { name: string; target: string; mode: string; uid?: string; gid?: string; content: string }[]
+  restart: string
+  stopSignal: string
+  stopGracePeriod: number
+  logging:
+    | { driver: 'awslogs'; group: string; region: string; stream: string; options: Record<string, string> }
+    | { driver: 'none' }
+  awsCredentials: boolean
+}
+
+export interface ContainerView {
+  instanceId: string
+  state: ContainerState
+  health: ContainerHealth
+  restarts: number
+  error?: string
+  /** Empty until the configuration is read. */
+  image: string
+  spec?: ContainerSpec
+}
+
+/** The two lines of the user data the agent starts from. */
+export interface AgentUserData {
+  region: string
+  /** `<parameter name>:<version>`, an SSM version selector. */
+  config: string
+}
+
+/** The HYPERFORM_REGION and HYPERFORM_CONFIG lines of base64 user data, or undefined when either is missing. */
+export function agentUserData(userData: string | undefined): AgentUserData | undefined {
+  if (!userData) return undefined
+  const lines = Buffer.from(userData, 'base64').toString('utf8').split('\n')
+  const value = (key: string): string | undefined =>
+    lines
+      .map((l) => l.replace(/\r$/, ''))
+      .find((l) => l.startsWith(`${key}=`))
+      ?.slice(key.length + 1)
+  const region = value('HYPERFORM_REGION')
+  const config = value('HYPERFORM_CONFIG')
+  if (!region || !config || !/^.+:\d+$/.test(config)) return undefined
+  return { region, config }
+}
+
+const ECR_IMAGE = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\//
+const ATTEMPTS = 5
+const DEFAULT_RETRY_DELAY_MS = 500
+const DEFAULT_RESTART_DELAY_MS = 1000
+const DEFAULT_MAX_RESTARTS = 10
+
+/** The instance stopped (or the emulator did) while the agent was working: end quietly. */
+class Stopped extends Error {}
+
+/** A failure the agent reports as the container's error. */
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  return err.name && err.name !== 'Error' ? `${err.name}: ${err.message}` : err.message
+}
+
+/** Docker's --restart: whether a container that exited non-zero is started again after `restarts` restarts. */
+export function restartsAgain(policy: string, restarts: number): boolean {
+  if (policy === 'always' || policy === 'unless-stopped') return true
+  const m = /^on-failure(?::(\d+))?$/.exec(policy)
+  if (m) return m[1] === undefined || restarts < Number(m[1])
+  return false
+}
+
+function parseConfig(text: string): AgentConfig {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    throw new Error('the configuration parameter is not JSON')
+  }
+  const c = parsed as Partial<AgentConfig> | null
+  if (typeof c !== 'object' || c === null) throw new Error('the configuration is not a JSON object')
+  if (c.version !== AGENT_CONFIG_VERSION)
+    throw new Error(`unsupported configuration version ${String(c.version)} (expected ${AGENT_CONFIG_VERSION})`)
+  if (typeof c.image !== 'string' || !c.image) throw new Error('the configuration names no image')
+  if (typeof c.logging !== 'object' || c.logging === null) throw new Error('the configuration has no logging')
+  return c as AgentConfig
+}
+
+export class AgentRun {
+  readonly view: ContainerView
+  private stopped = false
+  private readonly wakers = new Set<() => void>()
+
+  constructor(
+    private readonly cloud: Cloud,
+    private readonly instance: InstanceRecord,
+    private readonly userData: AgentUserData
+  ) {
+    this.view = { instanceId: instance.instanceId, state: 'pending', health: 'none', restarts: 0, image: '' }
+  }
+
+  /** The instance is shutting down: the container is stopped (nothing more is logged) and the agent ends. */
+  stop(): void {
+    this.stopped = true
+    if (this.view.state === 'running') {
+      this.view.state = 'exited'
+      this.view.health = 'none'
+    }
+    for (const wake of this.wakers) wake()
+  }
+
+  /** Waits, or less if the run is stopped meanwhile. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.wakers.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      this.wakers.add(done)
+    })
+  }
+
+  private check(): void {
+    if (this.stopped) throw new Stopped()
+  }
+
+  async main(): Promise<void> {
+    let aws: AgentAws | undefined
+    try {
+      aws = agentAws(this.cloud.endpoint(), await this.credentials())
+      await this.boot(aws)
+    } catch (err) {
+      if (!(err instanceof Stopped)) this.fail(describe(err))
+    } finally {
+      aws?.destroy()
+    }
+  }
+
+  /** Waits before the next of ATTEMPTS tries (doubling from agentRetryDelayMs), or says there is none left. */
+  private async backoff(attempt: number): Promise<boolean> {
+    if (attempt >= ATTEMPTS) return false
+    await this.sleep((this.cloud.simulation.agentRetryDelayMs ?? DEFAULT_RETRY_DELAY_MS) * 2 ** (attempt - 1))
+    this.check()
+    return true
+  }
+
+  /** IMDS's credentials; a new instance profile may take a while to reach the instance, as on AWS. */
+  private async credentials(): Promise<SessionCredentials> {
+    for (let attempt = 1; ; attempt++) {
+      const c = instanceCredentials(this.cloud, this.instance)
+      if (c) return c
+      if (!(await this.backoff(attempt)))
+        throw new Error(
+          'Unable to locate credentials: IMDS has no role credentials for the instance (no instance profile, no role in it, or a role ec2.amazonaws.com may not assume)'
+        )
+    }
+  }
+
+  private fail(error: string): void {
+    if (this.stopped) return
+    this.view.state = 'failed'
+    this.view.health = 'none'
+    this.view.error = error
+  }
+
+  private async boot(aws: AgentAws): Promise<void> {
+    const config = parseConfig(await this.readConfig(aws))
+    this.view.image = config.image
+    this.view.spec = await this.resolveSpec(aws, config)
+    this.check()
+    // docker login to the registry, then no other ECR call: the pull itself uses the token
+    const registry = config.registry
+    const token = registry ? await this.retrying(() => aws.ecrLogin(registry.region)) : undefined
+    this.check()
+    this.view.state = 'pulling'
+    this.pull(config.image, token)
+    await this.runContainer(aws, this.view.spec, imageCatalogue(this.cloud).get(config.image))
+  }
+
+  /** An ECR image is pulled as ECR authorizes the token's caller (docker without a token has none); then the catalogue. */
+  private pull(image: string, token: string | undefined): void {
+    if (ECR_IMAGE.test(image)) {
+      const decision = authorizeImagePull(this.cloud, token ?? '', image)
+      if (!decision.allowed) throw new Error(`pull denied: Error response from daemon: ${decision.message}`)
+    }
+    if (imageCatalogue(this.cloud).get(image).pull === 'denied')
+      throw new Error(`pull denied: Error response from daemon: pull access denied for ${image}`)
+  }
+
+  /**
+   * One AWS read, tried again after any failure (doubling waits), as the agent retries each of
+   * its reads: a new role's policies, a new profile, take a while to apply on AWS.
+   */
+  private async retrying<T>(read: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await read()
+      } catch (err) {
+        this.check()
+        if (!(await this.backoff(attempt))) throw err
+      }
+    }
+  }
+
+  private readConfig(aws: AgentAws): Promise<string> {
+    return this.retrying(() => aws.parameter(this.userData.config, this.userData.region))
+  }
+
+  /** An ARN names its region; a plain parameter name is in the instance's region. */
+  private resolve(aws: AgentAws, ref: Reference, region: string): Promise<string> {
+    const name = 'ssm' in ref ? ref.ssm : ref.secret
+    const where = name.startsWith('arn:') ? (name.split(':')[3] ?? region) : region
+    return this.retrying(() => ('ssm' in ref ? aws.parameter(name, where) : aws.secret(name, where)))
+  }
+
+  private async resolveSpec(aws: AgentAws, config: AgentConfig): Promise<ContainerSpec> {
+    const region = this.userData.region
+    const env: Record<string, string> = { ...config.environment }
+    for (const [key, ref] of Object.entries(config.environmentFrom ?? {}))
+      env[key] = await this.resolve(aws, ref, region)
+    const secrets: ContainerSpec['secrets'] = []
+    for (const s of config.secrets ?? []) {
+      const content = s.value ?? (s.from ? await this.resolve(aws, s.from, region) : '')
+      secrets.push({
+        name: s.name,
+        target: s.target,
+        mode: s.mode,
+        ...(s.uid !== undefined ? { uid: s.uid } : {}),
+        ...(s.gid !== undefined ? { gid: s.gid } : {}),
+        content
+      })
+    }
+    const logging: ContainerSpec['logging'] =
+      config.logging.driver === 'awslogs'
+        ? {
+            driver: 'awslogs',
+            group: config.logging.group,
+            region: config.logging.region,
+            stream: `${config.logging.streamPrefix}/${this.instance.instanceId}`,
+            options: { ...config.logging.options }
+          }
+        : { driver: 'none' }
+    return {
+      image: config.image,
+      ...(config.command ? { command: [...config.command] } : {}),
+      ...(config.entrypoint ? { entrypoint: [...config.entrypoint] } : {}),
+      ports: [...(config.ports ?? [])],
+      dns: config.dns,
+      dnsSearch: [...(config.dnsSearch ?? [])],
+      env,
+      secrets,
+      restart: config.restart,
+      stopSignal: config.stopSignal,
+      stopGracePeriod: config.stopGracePeriod,
+      logging,
+      awsCredentials: config.awsCredentials
+    }
+  }
+
+  /** Starts the container, and again after each crash while its restart policy says so (bounded). */
+  private async runContainer(aws: AgentAws, spec: ContainerSpec, behaviour: ImageBehaviour): Promise<void> {
+    const target: LogTarget | undefined =
+      spec.logging.driver === 'awslogs'
+        ? { region: spec.logging.region, group: spec.logging.group, stream: spec.logging.stream }
+        : undefined
+    for (;;) {
+      // docker run fails when the awslogs driver cannot create its stream (missing group, no permission)
+      if (target) await aws.createLogStream(target)
+      this.check()
+      this.view.state = 'running'
+      this.view.health = behaviour.run === 'crash' ? 'none' : behaviour.run
+      if (target) await this.putLines(aws, target, behaviour.logs)
+      this.check()
+      if (behaviour.run !== 'crash') return
+      this.view.state = 'exited'
+      const max = this.cloud.simulation.containerMaxRestarts ?? DEFAULT_MAX_RESTARTS
+      if (!restartsAgain(spec.restart, this.view.restarts) || this.view.restarts >= max) return
+      await this.sleep(this.cloud.simulation.containerRestartDelayMs ?? DEFAULT_RESTART_DELAY_MS)
+      this.check()
+      this.view.restarts += 1
+    }
+  }
+
+  /** A failed delivery does not stop the container: the awslogs driver reports it to the daemon's log only. */
+  private async putLines(aws: AgentAws, target: LogTarget, lines: string[]): Promise<void> {
+    try {
+      await aws.putLogEvents(target, lines)
+    } catch {
+      // dropped
+    }
+  }
+}
