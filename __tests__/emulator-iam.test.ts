@@ -9,7 +9,9 @@ import {
   IAMClient,
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
-  PutRolePolicyCommand
+  ListRolesCommand,
+  PutRolePolicyCommand,
+  UpdateRoleCommand
 } from '@aws-sdk/client-iam'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { startEmulator } from '../emulator/server.js'
@@ -111,6 +113,35 @@ describe('IAM roles', () => {
     await iam.send(new DeleteRoleCommand({ RoleName: 'conflict' }))
     expect(emu.cloud.shared.roles.has('conflict')).toBe(false)
     expect((await failure(iam.send(new GetRoleCommand({ RoleName: 'conflict' })))).name).toBe('NoSuchEntityException')
+  })
+})
+
+describe('role descriptions', () => {
+  test('a description given at creation is changed by UpdateRole and listed by ListRoles under its path', async () => {
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'described',
+        Path: '/team/app/',
+        AssumeRolePolicyDocument: trust,
+        Description: 'first words'
+      })
+    )
+    await iam.send(new UpdateRoleCommand({ RoleName: 'described', Description: 'second words' }))
+    const listed = await iam.send(new ListRolesCommand({ PathPrefix: '/team/' }))
+    expect(listed.Roles?.map((r) => [r.RoleName, r.Description, r.Path])).toEqual([
+      ['described', 'second words', '/team/app/']
+    ])
+    expect((await iam.send(new GetRoleCommand({ RoleName: 'described' }))).Role?.MaxSessionDuration).toBe(3600)
+  })
+
+  test('UpdateRole of an unknown role is NoSuchEntity, and a description over 1000 characters is refused', async () => {
+    expect(await failure(iam.send(new UpdateRoleCommand({ RoleName: 'nobody', Description: 'x' })))).toEqual({
+      name: 'NoSuchEntity',
+      status: 404
+    })
+    expect(
+      await failure(iam.send(new UpdateRoleCommand({ RoleName: 'described', Description: 'x'.repeat(1001) })))
+    ).toMatchObject({ name: 'ValidationError', status: 400 })
   })
 })
 

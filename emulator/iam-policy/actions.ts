@@ -487,6 +487,12 @@ interface IamRoleState {
   roles?: { roleName: string; arn: string; tags?: Tags }[]
 }
 
+/** A role's real ARN (with its path) when it exists, else the ARN its name would have at the root path. */
+function existingRoleArn(r: RequestView, name: string | undefined): string {
+  const role = ((r.state('iam') ?? {}) as IamRoleState).roles?.find((x) => x.roleName === name)
+  return role?.arn ?? roleArn(r, name)
+}
+
 /** The role's ARN (its real path when it exists) and its tags as aws:ResourceTag / iam:ResourceTag. */
 function iamRole(action: string, extra?: (r: RequestView) => Record<string, string[]>): Rule {
   return (r) => {
@@ -569,7 +575,7 @@ const IAM: Record<string, Rule> = {
   DeleteInstanceProfile: (r) => [check('iam:DeleteInstanceProfile', instanceProfileArn(r))],
   AddRoleToInstanceProfile: (r) => [
     check('iam:AddRoleToInstanceProfile', instanceProfileArn(r)),
-    check('iam:PassRole', roleArn(r, r.param('RoleName')), { 'iam:passedtoservice': ['ec2.amazonaws.com'] })
+    check('iam:PassRole', existingRoleArn(r, r.param('RoleName')), { 'iam:passedtoservice': ['ec2.amazonaws.com'] })
   ],
   CreateOpenIDConnectProvider: (r) => [
     check(
