@@ -6,7 +6,7 @@
  * data: the deployed user data is decoded and run in a sandbox, and a value crafted to break out
  * of it (quotes, $(...), backticks, newlines, a line EOF, unicode) comes out byte-identical.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import {
@@ -21,7 +21,8 @@ import type { Emulator } from '../emulator/server.js'
 import { sdkConfig } from '../emulator/testing.js'
 import { ROLE_POLICY_NAME, functionName, roleName } from '../src/names.js'
 import { emulator, runOk, SCOPE } from './helpers/reliability.js'
-import { runUserData } from './helpers/user-data-sandbox.js'
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
+import type { AgentConfig } from '../src/agent/config.js'
 
 const MARKERS = mkdtempSync(path.join(tmpdir(), 'hyperform-breakout-'))
 /** Would create files in MARKERS if any shell ever evaluated it. */
@@ -225,25 +226,44 @@ describe('security defaults of a deployed stack', () => {
     expect(masked).toEqual(expect.arrayContaining([ROTATED, SECRETS.DB_PASSWORD]))
   })
 
-  test('a compose value crafted to break out of the user data reaches the container spec byte-identical when the deployed user data runs', async () => {
+  test('a compose value crafted to break out of the user data stays out of it, and reaches the instance agent and the container byte-identical', async () => {
     const versions = await templateVersions()
     const api = versions.filter((v) => v.name.endsWith('-api')).sort((a, b) => b.version - a.version)[0]
     const web = versions.find((v) => v.name.endsWith('-web'))
     expect(api && web).toBeTruthy()
     const script = Buffer.from(String(api?.data.UserData ?? ''), 'base64').toString('utf8')
     const plain = Buffer.from(String(web?.data.UserData ?? ''), 'base64').toString('utf8')
-    // Outside its quoted base64 blobs the script is the same constant text for any service.
-    const constant = (text: string): string => text.replace(/'[A-Za-z0-9+/=]+'/g, "''")
+    // The same constant script for any service, but for the configuration it names.
+    const constant = (text: string): string => text.replace(/^HYPERFORM_CONFIG=.*$/m, '')
     expect(constant(script)).toBe(constant(plain))
-    for (const fragment of ['touch', 'EOF', '日本語', 'quoted', MARKERS, 'API_TOKEN', ROTATED])
+    for (const fragment of ['touch', 'EOF', '日本語', 'quoted', MARKERS, 'API_TOKEN', ROTATED, 'registry.example.com'])
       expect(script).not.toContain(fragment)
 
-    const { spec, root } = runUserData(script)
-    expect(root).toBeTruthy()
-    expect(spec.environment).toEqual({ API_TOKEN: ROTATED, DB_PASSWORD: SECRETS.DB_PASSWORD, BREAKOUT })
-    expect(spec.command).toEqual(COMMAND)
-    expect(spec.image).toBe('registry.example.com/team/api:1.0')
-    expect(readFileSync(path.join(root, 'launch.py'), 'utf8')).toContain('env.update(spec["environment"])')
+    // The configuration the user data names holds the values as they were written.
+    const name = /^HYPERFORM_CONFIG=(\S+)$/m.exec(script)?.[1] ?? ''
+    const ssm = new SSMClient(sdkConfig(emu, { region: SCOPE.region }))
+    try {
+      const config = JSON.parse(
+        (await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }))).Parameter?.Value ?? '{}'
+      ) as AgentConfig
+      expect(config.environment).toEqual({ API_TOKEN: ROTATED, DB_PASSWORD: SECRETS.DB_PASSWORD, BREAKOUT })
+      expect(config.command).toEqual(COMMAND)
+      expect(config.image).toBe('registry.example.com/team/api:1.0')
+    } finally {
+      ssm.destroy()
+    }
+    // The agent stand-in read it with the instance role: the container gets the same bytes.
+    const containers = (await (await fetch(`${emu.endpoint}/_emulator/containers`)).json()) as Array<{
+      image: string
+      spec?: { env?: Record<string, string> }
+    }>
+    const running = containers.filter((c) => c.image === 'registry.example.com/team/api:1.0' && c.spec)
+    expect(running.length).toBeGreaterThan(0)
+    // (the second run rotated the token with wait: false, so some containers may still run the first one)
+    for (const c of running) {
+      expect(c.spec?.env?.BREAKOUT).toBe(BREAKOUT)
+      expect([SECRETS.API_TOKEN, ROTATED]).toContain(c.spec?.env?.API_TOKEN)
+    }
     // Nothing in the values was evaluated by a shell.
     expect(readdirSync(MARKERS)).toEqual([])
     expect(existsSync(path.join(MARKERS, 'dollar-paren'))).toBe(false)

@@ -53,7 +53,8 @@ async function loadModel(draft: InputsDraft, stackKnown: boolean): Promise<Compo
   const result = await loadCompose({ files: draft.composeFiles, workspace: draft.workspace, env: process.env })
   annotate(result.warnings)
   if (result.ok) return result.model
-  if (draft.command === 'destroy' && stackKnown) {
+  // destroy and logs need only the stack's name: a compose problem (a secret's variable unset in a logs step) is a warning
+  if ((draft.command === 'destroy' || draft.command === 'logs') && stackKnown) {
     annotate(result.errors.map((d) => ({ ...d, severity: 'warning' as const })))
     return undefined
   }

@@ -162,10 +162,25 @@ interface DumpLogGroup {
   retentionInDays?: number
 }
 
+interface DumpProfile {
+  name: string
+  path: string
+  roles: string[]
+}
+interface DumpParameter {
+  region: string
+  name: string
+  type?: string
+  keyId?: string
+  version?: number
+  tier?: string
+}
+
 export interface Dump {
   ec2: { securityGroups: DumpGroup[]; launchTemplates: DumpTemplate[]; instances: DumpInstance[] }
   autoscaling: { groups: DumpAsg[] }
-  iam: { roles: DumpRole[] }
+  iam: { roles: DumpRole[]; instanceProfiles: DumpProfile[] }
+  ssm: { parameters: DumpParameter[] }
   route53: DumpZone[]
   lambda: DumpFunction[]
   events: DumpRule2[]
@@ -293,7 +308,13 @@ export function snapshot(emu: Emulator): Record<string, unknown> {
         targets: r.targets.map((t) => `${t.Id} -> ${t.Arn}`).sort()
       }))
       .sort(byName((r) => r.name)),
-    logGroups: d.logs.map((l) => ({ name: l.name, retention: l.retentionInDays })).sort(byName((l) => l.name))
+    logGroups: d.logs.map((l) => ({ name: l.name, retention: l.retentionInDays })).sort(byName((l) => l.name)),
+    instanceProfiles: d.iam.instanceProfiles
+      .map((p) => ({ name: p.name, path: p.path, roles: [...p.roles].sort() }))
+      .sort(byName((p) => p.name)),
+    parameters: d.ssm.parameters
+      .map((p) => ({ name: p.name, type: p.type, keyId: p.keyId, version: p.version, tier: p.tier }))
+      .sort(byName((p) => p.name))
   }
 }
 

@@ -205,7 +205,7 @@ export const instanceRole: KindOps<'instance-role'> = {
     const reasons: string[] = []
     const fields: string[] = []
     if (have.hash !== want.hash) {
-      reasons.push(have.hash ? 'permissions changed' : 'policy of unknown content')
+      reasons.push(have.hash ? 'permissions changed' : 'policy not yet in place')
       fields.push('policy')
     }
     if (!have.trustOk) {
@@ -213,7 +213,8 @@ export const instanceRole: KindOps<'instance-role'> = {
       fields.push('trust')
     }
     if (reasons.length === 0) return [{ ...base, action: 'noop', reason: 'up to date' }]
-    return [{ ...base, action: 'update', reason: reasons.join(', '), fields, drift: !have.trustOk || !have.hash }]
+    // A role without the hash is one a run cut short before its policy was in place: finished, not drift.
+    return [{ ...base, action: 'update', reason: reasons.join(', '), fields, drift: !have.trustOk }]
   },
   removals({ current, keep, reason }) {
     const roles =

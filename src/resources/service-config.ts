@@ -9,11 +9,13 @@
  */
 import {
   DeleteParametersCommand,
+  DescribeParametersCommand,
   PutParameterCommand,
   paginateDescribeParameters,
   type ParameterMetadata
 } from '@aws-sdk/client-ssm'
 import { errorCode, wrap } from '../aws/errors.js'
+import type { Aws } from '../aws/send.js'
 import { configParameterName, configPath } from '../names.js'
 import { servicesLeaving, templateOf } from './launch-template.js'
 import type { KindOps, Removal, Upsert } from './kind.js'
@@ -73,6 +75,15 @@ function toConfig(p: ParameterMetadata, prefix: string): CurrentConfig | undefin
     keyId: p.KeyId,
     tier: p.Tier
   }
+}
+
+/** One configuration's metadata, by name (DescribeParameters: no value is read). */
+async function existing(aws: Aws, name: string): Promise<CurrentConfig | undefined> {
+  const out = await aws.send(
+    new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [name] }] })
+  )
+  const found = (out.Parameters ?? []).find((p) => p.Name === name)
+  return found ? toConfig(found, name.replace(/[^/]+\/config$/, '')) : undefined
 }
 
 export const serviceConfig: KindOps<'service-config'> = {
@@ -188,7 +199,12 @@ export const serviceConfig: KindOps<'service-config'> = {
       version = (await e.send(put(have !== undefined))).Version ?? 1
     } catch (err) {
       if (errorCode(err) !== 'ParameterAlreadyExists') throw err
-      version = (await e.send(put(true))).Version ?? 1
+      // Written by a run cut short (or read from the template's tags only): the same value is kept, not versioned again.
+      const found = await existing(e, want.name)
+      version =
+        found?.hash === want.hash && (found.keyId ?? DEFAULT_SSM_KEY) === (want.keyId ?? DEFAULT_SSM_KEY)
+          ? found.version
+          : ((await e.send(put(true))).Version ?? 1)
     }
     e.done({
       kind: 'service-config',
