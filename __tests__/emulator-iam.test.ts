@@ -136,7 +136,7 @@ describe('role descriptions', () => {
 
   test('UpdateRole of an unknown role is NoSuchEntity, and a description over 1000 characters is refused', async () => {
     expect(await failure(iam.send(new UpdateRoleCommand({ RoleName: 'nobody', Description: 'x' })))).toEqual({
-      name: 'NoSuchEntity',
+      name: 'NoSuchEntityException',
       status: 404
     })
     expect(

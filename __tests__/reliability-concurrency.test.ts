@@ -112,9 +112,19 @@ describe('two runs at the same time', () => {
       }
       expect(s.zones.map((z) => z.name)).toEqual(['prj-demo.us-east-1.internal.'])
       expect(s.functions.map((f) => f.name)).toEqual(['update_r53_record-prj-demo'])
-      expect(s.roles.map((r) => r.name)).toEqual(['hyperform-dns-prj-demo-us-east-1'])
+      // one DNS updater role for the project, one instance role per service of each stack
+      expect(s.roles.map((r) => r.name)).toEqual([
+        'hyperform-dns-prj-demo-us-east-1',
+        ...['st-a', 'st-b'].flatMap((stack) =>
+          ['db', 'wordpress'].map((service) => `hyperform-prj-demo-${stack}-${service}-us-east-1`)
+        )
+      ])
       expect(s.rules.map((r) => r.name)).toEqual(['update_r53_record-prj-demo', 'update_r53_record-prj-demo-reconcile'])
-      expect(s.logGroups.map((l) => l.name)).toEqual(['/aws/lambda/update_r53_record-prj-demo'])
+      expect(s.logGroups.map((l) => l.name)).toEqual([
+        '/aws/lambda/update_r53_record-prj-demo',
+        '/hyperform/prj-demo/st-a',
+        '/hyperform/prj-demo/st-b'
+      ])
       expect(s.autoScalingGroups.map((g) => g.name)).toHaveLength(8)
       expect(s.securityGroups).toHaveLength(4)
       expect(s.launchTemplates).toHaveLength(4)

@@ -73,9 +73,9 @@ export async function runOk(args: RunArgs): Promise<ActionRun> {
   return result
 }
 
-/** Calls made by the action (any access key but the DNS updater's). */
+/** Calls made by the action (any access key but the DNS updater's and the instances' agents'). */
 export const byAction = (calls: readonly CallRecord[]): CallRecord[] =>
-  calls.filter((c) => !(c.caller ?? '').startsWith('lambda-'))
+  calls.filter((c) => !/^(lambda|instance)-/.test(c.caller ?? ''))
 export const writesOf = (calls: readonly CallRecord[]): CallRecord[] =>
   byAction(calls).filter((c) => c.kind === 'write')
 export const callNames = (calls: readonly CallRecord[]): string[] =>

@@ -38,7 +38,10 @@ export const RATE_LIMIT_RULES: readonly BucketRule[] = [
   { name: 'route53', service: 'route53', matches: () => true, rate: 5, burst: 5 },
   { name: 'lambda-control', service: 'lambda', matches: (op) => op !== 'Invoke', rate: 15, burst: 15 },
   { name: 'autoscaling', service: 'autoscaling', matches: () => true, rate: 10, burst: 20 },
-  { name: 'iam', service: 'iam', matches: () => true, rate: 10, burst: 20 }
+  { name: 'iam', service: 'iam', matches: () => true, rate: 10, burst: 20 },
+  // Parameter Store's standard throughput: PutParameter 3 per second (Systems Manager quotas)
+  { name: 'ssm-put-parameter', service: 'ssm', matches: (op) => op === 'PutParameter', rate: 3, burst: 3 },
+  { name: 'ssm', service: 'ssm', matches: () => true, rate: 40, burst: 40 }
 ]
 
 interface Bucket {

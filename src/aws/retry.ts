@@ -16,6 +16,11 @@ export interface Timing {
   rolePropagationMs: number
   /** How long other eventual-consistency errors are retried, ms. */
   consistencyMs: number
+  /**
+   * How long a throttled call is retried, ms: longer than the rest, since a bucket shared with
+   * the account refills for sure (a 100-service first deploy makes 500 IAM writes at ~10/s).
+   */
+  throttleMs: number
   /** How long to wait for instances to terminate and security groups to become free, ms. */
   teardownMs: number
 }
@@ -26,6 +31,7 @@ export const DEFAULT_TIMING: Timing = {
   pollMs: 5_000,
   rolePropagationMs: 120_000,
   consistencyMs: 60_000,
+  throttleMs: 300_000,
   teardownMs: 600_000
 }
 
@@ -64,5 +70,5 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions):
 
 /** Retries only throttling (after the SDK's own retries), within `budgetMs`. */
 export function retryThrottling<T>(fn: () => Promise<T>, timing: Timing): Promise<T> {
-  return withRetry(fn, { timing, budgetMs: timing.consistencyMs, retryable: () => false })
+  return withRetry(fn, { timing, budgetMs: timing.throttleMs, retryable: () => false })
 }

@@ -121,7 +121,7 @@ export class Aws {
             throw err
           }
         },
-        { timing: this.timing, budgetMs: this.timing.consistencyMs, retryable: () => false }
+        { timing: this.timing, budgetMs: this.timing.throttleMs, retryable: () => false }
       )
     )
   }

@@ -2,7 +2,7 @@
  * The typed compose model: what the rest of the action sees of the compose
  * file(s) once they are parsed, interpolated, merged, validated and normalised.
  */
-import type { Reference } from '../agent/config.js'
+import type { AgentSecret, Reference } from '../agent/config.js'
 
 export type { Reference }
 
@@ -43,20 +43,13 @@ export interface ExposedPort {
   protocol: Protocol
 }
 
-/** A compose secret mounted as a file in the container. */
-export interface ServiceSecret {
-  /** The top-level secret's name. */
-  name: string
-  /** Absolute path in the container: `/run/secrets/<name>` unless `target` says otherwise. */
-  target: string
-  /** Octal, e.g. "0444" (compose's default). */
-  mode: string
-  uid?: string
-  gid?: string
-  /** Exactly one of `value` (from a file or variable, read when the action runs; secrets-grade) and `from`. */
-  value?: string
-  from?: Reference
-}
+/**
+ * A compose secret mounted as a file in the container, as the agent takes it: `target` absolute
+ * (`/run/secrets/<name>` unless the compose file says otherwise), `mode` octal ("0444" by
+ * default), and exactly one of `value` (from a file or variable, read when the action runs;
+ * secrets-grade) and `from`.
+ */
+export type ServiceSecret = AgentSecret
 
 export interface ServiceLogging {
   /** `awslogs`: the stack's CloudWatch log group, which the action names; `none`: no logs. */
