@@ -96,7 +96,9 @@ export function pageByName<T>(
 /** IAM's description: at most 1000 characters of its printable set. */
 function checkDescription(description: string | undefined): void {
   if (description === undefined) return
-  if (description.length > 1000 || !/^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*$/.test(description))
+  // tab, newline, carriage return and the printable Latin-1 range, as IAM's pattern says
+  const allowed = [...description].every((c) => '\t\n\r'.includes(c) || /[\u0020-\u007E\u00A1-\u00FF]/.test(c))
+  if (description.length > 1000 || !allowed)
     throw iamError(
       'ValidationError',
       "1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to 1000 and match the pattern [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*"
