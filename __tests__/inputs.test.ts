@@ -107,6 +107,18 @@ describe('reading the action inputs', () => {
     ])
   })
 
+  it('takes a KMS key id or key ARN for the configurations, and refuses an alias, which no instance role could be granted', () => {
+    const key = '1234abcd-12ab-34cd-56ef-1234567890ab'
+    setInputs({ project: 'shop', region: 'us-east-1', 'kms-key-id': key })
+    expect(readInputs({ GITHUB_WORKSPACE: workspace() }).kmsKeyId).toBe(key)
+    setInputs({ project: 'shop', region: 'us-east-1', 'kms-key-id': `arn:aws:kms:us-east-1:123456789012:key/${key}` })
+    expect(readInputs({ GITHUB_WORKSPACE: workspace() }).kmsKeyId).toBe(`arn:aws:kms:us-east-1:123456789012:key/${key}`)
+    setInputs({ project: 'shop', region: 'us-east-1', 'kms-key-id': 'alias/app' })
+    expect(problems(() => readInputs({ GITHUB_WORKSPACE: workspace() })).join('\n')).toContain('Input "kms-key-id"')
+    setInputs({ project: 'shop', region: 'us-east-1' })
+    expect(readInputs({ GITHUB_WORKSPACE: workspace() })).toMatchObject({ kmsKeyId: undefined, lines: 100 })
+  })
+
   it('accepts an SSM parameter reference as the AMI', () => {
     setInputs({ project: 'shop', region: 'us-east-1', ami: 'resolve:ssm:/my/ami' })
     expect(readInputs({ GITHUB_WORKSPACE: workspace() }).ami).toBe('resolve:ssm:/my/ami')

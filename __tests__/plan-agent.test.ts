@@ -67,6 +67,30 @@ describe('the instance agent kinds in the plan', () => {
     expect(dbPolicy).not.toContain('/web/')
   })
 
+  test('a kms-key-id encrypts every configuration with that key and lets each instance role decrypt with it through SSM only', () => {
+    const key = '1234abcd-12ab-34cd-56ef-1234567890ab'
+    const desired = desiredFor({ services: [svc('web'), svc('db')], files: ['compose.yaml'] }, { kmsKeyId: key })
+    for (const service of desired.services) {
+      expect(service.config.keyId).toBe(key)
+      const policy = JSON.parse(
+        instancePolicy(service.instanceRole.grants, { accountId: ACCOUNT, partition: 'aws' })
+      ) as {
+        Statement: Array<{ Sid: string; Resource: unknown; Condition?: unknown }>
+      }
+      expect(policy.Statement.find((s) => s.Sid === 'DecryptConfiguration')).toEqual(
+        expect.objectContaining({
+          Resource: `arn:aws:kms:us-east-1:${ACCOUNT}:key/${key}`,
+          Condition: { StringEquals: { 'kms:ViaService': 'ssm.us-east-1.amazonaws.com' } }
+        })
+      )
+    }
+    // the key changing is a change of every configuration (and of every role's policy)
+    const before = desiredFor({ services: [svc('web'), svc('db')], files: ['compose.yaml'] })
+    const changes = diff(desired, currentFrom(before)).changes
+    expect(changes.filter((c) => c.kind === 'service-config').map((c) => c.action)).toEqual(['update', 'update'])
+    expect(changes.filter((c) => c.kind === 'instance-role').map((c) => c.action)).toEqual(['update', 'update'])
+  })
+
   test('an unchanged stack plans no change, whether the agent resources are verified or known from the templates', () => {
     const desired = stack()
     for (const current of [currentFrom(desired), currentUnverified(desired)]) {
