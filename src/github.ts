@@ -2,7 +2,8 @@
  * Pull-request previews: what the event asks for, and the one comment the
  * action keeps on the pull request (found by a hidden marker, updated in place).
  */
-import { getOctokit } from '@actions/github'
+import { HttpClient } from '@actions/http-client'
+import { USER_AGENT } from './aws/clients.js'
 import type { Command } from './inputs.js'
 
 type Env = Record<string, string | undefined>
@@ -82,51 +83,76 @@ export interface CommentTarget {
   number: number
 }
 
-/** Octokit's RequestError, told apart by shape (its class comes from a transitive dependency). */
-function isRequestError(
-  error: unknown
-): error is { status: number; message: string; request: { method: string; url: string } } {
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    typeof (error as { status?: unknown }).status === 'number' &&
-    'request' in error
-  )
+interface Comment {
+  id: number
+  body?: string
 }
 
-/** Creates the comment, or updates the one carrying the marker: never a second one. */
+/** The URL of the next page from a Link header (RFC 8288), as GitHub paginates. */
+function nextPage(link: string | string[] | undefined): string | undefined {
+  const header = Array.isArray(link) ? link.join(',') : (link ?? '')
+  return /<([^>]+)>;\s*rel="next"/.exec(header)?.[1]
+}
+
+/** Runs one request; any status but 2xx is an error naming the request (the client answers 404 with no error). */
+async function call<T>(
+  request: () => Promise<{ statusCode: number; result: T | null; headers: object }>,
+  what: string
+): Promise<{ statusCode: number; result: T | null; headers: object }> {
+  let response
+  try {
+    response = await request()
+  } catch (error) {
+    // HttpClientError carries the status; anything else (no connection) is thrown as it is.
+    const status = (error as { statusCode?: unknown }).statusCode
+    if (typeof status !== 'number') throw error
+    throw new Error(`GitHub API ${what} answered ${status}: ${String((error as Error).message).slice(0, 200)}`, {
+      cause: error
+    })
+  }
+  if (response.statusCode < 200 || response.statusCode > 299)
+    throw new Error(`GitHub API ${what} answered ${response.statusCode}`)
+  return response
+}
+
+/**
+ * Creates the comment, or updates the one carrying the marker: never a second one. The toolkit's
+ * HTTP client brings the runner's proxy settings (https_proxy, no_proxy), as Octokit would.
+ */
 export async function upsertComment(
   target: CommentTarget,
   args: { marker: string; body: string }
 ): Promise<'created' | 'updated'> {
-  // getOctokit brings the runner's proxy settings and the toolkit's user agent; the base URL
-  // is passed explicitly so a caller's apiUrl wins over the one read when the module loaded.
-  const octokit = getOctokit(target.token, { baseUrl: target.apiUrl })
-  const [owner = '', repo = ''] = target.repository.split('/')
-  const issue = { owner, repo, issue_number: target.number }
+  // The runtime in the user agent, as Octokit sends it: GitHub's logs show what ran the action.
+  const client = new HttpClient(`${USER_AGENT} Node.js/${process.versions.node}`, [], {
+    headers: {
+      authorization: `token ${target.token}`,
+      accept: 'application/vnd.github+json',
+      'x-github-api-version': '2022-11-28'
+    }
+  })
+  const api = target.apiUrl.replace(/\/+$/, '')
+  const comments = `${api}/repos/${target.repository}/issues/${target.number}/comments`
   const body = `${args.marker}\n${args.body}`
   try {
     // Page by 100 (the API's maximum) and stop at the page that holds the marker.
-    const [existing] = await octokit.paginate(
-      octokit.rest.issues.listComments,
-      { ...issue, per_page: 100 },
-      (response, done) => {
-        const found = response.data.find((c) => c.body?.includes(args.marker))
-        if (found) done()
-        return found ? [found] : []
-      }
-    )
+    let existing: Comment | undefined
+    for (let url: string | undefined = `${comments}?per_page=100`; url && !existing;) {
+      const page: { result: Comment[] | null; headers: object } = await call(
+        () => client.getJson<Comment[]>(url ?? ''),
+        `GET ${url}`
+      )
+      existing = (page.result ?? []).find((c) => c.body?.includes(args.marker))
+      url = nextPage((page.headers as Record<string, string | string[] | undefined>).link)
+    }
     if (existing) {
-      await octokit.rest.issues.updateComment({ owner, repo, comment_id: existing.id, body })
+      const url = `${api}/repos/${target.repository}/issues/comments/${existing.id}`
+      await call(() => client.patchJson(url, { body }), `PATCH ${url}`)
       return 'updated'
     }
-    await octokit.rest.issues.createComment({ ...issue, body })
+    await call(() => client.postJson(comments, { body }), `POST ${comments}`)
     return 'created'
-  } catch (error) {
-    if (!isRequestError(error)) throw error
-    throw new Error(
-      `GitHub API ${error.request.method} ${error.request.url} answered ${error.status}: ${error.message.slice(0, 200)}`,
-      { cause: error }
-    )
+  } finally {
+    client.dispose()
   }
 }

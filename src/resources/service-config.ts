@@ -129,7 +129,9 @@ export const serviceConfig: KindOps<'service-config'> = {
             current: { name: want.name, service: service.name, version: told.version, hash: told.hash }
           }
         ]
-      return [{ ...base, action: 'update', reason: 'configuration changed', fields: ['value'] }]
+      // The template's tag shows the parameter exists: overwrite it, no probe first.
+      const seen = { name: want.name, service: service.name, version: told.version, hash: told.hash }
+      return [{ ...base, action: 'update', reason: 'configuration changed', fields: ['value'], current: seen }]
     }
     const have = current.configs.find((c) => c.name === want.name)
     const base = {
