@@ -109,6 +109,15 @@ describe('the instance agent, end to end', () => {
     expect(tokens.every((c) => c.caller !== 'AKIAE2EACTION')).toBe(true)
   })
 
+  test("IAM's propagation delay refused the first launch templates naming the new profiles, and the deploy rode it out", () => {
+    const deploy = runs.find((r) => r.name === 'deploy')?.run
+    const refused = (deploy?.calls ?? []).filter(
+      (c) => c.operation === 'CreateAutoScalingGroup' && c.errorCode === 'ValidationError'
+    )
+    expect(refused.length).toBeGreaterThan(0)
+    expect(deploy?.code).toBe(0)
+  })
+
   test('command: logs prints the started line of both wordpress containers', async () => {
     const logs = await until(
       async () => {
