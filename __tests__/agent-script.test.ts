@@ -229,7 +229,8 @@ const ops = (calls: CallRecord[]) =>
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'hyperform-agent-'))
-  emu = await startEmulator()
+  // the real script is the agent here: the emulator runs no stand-in beside it
+  emu = await startEmulator({ simulation: { agentStandIn: false } })
   control = new EmulatorClient(emu.endpoint)
   account = emu.accountId
   registry = `${account}.dkr.ecr.${REGION}.amazonaws.com`

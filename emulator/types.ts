@@ -151,6 +151,8 @@ export interface SimulationSettings {
   sqsTimeScale?: number
   /** EventBridge: factor on the schedule clock (rate(1 minute) fires every 60 s times this); default 1. */
   scheduleTimeScale?: number
+  /** Agent stand-in: false runs none on any instance (a test runs the real agent script against them); default true. */
+  agentStandIn?: boolean
   /** Agent stand-in: how long a crashed container waits before its restart policy starts it again, ms (default 1000). */
   containerRestartDelayMs?: number
   /** Agent stand-in: at most this many restarts per container while its instance runs (default 10). */

@@ -21,7 +21,7 @@ function onInstance(cloud: Cloud, byInstance: Map<string, AgentRun>, instance: I
     existing?.stop()
     return
   }
-  if (instance.state !== 'running' || existing) return
+  if (instance.state !== 'running' || existing || cloud.simulation.agentStandIn === false) return
   const userData = agentUserData(instance.data.UserData)
   if (!userData) return
   const run = new AgentRun(cloud, instance, userData)
