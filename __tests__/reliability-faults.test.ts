@@ -7,7 +7,8 @@
  *
  * Faults hit every caller, the DNS updater included. The seed makes the dice deterministic; the
  * interleaving of concurrent calls is not, so the assertions hold for any interleaving, and the
- * rarer faults are forced to happen at least once (see beforeAll).
+ * rarer faults (a failed PutTargets entry, a 500, the role not yet assumable, a group or template
+ * not yet visible) are forced to happen at least once (see beforeAll).
  */
 import type { Emulator } from '../emulator/server.js'
 import type { FaultSettings } from '../emulator/types.js'
@@ -65,6 +66,16 @@ beforeAll(async () => {
     if (c.operation === 'CreateFunction' && !c.injected && c.errorCode === 'InvalidParameterValueException') {
       faulty.setFaults({ rolePropagationSeconds: FAULTS.rolePropagationSeconds ?? 0 })
       offRole()
+    }
+  })
+  // New security groups and launch templates stay invisible until the action has met that once (a
+  // group or template it just made, not found), then for 3 s: the instance roles a template waits
+  // for may otherwise take longer than the 3 s.
+  faulty.setFaults({ ec2VisibilitySeconds: 3600 })
+  const offVisibility = faulty.onCall((c) => {
+    if (!c.injected && /^InvalidGroup\.NotFound|^InvalidLaunchTemplate/.test(c.errorCode ?? '')) {
+      faulty.setFaults({ ec2VisibilitySeconds: FAULTS.ec2VisibilitySeconds ?? 0 })
+      offVisibility()
     }
   })
   let burst = false
