@@ -78,6 +78,10 @@ export function agentConfig(service: ServiceModel, ctx: AgentContext): AgentConf
   }
   if (service.command) config.command = [...service.command]
   if (service.entrypoint) config.entrypoint = [...service.entrypoint]
+  const health = service.healthcheck
+  if (health)
+    config.healthcheck =
+      'disable' in health ? { disable: true } : { ...health, ...(health.test ? { test: [...health.test] } : {}) }
   return config
 }
 
