@@ -61,6 +61,8 @@ const HEALTHCHECK = {
   retries: 5
 }
 
+const SHELL_CHECK = { test: ['CMD-SHELL', `curl -f "http://localhost/$PORT" || exit 1`], retries: 0 }
+
 let emu: Emulator
 let control: EmulatorClient
 let work: string
@@ -270,8 +272,8 @@ beforeAll(async () => {
         Overwrite: true
       })
     )
-    // Versions 3 and 4: a healthcheck in exec form, then a disabled one.
-    for (const healthcheck of [HEALTHCHECK, { disable: true as const }])
+    // Versions 3 to 6: a healthcheck in exec form, a disabled one, a shell one, test NONE.
+    for (const healthcheck of [HEALTHCHECK, { disable: true as const }, SHELL_CHECK, { test: ['NONE'] }])
       await ssm.send(
         new PutParameterCommand({
           Name: WEB_CONFIG,
@@ -475,11 +477,24 @@ describe('the instance agent script', () => {
     expect(readdirSync(cwd)).toEqual([])
   })
 
-  test('a disabled healthcheck is docker run --no-healthcheck and no other health flag', async () => {
-    const disabled = await agent('start', { config: `${WEB_CONFIG}:4` })
+  test.each([
+    ['disable', 4],
+    ['test NONE', 6]
+  ])('a healthcheck disabled by %s is docker run --no-healthcheck and no other health flag', async (_, version) => {
+    const disabled = await agent('start', { config: `${WEB_CONFIG}:${version}` })
     expect(disabled.code).toBe(0)
     const args = disabled.docker.find((c) => c.command === 'run')?.args ?? []
     expect(args.filter((a) => a.includes('health'))).toEqual(['--no-healthcheck'])
+  })
+
+  test('a CMD-SHELL healthcheck is the command as it is', async () => {
+    const shell = await agent('start', { config: `${WEB_CONFIG}:5` })
+    expect(shell.code).toBe(0)
+    const args = shell.docker.find((c) => c.command === 'run')?.args ?? []
+    expect(args.filter((a) => a.startsWith('--health-'))).toEqual([
+      `--health-cmd=${SHELL_CHECK.test[1]}`,
+      '--health-retries=0'
+    ])
   })
 
   test('an image whose pull is denied fails the start (exit 8) after its retries, and nothing runs', async () => {

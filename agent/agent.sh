@@ -252,7 +252,7 @@ if health is not None:
     if not isinstance(health, dict):
         fail("healthcheck is not an object")
     # docker refuses --no-healthcheck beside any --health-* flag: disabled means nothing else.
-    if health.get("disable") is True:
+    if health.get("disable") is True or health.get("test") == ["NONE"]:
         emit("H", "--no-healthcheck")
     else:
         test = health.get("test")

@@ -301,7 +301,8 @@ export class AgentRun {
       this.check()
       this.view.state = 'running'
       // A disabled check leaves docker without a health status, whatever the image would report.
-      const disabled = spec.healthcheck !== undefined && 'disable' in spec.healthcheck
+      const check = spec.healthcheck
+      const disabled = check !== undefined && ('disable' in check || check.test?.[0] === 'NONE')
       this.view.health = behaviour.run === 'crash' || disabled ? 'none' : behaviour.run
       if (target) await this.putLines(aws, target, behaviour.logs)
       this.check()

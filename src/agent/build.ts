@@ -78,10 +78,7 @@ export function agentConfig(service: ServiceModel, ctx: AgentContext): AgentConf
   }
   if (service.command) config.command = [...service.command]
   if (service.entrypoint) config.entrypoint = [...service.entrypoint]
-  const health = service.healthcheck
-  if (health)
-    config.healthcheck =
-      'disable' in health ? { disable: true } : { ...health, ...(health.test ? { test: [...health.test] } : {}) }
+  if (service.healthcheck) config.healthcheck = structuredClone(service.healthcheck)
   return config
 }
 
