@@ -9,8 +9,8 @@
  * ignoring the key would change what the container can do or see (storage,
  * files, devices, privileges, kernel limits, network namespace, identity, the
  * set of services); a **warning** when the key is orchestration or metadata
- * that the action replaces with its own behaviour (start order,
- * names, labels, resource limits on an instance the container has to itself).
+ * that the action replaces with its own behaviour (start order, names, labels,
+ * resource limits on an instance the container has to itself).
  * `x-*` extension keys are ignored silently, as the specification says,
  * except the action's own `x-hyperform`, whose keys are in the table. Any
  * other key is an error: it is not a Compose key.
