@@ -6,8 +6,8 @@
  * the registry login, the AWS calls the agent made, a parameter the role may not read, `stop`,
  * and a pull that keeps failing.
  */
-import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -49,6 +49,19 @@ const VALUES = {
   apiKey: 'inline-api-key-0d6f5a',
   apiMarker: 'api-config-marker-61b2'
 }
+
+/** Exec form whose arguments a shell would otherwise expand or split: a quote, `$`, `$(...)`, a newline. */
+const HEALTH_ARGS = ['%s|', "it's", '$HOME $(touch never) `id`', 'a\nb', '']
+const HEALTHCHECK = {
+  test: ['CMD', 'printf', ...HEALTH_ARGS],
+  intervalMs: 30_000,
+  timeoutMs: 500,
+  startPeriodMs: 90_000,
+  startIntervalMs: 1_000,
+  retries: 5
+}
+
+const SHELL_CHECK = { test: ['CMD-SHELL', `curl -f "http://localhost/$PORT" || exit 1`], retries: 0 }
 
 let emu: Emulator
 let control: EmulatorClient
@@ -259,6 +272,16 @@ beforeAll(async () => {
         Overwrite: true
       })
     )
+    // Versions 3 to 6: a healthcheck in exec form, a disabled one, a shell one, test NONE.
+    for (const healthcheck of [HEALTHCHECK, { disable: true as const }, SHELL_CHECK, { test: ['NONE'] }])
+      await ssm.send(
+        new PutParameterCommand({
+          Name: WEB_CONFIG,
+          Value: JSON.stringify(webConfig({ healthcheck })),
+          Type: 'SecureString',
+          Overwrite: true
+        })
+      )
   } finally {
     ssm.destroy()
     sm.destroy()
@@ -425,6 +448,53 @@ describe('the instance agent script', () => {
     expect(refused.code).toBe(5)
     expect(refused.stderr).toContain('version is not 1')
     expect(refused.docker).toEqual([])
+  })
+
+  test('a healthcheck in exec form reaches docker run as one shell command that gives the program its arguments', async () => {
+    const checked = await agent('start', { config: `${WEB_CONFIG}:3` })
+    expect(checked.code).toBe(0)
+    expect(checked.stdout + checked.stderr).not.toContain('touch never')
+    const args = checked.docker.find((c) => c.command === 'run')?.args ?? []
+    const health = args.filter((a) => a.startsWith('--health-'))
+    expect(health).toEqual([
+      `--health-cmd='printf' '%s|' 'it'\\''s' '$HOME $(touch never) \`id\`' 'a\nb' ''`,
+      '--health-interval=30000ms',
+      '--health-timeout=500ms',
+      '--health-start-period=90000ms',
+      '--health-start-interval=1000ms',
+      '--health-retries=5'
+    ])
+    // Just before the entrypoint and image; nothing else changes.
+    expect(args.indexOf(health[0]!)).toBe(args.indexOf('--entrypoint') - health.length)
+    // The container's shell runs it: printf gets exactly the configured arguments.
+    const cwd = mkdtempSync(path.join(work, 'health-'))
+    const shell = spawnSync('/bin/sh', ['-c', health[0]!.slice('--health-cmd='.length)], { cwd, encoding: 'utf8' })
+    expect(shell.stdout).toBe(
+      HEALTH_ARGS.slice(1)
+        .map((a) => `${a}|`)
+        .join('')
+    )
+    expect(readdirSync(cwd)).toEqual([])
+  })
+
+  test.each([
+    ['disable', 4],
+    ['test NONE', 6]
+  ])('a healthcheck disabled by %s is docker run --no-healthcheck and no other health flag', async (_, version) => {
+    const disabled = await agent('start', { config: `${WEB_CONFIG}:${version}` })
+    expect(disabled.code).toBe(0)
+    const args = disabled.docker.find((c) => c.command === 'run')?.args ?? []
+    expect(args.filter((a) => a.includes('health'))).toEqual(['--no-healthcheck'])
+  })
+
+  test('a CMD-SHELL healthcheck is the command as it is', async () => {
+    const shell = await agent('start', { config: `${WEB_CONFIG}:5` })
+    expect(shell.code).toBe(0)
+    const args = shell.docker.find((c) => c.command === 'run')?.args ?? []
+    expect(args.filter((a) => a.startsWith('--health-'))).toEqual([
+      `--health-cmd=${SHELL_CHECK.test[1]}`,
+      '--health-retries=0'
+    ])
   })
 
   test('an image whose pull is denied fails the start (exit 8) after its retries, and nothing runs', async () => {

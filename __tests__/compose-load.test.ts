@@ -428,14 +428,14 @@ describe('env_file', () => {
 describe('keys the action cannot honour', () => {
   it('warns about each ignored key at the key, and ignores x- keys silently', async () => {
     const body =
-      '    x-team: platform\n    depends_on: [db]\n    pull_policy: always\n    healthcheck:\n      test: ["CMD", "true"]\n    deploy:\n      resources: {limits: {cpus: "1"}}\n'
+      '    x-team: platform\n    depends_on: [db]\n    pull_policy: always\n    labels:\n      team: web\n    deploy:\n      resources: {limits: {cpus: "1"}}\n'
     expect(
       await warnings({ files: { 'compose.yaml': `version: "3.9"\nservices:\n  web:\n    image: nginx\n${body}` } })
     ).toEqual([
       'compose.yaml:1:1 version: ignored: obsolete in the Compose Specification',
       'compose.yaml:6:5 services.web.depends_on: ignored: all services start together; make clients retry until their dependencies answer',
       'compose.yaml:7:5 services.web.pull_policy: ignored: the image is pulled when each instance starts',
-      'compose.yaml:8:5 services.web.healthcheck: ignored: not used: the Auto Scaling Groups use EC2 instance health',
+      'compose.yaml:8:5 services.web.labels: ignored: container labels are not applied',
       'compose.yaml:11:7 services.web.deploy.resources: ignored: the container has the instance to itself; choose the instance type with deploy.size'
     ])
   })

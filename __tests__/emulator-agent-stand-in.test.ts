@@ -372,6 +372,19 @@ test('an unhealthy image keeps running unhealthy; terminating its instance stops
   expect(await control.container(instanceId)).toMatchObject({ state: 'exited', health: 'none' })
 })
 
+test("a disabled healthcheck (disable or test NONE) leaves a healthy image without health; a configured one keeps the image's", async () => {
+  await control.setImages([{ image: 'shop/unchecked:1' }, { image: 'shop/nonecheck:1' }, { image: 'shop/checked:1' }])
+  const unchecked = await deploy('unchecked', { config: { healthcheck: { disable: true } } })
+  expect(unchecked.container).toMatchObject({ state: 'running', health: 'none' })
+  expect(unchecked.container.spec?.healthcheck).toEqual({ disable: true })
+  const none = await deploy('nonecheck', { config: { healthcheck: { test: ['NONE'] } } })
+  expect(none.container).toMatchObject({ state: 'running', health: 'none' })
+  const healthcheck = { test: ['CMD', 'curl', '-f', 'http://localhost'], intervalMs: 500, retries: 2 }
+  const checked = await deploy('checked', { config: { healthcheck } })
+  expect(checked.container).toMatchObject({ state: 'running', health: 'healthy' })
+  expect(checked.container.spec?.healthcheck).toEqual(healthcheck)
+})
+
 test('terminating the instance between restarts ends the restarts', async () => {
   await control.setSimulation({ containerRestartDelayMs: 1000 })
   await control.setImages({ image: 'shop/flaky:1', run: 'crash', logs: ['flaky'] })

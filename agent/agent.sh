@@ -247,6 +247,41 @@ if logging.get("driver") == "awslogs":
         emit("Q", key, text(value, "logging option " + key))
 elif logging.get("driver") != "none":
     fail("logging.driver is neither awslogs nor none")
+health = c.get("healthcheck")
+if health is not None:
+    if not isinstance(health, dict):
+        fail("healthcheck is not an object")
+    # docker refuses --no-healthcheck beside any --health-* flag: disabled means nothing else.
+    if health.get("disable") is True or health.get("test") == ["NONE"]:
+        emit("H", "--no-healthcheck")
+    else:
+        test = health.get("test")
+        if test is not None:
+            test = texts(test, "healthcheck.test")
+            if len(test) == 2 and test[0] == "CMD-SHELL" and test[1].strip():
+                command = test[1]
+            elif len(test) >= 2 and test[0] == "CMD":
+                # docker run has no flag for the exec form: its arguments become one command for the
+                # container's shell, each single-quoted (a ' as '\''), so that quotes, $ and `...`
+                # reach the program as they are. The image needs /bin/sh, as for CMD-SHELL.
+                command = " ".join("'" + arg.replace("'", "'\\''") + "'" for arg in test[1:])
+            else:
+                fail("healthcheck.test is neither [\"CMD\", ...] nor [\"CMD-SHELL\", command]")
+            # One argument, flag=value: a command starting with "-" stays the flag's value.
+            emit("H", "--health-cmd=" + command)
+        for field, flag in (("intervalMs", "interval"), ("timeoutMs", "timeout"),
+                            ("startPeriodMs", "start-period"), ("startIntervalMs", "start-interval")):
+            value = health.get(field)
+            if value is None:
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                fail("healthcheck." + field + " is not a whole number of milliseconds")
+            emit("H", "--health-" + flag + "=" + str(value) + "ms")
+        retries = health.get("retries")
+        if retries is not None:
+            if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+                fail("healthcheck.retries is not a whole number")
+            emit("H", "--health-retries=" + str(retries))
 rest = texts(c.get("command", []), "command")
 entrypoint = c.get("entrypoint")
 if entrypoint is not None:
@@ -277,7 +312,7 @@ parse_config() {
   LOG_GROUP='' LOG_REGION='' LOG_PREFIX='' ENTRYPOINT_SET=0 ENTRYPOINT=''
   SEARCH=() PORTS=() ENV_KEYS=() ENV_VALUES=() FROM_KEYS=() FROM_KINDS=() FROM_REFS=() FROM_REGIONS=()
   SECRET_NAMES=() SECRET_TARGETS=() SECRET_MODES=() SECRET_UIDS=() SECRET_GIDS=() SECRET_KINDS=()
-  SECRET_REFS=() SECRET_REGIONS=() LOG_OPTIONS=() REST=()
+  SECRET_REFS=() SECRET_REGIONS=() LOG_OPTIONS=() HEALTH=() REST=()
   local tag a b c d e f g h ended=0
   # Empty IFS: read keeps leading and trailing blanks and newlines of every value.
   local IFS=
@@ -305,6 +340,7 @@ parse_config() {
         ;;
       L) read -r -d '' LOG_GROUP && read -r -d '' LOG_REGION && read -r -d '' LOG_PREFIX ;;
       Q) read -r -d '' a && read -r -d '' b && LOG_OPTIONS+=(--log-opt "$a=$b") ;;
+      H) read -r -d '' a && HEALTH+=("$a") ;;
       Y) ENTRYPOINT_SET=1 && read -r -d '' ENTRYPOINT ;;
       C) read -r -d '' a && REST+=("$a") ;;
       END) ended=1 ;;
@@ -406,6 +442,7 @@ run_container() {
   else
     args+=(--log-driver none)
   fi
+  args+=("${HEALTH[@]}")
   if ((ENTRYPOINT_SET)); then args+=(--entrypoint "$ENTRYPOINT"); fi
   args+=("$IMAGE" "${REST[@]}")
   for i in "${!ENV_KEYS[@]}"; do printf '%s\0%s\0' "${ENV_KEYS[i]}" "${ENV_VALUES[i]}"; done |

@@ -4,7 +4,12 @@
  * policies are enforced as on AWS. Containers do not really run: the image catalogue says whether
  * the pull succeeds and what the container does (logs, health, crash).
  */
-import { AGENT_CONFIG_VERSION, type AgentConfig, type Reference } from '../../src/agent/config.js'
+import {
+  AGENT_CONFIG_VERSION,
+  type AgentConfig,
+  type AgentHealthcheck,
+  type Reference
+} from '../../src/agent/config.js'
 import type { Cloud } from '../types.js'
 import type { InstanceRecord } from '../services/ec2/model.js'
 import { authorizeImagePull } from '../services/ecr/index.js'
@@ -33,6 +38,8 @@ export interface ContainerSpec {
   logging:
     | { driver: 'awslogs'; group: string; region: string; stream: string; options: Record<string, string> }
     | { driver: 'none' }
+  /** As configured; absent, the image's own check (the catalogue's `run`) applies. */
+  healthcheck?: AgentHealthcheck
   awsCredentials: boolean
 }
 
@@ -277,6 +284,7 @@ export class AgentRun {
       stopSignal: config.stopSignal,
       stopGracePeriod: config.stopGracePeriod,
       logging,
+      ...(config.healthcheck ? { healthcheck: structuredClone(config.healthcheck) } : {}),
       awsCredentials: config.awsCredentials
     }
   }
@@ -292,7 +300,10 @@ export class AgentRun {
       if (target) await aws.createLogStream(target)
       this.check()
       this.view.state = 'running'
-      this.view.health = behaviour.run === 'crash' ? 'none' : behaviour.run
+      // A disabled check leaves docker without a health status, whatever the image would report.
+      const check = spec.healthcheck
+      const disabled = check !== undefined && ('disable' in check || check.test?.[0] === 'NONE')
+      this.view.health = behaviour.run === 'crash' || disabled ? 'none' : behaviour.run
       if (target) await this.putLines(aws, target, behaviour.logs)
       this.check()
       if (behaviour.run !== 'crash') return

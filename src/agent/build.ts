@@ -78,6 +78,7 @@ export function agentConfig(service: ServiceModel, ctx: AgentContext): AgentConf
   }
   if (service.command) config.command = [...service.command]
   if (service.entrypoint) config.entrypoint = [...service.entrypoint]
+  if (service.healthcheck) config.healthcheck = structuredClone(service.healthcheck)
   return config
 }
 

@@ -45,6 +45,22 @@ export type AgentLogging =
     }
   | { driver: 'none' }
 
+/**
+ * Compose `healthcheck`, as docker run takes it. `test` is Docker's form: `["CMD", arg, ...]` (exec
+ * form) or `["CMD-SHELL", command]`; without it the image's HEALTHCHECK command runs with the
+ * settings given. Durations are whole milliseconds (Docker's precision); 0 is Docker's default.
+ */
+export type AgentHealthcheck =
+  | { disable: true }
+  | {
+      test?: string[]
+      intervalMs?: number
+      timeoutMs?: number
+      startPeriodMs?: number
+      startIntervalMs?: number
+      retries?: number
+    }
+
 export interface AgentConfig {
   version: typeof AGENT_CONFIG_VERSION
   service: string
@@ -71,6 +87,8 @@ export interface AgentConfig {
   /** Seconds docker waits after the stop signal before SIGKILL (compose stop_grace_period). */
   stopGracePeriod: number
   logging: AgentLogging
+  /** Absent: the image's own HEALTHCHECK applies, as with a plain docker run. */
+  healthcheck?: AgentHealthcheck
   /** The container may reach the instance role's credentials (metadata hop limit 2 instead of 1). */
   awsCredentials: boolean
 }

@@ -9,8 +9,8 @@
  * ignoring the key would change what the container can do or see (storage,
  * files, devices, privileges, kernel limits, network namespace, identity, the
  * set of services); a **warning** when the key is orchestration or metadata
- * that the action replaces with its own behaviour (start order, health,
- * names, labels, resource limits on an instance the container has to itself).
+ * that the action replaces with its own behaviour (start order, names, labels,
+ * resource limits on an instance the container has to itself).
  * `x-*` extension keys are ignored silently, as the specification says,
  * except the action's own `x-hyperform`, whose keys are in the table. Any
  * other key is an error: it is not a Compose key.
@@ -34,6 +34,13 @@ import {
   imageRequired
 } from './checks.js'
 import type { EnvFile } from './envfile.js'
+import {
+  checkHealthcheck,
+  checkHealthDuration,
+  checkHealthRetries,
+  checkHealthTest,
+  healthcheckOf
+} from './healthcheck.js'
 import type { Lookup } from './interpolate.js'
 import type { ComposeModel, ServiceModel, SourceLocation } from './model.js'
 import { environmentOf, execForm, exposeOf, portsOf, splitReferences } from './reads.js'
@@ -312,6 +319,23 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
   },
   'services.*.logging.driver': { level: 'supported', validate: checkLoggingDriver },
   'services.*.logging.options': { level: 'supported', validate: checkLoggingOptions },
+  // Passed to docker run; deploys do not wait on it yet.
+  'services.*.healthcheck': {
+    level: 'supported',
+    validate: checkHealthcheck,
+    normalize: service(({ node }) => {
+      const healthcheck = healthcheckOf(node)
+      return healthcheck ? { healthcheck } : {}
+    })
+  },
+  // A later file's test replaces the earlier one whole, as compose-go merges it.
+  'services.*.healthcheck.test': { level: 'supported', validate: checkHealthTest, merge: 'replace' },
+  'services.*.healthcheck.interval': { level: 'supported', validate: checkHealthDuration },
+  'services.*.healthcheck.timeout': { level: 'supported', validate: checkHealthDuration },
+  'services.*.healthcheck.start_period': { level: 'supported', validate: checkHealthDuration },
+  'services.*.healthcheck.start_interval': { level: 'supported', validate: checkHealthDuration },
+  'services.*.healthcheck.retries': { level: 'supported', validate: checkHealthRetries },
+  'services.*.healthcheck.disable': { level: 'supported', validate: checkBoolean },
   // The action's own settings of a service; Compose replaces extension values whole when merging.
   'services.*.x-hyperform': { level: 'supported', validate: checkMapping, merge: 'replace' },
   'services.*.x-hyperform.aws-credentials': {
@@ -389,7 +413,6 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
     level: 'warning',
     reason: 'all services share the VPC and reach each other by service name; networks and aliases are not applied'
   },
-  'services.*.healthcheck': { level: 'warning', reason: 'not used: the Auto Scaling Groups use EC2 instance health' },
   'services.*.labels': { level: 'warning', reason: 'container labels are not applied' },
   'services.*.annotations': { level: 'warning', reason: 'container annotations are not applied' },
   'services.*.container_name': {

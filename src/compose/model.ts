@@ -2,7 +2,7 @@
  * The typed compose model: what the rest of the action sees of the compose
  * file(s) once they are parsed, interpolated, merged, validated and normalised.
  */
-import type { AgentSecret, Reference } from '../agent/config.js'
+import type { AgentHealthcheck, AgentSecret, Reference } from '../agent/config.js'
 
 export type { Reference }
 
@@ -58,6 +58,13 @@ export interface ServiceLogging {
   options: Record<string, string>
 }
 
+/**
+ * Compose `healthcheck` for docker run: `{ disable: true }` for `disable: true` or test `NONE`; else
+ * `test` as `["CMD", ...]` or `["CMD-SHELL", command]` (a string test is CMD-SHELL) and durations in
+ * milliseconds, rounded up.
+ */
+export type ServiceHealthcheck = AgentHealthcheck
+
 export interface ServiceModel {
   /** The compose service name: a DNS label. */
   name: string
@@ -77,6 +84,8 @@ export interface ServiceModel {
   /** Whole seconds between the stop signal and SIGKILL (default 10). */
   stopGracePeriod: number
   logging: ServiceLogging
+  /** Absent: the image's own HEALTHCHECK applies. */
+  healthcheck?: ServiceHealthcheck
   /** `x-hyperform.aws-credentials`: the container may use the instance role's credentials (default false). */
   awsCredentials: boolean
   ports: PortMapping[]

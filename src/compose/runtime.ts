@@ -68,10 +68,10 @@ const NANOS: Record<string, bigint> = {
 }
 const DURATION_PART = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/y
 
-/** A Compose (Go) duration such as `1m30s` or `500ms`, in whole seconds rounded up; undefined if invalid or negative. */
-export function durationSeconds(text: string): number | undefined {
+/** A Compose (Go) duration such as `1m30s` or `500ms`, in nanoseconds; undefined if invalid or negative. */
+export function durationNanos(text: string): bigint | undefined {
   const t = text.trim().replace(/^\+/, '')
-  if (t === '0') return 0
+  if (t === '0') return 0n
   if (t === '') return undefined
   let nanos = 0n
   for (let i = 0; i < t.length;) {
@@ -83,7 +83,13 @@ export function durationSeconds(text: string): number | undefined {
     nanos += BigInt(m[1] || '0') * unit + fraction
     i = DURATION_PART.lastIndex
   }
-  return Number((nanos + 999_999_999n) / 1_000_000_000n)
+  return nanos
+}
+
+/** A Compose (Go) duration in whole seconds rounded up; undefined if invalid or negative. */
+export function durationSeconds(text: string): number | undefined {
+  const nanos = durationNanos(text)
+  return nanos === undefined ? undefined : Number((nanos + 999_999_999n) / 1_000_000_000n)
 }
 
 export function checkStopGracePeriod({ node, path }: KeyAt, { diags }: Check): void {
