@@ -55,6 +55,7 @@ const ALSO: Record<string, string[]> = {
   'lambda:GetFunction': ['lambda:ListTags'],
   // A private zone: Route 53 reads the VPC.
   'route53:CreateHostedZone': ['ec2:DescribeVpcs'],
+  'route53:AssociateVPCWithHostedZone': ['ec2:DescribeVpcs'],
   // A group with a launch template: Auto Scaling checks the caller may launch from it (and tag
   // what it launches), creates its service-linked role on a fresh account, and tags on create.
   'autoscaling:CreateAutoScalingGroup': [

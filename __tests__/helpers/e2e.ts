@@ -13,6 +13,14 @@ import {
   type AutoScalingGroup
 } from '@aws-sdk/client-auto-scaling'
 import {
+  AttachInternetGatewayCommand,
+  CreateInternetGatewayCommand,
+  CreateRouteCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeRouteTablesCommand,
+  ModifySubnetAttributeCommand,
+  ModifyVpcAttributeCommand,
   DescribeInstancesCommand,
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
@@ -127,6 +135,47 @@ export async function defaultVersionByHand(
     new ModifyLaunchTemplateCommand({ LaunchTemplateId: template?.id, DefaultVersion: String(version) })
   )
   return version
+}
+
+/**
+ * A VPC other than the default one, made by hand as a user would for a stack (`vpc-id`): DNS
+ * hostnames on, two subnets in `<prefix>.1.0/24` and `<prefix>.2.0/24`, and a way out (an internet
+ * gateway on the main route table, public addresses on launch).
+ */
+export async function publicVpc(aws: Aws, region: string, prefix: string): Promise<{ vpc: string; subnets: string[] }> {
+  const vpc = (await aws.ec2.send(new CreateVpcCommand({ CidrBlock: `${prefix}.0.0/16` }))).Vpc?.VpcId ?? ''
+  await aws.ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc, EnableDnsHostnames: { Value: true } }))
+  const subnets: string[] = []
+  for (const [i, az] of ['a', 'b'].entries())
+    subnets.push(
+      (
+        await aws.ec2.send(
+          new CreateSubnetCommand({
+            VpcId: vpc,
+            CidrBlock: `${prefix}.${i + 1}.0/24`,
+            AvailabilityZone: `${region}${az}`
+          })
+        )
+      ).Subnet?.SubnetId ?? ''
+    )
+  const igw = (await aws.ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway?.InternetGatewayId ?? ''
+  await aws.ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpc }))
+  const main = (
+    await aws.ec2.send(
+      new DescribeRouteTablesCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpc] },
+          { Name: 'association.main', Values: ['true'] }
+        ]
+      })
+    )
+  ).RouteTables?.[0]
+  await aws.ec2.send(
+    new CreateRouteCommand({ RouteTableId: main?.RouteTableId, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw })
+  )
+  for (const SubnetId of subnets)
+    await aws.ec2.send(new ModifySubnetAttributeCommand({ SubnetId, MapPublicIpOnLaunch: { Value: true } }))
+  return { vpc, subnets }
 }
 
 /** A fresh workspace holding the given files (paths may contain folders). */

@@ -624,6 +624,9 @@ const ROUTE53: Record<string, Rule> = {
   ListHostedZonesByName: any('route53:ListHostedZonesByName'),
   ListHostedZonesByVPC: any('route53:ListHostedZonesByVPC'),
   GetHostedZone: zone('route53:GetHostedZone'),
+  // Associating a private zone with a VPC reads the VPC too (ec2:DescribeVpcs, a dependent action).
+  AssociateVPCWithHostedZone: (r) => [...zone('route53:AssociateVPCWithHostedZone')(r), check('ec2:DescribeVpcs', '*')],
+  DisassociateVPCFromHostedZone: zone('route53:DisassociateVPCFromHostedZone'),
   DeleteHostedZone: zone('route53:DeleteHostedZone'),
   ListResourceRecordSets: zone('route53:ListResourceRecordSets'),
   ChangeResourceRecordSets: (r) => {
