@@ -241,3 +241,12 @@ export function configParameterName(s: StackScope, service: string): string {
 export function containerLogGroupName(s: StackScope): string {
   return `/hyperform/${s.project}/${s.stack}`
 }
+
+/** The launch lifecycle hook of every group: the agent completes it once the container is healthy. */
+export const LAUNCH_HOOK = 'hyperform-launch'
+
+/**
+ * How the agent's own lines start in a container's stream (`<service>/<instance-id>`), e.g.
+ * `hyperform-agent: abandon: pull denied: ...`; the action searches the stack's log group for them.
+ */
+export const AGENT_MARK = 'hyperform-agent:'
