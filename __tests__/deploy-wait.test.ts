@@ -1,7 +1,22 @@
-/** waitForStack: ready only when every ASG runs its instances and every record lists exactly their IPs. */
+/**
+ * waitForStack: ready only when every group has its instances in service (their launch hook completed)
+ * and every record lists exactly their IPs; a service whose agent abandoned an instance fails early,
+ * rolled back, with its reason and the container's last lines.
+ */
 import { mockClient } from 'aws-sdk-client-mock'
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling'
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2'
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
+  RollbackInstanceRefreshCommand
+} from '@aws-sdk/client-auto-scaling'
+import { CloudWatchLogsClient, FilterLogEventsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
+import {
+  CreateTagsCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  ModifyLaunchTemplateCommand
+} from '@aws-sdk/client-ec2'
 import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { createClients } from '../src/aws/clients.js'
 import { TAGS } from '../src/names.js'
@@ -11,11 +26,13 @@ import { desiredFor, svc } from './helpers/deploy-fixtures.js'
 const ec2 = mockClient(EC2Client)
 const asg = mockClient(AutoScalingClient)
 const r53 = mockClient(Route53Client)
+const logs = mockClient(CloudWatchLogsClient)
 const clients = createClients({ region: 'us-east-1', maxAttempts: 1 })
 const desired = desiredFor({ services: [svc('web', { replicas: 2, preemptible: 1 })], files: [] })
 const [onDemand, spot] = desired.services[0]!.asgs
 
-function world(recordValues: string[]): void {
+function world(recordValues: string[], firstState = 'InService'): void {
+  logs.on(FilterLogEventsCommand).resolves({ events: [] })
   r53.on(ListHostedZonesByNameCommand).resolves({
     HostedZones: [
       {
@@ -40,7 +57,7 @@ function world(recordValues: string[]): void {
         Instances: [
           {
             InstanceId: 'i-1',
-            LifecycleState: 'InService',
+            LifecycleState: firstState,
             AvailabilityZone: 'a',
             HealthStatus: 'Healthy',
             ProtectedFromScaleIn: false
@@ -95,7 +112,7 @@ function world(recordValues: string[]): void {
 }
 
 beforeEach(() => {
-  for (const m of [ec2, asg, r53]) m.reset()
+  for (const m of [ec2, asg, r53, logs]) m.reset()
 })
 
 describe('waitForStack', () => {
@@ -122,14 +139,99 @@ describe('waitForStack', () => {
     expect(result).toMatchObject({ ready: false, timedOut: true })
     expect(result.services[0]?.ready).toBe(false)
     expect(lines.length).toBeGreaterThan(1)
-    expect(lines.at(-1)).toContain('web 2/2 running, record 1/2')
+    expect(lines.at(-1)).toContain('web 2/2 in service, record 1/2')
   })
 
-  test('each poll costs three reads whatever the number of services', async () => {
+  test('an instance still waiting on its launch hook is not in service, and the record must not list it', async () => {
+    world(['10.0.0.2'], 'Pending:Wait')
+    const result = await waitForStack({ clients, desired, timeoutSeconds: 0.2, log: () => undefined, pollMs: 20 })
+    expect(result).toMatchObject({ ready: false, timedOut: true, failures: [] })
+    expect(result.services[0]).toMatchObject({ running: 1, instanceIps: ['10.0.0.2'], recordValues: ['10.0.0.2'] })
+  })
+
+  test('an abandoned instance fails its service early: rolled back, template restored, reason and masked lines quoted', async () => {
+    world(['10.0.0.2', '10.0.0.1'], 'Pending:Wait')
+    logs.on(FilterLogEventsCommand).resolves({
+      events: [
+        {
+          logStreamName: 'web/i-9',
+          timestamp: 1000,
+          message: 'hyperform-agent: abandon: container exited with code 1 (restarted 2 times)'
+        }
+      ]
+    })
+    logs.on(GetLogEventsCommand).resolves({
+      events: [
+        { message: 'connecting with password hunter22' },
+        { message: 'Error establishing a database connection' }
+      ]
+    })
+    asg.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [{ Status: 'InProgress' }] })
+    asg.on(RollbackInstanceRefreshCommand).callsFake(() => {
+      asg.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [{ Status: 'RollbackSuccessful' }] })
+      return {}
+    })
+    const previous = {
+      id: 'lt-1',
+      name: 'tpl',
+      service: 'web',
+      defaultVersion: 3,
+      latestVersion: 4,
+      actionVersion: 3,
+      configHash: 'abc',
+      image: 'web:1'
+    }
+    const result = await waitForStack({
+      clients,
+      desired,
+      timeoutSeconds: 60,
+      log: () => undefined,
+      pollMs: 10,
+      rollouts: [
+        {
+          service: 'web',
+          asg: onDemand!.name,
+          capacity: 'on-demand',
+          instanceTypes: [],
+          from: { id: 'lt-1', version: 3 }
+        }
+      ],
+      since: 0,
+      previous: [previous],
+      mask: (l) => l.replace('hunter22', '***')
+    })
+    expect(result).toMatchObject({ ready: false, timedOut: false })
+    expect(result.failures).toEqual([
+      {
+        service: 'web',
+        version: desired.services[0]!.image,
+        instance: 'i-9',
+        abandonedAt: 1000,
+        reason: 'container exited with code 1 (restarted 2 times) (instance i-9)',
+        lines: ['connecting with password ***', 'Error establishing a database connection'],
+        outcome: expect.stringContaining('previous version web:1 is still serving')
+      }
+    ])
+    expect(asg.commandCalls(RollbackInstanceRefreshCommand)).toHaveLength(1)
+    expect(ec2.commandCalls(ModifyLaunchTemplateCommand)[0]?.args[0].input).toEqual({
+      LaunchTemplateId: 'lt-1',
+      DefaultVersion: '3'
+    })
+    const tags = ec2.commandCalls(CreateTagsCommand)[0]?.args[0].input.Tags ?? []
+    expect(tags).toEqual(
+      expect.arrayContaining([
+        { Key: TAGS.image, Value: 'web:1' },
+        { Key: TAGS.version, Value: '3' }
+      ])
+    )
+  })
+
+  test('a ready poll costs three reads whatever the number of services (the abandon search only runs while not ready)', async () => {
     world(['10.0.0.2', '10.0.0.1'])
     await waitForStack({ clients, desired, timeoutSeconds: 5, log: () => undefined, pollMs: 10 })
     expect(asg.commandCalls(DescribeAutoScalingGroupsCommand)).toHaveLength(1)
     expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(1)
     expect(r53.commandCalls(ListResourceRecordSetsCommand)).toHaveLength(1)
+    expect(logs.commandCalls(FilterLogEventsCommand)).toHaveLength(0)
   })
 })

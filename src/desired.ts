@@ -29,6 +29,7 @@ import {
   dnsSearch,
   instancePath,
   instanceRoleName,
+  LAUNCH_HOOK,
   MANAGED_BY
 } from './names.js'
 import type { Capacity, StackScope } from './names.js'
@@ -170,6 +171,29 @@ function spotTypes(primary: string, extra: string[]): string[] {
   return [...new Set([primary, ...extra.filter((t) => isArm(t) === arm)])]
 }
 
+/** Docker's healthcheck defaults (seconds), for a check the image defines. */
+const DOCKER_HEALTH = { interval: 30, timeout: 30, retries: 3, startPeriod: 0 }
+/** Boot, agent install and image pull before the container starts (seconds). */
+const BOOT_ALLOWANCE = 300
+/** How long a container without a health check runs, with no restart, before it counts as healthy (seconds). */
+const SETTLE_SECONDS = 10
+
+/**
+ * The launch hook's heartbeat timeout, the backstop when no agent answers: boot and pull, then the
+ * health check's start period and every retry, then the settle time. Within AWS's 30..7200 s.
+ */
+export function launchHookTimeout(check: ServiceModel['healthcheck']): number {
+  const s = (ms: number | undefined, fallback: number): number => (ms ? Math.ceil(ms / 1000) : fallback)
+  let health = 0
+  if (!check || !('disable' in check)) {
+    const interval = s(check?.intervalMs, DOCKER_HEALTH.interval)
+    const timeout = s(check?.timeoutMs, DOCKER_HEALTH.timeout)
+    const retries = check?.retries || DOCKER_HEALTH.retries
+    health = s(check?.startPeriodMs, DOCKER_HEALTH.startPeriod) + (retries + 1) * (interval + timeout)
+  }
+  return Math.min(7200, Math.max(30, BOOT_ALLOWANCE + health + SETTLE_SECONDS))
+}
+
 function buildAsgs(args: {
   scope: StackScope
   service: ServiceModel
@@ -188,6 +212,7 @@ function buildAsgs(args: {
     size: sizes[capacity],
     subnetIds: [...args.network.subnetIds].sort(),
     instanceTypes: capacity === 'spot' ? spotTypes(args.instanceType, args.inputs.spotInstanceTypes) : [],
+    hook: { name: LAUNCH_HOOK, heartbeatTimeout: launchHookTimeout(service.healthcheck) },
     tags: { ...serviceTags(scope, service.name), [TAGS.capacity]: capacity }
   }))
 }

@@ -30,8 +30,9 @@ import { Aws } from './aws/send.js'
 import { buildDesired } from './desired.js'
 import { readCurrent } from './current.js'
 import { diff, destroyPlan } from './plan.js'
+import type { Plan } from './state.js'
 import { applyPlan } from './apply.js'
-import { waitForStack } from './wait.js'
+import { waitForStack, type Rollout } from './wait.js'
 import { lambdaCode } from './lambda-code.js'
 import { annotate, fail, previewComment, printPlan, setOutputs, writeSummary, type RunReport } from './report.js'
 import { buildReport, changeLines, driftLines } from './run-report.js'
@@ -43,6 +44,8 @@ interface Prepared {
   scope: StackScope
   model?: ComposeModel
   event?: PullRequestEvent
+  /** Hides secret values in what the run quotes from containers. */
+  mask: (line: string) => string
 }
 
 /**
@@ -63,20 +66,33 @@ async function loadModel(draft: InputsDraft, stackKnown: boolean): Promise<Compo
 }
 
 /**
- * Masks environment and inline secret values in the job log, a second line of defence: the action never prints them.
- * A value that is part of a name the log has to show (project, stack, service, image) is public
- * already; masking it would only turn those names into *** (the seed example's `wordpress` user).
+ * Environment and inline secret values, masked in the job log (a second line of defence: the action
+ * never prints them) and returned, so that what the action quotes elsewhere (a failed container's log
+ * lines in the job summary and the preview comment) hides them too. A value that is part of a name the
+ * log has to show (project, stack, service, image) is public already; masking it would only turn those
+ * names into *** (the seed example's `wordpress` user).
  */
-function maskEnvironment(model: ComposeModel | undefined, names: string[]): void {
+function maskEnvironment(model: ComposeModel | undefined, names: string[]): string[] {
   const shown = [...names, ...(model?.services ?? []).flatMap((s) => [s.name, s.image])]
+  const masked: string[] = []
   for (const service of model?.services ?? []) {
     const secrets = service.secrets.flatMap((s) => (s.value === undefined ? [] : [s.value]))
     for (const value of [...Object.values(service.environment), ...secrets]) {
       for (const line of value.split('\n')) {
-        if (line.trim().length >= 6 && !shown.some((name) => name.includes(line))) core.setSecret(line)
+        if (line.trim().length >= 6 && !shown.some((name) => name.includes(line))) {
+          core.setSecret(line)
+          masked.push(line)
+        }
       }
     }
   }
+  return masked
+}
+
+/** Replaces every masked value in a line with ***, longest first. */
+function masker(values: string[]): (line: string) => string {
+  const sorted = [...new Set(values)].sort((a, b) => b.length - a.length)
+  return (line) => sorted.reduce((text, value) => text.split(value).join('***'), line)
 }
 
 function checkScope(inputs: ActionInputs, model: ComposeModel | undefined): StackScope {
@@ -102,11 +118,20 @@ async function prepare(): Promise<Prepared | undefined> {
     draft.stack !== undefined || event !== undefined
   )
   const { inputs, source } = resolveStack({ ...draft, command: decision.command }, model?.name)
-  maskEnvironment(model, [inputs.project, inputs.stack])
+  const masked = maskEnvironment(model, [inputs.project, inputs.stack])
   core.info(
     `hyperform ${inputs.command} (${decision.reason}): project ${inputs.project}, stack ${inputs.stack} (from ${source}), region ${inputs.region}`
   )
-  return { inputs, source, scope: checkScope(inputs, model), model, event }
+  return { inputs, source, scope: checkScope(inputs, model), model, event, mask: masker(masked) }
+}
+
+/** The groups the plan rolls to a new version (its instance refreshes). */
+function rollouts(plan: Plan): Rollout[] {
+  return plan.changes.flatMap((c) =>
+    c.kind === 'instance-refresh' && c.action === 'create' && 'desired' in c && c.service
+      ? [{ service: c.service, ...c.desired }]
+      : []
+  )
 }
 
 async function execute(prepared: Prepared): Promise<RunReport> {
@@ -138,6 +163,7 @@ async function execute(prepared: Prepared): Promise<RunReport> {
     for (const warning of outbound.warnings) core.warning(warning)
     if (outbound.errors.length > 0) throw new InputError(outbound.errors)
   }
+  const since = Date.now()
   const applied = inputs.command === 'plan' ? undefined : await applyPlan(plan, { clients, desired, log: core.info })
   // Nothing written: the stack is as read, so the wait judges that first (no extra calls on a no-op).
   const seen =
@@ -146,7 +172,17 @@ async function execute(prepared: Prepared): Promise<RunReport> {
       : undefined
   const ready =
     desired && inputs.command === 'deploy' && inputs.wait
-      ? await waitForStack({ clients, desired, timeoutSeconds: inputs.waitTimeout, log: core.info, seen })
+      ? await waitForStack({
+          clients,
+          desired,
+          timeoutSeconds: inputs.waitTimeout,
+          log: core.info,
+          seen,
+          rollouts: rollouts(plan),
+          since,
+          previous: current.launchTemplates,
+          mask: prepared.mask
+        })
       : undefined
   return buildReport({ inputs, source: prepared.source, model, current, plan, applied, ready })
 }
@@ -169,7 +205,11 @@ async function publish(prepared: Prepared, report: RunReport): Promise<void> {
     core.info(`Pull request #${event.number}: comment ${done}.`)
   }
   if (report.ready && !report.ready.ok)
-    throw new Error(`stack ${inputs.stack} not ready after ${inputs.waitTimeout}s:\n${report.ready.lines.join('\n')}`)
+    throw new Error(
+      report.ready.failed
+        ? `stack ${inputs.stack}: rollout failed:\n${report.ready.lines.join('\n')}`
+        : `stack ${inputs.stack} not ready after ${inputs.waitTimeout}s:\n${report.ready.lines.join('\n')}`
+    )
 }
 
 /** `command: logs`: the containers' last lines, a group per container in the job log. */

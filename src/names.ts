@@ -25,7 +25,9 @@ export const TAGS = {
   /** On a launch template: `<hash>@<version>` of the configuration its instances read, written after it. */
   configuration: `${TAG_PREFIX}configuration`,
   /** On a launch template: the hash of its instance role's policy, written after the role and profile. */
-  rolePolicy: `${TAG_PREFIX}role-policy`
+  rolePolicy: `${TAG_PREFIX}role-policy`,
+  /** On a group: `<hook>/<heartbeat timeout s>` of its launch lifecycle hook, written after it. */
+  launchHook: `${TAG_PREFIX}launch-hook`
 } as const
 export const MANAGED_BY = 'hyperform-action'
 

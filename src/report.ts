@@ -5,6 +5,7 @@
 import * as core from '@actions/core'
 import { formatDiagnostic, type Diagnostic } from './compose/model.js'
 import { denialsMarkdown, explainDenial, findDenials } from './aws/denied.js'
+import type { ServiceFailure } from './state.js'
 
 /** One line of a plan as the report shows it (a structural view of the engine's Change). */
 export interface ChangeLine {
@@ -39,8 +40,8 @@ export interface RunReport {
   /** Differences nobody asked for: what was changed behind the action's back. */
   drift: ChangeLine[]
   writes: number
-  /** Wait outcome, when the run waited. */
-  ready?: { ok: boolean; lines: string[] }
+  /** Wait outcome, when the run waited; `failed`: the services whose rollout failed. */
+  ready?: { ok: boolean; lines: string[]; failed?: ServiceFailure[] }
 }
 
 /** Summaries are capped at 1 MiB per step; keep well under it. */
@@ -104,6 +105,20 @@ function markdownTable(header: string[], rows: string[][]): string {
   return lines.join('\n')
 }
 
+/** A code fence longer than any run of backticks in the lines, so no log line can close it. */
+function fenced(lines: string[]): string {
+  const longest = Math.max(2, ...lines.map((l) => Math.max(0, ...[...l.matchAll(/`+/g)].map((m) => m[0].length))))
+  const fence = '`'.repeat(longest + 1)
+  return [fence, ...lines, fence].join('\n')
+}
+
+/** One failed service: which, which version, what happened, what serves now, the container's last lines. */
+export function failureMarkdown(f: ServiceFailure): string {
+  const head = `**${escapeCell(f.service)}** \`${f.version}\` failed: ${escapeCell(f.reason)}. ${escapeCell(f.outcome)}.`
+  if (f.lines.length === 0) return `${head}\n\nNo container log lines.`
+  return `${head}\n\nLast ${f.lines.length} log line(s)${f.instance ? ` of ${f.instance}` : ''}:\n\n${fenced(f.lines)}`
+}
+
 /** The job summary as markdown: services, drift, changes, readiness. */
 export function summaryMarkdown(report: RunReport): string {
   const title = `hyperform ${report.command}: ${report.project} / ${report.stack} (${report.region})`
@@ -132,7 +147,8 @@ export function summaryMarkdown(report: RunReport): string {
       ? markdownTable(['action', 'kind', 'name', 'reason'], changeRows(report.changes))
       : 'Nothing to change.'
   )
-  if (report.ready)
+  if (report.ready?.failed?.length) parts.push('### Failed rollouts', ...report.ready.failed.map(failureMarkdown))
+  else if (report.ready)
     parts.push(`### ${report.ready.ok ? 'Ready' : 'Not ready'}`, report.ready.lines.map((l) => `- ${l}`).join('\n'))
   const text = parts.join('\n\n') + '\n'
   return text.length <= SUMMARY_LIMIT
@@ -188,11 +204,13 @@ export function previewComment(report: RunReport, at: Date = new Date()): string
           .map((c) => `${c.action} ${c.kind} ${c.name}`)
           .join(', ')}${report.changes.length > 5 ? ', ...' : ''}`
       : 'no changes'
+  const failed = report.ready?.failed ?? []
   return (
     [
       `### Preview stack \`${report.stack}\` (${report.project}, ${report.region})`,
       markdownTable(['service', 'DNS name', 'on-demand', 'spot', 'image'], rows),
-      `Last ${report.command} ${when}: ${last}.${report.drift.length > 0 ? ` Drift healed: ${report.drift.length}.` : ''}`
+      `Last ${report.command} ${when}: ${last}.${report.drift.length > 0 ? ` Drift healed: ${report.drift.length}.` : ''}`,
+      ...(failed.length > 0 ? ['#### Failed rollouts', ...failed.map(failureMarkdown)] : [])
     ].join('\n\n') + '\n'
   )
 }

@@ -6,7 +6,7 @@ import type { ComposeModel } from './compose/model.js'
 import type { ActionInputs, StackSource } from './inputs.js'
 import { asgName, CAPACITIES, functionName, recordName, type StackScope } from './names.js'
 import type { ChangeLine, RunReport, ServiceReport } from './report.js'
-import type { ApplyResult, Change, CurrentState, Plan, WaitResult } from './state.js'
+import type { ApplyResult, Change, CurrentState, Plan, ServiceFailure, WaitResult } from './state.js'
 
 function line(change: Change): ChangeLine {
   return { action: change.action, kind: change.kind, name: change.name, reason: change.reason }
@@ -59,7 +59,19 @@ function serviceReport(args: {
   }
 }
 
+/** A failed service's lines: what failed and why, what serves now, the container's last lines. */
+function failureLines(f: ServiceFailure): string[] {
+  const lines = [`${f.service}: version ${f.version} failed: ${f.reason}`, `  ${f.outcome}`]
+  if (f.lines.length === 0) return [...lines, '  (no container log lines)']
+  return [
+    ...lines,
+    `  last ${f.lines.length} log line(s)${f.instance ? ` of ${f.instance}` : ''}:`,
+    ...f.lines.map((l) => `    ${l}`)
+  ]
+}
+
 function readyLines(ready: WaitResult): string[] {
+  if (ready.failures.length > 0) return ready.failures.flatMap(failureLines)
   return ready.services.map((s) => {
     const record = s.recordValues.length > 0 ? `record lists ${s.recordValues.length}` : 'no record'
     return `${s.service}: ${s.running}/${s.desired} running, ${record}${s.ready ? '' : ' (not ready)'}`
@@ -95,6 +107,14 @@ export function buildReport(input: ReportInput): RunReport {
     changes: intendedLines(plan),
     drift: driftLines(plan),
     writes: applied?.writes ?? 0,
-    ...(ready ? { ready: { ok: ready.ready, lines: readyLines(ready) } } : {})
+    ...(ready
+      ? {
+          ready: {
+            ok: ready.ready,
+            lines: readyLines(ready),
+            ...(ready.failures.length > 0 ? { failed: ready.failures } : {})
+          }
+        }
+      : {})
   }
 }

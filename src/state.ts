@@ -171,18 +171,36 @@ export interface ApplyResult {
   reads: number
 }
 
+/** A service whose rollout failed: what the error, the job summary and the preview comment say of it. */
+export interface ServiceFailure {
+  service: string
+  /** The version that failed: its image. */
+  version: string
+  /** The instance the agent abandoned, and when it logged that (ms). */
+  instance?: string
+  abandonedAt?: number
+  /** What happened: `pull failed: ...`, `container exited with code 1`, `unhealthy: ...`, or the refresh's reason. */
+  reason: string
+  /** The container's last log lines, secrets masked (oldest first). */
+  lines: string[]
+  /** What serves now: the previous version after the rollback, or nothing for a first deploy. */
+  outcome: string
+}
+
 export interface WaitResult {
   ready: boolean
   timedOut: boolean
+  /** Services whose rollout failed (the wait ended early for them). */
+  failures: ServiceFailure[]
   services: Array<{
     service: string
     /** Desired instances (replicas). */
     desired: number
-    /** Instances InService in their ASGs and running. */
+    /** Instances in service in their groups (the container healthy), running, on the version rolled to. */
     running: number
     /** The record's values. */
     recordValues: string[]
-    /** The running instances' private IPs. */
+    /** The private IPs of the instances in service (what the record must list). */
     instanceIps: string[]
     ready: boolean
   }>

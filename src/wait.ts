@@ -1,18 +1,48 @@
 /**
- * Waits until the stack runs: every ASG has its desired instances InService
- * and running, and every service record lists exactly the private IPs of its
- * running instances (the DNS updater writes them). Three concurrent reads per
- * poll, whatever the number of services; one progress line per poll.
+ * Waits until the stack runs what the run deployed: every group has its desired instances in
+ * service (the agent completed their launch hook: the container is healthy) on the version the run
+ * rolled to, and every service record lists exactly their private IPs (the DNS updater writes
+ * them). A fixed number of reads per poll, whatever the number of services; one progress line per poll.
+ *
+ * A rollout that fails stops the wait early: an instance the agent abandoned (its line
+ * `hyperform-agent: abandon: <reason>` in the stack's log group) or a refresh that failed or rolled
+ * back. The service's groups are rolled back (AWS's rollback, or a refresh to the previous version
+ * for a group whose refresh had already succeeded), its launch template is restored to the version
+ * that serves, and the failure names the service, the version, what happened and the container's
+ * last log lines.
  */
+import { GetLogEventsCommand, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs'
+import { RollbackInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling'
+import { CreateTagsCommand, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2'
 import type { Clients } from './aws/clients.js'
+import { errorCode, errorMessage } from './aws/errors.js'
 import { readInstances } from './aws/instances.js'
 import { sleep } from './aws/retry.js'
 import { Aws } from './aws/send.js'
-import { stackDomain, zoneName } from './names.js'
+import { AGENT_MARK, TAGS, containerLogGroupName, stackDomain, zoneName, type Capacity } from './names.js'
 import { readAsgs, type CurrentAsg, type CurrentAsgInstance } from './resources/auto-scaling-group.js'
 import { findZone, listRecordsUnder } from './resources/hosted-zone.js'
-import { stackFilters } from './resources/kind.js'
-import type { CurrentInstance, CurrentRecord, DesiredService, DesiredState, WaitResult } from './state.js'
+import { ACTIVE_REFRESH, latestRefresh, refreshTarget, startRefresh } from './resources/instance-refresh.js'
+import { stackFilters, tagList, type TemplateRef } from './resources/kind.js'
+import type { CurrentLaunchTemplate } from './resources/launch-template.js'
+import type {
+  CurrentInstance,
+  CurrentRecord,
+  DesiredService,
+  DesiredState,
+  ServiceFailure,
+  WaitResult
+} from './state.js'
+
+/** A group the run is rolling to a new version (an instance refresh it started). */
+export interface Rollout {
+  service: string
+  asg: string
+  capacity: Capacity
+  instanceTypes: string[]
+  /** The version its instances ran before the run: where the action's own rollback returns. */
+  from?: TemplateRef
+}
 
 export interface WaitContext {
   clients: Clients
@@ -26,44 +56,74 @@ export interface WaitContext {
    * (a no-op deploy of a ready stack then costs no wait calls at all).
    */
   seen?: { zoneId?: string; asgs: CurrentAsg[]; instances: CurrentInstance[]; records: CurrentRecord[] }
+  /** The rollouts the run started. */
+  rollouts?: Rollout[]
+  /** When the run started writing (ms): abandons logged since belong to it. */
+  since?: number
+  /** The launch templates as read before the run, restored for a service whose rollout fails. */
+  previous?: CurrentLaunchTemplate[]
+  /** Hides secret values in the log lines a failure quotes. */
+  mask?: (line: string) => string
+  /** How long a failed service's rollback may take before the wait ends anyway (ms, default 120000). */
+  rollbackMs?: number
 }
 
 type ServiceStatus = WaitResult['services'][number]
 
+/** Refresh statuses that mean the rollout failed. */
+const FAILED_REFRESH = ['Failed', 'Cancelled', 'RollbackInProgress', 'RollbackSuccessful', 'RollbackFailed']
+/** How many of a container's last log lines a failure quotes. */
+const FAILURE_LINES = 20
+const ABANDON = `${AGENT_MARK} abandon:`
+
+/** The version a group's instances must run: its refresh's target while the run rolls it, else the group's own. */
+function targetVersion(asg: CurrentAsg, refreshTo: Map<string, string>): string | undefined {
+  return refreshTo.get(asg.name) ?? asg.launchTemplateVersion
+}
+
 /** True unless both versions are known numbers and differ ("$Latest" / "$Default" are not compared). */
-function onAsgVersion(asg: CurrentAsg, instance: CurrentAsgInstance): boolean {
-  const want = asg.launchTemplateVersion
+function onVersion(want: string | undefined, instance: CurrentAsgInstance): boolean {
   const have = instance.launchTemplateVersion
   return !want || !have || !/^\d+$/.test(want) || !/^\d+$/.test(have) || want === have
 }
 
-function serviceStatus(
-  service: DesiredService,
-  seen: { asgs: CurrentAsg[]; instances: CurrentInstance[]; records: CurrentRecord[] }
-): ServiceStatus {
+interface Seen {
+  asgs: CurrentAsg[]
+  instances: CurrentInstance[]
+  records: CurrentRecord[]
+  /** Rolling groups: the version their refresh rolls to, and its status. */
+  refreshes: Map<string, { to?: string; status: string; reason?: string }>
+}
+
+function serviceStatus(service: DesiredService, seen: Seen): ServiceStatus {
   const desired = service.asgs.reduce((n, a) => n + a.size, 0)
   const running = new Map(
     seen.instances.filter((i) => i.service === service.name && i.state === 'running').map((i) => [i.id, i])
   )
-  // An instance still on an older launch template version (an instance refresh that has not
-  // replaced it yet, or not even started) does not count: the stack is not deployed until it is gone.
-  const inService = seen.asgs
-    .filter((g) => service.asgs.some((a) => a.name === g.name))
-    .flatMap((g) => g.instances.filter((i) => onAsgVersion(g, i)))
-    .filter((i) => i.lifecycleState === 'InService' && running.has(i.id))
-  const instanceIps = [...running.values()]
-    .map((i) => i.privateIp ?? '')
+  const refreshTo = new Map([...seen.refreshes].flatMap(([g, r]) => (r.to ? [[g, r.to] as const] : [])))
+  const groups = seen.asgs.filter((g) => service.asgs.some((a) => a.name === g.name))
+  // In service: the launch hook completed (the container is healthy), healthy since, running.
+  const inService = groups.flatMap((g) =>
+    g.instances
+      .filter((i) => i.lifecycleState === 'InService' && i.healthStatus !== 'Unhealthy' && running.has(i.id))
+      .map((i) => ({ group: g, instance: i }))
+  )
+  const current = inService.filter(({ group, instance }) => onVersion(targetVersion(group, refreshTo), instance))
+  const instanceIps = inService
+    .map(({ instance }) => running.get(instance.id)?.privateIp ?? '')
     .filter(Boolean)
     .sort()
   const record = seen.records.find((r) => r.name === service.recordName && r.type === 'A')
   const recordValues = [...(record?.values ?? [])].sort()
   const sizesOk = service.asgs.every((a) => seen.asgs.find((g) => g.name === a.name)?.desired === a.size)
+  const rolled = service.asgs.every((a) => (seen.refreshes.get(a.name)?.status ?? 'Successful') === 'Successful')
   const ready =
     sizesOk &&
+    rolled &&
+    current.length === desired &&
     inService.length === desired &&
-    instanceIps.length === desired &&
     recordValues.join(',') === instanceIps.join(',')
-  return { service: service.name, desired, running: inService.length, recordValues, instanceIps, ready }
+  return { service: service.name, desired, running: current.length, recordValues, instanceIps, ready }
 }
 
 function progress(statuses: ServiceStatus[], elapsedS: number): string {
@@ -72,19 +132,188 @@ function progress(statuses: ServiceStatus[], elapsedS: number): string {
     .filter((s) => !s.ready)
     .slice(0, 10)
     .map(
-      (s) => `${s.service} ${s.running}/${s.desired} running, record ${s.recordValues.length}/${s.instanceIps.length}`
+      (s) =>
+        `${s.service} ${s.running}/${s.desired} in service, record ${s.recordValues.length}/${s.instanceIps.length}`
     )
   return `wait ${elapsedS}s: ${ready}/${statuses.length} services ready${pending.length ? `; ${pending.join('; ')}` : ''}`
 }
 
-async function poll(aws: Aws, ctx: WaitContext, zoneId: string | undefined): Promise<ServiceStatus[]> {
+/** An instance the agent gave up on: its service, the reason it logged, when. */
+interface Abandon {
+  service: string
+  instance: string
+  stream: string
+  reason: string
+  at: number
+}
+
+/** The agent's abandon lines since the run started, oldest first (one filtered search of the stack's group). */
+async function readAbandons(aws: Aws, ctx: WaitContext): Promise<Abandon[]> {
+  const out: Abandon[] = []
+  try {
+    for await (const page of paginateFilterLogEvents(
+      { client: aws.through('logs') },
+      {
+        logGroupName: containerLogGroupName(ctx.desired.scope),
+        filterPattern: `"${ABANDON}"`,
+        startTime: ctx.since ?? Date.now()
+      }
+    )) {
+      for (const e of page.events ?? []) {
+        const message = e.message ?? ''
+        const at = message.indexOf(ABANDON)
+        const [service = '', instance = ''] = (e.logStreamName ?? '').split('/')
+        if (at < 0 || !service) continue
+        const reason = message.slice(at + ABANDON.length).trim()
+        out.push({ service, instance, stream: e.logStreamName ?? '', reason, at: e.timestamp ?? Date.now() })
+      }
+    }
+  } catch (err) {
+    // No group yet (nothing has logged): no abandons.
+    if (errorCode(err) !== 'ResourceNotFoundException') throw err
+  }
+  return out.sort((a, b) => a.at - b.at)
+}
+
+async function readRefreshes(aws: Aws, rollouts: Rollout[]): Promise<Seen['refreshes']> {
+  const entries = await Promise.all(
+    rollouts.map(async (r) => {
+      const latest = await latestRefresh(aws, r.asg)
+      return [
+        r.asg,
+        { to: refreshTarget(latest), status: latest?.Status ?? 'Successful', reason: latest?.StatusReason }
+      ] as const
+    })
+  )
+  return new Map(entries)
+}
+
+async function poll(aws: Aws, ctx: WaitContext, zoneId: string | undefined): Promise<Seen> {
   const scope = ctx.desired.scope
-  const [asgs, instances, records] = await Promise.all([
+  const [asgs, instances, records, refreshes] = await Promise.all([
     readAsgs(aws, stackFilters(scope)),
     readInstances(aws, scope, ['pending', 'running']),
-    zoneId ? listRecordsUnder(aws, zoneId, stackDomain(scope)) : Promise.resolve([])
+    zoneId ? listRecordsUnder(aws, zoneId, stackDomain(scope)) : Promise.resolve([]),
+    readRefreshes(aws, ctx.rollouts ?? [])
   ])
-  return ctx.desired.services.map((s) => serviceStatus(s, { asgs, instances, records }))
+  return { asgs, instances, records, refreshes }
+}
+
+/** A container's last lines, masked (none when its stream cannot be read). */
+async function lastLines(aws: Aws, ctx: WaitContext, stream: string): Promise<string[]> {
+  try {
+    const out = await aws.send(
+      new GetLogEventsCommand({
+        logGroupName: containerLogGroupName(ctx.desired.scope),
+        logStreamName: stream,
+        limit: FAILURE_LINES,
+        startFromHead: false
+      })
+    )
+    const mask = ctx.mask ?? ((l: string) => l)
+    return (out.events ?? []).map((e) => mask(e.message ?? ''))
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Rolls a failed service's groups back: a refresh still running is rolled back by AWS (it may have
+ * started already, AutoRollback); one that succeeded is rolled to the previous version by a new refresh.
+ */
+async function rollBack(aws: Aws, ctx: WaitContext, service: string, seen: Seen): Promise<void> {
+  for (const r of (ctx.rollouts ?? []).filter((x) => x.service === service)) {
+    const refresh = seen.refreshes.get(r.asg)
+    const status = refresh?.status ?? ''
+    try {
+      if (status === 'Pending' || status === 'InProgress' || status === 'Baking') {
+        await aws.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: r.asg }))
+        ctx.log(`${service}: rolling back the instance refresh of ${r.asg}`)
+      } else if (status === 'Successful' && r.from && refresh?.to !== String(r.from.version)) {
+        await startRefresh(aws, { ...r, to: r.from, autoRollback: false })
+        ctx.log(`${service}: rolling ${r.asg} back to launch template version ${r.from.version}`)
+      }
+    } catch (err) {
+      // AWS's own rollback may have begun meanwhile; the next poll shows it.
+      ctx.log(`${service}: rollback of ${r.asg}: ${errorCode(err) || 'error'}: ${errorMessage(err)}`)
+    }
+  }
+  await restoreTemplate(aws, ctx, service)
+}
+
+/** The template's default version and tags back to what serves, so the next run compares against it. */
+async function restoreTemplate(aws: Aws, ctx: WaitContext, service: string): Promise<void> {
+  const before = ctx.previous?.find((t) => t.service === service)
+  if (!before || !(ctx.rollouts ?? []).some((r) => r.service === service)) return
+  const version = before.actionVersion ?? before.defaultVersion
+  const tags: Record<string, string | undefined> = {
+    [TAGS.configHash]: before.configHash,
+    [TAGS.image]: before.image,
+    [TAGS.instanceType]: before.instanceType,
+    [TAGS.version]: String(version),
+    [TAGS.configuration]: before.configuration
+      ? `${before.configuration.hash}@${before.configuration.version}`
+      : undefined,
+    [TAGS.rolePolicy]: before.rolePolicy
+  }
+  const defined = Object.fromEntries(Object.entries(tags).filter((e): e is [string, string] => e[1] !== undefined))
+  try {
+    await aws.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: before.id, DefaultVersion: String(version) }))
+    await aws.send(new CreateTagsCommand({ Resources: [before.id], Tags: tagList(defined) }))
+    ctx.log(`${service}: launch template ${before.name} restored to version ${version}`)
+  } catch (err) {
+    ctx.log(`${service}: could not restore launch template ${before.name}: ${errorMessage(err)}`)
+  }
+}
+
+/** What serves now, once the rollback settled (or the wait gave up on it). */
+function outcome(service: DesiredService, ctx: WaitContext, status: ServiceStatus | undefined): string {
+  const before = ctx.previous?.find((t) => t.service === service.name)
+  const serving = status?.instanceIps.length ?? 0
+  if (!before)
+    return `no earlier version: the stack stays as deployed, with ${serving} ${service.name} instance(s) in service`
+  return `rolled back: the previous version ${before.image ?? ''} is still serving (${serving} instance(s) in service)`.replace(
+    '  ',
+    ' '
+  )
+}
+
+function rollbackSettled(ctx: WaitContext, service: string, seen: Seen): boolean {
+  return (ctx.rollouts ?? [])
+    .filter((r) => r.service === service)
+    .every((r) => !ACTIVE_REFRESH.includes(seen.refreshes.get(r.asg)?.status ?? ''))
+}
+
+/** Failures found in this poll, for services not failed yet: abandoned instances, refreshes that failed. */
+async function newFailures(
+  aws: Aws,
+  ctx: WaitContext,
+  seen: Seen,
+  known: Map<string, ServiceFailure>
+): Promise<ServiceFailure[]> {
+  const found: ServiceFailure[] = []
+  const abandons = await readAbandons(aws, ctx)
+  for (const service of ctx.desired.services) {
+    if (known.has(service.name)) continue
+    const abandon = abandons.find((a) => a.service === service.name)
+    const failedRefresh = (ctx.rollouts ?? [])
+      .filter((r) => r.service === service.name)
+      .map((r) => ({ r, refresh: seen.refreshes.get(r.asg) }))
+      .find(({ refresh }) => FAILED_REFRESH.includes(refresh?.status ?? ''))
+    if (!abandon && !failedRefresh) continue
+    const reason = abandon
+      ? `${abandon.reason} (instance ${abandon.instance})`
+      : `instance refresh of ${failedRefresh?.r.asg ?? ''} ${failedRefresh?.refresh?.status ?? ''}: ${failedRefresh?.refresh?.reason ?? 'no reason given'}`
+    found.push({
+      service: service.name,
+      version: service.image,
+      ...(abandon ? { instance: abandon.instance, abandonedAt: abandon.at } : {}),
+      reason,
+      lines: abandon ? await lastLines(aws, ctx, abandon.stream) : [],
+      outcome: ''
+    })
+  }
+  return found
 }
 
 export async function waitForStack(ctx: WaitContext): Promise<WaitResult> {
@@ -93,23 +322,52 @@ export async function waitForStack(ctx: WaitContext): Promise<WaitResult> {
   const pollMs = ctx.pollMs ?? 5000
   // Start polling fast (instances often come up within seconds), back off to pollMs.
   let interval = Math.min(pollMs, 1000)
-  const seen = ctx.seen
-  if (seen) {
-    const statuses = ctx.desired.services.map((s) => serviceStatus(s, seen))
+  const seenBefore = ctx.seen
+  if (seenBefore && (ctx.rollouts ?? []).length === 0) {
+    const statuses = ctx.desired.services.map((s) => serviceStatus(s, { ...seenBefore, refreshes: new Map() }))
     if (statuses.every((s) => s.ready)) {
       ctx.log(progress(statuses, 0))
-      return { ready: true, timedOut: false, services: statuses }
+      return { ready: true, timedOut: false, services: statuses, failures: [] }
     }
   }
   const aws = new Aws(ctx.clients)
-  let zoneId = seen?.zoneId ?? (await findZone(aws, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
+  const failures = new Map<string, ServiceFailure>()
+  let failedAt: number | undefined
+  let zoneId = seenBefore?.zoneId ?? (await findZone(aws, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
   for (;;) {
     zoneId ??= (await findZone(aws, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
-    const statuses = await poll(aws, ctx, zoneId)
+    const seen = await poll(aws, ctx, zoneId)
+    const statuses = ctx.desired.services.map((s) => serviceStatus(s, seen))
     const ready = statuses.every((s) => s.ready)
     ctx.log(progress(statuses, Math.round((Date.now() - started) / 1000)))
-    if (ready) return { ready: true, timedOut: false, services: statuses }
-    if (Date.now() + interval > deadline) return { ready: false, timedOut: true, services: statuses }
+    if (ready) return { ready: true, timedOut: false, services: statuses, failures: [] }
+    for (const failure of await newFailures(aws, ctx, seen, failures)) {
+      failures.set(failure.service, failure)
+      failedAt ??= Date.now()
+      ctx.log(`${failure.service}: ${failure.version} failed: ${failure.reason}`)
+      await rollBack(aws, ctx, failure.service, seen)
+    }
+    const settled = [...failures.keys()].every((s) => rollbackSettled(ctx, s, seen))
+    const gaveUp = failedAt !== undefined && Date.now() - failedAt > (ctx.rollbackMs ?? 120_000)
+    if (failures.size > 0 && (settled || gaveUp || Date.now() + interval > deadline)) {
+      const list = ctx.desired.services.flatMap((s) => {
+        const f = failures.get(s.name)
+        return f
+          ? [
+              {
+                ...f,
+                outcome: outcome(
+                  s,
+                  ctx,
+                  statuses.find((x) => x.service === s.name)
+                )
+              }
+            ]
+          : []
+      })
+      return { ready: false, timedOut: false, services: statuses, failures: list }
+    }
+    if (Date.now() + interval > deadline) return { ready: false, timedOut: true, services: statuses, failures: [] }
     await sleep(interval)
     interval = Math.min(pollMs, Math.round(interval * 1.5))
   }

@@ -1,14 +1,13 @@
 /** Shared fixtures for the deploy engine's tests: inputs, models, and a current state that equals a desired one. */
 import type { ComposeModel, ServiceModel } from '../../src/compose/model.js'
 import { buildDesired } from '../../src/desired.js'
-import { asgConfigHash, maxSize } from '../../src/resources/auto-scaling-group.js'
+import { groupTags, maxSize } from '../../src/resources/auto-scaling-group.js'
 import { functionEnvironment } from '../../src/resources/lambda-function.js'
 import { launchTemplateHash } from '../../src/resources/launch-template.js'
 import { logGroupArn } from '../../src/resources/log-group.js'
 import { rolePolicyDocument } from '../../src/resources/role-policy.js'
 import { ingressHash } from '../../src/resources/security-group.js'
 import type { ActionInputs } from '../../src/inputs.js'
-import { TAGS } from '../../src/names.js'
 import { queueArn, queueAttributes } from '../../src/resources/event-queue.js'
 import type { CurrentState, DesiredState, Network } from '../../src/state.js'
 
@@ -182,7 +181,7 @@ export function currentFrom(desired: DesiredState): CurrentState {
           lifecycleState: 'InService',
           healthStatus: 'Healthy'
         })),
-        tags: { ...a.tags, [TAGS.configHash]: asgConfigHash(a) }
+        tags: groupTags(a)
       }))
     }
   })

@@ -8,6 +8,7 @@ import {
   CreateAutoScalingGroupCommand,
   CreateOrUpdateTagsCommand,
   DeleteAutoScalingGroupCommand,
+  PutLifecycleHookCommand,
   UpdateAutoScalingGroupCommand,
   paginateDescribeAutoScalingGroups
 } from '@aws-sdk/client-auto-scaling'
@@ -27,6 +28,8 @@ export interface DesiredAsg {
   subnetIds: string[]
   /** Spot only: instance types of the MixedInstancesPolicy overrides. */
   instanceTypes: string[]
+  /** The launch lifecycle hook the agent completes once the container is healthy (ABANDON when no one does). */
+  hook: { name: string; heartbeatTimeout: number }
   tags: Record<string, string>
 }
 
@@ -149,8 +152,19 @@ export async function readOtherStacks(aws: Aws, scope: StackScope): Promise<stri
 
 const capacityLabel = (asg: DesiredAsg): string => (asg.capacity === 'spot' ? 'spot' : 'on-demand')
 
+/** Tag hyperform:launch-hook: the hook as last put, so a no-op run reads no hooks. */
+function hookTag(asg: DesiredAsg): string {
+  return `${asg.hook.name}/${asg.hook.heartbeatTimeout}`
+}
+
+/** Members that run or will: an instance refresh replaces them; a group without any just switches version. */
+export function liveInstances(asg: CurrentAsg): CurrentAsgInstance[] {
+  return asg.instances.filter((i) => !(i.lifecycleState ?? '').startsWith('Terminat'))
+}
+
 function asgFields(want: DesiredAsg, have: CurrentAsg): string[] {
   const fields: string[] = []
+  if (have.tags[TAGS.launchHook] !== hookTag(want)) fields.push('launchHook')
   if (have.min !== want.size || have.max !== maxSize(want.size) || have.desired !== want.size) fields.push('size')
   if (have.subnetIds.join(',') !== [...want.subnetIds].sort().join(',')) fields.push('subnets')
   if (want.capacity === 'spot') {
@@ -197,6 +211,10 @@ function fieldReason(field: string, args: { want: DesiredAsg; have: CurrentAsg; 
         : `${have.desired} (min ${have.min}, max ${have.max})`
     return `${capacityLabel(want)} ${now} -> ${want.size}`
   }
+  if (field === 'launchHook')
+    return have.tags[TAGS.launchHook]
+      ? `launch hook ${have.tags[TAGS.launchHook]} -> ${hookTag(want)}`
+      : 'launch hook added'
   if (field !== 'launchTemplate') return `${field} changed`
   if (template.changing || !template.current) return 'new launch template version'
   const same = have.launchTemplateId === template.current.id
@@ -234,13 +252,15 @@ function asgChange(args: {
   if (!versionOk) fields.push('launchTemplate')
   if (fields.length === 0) return { ...base, action: 'noop', reason: `${capacityLabel(want)} ${want.size}` }
   const reasons = fields.map((f) => fieldReason(f, { want, have, template }))
-  const configDrift = fields.some((f) => f !== 'launchTemplate') && have.tags[TAGS.configHash] === asgConfigHash(want)
+  const configDrift =
+    fields.some((f) => f !== 'launchTemplate' && f !== 'launchHook') &&
+    have.tags[TAGS.configHash] === asgConfigHash(want)
   const versionDrift = !template.changing && !versionOk
   return { ...base, action: 'update', reason: reasons.join(', '), fields, drift: configDrift || versionDrift }
 }
 
-function launchSpec(
-  asg: DesiredAsg,
+export function launchSpec(
+  asg: Pick<DesiredAsg, 'capacity' | 'instanceTypes'>,
   template: TemplateRef
 ): {
   LaunchTemplate?: LaunchTemplateSpecification
@@ -265,14 +285,18 @@ function launchSpec(
   }
 }
 
+/** The tags the action writes on a group: the compose service's, and the hashes of what it set. */
+export function groupTags(asg: DesiredAsg): Record<string, string> {
+  return { ...asg.tags, [TAGS.configHash]: asgConfigHash(asg), [TAGS.launchHook]: hookTag(asg) }
+}
+
 function asgTags(
   asg: DesiredAsg
 ): Array<{ Key: string; Value: string; PropagateAtLaunch: boolean; ResourceId: string; ResourceType: string }> {
-  const tags = { ...asg.tags, [TAGS.configHash]: asgConfigHash(asg) }
-  return Object.entries(tags).map(([Key, Value]) => ({
+  return Object.entries(groupTags(asg)).map(([Key, Value]) => ({
     Key,
     Value,
-    PropagateAtLaunch: Key !== TAGS.configHash,
+    PropagateAtLaunch: Key !== TAGS.configHash && Key !== TAGS.launchHook,
     ResourceId: asg.name,
     ResourceType: 'auto-scaling-group'
   }))
@@ -292,7 +316,31 @@ const templateNotVisible = (err: unknown): boolean =>
 /** Another activity holds the group for a moment. */
 export const CONTENTION = ['ScalingActivityInProgress', 'ResourceContention']
 
-async function updateAsg(aws: Aws, asg: DesiredAsg, template: TemplateRef, tags = true): Promise<void> {
+function launchHook(asg: DesiredAsg): {
+  LifecycleHookName: string
+  LifecycleTransition: string
+  HeartbeatTimeout: number
+  DefaultResult: string
+} {
+  return {
+    LifecycleHookName: asg.hook.name,
+    LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+    HeartbeatTimeout: asg.hook.heartbeatTimeout,
+    DefaultResult: 'ABANDON'
+  }
+}
+
+async function updateAsg(
+  aws: Aws,
+  asg: DesiredAsg,
+  template: TemplateRef,
+  what: { tags: boolean; hook: boolean }
+): Promise<void> {
+  // The hook before the tag that says it is there; before the group changes size, so no new instance skips it.
+  if (what.hook)
+    await aws.retryOn(CONTENTION, () =>
+      aws.send(new PutLifecycleHookCommand({ AutoScalingGroupName: asg.name, ...launchHook(asg) }))
+    )
   const update = new UpdateAutoScalingGroupCommand({
     AutoScalingGroupName: asg.name,
     MinSize: asg.size,
@@ -305,7 +353,7 @@ async function updateAsg(aws: Aws, asg: DesiredAsg, template: TemplateRef, tags 
     (err) => templateNotVisible(err) || CONTENTION.includes(errorCode(err)),
     () => aws.send(update)
   )
-  if (tags) await aws.send(new CreateOrUpdateTagsCommand({ Tags: asgTags(asg) }))
+  if (what.tags) await aws.send(new CreateOrUpdateTagsCommand({ Tags: asgTags(asg) }))
 }
 
 async function createAsg(aws: Aws, asg: DesiredAsg, template: TemplateRef): Promise<void> {
@@ -316,14 +364,23 @@ async function createAsg(aws: Aws, asg: DesiredAsg, template: TemplateRef): Prom
     DesiredCapacity: asg.size,
     VPCZoneIdentifier: asg.subnetIds.join(','),
     Tags: asgTags(asg),
+    LifecycleHookSpecificationList: [launchHook(asg)],
     ...launchSpec(asg, template)
   })
   try {
     await aws.retryOn(templateNotVisible, () => aws.send(create))
   } catch (err) {
     if (errorCode(err) !== 'AlreadyExists') throw err
-    await updateAsg(aws, asg, template)
+    await updateAsg(aws, asg, template, { tags: true, hook: true })
   }
+}
+
+/** The version a group with live instances keeps until its refresh replaces them; undefined: it switches now. */
+export function rollingFrom(have: CurrentAsg | undefined, fields: readonly string[]): TemplateRef | undefined {
+  if (!have || !fields.includes('launchTemplate') || liveInstances(have).length === 0) return undefined
+  const version = have.launchTemplateVersion ?? ''
+  if (!have.launchTemplateId || !/^\d+$/.test(version)) return undefined
+  return { id: have.launchTemplateId, version: Number(version) }
 }
 
 export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
@@ -385,15 +442,19 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
   async apply(change, { e, need }) {
     if (change.action === 'noop') return
     const template = await need('launch-template')
-    // A new template version alone changes no tag (the config hash covers sizes, types and subnets).
-    if (change.action === 'update')
-      await updateAsg(
-        e,
-        change.desired,
-        template,
-        (change.fields ?? []).some((f) => f !== 'launchTemplate')
-      )
-    else await createAsg(e, change.desired, template)
+    const fields = change.fields ?? []
+    if (change.action === 'update') {
+      // A group with instances moves to the new version through its instance refresh (which rolls back
+      // on failure); here it keeps launching the version its instances run.
+      const from = rollingFrom(change.current, fields)
+      const others = fields.filter((f) => f !== 'launchTemplate' && f !== 'launchHook')
+      // A new template version alone changes no tag (the config hash covers sizes, types and subnets).
+      if (!from || others.length > 0 || fields.includes('launchHook'))
+        await updateAsg(e, change.desired, from ?? template, {
+          tags: fields.some((f) => f !== 'launchTemplate'),
+          hook: fields.includes('launchHook')
+        })
+    } else await createAsg(e, change.desired, template)
     e.done({ kind: 'auto-scaling-group', action: change.action, name: change.name, service: change.service })
   },
   async remove(changes, { e, watcher }) {

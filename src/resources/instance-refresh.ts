@@ -1,53 +1,99 @@
 /**
- * Rolls a group's instances to its launch template version: planned when the
- * group moves to a new version, or when instances of an older one are left (a
- * rollout that never ran or never finished). Launches before it terminates.
+ * Rolls a group's instances to the launch template version the run made: planned when the group
+ * moves to a new version, or when instances of an older one are left (a rollout that never ran or
+ * never finished). The refresh carries the version as its desired configuration, so the group
+ * switches only when every replacement is in service (healthy, through the launch hook), and
+ * AutoRollback puts the group back on its version when a replacement fails. It launches before it
+ * terminates: the group never has fewer in-service instances than it wants.
  */
-import { CancelInstanceRefreshCommand, StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling'
+import {
+  CancelInstanceRefreshCommand,
+  DescribeInstanceRefreshesCommand,
+  StartInstanceRefreshCommand,
+  type InstanceRefresh
+} from '@aws-sdk/client-auto-scaling'
 import { errorCode } from '../aws/errors.js'
 import type { Aws } from '../aws/send.js'
 import type { Capacity } from '../names.js'
-import type { CurrentAsg } from './auto-scaling-group.js'
-import type { KindOps, Removal, Upsert } from './kind.js'
+import { launchSpec, liveInstances, rollingFrom, type CurrentAsg } from './auto-scaling-group.js'
+import type { KindOps, Removal, TemplateRef, Upsert } from './kind.js'
 
 export interface DesiredRefresh {
   /** The Auto Scaling group to roll. */
   asg: string
   capacity: Capacity
+  /** Spot: the overrides its MixedInstancesPolicy keeps. */
+  instanceTypes: string[]
+  /** The version its instances run now (what a rollback returns to), when the group names a number. */
+  from?: TemplateRef
 }
 
 export type RefreshChange = Upsert<'instance-refresh', DesiredRefresh, never> | Removal<'instance-refresh', never>
+
+/** Statuses of a refresh that still moves (AWS's InstanceRefreshStatus). */
+export const ACTIVE_REFRESH = ['Pending', 'InProgress', 'Cancelling', 'RollbackInProgress', 'Baking']
 
 /** Live instances of the group launched from another version than the one it launches now. */
 function outdatedInstances(have: CurrentAsg): number {
   const want = have.launchTemplateVersion
   if (!want || !/^\d+$/.test(want)) return 0
-  return have.instances.filter(
-    (i) =>
-      i.launchTemplateVersion !== undefined &&
-      i.launchTemplateVersion !== want &&
-      !(i.lifecycleState ?? '').startsWith('Terminat')
-  ).length
+  return liveInstances(have).filter((i) => i.launchTemplateVersion !== undefined && i.launchTemplateVersion !== want)
+    .length
 }
 
-/** Starts the refresh; one toward an older version that still runs is cancelled and ours started once it has stopped. */
-async function startRefresh(aws: Aws, asg: string): Promise<string> {
-  const start = (): Promise<{ InstanceRefreshId?: string }> =>
-    aws.send(
-      new StartInstanceRefreshCommand({
-        AutoScalingGroupName: asg,
-        Strategy: 'Rolling',
-        Preferences: { MinHealthyPercentage: 100, MaxHealthyPercentage: 200, SkipMatching: true, InstanceWarmup: 60 }
-      })
-    )
+/** The version a refresh rolls toward, from its desired configuration. */
+export function refreshTarget(r: InstanceRefresh | undefined): string | undefined {
+  const d = r?.DesiredConfiguration
+  return (d?.LaunchTemplate ?? d?.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification)?.Version
+}
+
+/** The group's newest refresh (AWS lists them newest first). */
+export async function latestRefresh(aws: Aws, asg: string): Promise<InstanceRefresh | undefined> {
+  const out = await aws.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: asg, MaxRecords: 1 }))
+  return out.InstanceRefreshes?.[0]
+}
+
+/** Starts a refresh toward `to` with AutoRollback: launch before terminate, replacements judged by the launch hook. */
+export function startRefresh(
+  aws: Aws,
+  args: { asg: string; capacity: Capacity; instanceTypes: string[]; to: TemplateRef; autoRollback: boolean }
+): Promise<{ InstanceRefreshId?: string }> {
+  const spec = launchSpec(args, args.to)
+  return aws.send(
+    new StartInstanceRefreshCommand({
+      AutoScalingGroupName: args.asg,
+      Strategy: 'Rolling',
+      DesiredConfiguration: spec.MixedInstancesPolicy
+        ? { MixedInstancesPolicy: spec.MixedInstancesPolicy }
+        : { LaunchTemplate: spec.LaunchTemplate },
+      Preferences: {
+        MinHealthyPercentage: 100,
+        MaxHealthyPercentage: 200,
+        SkipMatching: true,
+        AutoRollback: args.autoRollback,
+        InstanceWarmup: 0
+      }
+    })
+  )
+}
+
+/**
+ * Starts the refresh. One already rolling toward the same version is the same rollout (a re-run
+ * while it runs writes nothing); one toward another version is cancelled and ours started once it has stopped.
+ */
+async function rollTo(aws: Aws, refresh: DesiredRefresh, to: TemplateRef): Promise<{ id: string; started: boolean }> {
+  const start = (): Promise<{ InstanceRefreshId?: string }> => startRefresh(aws, { ...refresh, to, autoRollback: true })
   try {
-    return (await start()).InstanceRefreshId ?? ''
+    return { id: (await start()).InstanceRefreshId ?? '', started: true }
   } catch (err) {
     if (errorCode(err) !== 'InstanceRefreshInProgress') throw err
-    await aws.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: asg })).catch((inner: unknown) => {
+    const running = await latestRefresh(aws, refresh.asg)
+    if (running && ACTIVE_REFRESH.includes(running.Status ?? '') && refreshTarget(running) === String(to.version))
+      return { id: running.InstanceRefreshId ?? '', started: false }
+    await aws.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: refresh.asg })).catch((inner: unknown) => {
       if (errorCode(inner) !== 'ActiveInstanceRefreshNotFound') throw inner
     })
-    return (await aws.retryOn(['InstanceRefreshInProgress'], start)).InstanceRefreshId ?? ''
+    return { id: (await aws.retryOn(['InstanceRefreshInProgress'], start)).InstanceRefreshId ?? '', started: true }
   }
 }
 
@@ -61,20 +107,27 @@ export const instanceRefresh: KindOps<'instance-refresh'> = {
     const changes: RefreshChange[] = []
     for (const asg of service.asgs) {
       const have = current.asgs.find((g) => g.name === asg.name)
-      if (!have || have.instances.length === 0) continue
+      if (!have || liveInstances(have).length === 0) continue
       const asgChange = planned.find((c) => c.kind === 'auto-scaling-group' && c.name === asg.name)
+      const fields = asgChange?.fields ?? []
+      const from = rollingFrom(have, fields.includes('launchTemplate') ? fields : ['launchTemplate'])
       const base = {
         kind: 'instance-refresh' as const,
         action: 'create' as const,
         name: asg.name,
         service: service.name,
-        desired: { asg: asg.name, capacity: asg.capacity }
+        desired: {
+          asg: asg.name,
+          capacity: asg.capacity,
+          instanceTypes: asg.instanceTypes,
+          ...(from ? { from } : {})
+        }
       }
       const outdated = outdatedInstances(have)
-      if (asgChange?.fields?.includes('launchTemplate'))
+      if (fields.includes('launchTemplate'))
         changes.push({
           ...base,
-          reason: `roll ${have.instances.length} instance(s) to the new launch template version`
+          reason: `roll ${liveInstances(have).length} instance(s) to the new launch template version`
         })
       else if (outdated > 0)
         changes.push({ ...base, reason: `roll ${outdated} instance(s) still on an older launch template version` })
@@ -82,10 +135,14 @@ export const instanceRefresh: KindOps<'instance-refresh'> = {
     return changes
   },
   removals: () => [],
-  async apply(change, { e }) {
+  async apply(change, { e, need }) {
     if (change.action === 'noop') return
-    const id = await startRefresh(e, change.desired.asg)
-    e.done({ kind: 'instance-refresh', action: 'create', name: change.name, service: change.service, id })
+    const to = await need('launch-template')
+    const { id, started } = await rollTo(e, change.desired, to)
+    e.done(
+      { kind: 'instance-refresh', action: 'create', name: change.name, service: change.service, id },
+      started ? `to version ${to.version}` : `to version ${to.version} (already rolling)`
+    )
   },
   // A refresh ends with its group.
   remove: async () => undefined

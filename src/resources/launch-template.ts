@@ -20,6 +20,7 @@ import { TAGS } from '../names.js'
 import type { CurrentState, DesiredService } from '../state.js'
 import { buildUserData } from '../userdata.js'
 import { SG_NOT_VISIBLE } from './security-group.js'
+import type { ConfigChange } from './service-config.js'
 import { stackFilters, tagList, tagMap, type KindOps, type Removal, type TemplateRef, type Upsert } from './kind.js'
 
 /** Launch template data as EC2 takes it, except the security group id (known after the group exists). */
@@ -233,13 +234,6 @@ export function servicesLeaving(current: CurrentState, keep: { services: Set<str
   return [...new Set(current.launchTemplates.map((t) => t.service))].filter((s) => s !== '' && !keep.services.has(s))
 }
 
-/** The configuration version a service's instances read: as verified, else as its template says. */
-export function configVersionOf(current: CurrentState, service: DesiredService): number | undefined {
-  const name = service.launchTemplate.spec.configName
-  if (current.configs) return current.configs.find((c) => c.name === name)?.version
-  return current.launchTemplates.find((t) => t.name === service.launchTemplate.name)?.configuration?.version
-}
-
 export const launchTemplate: KindOps<'launch-template'> = {
   kind: 'launch-template',
   noun: 'launch template',
@@ -263,8 +257,10 @@ export const launchTemplate: KindOps<'launch-template'> = {
   diff({ current, planned }, service) {
     const lt = service.launchTemplate
     // The configuration version the instances read: known now unless this run writes a new one.
-    const configChange = planned.find((c) => c.kind === 'service-config' && c.service === service.name)
-    const configVersion = configChange?.action === 'noop' ? configVersionOf(current, service) : undefined
+    const configChange = planned.find(
+      (c): c is ConfigChange => c.kind === 'service-config' && c.service === service.name
+    )
+    const configVersion = configChange?.action === 'noop' ? configChange.current?.version : undefined
     const have = current.launchTemplates.find((t) => t.name === lt.name)
     const sg = current.securityGroups.find((g) => g.name === service.securityGroup.name)
     const serviceExists = sg !== undefined || service.asgs.some((a) => current.asgs.some((g) => g.name === a.name))

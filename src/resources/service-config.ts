@@ -145,7 +145,12 @@ export const serviceConfig: KindOps<'service-config'> = {
       return [{ ...base, action: 'create', reason: 'not found', drift: templateOf(current, service) !== undefined }]
     const reasons: string[] = []
     const fields: string[] = []
-    if (have.hash !== want.hash) {
+    // Versions are immutable: the one the template pins (tag) is what instances read, whatever a newer
+    // version holds (one a failed rollout wrote, before it rolled back to this one).
+    const told = templateOf(current, service)?.configuration
+    const pinned = told !== undefined && told.hash === want.hash && told.version <= have.version
+    if (pinned) Object.assign(base, { current: { ...have, hash: told.hash, version: told.version } })
+    else if (have.hash !== want.hash) {
       reasons.push(have.hash ? 'configuration changed' : 'configuration of unknown content (no hash)')
       fields.push('value')
     }
@@ -157,7 +162,8 @@ export const serviceConfig: KindOps<'service-config'> = {
       reasons.push(`tier ${have.tier} -> ${want.tier}`)
       fields.push('tier')
     }
-    if (reasons.length === 0) return [{ ...base, action: 'noop', reason: `up to date (version ${have.version})` }]
+    if (reasons.length === 0)
+      return [{ ...base, action: 'noop', reason: `up to date (version ${base.current?.version ?? have.version})` }]
     return [{ ...base, action: 'update', reason: reasons.join(', '), fields, drift: !have.hash }]
   },
   removals({ current, keep, reason }) {
