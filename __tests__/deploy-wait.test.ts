@@ -8,7 +8,8 @@ import {
   AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
-  RollbackInstanceRefreshCommand
+  RollbackInstanceRefreshCommand,
+  type LifecycleState
 } from '@aws-sdk/client-auto-scaling'
 import { CloudWatchLogsClient, FilterLogEventsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import {
@@ -31,7 +32,7 @@ const clients = createClients({ region: 'us-east-1', maxAttempts: 1 })
 const desired = desiredFor({ services: [svc('web', { replicas: 2, preemptible: 1 })], files: [] })
 const [onDemand, spot] = desired.services[0]!.asgs
 
-function world(recordValues: string[], firstState = 'InService'): void {
+function world(recordValues: string[], firstState: LifecycleState = 'InService'): void {
   logs.on(FilterLogEventsCommand).resolves({ events: [] })
   r53.on(ListHostedZonesByNameCommand).resolves({
     HostedZones: [
