@@ -3,6 +3,7 @@ import type { ArtifactFigures } from './artifacts.js'
 import { LATENCY_MS, type PhaseRow } from './deploys.js'
 import type { DnsFigures } from './dns.js'
 import type { RateLimitFigures } from './rate-limit.js'
+import type { RolloutFigures } from './rollouts.js'
 import type { StormFigures, StormRun } from './storm.js'
 
 export interface Results {
@@ -17,6 +18,7 @@ export interface Results {
   artifacts: ArtifactFigures
   rateLimited: RateLimitFigures
   storm: StormFigures
+  rollouts: RolloutFigures
   targets: Target[]
 }
 
@@ -221,6 +223,38 @@ export function concurrentTable(storm: StormFigures): string {
   )
 }
 
+export function rolloutTable(r: RolloutFigures): string {
+  return table(
+    ['bad version', 'step', 'first abandon -> failure', 'wall', 'reads', 'writes', 'record min / before'],
+    r.runs.map((x) => [
+      x.image,
+      x.failedEarly ? 'failed: rollout failed' : 'WRONG: did not fail as a failed rollout',
+      `${ms(x.abandonToFailureMs)} ms`,
+      `${ms(x.wallMs)} ms`,
+      String(x.reads),
+      String(x.writes),
+      `${x.recordMin} / ${x.recordBefore}`
+    ])
+  )
+}
+
+function rolloutTargets(r: RolloutFigures): Target[] {
+  if (r.runs.length === 0) return []
+  const worst = Math.max(
+    ...r.runs.map((x) => (Number.isFinite(x.abandonToFailureMs) ? x.abandonToFailureMs : Infinity))
+  )
+  const shrank = r.runs.filter((x) => x.recordMin < x.recordBefore).length
+  return [
+    target(
+      'failed rollout: first abandoned instance -> step failure (worst)',
+      '<= 60 s',
+      seconds(worst),
+      r.runs.every((x) => x.failedEarly) && worst <= 60_000
+    ),
+    target('failed rollout: record never below its size before', '0 runs', `${shrank} runs`, shrank === 0)
+  ]
+}
+
 function target(name: string, limit: string, actual: string, pass: boolean): Target {
   return { name, limit, actual, pass }
 }
@@ -301,7 +335,8 @@ export function targets(results: Omit<Results, 'targets'>): Target[] {
       results.rateLimited.ok ? 'succeeded' : 'failed',
       results.rateLimited.ok
     ),
-    ...stormTargets(results.storm)
+    ...stormTargets(results.storm),
+    ...rolloutTargets(results.rollouts)
   ]
 }
 
@@ -344,6 +379,11 @@ export function render(results: Results): string {
     '',
     stormTable(results.storm),
     ...(results.storm.concurrent ? ['', concurrentTable(results.storm)] : []),
+    '',
+    `Failed rollouts (the seed example, then bad wordpress versions deployed with wait: true and a ${results.rollouts.waitTimeoutS} s wait timeout;`,
+    `first abandon = the agent's abandon line in the stack's log group; record sampled every 20 ms)`,
+    '',
+    rolloutTable(results.rollouts),
     '',
     targetTable(results.targets),
     '',

@@ -7,7 +7,8 @@
  * (comma-separated service counts, default 1,10,100; the targets name 100),
  * BENCH_STORM_SIZES (services of 5 spot replicas in the reclaim storm, one run each,
  * default 5,20,40; the targets name 200 instances), BENCH_STORM_DEPLOY (services of the
- * deploy timed with and without the largest storm, default 100; 0 skips it).
+ * deploy timed with and without the largest storm, default 100; 0 skips it), BENCH_ROLLOUTS
+ * (failed rollouts measured, alternately a crashing and a never-healthy version, default 4).
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
@@ -18,6 +19,7 @@ import { ACTION_BUNDLE, artifactFigures } from './artifacts.js'
 import { deployMatrix } from './deploys.js'
 import { dnsBench } from './dns.js'
 import { rateLimitedDeploy } from './rate-limit.js'
+import { rolloutBench } from './rollouts.js'
 import { render, targets, type Results } from './report.js'
 import { stormBench } from './storm.js'
 
@@ -76,7 +78,9 @@ async function collect(): Promise<Omit<Results, 'targets' | 'durationS' | 'start
     { sizes: envNumbers('BENCH_STORM_SIZES', [5, 20, 40]), concurrentServices: envCount('BENCH_STORM_DEPLOY', 100) },
     progress
   )
-  return { machine, repeats, artifacts, deploys, dns: { ...dns, waitedDeploy: waited }, rateLimited, storm }
+  progress('failed rollouts ...')
+  const rollouts = await rolloutBench(envCount('BENCH_ROLLOUTS', 4), progress)
+  return { machine, repeats, artifacts, deploys, dns: { ...dns, waitedDeploy: waited }, rateLimited, storm, rollouts }
 }
 
 async function main(): Promise<void> {
