@@ -194,7 +194,8 @@ describe('waitForStack', () => {
           asg: onDemand!.name,
           capacity: 'on-demand',
           instanceTypes: [],
-          from: { id: 'lt-1', version: 3 }
+          from: { id: 'lt-1', version: 3 },
+          autoRollback: true
         }
       ],
       since: 0,

@@ -12,7 +12,7 @@
  * last log lines.
  */
 import { GetLogEventsCommand, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs'
-import { RollbackInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling'
+import { CancelInstanceRefreshCommand, RollbackInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling'
 import { CreateTagsCommand, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2'
 import type { Clients } from './aws/clients.js'
 import { errorCode, errorMessage } from './aws/errors.js'
@@ -42,6 +42,8 @@ export interface Rollout {
   instanceTypes: string[]
   /** The version its instances ran before the run: where the action's own rollback returns. */
   from?: TemplateRef
+  /** AWS rolls the refresh back itself (RollbackInstanceRefresh applies); else the action cancels it. */
+  autoRollback: boolean
 }
 
 export interface WaitContext {
@@ -218,8 +220,10 @@ async function lastLines(aws: Aws, ctx: WaitContext, stream: string): Promise<st
 }
 
 /**
- * Rolls a failed service's groups back: a refresh still running is rolled back by AWS (it may have
- * started already, AutoRollback); one that succeeded is rolled to the previous version by a new refresh.
+ * Rolls a failed service's groups back. A refresh still running is rolled back by AWS where it can
+ * (it may have begun already, AutoRollback), else cancelled: it launches before it terminates and
+ * the group switches only when it succeeds, so the group is still on its version and AWS scales
+ * the replacements in. A refresh that succeeded is followed by one back to the previous version.
  */
 async function rollBack(aws: Aws, ctx: WaitContext, service: string, seen: Seen): Promise<void> {
   for (const r of (ctx.rollouts ?? []).filter((x) => x.service === service)) {
@@ -227,11 +231,13 @@ async function rollBack(aws: Aws, ctx: WaitContext, service: string, seen: Seen)
     const status = refresh?.status ?? ''
     try {
       if (status === 'Pending' || status === 'InProgress' || status === 'Baking') {
-        await aws.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: r.asg }))
-        ctx.log(`${service}: rolling back the instance refresh of ${r.asg}`)
+        if (r.autoRollback) await aws.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: r.asg }))
+        else await aws.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: r.asg }))
+        ctx.log(`${service}: ${r.autoRollback ? 'rolling back' : 'cancelling'} the instance refresh of ${r.asg}`)
       } else if (status === 'Successful' && r.from && refresh?.to !== String(r.from.version)) {
-        await startRefresh(aws, { ...r, to: r.from, autoRollback: false })
-        ctx.log(`${service}: rolling ${r.asg} back to launch template version ${r.from.version}`)
+        const back = r.from
+        await aws.retryOn(['InstanceRefreshInProgress'], () => startRefresh(aws, { ...r, to: back }))
+        ctx.log(`${service}: rolling ${r.asg} back to launch template version ${back.version}`)
       }
     } catch (err) {
       // AWS's own rollback may have begun meanwhile; the next poll shows it.

@@ -2,9 +2,10 @@
  * Rolls a group's instances to the launch template version the run made: planned when the group
  * moves to a new version, or when instances of an older one are left (a rollout that never ran or
  * never finished). The refresh carries the version as its desired configuration, so the group
- * switches only when every replacement is in service (healthy, through the launch hook), and
- * AutoRollback puts the group back on its version when a replacement fails. It launches before it
- * terminates: the group never has fewer in-service instances than it wants.
+ * switches only when every replacement is in service (healthy, through the launch hook); a
+ * failed one leaves the group on its version, and AutoRollback (where AWS allows it) or the
+ * action's wait replaces what the refresh had replaced. It launches before it terminates: the
+ * group never has fewer in-service instances than it wants.
  */
 import {
   CancelInstanceRefreshCommand,
@@ -26,6 +27,11 @@ export interface DesiredRefresh {
   instanceTypes: string[]
   /** The version its instances run now (what a rollback returns to), when the group names a number. */
   from?: TemplateRef
+  /**
+   * AWS rolls a failed refresh back itself (AutoRollback). It cannot when the template's image is an
+   * SSM parameter (the default AMI): the action's wait rolls back then.
+   */
+  autoRollback: boolean
 }
 
 export type RefreshChange = Upsert<'instance-refresh', DesiredRefresh, never> | Removal<'instance-refresh', never>
@@ -82,7 +88,7 @@ export function startRefresh(
  * while it runs writes nothing); one toward another version is cancelled and ours started once it has stopped.
  */
 async function rollTo(aws: Aws, refresh: DesiredRefresh, to: TemplateRef): Promise<{ id: string; started: boolean }> {
-  const start = (): Promise<{ InstanceRefreshId?: string }> => startRefresh(aws, { ...refresh, to, autoRollback: true })
+  const start = (): Promise<{ InstanceRefreshId?: string }> => startRefresh(aws, { ...refresh, to })
   try {
     return { id: (await start()).InstanceRefreshId ?? '', started: true }
   } catch (err) {
@@ -120,7 +126,8 @@ export const instanceRefresh: KindOps<'instance-refresh'> = {
           asg: asg.name,
           capacity: asg.capacity,
           instanceTypes: asg.instanceTypes,
-          ...(from ? { from } : {})
+          ...(from ? { from } : {}),
+          autoRollback: !service.launchTemplate.spec.imageId.startsWith('resolve:ssm:')
         }
       }
       const outdated = outdatedInstances(have)
