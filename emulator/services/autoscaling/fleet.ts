@@ -364,7 +364,7 @@ export class Fleet {
     member.launchActivity = this.activity(group, {
       description: `Launching a new EC2 instance: ${instance.instanceId}`,
       cause: group.refreshing
-        ? `an instance was launched in response to an instance refresh (${group.refreshing}).`
+        ? `an instance was launched in response to an instance refresh (${group.refreshing.split('/')[0] ?? ''}).`
         : `an instance was started in response to a difference between desired and actual capacity, increasing the capacity from ${from} to ${this.target(group)}.`,
       status: 'InProgress',
       details: this.details(member)

@@ -106,7 +106,7 @@ export interface GroupRecord {
   hooks: Map<string, LifecycleHookRecord>
   /** While an instance refresh with a DesiredConfiguration runs: what new instances are launched from. */
   refreshConfig?: LaunchConfig
-  /** The id of the instance refresh that is replacing instances now (its launches are its replacements). */
+  /** The instance refresh replacing instances now: its id, `<id>/rollback` while it rolls back (its launches are its replacements). */
   refreshing?: string
   /** Why a replacement of the running refresh was lost (abandoned by a launch hook, terminated before in service). */
   refreshFailure?: string

@@ -86,7 +86,8 @@ async function replace(
   const status = mode === 'forward' ? 'InProgress' : 'RollbackInProgress'
   if (mode === 'forward' && run.desired) group.refreshConfig = run.desired
   else delete group.refreshConfig
-  group.refreshing = record.InstanceRefreshId
+  // the phase's id: a replacement lost in this phase fails it (the rollback's own replacements fail the rollback)
+  group.refreshing = mode === 'forward' ? record.InstanceRefreshId : `${record.InstanceRefreshId ?? ''}/rollback`
   delete group.refreshFailure
   delete group.launchBlocked
   const config = fleet.launchConfig(group)
@@ -146,7 +147,7 @@ async function replace(
 }
 
 function finish(group: GroupRecord, run: RefreshRun): void {
-  if (group.refreshing === run.record.InstanceRefreshId) {
+  if (group.refreshing?.split('/')[0] === run.record.InstanceRefreshId) {
     delete group.refreshing
     delete group.refreshConfig
     delete group.refreshFailure
