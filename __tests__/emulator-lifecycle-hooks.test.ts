@@ -81,8 +81,14 @@ async function hookedGroup(
 }
 
 async function members(name: string): Promise<AutoScalingInstanceDetails[]> {
-  const out = await asg.send(new DescribeAutoScalingInstancesCommand({}))
-  return (out.AutoScalingInstances ?? []).filter((i) => i.AutoScalingGroupName === name)
+  const all: AutoScalingInstanceDetails[] = []
+  let NextToken: string | undefined
+  do {
+    const out = await asg.send(new DescribeAutoScalingInstancesCommand({ NextToken }))
+    all.push(...(out.AutoScalingInstances ?? []))
+    NextToken = out.NextToken
+  } while (NextToken)
+  return all.filter((i) => i.AutoScalingGroupName === name)
 }
 
 /** Waits until the group has `n` members in `state` and returns them. */
