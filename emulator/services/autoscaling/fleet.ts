@@ -222,12 +222,7 @@ export class Fleet {
   }
 
   private abandon(group: GroupRecord, member: Member, token: string, why: string): void {
-    for (const a of member.actions?.values() ?? []) {
-      if (a.timer) {
-        clearTimeout(a.timer)
-        this.hookTimers.delete(a.timer)
-      }
-    }
+    this.clearActions(member)
     const message = `Instance failed to complete user's Lifecycle Action: Lifecycle Action with token ${token} was abandoned: ${why}`
     member.abandoned = message
     if (member.refreshId !== undefined && member.refreshId === group.refreshing)
@@ -282,7 +277,7 @@ export class Fleet {
     this.schedule(group)
   }
 
-  /** The launch template data for the next launch, or an error message. */
+  /** Stops the heartbeat timeouts of the member's pending lifecycle actions and forgets them. */
   private clearActions(member: Member): void {
     for (const a of member.actions?.values() ?? []) {
       if (a.timer) {
@@ -293,6 +288,7 @@ export class Fleet {
     delete member.actions
   }
 
+  /** The launch template data for the next launch, or an error message. */
   private launchData(
     group: GroupRecord,
     config: LaunchConfig

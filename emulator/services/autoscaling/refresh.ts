@@ -114,6 +114,9 @@ async function replace(
     if (mode === 'forward') {
       record.InstancesToUpdate = remaining.length
       record.PercentageComplete = count === 0 ? 100 : Math.floor(((count - remaining.length) * 100) / count)
+      record.ProgressDetails = {
+        LivePoolProgress: { PercentageComplete: record.PercentageComplete, InstancesToUpdate: remaining.length }
+      }
     } else if (record.RollbackDetails) record.RollbackDetails.InstancesToUpdateOnRollback = remaining.length
     const now = Date.now()
     const live = liveMembers(group)
@@ -130,7 +133,7 @@ async function replace(
       const surge = Math.min(maxExtra, remaining.length)
       let allowed = ready.length - minReady
       // at 100% max (no launch room) one instance at a time goes first, once the group is settled
-      if (surge === 0 && ready.length === live.length && live.length <= group.desired) allowed = Math.max(allowed, 1)
+      if (surge === 0 && ready.length === live.length && live.length === group.desired) allowed = Math.max(allowed, 1)
       const victims = [...remaining].sort((a, b) => a.launchedAt - b.launchedAt).slice(0, Math.max(0, allowed))
       for (const victim of victims) {
         fleet.terminateMember(
@@ -179,6 +182,7 @@ async function execute(fleet: Fleet, group: GroupRecord, run: RefreshRun): Promi
     record.Status = 'Successful'
     record.PercentageComplete = 100
     record.InstancesToUpdate = 0
+    record.ProgressDetails = { LivePoolProgress: { PercentageComplete: 100, InstancesToUpdate: 0 } }
     record.EndTime = new Date()
     fleet.schedule(group)
     return
