@@ -715,6 +715,20 @@ describe('instance refresh', () => {
         )
       )
     ).toBe('ValidationError')
+    // the group uses $Latest: nothing to roll back to
+    const latest = (await group('no-desired')).LaunchTemplate
+    expect(latest?.Version).toBe('$Latest')
+    expect(
+      await errorName(
+        asg.send(
+          new StartInstanceRefreshCommand({
+            AutoScalingGroupName: 'no-desired',
+            DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: latest?.LaunchTemplateId, Version: '1' } },
+            Preferences: { AutoRollback: true }
+          })
+        )
+      )
+    ).toBe('ValidationError')
   })
 
   test('RollbackInstanceRefresh rolls back a refresh in progress; it needs one, with a desired configuration', async () => {

@@ -374,6 +374,28 @@ describe("Auto Scaling's events", () => {
         (e) => e['detail-type'] === type && (e.detail as Record<string, unknown>).EC2InstanceId === instanceId
       )
 
+    // the DNS updater's rule: only launches that succeeded
+    const dnsRuleArn =
+      (
+        await events.send(
+          new PutRuleCommand({
+            Name: 'asg-launched',
+            EventPattern: JSON.stringify({
+              source: ['aws.autoscaling'],
+              'detail-type': ['EC2 Instance Launch Successful']
+            })
+          })
+        )
+      ).RuleArn ?? ''
+    const dnsQueueArn = `arn:aws:sqs:us-east-1:${emu.accountId}:asg-launched`
+    const dnsPolicy = JSON.stringify(policy).replaceAll(queueArn, dnsQueueArn).replaceAll(ruleArn, dnsRuleArn)
+    const dnsUrl =
+      (await sqs.send(new CreateQueueCommand({ QueueName: 'asg-launched', Attributes: { Policy: dnsPolicy } })))
+        .QueueUrl ?? ''
+    await events.send(
+      new PutTargetsCommand({ Rule: 'asg-launched', Targets: [{ Id: 'q', Arn: dnsQueueArn, InputPath: '$.detail' }] })
+    )
+
     await hookedGroup('evented', 1)
     const [first] = await inState('evented', 'Pending:Wait')
     const id = first?.InstanceId ?? ''
@@ -455,6 +477,10 @@ describe("Auto Scaling's events", () => {
         LifecycleActionResult: 'ABANDON'
       })
     )
+    const dnsBodies = (
+      (await sqs.send(new ReceiveMessageCommand({ QueueUrl: dnsUrl, MaxNumberOfMessages: 10 }))).Messages ?? []
+    ).map((m) => JSON.parse(m.Body ?? '{}') as Record<string, unknown>)
+    expect(dnsBodies.filter((d) => d.AutoScalingGroupName === 'evented').map((d) => d.EC2InstanceId)).toEqual([id])
     const unsuccessful = await eventually(async () => {
       await drain()
       return ofType('EC2 Instance Launch Unsuccessful', second)
