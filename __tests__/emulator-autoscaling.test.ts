@@ -1,17 +1,26 @@
 import {
   AlreadyExistsFault,
   AutoScalingClient,
+  CancelInstanceRefreshCommand,
+  CompleteLifecycleActionCommand,
   CreateAutoScalingGroupCommand,
+  DescribeAutoScalingInstancesCommand,
   CreateOrUpdateTagsCommand,
   DeleteAutoScalingGroupCommand,
   DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
   DescribeScalingActivitiesCommand,
+  RollbackInstanceRefreshCommand,
   StartInstanceRefreshCommand,
   UpdateAutoScalingGroupCommand
 } from '@aws-sdk/client-auto-scaling'
-import type { AutoScalingGroup } from '@aws-sdk/client-auto-scaling'
+import type {
+  AutoScalingGroup,
+  AutoScalingInstanceDetails,
+  InstanceRefresh,
+  StartInstanceRefreshType
+} from '@aws-sdk/client-auto-scaling'
 import {
   CreateLaunchTemplateCommand,
   CreateLaunchTemplateVersionCommand,
@@ -518,5 +527,244 @@ describe('instance refresh', () => {
     expect(after.some((i) => before.includes(i.InstanceId))).toBe(false)
     expect(after.every((i) => i.InstanceType === 't3.large')).toBe(true)
     expect((await group('refresh')).Instances?.map((i) => i.LaunchTemplate?.Version)).toEqual(['2', '2', '2'])
+  })
+
+  /** A group of 3 on version 1 of its template (which has a version 2) whose launch hook `ready` holds new members. */
+  async function versionedGroup(name: string): Promise<string> {
+    const ltId = await template(`${name}-lt`)
+    await ec2.send(
+      new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: ltId,
+        SourceVersion: '1',
+        LaunchTemplateData: { InstanceType: 't3.large' }
+      })
+    )
+    await asg.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: name,
+        MinSize: 0,
+        MaxSize: 10,
+        DesiredCapacity: 3,
+        LaunchTemplate: { LaunchTemplateId: ltId, Version: '1' },
+        LifecycleHookSpecificationList: [
+          {
+            LifecycleHookName: 'ready',
+            LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+            HeartbeatTimeout: 7200
+          }
+        ]
+      })
+    )
+    await settle(name, () => 'CONTINUE')
+    return ltId
+  }
+
+  /** Completes the launch hook of every member in Pending:Wait with decide(its version) until the group has 3 InService. */
+  async function settle(name: string, decide: (version: string) => 'CONTINUE' | 'ABANDON'): Promise<void> {
+    await eventually(async () => {
+      const n = await completeWaiting(name, decide)
+      return n === 3 ? true : undefined
+    })
+  }
+
+  /** Every group's members, page by page (DescribeAutoScalingInstances answers at most 50 at a time). */
+  async function allInstances(): Promise<AutoScalingInstanceDetails[]> {
+    const all: AutoScalingInstanceDetails[] = []
+    let NextToken: string | undefined
+    do {
+      const out = await asg.send(new DescribeAutoScalingInstancesCommand({ NextToken }))
+      all.push(...(out.AutoScalingInstances ?? []))
+      NextToken = out.NextToken
+    } while (NextToken)
+    return all
+  }
+
+  /** Completes the waiting members' launch hooks; answers how many members are InService. */
+  async function completeWaiting(name: string, decide: (version: string) => 'CONTINUE' | 'ABANDON'): Promise<number> {
+    const mine = (await allInstances()).filter((i) => i.AutoScalingGroupName === name)
+    for (const m of mine.filter((i) => i.LifecycleState === 'Pending:Wait')) {
+      await asg
+        .send(
+          new CompleteLifecycleActionCommand({
+            AutoScalingGroupName: name,
+            LifecycleHookName: 'ready',
+            InstanceId: m.InstanceId,
+            LifecycleActionResult: decide(m.LaunchTemplate?.Version ?? '')
+          })
+        )
+        .catch(() => undefined)
+    }
+    return mine.filter((i) => i.LifecycleState === 'InService').length
+  }
+
+  async function refreshOf(name: string, id: string | undefined): Promise<InstanceRefresh | undefined> {
+    const out = await asg.send(
+      new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: name, InstanceRefreshIds: id ? [id] : [] })
+    )
+    return out.InstanceRefreshes?.[0]
+  }
+
+  /** Drives the refresh (completing launch hooks with decide) until its status is final; samples InService counts. */
+  async function drive(
+    name: string,
+    id: string | undefined,
+    decide: (version: string) => 'CONTINUE' | 'ABANDON',
+    onSample: (inService: number, group: AutoScalingGroup) => void = () => undefined
+  ): Promise<InstanceRefresh> {
+    return eventually(async () => {
+      const inService = await completeWaiting(name, decide)
+      onSample(inService, await group(name))
+      const r = await refreshOf(name, id)
+      return ['Pending', 'InProgress', 'Cancelling', 'RollbackInProgress'].includes(r?.Status ?? '') ? undefined : r
+    }, 20_000)
+  }
+
+  function refresh(
+    name: string,
+    ltId: string,
+    preferences: StartInstanceRefreshType['Preferences']
+  ): StartInstanceRefreshCommand {
+    return new StartInstanceRefreshCommand({
+      AutoScalingGroupName: name,
+      DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: ltId, Version: '2' } },
+      Preferences: preferences
+    })
+  }
+
+  test('a refresh with MaxHealthyPercentage 200 launches first, never has fewer members InService, and the group takes the desired configuration only at success', async () => {
+    const ltId = await versionedGroup('surge')
+    const { InstanceRefreshId } = await asg.send(
+      refresh('surge', ltId, { MinHealthyPercentage: 100, MaxHealthyPercentage: 200, SkipMatching: true })
+    )
+    let fewest = Infinity
+    const versionsWhileRunning = new Set<string>()
+    const done = await drive(
+      'surge',
+      InstanceRefreshId,
+      () => 'CONTINUE',
+      (inService, g) => {
+        fewest = Math.min(fewest, inService)
+        versionsWhileRunning.add(g.LaunchTemplate?.Version ?? '')
+      }
+    )
+    expect(done).toMatchObject({
+      Status: 'Successful',
+      PercentageComplete: 100,
+      Preferences: expect.objectContaining({
+        MinHealthyPercentage: 100,
+        MaxHealthyPercentage: 200,
+        SkipMatching: true
+      }),
+      DesiredConfiguration: { LaunchTemplate: expect.objectContaining({ LaunchTemplateId: ltId, Version: '2' }) }
+    })
+    expect(fewest).toBeGreaterThanOrEqual(3)
+    expect(versionsWhileRunning.has('1')).toBe(true)
+    const after = await group('surge')
+    expect(after.LaunchTemplate?.Version).toBe('2')
+    expect(after.Instances?.map((i) => i.LaunchTemplate?.Version)).toEqual(['2', '2', '2'])
+  })
+
+  test('AutoRollback after an abandoned replacement ends RollbackSuccessful with every member and the group on the previous version', async () => {
+    const ltId = await versionedGroup('rollback')
+    const { InstanceRefreshId } = await asg.send(
+      refresh('rollback', ltId, { MinHealthyPercentage: 100, MaxHealthyPercentage: 200, AutoRollback: true })
+    )
+    const done = await drive('rollback', InstanceRefreshId, (version) => (version === '2' ? 'ABANDON' : 'CONTINUE'))
+    expect(done.Status).toBe('RollbackSuccessful')
+    expect(done.RollbackDetails?.RollbackReason).toMatch(/was abandoned/)
+    expect(done.RollbackDetails?.RollbackStartTime).toBeInstanceOf(Date)
+    expect(typeof done.RollbackDetails?.PercentageCompleteOnRollback).toBe('number')
+    expect(typeof done.RollbackDetails?.InstancesToUpdateOnRollback).toBe('number')
+    await settle('rollback', () => 'CONTINUE')
+    const after = await group('rollback')
+    expect(after.LaunchTemplate?.Version).toBe('1')
+    const live = (after.Instances ?? []).filter((i) => !(i.LifecycleState ?? '').startsWith('Terminating'))
+    expect(live.map((i) => i.LaunchTemplate?.Version)).toEqual(['1', '1', '1'])
+  })
+
+  test('without AutoRollback an abandoned replacement fails the refresh with a StatusReason', async () => {
+    const ltId = await versionedGroup('fails')
+    const { InstanceRefreshId } = await asg.send(
+      refresh('fails', ltId, { MinHealthyPercentage: 100, MaxHealthyPercentage: 200 })
+    )
+    const done = await drive('fails', InstanceRefreshId, (version) => (version === '2' ? 'ABANDON' : 'CONTINUE'))
+    expect(done.Status).toBe('Failed')
+    expect(done.StatusReason).toMatch(/was abandoned/)
+    expect((await group('fails')).LaunchTemplate?.Version).toBe('1')
+  })
+
+  test('AutoRollback without a DesiredConfiguration is refused with AWS message, and so is a MaxHealthyPercentage over 100 above the minimum', async () => {
+    await createGroup('no-desired', 1)
+    const err = await asg
+      .send(
+        new StartInstanceRefreshCommand({ AutoScalingGroupName: 'no-desired', Preferences: { AutoRollback: true } })
+      )
+      .catch((e: unknown) => e as { name: string; message: string })
+    expect(err).toMatchObject({
+      name: 'ValidationError',
+      message:
+        "The request isn't valid. The AutoRollback parameter cannot be set to true when the DesiredConfiguration parameter is empty. Set AutoRollback to false or specify a desired configuration and try again."
+    })
+    expect(
+      await errorName(
+        asg.send(
+          new StartInstanceRefreshCommand({
+            AutoScalingGroupName: 'no-desired',
+            Preferences: { MinHealthyPercentage: 50, MaxHealthyPercentage: 200 }
+          })
+        )
+      )
+    ).toBe('ValidationError')
+    // the group uses $Latest: nothing to roll back to
+    const latest = (await group('no-desired')).LaunchTemplate
+    expect(latest?.Version).toBe('$Latest')
+    expect(
+      await errorName(
+        asg.send(
+          new StartInstanceRefreshCommand({
+            AutoScalingGroupName: 'no-desired',
+            DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: latest?.LaunchTemplateId, Version: '1' } },
+            Preferences: { AutoRollback: true }
+          })
+        )
+      )
+    ).toBe('ValidationError')
+  })
+
+  test('RollbackInstanceRefresh rolls back a refresh in progress; it needs one, with a desired configuration', async () => {
+    const ltId = await versionedGroup('manual')
+    expect(await errorName(asg.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'manual' })))).toBe(
+      'ActiveInstanceRefreshNotFound'
+    )
+    await asg.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'manual' }))
+    expect(await errorName(asg.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'manual' })))).toBe(
+      'IrreversibleInstanceRefresh'
+    )
+    await asg.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: 'manual' }))
+    await settle('manual', () => 'CONTINUE')
+    await eventually(async () =>
+      ((await refreshOf('manual', undefined))?.Status ?? '') === 'Cancelled' ? true : undefined
+    )
+    const { InstanceRefreshId } = await asg.send(
+      refresh('manual', ltId, { MinHealthyPercentage: 100, MaxHealthyPercentage: 200 })
+    )
+    // the version 2 replacements wait on the launch hook: roll back then
+    await eventually(async () => {
+      return (await allInstances()).some(
+        (i) => i.AutoScalingGroupName === 'manual' && i.LaunchTemplate?.Version === '2'
+      )
+        ? true
+        : undefined
+    })
+    const rolled = await asg.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'manual' }))
+    expect(rolled.InstanceRefreshId).toBe(InstanceRefreshId)
+    const done = await drive('manual', InstanceRefreshId, () => 'CONTINUE')
+    expect(done.Status).toBe('RollbackSuccessful')
+    await settle('manual', () => 'CONTINUE')
+    const after = await group('manual')
+    expect(after.LaunchTemplate?.Version).toBe('1')
+    expect(
+      (after.Instances ?? []).filter((i) => i.LifecycleState === 'InService').map((i) => i.LaunchTemplate?.Version)
+    ).toEqual(['1', '1', '1'])
   })
 })

@@ -7,8 +7,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import {
   AutoScalingClient,
+  CompleteLifecycleActionCommand,
   CreateAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
+  DescribeAutoScalingInstancesCommand,
+  RecordLifecycleActionHeartbeatCommand,
+  SetInstanceHealthCommand,
   UpdateAutoScalingGroupCommand
 } from '@aws-sdk/client-auto-scaling'
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs'
@@ -56,7 +60,7 @@ import { strToU8, zipSync } from 'fflate'
 import { readFileSync } from 'node:fs'
 import { authorizationTable } from '../emulator/iam-policy/table.js'
 import { startEmulator, type Emulator } from '../emulator/server.js'
-import { roleSession, sdkConfig, type SdkTestConfig } from '../emulator/testing.js'
+import { eventually, roleSession, sdkConfig, type SdkTestConfig } from '../emulator/testing.js'
 
 const ACCOUNT = '123456789012'
 const LAMBDA_TRUST = {
@@ -498,6 +502,88 @@ describe('conditions', () => {
     await expect(
       asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'asg-mine', MaxSize: 1 }))
     ).resolves.toBeDefined()
+  })
+
+  test("a role scoped to its group's ARN may complete, heartbeat and set the health of its members, and no other group's", async () => {
+    const ec2Admin = new EC2Client(admin)
+    const lt = await ec2Admin.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: 'hooked',
+        LaunchTemplateData: { ImageId: 'ami-0a2023a1b2c3d4e5f', InstanceType: 't3.micro' }
+      })
+    )
+    const asgAdmin = new AutoScalingClient(admin)
+    for (const name of ['hooked-mine', 'hooked-theirs']) {
+      await asgAdmin.send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: name,
+          MinSize: 0,
+          MaxSize: 1,
+          DesiredCapacity: 1,
+          LaunchTemplate: { LaunchTemplateId: lt.LaunchTemplate?.LaunchTemplateId, Version: '1' },
+          LifecycleHookSpecificationList: [
+            { LifecycleHookName: 'ready', LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING' }
+          ]
+        })
+      )
+    }
+    const scoped = (name: string): string =>
+      `arn:aws:autoscaling:us-east-1:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/${name}`
+    const asg = new AutoScalingClient(
+      await session(
+        policy(
+          allow(
+            [
+              'autoscaling:CompleteLifecycleAction',
+              'autoscaling:RecordLifecycleActionHeartbeat',
+              'autoscaling:SetInstanceHealth'
+            ],
+            scoped('hooked-mine')
+          ),
+          allow('autoscaling:DescribeAutoScalingInstances')
+        )
+      )
+    )
+    const waiting = await eventually(async () => {
+      const out = await asg.send(new DescribeAutoScalingInstancesCommand({}))
+      const found = (out.AutoScalingInstances ?? []).filter((i) => i.LifecycleState === 'Pending:Wait')
+      return found.length === 2 ? found : undefined
+    })
+    const idOf = (group: string): string => waiting.find((i) => i.AutoScalingGroupName === group)?.InstanceId ?? ''
+    const theirs = await failure(
+      asg.send(
+        new RecordLifecycleActionHeartbeatCommand({
+          AutoScalingGroupName: 'hooked-theirs',
+          LifecycleHookName: 'ready',
+          InstanceId: idOf('hooked-theirs')
+        })
+      )
+    )
+    expect(theirs.name).toBe('AccessDenied')
+    expect(theirs.message).toContain('autoscaling:RecordLifecycleActionHeartbeat')
+    expect(
+      (
+        await failure(
+          asg.send(new SetInstanceHealthCommand({ InstanceId: idOf('hooked-theirs'), HealthStatus: 'Healthy' }))
+        )
+      ).name
+    ).toBe('AccessDenied')
+    await asg.send(
+      new RecordLifecycleActionHeartbeatCommand({
+        AutoScalingGroupName: 'hooked-mine',
+        LifecycleHookName: 'ready',
+        InstanceId: idOf('hooked-mine')
+      })
+    )
+    await asg.send(
+      new CompleteLifecycleActionCommand({
+        AutoScalingGroupName: 'hooked-mine',
+        LifecycleHookName: 'ready',
+        InstanceId: idOf('hooked-mine'),
+        LifecycleActionResult: 'CONTINUE'
+      })
+    )
+    await asg.send(new SetInstanceHealthCommand({ InstanceId: idOf('hooked-mine'), HealthStatus: 'Healthy' }))
   })
 
   test("a role's tags are its aws:ResourceTag and iam:ResourceTag", async () => {

@@ -26,6 +26,8 @@ export const USAGE = `usage: npm run emulator -- [options]
   --route53-sync-ms N             Route 53 changes stay PENDING for N ms
   --function-pending-ms N         new Lambda functions stay Pending for N ms
   --refresh-start-delay-ms N      instance refreshes stay Pending for N ms
+  --lifecycle-time-scale N        ms per second of a lifecycle hook's heartbeat timeout (default 1000)
+  --warmup-time-scale N           ms per second of an instance refresh's InstanceWarmup (default 0)
   --instance-profile-delay-ms N   EC2 and Auto Scaling do not see a new instance profile (or its new role) for N ms
   --lambda-concurrency N          the account's concurrent Lambda executions (default 10)
   --async-retry-scale R           factor on Lambda's async retry delays of 1 and 2 minutes (default 1/300)
@@ -61,6 +63,8 @@ const OPTIONS = {
   'route53-sync-ms': { type: 'string' },
   'function-pending-ms': { type: 'string' },
   'refresh-start-delay-ms': { type: 'string' },
+  'lifecycle-time-scale': { type: 'string' },
+  'warmup-time-scale': { type: 'string' },
   'instance-profile-delay-ms': { type: 'string' },
   'lambda-concurrency': { type: 'string' },
   'async-retry-scale': { type: 'string' },
@@ -133,6 +137,8 @@ export function optionsFromArgs(args: string[]): EmulatorOptions {
     route53SyncMs: num(values, 'route53-sync-ms'),
     functionPendingMs: num(values, 'function-pending-ms'),
     refreshStartDelayMs: num(values, 'refresh-start-delay-ms'),
+    lifecycleTimeScale: num(values, 'lifecycle-time-scale'),
+    warmupTimeScale: num(values, 'warmup-time-scale'),
     instanceProfileDelayMs: num(values, 'instance-profile-delay-ms'),
     lambdaConcurrency: num(values, 'lambda-concurrency'),
     asyncRetryScale: num(values, 'async-retry-scale'),

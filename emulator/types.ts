@@ -159,6 +159,13 @@ export interface SimulationSettings {
   containerMaxRestarts?: number
   /** Agent stand-in: first delay between its tries to get credentials and read the configuration (doubling, 5 tries), ms (default 500). */
   agentRetryDelayMs?: number
+  /**
+   * Auto Scaling: ms per second of a lifecycle hook's HeartbeatTimeout (and of the health check grace
+   * period SetInstanceHealth respects); default 1000 (real time).
+   */
+  lifecycleTimeScale?: number
+  /** Auto Scaling: ms per second of an instance refresh's InstanceWarmup; default 0 (no wait). */
+  warmupTimeScale?: number
 }
 
 export interface EmulatorOptions {
@@ -207,6 +214,14 @@ export interface InstanceStateChange {
   state: 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped'
   region: string
   time: number
+}
+
+/** An event as EventBridge receives it from an AWS service (version, id, detail-type, source, account, time, region, resources, detail). */
+export interface AwsServiceEvent extends Record<string, unknown> {
+  region: string
+  'detail-type': string
+  source: string
+  detail: Record<string, unknown>
 }
 
 /** State shared across service modules; each module keeps the rest of its state to itself. */
@@ -269,6 +284,8 @@ export const LAMBDA_CALLER_PREFIX = 'lambda-'
 
 export interface BusEvents {
   'ec2-state-change': [InstanceStateChange]
+  /** An event a service sends to EventBridge's default bus itself (Auto Scaling's instance launch and terminate events). */
+  'aws-event': [AwsServiceEvent]
   /**
    * Every recorded AWS call, emitted synchronously once the call has been handled and
    * before its response is sent (tests: count, observe, or kill the caller mid-run).

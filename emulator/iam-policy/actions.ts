@@ -438,6 +438,8 @@ const AUTOSCALING: Record<string, Rule> = {
   DescribeTags: any('autoscaling:DescribeTags'),
   DescribeInstanceRefreshes: any('autoscaling:DescribeInstanceRefreshes'),
   DescribeScalingActivities: any('autoscaling:DescribeScalingActivities'),
+  DescribeLifecycleHooks: any('autoscaling:DescribeLifecycleHooks'),
+  DescribeAutoScalingInstances: any('autoscaling:DescribeAutoScalingInstances'),
   CreateAutoScalingGroup: (r) => {
     const c = asgCheck('autoscaling:CreateAutoScalingGroup', r, r.param('AutoScalingGroupName'))
     return [
@@ -454,6 +456,18 @@ const AUTOSCALING: Record<string, Rule> = {
   SetDesiredCapacity: asgByName('autoscaling:SetDesiredCapacity'),
   StartInstanceRefresh: asgByName('autoscaling:StartInstanceRefresh'),
   CancelInstanceRefresh: asgByName('autoscaling:CancelInstanceRefresh'),
+  RollbackInstanceRefresh: asgByName('autoscaling:RollbackInstanceRefresh'),
+  PutLifecycleHook: asgByName('autoscaling:PutLifecycleHook'),
+  DeleteLifecycleHook: asgByName('autoscaling:DeleteLifecycleHook'),
+  CompleteLifecycleAction: asgByName('autoscaling:CompleteLifecycleAction'),
+  RecordLifecycleActionHeartbeat: asgByName('autoscaling:RecordLifecycleActionHeartbeat'),
+  SetInstanceHealth: (r) => {
+    const id = r.param('InstanceId')
+    const group = ((r.state('autoscaling') ?? {}) as AsgState).groups?.find((g) =>
+      (g.instances ?? []).some((i) => i.instanceId === id)
+    )
+    return [asgCheck('autoscaling:SetInstanceHealth', r, group?.name)]
+  },
   CreateOrUpdateTags: (r) => groupsOfTags(r, 'autoscaling:CreateOrUpdateTags'),
   DeleteTags: (r) => groupsOfTags(r, 'autoscaling:DeleteTags'),
   TerminateInstanceInAutoScalingGroup: (r) => {

@@ -15,6 +15,8 @@ export const AUTOSCALING_ERRORS = {
   ActiveInstanceRefreshNotFound: 400,
   AlreadyExists: 400,
   InstanceRefreshInProgress: 400,
+  IrreversibleInstanceRefresh: 400,
+  LimitExceeded: 400,
   ResourceInUse: 400,
   ScalingActivityInProgress: 400,
   ValidationError: 400,

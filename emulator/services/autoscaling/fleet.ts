@@ -12,7 +12,9 @@ import { findGroup } from '../ec2/security-groups.js'
 import { ec2World } from '../ec2/model.js'
 import type { Ec2World, InstanceRecord } from '../ec2/model.js'
 import { liveMembers, nextIsSpot, pickSubnet, pickVictim } from './capacity.js'
-import type { GroupRecord, Member } from './model.js'
+import { LAUNCHING } from './model.js'
+import type { GroupRecord, LaunchConfig, Member, PendingAction } from './model.js'
+import { autoscalingEvent } from './events.js'
 import { ec2Error } from '../ec2/errors.js'
 
 export const GROUP_NAME_TAG = 'aws:autoscaling:groupName'
@@ -22,6 +24,8 @@ export class Fleet {
   readonly ec2: Ec2World
   private readonly scheduled = new Set<GroupRecord>()
   private readonly retrying = new Map<GroupRecord, NodeJS.Timeout>()
+  /** Heartbeat timeouts of pending lifecycle actions: untracked, so waitIdle does not wait for them. */
+  private readonly hookTimers = new Set<NodeJS.Timeout>()
   private stopped = false
 
   constructor(readonly cloud: Cloud) {
@@ -31,6 +35,8 @@ export class Fleet {
       this.stopped = true
       for (const timer of this.retrying.values()) clearTimeout(timer)
       this.retrying.clear()
+      for (const timer of this.hookTimers) clearTimeout(timer)
+      this.hookTimers.clear()
     })
   }
 
@@ -51,9 +57,16 @@ export class Fleet {
 
   activity(
     group: GroupRecord,
-    a: { description: string; cause: string; status?: 'Successful' | 'Failed'; message?: string }
-  ): void {
+    a: {
+      description: string
+      cause: string
+      status?: 'Successful' | 'Failed' | 'InProgress'
+      message?: string
+      details?: Record<string, string>
+    }
+  ): Activity {
     const now = new Date()
+    const inProgress = a.status === 'InProgress'
     const activity: Activity = {
       ActivityId: randomUUID(),
       AutoScalingGroupName: group.name,
@@ -61,13 +74,177 @@ export class Fleet {
       Description: a.description,
       Cause: `At ${now.toISOString()} ${a.cause}`,
       StartTime: now,
-      EndTime: now,
+      ...(inProgress ? {} : { EndTime: now }),
       StatusCode: a.status ?? 'Successful',
-      Progress: 100,
+      Progress: inProgress ? 30 : 100,
       ...(a.message ? { StatusMessage: a.message } : {}),
-      Details: '{}'
+      Details: JSON.stringify(a.details ?? {})
     }
     group.activities.unshift(activity)
+    return activity
+  }
+
+  private details(member: Member): Record<string, string> {
+    return { 'Subnet ID': member.subnetId, 'Availability Zone': member.availabilityZone }
+  }
+
+  private endActivity(
+    activity: Activity | undefined,
+    status: 'Successful' | 'Cancelled' | 'Failed',
+    message?: string
+  ): void {
+    if (!activity) return
+    activity.StatusCode = status
+    activity.Progress = 100
+    activity.EndTime = new Date()
+    if (message) activity.StatusMessage = message
+  }
+
+  /** Puts one of Auto Scaling's events on the bus (EventBridge delivers it to matching rules). */
+  private emit(
+    group: GroupRecord,
+    detailType: string,
+    member: Member | undefined,
+    detail: Record<string, unknown>
+  ): void {
+    this.cloud.bus.emit(
+      'aws-event',
+      autoscalingEvent(this.cloud, group, { detailType, instanceId: member?.instanceId, detail })
+    )
+  }
+
+  /** Launch and terminate events: the member's activity, from EC2 to the group (launch) or back (terminate). */
+  private activityEvent(group: GroupRecord, detailType: string, member: Member, activity: Activity | undefined): void {
+    const origin =
+      detailType === 'EC2 Instance Terminate Successful' ? ['AutoScalingGroup', 'EC2'] : ['EC2', 'AutoScalingGroup']
+    this.emit(group, detailType, member, {
+      ...(detailType === 'EC2 Instance Launch Unsuccessful' ? { StatusCode: 'Failed' } : { StatusCode: 'InProgress' }),
+      Description: activity?.Description ?? '',
+      AutoScalingGroupName: group.name,
+      ActivityId: activity?.ActivityId ?? '',
+      Details: this.details(member),
+      RequestId: activity?.ActivityId ?? '',
+      StatusMessage: activity?.StatusMessage ?? '',
+      EndTime: isoSeconds(activity?.EndTime ?? new Date()),
+      EC2InstanceId: member.instanceId,
+      StartTime: isoSeconds(activity?.StartTime ?? new Date()),
+      Cause: activity?.Cause ?? '',
+      Origin: origin[0],
+      Destination: origin[1]
+    })
+  }
+
+  /** The configuration the next launch uses: a running refresh's desired one, else the group's. */
+  launchConfig(group: GroupRecord): LaunchConfig {
+    return group.refreshConfig ?? { template: group.template, ...(group.mixed ? { mixed: group.mixed } : {}) }
+  }
+
+  /** How many live members the reconciler keeps: desired, plus a refresh's launch-before-terminate surge. */
+  target(group: GroupRecord): number {
+    return group.desired + group.surge
+  }
+
+  private launchHooks(group: GroupRecord): string[] {
+    // Only launch hooks hold instances; terminate hooks are stored and described but do not delay terminations.
+    return [...group.hooks.values()].filter((h) => h.transition === LAUNCHING).map((h) => h.name)
+  }
+
+  /** The instance is running: InService, or Pending:Wait while the group has launch hooks. */
+  private onRunning(group: GroupRecord, member: Member): void {
+    const hooks = this.launchHooks(group)
+    if (hooks.length === 0) {
+      this.inService(group, member)
+      return
+    }
+    member.lifecycle = 'Pending:Wait'
+    member.actions = new Map()
+    for (const name of hooks) {
+      const action: PendingAction = { hook: name, token: randomUUID() }
+      member.actions.set(name, action)
+      this.armHeartbeat(group, member, action)
+      const hook = group.hooks.get(name)
+      this.emit(group, 'EC2 Instance-launch Lifecycle Action', undefined, {
+        Origin: 'EC2',
+        Destination: 'AutoScalingGroup',
+        LifecycleActionToken: action.token,
+        AutoScalingGroupName: group.name,
+        LifecycleHookName: name,
+        EC2InstanceId: member.instanceId,
+        LifecycleTransition: LAUNCHING,
+        ...(hook?.notificationMetadata !== undefined ? { NotificationMetadata: hook.notificationMetadata } : {})
+      })
+    }
+  }
+
+  /** (Re)starts the heartbeat timeout of one action; at its end the hook's DefaultResult applies. */
+  armHeartbeat(group: GroupRecord, member: Member, action: PendingAction): void {
+    if (action.timer) {
+      clearTimeout(action.timer)
+      this.hookTimers.delete(action.timer)
+    }
+    const hook = group.hooks.get(action.hook)
+    if (!hook || this.stopped) return
+    const scale = this.cloud.simulation.lifecycleTimeScale ?? 1000
+    const timer = setTimeout(() => {
+      this.hookTimers.delete(timer)
+      if (member.actions?.get(action.hook) !== action || action.completed) return
+      this.completeAction(group, member, { action, result: hook.defaultResult, why: 'Heartbeat Timeout' })
+    }, hook.heartbeatTimeout * scale)
+    timer.unref()
+    action.timer = timer
+    this.hookTimers.add(timer)
+  }
+
+  /** Completes one pending action: ABANDON ends the launch; CONTINUE of every hook puts the member in service. */
+  completeAction(
+    group: GroupRecord,
+    member: Member,
+    completion: { action: PendingAction; result: 'CONTINUE' | 'ABANDON'; why?: string }
+  ): void {
+    const { action, result } = completion
+    const why = completion.why ?? 'Lifecycle Action Completed with ABANDON Result'
+    if (action.timer) {
+      clearTimeout(action.timer)
+      this.hookTimers.delete(action.timer)
+    }
+    action.completed = result
+    if (member.lifecycle !== 'Pending:Wait') return
+    if (result === 'ABANDON') {
+      this.abandon(group, member, action.token, why)
+      return
+    }
+    if ([...(member.actions?.values() ?? [])].some((a) => a.completed !== 'CONTINUE')) return
+    member.lifecycle = 'Pending:Proceed'
+    const work = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      if (member.lifecycle === 'Pending:Proceed') this.inService(group, member)
+    })
+    background(this.cloud, `lifecycle action of ${member.instanceId}`, work)
+  }
+
+  private abandon(group: GroupRecord, member: Member, token: string, why: string): void {
+    this.clearActions(member)
+    const message = `Instance failed to complete user's Lifecycle Action: Lifecycle Action with token ${token} was abandoned: ${why}`
+    member.abandoned = message
+    if (member.refreshId !== undefined && member.refreshId === group.refreshing)
+      group.refreshFailure = `Replacement instance ${member.instanceId} did not launch: ${message}`
+    this.endActivity(member.launchActivity, 'Cancelled', message)
+    this.activityEvent(group, 'EC2 Instance Launch Unsuccessful', member, member.launchActivity)
+    // AWS keeps trying to reach desired capacity: the replacement waits the launch retry delay, so it does not spin.
+    group.holdLaunchesUntil = Date.now() + (this.cloud.simulation.launchRetryMs ?? 1000)
+    this.terminateMember(
+      group,
+      member,
+      `an instance was taken out of service because its launch lifecycle action was abandoned.`
+    )
+    this.schedule(group)
+  }
+
+  private inService(group: GroupRecord, member: Member): void {
+    member.lifecycle = 'InService'
+    member.inServiceAt = Date.now()
+    delete member.actions
+    this.endActivity(member.launchActivity, 'Successful')
+    this.activityEvent(group, 'EC2 Instance Launch Successful', member, member.launchActivity)
   }
 
   private onInstanceState(instance: InstanceRecord): void {
@@ -75,25 +252,51 @@ export class Fleet {
     const group = name ? this.groups.get(this.key(instance.region, name)) : undefined
     const member = group?.members.get(instance.instanceId)
     if (!group || !member) return
-    if (instance.state === 'running' && member.lifecycle === 'Pending') member.lifecycle = 'InService'
+    if (instance.state === 'running' && member.lifecycle === 'Pending') this.onRunning(group, member)
     if (instance.state === 'shutting-down' && member.lifecycle !== 'Terminating') {
+      if (member.lifecycle !== 'InService') {
+        member.abandoned = `The instance was terminated before it was in service (${instance.stateReason?.code ?? 'unknown'}).`
+        if (member.refreshId !== undefined && member.refreshId === group.refreshing)
+          group.refreshFailure = `Replacement instance ${member.instanceId} did not launch: ${member.abandoned}`
+        this.endActivity(member.launchActivity, 'Failed', member.abandoned)
+        this.activityEvent(group, 'EC2 Instance Launch Unsuccessful', member, member.launchActivity)
+      }
+      this.clearActions(member)
       member.lifecycle = 'Terminating'
       member.health = 'Unhealthy'
-      this.activity(group, {
+      member.terminateActivity = this.activity(group, {
         description: `Terminating EC2 instance: ${instance.instanceId}`,
-        cause: `an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped (${instance.stateReason?.code ?? 'unknown'}).`
+        cause: `an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped (${instance.stateReason?.code ?? 'unknown'}).`,
+        details: this.details(member)
       })
     }
-    if (instance.state === 'terminated') group.members.delete(instance.instanceId)
+    if (instance.state === 'terminated') {
+      group.members.delete(instance.instanceId)
+      this.activityEvent(group, 'EC2 Instance Terminate Successful', member, member.terminateActivity)
+    }
     this.schedule(group)
   }
 
+  /** Stops the heartbeat timeouts of the member's pending lifecycle actions and forgets them. */
+  private clearActions(member: Member): void {
+    for (const a of member.actions?.values() ?? []) {
+      if (a.timer) {
+        clearTimeout(a.timer)
+        this.hookTimers.delete(a.timer)
+      }
+    }
+    delete member.actions
+  }
+
   /** The launch template data for the next launch, or an error message. */
-  private launchData(group: GroupRecord): { data: ResponseLaunchTemplateData; version: number; instanceType: string } {
-    const t = findTemplate(this.ec2, group.region, { LaunchTemplateId: group.template.id })
-    const v = resolveVersion(t, group.template.version)
+  private launchData(
+    group: GroupRecord,
+    config: LaunchConfig
+  ): { data: ResponseLaunchTemplateData; version: number; instanceType: string } {
+    const t = findTemplate(this.ec2, group.region, { LaunchTemplateId: config.template.id })
+    const v = resolveVersion(t, config.template.version)
     for (const id of v.data.SecurityGroupIds ?? []) findGroup(this.ec2, group.region, id)
-    const instanceType = group.mixed?.overrides[0] ?? v.data.InstanceType ?? 'm1.small'
+    const instanceType = config.mixed?.overrides[0] ?? v.data.InstanceType ?? 'm1.small'
     return {
       data: { ...v.data, InstanceType: instanceType as ResponseLaunchTemplateData['InstanceType'] },
       version: v.versionNumber,
@@ -101,7 +304,12 @@ export class Fleet {
     }
   }
 
-  private instanceTags(group: GroupRecord, data: ResponseLaunchTemplateData, version: number): Record<string, string> {
+  private instanceTags(
+    group: GroupRecord,
+    template: LaunchConfig['template'],
+    data: ResponseLaunchTemplateData,
+    version: number
+  ): Record<string, string> {
     const tags: Record<string, string> = {}
     for (const spec of data.TagSpecifications ?? []) {
       if (spec.ResourceType !== 'instance') continue
@@ -109,7 +317,7 @@ export class Fleet {
     }
     for (const t of group.tags) if (t.propagateAtLaunch) tags[t.key] = t.value
     tags[GROUP_NAME_TAG] = group.name
-    tags['aws:ec2launchtemplate:id'] = group.template.id
+    tags['aws:ec2launchtemplate:id'] = template.id
     tags['aws:ec2launchtemplate:version'] = String(version)
     return tags
   }
@@ -117,20 +325,21 @@ export class Fleet {
   private launchOne(group: GroupRecord, from: number): boolean {
     const subnetId = pickSubnet(group, (id) => this.ec2.network.subnets.get(id)?.availabilityZone ?? '')
     if (!subnetId) return false
-    const { data, version, instanceType } = this.launchData(group)
-    const spot = group.mixed ? nextIsSpot(group) : false
+    const config = this.launchConfig(group)
+    const { data, version, instanceType } = this.launchData(group, config)
+    const spot = config.mixed ? nextIsSpot(group) : false
     if (spot && this.cloud.faults.spotCapacityUnavailable) {
       throw ec2Error(
         'InsufficientInstanceCapacity',
         `There is no Spot capacity available that matches your request. (instance type ${instanceType})`
       )
     }
-    const template = { ...group.template }
+    const template = { ...config.template }
     const instance = launchInstance(this.ec2, {
       region: group.region,
       subnetId,
       data,
-      tags: this.instanceTags(group, data, version),
+      tags: this.instanceTags(group, template, data, version),
       spot,
       launchTemplate: { id: template.id, name: template.name, version }
     })
@@ -143,20 +352,33 @@ export class Fleet {
       spot,
       template,
       versionNumber: version,
-      launchedAt: Date.now()
+      launchedAt: Date.now(),
+      subnetId,
+      ...(group.refreshing ? { refreshId: group.refreshing } : {})
     }
     group.members.set(member.instanceId, member)
-    this.activity(group, {
+    member.launchActivity = this.activity(group, {
       description: `Launching a new EC2 instance: ${instance.instanceId}`,
-      cause: `an instance was started in response to a difference between desired and actual capacity, increasing the capacity from ${from} to ${group.desired}.`
+      cause: group.refreshing
+        ? `an instance was launched in response to an instance refresh (${group.refreshing.split('/')[0] ?? ''}).`
+        : `an instance was started in response to a difference between desired and actual capacity, increasing the capacity from ${from} to ${this.target(group)}.`,
+      status: 'InProgress',
+      details: this.details(member)
     })
+    // the launch is in progress until the member is InService (the EC2 state listener may already have run)
+    if (member.lifecycle === 'InService') this.endActivity(member.launchActivity, 'Successful')
     return true
   }
 
   private scaleOut(group: GroupRecord): void {
     const from = liveMembers(group).length
+    if (group.holdLaunchesUntil !== undefined && Date.now() < group.holdLaunchesUntil) {
+      this.retryLater(group)
+      return
+    }
+    delete group.holdLaunchesUntil
     try {
-      while (liveMembers(group).length < group.desired) {
+      while (liveMembers(group).length < this.target(group)) {
         if (!this.launchOne(group, from)) break
       }
       delete group.launchBlocked
@@ -164,11 +386,26 @@ export class Fleet {
       const message =
         err instanceof AwsError ? `${err.code}: ${err.message} Launching EC2 instance failed.` : String(err)
       if (group.launchBlocked !== message) {
-        this.activity(group, {
+        const activity = this.activity(group, {
           description: 'Launching a new EC2 instance.  Status Reason: ' + message,
           cause: 'an instance launch failed.',
           status: 'Failed',
           message
+        })
+        this.emit(group, 'EC2 Instance Launch Unsuccessful', undefined, {
+          StatusCode: 'Failed',
+          AutoScalingGroupName: group.name,
+          ActivityId: activity.ActivityId,
+          Details: {},
+          RequestId: activity.ActivityId,
+          StatusMessage: message,
+          EndTime: isoSeconds(new Date()),
+          EC2InstanceId: '',
+          StartTime: isoSeconds(new Date()),
+          Cause: activity.Cause,
+          Description: activity.Description,
+          Origin: 'EC2',
+          Destination: 'AutoScalingGroup'
         })
       }
       group.launchBlocked = message
@@ -189,8 +426,17 @@ export class Fleet {
 
   /** Terminates a member on behalf of the group. */
   terminateMember(group: GroupRecord, member: Member, cause: string): void {
+    this.clearActions(member)
+    if (member.lifecycle !== 'InService' && !member.abandoned) {
+      member.abandoned = 'The instance was terminated before it was in service.'
+      this.endActivity(member.launchActivity, 'Cancelled', member.abandoned)
+    }
     member.lifecycle = 'Terminating'
-    this.activity(group, { description: `Terminating EC2 instance: ${member.instanceId}`, cause })
+    member.terminateActivity = this.activity(group, {
+      description: `Terminating EC2 instance: ${member.instanceId}`,
+      cause,
+      details: this.details(member)
+    })
     const instance = this.ec2.instances.get(member.instanceId)
     if (instance)
       terminateInstance(this.ec2, instance, {
@@ -203,7 +449,7 @@ export class Fleet {
   private scaleIn(group: GroupRecord): void {
     const latest = this.latestVersion(group)
     const from = liveMembers(group).length
-    while (liveMembers(group).length > group.desired) {
+    while (liveMembers(group).length > this.target(group)) {
       const victim = pickVictim(group, latest)
       if (!victim) break
       this.terminateMember(
@@ -215,10 +461,15 @@ export class Fleet {
   }
 
   latestVersion(group: GroupRecord): number {
-    const t = this.ec2.templates.get(group.template.id)
+    return this.versionOf(this.launchConfig(group).template)
+  }
+
+  /** The version number a template spec resolves to now (0 when it does not resolve). */
+  versionOf(spec: LaunchConfig['template']): number {
+    const t = this.ec2.templates.get(spec.id)
     if (!t) return 0
     try {
-      return resolveVersion(t, group.template.version).versionNumber
+      return resolveVersion(t, spec.version).versionNumber
     } catch {
       return 0
     }
@@ -231,9 +482,14 @@ export class Fleet {
       return
     }
     const live = liveMembers(group).length
-    if (live < group.desired) this.scaleOut(group)
-    else if (live > group.desired) this.scaleIn(group)
+    if (live < this.target(group)) this.scaleOut(group)
+    else if (live > this.target(group)) this.scaleIn(group)
   }
+}
+
+/** A time as Auto Scaling's events carry it: ISO 8601 without milliseconds. */
+export function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
 const fleets = new WeakMap<Cloud, Fleet>()

@@ -21,6 +21,7 @@ import type { Fleet } from './fleet.js'
 import type { Distribution, GroupRecord, GroupTag, TemplateSpec } from './model.js'
 import { toGroup } from './output.js'
 import { autoscalingError } from './errors.js'
+import { putHook } from './hooks.js'
 
 function validation(message: string): AwsError {
   return autoscalingError('ValidationError', message)
@@ -82,7 +83,7 @@ type LaunchInput = Pick<
   'LaunchTemplate' | 'MixedInstancesPolicy' | 'LaunchConfigurationName' | 'InstanceId'
 >
 
-function launchSource(
+export function launchSource(
   fleet: Fleet,
   region: string,
   input: LaunchInput,
@@ -184,7 +185,12 @@ export function createGroup(fleet: Fleet, region: string, input: CreateAutoScali
     members: new Map(),
     activities: [],
     refreshes: [],
-    deleting: false
+    deleting: false,
+    hooks: new Map(),
+    surge: 0
+  }
+  for (const spec of input.LifecycleHookSpecificationList ?? []) {
+    putHook(group, { ...spec, AutoScalingGroupName: name }, true)
   }
   fleet.groups.set(fleet.key(region, name), group)
   fleet.schedule(group)
@@ -236,6 +242,7 @@ export function deleteGroup(fleet: Fleet, region: string, input: DeleteAutoScali
   }
   group.deleting = true
   group.desired = 0
+  group.surge = 0
   group.minSize = 0
   for (const m of liveMembers(group)) fleet.terminateMember(group, m, 'the group was deleted.')
   fleet.schedule(group)

@@ -1,8 +1,16 @@
-/** Auto Scaling's operations, one row each: groups, tags, instance refreshes, scaling activities. */
+/** Auto Scaling's operations, one row each: groups, tags, instance refreshes, lifecycle hooks, instance health, scaling activities. */
 import type {
   AutoScalingGroupNamesType,
   CancelInstanceRefreshType,
+  CompleteLifecycleActionType,
   CreateAutoScalingGroupType,
+  DeleteLifecycleHookType,
+  DescribeAutoScalingInstancesType,
+  DescribeLifecycleHooksType,
+  PutLifecycleHookType,
+  RecordLifecycleActionHeartbeatType,
+  RollbackInstanceRefreshType,
+  SetInstanceHealthQuery,
   CreateOrUpdateTagsType,
   DeleteAutoScalingGroupType,
   DeleteTagsType,
@@ -19,7 +27,8 @@ import { paginate } from '../ec2/filters.js'
 import type { Fleet } from './fleet.js'
 import * as groups from './groups.js'
 import { tagDescriptions } from './output.js'
-import { cancelInstanceRefresh, startInstanceRefresh } from './refresh.js'
+import { cancelInstanceRefresh, rollbackInstanceRefresh, startInstanceRefresh } from './refresh.js'
+import * as hooks from './hooks.js'
 import { autoscalingError } from './errors.js'
 import { AUTOSCALING_SERVICE_LINKED_ROLE, ensureServiceLinkedRole } from '../iam/service-linked.js'
 
@@ -82,12 +91,24 @@ export function handlers(fleet: Fleet): Record<string, QueryHandler> {
     DeleteTags: (i: DeleteTagsType, c: QueryContext) => groups.deleteTags(fleet, c.region, i),
     DescribeTags: (i: DescribeTagsType, c: QueryContext) => describeTags(fleet, c.region, i),
     StartInstanceRefresh: (i: StartInstanceRefreshType, c: QueryContext) => ({
-      InstanceRefreshId: startInstanceRefresh(
-        fleet,
-        groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName),
-        i.Preferences
-      )
+      InstanceRefreshId: startInstanceRefresh(fleet, groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName), i)
     }),
+    RollbackInstanceRefresh: (i: RollbackInstanceRefreshType, c: QueryContext) => ({
+      InstanceRefreshId: rollbackInstanceRefresh(groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName))
+    }),
+    PutLifecycleHook: (i: PutLifecycleHookType, c: QueryContext) =>
+      hooks.putHook(groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName), i),
+    DescribeLifecycleHooks: (i: DescribeLifecycleHooksType, c: QueryContext) =>
+      hooks.describeHooks(groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName), i),
+    DeleteLifecycleHook: (i: DeleteLifecycleHookType, c: QueryContext) =>
+      hooks.deleteHook(groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName), i),
+    CompleteLifecycleAction: (i: CompleteLifecycleActionType, c: QueryContext) =>
+      hooks.completeLifecycleAction(fleet, groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName), i),
+    RecordLifecycleActionHeartbeat: (i: RecordLifecycleActionHeartbeatType, c: QueryContext) =>
+      hooks.recordHeartbeat(fleet, groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName), i),
+    SetInstanceHealth: (i: SetInstanceHealthQuery, c: QueryContext) => hooks.setInstanceHealth(fleet, c.region, i),
+    DescribeAutoScalingInstances: (i: DescribeAutoScalingInstancesType, c: QueryContext) =>
+      hooks.describeAutoScalingInstances(fleet, c.region, i),
     CancelInstanceRefresh: (i: CancelInstanceRefreshType, c: QueryContext) => ({
       InstanceRefreshId: cancelInstanceRefresh(groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName))
     }),
@@ -113,7 +134,32 @@ export function state(fleet: Fleet): unknown {
       launchTemplate: g.template,
       mixed: g.mixed,
       tags: g.tags,
-      instances: [...g.members.values()],
+      instances: [...g.members.values()].map((m) => ({
+        instanceId: m.instanceId,
+        availabilityZone: m.availabilityZone,
+        subnetId: m.subnetId,
+        instanceType: m.instanceType,
+        lifecycle: m.lifecycle,
+        health: m.health,
+        spot: m.spot,
+        template: m.template,
+        versionNumber: m.versionNumber,
+        launchedAt: m.launchedAt,
+        ...(m.actions
+          ? {
+              lifecycleActions: [...m.actions.values()].map((a) => ({
+                hook: a.hook,
+                token: a.token,
+                ...(a.completed ? { completed: a.completed } : {})
+              }))
+            }
+          : {}),
+        ...(m.refreshId ? { refreshId: m.refreshId } : {})
+      })),
+      lifecycleHooks: [...g.hooks.values()],
+      refreshing: g.refreshing,
+      refreshConfig: g.refreshConfig,
+      surge: g.surge,
       launchBlocked: g.launchBlocked
     }))
   }

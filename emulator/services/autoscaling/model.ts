@@ -22,7 +22,37 @@ export interface GroupTag {
   propagateAtLaunch: boolean
 }
 
-export type MemberLifecycle = 'Pending' | 'InService' | 'Terminating'
+export type MemberLifecycle = 'Pending' | 'Pending:Wait' | 'Pending:Proceed' | 'InService' | 'Terminating'
+
+export const LAUNCHING = 'autoscaling:EC2_INSTANCE_LAUNCHING'
+export const TERMINATING = 'autoscaling:EC2_INSTANCE_TERMINATING'
+
+/** A lifecycle hook (PutLifecycleHook / LifecycleHookSpecificationList). */
+export interface LifecycleHookRecord {
+  name: string
+  transition: typeof LAUNCHING | typeof TERMINATING
+  /** Seconds, 30..7200 (default 3600). */
+  heartbeatTimeout: number
+  defaultResult: 'CONTINUE' | 'ABANDON'
+  notificationMetadata?: string
+  notificationTargetArn?: string
+  roleArn?: string
+}
+
+/** One launch hook's pending lifecycle action on a member in Pending:Wait. */
+export interface PendingAction {
+  hook: string
+  token: string
+  /** The heartbeat timeout's timer: it applies the hook's DefaultResult. */
+  timer?: NodeJS.Timeout
+  completed?: 'CONTINUE' | 'ABANDON'
+}
+
+/** The launch configuration instances are launched from: the group's own, or a refresh's desired one. */
+export interface LaunchConfig {
+  template: TemplateSpec
+  mixed?: GroupRecord['mixed']
+}
 
 export interface Member {
   instanceId: string
@@ -35,6 +65,18 @@ export interface Member {
   /** The launch template version number the instance was launched from. */
   versionNumber: number
   launchedAt: number
+  subnetId: string
+  /** When the member entered InService (instance refresh warmup counts from here). */
+  inServiceAt?: number
+  /** The scaling activity of its launch: InProgress until InService, Cancelled when abandoned. */
+  launchActivity?: Activity
+  terminateActivity?: Activity
+  /** The launch hooks' actions while the member is in Pending:Wait, by hook name. */
+  actions?: Map<string, PendingAction>
+  /** Set when an instance refresh launched it (a replacement of that refresh). */
+  refreshId?: string
+  /** Set when its launch was abandoned by a lifecycle hook. */
+  abandoned?: string
 }
 
 export interface GroupRecord {
@@ -61,4 +103,15 @@ export interface GroupRecord {
   deleting: boolean
   /** The last launch failure message, so the reconciler does not retry in a loop. */
   launchBlocked?: string
+  hooks: Map<string, LifecycleHookRecord>
+  /** While an instance refresh with a DesiredConfiguration runs: what new instances are launched from. */
+  refreshConfig?: LaunchConfig
+  /** The instance refresh replacing instances now: its id, `<id>/rollback` while it rolls back (its launches are its replacements). */
+  refreshing?: string
+  /** Why a replacement of the running refresh was lost (abandoned by a launch hook, terminated before in service). */
+  refreshFailure?: string
+  /** Extra instances an instance refresh launches above desired before terminating old ones. */
+  surge: number
+  /** After an abandoned launch, no new launch before this time (epoch ms), as after a failed launch. */
+  holdLaunchesUntil?: number
 }

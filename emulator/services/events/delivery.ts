@@ -5,7 +5,7 @@
  * target that refuses counts as a failed invocation of the rule, silently for the caller, as in AWS.
  */
 import { randomUUID } from 'node:crypto'
-import type { Cloud, InstanceStateChange } from '../../types.js'
+import type { AwsServiceEvent, Cloud, InstanceStateChange } from '../../types.js'
 import { queueAccess } from '../sqs/access.js'
 import type { Delivery, EventsState, Rule, Target } from './model.js'
 import { matchesPattern, parsePattern } from './pattern.js'
@@ -143,4 +143,9 @@ export function dispatchDeliveries(cloud: Cloud, state: EventsState, deliveries:
 
 export function onStateChange(cloud: Cloud, state: EventsState, change: InstanceStateChange): void {
   dispatchDeliveries(cloud, state, deliveriesFor(cloud, state, ec2StateChangeEvent(cloud, change)))
+}
+
+/** An event another service sends to the default bus (Auto Scaling's launch and terminate events). */
+export function onServiceEvent(cloud: Cloud, state: EventsState, event: AwsServiceEvent): void {
+  dispatchDeliveries(cloud, state, deliveriesFor(cloud, state, event))
 }
