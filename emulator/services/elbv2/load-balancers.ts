@@ -9,6 +9,7 @@ import type {
   Tag
 } from '@aws-sdk/client-elastic-load-balancing-v2'
 import type { Cloud } from '../../types.js'
+import { newId } from '../../core/ids.js'
 import { ec2World } from '../ec2/model.js'
 import { elbError } from './errors.js'
 import {
@@ -109,10 +110,9 @@ function sameSettings(lb: LoadBalancerRecord, scheme: string, subnets: LoadBalan
   return lb.scheme === scheme && ids.length === mine.length && ids.every((id, i) => id === mine[i])
 }
 
+/** The number in a load balancer's DNS name (ten digits, as AWS's are). */
 function dnsNumber(cloud: Cloud): string {
-  let n = 0
-  for (let i = 0; i < 9; i++) n = n * 10 + Math.floor(cloud.random() * 10)
-  return String(1_000_000_000 + n)
+  return String(1_000_000_000 + (parseInt(newId(cloud, '', 8), 16) % 1_000_000_000))
 }
 
 export function toLoadBalancer(lb: LoadBalancerRecord): LoadBalancer {

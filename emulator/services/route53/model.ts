@@ -1,5 +1,6 @@
 /** Route 53's state: private hosted zones with their record sets, changes and used caller references. */
 import type { Cloud } from '../../types.js'
+import { newId as hexId } from '../../core/ids.js'
 import type { RecordSet } from './records.js'
 
 export interface VpcRef {
@@ -85,8 +86,9 @@ const PRIVATE_NAME_SERVERS = [
 
 /** A public zone's delegation set: one name server in each of the four top-level domains Route 53 uses. */
 export function delegationSet(cloud: Cloud): string[] {
-  const pick = (lo: number): number => lo + Math.floor(cloud.random() * 512)
-  const group = (): string => String(Math.floor(cloud.random() * 64)).padStart(2, '0')
+  const n = (): number => parseInt(hexId(cloud, '', 4), 16)
+  const pick = (lo: number): number => lo + (n() % 512)
+  const group = (): string => String(n() % 64).padStart(2, '0')
   return [
     `ns-${pick(1536)}.awsdns-${group()}.co.uk`,
     `ns-${pick(0)}.awsdns-${group()}.com`,
