@@ -33,7 +33,7 @@ import {
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { registerGroupTargets, setTargetHealthSource } from '../emulator/services/elbv2/index.js'
-import { eventually, sdkConfig } from '../emulator/testing.js'
+import { eventually, roleSession, sdkConfig } from '../emulator/testing.js'
 
 let emu: Emulator
 let elb: ElasticLoadBalancingV2Client
@@ -625,5 +625,48 @@ describe('tags', () => {
     expect(twice.name).toBe('DuplicateTagKeysException')
     const unknown = await failure(elb.send(new DescribeTagsCommand({ ResourceArns: [`${lb.arn}0`] })))
     expect(unknown.name).toBe('LoadBalancerNotFoundException')
+  })
+})
+
+describe('authorization', () => {
+  test('a role session needs the action on the resource, and AddTags to tag at creation', async () => {
+    const tg = await targetGroup()
+    const lb = await loadBalancer()
+    const config = await roleSession(emu, {
+      roleName: 'elb-deployer',
+      policy: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 'elasticloadbalancing:Describe*', Resource: '*' },
+          { Effect: 'Allow', Action: 'elasticloadbalancing:CreateLoadBalancer', Resource: '*' },
+          { Effect: 'Allow', Action: 'elasticloadbalancing:RegisterTargets', Resource: lb.arn }
+        ]
+      }
+    })
+    const deployer = new ElasticLoadBalancingV2Client(config)
+    try {
+      await deployer.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tg] }))
+      const tagged = await failure(
+        deployer.send(
+          new CreateLoadBalancerCommand({
+            Name: 'tagged',
+            Subnets: subnets.slice(0, 2).map((s) => s.id),
+            Tags: [{ Key: 'stack', Value: 'shop' }]
+          })
+        )
+      )
+      expect(tagged.code).toBe('AccessDenied')
+      expect(tagged.message).toContain('elasticloadbalancing:AddTags')
+      await deployer.send(
+        new CreateLoadBalancerCommand({ Name: 'untagged', Subnets: subnets.slice(0, 2).map((s) => s.id) })
+      )
+      const register = await failure(
+        deployer.send(new RegisterTargetsCommand({ TargetGroupArn: tg, Targets: [{ Id: 'i-1' }] }))
+      )
+      expect(register.code).toBe('AccessDenied')
+      expect(register.message).toContain(`elasticloadbalancing:RegisterTargets on resource: ${tg}`)
+    } finally {
+      deployer.destroy()
+    }
   })
 })
