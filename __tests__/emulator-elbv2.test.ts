@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { ACMClient, DescribeCertificateCommand, RequestCertificateCommand } from '@aws-sdk/client-acm'
-import { DescribeSubnetsCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2'
+import {
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeSubnetsCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand
+} from '@aws-sdk/client-ec2'
 import {
   AddTagsCommand,
   CreateListenerCommand,
@@ -169,6 +176,23 @@ describe('load balancers', () => {
       elb.send(new CreateLoadBalancerCommand({ Name: 'missing', Subnets: [subnets[0]?.id ?? '', 'subnet-0000'] }))
     )
     expect(missing.name).toBe('SubnetNotFoundException')
+  })
+
+  test('internet-facing ones need an internet gateway on their VPC; internal ones do not', async () => {
+    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.40.0.0/16' }))).Vpc?.VpcId
+    const own = await Promise.all(
+      ['a', 'b'].map(async (az, i) => {
+        const out = await ec2.send(
+          new CreateSubnetCommand({ VpcId: vpc, CidrBlock: `10.40.${i}.0/24`, AvailabilityZone: `us-east-1${az}` })
+        )
+        return out.Subnet?.SubnetId ?? ''
+      })
+    )
+    const err = await failure(elb.send(new CreateLoadBalancerCommand({ Name: 'no-igw', Subnets: own })))
+    expect(err.name).toBe('InvalidSubnetException')
+    expect(err.message).toBe(`VPC ${vpc ?? ''} has no internet gateway`)
+    const internal = await elb.send(new CreateLoadBalancerCommand({ Name: 'inside', Subnets: own, Scheme: 'internal' }))
+    expect(internal.LoadBalancers?.[0]?.DNSName).toMatch(/^internal-inside-\d+\.us-east-1\.elb\.amazonaws\.com$/)
   })
 
   test("get the region's DNS name and canonical hosted zone id, and go provisioning -> active", async () => {

@@ -151,6 +151,8 @@ export function createLoadBalancer(cloud: Cloud, region: string, input: CreateLo
     )
   }
   const vpcId = ec2World(cloud).network.subnets.get(subnets[0]?.subnetId ?? '')?.vpcId ?? ''
+  const gateway = [...ec2World(cloud).network.gateways.values()].some((g) => g.vpcId === vpcId)
+  if (scheme === 'internet-facing' && !gateway) throw elbError('InvalidSubnet', `VPC ${vpcId} has no internet gateway`)
   const securityGroups = securityGroupsOf(cloud, region, vpcId, input.SecurityGroups)
   const tags = newTags(input.Tags)
   const id = resourceId(cloud)
