@@ -542,9 +542,15 @@ describe('targets', () => {
     })
     expect(unused?.Target).toMatchObject({ Id: id, Port: 8080 })
     expect(unused?.HealthCheckPort).toBe('8080')
-    await httpListener(lb.arn, tg)
-    expect(await stateOf(tg, id)).toBe('initial')
-    await eventually(async () => ((await stateOf(tg, id)) === 'healthy' ? true : undefined))
+    // initial checks of 30 s x 5 take 1.5 s at this scale: long enough to be seen
+    emu.cloud.simulation.elbTimeScale = 0.01
+    try {
+      await httpListener(lb.arn, tg)
+      expect(await stateOf(tg, id)).toBe('initial')
+      await eventually(async () => ((await stateOf(tg, id)) === 'healthy' ? true : undefined), 10_000)
+    } finally {
+      emu.cloud.simulation.elbTimeScale = 0.001
+    }
     const asked: [string, number][] = []
     setTargetHealthSource(emu.cloud, (instanceId, port) => {
       asked.push([instanceId, port])
@@ -574,11 +580,11 @@ describe('targets', () => {
     const lb = await loadBalancer()
     const tg = await targetGroup()
     await httpListener(lb.arn, tg)
-    // 1000 s of AWS time, 1 s at the test's time scale
+    // 3000 s of AWS time, 3 s at the test's time scale
     await elb.send(
       new ModifyTargetGroupAttributesCommand({
         TargetGroupArn: tg,
-        Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '1000' }]
+        Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '3000' }]
       })
     )
     const id = await runningInstance()
@@ -593,7 +599,7 @@ describe('targets', () => {
       elb.send(new DeregisterTargetsCommand({ TargetGroupArn: tg, Targets: [{ Id: 'i-0123456789abcdef0' }] }))
     )
     expect(again.name).toBe('InvalidTargetException')
-    await eventually(async () => ((await health(tg)).length === 0 ? true : undefined))
+    await eventually(async () => ((await health(tg)).length === 0 ? true : undefined), 10_000)
   })
 
   test('are registered and deregistered by the hook Auto Scaling uses, at the group port', async () => {
