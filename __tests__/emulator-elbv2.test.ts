@@ -357,7 +357,7 @@ describe('listeners', () => {
     const out = await elb.send(https(issued))
     const listener = out.Listeners?.[0]
     expect(listener?.Certificates).toEqual([{ CertificateArn: issued }])
-    expect(listener?.SslPolicy).toBe('ELBSecurityPolicy-TLS13-1-2-2021-06')
+    expect(listener?.SslPolicy).toBe('ELBSecurityPolicy-2016-08')
     // turning it into HTTP drops its certificate; HTTPS again without one is refused
     const plain = await elb.send(new ModifyListenerCommand({ ListenerArn: listener?.ListenerArn, Protocol: 'HTTP' }))
     expect(plain.Listeners?.[0]?.Certificates).toBeUndefined()

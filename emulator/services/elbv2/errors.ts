@@ -31,6 +31,7 @@ export const ELBV2_ERRORS = {
   PriorityInUse: 400,
   ResourceInUse: 400,
   RuleNotFound: 400,
+  SSLPolicyNotFound: 400,
   SubnetNotFound: 400,
   TargetGroupAssociationLimit: 400,
   TargetGroupNotFound: 400,

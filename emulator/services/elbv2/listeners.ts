@@ -31,8 +31,18 @@ import {
 } from './model.js'
 import { page } from './paging.js'
 
-/** The default policy of a new HTTPS listener (Security policies for your Application Load Balancer). */
-export const DEFAULT_SSL_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06'
+/**
+ * The policy of an HTTPS listener created through the API without one (Security policies for your
+ * Application Load Balancer: the console picks another, the API, CLI, CloudFormation and CDK this one).
+ */
+export const DEFAULT_SSL_POLICY = 'ELBSecurityPolicy-2016-08'
+
+/** A predefined security policy name (Application Load Balancers have no custom policies). */
+function checkSslPolicy(policy: string): string {
+  if (!/^ELBSecurityPolicy-[A-Za-z0-9-]+$/.test(policy))
+    throw elbError('SSLPolicyNotFound', `SSL policy '${policy}' not found`)
+  return policy
+}
 /** Quotas for Application Load Balancers: listeners per load balancer, rules per load balancer (not counting default rules). */
 const MAX_LISTENERS = 50
 const MAX_RULES = 100
@@ -195,7 +205,7 @@ export function createListener(cloud: Cloud, region: string, input: CreateListen
     port,
     protocol,
     certificates,
-    ...(protocol === 'HTTPS' ? { sslPolicy: input.SslPolicy ?? DEFAULT_SSL_POLICY } : {}),
+    ...(protocol === 'HTTPS' ? { sslPolicy: checkSslPolicy(input.SslPolicy ?? DEFAULT_SSL_POLICY) } : {}),
     defaultActions: actions,
     defaultRuleArn: `${arnPrefix(cloud, region)}listener-rule/${path}/${id}/${resourceId(cloud)}`,
     createdAt: Date.now(),
@@ -250,7 +260,8 @@ export function modifyListener(cloud: Cloud, region: string, input: ModifyListen
   listener.protocol = protocol
   listener.port = port
   listener.certificates = certificates
-  if (protocol === 'HTTPS') listener.sslPolicy = input.SslPolicy ?? listener.sslPolicy ?? DEFAULT_SSL_POLICY
+  if (protocol === 'HTTPS')
+    listener.sslPolicy = checkSslPolicy(input.SslPolicy ?? listener.sslPolicy ?? DEFAULT_SSL_POLICY)
   else delete listener.sslPolicy
   listener.defaultActions = actions
   return { Listeners: [toListener(listener)] }
