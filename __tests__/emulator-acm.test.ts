@@ -109,7 +109,7 @@ describe('a DNS-validated certificate', () => {
     const second = await validationRecord(arn, 1)
     expect(first.Type).toBe('CNAME')
     expect(first.Name).toMatch(/^_[0-9a-f]{32}\.shop\.example\.org\.$/)
-    expect(first.Value).toMatch(/\.acm-validations\.aws\.$/)
+    expect(first.Value).toMatch(/^_[0-9a-f]{32}\.[a-z]{10}\.acm-validations\.aws\.$/)
 
     // a private zone of the same name does not count
     const ec2 = new EC2Client(sdkConfig(emu))

@@ -27,9 +27,14 @@ export function validationRecord(cloud: Cloud, domainName: string): DomainValida
     domainName,
     validationDomain: domain,
     recordName: `_${name}.${domain}.`,
-    recordValue: `_${value.slice(0, 32)}.${value.slice(32, 42)}.acm-validations.aws.`,
+    recordValue: `_${value.slice(0, 32)}.${letters(value.slice(32, 42))}.acm-validations.aws.`,
     validated: false
   }
+}
+
+/** Hex digits as the lower-case letters ACM's validation values use (0 -> a, ..., f -> p). */
+function letters(hex: string): string {
+  return [...hex].map((c) => String.fromCharCode(97 + parseInt(c, 16))).join('')
 }
 
 function cnameExists(cloud: Cloud, v: DomainValidationRecord): boolean {
