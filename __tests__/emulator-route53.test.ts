@@ -9,6 +9,7 @@ import {
   GetHostedZoneCommand,
   ListHostedZonesByNameCommand,
   ListHostedZonesByVPCCommand,
+  ListHostedZonesCommand,
   ListResourceRecordSetsCommand,
   Route53Client,
   type Change,
@@ -463,6 +464,11 @@ describe('Route 53 public zones', () => {
     expect(ns?.ResourceRecords?.map((r) => r.Value)).toEqual(servers.map((s) => `${s}.`))
     const byName = await r53.send(new ListHostedZonesByNameCommand({ DNSName: 'shop.example.com' }))
     expect(byName.HostedZones?.[0]).toMatchObject({ Id: id, Name: 'shop.example.com.', Config: { PrivateZone: false } })
+    const privateOnly = await r53.send(new ListHostedZonesCommand({ HostedZoneType: 'PrivateHostedZone' }))
+    expect(privateOnly.HostedZones?.length).toBeGreaterThan(0)
+    expect(privateOnly.HostedZones?.every((z) => z.Config?.PrivateZone === true)).toBe(true)
+    const all = await r53.send(new ListHostedZonesCommand({}))
+    expect(all.HostedZones?.map((z) => z.Id)).toContain(id)
     const byVpc = await r53.send(new ListHostedZonesByVPCCommand({ VPCId: 'vpc-dns', VPCRegion: REGION }))
     expect(byVpc.HostedZoneSummaries?.map((z) => z.HostedZoneId)).not.toContain(id.replace('/hostedzone/', ''))
     const err = await failure(

@@ -278,7 +278,8 @@ export function handlers(cloud: Cloud, state: Route53State): Record<string, Rest
     },
     ListHostedZones: (input: ListHostedZonesRequest, ctx: RestContext): ListHostedZonesResponse => {
       const max = maxItems(ctx, 100)
-      const zones = sortedZones(state)
+      // HostedZoneType PrivateHostedZone lists the private zones only
+      const zones = sortedZones(state).filter((z) => input.HostedZoneType !== 'PrivateHostedZone' || z.private)
       const marker = input.Marker
       const start = marker
         ? Math.max(
