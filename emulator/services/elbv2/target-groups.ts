@@ -462,7 +462,8 @@ export function describeTargetHealth(cloud: Cloud, region: string, input: Descri
   const healthPort = (t: { port: number }): string =>
     tg.healthCheck.port === 'traffic-port' ? String(t.port) : tg.healthCheck.port
   const describe = (t: TargetRecord): TargetHealthDescription => ({
-    Target: { Id: t.id, Port: t.port, AvailabilityZone: ec2World(cloud).instances.get(t.id)?.availabilityZone },
+    // AvailabilityZone is not supported for targets of type instance (TargetDescription)
+    Target: { Id: t.id, Port: t.port },
     HealthCheckPort: healthPort(t),
     TargetHealth: healthOf(cloud, tg, t)
   })
