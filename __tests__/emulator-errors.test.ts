@@ -5,10 +5,12 @@
  * SDK package's error schemas, never from the emulator.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import * as acm from '@aws-sdk/client-acm'
 import * as autoscaling from '@aws-sdk/client-auto-scaling'
 import * as logs from '@aws-sdk/client-cloudwatch-logs'
 import * as ec2 from '@aws-sdk/client-ec2'
 import * as ecr from '@aws-sdk/client-ecr'
+import * as elbv2 from '@aws-sdk/client-elastic-load-balancing-v2'
 import * as events from '@aws-sdk/client-eventbridge'
 import * as iam from '@aws-sdk/client-iam'
 import * as lambda from '@aws-sdk/client-lambda'
@@ -121,6 +123,21 @@ const SERVICES: Record<string, ServiceUnderTest> = {
     base: 'ECRServiceException',
     operation: 'DescribeRepositories',
     call: (emu) => new ecr.ECRClient(sdkConfig(emu)).send(new ecr.DescribeRepositoriesCommand({}))
+  },
+  elasticloadbalancing: {
+    pkg: elbv2,
+    protocol: 'query',
+    base: 'ElasticLoadBalancingV2ServiceException',
+    operation: 'DescribeLoadBalancers',
+    call: (emu) =>
+      new elbv2.ElasticLoadBalancingV2Client(sdkConfig(emu)).send(new elbv2.DescribeLoadBalancersCommand({}))
+  },
+  acm: {
+    pkg: acm,
+    protocol: 'json',
+    base: 'ACMServiceException',
+    operation: 'ListCertificates',
+    call: (emu) => new acm.ACMClient(sdkConfig(emu)).send(new acm.ListCertificatesCommand({}))
   }
 }
 

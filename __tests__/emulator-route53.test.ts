@@ -1,4 +1,7 @@
+import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2'
+import { CreateLoadBalancerCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
 import {
+  AssociateVPCWithHostedZoneCommand,
   ChangeResourceRecordSetsCommand,
   CreateHostedZoneCommand,
   DeleteHostedZoneCommand,
@@ -6,12 +9,14 @@ import {
   GetHostedZoneCommand,
   ListHostedZonesByNameCommand,
   ListHostedZonesByVPCCommand,
+  ListHostedZonesCommand,
   ListResourceRecordSetsCommand,
   Route53Client,
   type Change,
   type ResourceRecordSet
 } from '@aws-sdk/client-route-53'
 import { startEmulator, type Emulator } from '../emulator/server.js'
+import { sdkConfig } from '../emulator/testing.js'
 
 const REGION = 'us-east-1'
 let emu: Emulator
@@ -406,5 +411,132 @@ describe('Route 53 record changes', () => {
     emu.setFaults({ throttleRate: 1 })
     const err = await failure(r53.send(new ListHostedZonesByNameCommand({})))
     expect([err.name, err.status]).toEqual(['Throttling', 400])
+  })
+})
+
+describe('Route 53 public zones', () => {
+  let elb: ElasticLoadBalancingV2Client
+  let lb: { dnsName: string; zoneId: string }
+
+  beforeAll(async () => {
+    elb = new ElasticLoadBalancingV2Client({ ...sdkConfig(emu), region: REGION })
+    const ec2 = new EC2Client({ ...sdkConfig(emu), region: REGION })
+    const subnets = ((await ec2.send(new DescribeSubnetsCommand({}))).Subnets ?? []).map((s) => s.SubnetId ?? '')
+    ec2.destroy()
+    const out = await elb.send(new CreateLoadBalancerCommand({ Name: 'public', Subnets: subnets.slice(0, 2) }))
+    lb = { dnsName: out.LoadBalancers?.[0]?.DNSName ?? '', zoneId: out.LoadBalancers?.[0]?.CanonicalHostedZoneId ?? '' }
+  })
+
+  afterAll(() => elb.destroy())
+
+  async function publicZone(name: string): Promise<string> {
+    const out = await r53.send(
+      new CreateHostedZoneCommand({ Name: name, CallerReference: `public-${name}-${++zoneSeq}` })
+    )
+    return out.HostedZone?.Id ?? ''
+  }
+
+  function alias(name: string, dnsName: string, hostedZoneId: string, type: 'A' | 'AAAA' = 'A'): Change {
+    return {
+      Action: 'UPSERT',
+      ResourceRecordSet: {
+        Name: name,
+        Type: type,
+        AliasTarget: { HostedZoneId: hostedZoneId, DNSName: dnsName, EvaluateTargetHealth: true }
+      }
+    }
+  }
+
+  test('a zone created without a VPC is public, with a delegation set of four name servers', async () => {
+    const out = await r53.send(
+      new CreateHostedZoneCommand({ Name: 'shop.example.com', CallerReference: 'public-shop' })
+    )
+    expect(out.HostedZone?.Config?.PrivateZone).toBe(false)
+    expect(out.VPC).toBeUndefined()
+    const servers = out.DelegationSet?.NameServers ?? []
+    expect(servers).toHaveLength(4)
+    for (const tld of ['.com', '.net', '.org', '.co.uk']) expect(servers.some((s) => s.endsWith(tld))).toBe(true)
+    const id = out.HostedZone?.Id ?? ''
+    const got = await r53.send(new GetHostedZoneCommand({ Id: id }))
+    expect(got.DelegationSet?.NameServers).toEqual(servers)
+    expect(got.VPCs).toBeUndefined()
+    const ns = (await records(id)).find((r) => r.Type === 'NS')
+    expect(ns?.ResourceRecords?.map((r) => r.Value)).toEqual(servers.map((s) => `${s}.`))
+    const byName = await r53.send(new ListHostedZonesByNameCommand({ DNSName: 'shop.example.com' }))
+    expect(byName.HostedZones?.[0]).toMatchObject({ Id: id, Name: 'shop.example.com.', Config: { PrivateZone: false } })
+    const privateOnly = await r53.send(new ListHostedZonesCommand({ HostedZoneType: 'PrivateHostedZone' }))
+    expect(privateOnly.HostedZones?.length).toBeGreaterThan(0)
+    expect(privateOnly.HostedZones?.every((z) => z.Config?.PrivateZone === true)).toBe(true)
+    const all = await r53.send(new ListHostedZonesCommand({}))
+    expect(all.HostedZones?.map((z) => z.Id)).toContain(id)
+    const byVpc = await r53.send(new ListHostedZonesByVPCCommand({ VPCId: 'vpc-dns', VPCRegion: REGION }))
+    expect(byVpc.HostedZoneSummaries?.map((z) => z.HostedZoneId)).not.toContain(id.replace('/hostedzone/', ''))
+    const err = await failure(
+      r53.send(
+        new AssociateVPCWithHostedZoneCommand({ HostedZoneId: id, VPC: { VPCId: 'vpc-dns', VPCRegion: REGION } })
+      )
+    )
+    expect(err.name).toBe('PublicZoneVPCAssociation')
+  })
+
+  test('PrivateZone without a VPC is refused', async () => {
+    const err = await failure(
+      r53.send(
+        new CreateHostedZoneCommand({
+          Name: 'private.example.com',
+          CallerReference: 'private-without-vpc',
+          HostedZoneConfig: { PrivateZone: true }
+        })
+      )
+    )
+    expect(err.name).toBe('InvalidInput')
+  })
+
+  test("an alias A record to a load balancer with its region's canonical hosted zone id is accepted", async () => {
+    const id = await publicZone('alias.example.com')
+    await r53.send(change(id, alias('alias.example.com', lb.dnsName, lb.zoneId)))
+    await r53.send(change(id, alias('www.alias.example.com', `dualstack.${lb.dnsName}`, lb.zoneId, 'AAAA')))
+    const apex = (await records(id)).find((r) => r.Name === 'alias.example.com.' && r.Type === 'A')
+    expect(apex?.AliasTarget).toEqual({
+      HostedZoneId: lb.zoneId,
+      DNSName: `${lb.dnsName}.`,
+      EvaluateTargetHealth: true
+    })
+    expect(apex?.TTL).toBeUndefined()
+  })
+
+  test('an alias to a name that is no load balancer, or with another region’s zone id, is InvalidChangeBatch', async () => {
+    const id = await publicZone('bad-alias.example.com')
+    const unknown = await failure(
+      r53.send(change(id, alias('bad-alias.example.com', 'nope-1.us-east-1.elb.amazonaws.com', lb.zoneId)))
+    )
+    expect(unknown.name).toBe('InvalidChangeBatch')
+    expect(unknown.messages).toEqual([
+      `Tried to create an alias that targets nope-1.us-east-1.elb.amazonaws.com., type A in zone ${lb.zoneId}, but the alias target name does not lie within the target zone`
+    ])
+    const westZone = 'Z1H1FL5HABSF5'
+    const wrongRegion = await failure(r53.send(change(id, alias('bad-alias.example.com', lb.dnsName, westZone))))
+    expect(wrongRegion.messages?.[0]).toBe(
+      `Tried to create an alias that targets ${lb.dnsName}., type A in zone ${westZone}, but the alias target name does not lie within the target zone`
+    )
+    expect((await records(id)).map((r) => r.Type).sort()).toEqual(['NS', 'SOA'])
+  })
+
+  test('an alias to a record of a zone must name an existing record within that zone', async () => {
+    const id = await publicZone('inner.example.com')
+    const bare = id.replace('/hostedzone/', '')
+    const missing = await failure(r53.send(change(id, alias('www.inner.example.com', 'app.inner.example.com', bare))))
+    expect(missing.messages?.[0]).toMatch(
+      /^Tried to create an alias that targets app\.inner\.example\.com\., type A in zone .*, but that target was not found$/
+    )
+    await r53.send(
+      change(
+        id,
+        { Action: 'CREATE', ResourceRecordSet: a('app.inner.example.com', 60, '203.0.113.7') },
+        alias('www.inner.example.com', 'app.inner.example.com', bare)
+      )
+    )
+    const outside = await failure(r53.send(change(id, alias('x.inner.example.com', 'elsewhere.example.net', bare))))
+    expect(outside.messages?.[0]).toContain('but the alias target name does not lie within the target zone')
   })
 })

@@ -33,6 +33,8 @@ export const USAGE = `usage: npm run emulator -- [options]
   --async-retry-scale R           factor on Lambda's async retry delays of 1 and 2 minutes (default 1/300)
   --sqs-time-scale R              factor on SQS durations: visibility, delays, long polls, retention, batching windows (default 1)
   --schedule-time-scale R         factor on the EventBridge schedule clock: rate(1 minute) fires every 60 s x R (default 1)
+  --elb-time-scale R              factor on Elastic Load Balancing durations: provisioning, initial health checks, deregistration delay (default 1/100)
+  --acm-validation-record-ms N    ACM shows a new certificate's DNS validation records after N ms (default 50)
   --images FILE                   the agent stand-in's image catalogue: a JSON array of
                                   {"image", "pull"?: "ok"|"denied", "run"?: "healthy"|"unhealthy"|"crash", "logs"?: [...]}
   --container-restart-delay-ms N  a crashed container is restarted after N ms (default 1000)
@@ -70,6 +72,8 @@ const OPTIONS = {
   'async-retry-scale': { type: 'string' },
   'sqs-time-scale': { type: 'string' },
   'schedule-time-scale': { type: 'string' },
+  'elb-time-scale': { type: 'string' },
+  'acm-validation-record-ms': { type: 'string' },
   images: { type: 'string' },
   'container-restart-delay-ms': { type: 'string' },
   verbose: { type: 'boolean' },
@@ -144,6 +148,8 @@ export function optionsFromArgs(args: string[]): EmulatorOptions {
     asyncRetryScale: num(values, 'async-retry-scale'),
     sqsTimeScale: num(values, 'sqs-time-scale'),
     scheduleTimeScale: num(values, 'schedule-time-scale'),
+    elbTimeScale: num(values, 'elb-time-scale'),
+    acmValidationRecordMs: num(values, 'acm-validation-record-ms'),
     containerRestartDelayMs: num(values, 'container-restart-delay-ms')
   }
   return {

@@ -149,6 +149,14 @@ export interface SimulationSettings {
   asyncRetryScale?: number
   /** SQS: factor on every SQS duration (visibility timeouts, delays, long polls, retention, batching windows); default 1. */
   sqsTimeScale?: number
+  /**
+   * Elastic Load Balancing: factor on its durations (a load balancer's provisioning of about 2 minutes, a new
+   * target's initial health checks of HealthCheckIntervalSeconds x HealthyThresholdCount, the deregistration
+   * delay); default 1/100.
+   */
+  elbTimeScale?: number
+  /** ACM: how long after RequestCertificate the DNS validation record is known (DescribeCertificate shows it), ms (default 50). */
+  acmValidationRecordMs?: number
   /** EventBridge: factor on the schedule clock (rate(1 minute) fires every 60 s times this); default 1. */
   scheduleTimeScale?: number
   /** Agent stand-in: false runs none on any instance (a test runs the real agent script against them); default true. */

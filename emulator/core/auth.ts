@@ -31,6 +31,7 @@ export const AUTH_CODES: Record<string, AuthCodes> = {
   iam: { denied: 'AccessDenied', invalidToken: 'InvalidClientTokenId', expired: 'ExpiredToken' },
   sts: { denied: 'AccessDenied', invalidToken: 'InvalidClientTokenId', expired: 'ExpiredTokenException' },
   route53: { denied: 'AccessDenied', invalidToken: 'InvalidClientTokenId', expired: 'ExpiredToken' },
+  elasticloadbalancing: { denied: 'AccessDenied', invalidToken: 'InvalidClientTokenId', expired: 'ExpiredToken' },
   lambda: {
     denied: 'AccessDeniedException',
     invalidToken: 'UnrecognizedClientException',

@@ -41,7 +41,24 @@ export const RATE_LIMIT_RULES: readonly BucketRule[] = [
   { name: 'iam', service: 'iam', matches: () => true, rate: 10, burst: 20 },
   // Parameter Store's standard throughput: PutParameter 3 per second (Systems Manager quotas)
   { name: 'ssm-put-parameter', service: 'ssm', matches: (op) => op === 'PutParameter', rate: 3, burst: 3 },
-  { name: 'ssm', service: 'ssm', matches: () => true, rate: 40, burst: 40 }
+  { name: 'ssm', service: 'ssm', matches: () => true, rate: 40, burst: 40 },
+  // Elastic Load Balancing (API guide, request throttling): the non-mutating actions share a bucket of 40
+  // refilled at 10 per second; the mutating ones get the emulator's own 20 + 5/s (the guide's per-category
+  // table is not reproduced here)
+  { name: 'elbv2-describe', service: 'elasticloadbalancing', matches: isDescribe, rate: 10, burst: 40 },
+  { name: 'elbv2-mutating', service: 'elasticloadbalancing', matches: () => true, rate: 5, burst: 20 },
+  // ACM: a requests-per-second quota per action (Service Quotas)
+  ...(
+    [
+      ['RequestCertificate', 5],
+      ['DescribeCertificate', 10],
+      ['ListCertificates', 8],
+      ['DeleteCertificate', 10],
+      ['AddTagsToCertificate', 5],
+      ['RemoveTagsFromCertificate', 5],
+      ['ListTagsForCertificate', 10]
+    ] as const
+  ).map(([op, rate]) => ({ name: `acm-${op}`, service: 'acm', matches: (o: string) => o === op, rate, burst: rate }))
 ]
 
 interface Bucket {

@@ -12,7 +12,8 @@ const QUERY_VERSIONS: Record<string, string> = {
   '2016-11-15': 'ec2',
   '2011-01-01': 'autoscaling',
   '2010-05-08': 'iam',
-  '2011-06-15': 'sts'
+  '2011-06-15': 'sts',
+  '2015-12-01': 'elasticloadbalancing'
 }
 
 const TARGET_PREFIXES: Record<string, string> = {
@@ -20,7 +21,8 @@ const TARGET_PREFIXES: Record<string, string> = {
   Logs_20140328: 'logs',
   AmazonSSM: 'ssm',
   secretsmanager: 'secretsmanager',
-  AmazonEC2ContainerRegistry_V20150921: 'ecr'
+  AmazonEC2ContainerRegistry_V20150921: 'ecr',
+  CertificateManager: 'acm'
 }
 
 function fromScope(text: string | undefined): RequestIdentity | undefined {

@@ -1097,6 +1097,178 @@ const SQS: Record<string, Rule> = {
   ChangeMessageVisibilityBatch: queue('sqs:ChangeMessageVisibility')
 }
 
+// ---- Elastic Load Balancing v2 (awsQuery) ----
+
+interface ElbState {
+  loadBalancers?: { arn: string; tags?: Tags }[]
+  targetGroups?: { arn: string; tags?: Tags }[]
+  listeners?: { arn: string; tags?: Tags }[]
+  rules?: { arn: string; tags?: Tags }[]
+}
+
+function elbArn(r: RequestView, path: string): string {
+  return `arn:${r.partition}:elasticloadbalancing:${r.region}:${r.account}:${path}`
+}
+
+/** A resource named by ARN, with its tags as aws:ResourceTag and elasticloadbalancing:ResourceTag keys. */
+function elbResource(action: string, r: RequestView, arn: string | undefined): Check {
+  const s = (r.state('elasticloadbalancing') ?? {}) as ElbState
+  const found = [
+    ...(s.loadBalancers ?? []),
+    ...(s.targetGroups ?? []),
+    ...(s.listeners ?? []),
+    ...(s.rules ?? [])
+  ].find((x) => x.arn === arn)
+  return check(action, arn ?? '*', resourceTags(found?.tags, 'elasticloadbalancing'))
+}
+
+const elbByParam =
+  (action: string, param: string): Rule =>
+  (r) => [elbResource(action, r, r.param(param))]
+
+function elbTagList(r: RequestView): [string, string][] {
+  const out: [string, string][] = []
+  for (let n = 1; r.param(`Tags.member.${n}.Key`) !== undefined; n++)
+    out.push([r.param(`Tags.member.${n}.Key`) ?? '', r.param(`Tags.member.${n}.Value`) ?? ''])
+  return out
+}
+
+/**
+ * A create: the action on the new resource's ARN (a listener's: its load balancer, a rule's: its listener),
+ * and elasticloadbalancing:AddTags on the new resource when it is tagged at creation.
+ */
+function elbCreate(action: string, arn: (r: RequestView) => string, tagged: (r: RequestView) => string = arn): Rule {
+  return (r) => {
+    const tags = elbTagList(r)
+    const context = requestTags(tags)
+    const operation = action.replace(/^elasticloadbalancing:/, '')
+    return [
+      check(action, arn(r), context),
+      ...(tags.length > 0
+        ? [
+            check('elasticloadbalancing:AddTags', tagged(r), {
+              ...context,
+              'elasticloadbalancing:createaction': [operation]
+            })
+          ]
+        : [])
+    ]
+  }
+}
+
+const ELBV2: Record<string, Rule> = {
+  DescribeLoadBalancers: any('elasticloadbalancing:DescribeLoadBalancers'),
+  DescribeLoadBalancerAttributes: any('elasticloadbalancing:DescribeLoadBalancerAttributes'),
+  DescribeTargetGroups: any('elasticloadbalancing:DescribeTargetGroups'),
+  DescribeTargetGroupAttributes: any('elasticloadbalancing:DescribeTargetGroupAttributes'),
+  DescribeTargetHealth: any('elasticloadbalancing:DescribeTargetHealth'),
+  DescribeListeners: any('elasticloadbalancing:DescribeListeners'),
+  DescribeRules: any('elasticloadbalancing:DescribeRules'),
+  DescribeTags: any('elasticloadbalancing:DescribeTags'),
+  CreateLoadBalancer: elbCreate('elasticloadbalancing:CreateLoadBalancer', (r) =>
+    elbArn(r, `loadbalancer/app/${r.param('Name') ?? '*'}/*`)
+  ),
+  DeleteLoadBalancer: elbByParam('elasticloadbalancing:DeleteLoadBalancer', 'LoadBalancerArn'),
+  ModifyLoadBalancerAttributes: elbByParam('elasticloadbalancing:ModifyLoadBalancerAttributes', 'LoadBalancerArn'),
+  CreateTargetGroup: elbCreate('elasticloadbalancing:CreateTargetGroup', (r) =>
+    elbArn(r, `targetgroup/${r.param('Name') ?? '*'}/*`)
+  ),
+  ModifyTargetGroup: elbByParam('elasticloadbalancing:ModifyTargetGroup', 'TargetGroupArn'),
+  ModifyTargetGroupAttributes: elbByParam('elasticloadbalancing:ModifyTargetGroupAttributes', 'TargetGroupArn'),
+  DeleteTargetGroup: elbByParam('elasticloadbalancing:DeleteTargetGroup', 'TargetGroupArn'),
+  RegisterTargets: elbByParam('elasticloadbalancing:RegisterTargets', 'TargetGroupArn'),
+  DeregisterTargets: elbByParam('elasticloadbalancing:DeregisterTargets', 'TargetGroupArn'),
+  // a listener is authorized on its load balancer, a rule on its listener
+  CreateListener: (r) => {
+    const lb = elbResource('elasticloadbalancing:CreateListener', r, r.param('LoadBalancerArn'))
+    const path = /:loadbalancer\/(.+)$/.exec(lb.resource)?.[1] ?? 'app/*/*'
+    return elbCreate(
+      'elasticloadbalancing:CreateListener',
+      () => lb.resource,
+      () => elbArn(r, `listener/${path}/*`)
+    )(r).map((c, i) => (i === 0 ? { ...c, context: { ...lb.context, ...c.context } } : c))
+  },
+  ModifyListener: elbByParam('elasticloadbalancing:ModifyListener', 'ListenerArn'),
+  DeleteListener: elbByParam('elasticloadbalancing:DeleteListener', 'ListenerArn'),
+  CreateRule: (r) => {
+    const listener = elbResource('elasticloadbalancing:CreateRule', r, r.param('ListenerArn'))
+    const path = /:listener\/(.+)$/.exec(listener.resource)?.[1] ?? 'app/*/*/*'
+    return elbCreate(
+      'elasticloadbalancing:CreateRule',
+      () => listener.resource,
+      () => elbArn(r, `listener-rule/${path}/*`)
+    )(r).map((c, i) => (i === 0 ? { ...c, context: { ...listener.context, ...c.context } } : c))
+  },
+  ModifyRule: elbByParam('elasticloadbalancing:ModifyRule', 'RuleArn'),
+  DeleteRule: elbByParam('elasticloadbalancing:DeleteRule', 'RuleArn'),
+  SetRulePriorities: (r) => {
+    const arns: string[] = []
+    for (let n = 1; r.param(`RulePriorities.member.${n}.RuleArn`) !== undefined; n++)
+      arns.push(r.param(`RulePriorities.member.${n}.RuleArn`) ?? '')
+    return arns.map((arn) => elbResource('elasticloadbalancing:SetRulePriorities', r, arn))
+  },
+  AddTags: (r) =>
+    r.params('ResourceArns.').map((arn) => {
+      const c = elbResource('elasticloadbalancing:AddTags', r, arn)
+      return { ...c, context: { ...c.context, ...requestTags(elbTagList(r)) } }
+    }),
+  RemoveTags: (r) => {
+    const keys = r.params('TagKeys.')
+    return r.params('ResourceArns.').map((arn) => {
+      const c = elbResource('elasticloadbalancing:RemoveTags', r, arn)
+      return { ...c, context: { ...c.context, ...(keys.length > 0 ? { 'aws:tagkeys': keys } : {}) } }
+    })
+  }
+}
+
+// ---- ACM (JSON 1.1) ----
+
+interface AcmState {
+  certificates?: { arn: string; tags?: Tags }[]
+}
+
+function certificateCheck(action: string, r: RequestView, extra?: Record<string, string[]>): Check {
+  const arn = typeof r.json().CertificateArn === 'string' ? (r.json().CertificateArn as string) : undefined
+  const cert = ((r.state('acm') ?? {}) as AcmState).certificates?.find((c) => c.arn === arn)
+  return check(action, arn ?? `arn:${r.partition}:acm:${r.region}:${r.account}:certificate/*`, {
+    ...resourceTags(cert?.tags),
+    ...extra
+  })
+}
+
+function acmTags(tags: unknown): [string, string][] {
+  return Array.isArray(tags)
+    ? (tags as { Key?: unknown; Value?: unknown }[]).map((t) => [String(t.Key), String(t.Value ?? '')])
+    : []
+}
+
+const ACM: Record<string, Rule> = {
+  RequestCertificate: (r) => {
+    const body = r.json()
+    const names = [
+      body.DomainName,
+      ...(Array.isArray(body.SubjectAlternativeNames) ? body.SubjectAlternativeNames : [])
+    ]
+    return [
+      check('acm:RequestCertificate', '*', {
+        ...requestTags(acmTags(body.Tags)),
+        'acm:domainnames': [...new Set(names.filter((n): n is string => typeof n === 'string'))],
+        'acm:validationmethod': [typeof body.ValidationMethod === 'string' ? body.ValidationMethod : 'EMAIL'],
+        'acm:keyalgorithm': [typeof body.KeyAlgorithm === 'string' ? body.KeyAlgorithm : 'RSA_2048']
+      })
+    ]
+  },
+  ListCertificates: any('acm:ListCertificates'),
+  DescribeCertificate: (r) => [certificateCheck('acm:DescribeCertificate', r)],
+  DeleteCertificate: (r) => [certificateCheck('acm:DeleteCertificate', r)],
+  ListTagsForCertificate: (r) => [certificateCheck('acm:ListTagsForCertificate', r)],
+  AddTagsToCertificate: (r) => [certificateCheck('acm:AddTagsToCertificate', r, requestTags(acmTags(r.json().Tags)))],
+  RemoveTagsFromCertificate: (r) => {
+    const keys = acmTags(r.json().Tags).map(([k]) => k)
+    return [certificateCheck('acm:RemoveTagsFromCertificate', r, keys.length > 0 ? { 'aws:tagkeys': keys } : {})]
+  }
+}
+
 /** The table, by signing name and operation. */
 export const AUTHORIZATION: Record<string, Record<string, Rule>> = {
   ec2: EC2,
@@ -1110,7 +1282,9 @@ export const AUTHORIZATION: Record<string, Record<string, Rule>> = {
   ssm: SSM,
   sqs: SQS,
   secretsmanager: SECRETSMANAGER,
-  ecr: ECR
+  ecr: ECR,
+  elasticloadbalancing: ELBV2,
+  acm: ACM
 }
 
 /** The checks one request needs. */

@@ -1,8 +1,10 @@
 /** Every service the emulator speaks, by SigV4 signing name: one folder each (model, handlers, errors, index). */
 import type { Cloud, ServiceModule } from '../types.js'
+import { createAcm } from './acm/index.js'
 import { createAutoScaling } from './autoscaling/index.js'
 import { createEc2 } from './ec2/index.js'
 import { createEcr } from './ecr/index.js'
+import { createElbv2 } from './elbv2/index.js'
 import { createEvents } from './events/index.js'
 import { createIam } from './iam/index.js'
 import { createLambda } from './lambda/index.js'
@@ -27,7 +29,9 @@ export const SERVICE_FACTORIES: readonly ServiceFactory[] = [
   createSsm,
   createSqs,
   createSecretsManager,
-  createEcr
+  createEcr,
+  createElbv2,
+  createAcm
 ]
 
 /** Creates all modules for one cloud, keyed by signing name. */

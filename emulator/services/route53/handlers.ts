@@ -1,8 +1,9 @@
-/** Route 53's operations, one row each: private hosted zones, record sets and changes. */
+/** Route 53's operations, one row each: public and private hosted zones, record sets and changes. */
 import type {
   AssociateVPCWithHostedZoneRequest,
   AssociateVPCWithHostedZoneResponse,
   ChangeInfo,
+  DelegationSet,
   ChangeResourceRecordSetsRequest,
   ChangeResourceRecordSetsResponse,
   CreateHostedZoneRequest,
@@ -29,11 +30,13 @@ import type {
 } from '@aws-sdk/client-route-53'
 import type { Cloud } from '../../types.js'
 import type { RestContext, RestHandler } from '../../protocols/rest.js'
+import { aliasChecker } from './alias.js'
 import { route53Error } from './errors.js'
 import {
   apexRecords,
   bareId,
   changeStatus,
+  delegationSet,
   newChange,
   newId,
   type Change,
@@ -66,9 +69,13 @@ function hostedZone(zone: Zone): HostedZone {
     Id: `/hostedzone/${zone.id}`,
     Name: zone.name,
     CallerReference: zone.callerReference,
-    Config: { Comment: zone.comment, PrivateZone: true },
+    Config: { Comment: zone.comment, PrivateZone: zone.private },
     ResourceRecordSetCount: zone.records.size
   }
+}
+
+function delegation(zone: Zone): DelegationSet {
+  return { NameServers: zone.nameServers }
 }
 
 function vpc(ref: VpcRef): VPC {
@@ -113,11 +120,7 @@ function recordSet(r: ResourceRecordSet | undefined): RecordSet {
 }
 
 function checkVpc(cloud: Cloud, ref: VpcRef | undefined): VpcRef {
-  if (!ref?.vpcId)
-    throw route53Error(
-      'InvalidInput',
-      'This operation requires a VPC for a private hosted zone (the emulator supports private zones only).'
-    )
+  if (!ref?.vpcId) throw route53Error('InvalidInput', 'The input is not valid: a VPC must be specified.')
   const known = cloud.shared.vpcs.get(ref.vpcId)
   if (!known || known.region !== ref.region)
     throw route53Error('InvalidVPCId', `The VPC ${ref.vpcId} in ${ref.region} could not be found.`)
@@ -157,8 +160,10 @@ export function handlers(cloud: Cloud, state: Route53State): Record<string, Rest
     return zone
   }
   return {
-    // a private zone has no delegation set
-    CreateHostedZone: (input: CreateHostedZoneRequest): Omit<CreateHostedZoneResponse, 'DelegationSet'> => {
+    // a zone created with a VPC is private (no delegation set); without one it is public
+    CreateHostedZone: (
+      input: CreateHostedZoneRequest
+    ): Omit<CreateHostedZoneResponse, 'DelegationSet'> & { DelegationSet?: DelegationSet } => {
       const { Name: name, CallerReference: callerReference } = input
       if (!name || !callerReference) throw route53Error('InvalidInput', 'Name and CallerReference are required')
       if (state.callerReferences.has(callerReference)) {
@@ -167,26 +172,33 @@ export function handlers(cloud: Cloud, state: Route53State): Record<string, Rest
           'A hosted zone has already been created with the specified caller reference.'
         )
       }
-      const ref = checkVpc(cloud, input.VPC && { vpcId: input.VPC.VPCId ?? '', region: input.VPC.VPCRegion ?? '' })
+      const isPrivate = input.VPC !== undefined
+      if (!isPrivate && input.HostedZoneConfig?.PrivateZone === true)
+        throw route53Error('InvalidInput', 'The input is not valid: a private hosted zone requires a VPC.')
+      const ref = isPrivate
+        ? checkVpc(cloud, { vpcId: input.VPC?.VPCId ?? '', region: input.VPC?.VPCRegion ?? '' })
+        : undefined
       const zoneName = normaliseName(name)
       if (nameProblem(zoneName) || !/^[a-z0-9_.-]+$/.test(zoneName))
         throw route53Error('InvalidDomainName', `${name} is not a valid domain name.`)
-      const twin = [...state.zones.values()].find(
-        (z) => z.name === zoneName && z.vpcs.some((v) => v.vpcId === ref.vpcId)
-      )
-      if (twin) {
+      const twin =
+        ref && [...state.zones.values()].find((z) => z.name === zoneName && z.vpcs.some((v) => v.vpcId === ref.vpcId))
+      if (ref && twin) {
         throw route53Error(
           'ConflictingDomainExists',
           `The VPC ${ref.vpcId} in region ${ref.region} has already been associated with the hosted zone ${twin.id} with the same domain name.`
         )
       }
+      const nameServers = isPrivate ? [] : delegationSet(cloud)
       const zone: Zone = {
         id: newId(cloud, 'Z'),
         name: zoneName,
         callerReference,
         comment: input.HostedZoneConfig?.Comment,
-        vpcs: [ref],
-        records: new Map(apexRecords(zoneName).map((r) => [recordKey(r), r])),
+        private: isPrivate,
+        nameServers,
+        vpcs: ref ? [ref] : [],
+        records: new Map(apexRecords(zoneName, nameServers).map((r) => [recordKey(r), r])),
         lastChangeId: ''
       }
       const change = newChange(cloud, state)
@@ -196,13 +208,18 @@ export function handlers(cloud: Cloud, state: Route53State): Record<string, Rest
       return {
         HostedZone: hostedZone(zone),
         ChangeInfo: changeInfo(change, 'PENDING'),
-        VPC: vpc(ref),
+        ...(ref ? { VPC: vpc(ref) } : { DelegationSet: delegation(zone) }),
         Location: `https://route53.amazonaws.com/2013-04-01/hostedzone/${zone.id}`
       }
     },
     // A VPC can hold one zone of a name; the same VPC twice is a conflict too (AWS answers the same).
     AssociateVPCWithHostedZone: (input: AssociateVPCWithHostedZoneRequest): AssociateVPCWithHostedZoneResponse => {
       const zone = zoneOf(input.HostedZoneId)
+      if (!zone.private)
+        throw route53Error(
+          'PublicZoneVPCAssociation',
+          "You're trying to associate a VPC with a public hosted zone. Amazon Route 53 doesn't support associating a VPC with a public hosted zone."
+        )
       const ref = checkVpc(cloud, input.VPC && { vpcId: input.VPC.VPCId ?? '', region: input.VPC.VPCRegion ?? '' })
       const twin = [...state.zones.values()].find(
         (z) => z.name === zone.name && z.vpcs.some((v) => v.vpcId === ref.vpcId)
@@ -241,7 +258,9 @@ export function handlers(cloud: Cloud, state: Route53State): Record<string, Rest
     },
     GetHostedZone: (input: GetHostedZoneRequest): GetHostedZoneResponse => {
       const zone = zoneOf(input.Id)
-      return { HostedZone: hostedZone(zone), VPCs: zone.vpcs.map(vpc) }
+      return zone.private
+        ? { HostedZone: hostedZone(zone), VPCs: zone.vpcs.map(vpc) }
+        : { HostedZone: hostedZone(zone), DelegationSet: delegation(zone) }
     },
     DeleteHostedZone: (input: DeleteHostedZoneRequest): DeleteHostedZoneResponse => {
       const zone = zoneOf(input.Id)
@@ -259,7 +278,8 @@ export function handlers(cloud: Cloud, state: Route53State): Record<string, Rest
     },
     ListHostedZones: (input: ListHostedZonesRequest, ctx: RestContext): ListHostedZonesResponse => {
       const max = maxItems(ctx, 100)
-      const zones = sortedZones(state)
+      // HostedZoneType PrivateHostedZone lists the private zones only
+      const zones = sortedZones(state).filter((z) => input.HostedZoneType !== 'PrivateHostedZone' || z.private)
       const marker = input.Marker
       const start = marker
         ? Math.max(
@@ -334,7 +354,7 @@ export function handlers(cloud: Cloud, state: Route53State): Record<string, Rest
           'The request was rejected because Route 53 was still processing a prior request.'
         )
       }
-      zone.records = applyBatch(zone.records, changes, zone.name)
+      zone.records = applyBatch(zone.records, changes, zone.name, aliasChecker(cloud, state, zone))
       const change = newChange(cloud, state, input.ChangeBatch?.Comment)
       zone.lastChangeId = change.id
       return { ChangeInfo: changeInfo(change, 'PENDING') }

@@ -1,11 +1,11 @@
-/** Route 53 (REST-XML, signing name route53): private hosted zones, record sets and changes. */
+/** Route 53 (REST-XML, signing name route53): public and private hosted zones, record sets and changes. */
 import * as route53 from '@aws-sdk/client-route-53'
 import type { Cloud, ServiceModule } from '../../types.js'
 import { createRestModule } from '../../protocols/rest.js'
 import { xmlBodyCodec, xmlError } from '../../protocols/rest-xml.js'
 import { ROUTE53_ERRORS, route53Error } from './errors.js'
 import { handlers } from './handlers.js'
-import { dumpState, type Route53State } from './model.js'
+import { dumpState, route53State } from './model.js'
 import { InvalidChangeBatchError } from './records.js'
 
 export { ROUTE53_ERRORS } from './errors.js'
@@ -13,7 +13,7 @@ export { ROUTE53_ERRORS } from './errors.js'
 const NS = 'https://route53.amazonaws.com/doc/2013-04-01/'
 
 export function createRoute53(cloud: Cloud): ServiceModule {
-  const state: Route53State = { zones: new Map(), changes: new Map(), callerReferences: new Set() }
+  const state = route53State(cloud)
   return createRestModule({
     signingName: 'route53',
     schemas: route53 as unknown as Record<string, unknown>,

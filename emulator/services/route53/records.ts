@@ -120,7 +120,7 @@ export function checkChangeShape(change: RecordChange): void {
   if (problem) throw route53Error('InvalidInput', problem)
 }
 
-function inZone(name: string, zoneName: string): boolean {
+export function inZone(name: string, zoneName: string): boolean {
   return name === zoneName || name.endsWith(`.${zoneName}`)
 }
 
@@ -143,13 +143,25 @@ export function nameProblem(name: string): string | undefined {
   return undefined
 }
 
-function applyOne(records: Map<string, RecordSet>, change: RecordChange, zoneName: string): string | undefined {
+/** What is wrong with a record's alias target (the zone it names, the resource it points to), if anything. */
+export type AliasCheck = (record: RecordSet, records: Map<string, RecordSet>) => string | undefined
+
+function applyOne(
+  records: Map<string, RecordSet>,
+  change: RecordChange,
+  zoneName: string,
+  aliasCheck?: AliasCheck
+): string | undefined {
   const r = change.record
   const badName = nameProblem(r.name)
   if (badName) return badName
   if (!inZone(r.name, zoneName)) return `RRSet with DNS name ${r.name} is not permitted in zone ${zoneName}`
   const valueIssue = valueProblem(r)
   if (valueIssue) return valueIssue
+  if (r.alias && change.action !== 'DELETE' && aliasCheck) {
+    const aliasIssue = aliasCheck(r, records)
+    if (aliasIssue) return aliasIssue
+  }
   const key = recordKey(r)
   const current = records.get(key)
   if (change.action === 'CREATE' && current)
@@ -194,13 +206,14 @@ function apexProblems(records: Map<string, RecordSet>, zoneName: string): string
 export function applyBatch(
   records: Map<string, RecordSet>,
   changes: RecordChange[],
-  zoneName: string
+  zoneName: string,
+  aliasCheck?: AliasCheck
 ): Map<string, RecordSet> {
   changes.forEach(checkChangeShape)
   const next = new Map(records)
   const problems: string[] = []
   for (const change of changes) {
-    const problem = applyOne(next, change, zoneName)
+    const problem = applyOne(next, change, zoneName, aliasCheck)
     if (problem) problems.push(problem)
   }
   problems.push(...apexProblems(next, zoneName))
