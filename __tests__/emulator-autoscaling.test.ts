@@ -731,6 +731,35 @@ describe('instance refresh', () => {
     ).toBe('ValidationError')
   })
 
+  test('AutoRollback is refused for a group whose launch template names its image by SSM parameter', async () => {
+    const ltId = await template('ssm-image-lt', {
+      ImageId: 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'
+    })
+    await asg.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: 'ssm-image',
+        MinSize: 0,
+        MaxSize: 2,
+        DesiredCapacity: 0,
+        LaunchTemplate: { LaunchTemplateId: ltId, Version: '1' }
+      })
+    )
+    const start = (autoRollback: boolean): Promise<unknown> =>
+      asg.send(
+        new StartInstanceRefreshCommand({
+          AutoScalingGroupName: 'ssm-image',
+          DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: ltId, Version: '1' } },
+          Preferences: { AutoRollback: autoRollback }
+        })
+      )
+    const err = await start(true).catch((e: unknown) => e as { name: string; message: string })
+    expect(err).toMatchObject({
+      name: 'ValidationError',
+      message: expect.stringContaining('Systems Manager parameter')
+    })
+    await expect(start(false)).resolves.toMatchObject({ InstanceRefreshId: expect.any(String) })
+  })
+
   test('RollbackInstanceRefresh rolls back a refresh in progress; it needs one, with a desired configuration', async () => {
     const ltId = await versionedGroup('manual')
     expect(await errorName(asg.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'manual' })))).toBe(

@@ -28,6 +28,7 @@ import { background } from '../../core/background.js'
 import { liveMembers } from './capacity.js'
 import type { Fleet } from './fleet.js'
 import { launchSource } from './groups.js'
+import { findTemplate, resolveVersion } from '../ec2/launch-templates.js'
 import type { GroupRecord, LaunchConfig, Member } from './model.js'
 import { autoscalingError } from './errors.js'
 
@@ -213,6 +214,19 @@ async function execute(fleet: Fleet, group: GroupRecord, run: RefreshRun): Promi
   record.EndTime = new Date()
 }
 
+/** The group's launch template version names its image as `resolve:ssm:...`. */
+function usesSsmImage(fleet: Fleet, group: GroupRecord): boolean {
+  try {
+    const version = resolveVersion(
+      findTemplate(fleet.ec2, group.region, { LaunchTemplateId: group.template.id }),
+      group.template.version
+    )
+    return (version.data.ImageId ?? '').startsWith('resolve:ssm:')
+  } catch {
+    return false
+  }
+}
+
 function isFloating(version: string): boolean {
   return version === '$Latest' || version === '$Default'
 }
@@ -295,6 +309,11 @@ export function startInstanceRefresh(fleet: Fleet, group: GroupRecord, input: St
     if (isFloating(group.template.version))
       throw validation(
         `The request isn't valid. The AutoRollback parameter cannot be set to true when the Auto Scaling group uses the ${group.template.version} version of its launch template. Set AutoRollback to false or use a specific launch template version and try again.`
+      )
+    // AWS cannot roll back to a template whose image is an SSM parameter (what it resolves to may have moved).
+    if (usesSsmImage(fleet, group))
+      throw validation(
+        "The request isn't valid. The AutoRollback parameter cannot be set to true when the Auto Scaling group's launch template uses an AWS Systems Manager parameter instead of an AMI ID for the ImageId property. Set AutoRollback to false and try again."
       )
   }
   const record: InstanceRefresh = {
