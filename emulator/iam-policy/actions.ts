@@ -435,6 +435,7 @@ function serviceLinkedRoleCreation(r: RequestView): Check[] {
 
 const AUTOSCALING: Record<string, Rule> = {
   DescribeAutoScalingGroups: any('autoscaling:DescribeAutoScalingGroups'),
+  DescribeAutoScalingInstances: any('autoscaling:DescribeAutoScalingInstances'),
   DescribeTags: any('autoscaling:DescribeTags'),
   DescribeInstanceRefreshes: any('autoscaling:DescribeInstanceRefreshes'),
   DescribeScalingActivities: any('autoscaling:DescribeScalingActivities'),

@@ -6,6 +6,7 @@ import type {
   CreateOrUpdateTagsType,
   DeleteAutoScalingGroupType,
   DeleteTagsType,
+  DescribeAutoScalingInstancesType,
   DescribeInstanceRefreshesType,
   DescribeScalingActivitiesType,
   DescribeTagsType,
@@ -18,7 +19,7 @@ import type { QueryContext, QueryHandler } from '../../protocols/query.js'
 import { paginate } from '../ec2/filters.js'
 import type { Fleet } from './fleet.js'
 import * as groups from './groups.js'
-import { tagDescriptions } from './output.js'
+import { autoScalingInstance, tagDescriptions } from './output.js'
 import { cancelInstanceRefresh, startInstanceRefresh } from './refresh.js'
 import { autoscalingError } from './errors.js'
 import { AUTOSCALING_SERVICE_LINKED_ROLE, ensureServiceLinkedRole } from '../iam/service-linked.js'
@@ -48,6 +49,26 @@ function describeTags(fleet: Fleet, region: string, input: DescribeTagsType): un
   return { Tags: page, NextToken: nextToken }
 }
 
+/**
+ * Group members by instance id, in any group of the region: ids that no group
+ * holds are left out (no error); at most 50 ids, MaxRecords 1 to 50 (default 50).
+ */
+function describeInstances(fleet: Fleet, region: string, input: DescribeAutoScalingInstancesType): unknown {
+  const ids = input.InstanceIds ?? []
+  if (ids.length > 50)
+    throw autoscalingError('ValidationError', 'The number of instance ids that may be passed in is limited to 50')
+  if (input.MaxRecords !== undefined && (input.MaxRecords < 1 || input.MaxRecords > 50))
+    throw autoscalingError('ValidationError', 'MaxRecords must be between 1 and 50')
+  const wanted = new Set(ids)
+  const all = [...fleet.groups.values()]
+    .filter((g) => g.region === region)
+    .flatMap((g) => [...g.members.values()].map((m) => autoScalingInstance(g, m)))
+    .filter((i) => ids.length === 0 || wanted.has(i.InstanceId ?? ''))
+    .sort((a, b) => ((a.InstanceId ?? '') < (b.InstanceId ?? '') ? -1 : 1))
+  const { page, nextToken } = paginate(all, input.MaxRecords ?? 50, input.NextToken)
+  return { AutoScalingInstances: page, NextToken: nextToken }
+}
+
 function terminateInGroup(fleet: Fleet, region: string, input: TerminateInstanceInAutoScalingGroupType): unknown {
   const group = [...fleet.groups.values()].find((g) => g.region === region && g.members.has(input.InstanceId ?? ''))
   const member = group?.members.get(input.InstanceId ?? '')
@@ -73,6 +94,8 @@ export function handlers(fleet: Fleet): Record<string, QueryHandler> {
     DescribeAutoScalingGroups: (i: AutoScalingGroupNamesType, c: QueryContext) =>
       groups.describeGroups(fleet, c.region, i),
     DeleteAutoScalingGroup: (i: DeleteAutoScalingGroupType, c: QueryContext) => groups.deleteGroup(fleet, c.region, i),
+    DescribeAutoScalingInstances: (i: DescribeAutoScalingInstancesType, c: QueryContext) =>
+      describeInstances(fleet, c.region, i),
     SetDesiredCapacity: (i: SetDesiredCapacityType, c: QueryContext) =>
       groups.updateGroup(fleet, c.region, {
         AutoScalingGroupName: i.AutoScalingGroupName,

@@ -1,5 +1,11 @@
 /** Group records as the Auto Scaling API returns them. */
-import type { AutoScalingGroup, Instance, MixedInstancesPolicy, TagDescription } from '@aws-sdk/client-auto-scaling'
+import type {
+  AutoScalingGroup,
+  AutoScalingInstanceDetails,
+  Instance,
+  MixedInstancesPolicy,
+  TagDescription
+} from '@aws-sdk/client-auto-scaling'
 import type { GroupRecord, Member, TemplateSpec } from './model.js'
 
 function templateSpec(t: TemplateSpec): { LaunchTemplateId: string; LaunchTemplateName: string; Version: string } {
@@ -25,6 +31,15 @@ function toInstance(m: Member): Instance {
     HealthStatus: m.health,
     LaunchTemplate: { ...templateSpec(m.template), Version: String(m.versionNumber) },
     ProtectedFromScaleIn: false
+  }
+}
+
+/** A member as DescribeAutoScalingInstances returns it: unlike the group's Instances, HealthStatus is uppercase. */
+export function autoScalingInstance(group: GroupRecord, m: Member): AutoScalingInstanceDetails {
+  return {
+    ...toInstance(m),
+    AutoScalingGroupName: group.name,
+    HealthStatus: m.health.toUpperCase()
   }
 }
 
