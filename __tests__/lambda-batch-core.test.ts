@@ -6,6 +6,7 @@ import {
   changeBatch,
   changeRequests,
   decide,
+  GROUP_TAG,
   parseQueueEvent,
   parseTrigger,
   planBatch,
@@ -25,8 +26,16 @@ function target(service: string, stackName = stack.stack): Target {
   return { stack: stackName, service, record: recordName({ ...stack, stack: stackName }, service) }
 }
 
+/** A group member as the handler sees it: running ones InService and HEALTHY unless told otherwise. */
 function instance(id: string, service: string, state: string, ip: string | undefined): InstanceView {
-  return { id, state, privateIp: ip, tags: serviceTags(stack, service) }
+  const membership = state === 'running' ? { lifecycle: 'InService', health: 'HEALTHY' } : undefined
+  return {
+    id,
+    state,
+    privateIp: ip,
+    tags: { ...serviceTags(stack, service), [GROUP_TAG]: `asg-${service}` },
+    membership
+  }
 }
 
 function record(service: string, values: string[], ttl = TTL): RecordSet {
