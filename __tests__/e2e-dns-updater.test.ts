@@ -148,8 +148,13 @@ class DeliveryTap {
     return {
       allows: (arn, principal, sourceArn) => this.inner.allows(arn, principal, sourceArn),
       invokeAsync: (arn, payload) => {
-        const event = JSON.parse(payload) as { id: string; detail: { 'instance-id': string; state: string } }
-        const { 'instance-id': instance, state } = event.detail
+        const event = JSON.parse(payload) as {
+          id: string
+          detail: { 'instance-id'?: string; state?: string; EC2InstanceId?: string }
+        }
+        // an EC2 state change, or Auto Scaling's Launch Successful (state `launched`)
+        const instance = event.detail['instance-id'] ?? event.detail.EC2InstanceId ?? ''
+        const state = event.detail.state ?? 'launched'
         const delivery = {
           eventId: event.id,
           instance,
@@ -538,13 +543,15 @@ describe('the DNS updater against the emulator', () => {
     const [replacement] = running().filter((i) => i.tags[TAGS.service] === 'db')
     expect(replacement?.instanceId).not.toBe(oldId)
     const held = new Map(tap.held.splice(0).map((h) => [`${h.delivery.instance}/${h.delivery.state}`, h]))
-    // the rule passes every state: the replacement's pending event is held too (and never delivered)
+    // the rule passes every state: the replacement's pending event is held too (and never delivered), and so
+    // is Auto Scaling's Launch Successful of it
     expect([...held.keys()].sort()).toEqual(
       [
         `${oldId}/shutting-down`,
         `${oldId}/terminated`,
         `${replacement?.instanceId}/pending`,
-        `${replacement?.instanceId}/running`
+        `${replacement?.instanceId}/running`,
+        `${replacement?.instanceId}/launched`
       ].sort()
     )
     const deliver = async (key: string): Promise<void> => {
@@ -625,10 +632,40 @@ describe('the DNS updater against the emulator', () => {
     await expectConverged()
     const ids = new Set(instances(OTHER_PROJECT).map((i) => i.instanceId))
     const lines = (await settledLog()).lines.slice(logBefore.lines.length)
-    // three instances (two, and the replacement of the terminated one), each pending, running, shutting-down, terminated
-    expect(lines.filter((l) => ids.has(l.instance ?? '')).length).toBe(12)
+    // three instances (two, and the replacement of the terminated one), each pending, running, in service
+    // (Launch Successful), shutting-down, terminated
+    expect(lines.filter((l) => ids.has(l.instance ?? '')).length).toBe(15)
     expect(lines.filter((l) => l.action !== 'ignore')).toEqual([])
     expect(lambdaCalls(emulator.calls()).filter((c) => c.operation === 'ChangeResourceRecordSets')).toEqual([])
+  }, 30_000)
+
+  test("Auto Scaling's Launch Successful alone, through the deployed rule, puts a new member in the record", async () => {
+    emulator.setFaults({ duplicateEventRate: 0, reorderWindowMs: 0 })
+    await restoreSizes()
+    await expectConverged()
+    const first = (await serviceRecords()).db ?? []
+    tap.holding = true
+    await setSize(asgOf('db', 'on-demand'), 2)
+    await emulator.waitIdle()
+    tap.holding = false
+    const added = running().find((i) => i.tags[TAGS.service] === 'db' && !first.includes(i.privateIpAddress ?? ''))
+    const held = new Map(tap.held.splice(0).map((h) => [`${h.delivery.instance}/${h.delivery.state}`, h]))
+    expect([...held.keys()].sort()).toEqual(
+      [`${added?.instanceId}/launched`, `${added?.instanceId}/pending`, `${added?.instanceId}/running`].sort()
+    )
+    const launched = held.get(`${added?.instanceId}/launched`)
+    expect(JSON.parse(launched?.payload ?? '{}')).toMatchObject({
+      source: 'aws.autoscaling',
+      'detail-type': 'EC2 Instance Launch Successful',
+      detail: { EC2InstanceId: added?.instanceId, AutoScalingGroupName: asgOf('db', 'on-demand') }
+    })
+    if (launched) tap.pass(launched.arn, launched.payload, launched.delivery)
+    await emulator.waitIdle()
+    expect((await serviceRecords()).db).toEqual(sortIps([...first, added?.privateIpAddress ?? '']))
+    const { lines } = await settledLog()
+    expect(lines.at(-1)).toMatchObject({ instance: added?.instanceId, state: 'InService', action: 'upsert' })
+    await restoreSizes()
+    await expectConverged()
   }, 30_000)
 
   test("an instance of the project's service launched outside any Auto Scaling group is never listed", async () => {

@@ -267,8 +267,22 @@ export function al2023ParameterAmi(name: string): string | undefined {
 /** Lambda workers sign their calls with access key id `${LAMBDA_CALLER_PREFIX}<function name>`. */
 export const LAMBDA_CALLER_PREFIX = 'lambda-'
 
+/** An Auto Scaling group member that finished launching: it is InService (Auto Scaling's Launch Successful). */
+export interface GroupLaunch {
+  instanceId: string
+  groupName: string
+  groupArn: string
+  availabilityZone: string
+  subnetId: string
+  description: string
+  cause: string
+  region: string
+  time: number
+}
+
 export interface BusEvents {
   'ec2-state-change': [InstanceStateChange]
+  'autoscaling-launch': [GroupLaunch]
   /**
    * Every recorded AWS call, emitted synchronously once the call has been handled and
    * before its response is sent (tests: count, observe, or kill the caller mid-run).

@@ -75,7 +75,7 @@ export class Fleet {
     const group = name ? this.groups.get(this.key(instance.region, name)) : undefined
     const member = group?.members.get(instance.instanceId)
     if (!group || !member) return
-    if (instance.state === 'running' && member.lifecycle === 'Pending') member.lifecycle = 'InService'
+    if (instance.state === 'running' && member.lifecycle === 'Pending') this.inService(group, member, instance)
     if (instance.state === 'shutting-down' && member.lifecycle !== 'Terminating') {
       member.lifecycle = 'Terminating'
       member.health = 'Unhealthy'
@@ -86,6 +86,27 @@ export class Fleet {
     }
     if (instance.state === 'terminated') group.members.delete(instance.instanceId)
     this.schedule(group)
+  }
+
+  /**
+   * The member's launch completed: InService, and Auto Scaling's `EC2 Instance
+   * Launch Successful` on the bus (EventBridge delivers it to matching rules).
+   */
+  private inService(group: GroupRecord, member: Member, instance: InstanceRecord): void {
+    member.lifecycle = 'InService'
+    const launch = group.activities.find((a) => a.Description === `Launching a new EC2 instance: ${member.instanceId}`)
+    const change = {
+      instanceId: member.instanceId,
+      groupName: group.name,
+      groupArn: group.arn,
+      availabilityZone: member.availabilityZone,
+      subnetId: instance.subnetId,
+      description: launch?.Description ?? `Launching a new EC2 instance: ${member.instanceId}`,
+      cause: launch?.Cause ?? '',
+      region: group.region,
+      time: Date.now()
+    }
+    this.cloud.bus.emit('autoscaling-launch', change)
   }
 
   /** The launch template data for the next launch, or an error message. */

@@ -5,7 +5,7 @@
  * target that refuses counts as a failed invocation of the rule, silently for the caller, as in AWS.
  */
 import { randomUUID } from 'node:crypto'
-import type { Cloud, InstanceStateChange } from '../../types.js'
+import type { Cloud, GroupLaunch, InstanceStateChange } from '../../types.js'
 import { queueAccess } from '../sqs/access.js'
 import type { Delivery, EventsState, Rule, Target } from './model.js'
 import { matchesPattern, parsePattern } from './pattern.js'
@@ -24,6 +24,34 @@ export function ec2StateChangeEvent(cloud: Cloud, change: InstanceStateChange): 
     region: change.region,
     resources: [`arn:aws:ec2:${change.region}:${cloud.accountId}:instance/${change.instanceId}`],
     detail: { 'instance-id': change.instanceId, state: change.state }
+  }
+}
+
+/** The event Auto Scaling emits once a member's launch completed (lifecycle hooks included). */
+export function launchSuccessfulEvent(cloud: Cloud, launch: GroupLaunch): Record<string, unknown> {
+  const time = new Date(launch.time).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'EC2 Instance Launch Successful',
+    source: 'aws.autoscaling',
+    account: cloud.accountId,
+    time,
+    region: launch.region,
+    resources: [launch.groupArn, `arn:aws:ec2:${launch.region}:${cloud.accountId}:instance/${launch.instanceId}`],
+    detail: {
+      StatusCode: 'InProgress',
+      Description: launch.description,
+      AutoScalingGroupName: launch.groupName,
+      ActivityId: randomUUID(),
+      Details: { 'Availability Zone': launch.availabilityZone, 'Subnet ID': launch.subnetId },
+      RequestId: randomUUID(),
+      StatusMessage: '',
+      EndTime: time,
+      EC2InstanceId: launch.instanceId,
+      StartTime: time,
+      Cause: launch.cause
+    }
   }
 }
 
@@ -143,4 +171,8 @@ export function dispatchDeliveries(cloud: Cloud, state: EventsState, deliveries:
 
 export function onStateChange(cloud: Cloud, state: EventsState, change: InstanceStateChange): void {
   dispatchDeliveries(cloud, state, deliveriesFor(cloud, state, ec2StateChangeEvent(cloud, change)))
+}
+
+export function onGroupLaunch(cloud: Cloud, state: EventsState, launch: GroupLaunch): void {
+  dispatchDeliveries(cloud, state, deliveriesFor(cloud, state, launchSuccessfulEvent(cloud, launch)))
 }

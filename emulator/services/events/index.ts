@@ -1,14 +1,15 @@
 /**
  * EventBridge / CloudWatch Events (AWS JSON 1.1, AWSEvents.<Op>, signing name events): rules and
- * targets on the default bus, delivery of EC2 instance state-change events to matching rules'
+ * targets on the default bus, delivery of EC2 instance state-change events and Auto Scaling's
+ * EC2 Instance Launch Successful events to matching rules'
  * Lambda and SQS targets, and schedule rules fired on the schedule clock (schedule.ts). Control
  * API: GET /_emulator/schedules, POST /_emulator/schedules/<rule>/fire, GET /_emulator/events/metrics.
  */
 import * as eventbridge from '@aws-sdk/client-eventbridge'
-import type { Cloud, InstanceStateChange, ServiceModule } from '../../types.js'
+import type { Cloud, GroupLaunch, InstanceStateChange, ServiceModule } from '../../types.js'
 import { onStop, registerControlRoutes } from '../../core/hooks.js'
 import { createJsonModule } from '../../protocols/json-rpc.js'
-import { onStateChange } from './delivery.js'
+import { onGroupLaunch, onStateChange } from './delivery.js'
 import { EVENTS_ERRORS } from './errors.js'
 import { handlers } from './handlers.js'
 import { ruleKey, type EventsState } from './model.js'
@@ -19,9 +20,12 @@ export { EVENTS_ERRORS } from './errors.js'
 export function createEvents(cloud: Cloud): ServiceModule {
   const state: EventsState = { rules: new Map(), held: [] }
   const listener = (change: InstanceStateChange): void => onStateChange(cloud, state, change)
+  const launched = (launch: GroupLaunch): void => onGroupLaunch(cloud, state, launch)
   cloud.bus.on('ec2-state-change', listener)
+  cloud.bus.on('autoscaling-launch', launched)
   const close = async (): Promise<void> => {
     cloud.bus.off('ec2-state-change', listener)
+    cloud.bus.off('autoscaling-launch', launched)
     stopClock(state)
     if (state.flushTimer) clearTimeout(state.flushTimer)
     state.flushTimer = undefined
