@@ -673,6 +673,23 @@ describe('in service in the group', () => {
   })
 })
 
+describe('an IP reused by a new instance its launch hook holds', () => {
+  test('the old instance leaves the record after the rereads, and the batch does not fail', async () => {
+    // i-old (10.0.0.2) is gone; i-new got its IP and waits on its hook: the record still lists 10.0.0.2
+    ec2.add(instance('i-1', 'web', 'running', '10.0.0.1'), instance('i-old', 'web', 'terminated', undefined), {
+      ...instance('i-new', 'web', 'running', '10.0.0.2'),
+      lifecycle: 'Pending:Wait'
+    })
+    written('web', ['10.0.0.1', '10.0.0.2'])
+
+    const response = await makeHandler(3)(queueEvent([stateChange('i-old', 'terminated')]))
+
+    expect(response).toEqual({ batchItemFailures: [] })
+    expect(records()[record('web')]).toEqual(['10.0.0.1'])
+    expect(batchLines()[0]).toMatchObject({ attempts: 3, changed: 1, failed: 0 })
+  })
+})
+
 describe('the direct EventBridge event', () => {
   test('still gets its one line per event, found among the project read of every state', async () => {
     ec2.add(instance('i-1', 'db', 'running', '10.0.0.1'))

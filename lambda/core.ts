@@ -308,6 +308,8 @@ export interface BatchInput {
   versions: readonly VersionRecord[]
   scope: ProjectScope
   ttl: number
+  /** The last read-decide-write round: a group read showing Pending:* an IP the record holds is taken as read. */
+  lastRound?: boolean
 }
 
 /** True when the instance carries the project's tags of the target service. */
@@ -341,7 +343,9 @@ function eventLag(change: StateChange, seen: InstanceView | undefined): string |
  * (only a read that saw it running and in service put it there, and neither
  * state comes back). The second needs no event, so it also guards a
  * reconcile; an IP reused by a new instance of the service only defers the
- * record until that instance is in service (or leaves its group).
+ * record until that instance runs. Its group's `Pending:*` can last minutes
+ * (the launch hook waits for the container), so on the last round that one is
+ * taken as read: the record drops the IP rather than failing the batch.
  */
 function lagReason(
   target: Target,
@@ -351,9 +355,10 @@ function lagReason(
     byId: ReadonlyMap<string, InstanceView>
     current: RecordSet | undefined
     project: string
+    lastRound: boolean
   }
 ): string | undefined {
-  const { instances, current, project } = read
+  const { instances, current, project, lastRound } = read
   for (const change of own) {
     const reason = eventLag(change, read.byId.get(change.instanceId))
     if (reason) return reason
@@ -362,7 +367,7 @@ function lagReason(
   const shownEarly = (i: InstanceView): string | undefined =>
     i.state === 'pending'
       ? 'pending'
-      : i.state === 'running' && i.membership && isPendingLifecycle(i.membership.lifecycle)
+      : !lastRound && i.state === 'running' && i.membership && isPendingLifecycle(i.membership.lifecycle)
         ? `${i.membership.lifecycle} in its group`
         : undefined
   for (const i of instances) {
@@ -379,7 +384,16 @@ function lagReason(
  * when a read lags (that service waits for a newer read, the others do not),
  * otherwise what makes its record equal its in-service IPs.
  */
-export function planBatch({ targets, changes, instances, records, versions, scope, ttl }: BatchInput): Decision[] {
+export function planBatch({
+  targets,
+  changes,
+  instances,
+  records,
+  versions,
+  scope,
+  ttl,
+  lastRound = false
+}: BatchInput): Decision[] {
   const unique = new Map(targets.map((t) => [normalizeName(t.record), t]))
   const byId = new Map(instances.map((i) => [i.id, i]))
   const ownChanges = new Map<string, StateChange[]>()
@@ -389,7 +403,13 @@ export function planBatch({ targets, changes, instances, records, versions, scop
   }
   return [...unique.entries()].map(([key, target]) => {
     const current = findRecord(records, target.record)
-    const reason = lagReason(target, ownChanges.get(key) ?? [], { instances, byId, current, project: scope.project })
+    const reason = lagReason(target, ownChanges.get(key) ?? [], {
+      instances,
+      byId,
+      current,
+      project: scope.project,
+      lastRound
+    })
     if (reason) return { action: 'reread', target, reason }
     const ips = runningIps(instances, scope.project, target)
     return decide({ target, ips, current, version: findRecord(versions, target.record), ttl })

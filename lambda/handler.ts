@@ -36,6 +36,9 @@
  *     a running instance whose IP the record holds (a group never takes an
  *     instance back to Pending; only a read that saw it in service put the IP
  *     there). That service is read again after the backoff, the others are not.
+ *     The second is taken as read on the last round: an IP reused by a new
+ *     instance held by its launch hook for minutes (a refresh in a small
+ *     subnet) must drop out of the record, not fail the batch until then.
  *   A member the group marks UNHEALTHY, or `Terminating` (scale-in, replacement),
  *   leaves the record on the next recompute of its service; its EC2
  *   shutting-down event makes one.
@@ -625,7 +628,8 @@ async function converge(deps: HandlerDeps, work: Work, run: Run): Promise<void> 
       records,
       versions,
       scope,
-      ttl: config.ttl
+      ttl: config.ttl,
+      lastRound: run.attempts >= max
     })
     let retry: string | undefined
     for (const decision of decisions) {
