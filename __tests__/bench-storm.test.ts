@@ -63,7 +63,7 @@ function run(instances: number, overrides: Partial<StormRun> = {}): StormRun {
     replacements: instances,
     exactMs: 1000,
     staleWrites: 0,
-    updater: { route53Calls: 5, route53Throttled: 0, ec2Calls: 6, ec2Throttled: 0 },
+    updater: { route53Calls: 5, route53Throttled: 0, ec2Calls: 6, ec2Throttled: 0, autoscalingCalls: 4 },
     route53: { calls: 5, throttled: 0, saturatedMs: 0, throttledSpanMs: 0 },
     lambda: {
       invocations: 3,
@@ -99,7 +99,11 @@ describe('stormTargets', () => {
 
   it('counts throttled attempts among the Route 53 calls', () => {
     const list = stormTargets(
-      figures([run(200, { updater: { route53Calls: 41, route53Throttled: 30, ec2Calls: 6, ec2Throttled: 0 } })])
+      figures([
+        run(200, {
+          updater: { route53Calls: 41, route53Throttled: 30, ec2Calls: 6, ec2Throttled: 0, autoscalingCalls: 4 }
+        })
+      ])
     )
     expect(list.find((t) => t.name.endsWith('Route 53 calls'))?.pass).toBe(false)
   })
@@ -112,7 +116,7 @@ describe('stormTargets', () => {
   it('judges the spread storm apart, under its own name', () => {
     const spread = run(200, {
       launchSpreadMs: 27_000,
-      updater: { route53Calls: 50, route53Throttled: 0, ec2Calls: 40, ec2Throttled: 0 }
+      updater: { route53Calls: 50, route53Throttled: 0, ec2Calls: 40, ec2Throttled: 0, autoscalingCalls: 4 }
     })
     const list = stormTargets({ ...figures([run(200)]), spread })
     expect(list).toHaveLength(8)

@@ -2,8 +2,9 @@
  * The DNS updater under least privilege, end to end: the bundled action deploys a small stack,
  * and the emulator runs the DNS updater with its execution role's session, so every call the
  * function makes is evaluated against the policy the action wrote. It keeps the records current
- * under that policy; with a policy naming another hosted zone, its Route 53 writes fail with
- * AccessDenied, and the failure is in the function's log group.
+ * under that policy (its group member reads included); with a policy naming another hosted zone,
+ * its Route 53 writes fail with AccessDenied, and the failure is in the function's log group; with
+ * the policy of earlier versions (no autoscaling:DescribeAutoScalingInstances), its group reads do.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { rmSync } from 'node:fs'
@@ -94,6 +95,7 @@ describe('the DNS updater runs with its execution role', () => {
     expect(ips).not.toContain(first)
     const calls = emulator.calls().filter((c) => c.caller === FUNCTION_CALLER)
     expect(calls.some((c) => c.operation === 'ChangeResourceRecordSets' && !c.errorCode)).toBe(true)
+    expect(calls.some((c) => c.operation === 'DescribeAutoScalingInstances' && !c.errorCode)).toBe(true)
     // (a compare-and-swap conflict, InvalidChangeBatch, is the function's to retry; no call is refused)
     expect(
       calls
@@ -132,6 +134,42 @@ describe('the DNS updater runs with its execution role', () => {
       .calls()
       .filter((c) => c.caller === FUNCTION_CALLER && c.service === 'route53' && c.errorCode === 'AccessDenied')
     expect(failed.length).toBeGreaterThan(0)
+    await emulator.waitIdle()
+  })
+
+  test('with the policy of earlier versions, its group member reads fail with AccessDenied: the statement is needed', async () => {
+    const role = roleName(SCOPE)
+    const current = await aws.iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: ROLE_POLICY_NAME }))
+    const id = (await zoneId()).replace(/^\/hostedzone\//, '')
+    const document = JSON.parse(
+      decodeURIComponent(current.PolicyDocument ?? '')
+        .split('hostedzone/Z0WRONGZONE0')
+        .join(`hostedzone/${id}`)
+    ) as { Statement: { Sid?: string; Action: string[] }[] }
+    const earlier = document.Statement.filter((st) => !st.Action.includes('autoscaling:DescribeAutoScalingInstances'))
+    expect(earlier).toHaveLength(document.Statement.length - 1)
+    await aws.iam.send(
+      new PutRolePolicyCommand({
+        RoleName: role,
+        PolicyName: ROLE_POLICY_NAME,
+        PolicyDocument: JSON.stringify({ ...document, Statement: earlier })
+      })
+    )
+    emulator.resetCalls()
+
+    const [first] = runningIps(await stackView(aws, SCOPE), 'web')
+    const victim = (await stackView(aws, SCOPE)).instances.find((i) => i.ip === first)
+    emulator.terminateInstance(victim?.id ?? '')
+    const denied = await eventually(async () => {
+      const lines = (await functionLog()).filter((l) => l.includes('autoscaling:DescribeAutoScalingInstances'))
+      return lines.length > 0 ? lines : undefined
+    }, 20_000)
+    expect(denied.join('\n')).toContain('is not authorized to perform: autoscaling:DescribeAutoScalingInstances')
+    const failed = emulator
+      .calls()
+      .filter((c) => c.caller === FUNCTION_CALLER && c.operation === 'DescribeAutoScalingInstances')
+    expect(failed.length).toBeGreaterThan(0)
+    expect(failed.every((c) => c.errorCode === 'AccessDenied')).toBe(true)
     await emulator.waitIdle()
   })
 })

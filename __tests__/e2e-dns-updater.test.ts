@@ -3,7 +3,8 @@
  * deployed by the engine into the in-process emulator, the bundled Lambda
  * (dist/lambda) running in the emulator's warm workers and invoked by
  * EventBridge from real EC2 state changes. Checks that the records converge to
- * the running instances' private IPs under churn with duplicated and reordered
+ * the private IPs of the running instances in service in their Auto Scaling
+ * group (an instance launched outside any group is never listed) under churn with duplicated and reordered
  * delivery, out-of-order and repeated events, another project's instances, and
  * a stalled writer (the handler in process, its write held at a gate) whose
  * compare-and-swap an A-B-A change of the record would let through without the
@@ -15,13 +16,14 @@ import { readFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
+  AutoScalingClient,
   CreateAutoScalingGroupCommand,
   DeleteAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
   TerminateInstanceInAutoScalingGroupCommand,
   UpdateAutoScalingGroupCommand
 } from '@aws-sdk/client-auto-scaling'
-import { EC2Client } from '@aws-sdk/client-ec2'
+import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
 import { FilterLogEventsCommand, type FilterLogEventsCommandInput } from '@aws-sdk/client-cloudwatch-logs'
 import {
   ListHostedZonesByNameCommand,
@@ -146,8 +148,13 @@ class DeliveryTap {
     return {
       allows: (arn, principal, sourceArn) => this.inner.allows(arn, principal, sourceArn),
       invokeAsync: (arn, payload) => {
-        const event = JSON.parse(payload) as { id: string; detail: { 'instance-id': string; state: string } }
-        const { 'instance-id': instance, state } = event.detail
+        const event = JSON.parse(payload) as {
+          id: string
+          detail: { 'instance-id'?: string; state?: string; EC2InstanceId?: string }
+        }
+        // an EC2 state change, or Auto Scaling's Launch Successful (state `launched`)
+        const instance = event.detail['instance-id'] ?? event.detail.EC2InstanceId ?? ''
+        const state = event.detail.state ?? 'launched'
         const delivery = {
           eventId: event.id,
           instance,
@@ -222,12 +229,25 @@ function running(project = scope.project): EmulatedInstance[] {
   return instances(project).filter((i) => i.state === 'running')
 }
 
-/** Service -> sorted private IPs of its running instances (services without one are left out). */
+/** Ids of the instances their groups have InService and Healthy, as the emulator holds them. */
+function inService(): Set<string> {
+  const state = emulator.state().autoscaling as {
+    groups: { instances: { instanceId: string; lifecycle: string; health: string }[] }[]
+  }
+  const members = state.groups.flatMap((g) => g.instances)
+  return new Set(members.filter((m) => m.lifecycle === 'InService' && m.health === 'Healthy').map((m) => m.instanceId))
+}
+
+/**
+ * Service -> sorted private IPs of its running instances in service in their
+ * group (services without one are left out): what the records must list.
+ */
 function runningIps(): Record<string, string[]> {
   const out: Record<string, string[]> = {}
+  const serving = inService()
   for (const name of SERVICE_NAMES) {
     const ips = running()
-      .filter((i) => i.tags[TAGS.service] === name && i.privateIpAddress)
+      .filter((i) => i.tags[TAGS.service] === name && i.privateIpAddress && serving.has(i.instanceId))
       .map((i) => i.privateIpAddress as string)
     if (ips.length > 0) out[name] = sortIps(ips)
   }
@@ -502,9 +522,10 @@ describe('the DNS updater against the emulator', () => {
     // the faults were really on
     expect(tap.duplicates()).toBeGreaterThan(0)
     expect(reordered.sameInstance).toBeGreaterThan(0)
-    // the handler's own count matches the emulator's log, and stays within budget
+    // the handler's own count matches the emulator's log, and stays within budget: a direct event reads
+    // the zone, the instances and their groups, and writes when its record changes
     expect(lines.reduce((n, l) => n + l.calls, 0)).toBe(calls.length)
-    expect(perEvent).toBeLessThanOrEqual(3)
+    expect(perEvent).toBeLessThanOrEqual(4)
   }, 90_000)
 
   test('a terminated instance whose events arrive after its replacement is running, and twice, leaves the record with only the replacement', async () => {
@@ -522,8 +543,16 @@ describe('the DNS updater against the emulator', () => {
     const [replacement] = running().filter((i) => i.tags[TAGS.service] === 'db')
     expect(replacement?.instanceId).not.toBe(oldId)
     const held = new Map(tap.held.splice(0).map((h) => [`${h.delivery.instance}/${h.delivery.state}`, h]))
+    // the rule passes every state: the replacement's pending event is held too (and never delivered), and so
+    // is Auto Scaling's Launch Successful of it
     expect([...held.keys()].sort()).toEqual(
-      [`${oldId}/shutting-down`, `${oldId}/terminated`, `${replacement?.instanceId}/running`].sort()
+      [
+        `${oldId}/shutting-down`,
+        `${oldId}/terminated`,
+        `${replacement?.instanceId}/pending`,
+        `${replacement?.instanceId}/running`,
+        `${replacement?.instanceId}/launched`
+      ].sort()
     )
     const deliver = async (key: string): Promise<void> => {
       const h = held.get(key)
@@ -603,10 +632,97 @@ describe('the DNS updater against the emulator', () => {
     await expectConverged()
     const ids = new Set(instances(OTHER_PROJECT).map((i) => i.instanceId))
     const lines = (await settledLog()).lines.slice(logBefore.lines.length)
-    // three instances (two, and the replacement of the terminated one), each running, shutting-down, terminated
-    expect(lines.filter((l) => ids.has(l.instance ?? '')).length).toBe(9)
+    // three instances (two, and the replacement of the terminated one), each pending, running, in service
+    // (Launch Successful), shutting-down, terminated
+    expect(lines.filter((l) => ids.has(l.instance ?? '')).length).toBe(15)
     expect(lines.filter((l) => l.action !== 'ignore')).toEqual([])
     expect(lambdaCalls(emulator.calls()).filter((c) => c.operation === 'ChangeResourceRecordSets')).toEqual([])
+  }, 30_000)
+
+  test("Auto Scaling's Launch Successful alone, through the deployed rule, puts a new member in the record", async () => {
+    emulator.setFaults({ duplicateEventRate: 0, reorderWindowMs: 0 })
+    await restoreSizes()
+    await expectConverged()
+    const first = (await serviceRecords()).db ?? []
+    tap.holding = true
+    await setSize(asgOf('db', 'on-demand'), 2)
+    await emulator.waitIdle()
+    tap.holding = false
+    const added = running().find((i) => i.tags[TAGS.service] === 'db' && !first.includes(i.privateIpAddress ?? ''))
+    const held = new Map(tap.held.splice(0).map((h) => [`${h.delivery.instance}/${h.delivery.state}`, h]))
+    expect([...held.keys()].sort()).toEqual(
+      [`${added?.instanceId}/launched`, `${added?.instanceId}/pending`, `${added?.instanceId}/running`].sort()
+    )
+    const launched = held.get(`${added?.instanceId}/launched`)
+    expect(JSON.parse(launched?.payload ?? '{}')).toMatchObject({
+      source: 'aws.autoscaling',
+      'detail-type': 'EC2 Instance Launch Successful',
+      detail: { EC2InstanceId: added?.instanceId, AutoScalingGroupName: asgOf('db', 'on-demand') }
+    })
+    if (launched) tap.pass(launched.arn, launched.payload, launched.delivery)
+    await emulator.waitIdle()
+    expect((await serviceRecords()).db).toEqual(sortIps([...first, added?.privateIpAddress ?? '']))
+    const { lines } = await settledLog()
+    expect(lines.at(-1)).toMatchObject({ instance: added?.instanceId, state: 'InService', action: 'upsert' })
+    await restoreSizes()
+    await expectConverged()
+  }, 30_000)
+
+  test("an instance of the project's service launched outside any Auto Scaling group is never listed", async () => {
+    emulator.setFaults({ duplicateEventRate: 0, reorderWindowMs: 0 })
+    await restoreSizes()
+    await expectConverged()
+    const recordsBefore = await serviceRecords()
+    const versionBefore = (await versionRecords()).db
+    const logBefore = await settledLog()
+    emulator.resetCalls()
+    const groups = await clients.autoScaling.send(
+      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asgOf('db', 'on-demand')] })
+    )
+    const subnet = groups.AutoScalingGroups?.[0]?.VPCZoneIdentifier?.split(',')[0]
+
+    // the db service's launch template and tags, but run by hand: no aws:autoscaling:groupName tag
+    const out = await clients.ec2.send(
+      new RunInstancesCommand({
+        LaunchTemplate: { LaunchTemplateName: launchTemplateName(scope, 'db'), Version: '$Latest' },
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: subnet,
+        TagSpecifications: [
+          {
+            ResourceType: 'instance',
+            Tags: [
+              { Key: TAGS.project, Value: scope.project },
+              { Key: TAGS.stack, Value: scope.stack },
+              { Key: TAGS.service, Value: 'db' }
+            ]
+          }
+        ]
+      })
+    )
+    const id = out.Instances?.[0]?.InstanceId ?? ''
+    await emulator.waitIdle()
+    const alone = running().find((i) => i.instanceId === id)
+    expect(alone?.tags['aws:autoscaling:groupName']).toBeUndefined()
+    expect(alone?.privateIpAddress).toBeDefined()
+
+    expect(await serviceRecords()).toEqual(recordsBefore)
+    expect((await serviceRecords()).db).not.toContain(alone?.privateIpAddress)
+    await expectConverged()
+    expect((await versionRecords()).db).toBe(versionBefore)
+    // its events were handled (pending, running) and wrote nothing; its service's group members were read
+    const lines = (await settledLog()).lines.slice(logBefore.lines.length)
+    expect(lines.filter((l) => l.instance === id).map((l) => `${l.state} ${l.action}`)).toEqual([
+      'pending noop',
+      'running noop'
+    ])
+    const calls = lambdaCalls(emulator.calls())
+    expect(calls.filter((c) => c.operation === 'ChangeResourceRecordSets')).toEqual([])
+    expect(calls.filter((c) => c.operation === 'DescribeAutoScalingInstances').length).toBeGreaterThan(0)
+
+    emulator.terminateInstance(id)
+    await emulator.waitIdle()
+    await expectConverged()
   }, 30_000)
 
   test('a write delayed until two newer writes have put the record back to the value it read does not leave a stale record', async () => {
@@ -632,6 +748,7 @@ describe('the DNS updater against the emulator', () => {
     const ec2 = new EC2Client(sdkConfig(emulator))
     const slow = createHandler({
       ec2,
+      autoscaling: new AutoScalingClient(sdkConfig(emulator)),
       route53,
       config: { project: scope.project, region: scope.region, zoneId, zoneName: zoneName(scope), ttl: inputs.dnsTtl },
       log: () => undefined,

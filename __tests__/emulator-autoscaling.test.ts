@@ -106,6 +106,41 @@ async function createGroup(name: string, desired: number, extra: Record<string, 
   await emu.waitIdle()
 }
 
+describe('DescribeAutoScalingInstances', () => {
+  test('lists the named members of any group, HealthStatus uppercase, unknown ids left out', async () => {
+    await createGroup('by-id', 3)
+    const ids = (await group('by-id')).Instances?.map((i) => i.InstanceId ?? '') ?? []
+    const out = await asg.send(
+      new DescribeAutoScalingInstancesCommand({ InstanceIds: [ids[0] ?? '', 'i-0123456789abcdef0'] })
+    )
+    expect(out.AutoScalingInstances).toEqual([
+      expect.objectContaining({
+        InstanceId: ids[0],
+        AutoScalingGroupName: 'by-id',
+        LifecycleState: 'InService',
+        HealthStatus: 'HEALTHY',
+        ProtectedFromScaleIn: false,
+        LaunchTemplate: expect.objectContaining({ LaunchTemplateName: 'by-id-lt', Version: '1' })
+      })
+    ])
+    expect(out.AutoScalingInstances?.[0]?.AvailabilityZone).toMatch(/^[a-z]{2}-[a-z]+-\d[a-z]$/)
+    expect(out.AutoScalingInstances?.[0]?.InstanceType).toBe('t3.micro')
+    const first = await asg.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: ids, MaxRecords: 2 }))
+    expect(first.AutoScalingInstances).toHaveLength(2)
+    const rest = await asg.send(
+      new DescribeAutoScalingInstancesCommand({ InstanceIds: ids, MaxRecords: 2, NextToken: first.NextToken })
+    )
+    expect(rest.NextToken).toBeUndefined()
+    expect(
+      [...(first.AutoScalingInstances ?? []), ...(rest.AutoScalingInstances ?? [])].map((i) => i.InstanceId).sort()
+    ).toEqual([...ids].sort())
+    const many = Array.from({ length: 51 }, (_, n) => `i-${String(n).padStart(17, '0')}`)
+    expect(await errorName(asg.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: many })))).toBe(
+      'ValidationError'
+    )
+  })
+})
+
 describe('group lifecycle', () => {
   test('a group of desired 3 launches 3 running instances spread over three availability zones', async () => {
     await createGroup('three', 3)

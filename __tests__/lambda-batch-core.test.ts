@@ -6,6 +6,8 @@ import {
   changeBatch,
   changeRequests,
   decide,
+  GROUP_TAG,
+  IN_SERVICE,
   parseQueueEvent,
   parseTrigger,
   planBatch,
@@ -25,8 +27,21 @@ function target(service: string, stackName = stack.stack): Target {
   return { stack: stackName, service, record: recordName({ ...stack, stack: stackName }, service) }
 }
 
+/** A group member as the handler sees it: running ones InService and HEALTHY unless told otherwise. */
 function instance(id: string, service: string, state: string, ip: string | undefined): InstanceView {
-  return { id, state, privateIp: ip, tags: serviceTags(stack, service) }
+  const membership = state === 'running' ? { lifecycle: 'InService', health: 'HEALTHY' } : undefined
+  return {
+    id,
+    state,
+    privateIp: ip,
+    tags: { ...serviceTags(stack, service), [GROUP_TAG]: `asg-${service}` },
+    membership
+  }
+}
+
+/** A running member its group holds in the given lifecycle state. */
+function member(id: string, service: string, ip: string, lifecycle: string): InstanceView {
+  return { ...instance(id, service, 'running', ip), membership: { lifecycle, health: 'HEALTHY' } }
 }
 
 function record(service: string, values: string[], ttl = TTL): RecordSet {
@@ -155,6 +170,40 @@ describe('planBatch', () => {
       action: 'upsert',
       next: { values: ['10.0.0.1'] }
     })
+  })
+
+  test('a group read showing Pending:Wait an instance whose IP the record holds lags, except on the last round', () => {
+    const plan = (lastRound: boolean): Decision[] =>
+      planBatch({
+        targets: [target('db')],
+        changes: [],
+        instances: [instance('i-1', 'db', 'running', '10.0.0.1'), member('i-2', 'db', '10.0.0.2', 'Pending:Wait')],
+        records: [record('db', ['10.0.0.1', '10.0.0.2'])],
+        versions: [],
+        scope,
+        ttl: TTL,
+        lastRound
+      })
+    expect(plan(false)[0]).toMatchObject({
+      action: 'reread',
+      reason: 'record holds 10.0.0.2 of i-2, which the read shows Pending:Wait in its group'
+    })
+    // an IP reused by a new instance its launch hook holds for minutes: the record drops it
+    expect(plan(true)[0]).toMatchObject({ action: 'upsert', next: { values: ['10.0.0.1'] } })
+  })
+
+  test('a Launch Successful the group read lags stays a lagging read even on the last round', () => {
+    const decisions = planBatch({
+      targets: [target('db')],
+      changes: [{ change: { instanceId: 'i-2', state: IN_SERVICE }, target: target('db') }],
+      instances: [member('i-2', 'db', '10.0.0.2', 'Pending:Proceed')],
+      records: [],
+      versions: [],
+      scope,
+      ttl: TTL,
+      lastRound: true
+    })
+    expect(decisions[0]).toMatchObject({ action: 'reread' })
   })
 
   test('a service with no running instance and a record gets a delete of the exact record', () => {

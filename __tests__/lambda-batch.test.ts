@@ -5,6 +5,7 @@ import { createHandler, type BatchLine, type DnsHandler, type LogLine } from '..
 import {
   FakeEc2,
   FakeRoute53,
+  launchSuccessful,
   queueEvent,
   scheduled,
   shuffled,
@@ -36,6 +37,7 @@ afterEach(() => {
 function makeHandler(maxAttempts?: number): DnsHandler {
   return createHandler({
     ec2: ec2.client,
+    autoscaling: ec2.autoscaling,
     route53: route53.client,
     config,
     log: (line) => lines.push(line),
@@ -72,11 +74,12 @@ function written(name: string, ips: string[], n = 1): void {
   route53.put(record(name), 'TXT', { ttl: 60, values: [version(n)] })
 }
 
-/** The running IPs of every service, as the records should hold them. */
+/** The IPs of every service's running instances in service in their group, as the records should hold them. */
 function truth(): Record<string, string[]> {
   const by: Record<string, string[]> = {}
   for (const i of ec2.instances.values()) {
     if (i.state !== 'running' || !i.ip || i.tags[TAGS.project] !== scope.project) continue
+    if (!i.group || (i.lifecycle ?? 'InService') !== 'InService' || (i.health ?? 'HEALTHY') !== 'HEALTHY') continue
     const name = i.tags[TAGS.service] ?? ''
     by[record(name)] = [...(by[record(name)] ?? []), i.ip]
   }
@@ -185,9 +188,13 @@ describe('an SQS batch', () => {
         failed: 0,
         route53Calls: 2,
         ec2Calls: 2,
+        autoscalingCalls: 4,
         attempts: 1
       })
     ])
+    // Auto Scaling: the 200 running members of the 100 services, 50 ids a call, each once
+    expect(ec2.groupReads.map((r) => r.InstanceIds?.length)).toEqual([50, 50, 50, 50])
+    expect(new Set(ec2.groupReads.flatMap((r) => r.InstanceIds ?? [])).size).toBe(200)
     expect(batchLines()[0]?.records).toContainEqual({
       record: record(service(0)),
       before: [ip(0), ip(1)],
@@ -304,7 +311,7 @@ describe("events that are not the project's", () => {
       [`instance has no ${TAGS.project} tag`]: 1,
       "instance not found (not the project's, or gone)": 1,
       'message body is not JSON': 1,
-      'not an EC2 instance state-change event': 1
+      'not an EC2 instance state-change or Auto Scaling launch event': 1
     })
   })
 
@@ -591,6 +598,98 @@ describe('failures to write', () => {
   })
 })
 
+describe('in service in the group', () => {
+  test('a batch of launches and Launch Successful events lists only the running members in service, never an instance outside a group', async () => {
+    ec2.add(
+      instance('i-a1', 'web', 'running', '10.0.0.1'),
+      { ...instance('i-a2', 'web', 'running', '10.0.0.2'), lifecycle: 'Pending:Wait' },
+      { ...instance('i-a3', 'web', 'running', '10.0.0.3'), health: 'UNHEALTHY' },
+      { ...instance('i-a4', 'web', 'running', '10.0.0.4'), group: null },
+      instance('i-b1', 'api', 'pending', '10.0.1.1'),
+      instance('i-b2', 'api', 'running', '10.0.1.2')
+    )
+    written('web', ['10.0.0.1', '10.0.0.3'])
+
+    const first = await makeHandler()(
+      queueEvent([
+        stateChange('i-a2', 'running'),
+        stateChange('i-a4', 'running'),
+        launchSuccessful('i-b2'),
+        stateChange('i-b1', 'pending')
+      ])
+    )
+
+    expect(first).toEqual({ batchItemFailures: [] })
+    expect(records()).toEqual({ [record('web')]: ['10.0.0.1'], [record('api')]: ['10.0.1.2'] })
+    expect(records()).toEqual(truth())
+    // one group read for the running members of both services; i-a4 (no group) is not asked about
+    expect(ec2.groupReads.map((r) => [...(r.InstanceIds ?? [])].sort())).toEqual([['i-a1', 'i-a2', 'i-a3', 'i-b2']])
+    expect(batchLines()[0]).toMatchObject({
+      services: 2,
+      changed: 2,
+      ec2Calls: 2,
+      autoscalingCalls: 1,
+      route53Calls: 2
+    })
+
+    // the launch hook completes for i-a2: its Launch Successful adds it
+    ec2.member('i-a2', 'InService')
+    await makeHandler()(queueEvent([launchSuccessful('i-a2')]))
+    expect(records()[record('web')]).toEqual(['10.0.0.1', '10.0.0.2'])
+    expect(records()).toEqual(truth())
+  })
+
+  test('a Launch Successful the group read still shows Pending:Proceed is read again, and the instance listed', async () => {
+    ec2.add(instance('i-1', 'web', 'running', '10.0.0.1'), {
+      ...instance('i-2', 'web', 'running', '10.0.0.2'),
+      lifecycle: 'Pending:Proceed'
+    })
+    written('web', ['10.0.0.1'])
+    let reads = 0
+    ec2.afterRead = () => {
+      reads += 1
+      // the second project read: by then the group read catches up
+      if (reads === 3) ec2.member('i-2', 'InService')
+    }
+
+    const response = await makeHandler()(queueEvent([launchSuccessful('i-2')]))
+
+    expect(response).toEqual({ batchItemFailures: [] })
+    expect(records()[record('web')]).toEqual(['10.0.0.1', '10.0.0.2'])
+    expect(batchLines()[0]).toMatchObject({ attempts: 2, changed: 1, autoscalingCalls: 2 })
+  })
+
+  test('a group read that keeps lagging a Launch Successful fails only that message, for SQS to deliver again', async () => {
+    ec2.add(
+      { ...instance('i-1', 'web', 'running', '10.0.0.1'), lifecycle: 'Pending:Wait' },
+      instance('i-2', 'api', 'running', '10.0.1.1')
+    )
+
+    const response = await makeHandler(3)(queueEvent([launchSuccessful('i-1'), stateChange('i-2', 'running')]))
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-0' }] })
+    expect(records()).toEqual({ [record('api')]: ['10.0.1.1'] })
+    expect(batchLines()[0]).toMatchObject({ failed: 1, changed: 1, attempts: 3, autoscalingCalls: 3 })
+  })
+})
+
+describe('an IP reused by a new instance its launch hook holds', () => {
+  test('the old instance leaves the record after the rereads, and the batch does not fail', async () => {
+    // i-old (10.0.0.2) is gone; i-new got its IP and waits on its hook: the record still lists 10.0.0.2
+    ec2.add(instance('i-1', 'web', 'running', '10.0.0.1'), instance('i-old', 'web', 'terminated', undefined), {
+      ...instance('i-new', 'web', 'running', '10.0.0.2'),
+      lifecycle: 'Pending:Wait'
+    })
+    written('web', ['10.0.0.1', '10.0.0.2'])
+
+    const response = await makeHandler(3)(queueEvent([stateChange('i-old', 'terminated')]))
+
+    expect(response).toEqual({ batchItemFailures: [] })
+    expect(records()[record('web')]).toEqual(['10.0.0.1'])
+    expect(batchLines()[0]).toMatchObject({ attempts: 3, changed: 1, failed: 0 })
+  })
+})
+
 describe('the direct EventBridge event', () => {
   test('still gets its one line per event, found among the project read of every state', async () => {
     ec2.add(instance('i-1', 'db', 'running', '10.0.0.1'))
@@ -603,7 +702,7 @@ describe('the direct EventBridge event', () => {
       record: record('db'),
       action: 'upsert',
       after: ['10.0.0.1'],
-      calls: 3,
+      calls: 4,
       attempts: 1
     })
     expect(ec2.describes.map((d) => d.Filters)).toEqual([[{ Name: `tag:${TAGS.project}`, Values: ['prj-demo'] }]])

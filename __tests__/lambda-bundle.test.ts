@@ -83,6 +83,7 @@ describe('the DNS updater bundle', () => {
     const code = Buffer.from(files['index.mjs'] ?? new Uint8Array()).toString('utf8')
     expect(code).toMatch(/from "@aws-sdk\/client-ec2"/)
     expect(code).toMatch(/from "@aws-sdk\/client-route-53"/)
+    expect(code).toMatch(/from "@aws-sdk\/client-auto-scaling"/)
     expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/)
     expect(code).not.toMatch(/@smithy|class EC2Client|SignatureV4/)
     expect(first.handler).toBe('index.handler')

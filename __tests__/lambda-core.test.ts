@@ -3,6 +3,8 @@ import { TAGS, recordName, serviceTags } from '../src/names.js'
 import {
   changeBatch,
   decide,
+  GROUP_TAG,
+  IN_SERVICE,
   identify,
   parseEvent,
   plan,
@@ -19,8 +21,20 @@ const stack = { ...scope, stack: 'st-wordpress' }
 const DB = recordName(stack, 'db')
 const TTL = 60
 
-function instance(id: string, state: string, ip: string | undefined, tags = serviceTags(stack, 'db')): InstanceView {
-  return { id, state, privateIp: ip, tags }
+const IN_GROUP = { [GROUP_TAG]: 'prj-demo-st-wordpress-db-od' }
+
+/**
+ * An instance as the handler sees it: its group's tag, and when running, its
+ * group's view of it (by default InService and HEALTHY, as the handler reads it).
+ */
+function instance(
+  id: string,
+  state: string,
+  ip: string | undefined,
+  tags: Record<string, string> = { ...serviceTags(stack, 'db'), ...IN_GROUP }
+): InstanceView {
+  const membership = state === 'running' && tags[GROUP_TAG] ? { lifecycle: 'InService', health: 'HEALTHY' } : undefined
+  return { id, state, privateIp: ip, tags, membership }
 }
 
 function record(values: string[], ttl = TTL, name = `${DB}.`): RecordSet {
@@ -258,6 +272,79 @@ describe('convergence', () => {
   })
 })
 
+describe('in service in the group', () => {
+  const launched = { instanceId: 'i-2', state: IN_SERVICE }
+  const member = (id: string, ip: string, lifecycle: string, health = 'HEALTHY'): InstanceView => ({
+    ...instance(id, 'running', ip),
+    membership: { lifecycle, health }
+  })
+
+  test('only running instances their group has InService and HEALTHY are listed', () => {
+    const decision = planFor({ instanceId: 'i-1', state: 'running' }, [
+      member('i-1', '10.0.0.1', 'InService'),
+      member('i-2', '10.0.0.2', 'Pending:Wait'),
+      member('i-3', '10.0.0.3', 'Pending:Proceed'),
+      member('i-4', '10.0.0.4', 'Terminating'),
+      member('i-5', '10.0.0.5', 'Terminating:Wait'),
+      member('i-6', '10.0.0.6', 'InService', 'UNHEALTHY'),
+      { ...instance('i-7', 'stopping', '10.0.0.7'), membership: { lifecycle: 'InService', health: 'HEALTHY' } }
+    ])
+    expect(decision).toMatchObject({ action: 'upsert', next: { values: ['10.0.0.1'] } })
+  })
+
+  test('an instance in no Auto Scaling group, or whose group was not read, is not listed', () => {
+    const alone = instance('i-1', 'running', '10.0.0.1', serviceTags(stack, 'db'))
+    const unread = { ...instance('i-2', 'running', '10.0.0.2'), membership: undefined }
+    expect(alone.membership).toBeUndefined()
+    expect(planFor({ instanceId: 'i-1', state: 'running' }, [alone, unread], [record(['10.0.0.1'])])).toMatchObject({
+      action: 'delete'
+    })
+  })
+
+  test('a running instance held Pending:Wait leaves the record as it was; once InService it is added', () => {
+    const before = planFor(
+      { instanceId: 'i-2', state: 'running' },
+      [member('i-1', '10.0.0.1', 'InService'), member('i-2', '10.0.0.2', 'Pending:Wait')],
+      [record(['10.0.0.1'])]
+    )
+    expect(before.action).toBe('noop')
+    const after = planFor(
+      launched,
+      [member('i-1', '10.0.0.1', 'InService'), member('i-2', '10.0.0.2', 'InService')],
+      [record(['10.0.0.1'])]
+    )
+    expect(after).toMatchObject({ action: 'upsert', next: { values: ['10.0.0.1', '10.0.0.2'] } })
+  })
+
+  test('after a Launch Successful event, a group read showing it Pending:* or not at all, or EC2 pending, lags', () => {
+    for (const lifecycle of ['Pending', 'Pending:Wait', 'Pending:Proceed'])
+      expect(planFor(launched, [member('i-2', '10.0.0.2', lifecycle)])).toMatchObject({
+        action: 'reread',
+        reason: expect.stringContaining(lifecycle)
+      })
+    expect(planFor(launched, [{ ...instance('i-2', 'running', '10.0.0.2'), membership: undefined }]).action).toBe(
+      'reread'
+    )
+    expect(planFor(launched, [instance('i-2', 'pending', '10.0.0.2')]).action).toBe('reread')
+  })
+
+  test('after a Launch Successful event, a later state is no lag: Terminating, UNHEALTHY or gone is simply not listed', () => {
+    expect(planFor(launched, [member('i-2', '10.0.0.2', 'Terminating')]).action).toBe('noop')
+    expect(planFor(launched, [member('i-2', '10.0.0.2', 'InService', 'UNHEALTHY')]).action).toBe('noop')
+    expect(planFor(launched, [instance('i-2', 'shutting-down', '10.0.0.2')]).action).toBe('noop')
+    expect(planFor(launched, [instance('i-2', 'terminated', undefined)], [record(['10.0.0.2'])]).action).toBe('delete')
+  })
+
+  test('without an event, a group read showing Pending:* an instance whose IP the record holds lags too', () => {
+    const decision = planFor(
+      { instanceId: 'i-1', state: 'running' },
+      [member('i-1', '10.0.0.1', 'InService'), member('i-2', '10.0.0.2', 'Pending:Wait')],
+      [record(['10.0.0.1', '10.0.0.2'])]
+    )
+    expect(decision).toMatchObject({ action: 'reread', reason: expect.stringContaining('10.0.0.2 of i-2') })
+  })
+})
+
 describe('read lag', () => {
   test('a read that still shows pending after a running event asks for a re-read', () => {
     const decision = planFor({ instanceId: 'i-1', state: 'running' }, [instance('i-1', 'pending', '10.0.0.1')])
@@ -370,6 +457,18 @@ describe('parseEvent', () => {
       detail: { 'instance-id': 'i-1', state: 'stopping' }
     }
     expect(parseEvent(event)).toEqual({ instanceId: 'i-1', state: 'stopping' })
+  })
+
+  test('reads the instance of an Auto Scaling Launch Successful as in service; other Auto Scaling events are none', () => {
+    const event = {
+      source: 'aws.autoscaling',
+      'detail-type': 'EC2 Instance Launch Successful',
+      detail: { EC2InstanceId: 'i-1', AutoScalingGroupName: 'g', StatusCode: 'InProgress' }
+    }
+    expect(parseEvent(event)).toEqual({ instanceId: 'i-1', state: IN_SERVICE })
+    expect(parseEvent({ ...event, 'detail-type': 'EC2 Instance Terminate Successful' })).toBeUndefined()
+    expect(parseEvent({ ...event, 'detail-type': 'EC2 Instance-launch Lifecycle Action' })).toBeUndefined()
+    expect(parseEvent({ ...event, detail: { AutoScalingGroupName: 'g' } })).toBeUndefined()
   })
 
   test('rejects events without an instance id', () => {

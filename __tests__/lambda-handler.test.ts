@@ -1,6 +1,12 @@
 import { DEFAULT_RECORD_TTL } from '../src/names.js'
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals'
 import {
+  AutoScalingClient,
+  DescribeAutoScalingInstancesCommand,
+  type DescribeAutoScalingInstancesCommandInput,
+  type DescribeAutoScalingInstancesCommandOutput
+} from '@aws-sdk/client-auto-scaling'
+import {
   DescribeInstancesCommand,
   EC2Client,
   type DescribeInstancesCommandOutput,
@@ -36,7 +42,10 @@ const config: Config = {
 const stack = { project: 'prj-demo', region: 'us-east-1', stack: 'st-wordpress' }
 const DB = recordName(stack, 'db')
 
-function ec2Instance(id: string, state: string, ip?: string, tags = serviceTags(stack, 'db')): Instance {
+/** The tags of a db instance its group launched. */
+const DB_TAGS = { ...serviceTags(stack, 'db'), 'aws:autoscaling:groupName': 'prj-demo-st-wordpress-db-od' }
+
+function ec2Instance(id: string, state: string, ip?: string, tags: Record<string, string> = DB_TAGS): Instance {
   return {
     InstanceId: id,
     State: { Name: state as 'running' },
@@ -111,8 +120,33 @@ function rejection(name: string, message = name): Error {
 
 const ec2 = new EC2Client({ region: 'us-east-1' })
 const route53 = new Route53Client({ region: 'us-east-1' })
+const autoscaling = new AutoScalingClient({ region: 'us-east-1' })
 const ec2Mock = mockClient(ec2)
 const r53Mock = mockClient(route53)
+const asgMock = mockClient(autoscaling)
+/** The groups' view of an instance by id, when not InService and HEALTHY. */
+let memberships: Record<string, { lifecycle: string; health?: string } | 'none'>
+
+/** DescribeAutoScalingInstances over `memberships`: every asked id is a group member unless marked `none`. */
+function groupAnswer(input: DescribeAutoScalingInstancesCommandInput): DescribeAutoScalingInstancesCommandOutput {
+  const listed = (input.InstanceIds ?? []).filter((id) => memberships[id] !== 'none')
+  return {
+    $metadata: {},
+    AutoScalingInstances: listed.map((InstanceId) => {
+      const m = memberships[InstanceId]
+      const view = m === undefined || m === 'none' ? undefined : m
+      return {
+        InstanceId,
+        AutoScalingGroupName: 'prj-demo-st-wordpress-db-od',
+        AvailabilityZone: 'us-east-1a',
+        InstanceType: 't3.micro',
+        LifecycleState: view?.lifecycle ?? 'InService',
+        HealthStatus: view?.health ?? 'HEALTHY',
+        ProtectedFromScaleIn: false
+      }
+    })
+  }
+}
 let lines: (LogLine | BatchLine)[]
 let sleeps: number[]
 let sequence: string[]
@@ -121,6 +155,7 @@ function makeHandler(extra: { maxAttempts?: number } = {}): DnsHandler {
   return createHandler({
     ec2,
     route53,
+    autoscaling,
     config,
     log: (line) => lines.push(line),
     sleep: async (ms) => void sleeps.push(ms),
@@ -132,13 +167,24 @@ function makeHandler(extra: { maxAttempts?: number } = {}): DnsHandler {
 beforeEach(() => {
   ec2Mock.reset()
   r53Mock.reset()
+  asgMock.reset()
+  memberships = {}
+  asgMock.on(DescribeAutoScalingInstancesCommand).callsFake(groupAnswer)
   lines = []
   sleeps = []
   sequence = []
 })
 
 describe('the call sequence', () => {
-  test('a new running instance costs one zone read, one instance read and one compare-and-swap write that bumps the version', async () => {
+  test('a new running instance costs one zone read, one instance read, one group read and one compare-and-swap write that bumps the version', async () => {
+    asgMock
+      .on(DescribeAutoScalingInstancesCommand)
+      .callsFake(
+        (input: DescribeAutoScalingInstancesCommandInput) => (
+          sequence.push('DescribeAutoScalingInstances'),
+          groupAnswer(input)
+        )
+      )
     r53Mock
       .on(ListResourceRecordSetsCommand)
       .callsFake(() => (sequence.push('ListResourceRecordSets'), zone(['10.0.0.1'], 60, 4)))
@@ -156,7 +202,16 @@ describe('the call sequence', () => {
 
     const line = await makeHandler()(running('i-2'))
 
-    expect(sequence).toEqual(['ListResourceRecordSets', 'DescribeInstances', 'ChangeResourceRecordSets'])
+    expect(sequence).toEqual([
+      'ListResourceRecordSets',
+      'DescribeInstances',
+      'DescribeAutoScalingInstances',
+      'ChangeResourceRecordSets'
+    ])
+    expect(asgMock.commandCalls(DescribeAutoScalingInstancesCommand)[0]?.args[0].input).toEqual({
+      InstanceIds: ['i-1', 'i-2'],
+      MaxRecords: 50
+    })
     expect(r53Mock.commandCalls(ListResourceRecordSetsCommand)[0]?.args[0].input).toEqual({
       HostedZoneId: 'Z0HYPERFORM',
       MaxItems: 300
@@ -192,7 +247,7 @@ describe('the call sequence', () => {
       before: ['10.0.0.1'],
       after: ['10.0.0.1', '10.0.0.2'],
       action: 'upsert',
-      calls: 3,
+      calls: 4,
       attempts: 1
     })
     expect(lines).toEqual([line])
@@ -205,7 +260,7 @@ describe('the call sequence', () => {
     const line = await makeHandler()(running('i-1'))
 
     expect(r53Mock.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(0)
-    expect(line).toMatchObject({ action: 'noop', calls: 2, before: ['10.0.0.1'], after: ['10.0.0.1'] })
+    expect(line).toMatchObject({ action: 'noop', calls: 3, before: ['10.0.0.1'], after: ['10.0.0.1'] })
   })
 
   test('the last instance terminating deletes the exact record read, TTL included, and bumps the version, which stays', async () => {
@@ -251,7 +306,7 @@ describe('the call sequence', () => {
       },
       ...bump(undefined)
     ])
-    expect(line).toMatchObject({ action: 'upsert', calls: 3 })
+    expect(line).toMatchObject({ action: 'upsert', calls: 4 })
   })
 
   test('an instance that is not found is ignored and logged without touching the record', async () => {
@@ -274,6 +329,115 @@ describe('the call sequence', () => {
   })
 })
 
+describe('in service in the group', () => {
+  test('a running instance its group holds Pending:Wait, Terminating or UNHEALTHY is not listed; InService HEALTHY is', async () => {
+    r53Mock.on(ListResourceRecordSetsCommand).resolves(zone(undefined))
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves(
+        page([
+          ec2Instance('i-1', 'running', '10.0.0.1'),
+          ec2Instance('i-2', 'running', '10.0.0.2'),
+          ec2Instance('i-3', 'running', '10.0.0.3'),
+          ec2Instance('i-4', 'running', '10.0.0.4'),
+          ec2Instance('i-5', 'pending', '10.0.0.5')
+        ])
+      )
+    r53Mock.on(ChangeResourceRecordSetsCommand).resolves({ $metadata: {} })
+    memberships = {
+      'i-2': { lifecycle: 'Pending:Wait' },
+      'i-3': { lifecycle: 'Terminating' },
+      'i-4': { lifecycle: 'InService', health: 'UNHEALTHY' }
+    }
+
+    const line = await makeHandler()(running('i-2'))
+
+    expect(line).toMatchObject({ action: 'upsert', before: [], after: ['10.0.0.1'], calls: 4 })
+    // only the running instances are asked about
+    expect(asgMock.commandCalls(DescribeAutoScalingInstancesCommand)[0]?.args[0].input.InstanceIds).toEqual([
+      'i-1',
+      'i-2',
+      'i-3',
+      'i-4'
+    ])
+  })
+
+  test('an instance in no group (no aws:autoscaling:groupName tag) is never listed nor asked about', async () => {
+    r53Mock.on(ListResourceRecordSetsCommand).resolves(zone(['10.0.0.9'], 60, 1))
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves(page([ec2Instance('i-9', 'running', '10.0.0.9', serviceTags(stack, 'db'))]))
+    r53Mock.on(ChangeResourceRecordSetsCommand).resolves({ $metadata: {} })
+
+    const line = await makeHandler()(running('i-9'))
+
+    expect(line).toMatchObject({ action: 'delete', before: ['10.0.0.9'], after: [], calls: 3 })
+    expect(asgMock.commandCalls(DescribeAutoScalingInstancesCommand)).toHaveLength(0)
+  })
+
+  test('a Launch Successful event recomputes its service; a group read still showing Pending:Proceed is read again', async () => {
+    r53Mock.on(ListResourceRecordSetsCommand).resolves(zone(['10.0.0.1'], 60, 3))
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves(page([ec2Instance('i-1', 'running', '10.0.0.1'), ec2Instance('i-2', 'running', '10.0.0.2')]))
+    r53Mock.on(ChangeResourceRecordSetsCommand).resolves({ $metadata: {} })
+    let reads = 0
+    asgMock.on(DescribeAutoScalingInstancesCommand).callsFake((input: DescribeAutoScalingInstancesCommandInput) => {
+      reads += 1
+      memberships = reads === 1 ? { 'i-2': { lifecycle: 'Pending:Proceed' } } : {}
+      return groupAnswer(input)
+    })
+    const launched = {
+      version: '0',
+      source: 'aws.autoscaling',
+      'detail-type': 'EC2 Instance Launch Successful',
+      detail: { EC2InstanceId: 'i-2', AutoScalingGroupName: 'prj-demo-st-wordpress-db-od', StatusCode: 'InProgress' }
+    }
+
+    const line = await makeHandler()(launched)
+
+    expect(line).toMatchObject({
+      instance: 'i-2',
+      state: 'InService',
+      action: 'upsert',
+      before: ['10.0.0.1'],
+      after: ['10.0.0.1', '10.0.0.2'],
+      attempts: 2,
+      calls: 7
+    })
+    expect(sleeps).toHaveLength(1)
+    expect(r53Mock.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1)
+  })
+
+  test('other Auto Scaling events (a launch lifecycle action) are ignored without any call', async () => {
+    const line = await makeHandler()({
+      source: 'aws.autoscaling',
+      'detail-type': 'EC2 Instance-launch Lifecycle Action',
+      detail: { EC2InstanceId: 'i-2', LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING' }
+    })
+    expect(line).toMatchObject({ action: 'ignore', calls: 0 })
+    expect(ec2Mock.calls()).toHaveLength(0)
+    expect(asgMock.calls()).toHaveLength(0)
+  })
+
+  test('120 running members cost 3 group reads of at most 50 ids, every id asked once', async () => {
+    const many = Array.from({ length: 120 }, (_, n) => ec2Instance(`i-${n}`, 'running', `10.0.1.${n + 1}`))
+    r53Mock.on(ListResourceRecordSetsCommand).resolves(zone(undefined))
+    ec2Mock.on(DescribeInstancesCommand).resolves(page(many))
+    r53Mock.on(ChangeResourceRecordSetsCommand).resolves({ $metadata: {} })
+
+    const line = await makeHandler()(running('i-0'))
+
+    const asked = asgMock
+      .commandCalls(DescribeAutoScalingInstancesCommand)
+      .map((c) => c.args[0].input.InstanceIds ?? [])
+    expect(asked.map((ids) => ids.length)).toEqual([50, 50, 20])
+    expect(new Set(asked.flat()).size).toBe(120)
+    expect(line).toMatchObject({ action: 'upsert', calls: 1 + 1 + 3 + 1 })
+    expect(line.after).toHaveLength(120)
+  })
+})
+
 describe('pagination', () => {
   test('instances on every DescribeInstances page count, each page is one call', async () => {
     r53Mock.on(ListResourceRecordSetsCommand).resolves(zone(undefined))
@@ -288,7 +452,7 @@ describe('pagination', () => {
     const describes = ec2Mock.commandCalls(DescribeInstancesCommand)
     expect(describes).toHaveLength(2)
     expect(describes[1]?.args[0].input.NextToken).toBe('token-2')
-    expect(line).toMatchObject({ action: 'upsert', after: ['10.0.0.1', '10.0.0.2'], calls: 4 })
+    expect(line).toMatchObject({ action: 'upsert', after: ['10.0.0.1', '10.0.0.2'], calls: 5 })
   })
 
   test('a record on the second page of the zone listing is found and replaced exactly', async () => {
@@ -312,7 +476,7 @@ describe('pagination', () => {
       'DELETE TXT',
       'CREATE TXT'
     ])
-    expect(line).toMatchObject({ before: ['10.0.0.1'], after: ['10.0.0.2'], calls: 4 })
+    expect(line).toMatchObject({ before: ['10.0.0.1'], after: ['10.0.0.2'], calls: 5 })
   })
 
   test('a version record on the page after its A record is found and bumped exactly', async () => {
@@ -338,7 +502,7 @@ describe('pagination', () => {
     })
     const changes = r53Mock.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes
     expect(changes?.slice(2)).toEqual(bump(6))
-    expect(line).toMatchObject({ action: 'upsert', calls: 4 })
+    expect(line).toMatchObject({ action: 'upsert', calls: 5 })
   })
 })
 
@@ -393,7 +557,7 @@ describe('conflicts and retries', () => {
     expect(sleeps).toHaveLength(1)
     expect(sleeps[0]).toBeGreaterThanOrEqual(125)
     expect(sleeps[0]).toBeLessThanOrEqual(250)
-    expect(line).toMatchObject({ action: 'upsert', attempts: 2, calls: 6, before: ['10.0.0.1', '10.0.0.3'] })
+    expect(line).toMatchObject({ action: 'upsert', attempts: 2, calls: 8, before: ['10.0.0.1', '10.0.0.3'] })
   })
 
   test('a swap lost to a writer that wrote the same set costs one more zone read and ends as a no-op', async () => {
@@ -413,7 +577,7 @@ describe('conflicts and retries', () => {
     expect(r53Mock.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1)
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(1)
     expect(sleeps).toHaveLength(1)
-    expect(line).toMatchObject({ action: 'noop', attempts: 1, calls: 4, before: ['10.0.0.1'], after: ['10.0.0.1'] })
+    expect(line).toMatchObject({ action: 'noop', attempts: 1, calls: 5, before: ['10.0.0.1'], after: ['10.0.0.1'] })
   })
 
   test('conflicts are retried a bounded number of times with growing backoff, then the error is thrown for Lambda to retry', async () => {
@@ -429,7 +593,7 @@ describe('conflicts and retries', () => {
     expect(sleeps).toHaveLength(4)
     expect(sleeps).toEqual([...sleeps].sort((a, b) => a - b))
     expect(lines).toHaveLength(1)
-    expect(lines[0]).toMatchObject({ action: 'error', attempts: 5, calls: 15, record: DB })
+    expect(lines[0]).toMatchObject({ action: 'error', attempts: 5, calls: 20, record: DB })
   })
 
   test('a read that lags the event is repeated instead of dropping the new instance', async () => {
@@ -442,7 +606,7 @@ describe('conflicts and retries', () => {
 
     const line = await makeHandler()(running('i-1'))
 
-    expect(line).toMatchObject({ action: 'upsert', after: ['10.0.0.1'], attempts: 2, calls: 5 })
+    expect(line).toMatchObject({ action: 'upsert', after: ['10.0.0.1'], attempts: 2, calls: 6 })
   })
 
   test('throttling is left to the SDK retry: the handler neither swallows nor recomputes it', async () => {
@@ -538,7 +702,7 @@ describe('concurrent invocations', () => {
     release()
     const late = await slow
 
-    expect(fast).toMatchObject({ action: 'upsert', after: ['10.0.0.1', '10.0.0.2'], calls: 3 })
+    expect(fast).toMatchObject({ action: 'upsert', after: ['10.0.0.1', '10.0.0.2'], calls: 4 })
     expect(late).toMatchObject({ action: 'noop', attempts: 2, after: ['10.0.0.1', '10.0.0.2'] })
     expect(sets.get(`${DB}.|A`)).toEqual({ ttl: 60, values: ['10.0.0.1', '10.0.0.2'] })
     expect(sets.get(`${DB}.|TXT`)).toEqual({ ttl: 60, values: ['"hyperform-version=1"'] })
@@ -565,12 +729,12 @@ describe('concurrent invocations', () => {
     expect(await makeHandler()(running('i-2'))).toMatchObject({
       action: 'upsert',
       after: ['10.0.0.1', '10.0.0.2'],
-      calls: 3
+      calls: 4
     })
     expect(await makeHandler()(stateEvent('i-2', 'terminated'))).toMatchObject({
       action: 'upsert',
       after: ['10.0.0.1'],
-      calls: 3
+      calls: 4
     })
     expect(sets.get(`${DB}.|A`)).toEqual({ ttl: 60, values: ['10.0.0.1'] })
     release()
@@ -580,7 +744,7 @@ describe('concurrent invocations', () => {
     const batches = r53Mock.commandCalls(ChangeResourceRecordSetsCommand)
     expect(batches).toHaveLength(3)
     await expect(batches[2]?.returnValue).rejects.toMatchObject({ name: 'InvalidChangeBatch' })
-    expect(late).toMatchObject({ action: 'noop', attempts: 2, before: ['10.0.0.1'], after: ['10.0.0.1'], calls: 5 })
+    expect(late).toMatchObject({ action: 'noop', attempts: 2, before: ['10.0.0.1'], after: ['10.0.0.1'], calls: 7 })
     expect(sets.get(`${DB}.|A`)).toEqual({ ttl: 60, values: ['10.0.0.1'] })
     expect(sets.get(`${DB}.|TXT`)).toEqual({ ttl: 60, values: ['"hyperform-version=3"'] })
     expect(sleeps).toHaveLength(1)
@@ -663,6 +827,7 @@ describe('against the real SDK stack (HTTP stubbed)', () => {
 
     const line = await createHandler({
       ec2,
+      autoscaling,
       route53: real,
       config,
       log: (l) => lines.push(l),
@@ -680,7 +845,7 @@ describe('against the real SDK stack (HTTP stubbed)', () => {
     expect(lastBody).toMatch(
       /<Action>DELETE<\/Action>.*<Value>10\.0\.0\.3<\/Value>.*<Action>CREATE<\/Action>.*<Value>10\.0\.0\.2<\/Value>/s
     )
-    expect(line).toMatchObject({ action: 'upsert', attempts: 2, calls: 7, after: ['10.0.0.1', '10.0.0.2', '10.0.0.3'] })
+    expect(line).toMatchObject({ action: 'upsert', attempts: 2, calls: 9, after: ['10.0.0.1', '10.0.0.2', '10.0.0.3'] })
   })
 })
 
@@ -713,6 +878,8 @@ describe('configuration and the Lambda entry point', () => {
       Object.assign(process.env, env, { RECORD_TTL: String(config.ttl) })
       const ec2Class = mockClient(EC2Client)
       const r53Class = mockClient(Route53Client)
+      const asgClass = mockClient(AutoScalingClient)
+      asgClass.on(DescribeAutoScalingInstancesCommand).callsFake(groupAnswer)
       const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true)
       try {
         r53Class.on(ListResourceRecordSetsCommand).resolves(zone(['10.0.0.1']))
@@ -725,6 +892,7 @@ describe('configuration and the Lambda entry point', () => {
         write.mockRestore()
         ec2Class.restore()
         r53Class.restore()
+        asgClass.restore()
       }
     })
   })

@@ -156,18 +156,24 @@ describe('buildDesired', () => {
     expect(doc.Statement.flatMap((s) => s.Action).some((a) => a.endsWith('*') || a === 'logs:CreateLogGroup')).toBe(
       false
     )
+    // which instances are in service: no resource-level permission exists for it
+    expect(doc.Statement.find((s) => s.Action.includes('autoscaling:DescribeAutoScalingInstances'))).toEqual({
+      Sid: 'ReadGroupMembers',
+      Effect: 'Allow',
+      Action: ['autoscaling:DescribeAutoScalingInstances'],
+      Resource: '*'
+    })
   })
 
-  test('the rule pattern is canonical JSON for EC2 state changes, so a re-run compares equal', () => {
+  test('the rule pattern is canonical JSON for EC2 state changes and Auto Scaling launches, so a re-run compares equal', () => {
     expect(desired.project.rule.eventPattern).toBe(eventPattern())
-    const parsed = JSON.parse(eventPattern()) as {
-      source: string[]
-      'detail-type': string[]
-      detail: { state: string[] }
-    }
-    expect(parsed.source).toEqual(['aws.ec2'])
-    expect(parsed['detail-type']).toEqual(['EC2 Instance State-change Notification'])
-    expect(parsed.detail.state).toEqual(expect.arrayContaining(['running', 'terminated']))
+    expect(JSON.parse(eventPattern())).toEqual({
+      'detail-type': ['EC2 Instance State-change Notification', 'EC2 Instance Launch Successful'],
+      source: ['aws.ec2', 'aws.autoscaling']
+    })
+    expect(eventPattern()).toBe(
+      '{"detail-type":["EC2 Instance State-change Notification","EC2 Instance Launch Successful"],"source":["aws.ec2","aws.autoscaling"]}'
+    )
     expect(canonicalJson(JSON.parse(JSON.stringify({ b: 1, a: { d: 1, c: 2 } })))).toBe('{"a":{"c":2,"d":1},"b":1}')
   })
 

@@ -2,6 +2,7 @@
 import { KINDS } from '../src/resources/index.js'
 import { countWrites, destroyPlan, diff, summarizePlan } from '../src/plan.js'
 import type { Change, CurrentState } from '../src/state.js'
+import { PREVIOUS_EVENT_PATTERN } from '../src/resources/event-rule.js'
 import { currentFrom, desiredFor, svc, wordpress } from './helpers/deploy-fixtures.js'
 
 const active = (changes: Change[]): string[] =>
@@ -192,6 +193,52 @@ describe('diff', () => {
     expect(diff(desired, current).changes.find((c) => c.kind === 'role-policy')).toMatchObject({
       action: 'update',
       drift: true
+    })
+  })
+
+  test('a rule with the pattern of earlier versions (EC2 state changes only) gets the new one, as an upgrade, then is a noop', () => {
+    const desired = desiredFor()
+    const current = currentFrom(desired)
+    current.rule = { ...current.rule!, eventPattern: PREVIOUS_EVENT_PATTERN }
+    const change = diff(desired, current).changes.find((c) => c.kind === 'event-rule')
+    expect(change).toMatchObject({ action: 'update', fields: ['eventPattern'] })
+    expect(change?.reason).toContain('EC2 Instance Launch Successful')
+    expect(change?.drift).toBeUndefined()
+    expect(change?.action === 'update' && JSON.parse(change.desired.eventPattern)).toEqual({
+      source: ['aws.ec2', 'aws.autoscaling'],
+      'detail-type': ['EC2 Instance State-change Notification', 'EC2 Instance Launch Successful']
+    })
+    // as AWS returns it after the PutRule: the plan of the re-run is a noop
+    const after = currentFrom(desired)
+    expect(diff(desired, after).changes.find((c) => c.kind === 'event-rule')).toMatchObject({ action: 'noop' })
+  })
+
+  test('any other pattern is put back as drift', () => {
+    const desired = desiredFor()
+    const current = currentFrom(desired)
+    current.rule = { ...current.rule!, eventPattern: '{"source":["aws.ec2"]}' }
+    expect(diff(desired, current).changes.find((c) => c.kind === 'event-rule')).toMatchObject({
+      action: 'update',
+      fields: ['eventPattern'],
+      reason: 'eventPattern differs',
+      drift: true
+    })
+  })
+
+  test('a role policy of earlier versions (no group member reads) gains autoscaling:DescribeAutoScalingInstances as an upgrade', () => {
+    const desired = desiredFor()
+    const current = currentFrom(desired)
+    const document = current.rolePolicy!.document as { Statement: { Sid?: string }[] }
+    current.rolePolicy = {
+      ...current.rolePolicy!,
+      document: { ...document, Statement: document.Statement.filter((s) => s.Sid !== 'ReadGroupMembers') }
+    }
+    const change = diff(desired, current).changes.find((c) => c.kind === 'role-policy')
+    expect(change).toMatchObject({ action: 'update', fields: ['document'] })
+    expect(change?.reason).toContain('autoscaling:DescribeAutoScalingInstances')
+    expect(change?.drift).toBeUndefined()
+    expect(diff(desired, currentFrom(desired)).changes.find((c) => c.kind === 'role-policy')).toMatchObject({
+      action: 'noop'
     })
   })
 

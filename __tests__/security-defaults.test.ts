@@ -180,8 +180,11 @@ describe('security defaults of a deployed stack', () => {
           !(g.action === 'route53:GetChange' && g.resource === 'arn:aws:route53:::change/*')
       )
     ).toEqual([])
-    // On every resource ('*'): only reading instances.
-    expect(grants.filter((g) => g.resource === '*').map((g) => g.action)).toEqual(['ec2:DescribeInstances'])
+    // On every resource ('*'): only reading instances, and which of them are in service in their groups.
+    expect(grants.filter((g) => g.resource === '*').map((g) => g.action)).toEqual([
+      'ec2:DescribeInstances',
+      'autoscaling:DescribeAutoScalingInstances'
+    ])
     // SQS: draining its own queue only
     const queue = `arn:aws:sqs:${SCOPE_SEC.region}:123456789012:${functionName(SCOPE_SEC)}`
     expect(grants.filter((g) => g.action.startsWith('sqs:')).map((g) => g.resource)).toEqual(Array(4).fill(queue))
@@ -191,7 +194,13 @@ describe('security defaults of a deployed stack', () => {
         .map((g) => g.action)
         .sort()
     ).toEqual(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'])
-    expect([...new Set(grants.map((g) => g.action.split(':')[0]))].sort()).toEqual(['ec2', 'logs', 'route53', 'sqs'])
+    expect([...new Set(grants.map((g) => g.action.split(':')[0]))].sort()).toEqual([
+      'autoscaling',
+      'ec2',
+      'logs',
+      'route53',
+      'sqs'
+    ])
   })
 
   test('environment values never appear in stdout, stderr, outputs or the job summary, except on ::add-mask:: lines', () => {

@@ -13,7 +13,6 @@ import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-ro
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { sdkConfig } from '../emulator/testing.js'
 import { LAMBDA_CALLER_PREFIX, type InstanceStateChange } from '../emulator/types.js'
-import { WATCHED_STATES } from '../src/desired.js'
 import { TAGS } from '../src/names.js'
 import { generateCompose } from './compose-gen.js'
 import { OBSERVER_KEY, PROJECT, runPhase, writeCompose, type PhaseFigures } from './scenario.js'
@@ -165,7 +164,8 @@ async function track(args: {
 function watchStateChanges(emu: Emulator, watch: Watch): () => void {
   const listener = (change: InstanceStateChange): void => {
     if (!watch.active) return
-    if ((WATCHED_STATES as readonly string[]).includes(change.state)) watch.events += 1
+    // the rule matches every EC2 state change (and Auto Scaling's Launch Successful, which the emulator does not send)
+    watch.events += 1
     if (change.state === 'running') watch.running.set(change.instanceId, change.time)
     if (change.state === 'shutting-down' && watch.interrupted.has(change.instanceId))
       watch.stopping.set(change.instanceId, change.time)

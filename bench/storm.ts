@@ -90,7 +90,14 @@ export interface StormRun {
   exactMs: number
   /** A record listed a reclaimed IP again after none did (a stale write). */
   staleWrites: number
-  updater: { route53Calls: number; route53Throttled: number; ec2Calls: number; ec2Throttled: number }
+  updater: {
+    route53Calls: number
+    route53Throttled: number
+    ec2Calls: number
+    ec2Throttled: number
+    /** DescribeAutoScalingInstances: which running instances are in service. */
+    autoscalingCalls: number
+  }
   route53: {
     /** Every caller's Route 53 requests in the storm, and the throttled ones. */
     calls: number
@@ -439,7 +446,8 @@ async function measureStorm(
         route53Calls: updater.filter((c) => c.service === 'route53').length,
         route53Throttled: throttledOf(updater.filter((c) => c.service === 'route53')),
         ec2Calls: updater.filter((c) => c.service === 'ec2').length,
-        ec2Throttled: throttledOf(updater.filter((c) => c.service === 'ec2'))
+        ec2Throttled: throttledOf(updater.filter((c) => c.service === 'ec2')),
+        autoscalingCalls: updater.filter((c) => c.service === 'autoscaling').length
       },
       route53: {
         calls: route53.length,

@@ -1,11 +1,17 @@
 /**
  * The DNS updater's decisions, pure: no SDK, no I/O.
  *
- * An EC2 state-change event only names WHICH service to recompute: the record
- * becomes the sorted, de-duplicated private IPs of the service's instances that
- * are `running` when it is read, whatever the event's order, duplicates or state.
- * A dying instance (shutting-down, stopping, stopped, terminated) leaves DNS as
- * soon as an event makes its service recompute.
+ * An EC2 state-change event, or an Auto Scaling `EC2 Instance Launch Successful`
+ * event, only names WHICH service to recompute: the record becomes the sorted,
+ * de-duplicated private IPs of the service's instances that are `running` AND
+ * in service in their Auto Scaling group (LifecycleState `InService`,
+ * HealthStatus `HEALTHY`) when they are read, whatever the events' order,
+ * duplicates or state. The group's launch lifecycle hook holds a new instance
+ * in `Pending:Wait` until its container is healthy, so in service means ready.
+ * An instance in no group is never listed (the action launches only group
+ * members). A dying instance (shutting-down, stopping, stopped, terminated, or
+ * Terminating in its group) leaves DNS as soon as an event makes its service
+ * recompute.
  *
  * A batch (the SQS messages of one invocation) names a set of services; a
  * scheduled event names them all. Every service of the set is recomputed from
@@ -17,10 +23,31 @@ import { parseVersion, versionBump, type VersionChange, type VersionRecord } fro
 
 export type { VersionRecord } from '../src/record-version.js'
 
-/** The detail of an `EC2 Instance State-change Notification`. */
+/**
+ * The detail of an `EC2 Instance State-change Notification` (`state`: the EC2
+ * state), or of an Auto Scaling `EC2 Instance Launch Successful` (`state`:
+ * IN_SERVICE, which no EC2 state spells).
+ */
 export interface StateChange {
   instanceId: string
   state: string
+}
+
+/** The state a Launch Successful event stands for: the instance went in service in its group. */
+export const IN_SERVICE = 'InService'
+
+/** The detail-type of Auto Scaling's event for an instance that finished launching (its launch hook completed). */
+export const LAUNCH_SUCCESSFUL = 'EC2 Instance Launch Successful'
+
+/** The tag EC2 Auto Scaling puts on each instance it launches: its group's name. */
+export const GROUP_TAG = 'aws:autoscaling:groupName'
+
+/** An instance as DescribeAutoScalingInstances shows it. */
+export interface GroupMembership {
+  /** `Pending`, `Pending:Wait`, `Pending:Proceed`, `InService`, `Terminating`, `Terminating:Wait`, ... */
+  lifecycle: string
+  /** `HEALTHY` or `UNHEALTHY`. */
+  health: string
 }
 
 /** One instance as DescribeInstances shows it. A terminated one has no private IP. */
@@ -29,6 +56,11 @@ export interface InstanceView {
   state: string
   privateIp: string | undefined
   tags: Readonly<Record<string, string>>
+  /**
+   * Its group's view of it, when it was read (only the running instances of the
+   * services recomputed are); undefined when not read or in no group.
+   */
+  membership?: GroupMembership | undefined
 }
 
 /** A simple A record set, as Route 53 lists it (name possibly with its trailing dot). */
@@ -76,9 +108,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** The detail-type of the events an EventBridge schedule sends. */
 export const SCHEDULED_EVENT = 'Scheduled Event'
 
-/** The instance and state an EventBridge event names, or undefined when it is not a state change. */
+/**
+ * The instance and state an EventBridge event names, or undefined when it is
+ * neither an EC2 state change nor an Auto Scaling Launch Successful.
+ */
 export function parseEvent(event: unknown): StateChange | undefined {
   if (!isObject(event) || !isObject(event.detail)) return undefined
+  if (event.source === 'aws.autoscaling') {
+    const id = event.detail.EC2InstanceId
+    if (event['detail-type'] !== LAUNCH_SUCCESSFUL || typeof id !== 'string' || id === '') return undefined
+    return { instanceId: id, state: IN_SERVICE }
+  }
   const instanceId = event.detail['instance-id']
   const state = event.detail.state
   if (typeof instanceId !== 'string' || instanceId === '' || typeof state !== 'string') return undefined
@@ -98,7 +138,9 @@ export function isScheduled(event: unknown): boolean {
 export function parseTrigger(event: unknown): Trigger {
   if (isScheduled(event)) return { kind: 'reconcile' }
   const change = parseEvent(event)
-  return change ? { kind: 'change', change } : { kind: 'other', reason: 'not an EC2 instance state-change event' }
+  return change
+    ? { kind: 'change', change }
+    : { kind: 'other', reason: 'not an EC2 instance state-change or Auto Scaling launch event' }
 }
 
 /** One SQS message of an event source mapping's batch. */
@@ -172,6 +214,7 @@ export function identify(instance: InstanceView | undefined, scope: ProjectScope
  */
 const EARLIER: Readonly<Record<string, readonly string[]>> = {
   running: ['pending'],
+  [IN_SERVICE]: ['pending'],
   'shutting-down': ['pending', 'running', 'stopping', 'stopped'],
   terminated: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'],
   stopped: ['stopping']
@@ -182,11 +225,40 @@ export function readLags(eventState: string, seenState: string): boolean {
   return EARLIER[eventState]?.includes(seenState) ?? false
 }
 
-/** Private IPs of the target service's instances that are running now. */
+/** A group member's lifecycle state before it is in service (the launch hook holds it in `Pending:Wait`). */
+export function isPendingLifecycle(lifecycle: string): boolean {
+  return lifecycle === 'Pending' || lifecycle.startsWith('Pending:')
+}
+
+/** True when the instance is running and its group has it `InService` and `HEALTHY`. */
+export function inService(instance: InstanceView): boolean {
+  const m = instance.membership
+  return instance.state === 'running' && m?.lifecycle === IN_SERVICE && m.health.toUpperCase() === 'HEALTHY'
+}
+
+/** True when the instance's group membership needs reading: it runs, and it is in an Auto Scaling group. */
+export function needsMembership(instance: InstanceView): boolean {
+  return instance.state === 'running' && instance.privateIp !== undefined && Boolean(instance.tags[GROUP_TAG])
+}
+
+/**
+ * The instances whose group membership the decision needs: the running group
+ * members of the targets' services, each once.
+ */
+export function membershipCandidates(
+  instances: readonly InstanceView[],
+  targets: readonly Target[],
+  project: string
+): string[] {
+  const ids = instances
+    .filter((i) => needsMembership(i) && targets.some((t) => isMember(i, project, t)))
+    .map((i) => i.id)
+  return [...new Set(ids)]
+}
+
+/** Private IPs of the target service's instances that are running and in service in their group now. */
 export function runningIps(instances: readonly InstanceView[], project: string, target: Target): string[] {
-  const members = instances.filter(
-    (i) => i.state === 'running' && i.privateIp !== undefined && isMember(i, project, target)
-  )
+  const members = instances.filter((i) => inService(i) && i.privateIp !== undefined && isMember(i, project, target))
   return sortIps(members.map((i) => i.privateIp as string))
 }
 
@@ -236,6 +308,8 @@ export interface BatchInput {
   versions: readonly VersionRecord[]
   scope: ProjectScope
   ttl: number
+  /** The last read-decide-write round: a group read showing Pending:* an IP the record holds is taken as read. */
+  lastRound?: boolean
 }
 
 /** True when the instance carries the project's tags of the target service. */
@@ -247,13 +321,31 @@ function isMember(instance: InstanceView, project: string, target: Target): bool
   )
 }
 
+/** Why the read of one instance is older than the batch's event of it, or undefined. */
+function eventLag(change: StateChange, seen: InstanceView | undefined): string | undefined {
+  if (!seen) return undefined
+  if (readLags(change.state, seen.state))
+    return `read shows ${change.instanceId} ${seen.state} after a ${change.state} event`
+  if (change.state !== IN_SERVICE || !needsMembership(seen)) return undefined
+  // Launch Successful comes once the group has it in service: a group read that says otherwise lags
+  if (!seen.membership) return `group read lacks ${change.instanceId} after its Launch Successful event`
+  if (isPendingLifecycle(seen.membership.lifecycle))
+    return `group read shows ${change.instanceId} ${seen.membership.lifecycle} after its Launch Successful event`
+  return undefined
+}
+
 /**
  * Why the read is older than what is known of the service, or undefined: it
- * shows an instance in a state older than one of the batch's events of it, or
- * it shows `pending` an instance of the service whose IP the record already
- * holds (only a read that saw it running put it there). The second needs no
- * event, so it also guards a reconcile; an IP reused by a new instance of the
- * service only defers the record until that instance runs.
+ * shows an instance in a state older than one of the batch's events of it (an
+ * instance `pending`, or `Pending:*` or missing in its group's read, after its
+ * Launch Successful event), or it shows an instance of the service whose IP
+ * the record already holds `pending`, or running but `Pending:*` in its group
+ * (only a read that saw it running and in service put it there, and neither
+ * state comes back). The second needs no event, so it also guards a
+ * reconcile; an IP reused by a new instance of the service only defers the
+ * record until that instance runs. Its group's `Pending:*` can last minutes
+ * (the launch hook waits for the container), so on the last round that one is
+ * taken as read: the record drops the IP rather than failing the batch.
  */
 function lagReason(
   target: Target,
@@ -263,27 +355,45 @@ function lagReason(
     byId: ReadonlyMap<string, InstanceView>
     current: RecordSet | undefined
     project: string
+    lastRound: boolean
   }
 ): string | undefined {
-  const { instances, current, project } = read
+  const { instances, current, project, lastRound } = read
   for (const change of own) {
-    const seen = read.byId.get(change.instanceId)
-    if (seen && readLags(change.state, seen.state))
-      return `read shows ${change.instanceId} ${seen.state} after a ${change.state} event`
+    const reason = eventLag(change, read.byId.get(change.instanceId))
+    if (reason) return reason
   }
   const held = new Set(current?.values ?? [])
-  const early = instances.find(
-    (i) => i.state === 'pending' && i.privateIp !== undefined && held.has(i.privateIp) && isMember(i, project, target)
-  )
-  return early ? `record holds ${early.privateIp} of ${early.id}, which the read shows pending` : undefined
+  const shownEarly = (i: InstanceView): string | undefined =>
+    i.state === 'pending'
+      ? 'pending'
+      : !lastRound && i.state === 'running' && i.membership && isPendingLifecycle(i.membership.lifecycle)
+        ? `${i.membership.lifecycle} in its group`
+        : undefined
+  for (const i of instances) {
+    if (i.privateIp === undefined || !held.has(i.privateIp) || !isMember(i, project, target)) continue
+    const early = shownEarly(i)
+    if (early) return `record holds ${i.privateIp} of ${i.id}, which the read shows ${early}`
+  }
+  return undefined
 }
 
 /**
- * One decision per service, all from one consistent pair of reads: `reread`
- * when the read lags (that service waits for a newer read, the others do
- * not), otherwise what makes its record equal its running IPs.
+ * One decision per service, all from one consistent set of reads (the zone,
+ * then the instances, then their groups' view of the running ones): `reread`
+ * when a read lags (that service waits for a newer read, the others do not),
+ * otherwise what makes its record equal its in-service IPs.
  */
-export function planBatch({ targets, changes, instances, records, versions, scope, ttl }: BatchInput): Decision[] {
+export function planBatch({
+  targets,
+  changes,
+  instances,
+  records,
+  versions,
+  scope,
+  ttl,
+  lastRound = false
+}: BatchInput): Decision[] {
   const unique = new Map(targets.map((t) => [normalizeName(t.record), t]))
   const byId = new Map(instances.map((i) => [i.id, i]))
   const ownChanges = new Map<string, StateChange[]>()
@@ -293,7 +403,13 @@ export function planBatch({ targets, changes, instances, records, versions, scop
   }
   return [...unique.entries()].map(([key, target]) => {
     const current = findRecord(records, target.record)
-    const reason = lagReason(target, ownChanges.get(key) ?? [], { instances, byId, current, project: scope.project })
+    const reason = lagReason(target, ownChanges.get(key) ?? [], {
+      instances,
+      byId,
+      current,
+      project: scope.project,
+      lastRound
+    })
     if (reason) return { action: 'reread', target, reason }
     const ips = runningIps(instances, scope.project, target)
     return decide({ target, ips, current, version: findRecord(versions, target.record), ttl })

@@ -9,9 +9,44 @@
  *   RECORD_TTL  TTL of the service records in seconds (default DEFAULT_RECORD_TTL of src/names.ts, the dns-ttl input's default)
  *   AWS_REGION  set by Lambda; part of every record name
  *
+ * What the record lists: the private IPs of the service's instances that are
+ * `running` in EC2 AND in service in their Auto Scaling group (LifecycleState
+ * `InService`, HealthStatus `HEALTHY`). Every group has a launch lifecycle hook
+ * (LAUNCH_HOOK of src/names.ts) that the instance's agent completes once its
+ * container is healthy: until then the group holds it in `Pending:Wait`, so in
+ * service means ready, and an instance enters DNS when its container can answer,
+ * not when EC2 says running. How the updater knows:
+ *   - It reads the groups' view with autoscaling:DescribeAutoScalingInstances
+ *     (InstanceIds, 50 a call) of the candidates only: the running instances
+ *     that carry the `aws:autoscaling:groupName` tag, of the services being
+ *     recomputed, batched across all the services of a batch or reconcile,
+ *     after the instance read (step 3 below). An instance without that tag is
+ *     in no group and never listed: the action launches only group members.
+ *     An instance its group does not return (detached, or a read lagging its
+ *     launch) is not listed either.
+ *   - It recomputes on Auto Scaling's `EC2 Instance Launch Successful` (source
+ *     aws.autoscaling, detail.EC2InstanceId), sent once the launch, hook
+ *     included, completed, as on an EC2 state change: the same rule (and
+ *     queue) carries both. Reading the groups on a timer instead would leave a
+ *     ready instance out of DNS until the next tick; DescribeAutoScalingGroups
+ *     would read every member of whole groups instead of the candidates.
+ *   - A group read older than what is known is a lagging read, as an EC2 one
+ *     is: `Pending`, `Pending:Wait` or `Pending:Proceed` (or absent) for an
+ *     instance whose Launch Successful event is in the batch, or `Pending:*` for
+ *     a running instance whose IP the record holds (a group never takes an
+ *     instance back to Pending; only a read that saw it in service put the IP
+ *     there). That service is read again after the backoff, the others are not.
+ *     The second is taken as read on the last round: an IP reused by a new
+ *     instance held by its launch hook for minutes (a refresh in a small
+ *     subnet) must drop out of the record, not fail the batch until then.
+ *   A member the group marks UNHEALTHY, or `Terminating` (scale-in, replacement),
+ *   leaves the record on the next recompute of its service; its EC2
+ *   shutting-down event makes one.
+ *
  * Three event shapes, one engine:
  *   - An SQS event (`Records[]`, `eventSource: aws:sqs`), from an event source
- *     mapping on the queue EventBridge sends the EC2 state changes to; each
+ *     mapping on the queue EventBridge sends the EC2 state changes (and Auto
+ *     Scaling's Launch Successful events) to; each
  *     message body is one EventBridge event. Returns
  *     `{ batchItemFailures: [{ itemIdentifier: <messageId> }] }` naming the
  *     messages whose services could not be written (the mapping must have
@@ -20,8 +55,9 @@
  *   - A scheduled event (`source: aws.events`, `detail-type: Scheduled Event`,
  *     directly or as a message body): recompute every service of the project.
  *     Returns its line; throws (after logging) when a service could not be written.
- *   - A direct EventBridge state-change event (the rule target of before the
- *     queue): one event as before, returns its line, throws for Lambda's retry.
+ *   - A direct EventBridge state-change or Launch Successful event (the rule
+ *     target of before the queue): one event as before, returns its line,
+ *     throws for Lambda's retry.
  *
  * Per SQS batch, in this order:
  *   0. DescribeInstances of the events' instance ids (filter instance-id, 200 ids
@@ -33,7 +69,10 @@
  *      service's A record and its version record (TXT, same name).
  *   2. DescribeInstances filtered on tag:<project key>=PROJECT and every state
  *      but terminated (pages of 1000): every service's running instances.
- *   3. ChangeResourceRecordSets of one batch for every service whose record
+ *   3. DescribeAutoScalingInstances of the running group members of the
+ *      services to recompute (50 ids a call; none when there are none): which
+ *      are InService and HEALTHY.
+ *   4. ChangeResourceRecordSets of one batch for every service whose record
  *      differs (more only past Route 53's 1000 values or 32,000 characters per
  *      request, never splitting a service), each service's change a
  *      compare-and-swap: DELETE of the exact A set read in 1 plus CREATE of the
@@ -42,36 +81,44 @@
  * A scheduled event skips 0 and recomputes the services of 2 and those with a
  * version record in 1. A direct event skips 0 and reads every state in 2,
  * which finds its instance (as the updater always did).
+ * The reads go zone, then instances, then groups: each read is newer than the
+ * one before, so a group read is never older than the instance read it
+ * completes.
  *
  * Reading the records BEFORE the instances is what makes the swap safe: if
  * another invocation wrote before our record read, our instance read is newer
  * than its; if it writes after, our request fails with InvalidChangeBatch (all
  * of it: Route 53 batches are all-or-nothing) and we read the zone again (after
  * a bounded, jittered backoff): the services the winner already wrote as we
- * meant to are done, the others are recomputed from fresh instance reads read
- * after that zone read. A read older than what is known (an instance in a state
- * older than the batch's event of it, or pending while the record holds its IP)
- * defers that service alone to the next round. Comparing the A values alone
+ * meant to are done, the others are recomputed from fresh instance (and group)
+ * reads read after that zone read. A read older than what is known (an
+ * instance in a state older than the batch's event of it, pending while the
+ * record holds its IP, or Pending:* in its group after its Launch Successful
+ * event or while the record holds its IP) defers that service alone to the
+ * next round. Comparing the A values alone
  * could not see a record that other writers changed and then put back to
- * exactly what we read (A-B-A): a writer stalled between 2 and 3 would then
+ * exactly what we read (A-B-A): a writer stalled between 2 and 4 would then
  * write its old set over a newer, equal-looking one. The version record closes
  * that: every write bumps it and it never returns to an earlier value, so any
  * write since our read fails our DELETE of the TXT, with no read after the
  * write. Left open (as with any check-then-act without a read after the write):
- * a writer stalled between 2 and 3 while the instance it adds dies and BOTH
+ * a writer stalled between 2 and 4 while the instance it adds dies and BOTH
  * that instance's shutting-down and terminated events are handled as no-ops
  * before the stalled batch lands; the scheduled reconcile repairs it, and so
  * does the action's drift check.
  *
  * Calls: a batch of any size costs 1 zone read (per 300 sets) and 1 write when
- * anything changed (Route 53), and 1 read by id (per 200 instances) plus 1
- * project read (per 1000 instances) (EC2); a batch of other projects' events
- * only the read by id. A direct event costs 2 when nothing changes, 3 when the
- * record changes. More only for SDK retries, conflicts (1 zone read, then a
- * round of 2 or 3) or a lagging read (a round). Throttling and
+ * anything changed (Route 53), 1 read by id (per 200 instances) plus 1
+ * project read (per 1000 instances) (EC2), and 1 group read per 50 running
+ * group members of the services recomputed (Auto Scaling; none when none
+ * runs); a batch of other projects' events only the read by id. A direct
+ * event costs 3 when nothing changes, 4 when the record changes (2 and 3 when
+ * none of its service runs). More only for SDK retries, conflicts (1 zone
+ * read, then a round of 3 or 4) or a lagging read (a round). Throttling and
  * PriorRequestNotComplete are retried by the SDK's standard retry.
  *
- * IAM: ec2:DescribeInstances; route53:ListResourceRecordSets and
+ * IAM: ec2:DescribeInstances and autoscaling:DescribeAutoScalingInstances
+ * (on *: neither has a resource-level permission); route53:ListResourceRecordSets and
  * route53:ChangeResourceRecordSets on the zone; logs for the log group (and,
  * for the event source mapping, sqs:ReceiveMessage, DeleteMessage and
  * GetQueueAttributes on the queue).
@@ -79,9 +126,15 @@
  * One JSON line per invocation on stdout:
  *   direct event: {instance, state, service, stack, record, before, after, action, calls, attempts, reason}
  *   batch or reconcile: {kind, messages, events, reconcile, ignored, services, changed, unchanged, failed,
- *                        failedMessages, route53Calls, ec2Calls, calls, attempts, records, failures, reasons, error}
+ *                        failedMessages, route53Calls, ec2Calls, autoscalingCalls, calls, attempts, records,
+ *                        failures, reasons, error}
  * Calls count HTTP requests, SDK retries included.
  */
+import {
+  AutoScalingClient,
+  DescribeAutoScalingInstancesCommand,
+  type DescribeAutoScalingInstancesCommandInput
+} from '@aws-sdk/client-auto-scaling'
 import {
   EC2Client,
   paginateDescribeInstances,
@@ -102,6 +155,7 @@ import {
   decide,
   findRecord,
   identify,
+  membershipCandidates,
   normalizeName,
   parseQueueEvent,
   parseTrigger,
@@ -109,6 +163,7 @@ import {
   projectTargets,
   type ChangeRequest,
   type Decision,
+  type GroupMembership,
   type InstanceView,
   type QueueMessage,
   type RecordSet,
@@ -154,11 +209,11 @@ export interface BatchLine {
   kind: 'batch' | 'reconcile'
   /** SQS messages in the batch (0 for a direct scheduled event). */
   messages: number
-  /** State-change events among them. */
+  /** State-change and Launch Successful events among them. */
   events: number
   /** True when a scheduled event asked for every service. */
   reconcile: boolean
-  /** Messages that named no service of the project: another project's instance, an unknown one, not a state change. */
+  /** Messages that named no service of the project: another project's instance, an unknown one, neither a state change nor a launch. */
   ignored: number
   /** Services recomputed. */
   services: number
@@ -171,6 +226,7 @@ export interface BatchLine {
   failedMessages: number
   route53Calls: number
   ec2Calls: number
+  autoscalingCalls: number
   calls: number
   attempts: number
   /** Each written record's IPs before and after, then each failed one's last known (the first 100 of each). */
@@ -191,10 +247,10 @@ export interface QueueEvent {
   Records: readonly { messageId: string; body: string; eventSource: string }[]
 }
 
-/** An EventBridge EC2 state-change event (only what the handler reads). */
-export interface StateChangeEvent {
-  detail: { 'instance-id': string; state: string }
-}
+/** An EventBridge EC2 state-change event, or Auto Scaling's Launch Successful (only what the handler reads). */
+export type StateChangeEvent =
+  | { detail: { 'instance-id': string; state: string } }
+  | { source: 'aws.autoscaling'; 'detail-type': 'EC2 Instance Launch Successful'; detail: { EC2InstanceId: string } }
 
 /** An EventBridge schedule's event. */
 export interface ScheduledEvent {
@@ -213,6 +269,7 @@ export interface DnsHandler {
 export interface HandlerDeps {
   ec2: EC2Client
   route53: Route53Client
+  autoscaling: AutoScalingClient
   config: Config
   /** Where the one line per event or batch goes (default: stdout). */
   log?: (line: LogLine | BatchLine) => void
@@ -228,6 +285,8 @@ const ZONE_PAGE = 300
 const INSTANCE_PAGE = 1000
 /** EC2 refuses more than 200 filter values in one call (FilterLimitExceeded). */
 const ID_FILTER_VALUES = 200
+/** DescribeAutoScalingInstances takes at most 50 instance ids, and returns at most 50 a page. */
+const GROUP_IDS = 50
 /** The states the project read of a batch or reconcile returns: every one but terminated. */
 const LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped']
 /** Records listed by name in a batch line (the counts are always whole): a log event holds 256 KB. */
@@ -265,14 +324,17 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
 
 type Metadata = { $metadata?: { attempts?: number } }
 
+type Service = 'route53' | 'ec2' | 'autoscaling'
+
 /** Counts HTTP requests per service, SDK retries included. */
 class Calls {
   route53 = 0
   ec2 = 0
+  autoscaling = 0
   get count(): number {
-    return this.route53 + this.ec2
+    return this.route53 + this.ec2 + this.autoscaling
   }
-  add(service: 'route53' | 'ec2', metadata: { attempts?: number } | undefined): void {
+  add(service: Service, metadata: { attempts?: number } | undefined): void {
     this[service] += metadata?.attempts ?? 1
   }
 }
@@ -285,7 +347,7 @@ function errorText(error: unknown): string {
   return `${errorName(error)}: ${error instanceof Error ? error.message : String(error)}`
 }
 
-async function counted<T extends Metadata>(calls: Calls, service: 'route53' | 'ec2', request: Promise<T>): Promise<T> {
+async function counted<T extends Metadata>(calls: Calls, service: Service, request: Promise<T>): Promise<T> {
   try {
     const output = await request
     calls.add(service, output.$metadata)
@@ -382,6 +444,34 @@ async function readByIds(ec2: EC2Client, ids: readonly string[], calls: Calls): 
     const Values = ids.slice(i, i + ID_FILTER_VALUES)
     for (const view of await describe(ec2, { Filters: [{ Name: 'instance-id', Values }] }, calls))
       found.set(view.id, view)
+  }
+  return found
+}
+
+/**
+ * The groups' view of the named instances (DescribeAutoScalingInstances, 50 ids
+ * a call): an instance no group holds is not in the answer.
+ */
+async function readMemberships(
+  autoscaling: AutoScalingClient,
+  ids: readonly string[],
+  calls: Calls
+): Promise<Map<string, GroupMembership>> {
+  const found = new Map<string, GroupMembership>()
+  for (let i = 0; i < ids.length; i += GROUP_IDS) {
+    let input: DescribeAutoScalingInstancesCommandInput = {
+      InstanceIds: ids.slice(i, i + GROUP_IDS),
+      MaxRecords: GROUP_IDS
+    }
+    for (;;) {
+      const page = await counted(calls, 'autoscaling', autoscaling.send(new DescribeAutoScalingInstancesCommand(input)))
+      for (const member of page.AutoScalingInstances ?? []) {
+        if (member.InstanceId && member.LifecycleState)
+          found.set(member.InstanceId, { lifecycle: member.LifecycleState, health: member.HealthStatus ?? '' })
+      }
+      if (!page.NextToken) break
+      input = { ...input, NextToken: page.NextToken }
+    }
   }
   return found
 }
@@ -515,22 +605,22 @@ async function converge(deps: HandlerDeps, work: Work, run: Run): Promise<void> 
     const { records, versions } = zone ?? (await readZone(deps.route53, config.zoneId, run.calls))
     zone = undefined
     // the instances are read after the zone: a writer that wrote before our zone read read older instances than ours
-    const instances = await readProject(
-      deps.ec2,
-      config.project,
-      work.identify === 'listed' ? 'all' : 'live',
-      run.calls
-    )
+    const read = await readProject(deps.ec2, config.project, work.identify === 'listed' ? 'all' : 'live', run.calls)
     if (work.identify === 'listed' && run.attempts === 1) {
-      const byId = new Map(instances.map((i) => [i.id, i]))
+      const byId = new Map(read.map((i) => [i.id, i]))
       resolve((id) => byId.get(id))
     }
     if (work.reconcile && !run.reconciled) {
-      for (const target of projectTargets(instances, versions, scope)) track(run, target)
+      for (const target of projectTargets(read, versions, scope)) track(run, target)
       run.reconciled = true
     }
     const targets = pendingTargets(run)
     if (targets.length === 0) return
+    // then the groups' view of the running instances of those services, read after the instances
+    const candidates = membershipCandidates(read, targets, config.project)
+    const memberships =
+      candidates.length > 0 ? await readMemberships(deps.autoscaling, candidates, run.calls) : new Map()
+    const instances = read.map((i) => ({ ...i, membership: memberships.get(i.id) }))
     const decisions = planBatch({
       targets,
       changes: targetedChanges(work, run),
@@ -538,7 +628,8 @@ async function converge(deps: HandlerDeps, work: Work, run: Run): Promise<void> 
       records,
       versions,
       scope,
-      ttl: config.ttl
+      ttl: config.ttl,
+      lastRound: run.attempts >= max
     })
     let retry: string | undefined
     for (const decision of decisions) {
@@ -656,6 +747,7 @@ function batchLine({ kind, messages, work, run, ignored, failedMessages }: Batch
     failedMessages,
     route53Calls: run.calls.route53,
     ec2Calls: run.calls.ec2,
+    autoscalingCalls: run.calls.autoscaling,
     calls: run.calls.count,
     attempts: run.attempts,
     records: outcomes
@@ -760,9 +852,14 @@ export function createHandler(deps: HandlerDeps): DnsHandler {
 }
 
 /** Clients with the SDK's standard retry (throttling, PriorRequestNotComplete, 5xx). */
-export function defaultClients(region: string): { ec2: EC2Client; route53: Route53Client } {
+export function defaultClients(region: string): {
+  ec2: EC2Client
+  route53: Route53Client
+  autoscaling: AutoScalingClient
+} {
   return {
     ec2: new EC2Client({ region, retryMode: 'standard', maxAttempts: 5 }),
+    autoscaling: new AutoScalingClient({ region, retryMode: 'standard', maxAttempts: 5 }),
     route53: new Route53Client({ region, retryMode: 'standard', maxAttempts: 6 })
   }
 }

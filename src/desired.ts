@@ -60,8 +60,9 @@ export const MAX_RECEIVES = 5
 export const BATCH_SIZE = 1000
 export const BATCHING_WINDOW = 2
 export const BATCH_CONCURRENCY = 2
-/** The states the DNS updater recomputes on (it reads the instances, so extra states are harmless). */
-export const WATCHED_STATES = ['running', 'shutting-down', 'stopping', 'stopped', 'terminated']
+/** The events the DNS updater recomputes a service on: an EC2 state change, and Auto Scaling's launch done. */
+export const EVENT_SOURCES = ['aws.ec2', 'aws.autoscaling']
+export const EVENT_DETAIL_TYPES = ['EC2 Instance State-change Notification', 'EC2 Instance Launch Successful']
 export const SSM_AMI_PREFIX = 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-'
 
 /** Graviton families (a1, t4g, m7g, c7gn, r8g, x2gd, im4gn, ...) need the arm64 AMI. */
@@ -74,12 +75,16 @@ export function imageIdFor(instanceType: string, ami: string | undefined): strin
   return `${SSM_AMI_PREFIX}${isArm(instanceType) ? 'arm64' : 'x86_64'}`
 }
 
+/**
+ * The rule's pattern: every EC2 state change, and Auto Scaling's `EC2 Instance
+ * Launch Successful` (sent once an instance's launch hook completed: it is in
+ * service). A pattern's fields are ANDed and Launch Successful has no
+ * detail.state, so the state filter of before goes: the updater reads the
+ * instances, and a pending event costs reads, never a write. Each source sends
+ * only its own detail-type, so the two lists pair up.
+ */
 export function eventPattern(): string {
-  return canonicalJson({
-    source: ['aws.ec2'],
-    'detail-type': ['EC2 Instance State-change Notification'],
-    detail: { state: WATCHED_STATES }
-  })
+  return canonicalJson({ source: EVENT_SOURCES, 'detail-type': EVENT_DETAIL_TYPES })
 }
 
 export const ASSUME_ROLE_POLICY = canonicalJson({
@@ -131,7 +136,7 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
     rule: {
       name: rule,
       eventPattern: eventPattern(),
-      description: `hyperform: EC2 state changes -> ${queueName(scope)}`,
+      description: `hyperform: EC2 state changes and Auto Scaling launches -> ${queueName(scope)}`,
       tags
     },
     scheduleRule: {

@@ -10,7 +10,19 @@
  *   `instance-id` filters (ANDed), refuses more than 200 filter values in a
  *   call (FilterLimitExceeded), pages by MaxResults, and lists terminated
  *   instances with their tags (as EC2 does for about an hour).
+ * - Auto Scaling (the same world, `FakeEc2.autoscaling`): DescribeAutoScalingInstances
+ *   refuses more than 50 ids (ValidationError), pages by MaxRecords, and lists
+ *   the named instances its groups hold (every instance but those added with
+ *   `group: null`, until terminated): `Pending` while pending, the instance's
+ *   `lifecycle` (default `InService`) while running, `Terminating` after;
+ *   HealthStatus uppercase.
  */
+import {
+  AutoScalingClient,
+  DescribeAutoScalingInstancesCommand,
+  type DescribeAutoScalingInstancesCommandInput,
+  type DescribeAutoScalingInstancesCommandOutput
+} from '@aws-sdk/client-auto-scaling'
 import {
   DescribeInstancesCommand,
   EC2Client,
@@ -34,7 +46,15 @@ export interface FakeInstance {
   state: string
   ip: string | undefined
   tags: Record<string, string>
+  /** Its Auto Scaling group (tagged aws:autoscaling:groupName); null: launched outside any group. Default `asg`. */
+  group?: string | null
+  /** Its lifecycle state in the group while running (default InService). */
+  lifecycle?: string
+  /** Default HEALTHY. */
+  health?: string
 }
+
+export const GROUP_NAME_TAG = 'aws:autoscaling:groupName'
 
 export interface FakeSet {
   ttl: number
@@ -179,15 +199,70 @@ export class FakeEc2 {
    */
   afterRead: ((input: DescribeInstancesCommandInput) => void | Promise<void>) | undefined
 
+  /** Every DescribeAutoScalingInstances input, in order. */
+  readonly groupReads: DescribeAutoScalingInstancesCommandInput[] = []
+
   readonly client = new EC2Client({ region: 'us-east-1' })
+  readonly autoscaling = new AutoScalingClient({ region: 'us-east-1' })
   private readonly mock = mockClient(this.client)
+  private readonly groupMock = mockClient(this.autoscaling)
 
   constructor() {
     this.mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => this.describe(input))
+    this.groupMock
+      .on(DescribeAutoScalingInstancesCommand)
+      .callsFake((input: DescribeAutoScalingInstancesCommandInput) => this.describeMembers(input))
   }
 
+  /** Adds instances, each in its group (tagged with its name) unless `group: null`. */
   add(...instances: FakeInstance[]): void {
-    for (const instance of instances) this.instances.set(instance.id, { ...instance })
+    for (const instance of instances) {
+      const group = instance.group === undefined ? 'asg' : instance.group
+      const tags = group === null ? { ...instance.tags } : { ...instance.tags, [GROUP_NAME_TAG]: group }
+      this.instances.set(instance.id, { ...instance, group, tags })
+    }
+  }
+
+  /** Sets an instance's lifecycle state (and health) in its group. */
+  member(id: string, lifecycle: string, health = 'HEALTHY'): void {
+    const instance = this.instances.get(id)
+    if (!instance) throw new Error(`no instance ${id}`)
+    Object.assign(instance, { lifecycle, health })
+  }
+
+  private describeMembers(input: DescribeAutoScalingInstancesCommandInput): DescribeAutoScalingInstancesCommandOutput {
+    this.groupReads.push(input)
+    const ids = input.InstanceIds ?? []
+    if (ids.length > 50) {
+      throw Object.assign(new Error('The number of instance ids that may be passed in is limited to 50'), {
+        name: 'ValidationError',
+        $metadata: {}
+      })
+    }
+    const members = ids.flatMap((id) => {
+      const i = this.instances.get(id)
+      if (!i || !i.group || i.state === 'terminated') return []
+      const lifecycle =
+        i.state === 'pending' ? 'Pending' : i.state === 'running' ? (i.lifecycle ?? 'InService') : 'Terminating'
+      return [
+        {
+          InstanceId: i.id,
+          AutoScalingGroupName: i.group,
+          AvailabilityZone: 'us-east-1a',
+          LifecycleState: lifecycle,
+          HealthStatus: i.health ?? 'HEALTHY',
+          InstanceType: 't3.micro',
+          ProtectedFromScaleIn: false
+        }
+      ]
+    })
+    const from = input.NextToken ? Number(input.NextToken) : 0
+    const max = input.MaxRecords ?? 50
+    return {
+      $metadata: {},
+      AutoScalingInstances: members.slice(from, from + max),
+      ...(from + max < members.length ? { NextToken: String(from + max) } : {})
+    }
   }
 
   /** Moves an instance to a state; a terminated one loses its private IP. */
@@ -233,6 +308,20 @@ export class FakeEc2 {
 
   restore(): void {
     this.mock.restore()
+    this.groupMock.restore()
+  }
+}
+
+/** Auto Scaling's event once an instance's launch completed (its launch hook included): it is in service. */
+export function launchSuccessful(
+  id: string,
+  group = 'asg'
+): { version: string; source: string; 'detail-type': string; detail: Record<string, string> } {
+  return {
+    version: '0',
+    source: 'aws.autoscaling',
+    'detail-type': 'EC2 Instance Launch Successful',
+    detail: { EC2InstanceId: id, AutoScalingGroupName: group, StatusCode: 'InProgress' }
   }
 }
 

@@ -435,11 +435,11 @@ function serviceLinkedRoleCreation(r: RequestView): Check[] {
 
 const AUTOSCALING: Record<string, Rule> = {
   DescribeAutoScalingGroups: any('autoscaling:DescribeAutoScalingGroups'),
+  DescribeAutoScalingInstances: any('autoscaling:DescribeAutoScalingInstances'),
   DescribeTags: any('autoscaling:DescribeTags'),
   DescribeInstanceRefreshes: any('autoscaling:DescribeInstanceRefreshes'),
   DescribeScalingActivities: any('autoscaling:DescribeScalingActivities'),
   DescribeLifecycleHooks: any('autoscaling:DescribeLifecycleHooks'),
-  DescribeAutoScalingInstances: any('autoscaling:DescribeAutoScalingInstances'),
   CreateAutoScalingGroup: (r) => {
     const c = asgCheck('autoscaling:CreateAutoScalingGroup', r, r.param('AutoScalingGroupName'))
     return [

@@ -1,4 +1,4 @@
-/** The EventBridge rule on EC2 instance state changes that drives the DNS updater. */
+/** The EventBridge rule on EC2 instance state changes and Auto Scaling launches that drives the DNS updater. */
 import { DeleteRuleCommand, DescribeRuleCommand, PutRuleCommand } from '@aws-sdk/client-eventbridge'
 import { readOptional, tolerate } from '../aws/send.js'
 import { canonicalJson } from '../json.js'
@@ -23,6 +23,16 @@ export interface CurrentRule {
 }
 
 export type RuleChange = Upsert<'event-rule', DesiredRule, CurrentRule> | Removal<'event-rule', CurrentRule>
+
+/**
+ * The pattern earlier versions of the action set (EC2 state changes of five
+ * states): a rule holding it is upgraded to the pattern of now, not drift.
+ */
+export const PREVIOUS_EVENT_PATTERN = canonicalJson({
+  source: ['aws.ec2'],
+  'detail-type': ['EC2 Instance State-change Notification'],
+  detail: { state: ['running', 'shutting-down', 'stopping', 'stopped', 'terminated'] }
+})
 
 function canonicalPattern(text: string | undefined): string | undefined {
   if (text === undefined) return undefined
@@ -58,7 +68,7 @@ export const eventRule: KindOps<'event-rule'> = {
         {
           ...base,
           action: 'create',
-          reason: 'not found; EC2 instance state changes',
+          reason: 'not found; EC2 instance state changes and Auto Scaling launches',
           drift: othersExist(current, 'rule')
         }
       ]
@@ -66,6 +76,16 @@ export const eventRule: KindOps<'event-rule'> = {
     if (current.rule.eventPattern !== rule.eventPattern) fields.push('eventPattern')
     if (current.rule.state !== 'ENABLED') fields.push('state')
     if (fields.length === 0) return [{ ...base, action: 'noop', reason: 'up to date' }]
+    // the pattern an earlier version of the action set: an upgrade, not a change made outside it
+    if (fields.length === 1 && current.rule.eventPattern === PREVIOUS_EVENT_PATTERN)
+      return [
+        {
+          ...base,
+          action: 'update',
+          reason: 'eventPattern gains Auto Scaling EC2 Instance Launch Successful (records list in-service instances)',
+          fields
+        }
+      ]
     return [{ ...base, action: 'update', reason: `${fields.join(', ')} differs`, fields, drift: true }]
   },
   removals({ current, destroy }) {

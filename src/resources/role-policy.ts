@@ -1,4 +1,4 @@
-/** The DNS updater role's inline policy: its zone's records, instance reads, its own log group. */
+/** The DNS updater role's inline policy: its zone's records, instance and group member reads, its own log group. */
 import { DeleteRolePolicyCommand, GetRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { readOptional, tolerate } from '../aws/send.js'
 import { canonicalJson } from '../json.js'
@@ -29,7 +29,15 @@ export interface CurrentRolePolicy {
 export type RolePolicyChange =
   Upsert<'role-policy', DesiredRolePolicy, CurrentRolePolicy> | Removal<'role-policy', CurrentRolePolicy>
 
-/** The DNS updater's only permissions: its zone, instance reads, its own queue and log group. */
+/** The statement earlier versions of the policy lacked: a policy that lacks only it is upgraded, not drift. */
+export const READ_GROUP_MEMBERS = 'ReadGroupMembers'
+
+/**
+ * The DNS updater's only permissions: its zone, instance reads, which instances
+ * are in service in their groups, its own queue and log group. Neither
+ * ec2:DescribeInstances nor autoscaling:DescribeAutoScalingInstances has a
+ * resource-level permission: both are on *.
+ */
 export function rolePolicyDocument(args: {
   partition: string
   zoneId: string
@@ -41,6 +49,12 @@ export function rolePolicyDocument(args: {
     Version: '2012-10-17',
     Statement: [
       { Sid: 'ReadInstances', Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' },
+      {
+        Sid: READ_GROUP_MEMBERS,
+        Effect: 'Allow',
+        Action: ['autoscaling:DescribeAutoScalingInstances'],
+        Resource: '*'
+      },
       {
         Sid: 'WriteRecords',
         Effect: 'Allow',
@@ -90,6 +104,12 @@ function safeDecode(text: string): string {
   }
 }
 
+/** The document as earlier versions of the action wrote it: without the group member reads. */
+function withoutGroupReads(document: Record<string, unknown>): Record<string, unknown> {
+  const statements = document.Statement as { Sid?: string }[]
+  return { ...document, Statement: statements.filter((s) => s.Sid !== READ_GROUP_MEMBERS) }
+}
+
 function expectedPolicy(desired: DesiredState, current: CurrentState): Record<string, unknown> | undefined {
   const { zone, accountId, partition } = current
   if (!zone || !accountId || !partition) return undefined
@@ -134,6 +154,15 @@ export const rolePolicy: KindOps<'role-policy'> = {
     if (!expected) return [{ ...base, action: 'update', reason: 'the zone or log group is new', fields: ['document'] }]
     if (canonicalJson(expected) === canonicalJson(current.rolePolicy.document))
       return [{ ...base, action: 'noop', reason: 'up to date' }]
+    if (canonicalJson(withoutGroupReads(expected)) === canonicalJson(current.rolePolicy.document))
+      return [
+        {
+          ...base,
+          action: 'update',
+          reason: 'policy document gains autoscaling:DescribeAutoScalingInstances (records list in-service instances)',
+          fields: ['document']
+        }
+      ]
     return [{ ...base, action: 'update', reason: 'policy document differs', fields: ['document'], drift: true }]
   },
   removals({ current, destroy }) {
