@@ -12,6 +12,7 @@ import {
   ROLE_POLICY_NAME,
   RULE_TARGET_ID,
   TAGS,
+  CAPACITIES,
   asgName,
   configParameterName,
   fit,
@@ -216,7 +217,8 @@ function buildService(
   const grants = instanceGrants(config, {
     region: scope.region,
     configParameter: configName,
-    kmsKeyId: inputs.kmsKeyId
+    kmsKeyId: inputs.kmsKeyId,
+    groups: CAPACITIES.map((capacity) => asgName(scope, service.name, capacity))
   })
   const role = instanceRoleName(scope, service.name)
   const spec: LaunchTemplateSpec = {
