@@ -95,7 +95,7 @@ describe('the instance agent kinds in the plan', () => {
 
   test('the configuration names the launch hook, the settle time and where the agent writes its lines; a service logging nowhere still gets its stream', () => {
     const desired = desiredFor({
-      services: [svc('web'), svc('quiet', { logging: { driver: 'none' } })],
+      services: [svc('web'), svc('quiet', { logging: { driver: 'none', options: {} } })],
       files: ['compose.yaml']
     })
     for (const service of desired.services) {
