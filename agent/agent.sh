@@ -538,9 +538,9 @@ agent_line() {
 }
 
 # GROUP: this instance's Auto Scaling group, or empty (no gate configured, in no group, or the
-# lookup failed: then the hook is left to its timeout and its default result).
+# lookup failed: then the hook is left to its timeout and its default result). NO_GROUP=1: in none.
 find_group() {
-  GROUP=''
+  GROUP='' NO_GROUP=0
   [[ -n $HOOK ]] || return 0
   local out=''
   lookup() {
@@ -553,6 +553,7 @@ find_group() {
   fi
   out=$(one_line "$out")
   if [[ -z $out || $out == None ]]; then
+    NO_GROUP=1
     log "instance $INSTANCE_ID is in no Auto Scaling group: no launch hook to complete, the container just runs"
     return 0
   fi
@@ -704,13 +705,14 @@ gate() {
   done
 }
 
-# Reports the instance unhealthy to its group (not waiting for a health check grace period).
+# Reports the instance unhealthy to its group (not waiting for a health check grace period); the
+# call names the instance only, so it is made even when the group lookup failed.
 report_unhealthy() {
-  if [[ -z $GROUP ]]; then
+  if ((NO_GROUP)); then
     log "instance $INSTANCE_ID is in no Auto Scaling group: no health to report"
     return 0
   fi
-  retry "reporting $INSTANCE_ID unhealthy to $GROUP" aws autoscaling set-instance-health --region "$REGION" \
+  retry "reporting $INSTANCE_ID unhealthy" aws autoscaling set-instance-health --region "$REGION" \
     --instance-id "$INSTANCE_ID" --health-status Unhealthy --no-should-respect-grace-period >/dev/null || true
 }
 

@@ -34,6 +34,8 @@ export const USAGE = `usage: npm run emulator -- [options]
   --images FILE                   the agent stand-in's image catalogue: a JSON array of
                                   {"image", "pull"?: "ok"|"denied", "run"?: "healthy"|"unhealthy"|"crash", "logs"?: [...]}
   --container-restart-delay-ms N  a crashed container is restarted after N ms (default 1000)
+  --container-settle-ms N         a healthy container passes the agent's launch gate after N ms (default 500;
+                                  the real agent: 10 s without a health status)
   --rate-limits                   enforce AWS per-account request rates
   --verbose                       one line per call on stderr
   --help`
@@ -68,6 +70,7 @@ const OPTIONS = {
   'schedule-time-scale': { type: 'string' },
   images: { type: 'string' },
   'container-restart-delay-ms': { type: 'string' },
+  'container-settle-ms': { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean' }
 } as const
@@ -138,7 +141,8 @@ export function optionsFromArgs(args: string[]): EmulatorOptions {
     asyncRetryScale: num(values, 'async-retry-scale'),
     sqsTimeScale: num(values, 'sqs-time-scale'),
     scheduleTimeScale: num(values, 'schedule-time-scale'),
-    containerRestartDelayMs: num(values, 'container-restart-delay-ms')
+    containerRestartDelayMs: num(values, 'container-restart-delay-ms'),
+    containerSettleMs: num(values, 'container-settle-ms')
   }
   return {
     port: num(values, 'port') ?? 4566,

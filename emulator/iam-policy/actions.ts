@@ -456,12 +456,22 @@ const AUTOSCALING: Record<string, Rule> = {
   CancelInstanceRefresh: asgByName('autoscaling:CancelInstanceRefresh'),
   CreateOrUpdateTags: (r) => groupsOfTags(r, 'autoscaling:CreateOrUpdateTags'),
   DeleteTags: (r) => groupsOfTags(r, 'autoscaling:DeleteTags'),
-  TerminateInstanceInAutoScalingGroup: (r) => {
+  TerminateInstanceInAutoScalingGroup: asgOfInstance('autoscaling:TerminateInstanceInAutoScalingGroup'),
+  // what an instance's agent calls: no resource-level permission to find its group, then the group's
+  DescribeAutoScalingInstances: any('autoscaling:DescribeAutoScalingInstances'),
+  CompleteLifecycleAction: asgByName('autoscaling:CompleteLifecycleAction'),
+  RecordLifecycleActionHeartbeat: asgByName('autoscaling:RecordLifecycleActionHeartbeat'),
+  SetInstanceHealth: asgOfInstance('autoscaling:SetInstanceHealth')
+}
+
+/** An action on an instance (InstanceId) is authorized on the group that holds it. */
+function asgOfInstance(action: string): Rule {
+  return (r) => {
     const id = r.param('InstanceId')
     const group = ((r.state('autoscaling') ?? {}) as AsgState).groups?.find((g) =>
       (g.instances ?? []).some((i) => i.instanceId === id)
     )
-    return [asgCheck('autoscaling:TerminateInstanceInAutoScalingGroup', r, group?.name)]
+    return [asgCheck(action, r, group?.name)]
   }
 }
 
