@@ -179,17 +179,21 @@ export class AgentRun {
   private decided = false
   /** DescribeAutoScalingInstances said the instance is in no group. */
   private inNoGroup = false
+  /** The gate decided CONTINUE: the watch is on, as the real agent's after the gate. */
+  private watching = false
 
   /**
-   * The running container's health changes (a control route): unhealthy after the launch gate,
-   * the agent writes its line and reports the instance Unhealthy; during the gate, the gate sees it.
+   * The running container's health changes (a control route): unhealthy once the launch gate has
+   * passed, the agent writes its line and reports the instance Unhealthy; during the gate, the gate
+   * sees it; without a gate, or after an abandon, the real agent watches nothing and neither does this.
    */
   setHealth(health: 'healthy' | 'unhealthy'): Promise<void> {
     if (this.stopped || this.view.state !== 'running') return Promise.resolve()
     const was = this.view.health
     this.view.health = health
-    const gating = this.config?.lifecycle !== undefined && !this.decided
-    if (health !== 'unhealthy' || was === 'unhealthy' || gating) return Promise.resolve()
+    if (health !== 'unhealthy' || was === 'unhealthy' || !this.watching) return Promise.resolve()
+    // the real watch reports the first fault, then ends
+    this.watching = false
     return this.withAws(async (aws) => {
       await this.agentLine(aws, 'unhealthy: health check failing')
       // SetInstanceHealth names the instance only: made unless the instance is in no group.
@@ -255,6 +259,7 @@ export class AgentRun {
     const hook = this.config?.lifecycle?.hook
     if (!hook || this.decided || this.stopped) return
     this.decided = true
+    this.watching = result === 'CONTINUE'
     // In no group, the verdict is only the line: there is no hook to complete.
     if (this.view.lifecycle === 'pending') this.view.lifecycle = result === 'CONTINUE' ? 'continued' : 'abandoned'
     if (reason !== undefined) this.view.lifecycleReason = reason
