@@ -10,7 +10,18 @@
  * hooks here), for a healthy, crashing, crash-looping, unhealthy or slow container, and the watch.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -299,6 +310,8 @@ async function agent(
     group?: string
     /** Test-only timings and the watch (default: no watch). */
     env?: Record<string, string>
+    /** Output to files, and only the agent's own exit awaited (a watch left running does not hold it). */
+    detached?: boolean
   } = {}
 ): Promise<AgentRun> {
   const dir = options.dir ?? mkdtempSync(path.join(work, 'instance-'))
@@ -335,6 +348,18 @@ async function agent(
     ...options.env
   }
   await control.resetCalls()
+  if (options.detached) {
+    // Output to files: the agent's exit is awaited, not the end of what it leaves running (the watch).
+    const out = openSync(path.join(dir, `${command}.out`), 'w')
+    const err = openSync(path.join(dir, `${command}.err`), 'w')
+    const child = spawn('bash', [AGENT, command], { env, stdio: ['ignore', out, err] })
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+    closeSync(out)
+    closeSync(err)
+    const stdout = readFileSync(path.join(dir, `${command}.out`), 'utf8')
+    const stderr = readFileSync(path.join(dir, `${command}.err`), 'utf8')
+    return { code, stdout, stderr, docker: docker.calls(), aws: awsCalls(dir), calls: await control.calls(), run }
+  }
   const child = spawn('bash', [AGENT, command], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   options.onSpawn?.()
   let stdout = ''
@@ -811,6 +836,33 @@ describe('the launch gate and the watch', () => {
     const fine = await gated([running('healthy')], { env: { HYPERFORM_WATCH_ROUNDS: '3' } })
     expect(fine.lines).toEqual(['hyperform-agent: healthy'])
     expect(autoscaling(fine.run).some((argv) => argv[0] === 'set-instance-health')).toBe(false)
+  })
+
+  test('the watch runs on after start, in the background, until stop ends it before stopping the container: nothing is reported', async () => {
+    const started = await agent('start', {
+      images: [{ image: IMAGE(), states: [running('healthy')] }],
+      env: { HYPERFORM_WATCH_ROUNDS: '-1' },
+      detached: true
+    })
+    expect(started.code).toBe(0)
+    const pidFile = path.join(started.run, 'watch.pid')
+    const pid = await eventually(async () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined))
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    expect(alive()).toBe(true)
+    const stopped = await agent('stop', { dir: path.dirname(started.run) })
+    expect(stopped.code).toBe(0)
+    expect(stopped.docker.at(-1)?.command).toBe('stop')
+    await eventually(async () => (alive() ? undefined : true))
+    expect(existsSync(pidFile)).toBe(false)
+    expect(autoscaling(stopped).some((argv) => argv[0] === 'set-instance-health')).toBe(false)
+    expect((await streamLines(instanceId)).at(-1)).toBe('hyperform-agent: healthy')
   })
 
   test('no line the agent writes, and no aws argument, holds a configuration value', async () => {
