@@ -136,7 +136,7 @@ function webConfig(overrides: Partial<AgentConfig> = {}): AgentConfig {
 }
 
 /** The policy a `web` instance gets: its own parameter, its references, its repository, its log streams. */
-function instancePolicy(): object {
+function instancePolicy(options: { autoScaling?: boolean } = {}): object {
   const ssmArn = (name: string) => `arn:aws:ssm:${REGION}:${account}:parameter${name}`
   return {
     Version: '2012-10-17',
@@ -154,16 +154,20 @@ function instancePolicy(): object {
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: `arn:aws:logs:${REGION}:${account}:log-group:${LOG_GROUP}:log-stream:web/*`
       },
-      { Effect: 'Allow', Action: 'autoscaling:DescribeAutoScalingInstances', Resource: '*' },
-      {
-        Effect: 'Allow',
-        Action: [
-          'autoscaling:CompleteLifecycleAction',
-          'autoscaling:RecordLifecycleActionHeartbeat',
-          'autoscaling:SetInstanceHealth'
-        ],
-        Resource: [GROUP_ARN(GROUP), GROUP_ARN(asgName(SCOPE, 'web', 'spot'))]
-      }
+      ...(options.autoScaling === false
+        ? []
+        : [
+            { Effect: 'Allow', Action: 'autoscaling:DescribeAutoScalingInstances', Resource: '*' },
+            {
+              Effect: 'Allow',
+              Action: [
+                'autoscaling:CompleteLifecycleAction',
+                'autoscaling:RecordLifecycleActionHeartbeat',
+                'autoscaling:SetInstanceHealth'
+              ],
+              Resource: [GROUP_ARN(GROUP), GROUP_ARN(asgName(SCOPE, 'web', 'spot'))]
+            }
+          ])
     ]
   }
 }
@@ -784,18 +788,23 @@ describe('the launch gate and the watch', () => {
   })
 
   test('Auto Scaling answering with errors is logged and survived: the container runs', async () => {
-    // The emulator answers the lookup itself (an error here): no group, no hook to complete.
-    const lookup = await agent('start', { autoScaling: 'real' })
+    // A role without the Auto Scaling grants: the emulator answers each call AccessDenied.
+    const denied = await launch('hyperform-prj-st-noas-us-east-1', instancePolicy({ autoScaling: false }))
+    // The lookup refused: no group, no hook to complete, the container runs and its line is written.
+    const lookup = await agent('start', { autoScaling: 'real', instance: denied })
     expect(lookup.code).toBe(0)
-    expect(lookup.stderr).toContain(`cannot find the Auto Scaling group of ${instanceId}`)
-    expect(lookup.calls.some((c) => c.operation === 'DescribeAutoScalingInstances' && c.errorCode)).toBe(true)
+    expect(lookup.stderr).toContain(`cannot find the Auto Scaling group of ${denied}`)
+    expect(ops(lookup.calls).filter((o) => o.startsWith('autoscaling:'))).toEqual(
+      Array(3).fill('autoscaling:DescribeAutoScalingInstances AccessDenied')
+    )
     expect(lookup.docker.some((c) => c.command === 'run')).toBe(true)
-    // The group known, the completion goes to the emulator, which refuses it: logged, the start still succeeds.
-    const completion = await agent('start', { autoScaling: 'describe' })
+    expect(await streamLines(denied)).toEqual(['hyperform-agent: healthy'])
+    // The group known (the lookup answered here), the completion refused: logged, the start still succeeds.
+    const completion = await agent('start', { autoScaling: 'describe', instance: denied })
     expect(completion.code).toBe(0)
     const tried = completion.calls.filter((c) => c.operation === 'CompleteLifecycleAction')
     expect(tried.length).toBeGreaterThan(0)
-    for (const call of tried) expect(call.caller).toBe(`instance-${instanceId}`)
+    for (const call of tried) expect(call).toMatchObject({ caller: `instance-${denied}`, errorCode: 'AccessDenied' })
     expect(completion.stderr).toContain(`completing launch hook ${LAUNCH_HOOK} of ${GROUP} with CONTINUE failed`)
   })
 
