@@ -4,13 +4,28 @@
  * instance role's), docker replaced by a stand-in that records what it is asked. Checked: the
  * `docker run` argv, that values travel only through docker's environment and the secret files,
  * the registry login, the AWS calls the agent made, a parameter the role may not read, `stop`,
- * and a pull that keeps failing.
+ * a pull that keeps failing, and the launch gate: the lines the agent writes to its stream and
+ * the Auto Scaling calls it makes (an `aws` wrapper records their argv and, unless a test says
+ * otherwise, answers the autoscaling ones itself: the emulator's Auto Scaling has no lifecycle
+ * hooks here), for a healthy, crashing, crash-looping, unhealthy or slow container, and the watch.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { CloudWatchLogsClient, CreateLogGroupCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
 import {
@@ -28,17 +43,24 @@ import { authorizeImagePull } from '../emulator/services/ecr/index.js'
 import { eventually, sdkConfig } from '../emulator/testing.js'
 import type { CallRecord } from '../emulator/types.js'
 import type { AgentConfig } from '../src/agent/config.js'
-import { configParameterName, containerLogGroupName, instanceRoleName } from '../src/names.js'
+import { asgName, configParameterName, containerLogGroupName, instanceRoleName, LAUNCH_HOOK } from '../src/names.js'
 import { buildUserData } from '../src/userdata.js'
-import { dockerStandIn, type DockerCall, type StandInImage } from './helpers/docker-stand-in.js'
+// @ts-expect-error: a plain .mjs script without type declarations
+import { installedAgent } from '../scripts/agent-script.mjs'
+import { dockerStandIn, type DockerCall, type InspectState, type StandInImage } from './helpers/docker-stand-in.js'
 
-const AGENT = fileURLToPath(new URL('../agent/agent.sh', import.meta.url))
+const SOURCE = fileURLToPath(new URL('../agent/agent.sh', import.meta.url))
+/** The agent as the user data installs it (scripts/agent-script.mjs: without its comments), written in beforeAll. */
+let AGENT: string
 const REGION = 'us-east-1'
 const SCOPE = { project: 'prj', stack: 'st', region: REGION }
 const WEB_CONFIG = configParameterName(SCOPE, 'web')
 const API_CONFIG = configParameterName(SCOPE, 'api')
 const DB_URL_PARAMETER = '/hyperform/prj/st/shared/db-url'
 const LOG_GROUP = containerLogGroupName(SCOPE)
+const GROUP = asgName(SCOPE, 'web', 'on-demand')
+const GROUP_ARN = (name: string): string =>
+  `arn:aws:autoscaling:${REGION}:${account}:autoScalingGroup:*:autoScalingGroupName/${name}`
 
 /** Values that must reach the container and nothing else (no argv, no log line). */
 const VALUES = {
@@ -107,12 +129,14 @@ function webConfig(overrides: Partial<AgentConfig> = {}): AgentConfig {
       options: { mode: 'non-blocking', 'max-buffer-size': '4m' }
     },
     awsCredentials: false,
+    lifecycle: { hook: LAUNCH_HOOK, settleSeconds: 10 },
+    agentLog: { group: LOG_GROUP, region: REGION, streamPrefix: 'web' },
     ...overrides
   }
 }
 
 /** The policy a `web` instance gets: its own parameter, its references, its repository, its log streams. */
-function instancePolicy(): object {
+function instancePolicy(options: { autoScaling?: boolean } = {}): object {
   const ssmArn = (name: string) => `arn:aws:ssm:${REGION}:${account}:parameter${name}`
   return {
     Version: '2012-10-17',
@@ -129,7 +153,21 @@ function instancePolicy(): object {
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: `arn:aws:logs:${REGION}:${account}:log-group:${LOG_GROUP}:log-stream:web/*`
-      }
+      },
+      ...(options.autoScaling === false
+        ? []
+        : [
+            { Effect: 'Allow', Action: 'autoscaling:DescribeAutoScalingInstances', Resource: '*' },
+            {
+              Effect: 'Allow',
+              Action: [
+                'autoscaling:CompleteLifecycleAction',
+                'autoscaling:RecordLifecycleActionHeartbeat',
+                'autoscaling:SetInstanceHealth'
+              ],
+              Resource: [GROUP_ARN(GROUP), GROUP_ARN(asgName(SCOPE, 'web', 'spot'))]
+            }
+          ])
     ]
   }
 }
@@ -185,8 +223,79 @@ interface AgentRun {
   stdout: string
   stderr: string
   docker: DockerCall[]
+  /** The argv of each `aws` command the agent ran (global options included). */
+  aws: string[][]
   calls: CallRecord[]
   run: string
+}
+
+/**
+ * An `aws` wrapper first on PATH: records each argv, then runs the real CLI, except (mode `fake`)
+ * for the autoscaling commands, answered here: describe-auto-scaling-instances prints `group` (in
+ * no group: None), the others succeed silently. Mode `describe` answers only that one; `real`
+ * none (the emulator answers, as it does an operation it lacks: with an error).
+ */
+type AutoScalingMode = 'fake' | 'describe' | 'real'
+function awsStandIn(dir: string, mode: AutoScalingMode, group: string): { env: Record<string, string> } {
+  const real = spawnSync('bash', ['-c', 'command -v aws'], { encoding: 'utf8' }).stdout.trim()
+  const bin = path.join(dir, 'bin')
+  mkdirSync(bin, { recursive: true })
+  const script = [
+    '#!/bin/bash',
+    `python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@" >>"$AWS_STANDIN_LOG"`,
+    'command="" seen=0',
+    'for a in "$@"; do',
+    '  if ((seen)) && [[ $a != -* ]]; then command=$a; break; fi',
+    '  if [[ $a == autoscaling ]]; then seen=1; fi',
+    'done',
+    'if [[ $command == describe-auto-scaling-instances && $AWS_STANDIN_MODE != real ]]; then printf "%s\\n" "${AWS_STANDIN_GROUP:-None}"; exit 0; fi',
+    'if ((seen)) && [[ $AWS_STANDIN_MODE == fake ]]; then exit 0; fi',
+    `exec '${real}' "$@"`,
+    ''
+  ].join('\n')
+  writeFileSync(path.join(bin, 'aws'), script, { mode: 0o755 })
+  return {
+    env: { AWS_STANDIN_LOG: path.join(dir, 'aws.jsonl'), AWS_STANDIN_MODE: mode, AWS_STANDIN_GROUP: group }
+  }
+}
+
+function awsCalls(dir: string): string[][] {
+  const file = path.join(dir, 'aws.jsonl')
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as string[])
+    : []
+}
+
+/** The autoscaling commands among them, without the global options (--endpoint-url, --region). */
+function autoscaling(run: AgentRun, heartbeats = false): string[][] {
+  return run.aws
+    .filter((argv) => argv.includes('autoscaling'))
+    .filter((argv) => heartbeats || !argv.includes('record-lifecycle-action-heartbeat'))
+    .map((argv) => {
+      const rest = argv.slice(argv.indexOf('autoscaling') + 1)
+      const out: string[] = []
+      for (let i = 0; i < rest.length; i++) {
+        if (rest[i] === '--region') i++
+        else out.push(rest[i]!)
+      }
+      return out
+    })
+}
+
+/** What the agent wrote to its stream `web/<instance-id>`. */
+async function streamLines(instance: string): Promise<string[]> {
+  const logs = new CloudWatchLogsClient(sdkConfig(emu))
+  try {
+    const out = await logs.send(new GetLogEventsCommand({ logGroupName: LOG_GROUP, logStreamName: `web/${instance}` }))
+    return (out.events ?? []).map((e) => e.message ?? '')
+  } catch {
+    return []
+  } finally {
+    logs.destroy()
+  }
 }
 
 /** Runs `bash agent/agent.sh <command>` as the instance would, in a fresh directory unless `dir` is given. */
@@ -200,6 +309,13 @@ async function agent(
     delay?: number
     instance?: string
     onSpawn?: () => void
+    /** How `aws autoscaling` is answered (default fake, in group GROUP; '' is in no group). */
+    autoScaling?: AutoScalingMode
+    group?: string
+    /** Test-only timings and the watch (default: no watch). */
+    env?: Record<string, string>
+    /** Output to files, and only the agent's own exit awaited (a watch left running does not hold it). */
+    detached?: boolean
   } = {}
 ): Promise<AgentRun> {
   const dir = options.dir ?? mkdtempSync(path.join(work, 'instance-'))
@@ -211,6 +327,7 @@ async function agent(
     `HYPERFORM_REGION=${REGION}\nHYPERFORM_CONFIG=${options.config ?? `${WEB_CONFIG}:1`}\n`
   )
   const docker = dockerStandIn(dir, options.images)
+  const awsWrapper = awsStandIn(dir, options.autoScaling ?? 'fake', options.group ?? GROUP)
   // No static credentials anywhere: the CLI must take the instance role's from the metadata service.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')))
   const env = {
@@ -224,9 +341,29 @@ async function agent(
     HYPERFORM_IMDS: imdsOf(options.instance ?? instanceId),
     HYPERFORM_AWS_ENDPOINT: emu.endpoint,
     HYPERFORM_ATTEMPTS: String(options.attempts ?? 3),
-    HYPERFORM_RETRY_DELAY: String(options.delay ?? 0)
+    HYPERFORM_RETRY_DELAY: String(options.delay ?? 0),
+    ...awsWrapper.env,
+    HYPERFORM_POLL: '0.05',
+    HYPERFORM_SETTLE: '1',
+    HYPERFORM_HEARTBEAT: '30',
+    HYPERFORM_HEALTH_MARGIN: '0',
+    HYPERFORM_WATCH_INTERVAL: '0.05',
+    HYPERFORM_WATCH_ROUNDS: '0',
+    ...options.env
   }
   await control.resetCalls()
+  if (options.detached) {
+    // Output to files: the agent's exit is awaited, not the end of what it leaves running (the watch).
+    const out = openSync(path.join(dir, `${command}.out`), 'w')
+    const err = openSync(path.join(dir, `${command}.err`), 'w')
+    const child = spawn('bash', [AGENT, command], { env, stdio: ['ignore', out, err] })
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+    closeSync(out)
+    closeSync(err)
+    const stdout = readFileSync(path.join(dir, `${command}.out`), 'utf8')
+    const stderr = readFileSync(path.join(dir, `${command}.err`), 'utf8')
+    return { code, stdout, stderr, docker: docker.calls(), aws: awsCalls(dir), calls: await control.calls(), run }
+  }
   const child = spawn('bash', [AGENT, command], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   options.onSpawn?.()
   let stdout = ''
@@ -234,7 +371,7 @@ async function agent(
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  return { code, stdout, stderr, docker: docker.calls(), calls: await control.calls(), run }
+  return { code, stdout, stderr, docker: docker.calls(), aws: awsCalls(dir), calls: await control.calls(), run }
 }
 
 const ops = (calls: CallRecord[]) =>
@@ -242,6 +379,8 @@ const ops = (calls: CallRecord[]) =>
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'hyperform-agent-'))
+  AGENT = path.join(work, 'hyperform-agent')
+  writeFileSync(AGENT, (installedAgent as (script: string) => string)(readFileSync(SOURCE, 'utf8')), { mode: 0o755 })
   // the real script is the agent here: the emulator runs no stand-in beside it
   emu = await startEmulator({ simulation: { agentStandIn: false } })
   control = new EmulatorClient(emu.endpoint)
@@ -257,6 +396,9 @@ beforeAll(async () => {
       new CreateSecretCommand({ Name: 'prj/st/db-password', SecretString: VALUES.dbPassword })
     )
     secretArn = secret.ARN ?? ''
+    const logs = new CloudWatchLogsClient(admin)
+    await logs.send(new CreateLogGroupCommand({ logGroupName: LOG_GROUP }))
+    logs.destroy()
     await ssm.send(new PutParameterCommand({ Name: DB_URL_PARAMETER, Value: VALUES.dbUrl, Type: 'SecureString' }))
     await ssm.send(
       new PutParameterCommand({ Name: WEB_CONFIG, Value: JSON.stringify(webConfig()), Type: 'SecureString' })
@@ -347,7 +489,7 @@ describe('the instance agent script', () => {
   test('docker receives every environment value byte for byte through its environment, none on any command line', () => {
     const run = started.docker.find((c) => c.command === 'run')
     expect(run?.env).toEqual({ GREETING: VALUES.greeting, 'dotted.name': VALUES.dotted, DATABASE_URL: VALUES.dbUrl })
-    const argvs = started.docker.map((c) => c.argv.join('\0')).join('\n')
+    const argvs = [...started.docker.map((c) => c.argv), ...started.aws].map((argv) => argv.join('\0')).join('\n')
     for (const value of Object.values(VALUES)) {
       expect(argvs).not.toContain(value.trim())
       expect(started.stdout + started.stderr).not.toContain(value.trim())
@@ -367,7 +509,7 @@ describe('the instance agent script', () => {
   })
 
   test('logs in to the registry as AWS with the password on stdin, pulls, and replaces a previous container', () => {
-    expect(started.docker.map((c) => c.command)).toEqual(['login', 'pull', 'rm', 'run'])
+    expect(started.docker.map((c) => c.command)).toEqual(['login', 'pull', 'rm', 'run', 'inspect'])
     expect(started.docker[0]?.login).toEqual({ user: 'AWS', host: registry, passwordFromStdin: true })
     expect(started.docker[1]?.args).toEqual(['--quiet', `${registry}/prj/web:1.4`])
     expect(started.docker[2]?.args).toEqual(['-f', 'web'])
@@ -385,12 +527,16 @@ describe('the instance agent script', () => {
     })
   })
 
-  test('reads its configuration, the referenced parameter and secret, and a registry token, as the instance role', () => {
+  test('reads its configuration, the referenced parameter and secret, and a registry token, and writes its line, as the instance role', () => {
     expect(ops(started.calls)).toEqual([
       'ssm:GetParameter',
       'ssm:GetParameter',
       'secretsmanager:GetSecretValue',
-      'ecr:GetAuthorizationToken'
+      'ecr:GetAuthorizationToken',
+      // the stream does not exist yet (docker here is a stand-in): made, then written
+      'logs:PutLogEvents ResourceNotFoundException',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents'
     ])
     for (const call of started.calls) expect(call.caller).toBe(`instance-${instanceId}`)
   })
@@ -428,7 +574,7 @@ describe('the instance agent script', () => {
     const reads = ops(run.calls).filter((o) => o.startsWith('ssm:GetParameter'))
     expect(reads[0]).toBe('ssm:GetParameter AccessDeniedException')
     expect(reads.at(-1)).toBe('ssm:GetParameter')
-    expect(run.docker.map((c) => c.command)).toEqual(['login', 'pull', 'rm', 'run'])
+    expect(run.docker.map((c) => c.command)).toEqual(['login', 'pull', 'rm', 'run', 'inspect'])
   })
 
   test("another service's configuration is denied: the agent exits 4 naming the parameter, never its value", async () => {
@@ -505,5 +651,231 @@ describe('the instance agent script', () => {
     expect(failed.docker.some((c) => c.command === 'run')).toBe(false)
     expect(failed.stderr).toContain('pull access denied')
     expect(failed.stderr).toContain(`cannot pull image ${image}`)
+  })
+})
+
+describe('the launch gate and the watch', () => {
+  const IMAGE = (): string => `${registry}/prj/web:1.4`
+  const running = (health?: string, output?: string): InspectState => ({
+    State: {
+      Status: 'running',
+      Running: true,
+      ...(health ? { Health: { Status: health, Log: output ? [{ Output: output, ExitCode: 1 }] : [] } } : {})
+    },
+    RestartCount: 0
+  })
+  const complete = (result: string, group = GROUP): string[] => [
+    'complete-lifecycle-action',
+    ...['--lifecycle-hook-name', LAUNCH_HOOK, '--auto-scaling-group-name', group],
+    ...['--lifecycle-action-result', result, '--instance-id', instanceId]
+  ]
+
+  /** Starts with scripted `docker inspect` states; answers the run and the lines it added to the stream. */
+  async function gated(
+    states: InspectState[] | undefined,
+    options: Parameters<typeof agent>[1] = {}
+  ): Promise<{ run: AgentRun; lines: string[] }> {
+    const before = await streamLines(instanceId)
+    const run = await agent('start', { images: states ? [{ image: IMAGE(), states }] : [], ...options })
+    const after = await streamLines(instanceId)
+    return { run, lines: after.slice(before.length) }
+  }
+
+  test('a healthy container: the agent finds its group, writes "healthy" to its stream, then completes the hook with CONTINUE', async () => {
+    const { run, lines } = await gated([running('starting'), running('starting'), running('healthy')], {
+      env: { HYPERFORM_HEARTBEAT: '0.2' }
+    })
+    expect(run.code).toBe(0)
+    expect(lines).toEqual(['hyperform-agent: healthy'])
+    // heartbeats while it reads, pulls and starts, none after the hook is completed
+    const all = autoscaling(run, true)
+    const heartbeats = all.filter((argv) => argv[0] === 'record-lifecycle-action-heartbeat')
+    expect(heartbeats.length).toBeGreaterThan(0)
+    for (const argv of heartbeats)
+      expect(argv).toEqual([
+        'record-lifecycle-action-heartbeat',
+        ...['--lifecycle-hook-name', LAUNCH_HOOK, '--auto-scaling-group-name', GROUP, '--instance-id', instanceId]
+      ])
+    expect(all.at(-1)?.[0]).toBe('complete-lifecycle-action')
+    expect(autoscaling(run)).toEqual([
+      [
+        'describe-auto-scaling-instances',
+        '--instance-ids',
+        instanceId,
+        ...['--query', 'AutoScalingInstances[0].AutoScalingGroupName', '--output', 'text']
+      ],
+      complete('CONTINUE')
+    ])
+    expect(run.stderr).toContain(
+      `instance ${instanceId} is in Auto Scaling group ${GROUP} (launch hook ${LAUNCH_HOOK})`
+    )
+    expect(run.stderr).toContain(`launch hook ${LAUNCH_HOOK} of ${GROUP} completed with CONTINUE`)
+    expect(run.docker.filter((c) => c.command === 'inspect').length).toBeGreaterThanOrEqual(3)
+  })
+
+  test('without a health status, the container is healthy once it has run the settle time without a restart', async () => {
+    const { run, lines } = await gated([
+      running(),
+      { ...running(), RestartCount: 1 },
+      { ...running(), RestartCount: 1 }
+    ])
+    expect(run.code).toBe(0)
+    expect(lines).toEqual(['hyperform-agent: healthy'])
+    expect(autoscaling(run).at(-1)).toEqual(complete('CONTINUE'))
+  })
+
+  test("a pull that keeps failing abandons the launch with docker's message (exit 8)", async () => {
+    const { run, lines } = await agent('start', { images: [{ image: IMAGE(), pull: 'denied' }] }).then(async (r) => ({
+      run: r,
+      lines: (await streamLines(instanceId)).filter((l) => l.includes('pull failed'))
+    }))
+    expect(run.code).toBe(8)
+    expect(lines.at(-1)).toBe(
+      `hyperform-agent: abandon: pull failed: Error response from daemon: pull access denied for ${registry}/prj/web, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`
+    )
+    expect(autoscaling(run).at(-1)).toEqual(complete('ABANDON'))
+    expect(run.docker.some((c) => c.command === 'run')).toBe(false)
+  })
+
+  test('a container that exits and is not restarted abandons the launch with its exit code (exit 11)', async () => {
+    const exited = { State: { Status: 'exited', Running: false, ExitCode: 3 }, RestartCount: 0 }
+    const { run, lines } = await gated([running(), exited])
+    expect(run.code).toBe(11)
+    expect(lines).toEqual(['hyperform-agent: abandon: container exited with code 3'])
+    expect(autoscaling(run).at(-1)).toEqual(complete('ABANDON'))
+    expect(autoscaling(run).some((argv) => argv.includes('CONTINUE'))).toBe(false)
+  })
+
+  test('a container restarted more than 3 times abandons the launch, naming the exit code and the restarts', async () => {
+    const restarting = (n: number): InspectState => ({
+      State: { Status: 'restarting', Running: true, Restarting: true, ExitCode: 1 },
+      RestartCount: n
+    })
+    const { run, lines } = await gated([restarting(1), restarting(2), restarting(3), restarting(4)])
+    expect(run.code).toBe(11)
+    expect(lines).toEqual(['hyperform-agent: abandon: container exited with code 1 after 4 restarts'])
+    expect(autoscaling(run).at(-1)).toEqual(complete('ABANDON'))
+  })
+
+  test('an unhealthy container abandons the launch with the last health check output', async () => {
+    const { run, lines } = await gated([
+      running('starting'),
+      running('unhealthy', 'curl: (7) Failed to connect\nto localhost port 80\n')
+    ])
+    expect(run.code).toBe(11)
+    expect(lines).toEqual(['hyperform-agent: abandon: unhealthy: curl: (7) Failed to connect to localhost port 80'])
+    expect(autoscaling(run).at(-1)).toEqual(complete('ABANDON'))
+  })
+
+  test('a health status still starting past start period + retries x (interval + timeout) abandons the launch', async () => {
+    const slow: InspectState = {
+      ...running('starting'),
+      Config: { Healthcheck: { Interval: 100_000_000, Timeout: 100_000_000, Retries: 1, StartPeriod: 0 } }
+    }
+    const { run, lines } = await gated([slow])
+    expect(run.code).toBe(11)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^hyperform-agent: abandon: not healthy after \d+s$/)
+    expect(autoscaling(run).at(-1)).toEqual(complete('ABANDON'))
+  })
+
+  test('an instance in no group runs its container and says so; its line is written all the same', async () => {
+    const { run, lines } = await gated(undefined, { group: '' })
+    expect(run.code).toBe(0)
+    expect(run.stderr).toContain(`instance ${instanceId} is in no Auto Scaling group: no launch hook to complete`)
+    expect(lines).toEqual(['hyperform-agent: healthy'])
+    expect(autoscaling(run).map((argv) => argv[0])).toEqual(['describe-auto-scaling-instances'])
+  })
+
+  test('Auto Scaling answering with errors is logged and survived: the container runs', async () => {
+    // A role without the Auto Scaling grants: the emulator answers each call AccessDenied.
+    const denied = await launch('hyperform-prj-st-noas-us-east-1', instancePolicy({ autoScaling: false }))
+    // The lookup refused: no group, no hook to complete, the container runs and its line is written.
+    const lookup = await agent('start', { autoScaling: 'real', instance: denied })
+    expect(lookup.code).toBe(0)
+    expect(lookup.stderr).toContain(`cannot find the Auto Scaling group of ${denied}`)
+    expect(ops(lookup.calls).filter((o) => o.startsWith('autoscaling:'))).toEqual(
+      Array(3).fill('autoscaling:DescribeAutoScalingInstances AccessDenied')
+    )
+    expect(lookup.docker.some((c) => c.command === 'run')).toBe(true)
+    expect(await streamLines(denied)).toEqual(['hyperform-agent: healthy'])
+    // The group known (the lookup answered here), the completion refused: logged, the start still succeeds.
+    const completion = await agent('start', { autoScaling: 'describe', instance: denied })
+    expect(completion.code).toBe(0)
+    const tried = completion.calls.filter((c) => c.operation === 'CompleteLifecycleAction')
+    expect(tried.length).toBeGreaterThan(0)
+    for (const call of tried) expect(call).toMatchObject({ caller: `instance-${denied}`, errorCode: 'AccessDenied' })
+    expect(completion.stderr).toContain(`completing launch hook ${LAUNCH_HOOK} of ${GROUP} with CONTINUE failed`)
+  })
+
+  test('the watch: a container turning unhealthy after CONTINUE is reported Unhealthy to its group, with its line', async () => {
+    const { run, lines } = await gated([running('healthy'), running('healthy'), running('unhealthy', 'HTTP 503')], {
+      env: { HYPERFORM_WATCH_ROUNDS: '5' }
+    })
+    expect(run.code).toBe(0)
+    expect(lines).toEqual(['hyperform-agent: healthy', 'hyperform-agent: unhealthy: health check failing: HTTP 503'])
+    expect(autoscaling(run).slice(1)).toEqual([
+      complete('CONTINUE'),
+      [
+        'set-instance-health',
+        '--instance-id',
+        instanceId,
+        '--health-status',
+        'Unhealthy',
+        '--no-should-respect-grace-period'
+      ]
+    ])
+  })
+
+  test('the watch: a container that exits for good, or keeps restarting, is reported too; a healthy one is not', async () => {
+    const exited = { State: { Status: 'exited', Running: false, ExitCode: 137 }, RestartCount: 0 }
+    const gone = await gated([running('healthy'), running('healthy'), exited], { env: { HYPERFORM_WATCH_ROUNDS: '5' } })
+    expect(gone.lines).toEqual([
+      'hyperform-agent: healthy',
+      'hyperform-agent: unhealthy: container exited with code 137'
+    ])
+    expect(autoscaling(gone.run).at(-1)?.[0]).toBe('set-instance-health')
+    const loop = (n: number): InspectState => ({ ...running('starting'), RestartCount: n })
+    const looping = await gated([running('healthy'), loop(1), loop(2), loop(3), loop(4)], {
+      env: { HYPERFORM_WATCH_ROUNDS: '6' }
+    })
+    expect(looping.lines.at(-1)).toBe(
+      'hyperform-agent: unhealthy: container keeps restarting: container exited with code 0 after 4 restarts'
+    )
+    const fine = await gated([running('healthy')], { env: { HYPERFORM_WATCH_ROUNDS: '3' } })
+    expect(fine.lines).toEqual(['hyperform-agent: healthy'])
+    expect(autoscaling(fine.run).some((argv) => argv[0] === 'set-instance-health')).toBe(false)
+  })
+
+  test('the watch runs on after start, in the background, until stop ends it before stopping the container: nothing is reported', async () => {
+    const started = await agent('start', {
+      images: [{ image: IMAGE(), states: [running('healthy')] }],
+      env: { HYPERFORM_WATCH_ROUNDS: '-1' },
+      detached: true
+    })
+    expect(started.code).toBe(0)
+    const pidFile = path.join(started.run, 'watch.pid')
+    const pid = await eventually(async () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined))
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    expect(alive()).toBe(true)
+    const stopped = await agent('stop', { dir: path.dirname(started.run) })
+    expect(stopped.code).toBe(0)
+    expect(stopped.docker.at(-1)?.command).toBe('stop')
+    await eventually(async () => (alive() ? undefined : true))
+    expect(existsSync(pidFile)).toBe(false)
+    expect(autoscaling(stopped).some((argv) => argv[0] === 'set-instance-health')).toBe(false)
+    expect((await streamLines(instanceId)).at(-1)).toBe('hyperform-agent: healthy')
+  })
+
+  test('no line the agent writes, and no aws argument, holds a configuration value', async () => {
+    const all = (await streamLines(instanceId)).join('\n')
+    for (const value of Object.values(VALUES)) expect(all).not.toContain(value.trim())
   })
 })

@@ -22,6 +22,7 @@ import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import type { AgentConfig } from '../src/agent/config.js'
+import { LAUNCH_HOOK } from '../src/names.js'
 import type { ContainerView } from '../emulator/agent/index.js'
 import { EmulatorClient } from '../emulator/client.js'
 import { startEmulator, type Emulator } from '../emulator/server.js'
@@ -42,7 +43,13 @@ const GROUP = '/hyperform/shop/prod'
 
 beforeAll(async () => {
   emu = await startEmulator({
-    simulation: { launchDelayMs: 5, terminateDelayMs: 5, containerRestartDelayMs: 10, agentRetryDelayMs: 2 }
+    simulation: {
+      launchDelayMs: 5,
+      terminateDelayMs: 5,
+      containerRestartDelayMs: 10,
+      agentRetryDelayMs: 2,
+      containerSettleMs: 20
+    }
   })
   control = new EmulatorClient(emu.endpoint)
   ec2 = new EC2Client(sdkConfig(emu))
@@ -62,8 +69,20 @@ afterAll(async () => {
 
 const parameterArn = (name: string): string => `arn:aws:ssm:${REGION}:${emu.accountId}:parameter${name}`
 
-/** What an instance role of a service needs: its configuration, its log stream. */
-function servicePolicy(service: string, extra: object[] = []): object {
+/** What an instance role of a service needs: its configuration, its log stream, its group (named after it). */
+function servicePolicy(service: string, extra: object[] = [], options: { autoScaling?: boolean } = {}): object {
+  const autoScaling = [
+    { Effect: 'Allow', Action: 'autoscaling:DescribeAutoScalingInstances', Resource: '*' },
+    {
+      Effect: 'Allow',
+      Action: [
+        'autoscaling:CompleteLifecycleAction',
+        'autoscaling:RecordLifecycleActionHeartbeat',
+        'autoscaling:SetInstanceHealth'
+      ],
+      Resource: `arn:aws:autoscaling:${REGION}:${emu.accountId}:autoScalingGroup:*:autoScalingGroupName/${service}`
+    }
+  ]
   return {
     Version: '2012-10-17',
     Statement: [
@@ -73,6 +92,7 @@ function servicePolicy(service: string, extra: object[] = []): object {
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: `arn:aws:logs:${REGION}:${emu.accountId}:log-group:${GROUP}:log-stream:${service}/*`
       },
+      ...(options.autoScaling === false ? [] : autoScaling),
       ...extra
     ]
   }
@@ -108,6 +128,8 @@ function agentConfig(service: string, overrides: Partial<AgentConfig> = {}): Age
     stopGracePeriod: 10,
     logging: { driver: 'awslogs', group: GROUP, region: REGION, streamPrefix: service, options: {} },
     awsCredentials: false,
+    lifecycle: { hook: LAUNCH_HOOK, settleSeconds: 10 },
+    agentLog: { group: GROUP, region: REGION, streamPrefix: service },
     ...overrides
   }
 }
@@ -168,6 +190,22 @@ async function deploy(
   return { instanceId, container: await control.container(instanceId) }
 }
 
+/** The operations the agent of an instance made, in order; the Auto Scaling ones apart (see autoScalingOps). */
+function agentOps(instanceId: string): string[] {
+  return emu
+    .calls()
+    .filter((c) => c.caller === `instance-${instanceId}` && c.service !== 'autoscaling')
+    .map((c) => `${c.service}:${c.operation}`)
+}
+
+/** The Auto Scaling operations the agent of an instance called (answered or not: their errors are the agent's to survive). */
+function autoScalingOps(instanceId: string): string[] {
+  return emu
+    .calls()
+    .filter((c) => c.caller === `instance-${instanceId}` && c.service === 'autoscaling')
+    .map((c) => c.operation)
+}
+
 async function lines(stream: string): Promise<string[]> {
   const out = await logs.send(new GetLogEventsCommand({ logGroupName: GROUP, logStreamName: stream }))
   return (out.events ?? []).map((e) => e.message ?? '')
@@ -176,30 +214,54 @@ async function lines(stream: string): Promise<string[]> {
 test("the container's lines land in <service>/<instance-id>, written with the instance role's credentials", async () => {
   await control.setImages({ image: 'shop/web:1', logs: ['listening on :8080', 'ready'] })
   const { instanceId, container } = await deploy('web', { config: { ports: ['80:8080'] } })
-  expect(container).toMatchObject({ state: 'running', health: 'healthy', restarts: 0, image: 'shop/web:1' })
+  expect(container).toMatchObject({
+    state: 'running',
+    health: 'healthy',
+    restarts: 0,
+    image: 'shop/web:1',
+    lifecycle: 'continued'
+  })
   expect(container.spec).toMatchObject({
     image: 'shop/web:1',
     ports: ['80:8080'],
     env: { MODE: 'production' },
     logging: { driver: 'awslogs', group: GROUP, stream: `web/${instanceId}` }
   })
-  expect(await lines(`web/${instanceId}`)).toEqual(['listening on :8080', 'ready'])
-  const agentCalls = emu.calls().filter((c) => c.caller === `instance-${instanceId}`)
-  expect(agentCalls.map((c) => c.operation)).toEqual(['GetParameter', 'CreateLogStream', 'PutLogEvents'])
+  expect(await lines(`web/${instanceId}`)).toEqual(['listening on :8080', 'ready', 'hyperform-agent: healthy'])
+  // the container's stream and lines, then the agent's line
+  expect(agentOps(instanceId)).toEqual([
+    'ssm:GetParameter',
+    'logs:CreateLogStream',
+    'logs:PutLogEvents',
+    'logs:CreateLogStream',
+    'logs:PutLogEvents'
+  ])
+  expect(autoScalingOps(instanceId)[0]).toBe('DescribeAutoScalingInstances')
 })
 
 test('a crashing image with restart on-failure:2 is restarted exactly twice and logs its lines three times', async () => {
   await control.setImages({ image: 'shop/worker:1', run: 'crash', logs: ['boom'] })
   const { instanceId, container } = await deploy('worker', { config: { restart: 'on-failure:2' } })
-  expect(container).toMatchObject({ state: 'exited', health: 'none', restarts: 2 })
-  expect(await lines(`worker/${instanceId}`)).toEqual(['boom', 'boom', 'boom'])
+  expect(container).toMatchObject({
+    state: 'exited',
+    health: 'none',
+    restarts: 2,
+    lifecycle: 'abandoned',
+    lifecycleReason: 'container exited with code 1 after 2 restarts'
+  })
+  expect(await lines(`worker/${instanceId}`)).toEqual([
+    'boom',
+    'boom',
+    'boom',
+    'hyperform-agent: abandon: container exited with code 1 after 2 restarts'
+  ])
 })
 
 test('a crashing image with restart no stays exited after one run', async () => {
   await control.setImages({ image: 'shop/once:1', run: 'crash', logs: ['once'] })
   const { instanceId, container } = await deploy('once', { config: { restart: 'no' } })
-  expect(container).toMatchObject({ state: 'exited', restarts: 0 })
-  expect(await lines(`once/${instanceId}`)).toEqual(['once'])
+  expect(container).toMatchObject({ state: 'exited', restarts: 0, lifecycle: 'abandoned' })
+  expect(await lines(`once/${instanceId}`)).toEqual(['once', 'hyperform-agent: abandon: container exited with code 1'])
 })
 
 test('restart always keeps restarting a crashing container while the instance runs, up to the bound', async () => {
@@ -208,7 +270,18 @@ test('restart always keeps restarting a crashing container while the instance ru
   const { instanceId, container } = await deploy('loop', { config: { restart: 'always' } })
   await control.setSimulation({ containerMaxRestarts: 10 })
   expect(container.restarts).toBe(3)
-  expect(await lines(`loop/${instanceId}`)).toHaveLength(4)
+  expect(await lines(`loop/${instanceId}`)).toEqual([
+    ...['again', 'again', 'again', 'again'],
+    'hyperform-agent: abandon: container exited with code 1 after 3 restarts'
+  ])
+  // more than 3 restarts is a crash loop: abandoned after the fourth, once, while docker keeps restarting
+  await control.setSimulation({ containerMaxRestarts: 6 })
+  await control.setImages({ image: 'shop/loop2:1', run: 'crash', logs: ['again'] })
+  const looped = await deploy('loop2', { config: { restart: 'always' } })
+  await control.setSimulation({ containerMaxRestarts: 10 })
+  expect(looped.container).toMatchObject({ restarts: 6, lifecycle: 'abandoned' })
+  const agentLines = (await lines(`loop2/${looped.instanceId}`)).filter((l) => l.startsWith('hyperform-agent:'))
+  expect(agentLines).toEqual(['hyperform-agent: abandon: container exited with code 1 after 4 restarts'])
 })
 
 test('references resolve with the instance role: an SSM parameter into the environment, a secret into its file', async () => {
@@ -232,8 +305,10 @@ test('references resolve with the instance role: an SSM parameter into the envir
     { Effect: 'Allow', Action: 'ssm:GetParameter', Resource: parameterArn('/hyperform/shop/prod/shared/*') },
     { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: arn }
   ]
-  const { container } = await deploy('store', { config, policy: servicePolicy('store', reads) })
+  const { instanceId: storeId, container } = await deploy('store', { config, policy: servicePolicy('store', reads) })
   expect(container.state).toBe('running')
+  // the agent's lines name no value
+  expect((await lines(`store/${storeId}`)).join('\n')).not.toMatch(/s3cr3t!|postgres:|hello/)
   expect(container.spec?.env).toEqual({ MODE: 'production', DATABASE_URL: 'postgres://db:5432' })
   expect(container.spec?.secrets).toEqual([
     { name: 'db_password', target: '/run/secrets/db_password', mode: '0400', uid: '1000', content: 's3cr3t!' },
@@ -261,38 +336,36 @@ test('an ECR image makes the agent get an authorization token, and the pull need
   ]
   const { instanceId, container } = await deploy('api', { config, policy: servicePolicy('api', pull) })
   expect(container).toMatchObject({ state: 'running', image })
-  const ops = emu.calls().filter((c) => c.caller === `instance-${instanceId}`)
-  expect(ops.map((c) => `${c.service}:${c.operation}`)).toEqual([
+  expect(agentOps(instanceId)).toEqual([
     'ssm:GetParameter',
     'ecr:GetAuthorizationToken',
     'logs:CreateLogStream',
+    'logs:PutLogEvents',
+    'logs:CreateLogStream',
     'logs:PutLogEvents'
   ])
-  expect(await lines(`api/${instanceId}`)).toEqual(['api up'])
+  expect(await lines(`api/${instanceId}`)).toEqual(['api up', 'hyperform-agent: healthy'])
   // a token alone does not pull: the repository's read actions are the instance role's too
   const tokenOnly = { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' }
   const { instanceId: other, container: refused } = await deploy('api2', {
     config,
     policy: servicePolicy('api2', [tokenOnly])
   })
-  expect(refused.state).toBe('failed')
+  expect(refused).toMatchObject({ state: 'failed', lifecycle: 'abandoned' })
   expect(refused.error).toMatch(
     /^pull denied: .*not authorized to perform: ecr:BatchGetImage on resource: arn:aws:ecr:/
   )
+  expect(refused.lifecycleReason).toMatch(/^pull failed: Error response from daemon: .*ecr:BatchGetImage/)
   expect(emu.calls().some((c) => c.caller === `instance-${other}` && c.operation === 'GetAuthorizationToken')).toBe(
     true
   )
 })
 
-test('logging none makes no Logs calls; a missing log group fails the container as docker run fails', async () => {
+test("logging none makes no Logs calls but the agent's line; a missing log group fails the container as docker run fails", async () => {
   const { instanceId, container } = await deploy('quiet', { config: { logging: { driver: 'none' } } })
   expect(container).toMatchObject({ state: 'running', health: 'healthy', spec: { logging: { driver: 'none' } } })
-  expect(
-    emu
-      .calls()
-      .filter((c) => c.caller === `instance-${instanceId}`)
-      .map((c) => c.service)
-  ).toEqual(['ssm'])
+  expect(agentOps(instanceId)).toEqual(['ssm:GetParameter', 'logs:CreateLogStream', 'logs:PutLogEvents'])
+  expect(await lines(`quiet/${instanceId}`)).toEqual(['hyperform-agent: healthy'])
   const logging = {
     driver: 'awslogs',
     group: '/hyperform/shop/gone',
@@ -304,18 +377,20 @@ test('logging none makes no Logs calls; a missing log group fails the container 
   const { container: lost } = await deploy('lost', { config: { logging: logging as AgentConfig['logging'] }, policy })
   expect(lost).toMatchObject({
     state: 'failed',
+    lifecycle: 'abandoned',
+    lifecycleReason: expect.stringMatching(/^ResourceNotFoundException: .*log group/),
     error: expect.stringMatching(/^ResourceNotFoundException: .*log group/)
   })
 })
 
-test('a denied pull fails the container with the reason, and nothing runs', async () => {
+test('a denied pull fails the container with the reason, and nothing runs: the only line is the abandon', async () => {
   await control.setImages({ image: 'shop/private:1', pull: 'denied' })
   const { instanceId, container } = await deploy('private')
-  expect(container.state).toBe('failed')
+  expect(container).toMatchObject({ state: 'failed', health: 'none', lifecycle: 'abandoned' })
   expect(container.error).toMatch(/pull denied.*shop\/private:1/)
-  expect(emu.calls().some((c) => c.caller === `instance-${instanceId}` && c.operation === 'CreateLogStream')).toBe(
-    false
-  )
+  expect(await lines(`private/${instanceId}`)).toEqual([
+    'hyperform-agent: abandon: pull failed: Error response from daemon: pull access denied for shop/private:1'
+  ])
 })
 
 test('a role not allowed to read the configuration fails with AccessDenied naming the action, after retrying', async () => {
@@ -365,8 +440,13 @@ test('a permission granted while the agent retries is enough: the configuration 
 test('an unhealthy image keeps running unhealthy; terminating its instance stops the container', async () => {
   await control.setImages({ image: 'shop/sick:1', run: 'unhealthy' })
   const { instanceId, container } = await deploy('sick')
-  expect(container).toMatchObject({ state: 'running', health: 'unhealthy' })
-  expect(await lines(`sick/${instanceId}`)).toEqual(['shop/sick:1 started'])
+  expect(container).toMatchObject({
+    state: 'running',
+    health: 'unhealthy',
+    lifecycle: 'abandoned',
+    lifecycleReason: 'unhealthy'
+  })
+  expect(await lines(`sick/${instanceId}`)).toEqual(['shop/sick:1 started', 'hyperform-agent: abandon: unhealthy'])
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }))
   await emu.waitIdle()
   expect(await control.container(instanceId)).toMatchObject({ state: 'exited', health: 'none' })
@@ -450,4 +530,91 @@ test('the image catalogue validates entries, fills defaults, accepts arrays and 
   }
   // a refused array changes nothing, not even its valid entries
   expect((await control.images()).some((e) => e.image === 'ok:1')).toBe(false)
+})
+
+test('the launch gate: the agent looks its group up by its own instance id, and a healthy container is continued after the settle time', async () => {
+  const { instanceId, container } = await deploy('gated')
+  expect(container).toMatchObject({ state: 'running', health: 'healthy', lifecycle: 'continued' })
+  expect(container.lifecycleReason).toBeUndefined()
+  const describe = emu
+    .calls()
+    .filter((c) => c.caller === `instance-${instanceId}` && c.operation === 'DescribeAutoScalingInstances')
+  expect(describe).toHaveLength(1)
+  expect(describe[0]?.region).toBe(REGION)
+  // a group found is one the hook is completed in, with the configured hook and the verdict
+  const completions = emu
+    .calls()
+    .filter((c) => c.caller === `instance-${instanceId}` && c.operation === 'CompleteLifecycleAction')
+  if (container.group) {
+    expect(container.group).toBe('gated')
+    expect(completions).toHaveLength(1)
+  } else {
+    // this emulator's Auto Scaling does not serve the lookup: its error is kept, the run goes on
+    expect(container.error).toMatch(/^DescribeAutoScalingInstances: /)
+    expect(completions).toHaveLength(0)
+  }
+  expect(await lines(`gated/${instanceId}`)).toEqual(['shop/gated:1 started', 'hyperform-agent: healthy'])
+})
+
+test('Auto Scaling calls the role may not make are kept in the error, and the container runs and is gated all the same', async () => {
+  const { instanceId, container } = await deploy('denied', {
+    policy: servicePolicy('denied', [], { autoScaling: false })
+  })
+  expect(container).toMatchObject({ state: 'running', health: 'healthy', lifecycle: 'continued' })
+  expect(container.error).toMatch(
+    /^DescribeAutoScalingInstances: AccessDenied.*not authorized to perform: autoscaling:DescribeAutoScalingInstances/
+  )
+  expect(autoScalingOps(instanceId)).toEqual(['DescribeAutoScalingInstances'])
+  expect(await lines(`denied/${instanceId}`)).toEqual(['shop/denied:1 started', 'hyperform-agent: healthy'])
+})
+
+test('a configuration without lifecycle has no gate: no Auto Scaling call, no line of the agent', async () => {
+  const { instanceId, container } = await deploy('ungated', {
+    config: { lifecycle: undefined, agentLog: undefined }
+  })
+  expect(container).toMatchObject({ state: 'running', lifecycle: 'none' })
+  expect(autoScalingOps(instanceId)).toEqual([])
+  expect(await lines(`ungated/${instanceId}`)).toEqual(['shop/ungated:1 started'])
+})
+
+test('a container turning unhealthy after the gate: the agent writes its line and reports the instance with SetInstanceHealth', async () => {
+  const { instanceId } = await deploy('turning')
+  const answered = await control.setContainerHealth(instanceId, 'unhealthy')
+  expect(answered.health).toBe('unhealthy')
+  await emu.waitIdle()
+  const after = await control.container(instanceId)
+  expect(after).toMatchObject({
+    state: 'running',
+    health: 'unhealthy',
+    lifecycle: 'continued',
+    reportedUnhealthy: true
+  })
+  expect(autoScalingOps(instanceId)).toContain('SetInstanceHealth')
+  const report = emu.calls().find((c) => c.caller === `instance-${instanceId}` && c.operation === 'SetInstanceHealth')
+  // answered or not (this emulator may lack the operation), the call was the instance role's
+  if (report?.errorCode) expect(after.error).toMatch(/^SetInstanceHealth: /)
+  expect(await lines(`turning/${instanceId}`)).toEqual([
+    'shop/turning:1 started',
+    'hyperform-agent: healthy',
+    'hyperform-agent: unhealthy: health check failing'
+  ])
+  // once is enough: unhealthy again reports nothing more
+  await control.setContainerHealth(instanceId, 'unhealthy')
+  await emu.waitIdle()
+  expect(autoScalingOps(instanceId).filter((o) => o === 'SetInstanceHealth')).toHaveLength(1)
+})
+
+test('the health route refuses a bad body (400), an unknown instance (404) and a container not running (409)', async () => {
+  const post = (id: string, body: string): Promise<Response> =>
+    fetch(`${emu.endpoint}/_emulator/instances/${id}/container/health`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' }
+    })
+  const { instanceId } = await deploy('routed')
+  expect((await post(instanceId, '{"health": "sick"}')).status).toBe(400)
+  expect((await post('i-0000000000000000', '{"health": "unhealthy"}')).status).toBe(404)
+  await control.setImages({ image: 'shop/stopped:1', pull: 'denied' })
+  const { instanceId: failed } = await deploy('stopped')
+  expect((await post(failed, '{"health": "unhealthy"}')).status).toBe(409)
 })

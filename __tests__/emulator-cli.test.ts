@@ -65,9 +65,11 @@ function catalogueFile(name: string, content: string): string {
 
 test('--images reads the catalogue file into the options, refusing a file that is not a valid array', () => {
   const file = catalogueFile('images.json', JSON.stringify([{ image: 'shop/web:1', run: 'crash', logs: ['boom'] }]))
-  expect(optionsFromArgs(['--images', file, '--container-restart-delay-ms', '5'])).toMatchObject({
+  expect(
+    optionsFromArgs(['--images', file, '--container-restart-delay-ms', '5', '--container-settle-ms', '7'])
+  ).toMatchObject({
     images: [{ image: 'shop/web:1', pull: 'ok', run: 'crash', logs: ['boom'] }],
-    simulation: { containerRestartDelayMs: 5 }
+    simulation: { containerRestartDelayMs: 5, containerSettleMs: 7 }
   })
   expect(optionsFromArgs([]).images).toBeUndefined()
   const single = catalogueFile('single.json', JSON.stringify({ image: 'shop/web:1' }))

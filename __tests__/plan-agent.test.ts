@@ -3,6 +3,7 @@
  * configuration, verified against AWS or known from the launch template's tags.
  */
 import { instancePolicy } from '../src/resources/instance-role.js'
+import { asgName, LAUNCH_HOOK } from '../src/names.js'
 import { diff } from '../src/plan.js'
 import type { Change, DesiredState } from '../src/state.js'
 import { ACCOUNT, currentFrom, currentUnverified, desiredFor, svc } from './helpers/deploy-fixtures.js'
@@ -55,9 +56,34 @@ describe('the instance agent kinds in the plan', () => {
     expect(bySid.WriteOwnLogStreams?.Resource).toBe(
       `arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/hyperform/prj-demo/st-wordpress:log-stream:web/*`
     )
+    // The launch hook and the instance health: the service's two groups only; finding its group needs `*`.
+    const scope = stack().scope
+    expect(bySid.ReportToOwnGroups?.Action).toEqual([
+      'autoscaling:CompleteLifecycleAction',
+      'autoscaling:RecordLifecycleActionHeartbeat',
+      'autoscaling:SetInstanceHealth'
+    ])
+    expect(bySid.ReportToOwnGroups?.Resource).toEqual(
+      [asgName(scope, 'web', 'on-demand'), asgName(scope, 'web', 'spot')].map(
+        (g) => `arn:aws:autoscaling:us-east-1:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/${g}`
+      )
+    )
+    expect(bySid.ReportToOwnGroups?.Resource).toEqual([
+      `arn:aws:autoscaling:us-east-1:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/hyperform-prj-demo-st-wordpress-web-on-demand`,
+      `arn:aws:autoscaling:us-east-1:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/hyperform-prj-demo-st-wordpress-web-spot`
+    ])
+    expect(bySid.FindOwnGroup).toMatchObject({ Action: 'autoscaling:DescribeAutoScalingInstances', Resource: '*' })
     // Nothing else, and nothing of the other service.
     expect(Object.keys(bySid).sort()).toEqual(
-      ['LogInToEcr', 'PullOwnImages', 'ReadOwnConfiguration', 'ReadOwnSecrets', 'WriteOwnLogStreams'].sort()
+      [
+        'FindOwnGroup',
+        'LogInToEcr',
+        'PullOwnImages',
+        'ReadOwnConfiguration',
+        'ReadOwnSecrets',
+        'ReportToOwnGroups',
+        'WriteOwnLogStreams'
+      ].sort()
     )
     expect(JSON.stringify(policy)).not.toContain('/db/')
     const db = stack().services.find((s) => s.name === 'db')!
@@ -65,6 +91,28 @@ describe('the instance agent kinds in the plan', () => {
     expect(dbPolicy).not.toContain('ecr:')
     expect(dbPolicy).not.toContain('secretsmanager:')
     expect(dbPolicy).not.toContain('/web/')
+  })
+
+  test('the configuration names the launch hook, the settle time and where the agent writes its lines; a service logging nowhere still gets its stream', () => {
+    const desired = desiredFor({
+      services: [svc('web'), svc('quiet', { logging: { driver: 'none', options: {} } })],
+      files: ['compose.yaml']
+    })
+    for (const service of desired.services) {
+      const config = JSON.parse(service.configValue) as Record<string, unknown>
+      expect(config.version).toBe(1)
+      expect(config.lifecycle).toEqual({ hook: LAUNCH_HOOK, settleSeconds: 10 })
+      expect(config.agentLog).toEqual({
+        group: '/hyperform/prj-demo/st-wordpress',
+        region: 'us-east-1',
+        streamPrefix: service.name
+      })
+      const policy = instancePolicy(service.instanceRole.grants, { accountId: ACCOUNT, partition: 'aws' })
+      expect(policy).toContain(`log-group:/hyperform/prj-demo/st-wordpress:log-stream:${service.name}/*`)
+      expect(policy).toContain(`autoScalingGroupName/${asgName(desired.scope, service.name, 'spot')}`)
+    }
+    const quiet = desired.services.find((s) => s.name === 'quiet')!
+    expect(JSON.parse(quiet.configValue)).toMatchObject({ logging: { driver: 'none' } })
   })
 
   test('a kms-key-id encrypts every configuration with that key and lets each instance role decrypt with it through SSM only', () => {

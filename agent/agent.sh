@@ -2,8 +2,25 @@
 # hyperform-agent: runs this instance's one container from its service configuration, an SSM
 # SecureString (the AgentConfig JSON of src/agent/config.ts) read with the instance role.
 #
-#   hyperform-agent start   read the configuration, resolve references, log in, pull, docker run
-#   hyperform-agent stop    docker stop --time <grace> <service>
+#   hyperform-agent start   read the configuration, resolve references, log in, pull, docker run,
+#                           then the launch gate, then (in the background) the health watch
+#   hyperform-agent stop    end the watch, docker stop --time <grace> <service>
+#
+# The launch gate (when the configuration has `lifecycle`): the agent finds its Auto Scaling group
+# (describe-auto-scaling-instances for its own instance id; in no group, it just runs) and completes
+# the group's launch lifecycle hook: CONTINUE once the container is healthy (without a health
+# status: once it has run settleSeconds without a restart), ABANDON when the image cannot be
+# pulled, a reference or the registry cannot be read, the container exits and is not restarted or
+# is restarted more than $MAX_RESTARTS times, reports unhealthy, or is not healthy within
+# start_period + retries x (interval + timeout) + a margin. Heartbeats keep the hook open meanwhile.
+# Before completing, one line goes to the service's stream `<service>/<instance-id>` in the stack's
+# log group (`agentLog`; also when the container logs nowhere), which the action searches:
+#   hyperform-agent: healthy
+#   hyperform-agent: abandon: <reason>
+# Then the watch (a background process left in the unit, which stays active) looks at the container
+# every 10 s; when it turns unhealthy, is gone, exits for good or keeps restarting, it writes
+#   hyperform-agent: unhealthy: <reason>
+# and reports the instance Unhealthy to its group (set-instance-health), which replaces it.
 #
 # The script is constant: the user data only writes /etc/hyperform/agent.env
 # (HYPERFORM_REGION=<region>, HYPERFORM_CONFIG=<parameter name>:<version>).
@@ -18,10 +35,17 @@
 # Overrides, for tests only: HYPERFORM_ETC (agent.env's directory), HYPERFORM_RUN (state and
 # secret files), HYPERFORM_IMDS (metadata base URL; also given to the AWS CLI), HYPERFORM_AWS_ENDPOINT
 # (--endpoint-url: Debian bookworm's AWS CLI 2.9 predates AWS_ENDPOINT_URL), HYPERFORM_ATTEMPTS and
-# HYPERFORM_RETRY_DELAY (retries of AWS reads and pulls; first delay in seconds, doubling).
+# HYPERFORM_RETRY_DELAY (retries of AWS reads and pulls; first delay in seconds, doubling),
+# HYPERFORM_SETTLE (whole seconds; replaces the configuration's settleSeconds), HYPERFORM_POLL (seconds
+# between the gate's looks at the container, default 2), HYPERFORM_HEARTBEAT (seconds between
+# lifecycle heartbeats, default 60), HYPERFORM_WATCH_INTERVAL (seconds between the watch's looks,
+# default 10), HYPERFORM_WATCH_ROUNDS (the watch ends after that many looks; 0: no watch) and
+# HYPERFORM_HEALTH_MARGIN (seconds the gate waits for a health status beyond docker's own bound,
+# default 30).
 #
 # Exit codes: 2 usage or agent.env, 3 instance metadata, 4 configuration unreadable, 5 configuration
-# invalid, 6 a reference unresolved, 7 registry login, 8 image pull, 9 secret files, 10 docker run.
+# invalid, 6 a reference unresolved, 7 registry login, 8 image pull, 9 secret files, 10 docker run,
+# 11 the container not healthy at launch (the hook was abandoned).
 set -euo pipefail
 umask 077
 
@@ -31,6 +55,13 @@ RUN=${HYPERFORM_RUN:-/run/hyperform}
 IMDS=${HYPERFORM_IMDS:-http://169.254.169.254}
 ATTEMPTS=${HYPERFORM_ATTEMPTS:-8}
 DELAY=${HYPERFORM_RETRY_DELAY:-2}
+POLL=${HYPERFORM_POLL:-2}
+HEARTBEAT=${HYPERFORM_HEARTBEAT:-60}
+WATCH_INTERVAL=${HYPERFORM_WATCH_INTERVAL:-10}
+WATCH_ROUNDS=${HYPERFORM_WATCH_ROUNDS:--1}
+HEALTH_MARGIN=${HYPERFORM_HEALTH_MARGIN:-30}
+# More restarts than this while starting (or within 5 minutes, watched) is a crash loop.
+MAX_RESTARTS=3
 # Explicit daemon socket and client config: neither DOCKER_HOST nor DOCKER_CONFIG nor HOME steers docker.
 DOCKER_GLOBAL=(--host unix:///var/run/docker.sock --config "$RUN/docker")
 
@@ -290,6 +321,21 @@ if entrypoint is not None:
     rest = entrypoint[1:] + rest
 for arg in rest:
     emit("C", arg)
+lifecycle = c.get("lifecycle")
+if lifecycle is not None:
+    if not isinstance(lifecycle, dict):
+        fail("lifecycle is not an object")
+    settle = lifecycle.get("settleSeconds")
+    if not isinstance(settle, int) or isinstance(settle, bool) or settle < 0:
+        fail("lifecycle.settleSeconds is not a whole number of seconds")
+    emit("K", text(lifecycle.get("hook"), "lifecycle.hook", r"[A-Za-z0-9_/-]{1,255}"), str(settle))
+agent_log = c.get("agentLog")
+if agent_log is not None:
+    if not isinstance(agent_log, dict):
+        fail("agentLog is not an object")
+    emit("A", text(agent_log.get("group"), "agentLog.group", r"[A-Za-z0-9_./#-]+"),
+         text(agent_log.get("region"), "agentLog.region", r"[a-z0-9-]+"),
+         text(agent_log.get("streamPrefix"), "agentLog.streamPrefix", r"[^:*\n]+"))
 emit("END")
 sys.stdout.write("".join(field + "\0" for field in out))
 PY
@@ -309,7 +355,8 @@ read_config() {
 # Fills the variables below from the configuration (arrays keep their order).
 parse_config() {
   SERVICE='' IMAGE='' REGISTRY_HOST='' REGISTRY_REGION='' RESTART='' STOP_SIGNAL='' GRACE='' DNS=''
-  LOG_GROUP='' LOG_REGION='' LOG_PREFIX='' ENTRYPOINT_SET=0 ENTRYPOINT=''
+  LOG_GROUP='' LOG_REGION='' LOG_PREFIX='' ENTRYPOINT_SET=0 ENTRYPOINT='' HOOK='' SETTLE=''
+  AGENT_LOG_GROUP='' AGENT_LOG_REGION='' AGENT_LOG_PREFIX=''
   SEARCH=() PORTS=() ENV_KEYS=() ENV_VALUES=() FROM_KEYS=() FROM_KINDS=() FROM_REFS=() FROM_REGIONS=()
   SECRET_NAMES=() SECRET_TARGETS=() SECRET_MODES=() SECRET_UIDS=() SECRET_GIDS=() SECRET_KINDS=()
   SECRET_REFS=() SECRET_REGIONS=() LOG_OPTIONS=() HEALTH=() REST=()
@@ -343,6 +390,8 @@ parse_config() {
       H) read -r -d '' a && HEALTH+=("$a") ;;
       Y) ENTRYPOINT_SET=1 && read -r -d '' ENTRYPOINT ;;
       C) read -r -d '' a && REST+=("$a") ;;
+      K) read -r -d '' HOOK && read -r -d '' SETTLE ;;
+      A) read -r -d '' AGENT_LOG_GROUP && read -r -d '' AGENT_LOG_REGION && read -r -d '' AGENT_LOG_PREFIX ;;
       END) ended=1 ;;
       *) die 5 "configuration: unexpected record" ;;
     esac
@@ -371,7 +420,7 @@ resolve_references() {
   local i value
   for i in "${!FROM_KEYS[@]}"; do
     resolve "${FROM_KINDS[i]}" "${FROM_REFS[i]}" "${FROM_REGIONS[i]}" value ||
-      die 6 "environment variable ${FROM_KEYS[i]}: cannot read ${FROM_REFS[i]}"
+      fail_launch 6 "environment variable ${FROM_KEYS[i]}: cannot read ${FROM_REFS[i]}"
     ENV_KEYS+=("${FROM_KEYS[i]}") ENV_VALUES+=("$value")
   done
   SECRET_VALUES=()
@@ -380,7 +429,7 @@ resolve_references() {
       SECRET_VALUES+=("${SECRET_REFS[i]}")
     else
       resolve "${SECRET_KINDS[i]}" "${SECRET_REFS[i]}" "${SECRET_REGIONS[i]}" value ||
-        die 6 "secret ${SECRET_NAMES[i]}: cannot read ${SECRET_REFS[i]}"
+        fail_launch 6 "secret ${SECRET_NAMES[i]}: cannot read ${SECRET_REFS[i]}"
       SECRET_VALUES+=("$value")
     fi
   done
@@ -393,7 +442,7 @@ registry_login() {
     password=$(aws ecr get-login-password --region "$REGISTRY_REGION") || return 1
     printf '%s\n' "$password" | docker login --username AWS --password-stdin "$REGISTRY_HOST" >/dev/null
   }
-  retry "logging in to $REGISTRY_HOST" login || die 7 "cannot log in to registry $REGISTRY_HOST"
+  retry "logging in to $REGISTRY_HOST" login || fail_launch 7 "cannot log in to registry $REGISTRY_HOST"
 }
 
 # Root-only directory; each file gets the compose mode and owner and is bind-mounted read-only.
@@ -449,6 +498,262 @@ run_container() {
     "$PYTHON" -c "$PY_EXEC" "$DOCKER" "${DOCKER_GLOBAL[@]}" "${args[@]}"
 }
 
+# --- The launch gate and the watch -------------------------------------------------------------
+
+# A message on one line, at most 300 characters (docker's and AWS's messages, a health output).
+one_line() {
+  local text=${1//[$'\t\r\n']/ }
+  printf '%s' "${text:0:300}"
+}
+
+# The JSON events of one put-log-events call: the message (argv 1), now.
+read -r -d '' PY_EVENT <<'PY' || true
+import json, sys, time
+print(json.dumps([{"timestamp": int(time.time() * 1000), "message": sys.argv[1]}]))
+PY
+
+# agent_line <text>: "hyperform-agent: <text>" to the journal and to the service's stream
+# <prefix>/<instance-id> (created if need be, as the awslogs driver does). A failure is logged only.
+agent_line() {
+  local stream out events
+  log "$1"
+  [[ -n $AGENT_LOG_GROUP ]] || return 0
+  stream="$AGENT_LOG_PREFIX/$INSTANCE_ID"
+  events=$("$PYTHON" -c "$PY_EVENT" "hyperform-agent: $1") || return 0
+  put() {
+    out=$(aws logs put-log-events --region "$AGENT_LOG_REGION" --log-group-name "$AGENT_LOG_GROUP" \
+      --log-stream-name "$stream" --log-events "$events" 2>&1 >/dev/null)
+  }
+  # The awslogs driver has usually made the stream; otherwise (logging none, a failed start) it is made here.
+  put && return 0
+  if [[ $out == *ResourceNotFoundException* ]]; then
+    if ! out=$(aws logs create-log-stream --region "$AGENT_LOG_REGION" --log-group-name "$AGENT_LOG_GROUP" \
+      --log-stream-name "$stream" 2>&1) && [[ $out != *ResourceAlreadyExistsException* ]]; then
+      log "cannot create log stream $stream in $AGENT_LOG_GROUP: $(one_line "$out")"
+      return 0
+    fi
+    put && return 0
+  fi
+  log "cannot write to log stream $stream in $AGENT_LOG_GROUP: $(one_line "$out")"
+}
+
+# GROUP: this instance's Auto Scaling group, or empty (no gate configured, in no group, or the
+# lookup failed: then the hook is left to its timeout and its default result). NO_GROUP=1: in none.
+find_group() {
+  GROUP='' NO_GROUP=0
+  [[ -n $HOOK ]] || return 0
+  local out=''
+  lookup() {
+    out=$(aws autoscaling describe-auto-scaling-instances --region "$REGION" --instance-ids "$INSTANCE_ID" \
+      --query 'AutoScalingInstances[0].AutoScalingGroupName' --output text)
+  }
+  if ! retry "finding the Auto Scaling group of $INSTANCE_ID" lookup; then
+    log "cannot find the Auto Scaling group of $INSTANCE_ID: its launch hook is not completed"
+    return 0
+  fi
+  out=$(one_line "$out")
+  if [[ -z $out || $out == None ]]; then
+    NO_GROUP=1
+    log "instance $INSTANCE_ID is in no Auto Scaling group: no launch hook to complete, the container just runs"
+    return 0
+  fi
+  GROUP=$out
+  log "instance $INSTANCE_ID is in Auto Scaling group $GROUP (launch hook $HOOK)"
+}
+
+# complete_hook CONTINUE|ABANDON; a failure is logged, never fatal.
+complete_hook() {
+  [[ -n $GROUP ]] || return 0
+  if retry "completing launch hook $HOOK of $GROUP with $1" aws autoscaling complete-lifecycle-action \
+    --region "$REGION" --lifecycle-hook-name "$HOOK" --auto-scaling-group-name "$GROUP" \
+    --lifecycle-action-result "$1" --instance-id "$INSTANCE_ID" >/dev/null; then
+    log "launch hook $HOOK of $GROUP completed with $1"
+  fi
+}
+
+# Heartbeats every $HEARTBEAT s while the instance is pulled and started, so the hook does not time out.
+HEARTBEAT_PID=''
+start_heartbeats() {
+  [[ -n $GROUP ]] || return 0
+  (
+    sleeper=''
+    trap 'kill $sleeper 2>/dev/null; exit 0' TERM
+    while :; do
+      sleep "$HEARTBEAT" &
+      sleeper=$!
+      wait "$sleeper" || true
+      aws autoscaling record-lifecycle-action-heartbeat --region "$REGION" --lifecycle-hook-name "$HOOK" \
+        --auto-scaling-group-name "$GROUP" --instance-id "$INSTANCE_ID" >/dev/null ||
+        log "recording a heartbeat of launch hook $HOOK failed"
+    done
+  ) </dev/null &
+  HEARTBEAT_PID=$!
+}
+stop_heartbeats() {
+  [[ -n $HEARTBEAT_PID ]] || return 0
+  kill "$HEARTBEAT_PID" 2>/dev/null || true
+  wait "$HEARTBEAT_PID" 2>/dev/null || true
+  HEARTBEAT_PID=''
+}
+
+# abandon <reason>: the line the action looks for, then ABANDON (the instance will not serve).
+abandon() {
+  stop_heartbeats
+  [[ -n $HOOK ]] || return 0
+  agent_line "abandon: $1"
+  complete_hook ABANDON
+}
+
+# fail_launch <exit code> <reason>: abandon the launch, then exit.
+fail_launch() {
+  abandon "$2"
+  die "$1" "$2"
+}
+
+# Reads `docker inspect` JSON on stdin; prints NUL-terminated: status (running, restarting, exited,
+# ...), health (starting, healthy, unhealthy, none), restart count, exit code, the seconds the
+# health check may take to report healthy (0 without one; argv 1 is the margin added), the last
+# health check output, on one line.
+read -r -d '' PY_STATE <<'PY' || true
+import json, sys
+margin = float(sys.argv[1])
+try:
+    c = json.load(sys.stdin)
+except ValueError:
+    sys.exit(1)
+if isinstance(c, list):
+    c = c[0] if c else None
+if not isinstance(c, dict):
+    sys.exit(1)
+s = c.get("State") or {}
+status = "restarting" if s.get("Restarting") else str(s.get("Status") or ("running" if s.get("Running") else "exited"))
+h = s.get("Health")
+health, output, deadline = "none", "", 0
+if isinstance(h, dict):
+    health = str(h.get("Status") or "starting")
+    log = h.get("Log") or []
+    if log and isinstance(log[-1], dict):
+        output = " ".join(str(log[-1].get("Output") or "").split())[:200]
+    # docker's defaults: interval 30 s, timeout 30 s, no start period, 3 retries; nanoseconds
+    hc = (c.get("Config") or {}).get("Healthcheck") or {}
+    seconds = lambda key, default: (hc.get(key) or 0) / 1e9 or default
+    deadline = seconds("StartPeriod", 0) + (hc.get("Retries") or 3) * (seconds("Interval", 30) + seconds("Timeout", 30)) + margin
+fields = [status, health, str(int(c.get("RestartCount") or 0)), str(int(s.get("ExitCode") or 0)), str(int(deadline)), output]
+sys.stdout.write("".join(f.replace("\0", "") + "\0" for f in fields))
+PY
+
+# Fills C_STATUS C_HEALTH C_RESTARTS C_EXIT C_DEADLINE C_OUTPUT; fails when there is no container.
+inspect_container() {
+  local json IFS=
+  json=$(docker inspect --type container "$SERVICE" 2>/dev/null) || return 1
+  {
+    read -r -d '' C_STATUS && read -r -d '' C_HEALTH && read -r -d '' C_RESTARTS && read -r -d '' C_EXIT &&
+      read -r -d '' C_DEADLINE && read -r -d '' C_OUTPUT
+  } < <(printf '%s' "$json" | "$PYTHON" -c "$PY_STATE" "$HEALTH_MARGIN") || return 1
+  [[ $C_RESTARTS =~ ^[0-9]+$ && $C_EXIT =~ ^-?[0-9]+$ && $C_DEADLINE =~ ^[0-9]+$ ]]
+}
+
+exit_reason() {
+  local reason="container exited with code $C_EXIT"
+  if ((C_RESTARTS > 0)); then reason+=" after $C_RESTARTS restarts"; fi
+  printf '%s' "$reason"
+}
+
+# Milliseconds since the epoch (bash 5's EPOCHREALTIME; its separator follows the locale).
+now_ms() {
+  local t=${EPOCHREALTIME//[.,]/}
+  printf '%s' "${t:0:${#t}-3}"
+}
+
+# Sets REASON empty when the container became healthy, else why it did not.
+gate() {
+  local began since restarts=0 settle elapsed limit
+  began=$(now_ms) since=$began
+  settle=${HYPERFORM_SETTLE:-$SETTLE}
+  [[ $settle =~ ^[0-9]+$ ]] || settle=10
+  settle=$((settle * 1000))
+  REASON=''
+  while :; do
+    if ! inspect_container; then
+      REASON='container is gone'
+      return 0
+    fi
+    case $C_HEALTH in
+      healthy) return 0 ;;
+      unhealthy)
+        REASON="unhealthy${C_OUTPUT:+: $C_OUTPUT}"
+        return 0
+        ;;
+    esac
+    if [[ $C_STATUS == exited || $C_STATUS == dead ]] || ((C_RESTARTS > MAX_RESTARTS)); then
+      REASON=$(exit_reason)
+      return 0
+    fi
+    if ((C_RESTARTS != restarts)); then restarts=$C_RESTARTS since=$(now_ms); fi
+    elapsed=$(($(now_ms) - began))
+    if [[ $C_HEALTH == none ]]; then
+      if [[ $C_STATUS == running ]] && (($(now_ms) - since >= settle)); then return 0; fi
+      limit=$((settle + 120000))
+    else
+      limit=$((C_DEADLINE * 1000))
+    fi
+    if ((elapsed > limit)); then
+      REASON="not healthy after $((elapsed / 1000))s"
+      return 0
+    fi
+    sleep "$POLL"
+  done
+}
+
+# Reports the instance unhealthy to its group (not waiting for a health check grace period); the
+# call names the instance only, so it is made even when the group lookup failed.
+report_unhealthy() {
+  if ((NO_GROUP)); then
+    log "instance $INSTANCE_ID is in no Auto Scaling group: no health to report"
+    return 0
+  fi
+  retry "reporting $INSTANCE_ID unhealthy" aws autoscaling set-instance-health --region "$REGION" \
+    --instance-id "$INSTANCE_ID" --health-status Unhealthy --no-should-respect-grace-period >/dev/null || true
+}
+
+# The watch: every $WATCH_INTERVAL s, the container's state; the first fault is reported, then it ends.
+watch() {
+  local rounds=$WATCH_ROUNDS window=$SECONDS base=$C_RESTARTS reason sleeper=''
+  trap 'kill $sleeper 2>/dev/null; exit 0' TERM
+  while ((rounds != 0)); do
+    if ((rounds > 0)); then rounds=$((rounds - 1)); fi
+    sleep "$WATCH_INTERVAL" &
+    sleeper=$!
+    wait "$sleeper" || true
+    reason=''
+    if ! inspect_container; then
+      reason='container is gone'
+    elif [[ $C_HEALTH == unhealthy ]]; then
+      reason="health check failing${C_OUTPUT:+: $C_OUTPUT}"
+    elif [[ $C_STATUS == exited || $C_STATUS == dead ]]; then
+      reason=$(exit_reason)
+    elif ((C_RESTARTS - base > MAX_RESTARTS)); then
+      reason="container keeps restarting: $(exit_reason)"
+    elif ((SECONDS - window > 300)); then
+      window=$SECONDS base=$C_RESTARTS
+    fi
+    if [[ -n $reason ]]; then
+      agent_line "unhealthy: $reason"
+      report_unhealthy
+      return 0
+    fi
+  done
+}
+
+start_watch() {
+  ((WATCH_ROUNDS != 0)) || return 0
+  (
+    printf '%s\n' "$BASHPID" >"$RUN/watch.pid"
+    watch
+    rm -f "$RUN/watch.pid"
+  ) </dev/null &
+}
+
 start() {
   read_agent_env
   # The trailing slash: the botocore of AWS CLI 2.9 (Debian bookworm) appends "latest/..." as is.
@@ -458,19 +763,46 @@ start() {
   read_config
   parse_config
   log "service $SERVICE on $INSTANCE_ID, configuration $CONFIG"
+  find_group
+  trap stop_heartbeats EXIT
+  start_heartbeats
   resolve_references
   registry_login
-  pull() { docker pull --quiet "$IMAGE" >/dev/null; }
-  retry "pulling $IMAGE" pull || die 8 "cannot pull image $IMAGE"
+  pull() {
+    if ! docker pull --quiet "$IMAGE" 2>"$RUN/pull.err" >/dev/null; then
+      cat "$RUN/pull.err" >&2
+      return 1
+    fi
+  }
+  if ! retry "pulling $IMAGE" pull; then
+    abandon "pull failed: $(one_line "$(tail -n 1 "$RUN/pull.err")")"
+    die 8 "cannot pull image $IMAGE"
+  fi
   docker rm -f "$SERVICE" >/dev/null 2>&1 || true
-  write_secrets || die 9 "cannot write the secret files"
+  write_secrets || fail_launch 9 "cannot write the secret files"
   write_state
-  run_container >/dev/null || die 10 "docker run failed for service $SERVICE"
+  run_container >/dev/null || fail_launch 10 "docker run failed for service $SERVICE"
   log "container $SERVICE started"
+  [[ -n $HOOK ]] || return 0
+  gate
+  stop_heartbeats
+  if [[ -n $REASON ]]; then
+    abandon "$REASON"
+    die 11 "container $SERVICE is not healthy: $REASON"
+  fi
+  agent_line healthy
+  complete_hook CONTINUE
+  start_watch
 }
 
 stop() {
-  local line service='' grace=''
+  local line service='' grace='' watcher=''
+  # The watch first: a container stopped on purpose is not a fault to report.
+  if [[ -r $RUN/watch.pid ]]; then
+    watcher=$(<"$RUN/watch.pid")
+    if [[ $watcher =~ ^[0-9]+$ ]]; then kill "$watcher" 2>/dev/null || true; fi
+    rm -f "$RUN/watch.pid"
+  fi
   [[ -r $RUN/state ]] || { log "no container was started"; return 0; }
   while IFS= read -r line; do
     case $line in

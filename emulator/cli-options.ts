@@ -38,6 +38,8 @@ export const USAGE = `usage: npm run emulator -- [options]
   --images FILE                   the agent stand-in's image catalogue: a JSON array of
                                   {"image", "pull"?: "ok"|"denied", "run"?: "healthy"|"unhealthy"|"crash", "logs"?: [...]}
   --container-restart-delay-ms N  a crashed container is restarted after N ms (default 1000)
+  --container-settle-ms N         a healthy container passes the agent's launch gate after N ms (default 500;
+                                  the real agent: 10 s without a health status)
   --rate-limits                   enforce AWS per-account request rates
   --verbose                       one line per call on stderr
   --help`
@@ -76,6 +78,7 @@ const OPTIONS = {
   'acm-validation-record-ms': { type: 'string' },
   images: { type: 'string' },
   'container-restart-delay-ms': { type: 'string' },
+  'container-settle-ms': { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean' }
 } as const
@@ -150,7 +153,8 @@ export function optionsFromArgs(args: string[]): EmulatorOptions {
     scheduleTimeScale: num(values, 'schedule-time-scale'),
     elbTimeScale: num(values, 'elb-time-scale'),
     acmValidationRecordMs: num(values, 'acm-validation-record-ms'),
-    containerRestartDelayMs: num(values, 'container-restart-delay-ms')
+    containerRestartDelayMs: num(values, 'container-restart-delay-ms'),
+    containerSettleMs: num(values, 'container-settle-ms')
   }
   return {
     port: num(values, 'port') ?? 4566,

@@ -112,6 +112,11 @@ export class EmulatorClient {
     return this.request('GET', `instances/${encodeURIComponent(instanceId)}/container`)
   }
 
+  /** Makes the running container on an instance unhealthy (or healthy again); then waitIdle to see the agent's report. */
+  setContainerHealth(instanceId: string, health: 'healthy' | 'unhealthy'): Promise<ContainerView> {
+    return this.request('POST', `instances/${encodeURIComponent(instanceId)}/container/health`, { health })
+  }
+
   containers(): Promise<ContainerView[]> {
     return this.request('GET', 'containers')
   }

@@ -165,6 +165,12 @@ export interface SimulationSettings {
   containerRestartDelayMs?: number
   /** Agent stand-in: at most this many restarts per container while its instance runs (default 10). */
   containerMaxRestarts?: number
+  /**
+   * Agent stand-in: a healthy container passes the launch gate (CONTINUE) after running this long,
+   * ms (default 500; the real agent waits 10 s without a health status, and for the first healthy
+   * status with one).
+   */
+  containerSettleMs?: number
   /** Agent stand-in: first delay between its tries to get credentials and read the configuration (doubling, 5 tries), ms (default 500). */
   agentRetryDelayMs?: number
   /**

@@ -12,6 +12,7 @@ import {
   ROLE_POLICY_NAME,
   RULE_TARGET_ID,
   TAGS,
+  CAPACITIES,
   asgName,
   configParameterName,
   fit,
@@ -37,7 +38,7 @@ import { canonicalJson, shortSha } from './json.js'
 import type { DesiredAsg } from './resources/auto-scaling-group.js'
 import type { LaunchTemplateSpec } from './resources/launch-template.js'
 import type { DesiredProject, DesiredService, DesiredState, Network } from './state.js'
-import { agentConfig, instanceGrants } from './agent/build.js'
+import { agentConfig, instanceGrants, SETTLE_SECONDS } from './agent/build.js'
 import { INSTANCE_POLICY_NAME, INSTANCE_TRUST_POLICY } from './resources/instance-role.js'
 import { ADVANCED_LIMIT, tierFor } from './resources/service-config.js'
 
@@ -180,8 +181,6 @@ function spotTypes(primary: string, extra: string[]): string[] {
 const DOCKER_HEALTH = { interval: 30, timeout: 30, retries: 3, startPeriod: 0 }
 /** Boot, agent install and image pull before the container starts (seconds). */
 const BOOT_ALLOWANCE = 300
-/** How long a container without a health check runs, with no restart, before it counts as healthy (seconds). */
-const SETTLE_SECONDS = 10
 
 /**
  * The launch hook's heartbeat timeout, the backstop when no agent answers: boot and pull, then the
@@ -246,7 +245,8 @@ function buildService(
   const grants = instanceGrants(config, {
     region: scope.region,
     configParameter: configName,
-    kmsKeyId: inputs.kmsKeyId
+    kmsKeyId: inputs.kmsKeyId,
+    groups: CAPACITIES.map((capacity) => asgName(scope, service.name, capacity))
   })
   const role = instanceRoleName(scope, service.name)
   const spec: LaunchTemplateSpec = {

@@ -9,8 +9,10 @@
 // config.json of its --config directory).
 //
 // $DOCKER_STANDIN_IMAGES is a JSON array of {"image", "pull": "ok"|"denied", "run": "healthy"|
-// "unhealthy"|"crash", "logs": [...]}; unlisted images pull ok and run healthy. Containers live in
-// $DOCKER_STANDIN_LOG.containers.json so `inspect`, `logs`, `stop` and `rm` see what `run` made.
+// "unhealthy"|"crash", "logs": [...], "states": [...]}; unlisted images pull ok and run healthy.
+// Containers live in $DOCKER_STANDIN_LOG.containers.json so `inspect`, `logs`, `stop` and `rm` see
+// what `run` made. `states` scripts `inspect`: each call answers the next one (`State` fields,
+// `RestartCount`, `Config`, each replacing what `run` says), the last one from then on.
 import { createHash } from 'node:crypto'
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 
@@ -140,16 +142,31 @@ switch (command) {
     break
   }
   case 'inspect': {
-    const c = containers()[args.at(-1)]
-    if (!c) fail(`Error: No such object: ${args.at(-1)}`)
+    const all = containers()
+    const name = args.at(-1)
+    const c = all[name]
+    if (!c) fail(`Error: No such object: ${name}`)
     const running = c.state !== 'crash' && c.state !== 'stopped'
-    const state = {
-      Status: running ? 'running' : 'exited',
-      Running: running,
-      ExitCode: c.state === 'crash' ? 1 : 0,
-      ...(c.state === 'healthy' || c.state === 'unhealthy' ? { Health: { Status: c.state } } : {})
+    let view = {
+      State: {
+        Status: running ? 'running' : 'exited',
+        Running: running,
+        Restarting: false,
+        ExitCode: c.state === 'crash' ? 1 : 0,
+        ...(c.state === 'healthy' || c.state === 'unhealthy' ? { Health: { Status: c.state, Log: [] } } : {})
+      },
+      RestartCount: 0
     }
-    done(JSON.stringify([{ Id: c.id, Name: `/${args.at(-1)}`, Config: { Image: c.image }, State: state }]) + '\n')
+    // A scripted image answers its states in turn (the last one again and again), until stopped.
+    const states = imageOf(c.image).states
+    if (states?.length && c.state !== 'stopped') {
+      const n = c.inspected ?? 0
+      c.inspected = n + 1
+      saveContainers(all)
+      const scripted = states[Math.min(n, states.length - 1)]
+      view = { ...view, ...scripted, State: scripted.State ?? view.State }
+    }
+    done(JSON.stringify([{ Id: c.id, Name: `/${name}`, Config: { Image: c.image }, ...view }]) + '\n')
     break
   }
   case 'logs': {

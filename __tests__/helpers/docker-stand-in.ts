@@ -10,6 +10,23 @@ export interface StandInImage {
   pull?: 'ok' | 'denied'
   run?: 'healthy' | 'unhealthy' | 'crash'
   logs?: string[]
+  /** What `docker inspect` answers in turn, the last one from then on (each field replacing what `run` says). */
+  states?: InspectState[]
+}
+
+export interface InspectState {
+  State?: {
+    Status?: string
+    Running?: boolean
+    Restarting?: boolean
+    ExitCode?: number
+    Health?: { Status: string; Log?: { Output: string; ExitCode?: number }[] }
+  }
+  RestartCount?: number
+  Config?: {
+    Image?: string
+    Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number }
+  }
 }
 
 /** One docker invocation as the stand-in recorded it. */

@@ -3,6 +3,12 @@
  * and signed with the instance role's session, so the role's policies decide each one.
  */
 import {
+  AutoScalingClient,
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingInstancesCommand,
+  SetInstanceHealthCommand
+} from '@aws-sdk/client-auto-scaling'
+import {
   CloudWatchLogsClient,
   CreateLogStreamCommand,
   PutLogEventsCommand,
@@ -23,7 +29,21 @@ export interface AgentAws {
   /** CreateLogStream; an existing stream is fine (the awslogs driver creates it at each container start). */
   createLogStream(target: LogTarget): Promise<void>
   putLogEvents(target: LogTarget, lines: string[]): Promise<void>
+  /** DescribeAutoScalingInstances for one instance: its group's name, or undefined when it is in none. */
+  groupOf(instanceId: string, region: string): Promise<string | undefined>
+  /** CompleteLifecycleAction of the instance's launch hook. */
+  completeLifecycleAction(args: LifecycleCompletion): Promise<void>
+  /** SetInstanceHealth Unhealthy, not waiting for the group's health check grace period. */
+  reportUnhealthy(instanceId: string, region: string): Promise<void>
   destroy(): void
+}
+
+export interface LifecycleCompletion {
+  region: string
+  group: string
+  hook: string
+  instanceId: string
+  result: 'CONTINUE' | 'ABANDON'
 }
 
 export interface LogTarget {
@@ -54,6 +74,8 @@ export function agentAws(endpoint: string, credentials: SessionCredentials): Age
   const ecr = (region: string): ECRClient => client(`ecr ${region}`, () => new ECRClient(config(region)))
   const logs = (region: string): CloudWatchLogsClient =>
     client(`logs ${region}`, () => new CloudWatchLogsClient(config(region)))
+  const autoScaling = (region: string): AutoScalingClient =>
+    client(`autoscaling ${region}`, () => new AutoScalingClient(config(region)))
   return {
     async parameter(name, region) {
       const out = await ssm(region).send(new GetParameterCommand({ Name: name, WithDecryption: true }))
@@ -87,6 +109,29 @@ export function agentAws(endpoint: string, credentials: SessionCredentials): Age
           logGroupName: target.group,
           logStreamName: target.stream,
           logEvents: lines.map((message) => ({ timestamp: now, message }))
+        })
+      )
+    },
+    async groupOf(instanceId, region) {
+      const out = await autoScaling(region).send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }))
+      return out.AutoScalingInstances?.find((i) => i.InstanceId === instanceId)?.AutoScalingGroupName
+    },
+    async completeLifecycleAction(args) {
+      await autoScaling(args.region).send(
+        new CompleteLifecycleActionCommand({
+          LifecycleHookName: args.hook,
+          AutoScalingGroupName: args.group,
+          LifecycleActionResult: args.result,
+          InstanceId: args.instanceId
+        })
+      )
+    },
+    async reportUnhealthy(instanceId, region) {
+      await autoScaling(region).send(
+        new SetInstanceHealthCommand({
+          InstanceId: instanceId,
+          HealthStatus: 'Unhealthy',
+          ShouldRespectGracePeriod: false
         })
       )
     },

@@ -1,7 +1,7 @@
 /**
  * Wires the agent stand-in into a cloud: an instance whose user data carries the agent's two lines
  * gets an agent run when it becomes running, stopped when it shuts down; the control routes show
- * the containers and set the image catalogue.
+ * the containers, set the image catalogue and change a running container's health.
  */
 import type { Cloud } from '../types.js'
 import { background } from '../core/background.js'
@@ -62,6 +62,23 @@ export function startAgentStandIn(cloud: Cloud, images: unknown[] = []): void {
       method: 'GET',
       path: /^\/_emulator\/containers$/,
       handle: () => ({ status: 200, body: [...byInstance.values()].map(view) })
+    },
+    {
+      // {"health": "unhealthy" | "healthy"}: the running container's health changes; unhealthy after
+      // the launch gate, its agent writes its line and reports the instance with SetInstanceHealth.
+      method: 'POST',
+      path: /^\/_emulator\/instances\/([^/]+)\/container\/health$/,
+      handle: ([id], body) => {
+        const run = byInstance.get(id ?? '')
+        if (!run) return { status: 404, body: { error: `no agent container on instance ${id ?? ''}` } }
+        const health = (body as { health?: unknown } | null)?.health
+        if (health !== 'healthy' && health !== 'unhealthy')
+          return { status: 400, body: { error: 'the body must be {"health": "healthy" | "unhealthy"}' } }
+        if (run.view.state !== 'running')
+          return { status: 409, body: { error: `the container on ${id ?? ''} is ${run.view.state}, not running` } }
+        background(cloud, `agent on ${id ?? ''}: health ${health}`, run.setHealth(health))
+        return { status: 200, body: view(run) }
+      }
     },
     {
       method: 'GET',

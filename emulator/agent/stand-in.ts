@@ -3,6 +3,16 @@
  * runs, done through the same AWS APIs with the instance role's credentials, so the role's IAM
  * policies are enforced as on AWS. Containers do not really run: the image catalogue says whether
  * the pull succeeds and what the container does (logs, health, crash).
+ *
+ * The launch gate, as the real agent's: with `lifecycle` in the configuration, the agent finds its
+ * Auto Scaling group (DescribeAutoScalingInstances) and completes the group's launch hook with
+ * CONTINUE once the container has run healthy for `containerSettleMs`, or with ABANDON when the pull
+ * or a read fails, the container crashes for good (or more than 3 restarts) or is unhealthy; first
+ * it writes `hyperform-agent: healthy` or `hyperform-agent: abandon: <reason>` to its stream
+ * (`agentLog`). A later health change (`setHealth`, a control route) to unhealthy writes
+ * `hyperform-agent: unhealthy: <reason>` and reports the instance with SetInstanceHealth. Each
+ * Auto Scaling call is tried once (the role is usable once the configuration was read); a failure
+ * is kept in the view's `error` and the run goes on.
  */
 import {
   AGENT_CONFIG_VERSION,
@@ -13,12 +23,19 @@ import {
 import type { Cloud } from '../types.js'
 import type { InstanceRecord } from '../services/ec2/model.js'
 import { authorizeImagePull } from '../services/ecr/index.js'
+import { AGENT_MARK } from '../../src/names.js'
 import { agentAws, type AgentAws, type LogTarget } from './aws.js'
 import { imageCatalogue, type ImageBehaviour } from './catalogue.js'
 import { instanceCredentials, type SessionCredentials } from './instance-role.js'
 
 export type ContainerState = 'pending' | 'pulling' | 'running' | 'exited' | 'failed'
 export type ContainerHealth = 'healthy' | 'unhealthy' | 'none'
+/**
+ * The launch gate's verdict: pending until decided; continued or abandoned (the result the agent
+ * completed its group's launch hook with, or would have, had the lookup of its group failed);
+ * none without a gate (no `lifecycle` in the configuration) or in no Auto Scaling group.
+ */
+export type LifecycleOutcome = 'pending' | 'continued' | 'abandoned' | 'none'
 
 /** What the real agent would hand to `docker run`, references resolved. */
 export interface ContainerSpec {
@@ -48,6 +65,17 @@ export interface ContainerView {
   state: ContainerState
   health: ContainerHealth
   restarts: number
+  lifecycle: LifecycleOutcome
+  /** Why the launch was abandoned (the line's reason). */
+  lifecycleReason?: string
+  /** The instance's Auto Scaling group, as DescribeAutoScalingInstances named it. */
+  group?: string
+  /** The agent called SetInstanceHealth Unhealthy after a later health change (a failure: in `error`). */
+  reportedUnhealthy?: boolean
+  /**
+   * Why the container failed; while it runs, the last agent call that failed (an Auto Scaling call,
+   * a line to its stream), which the agent logs and survives.
+   */
   error?: string
   /** Empty until the configuration is read. */
   image: string
@@ -81,9 +109,20 @@ const ATTEMPTS = 5
 const DEFAULT_RETRY_DELAY_MS = 500
 const DEFAULT_RESTART_DELAY_MS = 1000
 const DEFAULT_MAX_RESTARTS = 10
+/** The real agent waits 10 s (settleSeconds); the stand-in, by default, less. */
+const DEFAULT_SETTLE_MS = 500
+/** More restarts than this while starting is a crash loop (the real agent's bound). */
+const GATE_MAX_RESTARTS = 3
 
 /** The instance stopped (or the emulator did) while the agent was working: end quietly. */
 class Stopped extends Error {}
+
+/** The pull failed; `daemon` is docker's message. */
+class PullFailed extends Error {
+  constructor(readonly daemon: string) {
+    super(`pull denied: ${daemon}`)
+  }
+}
 
 /** A failure the agent reports as the container's error. */
 function describe(err: unknown): string {
@@ -125,7 +164,117 @@ export class AgentRun {
     private readonly instance: InstanceRecord,
     private readonly userData: AgentUserData
   ) {
-    this.view = { instanceId: instance.instanceId, state: 'pending', health: 'none', restarts: 0, image: '' }
+    this.view = {
+      instanceId: instance.instanceId,
+      state: 'pending',
+      health: 'none',
+      restarts: 0,
+      lifecycle: 'pending',
+      image: ''
+    }
+  }
+
+  private config?: AgentConfig
+  /** The launch gate has decided (and written its line). */
+  private decided = false
+  /** DescribeAutoScalingInstances said the instance is in no group. */
+  private inNoGroup = false
+  /** The gate decided CONTINUE: the watch is on, as the real agent's after the gate. */
+  private watching = false
+
+  /**
+   * The running container's health changes (a control route): unhealthy once the launch gate has
+   * passed, the agent writes its line and reports the instance Unhealthy; during the gate, the gate
+   * sees it; without a gate, or after an abandon, the real agent watches nothing and neither does this.
+   */
+  setHealth(health: 'healthy' | 'unhealthy'): Promise<void> {
+    if (this.stopped || this.view.state !== 'running') return Promise.resolve()
+    const was = this.view.health
+    this.view.health = health
+    if (health !== 'unhealthy' || was === 'unhealthy' || !this.watching) return Promise.resolve()
+    // the real watch reports the first fault, then ends
+    this.watching = false
+    return this.withAws(async (aws) => {
+      await this.agentLine(aws, 'unhealthy: health check failing')
+      // SetInstanceHealth names the instance only: made unless the instance is in no group.
+      if (this.inNoGroup) return
+      this.view.reportedUnhealthy = true
+      await this.tolerated('SetInstanceHealth', () =>
+        aws.reportUnhealthy(this.instance.instanceId, this.userData.region)
+      )
+    })
+  }
+
+  /** A fresh client with the instance's credentials now. */
+  private async withAws(work: (aws: AgentAws) => Promise<void>): Promise<void> {
+    const credentials = instanceCredentials(this.cloud, this.instance)
+    if (!credentials) {
+      this.view.error = 'Unable to locate credentials: IMDS has no role credentials for the instance'
+      return
+    }
+    const aws = agentAws(this.cloud.endpoint(), credentials)
+    try {
+      await work(aws)
+    } finally {
+      aws.destroy()
+    }
+  }
+
+  /** One agent call whose failure is logged (the view's error), not fatal. */
+  private async tolerated(what: string, call: () => Promise<void>): Promise<boolean> {
+    try {
+      await call()
+      return true
+    } catch (err) {
+      this.view.error = `${what}: ${describe(err)}`
+      return false
+    }
+  }
+
+  /** `hyperform-agent: <text>` to the agent's stream (`agentLog`), whatever the container's logging. */
+  private async agentLine(aws: AgentAws, text: string): Promise<void> {
+    const log = this.config?.agentLog
+    if (!log) return
+    const target = { region: log.region, group: log.group, stream: `${log.streamPrefix}/${this.instance.instanceId}` }
+    await this.tolerated('writing to the log stream', async () => {
+      await aws.createLogStream(target)
+      await aws.putLogEvents(target, [`${AGENT_MARK} ${text}`])
+    })
+  }
+
+  /** The instance's group (one DescribeAutoScalingInstances); 'none' when it is in none. */
+  private async findGroup(aws: AgentAws): Promise<void> {
+    await this.tolerated('DescribeAutoScalingInstances', async () => {
+      const group = await aws.groupOf(this.instance.instanceId, this.userData.region)
+      if (group) this.view.group = group
+      else {
+        this.view.lifecycle = 'none'
+        this.inNoGroup = true
+      }
+    })
+  }
+
+  /** The verdict: the line, then the hook completed (when the group is known). */
+  private async decide(aws: AgentAws, result: 'CONTINUE' | 'ABANDON', reason?: string): Promise<void> {
+    const hook = this.config?.lifecycle?.hook
+    if (!hook || this.decided || this.stopped) return
+    this.decided = true
+    this.watching = result === 'CONTINUE'
+    // In no group, the verdict is only the line: there is no hook to complete.
+    if (this.view.lifecycle === 'pending') this.view.lifecycle = result === 'CONTINUE' ? 'continued' : 'abandoned'
+    if (reason !== undefined) this.view.lifecycleReason = reason
+    await this.agentLine(aws, result === 'CONTINUE' ? 'healthy' : `abandon: ${reason ?? ''}`)
+    const group = this.view.group
+    if (!group) return
+    await this.tolerated('CompleteLifecycleAction', () =>
+      aws.completeLifecycleAction({
+        region: this.userData.region,
+        group,
+        hook,
+        instanceId: this.instance.instanceId,
+        result
+      })
+    )
   }
 
   /** The instance is shutting down: the container is stopped (nothing more is logged) and the agent ends. */
@@ -161,7 +310,13 @@ export class AgentRun {
       aws = agentAws(this.cloud.endpoint(), await this.credentials())
       await this.boot(aws)
     } catch (err) {
-      if (!(err instanceof Stopped)) this.fail(describe(err))
+      if (err instanceof Stopped) return
+      // Once the configuration is read, a failure abandons the launch (the line says why).
+      if (aws && this.config) {
+        const reason = err instanceof PullFailed ? `pull failed: ${err.daemon}` : describe(err)
+        await this.decide(aws, 'ABANDON', reason).catch(() => undefined)
+      }
+      this.fail(describe(err))
     } finally {
       aws?.destroy()
     }
@@ -197,6 +352,14 @@ export class AgentRun {
   private async boot(aws: AgentAws): Promise<void> {
     const config = parseConfig(await this.readConfig(aws))
     this.view.image = config.image
+    if (config.lifecycle) {
+      this.config = config
+      await this.findGroup(aws)
+      this.check()
+    } else {
+      this.view.lifecycle = 'none'
+    }
+    this.config = config
     this.view.spec = await this.resolveSpec(aws, config)
     this.check()
     // docker login to the registry, then no other ECR call: the pull itself uses the token
@@ -212,10 +375,10 @@ export class AgentRun {
   private pull(image: string, token: string | undefined): void {
     if (ECR_IMAGE.test(image)) {
       const decision = authorizeImagePull(this.cloud, token ?? '', image)
-      if (!decision.allowed) throw new Error(`pull denied: Error response from daemon: ${decision.message}`)
+      if (!decision.allowed) throw new PullFailed(`Error response from daemon: ${decision.message}`)
     }
     if (imageCatalogue(this.cloud).get(image).pull === 'denied')
-      throw new Error(`pull denied: Error response from daemon: pull access denied for ${image}`)
+      throw new PullFailed(`Error response from daemon: pull access denied for ${image}`)
   }
 
   /**
@@ -289,7 +452,10 @@ export class AgentRun {
     }
   }
 
-  /** Starts the container, and again after each crash while its restart policy says so (bounded). */
+  /**
+   * Starts the container, and again after each crash while its restart policy says so (bounded);
+   * the launch gate decides as it goes.
+   */
   private async runContainer(aws: AgentAws, spec: ContainerSpec, behaviour: ImageBehaviour): Promise<void> {
     const target: LogTarget | undefined =
       spec.logging.driver === 'awslogs'
@@ -306,14 +472,33 @@ export class AgentRun {
       this.view.health = behaviour.run === 'crash' || disabled ? 'none' : behaviour.run
       if (target) await this.putLines(aws, target, behaviour.logs)
       this.check()
-      if (behaviour.run !== 'crash') return
+      if (behaviour.run !== 'crash') return this.gate(aws)
       this.view.state = 'exited'
       const max = this.cloud.simulation.containerMaxRestarts ?? DEFAULT_MAX_RESTARTS
-      if (!restartsAgain(spec.restart, this.view.restarts) || this.view.restarts >= max) return
+      const again = restartsAgain(spec.restart, this.view.restarts) && this.view.restarts < max
+      const restarts = this.view.restarts
+      if (!again || restarts > GATE_MAX_RESTARTS)
+        await this.decide(
+          aws,
+          'ABANDON',
+          `container exited with code 1${restarts > 0 ? ` after ${restarts} restarts` : ''}`
+        )
+      if (!again) return
       await this.sleep(this.cloud.simulation.containerRestartDelayMs ?? DEFAULT_RESTART_DELAY_MS)
       this.check()
       this.view.restarts += 1
     }
+  }
+
+  /** A running container: unhealthy is abandoned at once; otherwise, after the settle time, CONTINUE (or unhealthy by then). */
+  private async gate(aws: AgentAws): Promise<void> {
+    if (!this.config?.lifecycle || this.decided) return
+    if (this.view.health !== 'unhealthy') {
+      await this.sleep(this.cloud.simulation.containerSettleMs ?? DEFAULT_SETTLE_MS)
+      this.check()
+    }
+    if (this.view.health === 'unhealthy') await this.decide(aws, 'ABANDON', 'unhealthy')
+    else await this.decide(aws, 'CONTINUE')
   }
 
   /** A failed delivery does not stop the container: the awslogs driver reports it to the daemon's log only. */

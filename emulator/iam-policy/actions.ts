@@ -461,21 +461,20 @@ const AUTOSCALING: Record<string, Rule> = {
   DeleteLifecycleHook: asgByName('autoscaling:DeleteLifecycleHook'),
   CompleteLifecycleAction: asgByName('autoscaling:CompleteLifecycleAction'),
   RecordLifecycleActionHeartbeat: asgByName('autoscaling:RecordLifecycleActionHeartbeat'),
-  SetInstanceHealth: (r) => {
-    const id = r.param('InstanceId')
-    const group = ((r.state('autoscaling') ?? {}) as AsgState).groups?.find((g) =>
-      (g.instances ?? []).some((i) => i.instanceId === id)
-    )
-    return [asgCheck('autoscaling:SetInstanceHealth', r, group?.name)]
-  },
+  SetInstanceHealth: asgOfInstance('autoscaling:SetInstanceHealth'),
   CreateOrUpdateTags: (r) => groupsOfTags(r, 'autoscaling:CreateOrUpdateTags'),
   DeleteTags: (r) => groupsOfTags(r, 'autoscaling:DeleteTags'),
-  TerminateInstanceInAutoScalingGroup: (r) => {
+  TerminateInstanceInAutoScalingGroup: asgOfInstance('autoscaling:TerminateInstanceInAutoScalingGroup'),
+}
+
+/** An action on an instance (InstanceId) is authorized on the group that holds it. */
+function asgOfInstance(action: string): Rule {
+  return (r) => {
     const id = r.param('InstanceId')
     const group = ((r.state('autoscaling') ?? {}) as AsgState).groups?.find((g) =>
       (g.instances ?? []).some((i) => i.instanceId === id)
     )
-    return [asgCheck('autoscaling:TerminateInstanceInAutoScalingGroup', r, group?.name)]
+    return [asgCheck(action, r, group?.name)]
   }
 }
 

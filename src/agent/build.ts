@@ -6,6 +6,7 @@
 import type { ServiceModel } from '../compose/model.js'
 import { dockerPortArgs } from '../container-ports.js'
 import type { InstanceGrants, Repository } from '../resources/instance-role.js'
+import { LAUNCH_HOOK } from '../names.js'
 import { AGENT_CONFIG_VERSION, type AgentConfig, type Reference } from './config.js'
 
 /** `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]` */
@@ -38,6 +39,9 @@ function checkEnvironment(service: string, environment: Record<string, string>):
       )
   }
 }
+
+/** Without a health status, a container is healthy once it has run this long without a restart. */
+export const SETTLE_SECONDS = 10
 
 export interface AgentContext {
   region: string
@@ -74,7 +78,9 @@ export function agentConfig(service: ServiceModel, ctx: AgentContext): AgentConf
             streamPrefix: service.name,
             options: { ...service.logging.options }
           },
-    awsCredentials: service.awsCredentials
+    awsCredentials: service.awsCredentials,
+    lifecycle: { hook: LAUNCH_HOOK, settleSeconds: SETTLE_SECONDS },
+    agentLog: { group: ctx.logGroup, region: ctx.region, streamPrefix: service.name }
   }
   if (service.command) config.command = [...service.command]
   if (service.entrypoint) config.entrypoint = [...service.entrypoint]
@@ -97,9 +103,13 @@ function references(config: AgentConfig): { parameters: string[]; secrets: strin
   return { parameters: [...parameters].sort(), secrets: [...secrets].sort() }
 }
 
+/**
+ * `groups`: the service's Auto Scaling group names (on-demand and spot), whose launch hook the
+ * agent completes and to which it reports its instance unhealthy.
+ */
 export function instanceGrants(
   config: AgentConfig,
-  args: { region: string; configParameter: string; kmsKeyId?: string }
+  args: { region: string; configParameter: string; kmsKeyId?: string; groups: string[] }
 ): InstanceGrants {
   const repository = ecrRepository(config.image)
   return {
@@ -117,8 +127,12 @@ export function instanceGrants(
           }
         ]
       : [],
-    ...(config.logging.driver === 'awslogs'
-      ? { logs: { group: config.logging.group, streamPrefix: config.logging.streamPrefix } }
-      : {})
+    // The agent's own lines go to the container's stream, whatever the container's logging.
+    ...(config.agentLog
+      ? { logs: { group: config.agentLog.group, streamPrefix: config.agentLog.streamPrefix } }
+      : config.logging.driver === 'awslogs'
+        ? { logs: { group: config.logging.group, streamPrefix: config.logging.streamPrefix } }
+        : {}),
+    ...(config.lifecycle ? { groups: [...args.groups].sort() } : {})
   }
 }

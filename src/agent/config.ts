@@ -7,7 +7,12 @@
  * and the action that writes it. Pure types and names.
  */
 
-/** Bumped when the shape changes incompatibly; the agent refuses other versions. */
+/**
+ * Bumped when the shape changes incompatibly; the agent refuses other versions. Fields added
+ * since (`lifecycle`, `agentLog`) do not bump it: an agent ships with the configuration it reads
+ * (both are named by the same launch template version), and an agent reading a configuration
+ * without them runs the container without the launch gate.
+ */
 export const AGENT_CONFIG_VERSION = 1
 
 /** A value the agent resolves on the instance with the instance role. */
@@ -91,4 +96,33 @@ export interface AgentConfig {
   healthcheck?: AgentHealthcheck
   /** The container may reach the instance role's credentials (metadata hop limit 2 instead of 1). */
   awsCredentials: boolean
+  /**
+   * The launch gate: the agent completes the Auto Scaling launch lifecycle hook `hook` of its
+   * instance's group with CONTINUE once the container is healthy (without a health status: once it
+   * has run `settleSeconds` without a restart), and with ABANDON when the image cannot be pulled,
+   * the container keeps crashing or it stays unhealthy. Absent in configurations of earlier action
+   * versions: no gate.
+   */
+  lifecycle?: AgentLifecycle
+  /**
+   * Where the agent writes its own lines (`hyperform-agent: healthy`, `hyperform-agent: abandon: <reason>`,
+   * `hyperform-agent: unhealthy: <reason>`): the stack's container log group, stream
+   * `<streamPrefix>/<instance-id>` (the container's own stream), also when the container logs nowhere.
+   */
+  agentLog?: AgentLog
+}
+
+export interface AgentLifecycle {
+  /** The launch lifecycle hook's name (LAUNCH_HOOK). */
+  hook: string
+  /** Without a health status, the container is healthy once it has run this long without a restart. */
+  settleSeconds: number
+}
+
+export interface AgentLog {
+  /** `/hyperform/<project>/<stack>` */
+  group: string
+  region: string
+  /** The stream is `<streamPrefix>/<instance-id>`. */
+  streamPrefix: string
 }

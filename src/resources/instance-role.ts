@@ -1,8 +1,9 @@
 /**
  * A service's instance role: what its agent may do, and nothing more. It reads
  * its own configuration and the parameters and secrets the compose file names
- * for it, pulls from the ECR repositories its image names, and writes its own
- * log streams. The policy is rendered at apply (it needs the account id); its
+ * for it, pulls from the ECR repositories its image names, writes its own
+ * log streams, and completes the launch hook of (and reports its instance
+ * unhealthy to) its service's two Auto Scaling groups. The policy is rendered at apply (it needs the account id); its
  * inputs' hash sits in the role's description, so a no-op run reads every
  * role of the stack with one ListRoles (by path) and no policy.
  */
@@ -51,8 +52,13 @@ export interface InstanceGrants {
   /** A customer KMS key (id or ARN) the configuration is encrypted with. */
   kmsKeyId?: string
   repositories: Repository[]
-  /** Absent: the container logs nowhere (`logging.driver: none`). */
+  /** The streams `<streamPrefix>/*` of the stack's container log group: the container's lines and the agent's. */
   logs?: { group: string; streamPrefix: string }
+  /**
+   * The service's Auto Scaling groups (names): the agent completes their launch lifecycle hook and
+   * reports its instance unhealthy to them. Absent for a configuration without the launch gate.
+   */
+  groups?: string[]
 }
 
 export interface DesiredInstanceRole {
@@ -139,6 +145,27 @@ export function instancePolicy(grants: InstanceGrants, account: { accountId: str
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       Resource: `arn:${partition}:logs:${grants.region}:${accountId}:log-group:${grants.logs.group}:log-stream:${grants.logs.streamPrefix}/*`
     })
+  if (grants.groups && grants.groups.length > 0) {
+    // No resource-level permission: the agent finds its group by its instance id.
+    statements.push({
+      Sid: 'FindOwnGroup',
+      Effect: 'Allow',
+      Action: 'autoscaling:DescribeAutoScalingInstances',
+      Resource: '*'
+    })
+    statements.push({
+      Sid: 'ReportToOwnGroups',
+      Effect: 'Allow',
+      Action: [
+        'autoscaling:CompleteLifecycleAction',
+        'autoscaling:RecordLifecycleActionHeartbeat',
+        'autoscaling:SetInstanceHealth'
+      ],
+      Resource: grants.groups.map(
+        (g) => `arn:${partition}:autoscaling:${grants.region}:${accountId}:autoScalingGroup:*:autoScalingGroupName/${g}`
+      )
+    })
+  }
   return canonicalJson({ Version: '2012-10-17', Statement: statements })
 }
 
