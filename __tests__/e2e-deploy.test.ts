@@ -349,19 +349,20 @@ describe('the bundled action against the emulator', () => {
 
   const newer = edit(reimaged, 'image: wordpress:6.8-apache', 'image: wordpress:6.9-apache')
 
-  test('a run killed once it has moved a group to a new launch template version is completed by the next run', async () => {
+  test('a run killed once its new launch template version is made is completed by the next run', async () => {
     await emulator.waitIdle()
     writeFileSync(path.join(work, 'compose.yaml'), newer)
-    const killed = await wordpress('deploy killed', work, {}, (call) => call.operation === 'UpdateAutoScalingGroup')
+    // the template's tags are its last write: the version is made and the default, no refresh started yet
+    const killed = await wordpress('deploy killed', work, {}, (call) => call.operation === 'CreateTags')
     expect(operations(writesOf(killed.calls)).filter((op) => op === 'StartInstanceRefresh')).toEqual([])
     await emulator.waitIdle()
     const left = await stackView(aws, WP)
     const template = left.launchTemplates.find((t) => t.name === launchTemplateName(WP, 'wordpress'))
     const version = String(template?.defaultVersion)
-    // what the killed run left: a group on the new version, instances all on the old one
+    // what the killed run left: the new version made and the default, the groups and their instances on the old one
     expect(
       [...left.groups.values()].filter((g) => g.launchTemplateId === template?.id).map((g) => g.launchTemplateVersion)
-    ).toContain(version)
+    ).not.toContain(version)
     expect(left.instances.filter((i) => i.service === 'wordpress' && i.launchTemplateVersion === version)).toEqual([])
 
     const rerun = await wordpress('deploy after the kill', work)

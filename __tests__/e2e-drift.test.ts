@@ -197,7 +197,7 @@ describe("drift made behind the action's back", () => {
     const drift = report(result).drift
     expect(lines(drift)).toEqual(expected)
     const reason = (name: string): string | undefined => drift.find((d) => d.name === name)?.reason
-    expect(reason(wpRecord)).toBe(`lists ${WRONG_IP}; running: ${runningIps(view, 'wordpress').join(', ')}`)
+    expect(reason(wpRecord)).toBe(`lists ${WRONG_IP}; in service: ${runningIps(view, 'wordpress').join(', ')}`)
     expect(reason(dbSpot)).toBe('spot 1 (min 0, max 2) -> 0')
     expect(reason(dbOnDemand)).toBe(`launch template version ${handMade} -> version ${template?.defaultVersion}`)
     expect(reason(launchTemplateName(WP, 'wordpress'))).toBe(

@@ -26,7 +26,7 @@ import { LAUNCH_HOOK } from '../src/names.js'
 import type { ContainerView } from '../emulator/agent/index.js'
 import { EmulatorClient } from '../emulator/client.js'
 import { startEmulator, type Emulator } from '../emulator/server.js'
-import { sdkConfig } from '../emulator/testing.js'
+import { eventually, sdkConfig } from '../emulator/testing.js'
 
 let emu: Emulator
 let control: EmulatorClient
@@ -148,7 +148,7 @@ function userData(lines: string[]): string {
 }
 
 /** One instance of a one-instance Auto Scaling group launched from a template with this user data and profile. */
-async function launch(name: string, data: { userData: string; profile?: string }): Promise<string> {
+async function launch(name: string, data: { userData: string; profile?: string; hook?: boolean }): Promise<string> {
   await ec2.send(
     new CreateLaunchTemplateCommand({
       LaunchTemplateName: name,
@@ -166,7 +166,20 @@ async function launch(name: string, data: { userData: string; profile?: string }
       MinSize: 1,
       MaxSize: 1,
       DesiredCapacity: 1,
-      LaunchTemplate: { LaunchTemplateName: name, Version: '$Latest' }
+      LaunchTemplate: { LaunchTemplateName: name, Version: '$Latest' },
+      // as the action makes them: a launch hook the agent completes
+      ...(data.hook
+        ? {
+            LifecycleHookSpecificationList: [
+              {
+                LifecycleHookName: LAUNCH_HOOK,
+                LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+                HeartbeatTimeout: 600,
+                DefaultResult: 'ABANDON'
+              }
+            ]
+          }
+        : {})
     })
   )
   await emu.waitIdle()
@@ -179,13 +192,14 @@ async function launch(name: string, data: { userData: string; profile?: string }
 /** A service deployed as the action would: role + profile, SecureString configuration, group. */
 async function deploy(
   service: string,
-  options: { config?: Partial<AgentConfig>; policy?: object } = {}
+  options: { config?: Partial<AgentConfig>; policy?: object; hook?: boolean } = {}
 ): Promise<{ instanceId: string; container: ContainerView }> {
   await instanceProfile(`${service}-instance`, options.policy ?? servicePolicy(service))
   const config = await putConfig(service, agentConfig(service, options.config))
   const instanceId = await launch(service, {
     userData: userData([`HYPERFORM_REGION=${REGION}`, `HYPERFORM_CONFIG=${config}`]),
-    profile: `${service}-instance`
+    profile: `${service}-instance`,
+    ...(options.hook ? { hook: true } : {})
   })
   return { instanceId, container: await control.container(instanceId) }
 }
@@ -533,7 +547,7 @@ test('the image catalogue validates entries, fills defaults, accepts arrays and 
 })
 
 test('the launch gate: the agent looks its group up by its own instance id, and a healthy container is continued after the settle time', async () => {
-  const { instanceId, container } = await deploy('gated')
+  const { instanceId, container } = await deploy('gated', { hook: true })
   expect(container).toMatchObject({ state: 'running', health: 'healthy', lifecycle: 'continued' })
   expect(container.lifecycleReason).toBeUndefined()
   const describe = emu
@@ -545,14 +559,13 @@ test('the launch gate: the agent looks its group up by its own instance id, and 
   const completions = emu
     .calls()
     .filter((c) => c.caller === `instance-${instanceId}` && c.operation === 'CompleteLifecycleAction')
-  if (container.group) {
-    expect(container.group).toBe('gated')
-    expect(completions).toHaveLength(1)
-  } else {
-    // this emulator's Auto Scaling does not serve the lookup: its error is kept, the run goes on
-    expect(container.error).toMatch(/^DescribeAutoScalingInstances: /)
-    expect(completions).toHaveLength(0)
-  }
+  expect(container.group).toBe('gated')
+  expect(completions).toHaveLength(1)
+  expect(completions[0]?.errorCode).toBeUndefined()
+  const out = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['gated'] }))
+  expect(out.AutoScalingGroups?.[0]?.Instances?.find((i) => i.InstanceId === instanceId)?.LifecycleState).toBe(
+    'InService'
+  )
   expect(await lines(`gated/${instanceId}`)).toEqual(['shop/gated:1 started', 'hyperform-agent: healthy'])
 })
 
@@ -577,31 +590,30 @@ test('a configuration without lifecycle has no gate: no Auto Scaling call, no li
   expect(await lines(`ungated/${instanceId}`)).toEqual(['shop/ungated:1 started'])
 })
 
-test('a container turning unhealthy after the gate: the agent writes its line and reports the instance with SetInstanceHealth', async () => {
-  const { instanceId } = await deploy('turning')
+test('a container turning unhealthy after the gate: the agent writes its line and reports the instance with SetInstanceHealth, and Auto Scaling replaces it', async () => {
+  const { instanceId } = await deploy('turning', { hook: true })
   const answered = await control.setContainerHealth(instanceId, 'unhealthy')
   expect(answered.health).toBe('unhealthy')
   await emu.waitIdle()
   const after = await control.container(instanceId)
-  expect(after).toMatchObject({
-    state: 'running',
-    health: 'unhealthy',
-    lifecycle: 'continued',
-    reportedUnhealthy: true
-  })
-  expect(autoScalingOps(instanceId)).toContain('SetInstanceHealth')
-  const report = emu.calls().find((c) => c.caller === `instance-${instanceId}` && c.operation === 'SetInstanceHealth')
-  // answered or not (this emulator may lack the operation), the call was the instance role's
-  if (report?.errorCode) expect(after.error).toMatch(/^SetInstanceHealth: /)
+  // reported once, answered: the instance was taken out of service and its container stopped with it
+  expect(after).toMatchObject({ lifecycle: 'continued', reportedUnhealthy: true, state: 'exited' })
+  const reports = emu
+    .calls()
+    .filter((c) => c.caller === `instance-${instanceId}` && c.operation === 'SetInstanceHealth')
+  expect(reports).toHaveLength(1)
+  expect(reports[0]?.errorCode).toBeUndefined()
   expect(await lines(`turning/${instanceId}`)).toEqual([
     'shop/turning:1 started',
     'hyperform-agent: healthy',
     'hyperform-agent: unhealthy: health check failing'
   ])
-  // once is enough: unhealthy again reports nothing more
-  await control.setContainerHealth(instanceId, 'unhealthy')
-  await emu.waitIdle()
-  expect(autoScalingOps(instanceId).filter((o) => o === 'SetInstanceHealth')).toHaveLength(1)
+  const members = await eventually(async () => {
+    const out = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['turning'] }))
+    const list = out.AutoScalingGroups?.[0]?.Instances ?? []
+    return list.some((i) => i.InstanceId !== instanceId && i.LifecycleState === 'InService') ? list : undefined
+  }, 10_000)
+  expect(members.find((i) => i.InstanceId === instanceId)?.LifecycleState ?? 'Terminated').toMatch(/^Terminat/)
 })
 
 test('the health route refuses a bad body (400), an unknown instance (404) and a container not running (409)', async () => {

@@ -166,12 +166,15 @@ describe('the deploy engine against the emulator', () => {
     expect(ready.services.find((s) => s.service === 'wordpress')?.recordValues).toHaveLength(3)
   })
 
-  test('a new image makes one new template version, points both groups at it and refreshes both', async () => {
+  test('a new image makes one new template version, and both groups move to it through their refreshes', async () => {
     const desired = await desiredState(reimage)
     const writes = await deploy(desired)
     expect(writes.filter((op) => op === 'CreateLaunchTemplateVersion')).toHaveLength(1)
     expect(writes.filter((op) => op === 'StartInstanceRefresh')).toHaveLength(2)
+    // the groups switch only when their refresh succeeds: no UpdateAutoScalingGroup, no tag
+    expect(writes).not.toContain('UpdateAutoScalingGroup')
     expect(writes).not.toContain('CreateOrUpdateTags')
+    await emulator.waitIdle()
     const current = await readCurrent(clients, scope)
     const template = current.launchTemplates.find((t) => t.service === 'wordpress')
     expect(template?.defaultVersion).toBe(2)

@@ -64,7 +64,7 @@ describe('record drift', () => {
       name: DB_RECORD,
       desired: { values: running, ttl: 60 }
     })
-    expect(change?.reason).toBe(`lists 10.9.9.9; running: ${running.join(', ')}`)
+    expect(change?.reason).toBe(`lists 10.9.9.9; in service: ${running.join(', ')}`)
   })
 
   test('a record deleted by hand while instances run is created again as drift', () => {
@@ -85,7 +85,7 @@ describe('record drift', () => {
     current.instances = current.instances!.map((i) => (i.service === 'db' ? { ...i, state: 'stopped' } : i))
     const change = record(diff(desired, current).changes, 'db')
     expect(change).toMatchObject({ action: 'update', drift: true, desired: { values: [] } })
-    expect(change?.reason).toContain('no instance runs')
+    expect(change?.reason).toContain('no instance in service')
   })
 
   test('a record that disagrees while an instance of its service is pending or shutting down is not judged', () => {

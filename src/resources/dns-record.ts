@@ -192,6 +192,24 @@ function unsettled(service: DesiredService, current: CurrentState, planned: read
   return undefined
 }
 
+/**
+ * What the DNS updater lists: the service's running instances that are in service and healthy in
+ * one of its groups (an instance outside them is never listed).
+ */
+function inServiceIps(service: DesiredService, current: CurrentState): string[] {
+  const members = new Set(
+    current.asgs
+      .filter((g) => service.asgs.some((a) => a.name === g.name))
+      .flatMap((g) => g.instances)
+      .filter((i) => i.lifecycleState === 'InService' && (i.healthStatus ?? 'Healthy').toLowerCase() === 'healthy')
+      .map((i) => i.id)
+  )
+  return (current.instances ?? [])
+    .filter((i) => i.service === service.name && i.state === 'running' && i.privateIp && members.has(i.id))
+    .map((i) => i.privateIp as string)
+    .sort()
+}
+
 const sameValues = (a: readonly string[], b: readonly string[]): boolean =>
   [...a].sort().join(',') === [...b].sort().join(',')
 
@@ -228,10 +246,7 @@ export const dnsRecord: KindOps<'dns-record'> = {
       desired: { values: record?.values ?? [], ttl }
     })
     if (!current.recordsRead || !current.instances) return [noop(kept)]
-    const ips = current.instances
-      .filter((i) => i.service === service.name && i.state === 'running' && i.privateIp)
-      .map((i) => i.privateIp as string)
-      .sort()
+    const ips = inServiceIps(service, current)
     const listed = record?.values ?? []
     if (sameValues(ips, listed)) return [noop(kept)]
     const why = unsettled(
@@ -249,12 +264,12 @@ export const dnsRecord: KindOps<'dns-record'> = {
       drift: true,
       fields: ['values']
     }
-    if (!record) return [{ ...heal, action: 'create', reason: `missing; running: ${ips.join(', ')}` }]
+    if (!record) return [{ ...heal, action: 'create', reason: `missing; in service: ${ips.join(', ')}` }]
     return [
       {
         ...heal,
         action: 'update',
-        reason: `lists ${listed.join(', ')}; ${ips.length > 0 ? `running: ${ips.join(', ')}` : 'no instance runs'}`
+        reason: `lists ${listed.join(', ')}; ${ips.length > 0 ? `in service: ${ips.join(', ')}` : 'no instance in service'}`
       }
     ]
   },
