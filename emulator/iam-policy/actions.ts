@@ -464,7 +464,7 @@ const AUTOSCALING: Record<string, Rule> = {
   SetInstanceHealth: asgOfInstance('autoscaling:SetInstanceHealth'),
   CreateOrUpdateTags: (r) => groupsOfTags(r, 'autoscaling:CreateOrUpdateTags'),
   DeleteTags: (r) => groupsOfTags(r, 'autoscaling:DeleteTags'),
-  TerminateInstanceInAutoScalingGroup: asgOfInstance('autoscaling:TerminateInstanceInAutoScalingGroup'),
+  TerminateInstanceInAutoScalingGroup: asgOfInstance('autoscaling:TerminateInstanceInAutoScalingGroup')
 }
 
 /** An action on an instance (InstanceId) is authorized on the group that holds it. */

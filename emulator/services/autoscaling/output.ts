@@ -1,10 +1,5 @@
 /** Group records as the Auto Scaling API returns them. */
-import type {
-  AutoScalingGroup,
-  Instance,
-  MixedInstancesPolicy,
-  TagDescription
-} from '@aws-sdk/client-auto-scaling'
+import type { AutoScalingGroup, Instance, MixedInstancesPolicy, TagDescription } from '@aws-sdk/client-auto-scaling'
 import type { GroupRecord, Member, TemplateSpec } from './model.js'
 
 function templateSpec(t: TemplateSpec): { LaunchTemplateId: string; LaunchTemplateName: string; Version: string } {
