@@ -97,7 +97,8 @@ beforeAll(async () => {
   emulator = await startEmulator({
     simulation: FAST_SIMULATION,
     images: [
-      { image: CRASH, run: 'crash', logs: [DB_ERROR] },
+      // the seed's database password is a compose value: masked wherever the action quotes the line
+      { image: CRASH, run: 'crash', logs: ['connecting as wordpress with password', DB_ERROR] },
       { image: UNHEALTHY, run: 'unhealthy', logs: ['listening on :80'] }
     ]
   })
@@ -150,6 +151,8 @@ describe('a wordpress version that crashes', () => {
     expect(failed.summary).toContain('**wordpress** `wordpress:6.7` failed')
     expect(failed.summary).toContain(DB_ERROR)
     expect(failed.summary).toContain('previous version wordpress:6 is still serving')
+    expect(failed.summary).toContain('connecting as wordpress with ***')
+    expect(failed.summary).not.toContain('with password')
   })
 
   test('launched instances of the new version, and never listed one in the record, which never shrank', () => {
@@ -208,4 +211,71 @@ test('a healthy rollout of both groups keeps the record at full size throughout 
   }
   const records = await aRecords(aws, zoneId)
   expect(records.get(recordName(WP, 'wordpress'))).toHaveLength(2)
+}, 300_000)
+
+test('an instance whose container turns unhealthy later leaves the record and is replaced', async () => {
+  await emulator.waitIdle()
+  const before = await wordpressIps()
+  const [victim, ip] = [...before][0] ?? ['', '']
+  const res = await fetch(`${emulator.endpoint}/_emulator/instances/${victim}/container/health`, {
+    method: 'POST',
+    body: JSON.stringify({ health: 'unhealthy' }),
+    headers: { 'content-type': 'application/json' }
+  })
+  expect(res.status).toBe(200)
+  const record = await until(
+    async () => {
+      const values = (await aRecords(aws, zoneId)).get(recordName(WP, 'wordpress')) ?? []
+      return values.length === 2 && !values.includes(ip) ? values : undefined
+    },
+    async () => JSON.stringify(await aRecords(aws, zoneId))
+  )
+  expect(record).toHaveLength(2)
+  expect((await wordpressIps()).has(victim)).toBe(false)
+}, 120_000)
+
+test('when only the spot group cannot roll, the on-demand group is rolled back too: both end on the same version', async () => {
+  await emulator.waitIdle()
+  const before = await wordpressGroups()
+  emulator.cloud.faults.spotCapacityUnavailable = true
+  let run: Run
+  try {
+    run = await deploy('wordpress:6.10', null)
+  } finally {
+    emulator.cloud.faults.spotCapacityUnavailable = false
+  }
+  expect(run.code).not.toBe(0)
+  expect(run.stdout + run.stderr).toMatch(/wordpress: version wordpress:6\.10 failed: instance refresh of \S+-spot/)
+  const after = await until(
+    async () => {
+      const g = await wordpressGroups()
+      return g.inService === 2 && g.instanceVersions.every((v) => before.versions.includes(v)) ? g : undefined
+    },
+    async () => JSON.stringify(await wordpressGroups())
+  )
+  expect(after.versions).toEqual(before.versions)
+}, 300_000)
+
+test('a first deploy whose version crashes fails the same way and leaves the stack in place', async () => {
+  const first: StackScope = { ...WP, stack: 'st-first' }
+  writeFileSync(path.join(work, 'compose.yaml'), compose(CRASH))
+  const run = await action(
+    {
+      emulator,
+      region: REGION,
+      workspace: work,
+      inputs: { project: first.project, stack: first.stack, wait: 'true', 'wait-timeout': String(WAIT_TIMEOUT) }
+    },
+    null
+  )
+  expect(run.code).not.toBe(0)
+  const output = run.stdout + run.stderr
+  expect(output).toMatch(/wordpress: version wordpress:6\.7 failed: container exited with code 1/)
+  expect(output).toContain('no earlier version: the stack stays as deployed')
+  expect(run.summary).toContain(DB_ERROR)
+  const view = await stackView(aws, first)
+  expect([...view.groups.keys()].sort()).toEqual(
+    ['db', 'wordpress'].flatMap((s) => (['on-demand', 'spot'] as const).map((c) => asgName(first, s, c))).sort()
+  )
+  expect(view.launchTemplates).toHaveLength(2)
 }, 300_000)
