@@ -88,6 +88,17 @@ async function wordpressGroups(): Promise<{ versions: string[]; inService: numbe
   }
 }
 
+/** The wordpress groups once 2 instances are in service, all on one of `versions` (the previous ones). */
+function servingOn(versions: string[]): ReturnType<typeof wordpressGroups> {
+  return until(
+    async () => {
+      const g = await wordpressGroups()
+      return g.inService === 2 && g.instanceVersions.every((v) => versions.includes(v)) ? g : undefined
+    },
+    async () => JSON.stringify(await wordpressGroups())
+  )
+}
+
 async function wordpressIps(): Promise<Map<string, string>> {
   const view = await stackView(aws, WP)
   return new Map(view.instances.filter((i) => i.service === 'wordpress' && i.ip).map((i) => [i.id, i.ip ?? '']))
@@ -165,13 +176,7 @@ describe('a wordpress version that crashes', () => {
   })
 
   test('leaves both wordpress groups on the previous version with 2 instances in service', async () => {
-    const after = await until(
-      async () => {
-        const g = await wordpressGroups()
-        return g.inService === 2 && g.instanceVersions.every((v) => before.versions.includes(v)) ? g : undefined
-      },
-      async () => JSON.stringify(await wordpressGroups())
-    )
+    const after = await servingOn(before.versions)
     expect(after.versions).toEqual(before.versions)
     const records = await aRecords(aws, zoneId)
     expect([...(records.get(recordName(WP, 'wordpress')) ?? [])].sort()).toEqual([...before.ips.values()].sort())
@@ -189,13 +194,7 @@ test('a version whose health check never passes fails the same way, and the prev
   expect(run.code).not.toBe(0)
   expect(run.stdout + run.stderr).toMatch(/wordpress: version wordpress:6\.8 failed: unhealthy/)
   expect(run.summary).toContain('listening on :80')
-  const after = await until(
-    async () => {
-      const g = await wordpressGroups()
-      return g.inService === 2 && g.instanceVersions.every((v) => versions.includes(v)) ? g : undefined
-    },
-    async () => JSON.stringify(await wordpressGroups())
-  )
+  const after = await servingOn(versions)
   expect(after.versions).toEqual(versions)
 }, 300_000)
 
@@ -246,13 +245,7 @@ test('when only the spot group cannot roll, the on-demand group is rolled back t
   }
   expect(run.code).not.toBe(0)
   expect(run.stdout + run.stderr).toMatch(/wordpress: version wordpress:6\.10 failed: instance refresh of \S+-spot/)
-  const after = await until(
-    async () => {
-      const g = await wordpressGroups()
-      return g.inService === 2 && g.instanceVersions.every((v) => before.versions.includes(v)) ? g : undefined
-    },
-    async () => JSON.stringify(await wordpressGroups())
-  )
+  const after = await servingOn(before.versions)
   expect(after.versions).toEqual(before.versions)
 }, 300_000)
 

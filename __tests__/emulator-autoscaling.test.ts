@@ -5,6 +5,7 @@ import {
   CompleteLifecycleActionCommand,
   CreateAutoScalingGroupCommand,
   DescribeAutoScalingInstancesCommand,
+  paginateDescribeAutoScalingInstances,
   CreateOrUpdateTagsCommand,
   DeleteAutoScalingGroupCommand,
   DeleteTagsCommand,
@@ -605,12 +606,8 @@ describe('instance refresh', () => {
   /** Every group's members, page by page (DescribeAutoScalingInstances answers at most 50 at a time). */
   async function allInstances(): Promise<AutoScalingInstanceDetails[]> {
     const all: AutoScalingInstanceDetails[] = []
-    let NextToken: string | undefined
-    do {
-      const out = await asg.send(new DescribeAutoScalingInstancesCommand({ NextToken }))
-      all.push(...(out.AutoScalingInstances ?? []))
-      NextToken = out.NextToken
-    } while (NextToken)
+    for await (const page of paginateDescribeAutoScalingInstances({ client: asg }, {}))
+      all.push(...(page.AutoScalingInstances ?? []))
     return all
   }
 

@@ -6,6 +6,7 @@ import {
   CreateAutoScalingGroupCommand,
   DeleteLifecycleHookCommand,
   DescribeAutoScalingInstancesCommand,
+  paginateDescribeAutoScalingInstances,
   DescribeLifecycleHooksCommand,
   DescribeScalingActivitiesCommand,
   PutLifecycleHookCommand,
@@ -82,12 +83,8 @@ async function hookedGroup(
 
 async function members(name: string): Promise<AutoScalingInstanceDetails[]> {
   const all: AutoScalingInstanceDetails[] = []
-  let NextToken: string | undefined
-  do {
-    const out = await asg.send(new DescribeAutoScalingInstancesCommand({ NextToken }))
-    all.push(...(out.AutoScalingInstances ?? []))
-    NextToken = out.NextToken
-  } while (NextToken)
+  for await (const page of paginateDescribeAutoScalingInstances({ client: asg }, {}))
+    all.push(...(page.AutoScalingInstances ?? []))
   return all.filter((i) => i.AutoScalingGroupName === name)
 }
 
