@@ -114,6 +114,18 @@ const DEFAULT_SETTLE_MS = 500
 /** More restarts than this while starting is a crash loop (the real agent's bound). */
 const GATE_MAX_RESTARTS = 3
 
+/** Tries of a call refused for throttling or a server error before the agent gives up on it. */
+const TRANSIENT_ATTEMPTS = 10
+
+/** Throttling or a server error: worth trying again. */
+function transient(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } }
+  return (
+    /Throttl|TooManyRequests|RequestLimitExceeded|SlowDown/.test(e.name ?? '') ||
+    (e.$metadata?.httpStatusCode ?? 0) >= 500
+  )
+}
+
 /** The instance stopped (or the emulator did) while the agent was working: end quietly. */
 class Stopped extends Error {}
 
@@ -222,12 +234,20 @@ export class AgentRun {
 
   /** One agent call whose failure is logged (the view's error), not fatal. */
   private async tolerated(what: string, call: () => Promise<void>): Promise<boolean> {
-    try {
-      await call()
-      return true
-    } catch (err) {
-      this.view.error = `${what}: ${describe(err)}`
-      return false
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await call()
+        return true
+      } catch (err) {
+        // Throttling (the account's Auto Scaling bucket is shared by every instance) and 5xx are tried
+        // again, doubling, as the CLI's retries would; anything else is the answer.
+        if (!transient(err) || attempt >= TRANSIENT_ATTEMPTS || this.stopped) {
+          this.view.error = `${what}: ${describe(err)}`
+          return false
+        }
+        const base = this.cloud.simulation.agentRetryDelayMs ?? DEFAULT_RETRY_DELAY_MS
+        await this.sleep(Math.min(10_000, base * 2 ** (attempt - 1)))
+      }
     }
   }
 
