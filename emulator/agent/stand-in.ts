@@ -245,8 +245,9 @@ export class AgentRun {
           this.view.error = `${what}: ${describe(err)}`
           return false
         }
+        // full jitter, as the SDKs and the CLI back off: instances that booted together do not retry together
         const base = this.cloud.simulation.agentRetryDelayMs ?? DEFAULT_RETRY_DELAY_MS
-        await this.sleep(Math.min(10_000, base * 2 ** (attempt - 1)))
+        await this.sleep(Math.random() * Math.min(10_000, base * 2 ** attempt))
       }
     }
   }
