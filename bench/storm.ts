@@ -409,7 +409,9 @@ async function measureStorm(
   try {
     watch.start()
     // the deploy waited for every record to list its instances: the storm starts from exact records
-    const ready = Date.now() + 10_000
+    // (after an earlier storm, its replacements enter DNS once their agents completed the launch
+    // hook, through the account's Auto Scaling bucket: give them time)
+    const ready = Date.now() + 180_000
     while (!watch.exact() && Date.now() < ready) await sleep(100)
     if (!watch.exact()) throw new Error('the records did not list exactly the running instances before the storm')
     const victims = watch.spotInstances()

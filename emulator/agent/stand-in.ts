@@ -114,9 +114,6 @@ const DEFAULT_SETTLE_MS = 500
 /** More restarts than this while starting is a crash loop (the real agent's bound). */
 const GATE_MAX_RESTARTS = 3
 
-/** Tries of a call refused for throttling or a server error before the agent gives up on it. */
-const TRANSIENT_ATTEMPTS = 10
-
 /** Throttling or a server error: worth trying again. */
 function transient(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } }
@@ -240,14 +237,15 @@ export class AgentRun {
         return true
       } catch (err) {
         // Throttling (the account's Auto Scaling bucket is shared by every instance) and 5xx are tried
-        // again, doubling, as the CLI's retries would; anything else is the answer.
-        if (!transient(err) || attempt >= TRANSIENT_ATTEMPTS || this.stopped) {
+        // again while the instance lives: a verdict not delivered would hold the instance until the
+        // hook's heartbeat timeout. Anything else is the answer.
+        if (!transient(err) || this.stopped) {
           this.view.error = `${what}: ${describe(err)}`
           return false
         }
         // full jitter, as the SDKs and the CLI back off: instances that booted together do not retry together
         const base = this.cloud.simulation.agentRetryDelayMs ?? DEFAULT_RETRY_DELAY_MS
-        await this.sleep(Math.random() * Math.min(10_000, base * 2 ** attempt))
+        await this.sleep(Math.random() * Math.min(10_000, base * 2 ** Math.min(attempt, 10)))
       }
     }
   }
