@@ -278,10 +278,8 @@ function outcome(service: DesiredService, ctx: WaitContext, status: ServiceStatu
   const serving = status?.instanceIps.length ?? 0
   if (!before)
     return `no earlier version: the stack stays as deployed, with ${serving} ${service.name} instance(s) in service`
-  return `rolled back: the previous version ${before.image ?? ''} is still serving (${serving} instance(s) in service)`.replace(
-    '  ',
-    ' '
-  )
+  const image = before.image ? ` ${before.image}` : ''
+  return `rolled back: the previous version${image} is still serving (${serving} instance(s) in service)`
 }
 
 function rollbackSettled(ctx: WaitContext, service: string, seen: Seen): boolean {
