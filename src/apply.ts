@@ -65,8 +65,10 @@ function applyUpserts(e: Engine, plan: Plan, desired: DesiredState): Step[] {
           ? (dep.promise as Promise<KindOutput<D>>)
           : Promise.reject(new Error(`${change.name} needs a ${KINDS[d].noun}, and the plan has none`))
       }
+      const needAll = <D extends ResourceKind>(d: D): Promise<Array<KindOutput<D>>> =>
+        Promise.all(stepsOf(steps, d, change.service).map((s) => s.promise as Promise<KindOutput<D>>))
       const service = desired.services.find((s) => s.name === change.service)
-      const ctx: ApplyStepContext = { e, desired, plan, refs, service, need }
+      const ctx: ApplyStepContext = { e, desired, plan, refs, service, need, needAll }
       steps.push({ change, promise: e.step(label(change, ops(kind).noun), deps, () => applyOne(change, ctx)) })
     }
   }

@@ -117,15 +117,27 @@ export function sortIngressRules(rules: readonly IngressRule[]): IngressRule[] {
 }
 
 /**
- * Published ports from the VPC (or anywhere with deploy.public); the container
- * ports published for other services (targets and `expose`) from the VPC only.
+ * Published ports from the VPC (or, with deploy.public, from anywhere; from the load
+ * balancer when `publicFrom` says so: the domain's); the container ports published for
+ * other services (targets and `expose`) from the VPC only.
  */
-export function ingressRules(service: Ports & Pick<ServiceModel, 'public'>, vpcCidr: string): IngressRule[] {
+export function ingressRules(
+  service: Ports & Pick<ServiceModel, 'public'>,
+  vpcCidr: string,
+  publicFrom: string = ANYWHERE
+): IngressRule[] {
   const rules = containerPorts(service).published.map((p) => ({
     protocol: p.protocol,
     fromPort: p.published,
     toPort: p.published,
-    cidr: p.source === 'ports' && service.public ? ANYWHERE : vpcCidr
+    cidr: p.source === 'ports' && service.public ? publicFrom : vpcCidr
   }))
   return sortIngressRules(rules)
+}
+
+/** The TCP ports a public service publishes from `ports` (what the load balancer forwards to), sorted. */
+export function publicPorts(service: Ports & Pick<ServiceModel, 'public'>): number[] {
+  if (!service.public) return []
+  const ports = containerPorts(service).published.filter((p) => p.source === 'ports' && p.protocol === 'tcp')
+  return [...new Set(ports.map((p) => p.published))].sort((a, b) => a - b)
 }

@@ -16,7 +16,7 @@ import type { StackScope } from './names.js'
 import { readOtherStacks } from './resources/auto-scaling-group.js'
 import { KINDS, KIND_ORDER } from './resources/index.js'
 import { accountOf, partitionOf, type ReadContext } from './resources/kind.js'
-import type { CurrentState } from './state.js'
+import type { CurrentState, PublicZone } from './state.js'
 
 export interface ReadOptions {
   /** Also read the stack's records (ListResourceRecordSets; wait, drift, reports). */
@@ -27,6 +27,8 @@ export interface ReadOptions {
   verify?: boolean
   /** Also find other stacks of the project (destroy): one DescribeAutoScalingGroups on the project tag. */
   otherStacks?: boolean
+  /** The `domain` input's public zone, when it is set (the public endpoints' records and certificates are there). */
+  publicZone?: PublicZone
 }
 
 export async function readCurrent(
@@ -41,6 +43,7 @@ export async function readCurrent(
     scope,
     records: options.records === true,
     verify: options.verify === true,
+    ...(options.publicZone ? { publicZone: options.publicZone } : {}),
     once: <T>(key: string, read: () => Promise<T>): Promise<T> => {
       if (!shared.has(key)) shared.set(key, read())
       return shared.get(key) as Promise<T>

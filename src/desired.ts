@@ -3,7 +3,7 @@
  * data. Pure: no I/O, no SDK.
  */
 import type { ComposeModel, ServiceModel } from './compose/model.js'
-import { ingressRules } from './container-ports.js'
+import { ANYWHERE, ingressRules, publicPorts } from './container-ports.js'
 import type { ActionInputs } from './inputs.js'
 import {
   deadLetterQueueName,
@@ -31,13 +31,27 @@ import {
   instancePath,
   instanceRoleName,
   LAUNCH_HOOK,
-  MANAGED_BY
+  MANAGED_BY,
+  loadBalancerName,
+  loadBalancerSecurityGroupName,
+  publicHost,
+  stackTags,
+  targetGroupName
 } from './names.js'
 import type { Capacity, StackScope } from './names.js'
 import { canonicalJson, shortSha } from './json.js'
 import type { DesiredAsg } from './resources/auto-scaling-group.js'
 import type { LaunchTemplateSpec } from './resources/launch-template.js'
-import type { DesiredProject, DesiredService, DesiredState, Network } from './state.js'
+import {
+  FROM_LOAD_BALANCER,
+  type DesiredEndpoint,
+  type DesiredProject,
+  type DesiredPublic,
+  type DesiredService,
+  type DesiredState,
+  type Network,
+  type PublicZone
+} from './state.js'
 import { agentConfig, instanceGrants, SETTLE_SECONDS } from './agent/build.js'
 import { INSTANCE_POLICY_NAME, INSTANCE_TRUST_POLICY } from './resources/instance-role.js'
 import { ADVANCED_LIMIT, tierFor } from './resources/service-config.js'
@@ -221,11 +235,108 @@ function buildAsgs(args: {
   }))
 }
 
+/** The load balancer's check: the extension's path and codes, a target healthy after two passes 10 s apart. */
+export const TARGET_CHECK = {
+  path: '/',
+  codes: '200-399',
+  intervalSeconds: 10,
+  timeoutSeconds: 5,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2
+}
+/** Seconds a leaving target finishes its requests: within a spot notice (120 s), short for a rollout. */
+export const DEREGISTRATION_DELAY = 30
+/** The HTTPS listener's TLS policy: TLS 1.3 and 1.2 only. */
+export const SSL_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06'
+
+function buildEndpoints(
+  scope: StackScope,
+  service: ServiceModel,
+  network: Network,
+  front: { domain: string; zone: PublicZone }
+): DesiredEndpoint[] {
+  const ports = publicPorts(service)
+  const tags = serviceTags(scope, service.name)
+  return ports.map((port) => {
+    const host = publicHost(scope, front.domain, service.name, ports.length > 1 ? port : undefined)
+    return {
+      port,
+      host,
+      url: `https://${host}`,
+      targetGroup: {
+        name: targetGroupName(scope, service.name, port),
+        port,
+        vpcId: network.vpcId,
+        healthCheck: {
+          ...TARGET_CHECK,
+          path: service.checkPath ?? TARGET_CHECK.path,
+          codes: service.checkCodes ?? TARGET_CHECK.codes
+        },
+        deregistrationDelay: DEREGISTRATION_DELAY,
+        tags
+      },
+      rule: { name: host, port, tags },
+      alias: { name: host, zoneId: front.zone.id }
+    }
+  })
+}
+
+/** One subnet per availability zone (the first of each, sorted); a load balancer needs two zones. */
+export function loadBalancerSubnets(network: Network): string[] {
+  const zones = network.subnetZones
+  if (!zones) throw new Error("the subnets' availability zones were not read")
+  const first = new Map<string, string>()
+  for (const id of [...network.subnetIds].sort()) {
+    const zone = zones[id]
+    if (zone && !first.has(zone)) first.set(zone, id)
+  }
+  if (first.size < 2)
+    throw new Error(
+      `public services behind a load balancer need subnets in two availability zones; the stack's subnets ` +
+        `(${network.subnetIds.join(', ')}) are in ${first.size === 1 ? 'one' : 'none'}: set subnet-ids`
+    )
+  return [...first.values()]
+}
+
+function buildPublic(scope: StackScope, network: Network, front: { domain: string; zone: PublicZone }): DesiredPublic {
+  const tags = projectTags(scope)
+  const lb = loadBalancerName(scope)
+  return {
+    domain: front.domain,
+    zone: front.zone,
+    certificate: {
+      domainName: `*.${front.domain}`,
+      alternativeNames: [front.domain],
+      zoneId: front.zone.id,
+      tags
+    },
+    securityGroup: {
+      name: loadBalancerSecurityGroupName(scope),
+      description: `hyperform ${scope.project}: the load balancer (HTTPS and HTTP from anywhere)`,
+      vpcId: network.vpcId,
+      ingress: [443, 80].map((port) => ({ protocol: 'tcp' as const, fromPort: port, toPort: port, cidr: ANYWHERE })),
+      tags
+    },
+    loadBalancer: { name: lb, subnetIds: loadBalancerSubnets(network), scheme: 'internet-facing', tags },
+    listeners: [
+      { name: `${lb}/https`, protocol: 'HTTPS', port: 443, sslPolicy: SSL_POLICY, tags },
+      { name: `${lb}/http`, protocol: 'HTTP', port: 80, tags }
+    ],
+    stackCertificate: {
+      domainName: `*.${scope.stack}.${front.domain}`,
+      alternativeNames: [],
+      zoneId: front.zone.id,
+      tags: stackTags(scope)
+    }
+  }
+}
+
 function buildService(
   scope: StackScope,
   service: ServiceModel,
   inputs: ActionInputs,
-  network: Network
+  network: Network,
+  front: { domain: string; zone: PublicZone } | undefined
 ): DesiredService {
   const tags = serviceTags(scope, service.name)
   const instanceType = service.size ?? inputs.instanceType
@@ -260,6 +371,8 @@ function buildService(
   }
   return {
     name: service.name,
+    public: service.public,
+    endpoints: front ? buildEndpoints(scope, service, network, front) : [],
     image: service.image,
     recordName: recordName(scope, service.name),
     instanceRole: {
@@ -282,7 +395,7 @@ function buildService(
       name: securityGroupName(scope, service.name),
       description: `hyperform ${scope.project}/${scope.stack}/${service.name}`,
       vpcId: network.vpcId,
-      ingress: ingressRules(service, network.vpcCidr),
+      ingress: ingressRules(service, network.vpcCidr, front ? FROM_LOAD_BALANCER : ANYWHERE),
       tags
     },
     launchTemplate: { name: launchTemplateName(scope, service.name), spec, tags },
@@ -295,13 +408,20 @@ export function buildDesired(args: {
   model: ComposeModel
   network: Network
   lambdaCode: LambdaCode
+  /** The `domain` input's public zone (found before any write), when the input is set. */
+  publicZone?: PublicZone
 }): DesiredState {
   const { inputs, network } = args
   const scope: StackScope = { project: inputs.project, region: inputs.region, stack: inputs.stack }
+  const front =
+    inputs.domain && args.publicZone && args.model.services.some((s) => publicPorts(s).length > 0)
+      ? { domain: inputs.domain, zone: args.publicZone }
+      : undefined
   const services = [...args.model.services]
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((s) => buildService(scope, s, inputs, network))
+    .map((s) => buildService(scope, s, inputs, network, front))
   return {
+    ...(front ? { public: buildPublic(scope, network, front) } : {}),
     scope,
     network,
     project: buildProject(inputs, network, args.lambdaCode),

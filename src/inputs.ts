@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import * as core from '@actions/core'
-import { DEFAULT_RECORD_TTL, sanitizeLabel } from './names.js'
+import { DEFAULT_RECORD_TTL, LIMITS, labelProblem, sanitizeLabel } from './names.js'
 
 export type Command = 'deploy' | 'plan' | 'destroy' | 'logs'
 export const COMMANDS: readonly Command[] = ['deploy', 'plan', 'destroy', 'logs']
@@ -48,6 +48,8 @@ export interface ActionInputs {
   githubToken?: string
   /** Deploy from a fork's pull request. */
   allowForks: boolean
+  /** A public hosted zone of the account: public services get `https://<service>.<stack>.<domain>` behind a load balancer. */
+  domain?: string
 }
 
 /** Where the stack name came from, for the report. */
@@ -222,6 +224,23 @@ function readRetention(r: Reader): number {
   return days
 }
 
+/**
+ * A DNS name of at least two labels, lowercase, without the trailing dot; its hosts
+ * `<service>.<stack>.<domain>` are checked against DNS limits with the compose file.
+ */
+function readDomain(r: Reader): string | undefined {
+  const value = r.raw('domain').replace(/\.$/, '').toLowerCase()
+  if (value === '') return undefined
+  const labels = value.split('.')
+  const bad = labels.find((label) => labelProblem(label) !== undefined)
+  if (labels.length < 2 || bad !== undefined || value.length > LIMITS.fqdn)
+    r.problems.push(
+      `Input "domain": "${r.raw('domain')}" is not a domain name such as preview.example.com` +
+        (bad !== undefined ? ` (label "${bad}" ${labelProblem(bad)})` : '')
+    )
+  return value
+}
+
 /** Reads and validates every input; throws InputError listing every problem at once. */
 export function readInputs(env: Env = process.env): InputsDraft {
   const r = new Reader(env)
@@ -261,7 +280,8 @@ export function readInputs(env: Env = process.env): InputsDraft {
     lines: r.integer('lines', { min: 1, max: 10000, fallback: 100 }),
     service: r.raw('service') || undefined,
     githubToken: githubToken || undefined,
-    allowForks: r.boolean('allow-forks', false)
+    allowForks: r.boolean('allow-forks', false),
+    domain: readDomain(r)
   }
   if (r.problems.length > 0) throw new InputError(r.problems)
   return draft

@@ -25,7 +25,8 @@ import {
 } from './github.js'
 import { createClients } from './aws/clients.js'
 import { imageProblems } from './aws/images.js'
-import { launchesInto, outboundReport, resolveNetwork } from './aws/network.js'
+import { launchesInto, outboundReport, resolveNetwork, withSubnetZones } from './aws/network.js'
+import { findPublicZone } from './aws/public-zone.js'
 import { Aws } from './aws/send.js'
 import { buildDesired } from './desired.js'
 import { readCurrent } from './current.js'
@@ -144,13 +145,18 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   // They (and a destroy) also verify the instance roles, profiles and configurations (current.ts: verify).
   const reads = instanceLevel ? { records: true, instances: true, verify: true } : { verify: !deploying }
   const aws = new Aws(clients)
+  // With a domain and a public service: its zone must be public (checked before any write), and the load
+  // balancer takes a subnet in each of two zones.
+  const front = deploying && inputs.domain && model?.services.some((s) => s.public) ? inputs.domain : undefined
+  const publicZone = front ? await findPublicZone(aws, front) : undefined
   const [current, network, images] = await Promise.all([
-    readCurrent(aws, scope, reads),
-    deploying ? resolveNetwork(aws, inputs) : undefined,
+    readCurrent(aws, scope, { ...reads, publicZone }),
+    deploying ? resolveNetwork(aws, inputs).then((n) => (front ? withSubnetZones(aws, n) : n)) : undefined,
     deploying && model ? imageProblems(aws, inputs, model) : []
   ])
   if (images.length > 0) throw new InputError(images)
-  const desired = model && network ? buildDesired({ inputs, model, network, lambdaCode: lambdaCode() }) : undefined
+  const desired =
+    model && network ? buildDesired({ inputs, model, network, lambdaCode: lambdaCode(), publicZone }) : undefined
   const plan = desired ? diff(desired, current) : destroyPlan(current, scope)
   printPlan(changeLines(plan))
   const drift = driftLines(plan)

@@ -252,3 +252,34 @@ export const LAUNCH_HOOK = 'hyperform-launch'
  * `hyperform-agent: abandon: pull denied: ...`; the action searches the stack's log group for them.
  */
 export const AGENT_MARK = 'hyperform-agent:'
+
+/** Elastic Load Balancing names (load balancers, target groups): at most 32 letters, digits and hyphens. */
+export const ELB_NAME_LIMIT = 32
+
+/** The project's one Application Load Balancer in a region (shared by every stack), and its security group. */
+export function loadBalancerName(p: ProjectScope): string {
+  return fit(`hyperform-${p.project}`, ELB_NAME_LIMIT)
+}
+
+export function loadBalancerSecurityGroupName(p: ProjectScope): string {
+  return fit(`hyperform-${p.project}-load-balancer`, LIMITS.securityGroupName)
+}
+
+/** A public service's target group for one published port (names are unique per account and region). */
+export function targetGroupName(s: StackScope, service: string, port: number): string {
+  return fit(`${s.project}-${s.stack}-${service}-${port}`, ELB_NAME_LIMIT)
+}
+
+/**
+ * A public service's host under the domain: `<service>.<stack>.<domain>`, or `<service>-<port>.<stack>.<domain>`
+ * when it publishes several ports. A wildcard certificate covers one label, so each stack has its own
+ * `*.<stack>.<domain>` certificate besides the project's `*.<domain>`.
+ */
+export function publicHost(s: StackScope, domain: string, service: string, port?: number): string {
+  return `${port === undefined ? service : `${service}-${port}`}.${s.stack}.${domain}`
+}
+
+/** Tags on stack-level resources (the stack's certificate, its container log group). */
+export function stackTags(s: StackScope): Record<string, string> {
+  return { [TAGS.project]: s.project, [TAGS.stack]: s.stack, [TAGS.managedBy]: MANAGED_BY }
+}

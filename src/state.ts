@@ -24,16 +24,38 @@ import type { CurrentSecurityGroup, DesiredSecurityGroup } from './resources/sec
 import type { CurrentInstanceProfile, DesiredInstanceProfile } from './resources/instance-profile.js'
 import type { CurrentInstanceRole, DesiredInstanceRole } from './resources/instance-role.js'
 import type { CurrentConfig, DesiredConfig } from './resources/service-config.js'
+import type { CurrentCertificate, DesiredCertificate } from './resources/certificate.js'
+import type {
+  CurrentLoadBalancerSecurityGroup,
+  DesiredLoadBalancerSecurityGroup
+} from './resources/load-balancer-security-group.js'
+import type { CurrentLoadBalancer, DesiredLoadBalancer } from './resources/load-balancer.js'
+import type { CurrentListener, DesiredListener } from './resources/listener.js'
+import type { CurrentTargetGroup, DesiredTargetGroup } from './resources/target-group.js'
+import type { CurrentListenerRule, DesiredListenerRule } from './resources/listener-rule.js'
+import type { CurrentAliasRecord, DesiredAliasRecord } from './resources/alias-record.js'
 
 export interface Network {
   vpcId: string
   vpcCidr: string
   subnetIds: string[]
+  /** Each subnet's availability zone (a load balancer takes one subnet per zone, in two or more); read when needed. */
+  subnetZones?: Record<string, string>
   /** The VPC resolver (names.vpcResolver). */
   resolver: string
 }
 
-/** One ingress rule, flattened: a single port (range) from a single CIDR. */
+/** The `domain` input's public hosted zone, found before any write. */
+export interface PublicZone {
+  id: string
+  /** Without the trailing dot. */
+  name: string
+}
+
+/** Where a rule's traffic may come from besides a CIDR: the project's load balancer (its security group). */
+export const FROM_LOAD_BALANCER = 'load-balancer'
+
+/** One ingress rule, flattened: a single port (range) from a single CIDR (or FROM_LOAD_BALANCER). */
 export interface IngressRule {
   protocol: Protocol
   fromPort: number
@@ -58,8 +80,36 @@ export interface DesiredProject {
   eventSourceMapping: DesiredMapping
 }
 
+/** With the `domain` input, when the stack has a public service: the front door every public service shares. */
+export interface DesiredPublic {
+  domain: string
+  zone: PublicZone
+  /** Project level: the load balancer, its security group and listeners, and the `*.<domain>` certificate. */
+  certificate: DesiredCertificate
+  securityGroup: DesiredLoadBalancerSecurityGroup
+  loadBalancer: DesiredLoadBalancer
+  listeners: DesiredListener[]
+  /** Stack level: `*.<stack>.<domain>`. */
+  stackCertificate: DesiredCertificate
+}
+
+/** One published port of a public service behind the load balancer. */
+export interface DesiredEndpoint {
+  port: number
+  /** `<service>.<stack>.<domain>` (or `<service>-<port>...` when it publishes several). */
+  host: string
+  url: string
+  targetGroup: DesiredTargetGroup
+  rule: DesiredListenerRule
+  alias: DesiredAliasRecord
+}
+
 export interface DesiredService {
   name: string
+  /** deploy.public: its published ports are reached from the internet (through the load balancer with a domain). */
+  public: boolean
+  /** With a domain: one per published TCP port. */
+  endpoints: DesiredEndpoint[]
   image: string
   recordName: string
   instanceRole: DesiredInstanceRole
@@ -81,6 +131,8 @@ export interface DesiredState {
   containerLogGroup: DesiredLogGroup
   /** Sorted by name. */
   services: DesiredService[]
+  /** The load balancer's part, when there is a domain and a public service. */
+  public?: DesiredPublic
 }
 
 // ---------------------------------------------------------------- current
@@ -98,6 +150,8 @@ export interface CurrentInstance {
   capacity?: string
   state: string
   privateIp?: string
+  /** Public services without a domain are reached at it. */
+  publicIp?: string
 }
 
 export interface CurrentState {
@@ -135,6 +189,15 @@ export interface CurrentState {
   instances?: CurrentInstance[]
   /** Only read for destroy: whether ASGs of another stack of the project exist. */
   otherStacks?: string[]
+  /** The public endpoints' resources (read when there is a domain, or for destroy). */
+  certificate?: CurrentCertificate
+  stackCertificate?: CurrentCertificate
+  loadBalancerSecurityGroup?: CurrentLoadBalancerSecurityGroup
+  loadBalancer?: CurrentLoadBalancer
+  listeners?: CurrentListener[]
+  targetGroups?: CurrentTargetGroup[]
+  listenerRules?: CurrentListenerRule[]
+  aliasRecords?: CurrentAliasRecord[]
 }
 
 // ---------------------------------------------------------------- plan

@@ -3,9 +3,11 @@
  * the endpoint comes from the SDK's own configuration (AWS_ENDPOINT_URL and
  * friends), so the same code talks to AWS and to the local emulator.
  */
+import { ACMClient } from '@aws-sdk/client-acm'
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling'
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
 import { EC2Client } from '@aws-sdk/client-ec2'
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import { IAMClient } from '@aws-sdk/client-iam'
 import { LambdaClient } from '@aws-sdk/client-lambda'
@@ -31,6 +33,8 @@ export interface Clients {
   sqs: SQSClient
   ssm: SSMClient
   sts: STSClient
+  elb: ElasticLoadBalancingV2Client
+  acm: ACMClient
 }
 
 export interface ClientOptions {
@@ -62,7 +66,9 @@ export function createClients(options: ClientOptions): Clients {
     logs: new CloudWatchLogsClient(config),
     sqs: new SQSClient(config),
     ssm: new SSMClient(config),
-    sts: new STSClient(config)
+    sts: new STSClient(config),
+    elb: new ElasticLoadBalancingV2Client(config),
+    acm: new ACMClient(config)
   }
 }
 

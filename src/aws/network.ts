@@ -45,9 +45,27 @@ async function describeSubnets(aws: Aws, input: { vpcId?: string; subnetIds?: st
   return subnets
 }
 
-function network(vpc: Vpc, subnetIds: string[]): Network {
+function zonesOf(subnets: Subnet[]): Record<string, string> {
+  return Object.fromEntries(
+    subnets.filter((s) => s.SubnetId && s.AvailabilityZone).map((s) => [s.SubnetId, s.AvailabilityZone])
+  )
+}
+
+function network(vpc: Vpc, subnetIds: string[], subnets?: Subnet[]): Network {
   const vpcCidr = vpc.CidrBlock ?? ''
-  return { vpcId: vpc.VpcId ?? '', vpcCidr, subnetIds: [...subnetIds].sort(), resolver: vpcResolver(vpcCidr) }
+  return {
+    vpcId: vpc.VpcId ?? '',
+    vpcCidr,
+    subnetIds: [...subnetIds].sort(),
+    ...(subnets ? { subnetZones: zonesOf(subnets) } : {}),
+    resolver: vpcResolver(vpcCidr)
+  }
+}
+
+/** The network with its subnets' zones (one read when the inputs named the VPC and subnets). */
+export async function withSubnetZones(aws: Aws, net: Network): Promise<Network> {
+  if (net.subnetZones) return net
+  return { ...net, subnetZones: zonesOf(await describeSubnets(aws, { subnetIds: net.subnetIds })) }
 }
 
 function subnetIdsOf(subnets: Subnet[], vpcId: string): string[] {
@@ -63,7 +81,7 @@ async function fromSubnets(aws: Aws, subnetIds: string[]): Promise<Network> {
   if (vpcIds.length !== 1 || !vpcIds[0]) {
     throw new Error(`subnet-ids ${subnetIds.join(', ')} must all be in one VPC (found ${vpcIds.join(', ') || 'none'})`)
   }
-  return network(await describeVpc(aws, vpcIds[0]), subnetIds)
+  return network(await describeVpc(aws, vpcIds[0]), subnetIds, subnets)
 }
 
 /**
@@ -80,11 +98,12 @@ export async function resolveNetwork(door: Aws | Clients, inputs: ActionInputs):
       describeVpc(aws, inputs.vpcId),
       describeSubnets(aws, { vpcId: inputs.vpcId })
     ])
-    return network(vpc, subnetIdsOf(subnets, inputs.vpcId))
+    return network(vpc, subnetIdsOf(subnets, inputs.vpcId), subnets)
   }
   const vpc = await describeVpc(aws, undefined)
   const vpcId = vpc.VpcId ?? ''
-  return network(vpc, subnetIdsOf(await describeSubnets(aws, { vpcId }), vpcId))
+  const subnets = await describeSubnets(aws, { vpcId })
+  return network(vpc, subnetIdsOf(subnets, vpcId), subnets)
 }
 
 /** What a subnet's default route says about its instances reaching the internet (dnf, image registries). */

@@ -24,7 +24,9 @@ const IAM_PREFIXES: Record<ServiceKey, string> = {
   logs: 'logs',
   sqs: 'sqs',
   ssm: 'ssm',
-  sts: 'sts'
+  sts: 'sts',
+  elb: 'elasticloadbalancing',
+  acm: 'acm'
 }
 
 /** Smithy namespaces of the operation schemas -> the client that serves them. */
@@ -38,7 +40,9 @@ const NAMESPACES: Record<string, ServiceKey> = {
   'com.amazonaws.cloudwatchlogs': 'logs',
   'com.amazonaws.sqs': 'sqs',
   'com.amazonaws.ssm': 'ssm',
-  'com.amazonaws.sts': 'sts'
+  'com.amazonaws.sts': 'sts',
+  'com.amazonaws.elasticloadbalancingv2': 'elb',
+  'com.amazonaws.acm': 'acm'
 }
 
 /**

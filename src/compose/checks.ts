@@ -350,3 +350,30 @@ export function checkSize({ node, path }: KeyAt, { diags }: Check): void {
 export function checkBoolean({ node, path }: KeyAt, { diags }: Check): void {
   if (booleanOf(node) === undefined) diags.error(node.loc, path, `must be true or false, got ${describe(node)}`)
 }
+
+/** `x-hyperform.health-check.path`: what the load balancer requests, as AWS takes it (at most 1024, from `/`). */
+export function checkCheckPath({ node, path }: KeyAt, { diags }: Check): void {
+  const value = node.kind === 'scalar' && typeof node.value === 'string' ? node.value : undefined
+  if (value === undefined || !value.startsWith('/') || value.length > 1024 || /\s/.test(value))
+    diags.error(node.loc, path, `must be a URL path starting with "/" (at most 1024 characters), got ${describe(node)}`)
+}
+
+/** `x-hyperform.health-check.codes`: HTTP codes from 200 to 499, as "200", "200,302" or "200-399". */
+export function checkCheckCodes({ node, path }: KeyAt, { diags }: Check): void {
+  const value = node.kind === 'scalar' && node.value !== null ? String(node.value) : ''
+  const parts = value.split(',').map((p) => p.trim().split('-'))
+  const code = (text: string | undefined): number | undefined =>
+    text !== undefined && /^\d{3}$/.test(text) && Number(text) >= 200 && Number(text) <= 499 ? Number(text) : undefined
+  const ok =
+    value !== '' &&
+    parts.every((range) => {
+      const [from, to] = [code(range[0]), code(range[1] ?? range[0])]
+      return range.length <= 2 && from !== undefined && to !== undefined && from <= to
+    })
+  if (!ok)
+    diags.error(
+      node.loc,
+      path,
+      `must be HTTP codes from 200 to 499 such as "200", "200,302" or "200-399", got ${describe(node)}`
+    )
+}

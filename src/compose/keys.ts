@@ -17,6 +17,8 @@
  */
 import {
   checkBoolean,
+  checkCheckCodes,
+  checkCheckPath,
   checkCommand,
   checkEnvFiles,
   checkEnvironment,
@@ -71,7 +73,7 @@ import {
   serviceSecretsOf
 } from './secrets.js'
 import { type Diagnostics, type MapNode, type Node, valueOf } from './tree.js'
-import { booleanOf, DEFAULT_REPLICAS, integerOf, stringOf } from './values.js'
+import { booleanOf, DEFAULT_REPLICAS, envValueOf, integerOf, stringOf } from './values.js'
 
 /** What validation and normalisation read besides the tree. */
 export interface StageContext {
@@ -342,6 +344,18 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
     level: 'supported',
     validate: checkBoolean,
     normalize: service(({ node }) => ({ awsCredentials: booleanOf(node) ?? false }))
+  },
+  // The load balancer's check of a public service (with the domain input): what counts as healthy.
+  'services.*.x-hyperform.health-check': { level: 'supported', validate: checkMapping },
+  'services.*.x-hyperform.health-check.path': {
+    level: 'supported',
+    validate: checkCheckPath,
+    normalize: service(({ node }) => ({ checkPath: stringOf(node) }))
+  },
+  'services.*.x-hyperform.health-check.codes': {
+    level: 'supported',
+    validate: checkCheckCodes,
+    normalize: service(({ node }) => ({ checkCodes: node ? envValueOf(node) : undefined }))
   },
   'services.*.configs': { level: 'error', reason: 'config files are not mounted; bake them into the image' },
   'services.*.devices': { level: 'error', reason: 'host devices are not mapped into the container' },

@@ -96,8 +96,11 @@ export interface ServiceModel {
   preemptible: number
   /** Instance type from `deploy.size`, overriding the `instance-type` input. */
   size?: string
-  /** `deploy.public`: open published ports to 0.0.0.0/0 instead of the VPC CIDR. */
+  /** `deploy.public`: open published ports to 0.0.0.0/0 instead of the VPC CIDR (to the load balancer with a domain). */
   public: boolean
+  /** `x-hyperform.health-check.path` and `.codes`: the load balancer's check of a public service. */
+  checkPath?: string
+  checkCodes?: string
   /** Where the service is declared. */
   location: SourceLocation
 }

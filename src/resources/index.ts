@@ -28,6 +28,14 @@ import { containerLogGroup, type ContainerLogGroupChange } from './container-log
 import { instanceRole, type InstanceRoleChange } from './instance-role.js'
 import { instanceProfile, type InstanceProfileChange } from './instance-profile.js'
 import { serviceConfig, type ConfigChange } from './service-config.js'
+import { certificate, type CertificateChange } from './certificate.js'
+import { stackCertificate, type StackCertificateChange } from './stack-certificate.js'
+import { loadBalancerSecurityGroup, type LoadBalancerSecurityGroupChange } from './load-balancer-security-group.js'
+import { loadBalancer, type LoadBalancerChange } from './load-balancer.js'
+import { listener, type ListenerChange } from './listener.js'
+import { targetGroup, type TargetGroupChange } from './target-group.js'
+import { listenerRule, type ListenerRuleChange } from './listener-rule.js'
+import { aliasRecord, type AliasRecordChange } from './alias-record.js'
 
 /** Each kind's change type: this row and the one in KINDS are all the engine needs to know of a kind. */
 export interface KindChanges {
@@ -49,6 +57,14 @@ export interface KindChanges {
   'instance-role': InstanceRoleChange
   'instance-profile': InstanceProfileChange
   'service-config': ConfigChange
+  certificate: CertificateChange
+  'load-balancer-security-group': LoadBalancerSecurityGroupChange
+  'load-balancer': LoadBalancerChange
+  listener: ListenerChange
+  'stack-certificate': StackCertificateChange
+  'target-group': TargetGroupChange
+  'listener-rule': ListenerRuleChange
+  'alias-record': AliasRecordChange
   'security-group': SecurityGroupChange
   'launch-template': LaunchTemplateChange
   'auto-scaling-group': AsgChange
@@ -75,6 +91,14 @@ export const KINDS: { readonly [K in ResourceKind]: KindOps<K> } = {
   'instance-role': instanceRole,
   'instance-profile': instanceProfile,
   'service-config': serviceConfig,
+  certificate,
+  'load-balancer-security-group': loadBalancerSecurityGroup,
+  'load-balancer': loadBalancer,
+  listener,
+  'stack-certificate': stackCertificate,
+  'target-group': targetGroup,
+  'listener-rule': listenerRule,
+  'alias-record': aliasRecord,
   'security-group': securityGroup,
   'launch-template': launchTemplate,
   'auto-scaling-group': autoScalingGroup,

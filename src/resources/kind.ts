@@ -9,7 +9,19 @@ import type { Aws } from '../aws/send.js'
 import type { InstanceWatcher } from '../aws/instances.js'
 import { TAGS, type StackScope } from '../names.js'
 import type { ConfigRef } from './service-config.js'
-import type { Change, ChangeAction, CurrentState, DesiredService, DesiredState, Plan, ResourceKind } from '../state.js'
+import type { LoadBalancerRef } from './load-balancer.js'
+import type { ListenerRef } from './listener.js'
+import type { TargetGroupRef } from './target-group.js'
+import type {
+  Change,
+  ChangeAction,
+  CurrentState,
+  DesiredService,
+  DesiredState,
+  Plan,
+  PublicZone,
+  ResourceKind
+} from '../state.js'
 
 /** What every change says, whatever its kind. */
 export interface ChangeCommon {
@@ -64,6 +76,12 @@ export interface KindOutputs {
   'service-config': ConfigRef
   'security-group': string
   'launch-template': TemplateRef
+  certificate: string
+  'stack-certificate': string
+  'load-balancer-security-group': string
+  'load-balancer': LoadBalancerRef
+  listener: ListenerRef
+  'target-group': TargetGroupRef
 }
 export type KindOutput<K extends ResourceKind> = K extends keyof KindOutputs ? KindOutputs[K] : void
 
@@ -106,6 +124,11 @@ export interface ReadContext {
    * are written after them (as the zone association is known from the groups).
    */
   verify: boolean
+  /**
+   * The `domain` input's public zone, when set. The public endpoints' kinds read only when it is
+   * set or the project's load balancer exists (one DescribeLoadBalancers by name tells).
+   */
+  publicZone?: PublicZone
   /** One read shared by several kinds (the function's environment names the zone). */
   once<T>(key: string, read: () => Promise<T>): Promise<T>
 }
@@ -119,6 +142,8 @@ export interface ApplyStepContext {
   service?: DesiredService
   /** The output of the kind this change depends on (the same service's, for per-service kinds). */
   need<D extends ResourceKind>(kind: D): Promise<KindOutput<D>>
+  /** The outputs of every change of that kind (the same service's): a service's target groups, the two listeners. */
+  needAll<D extends ResourceKind>(kind: D): Promise<Array<KindOutput<D>>>
 }
 
 export interface RemoveStepContext {
