@@ -335,9 +335,9 @@ function buildService(
   scope: StackScope,
   service: ServiceModel,
   inputs: ActionInputs,
-  network: Network,
-  front: { domain: string; zone: PublicZone } | undefined
+  where: { network: Network; front: { domain: string; zone: PublicZone } | undefined }
 ): DesiredService {
+  const { network, front } = where
   const tags = serviceTags(scope, service.name)
   const instanceType = service.size ?? inputs.instanceType
   const config = agentConfig(service, {
@@ -419,7 +419,7 @@ export function buildDesired(args: {
       : undefined
   const services = [...args.model.services]
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((s) => buildService(scope, s, inputs, network, front))
+    .map((s) => buildService(scope, s, inputs, { network, front }))
   return {
     ...(front ? { public: buildPublic(scope, network, front) } : {}),
     scope,
