@@ -82,7 +82,7 @@ describe('the compose key table', () => {
     expect(
       await diagnostics('services:\n  web:\n    image: nginx\n    x-hyperform:\n      x-aws-credentials: true\n')
     ).toEqual([
-      'compose.yaml:5:7 services.web.x-hyperform.x-aws-credentials: not a setting of x-hyperform here; expected "aws-credentials"'
+      'compose.yaml:5:7 services.web.x-hyperform.x-aws-credentials: not a setting of x-hyperform here; expected "aws-credentials", "health-check"'
     ])
   })
 

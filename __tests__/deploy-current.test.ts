@@ -1,5 +1,7 @@
 /** readCurrent: batch reads with tag filters, a fixed number of calls whatever the number of services. */
 import { mockClient } from 'aws-sdk-client-mock'
+import { ACMClient } from '@aws-sdk/client-acm'
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling'
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { DescribeLaunchTemplatesCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2'
@@ -21,7 +23,9 @@ const mocks = {
   iam: mockClient(IAMClient),
   events: mockClient(EventBridgeClient),
   logs: mockClient(CloudWatchLogsClient),
-  sqs: mockClient(SQSClient)
+  sqs: mockClient(SQSClient),
+  elb: mockClient(ElasticLoadBalancingV2Client),
+  acm: mockClient(ACMClient)
 }
 const notFound = (name: string): Error => Object.assign(new Error(name), { name })
 const tags = (service: string, capacity?: string): Array<{ Key: string; Value: string }> => [
@@ -139,7 +143,7 @@ beforeEach(() => {
 const clients = createClients({ region: 'us-east-1', maxAttempts: 1 })
 
 describe('readCurrent', () => {
-  test('100 deployed services are read with 14 calls: one per kind (two for the two rules) and two ASG pages, none per service', async () => {
+  test('100 deployed services are read with 15 calls: one per kind (two for the two rules), two ASG pages and the load balancer by name, none per service', async () => {
     deployed(100)
     const current = await readCurrent(clients, scope)
     expect(current.asgs).toHaveLength(200)
@@ -154,7 +158,8 @@ describe('readCurrent', () => {
       GetQueueAttributes: 1,
       DescribeSecurityGroups: 1,
       DescribeLaunchTemplates: 1,
-      DescribeAutoScalingGroups: 2
+      DescribeAutoScalingGroups: 2,
+      DescribeLoadBalancers: 1
     })
   })
 

@@ -218,6 +218,7 @@ function buildAsgs(args: {
   inputs: ActionInputs
   network: Network
   instanceType: string
+  targetGroups: string[]
 }): DesiredAsg[] {
   const { scope, service } = args
   const sizes: Record<Capacity, number> = {
@@ -231,6 +232,7 @@ function buildAsgs(args: {
     subnetIds: [...args.network.subnetIds].sort(),
     instanceTypes: capacity === 'spot' ? spotTypes(args.instanceType, args.inputs.spotInstanceTypes) : [],
     hook: { name: LAUNCH_HOOK, heartbeatTimeout: launchHookTimeout(service.healthcheck) },
+    targetGroups: args.targetGroups,
     tags: { ...serviceTags(scope, service.name), [TAGS.capacity]: capacity }
   }))
 }
@@ -338,6 +340,7 @@ function buildService(
   where: { network: Network; front: { domain: string; zone: PublicZone } | undefined }
 ): DesiredService {
   const { network, front } = where
+  const endpoints = front ? buildEndpoints(scope, service, network, front) : []
   const tags = serviceTags(scope, service.name)
   const instanceType = service.size ?? inputs.instanceType
   const config = agentConfig(service, {
@@ -372,7 +375,7 @@ function buildService(
   return {
     name: service.name,
     public: service.public,
-    endpoints: front ? buildEndpoints(scope, service, network, front) : [],
+    endpoints,
     image: service.image,
     recordName: recordName(scope, service.name),
     instanceRole: {
@@ -399,7 +402,14 @@ function buildService(
       tags
     },
     launchTemplate: { name: launchTemplateName(scope, service.name), spec, tags },
-    asgs: buildAsgs({ scope, service, inputs, network, instanceType })
+    asgs: buildAsgs({
+      scope,
+      service,
+      inputs,
+      network,
+      instanceType,
+      targetGroups: endpoints.map((e) => e.targetGroup.name).sort()
+    })
   }
 }
 

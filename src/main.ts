@@ -14,7 +14,8 @@ import {
   type InputsDraft,
   type StackSource
 } from './inputs.js'
-import { scopeProblems, type StackScope } from './names.js'
+import { hostProblem, publicHost, scopeProblems, type StackScope } from './names.js'
+import { publicPorts } from './container-ports.js'
 import {
   commentMarker,
   decideCommand,
@@ -99,6 +100,14 @@ function masker(values: string[]): (line: string) => string {
 function checkScope(inputs: ActionInputs, model: ComposeModel | undefined): StackScope {
   const scope = { project: inputs.project, stack: inputs.stack, region: inputs.region }
   const problems = scopeProblems(scope, model?.services.map((s) => s.name) ?? [])
+  const { domain } = inputs
+  for (const service of domain ? (model?.services ?? []) : []) {
+    const ports = publicPorts(service)
+    for (const port of ports) {
+      const problem = hostProblem(publicHost(scope, domain ?? '', service.name, ports.length > 1 ? port : undefined))
+      if (problem) problems.push(`service "${service.name}": ${problem}`)
+    }
+  }
   if (problems.length > 0) throw new InputError(problems)
   return scope
 }
@@ -190,7 +199,7 @@ async function execute(prepared: Prepared): Promise<RunReport> {
           mask: prepared.mask
         })
       : undefined
-  return buildReport({ inputs, source: prepared.source, model, current, plan, applied, ready })
+  return buildReport({ inputs, source: prepared.source, model, current, plan, applied, ready, desired })
 }
 
 async function publish(prepared: Prepared, report: RunReport): Promise<void> {

@@ -279,6 +279,16 @@ export function publicHost(s: StackScope, domain: string, service: string, port?
   return `${port === undefined ? service : `${service}-${port}`}.${s.stack}.${domain}`
 }
 
+/** Why a public host breaks DNS limits (a label over 63, the name over 253), or undefined. */
+export function hostProblem(host: string): string | undefined {
+  const long = host.split('.').find((label) => label.length > LIMITS.label)
+  if (long)
+    return `the public host ${host}: its label "${long}" is ${long.length} characters; the limit is ${LIMITS.label}`
+  if (host.length > LIMITS.fqdn)
+    return `the public host ${host} is ${host.length} characters; the limit is ${LIMITS.fqdn}`
+  return undefined
+}
+
 /** Tags on stack-level resources (the stack's certificate, its container log group). */
 export function stackTags(s: StackScope): Record<string, string> {
   return { [TAGS.project]: s.project, [TAGS.stack]: s.stack, [TAGS.managedBy]: MANAGED_BY }

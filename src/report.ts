@@ -24,6 +24,12 @@ export interface ServiceReport {
   /** Private IPs of the running instances (as the DNS record should list them). */
   instances: string[]
   asgs: string[]
+  /**
+   * Where users reach a public service: its https URLs behind the load balancer, or (without a domain)
+   * http://<public-ip>:<port> of each instance, which change when instances are replaced (`changing`).
+   */
+  urls: string[]
+  changing?: boolean
 }
 
 export interface RunReport {
@@ -79,10 +85,32 @@ export function printPlan(changes: readonly ChangeLine[]): void {
   core.endGroup()
 }
 
+/** The `urls` output: service -> its URL, or its URLs when it has several (ports, or instance addresses). */
+export function urlsOutput(report: RunReport): Record<string, string | string[]> {
+  return Object.fromEntries(
+    report.services
+      .filter((s) => s.urls.length > 0)
+      .map((s) => [s.name, s.urls.length === 1 && !s.changing ? (s.urls[0] ?? '') : s.urls])
+  )
+}
+
+/** Markdown lines of the services' URLs (clickable), first in the summary and the preview comment. */
+export function urlLines(report: RunReport): string[] {
+  return report.services.flatMap((s) =>
+    s.urls.length === 0
+      ? []
+      : [
+          `- **${escapeCell(s.name)}**: ${s.urls.map((u) => `[${u}](${u})`).join(', ')}` +
+            (s.changing ? ' (instance addresses: they change when instances are replaced)' : '')
+        ]
+  )
+}
+
 export function outputs(report: RunReport): Record<string, string> {
   const dnsNames = Object.fromEntries(report.services.map((s) => [s.name, s.dnsName]))
   return {
     'dns-names': JSON.stringify(dnsNames),
+    urls: JSON.stringify(urlsOutput(report)),
     'hosted-zone-id': report.hostedZoneId ?? '',
     stack: report.stack,
     'lambda-function': report.lambdaFunction,
@@ -135,7 +163,8 @@ export function summaryMarkdown(report: RunReport): string {
     ])
   )
   const changeRows = (list: ChangeLine[]): string[][] => list.map((c) => [c.action, c.kind, c.name, c.reason])
-  const parts = [`## ${title}`, services]
+  const urls = urlLines(report)
+  const parts = [`## ${title}`, ...(urls.length > 0 ? ['### URLs', urls.join('\n')] : []), services]
   if (report.drift.length > 0)
     parts.push(
       '### Drift (changed outside this action, healed by deploy)',
@@ -205,8 +234,13 @@ export function previewComment(report: RunReport, at: Date = new Date()): string
           .join(', ')}${report.changes.length > 5 ? ', ...' : ''}`
       : 'no changes'
   const failed = report.ready?.failed ?? []
+  // The preview's address first: what a reviewer clicks.
+  const first = report.services.find((s) => s.urls.length > 0 && !s.changing)?.urls[0]
+  const urls = urlLines(report)
   return (
     [
+      ...(first ? [`**[${first}](${first})**`] : []),
+      ...(urls.length > 0 ? [urls.join('\n')] : []),
       `### Preview stack \`${report.stack}\` (${report.project}, ${report.region})`,
       markdownTable(['service', 'DNS name', 'on-demand', 'spot', 'image'], rows),
       `Last ${report.command} ${when}: ${last}.${report.drift.length > 0 ? ` Drift healed: ${report.drift.length}.` : ''}`,

@@ -2,11 +2,21 @@
  * Turns the run's plain data (inputs, compose model, current state, plan, apply and
  * wait results) into the report the user sees. Pure: no I/O.
  */
-import type { ComposeModel } from './compose/model.js'
+import type { ComposeModel, ServiceModel } from './compose/model.js'
+import { publicPorts } from './container-ports.js'
 import type { ActionInputs, StackSource } from './inputs.js'
 import { asgName, CAPACITIES, functionName, recordName, type StackScope } from './names.js'
 import type { ChangeLine, RunReport, ServiceReport } from './report.js'
-import type { ApplyResult, Change, CurrentState, Plan, ServiceFailure, WaitResult } from './state.js'
+import type {
+  ApplyResult,
+  Change,
+  CurrentState,
+  DesiredService,
+  DesiredState,
+  Plan,
+  ServiceFailure,
+  WaitResult
+} from './state.js'
 
 function line(change: Change): ChangeLine {
   return { action: change.action, kind: change.kind, name: change.name, reason: change.reason }
@@ -38,10 +48,34 @@ function serviceNames(model: ComposeModel | undefined, current: CurrentState): s
   return [...new Set(current.asgs.map((a) => a.service))].sort()
 }
 
+/**
+ * A public service's URLs: its endpoints' behind the load balancer, else its instances' own
+ * addresses (those in service when the run waited, else the running ones as read).
+ */
+function urlsOf(args: {
+  service?: ServiceModel
+  desired?: DesiredService
+  current: CurrentState
+  waited?: WaitResult['services'][number]
+}): Pick<ServiceReport, 'urls' | 'changing'> {
+  const { service, desired, current, waited } = args
+  if (desired && desired.endpoints.length > 0) return { urls: desired.endpoints.map((e) => e.url) }
+  const ports = service ? publicPorts(service) : []
+  if (ports.length === 0) return { urls: [] }
+  const ips =
+    waited?.publicIps ??
+    (current.instances ?? [])
+      .filter((i) => i.service === service?.name && i.state === 'running' && i.publicIp)
+      .map((i) => i.publicIp ?? '')
+      .sort()
+  return { urls: ips.flatMap((ip) => ports.map((port) => `http://${ip}:${port}`)), changing: true }
+}
+
 function serviceReport(args: {
   scope: StackScope
   name: string
   model?: ComposeModel
+  desired?: DesiredService
   current: CurrentState
   ready?: WaitResult
 }): ServiceReport {
@@ -49,6 +83,7 @@ function serviceReport(args: {
   const service = model?.services.find((s) => s.name === name)
   const waited = ready?.services.find((s) => s.service === name)
   return {
+    ...urlsOf({ service, desired: args.desired, current, waited }),
     name,
     image: service?.image ?? '',
     onDemand: service ? service.replicas - service.preemptible : 0,
@@ -86,6 +121,8 @@ export interface ReportInput {
   plan: Plan
   applied?: ApplyResult
   ready?: WaitResult
+  /** The desired state (deploy and plan): the public services' URLs. */
+  desired?: DesiredState
 }
 
 export function buildReport(input: ReportInput): RunReport {
@@ -102,7 +139,14 @@ export function buildReport(input: ReportInput): RunReport {
     hostedZoneId: destroyed ? current.zone?.id : (createdZone ?? current.zone?.id),
     lambdaFunction: functionName(scope),
     services: serviceNames(input.model, current).map((name) =>
-      serviceReport({ scope, name, model: destroyed ? undefined : input.model, current, ready })
+      serviceReport({
+        scope,
+        name,
+        model: destroyed ? undefined : input.model,
+        desired: destroyed ? undefined : input.desired?.services.find((s) => s.name === name),
+        current,
+        ready
+      })
     ),
     changes: intendedLines(plan),
     drift: driftLines(plan),

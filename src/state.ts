@@ -32,7 +32,7 @@ import type {
 import type { CurrentLoadBalancer, DesiredLoadBalancer } from './resources/load-balancer.js'
 import type { CurrentListener, DesiredListener } from './resources/listener.js'
 import type { CurrentTargetGroup, DesiredTargetGroup } from './resources/target-group.js'
-import type { CurrentListenerRule, DesiredListenerRule } from './resources/listener-rule.js'
+import type { CurrentListenerRule, DesiredListenerRule, ListenerRuleCount } from './resources/listener-rule.js'
 import type { CurrentAliasRecord, DesiredAliasRecord } from './resources/alias-record.js'
 
 export interface Network {
@@ -197,6 +197,8 @@ export interface CurrentState {
   listeners?: CurrentListener[]
   targetGroups?: CurrentTargetGroup[]
   listenerRules?: CurrentListenerRule[]
+  /** The HTTPS listener's rules of other stacks (they count toward its quota). */
+  listenerRuleCount?: ListenerRuleCount
   aliasRecords?: CurrentAliasRecord[]
 }
 
@@ -265,6 +267,12 @@ export interface WaitResult {
     recordValues: string[]
     /** The private IPs of the instances in service (what the record must list). */
     instanceIps: string[]
+    /** The public IPs of the instances in service (a public service without a domain is reached there). */
+    publicIps: string[]
+    /** Behind the load balancer: the instances in service that are healthy targets (of its least healthy group). */
+    healthyTargets?: number
+    /** Why a target is not healthy, as the load balancer says. */
+    targetReason?: string
     ready: boolean
   }>
 }

@@ -13,6 +13,7 @@
  */
 import { GetLogEventsCommand, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs'
 import { CancelInstanceRefreshCommand, RollbackInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling'
+import { DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2'
 import { CreateTagsCommand, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2'
 import type { Clients } from './aws/clients.js'
 import { errorCode, errorMessage } from './aws/errors.js'
@@ -89,10 +90,18 @@ function onVersion(want: string | undefined, instance: CurrentAsgInstance): bool
   return !want || !have || !/^\d+$/.test(want) || !/^\d+$/.test(have) || want === have
 }
 
+/** A target's state in its target group (healthy, initial, unhealthy, draining...) and why. */
+interface TargetState {
+  state: string
+  reason?: string
+}
+
 interface Seen {
   asgs: CurrentAsg[]
   instances: CurrentInstance[]
   records: CurrentRecord[]
+  /** Public services with a domain: each target group's targets, by group name then instance id. */
+  targets: Map<string, Map<string, TargetState>>
   /** Rolling groups: the version their refresh rolls to, and its status. */
   refreshes: Map<string, { to?: string; status: string; reason?: string }>
 }
@@ -115,17 +124,43 @@ function serviceStatus(service: DesiredService, seen: Seen): ServiceStatus {
     .map(({ instance }) => running.get(instance.id)?.privateIp ?? '')
     .filter(Boolean)
     .sort()
+  const publicIps = inService
+    .map(({ instance }) => running.get(instance.id)?.publicIp ?? '')
+    .filter(Boolean)
+    .sort()
   const record = seen.records.find((r) => r.name === service.recordName && r.type === 'A')
   const recordValues = [...(record?.values ?? [])].sort()
   const sizesOk = service.asgs.every((a) => seen.asgs.find((g) => g.name === a.name)?.desired === a.size)
   const rolled = service.asgs.every((a) => (seen.refreshes.get(a.name)?.status ?? 'Successful') === 'Successful')
+  // Behind the load balancer: every instance in service is a healthy target of each of the service's groups.
+  const targets = service.endpoints.map((e) => {
+    const states = seen.targets.get(e.targetGroup.name) ?? new Map<string, TargetState>()
+    const healthy = inService.filter(({ instance }) => states.get(instance.id)?.state === 'healthy').length
+    const sick = inService
+      .map(({ instance }) => states.get(instance.id))
+      .find((t) => t !== undefined && t.state !== 'healthy' && t.reason)
+    return { healthy, reason: sick?.reason }
+  })
+  const healthyTargets = targets.length > 0 ? Math.min(...targets.map((t) => t.healthy)) : undefined
   const ready =
     sizesOk &&
     rolled &&
     current.length === desired &&
     inService.length === desired &&
+    (healthyTargets === undefined || healthyTargets === desired) &&
     recordValues.join(',') === instanceIps.join(',')
-  return { service: service.name, desired, running: current.length, recordValues, instanceIps, ready }
+  const targetReason = targets.find((t) => t.reason)?.reason
+  return {
+    service: service.name,
+    desired,
+    running: current.length,
+    recordValues,
+    instanceIps,
+    publicIps,
+    ...(healthyTargets !== undefined ? { healthyTargets } : {}),
+    ...(targetReason ? { targetReason } : {}),
+    ready
+  }
 }
 
 function progress(statuses: ServiceStatus[], elapsedS: number): string {
@@ -133,10 +168,13 @@ function progress(statuses: ServiceStatus[], elapsedS: number): string {
   const pending = statuses
     .filter((s) => !s.ready)
     .slice(0, 10)
-    .map(
-      (s) =>
-        `${s.service} ${s.running}/${s.desired} in service, record ${s.recordValues.length}/${s.instanceIps.length}`
-    )
+    .map((s) => {
+      const targets =
+        s.healthyTargets === undefined
+          ? ''
+          : `, targets ${s.healthyTargets}/${s.desired} healthy${s.targetReason ? ` (${s.targetReason})` : ''}`
+      return `${s.service} ${s.running}/${s.desired} in service, record ${s.recordValues.length}/${s.instanceIps.length}${targets}`
+    })
   return `wait ${elapsedS}s: ${ready}/${statuses.length} services ready${pending.length ? `; ${pending.join('; ')}` : ''}`
 }
 
@@ -190,15 +228,51 @@ async function readRefreshes(aws: Aws, rollouts: Rollout[]): Promise<Seen['refre
   return new Map(entries)
 }
 
-async function poll(aws: Aws, ctx: WaitContext, zoneId: string | undefined): Promise<Seen> {
+/** The target groups' ARNs by name, read once (none until they all exist). */
+async function targetGroupArns(aws: Aws, names: string[]): Promise<Map<string, string>> {
+  if (names.length === 0) return new Map()
+  try {
+    const out = await aws.send(new DescribeTargetGroupsCommand({ Names: names }))
+    return new Map((out.TargetGroups ?? []).map((g) => [g.TargetGroupName ?? '', g.TargetGroupArn ?? '']))
+  } catch (err) {
+    if (errorCode(err) === 'TargetGroupNotFound') return new Map()
+    throw err
+  }
+}
+
+/** One DescribeTargetHealth per target group (AWS reads one group per call). */
+async function readTargets(aws: Aws, arns: Map<string, string>): Promise<Seen['targets']> {
+  const entries = await Promise.all(
+    [...arns].map(async ([name, arn]) => {
+      const out = await aws.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }))
+      const states = new Map<string, TargetState>()
+      for (const d of out.TargetHealthDescriptions ?? []) {
+        const id = d.Target?.Id
+        if (!id) continue
+        const reason = d.TargetHealth?.Description ?? d.TargetHealth?.Reason
+        states.set(id, { state: d.TargetHealth?.State ?? 'unavailable', ...(reason ? { reason } : {}) })
+      }
+      return [name, states] as const
+    })
+  )
+  return new Map(entries)
+}
+
+async function poll(
+  aws: Aws,
+  ctx: WaitContext,
+  zoneId: string | undefined,
+  groups: Map<string, string>
+): Promise<Seen> {
   const scope = ctx.desired.scope
-  const [asgs, instances, records, refreshes] = await Promise.all([
+  const [asgs, instances, records, refreshes, targets] = await Promise.all([
     readAsgs(aws, stackFilters(scope)),
     readInstances(aws, scope, ['pending', 'running']),
     zoneId ? listRecordsUnder(aws, zoneId, stackDomain(scope)) : Promise.resolve([]),
-    readRefreshes(aws, ctx.rollouts ?? [])
+    readRefreshes(aws, ctx.rollouts ?? []),
+    readTargets(aws, groups)
   ])
-  return { asgs, instances, records, refreshes }
+  return { asgs, instances, records, refreshes, targets }
 }
 
 /** A container's last lines, masked (none when its stream cannot be read). */
@@ -327,8 +401,12 @@ export async function waitForStack(ctx: WaitContext): Promise<WaitResult> {
   // Start polling fast (instances often come up within seconds), back off to pollMs.
   let interval = Math.min(pollMs, 1000)
   const seenBefore = ctx.seen
-  if (seenBefore && (ctx.rollouts ?? []).length === 0) {
-    const statuses = ctx.desired.services.map((s) => serviceStatus(s, { ...seenBefore, refreshes: new Map() }))
+  const groupNames = ctx.desired.services.flatMap((s) => s.endpoints.map((e) => e.targetGroup.name))
+  // Target health is not read before apply: a stack with public endpoints is judged by polling.
+  if (seenBefore && (ctx.rollouts ?? []).length === 0 && groupNames.length === 0) {
+    const statuses = ctx.desired.services.map((s) =>
+      serviceStatus(s, { ...seenBefore, refreshes: new Map(), targets: new Map() })
+    )
     if (statuses.every((s) => s.ready)) {
       ctx.log(progress(statuses, 0))
       return { ready: true, timedOut: false, services: statuses, failures: [] }
@@ -338,9 +416,11 @@ export async function waitForStack(ctx: WaitContext): Promise<WaitResult> {
   const failures = new Map<string, ServiceFailure>()
   let failedAt: number | undefined
   let zoneId = seenBefore?.zoneId ?? (await findZone(aws, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
+  let groups = new Map<string, string>()
   for (;;) {
     zoneId ??= (await findZone(aws, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
-    const seen = await poll(aws, ctx, zoneId)
+    if (groups.size < groupNames.length) groups = await targetGroupArns(aws, groupNames)
+    const seen = await poll(aws, ctx, zoneId, groups)
     const statuses = ctx.desired.services.map((s) => serviceStatus(s, seen))
     const ready = statuses.every((s) => s.ready)
     ctx.log(progress(statuses, Math.round((Date.now() - started) / 1000)))

@@ -175,6 +175,7 @@ export function currentFrom(desired: DesiredState): CurrentState {
           ? { onDemandBase: 0, onDemandPercent: 0, spotStrategy: 'price-capacity-optimized' }
           : {}),
         capacityRebalance: a.capacity === 'spot',
+        targetGroupArns: [],
         subnetIds: [...a.subnetIds].sort(),
         instances: Array.from({ length: a.size }, () => ({
           id: `i-${(n += 1)}`,

@@ -27,7 +27,8 @@ export async function readInstances(
             service: tags[TAGS.service] ?? '',
             capacity: tags[TAGS.capacity],
             state: i.State?.Name ?? '',
-            privateIp: i.PrivateIpAddress
+            privateIp: i.PrivateIpAddress,
+            ...(i.PublicIpAddress ? { publicIp: i.PublicIpAddress } : {})
           })
         }
       }

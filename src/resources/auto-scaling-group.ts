@@ -5,9 +5,12 @@
  * the compose file asks for.
  */
 import {
+  AttachLoadBalancerTargetGroupsCommand,
   CreateAutoScalingGroupCommand,
+  DetachLoadBalancerTargetGroupsCommand,
   CreateOrUpdateTagsCommand,
   DeleteAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
   PutLifecycleHookCommand,
   UpdateAutoScalingGroupCommand,
   paginateDescribeAutoScalingGroups
@@ -30,6 +33,8 @@ export interface DesiredAsg {
   instanceTypes: string[]
   /** The launch lifecycle hook the agent completes once the container is healthy (ABANDON when no one does). */
   hook: { name: string; heartbeatTimeout: number }
+  /** Public services with a domain: the names of the target groups its instances register into, sorted. */
+  targetGroups: string[]
   tags: Record<string, string>
 }
 
@@ -57,6 +62,8 @@ export interface CurrentAsg {
   spotStrategy?: string
   capacityRebalance: boolean
   subnetIds: string[]
+  /** The target groups it registers its instances into. */
+  targetGroupArns: string[]
   instances: CurrentAsgInstance[]
   tags: Record<string, string>
   /** Set while AWS deletes it ("Delete in progress"). */
@@ -75,12 +82,14 @@ export function maxSize(size: number): number {
 }
 
 /** Hash of what the compose file sets on an ASG (tag hyperform:config-hash on the group). */
-export function asgConfigHash(asg: Pick<DesiredAsg, 'size' | 'instanceTypes' | 'subnetIds'>): string {
+export function asgConfigHash(asg: Pick<DesiredAsg, 'size' | 'instanceTypes' | 'subnetIds' | 'targetGroups'>): string {
   return shortSha({
     size: asg.size,
     max: maxSize(asg.size),
     types: asg.instanceTypes,
-    subnets: [...asg.subnetIds].sort()
+    subnets: [...asg.subnetIds].sort(),
+    // only when there are any: the groups of stacks without public endpoints keep their hash
+    ...(asg.targetGroups.length > 0 ? { targetGroups: asg.targetGroups } : {})
   })
 }
 
@@ -108,6 +117,7 @@ function toAsg(g: AutoScalingGroup): CurrentAsg {
       .map((s) => s.trim())
       .filter(Boolean)
       .sort(),
+    targetGroupArns: [...(g.TargetGroupARNs ?? [])].sort(),
     instances: (g.Instances ?? []).map((i) => ({
       id: i.InstanceId ?? '',
       lifecycleState: i.LifecycleState,
@@ -162,8 +172,15 @@ export function liveInstances(asg: CurrentAsg): CurrentAsgInstance[] {
   return asg.instances.filter((i) => !(i.lifecycleState ?? '').startsWith('Terminat'))
 }
 
-function asgFields(want: DesiredAsg, have: CurrentAsg): string[] {
+/** The ARNs of the group's target groups as read; undefined when one is not made yet. */
+function targetGroupArns(want: DesiredAsg, current: CurrentState): string[] | undefined {
+  const arns = want.targetGroups.map((name) => current.targetGroups?.find((g) => g.name === name)?.arn)
+  return arns.every((a): a is string => a !== undefined) ? arns.sort() : undefined
+}
+
+function asgFields(want: DesiredAsg, have: CurrentAsg, wantArns: string[] | undefined): string[] {
   const fields: string[] = []
+  if (wantArns === undefined || wantArns.join(',') !== have.targetGroupArns.join(',')) fields.push('targetGroups')
   if (have.tags[TAGS.launchHook] !== hookTag(want)) fields.push('launchHook')
   if (have.min !== want.size || have.max !== maxSize(want.size) || have.desired !== want.size) fields.push('size')
   if (have.subnetIds.join(',') !== [...want.subnetIds].sort().join(',')) fields.push('subnets')
@@ -215,6 +232,8 @@ function fieldReason(field: string, args: { want: DesiredAsg; have: CurrentAsg; 
     return have.tags[TAGS.launchHook]
       ? `launch hook ${have.tags[TAGS.launchHook]} -> ${hookTag(want)}`
       : 'launch hook added'
+  if (field === 'targetGroups')
+    return want.targetGroups.length > 0 ? `target groups -> ${want.targetGroups.join(', ')}` : 'target groups removed'
   if (field !== 'launchTemplate') return `${field} changed`
   if (template.changing || !template.current) return 'new launch template version'
   const same = have.launchTemplateId === template.current.id
@@ -227,6 +246,7 @@ function asgChange(args: {
   have?: CurrentAsg
   template: TemplateState
   serviceExists: boolean
+  targetGroupArns: string[] | undefined
 }): AsgChange {
   const { service, want, have, template } = args
   const base = {
@@ -243,7 +263,7 @@ function asgChange(args: {
       reason: `not found; ${capacityLabel(want)} ${want.size}`,
       drift: args.serviceExists
     }
-  const fields = asgFields(want, have)
+  const fields = asgFields(want, have, args.targetGroupArns)
   const versionOk =
     !template.changing &&
     template.current !== undefined &&
@@ -330,11 +350,30 @@ function launchHook(asg: DesiredAsg): {
   }
 }
 
+/** Attaches the target groups it lacks and detaches the others (by hand, or of a port no longer published). */
+async function setTargetGroups(
+  aws: Aws,
+  asg: DesiredAsg,
+  have: readonly string[],
+  want: readonly string[]
+): Promise<void> {
+  const attach = want.filter((arn) => !have.includes(arn))
+  const detach = have.filter((arn) => !want.includes(arn))
+  if (attach.length > 0)
+    await aws.retryOn(CONTENTION, () =>
+      aws.send(new AttachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: asg.name, TargetGroupARNs: attach }))
+    )
+  if (detach.length > 0)
+    await aws.retryOn(CONTENTION, () =>
+      aws.send(new DetachLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: asg.name, TargetGroupARNs: detach }))
+    )
+}
+
 async function updateAsg(
   aws: Aws,
   asg: DesiredAsg,
   template: TemplateRef,
-  what: { tags: boolean; hook: boolean }
+  what: { tags: boolean; hook: boolean; targetGroups?: { have: readonly string[]; want: readonly string[] } }
 ): Promise<void> {
   // The hook before the tag that says it is there; before the group changes size, so no new instance skips it.
   if (what.hook)
@@ -353,12 +392,14 @@ async function updateAsg(
     (err) => templateNotVisible(err) || CONTENTION.includes(errorCode(err)),
     () => aws.send(update)
   )
+  if (what.targetGroups) await setTargetGroups(aws, asg, what.targetGroups.have, what.targetGroups.want)
   if (what.tags) await aws.send(new CreateOrUpdateTagsCommand({ Tags: asgTags(asg) }))
 }
 
-async function createAsg(aws: Aws, asg: DesiredAsg, template: TemplateRef): Promise<void> {
+async function createAsg(aws: Aws, asg: DesiredAsg, template: TemplateRef, targetGroups: string[]): Promise<void> {
   const create = new CreateAutoScalingGroupCommand({
     AutoScalingGroupName: asg.name,
+    ...(targetGroups.length > 0 ? { TargetGroupARNs: targetGroups } : {}),
     MinSize: asg.size,
     MaxSize: maxSize(asg.size),
     DesiredCapacity: asg.size,
@@ -371,7 +412,10 @@ async function createAsg(aws: Aws, asg: DesiredAsg, template: TemplateRef): Prom
     await aws.retryOn(templateNotVisible, () => aws.send(create))
   } catch (err) {
     if (errorCode(err) !== 'AlreadyExists') throw err
-    await updateAsg(aws, asg, template, { tags: true, hook: true })
+    // made by a run that stopped before it could say so: what it has attached is not known here
+    const found = await aws.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asg.name] }))
+    const have = found.AutoScalingGroups?.[0]?.TargetGroupARNs ?? []
+    await updateAsg(aws, asg, template, { tags: true, hook: true, targetGroups: { have, want: targetGroups } })
   }
 }
 
@@ -390,6 +434,7 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
   // After the project's DNS stack, so no instance starts before its events are delivered.
   dependsOn: [
     'launch-template',
+    'target-group',
     'hosted-zone',
     'zone-association',
     'role-policy',
@@ -412,7 +457,14 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
     const serviceExists =
       current.securityGroups.some((g) => g.name === service.securityGroup.name) || template.current !== undefined
     return service.asgs.map((want) =>
-      asgChange({ service, want, have: current.asgs.find((g) => g.name === want.name), template, serviceExists })
+      asgChange({
+        service,
+        want,
+        have: current.asgs.find((g) => g.name === want.name),
+        template,
+        serviceExists,
+        targetGroupArns: targetGroupArns(want, current)
+      })
     )
   },
   removals({ current, keep, reason }) {
@@ -439,9 +491,10 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
             }
       )
   },
-  async apply(change, { e, need }) {
+  async apply(change, { e, need, needAll }) {
     if (change.action === 'noop') return
     const template = await need('launch-template')
+    const targetGroups = (await needAll('target-group')).map((t) => t.arn).sort()
     const fields = change.fields ?? []
     if (change.action === 'update') {
       // A group with instances moves to the new version through its instance refresh (which rolls back
@@ -452,9 +505,12 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
       if (!from || others.length > 0 || fields.includes('launchHook'))
         await updateAsg(e, change.desired, from ?? template, {
           tags: fields.some((f) => f !== 'launchTemplate'),
-          hook: fields.includes('launchHook')
+          hook: fields.includes('launchHook'),
+          ...(fields.includes('targetGroups')
+            ? { targetGroups: { have: change.current?.targetGroupArns ?? [], want: targetGroups } }
+            : {})
         })
-    } else await createAsg(e, change.desired, template)
+    } else await createAsg(e, change.desired, template, targetGroups)
     e.done({ kind: 'auto-scaling-group', action: change.action, name: change.name, service: change.service })
   },
   async remove(changes, { e, watcher }) {

@@ -1,5 +1,7 @@
 /** The load balancer's two listeners: HTTPS (the project's certificate; unknown hosts get 404) and HTTP (redirect to HTTPS). */
-import type { KindOps, Removal, Upsert } from './kind.js'
+import { DescribeListenersCommand } from '@aws-sdk/client-elastic-load-balancing-v2'
+import type { KindOps, ReadContext, Removal, Upsert } from './kind.js'
+import { readLoadBalancer } from './load-balancer.js'
 
 export interface DesiredListener {
   /** `<load balancer>/https` or `<load balancer>/http`. */
@@ -41,4 +43,14 @@ export const listener: KindOps<'listener'> = {
   removals: () => [],
   apply: () => Promise.reject(new Error('listener: not built yet')),
   remove: () => Promise.reject(new Error('listener: not built yet'))
+}
+
+/** The HTTPS listener's ARN, when the load balancer and it exist. */
+export function httpsListener(ctx: ReadContext): Promise<string | undefined> {
+  return ctx.once('https-listener', async () => {
+    const lb = await readLoadBalancer(ctx)
+    if (!lb) return undefined
+    const out = await ctx.aws.send(new DescribeListenersCommand({ LoadBalancerArn: lb.arn }))
+    return out.Listeners?.find((l) => l.Protocol === 'HTTPS')?.ListenerArn
+  })
 }

@@ -1,5 +1,8 @@
 /** The project's Application Load Balancer: internet-facing, one subnet in each of at least two zones. */
-import type { KindOps, Removal, Upsert } from './kind.js'
+import { DescribeLoadBalancersCommand } from '@aws-sdk/client-elastic-load-balancing-v2'
+import { readOptional } from '../aws/send.js'
+import { loadBalancerName } from '../names.js'
+import type { KindOps, ReadContext, Removal, Upsert } from './kind.js'
 
 export interface DesiredLoadBalancer {
   name: string
@@ -42,4 +45,31 @@ export const loadBalancer: KindOps<'load-balancer'> = {
   removals: () => [],
   apply: () => Promise.reject(new Error('load balancer: not built yet')),
   remove: () => Promise.reject(new Error('load balancer: not built yet'))
+}
+
+/** The project's load balancer: one DescribeLoadBalancers by name, shared by the kinds that read. */
+export function readLoadBalancer(ctx: ReadContext): Promise<CurrentLoadBalancer | undefined> {
+  return ctx.once('load-balancer', async () => {
+    const name = loadBalancerName(ctx.scope)
+    const found = await readOptional(`reading load balancer ${name}`, ['LoadBalancerNotFound'], () =>
+      ctx.aws.send(new DescribeLoadBalancersCommand({ Names: [name] }))
+    )
+    const lb = found?.LoadBalancers?.[0]
+    if (!lb?.LoadBalancerArn) return undefined
+    return {
+      arn: lb.LoadBalancerArn,
+      name,
+      dnsName: lb.DNSName ?? '',
+      canonicalZoneId: lb.CanonicalHostedZoneId ?? '',
+      state: lb.State?.Code ?? '',
+      scheme: lb.Scheme ?? '',
+      subnetIds: (lb.AvailabilityZones ?? []).flatMap((z) => (z.SubnetId ? [z.SubnetId] : [])),
+      securityGroupIds: lb.SecurityGroups ?? []
+    }
+  })
+}
+
+/** Whether the public endpoints' kinds read: a domain is set, or the project has its load balancer. */
+export async function publicReads(ctx: ReadContext): Promise<boolean> {
+  return ctx.publicZone !== undefined || (await readLoadBalancer(ctx)) !== undefined
 }

@@ -14,7 +14,7 @@ import { tolerate, type Aws } from '../aws/send.js'
 import { ingressKey, sortIngressRules } from '../container-ports.js'
 import { shortSha } from '../json.js'
 import { TAGS } from '../names.js'
-import type { IngressRule } from '../state.js'
+import { FROM_LOAD_BALANCER, type IngressRule } from '../state.js'
 import { stackFilters, tagList, tagMap, type KindOps, type Removal, type Upsert } from './kind.js'
 
 export interface DesiredSecurityGroup {
@@ -51,7 +51,12 @@ function ingressOf(permissions: IpPermission[] | undefined): IngressRule[] {
   for (const p of permissions ?? []) {
     const protocol = p.IpProtocol
     if (protocol !== 'tcp' && protocol !== 'udp') continue
-    const ranges = [...(p.IpRanges ?? []).map((r) => r.CidrIp), ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6)]
+    // a rule from another security group (the load balancer's) holds that group's id where a CIDR would be
+    const ranges = [
+      ...(p.IpRanges ?? []).map((r) => r.CidrIp),
+      ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6),
+      ...(p.UserIdGroupPairs ?? []).map((g) => g.GroupId)
+    ]
     for (const cidr of ranges)
       if (cidr) rules.push({ protocol, fromPort: p.FromPort ?? 0, toPort: p.ToPort ?? 0, cidr })
   }
@@ -75,9 +80,11 @@ function permissions(rules: IngressRule[], description?: string): IpPermission[]
     IpProtocol: r.protocol,
     FromPort: r.fromPort,
     ToPort: r.toPort,
-    ...(r.cidr.includes(':')
-      ? { Ipv6Ranges: [{ CidrIpv6: r.cidr, Description: description }] }
-      : { IpRanges: [{ CidrIp: r.cidr, Description: description }] })
+    ...(r.cidr.startsWith('sg-')
+      ? { UserIdGroupPairs: [{ GroupId: r.cidr, Description: description }] }
+      : r.cidr.includes(':')
+        ? { Ipv6Ranges: [{ CidrIpv6: r.cidr, Description: description }] }
+        : { IpRanges: [{ CidrIp: r.cidr, Description: description }] })
   }))
 }
 
@@ -132,8 +139,8 @@ function missingRules(want: IngressRule[], have: IngressRule[]): IngressRule[] {
 }
 
 /** Creates (or adopts) the group with its ingress rules; returns its id. */
-async function createGroup(aws: Aws, sg: DesiredSecurityGroup): Promise<string> {
-  const hashTag = { [TAGS.configHash]: ingressHash(sg.ingress) }
+async function createGroup(aws: Aws, sg: DesiredSecurityGroup, hash = ingressHash(sg.ingress)): Promise<string> {
+  const hashTag = { [TAGS.configHash]: hash }
   let id: string
   let existing: IngressRule[] = []
   try {
@@ -160,11 +167,16 @@ async function createGroup(aws: Aws, sg: DesiredSecurityGroup): Promise<string> 
   return id
 }
 
+/** The rules with FROM_LOAD_BALANCER made the load balancer group's id (left as is while it is unknown). */
+function resolveSources(rules: IngressRule[], loadBalancerGroup: string | undefined): IngressRule[] {
+  return rules.map((r) => (r.cidr === FROM_LOAD_BALANCER && loadBalancerGroup ? { ...r, cidr: loadBalancerGroup } : r))
+}
+
 export const securityGroup: KindOps<'security-group'> = {
   kind: 'security-group',
   noun: 'security group',
   level: 'service',
-  dependsOn: [],
+  dependsOn: ['load-balancer-security-group'],
   removeAfter: ['auto-scaling-group', 'launch-template'],
   async read({ aws, scope }) {
     const groups: CurrentSecurityGroup[] = []
@@ -195,7 +207,7 @@ export const securityGroup: KindOps<'security-group'> = {
         `security group ${sg.name} is in ${have.vpcId} but the stack now deploys to ${sg.vpcId}; destroy the stack first`
       )
     }
-    const want = new Set(sg.ingress.map(ingressKey))
+    const want = new Set(resolveSources(sg.ingress, current.loadBalancerSecurityGroup?.id).map(ingressKey))
     const got = new Set(have.ingress.map(ingressKey))
     const added = [...want].filter((k) => !got.has(k))
     const removed = [...got].filter((k) => !want.has(k))
@@ -225,10 +237,16 @@ export const securityGroup: KindOps<'security-group'> = {
         current: g
       }))
   },
-  async apply(change, { e }) {
-    const sg = change.desired
+  async apply(change, { e, need }) {
     const have = change.current
     if (change.action === 'noop' && have) return have.id
+    const fromLoadBalancer = change.desired.ingress.some((r) => r.cidr === FROM_LOAD_BALANCER)
+    const sg = fromLoadBalancer
+      ? {
+          ...change.desired,
+          ingress: resolveSources(change.desired.ingress, await need('load-balancer-security-group'))
+        }
+      : change.desired
     let id: string
     if (change.action === 'update' && have) {
       const wanted = new Set(sg.ingress.map(ingressKey))
@@ -241,11 +259,14 @@ export const securityGroup: KindOps<'security-group'> = {
         )
       ])
       await e.send(
-        new CreateTagsCommand({ Resources: [have.id], Tags: tagList({ [TAGS.configHash]: ingressHash(sg.ingress) }) })
+        new CreateTagsCommand({
+          Resources: [have.id],
+          Tags: tagList({ [TAGS.configHash]: ingressHash(change.desired.ingress) })
+        })
       )
       id = have.id
     } else {
-      id = await createGroup(e, sg)
+      id = await createGroup(e, sg, ingressHash(change.desired.ingress))
     }
     e.done({ kind: 'security-group', action: change.action, name: change.name, service: change.service, id })
     return id
