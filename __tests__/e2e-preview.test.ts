@@ -146,7 +146,8 @@ describe('a pull request preview', () => {
     const comments = commentsOn(PR)
     expect(comments).toHaveLength(1)
     const body = comments[0]?.body ?? ''
-    expect(body.startsWith(commentMarker(PROJECT, STACK.stack))).toBe(true)
+    expect(body.startsWith('### Preview stack')).toBe(true)
+    expect(body.trimEnd().endsWith(commentMarker(PROJECT, STACK.stack))).toBe(true)
     expect(body).toContain('### Preview stack `pr-7` (prj-preview, us-east-1)')
     expect(body).toContain('| db | `db.pr-7.prj-preview.us-east-1.internal` | 1 | 0 | mysql:5.7 |')
     expect(body).toContain('| wordpress | `wordpress.pr-7.prj-preview.us-east-1.internal` | 1 | 1 | wordpress:latest |')

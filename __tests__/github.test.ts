@@ -87,7 +87,7 @@ describe('the preview comment', () => {
     expect(await upsertComment(target(), { marker, body: 'second' })).toBe('updated')
     const ours = api.comments.filter((c) => c.body.includes(marker))
     expect(ours).toHaveLength(1)
-    expect(ours[0]?.body).toBe(`${marker}\nsecond`)
+    expect(ours[0]?.body).toBe(`second\n${marker}\n`)
     expect(api.requests.map((r) => `${r.method} ${r.authorization}`)).toEqual(
       ['GET', 'POST', 'GET', 'PATCH'].map((m) => `${m} token ghs_test`)
     )
@@ -97,7 +97,7 @@ describe('the preview comment', () => {
     for (let i = 0; i < 150; i++) api.comments.push({ id: i + 1, body: `chatter ${i}`, issue: 7 })
     api.comments.push({ id: 999, body: `${marker}\nold`, issue: 7 })
     expect(await upsertComment(target(), { marker, body: 'new' })).toBe('updated')
-    expect(api.comments.find((c) => c.id === 999)?.body).toBe(`${marker}\nnew`)
+    expect(api.comments.find((c) => c.id === 999)?.body).toBe(`new\n${marker}\n`)
     expect(api.comments.filter((c) => c.body.includes(marker))).toHaveLength(1)
     expect(api.requests.filter((r) => r.method === 'GET')).toHaveLength(2)
   })

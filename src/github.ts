@@ -133,7 +133,8 @@ export async function upsertComment(
   })
   const api = target.apiUrl.replace(/\/+$/, '')
   const comments = `${api}/repos/${target.repository}/issues/${target.number}/comments`
-  const body = `${args.marker}\n${args.body}`
+  // The marker last (it is invisible either way): the comment starts with what a reviewer reads first.
+  const body = `${args.body.replace(/\n+$/, '')}\n${args.marker}\n`
   try {
     // Page by 100 (the API's maximum) and stop at the page that holds the marker.
     let existing: Comment | undefined
