@@ -65,6 +65,8 @@ export interface Aws {
   logs: CloudWatchLogsClient
   iam: IAMClient
   ssm: SSMClient
+  elb: ElasticLoadBalancingV2Client
+  acm: ACMClient
 }
 
 export function awsClients(emulator: Emulator, region: string): Aws {
@@ -77,7 +79,9 @@ export function awsClients(emulator: Emulator, region: string): Aws {
     events: new EventBridgeClient(config),
     logs: new CloudWatchLogsClient(config),
     iam: new IAMClient(config),
-    ssm: new SSMClient(config)
+    ssm: new SSMClient(config),
+    elb: new ElasticLoadBalancingV2Client(config),
+    acm: new ACMClient(config)
   }
 }
 
