@@ -3,6 +3,8 @@
  * in-process emulator, tell its calls apart from the DNS updater's, and look at what
  * exists in the emulated AWS through real SDK v3 clients.
  */
+import { ACMClient } from '@aws-sdk/client-acm'
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
