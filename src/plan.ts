@@ -23,7 +23,9 @@ export function desiredNames(desired: DesiredState): Set<string> {
       s.config.name,
       s.securityGroup.name,
       s.launchTemplate.name,
-      ...s.asgs.map((a) => a.name)
+      ...s.asgs.map((a) => a.name),
+      // a public service's target groups, and its hosts (its rules' and alias records' names)
+      ...s.endpoints.flatMap((e) => [e.targetGroup.name, e.host])
     ])
   )
 }
