@@ -16,8 +16,10 @@ function removals(args: Omit<RemovalContext, 'planned'>): Change[] {
 }
 
 export function desiredNames(desired: DesiredState): Set<string> {
-  return new Set(
-    desired.services.flatMap((s) => [
+  return new Set([
+    // the stack's certificate, while it has a public service
+    ...(desired.public ? [desired.public.stackCertificate.domainName] : []),
+    ...desired.services.flatMap((s) => [
       s.instanceRole.name,
       s.instanceProfile.name,
       s.config.name,
@@ -27,7 +29,7 @@ export function desiredNames(desired: DesiredState): Set<string> {
       // a public service's target groups, and its hosts (its rules' and alias records' names)
       ...s.endpoints.flatMap((e) => [e.targetGroup.name, e.host])
     ])
-  )
+  ])
 }
 
 /** Deploy and plan: every desired resource (noops included) and deletes of what the compose file no longer has. */
