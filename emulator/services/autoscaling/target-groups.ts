@@ -5,11 +5,9 @@
  * they enter InService and deregistered when they leave it (fleet.ts).
  */
 import type {
-  AttachLoadBalancerTargetGroupsType,
   AttachTrafficSourcesType,
   DescribeLoadBalancerTargetGroupsRequest,
   DescribeTrafficSourcesRequest,
-  DetachLoadBalancerTargetGroupsType,
   DetachTrafficSourcesType,
   LoadBalancerTargetGroupState,
   TrafficSourceIdentifier,
