@@ -11,10 +11,12 @@ import {
   DeleteAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeLoadBalancerTargetGroupsCommand,
+  DescribeInstanceRefreshesCommand,
   DescribeTrafficSourcesCommand,
   DetachLoadBalancerTargetGroupsCommand,
   SetDesiredCapacityCommand,
   SetInstanceHealthCommand,
+  StartInstanceRefreshCommand,
   TerminateInstanceInAutoScalingGroupCommand,
   type AutoScalingGroup
 } from '@aws-sdk/client-auto-scaling'
@@ -323,6 +325,30 @@ test('an instance leaving service drains for the deregistration delay, then is g
   await asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'asg-leave', ForceDelete: true }))
   expect((await registered(tg)).every(([, s]) => s === 'draining')).toBe(true)
   await eventually(async () => ((await targets(tg)).length === 0 ? true : undefined))
+})
+
+test('an instance refresh registers each replacement and deregisters the instance it replaces', async () => {
+  const tg = await servedTargetGroup()
+  await group('asg-refresh', { desired: 2, targetGroups: [tg] })
+  const old = await inService('asg-refresh', 2)
+  await asg.send(
+    new StartInstanceRefreshCommand({
+      AutoScalingGroupName: 'asg-refresh',
+      Preferences: { MinHealthyPercentage: 50, MaxHealthyPercentage: 100, InstanceWarmup: 0 }
+    })
+  )
+  await eventually(async () => {
+    const out = await asg.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: 'asg-refresh' }))
+    return out.InstanceRefreshes?.[0]?.Status === 'Successful' ? true : undefined
+  })
+  const now = await inService('asg-refresh', 2)
+  expect(now.filter((id) => old.includes(id))).toEqual([])
+  const states = await registered(tg)
+  // the replaced instances drain (or are gone already); the replacements are registered
+  expect(states.filter(([id]) => now.includes(id)).map(([id]) => id)).toEqual(now)
+  expect(states.filter(([id]) => old.includes(id)).every(([, s]) => s === 'draining')).toBe(true)
+  await eventually(async () => ((await targets(tg)).length === 2 ? true : undefined))
+  expect((await registered(tg)).map(([id]) => id)).toEqual(now)
 })
 
 test('a spot interruption or a termination through EC2 deregisters the instance', async () => {
