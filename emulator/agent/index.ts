@@ -7,6 +7,7 @@ import type { Cloud } from '../types.js'
 import { background } from '../core/background.js'
 import { onStop, registerControlRoutes } from '../core/hooks.js'
 import { ec2World, type InstanceRecord } from '../services/ec2/model.js'
+import { setTargetHealthSource } from '../services/elbv2/model.js'
 import { imageBehaviours, imageCatalogue } from './catalogue.js'
 import { agentUserData, AgentRun, type ContainerView } from './stand-in.js'
 
@@ -29,6 +30,17 @@ function onInstance(cloud: Cloud, byInstance: Map<string, AgentRun>, instance: I
   background(cloud, `agent on ${instance.instanceId}`, run.main())
 }
 
+/**
+ * What a load balancer's health checks find on an instance: with an agent container, healthy while it
+ * runs and is not unhealthy (no health check of its own counts as answering), unhealthy otherwise
+ * (not running yet, exited, failed, unhealthy); without one, healthy while the instance runs. The
+ * health check's port and path are not compared with the container's published ports.
+ */
+function targetHealth(cloud: Cloud, run: AgentRun | undefined, instanceId: string): 'healthy' | 'unhealthy' {
+  if (!run) return ec2World(cloud).instances.get(instanceId)?.state === 'running' ? 'healthy' : 'unhealthy'
+  return run.view.state === 'running' && run.view.health !== 'unhealthy' ? 'healthy' : 'unhealthy'
+}
+
 /** Starts the stand-in for one cloud, with the catalogue's first entries (options.images). */
 export function startAgentStandIn(cloud: Cloud, images: unknown[] = []): void {
   imageCatalogue(cloud).set(imageBehaviours(images))
@@ -38,6 +50,7 @@ export function startAgentStandIn(cloud: Cloud, images: unknown[] = []): void {
   onStop(cloud, () => {
     for (const run of byInstance.values()) run.stop()
   })
+  setTargetHealthSource(cloud, (instanceId) => targetHealth(cloud, byInstance.get(instanceId), instanceId))
   const view = (run: AgentRun): ContainerView => structuredClone(run.view)
   registerControlRoutes(cloud, [
     {

@@ -442,8 +442,9 @@ const AUTOSCALING: Record<string, Rule> = {
   DescribeLifecycleHooks: any('autoscaling:DescribeLifecycleHooks'),
   CreateAutoScalingGroup: (r) => {
     const c = asgCheck('autoscaling:CreateAutoScalingGroup', r, r.param('AutoScalingGroupName'))
+    const targetGroups = asgWithTargetGroups('autoscaling:CreateAutoScalingGroup')(r)[0]?.context
     return [
-      { ...c, context: { ...c.context, ...requestTags(asgTagList(r)) } },
+      { ...c, context: { ...c.context, ...targetGroups, ...requestTags(asgTagList(r)) } },
       ...launchTemplateUse(r),
       ...serviceLinkedRoleCreation(r)
     ]
@@ -464,7 +465,24 @@ const AUTOSCALING: Record<string, Rule> = {
   SetInstanceHealth: asgOfInstance('autoscaling:SetInstanceHealth'),
   CreateOrUpdateTags: (r) => groupsOfTags(r, 'autoscaling:CreateOrUpdateTags'),
   DeleteTags: (r) => groupsOfTags(r, 'autoscaling:DeleteTags'),
-  TerminateInstanceInAutoScalingGroup: asgOfInstance('autoscaling:TerminateInstanceInAutoScalingGroup')
+  TerminateInstanceInAutoScalingGroup: asgOfInstance('autoscaling:TerminateInstanceInAutoScalingGroup'),
+  AttachLoadBalancerTargetGroups: asgWithTargetGroups('autoscaling:AttachLoadBalancerTargetGroups'),
+  DetachLoadBalancerTargetGroups: asgWithTargetGroups('autoscaling:DetachLoadBalancerTargetGroups'),
+  DescribeLoadBalancerTargetGroups: any('autoscaling:DescribeLoadBalancerTargetGroups'),
+  AttachTrafficSources: asgByName('autoscaling:AttachTrafficSources'),
+  DetachTrafficSources: asgByName('autoscaling:DetachTrafficSources'),
+  DescribeTrafficSources: any('autoscaling:DescribeTrafficSources')
+}
+
+/** An action on a group that names target groups (TargetGroupARNs.member.N): autoscaling:TargetGroupARNs carries them. */
+function asgWithTargetGroups(action: string): Rule {
+  return (r) => {
+    const arns: string[] = []
+    for (let n = 1; r.param(`TargetGroupARNs.member.${n}`) !== undefined; n++)
+      arns.push(r.param(`TargetGroupARNs.member.${n}`) ?? '')
+    const c = asgCheck(action, r, r.param('AutoScalingGroupName'))
+    return [{ ...c, context: { ...c.context, ...(arns.length > 0 ? { 'autoscaling:targetgrouparns': arns } : {}) } }]
+  }
 }
 
 /** An action on an instance (InstanceId) is authorized on the group that holds it. */

@@ -16,6 +16,7 @@ import { LAUNCHING } from './model.js'
 import type { GroupRecord, LaunchConfig, Member, PendingAction } from './model.js'
 import { autoscalingEvent } from './events.js'
 import { ec2Error } from '../ec2/errors.js'
+import { deregisterGroupTargets, registerGroupTargets } from '../elbv2/target-groups.js'
 
 export const GROUP_NAME_TAG = 'aws:autoscaling:groupName'
 
@@ -239,10 +240,27 @@ export class Fleet {
     this.schedule(group)
   }
 
+  /** Registers an in-service member in the group's target groups (at each target group's port). */
+  registerMember(group: GroupRecord, member: Member, targetGroups = group.targetGroups): void {
+    for (const arn of targetGroups) {
+      try {
+        registerGroupTargets(this.cloud, arn, [member.instanceId])
+      } catch {
+        // a target group deleted after it was attached: AWS's registration fails and the instance stays in service
+      }
+    }
+  }
+
+  /** Deregisters a member leaving service from the group's target groups: each drains for its deregistration delay. */
+  deregisterMember(group: GroupRecord, member: Member, targetGroups = group.targetGroups): void {
+    for (const arn of targetGroups) deregisterGroupTargets(this.cloud, arn, [member.instanceId])
+  }
+
   private inService(group: GroupRecord, member: Member): void {
     member.lifecycle = 'InService'
     member.inServiceAt = Date.now()
     delete member.actions
+    this.registerMember(group, member)
     this.endActivity(member.launchActivity, 'Successful')
     this.activityEvent(group, 'EC2 Instance Launch Successful', member, member.launchActivity)
   }
@@ -262,6 +280,7 @@ export class Fleet {
         this.activityEvent(group, 'EC2 Instance Launch Unsuccessful', member, member.launchActivity)
       }
       this.clearActions(member)
+      if (member.lifecycle === 'InService') this.deregisterMember(group, member)
       member.lifecycle = 'Terminating'
       member.health = 'Unhealthy'
       member.terminateActivity = this.activity(group, {
@@ -431,6 +450,7 @@ export class Fleet {
       member.abandoned = 'The instance was terminated before it was in service.'
       this.endActivity(member.launchActivity, 'Cancelled', member.abandoned)
     }
+    if (member.lifecycle === 'InService') this.deregisterMember(group, member)
     member.lifecycle = 'Terminating'
     member.terminateActivity = this.activity(group, {
       description: `Terminating EC2 instance: ${member.instanceId}`,

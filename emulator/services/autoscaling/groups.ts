@@ -22,6 +22,7 @@ import type { Distribution, GroupRecord, GroupTag, TemplateSpec } from './model.
 import { toGroup } from './output.js'
 import { autoscalingError } from './errors.js'
 import { putHook } from './hooks.js'
+import { validTargetGroups } from './target-groups.js'
 
 function validation(message: string): AwsError {
   return autoscalingError('ValidationError', message)
@@ -166,6 +167,18 @@ export function createGroup(fleet: Fleet, region: string, input: CreateAutoScali
     )
   const desired = input.DesiredCapacity ?? input.MinSize
   checkSizes(input.MinSize, input.MaxSize, desired)
+  const targetGroups = validTargetGroups(fleet, region, [
+    ...(input.TargetGroupARNs ?? []),
+    ...(input.TrafficSources ?? []).map((t) => {
+      if ((t.Type ?? 'elbv2') !== 'elbv2')
+        throw validation(`Traffic source type '${t.Type ?? ''}' is not supported by the emulator; use elbv2.`)
+      return t.Identifier ?? ''
+    })
+  ])
+  if ((input.LoadBalancerNames ?? []).length > 0)
+    throw validation(
+      'Classic Load Balancers (LoadBalancerNames) are not supported by the emulator; use TargetGroupARNs.'
+    )
   const group: GroupRecord = {
     name,
     arn: `arn:aws:autoscaling:${region}:${fleet.cloud.accountId}:autoScalingGroup:${randomUUID()}:autoScalingGroupName/${name}`,
@@ -187,7 +200,9 @@ export function createGroup(fleet: Fleet, region: string, input: CreateAutoScali
     refreshes: [],
     deleting: false,
     hooks: new Map(),
-    surge: 0
+    surge: 0,
+    targetGroups,
+    removingTargetGroups: new Map()
   }
   for (const spec of input.LifecycleHookSpecificationList ?? []) {
     putHook(group, { ...spec, AutoScalingGroupName: name }, true)

@@ -1,5 +1,11 @@
 /** Auto Scaling's operations, one row each: groups, tags, instance refreshes, lifecycle hooks, instance health, scaling activities. */
 import type {
+  AttachLoadBalancerTargetGroupsType,
+  AttachTrafficSourcesType,
+  DescribeLoadBalancerTargetGroupsRequest,
+  DescribeTrafficSourcesRequest,
+  DetachLoadBalancerTargetGroupsType,
+  DetachTrafficSourcesType,
   AutoScalingGroupNamesType,
   CancelInstanceRefreshType,
   CompleteLifecycleActionType,
@@ -29,6 +35,7 @@ import * as groups from './groups.js'
 import { tagDescriptions } from './output.js'
 import { cancelInstanceRefresh, rollbackInstanceRefresh, startInstanceRefresh } from './refresh.js'
 import * as hooks from './hooks.js'
+import * as targetGroups from './target-groups.js'
 import { autoscalingError } from './errors.js'
 import { AUTOSCALING_SERVICE_LINKED_ROLE, ensureServiceLinkedRole } from '../iam/service-linked.js'
 
@@ -117,7 +124,27 @@ export function handlers(fleet: Fleet): Record<string, QueryHandler> {
     DescribeScalingActivities: (i: DescribeScalingActivitiesType, c: QueryContext) =>
       groups.describeActivities(fleet, c.region, i),
     TerminateInstanceInAutoScalingGroup: (i: TerminateInstanceInAutoScalingGroupType, c: QueryContext) =>
-      terminateInGroup(fleet, c.region, i)
+      terminateInGroup(fleet, c.region, i),
+    AttachLoadBalancerTargetGroups: (i: AttachLoadBalancerTargetGroupsType, c: QueryContext) =>
+      targetGroups.attachTargetGroups(
+        fleet,
+        groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName),
+        i.TargetGroupARNs
+      ),
+    DetachLoadBalancerTargetGroups: (i: DetachLoadBalancerTargetGroupsType, c: QueryContext) =>
+      targetGroups.detachTargetGroups(
+        fleet,
+        groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName),
+        i.TargetGroupARNs
+      ),
+    DescribeLoadBalancerTargetGroups: (i: DescribeLoadBalancerTargetGroupsRequest, c: QueryContext) =>
+      targetGroups.describeTargetGroups(fleet, groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName), i),
+    AttachTrafficSources: (i: AttachTrafficSourcesType, c: QueryContext) =>
+      targetGroups.attachTrafficSources(fleet, groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName), i),
+    DetachTrafficSources: (i: DetachTrafficSourcesType, c: QueryContext) =>
+      targetGroups.detachTrafficSources(fleet, groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName), i),
+    DescribeTrafficSources: (i: DescribeTrafficSourcesRequest, c: QueryContext) =>
+      targetGroups.describeTrafficSources(fleet, groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName), i)
   }
 }
 
@@ -134,6 +161,7 @@ export function state(fleet: Fleet): unknown {
       launchTemplate: g.template,
       mixed: g.mixed,
       tags: g.tags,
+      targetGroups: g.targetGroups,
       instances: [...g.members.values()].map((m) => ({
         instanceId: m.instanceId,
         availabilityZone: m.availabilityZone,

@@ -114,4 +114,8 @@ export interface GroupRecord {
   surge: number
   /** After an abandoned launch, no new launch before this time (epoch ms), as after a failed launch. */
   holdLaunchesUntil?: number
+  /** The ELBv2 target groups attached (TargetGroupARNs): in-service members are registered in each. */
+  targetGroups: string[]
+  /** Detached target groups whose members still drain (State Removing), with the instances deregistered. */
+  removingTargetGroups: Map<string, string[]>
 }

@@ -62,7 +62,10 @@ export function toGroup(
     DefaultCooldown: group.defaultCooldown,
     AvailabilityZones: [...new Set(group.subnetIds.map(azOf))],
     LoadBalancerNames: [],
-    TargetGroupARNs: [],
+    TargetGroupARNs: [...group.targetGroups],
+    ...(group.targetGroups.length > 0
+      ? { TrafficSources: group.targetGroups.map((arn) => ({ Identifier: arn, Type: 'elbv2' })) }
+      : {}),
     HealthCheckType: group.healthCheckType,
     HealthCheckGracePeriod: group.healthCheckGracePeriod,
     Instances: [...group.members.values()].map(toInstance),

@@ -8,7 +8,7 @@ import { elbState } from './model.js'
 
 export { ELBV2_ERRORS } from './errors.js'
 export { elbState, setTargetHealthSource, type TargetHealthSource } from './model.js'
-export { deregisterGroupTargets, registerGroupTargets } from './target-groups.js'
+export { deregisterGroupTargets, registerGroupTargets, registeredTargetStates } from './target-groups.js'
 
 export function createElbv2(cloud: Cloud): ServiceModule {
   const s = elbState(cloud)

@@ -489,3 +489,18 @@ export function describeTargetHealth(cloud: Cloud, region: string, input: Descri
   }
   return { TargetHealthDescriptions: out }
 }
+
+/**
+ * The targets registered in a target group now (draining ones included) with their health state, as
+ * DescribeTargetHealth would report them; empty when the target group does not exist. Auto Scaling
+ * reads it for DescribeLoadBalancerTargetGroups' State.
+ */
+export function registeredTargetStates(
+  cloud: Cloud,
+  targetGroupArn: string
+): { id: string; port: number; state: string }[] {
+  const tg = elbState(cloud).targetGroups.get(targetGroupArn)
+  if (!tg) return []
+  sweep(tg)
+  return [...tg.targets.values()].map((t) => ({ id: t.id, port: t.port, state: healthOf(cloud, tg, t).State ?? '' }))
+}
