@@ -2,6 +2,7 @@
 import type { ArtifactFigures } from './artifacts.js'
 import { LATENCY_MS, type PhaseRow } from './deploys.js'
 import type { DnsFigures } from './dns.js'
+import type { EndpointFigures } from './endpoints.js'
 import type { RateLimitFigures } from './rate-limit.js'
 import type { RolloutFigures } from './rollouts.js'
 import type { StormFigures, StormRun } from './storm.js'
@@ -19,6 +20,7 @@ export interface Results {
   rateLimited: RateLimitFigures
   storm: StormFigures
   rollouts: RolloutFigures
+  endpoints: EndpointFigures
   targets: Target[]
 }
 
@@ -240,6 +242,29 @@ export function rolloutTable(r: RolloutFigures): string {
   )
 }
 
+export function endpointTable(e: EndpointFigures): string {
+  return table(
+    ['phase', 'step', 'wall', 'reads', 'writes', 'load balancer calls', 'certificate calls'],
+    e.phases.map((p) => [
+      p.phase,
+      p.ok ? 'ok' : 'FAILED',
+      `${ms(p.wallMs)} ms`,
+      String(p.reads),
+      String(p.writes),
+      String(p.elbCalls),
+      String(p.acmCalls)
+    ])
+  )
+}
+
+function endpointTargets(e: EndpointFigures): Target[] {
+  const rerun = e.phases.find((p) => p.phase.startsWith('re-run'))
+  if (!rerun) return []
+  return [
+    target('public endpoints: re-run with nothing changed', '0 writes', `${rerun.writes} writes`, rerun.writes === 0)
+  ]
+}
+
 function rolloutTargets(r: RolloutFigures): Target[] {
   if (r.runs.length === 0) return []
   const worst = Math.max(
@@ -338,7 +363,8 @@ export function targets(results: Omit<Results, 'targets'>): Target[] {
       results.rateLimited.ok
     ),
     ...stormTargets(results.storm),
-    ...rolloutTargets(results.rollouts)
+    ...rolloutTargets(results.rollouts),
+    ...endpointTargets(results.endpoints)
   ]
 }
 
@@ -386,6 +412,11 @@ export function render(results: Results): string {
     `first abandon = the agent's abandon line in the stack's log group; record sampled every 20 ms)`,
     '',
     rolloutTable(results.rollouts),
+    '',
+    `Public endpoints (the seed example with wordpress public and domain preview.example.com, deploys with wait: true: done when both`,
+    `wordpress instances are healthy targets; pull requests 7 and 8 share the project's load balancer)`,
+    '',
+    endpointTable(results.endpoints),
     '',
     targetTable(results.targets),
     '',

@@ -18,6 +18,7 @@ import { actionBinary } from '../emulator/core/runtimes.js'
 import { ACTION_BUNDLE, artifactFigures } from './artifacts.js'
 import { deployMatrix } from './deploys.js'
 import { dnsBench } from './dns.js'
+import { endpointBench } from './endpoints.js'
 import { rateLimitedDeploy } from './rate-limit.js'
 import { rolloutBench } from './rollouts.js'
 import { render, targets, type Results } from './report.js'
@@ -80,7 +81,19 @@ async function collect(): Promise<Omit<Results, 'targets' | 'durationS' | 'start
   )
   progress('failed rollouts ...')
   const rollouts = await rolloutBench(envCount('BENCH_ROLLOUTS', 4), progress)
-  return { machine, repeats, artifacts, deploys, dns: { ...dns, waitedDeploy: waited }, rateLimited, storm, rollouts }
+  progress('public endpoints ...')
+  const endpoints = await endpointBench(progress)
+  return {
+    machine,
+    repeats,
+    artifacts,
+    deploys,
+    dns: { ...dns, waitedDeploy: waited },
+    rateLimited,
+    storm,
+    rollouts,
+    endpoints
+  }
 }
 
 async function main(): Promise<void> {
