@@ -2,7 +2,9 @@
  * Waits until the stack runs what the run deployed: every group has its desired instances in
  * service (the agent completed their launch hook: the container is healthy) on the version the run
  * rolled to, and every service record lists exactly their private IPs (the DNS updater writes
- * them). A fixed number of reads per poll, whatever the number of services; one progress line per poll.
+ * them); behind the load balancer, every instance in service is also a healthy target of its
+ * service's target groups. A fixed number of reads per poll, whatever the number of services, plus
+ * one DescribeTargetHealth per target group (AWS reads one group per call); one progress line per poll.
  *
  * A rollout that fails stops the wait early: an instance the agent abandoned (its line
  * `hyperform-agent: abandon: <reason>` in the stack's log group) or a refresh that failed or rolled
