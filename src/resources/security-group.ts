@@ -46,7 +46,7 @@ export function ingressHash(rules: IngressRule[]): string {
   return shortSha(sortIngressRules(rules).map(ingressKey))
 }
 
-function ingressOf(permissions: IpPermission[] | undefined): IngressRule[] {
+export function ingressOf(permissions: IpPermission[] | undefined): IngressRule[] {
   const rules: IngressRule[] = []
   for (const p of permissions ?? []) {
     const protocol = p.IpProtocol
@@ -88,7 +88,7 @@ function permissions(rules: IngressRule[], description?: string): IpPermission[]
   }))
 }
 
-async function authorize(aws: Aws, groupId: string, rules: IngressRule[]): Promise<void> {
+export async function authorize(aws: Aws, groupId: string, rules: IngressRule[]): Promise<void> {
   if (rules.length === 0) return
   const send = (batch: IngressRule[]): Promise<unknown> =>
     aws.retryOn(SG_NOT_VISIBLE, () =>
@@ -109,7 +109,7 @@ async function authorize(aws: Aws, groupId: string, rules: IngressRule[]): Promi
   }
 }
 
-async function revoke(aws: Aws, groupId: string, rules: IngressRule[]): Promise<void> {
+export async function revoke(aws: Aws, groupId: string, rules: IngressRule[]): Promise<void> {
   if (rules.length > 0)
     await aws.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: permissions(rules) }))
 }
@@ -133,13 +133,13 @@ async function findGroup(
     : undefined
 }
 
-function missingRules(want: IngressRule[], have: IngressRule[]): IngressRule[] {
+export function missingRules(want: IngressRule[], have: IngressRule[]): IngressRule[] {
   const got = new Set(have.map(ingressKey))
   return want.filter((r) => !got.has(ingressKey(r)))
 }
 
 /** Creates (or adopts) the group with its ingress rules; returns its id. */
-async function createGroup(aws: Aws, sg: DesiredSecurityGroup, hash = ingressHash(sg.ingress)): Promise<string> {
+export async function createGroup(aws: Aws, sg: DesiredSecurityGroup, hash = ingressHash(sg.ingress)): Promise<string> {
   const hashTag = { [TAGS.configHash]: hash }
   let id: string
   let existing: IngressRule[] = []
