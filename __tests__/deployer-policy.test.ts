@@ -29,6 +29,7 @@ const PREFIX: Record<string, string> = {
   '@aws-sdk/client-auto-scaling': 'autoscaling',
   '@aws-sdk/client-cloudwatch-logs': 'logs',
   '@aws-sdk/client-ec2': 'ec2',
+  '@aws-sdk/client-elastic-load-balancing-v2': 'elasticloadbalancing',
   '@aws-sdk/client-eventbridge': 'events',
   '@aws-sdk/client-iam': 'iam',
   '@aws-sdk/client-lambda': 'lambda',
@@ -71,7 +72,12 @@ const ALSO: Record<string, string[]> = {
   'iam:CreateInstanceProfile': ['iam:TagInstanceProfile'],
   'ssm:PutParameter': ['ssm:AddTagsToResource'],
   // A queue tagged on creation needs TagQueue as well.
-  'sqs:CreateQueue': ['sqs:TagQueue']
+  'sqs:CreateQueue': ['sqs:TagQueue'],
+  // Load balancing: tags on create are authorized as AddTags too; the first load balancer of an
+  // account creates the service's linked role.
+  'elasticloadbalancing:CreateLoadBalancer': ['elasticloadbalancing:AddTags', 'iam:CreateServiceLinkedRole'],
+  'elasticloadbalancing:CreateTargetGroup': ['elasticloadbalancing:AddTags'],
+  'elasticloadbalancing:CreateListener': ['elasticloadbalancing:AddTags']
 }
 
 /** Operations AWS allows to anyone: no policy line needed (GetCallerIdentity cannot even be denied). */
