@@ -272,6 +272,14 @@ describe('the public front door through the engine', () => {
       StatusCode: 'HTTP_301'
     })
 
+    // A run stopped after its creates, planned again from what it read before them: it adopts them all.
+    await apply(plan, desired)
+    expect((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers).toHaveLength(1)
+    expect(
+      (await elb.send(new DescribeListenersCommand({ LoadBalancerArn: lb?.LoadBalancerArn }))).Listeners
+    ).toHaveLength(2)
+    expect((await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups).toHaveLength(1)
+
     expect(await targetGroupOf(tgName)).toEqual({
       port: 8080,
       protocol: 'HTTP',
