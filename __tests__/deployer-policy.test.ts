@@ -77,7 +77,8 @@ const ALSO: Record<string, string[]> = {
   // account creates the service's linked role.
   'elasticloadbalancing:CreateLoadBalancer': ['elasticloadbalancing:AddTags', 'iam:CreateServiceLinkedRole'],
   'elasticloadbalancing:CreateTargetGroup': ['elasticloadbalancing:AddTags'],
-  'elasticloadbalancing:CreateListener': ['elasticloadbalancing:AddTags']
+  'elasticloadbalancing:CreateListener': ['elasticloadbalancing:AddTags'],
+  'elasticloadbalancing:CreateRule': ['elasticloadbalancing:AddTags']
 }
 
 /** Operations AWS allows to anyone: no policy line needed (GetCallerIdentity cannot even be denied). */
