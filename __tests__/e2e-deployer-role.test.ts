@@ -217,7 +217,15 @@ describe('the deployer role with exactly docs/deployer-policy.json', () => {
  */
 const NOT_EXERCISED: Record<string, string> = {
   IngressRulesOfOwnSecurityGroups:
-    'the emulator checks AuthorizeSecurityGroupIngress on the group only, not on its rules'
+    'the emulator checks AuthorizeSecurityGroupIngress on the group only, not on its rules',
+  CreateTaggedLoadBalancing:
+    'the flow has no domain input, so no load balancer; engine-load-balancer.test.ts runs its kinds as this policy',
+  TagLoadBalancingOnCreate:
+    'the flow has no domain input, so no load balancer; engine-load-balancer.test.ts runs its kinds as this policy',
+  ChangeOwnLoadBalancing:
+    'the flow has no domain input, so no load balancer; engine-load-balancer.test.ts runs its kinds as this policy',
+  LoadBalancingLinkedRole:
+    "the emulator does not check iam:CreateServiceLinkedRole on a load balancer's creation (AWS does, an account's first)"
 }
 
 /**

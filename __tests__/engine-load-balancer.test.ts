@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2'
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand } from '@aws-sdk/client-route-53'
 import { startEmulator, type Emulator } from '../emulator/server.js'
-import { roleSession, sdkConfig } from '../emulator/testing.js'
+import { roleSession, sdkConfig, type SdkTestConfig } from '../emulator/testing.js'
 import { applyPlan } from '../src/apply.js'
 import { createClients, destroyClients, type Clients } from '../src/aws/clients.js'
 import type { ComposeModel } from '../src/compose/model.js'
@@ -66,9 +66,9 @@ function model(checkPath?: string): ComposeModel {
   }
 }
 
-function desiredState(checkPath?: string): DesiredState {
+function desiredState(checkPath?: string, project = scope.project): DesiredState {
   return buildDesired({
-    inputs: fixtureInputs({ ...scope, domain: DOMAIN }),
+    inputs: fixtureInputs({ ...scope, project, domain: DOMAIN }),
     model: model(checkPath),
     network,
     lambdaCode,
@@ -160,6 +160,16 @@ async function issuedCertificate(): Promise<string> {
   }
 }
 
+/** The engine's clients, as a role session (they take their credentials from the environment). */
+function clientsAs(role: SdkTestConfig): Clients {
+  process.env.AWS_ENDPOINT_URL = emulator.endpoint
+  process.env.AWS_ACCESS_KEY_ID = role.credentials.accessKeyId
+  process.env.AWS_SECRET_ACCESS_KEY = role.credentials.secretAccessKey
+  process.env.AWS_SESSION_TOKEN = role.credentials.sessionToken
+  process.env.AWS_REGION = scope.region
+  return createClients({ region: scope.region, maxAttempts: 3 })
+}
+
 beforeAll(async () => {
   emulator = await startEmulator({
     simulation: {
@@ -184,13 +194,7 @@ beforeAll(async () => {
   zone = { id: (hosted.HostedZone?.Id ?? '').replace('/hostedzone/', ''), name: DOMAIN }
   certificateArn = await issuedCertificate()
   // The engine runs as the deployer: every call is checked against docs/deployer-policy.json.
-  const role = await roleSession(emulator, { roleName: 'deployer', policy: POLICY })
-  process.env.AWS_ENDPOINT_URL = emulator.endpoint
-  process.env.AWS_ACCESS_KEY_ID = role.credentials.accessKeyId
-  process.env.AWS_SECRET_ACCESS_KEY = role.credentials.secretAccessKey
-  process.env.AWS_SESSION_TOKEN = role.credentials.sessionToken
-  process.env.AWS_REGION = scope.region
-  clients = createClients({ region: scope.region, maxAttempts: 3 })
+  clients = clientsAs(await roleSession(emulator, { roleName: 'deployer', policy: POLICY }))
   // The certificate kind's step hands over the certificate's ARN (that kind is built elsewhere).
   jest.spyOn(KINDS.certificate, 'apply').mockImplementation(() => Promise.resolve(certificateArn))
 })
@@ -374,4 +378,39 @@ describe('the public front door through the engine', () => {
         .map((c) => c.operation)
     ).toEqual(['DescribeLoadBalancers'])
   })
+})
+
+describe('the load balancing statements of docs/deployer-policy.json', () => {
+  const statements = (JSON.parse(POLICY) as { Statement: Array<{ Sid: string; Action: string[] }> }).Statement
+  test.each(['CreateTaggedLoadBalancing', 'TagLoadBalancingOnCreate', 'ChangeOwnLoadBalancing'])(
+    '%s is needed: without it the first deploy of the front door is denied one of its actions',
+    async (sid) => {
+      const statement = statements.find((s) => s.Sid === sid)
+      expect(statement).toBeDefined()
+      const policy = { Version: '2012-10-17', Statement: statements.filter((s) => s.Sid !== sid) }
+      const denied = clientsAs(await roleSession(emulator, { roleName: `without-${sid}`, policy }))
+      const project = `prj-${sid.slice(0, 6).toLowerCase()}`
+      const desired = desiredState(undefined, project)
+      const current = {
+        ...(await readCurrent(denied, desired.scope, { publicZone: zone })),
+        certificate: { arn: certificateArn, domainName: `*.${DOMAIN}`, alternativeNames: [DOMAIN], status: 'ISSUED' }
+      }
+      try {
+        const failure = await applyPlan(only(diff(desired, current), desired), {
+          clients: denied,
+          desired,
+          log,
+          timing
+        }).then(
+          () => undefined,
+          (err: unknown) => err as Error
+        )
+        expect(failure?.message).toMatch(/not authorized to perform: elasticloadbalancing:(\w+)/)
+        const action = /not authorized to perform: (elasticloadbalancing:\w+)/.exec(failure?.message ?? '')?.[1]
+        expect(statement?.Action).toContain(action)
+      } finally {
+        destroyClients(denied)
+      }
+    }
+  )
 })
