@@ -1,4 +1,17 @@
 /** The project's certificate `*.<domain>` and `<domain>`: the HTTPS listener's default, DNS-validated through the public zone. */
+import type { CertificateSummary } from '@aws-sdk/client-acm'
+import {
+  asCurrent,
+  deleteCertificate,
+  deleteReplaced,
+  findCertificate,
+  listCertificates,
+  replaceReason,
+  requestAndValidate,
+  validate,
+  type ReadCertificate
+} from '../aws/certificates.js'
+import type { ReadContext } from './kind.js'
 import type { KindOps, Removal, Upsert } from './kind.js'
 
 export interface DesiredCertificate {
@@ -26,14 +39,91 @@ export interface CurrentCertificate {
 export type CertificateChange =
   Upsert<'certificate', DesiredCertificate, CurrentCertificate> | Removal<'certificate', CurrentCertificate>
 
+const lower = (s: string | undefined): string => (s ?? '').toLowerCase()
+
+/**
+ * The project's certificate as read: `*.<domain>` with `<domain>` among its names, tagged with the
+ * project and no stack. With no domain input (destroy) every wildcard certificate naming its own
+ * parent is a candidate, and the tags decide.
+ */
+export function readProjectCertificate(ctx: ReadContext): Promise<ReadCertificate | undefined> {
+  return ctx.once('acm-certificates:project', async () => {
+    const domain = ctx.publicZone?.name
+    const candidate = (s: CertificateSummary): boolean => {
+      const name = lower(s.DomainName)
+      if (domain !== undefined) return name === `*.${lower(domain)}`
+      return name.startsWith('*.') && (s.SubjectAlternativeNameSummaries ?? []).map(lower).includes(name.slice(2))
+    }
+    const summaries = await listCertificates(ctx.aws, ctx.once)
+    return findCertificate(ctx.aws, summaries, candidate, { project: ctx.scope.project })
+  })
+}
+
 export const certificate: KindOps<'certificate'> = {
   kind: 'certificate',
   noun: 'certificate',
   level: 'project',
   dependsOn: [],
   removeAfter: ['listener'],
-  diff: () => [],
-  removals: () => [],
-  apply: () => Promise.reject(new Error('certificate: not built yet')),
-  remove: () => Promise.reject(new Error('certificate: not built yet'))
+  /** Only with a domain (its public zone), or to destroy: a deploy without a domain reads nothing here. */
+  async read(ctx) {
+    if (!ctx.publicZone && !ctx.destroy) return {}
+    return { certificate: asCurrent(await readProjectCertificate(ctx)) }
+  },
+  diff({ desired, current }) {
+    const want = desired.public?.certificate
+    if (!want) return []
+    const have = current.certificate
+    const base = { kind: 'certificate' as const, name: want.domainName, desired: want, current: have }
+    if (!have)
+      return [
+        {
+          ...base,
+          action: 'create',
+          reason: `not found; validated through zone ${want.zoneId}`,
+          drift: current.loadBalancer !== undefined
+        }
+      ]
+    const why = replaceReason(have, want)
+    if (why) return [{ ...base, action: 'replace', reason: why }]
+    if (have.status === 'PENDING_VALIDATION')
+      return [{ ...base, action: 'noop', reason: 'pending validation: its records are written and waited for' }]
+    return [{ ...base, action: 'noop', reason: 'issued' }]
+  },
+  /** Destroy: the project's last stack takes it (destroyPlan keeps it while another stack remains). */
+  removals({ current, destroy, reason }) {
+    return destroy && current.certificate
+      ? [
+          {
+            kind: 'certificate',
+            action: 'delete',
+            name: current.certificate.domainName,
+            reason,
+            current: current.certificate
+          }
+        ]
+      : []
+  },
+  async apply(change, { e }) {
+    const have = change.current
+    if (change.action === 'noop' || change.action === 'update') {
+      if (!have) throw new Error(`certificate ${change.name} was not read`)
+      if (have.status === 'PENDING_VALIDATION') {
+        await validate(e, have.arn, change.desired)
+        e.done({ kind: 'certificate', action: 'update', name: change.name, id: have.arn }, 'validated')
+      }
+      return have.arn
+    }
+    const replaces = change.action === 'replace' ? have?.arn : undefined
+    const arn = await requestAndValidate(e, change.desired, replaces)
+    if (replaces && replaces !== arn) await deleteReplaced(e, replaces)
+    e.done({ kind: 'certificate', action: change.action, name: change.name, id: arn })
+    return arn
+  },
+  async remove(changes, { e }) {
+    for (const change of changes) {
+      if (change.current) await deleteCertificate(e, change.current.arn, undefined)
+      e.done({ kind: 'certificate', action: 'delete', name: change.name, id: change.current?.arn })
+    }
+  }
 }
