@@ -26,9 +26,11 @@ const POLICY = JSON.parse(readFileSync(path.join(ROOT, 'docs/deployer-policy.jso
 
 /** SDK packages -> IAM service prefixes. */
 const PREFIX: Record<string, string> = {
+  '@aws-sdk/client-acm': 'acm',
   '@aws-sdk/client-auto-scaling': 'autoscaling',
   '@aws-sdk/client-cloudwatch-logs': 'logs',
   '@aws-sdk/client-ec2': 'ec2',
+  '@aws-sdk/client-elastic-load-balancing-v2': 'elasticloadbalancing',
   '@aws-sdk/client-eventbridge': 'events',
   '@aws-sdk/client-iam': 'iam',
   '@aws-sdk/client-lambda': 'lambda',
@@ -71,7 +73,9 @@ const ALSO: Record<string, string[]> = {
   'iam:CreateInstanceProfile': ['iam:TagInstanceProfile'],
   'ssm:PutParameter': ['ssm:AddTagsToResource'],
   // A queue tagged on creation needs TagQueue as well.
-  'sqs:CreateQueue': ['sqs:TagQueue']
+  'sqs:CreateQueue': ['sqs:TagQueue'],
+  // A certificate requested with tags: ACM checks the tagging action too.
+  'acm:RequestCertificate': ['acm:AddTagsToCertificate']
 }
 
 /** Operations AWS allows to anyone: no policy line needed (GetCallerIdentity cannot even be denied). */
