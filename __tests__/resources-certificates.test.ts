@@ -9,7 +9,8 @@ import { destroyPlan } from '../src/plan.js'
 import { aliasDnsName, aliasRecord, ownerOf } from '../src/resources/alias-record.js'
 import { certificate, type CurrentCertificate } from '../src/resources/certificate.js'
 import { stackCertificate } from '../src/resources/stack-certificate.js'
-import type { CurrentState, DesiredState } from '../src/state.js'
+import type { DiffContext, KindOps } from '../src/resources/kind.js'
+import type { Change, CurrentState, DesiredState } from '../src/state.js'
 import { inputs, lambdaCode, network, svc, wordpress } from './helpers/deploy-fixtures.js'
 
 const DOMAIN = 'preview.example.com'
@@ -43,6 +44,11 @@ function empty(desired: DesiredState, over: Partial<CurrentState> = {}): Current
   return { scope: desired.scope, targets: [], securityGroups: [], launchTemplates: [], asgs: [], records: [], ...over }
 }
 
+/** A project or stack kind's diff (the registry's type also has the per-service form). */
+function levelDiff<K extends 'certificate' | 'stack-certificate'>(kind: KindOps<K>, ctx: DiffContext): Change[] {
+  return kind.level === 'service' ? [] : kind.diff(ctx)
+}
+
 const issued = (over: Partial<CurrentCertificate> = {}): CurrentCertificate => ({
   arn: 'arn:aws:acm:us-east-1:123456789012:certificate/project',
   domainName: `*.${DOMAIN}`,
@@ -72,7 +78,7 @@ const alias = (over: Partial<{ name: string; service: string; dnsName: string; t
 
 describe("the project's certificate", () => {
   const desired = publicDesired()
-  const diff = (current: CurrentState) => certificate.diff({ desired, current, planned: [] })
+  const diff = (current: CurrentState) => levelDiff(certificate, { desired, current, planned: [] })
 
   it('is requested for *.<domain> and <domain>, validated through the public zone, when missing', () => {
     const [change] = diff(empty(desired))
@@ -119,9 +125,9 @@ describe("the project's certificate", () => {
 
   it('plans nothing without a domain', () => {
     const plain = buildDesired({ inputs: inputs(), model: wordpress(), network, lambdaCode })
-    expect(certificate.diff({ desired: plain, current: empty(plain, { certificate: issued() }), planned: [] })).toEqual(
-      []
-    )
+    expect(
+      levelDiff(certificate, { desired: plain, current: empty(plain, { certificate: issued() }), planned: [] })
+    ).toEqual([])
   })
 
   it("is deleted only by the project's last stack", () => {
@@ -154,12 +160,12 @@ describe("the project's certificate", () => {
 
 describe("a stack's certificate", () => {
   const desired = publicDesired()
-  const diff = (current: CurrentState) => stackCertificate.diff({ desired, current, planned: [] })
+  const diff = (current: CurrentState) => levelDiff(stackCertificate, { desired, current, planned: [] })
 
   it('is requested for *.<stack>.<domain> alone when missing', () => {
     const [change] = diff(empty(desired))
     expect(change).toMatchObject({ action: 'create', name: `*.st-wordpress.${DOMAIN}` })
-    expect(change && 'desired' in change && change.desired.alternativeNames).toEqual([])
+    expect(change).toMatchObject({ desired: { alternativeNames: [], zoneId: 'ZPUBLIC' } })
     expect(change?.drift).toBeFalsy()
   })
 
@@ -201,7 +207,7 @@ describe("a stack's certificate", () => {
     const keep = { names: new Set<string>(), services: new Set(['wordpress']) }
     expect(stackCertificate.removals({ current, keep, reason: 'x', destroy: false, planned: [] })).toEqual([])
     const plain = buildDesired({ inputs: inputs(), model: wordpress(), network, lambdaCode })
-    expect(stackCertificate.diff({ desired: plain, current, planned: [] })).toMatchObject([
+    expect(levelDiff(stackCertificate, { desired: plain, current, planned: [] })).toMatchObject([
       { action: 'delete', reason: 'the stack has no public service' }
     ])
   })
