@@ -283,14 +283,36 @@ describe('certificates and alias records through the engine', () => {
     expect(writes()).toEqual([])
   })
 
-  it('a deploy without a domain reads nothing of them', async () => {
+  it('a deploy without a domain reads nothing of them; with it, one list of certificates for both kinds', async () => {
+    const mine = new Set([
+      'ListCertificates',
+      'ListTagsForCertificate',
+      'DescribeCertificate',
+      'DescribeListenerCertificates',
+      'ListResourceRecordSets'
+    ])
+    const operations = (): string[] =>
+      emulator
+        .calls()
+        .map((c) => c.operation)
+        .filter((o) => mine.has(o))
+        .sort()
+    emulator.resetCalls()
+    await readCurrent(clients, ONE, { publicZone: zone })
+    expect(operations()).toEqual([
+      'DescribeCertificate',
+      'DescribeCertificate',
+      'DescribeListenerCertificates',
+      'ListCertificates',
+      'ListResourceRecordSets',
+      'ListTagsForCertificate',
+      'ListTagsForCertificate'
+    ])
     emulator.resetCalls()
     const current = await readCurrent(clients, ONE, {})
     expect(current.certificate).toBeUndefined()
-    const services = new Set(emulator.calls().map((c) => c.service))
-    expect(services.has('acm')).toBe(false)
-    expect(emulator.calls().filter((c) => c.operation === 'ListResourceRecordSets')).toEqual([])
-    expect(emulator.calls().filter((c) => c.operation.includes('Listener'))).toEqual([])
+    expect(current.stackCertificate).toBeUndefined()
+    expect(operations()).toEqual([])
   })
 
   it('heals a certificate taken off the listener and an alias record deleted by hand, as drift', async () => {
