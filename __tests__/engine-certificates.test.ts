@@ -369,6 +369,39 @@ describe('certificates and alias records through the engine', () => {
     expect(active(plan)).toEqual([])
   })
 
+  it('a second certificate of the stack (a replacement cut short) is folded in: one serves, the other goes', async () => {
+    const desired = desiredFor(TWO)
+    const want = desired.public!.stackCertificate
+    const before = (await certificates()).find((c) => c.domain === want.domainName)!
+    const cnames = (await records()).filter((r) => r.Type === 'CNAME')
+    const extra = await clients.acm.send(
+      new RequestCertificateCommand({
+        DomainName: want.domainName,
+        ValidationMethod: 'DNS',
+        IdempotencyToken: idempotencyToken(want, before.arn),
+        Tags: tagList(want.tags)
+      })
+    )
+    // Same names, same validation record: it is issued as soon as ACM looks.
+    await new Promise((resolve) => setTimeout(resolve, 40))
+    const current = await read(TWO)
+    expect(current.stackCertificate).toMatchObject({ arn: extra.CertificateArn, others: [before.arn] })
+    let plan = planFor(desired, current)
+    expect(active(plan)).toEqual([`update stack-certificate *.st-two.${DOMAIN}`])
+    const result = await applyPlan(plan, { clients, desired, log, timing })
+    expect(result.applied.filter((a) => a.action === 'delete').map((a) => a.id)).toEqual([before.arn])
+    expect((await certificates()).filter((c) => c.domain === want.domainName).map((c) => c.arn)).toEqual([
+      extra.CertificateArn
+    ])
+    const served = await listenerCertificates()
+    expect(served).toContain(extra.CertificateArn)
+    expect(served).not.toContain(before.arn)
+    // The validation records stay: the certificate kept is renewed through them.
+    expect((await records()).filter((r) => r.Type === 'CNAME')).toEqual(cnames)
+    plan = planFor(desired, await read(TWO))
+    expect(active(plan)).toEqual([])
+  })
+
   it("destroying a stack removes its certificate and records; the project's certificate stays for the other stack", async () => {
     const current = await readCurrent(clients, ONE, { destroy: true })
     expect(current.stackCertificate?.domainName).toBe(`*.st-wordpress.${DOMAIN}`)

@@ -147,6 +147,22 @@ describe("the project's certificate", () => {
     expect(last[0]?.onlyIfLastStack).toBeUndefined()
   })
 
+  it('deletes the further certificates a replacement cut short left, with the kept one (noop becomes update)', () => {
+    const others = ['arn:aws:acm:us-east-1:123456789012:certificate/left-over']
+    const [change] = diff(empty(desired, { certificate: issued({ others }) }))
+    expect(change).toMatchObject({ action: 'update', fields: ['others'], reason: expect.stringContaining('left over') })
+    const failed = diff(empty(desired, { certificate: issued({ status: 'FAILED', others }) }))
+    expect(failed[0]).toMatchObject({ action: 'replace', fields: ['others'] })
+    const destroy = destroyPlan(
+      { ...empty(desired, { certificate: issued({ others }) }), otherStacks: [] },
+      desired.scope
+    )
+    expect(destroy.changes.filter((c) => c.kind === 'certificate')).toMatchObject([
+      { action: 'delete', current: { arn: issued().arn } },
+      { action: 'delete', current: { arn: others[0], leftOver: true } }
+    ])
+  })
+
   it('is requested with a token from its names, so a re-run after a crash gets the same one', () => {
     const want = desired.public!.certificate
     const token = idempotencyToken(want)

@@ -143,7 +143,53 @@ export async function findCertificate(
       (b.summary.CreatedAt?.getTime() ?? 0) - (a.summary.CreatedAt?.getTime() ?? 0)
   )
   const best = ours[0]
-  return best ? describeCertificate(aws, best.summary.CertificateArn as string, best.tags) : undefined
+  if (!best) return undefined
+  const read = await describeCertificate(aws, best.summary.CertificateArn as string, best.tags)
+  const others = ours.slice(1).map((o) => o.summary.CertificateArn as string)
+  return read && others.length > 0 ? { ...read, others } : read
+}
+
+/**
+ * A deploy's change with the owner's further certificates (a killed replacement's) folded in: apply
+ * deletes them once the kept one serves, so a noop becomes an update.
+ */
+export function withLeftOvers<C extends { action: string; reason: string; fields?: string[] }>(
+  change: C,
+  current: CurrentCertificate | undefined
+): C {
+  const others = current?.others ?? []
+  if (others.length === 0) return change
+  const reason = `${change.reason}; ${others.length} certificate(s) left over by an earlier run deleted`
+  return (
+    change.action === 'noop'
+      ? { ...change, action: 'update', reason, fields: ['others'] }
+      : { ...change, reason, fields: [...(change.fields ?? []), 'others'] }
+  ) as C
+}
+
+/** Destroy: the removals of the further certificates of an owner (a killed replacement's): the kept one's records stay. */
+export function leftOvers(
+  current: CurrentCertificate | undefined,
+  reason: string
+): Array<{
+  action: 'delete'
+  name: string
+  reason: string
+  current: CurrentCertificate
+  drift?: boolean
+}> {
+  return (current?.others ?? []).map((arn) => ({
+    action: 'delete' as const,
+    name: `${current?.domainName ?? ''} ${arn.split('/').pop() ?? arn}`,
+    reason,
+    current: {
+      arn,
+      domainName: current?.domainName ?? '',
+      alternativeNames: current?.alternativeNames ?? [],
+      status: 'UNKNOWN',
+      leftOver: true
+    }
+  }))
 }
 
 /** Drops what the kinds' current state does not carry (tags, validation records). */
@@ -315,7 +361,12 @@ async function deleteCname(aws: Aws, zoneId: string, record: ValidationRecord): 
  * Deletes a certificate (retrying while a listener lets go of it) and then its validation records.
  * False when it was already gone.
  */
-export async function deleteCertificate(e: Engine, arn: string, zoneId: string | undefined): Promise<boolean> {
+export async function deleteCertificate(
+  e: Engine,
+  arn: string,
+  zoneId: string | undefined,
+  options: { keepRecords?: boolean } = {}
+): Promise<boolean> {
   const read = await describeCertificate(e, arn)
   if (!read) return false
   await e.retryOn(
@@ -323,17 +374,24 @@ export async function deleteCertificate(e: Engine, arn: string, zoneId: string |
     () => tolerate(['ResourceNotFoundException'], () => e.send(new DeleteCertificateCommand({ CertificateArn: arn }))),
     e.timing.teardownMs
   )
+  if (options.keepRecords) return true
   const zone = zoneId ?? (read.validation.length > 0 ? await zoneOf(e, read.domainName) : undefined)
   if (zone) for (const record of read.validation) await deleteCname(e, zone, record)
   return true
 }
 
-/** After a replacement is issued: the old certificate goes, unless a listener still serves it (kept, said). */
-export async function deleteReplaced(e: Engine, arn: string): Promise<void> {
+/**
+ * After a replacement is issued: the old certificate goes, unless a listener still serves it (kept,
+ * said: the next run's read lists it among the owner's `others`, and deletes it then). True when deleted.
+ */
+export async function deleteReplaced(e: Engine, arn: string): Promise<boolean> {
   try {
-    await tolerate(['ResourceNotFoundException'], () => e.send(new DeleteCertificateCommand({ CertificateArn: arn })))
+    return await tolerate(['ResourceNotFoundException'], () =>
+      e.send(new DeleteCertificateCommand({ CertificateArn: arn }))
+    )
   } catch (err) {
     if (errorCode(err) !== 'ResourceInUseException') throw err
-    e.log(`  certificate ${arn} is still in use; kept (delete it once the listener serves the new one)`)
+    e.log(`  certificate ${arn} is still in use; kept until a later run finds it free`)
+    return false
   }
 }

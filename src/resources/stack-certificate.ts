@@ -11,10 +11,12 @@ import {
   deleteCertificate,
   deleteReplaced,
   findCertificate,
+  leftOvers,
   listCertificates,
   replaceReason,
   requestAndValidate,
   validate,
+  withLeftOvers,
   type ReadCertificate
 } from '../aws/certificates.js'
 import type { Engine } from '../aws/engine.js'
@@ -23,7 +25,7 @@ import { tolerate, type Aws } from '../aws/send.js'
 import { loadBalancerName, type ProjectScope } from '../names.js'
 import type { CurrentState } from '../state.js'
 import type { CurrentCertificate, DesiredCertificate } from './certificate.js'
-import type { KindOps, ReadContext, Removal, Upsert } from './kind.js'
+import type { DiffContext, KindOps, ReadContext, Removal, Upsert } from './kind.js'
 
 export type StackCertificateChange =
   Upsert<'stack-certificate', DesiredCertificate, CurrentCertificate> | Removal<'stack-certificate', CurrentCertificate>
@@ -99,59 +101,16 @@ export const stackCertificate: KindOps<'stack-certificate'> = {
     const listener = await ctx.once('stack-certificate:https-listener', () => findHttpsListener(ctx.aws, ctx.scope))
     return { stackCertificate: { ...found, attached: listener?.certificates.has(found.arn) ?? false } }
   },
-  diff({ desired, current }) {
-    const want = desired.public?.stackCertificate
-    const have = current.stackCertificate
-    if (!want)
-      return have
-        ? [
-            {
-              kind: 'stack-certificate',
-              action: 'delete',
-              name: have.domainName,
-              reason: 'the stack has no public service',
-              current: have
-            }
-          ]
-        : []
-    const base = { kind: 'stack-certificate' as const, name: want.domainName, desired: want, current: have }
-    if (!have)
-      return [
-        {
-          ...base,
-          action: 'create',
-          reason: `not found; validated through zone ${want.zoneId}, then added to the HTTPS listener`,
-          drift: served(current)
-        }
-      ]
-    const why = replaceReason(have, want)
-    if (why) return [{ ...base, action: 'replace', reason: why }]
-    if (have.status === 'PENDING_VALIDATION')
-      return [
-        {
-          ...base,
-          action: 'update',
-          reason: 'pending validation: its records are written and waited for, then it is added to the HTTPS listener',
-          fields: ['attached']
-        }
-      ]
-    if (!have.attached)
-      return [
-        {
-          ...base,
-          action: 'update',
-          reason: 'not on the HTTPS listener',
-          fields: ['attached'],
-          drift: served(current)
-        }
-      ]
-    return [{ ...base, action: 'noop', reason: 'issued, on the HTTPS listener' }]
+  diff(ctx) {
+    return diffStack(ctx).map((c) => ('desired' in c ? withLeftOvers(c, ctx.current.stackCertificate) : c))
   },
   removals({ current, destroy, reason }) {
     const have = current.stackCertificate
-    return destroy && have
-      ? [{ kind: 'stack-certificate', action: 'delete', name: have.domainName, reason, current: have }]
-      : []
+    if (!destroy || !have) return []
+    return [
+      { kind: 'stack-certificate', action: 'delete', name: have.domainName, reason, current: have },
+      ...leftOvers(have, reason).map((c) => ({ ...c, kind: 'stack-certificate' as const }))
+    ]
   },
   async apply(change, { e, needAll }) {
     const have = change.current
@@ -159,6 +118,7 @@ export const stackCertificate: KindOps<'stack-certificate'> = {
       if (!have) throw new Error(`stack certificate ${change.name} was not read`)
       return have.arn
     }
+    const others = have?.others ?? []
     let arn: string
     if (change.action === 'update') {
       if (!have) throw new Error(`stack certificate ${change.name} was not read`)
@@ -178,6 +138,11 @@ export const stackCertificate: KindOps<'stack-certificate'> = {
       await deleteReplaced(e, have.arn)
     }
     e.done({ kind: 'stack-certificate', action: change.action, name: change.name, id: arn })
+    for (const other of others.filter((o) => o !== arn)) {
+      await detach(e, https.arn, other)
+      if (await deleteReplaced(e, other))
+        e.done({ kind: 'stack-certificate', action: 'delete', name: change.name, id: other }, '(left over)')
+    }
     return arn
   },
   async remove(changes, { e, scope }) {
@@ -186,9 +151,59 @@ export const stackCertificate: KindOps<'stack-certificate'> = {
       if (have) {
         const listener = await findHttpsListener(e, scope)
         if (listener?.certificates.has(have.arn)) await detach(e, listener.arn, have.arn)
-        await deleteCertificate(e, have.arn, undefined)
+        await deleteCertificate(e, have.arn, undefined, { keepRecords: have.leftOver })
       }
       e.done({ kind: 'stack-certificate', action: 'delete', name: change.name, id: have?.arn })
     }
   }
+}
+
+function diffStack({ desired, current }: DiffContext): StackCertificateChange[] {
+  const want = desired.public?.stackCertificate
+  const have = current.stackCertificate
+  if (!want)
+    return have
+      ? [
+          {
+            kind: 'stack-certificate',
+            action: 'delete',
+            name: have.domainName,
+            reason: 'the stack has no public service',
+            current: have
+          }
+        ]
+      : []
+  const base = { kind: 'stack-certificate' as const, name: want.domainName, desired: want, current: have }
+  if (!have)
+    return [
+      {
+        ...base,
+        action: 'create',
+        reason: `not found; validated through zone ${want.zoneId}, then added to the HTTPS listener`,
+        drift: served(current)
+      }
+    ]
+  const why = replaceReason(have, want)
+  if (why) return [{ ...base, action: 'replace', reason: why }]
+  if (have.status === 'PENDING_VALIDATION')
+    return [
+      {
+        ...base,
+        action: 'update',
+        reason: 'pending validation: its records are written and waited for, then it is added to the HTTPS listener',
+        fields: ['attached']
+      }
+    ]
+  if (!have.attached)
+    return [
+      {
+        ...base,
+        action: 'update',
+        reason: 'not on the HTTPS listener',
+        fields: ['attached'],
+        // Not when another certificate of the stack (an earlier run's) is there: that one was served instead.
+        drift: served(current) && (have.others ?? []).length === 0
+      }
+    ]
+  return [{ ...base, action: 'noop', reason: 'issued, on the HTTPS listener' }]
 }
