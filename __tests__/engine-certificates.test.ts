@@ -7,7 +7,12 @@
  * their apply is replaced by one that creates them with the ELBv2 SDK.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals'
-import { DescribeCertificateCommand, ListCertificatesCommand, RequestCertificateCommand } from '@aws-sdk/client-acm'
+import {
+  DeleteCertificateCommand,
+  DescribeCertificateCommand,
+  ListCertificatesCommand,
+  RequestCertificateCommand
+} from '@aws-sdk/client-acm'
 import { DescribeSubnetsCommand } from '@aws-sdk/client-ec2'
 import {
   CreateListenerCommand,
@@ -26,7 +31,8 @@ import {
 } from '@aws-sdk/client-route-53'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { applyPlan } from '../src/apply.js'
-import { idempotencyToken } from '../src/aws/certificates.js'
+import { idempotencyToken, requestAndValidate } from '../src/aws/certificates.js'
+import { Engine } from '../src/aws/engine.js'
 import { createClients, destroyClients, type Clients } from '../src/aws/clients.js'
 import { readCurrent } from '../src/current.js'
 import { buildDesired } from '../src/desired.js'
@@ -400,6 +406,29 @@ describe('certificates and alias records through the engine', () => {
     expect((await records()).filter((r) => r.Type === 'CNAME')).toEqual(cnames)
     plan = planFor(desired, await read(TWO))
     expect(active(plan)).toEqual([])
+  })
+
+  it('a certificate that cannot be validated fails with its names and zone, within the bound', async () => {
+    // Validation records in a private zone never validate anything.
+    const vpc = (await clients.ec2.send(new DescribeSubnetsCommand({}))).Subnets?.[0]?.VpcId
+    const made = await clients.route53.send(
+      new CreateHostedZoneCommand({
+        Name: 'private.example.net',
+        CallerReference: 'certificates-private',
+        VPC: { VPCId: vpc, VPCRegion: REGION }
+      })
+    )
+    const privateZone = (made.HostedZone?.Id ?? '').replace(/^\/hostedzone\//, '')
+    const e = new Engine({ clients, log, timing: { ...timing, teardownMs: 300 } })
+    const want = { domainName: '*.private.example.net', alternativeNames: [], zoneId: privateZone, tags: {} }
+    const started = Date.now()
+    await expect(requestAndValidate(e, want)).rejects.toThrow(
+      `certificate *.private.example.net was not validated through zone ${privateZone}`
+    )
+    expect(Date.now() - started).toBeLessThan(3000)
+    const left = (await certificates()).find((c) => c.domain === want.domainName)!
+    expect(left.status).toBe('PENDING_VALIDATION')
+    await clients.acm.send(new DeleteCertificateCommand({ CertificateArn: left.arn }))
   })
 
   it("destroying a stack removes its certificate and records; the project's certificate stays for the other stack", async () => {
