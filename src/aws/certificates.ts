@@ -310,12 +310,11 @@ export async function validate(e: Engine, arn: string, desired: DesiredCertifica
     )
   } catch (err) {
     const status = (await describeCertificate(e, arn).catch(() => undefined))?.status
+    const why = err instanceof Error && err.name === 'TimeoutError' ? 'timed out' : errorMessage(err)
+    const cnames = read.validation.map((v) => v.name).join(', ')
     throw new Error(
-      `certificate ${names.join(', ')} was not validated through zone ${desired.zoneId} (its CNAME ${read.validation
-        .map((v) => v.name)
-        .join(
-          ', '
-        )})${status ? `: status ${status}` : ''}: ${err instanceof Error && err.name === 'TimeoutError' ? 'timed out' : errorMessage(err)}`,
+      `certificate ${names.join(', ')} was not validated through zone ${desired.zoneId} (its CNAME ${cnames})` +
+        `${status ? `: status ${status}` : ''}: ${why}`,
       { cause: err }
     )
   }
