@@ -26,6 +26,7 @@ const POLICY = JSON.parse(readFileSync(path.join(ROOT, 'docs/deployer-policy.jso
 
 /** SDK packages -> IAM service prefixes. */
 const PREFIX: Record<string, string> = {
+  '@aws-sdk/client-acm': 'acm',
   '@aws-sdk/client-auto-scaling': 'autoscaling',
   '@aws-sdk/client-cloudwatch-logs': 'logs',
   '@aws-sdk/client-ec2': 'ec2',
@@ -78,7 +79,9 @@ const ALSO: Record<string, string[]> = {
   'elasticloadbalancing:CreateLoadBalancer': ['elasticloadbalancing:AddTags', 'iam:CreateServiceLinkedRole'],
   'elasticloadbalancing:CreateTargetGroup': ['elasticloadbalancing:AddTags'],
   'elasticloadbalancing:CreateListener': ['elasticloadbalancing:AddTags'],
-  'elasticloadbalancing:CreateRule': ['elasticloadbalancing:AddTags']
+  'elasticloadbalancing:CreateRule': ['elasticloadbalancing:AddTags'],
+  // A certificate requested with tags: ACM checks the tagging action too.
+  'acm:RequestCertificate': ['acm:AddTagsToCertificate']
 }
 
 /** Operations AWS allows to anyone: no policy line needed (GetCallerIdentity cannot even be denied). */

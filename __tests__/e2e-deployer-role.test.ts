@@ -215,6 +215,7 @@ describe('the deployer role with exactly docs/deployer-policy.json', () => {
  * Statements no run of the flow needs, and why: the flow never does what they are for, or the
  * emulator does not check what AWS may check for them. Each is reported, not tested.
  */
+const PUBLIC_ENDPOINTS = 'the flow deploys without the domain input: no public endpoint, certificate or alias record'
 const NOT_EXERCISED: Record<string, string> = {
   IngressRulesOfOwnSecurityGroups:
     'the emulator checks AuthorizeSecurityGroupIngress on the group only, not on its rules',
@@ -225,7 +226,13 @@ const NOT_EXERCISED: Record<string, string> = {
   ChangeOwnLoadBalancing:
     'the flow has no domain input, so no load balancer; engine-load-balancer.test.ts runs its kinds as this policy',
   LoadBalancingLinkedRole:
-    "the emulator does not check iam:CreateServiceLinkedRole on a load balancer's creation (AWS does, an account's first)"
+    "the emulator does not check iam:CreateServiceLinkedRole on a load balancer's creation (AWS does, an account's first)",
+  ReadCertificatesAndListenerCertificates: PUBLIC_ENDPOINTS,
+  ReadCertificatesAndTheirTags: PUBLIC_ENDPOINTS,
+  RequestOnlyTaggedDnsValidatedCertificates: PUBLIC_ENDPOINTS,
+  ChangeOwnCertificates: PUBLIC_ENDPOINTS,
+  WritePublicEndpointAliasAndValidationRecords: PUBLIC_ENDPOINTS,
+  ServeStackCertificatesOnTheProjectsListener: PUBLIC_ENDPOINTS
 }
 
 /**

@@ -29,6 +29,8 @@ export interface ReadOptions {
   otherStacks?: boolean
   /** The `domain` input's public zone, when it is set (the public endpoints' records and certificates are there). */
   publicZone?: PublicZone
+  /** Destroy: the public endpoints' kinds find what the stack has without the domain input. */
+  destroy?: boolean
 }
 
 export async function readCurrent(
@@ -44,6 +46,7 @@ export async function readCurrent(
     records: options.records === true,
     verify: options.verify === true,
     ...(options.publicZone ? { publicZone: options.publicZone } : {}),
+    ...(options.destroy ? { destroy: true } : {}),
     once: <T>(key: string, read: () => Promise<T>): Promise<T> => {
       if (!shared.has(key)) shared.set(key, read())
       return shared.get(key) as Promise<T>

@@ -159,7 +159,7 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   const front = deploying && inputs.domain && model?.services.some((s) => s.public) ? inputs.domain : undefined
   const publicZone = front ? await findPublicZone(aws, front) : undefined
   const [current, network, images] = await Promise.all([
-    readCurrent(aws, scope, { ...reads, publicZone }),
+    readCurrent(aws, scope, { ...reads, publicZone, destroy: inputs.command === 'destroy' }),
     deploying ? resolveNetwork(aws, inputs).then((n) => (front ? withSubnetZones(aws, n) : n)) : undefined,
     deploying && model ? imageProblems(aws, inputs, model) : []
   ])

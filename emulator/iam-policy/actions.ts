@@ -1180,6 +1180,7 @@ const ELBV2: Record<string, Rule> = {
   DescribeTargetGroupAttributes: any('elasticloadbalancing:DescribeTargetGroupAttributes'),
   DescribeTargetHealth: any('elasticloadbalancing:DescribeTargetHealth'),
   DescribeListeners: any('elasticloadbalancing:DescribeListeners'),
+  DescribeListenerCertificates: any('elasticloadbalancing:DescribeListenerCertificates'),
   DescribeRules: any('elasticloadbalancing:DescribeRules'),
   DescribeTags: any('elasticloadbalancing:DescribeTags'),
   CreateLoadBalancer: elbCreate('elasticloadbalancing:CreateLoadBalancer', (r) =>
@@ -1207,6 +1208,8 @@ const ELBV2: Record<string, Rule> = {
   },
   ModifyListener: elbByParam('elasticloadbalancing:ModifyListener', 'ListenerArn'),
   DeleteListener: elbByParam('elasticloadbalancing:DeleteListener', 'ListenerArn'),
+  AddListenerCertificates: elbByParam('elasticloadbalancing:AddListenerCertificates', 'ListenerArn'),
+  RemoveListenerCertificates: elbByParam('elasticloadbalancing:RemoveListenerCertificates', 'ListenerArn'),
   CreateRule: (r) => {
     const listener = elbResource('elasticloadbalancing:CreateRule', r, r.param('ListenerArn'))
     const path = /:listener\/(.+)$/.exec(listener.resource)?.[1] ?? 'app/*/*/*'

@@ -129,6 +129,8 @@ export interface ReadContext {
    * set or the project's load balancer exists (one DescribeLoadBalancers by name tells).
    */
   publicZone?: PublicZone
+  /** Destroy: the public endpoints' certificates and records are found by their tags and names without the domain input. */
+  destroy?: boolean
   /** One read shared by several kinds (the function's environment names the zone). */
   once<T>(key: string, read: () => Promise<T>): Promise<T>
 }

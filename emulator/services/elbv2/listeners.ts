@@ -1,6 +1,9 @@
 /** Listeners (HTTP, HTTPS with an issued ACM certificate) and their rules (host-header and path-pattern conditions). */
 import type {
   Action,
+  AddListenerCertificatesInput,
+  DescribeListenerCertificatesInput,
+  RemoveListenerCertificatesInput,
   CreateListenerInput,
   CreateRuleInput,
   DeleteListenerInput,
@@ -273,6 +276,49 @@ export function deleteListener(cloud: Cloud, region: string, input: DeleteListen
   for (const r of [...state.rules.values()]) if (r.listenerArn === listener.arn) state.rules.delete(r.arn)
   state.listeners.delete(listener.arn)
   return {}
+}
+
+/** A listener's certificates besides its default (served by SNI): HTTPS listeners only, issued certificates only. */
+export function addListenerCertificates(cloud: Cloud, region: string, input: AddListenerCertificatesInput): unknown {
+  const listener = findListener(cloud, region, input.ListenerArn)
+  if (listener.protocol !== 'HTTPS')
+    throw elbError('ValidationError', 'Certificates can only be added to HTTPS listeners')
+  const arns = (input.Certificates ?? []).map((c) => c.CertificateArn ?? '')
+  if (arns.length === 0) throw elbError('ValidationError', 'At least one certificate must be specified')
+  for (const arn of arns)
+    if (!issuedCertificate(cloud, region, arn)) throw elbError('CertificateNotFound', `Certificate '${arn}' not found`)
+  const extra = new Set(listener.extraCertificates ?? [])
+  for (const arn of arns) if (!listener.certificates.includes(arn)) extra.add(arn)
+  listener.extraCertificates = [...extra]
+  return { Certificates: arns.map((CertificateArn) => ({ CertificateArn, IsDefault: false })) }
+}
+
+export function removeListenerCertificates(
+  cloud: Cloud,
+  region: string,
+  input: RemoveListenerCertificatesInput
+): unknown {
+  const listener = findListener(cloud, region, input.ListenerArn)
+  const arns = (input.Certificates ?? []).map((c) => c.CertificateArn ?? '')
+  if (arns.some((arn) => listener.certificates.includes(arn)))
+    throw elbError('OperationNotPermitted', 'The default certificate of a listener cannot be removed')
+  listener.extraCertificates = (listener.extraCertificates ?? []).filter((arn) => !arns.includes(arn))
+  return {}
+}
+
+/** The default certificate (IsDefault) and the others. */
+export function describeListenerCertificates(
+  cloud: Cloud,
+  region: string,
+  input: DescribeListenerCertificatesInput
+): unknown {
+  const listener = findListener(cloud, region, input.ListenerArn)
+  const all = [
+    ...listener.certificates.map((CertificateArn) => ({ CertificateArn, IsDefault: true })),
+    ...(listener.extraCertificates ?? []).map((CertificateArn) => ({ CertificateArn, IsDefault: false }))
+  ]
+  const { items, next } = page(all, input.Marker, input.PageSize)
+  return { Certificates: items, NextMarker: next }
 }
 
 // ---- rules ----

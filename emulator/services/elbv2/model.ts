@@ -70,6 +70,8 @@ export interface ListenerRecord {
   port: number
   protocol: string
   certificates: string[]
+  /** AddListenerCertificates: the certificates served besides the default (by SNI). */
+  extraCertificates?: string[]
   sslPolicy?: string
   defaultActions: Action[]
   defaultRuleArn: string
@@ -175,7 +177,9 @@ export function loadBalancerByDnsName(cloud: Cloud, dnsName: string): LoadBalanc
 
 /** The ARNs of the listeners that use a certificate (ACM's InUseBy names their load balancers). */
 export function listenersUsingCertificate(cloud: Cloud, certificateArn: string): ListenerRecord[] {
-  return [...elbState(cloud).listeners.values()].filter((l) => l.certificates.includes(certificateArn))
+  return [...elbState(cloud).listeners.values()].filter(
+    (l) => l.certificates.includes(certificateArn) || (l.extraCertificates ?? []).includes(certificateArn)
+  )
 }
 
 /** The target group ARNs an action list forwards to. */
