@@ -90,9 +90,9 @@ export interface CallRecord {
   caller?: string
 }
 
-/** Describe*, Get*, List* are reads; everything else (including Invoke) is a write. */
+/** Describe*, Get*, List* and Filter* (CloudWatch Logs' FilterLogEvents) are reads; everything else (including Invoke) is a write. */
 export function callKind(operation: string): CallKind {
-  return /^(Describe|Get|List)/.test(operation) ? 'read' : 'write'
+  return /^(Describe|Get|List|Filter)/.test(operation) ? 'read' : 'write'
 }
 
 export interface FaultSettings {

@@ -76,7 +76,7 @@ export function operationOf(command: { schema?: unknown }): { service: ServiceKe
   return { service, operation: schema[2] }
 }
 
-export const isRead = (operation: string): boolean => /^(Describe|Get|List)/.test(operation)
+export const isRead = (operation: string): boolean => /^(Describe|Get|List|Filter)/.test(operation)
 
 export interface AwsOptions {
   concurrency?: number

@@ -114,7 +114,8 @@ export const loadBalancer: KindOps<'load-balancer'> = {
   noun: 'load balancer',
   level: 'project',
   dependsOn: ['load-balancer-security-group'],
-  removeAfter: ['listener', 'alias-record'],
+  // last of the stack's front door: after its listeners, records and target groups
+  removeAfter: ['listener', 'alias-record', 'target-group'],
   async read(ctx) {
     return { loadBalancer: await readLoadBalancer(ctx) }
   },
