@@ -226,6 +226,30 @@ describe('public endpoints behind the project load balancer', () => {
     expect(operations(writesOf(result.calls))).not.toContain('CreateLoadBalancer')
   })
 
+  test('pull request 8 with no public service left loses its rule, target group, record and certificate; the rest stays', async () => {
+    writeFileSync(path.join(work, 'compose.yaml'), SEED)
+    try {
+      const result = await run(8, { action: 'synchronize' })
+      expect(JSON.parse(result.outputs.urls ?? '{}')).toEqual({})
+      const writes = operations(writesOf(result.calls))
+      expect(writes).toEqual(
+        expect.arrayContaining([
+          'DeleteRule',
+          'DeleteTargetGroup',
+          'DetachLoadBalancerTargetGroups',
+          'DeleteCertificate'
+        ])
+      )
+      expect(writes).not.toContain('DeleteLoadBalancer')
+    } finally {
+      writeFileSync(path.join(work, 'compose.yaml'), PUBLIC_COMPOSE)
+    }
+    expect((await httpsRules()).map(hostOf)).toEqual([host(7)])
+    expect((await publicRecords()).some((r) => r.Name === `${host(8)}.`)).toBe(false)
+    const certificates = (await acm.send(new ListCertificatesCommand({}))).CertificateSummaryList ?? []
+    expect(certificates.map((c) => c.DomainName).sort()).toEqual([`*.pr-7.${DOMAIN}`, `*.${DOMAIN}`])
+  })
+
   test('closing both removes everything: rules, target groups, records, certificates, and the load balancer last', async () => {
     await run(8, { action: 'closed' })
     expect((await httpsRules()).map(hostOf)).toEqual([host(7)])

@@ -156,8 +156,9 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   const aws = new Aws(clients)
   // With a domain and a public service: its zone must be public (checked before any write), and the load
   // balancer takes a subnet in each of two zones.
-  const front = deploying && inputs.domain && model?.services.some((s) => s.public) ? inputs.domain : undefined
-  const publicZone = front ? await findPublicZone(aws, front) : undefined
+  // With a domain, its zone is read even when no service is public: what a stack had there is found and removed.
+  const front = deploying && model?.services.some((s) => s.public) ? inputs.domain : undefined
+  const publicZone = deploying && inputs.domain ? await findPublicZone(aws, inputs.domain) : undefined
   const [current, network, images] = await Promise.all([
     readCurrent(aws, scope, { ...reads, publicZone, destroy: inputs.command === 'destroy' }),
     deploying ? resolveNetwork(aws, inputs).then((n) => (front ? withSubnetZones(aws, n) : n)) : undefined,

@@ -104,9 +104,10 @@ export const stackCertificate: KindOps<'stack-certificate'> = {
   diff(ctx) {
     return diffStack(ctx).map((c) => ('desired' in c ? withLeftOvers(c, ctx.current.stackCertificate) : c))
   },
-  removals({ current, destroy, reason }) {
+  /** Destroy, or a deploy whose stack has no public service any more (its name is not kept). */
+  removals({ current, destroy, keep, reason }) {
     const have = current.stackCertificate
-    if (!destroy || !have) return []
+    if (!have || (!destroy && keep.names.has(have.domainName))) return []
     return [
       { kind: 'stack-certificate', action: 'delete', name: have.domainName, reason, current: have },
       ...leftOvers(have, reason).map((c) => ({ ...c, kind: 'stack-certificate' as const }))
