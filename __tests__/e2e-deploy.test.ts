@@ -205,7 +205,8 @@ describe('the bundled action against the emulator', () => {
         spot: 0,
         dnsName: dnsNames.db,
         instances: runningIps(view, 'db'),
-        asgs: [asgName(WP, 'db', 'on-demand'), asgName(WP, 'db', 'spot')]
+        asgs: [asgName(WP, 'db', 'on-demand'), asgName(WP, 'db', 'spot')],
+        urls: []
       },
       {
         name: 'wordpress',
@@ -214,9 +215,12 @@ describe('the bundled action against the emulator', () => {
         spot: 1,
         dnsName: dnsNames.wordpress,
         instances: runningIps(view, 'wordpress'),
-        asgs: [asgName(WP, 'wordpress', 'on-demand'), asgName(WP, 'wordpress', 'spot')]
+        asgs: [asgName(WP, 'wordpress', 'on-demand'), asgName(WP, 'wordpress', 'spot')],
+        urls: []
       }
     ])
+    // no service is public: no URL
+    expect(JSON.parse(result.outputs.urls ?? '')).toEqual({})
 
     // the job summary's service table
     expect(result.summary).toContain('| service | image | on-demand | spot | DNS name | instances | groups |')
