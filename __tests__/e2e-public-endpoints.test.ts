@@ -28,6 +28,7 @@ import {
   type Rule
 } from '@aws-sdk/client-elastic-load-balancing-v2'
 import { ACMClient, ListCertificatesCommand } from '@aws-sdk/client-acm'
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { loadBalancerName, type StackScope } from '../src/names.js'
 import {
@@ -188,6 +189,25 @@ describe('public endpoints behind the project load balancer', () => {
 
     const comment = api.comments.find((c) => c.issue === 7)?.body ?? ''
     expect(comment.split('\n')[0]).toBe(`**[https://${host(7)}](https://${host(7)})**`)
+  })
+
+  test("without a domain a public service's URLs are its instances' own addresses, and no load balancer is made", async () => {
+    const bare = { project: 'prj-bare', stack: 'pr-9', region: REGION }
+    const result = await run(9, { inputs: { domain: '', project: bare.project } })
+    const view = await stackView(aws, bare)
+    const ids = view.instances.filter((i) => i.service === 'wordpress' && i.state === 'running').map((i) => i.id)
+    const described = await aws.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }))
+    const addresses = (described.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.PublicIpAddress)
+    expect(addresses).toHaveLength(2)
+    for (const ip of addresses) expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/)
+    expect(JSON.parse(result.outputs.urls ?? '{}')).toEqual({
+      wordpress: addresses.map((ip) => `http://${ip}:80`).sort()
+    })
+    expect(result.summary).toContain('they change when instances are replaced')
+    expect(operations(result.calls).filter((op) => /LoadBalancer|Certificate|TargetGroup/.test(op))).toEqual([
+      'DescribeLoadBalancers (LoadBalancerNotFound)'
+    ])
+    await run(9, { action: 'closed', inputs: { domain: '', project: bare.project } })
   })
 
   test('a re-run with nothing changed makes no write', async () => {

@@ -46,6 +46,7 @@ export function registerImds(world: Ec2World): void {
       'meta-data/ami-id': i.imageId,
       'meta-data/instance-type': i.instanceType,
       'meta-data/local-ipv4': i.privateIpAddress,
+      'meta-data/public-ipv4': i.publicIpAddress,
       'meta-data/placement/region': i.region,
       'meta-data/placement/availability-zone': i.availabilityZone,
       'meta-data/hostname': i.privateIpAddress

@@ -62,6 +62,14 @@ function metadataOptions(data: LaunchRequest['data']): InstanceMetadataOptionsRe
   } as InstanceMetadataOptionsResponse
 }
 
+/** A launch's first network interface decides (AssociatePublicIpAddress), else the subnet's MapPublicIpOnLaunch. */
+function publicAddress(data: LaunchRequest['data'], subnetMaps: boolean): boolean {
+  const asked = (
+    data as { NetworkInterfaces?: Array<{ DeviceIndex?: number; AssociatePublicIpAddress?: boolean }> }
+  ).NetworkInterfaces?.find((n) => (n.DeviceIndex ?? 0) === 0)?.AssociatePublicIpAddress
+  return asked ?? subnetMaps
+}
+
 /** Launches one instance (pending now, running after simulation.launchDelayMs). */
 export function launchInstance(world: Ec2World, req: LaunchRequest): InstanceRecord {
   const profile = launchProfile(world, req.data)
@@ -76,6 +84,7 @@ export function launchInstance(world: Ec2World, req: LaunchRequest): InstanceRec
     vpcId: subnet.vpcId,
     availabilityZone: subnet.availabilityZone,
     privateIpAddress: allocateIp(subnet),
+    ...(publicAddress(req.data, subnet.mapPublicIpOnLaunch) ? { publicIpAddress: world.nextPublicIp() } : {}),
     state: 'pending',
     stateTransitionReason: '',
     launchTime: Date.now(),
@@ -102,6 +111,7 @@ function finishTermination(world: Ec2World, instance: InstanceRecord): void {
   const subnet = world.network.subnets.get(instance.subnetId)
   if (subnet && instance.privateIpAddress) releaseIp(subnet, instance.privateIpAddress)
   delete instance.privateIpAddress
+  delete instance.publicIpAddress
   instance.terminatedAt = Date.now()
   setState(world, instance, 'terminated')
 }
@@ -145,6 +155,7 @@ function instanceFilterValues(i: InstanceRecord, name: string): string[] | undef
     'vpc-id': i.vpcId,
     'availability-zone': i.availabilityZone,
     'private-ip-address': i.privateIpAddress,
+    'ip-address': i.publicIpAddress,
     'instance-lifecycle': i.spot ? 'spot' : undefined,
     'reservation-id': i.reservationId
   }
@@ -174,6 +185,15 @@ function toInstance(world: Ec2World, i: InstanceRecord): Instance {
     ...(i.stateReason ? { StateReason: { Code: i.stateReason.code, Message: i.stateReason.message } } : {}),
     PrivateDnsName: privateDnsName(i),
     PrivateIpAddress: i.privateIpAddress,
+    ...(i.publicIpAddress
+      ? {
+          PublicIpAddress: i.publicIpAddress,
+          PublicDnsName:
+            i.region === 'us-east-1'
+              ? `ec2-${i.publicIpAddress.replace(/\./g, '-')}.compute-1.amazonaws.com`
+              : `ec2-${i.publicIpAddress.replace(/\./g, '-')}.${i.region}.compute.amazonaws.com`
+        }
+      : {}),
     AmiLaunchIndex: 0,
     LaunchTime: new Date(i.launchTime),
     Placement: { AvailabilityZone: i.availabilityZone, Tenancy: 'default' },

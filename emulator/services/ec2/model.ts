@@ -61,6 +61,8 @@ export interface InstanceRecord {
   vpcId: string
   availabilityZone: string
   privateIpAddress?: string
+  /** Set at launch into a subnet that maps public IPs on launch (or when the launch asks for one); released at termination. */
+  publicIpAddress?: string
   state: InstanceStateName
   stateReason?: { code: string; message: string }
   stateTransitionReason: string
@@ -89,11 +91,19 @@ export class Ec2World {
   readonly groups = new Map<string, SecurityGroupRecord>()
   readonly templates = new Map<string, LaunchTemplateRecord>()
   readonly instances = new Map<string, InstanceRecord>()
+  /** Public IPv4 addresses handed out at launch, from 198.18.0.0/15 (reserved, never on the internet). */
+  private publicIps = 0
   /** Called for every instance state change (after the bus). */
   readonly stateListeners: ((instance: InstanceRecord) => void)[] = []
 
   constructor(readonly cloud: Cloud) {
     this.network = new Network(cloud, (vpc) => this.onNewVpc(vpc))
+  }
+
+  /** The next public address (AWS's pool gives a new one per launch; a released one is not reused here). */
+  nextPublicIp(): string {
+    const n = (this.publicIps = (this.publicIps % 131_070) + 1)
+    return `198.${18 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`
   }
 
   /** False while a new resource is still invisible to other calls (faults.ec2VisibilitySeconds). */
