@@ -1,20 +1,11 @@
 /** The load balancer's security group: HTTPS and HTTP from anywhere; the instances' public ports open only to it. */
-import { CreateTagsCommand, DeleteSecurityGroupCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2'
+import { CreateTagsCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2'
 import { wrap } from '../aws/errors.js'
-import { tolerate } from '../aws/send.js'
 import { ingressKey } from '../container-ports.js'
 import { TAGS, loadBalancerSecurityGroupName } from '../names.js'
 import type { IngressRule } from '../state.js'
 import { readLoadBalancer, publicReads } from './load-balancer.js'
-import {
-  SG_NOT_VISIBLE,
-  authorize,
-  createGroup,
-  ingressHash,
-  ingressOf,
-  missingRules,
-  revoke
-} from './security-group.js'
+import { authorize, createGroup, deleteGroup, ingressHash, ingressOf, missingRules, revoke } from './security-group.js'
 import { tagList, tagMap, type KindOps, type Removal, type Upsert } from './kind.js'
 
 export interface DesiredLoadBalancerSecurityGroup {
@@ -146,16 +137,9 @@ export const loadBalancerSecurityGroup: KindOps<'load-balancer-security-group'> 
     for (const change of changes) {
       const id = change.current?.id
       if (!id) continue
-      // The load balancer's interfaces linger a little after it is gone, and the services' groups refer
-      // to this one until they go: DependencyViolation is retried meanwhile.
-      const deleted = await tolerate(SG_NOT_VISIBLE, () =>
-        e.retryOn(
-          ['DependencyViolation'],
-          () => e.send(new DeleteSecurityGroupCommand({ GroupId: id })),
-          e.timing.teardownMs
-        )
-      )
-      if (deleted) e.done({ kind: 'load-balancer-security-group', action: 'delete', name: change.name, id })
+      // the load balancer's interfaces linger a little after it is gone; the services' groups refer to it until they go
+      if (await deleteGroup(e, id))
+        e.done({ kind: 'load-balancer-security-group', action: 'delete', name: change.name, id })
     }
   }
 }

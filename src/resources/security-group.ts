@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-ec2'
 import type { IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
 import { codedError, errorCode, wrap } from '../aws/errors.js'
+import type { Engine } from '../aws/engine.js'
 import { tolerate, type Aws } from '../aws/send.js'
 import { ingressKey, sortIngressRules } from '../container-ports.js'
 import { shortSha } from '../json.js'
@@ -167,6 +168,20 @@ export async function createGroup(aws: Aws, sg: DesiredSecurityGroup, hash = ing
   return id
 }
 
+/**
+ * Deletes a group once no network interface or other group's rule uses it: DependencyViolation is
+ * retried meanwhile (instances going, a load balancer's interfaces lingering). False: already gone.
+ */
+export function deleteGroup(e: Engine, id: string): Promise<boolean> {
+  return tolerate(SG_NOT_VISIBLE, () =>
+    e.retryOn(
+      ['DependencyViolation'],
+      () => e.send(new DeleteSecurityGroupCommand({ GroupId: id })),
+      e.timing.teardownMs
+    )
+  )
+}
+
 /** The rules with FROM_LOAD_BALANCER made the load balancer group's id (left as is while it is unknown). */
 function resolveSources(rules: IngressRule[], loadBalancerGroup: string | undefined): IngressRule[] {
   return rules.map((r) => (r.cidr === FROM_LOAD_BALANCER && loadBalancerGroup ? { ...r, cidr: loadBalancerGroup } : r))
@@ -275,15 +290,8 @@ export const securityGroup: KindOps<'security-group'> = {
     for (const change of changes) {
       const id = change.current?.id
       if (!id) continue
-      // Deleted once no network interface uses it: DependencyViolation is retried while instances go.
-      const deleted = await tolerate(SG_NOT_VISIBLE, () =>
-        e.retryOn(
-          ['DependencyViolation'],
-          () => e.send(new DeleteSecurityGroupCommand({ GroupId: id })),
-          e.timing.teardownMs
-        )
-      )
-      if (deleted) e.done({ kind: 'security-group', action: 'delete', name: change.name, service: change.service, id })
+      if (await deleteGroup(e, id))
+        e.done({ kind: 'security-group', action: 'delete', name: change.name, service: change.service, id })
     }
   }
 }

@@ -26,6 +26,7 @@ import { loadBalancerName, type ProjectScope } from '../names.js'
 import type { CurrentState } from '../state.js'
 import type { CurrentCertificate, DesiredCertificate } from './certificate.js'
 import type { DiffContext, KindOps, ReadContext, Removal, Upsert } from './kind.js'
+import { httpsListener } from './listener.js'
 
 export type StackCertificateChange =
   Upsert<'stack-certificate', DesiredCertificate, CurrentCertificate> | Removal<'stack-certificate', CurrentCertificate>
@@ -40,6 +41,18 @@ export interface HttpsListener {
 
 const LISTENER_GONE = ['LoadBalancerNotFound', 'ListenerNotFound']
 
+/** The certificates a listener serves (DescribeListenerCertificates, paged). */
+async function listenerCertificates(aws: Aws, listener: string): Promise<Set<string>> {
+  const certificates = new Set<string>()
+  let marker: string | undefined
+  do {
+    const page = await aws.send(new DescribeListenerCertificatesCommand({ ListenerArn: listener, Marker: marker }))
+    for (const c of page.Certificates ?? []) if (c.CertificateArn) certificates.add(c.CertificateArn)
+    marker = page.NextMarker
+  } while (marker)
+  return certificates
+}
+
 /** The load balancer named for the project, its HTTPS listener (DescribeListeners), and that listener's certificates. */
 export async function findHttpsListener(aws: Aws, scope: ProjectScope): Promise<HttpsListener | undefined> {
   const name = loadBalancerName(scope)
@@ -49,15 +62,7 @@ export async function findHttpsListener(aws: Aws, scope: ProjectScope): Promise<
     if (!lb) return undefined
     const listeners = await aws.send(new DescribeListenersCommand({ LoadBalancerArn: lb }))
     const https = listeners.Listeners?.find((l) => l.Protocol === 'HTTPS')?.ListenerArn
-    if (!https) return undefined
-    const certificates = new Set<string>()
-    let marker: string | undefined
-    do {
-      const page = await aws.send(new DescribeListenerCertificatesCommand({ ListenerArn: https, Marker: marker }))
-      for (const c of page.Certificates ?? []) if (c.CertificateArn) certificates.add(c.CertificateArn)
-      marker = page.NextMarker
-    } while (marker)
-    return { arn: https, certificates }
+    return https ? { arn: https, certificates: await listenerCertificates(aws, https) } : undefined
   } catch (err) {
     if (LISTENER_GONE.includes(errorCode(err))) return undefined
     throw wrap(`reading the HTTPS listener of load balancer ${name}`, err)
@@ -98,16 +103,18 @@ export const stackCertificate: KindOps<'stack-certificate'> = {
     if (!ctx.publicZone && !ctx.destroy) return {}
     const found = asCurrent(await readStackCertificate(ctx))
     if (!found) return { stackCertificate: undefined }
-    const listener = await ctx.once('stack-certificate:https-listener', () => findHttpsListener(ctx.aws, ctx.scope))
+    // the listener as the listener kind read it (no second DescribeLoadBalancers / DescribeListeners)
+    const https = await httpsListener(ctx)
+    const listener = https ? { arn: https, certificates: await listenerCertificates(ctx.aws, https) } : undefined
     return { stackCertificate: { ...found, attached: listener?.certificates.has(found.arn) ?? false } }
   },
   diff(ctx) {
     return diffStack(ctx).map((c) => ('desired' in c ? withLeftOvers(c, ctx.current.stackCertificate) : c))
   },
-  /** Destroy, or a deploy whose stack has no public service any more (its name is not kept). */
-  removals({ current, destroy, keep, reason }) {
+  /** Destroy (a deploy whose stack has no public service left deletes it in its diff). */
+  removals({ current, destroy, reason }) {
     const have = current.stackCertificate
-    if (!have || (!destroy && keep.names.has(have.domainName))) return []
+    if (!destroy || !have) return []
     return [
       { kind: 'stack-certificate', action: 'delete', name: have.domainName, reason, current: have },
       ...leftOvers(have, reason).map((c) => ({ ...c, kind: 'stack-certificate' as const }))
