@@ -290,6 +290,8 @@ describe('each statement of docs/deployer-policy.json', () => {
         expect(named.filter((action) => expected.includes(action))).not.toEqual([])
         for (const a of annotations) expect(a.text).toContain('docs/deployer-policy.json')
         expect(last?.run.summary).toContain('## AWS access denied')
-      })
+      }),
+    // several flows share the machine at once: each may take longer than alone
+    180_000
   )
 })
