@@ -237,12 +237,13 @@ interface AgentRun {
  */
 type AutoScalingMode = 'fake' | 'describe' | 'real'
 function awsStandIn(dir: string, mode: AutoScalingMode, group: string): { env: Record<string, string> } {
-  const real = spawnSync('bash', ['-c', 'command -v aws'], { encoding: 'utf8' }).stdout.trim()
+  const real = tools().aws
   const bin = path.join(dir, 'bin')
   mkdirSync(bin, { recursive: true })
   const script = [
     '#!/bin/bash',
-    `python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@" >>"$AWS_STANDIN_LOG"`,
+    // the argv as its count and each argument, NUL-terminated (no interpreter started per call)
+    `printf '%s\\0' "$#" "$@" >>"$AWS_STANDIN_LOG"`,
     'command="" seen=0',
     'for a in "$@"; do',
     '  if ((seen)) && [[ $a != -* ]]; then command=$a; break; fi',
@@ -255,18 +256,39 @@ function awsStandIn(dir: string, mode: AutoScalingMode, group: string): { env: R
   ].join('\n')
   writeFileSync(path.join(bin, 'aws'), script, { mode: 0o755 })
   return {
-    env: { AWS_STANDIN_LOG: path.join(dir, 'aws.jsonl'), AWS_STANDIN_MODE: mode, AWS_STANDIN_GROUP: group }
+    env: { AWS_STANDIN_LOG: path.join(dir, 'aws.argv'), AWS_STANDIN_MODE: mode, AWS_STANDIN_GROUP: group }
   }
 }
 
 function awsCalls(dir: string): string[][] {
-  const file = path.join(dir, 'aws.jsonl')
-  return existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as string[])
-    : []
+  const file = path.join(dir, 'aws.argv')
+  if (!existsSync(file)) return []
+  const fields = readFileSync(file, 'utf8').split('\0')
+  const calls: string[][] = []
+  for (let i = 0; i + 1 < fields.length;) {
+    const count = Number(fields[i])
+    calls.push(fields.slice(i + 1, i + 1 + count))
+    i += 1 + count
+  }
+  return calls
+}
+
+/**
+ * The AWS CLI and the Python the agent runs, resolved once. Where they are version-manager shims
+ * (pyenv's: a shell script that starts several processes on every call, a second or more each on
+ * a busy machine), the programs the shims would run, and their folder first on the agent's PATH:
+ * the same programs, started sooner. Elsewhere (Debian's awscli in CI) whatever PATH finds.
+ */
+let resolved: { aws: string; pythonBin: string } | undefined
+function tools(): { aws: string; pythonBin: string } {
+  if (!resolved) {
+    const sh = (command: string): string => spawnSync('bash', ['-c', command], { encoding: 'utf8' }).stdout.trim()
+    const shim = (program: string): boolean => sh(`command -v ${program}`).includes('/shims/')
+    const aws = shim('aws') ? sh('pyenv which aws') : ''
+    const python = shim('python3') ? sh('pyenv which python3') : ''
+    resolved = { aws: aws || sh('command -v aws'), pythonBin: python ? path.dirname(python) : '' }
+  }
+  return resolved
 }
 
 /** The autoscaling commands among them, without the global options (--endpoint-url, --region). */
@@ -333,7 +355,7 @@ async function agent(
   const env = {
     ...inherited,
     ...docker.env,
-    PATH: `${docker.bin}:${process.env.PATH ?? ''}`,
+    PATH: [docker.bin, tools().pythonBin, process.env.PATH ?? ''].filter(Boolean).join(':'),
     AWS_CONFIG_FILE: path.join(dir, 'no-aws-config'),
     AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-aws-credentials'),
     HYPERFORM_ETC: etc,

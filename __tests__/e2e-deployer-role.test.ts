@@ -29,14 +29,17 @@ import {
   securityGroupName,
   type StackScope
 } from '../src/names.js'
+import { AUTOSCALING_SERVICE_LINKED_ROLE, ensureServiceLinkedRole } from '../emulator/services/iam/service-linked.js'
 import {
   action,
   operations,
   projectView,
   seedSuite,
+  startSeedSuite,
   stackView,
   writesOf,
   type Run,
+  type SeedSuite,
   defaultVersionByHand,
   publicVpc
 } from './helpers/e2e.js'
@@ -50,10 +53,17 @@ interface Statement {
 const POLICY = JSON.parse(POLICY_TEXT) as { Version: string; Statement: Statement[] }
 const DENIED = /AccessDenied|UnauthorizedOperation/
 
-const suite = seedSuite(REGION)
+/**
+ * The instance stand-in passes a healthy container through the launch gate after 20 ms (default
+ * 500): the runs wait for instances in service, and with fewer, shorter waits.
+ */
+const SIMULATION = { containerSettleMs: 20 }
+
+/** The emulated account of the first test; each statement's test has an account of its own (see below). */
+const shared = seedSuite(REGION, SIMULATION)
 
 /** A session of a role with exactly the policy, or the policy without statement `without` (as GitHub's OIDC step would hand it over). */
-function deployer(without?: string): Promise<SdkTestConfig> {
+function deployer(suite: SeedSuite, without?: string): Promise<SdkTestConfig> {
   const policy = without ? { ...POLICY, Statement: POLICY.Statement.filter((s) => s.Sid !== without) } : POLICY_TEXT
   const name = without ? `deployer-without-${POLICY.Statement.findIndex((s) => s.Sid === without)}` : 'deployer'
   return roleSession(suite.emulator, { roleName: name, policy, sessionName: 'GitHubActions' })
@@ -62,11 +72,12 @@ function deployer(without?: string): Promise<SdkTestConfig> {
 /** The calls of the run that were answered access denied. */
 const deniedCalls = (result: Run): string[] => operations(result.calls.filter((c) => DENIED.test(c.errorCode ?? '')))
 
+/** One run of the action in `suite`'s account, whatever its exit code. */
 function run(
+  suite: SeedSuite,
   scope: StackScope,
   session: SdkTestConfig,
-  extra: Record<string, string> = {},
-  expectCode: number | null = 0
+  extra: Record<string, string> = {}
 ): Promise<Run> {
   const inputs = {
     project: scope.project,
@@ -79,12 +90,12 @@ function run(
   }
   return action(
     { emulator: suite.emulator, region: REGION, workspace: suite.work, inputs, credentials: session.credentials },
-    expectCode
+    null
   )
 }
 
 /** Changes made by hand (admin credentials) that a deploy heals. */
-async function makeDrift(scope: StackScope): Promise<void> {
+async function makeDrift(suite: SeedSuite, scope: StackScope): Promise<void> {
   const { aws } = suite
   const view = await stackView(aws, scope)
   const zone = (await projectView(aws, scope)).zones[0]?.id ?? ''
@@ -137,11 +148,11 @@ interface Step {
   scope: StackScope
   extra?: Record<string, string>
   /** Hand-made changes before the run; what it returns is added to the inputs. */
-  before?: (scope: StackScope) => Promise<void | Record<string, string>>
+  before?: (suite: SeedSuite, scope: StackScope) => Promise<void | Record<string, string>>
 }
 
 /** A VPC of the user's own for a stack, made by hand: the stack's first deploy associates the zone with it. */
-async function ownVpc(): Promise<Record<string, string>> {
+async function ownVpc(suite: SeedSuite): Promise<Record<string, string>> {
   const { vpc, subnets } = await publicVpc(suite.aws, REGION, '10.40')
   return { 'vpc-id': vpc, 'subnet-ids': subnets.join(',') }
 }
@@ -162,18 +173,18 @@ function flow(project: string): Step[] {
     { name: 'drift heal', scope: main, before: makeDrift },
     { name: 'preview deploy', scope: preview },
     { name: 'preview destroy', scope: preview, extra: { command: 'destroy' } },
-    { name: 'own-VPC deploy', scope: elsewhere, before: async () => (vpc = await ownVpc()) },
+    { name: 'own-VPC deploy', scope: elsewhere, before: async (suite) => (vpc = await ownVpc(suite)) },
     { name: 'own-VPC destroy', scope: elsewhere, before: async () => ({ ...vpc, command: 'destroy' }) },
     { name: 'destroy', scope: main, extra: { command: 'destroy' } }
   ]
 }
 
 /** Runs the steps in order until one exits non-zero; every run made, the last one failed if any did. */
-async function runFlow(steps: Step[], session: SdkTestConfig): Promise<{ step: Step; run: Run }[]> {
+async function runFlow(suite: SeedSuite, steps: Step[], session: SdkTestConfig): Promise<{ step: Step; run: Run }[]> {
   const done: { step: Step; run: Run }[] = []
   for (const step of steps) {
-    const given = await step.before?.(step.scope)
-    const result = await run(step.scope, session, { ...step.extra, ...given }, null)
+    const given = await step.before?.(suite, step.scope)
+    const result = await run(suite, step.scope, session, { ...step.extra, ...given })
     done.push({ step, run: result })
     if (result.code !== 0) break
   }
@@ -185,7 +196,7 @@ const actionsOf = (sid: string): string[] => [POLICY.Statement.find((s) => s.Sid
 
 describe('the deployer role with exactly docs/deployer-policy.json', () => {
   test('deploys the seed example, re-runs with no writes, plans, heals drift, previews and destroys, and is never denied', async () => {
-    const done = await runFlow(flow('prj-demo'), await deployer())
+    const done = await runFlow(shared, flow('prj-demo'), await deployer(shared))
     expect(done.map(({ step, run }) => `${step.name}: ${run.code}`)).toEqual(
       flow('prj-demo').map((step) => `${step.name}: 0`)
     )
@@ -200,8 +211,8 @@ describe('the deployer role with exactly docs/deployer-policy.json', () => {
     expect(operations(writesOf(runs.plan?.calls ?? []))).toEqual([])
     expect(runs['drift heal']?.outputs['drift-detected']).toBe('true')
     const scope = { project: 'prj-demo', stack: 'st-wordpress', region: REGION }
-    expect((await stackView(suite.aws, scope)).groups.size).toBe(0)
-    expect(await projectView(suite.aws, scope)).toEqual({
+    expect((await stackView(shared.aws, scope)).groups.size).toBe(0)
+    expect(await projectView(shared.aws, scope)).toEqual({
       zones: [],
       functions: [],
       rules: [],
@@ -243,10 +254,25 @@ const NOT_EXERCISED: Record<string, string> = {
 const NAMED_AS: Record<string, string> = { TagInstancesAndVolumesAsTheyLaunch: 'ec2:RunInstances' }
 
 /** What a statement's flow starts from, when not from the state the earlier tests left. */
-const STARTING_FROM: Record<string, () => Promise<void>> = {
+const STARTING_FROM: Record<string, (suite: SeedSuite) => Promise<void>> = {
   // a fresh account: no group made Auto Scaling create its service-linked role yet
-  AutoScalingServiceLinkedRoleOnAFreshAccount: async () => {
+  AutoScalingServiceLinkedRoleOnAFreshAccount: async (suite) => {
     await suite.aws.iam.send(new DeleteRoleCommand({ RoleName: 'AWSServiceRoleForAutoScaling' }))
+  }
+}
+
+/**
+ * Each statement's flow runs in an emulated account of its own, so the flows run at the same time
+ * (each mostly waits on its runs and their instances). The account is as the earlier tests leave
+ * theirs: Auto Scaling has made its service-linked role (on the account's first group).
+ */
+async function statementAccount<T>(test: (suite: SeedSuite) => Promise<T>): Promise<T> {
+  const suite = await startSeedSuite(REGION, SIMULATION)
+  try {
+    ensureServiceLinkedRole(suite.emulator.cloud, AUTOSCALING_SERVICE_LINKED_ROLE)
+    return await test(suite)
+  } finally {
+    await suite.stop()
   }
 }
 
@@ -261,23 +287,26 @@ describe('each statement of docs/deployer-policy.json', () => {
   })
 
   const needed = POLICY.Statement.map((s) => s.Sid).filter((sid) => !(sid in NOT_EXERCISED))
-  test.each(needed.map((sid, i) => [sid, i] as const))(
+  test.concurrent.each(needed.map((sid, i) => [sid, i] as const))(
     '%s is needed: without it a run of the flow is denied, and the action names a permission of the statement and points at the policy',
-    async (sid, i) => {
-      await STARTING_FROM[sid]?.()
-      const done = await runFlow(flow(`prj-without-${i}`), await deployer(sid))
-      const last = done[done.length - 1]
-      expect(last?.run.code).toBe(1)
-      expect(deniedCalls(last?.run as Run)).not.toEqual([])
-      const annotations = (last?.run.stdout ?? '').split('\n').flatMap((line) => {
-        const m = ANNOTATION.exec(line)
-        return m ? [{ action: decodeURIComponent(m[1] ?? ''), text: m[2] ?? '' }] : []
-      })
-      const named = annotations.map((a) => a.action)
-      const expected = NAMED_AS[sid] ? [NAMED_AS[sid]] : actionsOf(sid)
-      expect(named.filter((action) => expected.includes(action))).not.toEqual([])
-      for (const a of annotations) expect(a.text).toContain('docs/deployer-policy.json')
-      expect(last?.run.summary).toContain('## AWS access denied')
-    }
+    (sid, i) =>
+      statementAccount(async (suite) => {
+        await STARTING_FROM[sid]?.(suite)
+        const done = await runFlow(suite, flow(`prj-without-${i}`), await deployer(suite, sid))
+        const last = done[done.length - 1]
+        expect(last?.run.code).toBe(1)
+        expect(deniedCalls(last?.run as Run)).not.toEqual([])
+        const annotations = (last?.run.stdout ?? '').split('\n').flatMap((line) => {
+          const m = ANNOTATION.exec(line)
+          return m ? [{ action: decodeURIComponent(m[1] ?? ''), text: m[2] ?? '' }] : []
+        })
+        const named = annotations.map((a) => a.action)
+        const expected = NAMED_AS[sid] ? [NAMED_AS[sid]] : actionsOf(sid)
+        expect(named.filter((action) => expected.includes(action))).not.toEqual([])
+        for (const a of annotations) expect(a.text).toContain('docs/deployer-policy.json')
+        expect(last?.run.summary).toContain('## AWS access denied')
+      }),
+    // several flows share the machine at once: each may take longer than alone
+    180_000
   )
 })

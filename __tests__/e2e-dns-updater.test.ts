@@ -363,11 +363,14 @@ async function restoreSizes(): Promise<void> {
 beforeAll(async () => {
   emulator = await startEmulator({
     // terminated instances stay describable for 10 s, not AWS's hour: every DescribeInstances lists
-    // them, and hundreds of them would make each invocation slow; events are handled well within 10 s
+    // them, and hundreds of them would make each invocation slow; events are handled well within 10 s.
+    // A new instance's container passes the launch gate after 20 ms (default 500): the churn's waits
+    // for the emulator to settle wait for launches, and there are dozens of them.
     simulation: {
       launchDelayMs: 10,
       terminateDelayMs: 10,
       functionPendingMs: 20,
+      containerSettleMs: 20,
       terminatedRetentionMs: 10_000,
       sqsTimeScale: 0.05
     },

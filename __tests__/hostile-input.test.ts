@@ -11,12 +11,6 @@ import { startRecorder, type Recorder } from './helpers/recorder.js'
 
 const GOOD = { 'compose.yaml': 'services:\n  web:\n    image: nginx\n' }
 
-let recorder: Recorder
-beforeAll(async () => {
-  recorder = await startRecorder()
-})
-afterAll(async () => recorder.close())
-
 function workspace(c: HostileCase): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'hyperform-hostile-'))
   for (const d of c.dirs ?? []) mkdirSync(path.join(dir, d))
@@ -24,17 +18,25 @@ function workspace(c: HostileCase): string {
   return dir
 }
 
+/**
+ * Runs the action on one case, its AWS endpoint a recorder of its own (the cases run at the same
+ * time, each a process that mostly waits on its own start-up): any request is this case's.
+ */
 async function check(c: HostileCase, annotation: RegExp = /::error/): Promise<void> {
-  const before = recorder.requests.length
-  const result = await runAction({
-    inputs: { project: 'shop', region: 'us-east-1', stack: 'main', ...c.inputs },
-    workspace: workspace(c),
-    env: { AWS_ENDPOINT_URL: recorder.endpoint }
-  })
-  expect(result.stdout).toMatch(c.expect)
-  expect(result.stdout).toMatch(annotation)
-  expect(result.code).toBe(1)
-  expect(recorder.requests.slice(before)).toEqual([])
+  const recorder: Recorder = await startRecorder()
+  try {
+    const result = await runAction({
+      inputs: { project: 'shop', region: 'us-east-1', stack: 'main', ...c.inputs },
+      workspace: workspace(c),
+      env: { AWS_ENDPOINT_URL: recorder.endpoint }
+    })
+    expect(result.stdout).toMatch(c.expect)
+    expect(result.stdout).toMatch(annotation)
+    expect(result.code).toBe(1)
+    expect(recorder.requests).toEqual([])
+  } finally {
+    await recorder.close()
+  }
 }
 
 describe('hostile and bad input to the bundled action', () => {
@@ -42,21 +44,21 @@ describe('hostile and bad input to the bundled action', () => {
     expect(COMPOSE_CASES.length + FILE_CASES.length + INPUT_CASES.length).toBeGreaterThanOrEqual(50)
   })
 
-  it.each(COMPOSE_CASES.map((c) => [c.name, c] as const))(
+  it.concurrent.each(COMPOSE_CASES.map((c) => [c.name, c] as const))(
     'stops on %s at its file and line, with no AWS request',
     async (_name, c) => {
       await check(c, /::error [^\n]*file=compose\.yaml,line=\d+,col=\d+::/)
     }
   )
 
-  it.each(FILE_CASES.map((c) => [c.name, c] as const))(
+  it.concurrent.each(FILE_CASES.map((c) => [c.name, c] as const))(
     'stops on %s naming the file, with no AWS request',
     async (_name, c) => {
       await check(c)
     }
   )
 
-  it.each(INPUT_CASES.map((c) => [c.name, c] as const))(
+  it.concurrent.each(INPUT_CASES.map((c) => [c.name, c] as const))(
     'stops on %s naming the input, with no AWS request',
     async (_name, c) => {
       await check(c)

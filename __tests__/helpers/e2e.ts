@@ -41,7 +41,7 @@ import { ListHostedZonesCommand, ListResourceRecordSetsCommand, Route53Client } 
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { runAction, type ActionRun } from '../../emulator/github-runner.js'
 import type { AgentConfig } from '../../src/agent/config.js'
-import { startEmulator, type Emulator } from '../../emulator/server.js'
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/server.js'
 import { sdkConfig } from '../../emulator/testing.js'
 import type { CallRecord } from '../../emulator/types.js'
 import {
@@ -107,19 +107,38 @@ export interface SeedSuite {
   work: string
 }
 
+/** An emulator, SDK clients and a workspace with the seed's compose file, for one test (or several); `stop` ends them. */
+export async function startSeedSuite(
+  region = 'us-east-1',
+  simulation: EmulatorOptions['simulation'] = {}
+): Promise<SeedSuite & { stop(): Promise<void> }> {
+  const emulator = await startEmulator({ simulation: { ...FAST_SIMULATION, ...simulation } })
+  const aws = awsClients(emulator, region)
+  const work = workspace({ 'compose.yaml': SEED_COMPOSE })
+  return {
+    emulator,
+    aws,
+    work,
+    stop: async () => {
+      destroyAws(aws)
+      await emulator.stop()
+      rmSync(work, { recursive: true, force: true })
+    }
+  }
+}
+
 /** For one test file: before its tests an emulator, SDK clients and a workspace with the seed's compose file; after them, gone. */
-export function seedSuite(region = 'us-east-1'): SeedSuite {
+export function seedSuite(region = 'us-east-1', simulation: EmulatorOptions['simulation'] = {}): SeedSuite {
   const suite = {} as SeedSuite
+  let stop: () => Promise<void> = async () => {}
   beforeAll(async () => {
-    suite.emulator = await startEmulator({ simulation: FAST_SIMULATION })
-    suite.aws = awsClients(suite.emulator, region)
-    suite.work = workspace({ 'compose.yaml': SEED_COMPOSE })
+    const started = await startSeedSuite(region, simulation)
+    stop = started.stop
+    suite.emulator = started.emulator
+    suite.aws = started.aws
+    suite.work = started.work
   })
-  afterAll(async () => {
-    destroyAws(suite.aws)
-    await suite.emulator.stop()
-    rmSync(suite.work, { recursive: true, force: true })
-  })
+  afterAll(() => stop())
   return suite
 }
 

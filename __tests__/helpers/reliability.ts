@@ -20,12 +20,16 @@ export const SCOPE = { project: 'prj-demo', stack: 'st-wordpress', region: 'us-e
 /** The access key the action runs with; the DNS updater's calls carry `lambda-<function>`. */
 export const ACTION_KEY = 'AKIARELIABILITY'
 
-/** Small simulation delays: instances run (and stop) within tens of milliseconds. */
+/**
+ * Small simulation delays: instances run (and stop) within tens of milliseconds, and the agent
+ * stand-in lets a healthy container through the launch gate after 20 ms of running (default 500).
+ */
 export const FAST: EmulatorOptions['simulation'] = {
   launchDelayMs: 20,
   terminateDelayMs: 20,
   functionPendingMs: 20,
   launchRetryMs: 200,
+  containerSettleMs: 20,
   sqsTimeScale: 0.05
 }
 
