@@ -9,6 +9,7 @@ import {
   AddRoleToInstanceProfileCommand,
   CreateInstanceProfileCommand,
   DeleteInstanceProfileCommand,
+  ListInstanceProfilesCommand,
   RemoveRoleFromInstanceProfileCommand,
   paginateListInstanceProfiles,
   type InstanceProfile
@@ -134,7 +135,11 @@ export const instanceProfile: KindOps<'instance-profile'> = {
         )
       } catch (err) {
         if (errorCode(err) !== 'EntityAlreadyExists') throw err
-        roles = [] // a run cut short after creating it: AddRole below says if the role is in already
+        // A run cut short after creating it, or one racing this one: read its roles, since an AddRole to a
+        // profile that holds one already answers LimitExceeded, which the SDK retries as throttling.
+        const listed = await e.send(new ListInstanceProfilesCommand({ PathPrefix: want.path, MaxItems: 1000 }))
+        const profile = listed.InstanceProfiles?.find((p) => p.InstanceProfileName === want.name)
+        roles = (profile?.Roles ?? []).flatMap((r) => (r.RoleName ? [r.RoleName] : []))
       }
     }
     for (const role of roles.filter((r) => r !== want.roleName))
