@@ -2,7 +2,8 @@
  * An AWS access denial explained: the real SDK clients deserialise AWS's own error answers
  * (IAM and Auto Scaling query XML, EC2 XML, Lambda REST-JSON), the action wraps them as it does
  * (a read's context, an apply step, ApplyError), and the explanation names the IAM action, the
- * resource and docs/deployer-policy.json.
+ * resource and docs/deployer-policy.json (docs/deployer-policy-public-endpoints.json for what only
+ * the public endpoints need).
  */
 import { AutoScalingClient, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling'
 import { CreateSecurityGroupCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2'
@@ -237,6 +238,51 @@ describe('an AWS access denial', () => {
     expect(explainDenial(denial!, env)).toContain(
       'https://github.com/org/hyperform-action/blob/v1/docs/deployer-policy.json'
     )
+  })
+
+  it('points a denied action only the public endpoints need at docs/deployer-policy-public-endpoints.json', () => {
+    const lb =
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/hyperform-prj-demo/50dc6c495c0c9188'
+    const [denial] = findDenials(
+      Object.assign(
+        new Error(
+          `User: ${SESSION} is not authorized to perform: elasticloadbalancing:SetSubnets on resource: ${lb} because no identity-based policy allows the elasticloadbalancing:SetSubnets action`
+        ),
+        { name: 'AccessDenied' }
+      )
+    )
+    expect(denial).toMatchObject({
+      action: 'elasticloadbalancing:SetSubnets',
+      statement: 'ChangeOwnLoadBalancing',
+      policy: 'docs/deployer-policy-public-endpoints.json'
+    })
+    const text = explainDenial(denial!, NO_ENV)
+    expect(text).toContain('statement ChangeOwnLoadBalancing of docs/deployer-policy-public-endpoints.json allows it')
+    expect(text).toContain('PublicEndpoints=true')
+    expect(text).not.toContain('does not list it')
+    const markdown = denialsMarkdown([denial!], NO_ENV)
+    expect(markdown).toContain('`ChangeOwnLoadBalancing` (docs/deployer-policy-public-endpoints.json)')
+    expect(markdown).toContain(
+      '[docs/deployer-policy-public-endpoints.json](docs/deployer-policy-public-endpoints.json)'
+    )
+  })
+
+  it('keeps an action both documents have, and the every-run read of the load balancer, on docs/deployer-policy.json', () => {
+    const denied = (action: string, resource: string) =>
+      findDenials(
+        Object.assign(new Error(`User: ${SESSION} is not authorized to perform: ${action} on resource: ${resource}`), {
+          name: 'AccessDenied'
+        })
+      )[0]
+    const read = denied('elasticloadbalancing:DescribeLoadBalancers', '*')
+    expect(read).toMatchObject({
+      policy: 'docs/deployer-policy.json',
+      statement: 'ReadWhatHasNoResourceLevelPermissions'
+    })
+    expect(explainDenial(read!, NO_ENV)).not.toContain('public-endpoints')
+    expect(denialsMarkdown([read!], NO_ENV)).not.toContain('public-endpoints')
+    const records = denied('route53:ChangeResourceRecordSets', 'arn:aws:route53:::hostedzone/Z1')
+    expect(records).toMatchObject({ policy: 'docs/deployer-policy.json', statement: 'WriteRecordsUnderInternal' })
   })
 
   it('says a denied action the policy does not list is a bug of the action', () => {

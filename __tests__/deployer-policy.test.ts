@@ -1,12 +1,15 @@
 /**
- * docs/deployer-policy.json against the source: every AWS operation the action sends
- * (`new XxxCommand(` and `paginateXxx(` in src/) and the permissions AWS checks along with it
- * are allowed by a statement; nothing else is; and the resources are the names and tags of
- * src/names.ts. A new AWS call without its policy line fails here.
+ * docs/deployer-policy.json and docs/deployer-policy-public-endpoints.json against the source:
+ * every AWS operation the action sends (`new XxxCommand(` and `paginateXxx(` in src/) and the
+ * permissions AWS checks along with it are allowed by a statement of one of them; nothing else
+ * is; the resources are the names and tags of src/names.ts; and the public endpoints document
+ * holds what only the public endpoints (the `domain` input) need, the core one the rest.
+ * A new AWS call without its policy line fails here.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { PUBLIC_ENDPOINTS_ACTIONS } from '../src/aws/denied.js'
 import { asgName, functionName, logGroupName, LIMITS, MANAGED_BY, roleName, ruleName, TAGS } from '../src/names.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -19,10 +22,46 @@ interface Statement {
   Condition?: Record<string, Record<string, string | string[]>>
 }
 
-const POLICY = JSON.parse(readFileSync(path.join(ROOT, 'docs/deployer-policy.json'), 'utf8')) as {
+interface Policy {
   Version: string
   Statement: Statement[]
 }
+
+const read = (file: string): Policy => JSON.parse(readFileSync(path.join(ROOT, file), 'utf8')) as Policy
+/** What every run needs: the role's inline policy. */
+const CORE = read('docs/deployer-policy.json')
+/** What only the public endpoints (the `domain` input) need: a managed policy attached with PublicEndpoints=true. */
+const PUBLIC_ENDPOINTS = read('docs/deployer-policy-public-endpoints.json')
+/** A role with both: every statement the coverage checks below run against. */
+const STATEMENTS = [...CORE.Statement, ...PUBLIC_ENDPOINTS.Statement]
+
+/**
+ * The public endpoints' code: the files of their kinds and of their certificates, and in two
+ * shared files the calls only they make (the wait for targets, a group's target groups).
+ */
+const PUBLIC_FILES = new Set(
+  [
+    'certificate',
+    'stack-certificate',
+    'load-balancer',
+    'load-balancer-security-group',
+    'listener',
+    'listener-rule',
+    'target-group',
+    'alias-record'
+  ]
+    .map((kind) => `src/resources/${kind}.ts`)
+    .concat('src/aws/certificates.ts')
+)
+const PUBLIC_CALLS: Record<string, string[]> = {
+  'src/wait.ts': ['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetHealth'],
+  'src/resources/auto-scaling-group.ts': [
+    'autoscaling:AttachLoadBalancerTargetGroups',
+    'autoscaling:DetachLoadBalancerTargetGroups'
+  ]
+}
+const isPublicUse = (use: Use): boolean =>
+  PUBLIC_FILES.has(use.file) || (PUBLIC_CALLS[use.file] ?? []).includes(use.action)
 
 /** SDK packages -> IAM service prefixes. */
 const PREFIX: Record<string, string> = {
@@ -110,9 +149,16 @@ function imports(text: string): Map<string, string> {
   return map
 }
 
-/** Every IAM action of an operation the source sends, with the file that sends it. */
-function sentOperations(): Map<string, string> {
-  const found = new Map<string, string>()
+interface Use {
+  /** The IAM action of the operation (service:Operation). */
+  action: string
+  /** The file that sends it, relative to the repository. */
+  file: string
+}
+
+/** Every IAM action of an operation the source sends, with each file that sends it. */
+function sentOperations(): Use[] {
+  const found: Use[] = []
   for (const file of sourceFiles(path.join(ROOT, 'src'))) {
     const text = readFileSync(file, 'utf8')
     const from = imports(text)
@@ -133,7 +179,7 @@ function sentOperations(): Map<string, string> {
         throw new Error(
           `${path.relative(ROOT, file)}: ${use.symbol} is not imported from a known AWS SDK client (${pkg ?? 'not imported'})`
         )
-      found.set(`${prefix}:${use.operation}`, path.relative(ROOT, file))
+      found.push({ action: `${prefix}:${use.operation}`, file: path.relative(ROOT, file).split(path.sep).join('/') })
     }
   }
   return found
@@ -149,8 +195,8 @@ const glob = (pattern: string): RegExp =>
 const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value])
 
 /** The Allow statements whose Action covers `action` (and whose Resource covers `resource`, when given). */
-function allowing(action: string, resource?: string): Statement[] {
-  return POLICY.Statement.filter(
+function allowing(action: string, resource?: string, statements: Statement[] = STATEMENTS): Statement[] {
+  return statements.filter(
     (s) =>
       s.Effect === 'Allow' &&
       s.Action.some((a) => glob(a).test(action)) &&
@@ -158,7 +204,12 @@ function allowing(action: string, resource?: string): Statement[] {
   )
 }
 
-const SENT = sentOperations()
+const USES = sentOperations()
+/** Every action sent -> the files that send it. */
+const SENT = new Map<string, string[]>()
+for (const use of USES) SENT.set(use.action, [...(SENT.get(use.action) ?? []), use.file])
+/** An operation's action and what AWS checks along with it. */
+const checked = (action: string): string[] => (NO_PERMISSION.has(action) ? [] : [action, ...(ALSO[action] ?? [])])
 const NEEDED = new Set([...SENT.keys()].filter((a) => !NO_PERMISSION.has(a)).flatMap((a) => [a, ...(ALSO[a] ?? [])]))
 const PROJECT = { project: 'prj-demo', region: 'us-east-1' }
 const LONGEST = { project: 'p'.repeat(LIMITS.project), region: 'ap-southeast-2' }
@@ -195,13 +246,13 @@ describe('the deployer policy', () => {
   })
 
   it('allows nothing the action does not send or AWS does not check along with it', () => {
-    const granted = POLICY.Statement.flatMap((s) => s.Action)
+    const granted = STATEMENTS.flatMap((s) => s.Action)
     expect(granted.filter((a) => a.includes('*'))).toEqual([])
     expect(granted.filter((a) => !NEEDED.has(a)).sort()).toEqual([])
   })
 
   it('grants on every resource (*) only the reads, the zone creation and the event source mapping creation that AWS scopes to no resource', () => {
-    const unscoped = POLICY.Statement.filter((s) => list(s.Resource).includes('*')).flatMap((s) => s.Action)
+    const unscoped = STATEMENTS.filter((s) => list(s.Resource).includes('*')).flatMap((s) => s.Action)
     // CreateEventSourceMapping has no resource type; its statement is conditioned on the function's ARN
     expect(
       unscoped.filter(
@@ -308,11 +359,73 @@ describe('the deployer policy', () => {
   })
 
   it('says what each statement is for, once, and fits the inline policy size of a role', () => {
-    const sids = POLICY.Statement.map((s) => s.Sid ?? '')
+    const sids = STATEMENTS.map((s) => s.Sid ?? '')
     expect(sids.filter((s) => !/^[A-Za-z0-9]{8,}$/.test(s))).toEqual([])
+    // unique across both documents: an access denial names the statement (and its document) by Sid
     expect(new Set(sids).size).toBe(sids.length)
-    expect(POLICY.Version).toBe('2012-10-17')
-    // IAM: inline policies of a role total at most 10,240 characters (whitespace not counted).
-    expect(JSON.stringify(POLICY).length).toBeLessThan(10_240)
+    expect(CORE.Version).toBe('2012-10-17')
+    expect(PUBLIC_ENDPOINTS.Version).toBe('2012-10-17')
+    // IAM: inline policies of a role total at most 10,240 characters (whitespace not counted)...
+    expect(JSON.stringify(CORE).length).toBeLessThan(10_240)
+    // ...and a managed policy at most 6,144.
+    expect(JSON.stringify(PUBLIC_ENDPOINTS).length).toBeLessThan(6_144)
+  })
+
+  it('needs the public endpoints document only for the public endpoints: without it, everything else is allowed', () => {
+    // Every call of the rest of the source, and what AWS checks with it, is allowed by the core alone...
+    const rest = USES.filter((use) => !isPublicUse(use))
+    expect(rest.length).toBeGreaterThan(0)
+    const missing = rest.flatMap((use) =>
+      checked(use.action)
+        .filter((action) => allowing(action, undefined, CORE.Statement).length === 0)
+        .map((action) => `${action} (${use.file})`)
+    )
+    expect(missing).toEqual([])
+    // ...and every action of the public endpoints document is needed by a call of their code.
+    const publicNeeds = new Set(USES.filter(isPublicUse).flatMap((use) => checked(use.action)))
+    const unneeded = PUBLIC_ENDPOINTS.Statement.flatMap((s) => s.Action.map((a) => `${s.Sid ?? ''}: ${a}`)).filter(
+      (entry) => !publicNeeds.has(entry.split(': ')[1] ?? '')
+    )
+    expect(unneeded).toEqual([])
+    // The shared files' public calls are really theirs (the list above follows the source).
+    for (const [file, actions] of Object.entries(PUBLIC_CALLS))
+      for (const action of actions) expect(SENT.get(action)).toContain(file)
+    for (const file of PUBLIC_FILES) expect(existsSync(path.join(ROOT, file))).toBe(true)
+  })
+
+  it('keeps in the core document nothing only the public endpoints need, but the reads of every run and every destroy', () => {
+    const publicOnly = new Set(
+      USES.filter(isPublicUse)
+        .flatMap((use) => checked(use.action))
+        .filter((action) => !USES.some((use) => !isPublicUse(use) && checked(use.action).includes(action)))
+    )
+    // Every run looks the project's load balancer up by name (a stack without a domain removes what
+    // it had), and every destroy looks for the project's certificates among the account's (by their
+    // tags): a stack deployed without a domain is destroyed without the public endpoints document.
+    expect(SENT.get('elasticloadbalancing:DescribeLoadBalancers')).toContain('src/resources/load-balancer.ts')
+    expect(SENT.get('acm:ListCertificates')).toEqual(['src/aws/certificates.ts'])
+    expect(
+      CORE.Statement.flatMap((s) => s.Action.filter((a) => publicOnly.has(a)).map((a) => `${s.Sid ?? ''}: ${a}`))
+    ).toEqual([
+      'ReadWhatHasNoResourceLevelPermissions: acm:ListCertificates',
+      'ReadWhatHasNoResourceLevelPermissions: elasticloadbalancing:DescribeLoadBalancers',
+      'ReadCertificateTagsToFindTheProjectsOnDestroy: acm:ListTagsForCertificate'
+    ])
+  })
+
+  it('attaches and detaches target groups only of Auto Scaling groups the action changes anyway', () => {
+    const [attach] = allowing('autoscaling:AttachLoadBalancerTargetGroups')
+    const [change] = allowing('autoscaling:UpdateAutoScalingGroup')
+    expect(allowing('autoscaling:AttachLoadBalancerTargetGroups')).toHaveLength(1)
+    expect(allowing('autoscaling:DetachLoadBalancerTargetGroups')).toEqual([attach])
+    expect(PUBLIC_ENDPOINTS.Statement).toContain(attach)
+    expect(attach?.Resource).toEqual(change?.Resource)
+    expect(attach?.Condition).toEqual(change?.Condition)
+  })
+
+  it("lists in src/aws/denied.ts exactly the public endpoints document's actions", () => {
+    expect([...PUBLIC_ENDPOINTS_ACTIONS].sort()).toEqual(
+      [...new Set(PUBLIC_ENDPOINTS.Statement.flatMap((s) => s.Action))].sort()
+    )
   })
 })

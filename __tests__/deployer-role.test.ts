@@ -1,5 +1,6 @@
 /**
- * docs/deployer-role.yaml: its inline policy is docs/deployer-policy.json, and its trust policy,
+ * docs/deployer-role.yaml: its inline policy is docs/deployer-policy.json, with PublicEndpoints=true
+ * a managed policy attached to the role is docs/deployer-policy-public-endpoints.json, and its trust policy,
  * resolved the way CloudFormation resolves the template's conditions and intrinsic functions
  * for given parameters, admits GitHub's OIDC tokens of one repository (and, when asked, one
  * branch or environment) and no other.
@@ -12,6 +13,9 @@ import { parse } from 'yaml'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const TEMPLATE = parse(readFileSync(path.join(ROOT, 'docs/deployer-role.yaml'), 'utf8')) as Template
 const POLICY = JSON.parse(readFileSync(path.join(ROOT, 'docs/deployer-policy.json'), 'utf8')) as unknown
+const PUBLIC_ENDPOINTS_POLICY = JSON.parse(
+  readFileSync(path.join(ROOT, 'docs/deployer-policy-public-endpoints.json'), 'utf8')
+) as unknown
 const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8')
 
 interface Template {
@@ -38,6 +42,8 @@ function resolver(params: Record<string, string>) {
   }
   const refs: Record<string, string> = {
     ...values,
+    // Ref of an AWS::IAM::Role is its name
+    DeployerRole: values.RoleName ?? '',
     GitHubOidcProvider: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`
   }
   const condition = (name: string): boolean => {
@@ -99,7 +105,11 @@ function deployed(params: Record<string, string>) {
   const createsProvider = condition(TEMPLATE.Resources.GitHubOidcProvider?.Condition ?? '')
   const [trust, ...more] = role.AssumeRolePolicyDocument.Statement
   if (!trust || more.length > 0) throw new Error('expected one trust statement')
-  return { role, trust, createsProvider }
+  // The managed policies the stack creates (those whose condition holds), resolved.
+  const managedPolicies = Object.values(TEMPLATE.Resources)
+    .filter((r) => r.Type === 'AWS::IAM::ManagedPolicy' && (r.Condition === undefined || condition(r.Condition)))
+    .map((r) => resolve(r.Properties) as { Roles?: string[]; PolicyDocument: unknown })
+  return { role, trust, createsProvider, managedPolicies }
 }
 
 const glob = (pattern: string): RegExp =>
@@ -127,6 +137,29 @@ describe('the deployer role template', () => {
     expect(policies).toHaveLength(1)
     expect(policies[0]?.PolicyDocument).toEqual(POLICY)
     expect(TEMPLATE.Resources.DeployerRole?.Properties.ManagedPolicyArns).toBeUndefined()
+  })
+
+  it('embeds docs/deployer-policy-public-endpoints.json, unchanged, in one managed policy of the PublicEndpoints condition', () => {
+    const managed = Object.values(TEMPLATE.Resources).filter((r) => r.Type === 'AWS::IAM::ManagedPolicy')
+    expect(managed).toHaveLength(1)
+    expect(managed[0]?.Condition).toBe('PublicEndpoints')
+    expect(managed[0]?.Properties.PolicyDocument).toEqual(PUBLIC_ENDPOINTS_POLICY)
+    expect(TEMPLATE.Parameters.PublicEndpoints).toMatchObject({ Default: 'false', AllowedValues: ['true', 'false'] })
+  })
+
+  it('attaches the public endpoints policy to the role only with PublicEndpoints=true', () => {
+    expect(deployed({ Repository: REPO }).managedPolicies).toEqual([])
+    expect(deployed({ Repository: REPO, PublicEndpoints: 'false' }).managedPolicies).toEqual([])
+    const { managedPolicies, role } = deployed({ Repository: REPO, PublicEndpoints: 'true', RoleName: 'deployer-x' })
+    expect(managedPolicies).toHaveLength(1)
+    expect(managedPolicies[0]?.PolicyDocument).toEqual(PUBLIC_ENDPOINTS_POLICY)
+    // attached through the policy's Roles: the role itself names no managed policy
+    expect(managedPolicies[0]?.Roles).toEqual(['deployer-x'])
+    expect(managedPolicies[0]?.Roles).toEqual([(role as unknown as { RoleName: string }).RoleName])
+    expect((role as unknown as { ManagedPolicyArns?: unknown }).ManagedPolicyArns).toBeUndefined()
+    // the inline policy stays the core one either way
+    expect(role.Policies.map((p) => p.PolicyDocument)).toEqual([POLICY])
+    expect(() => deployed({ Repository: REPO, PublicEndpoints: 'yes' })).toThrow(/PublicEndpoints/)
   })
 
   it('by default trusts every workflow run of the one repository, pull requests included, and no other repository', () => {
@@ -198,6 +231,7 @@ describe('the deployer role template', () => {
   it("is deployed as the README's Use section shows, with the template's own parameter names", () => {
     const use = README.slice(README.indexOf('## Use'), README.indexOf('\n## ', README.indexOf('## Use') + 1))
     expect(use).toContain('docs/deployer-policy.json')
+    expect(use).toContain('docs/deployer-policy-public-endpoints.json')
     const command = /aws cloudformation deploy[^`]*/.exec(use)?.[0] ?? ''
     expect(command).toContain('--template-file docs/deployer-role.yaml')
     expect(command).toContain('CAPABILITY_NAMED_IAM')
@@ -206,7 +240,9 @@ describe('the deployer role template', () => {
     const named = [...overrides.matchAll(/\b([A-Z][A-Za-z]+)=/g), ...use.matchAll(/`([A-Z][A-Za-z]+)=[^`]*`/g)].map(
       (m) => m[1] ?? ''
     )
-    expect(named).toEqual(expect.arrayContaining(['Repository', 'Branch', 'ExistingOidcProviderArn', 'Environment']))
+    expect(named).toEqual(
+      expect.arrayContaining(['Repository', 'Branch', 'ExistingOidcProviderArn', 'Environment', 'PublicEndpoints'])
+    )
     expect(named.length).toBeGreaterThan(0)
     for (const name of named) expect(Object.keys(TEMPLATE.Parameters)).toContain(name)
     expect(Object.keys(TEMPLATE.Outputs)).toContain('RoleArn')

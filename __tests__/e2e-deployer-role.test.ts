@@ -1,7 +1,8 @@
 /**
  * End to end, least privilege proven: the bundled action runs as a role session of a role that
  * has exactly docs/deployer-policy.json (as the README tells users to create it, account and
- * partition wildcards included), through everything the README promises it covers: a deploy of
+ * partition wildcards included; without docs/deployer-policy-public-endpoints.json, which only the
+ * domain input needs and engine-load-balancer.test.ts runs its kinds with), through everything the README promises it covers: a deploy of
  * the seed example, a re-run, a plan, a deploy that heals drift made by hand, a pull-request
  * preview stack and its destroy, a stack in a VPC of its own (the zone associated with it) and its
  * destroy, and the destroy of the main stack. Nothing is denied. Then each
@@ -15,6 +16,7 @@ import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2'
 import { RemoveTargetsCommand } from '@aws-sdk/client-eventbridge'
 import { DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { DeleteRoleCommand, DeleteRolePolicyCommand } from '@aws-sdk/client-iam'
+import { RequestCertificateCommand } from '@aws-sdk/client-acm'
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53'
 import { roleSession, type SdkTestConfig } from '../emulator/testing.js'
 import {
@@ -226,24 +228,9 @@ describe('the deployer role with exactly docs/deployer-policy.json', () => {
  * Statements no run of the flow needs, and why: the flow never does what they are for, or the
  * emulator does not check what AWS may check for them. Each is reported, not tested.
  */
-const PUBLIC_ENDPOINTS = 'the flow deploys without the domain input: no public endpoint, certificate or alias record'
 const NOT_EXERCISED: Record<string, string> = {
   IngressRulesOfOwnSecurityGroups:
-    'the emulator checks AuthorizeSecurityGroupIngress on the group only, not on its rules',
-  CreateTaggedLoadBalancing:
-    'the flow has no domain input, so no load balancer; engine-load-balancer.test.ts runs its kinds as this policy',
-  TagLoadBalancingOnCreate:
-    'the flow has no domain input, so no load balancer; engine-load-balancer.test.ts runs its kinds as this policy',
-  ChangeOwnLoadBalancing:
-    'the flow has no domain input, so no load balancer; engine-load-balancer.test.ts runs its kinds as this policy',
-  LoadBalancingLinkedRole:
-    "the emulator does not check iam:CreateServiceLinkedRole on a load balancer's creation (AWS does, an account's first)",
-  ReadCertificatesAndListenerCertificates: PUBLIC_ENDPOINTS,
-  ReadCertificatesAndTheirTags: PUBLIC_ENDPOINTS,
-  RequestOnlyTaggedDnsValidatedCertificates: PUBLIC_ENDPOINTS,
-  ChangeOwnCertificates: PUBLIC_ENDPOINTS,
-  WritePublicEndpointAliasAndValidationRecords: PUBLIC_ENDPOINTS,
-  ServeStackCertificatesOnTheProjectsListener: PUBLIC_ENDPOINTS
+    'the emulator checks AuthorizeSecurityGroupIngress on the group only, not on its rules'
 }
 
 /**
@@ -258,6 +245,17 @@ const STARTING_FROM: Record<string, (suite: SeedSuite) => Promise<void>> = {
   // a fresh account: no group made Auto Scaling create its service-linked role yet
   AutoScalingServiceLinkedRoleOnAFreshAccount: async (suite) => {
     await suite.aws.iam.send(new DeleteRoleCommand({ RoleName: 'AWSServiceRoleForAutoScaling' }))
+  },
+  // an account with a wildcard certificate of someone else's: a destroy reads its tags to tell
+  // whether it is the project's (with no certificate at all, it reads none)
+  ReadCertificateTagsToFindTheProjectsOnDestroy: async (suite) => {
+    await suite.aws.acm.send(
+      new RequestCertificateCommand({
+        DomainName: '*.other.example.org',
+        SubjectAlternativeNames: ['other.example.org'],
+        ValidationMethod: 'DNS'
+      })
+    )
   }
 }
 

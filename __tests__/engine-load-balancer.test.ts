@@ -1,7 +1,8 @@
 /**
  * The public front door's four kinds (load balancer, its security group, its two listeners, the
  * services' target groups) through the engine against the in-process emulator, with real SDK
- * clients under a role that has exactly docs/deployer-policy.json: readCurrent -> diff -> applyPlan,
+ * clients under a role that has exactly docs/deployer-policy.json and docs/deployer-policy-public-endpoints.json
+ * (as PublicEndpoints=true makes it): readCurrent -> diff -> applyPlan,
  * a re-run that writes nothing, a health check change, drift healed, and destroy.
  *
  * The project certificate is another kind's: here it is requested and validated with the ACM SDK,
@@ -21,6 +22,7 @@ import {
   ElasticLoadBalancingV2Client,
   ModifyListenerCommand
 } from '@aws-sdk/client-elastic-load-balancing-v2'
+import { PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand } from '@aws-sdk/client-route-53'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { roleSession, sdkConfig, type SdkTestConfig } from '../emulator/testing.js'
@@ -38,12 +40,33 @@ import { awsClients, destroyAws, publicVpc, type Aws } from './helpers/e2e.js'
 import { inputs as fixtureInputs, lambdaCode, svc } from './helpers/deploy-fixtures.js'
 
 const POLICY = readFileSync(fileURLToPath(new URL('../docs/deployer-policy.json', import.meta.url)), 'utf8')
+const PUBLIC_ENDPOINTS_POLICY = readFileSync(
+  fileURLToPath(new URL('../docs/deployer-policy-public-endpoints.json', import.meta.url)),
+  'utf8'
+)
 const scope = { project: 'prj-front', stack: 'st-web', region: 'us-east-1' }
 const DOMAIN = 'front.example.com'
 const timing = { baseDelayMs: 5, maxDelayMs: 50, pollMs: 20, consistencyMs: 5000, teardownMs: 20_000 }
 const MINE = new Set(['load-balancer-security-group', 'load-balancer', 'listener', 'target-group'])
 
 let emulator: Emulator
+
+/**
+ * A session of a role with docs/deployer-policy.json and, when given, a second policy (the public
+ * endpoints document, or part of it): two role policies, as the template's inline and managed ones.
+ */
+async function deployerSession(roleName: string, publicEndpoints?: string | object): Promise<SdkTestConfig> {
+  const session = await roleSession(emulator, { roleName, policy: POLICY })
+  if (publicEndpoints !== undefined)
+    await admin.iam.send(
+      new PutRolePolicyCommand({
+        RoleName: roleName,
+        PolicyName: 'public-endpoints',
+        PolicyDocument: typeof publicEndpoints === 'string' ? publicEndpoints : JSON.stringify(publicEndpoints)
+      })
+    )
+  return session
+}
 let admin: Aws
 let elb: ElasticLoadBalancingV2Client
 let clients: Clients
@@ -193,8 +216,8 @@ beforeAll(async () => {
   const hosted = await admin.route53.send(new CreateHostedZoneCommand({ Name: DOMAIN, CallerReference: 'front' }))
   zone = { id: (hosted.HostedZone?.Id ?? '').replace('/hostedzone/', ''), name: DOMAIN }
   certificateArn = await issuedCertificate()
-  // The engine runs as the deployer: every call is checked against docs/deployer-policy.json.
-  clients = clientsAs(await roleSession(emulator, { roleName: 'deployer', policy: POLICY }))
+  // The engine runs as the deployer: every call is checked against both documents.
+  clients = clientsAs(await deployerSession('deployer', PUBLIC_ENDPOINTS_POLICY))
   // The certificate kind's step hands over the certificate's ARN (that kind is built elsewhere).
   jest.spyOn(KINDS.certificate, 'apply').mockImplementation(() => Promise.resolve(certificateArn))
 })
@@ -380,15 +403,43 @@ describe('the public front door through the engine', () => {
   })
 })
 
-describe('the load balancing statements of docs/deployer-policy.json', () => {
-  const statements = (JSON.parse(POLICY) as { Statement: Array<{ Sid: string; Action: string[] }> }).Statement
+describe('the load balancing statements of docs/deployer-policy-public-endpoints.json', () => {
+  const statements = (JSON.parse(PUBLIC_ENDPOINTS_POLICY) as { Statement: Array<{ Sid: string; Action: string[] }> })
+    .Statement
+  const publicActions = statements.flatMap((s) => s.Action)
+
+  test('the document is needed: with docs/deployer-policy.json alone a deploy of the front door is denied one of its actions', async () => {
+    const denied = clientsAs(await deployerSession('core-only'))
+    const desired = desiredState(undefined, 'prj-coreonly')
+    try {
+      // the read of the public kinds is denied already (with the domain input they read their resources)
+      const failure = await (async () => {
+        const current = {
+          ...(await readCurrent(denied, desired.scope, { publicZone: zone })),
+          certificate: { arn: certificateArn, domainName: `*.${DOMAIN}`, alternativeNames: [DOMAIN], status: 'ISSUED' }
+        }
+        await applyPlan(only(diff(desired, current), desired), { clients: denied, desired, log, timing })
+      })().then(
+        () => undefined,
+        (err: unknown) => err as Error
+      )
+      const action = /not authorized to perform: ([a-z0-9]+:\w+)/.exec(
+        [failure?.message, (failure?.cause as Error | undefined)?.message].join('\n')
+      )?.[1]
+      expect(action).toBeDefined()
+      expect(publicActions).toContain(action)
+    } finally {
+      destroyClients(denied)
+    }
+  })
+
   test.each(['CreateTaggedLoadBalancing', 'TagLoadBalancingOnCreate', 'ChangeOwnLoadBalancing'])(
     '%s is needed: without it the first deploy of the front door is denied one of its actions',
     async (sid) => {
       const statement = statements.find((s) => s.Sid === sid)
       expect(statement).toBeDefined()
       const policy = { Version: '2012-10-17', Statement: statements.filter((s) => s.Sid !== sid) }
-      const denied = clientsAs(await roleSession(emulator, { roleName: `without-${sid}`, policy }))
+      const denied = clientsAs(await deployerSession(`without-${sid}`, policy))
       const project = `prj-${sid.slice(0, 6).toLowerCase()}`
       const desired = desiredState(undefined, project)
       const current = {

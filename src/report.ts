@@ -193,7 +193,8 @@ export async function writeSummary(report: RunReport): Promise<void> {
 /**
  * Fails the step; an error with `.problems` prints each one as its own annotation. An AWS
  * access denial also says which permission the role lacks, in an annotation of its own, in the
- * failure message and in the job summary, and points at docs/deployer-policy.json.
+ * failure message and in the job summary, and points at docs/deployer-policy.json (or, for an
+ * action only the public endpoints need, docs/deployer-policy-public-endpoints.json).
  */
 export async function fail(error: unknown): Promise<void> {
   const problems = (error as { problems?: unknown }).problems

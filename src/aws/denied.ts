@@ -1,7 +1,8 @@
 /**
  * AWS access-denied errors explained: which IAM action on which resource the
  * role running the action is missing, and where the full policy is
- * (docs/deployer-policy.json). The operation comes from the failing command
+ * (docs/deployer-policy.json; for what only the public endpoints of the `domain` input need,
+ * docs/deployer-policy-public-endpoints.json). The operation comes from the failing command
  * (noted by the one door to AWS, Aws.send); the action and
  * resource from AWS's own message when it names them ("User: ... is not
  * authorized to perform: <action> on resource: <arn> because ...").
@@ -19,6 +20,45 @@ export const ACCESS_DENIED_CODES = new Set([
 ])
 
 export const POLICY_PATH = 'docs/deployer-policy.json'
+export const PUBLIC_ENDPOINTS_POLICY_PATH = 'docs/deployer-policy-public-endpoints.json'
+
+/**
+ * The actions of docs/deployer-policy-public-endpoints.json (__tests__/deployer-policy.test.ts
+ * keeps this list equal to the file): a denied one the core policy does not have points there.
+ */
+export const PUBLIC_ENDPOINTS_ACTIONS: readonly string[] = [
+  'acm:AddTagsToCertificate',
+  'acm:DeleteCertificate',
+  'acm:DescribeCertificate',
+  'acm:RequestCertificate',
+  'autoscaling:AttachLoadBalancerTargetGroups',
+  'autoscaling:DetachLoadBalancerTargetGroups',
+  'elasticloadbalancing:AddListenerCertificates',
+  'elasticloadbalancing:AddTags',
+  'elasticloadbalancing:CreateListener',
+  'elasticloadbalancing:CreateLoadBalancer',
+  'elasticloadbalancing:CreateRule',
+  'elasticloadbalancing:CreateTargetGroup',
+  'elasticloadbalancing:DeleteListener',
+  'elasticloadbalancing:DeleteLoadBalancer',
+  'elasticloadbalancing:DeleteRule',
+  'elasticloadbalancing:DeleteTargetGroup',
+  'elasticloadbalancing:DescribeListenerCertificates',
+  'elasticloadbalancing:DescribeListeners',
+  'elasticloadbalancing:DescribeRules',
+  'elasticloadbalancing:DescribeTags',
+  'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetHealth',
+  'elasticloadbalancing:ModifyListener',
+  'elasticloadbalancing:ModifyRule',
+  'elasticloadbalancing:ModifyTargetGroup',
+  'elasticloadbalancing:ModifyTargetGroupAttributes',
+  'elasticloadbalancing:RemoveListenerCertificates',
+  'elasticloadbalancing:SetSecurityGroups',
+  'elasticloadbalancing:SetSubnets',
+  'iam:CreateServiceLinkedRole',
+  'route53:ChangeResourceRecordSets'
+]
 export const ROLE_TEMPLATE_PATH = 'docs/deployer-role.yaml'
 
 export interface Operation {
@@ -56,8 +96,13 @@ export interface Denial {
   reason?: string
   /** The API operation that failed, when known. */
   operation?: Operation
-  /** The Sid of the statement of docs/deployer-policy.json that allows the action, when one does. */
+  /** The Sid of the statement of `policy` that allows the action, when one does. */
   statement?: string
+  /**
+   * The document that has (or should have) the action: docs/deployer-policy.json, or
+   * docs/deployer-policy-public-endpoints.json for an action only the public endpoints need.
+   */
+  policy: string
   code: string
   /** AWS's message, as sent. */
   message: string
@@ -105,11 +150,13 @@ export function findDenials(err: unknown): Denial[] {
     const operation = operationOf(e)
     const named = parseDeniedMessage(message)
     const action = named.action ?? (operation ? iamAction(operation) : undefined)
+    const policy = action ? policyPathOf(action) : POLICY_PATH
     const denial: Denial = {
       ...named,
       action,
       operation,
-      statement: action ? policyStatement(action) : undefined,
+      statement: action ? policyStatement(action, policy) : undefined,
+      policy,
       code: errorCode(e),
       message
     }
@@ -124,16 +171,17 @@ interface PolicyStatement {
   Action?: string | string[]
 }
 
-let policyStatements: PolicyStatement[] | undefined
+const policyStatements = new Map<string, PolicyStatement[]>()
 
-/** docs/deployer-policy.json's statements: beside the bundled action (dist/../docs) or the sources (src/aws/../../docs); none when unreadable. */
-function statements(): PolicyStatement[] {
-  if (policyStatements) return policyStatements
-  for (const url of [new URL(`../${POLICY_PATH}`, import.meta.url), new URL(`../../${POLICY_PATH}`, import.meta.url)]) {
+/** A policy document's statements: beside the bundled action (dist/../docs) or the sources (src/aws/../../docs); none when unreadable. */
+function statements(file: string): PolicyStatement[] {
+  const known = policyStatements.get(file)
+  if (known) return known
+  for (const url of [new URL(`../${file}`, import.meta.url), new URL(`../../${file}`, import.meta.url)]) {
     try {
       const policy = JSON.parse(readFileSync(fileURLToPath(url), 'utf8')) as { Statement?: PolicyStatement[] }
-      policyStatements = policy.Statement ?? []
-      return policyStatements
+      policyStatements.set(file, policy.Statement ?? [])
+      return policy.Statement ?? []
     } catch {
       // try the next place
     }
@@ -141,20 +189,32 @@ function statements(): PolicyStatement[] {
   return []
 }
 
-/** The Sid of the first statement of docs/deployer-policy.json that allows `action`. */
-export function policyStatement(action: string): string | undefined {
+/** The Sid of the first statement of `file` (by default docs/deployer-policy.json) that allows `action`. */
+export function policyStatement(action: string, file: string = POLICY_PATH): string | undefined {
   const matches = (pattern: string): boolean =>
     new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i').test(action)
-  const found = statements().find((s) => s.Effect === 'Allow' && [s.Action ?? []].flat().some(matches))
+  const found = statements(file).find((s) => s.Effect === 'Allow' && [s.Action ?? []].flat().some(matches))
   return found ? (found.Sid ?? 'without a Sid') : undefined
 }
 
-/** Where the policy is: a link into the action's own repository when the runner says which (GITHUB_ACTION_REPOSITORY, GITHUB_ACTION_REF). */
-export function policyLocation(env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * The document a denied action belongs in: docs/deployer-policy-public-endpoints.json for an
+ * action of that document the core policy does not have (only the public endpoints need it),
+ * docs/deployer-policy.json otherwise.
+ */
+export function policyPathOf(action: string): string {
+  const publicOnly =
+    PUBLIC_ENDPOINTS_ACTIONS.some((a) => a.toLowerCase() === action.toLowerCase()) &&
+    policyStatement(action, POLICY_PATH) === undefined
+  return publicOnly ? PUBLIC_ENDPOINTS_POLICY_PATH : POLICY_PATH
+}
+
+/** Where a policy document is: a link into the action's own repository when the runner says which (GITHUB_ACTION_REPOSITORY, GITHUB_ACTION_REF). */
+export function policyLocation(env: NodeJS.ProcessEnv = process.env, file: string = POLICY_PATH): string {
   const repo = env.GITHUB_ACTION_REPOSITORY
   const ref = env.GITHUB_ACTION_REF
-  if (!repo || !ref) return POLICY_PATH
-  return `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${repo}/blob/${ref}/${POLICY_PATH}`
+  if (!repo || !ref) return file
+  return `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${repo}/blob/${ref}/${file}`
 }
 
 function what(d: Denial): string {
@@ -168,16 +228,20 @@ export function explainDenial(d: Denial, env: NodeJS.ProcessEnv = process.env): 
   const failed = d.operation ? ` (${d.operation.operation} failed with ${d.code})` : ` (${d.code})`
   const head = `AWS denied ${what(d)}${who}${failed}`
   if (d.reason !== undefined && /explicit deny/i.test(d.reason)) {
-    return `${head}: ${d.reason}. A Deny wins over any Allow, so adding the permission to the role does not help: whoever manages that policy has to allow ${d.action ?? 'the call'} for this action (its full list is ${policyLocation(env)}).`
+    return `${head}: ${d.reason}. A Deny wins over any Allow, so adding the permission to the role does not help: whoever manages that policy has to allow ${d.action ?? 'the call'} for this action (its full list is ${policyLocation(env, d.policy)}).`
   }
   const because = d.reason ? `: ${d.reason}` : ''
-  const policy = policyLocation(env)
+  const policy = policyLocation(env, d.policy)
   const where = d.statement
     ? `statement ${d.statement} of ${policy} allows it`
     : d.action
       ? `${policy} does not list it either, which is a bug of the action (its policy should allow every call it makes): please report it`
       : `${policy} has every permission the action needs`
-  return `${head}${because}. The role this workflow assumes lacks it; ${where}. That policy is all the action needs for deploy, plan, destroy, drift and previews, and ${ROLE_TEMPLATE_PATH} creates a role with it in one step.`
+  const that =
+    d.policy === PUBLIC_ENDPOINTS_POLICY_PATH
+      ? `That policy is what the public endpoints of the \`domain\` input need on top of ${POLICY_PATH} (to deploy them and to destroy a stack that used them), and ${ROLE_TEMPLATE_PATH} attaches it to the role with PublicEndpoints=true.`
+      : `That policy is all the action needs for deploy, plan, destroy, drift and previews without the \`domain\` input, and ${ROLE_TEMPLATE_PATH} creates a role with it in one step.`
+  return `${head}${because}. The role this workflow assumes lacks it; ${where}. ${that}`
 }
 
 function cell(value: string): string {
@@ -188,7 +252,7 @@ function cell(value: string): string {
 export function denialsMarkdown(denials: readonly Denial[], env: NodeJS.ProcessEnv = process.env): string {
   const rows = denials.map(
     (d) =>
-      `| \`${cell(d.action ?? '?')}\` | ${d.resource ? `\`${cell(d.resource)}\`` : '-'} | ${cell(d.operation?.operation ?? '-')} | ${cell(d.reason ?? d.code)} | ${d.statement ? `\`${cell(d.statement)}\`` : 'not listed'} |`
+      `| \`${cell(d.action ?? '?')}\` | ${d.resource ? `\`${cell(d.resource)}\`` : '-'} | ${cell(d.operation?.operation ?? '-')} | ${cell(d.reason ?? d.code)} | ${d.statement ? `\`${cell(d.statement)}\`${d.policy === PUBLIC_ENDPOINTS_POLICY_PATH ? ` (${PUBLIC_ENDPOINTS_POLICY_PATH})` : ''}` : 'not listed'} |`
   )
   return (
     [
@@ -199,7 +263,12 @@ export function denialsMarkdown(denials: readonly Denial[], env: NodeJS.ProcessE
         '| --- | --- | --- | --- | --- |',
         ...rows
       ].join('\n'),
-      `Every permission the action needs (deploy, plan, destroy, drift, previews) is in [${POLICY_PATH}](${policyLocation(env)}); ${ROLE_TEMPLATE_PATH} creates an OIDC role with exactly those (\`aws cloudformation deploy\`, see the README).`
+      `Every permission the action needs (deploy, plan, destroy, drift, previews) without the \`domain\` input is in [${POLICY_PATH}](${policyLocation(env)}); ${ROLE_TEMPLATE_PATH} creates an OIDC role with exactly those (\`aws cloudformation deploy\`, see the README).`,
+      ...(denials.some((d) => d.policy === PUBLIC_ENDPOINTS_POLICY_PATH)
+        ? [
+            `The public endpoints of the \`domain\` input also need [${PUBLIC_ENDPOINTS_POLICY_PATH}](${policyLocation(env, PUBLIC_ENDPOINTS_POLICY_PATH)}): deploy the template with \`PublicEndpoints=true\` to attach it.`
+          ]
+        : [])
     ].join('\n\n') + '\n'
   )
 }
