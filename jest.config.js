@@ -8,6 +8,8 @@ export default {
   },
   testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
   testTimeout: 60000,
+  // 2 workers on CI's 2 cores: most files wait on the emulator's timers and child processes, not the CPU
+  maxWorkers: 2,
   verbose: false,
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.cjs']
 }
