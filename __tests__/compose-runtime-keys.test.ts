@@ -227,8 +227,8 @@ describe('x-hyperform of a service', () => {
         )
       })
     ).toEqual([
-      'compose.yaml:5:7 services.web.x-hyperform.aws-credential: not a setting of x-hyperform here; expected "aws-credentials"',
-      'compose.yaml:6:7 services.web.x-hyperform.x-note: not a setting of x-hyperform here; expected "aws-credentials"',
+      'compose.yaml:5:7 services.web.x-hyperform.aws-credential: not a setting of x-hyperform here; expected "aws-credentials", "health-check"',
+      'compose.yaml:6:7 services.web.x-hyperform.x-note: not a setting of x-hyperform here; expected "aws-credentials", "health-check"',
       'compose.yaml:9:36 services.api.x-hyperform.aws-credentials: must be true or false, got string "yes"'
     ])
   })

@@ -11,8 +11,10 @@ describe('createClients', () => {
       expect(client.config.customUserAgent).toEqual([[USER_AGENT]])
     }
     expect(Object.keys(clients).sort()).toEqual([
+      'acm',
       'autoScaling',
       'ec2',
+      'elb',
       'events',
       'iam',
       'lambda',

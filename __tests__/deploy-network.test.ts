@@ -13,19 +13,20 @@ beforeEach(() => {
   ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: 'vpc-d', CidrBlock: '172.31.0.0/16', IsDefault: true }] })
   ec2.on(DescribeSubnetsCommand).resolves({
     Subnets: [
-      { SubnetId: 'subnet-2', VpcId: 'vpc-d' },
-      { SubnetId: 'subnet-1', VpcId: 'vpc-d' }
+      { SubnetId: 'subnet-2', VpcId: 'vpc-d', AvailabilityZone: 'us-east-1b' },
+      { SubnetId: 'subnet-1', VpcId: 'vpc-d', AvailabilityZone: 'us-east-1a' }
     ]
   })
 })
 
 describe('resolveNetwork', () => {
-  test('without inputs it uses the default VPC and all its subnets, and the resolver is the CIDR base + 2', async () => {
+  test('without inputs it uses the default VPC and all its subnets, with their zones, and the resolver is the CIDR base + 2', async () => {
     const network = await resolveNetwork(clients, inputs())
     expect(network).toEqual({
       vpcId: 'vpc-d',
       vpcCidr: '172.31.0.0/16',
       subnetIds: ['subnet-1', 'subnet-2'],
+      subnetZones: { 'subnet-1': 'us-east-1a', 'subnet-2': 'us-east-1b' },
       resolver: '172.31.0.2'
     })
     expect(ec2.commandCalls(DescribeVpcsCommand)[0]?.args[0].input).toEqual({
