@@ -43,6 +43,7 @@ import {
   type Aws,
   type Run
 } from './helpers/e2e.js'
+import type { CallRecord } from '../emulator/types.js'
 import { startFakeGitHub, type FakeGitHub } from './helpers/github-api.js'
 
 const REGION = 'us-east-1'
@@ -94,7 +95,11 @@ function event(action: string, number: number): Record<string, string> {
   }
 }
 
-function run(pr: number, args: { action?: string; inputs?: Record<string, string> } = {}, code = 0): Promise<Run> {
+function run(
+  pr: number,
+  args: { action?: string; inputs?: Record<string, string>; killAt?: (call: CallRecord) => boolean } = {},
+  code = 0
+): Promise<Run> {
   const inputs = {
     project: PROJECT,
     region: REGION,
@@ -104,7 +109,9 @@ function run(pr: number, args: { action?: string; inputs?: Record<string, string
     'wait-timeout': '90',
     ...args.inputs
   }
-  return action({ emulator, region: REGION, workspace: work, inputs, env: event(args.action ?? 'opened', pr) }, code)
+  const env = event(args.action ?? 'opened', pr)
+  const killAt = args.killAt
+  return action({ emulator, region: REGION, workspace: work, inputs, env, ...(killAt ? { killAt } : {}) }, code)
 }
 
 async function publicRecords(): Promise<ResourceRecordSet[]> {
@@ -288,5 +295,29 @@ describe('public endpoints behind the project load balancer', () => {
     expect(at('DeleteTargetGroup')).toBeLessThan(at('DeleteLoadBalancer'))
     expect(at('DeleteListener')).toBeLessThan(at('DeleteLoadBalancer'))
     expect(at('DeleteCertificate')).toBeGreaterThan(at('DeleteListener'))
+  })
+
+  test('a first public deploy killed at its certificate, its load balancer and its rule, run again, ends with one of each', async () => {
+    const killedAt = async (operation: string): Promise<void> => {
+      await run(11, { killAt: (call) => call.operation === operation }, 137)
+    }
+    await killedAt('RequestCertificate')
+    await killedAt('CreateLoadBalancer')
+    await killedAt('CreateRule')
+    const result = await run(11)
+    expect(JSON.parse(result.outputs.urls ?? '{}')).toEqual({ wordpress: `https://${host(11)}` })
+    expect(await loadBalancers()).toHaveLength(1)
+    expect((await httpsRules()).map(hostOf)).toEqual([host(11)])
+    const groups = (await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? []
+    expect(groups).toHaveLength(1)
+    const certificates = (await acm.send(new ListCertificatesCommand({}))).CertificateSummaryList ?? []
+    expect(certificates.map((c) => c.DomainName).sort()).toEqual([`*.pr-11.${DOMAIN}`, `*.${DOMAIN}`])
+    const aliases = (await publicRecords()).filter((r) => r.Type === 'A')
+    expect(aliases.map((r) => r.Name)).toEqual([`${host(11)}.`])
+    expect(operations(writesOf((await run(11, { action: 'synchronize' })).calls))).toEqual([])
+
+    await run(11, { action: 'closed' })
+    expect(await loadBalancers()).toEqual([])
+    expect((await acm.send(new ListCertificatesCommand({}))).CertificateSummaryList ?? []).toEqual([])
   })
 })
