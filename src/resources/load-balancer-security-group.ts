@@ -1,12 +1,12 @@
 /** The load balancer's security group: HTTPS and HTTP from anywhere; the instances' public ports open only to it. */
-import { CreateTagsCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2'
+import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2'
 import { wrap } from '../aws/errors.js'
 import { ingressKey } from '../container-ports.js'
 import { TAGS, loadBalancerSecurityGroupName } from '../names.js'
 import type { IngressRule } from '../state.js'
 import { readLoadBalancer, publicReads } from './load-balancer.js'
-import { authorize, createGroup, deleteGroup, ingressHash, ingressOf, missingRules, revoke } from './security-group.js'
-import { tagList, tagMap, type KindOps, type Removal, type Upsert } from './kind.js'
+import { createGroup, deleteGroup, ingressHash, ingressOf, updateIngress } from './security-group.js'
+import { tagMap, type KindOps, type Removal, type Upsert } from './kind.js'
 
 export interface DesiredLoadBalancerSecurityGroup {
   name: string
@@ -114,18 +114,7 @@ export const loadBalancerSecurityGroup: KindOps<'load-balancer-security-group'> 
     if (change.action === 'noop' && have) return have.id
     let id: string
     if (change.action === 'update' && have) {
-      const wanted = new Set(sg.ingress.map(ingressKey))
-      await Promise.all([
-        authorize(e, have.id, missingRules(sg.ingress, have.ingress)),
-        revoke(
-          e,
-          have.id,
-          have.ingress.filter((r) => !wanted.has(ingressKey(r)))
-        )
-      ])
-      await e.send(
-        new CreateTagsCommand({ Resources: [have.id], Tags: tagList({ [TAGS.configHash]: ingressHash(sg.ingress) }) })
-      )
+      await updateIngress(e, have, sg.ingress, ingressHash(sg.ingress))
       id = have.id
     } else {
       id = await createGroup(e, sg)

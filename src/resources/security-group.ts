@@ -168,6 +168,25 @@ export async function createGroup(aws: Aws, sg: DesiredSecurityGroup, hash = ing
   return id
 }
 
+/** Makes an existing group's ingress the wanted rules (adds what lacks, revokes the rest), then tags their hash. */
+export async function updateIngress(
+  aws: Aws,
+  have: { id: string; ingress: IngressRule[] },
+  want: IngressRule[],
+  hash: string
+): Promise<void> {
+  const wanted = new Set(want.map(ingressKey))
+  await Promise.all([
+    authorize(aws, have.id, missingRules(want, have.ingress)),
+    revoke(
+      aws,
+      have.id,
+      have.ingress.filter((r) => !wanted.has(ingressKey(r)))
+    )
+  ])
+  await aws.send(new CreateTagsCommand({ Resources: [have.id], Tags: tagList({ [TAGS.configHash]: hash }) }))
+}
+
 /**
  * Deletes a group once no network interface or other group's rule uses it: DependencyViolation is
  * retried meanwhile (instances going, a load balancer's interfaces lingering). False: already gone.
@@ -264,21 +283,7 @@ export const securityGroup: KindOps<'security-group'> = {
       : change.desired
     let id: string
     if (change.action === 'update' && have) {
-      const wanted = new Set(sg.ingress.map(ingressKey))
-      await Promise.all([
-        authorize(e, have.id, missingRules(sg.ingress, have.ingress)),
-        revoke(
-          e,
-          have.id,
-          have.ingress.filter((r) => !wanted.has(ingressKey(r)))
-        )
-      ])
-      await e.send(
-        new CreateTagsCommand({
-          Resources: [have.id],
-          Tags: tagList({ [TAGS.configHash]: ingressHash(change.desired.ingress) })
-        })
-      )
+      await updateIngress(e, have, sg.ingress, ingressHash(change.desired.ingress))
       id = have.id
     } else {
       id = await createGroup(e, sg, ingressHash(change.desired.ingress))
