@@ -39,6 +39,7 @@ test('a spot reclaim reaches the function through the queue in batches, and the 
   const before = await stackView(suite.aws, WP)
   const spot = before.instances.find((i) => i.service === 'wordpress' && i.spot)
   suite.emulator.resetCalls()
+  suite.emulator.cloud.simulation.spotReclaimDelayMs = 0
   await suite.emulator.spotInterrupt(spot?.id ?? '')
   await suite.emulator.waitIdle()
   const view = await stackView(suite.aws, WP)

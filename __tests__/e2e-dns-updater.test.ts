@@ -367,6 +367,7 @@ beforeAll(async () => {
     // A new instance's container passes the launch gate after 20 ms (default 500): the churn's waits
     // for the emulator to settle wait for launches, and there are dozens of them.
     simulation: {
+      spotReclaimDelayMs: 0,
       launchDelayMs: 10,
       terminateDelayMs: 10,
       functionPendingMs: 20,

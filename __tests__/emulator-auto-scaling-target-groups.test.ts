@@ -63,6 +63,7 @@ let seq = 0
 beforeAll(async () => {
   emu = await startEmulator({
     simulation: {
+      spotReclaimDelayMs: 0,
       launchDelayMs: 5,
       terminateDelayMs: 5,
       launchRetryMs: 30,

@@ -42,7 +42,9 @@ let ec2: EC2Client
 let asg: AutoScalingClient
 
 beforeAll(async () => {
-  emu = await startEmulator({ simulation: { launchDelayMs: 5, terminateDelayMs: 5, launchRetryMs: 30 } })
+  emu = await startEmulator({
+    simulation: { launchDelayMs: 5, terminateDelayMs: 5, launchRetryMs: 30, spotReclaimDelayMs: 0 }
+  })
   ec2 = new EC2Client(sdkConfig(emu))
   asg = new AutoScalingClient(sdkConfig(emu))
 })

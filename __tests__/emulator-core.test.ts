@@ -25,7 +25,7 @@ import { sdkConfig } from '../emulator/testing.js'
 let emu: Emulator
 
 beforeAll(async () => {
-  emu = await startEmulator({ simulation: { launchDelayMs: 5, terminateDelayMs: 5 } })
+  emu = await startEmulator({ simulation: { launchDelayMs: 5, terminateDelayMs: 5, spotReclaimDelayMs: 0 } })
 })
 
 afterAll(async () => {

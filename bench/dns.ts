@@ -236,7 +236,7 @@ async function measureChurn(
 const TERMINATE_DELAY_MS = 1000
 
 export async function dnsBench(options: DnsOptions, log: (line: string) => void): Promise<DnsFigures> {
-  const emu = await startEmulator({ simulation: { terminateDelayMs: TERMINATE_DELAY_MS } })
+  const emu = await startEmulator({ simulation: { terminateDelayMs: TERMINATE_DELAY_MS, spotReclaimDelayMs: 0 } })
   const workspace = mkdtempSync(path.join(tmpdir(), 'hyperform-bench-dns-'))
   const stack = 'st-churn'
   try {

@@ -479,6 +479,7 @@ function emulatorOptions(): Parameters<typeof startEmulator>[0] {
   return {
     rateLimits: true,
     simulation: {
+      spotReclaimDelayMs: 0,
       lambdaConcurrency: s.lambdaConcurrency,
       sqsTimeScale: s.sqsTimeScale,
       launchDelayMs: s.launchDelayMs,

@@ -21,6 +21,7 @@ export const USAGE = `usage: npm run emulator -- [options]
   --launch-delay-ms N             pending -> running
   --terminate-delay-ms N          shutting-down -> terminated
   --no-spot-capacity              spot launches fail (ASGs keep retrying)
+  --spot-reclaim-delay-ms N       a spot interruption's warning -> reclaim (default 120000, AWS's two minutes)
   --put-targets-failure-rate R    0..1 share of PutTargets entries reported as failed
   --route53-one-change-at-a-time  a change while the zone's last one is PENDING fails (PriorRequestNotComplete)
   --route53-sync-ms N             Route 53 changes stay PENDING for N ms
@@ -60,6 +61,7 @@ const OPTIONS = {
   seed: { type: 'string' },
   'launch-delay-ms': { type: 'string' },
   'terminate-delay-ms': { type: 'string' },
+  'spot-reclaim-delay-ms': { type: 'string' },
   'rate-limits': { type: 'boolean' },
   'no-spot-capacity': { type: 'boolean' },
   'put-targets-failure-rate': { type: 'string' },
@@ -141,6 +143,7 @@ export function optionsFromArgs(args: string[]): EmulatorOptions {
   const simulation = {
     launchDelayMs: num(values, 'launch-delay-ms'),
     terminateDelayMs: num(values, 'terminate-delay-ms'),
+    spotReclaimDelayMs: num(values, 'spot-reclaim-delay-ms'),
     route53SyncMs: num(values, 'route53-sync-ms'),
     functionPendingMs: num(values, 'function-pending-ms'),
     refreshStartDelayMs: num(values, 'refresh-start-delay-ms'),

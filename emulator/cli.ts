@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   console.log(`  export AWS_ENDPOINT_URL=${emulator.endpoint}`)
   console.log('  export AWS_ACCESS_KEY_ID=AKIAEMULATOR AWS_SECRET_ACCESS_KEY=emulator AWS_REGION=us-east-1')
   console.log(
-    `Control API: ${emulator.endpoint}/_emulator/{calls,calls/reset,idle,faults,simulation,state,instances/<id>/terminate,instances/<id>/spot-interrupt,schedules,schedules/<rule>/fire,events/metrics,images,containers,instances/<id>/container,instances/<id>/container/health}`
+    `Control API: ${emulator.endpoint}/_emulator/{calls,calls/reset,idle,faults,simulation,state,instances/<id>/terminate,instances/<id>/spot-interrupt,instances/<id>/rebalance,schedules,schedules/<rule>/fire,events/metrics,images,containers,instances/<id>/container,instances/<id>/container/health}`
   )
   const shutdown = (): void => {
     void emulator.stop().then(() => process.exit(0))

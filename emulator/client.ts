@@ -41,6 +41,11 @@ export class EmulatorClient {
     await this.request('POST', `instances/${encodeURIComponent(instanceId)}/spot-interrupt`)
   }
 
+  /** Sends a spot instance an EC2 instance rebalance recommendation (event, IMDS, Capacity Rebalancing). */
+  async rebalance(instanceId: string): Promise<void> {
+    await this.request('POST', `instances/${encodeURIComponent(instanceId)}/rebalance`)
+  }
+
   faults(): Promise<FaultSettings> {
     return this.request('GET', 'faults')
   }

@@ -43,8 +43,10 @@ export interface Emulator {
   waitIdle(): Promise<void>
   /** Terminates an instance from outside (its ASG replaces it). */
   terminateInstance(instanceId: string): void
-  /** Interrupts a spot instance (shutting-down -> terminated; its ASG replaces it). */
+  /** Interrupts a spot instance: the interruption warning now, the reclaim (shutting-down -> terminated; its ASG replaces it) after spotReclaimDelayMs. */
   spotInterrupt(instanceId: string): void
+  /** Sends a spot instance a rebalance recommendation (event, IMDS; Capacity Rebalancing replaces it). */
+  rebalance(instanceId: string): void
   /** Changes fault settings; returns the settings now in force. */
   setFaults(partial: Partial<FaultSettings>): FaultSettings
   /** A JSON-able dump of every module's state (as GET /_emulator/state). */
@@ -162,6 +164,7 @@ function createHandle(ctx: CoreContext, server: Server, port: number): Emulator 
     waitIdle: () => cloud.waitIdle(),
     terminateInstance: (id) => controls().terminateInstance(id),
     spotInterrupt: (id) => controls().spotInterrupt(id),
+    rebalance: (id) => controls().rebalance(id),
     setFaults: (partial) => cloud.setFaults(partial),
     state: () => stateDump(ctx),
     pause: (holds) => cloud.pause(holds),

@@ -134,6 +134,11 @@ export interface SimulationSettings {
   functionPendingMs: number
   /** Route 53 changes stay PENDING this long before INSYNC, ms (default 0). */
   route53SyncMs?: number
+  /**
+   * A spot interruption: from the interruption warning (EventBridge event, IMDS spot/instance-action) to the
+   * reclaim (shutting-down -> terminated), ms (default 120000, AWS's two minutes). Tracked by waitIdle.
+   */
+  spotReclaimDelayMs?: number
   /** How long an ASG waits before retrying a failed launch, ms (default 1000). Not tracked by waitIdle. */
   launchRetryMs?: number
   /** Instance refreshes stay Pending this long before replacing anything, ms (default 0; AWS takes seconds to minutes). */

@@ -64,7 +64,9 @@ async function converge(args: {
 
 async function main(): Promise<void> {
   if (!existsSync(ACTION)) throw new Error('dist/index.js is missing: run npm run bundle')
-  const cloud = await startEmulator({ simulation: { launchDelayMs: 400, terminateDelayMs: 400 } })
+  const cloud = await startEmulator({
+    simulation: { launchDelayMs: 400, terminateDelayMs: 400, spotReclaimDelayMs: 0 }
+  })
   try {
     console.log(
       `Emulator listening on ${cloud.endpoint}\n\n$ node dist/index.js   (project prj-demo, stack st-wordpress, ${REGION})\n`

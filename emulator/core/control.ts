@@ -32,6 +32,7 @@ function instanceRoute(ctx: ControlContext, id: string, action: string): Emulato
   if (!controls) return json(501, { error: 'no EC2 module' })
   if (action === 'terminate') controls.terminateInstance(id)
   else if (action === 'spot-interrupt') controls.spotInterrupt(id)
+  else if (action === 'rebalance') controls.rebalance(id)
   else return json(404, { error: `unknown instance action ${action}` })
   return json(200, { instanceId: id, action })
 }

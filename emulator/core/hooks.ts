@@ -4,8 +4,10 @@ import type { Cloud, EmulatorResponse } from '../types.js'
 export interface InstanceControls {
   /** Terminates an instance as if from outside (console, health check). */
   terminateInstance(instanceId: string): void
-  /** Interrupts a spot instance: it goes shutting-down -> terminated. */
+  /** Interrupts a spot instance: the interruption warning now, shutting-down -> terminated after spotReclaimDelayMs. */
   spotInterrupt(instanceId: string): void
+  /** Sends a spot instance an EC2 instance rebalance recommendation. */
+  rebalance(instanceId: string): void
 }
 
 const controls = new WeakMap<Cloud, InstanceControls>()

@@ -466,6 +466,8 @@ const AUTOSCALING: Record<string, Rule> = {
   CreateOrUpdateTags: (r) => groupsOfTags(r, 'autoscaling:CreateOrUpdateTags'),
   DeleteTags: (r) => groupsOfTags(r, 'autoscaling:DeleteTags'),
   TerminateInstanceInAutoScalingGroup: asgOfInstance('autoscaling:TerminateInstanceInAutoScalingGroup'),
+  EnterStandby: asgByName('autoscaling:EnterStandby'),
+  ExitStandby: asgByName('autoscaling:ExitStandby'),
   AttachLoadBalancerTargetGroups: asgWithTargetGroups('autoscaling:AttachLoadBalancerTargetGroups'),
   DetachLoadBalancerTargetGroups: asgWithTargetGroups('autoscaling:DetachLoadBalancerTargetGroups'),
   DescribeLoadBalancerTargetGroups: any('autoscaling:DescribeLoadBalancerTargetGroups'),

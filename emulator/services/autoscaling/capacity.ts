@@ -10,8 +10,27 @@ export function onDemandTarget(group: GroupRecord): number {
   return base + Math.ceil((above * onDemandPercentage) / 100)
 }
 
+/** Members that count toward capacity: not Terminating, not in (or entering) Standby. */
 export function liveMembers(group: GroupRecord): Member[] {
-  return [...group.members.values()].filter((m) => m.lifecycle !== 'Terminating')
+  return [...group.members.values()].filter(
+    (m) => m.lifecycle !== 'Terminating' && m.lifecycle !== 'EnteringStandby' && m.lifecycle !== 'Standby'
+  )
+}
+
+/** In Standby or entering it: part of the group, out of service, not counted toward desired capacity. */
+export function inStandby(m: Member): boolean {
+  return m.lifecycle === 'EnteringStandby' || m.lifecycle === 'Standby'
+}
+
+/**
+ * Capacity Rebalancing's launch-before-terminate: one extra instance per live member awaiting its replacement,
+ * at most up to the maximum size plus 10% of desired capacity (at least one instance), as AWS allows.
+ */
+export function rebalanceExtra(group: GroupRecord): number {
+  const waiting = liveMembers(group).filter((m) => m.rebalancing).length
+  if (waiting === 0) return 0
+  const ceiling = group.maxSize + Math.max(1, Math.floor(group.desired / 10))
+  return Math.max(0, Math.min(waiting, ceiling - group.desired - group.surge))
 }
 
 /** Whether the next launch should be spot. */

@@ -11,7 +11,7 @@ import { findTemplate, resolveVersion } from '../ec2/launch-templates.js'
 import { findGroup } from '../ec2/security-groups.js'
 import { ec2World } from '../ec2/model.js'
 import type { Ec2World, InstanceRecord } from '../ec2/model.js'
-import { liveMembers, nextIsSpot, pickSubnet, pickVictim } from './capacity.js'
+import { inStandby, liveMembers, nextIsSpot, pickSubnet, pickVictim, rebalanceExtra } from './capacity.js'
 import { LAUNCHING } from './model.js'
 import type { GroupRecord, LaunchConfig, Member, PendingAction } from './model.js'
 import { autoscalingEvent } from './events.js'
@@ -32,6 +32,7 @@ export class Fleet {
   constructor(readonly cloud: Cloud) {
     this.ec2 = ec2World(cloud)
     this.ec2.stateListeners.push((instance) => this.onInstanceState(instance))
+    this.ec2.spotSignalListeners.push((instance, signal) => this.onSpotSignal(instance, signal))
     onStop(cloud, () => {
       this.stopped = true
       for (const timer of this.retrying.values()) clearTimeout(timer)
@@ -89,11 +90,7 @@ export class Fleet {
     return { 'Subnet ID': member.subnetId, 'Availability Zone': member.availabilityZone }
   }
 
-  private endActivity(
-    activity: Activity | undefined,
-    status: 'Successful' | 'Cancelled' | 'Failed',
-    message?: string
-  ): void {
+  endActivity(activity: Activity | undefined, status: 'Successful' | 'Cancelled' | 'Failed', message?: string): void {
     if (!activity) return
     activity.StatusCode = status
     activity.Progress = 100
@@ -140,9 +137,51 @@ export class Fleet {
     return group.refreshConfig ?? { template: group.template, ...(group.mixed ? { mixed: group.mixed } : {}) }
   }
 
-  /** How many live members the reconciler keeps: desired, plus a refresh's launch-before-terminate surge. */
+  /**
+   * How many live members the reconciler keeps: desired, plus a refresh's launch-before-terminate surge, plus
+   * Capacity Rebalancing's replacements of members at risk.
+   */
   target(group: GroupRecord): number {
-    return group.desired + group.surge
+    return group.desired + group.surge + rebalanceExtra(group)
+  }
+
+  private memberOf(instance: InstanceRecord): { group: GroupRecord; member: Member } | undefined {
+    const name = instance.tags[GROUP_NAME_TAG]
+    const group = name ? this.groups.get(this.key(instance.region, name)) : undefined
+    const member = group?.members.get(instance.instanceId)
+    return group && member ? { group, member } : undefined
+  }
+
+  /**
+   * Capacity Rebalancing (CapacityRebalance: true): a spot member in service that gets a rebalance recommendation
+   * or an interruption warning is replaced: a new instance is launched through the normal launch path, and the
+   * old member is terminated once the new one is InService (or earlier by EC2's reclaim).
+   */
+  private onSpotSignal(instance: InstanceRecord, signal: 'rebalance' | 'interruption'): void {
+    const found = this.memberOf(instance)
+    if (!found) return
+    const { group, member } = found
+    if (!group.capacityRebalance || group.deleting || !member.spot || member.lifecycle !== 'InService') return
+    if (member.rebalancing) return
+    member.rebalancing = signal
+    this.schedule(group)
+  }
+
+  /** A new member is InService: the oldest member awaiting a Capacity Rebalancing replacement is terminated. */
+  private finishRebalance(group: GroupRecord, replacement: Member): void {
+    if (replacement.rebalancing) return
+    const old = [...group.members.values()]
+      .filter((m) => m.rebalancing && m.lifecycle === 'InService')
+      .sort((a, b) => a.launchedAt - b.launchedAt)[0]
+    if (!old) return
+    this.terminateMember(
+      group,
+      old,
+      old.rebalancing === 'interruption'
+        ? 'an instance was taken out of service in response to an EC2 Spot Instance interruption notice.'
+        : 'an instance was taken out of service in response to an EC2 instance rebalance recommendation.'
+    )
+    this.schedule(group)
   }
 
   private launchHooks(group: GroupRecord): string[] {
@@ -151,7 +190,7 @@ export class Fleet {
   }
 
   /** The instance is running: InService, or Pending:Wait while the group has launch hooks. */
-  private onRunning(group: GroupRecord, member: Member): void {
+  onRunning(group: GroupRecord, member: Member): void {
     const hooks = this.launchHooks(group)
     if (hooks.length === 0) {
       this.inService(group, member)
@@ -263,16 +302,17 @@ export class Fleet {
     this.registerMember(group, member)
     this.endActivity(member.launchActivity, 'Successful')
     this.activityEvent(group, 'EC2 Instance Launch Successful', member, member.launchActivity)
+    this.finishRebalance(group, member)
   }
 
   private onInstanceState(instance: InstanceRecord): void {
-    const name = instance.tags[GROUP_NAME_TAG]
-    const group = name ? this.groups.get(this.key(instance.region, name)) : undefined
-    const member = group?.members.get(instance.instanceId)
-    if (!group || !member) return
+    const found = this.memberOf(instance)
+    if (!found) return
+    const { group, member } = found
     if (instance.state === 'running' && member.lifecycle === 'Pending') this.onRunning(group, member)
     if (instance.state === 'shutting-down' && member.lifecycle !== 'Terminating') {
-      if (member.lifecycle !== 'InService') {
+      // a Standby member terminated by EC2 leaves the group (it was not counted toward desired capacity)
+      if (member.lifecycle !== 'InService' && !inStandby(member)) {
         member.abandoned = `The instance was terminated before it was in service (${instance.stateReason?.code ?? 'unknown'}).`
         if (member.refreshId !== undefined && member.refreshId === group.refreshing)
           group.refreshFailure = `Replacement instance ${member.instanceId} did not launch: ${member.abandoned}`
@@ -446,7 +486,7 @@ export class Fleet {
   /** Terminates a member on behalf of the group. */
   terminateMember(group: GroupRecord, member: Member, cause: string): void {
     this.clearActions(member)
-    if (member.lifecycle !== 'InService' && !member.abandoned) {
+    if (member.lifecycle !== 'InService' && !inStandby(member) && !member.abandoned) {
       member.abandoned = 'The instance was terminated before it was in service.'
       this.endActivity(member.launchActivity, 'Cancelled', member.abandoned)
     }

@@ -4,6 +4,8 @@ import type {
   AttachTrafficSourcesType,
   DescribeLoadBalancerTargetGroupsRequest,
   DescribeTrafficSourcesRequest,
+  EnterStandbyQuery,
+  ExitStandbyQuery,
   DetachLoadBalancerTargetGroupsType,
   DetachTrafficSourcesType,
   AutoScalingGroupNamesType,
@@ -36,6 +38,7 @@ import { tagDescriptions } from './output.js'
 import { cancelInstanceRefresh, rollbackInstanceRefresh, startInstanceRefresh } from './refresh.js'
 import * as hooks from './hooks.js'
 import * as targetGroups from './target-groups.js'
+import { enterStandby, exitStandby } from './standby.js'
 import { autoscalingError } from './errors.js'
 import { AUTOSCALING_SERVICE_LINKED_ROLE, ensureServiceLinkedRole } from '../iam/service-linked.js'
 
@@ -123,6 +126,10 @@ export function handlers(fleet: Fleet): Record<string, QueryHandler> {
       describeRefreshes(fleet, c.region, i),
     DescribeScalingActivities: (i: DescribeScalingActivitiesType, c: QueryContext) =>
       groups.describeActivities(fleet, c.region, i),
+    EnterStandby: (i: EnterStandbyQuery, c: QueryContext) =>
+      enterStandby(fleet, groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName), i),
+    ExitStandby: (i: ExitStandbyQuery, c: QueryContext) =>
+      exitStandby(fleet, groups.findGroupRecord(fleet, c.region, i.AutoScalingGroupName), i),
     TerminateInstanceInAutoScalingGroup: (i: TerminateInstanceInAutoScalingGroupType, c: QueryContext) =>
       terminateInGroup(fleet, c.region, i),
     AttachLoadBalancerTargetGroups: (i: AttachLoadBalancerTargetGroupsType, c: QueryContext) =>

@@ -22,7 +22,8 @@ export interface GroupTag {
   propagateAtLaunch: boolean
 }
 
-export type MemberLifecycle = 'Pending' | 'Pending:Wait' | 'Pending:Proceed' | 'InService' | 'Terminating'
+export type MemberLifecycle =
+  'Pending' | 'Pending:Wait' | 'Pending:Proceed' | 'InService' | 'Terminating' | 'EnteringStandby' | 'Standby'
 
 export const LAUNCHING = 'autoscaling:EC2_INSTANCE_LAUNCHING'
 export const TERMINATING = 'autoscaling:EC2_INSTANCE_TERMINATING'
@@ -77,6 +78,11 @@ export interface Member {
   refreshId?: string
   /** Set when its launch was abandoned by a lifecycle hook. */
   abandoned?: string
+  /**
+   * Capacity Rebalancing: set when the spot instance got a rebalance recommendation or an interruption warning;
+   * the group launches a replacement and terminates this member once a new one is InService.
+   */
+  rebalancing?: 'rebalance' | 'interruption'
 }
 
 export interface GroupRecord {

@@ -35,12 +35,12 @@ import type { QueryContext, QueryHandler } from '../../protocols/query.js'
 import * as net from './describe-network.js'
 import * as routes from './routes.js'
 import { describeInstances, instanceState, runInstances, terminateInstance, terminateInstances } from './instances.js'
+import { rebalanceRecommendation, spotInterrupt } from './spot.js'
 import * as lt from './launch-templates.js'
 import * as sg from './security-groups.js'
 import { createTags, deleteTags } from './tags.js'
 import type { Ec2World } from './model.js'
 import { AwsError } from '../../types.js'
-import { ec2Error } from './errors.js'
 
 const ok = { Return: true }
 
@@ -108,14 +108,8 @@ export function registerControls(w: Ec2World): void {
         code: 'Client.UserInitiatedShutdown',
         message: 'Client.UserInitiatedShutdown: User initiated shutdown'
       }),
-    spotInterrupt: (id) => {
-      const instance = find(id)
-      if (!instance.spot) throw ec2Error('InvalidParameterValue', `${id} is not a spot instance`)
-      terminateInstance(w, instance, {
-        code: 'Server.SpotInstanceTermination',
-        message: 'Server.SpotInstanceTermination: Spot instance termination'
-      })
-    }
+    spotInterrupt: (id) => spotInterrupt(w, find(id)),
+    rebalance: (id) => rebalanceRecommendation(w, find(id))
   })
 }
 

@@ -54,6 +54,13 @@ export function registerImds(world: Ec2World): void {
         : undefined,
       'meta-data/mac': '0e:00:00:00:00:01'
     }
+    // spot signals (EC2 User Guide): 404 until EC2 sent one
+    if (path === 'meta-data/spot/instance-action')
+      return i.spotInstanceAction ? text(200, JSON.stringify(i.spotInstanceAction)) : text(404, 'Not Found')
+    if (path === 'meta-data/events/recommendations/rebalance')
+      return i.rebalanceNoticeTime
+        ? text(200, JSON.stringify({ noticeTime: i.rebalanceNoticeTime }))
+        : text(404, 'Not Found')
     if (path in fixed) {
       const v = fixed[path]
       return v === undefined ? text(404, 'Not Found') : text(200, v)

@@ -75,6 +75,10 @@ export interface InstanceRecord {
   data: ResponseLaunchTemplateData
   /** The instance profile it was launched with (its ARN and id, as DescribeInstances shows them). */
   iamInstanceProfile?: { arn: string; id: string; name: string }
+  /** Set by a spot interruption warning: IMDS meta-data/spot/instance-action (the reclaim's ISO time). */
+  spotInstanceAction?: { action: 'terminate'; time: string }
+  /** Set by a rebalance recommendation: IMDS meta-data/events/recommendations/rebalance. */
+  rebalanceNoticeTime?: string
 }
 
 export interface LaunchRequest {
@@ -95,6 +99,8 @@ export class Ec2World {
   private publicIps = 0
   /** Called for every instance state change (after the bus). */
   readonly stateListeners: ((instance: InstanceRecord) => void)[] = []
+  /** Called when a spot instance gets a rebalance recommendation or an interruption warning (Auto Scaling's Capacity Rebalancing). */
+  readonly spotSignalListeners: ((instance: InstanceRecord, signal: 'rebalance' | 'interruption') => void)[] = []
 
   constructor(readonly cloud: Cloud) {
     this.network = new Network(cloud, (vpc) => this.onNewVpc(vpc))
