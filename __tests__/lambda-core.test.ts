@@ -477,3 +477,45 @@ describe('parseEvent', () => {
     expect(parseEvent({ detail: 'x' })).toBeUndefined()
   })
 })
+
+describe('spot warnings', () => {
+  test('both warnings name their instance with a state of their own, which no EC2 state spells', () => {
+    expect(
+      parseEvent({
+        source: 'aws.ec2',
+        'detail-type': 'EC2 Spot Instance Interruption Warning',
+        detail: { 'instance-id': 'i-1', 'instance-action': 'terminate' }
+      })
+    ).toEqual({ instanceId: 'i-1', state: 'interruption-warning' })
+    expect(
+      parseEvent({
+        source: 'aws.ec2',
+        'detail-type': 'EC2 Instance Rebalance Recommendation',
+        detail: { 'instance-id': 'i-2' }
+      })
+    ).toEqual({ instanceId: 'i-2', state: 'rebalance-recommendation' })
+  })
+
+  test('a warned instance leaves the record at once, though its group still has it in service and its tag is not read yet', () => {
+    const decision = planFor(
+      { instanceId: 'i-1', state: 'interruption-warning' },
+      [instance('i-1', 'running', '10.0.0.1'), instance('i-2', 'running', '10.0.0.2')],
+      [record(['10.0.0.1', '10.0.0.2'])]
+    )
+    expect(decision).toMatchObject({ action: 'upsert', next: { values: ['10.0.0.2'] } })
+  })
+
+  test('an instance tagged leaving is never listed again, whatever later event recomputes its service', () => {
+    const leaving = instance('i-1', 'running', '10.0.0.1', {
+      ...serviceTags(stack, 'db'),
+      ...IN_GROUP,
+      [TAGS.leaving]: 'rebalance-recommendation'
+    })
+    const decision = planFor(
+      { instanceId: 'i-3', state: 'running' },
+      [leaving, instance('i-3', 'running', '10.0.0.3')],
+      [record(['10.0.0.1'])]
+    )
+    expect(decision).toMatchObject({ action: 'upsert', next: { values: ['10.0.0.3'] } })
+  })
+})

@@ -139,6 +139,7 @@ describe('buildDesired', () => {
   test('the role policy allows record changes on its own zone only and logs on its own log group only', () => {
     const doc = rolePolicyDocument({
       partition: 'aws',
+      project: 'prj-demo',
       zoneId: '/hostedzone/Z123',
       logGroupArn: 'arn:aws:logs:us-east-1:1:log-group:/aws/lambda/f',
       queueArn: 'arn:aws:sqs:us-east-1:1:f'
@@ -165,14 +166,19 @@ describe('buildDesired', () => {
     })
   })
 
-  test('the rule pattern is canonical JSON for EC2 state changes and Auto Scaling launches, so a re-run compares equal', () => {
+  test('the rule pattern is canonical JSON for EC2 state changes, Auto Scaling launches and the spot warnings, so a re-run compares equal', () => {
     expect(desired.project.rule.eventPattern).toBe(eventPattern())
     expect(JSON.parse(eventPattern())).toEqual({
-      'detail-type': ['EC2 Instance State-change Notification', 'EC2 Instance Launch Successful'],
+      'detail-type': [
+        'EC2 Instance State-change Notification',
+        'EC2 Instance Launch Successful',
+        'EC2 Spot Instance Interruption Warning',
+        'EC2 Instance Rebalance Recommendation'
+      ],
       source: ['aws.ec2', 'aws.autoscaling']
     })
     expect(eventPattern()).toBe(
-      '{"detail-type":["EC2 Instance State-change Notification","EC2 Instance Launch Successful"],"source":["aws.ec2","aws.autoscaling"]}'
+      '{"detail-type":["EC2 Instance State-change Notification","EC2 Instance Launch Successful","EC2 Spot Instance Interruption Warning","EC2 Instance Rebalance Recommendation"],"source":["aws.ec2","aws.autoscaling"]}'
     )
     expect(canonicalJson(JSON.parse(JSON.stringify({ b: 1, a: { d: 1, c: 2 } })))).toBe('{"a":{"c":2,"d":1},"b":1}')
   })

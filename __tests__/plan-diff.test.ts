@@ -2,7 +2,7 @@
 import { KINDS } from '../src/resources/index.js'
 import { countWrites, destroyPlan, diff, summarizePlan } from '../src/plan.js'
 import type { Change, CurrentState } from '../src/state.js'
-import { PREVIOUS_EVENT_PATTERN } from '../src/resources/event-rule.js'
+import { PREVIOUS_EVENT_PATTERN, LAUNCHES_EVENT_PATTERN } from '../src/resources/event-rule.js'
 import { currentFrom, desiredFor, svc, wordpress } from './helpers/deploy-fixtures.js'
 
 const active = (changes: Change[]): string[] =>
@@ -206,8 +206,22 @@ describe('diff', () => {
     expect(change?.drift).toBeUndefined()
     expect(change?.action === 'update' && JSON.parse(change.desired.eventPattern)).toEqual({
       source: ['aws.ec2', 'aws.autoscaling'],
-      'detail-type': ['EC2 Instance State-change Notification', 'EC2 Instance Launch Successful']
+      'detail-type': [
+        'EC2 Instance State-change Notification',
+        'EC2 Instance Launch Successful',
+        'EC2 Spot Instance Interruption Warning',
+        'EC2 Instance Rebalance Recommendation'
+      ]
     })
+    // the version before the spot warnings: an upgrade too
+    const launches = currentFrom(desired)
+    launches.rule = { ...launches.rule!, eventPattern: LAUNCHES_EVENT_PATTERN }
+    const gains = diff(desired, launches).changes.find((c) => c.kind === 'event-rule')
+    expect([gains?.action, gains?.reason, gains?.drift]).toEqual([
+      'update',
+      'eventPattern gains the spot interruption warning and the rebalance recommendation',
+      undefined
+    ])
     // as AWS returns it after the PutRule: the plan of the re-run is a noop
     const after = currentFrom(desired)
     expect(diff(desired, after).changes.find((c) => c.kind === 'event-rule')).toMatchObject({ action: 'noop' })
@@ -225,18 +239,29 @@ describe('diff', () => {
     })
   })
 
-  test('a role policy of earlier versions (no group member reads) gains autoscaling:DescribeAutoScalingInstances as an upgrade', () => {
+  test('role policies of earlier versions (no group member reads, no spot warnings) are upgraded, not drift', () => {
     const desired = desiredFor()
-    const current = currentFrom(desired)
-    const document = current.rolePolicy!.document as { Statement: { Sid?: string }[] }
-    current.rolePolicy = {
-      ...current.rolePolicy!,
-      document: { ...document, Statement: document.Statement.filter((s) => s.Sid !== 'ReadGroupMembers') }
+    const lacking = (sids: string[]): ReturnType<typeof currentFrom> => {
+      const current = currentFrom(desired)
+      const document = current.rolePolicy!.document as { Statement: { Sid?: string }[] }
+      current.rolePolicy = {
+        ...current.rolePolicy!,
+        document: { ...document, Statement: document.Statement.filter((s) => !sids.includes(s.Sid ?? '')) }
+      }
+      return current
     }
-    const change = diff(desired, current).changes.find((c) => c.kind === 'role-policy')
+    const spot = ['MarkWarnedInstancesLeaving', 'ReplaceInstancesWarnedOfReclaim']
+    const change = diff(desired, lacking(['ReadGroupMembers', ...spot])).changes.find((c) => c.kind === 'role-policy')
     expect(change).toMatchObject({ action: 'update', fields: ['document'] })
-    expect(change?.reason).toContain('autoscaling:DescribeAutoScalingInstances')
+    expect(change?.reason).toContain('the group reads and the spot warnings')
     expect(change?.drift).toBeUndefined()
+    const before = diff(desired, lacking(spot)).changes.find((c) => c.kind === 'role-policy')
+    expect([before?.reason, before?.drift]).toEqual([
+      'policy document gains ec2:CreateTags and autoscaling:EnterStandby (spot warnings)',
+      undefined
+    ])
+    // lacking a statement no version lacked: drift
+    expect(diff(desired, lacking(['WriteRecords'])).changes.find((c) => c.kind === 'role-policy')?.drift).toBe(true)
     expect(diff(desired, currentFrom(desired)).changes.find((c) => c.kind === 'role-policy')).toMatchObject({
       action: 'noop'
     })

@@ -39,6 +39,20 @@ export const IN_SERVICE = 'InService'
 /** The detail-type of Auto Scaling's event for an instance that finished launching (its launch hook completed). */
 export const LAUNCH_SUCCESSFUL = 'EC2 Instance Launch Successful'
 
+/** EC2's warnings that an instance goes: a spot reclaim in two minutes, or a higher risk of one. */
+export const INTERRUPTION_WARNING = 'EC2 Spot Instance Interruption Warning'
+export const REBALANCE_RECOMMENDATION = 'EC2 Instance Rebalance Recommendation'
+/** The states the two warnings stand for. */
+export const WARNINGS: Readonly<Record<string, string>> = {
+  [INTERRUPTION_WARNING]: 'interruption-warning',
+  [REBALANCE_RECOMMENDATION]: 'rebalance-recommendation'
+}
+
+/** True for the state of a warning: the instance leaves its record now and is never listed again. */
+export function isWarning(state: string): boolean {
+  return Object.values(WARNINGS).includes(state)
+}
+
 /** The tag EC2 Auto Scaling puts on each instance it launches: its group's name. */
 export const GROUP_TAG = 'aws:autoscaling:groupName'
 
@@ -120,7 +134,8 @@ export function parseEvent(event: unknown): StateChange | undefined {
     return { instanceId: id, state: IN_SERVICE }
   }
   const instanceId = event.detail['instance-id']
-  const state = event.detail.state
+  const warning = WARNINGS[String(event['detail-type'])]
+  const state = warning ?? event.detail.state
   if (typeof instanceId !== 'string' || instanceId === '' || typeof state !== 'string') return undefined
   return { instanceId, state }
 }
@@ -230,10 +245,18 @@ export function isPendingLifecycle(lifecycle: string): boolean {
   return lifecycle === 'Pending' || lifecycle.startsWith('Pending:')
 }
 
-/** True when the instance is running and its group has it `InService` and `HEALTHY`. */
+/**
+ * True when the instance is running, its group has it `InService` and `HEALTHY`, and no warning
+ * marked it leaving (tag hyperform:leaving).
+ */
 export function inService(instance: InstanceView): boolean {
   const m = instance.membership
-  return instance.state === 'running' && m?.lifecycle === IN_SERVICE && m.health.toUpperCase() === 'HEALTHY'
+  return (
+    instance.state === 'running' &&
+    m?.lifecycle === IN_SERVICE &&
+    m.health.toUpperCase() === 'HEALTHY' &&
+    instance.tags[TAGS.leaving] === undefined
+  )
 }
 
 /** True when the instance's group membership needs reading: it runs, and it is in an Auto Scaling group. */
@@ -256,9 +279,19 @@ export function membershipCandidates(
   return [...new Set(ids)]
 }
 
-/** Private IPs of the target service's instances that are running and in service in their group now. */
-export function runningIps(instances: readonly InstanceView[], project: string, target: Target): string[] {
-  const members = instances.filter((i) => inService(i) && i.privateIp !== undefined && isMember(i, project, target))
+/**
+ * Private IPs of the target service's instances that are running and in service in their group now,
+ * but those warned in this batch (their leaving tag may not show in the read yet).
+ */
+export function runningIps(
+  instances: readonly InstanceView[],
+  project: string,
+  target: Target,
+  warned: ReadonlySet<string> = new Set()
+): string[] {
+  const members = instances.filter(
+    (i) => inService(i) && !warned.has(i.id) && i.privateIp !== undefined && isMember(i, project, target)
+  )
   return sortIps(members.map((i) => i.privateIp as string))
 }
 
@@ -396,6 +429,7 @@ export function planBatch({
 }: BatchInput): Decision[] {
   const unique = new Map(targets.map((t) => [normalizeName(t.record), t]))
   const byId = new Map(instances.map((i) => [i.id, i]))
+  const warned = new Set(changes.filter((c) => isWarning(c.change.state)).map((c) => c.change.instanceId))
   const ownChanges = new Map<string, StateChange[]>()
   for (const { change, target } of changes) {
     const key = normalizeName(target.record)
@@ -411,7 +445,7 @@ export function planBatch({
       lastRound
     })
     if (reason) return { action: 'reread', target, reason }
-    const ips = runningIps(instances, scope.project, target)
+    const ips = runningIps(instances, scope.project, target, warned)
     return decide({ target, ips, current, version: findRecord(versions, target.record), ttl })
   })
 }

@@ -133,9 +133,11 @@
 import {
   AutoScalingClient,
   DescribeAutoScalingInstancesCommand,
+  EnterStandbyCommand,
   type DescribeAutoScalingInstancesCommandInput
 } from '@aws-sdk/client-auto-scaling'
 import {
+  CreateTagsCommand,
   EC2Client,
   paginateDescribeInstances,
   type DescribeInstancesCommandInput,
@@ -154,7 +156,11 @@ import {
   changeRequests,
   decide,
   findRecord,
+  GROUP_TAG,
   identify,
+  isWarning,
+  WARNINGS,
+  INTERRUPTION_WARNING,
   membershipCandidates,
   normalizeName,
   parseQueueEvent,
@@ -577,6 +583,62 @@ function settledBy(decision: Decision, zone: ZoneRead, ttl: number): Decision | 
   return outcome.action === 'noop' ? outcome : undefined
 }
 
+/** EnterStandby takes at most 20 instances of one group. */
+const STANDBY_BATCH = 20
+
+/**
+ * The batch's warned instances of the project leave for good: each is tagged hyperform:leaving (so no
+ * later recompute lists it, whatever the events' order), and one warned of its reclaim goes to
+ * standby in its group, which leaves its target groups and launches its replacement at once (the
+ * reclaim is two minutes away). A member that is not in service (still launching, already leaving)
+ * is refused by Auto Scaling with ValidationError: nothing to move.
+ */
+async function leave(
+  deps: HandlerDeps,
+  work: Work,
+  run: Run,
+  lookup: (id: string) => InstanceView | undefined
+): Promise<void> {
+  const warned = work.changes.flatMap((change, i) => {
+    const target = run.resolved[i]
+    const view = lookup(change.instanceId)
+    return isWarning(change.state) && target && !('ignore' in target) && view ? [{ change, view }] : []
+  })
+  const byState = new Map<string, string[]>()
+  for (const { change, view } of warned)
+    byState.set(change.state, [...new Set([...(byState.get(change.state) ?? []), view.id])])
+  const standby = new Map<string, string[]>()
+  for (const { change, view } of warned) {
+    const group = view.tags[GROUP_TAG]
+    if (change.state !== WARNINGS[INTERRUPTION_WARNING] || !group || view.state !== 'running') continue
+    standby.set(group, [...new Set([...(standby.get(group) ?? []), view.id])])
+  }
+  await Promise.all([
+    ...[...byState].map(([state, ids]) =>
+      counted(
+        run.calls,
+        'ec2',
+        deps.ec2.send(new CreateTagsCommand({ Resources: ids, Tags: [{ Key: TAGS.leaving, Value: state }] }))
+      )
+    ),
+    ...[...standby].flatMap(([group, ids]) => {
+      const batches: string[][] = []
+      for (let i = 0; i < ids.length; i += STANDBY_BATCH) batches.push(ids.slice(i, i + STANDBY_BATCH))
+      return batches.map((InstanceIds) =>
+        counted(
+          run.calls,
+          'autoscaling',
+          deps.autoscaling.send(
+            new EnterStandbyCommand({ AutoScalingGroupName: group, InstanceIds, ShouldDecrementDesiredCapacity: false })
+          )
+        ).catch((error: unknown) => {
+          if ((error as { name?: string }).name !== 'ValidationError') throw error
+        })
+      )
+    })
+  ])
+}
+
 /**
  * Read, decide, write, for every pending service at once; again from fresh
  * reads for the services whose swap was lost or whose read lagged an event.
@@ -596,6 +658,7 @@ async function converge(deps: HandlerDeps, work: Work, run: Run): Promise<void> 
     if (work.changes.length > 0) {
       const views = await readByIds(deps.ec2, [...new Set(work.changes.map((c) => c.instanceId))], run.calls)
       resolve((id) => views.get(id))
+      await leave(deps, work, run, (id) => views.get(id))
     }
     if (run.outcomes.size === 0 && !work.reconcile) return
   }
@@ -609,6 +672,7 @@ async function converge(deps: HandlerDeps, work: Work, run: Run): Promise<void> 
     if (work.identify === 'listed' && run.attempts === 1) {
       const byId = new Map(read.map((i) => [i.id, i]))
       resolve((id) => byId.get(id))
+      await leave(deps, work, run, (id) => byId.get(id))
     }
     if (work.reconcile && !run.reconciled) {
       for (const target of projectTargets(read, versions, scope)) track(run, target)

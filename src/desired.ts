@@ -77,7 +77,13 @@ export const BATCHING_WINDOW = 2
 export const BATCH_CONCURRENCY = 2
 /** The events the DNS updater recomputes a service on: an EC2 state change, and Auto Scaling's launch done. */
 export const EVENT_SOURCES = ['aws.ec2', 'aws.autoscaling']
-export const EVENT_DETAIL_TYPES = ['EC2 Instance State-change Notification', 'EC2 Instance Launch Successful']
+export const EVENT_DETAIL_TYPES = [
+  'EC2 Instance State-change Notification',
+  'EC2 Instance Launch Successful',
+  // a spot instance's two-minute warning, and EC2's advice that one is at higher risk: it leaves DNS at once
+  'EC2 Spot Instance Interruption Warning',
+  'EC2 Instance Rebalance Recommendation'
+]
 export const SSM_AMI_PREFIX = 'resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-'
 
 /** Graviton families (a1, t4g, m7g, c7gn, r8g, x2gd, im4gn, ...) need the arm64 AMI. */
@@ -132,6 +138,7 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
       roleName: roleName(scope),
       policyName: ROLE_POLICY_NAME,
       region: inputs.region,
+      project: inputs.project,
       logGroupName: logGroupName(scope),
       queueName: queueName(scope)
     },

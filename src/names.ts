@@ -27,7 +27,12 @@ export const TAGS = {
   /** On a launch template: the hash of its instance role's policy, written after the role and profile. */
   rolePolicy: `${TAG_PREFIX}role-policy`,
   /** On a group: `<hook>/<heartbeat timeout s>` of its launch lifecycle hook, written after it. */
-  launchHook: `${TAG_PREFIX}launch-hook`
+  launchHook: `${TAG_PREFIX}launch-hook`,
+  /**
+   * On an instance: `<warning> <time>`, written by the DNS updater when EC2 warns that the instance goes
+   * (a spot interruption or a rebalance recommendation): no record lists it again.
+   */
+  leaving: `${TAG_PREFIX}leaving`
 } as const
 export const MANAGED_BY = 'hyperform-action'
 

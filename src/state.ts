@@ -152,6 +152,8 @@ export interface CurrentInstance {
   privateIp?: string
   /** Public services without a domain are reached at it. */
   publicIp?: string
+  /** EC2 warned that it goes (tag hyperform:leaving, set by the DNS updater): no record lists it again. */
+  leaving?: boolean
 }
 
 export interface CurrentState {

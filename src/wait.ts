@@ -118,7 +118,13 @@ function serviceStatus(service: DesiredService, seen: Seen): ServiceStatus {
   // In service: the launch hook completed (the container is healthy), healthy since, running.
   const inService = groups.flatMap((g) =>
     g.instances
-      .filter((i) => i.lifecycleState === 'InService' && i.healthStatus !== 'Unhealthy' && running.has(i.id))
+      .filter(
+        (i) =>
+          i.lifecycleState === 'InService' &&
+          i.healthStatus !== 'Unhealthy' &&
+          running.has(i.id) &&
+          !running.get(i.id)?.leaving
+      )
       .map((i) => ({ group: g, instance: i }))
   )
   const current = inService.filter(({ group, instance }) => onVersion(targetVersion(group, refreshTo), instance))

@@ -194,7 +194,13 @@ export function currentFrom(desired: DesiredState): CurrentState {
     rolePolicy: {
       roleName: p.role.name,
       policyName: p.rolePolicy.policyName,
-      document: rolePolicyDocument({ partition: 'aws', zoneId: ZONE_ID, logGroupArn: lgArn, queueArn: qArn })
+      document: rolePolicyDocument({
+        partition: 'aws',
+        project: scope.project,
+        zoneId: ZONE_ID,
+        logGroupArn: lgArn,
+        queueArn: qArn
+      })
     },
     logGroup: { name: p.logGroup.name, arn: lgArn, retentionDays: p.logGroup.retentionDays },
     function: {

@@ -28,7 +28,8 @@ export async function readInstances(
             capacity: tags[TAGS.capacity],
             state: i.State?.Name ?? '',
             privateIp: i.PrivateIpAddress,
-            ...(i.PublicIpAddress ? { publicIp: i.PublicIpAddress } : {})
+            ...(i.PublicIpAddress ? { publicIp: i.PublicIpAddress } : {}),
+            ...(tags[TAGS.leaving] !== undefined ? { leaving: true } : {})
           })
         }
       }

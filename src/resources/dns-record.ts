@@ -194,7 +194,7 @@ function unsettled(service: DesiredService, current: CurrentState, planned: read
 
 /**
  * What the DNS updater lists: the service's running instances that are in service and healthy in
- * one of its groups (an instance outside them is never listed).
+ * one of its groups (an instance outside them is never listed), and not warned that they go.
  */
 function inServiceIps(service: DesiredService, current: CurrentState): string[] {
   const members = new Set(
@@ -205,7 +205,9 @@ function inServiceIps(service: DesiredService, current: CurrentState): string[] 
       .map((i) => i.id)
   )
   return (current.instances ?? [])
-    .filter((i) => i.service === service.name && i.state === 'running' && i.privateIp && members.has(i.id))
+    .filter(
+      (i) => i.service === service.name && i.state === 'running' && i.privateIp && members.has(i.id) && !i.leaving
+    )
     .map((i) => i.privateIp as string)
     .sort()
 }

@@ -34,6 +34,19 @@ export const PREVIOUS_EVENT_PATTERN = canonicalJson({
   detail: { state: ['running', 'shutting-down', 'stopping', 'stopped', 'terminated'] }
 })
 
+/** The pattern of the version before the spot warnings: state changes and Launch Successful only. */
+export const LAUNCHES_EVENT_PATTERN = canonicalJson({
+  source: ['aws.ec2', 'aws.autoscaling'],
+  'detail-type': ['EC2 Instance State-change Notification', 'EC2 Instance Launch Successful']
+})
+
+/** What a rule holding an earlier version's pattern gains: an upgrade, not drift. */
+const UPGRADES: Readonly<Record<string, string>> = {
+  [PREVIOUS_EVENT_PATTERN]:
+    'eventPattern gains Auto Scaling EC2 Instance Launch Successful and the spot warnings (records list in-service instances)',
+  [LAUNCHES_EVENT_PATTERN]: 'eventPattern gains the spot interruption warning and the rebalance recommendation'
+}
+
 function canonicalPattern(text: string | undefined): string | undefined {
   if (text === undefined) return undefined
   try {
@@ -77,15 +90,8 @@ export const eventRule: KindOps<'event-rule'> = {
     if (current.rule.state !== 'ENABLED') fields.push('state')
     if (fields.length === 0) return [{ ...base, action: 'noop', reason: 'up to date' }]
     // the pattern an earlier version of the action set: an upgrade, not a change made outside it
-    if (fields.length === 1 && current.rule.eventPattern === PREVIOUS_EVENT_PATTERN)
-      return [
-        {
-          ...base,
-          action: 'update',
-          reason: 'eventPattern gains Auto Scaling EC2 Instance Launch Successful (records list in-service instances)',
-          fields
-        }
-      ]
+    const upgrade = fields.length === 1 ? UPGRADES[current.rule.eventPattern ?? ''] : undefined
+    if (upgrade) return [{ ...base, action: 'update', reason: upgrade, fields }]
     return [{ ...base, action: 'update', reason: `${fields.join(', ')} differs`, fields, drift: true }]
   },
   removals({ current, destroy }) {

@@ -2,7 +2,7 @@
 import { DeleteRolePolicyCommand, GetRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { readOptional, tolerate } from '../aws/send.js'
 import { canonicalJson } from '../json.js'
-import { ROLE_POLICY_NAME, roleName } from '../names.js'
+import { ROLE_POLICY_NAME, TAGS, roleName } from '../names.js'
 import type { CurrentState, DesiredState } from '../state.js'
 import { queueArn } from './event-queue.js'
 import { identity } from './iam-role.js'
@@ -15,6 +15,8 @@ export interface DesiredRolePolicy {
   policyName: string
   /** Inputs of the policy document; the zone id, account and partition are only known at apply time. */
   region: string
+  /** The project: the instances it may tag and the groups it may move to standby carry its tag. */
+  project: string
   logGroupName: string
   queueName: string
 }
@@ -31,6 +33,14 @@ export type RolePolicyChange =
 
 /** The statement earlier versions of the policy lacked: a policy that lacks only it is upgraded, not drift. */
 export const READ_GROUP_MEMBERS = 'ReadGroupMembers'
+/** The statements of the spot warnings, added after it (a policy lacking them is upgraded, not drift). */
+export const MARK_LEAVING = 'MarkWarnedInstancesLeaving'
+export const REPLACE_WARNED = 'ReplaceInstancesWarnedOfReclaim'
+/** The statements each earlier version lacked, newest first. */
+const ADDED_LATER = [
+  { sids: [MARK_LEAVING, REPLACE_WARNED], what: 'ec2:CreateTags and autoscaling:EnterStandby (spot warnings)' },
+  { sids: [MARK_LEAVING, REPLACE_WARNED, READ_GROUP_MEMBERS], what: 'the group reads and the spot warnings' }
+]
 
 /**
  * The DNS updater's only permissions: its zone, instance reads, which instances
@@ -40,6 +50,7 @@ export const READ_GROUP_MEMBERS = 'ReadGroupMembers'
  */
 export function rolePolicyDocument(args: {
   partition: string
+  project: string
   zoneId: string
   logGroupArn: string
   queueArn: string
@@ -54,6 +65,25 @@ export function rolePolicyDocument(args: {
         Effect: 'Allow',
         Action: ['autoscaling:DescribeAutoScalingInstances'],
         Resource: '*'
+      },
+      {
+        // a warned instance is tagged hyperform:leaving (its tags only), so no later recompute lists it
+        Sid: MARK_LEAVING,
+        Effect: 'Allow',
+        Action: ['ec2:CreateTags'],
+        Resource: `arn:${args.partition}:ec2:*:*:instance/*`,
+        Condition: {
+          StringEquals: { [`aws:ResourceTag/${TAGS.project}`]: args.project },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [TAGS.leaving] }
+        }
+      },
+      {
+        // an instance warned of its reclaim goes to standby: out of service at once, its group launches a replacement
+        Sid: REPLACE_WARNED,
+        Effect: 'Allow',
+        Action: ['autoscaling:EnterStandby'],
+        Resource: `arn:${args.partition}:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/hyperform-${args.project}-*`,
+        Condition: { StringEquals: { [`aws:ResourceTag/${TAGS.project}`]: args.project } }
       },
       {
         Sid: 'WriteRecords',
@@ -104,10 +134,10 @@ function safeDecode(text: string): string {
   }
 }
 
-/** The document as earlier versions of the action wrote it: without the group member reads. */
-function withoutGroupReads(document: Record<string, unknown>): Record<string, unknown> {
+/** The document as an earlier version of the action wrote it: without the statements added since. */
+function without(document: Record<string, unknown>, sids: readonly string[]): Record<string, unknown> {
   const statements = document.Statement as { Sid?: string }[]
-  return { ...document, Statement: statements.filter((s) => s.Sid !== READ_GROUP_MEMBERS) }
+  return { ...document, Statement: statements.filter((s) => !sids.includes(s.Sid ?? '')) }
 }
 
 function expectedPolicy(desired: DesiredState, current: CurrentState): Record<string, unknown> | undefined {
@@ -117,6 +147,7 @@ function expectedPolicy(desired: DesiredState, current: CurrentState): Record<st
   const arn = logGroupArn({ partition, region: p.region, accountId, name: p.logGroupName })
   return rolePolicyDocument({
     partition,
+    project: desired.scope.project,
     zoneId: zone.id,
     logGroupArn: arn,
     queueArn: queueArn({ partition, region: p.region, accountId, name: p.queueName })
@@ -154,15 +185,11 @@ export const rolePolicy: KindOps<'role-policy'> = {
     if (!expected) return [{ ...base, action: 'update', reason: 'the zone or log group is new', fields: ['document'] }]
     if (canonicalJson(expected) === canonicalJson(current.rolePolicy.document))
       return [{ ...base, action: 'noop', reason: 'up to date' }]
-    if (canonicalJson(withoutGroupReads(expected)) === canonicalJson(current.rolePolicy.document))
-      return [
-        {
-          ...base,
-          action: 'update',
-          reason: 'policy document gains autoscaling:DescribeAutoScalingInstances (records list in-service instances)',
-          fields: ['document']
-        }
-      ]
+    const earlier = ADDED_LATER.find(
+      (v) => canonicalJson(without(expected, v.sids)) === canonicalJson(current.rolePolicy?.document)
+    )
+    if (earlier)
+      return [{ ...base, action: 'update', reason: `policy document gains ${earlier.what}`, fields: ['document'] }]
     return [{ ...base, action: 'update', reason: 'policy document differs', fields: ['document'], drift: true }]
   },
   removals({ current, destroy }) {
@@ -178,7 +205,13 @@ export const rolePolicy: KindOps<'role-policy'> = {
     const { accountId, partition } = await identity(e, refs, roleArn)
     const arn = logGroupArn({ partition, region: policy.region, accountId, name: policy.logGroupName })
     const queue = queueArn({ partition, region: policy.region, accountId, name: policy.queueName })
-    const document = rolePolicyDocument({ partition, zoneId: zoneId ?? '', logGroupArn: arn, queueArn: queue })
+    const document = rolePolicyDocument({
+      partition,
+      project: policy.project,
+      zoneId: zoneId ?? '',
+      logGroupArn: arn,
+      queueArn: queue
+    })
     await e.send(
       new PutRolePolicyCommand({
         RoleName: policy.roleName,
