@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { background, safely } from '../../core/background.js'
+import { onStop } from '../../core/hooks.js'
 import type { AwsServiceEvent } from '../../types.js'
 import { ec2Error } from './errors.js'
 import { terminateInstance } from './instances.js'
@@ -70,10 +71,22 @@ export function spotInterrupt(w: Ec2World, instance: InstanceRecord): void {
     reclaim()
     return
   }
+  // tracked work (waitIdle waits for the reclaim), dropped when the emulator stops so that no timer outlives it
+  let stopped = false
+  const wait = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, delay)
+    onStop(w.cloud, () => {
+      stopped = true
+      clearTimeout(timer)
+      resolve()
+    })
+  })
   background(
     w.cloud,
     `spot reclaim of ${instance.instanceId}`,
-    new Promise<void>((resolve) => setTimeout(resolve, delay)).then(reclaim)
+    wait.then(() => {
+      if (!stopped) reclaim()
+    })
   )
 }
 
