@@ -73,6 +73,7 @@ const PREFIX: Record<string, string> = {
   '@aws-sdk/client-eventbridge': 'events',
   '@aws-sdk/client-iam': 'iam',
   '@aws-sdk/client-lambda': 'lambda',
+  '@aws-sdk/client-pricing': 'pricing',
   '@aws-sdk/client-route-53': 'route53',
   '@aws-sdk/client-sqs': 'sqs',
   '@aws-sdk/client-ssm': 'ssm',
@@ -251,13 +252,14 @@ describe('the deployer policy', () => {
     expect(granted.filter((a) => !NEEDED.has(a)).sort()).toEqual([])
   })
 
-  it('grants on every resource (*) only the reads, the zone creation and the event source mapping creation that AWS scopes to no resource', () => {
+  it('grants on every resource (*) only the reads (the Price List included), the zone creation and the event source mapping creation that AWS scopes to no resource', () => {
     const unscoped = STATEMENTS.filter((s) => list(s.Resource).includes('*')).flatMap((s) => s.Action)
     // CreateEventSourceMapping has no resource type; its statement is conditioned on the function's ARN
     expect(
       unscoped.filter(
         (a) =>
           !/^[a-z0-9]+:(Describe|List)/.test(a) &&
+          a !== 'pricing:GetProducts' &&
           a !== 'route53:CreateHostedZone' &&
           a !== 'lambda:CreateEventSourceMapping'
       )

@@ -32,7 +32,9 @@ import { Aws } from './aws/send.js'
 import { buildDesired } from './desired.js'
 import { readCurrent } from './current.js'
 import { diff, destroyPlan } from './plan.js'
-import type { Plan } from './state.js'
+import type { CurrentState, DesiredState, Plan } from './state.js'
+import { readPrices } from './aws/prices.js'
+import { costChangeLine, currentFleet, desiredFleet, estimateCost, pricedTypes, type CostEstimate } from './cost.js'
 import { applyPlan } from './apply.js'
 import { waitForStack, type Rollout } from './wait.js'
 import { lambdaCode } from './lambda-code.js'
@@ -144,6 +146,32 @@ function rollouts(plan: Plan): Rollout[] {
   )
 }
 
+/**
+ * What the stack costs as planned (and for plan, as it runs now): prices read while apply and the wait
+ * run. An estimate never fails the run: a failure to read is a warning.
+ */
+async function estimateCosts(
+  aws: Aws,
+  desired: DesiredState,
+  current: CurrentState,
+  withBefore: boolean
+): Promise<{ after: CostEstimate; before?: CostEstimate } | undefined> {
+  const after = desiredFleet(desired, current)
+  const before = withBefore ? currentFleet(current) : undefined
+  try {
+    const book = await readPrices(aws, {
+      region: desired.scope.region,
+      ...pricedTypes(before ? [after, before] : [after]),
+      ...(after.zones ? { zones: after.zones } : {}),
+      loadBalancer: after.loadBalancer !== undefined || before?.loadBalancer !== undefined
+    })
+    return { after: estimateCost(after, book), ...(before ? { before: estimateCost(before, book) } : {}) }
+  } catch (err) {
+    core.warning(`cost estimate: ${err instanceof Error ? err.message : String(err)}`)
+    return undefined
+  }
+}
+
 async function execute(prepared: Prepared): Promise<RunReport> {
   const { inputs, scope, model } = prepared
   const clients = createClients({ region: inputs.region })
@@ -179,6 +207,7 @@ async function execute(prepared: Prepared): Promise<RunReport> {
     for (const warning of outbound.warnings) core.warning(warning)
     if (outbound.errors.length > 0) throw new InputError(outbound.errors)
   }
+  const costs = desired ? estimateCosts(aws, desired, current, inputs.command === 'plan') : undefined
   const since = Date.now()
   const applied = inputs.command === 'plan' ? undefined : await applyPlan(plan, { clients, desired, log: core.info })
   // Nothing written: the stack is as read, so the wait judges that first (no extra calls on a no-op).
@@ -200,7 +229,20 @@ async function execute(prepared: Prepared): Promise<RunReport> {
           mask: prepared.mask
         })
       : undefined
-  return buildReport({ inputs, source: prepared.source, model, current, plan, applied, ready, desired })
+  const cost = await costs
+  if (cost?.before) core.info(costChangeLine(cost.before, cost.after))
+  return buildReport({
+    inputs,
+    source: prepared.source,
+    model,
+    current,
+    plan,
+    applied,
+    ready,
+    desired,
+    cost: cost?.after,
+    costBefore: cost?.before
+  })
 }
 
 async function publish(prepared: Prepared, report: RunReport): Promise<void> {

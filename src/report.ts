@@ -5,6 +5,7 @@
 import * as core from '@actions/core'
 import { formatDiagnostic, type Diagnostic } from './compose/model.js'
 import { denialsMarkdown, explainDenial, findDenials } from './aws/denied.js'
+import { costChangeLine, HOURS_PER_MONTH, priceSourceLine, usd, type CostEstimate } from './cost.js'
 import type { ServiceFailure } from './state.js'
 
 /** One line of a plan as the report shows it (a structural view of the engine's Change). */
@@ -48,6 +49,10 @@ export interface RunReport {
   writes: number
   /** Wait outcome, when the run waited; `failed`: the services whose rollout failed. */
   ready?: { ok: boolean; lines: string[]; failed?: ServiceFailure[] }
+  /** What the stack's instances (and its share of the load balancer) cost: as deployed, or for plan as planned. */
+  cost?: CostEstimate
+  /** plan: what the stack costs now, before the deploy it plans. */
+  costBefore?: CostEstimate
 }
 
 /** Summaries are capped at 1 MiB per step; keep well under it. */
@@ -147,6 +152,42 @@ export function failureMarkdown(f: ServiceFailure): string {
   return `${head}\n\nLast ${f.lines.length} log line(s)${f.instance ? ` of ${f.instance}` : ''}:\n\n${fenced(f.lines)}`
 }
 
+/** The cost table: per service and in total, an hour, the saving of spot, a month. */
+export function costMarkdown(cost: CostEstimate, before?: CostEstimate): string {
+  const rows = cost.services.map((s) => [
+    s.service,
+    String(s.onDemand),
+    String(s.spot),
+    `${usd(s.hourly, true)}`,
+    s.saving > 0 ? usd(s.saving, true) : '-',
+    usd(s.hourly * HOURS_PER_MONTH)
+  ])
+  if (cost.loadBalancer)
+    rows.push([
+      `load balancer (1/${cost.loadBalancer.stacks})`,
+      '',
+      '',
+      usd(cost.loadBalancer.hourly, true),
+      '-',
+      usd(cost.loadBalancer.hourly * HOURS_PER_MONTH)
+    ])
+  rows.push([
+    '**total**',
+    String(cost.services.reduce((n, s) => n + s.onDemand, 0)),
+    String(cost.services.reduce((n, s) => n + s.spot, 0)),
+    usd(cost.hourly, true),
+    cost.saving.hourly > 0 ? usd(cost.saving.hourly, true) : '-',
+    usd(cost.monthly)
+  ])
+  const lines = [
+    markdownTable(['service', 'on-demand', 'spot', 'per hour', 'spot saves per hour', 'per month'], rows),
+    ...(before ? [`Plan: ${costChangeLine(before, cost)}.`] : []),
+    `Spot saves ${usd(cost.saving.monthly)} a month against every instance on demand. ${priceSourceLine(cost)} Storage, data transfer and load balancer capacity units are not counted.`,
+    ...cost.notes.map((n) => `- ${n}`)
+  ]
+  return lines.join('\n\n')
+}
+
 /** The job summary as markdown: services, drift, changes, readiness. */
 export function summaryMarkdown(report: RunReport): string {
   const title = `hyperform ${report.command}: ${report.project} / ${report.stack} (${report.region})`
@@ -176,6 +217,7 @@ export function summaryMarkdown(report: RunReport): string {
       ? markdownTable(['action', 'kind', 'name', 'reason'], changeRows(report.changes))
       : 'Nothing to change.'
   )
+  if (report.cost) parts.push('### Cost (estimate)', costMarkdown(report.cost, report.costBefore))
   if (report.ready?.failed?.length) parts.push('### Failed rollouts', ...report.ready.failed.map(failureMarkdown))
   else if (report.ready)
     parts.push(`### ${report.ready.ok ? 'Ready' : 'Not ready'}`, report.ready.lines.map((l) => `- ${l}`).join('\n'))
@@ -220,6 +262,12 @@ export async function fail(error: unknown): Promise<void> {
   core.setFailed(`${message}${cause}${why}`)
 }
 
+/** The preview's cost, a day at a time (a preview lives days, not months). */
+export function costPerDay(cost: CostEstimate): string {
+  const saving = cost.saving.hourly > 0 ? ` (spot saves ${usd(cost.saving.hourly * 24)} a day)` : ''
+  return `Cost: about ${usd(cost.hourly * 24)} a day${saving}.`
+}
+
 /** The pull request comment: services, DNS names, counts and the last change. */
 export function previewComment(report: RunReport, at: Date = new Date()): string {
   const when = at.toISOString().replace('T', ' ').slice(0, 16) + ' UTC'
@@ -245,6 +293,7 @@ export function previewComment(report: RunReport, at: Date = new Date()): string
       `### Preview stack \`${report.stack}\` (${report.project}, ${report.region})`,
       markdownTable(['service', 'DNS name', 'on-demand', 'spot', 'image'], rows),
       `Last ${report.command} ${when}: ${last}.${report.drift.length > 0 ? ` Drift healed: ${report.drift.length}.` : ''}`,
+      ...(report.cost ? [costPerDay(report.cost)] : []),
       ...(failed.length > 0 ? ['#### Failed rollouts', ...failed.map(failureMarkdown)] : [])
     ].join('\n\n') + '\n'
   )

@@ -6,6 +6,7 @@ import type { ComposeModel, ServiceModel } from './compose/model.js'
 import { publicPorts } from './container-ports.js'
 import type { ActionInputs, StackSource } from './inputs.js'
 import { asgName, CAPACITIES, functionName, recordName, type StackScope } from './names.js'
+import type { CostEstimate } from './cost.js'
 import type { ChangeLine, RunReport, ServiceReport } from './report.js'
 import type {
   ApplyResult,
@@ -123,6 +124,8 @@ export interface ReportInput {
   ready?: WaitResult
   /** The desired state (deploy and plan): the public services' URLs. */
   desired?: DesiredState
+  cost?: CostEstimate
+  costBefore?: CostEstimate
 }
 
 export function buildReport(input: ReportInput): RunReport {
@@ -151,6 +154,8 @@ export function buildReport(input: ReportInput): RunReport {
     changes: intendedLines(plan),
     drift: driftLines(plan),
     writes: applied?.writes ?? 0,
+    ...(input.cost && !destroyed ? { cost: input.cost } : {}),
+    ...(input.costBefore && !destroyed ? { costBefore: input.costBefore } : {}),
     ...(ready
       ? {
           ready: {

@@ -154,6 +154,9 @@ export interface CurrentInstance {
   publicIp?: string
   /** EC2 warned that it goes (tag hyperform:leaving, set by the DNS updater): no record lists it again. */
   leaving?: boolean
+  /** Its pool (type and zone): what a spot instance costs. */
+  instanceType?: string
+  zone?: string
 }
 
 export interface CurrentState {

@@ -11,6 +11,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import { IAMClient } from '@aws-sdk/client-iam'
 import { LambdaClient } from '@aws-sdk/client-lambda'
+import { PricingClient } from '@aws-sdk/client-pricing'
 import { Route53Client } from '@aws-sdk/client-route-53'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { SSMClient } from '@aws-sdk/client-ssm'
@@ -35,11 +36,21 @@ export interface Clients {
   sts: STSClient
   elb: ElasticLoadBalancingV2Client
   acm: ACMClient
+  /** The Price List Query API, in the one of its regions nearest the stack's (priceListRegion). */
+  pricing: PricingClient
 }
 
 export interface ClientOptions {
   region: string
   maxAttempts?: number
+}
+
+/** The Price List Query API answers in three regions (and one in China); each serves every region's prices. */
+export function priceListRegion(region: string): string {
+  if (region.startsWith('cn-')) return 'cn-northwest-1'
+  if (/^(eu|me|af|il)-/.test(region)) return 'eu-central-1'
+  if (region.startsWith('ap-')) return 'ap-south-1'
+  return 'us-east-1'
 }
 
 export function createClients(options: ClientOptions): Clients {
@@ -68,7 +79,8 @@ export function createClients(options: ClientOptions): Clients {
     ssm: new SSMClient(config),
     sts: new STSClient(config),
     elb: new ElasticLoadBalancingV2Client(config),
-    acm: new ACMClient(config)
+    acm: new ACMClient(config),
+    pricing: new PricingClient({ ...config, region: priceListRegion(options.region) })
   }
 }
 

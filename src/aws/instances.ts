@@ -29,7 +29,9 @@ export async function readInstances(
             state: i.State?.Name ?? '',
             privateIp: i.PrivateIpAddress,
             ...(i.PublicIpAddress ? { publicIp: i.PublicIpAddress } : {}),
-            ...(tags[TAGS.leaving] !== undefined ? { leaving: true } : {})
+            ...(tags[TAGS.leaving] !== undefined ? { leaving: true } : {}),
+            ...(i.InstanceType ? { instanceType: i.InstanceType } : {}),
+            ...(i.Placement?.AvailabilityZone ? { zone: i.Placement.AvailabilityZone } : {})
           })
         }
       }

@@ -26,7 +26,8 @@ const IAM_PREFIXES: Record<ServiceKey, string> = {
   ssm: 'ssm',
   sts: 'sts',
   elb: 'elasticloadbalancing',
-  acm: 'acm'
+  acm: 'acm',
+  pricing: 'pricing'
 }
 
 /** Smithy namespaces of the operation schemas -> the client that serves them. */
@@ -42,7 +43,8 @@ const NAMESPACES: Record<string, ServiceKey> = {
   'com.amazonaws.ssm': 'ssm',
   'com.amazonaws.sts': 'sts',
   'com.amazonaws.elasticloadbalancingv2': 'elb',
-  'com.amazonaws.acm': 'acm'
+  'com.amazonaws.acm': 'acm',
+  'com.amazonaws.pricing': 'pricing'
 }
 
 /**

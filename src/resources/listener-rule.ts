@@ -40,6 +40,8 @@ export interface CurrentListenerRule {
 /** The HTTPS listener's rules besides this stack's (they count toward its quota). */
 export interface ListenerRuleCount {
   others: number
+  /** The project's other stacks with rules here: they share the load balancer's cost. */
+  otherStacks: number
 }
 
 export type ListenerRuleChange =
@@ -85,7 +87,7 @@ async function tagsOf(aws: Aws, arns: string[]): Promise<Map<string, Record<stri
 async function readRules(ctx: ReadContext): Promise<Partial<CurrentState>> {
   if (!(await publicReads(ctx))) return {}
   const listener = await httpsListener(ctx)
-  if (!listener) return { listenerRules: [], listenerRuleCount: { others: 0 } }
+  if (!listener) return { listenerRules: [], listenerRuleCount: { others: 0, otherStacks: 0 } }
   try {
     const rules = await listRules(ctx.aws, listener)
     const tags = await tagsOf(
@@ -93,8 +95,11 @@ async function readRules(ctx: ReadContext): Promise<Partial<CurrentState>> {
       rules.flatMap((r) => (r.RuleArn ? [r.RuleArn] : []))
     )
     const mine: CurrentListenerRule[] = []
+    const stacks = new Set<string>()
     for (const rule of rules) {
       const t = tags.get(rule.RuleArn ?? '') ?? {}
+      const stack = t[TAGS.stack]
+      if (t[TAGS.project] === ctx.scope.project && stack && stack !== ctx.scope.stack) stacks.add(stack)
       if (t[TAGS.project] !== ctx.scope.project || t[TAGS.stack] !== ctx.scope.stack) continue
       mine.push({
         arn: rule.RuleArn ?? '',
@@ -104,7 +109,10 @@ async function readRules(ctx: ReadContext): Promise<Partial<CurrentState>> {
         targetGroupArn: forwardOf(rule)
       })
     }
-    return { listenerRules: mine, listenerRuleCount: { others: rules.length - mine.length } }
+    return {
+      listenerRules: mine,
+      listenerRuleCount: { others: rules.length - mine.length, otherStacks: stacks.size }
+    }
   } catch (err) {
     throw wrap(`reading the rules of listener ${listener}`, err)
   }
