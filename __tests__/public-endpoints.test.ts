@@ -127,9 +127,17 @@ describe('the listener rules in the plan', () => {
   })
 
   test('rules of other stacks count toward the listener quota: one too many stops the plan naming the limit', () => {
-    const full = { desired, current: current({ listenerRuleCount: { others: RULES_PER_LISTENER, otherStacks: 3 } }), planned: [] }
+    const full = {
+      desired,
+      current: current({ listenerRuleCount: { others: RULES_PER_LISTENER, otherStacks: 3 } }),
+      planned: []
+    }
     expect(() => listenerRule.diff(full, wp)).toThrow(/allows 100 rules.*Rules per Application Load Balancer/)
-    const room = { desired, current: current({ listenerRuleCount: { others: RULES_PER_LISTENER - 1, otherStacks: 3 } }), planned: [] }
+    const room = {
+      desired,
+      current: current({ listenerRuleCount: { others: RULES_PER_LISTENER - 1, otherStacks: 3 } }),
+      planned: []
+    }
     expect(listenerRule.diff(room, wp)).toHaveLength(1)
   })
 
