@@ -167,7 +167,12 @@ function watchStateChanges(emu: Emulator, watch: Watch): () => void {
     // the rule matches every EC2 state change (and Auto Scaling's Launch Successful, which the emulator does not send)
     watch.events += 1
     if (change.state === 'running') watch.running.set(change.instanceId, change.time)
-    if (change.state === 'shutting-down' && watch.interrupted.has(change.instanceId))
+    // with a reclaim delay the clock started at the warning (churn); a reclaim does not restart it
+    if (
+      change.state === 'shutting-down' &&
+      watch.interrupted.has(change.instanceId) &&
+      !watch.stopping.has(change.instanceId)
+    )
       watch.stopping.set(change.instanceId, change.time)
   }
   emu.cloud.bus.on('ec2-state-change', listener)
@@ -175,7 +180,13 @@ function watchStateChanges(emu: Emulator, watch: Watch): () => void {
 }
 
 /** Interrupts `count` running spot instances of the project, one every `intervalMs`. */
-async function churn(args: { emu: Emulator; observer: Observer; watch: Watch; options: DnsOptions }): Promise<void> {
+async function churn(args: {
+  emu: Emulator
+  observer: Observer
+  watch: Watch
+  options: DnsOptions
+  warned: boolean
+}): Promise<void> {
   const { emu, observer, watch, options } = args
   let pick = 7
   for (let n = 0; n < options.interruptions; n += 1) {
@@ -190,6 +201,8 @@ async function churn(args: { emu: Emulator; observer: Observer; watch: Watch; op
     if (victim?.InstanceId) {
       observer.remember(victim)
       watch.interrupted.add(victim.InstanceId)
+      // the warning is sent within spotInterrupt: the instance should leave its record from now
+      if (args.warned) watch.stopping.set(victim.InstanceId, Date.now())
       emu.spotInterrupt(victim.InstanceId)
     }
     await sleep(options.intervalMs)
@@ -198,7 +211,7 @@ async function churn(args: { emu: Emulator; observer: Observer; watch: Watch; op
 
 async function measureChurn(
   emu: Emulator,
-  args: { zoneId: string; stack: string; options: DnsOptions }
+  args: { zoneId: string; stack: string; options: DnsOptions; warned?: boolean }
 ): Promise<Omit<DnsFigures, 'waitedDeploy' | 'services'>> {
   const observer = new Observer(emu, args.zoneId)
   const watch: Watch = { running: new Map(), stopping: new Map(), interrupted: new Set(), events: 0, active: true }
@@ -207,7 +220,7 @@ async function measureChurn(
   let churning = true
   try {
     const tracking = track({ observer, watch, stack: args.stack, done: () => !churning })
-    await churn({ emu, observer, watch, options: args.options })
+    await churn({ emu, observer, watch, options: args.options, warned: args.warned ?? false })
     churning = false
     const seen = await tracking
     await emu.waitIdle()
@@ -234,6 +247,59 @@ async function measureChurn(
  * race on every interruption; 1 s keeps them apart as in AWS while the churn stays short.
  */
 const TERMINATE_DELAY_MS = 1000
+
+export interface WarningFigures {
+  services: number
+  warnings: number
+  reclaimDelayMs: number
+  /** The interruption warning -> IP out of the record, ms. */
+  outMs: Distribution
+  /** A replacement's running -> IP in the record, ms. */
+  addMs: Distribution
+  /** Warned instances still in their record, or replacements not in it, 20 s after the last warning. */
+  missed: number
+  lambdaCalls: number
+}
+
+/**
+ * The two-minute warning: `interruptions` spot instances are warned one after another, as EC2 does
+ * reclaimDelayMs before it reclaims; measured from each warning until its IP is out of the record,
+ * and from each replacement's running state until it is in.
+ */
+export async function warningBench(
+  options: DnsOptions & { reclaimDelayMs: number },
+  log: (line: string) => void
+): Promise<WarningFigures> {
+  const emu = await startEmulator({
+    simulation: { terminateDelayMs: TERMINATE_DELAY_MS, spotReclaimDelayMs: options.reclaimDelayMs }
+  })
+  const workspace = mkdtempSync(path.join(tmpdir(), 'hyperform-bench-warn-'))
+  const stack = 'st-warn'
+  try {
+    writeCompose(workspace, generateCompose({ services: options.services }))
+    const deployed = await runPhase(emu, { workspace, stack, command: 'deploy', wait: true })
+    if (!deployed.ok) throw new Error(`the deploy for the spot warnings failed:\n${deployed.failure ?? ''}`)
+    await emu.waitIdle()
+    const churned = await measureChurn(emu, {
+      zoneId: deployed.outputs['hosted-zone-id'] ?? '',
+      stack,
+      options,
+      warned: true
+    })
+    log(`  spot warnings: ${churned.interruptions} warnings, out of DNS p95 ${churned.removeMs.p95} ms`)
+    return {
+      services: options.services,
+      warnings: churned.interruptions,
+      reclaimDelayMs: options.reclaimDelayMs,
+      outMs: churned.removeMs,
+      addMs: churned.addMs,
+      missed: churned.missed,
+      lambdaCalls: churned.lambdaCalls
+    }
+  } finally {
+    await emu.stop()
+  }
+}
 
 export async function dnsBench(options: DnsOptions, log: (line: string) => void): Promise<DnsFigures> {
   const emu = await startEmulator({ simulation: { terminateDelayMs: TERMINATE_DELAY_MS, spotReclaimDelayMs: 0 } })

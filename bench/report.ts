@@ -1,7 +1,7 @@
 /** The benchmark's printed tables, its targets with PASS/FAIL, and the JSON written next to them. */
 import type { ArtifactFigures } from './artifacts.js'
 import { LATENCY_MS, type PhaseRow } from './deploys.js'
-import type { DnsFigures } from './dns.js'
+import type { DnsFigures, WarningFigures } from './dns.js'
 import type { EndpointFigures } from './endpoints.js'
 import type { RateLimitFigures } from './rate-limit.js'
 import type { RolloutFigures } from './rollouts.js'
@@ -21,6 +21,7 @@ export interface Results {
   storm: StormFigures
   rollouts: RolloutFigures
   endpoints: EndpointFigures
+  warnings: WarningFigures
   targets: Target[]
 }
 
@@ -103,6 +104,21 @@ export function dnsTable(d: Results['dns']): string {
         `${ms(d.removeMs.p50)} / ${ms(d.removeMs.p95)} / ${ms(d.removeMs.max)} ms over ${d.removeMs.count}`
       ],
       ['not seen within 20 s', String(d.missed)]
+    ]
+  )
+}
+
+export function warningTable(w: WarningFigures): string {
+  const dist = (d: WarningFigures['outMs']): string => `${ms(d.p50)} / ${ms(d.p95)} / ${ms(d.max)} ms over ${d.count}`
+  return table(
+    ['spot interruption warnings', 'value'],
+    [
+      ['stack', `${w.services} services; EC2 reclaims ${ms(w.reclaimDelayMs)} ms after its warning`],
+      ['warnings', String(w.warnings)],
+      ['warning -> IP out of record (p50 / p95 / max)', dist(w.outMs)],
+      ['replacement running -> IP in record (p50 / p95 / max)', dist(w.addMs)],
+      ['not seen within 20 s', String(w.missed)],
+      ['Lambda API calls', String(w.lambdaCalls)]
     ]
   )
 }
@@ -354,6 +370,12 @@ export function targets(results: Omit<Results, 'targets'>): Target[] {
   return [
     ...deployTargets(results.deploys),
     target('DNS updater calls per event', '<= 3', results.dns.callsPerEvent.toFixed(2), results.dns.callsPerEvent <= 3),
+    target(
+      'spot warning -> IP out of the record (max)',
+      '<= 5 s',
+      seconds(results.warnings.outMs.max),
+      results.warnings.outMs.max <= 5000 && results.warnings.missed === 0
+    ),
     target('dist/index.js size', '<= 3 MB', mb(a.actionBytes), a.actionBytes <= 3 * 1024 * 1024),
     target('Lambda zip size', '<= 20 KB', kb(a.lambdaZipBytes), a.lambdaZipBytes <= 20 * 1024),
     target(
@@ -398,6 +420,8 @@ export function render(results: Results): string {
     readsTable(results.deploys),
     '',
     dnsTable(results.dns),
+    '',
+    warningTable(results.warnings),
     '',
     artifactTable(results.artifacts),
     '',

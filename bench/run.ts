@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url'
 import { actionBinary } from '../emulator/core/runtimes.js'
 import { ACTION_BUNDLE, artifactFigures } from './artifacts.js'
 import { deployMatrix } from './deploys.js'
-import { dnsBench } from './dns.js'
+import { dnsBench, warningBench } from './dns.js'
 import { endpointBench } from './endpoints.js'
 import { rateLimitedDeploy } from './rate-limit.js'
 import { rolloutBench } from './rollouts.js'
@@ -42,6 +42,9 @@ function envCount(name: string, fallback: number): number {
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name}="${raw}": a whole number (0 skips)`)
   return value
 }
+
+/** EC2 reclaims two minutes after its warning; 20 s keeps the bench short and still far beyond the warning's handling. */
+const WARNING_RECLAIM_MS = 20_000
 
 const began = Date.now()
 const progress = (line: string): void => {
@@ -72,6 +75,11 @@ async function collect(): Promise<Omit<Results, 'targets' | 'durationS' | 'start
     reads: waitedDeploy.reads,
     writes: waitedDeploy.writes
   }
+  progress('spot interruption warnings ...')
+  const warnings = await warningBench(
+    { services: 10, interruptions: 50, intervalMs: 300, reclaimDelayMs: WARNING_RECLAIM_MS },
+    progress
+  )
   progress('rate-limited deploy ...')
   const rateLimited = await rateLimitedDeploy(Math.max(...sizes), progress)
   progress('reclaim storm ...')
@@ -92,7 +100,8 @@ async function collect(): Promise<Omit<Results, 'targets' | 'durationS' | 'start
     rateLimited,
     storm,
     rollouts,
-    endpoints
+    endpoints,
+    warnings
   }
 }
 
