@@ -80,7 +80,8 @@ export function createClients(options: ClientOptions): Clients {
     sts: new STSClient(config),
     elb: new ElasticLoadBalancingV2Client(config),
     acm: new ACMClient(config),
-    pricing: new PricingClient({ ...config, region: priceListRegion(options.region) })
+    // an estimate is not worth a long wait: few attempts, then the shipped table
+    pricing: new PricingClient({ ...config, region: priceListRegion(options.region), maxAttempts: 3 })
   }
 }
 
