@@ -29,6 +29,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2'
 import { ACMClient, ListCertificatesCommand } from '@aws-sdk/client-acm'
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2'
+import { EmulatorClient } from '../emulator/client.js'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { loadBalancerName, type StackScope } from '../src/names.js'
 import {
@@ -38,6 +39,7 @@ import {
   operations,
   runningIps,
   stackView,
+  until,
   workspace,
   writesOf,
   type Aws,
@@ -275,6 +277,38 @@ describe('public endpoints behind the project load balancer', () => {
     expect((await publicRecords()).some((r) => r.Name === `${host(8)}.`)).toBe(false)
     const certificates = (await acm.send(new ListCertificatesCommand({}))).CertificateSummaryList ?? []
     expect(certificates.map((c) => c.DomainName).sort()).toEqual([`*.pr-7.${DOMAIN}`, `*.${DOMAIN}`])
+  })
+
+  test('a spot warning takes the warned wordpress instance out of its target group at once, and its replacement becomes a healthy target', async () => {
+    const spot = (await stackView(aws, stack(7))).instances.find(
+      (i) => i.service === 'wordpress' && i.spot && i.state === 'running'
+    )
+    const rule = (await httpsRules()).find((r) => hostOf(r) === host(7))
+    const groupArn = rule?.Actions?.find((a) => a.Type === 'forward')?.TargetGroupArn
+    const targets = async (): Promise<Array<{ id: string; state: string }>> =>
+      (
+        (await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: groupArn }))).TargetHealthDescriptions ?? []
+      ).map((t) => ({ id: t.Target?.Id ?? '', state: t.TargetHealth?.State ?? '' }))
+    expect(await targets()).toContainEqual({ id: spot?.id, state: 'healthy' })
+
+    await new EmulatorClient(emulator.endpoint).spotInterrupt(spot?.id ?? '')
+    // out of service at once: draining (the deregistration delay), then gone
+    await until(
+      async () => ((await targets()).some((t) => t.id === spot?.id && t.state === 'healthy') ? undefined : true),
+      async () => `targets ${JSON.stringify(await targets())}`
+    )
+    await until(
+      async () => {
+        const healthy = (await targets()).filter((t) => t.state === 'healthy')
+        return healthy.length === 2 && !healthy.some((t) => t.id === spot?.id) ? true : undefined
+      },
+      async () => `targets ${JSON.stringify(await targets())}`
+    )
+    // the warned instance still runs: its reclaim is two minutes away
+    const warned = await aws.ec2.send(new DescribeInstancesCommand({ InstanceIds: [spot?.id ?? ''] }))
+    expect(warned.Reservations?.[0]?.Instances?.[0]?.State?.Name).toBe('running')
+    // EC2 may reclaim before the two minutes are up: it goes now, and the tests after this one need not wait for it
+    emulator.terminateInstance(spot?.id ?? '')
   })
 
   test('closing both removes everything: rules, target groups, records, certificates, and the load balancer last', async () => {

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import { background, safely } from '../../core/background.js'
 import { onStop } from '../../core/hooks.js'
-import type { AwsServiceEvent } from '../../types.js'
+import type { AwsServiceEvent, InstanceStateChange } from '../../types.js'
 import { ec2Error } from './errors.js'
 import { terminateInstance } from './instances.js'
 import type { Ec2World, InstanceRecord } from './model.js'
@@ -71,21 +71,31 @@ export function spotInterrupt(w: Ec2World, instance: InstanceRecord): void {
     reclaim()
     return
   }
-  // tracked work (waitIdle waits for the reclaim), dropped when the emulator stops so that no timer outlives it
-  let stopped = false
+  // tracked work (waitIdle waits for the reclaim), ended early when the instance goes first (terminated by
+  // its group or by hand) or when the emulator stops, so that no timer outlives what it waits for
+  let cancelled = false
   const wait = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, delay)
-    onStop(w.cloud, () => {
-      stopped = true
+    const end = (): void => {
+      cancelled = true
       clearTimeout(timer)
+      w.cloud.bus.off('ec2-state-change', gone)
       resolve()
-    })
+    }
+    const gone = (change: InstanceStateChange): void => {
+      if (change.instanceId === instance.instanceId && change.state !== 'running' && change.state !== 'pending') end()
+    }
+    const timer = setTimeout(() => {
+      w.cloud.bus.off('ec2-state-change', gone)
+      resolve()
+    }, delay)
+    w.cloud.bus.on('ec2-state-change', gone)
+    onStop(w.cloud, end)
   })
   background(
     w.cloud,
     `spot reclaim of ${instance.instanceId}`,
     wait.then(() => {
-      if (!stopped) reclaim()
+      if (!cancelled) reclaim()
     })
   )
 }
