@@ -233,6 +233,8 @@ const EC2: Record<string, Rule> = {
   DescribeLaunchTemplates: any('ec2:DescribeLaunchTemplates'),
   DescribeLaunchTemplateVersions: any('ec2:DescribeLaunchTemplateVersions'),
   DescribeInstances: any('ec2:DescribeInstances'),
+  DescribeInstanceTypes: any('ec2:DescribeInstanceTypes'),
+  DescribeSpotPriceHistory: any('ec2:DescribeSpotPriceHistory'),
   DescribeAccountAttributes: any('ec2:DescribeAccountAttributes'),
   ModifyVpcAttribute: ec2Resource('ec2:ModifyVpcAttribute', 'vpc', 'VpcId'),
   DeleteVpc: ec2Resource('ec2:DeleteVpc', 'vpc', 'VpcId'),
