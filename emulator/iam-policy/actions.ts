@@ -1293,6 +1293,14 @@ const ACM: Record<string, Rule> = {
   }
 }
 
+// ---- Price List Query API (JSON 1.1): no resource-level permissions ----
+
+const PRICING: Record<string, Rule> = {
+  GetProducts: any('pricing:GetProducts'),
+  DescribeServices: any('pricing:DescribeServices'),
+  GetAttributeValues: any('pricing:GetAttributeValues')
+}
+
 /** The table, by signing name and operation. */
 export const AUTHORIZATION: Record<string, Record<string, Rule>> = {
   ec2: EC2,
@@ -1308,7 +1316,8 @@ export const AUTHORIZATION: Record<string, Record<string, Rule>> = {
   secretsmanager: SECRETSMANAGER,
   ecr: ECR,
   elasticloadbalancing: ELBV2,
-  acm: ACM
+  acm: ACM,
+  pricing: PRICING
 }
 
 /** The checks one request needs. */
