@@ -326,9 +326,9 @@ export function regionPriceFactor(region: string): number {
   return REGIONS.get(region)?.factor ?? 1.2
 }
 
-/** Rounds a USD price to 4 significant decimals past the cent, as AWS's list prices are. */
+/** Rounds a USD price to 6 decimals (AWS's list prices have up to 5). */
 function listPrice(usd: number): number {
-  return Math.round(usd * 1e4) / 1e4
+  return Math.round(usd * 1e6) / 1e6
 }
 
 /** The Linux on-demand hourly price (USD) of an instance type in a region, or undefined for an unknown type. */

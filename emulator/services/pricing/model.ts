@@ -61,7 +61,7 @@ function networkPerformance(t: InstanceTypeInfo): string {
 }
 
 function usd(n: number): string {
-  return `$${Number(n.toFixed(4))}`
+  return `$${Number(n.toFixed(6))}`
 }
 
 interface Variant {
@@ -87,7 +87,7 @@ function variants(t: InstanceTypeInfo): Variant[] {
 function ec2Products(region: PricedRegion): Product[] {
   return INSTANCE_TYPES.flatMap((t) =>
     variants(t).map((v): Product => {
-      const hourly = Math.round((onDemandPrice(t.name, region.code) ?? 0) * v.factor * 1e4) / 1e4
+      const hourly = Math.round((onDemandPrice(t.name, region.code) ?? 0) * v.factor * 1e6) / 1e6
       const attributes: Record<string, string> = {
         servicecode: 'AmazonEC2',
         servicename: 'Amazon Elastic Compute Cloud',
