@@ -193,10 +193,14 @@ describe('a spot interruption warning', () => {
     expect(mine.filter((e) => e === `event:${WARNING}`)).toHaveLength(1)
     expect(mine.filter((e) => e === 'state:shutting-down')).toHaveLength(1)
     expect(mine.filter((e) => e === 'state:terminated')).toHaveLength(1)
-    // the group (no Capacity Rebalancing) replaces the reclaimed instance after the reclaim
+    // the group (no Capacity Rebalancing) replaces the instance only once EC2 reclaimed it
     const live = await liveInstances(h, 'twice')
     expect(live.map((i) => i.InstanceId)).not.toContain(id)
     expect(live).toHaveLength(1)
+    const replacement = live[0]?.InstanceId ?? ''
+    const order = h.log.map((e) => `${e.instanceId}:${e.type}`)
+    expect(order.indexOf(`${id}:shutting-down`)).toBeGreaterThanOrEqual(0)
+    expect(order.indexOf(`${replacement}:pending`)).toBeGreaterThan(order.indexOf(`${id}:shutting-down`))
   }, 30_000)
 
   test('is refused for an on-demand instance, which keeps running', async () => {
@@ -290,16 +294,6 @@ describe('Capacity Rebalancing on an interruption warning', () => {
     const order = h.log.map((e) => `${e.instanceId}:${e.type}`)
     expect(order.indexOf(`${id}:${WARNING}`)).toBeLessThan(order.indexOf(`${replacement}:running`))
     expect(order.indexOf(`${replacement}:running`)).toBeLessThan(order.indexOf(`${id}:shutting-down`))
-  })
-
-  test('a group without Capacity Rebalancing keeps the warned instance until EC2 reclaims it', async () => {
-    const [id = ''] = await spotGroup(h, 'no-cr-warned', 1, false)
-    await h.control.spotInterrupt(id)
-    // let the group's reconciler run: it must launch nothing for a warned instance
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    expect((await liveInstances(h, 'no-cr-warned')).map((i) => i.InstanceId)).toEqual([id])
-    expect((await instance(h, id)).State?.Name).toBe('running')
-    expect((await group(h, 'no-cr-warned')).Instances?.[0]?.LifecycleState).toBe('InService')
   })
 })
 
