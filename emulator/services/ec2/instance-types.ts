@@ -9,7 +9,8 @@ import { matchesFilters, paginate } from './filters.js'
 import { INSTANCE_TYPES, instanceTypeInfo, type InstanceTypeInfo } from './instance-catalogue.js'
 
 function toInstanceType(t: InstanceTypeInfo): Ec2InstanceTypeInfo {
-  const threads = t.vcpu > 1 && !t.burstable && t.architecture === 'x86_64' ? 2 : 1
+  // Graviton and AMD's 4th generation EPYC (m7a) run one thread per core, as does t2; other x86 types two
+  const threads = t.architecture === 'arm64' || t.family === 'm7a' || t.family === 't2' || t.vcpu < 2 ? 1 : 2
   const clock = /(\d+(\.\d+)?) GHz/.exec(t.clockSpeed)?.[1]
   return {
     InstanceType: t.name as Ec2InstanceTypeInfo['InstanceType'],
