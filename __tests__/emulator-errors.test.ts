@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import * as acm from '@aws-sdk/client-acm'
 import * as autoscaling from '@aws-sdk/client-auto-scaling'
 import * as logs from '@aws-sdk/client-cloudwatch-logs'
+import * as pricing from '@aws-sdk/client-pricing'
 import * as ec2 from '@aws-sdk/client-ec2'
 import * as ecr from '@aws-sdk/client-ecr'
 import * as elbv2 from '@aws-sdk/client-elastic-load-balancing-v2'
@@ -138,6 +139,13 @@ const SERVICES: Record<string, ServiceUnderTest> = {
     base: 'ACMServiceException',
     operation: 'ListCertificates',
     call: (emu) => new acm.ACMClient(sdkConfig(emu)).send(new acm.ListCertificatesCommand({}))
+  },
+  pricing: {
+    pkg: pricing,
+    protocol: 'json',
+    base: 'PricingServiceException',
+    operation: 'DescribeServices',
+    call: (emu) => new pricing.PricingClient(sdkConfig(emu)).send(new pricing.DescribeServicesCommand({}))
   }
 }
 

@@ -1,7 +1,20 @@
 /** A small client for the control API, for tests and the demo when the emulator runs out of process. */
 import type { ContainerView, ImageBehaviour, ImageBehaviourInput } from './agent/index.js'
 import type { QueuedError } from './core/cloud.js'
+import type { SpotPriceSetting } from './services/ec2/spot-prices.js'
 import type { CallRecord, ErrorCodes, FaultSettings, SimulationSettings } from './types.js'
+
+/** One spot price row, as the control API answers it. */
+export interface SpotPriceRow {
+  AvailabilityZone: string
+  InstanceType: string
+  ProductDescription: string
+  SpotPrice: string
+  /** ISO 8601. */
+  Timestamp: string
+}
+
+export type { SpotPriceSetting } from './services/ec2/spot-prices.js'
 
 export class EmulatorClient {
   readonly endpoint: string
@@ -95,6 +108,20 @@ export class EmulatorClient {
   /** Every error code each service can return, with its HTTP status, by signing name. */
   errorCodes(): Promise<Record<string, ErrorCodes>> {
     return this.request('GET', 'errors')
+  }
+
+  /**
+   * Sets a spot pool's price from now on (DescribeSpotPriceHistory's latest row for it): both Linux product
+   * descriptions unless one is named; the region defaults to the zone's. Answers the pool's new rows.
+   */
+  setSpotPrice(setting: SpotPriceSetting): Promise<SpotPriceRow[]> {
+    return this.request('POST', 'spot-prices', setting)
+  }
+
+  /** The latest spot price of every pool of a region (or of one instance type there). */
+  spotPrices(region = 'us-east-1', instanceType?: string): Promise<SpotPriceRow[]> {
+    const query = new URLSearchParams({ region, ...(instanceType ? { instanceType } : {}) })
+    return this.request('GET', `spot-prices?${query.toString()}`)
   }
 
   /** Makes the next call of an operation answer with one of its service's error codes (tests). */

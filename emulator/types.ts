@@ -139,6 +139,8 @@ export interface SimulationSettings {
    * reclaim (shutting-down -> terminated), ms (default 120000, AWS's two minutes). Tracked by waitIdle.
    */
   spotReclaimDelayMs?: number
+  /** The Price List Query API's NextToken expires this long after it was issued (ExpiredNextTokenException), ms (default 3600000). */
+  priceListTokenTtlMs?: number
   /** How long an ASG waits before retrying a failed launch, ms (default 1000). Not tracked by waitIdle. */
   launchRetryMs?: number
   /** Instance refreshes stay Pending this long before replacing anything, ms (default 0; AWS takes seconds to minutes). */

@@ -22,7 +22,8 @@ const TARGET_PREFIXES: Record<string, string> = {
   AmazonSSM: 'ssm',
   secretsmanager: 'secretsmanager',
   AmazonEC2ContainerRegistry_V20150921: 'ecr',
-  CertificateManager: 'acm'
+  CertificateManager: 'acm',
+  AWSPriceListService: 'pricing'
 }
 
 function fromScope(text: string | undefined): RequestIdentity | undefined {

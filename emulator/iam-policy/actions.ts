@@ -233,6 +233,8 @@ const EC2: Record<string, Rule> = {
   DescribeLaunchTemplates: any('ec2:DescribeLaunchTemplates'),
   DescribeLaunchTemplateVersions: any('ec2:DescribeLaunchTemplateVersions'),
   DescribeInstances: any('ec2:DescribeInstances'),
+  DescribeInstanceTypes: any('ec2:DescribeInstanceTypes'),
+  DescribeSpotPriceHistory: any('ec2:DescribeSpotPriceHistory'),
   DescribeAccountAttributes: any('ec2:DescribeAccountAttributes'),
   ModifyVpcAttribute: ec2Resource('ec2:ModifyVpcAttribute', 'vpc', 'VpcId'),
   DeleteVpc: ec2Resource('ec2:DeleteVpc', 'vpc', 'VpcId'),
@@ -1291,6 +1293,14 @@ const ACM: Record<string, Rule> = {
   }
 }
 
+// ---- Price List Query API (JSON 1.1): no resource-level permissions ----
+
+const PRICING: Record<string, Rule> = {
+  GetProducts: any('pricing:GetProducts'),
+  DescribeServices: any('pricing:DescribeServices'),
+  GetAttributeValues: any('pricing:GetAttributeValues')
+}
+
 /** The table, by signing name and operation. */
 export const AUTHORIZATION: Record<string, Record<string, Rule>> = {
   ec2: EC2,
@@ -1306,7 +1316,8 @@ export const AUTHORIZATION: Record<string, Record<string, Rule>> = {
   secretsmanager: SECRETSMANAGER,
   ecr: ECR,
   elasticloadbalancing: ELBV2,
-  acm: ACM
+  acm: ACM,
+  pricing: PRICING
 }
 
 /** The checks one request needs. */

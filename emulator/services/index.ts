@@ -9,6 +9,7 @@ import { createEvents } from './events/index.js'
 import { createIam } from './iam/index.js'
 import { createLambda } from './lambda/index.js'
 import { createLogs } from './logs/index.js'
+import { createPricing } from './pricing/index.js'
 import { createRoute53 } from './route53/index.js'
 import { createSecretsManager } from './secretsmanager/index.js'
 import { createSqs } from './sqs/index.js'
@@ -31,7 +32,8 @@ export const SERVICE_FACTORIES: readonly ServiceFactory[] = [
   createSecretsManager,
   createEcr,
   createElbv2,
-  createAcm
+  createAcm,
+  createPricing
 ]
 
 /** Creates all modules for one cloud, keyed by signing name. */

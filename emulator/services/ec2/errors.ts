@@ -22,6 +22,7 @@ export const EC2_ERRORS = {
   InvalidID: 400,
   'InvalidInstanceID.Malformed': 400,
   'InvalidInstanceID.NotFound': 400,
+  InvalidInstanceType: 400,
   'InvalidLaunchTemplateId.NotFound': 400,
   'InvalidLaunchTemplateId.VersionNotFound': 400,
   'InvalidLaunchTemplateName.AlreadyExistsException': 400,

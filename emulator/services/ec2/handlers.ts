@@ -19,6 +19,8 @@ import type {
   DeleteTagsRequest,
   DescribeImagesRequest,
   DescribeInstancesRequest,
+  DescribeInstanceTypesRequest,
+  DescribeSpotPriceHistoryRequest,
   DescribeLaunchTemplatesRequest,
   DescribeLaunchTemplateVersionsRequest,
   DescribeSecurityGroupsRequest,
@@ -30,12 +32,14 @@ import type {
   RunInstancesRequest,
   TerminateInstancesRequest
 } from '@aws-sdk/client-ec2'
-import { registerInstanceControls } from '../../core/hooks.js'
+import { registerControlRoutes, registerInstanceControls } from '../../core/hooks.js'
 import type { QueryContext, QueryHandler } from '../../protocols/query.js'
 import * as net from './describe-network.js'
 import * as routes from './routes.js'
 import { describeInstances, instanceState, runInstances, terminateInstance, terminateInstances } from './instances.js'
 import { rebalanceRecommendation, spotInterrupt } from './spot.js'
+import { describeSpotPriceHistory, listSpotPrices, setSpotPrice, type SpotPriceSetting } from './spot-prices.js'
+import { describeInstanceTypes } from './instance-types.js'
 import * as lt from './launch-templates.js'
 import * as sg from './security-groups.js'
 import { createTags, deleteTags } from './tags.js'
@@ -90,6 +94,9 @@ export function handlers(w: Ec2World): Record<string, QueryHandler> {
     TerminateInstances: (i: TerminateInstancesRequest, c: QueryContext) => terminateInstances(w, c.region, i),
     CreateTags: (i: CreateTagsRequest, c: QueryContext) => createTags(w, c.region, i),
     DeleteTags: (i: DeleteTagsRequest, c: QueryContext) => deleteTags(w, c.region, i),
+    DescribeSpotPriceHistory: (i: DescribeSpotPriceHistoryRequest, c: QueryContext) =>
+      describeSpotPriceHistory(w, c.region, i),
+    DescribeInstanceTypes: (i: DescribeInstanceTypesRequest) => describeInstanceTypes(i),
     DescribeAccountAttributes: () => ({ AccountAttributes: [] }),
     DeleteVpc: () => ok
   }
@@ -111,6 +118,14 @@ export function registerControls(w: Ec2World): void {
     spotInterrupt: (id) => spotInterrupt(w, find(id)),
     rebalance: (id) => rebalanceRecommendation(w, find(id))
   })
+  registerControlRoutes(w.cloud, [
+    {
+      method: 'POST',
+      path: /^\/_emulator\/spot-prices$/,
+      handle: (_params, body) => setSpotPrice(w, (body ?? {}) as SpotPriceSetting)
+    },
+    { method: 'GET', path: /^\/_emulator\/spot-prices$/, handle: (_params, _body, query) => listSpotPrices(w, query) }
+  ])
 }
 
 export function state(w: Ec2World): unknown {

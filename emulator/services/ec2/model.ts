@@ -101,6 +101,11 @@ export class Ec2World {
   readonly stateListeners: ((instance: InstanceRecord) => void)[] = []
   /** Called when a spot instance gets a rebalance recommendation or an interruption warning (Auto Scaling's Capacity Rebalancing). */
   readonly spotSignalListeners: ((instance: InstanceRecord, signal: 'rebalance' | 'interruption') => void)[] = []
+  /**
+   * Spot prices set through the control API (POST /_emulator/spot-prices), by pool key
+   * (`region|zone|type|product`), oldest first: they override the seeded price history from their time on.
+   */
+  readonly spotPriceOverrides = new Map<string, { time: number; price: number }[]>()
 
   constructor(readonly cloud: Cloud) {
     this.network = new Network(cloud, (vpc) => this.onNewVpc(vpc))
