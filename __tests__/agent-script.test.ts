@@ -40,6 +40,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { EmulatorClient } from '../emulator/client.js'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { authorizeImagePull } from '../emulator/services/ecr/index.js'
+import { ec2World } from '../emulator/services/ec2/model.js'
 import { eventually, sdkConfig } from '../emulator/testing.js'
 import type { CallRecord } from '../emulator/types.js'
 import type { AgentConfig } from '../src/agent/config.js'
@@ -176,7 +177,7 @@ function instancePolicy(options: { autoScaling?: boolean } = {}): object {
  * An instance as a deploy makes it: a role EC2 may assume (with `policy`, if given), an instance
  * profile of the same name, and the user data. Returns its id; its IMDS is imdsOf(id).
  */
-async function launch(role: string, policy?: object): Promise<string> {
+async function launch(role: string, policy?: object, options: { spot?: boolean } = {}): Promise<string> {
   const admin = sdkConfig(emu)
   const iam = new IAMClient(admin)
   const ec2 = new EC2Client(admin)
@@ -195,6 +196,7 @@ async function launch(role: string, policy?: object): Promise<string> {
         MaxCount: 1,
         ImageId: 'ami-0a2023a1b2c3d4e5f',
         IamInstanceProfile: { Name: role },
+        ...(options.spot ? { InstanceMarketOptions: { MarketType: 'spot' as const } } : {}),
         UserData: buildUserData({ region: REGION, config: { name: WEB_CONFIG, version: 1 } })
       })
     )
@@ -371,6 +373,7 @@ async function agent(
     HYPERFORM_HEALTH_MARGIN: '0',
     HYPERFORM_WATCH_INTERVAL: '0.05',
     HYPERFORM_WATCH_ROUNDS: '0',
+    HYPERFORM_SPOT_POLL: '0.05',
     ...options.env
   }
   await control.resetCalls()
@@ -894,6 +897,62 @@ describe('the launch gate and the watch', () => {
     expect(existsSync(pidFile)).toBe(false)
     expect(autoscaling(stopped).some((argv) => argv[0] === 'set-instance-health')).toBe(false)
     expect((await streamLines(instanceId)).at(-1)).toBe('hyperform-agent: healthy')
+  })
+
+  test('spot signals: a rebalance recommendation is written once and stops nothing; an interruption notice stops the container once, with its grace period, and nothing is reported unhealthy', async () => {
+    // A spot instance of its own (the interruption ends it), its agent started with the watch on.
+    const instance = await launch('hyperform-prj-st-spot-us-east-1', instancePolicy(), { spot: true })
+    const started = await agent('start', {
+      instance,
+      images: [{ image: IMAGE(), states: [running('healthy')] }],
+      env: { HYPERFORM_WATCH_ROUNDS: '-1' },
+      detached: true
+    })
+    expect(started.code).toBe(0)
+    const dir = path.dirname(started.run)
+    // every docker call on the instance so far, its watch's included (as dockerStandIn's calls() reads them)
+    const dockerCalls = (): DockerCall[] =>
+      readFileSync(path.join(dir, 'docker.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as DockerCall)
+    const stops = (): DockerCall[] => dockerCalls().filter((c) => c.command === 'stop')
+    const lineSeen = (line: string) => async (): Promise<string[] | undefined> => {
+      const all = await streamLines(instance)
+      return all.includes(line) ? all : undefined
+    }
+
+    await control.rebalance(instance)
+    await eventually(lineSeen('hyperform-agent: rebalance recommendation'), 10_000)
+    // Ten more looks of the health watch, as many of the spot watch (same interval): no second line, no stop.
+    const looked = dockerCalls().length
+    await eventually(async () => (dockerCalls().length > looked + 10 ? true : undefined))
+    expect(stops()).toEqual([])
+
+    await control.spotInterrupt(instance)
+    const stop = await eventually(async () => stops()[0], 10_000)
+    expect(stop.args).toEqual(['--time', '20', 'web'])
+    const lines = await eventually(lineSeen('hyperform-agent: stopped'), 10_000)
+    // the reclaim time IMDS gives, in the line
+    const action = ec2World(emu.cloud).instances.get(instance)?.spotInstanceAction
+    expect(action?.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    expect(lines).toEqual([
+      'hyperform-agent: healthy',
+      'hyperform-agent: rebalance recommendation',
+      `hyperform-agent: spot interruption: stopping the container (reclaim at ${action?.time ?? ''})`,
+      'hyperform-agent: stopped'
+    ])
+    // The watch ends by itself once the container is drained: the stopped (exited) container is no fault.
+    await eventually(async () => (existsSync(path.join(started.run, 'watch.pid')) ? undefined : true), 10_000)
+    const stopped = await agent('stop', { dir })
+    expect(stopped.code).toBe(0)
+    expect(awsCalls(dir).some((argv) => argv.includes('set-instance-health'))).toBe(false)
+    // once: the drain, then the unit's own stop
+    expect(stops().map((c) => c.args)).toEqual([
+      ['--time', '20', 'web'],
+      ['--time', '20', 'web']
+    ])
+    expect(await streamLines(instance)).toEqual(lines)
   })
 
   test('no line the agent writes, and no aws argument, holds a configuration value', async () => {

@@ -52,6 +52,7 @@ import {
   functionName,
   launchTemplateName,
   logGroupName,
+  parseSpotEventLine,
   ruleName,
   stackDomain,
   zoneName,
@@ -306,7 +307,7 @@ async function expectConverged(): Promise<void> {
   expect(records).toEqual(ips)
 }
 
-/** The DNS updater's log: START lines (invocations) and its one JSON line per event. */
+/** The DNS updater's log: START lines (invocations) and its one JSON line per event (its spot lines apart). */
 async function lambdaLog(): Promise<{ starts: number; lines: LogLine[] }> {
   let starts = 0
   const lines: LogLine[] = []
@@ -316,7 +317,7 @@ async function lambdaLog(): Promise<{ starts: number; lines: LogLine[] }> {
     for (const event of page.events ?? []) {
       for (const text of (event.message ?? '').split('\n')) {
         if (text.startsWith('START RequestId:')) starts += 1
-        else if (text.startsWith('{')) lines.push(JSON.parse(text) as LogLine)
+        else if (text.startsWith('{') && !parseSpotEventLine(text)) lines.push(JSON.parse(text) as LogLine)
       }
     }
     if (!page.nextToken) return { starts, lines }

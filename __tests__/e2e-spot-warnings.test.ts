@@ -5,9 +5,17 @@
  * (an event of the replacement, the reconcile schedule) lists the warned instance again.
  */
 import { DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling'
+import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2'
 import { EmulatorClient } from '../emulator/client.js'
-import { TAGS, recordName, scheduleRuleName } from '../src/names.js'
+import {
+  SPOT_EVENT_FILTER,
+  TAGS,
+  logGroupName,
+  parseSpotEventLine,
+  recordName,
+  scheduleRuleName
+} from '../src/names.js'
 import { action, aRecords, projectView, stackView, until, seedSuite } from './helpers/e2e.js'
 
 const REGION = 'us-east-1'
@@ -63,6 +71,24 @@ test('a warned spot instance leaves the record within 5 s, its replacement is li
     new DescribeAutoScalingInstancesCommand({ InstanceIds: [spot?.id ?? ''] })
   )
   expect(membership.AutoScalingInstances?.[0]?.LifecycleState).toBe('Standby')
+  // the updater logged the warning, one line a reader finds in its log group
+  const found = await suite.aws.logs.send(
+    new FilterLogEventsCommand({ logGroupName: logGroupName(WP), filterPattern: SPOT_EVENT_FILTER })
+  )
+  const spotLines = (found.events ?? []).flatMap((e) => {
+    const line = parseSpotEventLine((e.message ?? '').trim())
+    return line ? [line] : []
+  })
+  expect(spotLines).toEqual([
+    {
+      event: 'spot-interruption-warning',
+      instance: spot?.id,
+      service: 'wordpress',
+      stack: WP.stack,
+      project: WP.project,
+      at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    }
+  ])
 
   // a reconcile recomputes every record from scratch: the warned instance stays out (no waitIdle:
   // the reclaim, two minutes away, is background work of the emulator)

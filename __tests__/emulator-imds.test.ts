@@ -16,10 +16,16 @@ import {
   IAMClient,
   PutRolePolicyCommand
 } from '@aws-sdk/client-iam'
-import { CreateLaunchTemplateCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
+import {
+  CreateLaunchTemplateCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  RunInstancesCommand
+} from '@aws-sdk/client-ec2'
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { instanceRoleCredentials } from '../emulator/iam-policy/instance-role.js'
+import { EmulatorClient } from '../emulator/client.js'
 import { startEmulator, type Emulator } from '../emulator/server.js'
 import { sdkConfig } from '../emulator/testing.js'
 
@@ -206,6 +212,28 @@ describe('IMDSv2', () => {
     )
     const v1 = await launch({ LaunchTemplate: { LaunchTemplateName: 'imds-v1' } })
     expect(await get(v1, 'meta-data/instance-id')).toEqual({ status: 200, body: v1 })
+  })
+})
+
+describe('spot signals', () => {
+  test('RunInstances with market type spot launches a spot instance, whose signals IMDS shows once EC2 sends them', async () => {
+    const control = new EmulatorClient(emu.endpoint)
+    // an on-demand instance has none to receive
+    await expect(control.spotInterrupt(instanceId)).rejects.toThrow(/not a spot instance/)
+    const spot = await launch({ InstanceMarketOptions: { MarketType: 'spot' } })
+    const described = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [spot] }))
+    expect(described.Reservations?.[0]?.Instances?.[0]?.InstanceLifecycle).toBe('spot')
+    const tok = await token(spot)
+    expect((await get(spot, 'meta-data/spot/instance-action', tok)).status).toBe(404)
+    expect((await get(spot, 'meta-data/events/recommendations/rebalance', tok)).status).toBe(404)
+    await control.rebalance(spot)
+    expect(JSON.parse((await get(spot, 'meta-data/events/recommendations/rebalance', tok)).body)).toEqual({
+      noticeTime: expect.stringMatching(/Z$/)
+    })
+    await control.spotInterrupt(spot)
+    const action = await get(spot, 'meta-data/spot/instance-action', tok)
+    expect(action.status).toBe(200)
+    expect(JSON.parse(action.body)).toEqual({ action: 'terminate', time: expect.stringMatching(/Z$/) })
   })
 })
 

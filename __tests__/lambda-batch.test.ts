@@ -1,5 +1,13 @@
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals'
-import { TAGS, recordName, serviceTags, zoneName } from '../src/names.js'
+import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals'
+import {
+  SPOT_EVENT_FILTER,
+  TAGS,
+  parseSpotEventLine,
+  recordName,
+  serviceTags,
+  zoneName,
+  type SpotEventLine
+} from '../src/names.js'
 import { sortIps } from '../lambda/core.js'
 import { createHandler, type BatchLine, type DnsHandler, type LogLine } from '../lambda/handler.js'
 import {
@@ -9,6 +17,7 @@ import {
   queueEvent,
   scheduled,
   shuffled,
+  spotWarning,
   stateChange,
   type FakeInstance
 } from './helpers/lambda-fakes.js'
@@ -22,11 +31,13 @@ const version = (n: number): string => `"hyperform-version=${n}"`
 let route53: FakeRoute53
 let ec2: FakeEc2
 let lines: (LogLine | BatchLine)[]
+let spotLines: SpotEventLine[]
 
 beforeEach(() => {
   route53 = new FakeRoute53(ZONE)
   ec2 = new FakeEc2()
   lines = []
+  spotLines = []
 })
 
 afterEach(() => {
@@ -41,6 +52,7 @@ function makeHandler(maxAttempts?: number): DnsHandler {
     route53: route53.client,
     config,
     log: (line) => lines.push(line),
+    logSpot: (line) => spotLines.push(line),
     sleep: async () => undefined,
     random: () => 0.5,
     ...(maxAttempts === undefined ? {} : { maxAttempts })
@@ -706,5 +718,102 @@ describe('the direct EventBridge event', () => {
       attempts: 1
     })
     expect(ec2.describes.map((d) => d.Filters)).toEqual([[{ Name: `tag:${TAGS.project}`, Values: ['prj-demo'] }]])
+  })
+})
+
+describe('the spot lines', () => {
+  const AT = '2026-03-01T10:00:00Z'
+  const spotLine = (event: SpotEventLine['event'], id: string, service: string, at: string | null = AT) => ({
+    event,
+    instance: id,
+    service,
+    stack: 'st-app',
+    project: 'prj-demo',
+    at
+  })
+
+  test("a batch logs one line per warning and per reclaim of the project's instances, and none for other changes", async () => {
+    ec2.add(
+      instance('i-warned', 'db', 'running', '10.0.0.1'),
+      instance('i-advised', 'db', 'running', '10.0.0.2'),
+      // already terminated when read: its shutting-down change logs the reclaim, its terminated one nothing
+      { ...instance('i-reclaimed', 'web', 'terminated', undefined), stateReason: 'Server.SpotInstanceTermination' },
+      // warned earlier, its reason not read yet: its leaving tag tells
+      {
+        ...instance('i-tagged', 'web', 'shutting-down', '10.0.0.4'),
+        tags: { ...serviceTags(stack, 'web'), [TAGS.leaving]: 'interruption-warning' }
+      },
+      { ...instance('i-scaled-in', 'web', 'shutting-down', '10.0.0.5'), stateReason: 'Client.UserInitiatedShutdown' },
+      // advised of a rebalance, then terminated by its group: no reclaim
+      {
+        ...instance('i-rebalanced', 'web', 'shutting-down', '10.0.0.6'),
+        stateReason: 'Client.UserInitiatedShutdown',
+        tags: { ...serviceTags(stack, 'web'), [TAGS.leaving]: 'rebalance-recommendation' }
+      },
+      foreign('i-other', 'db', 'running', '10.0.9.1')
+    )
+    written('db', ['10.0.0.1', '10.0.0.2'])
+
+    const response = await makeHandler()(
+      queueEvent([
+        spotWarning('i-warned', 'interruption', AT),
+        spotWarning('i-advised', 'rebalance', AT),
+        stateChange('i-reclaimed', 'shutting-down', AT),
+        stateChange('i-tagged', 'shutting-down'),
+        stateChange('i-scaled-in', 'shutting-down', AT),
+        stateChange('i-rebalanced', 'shutting-down', AT),
+        stateChange('i-reclaimed', 'terminated', AT),
+        spotWarning('i-other', 'interruption', AT),
+        spotWarning('i-unknown', 'rebalance', AT)
+      ])
+    )
+
+    expect(batchLines()[0]?.error).toBeUndefined()
+    expect(response).toEqual({ batchItemFailures: [] })
+    expect(spotLines).toEqual([
+      spotLine('spot-interruption-warning', 'i-warned', 'db'),
+      spotLine('rebalance-recommendation', 'i-advised', 'db'),
+      spotLine('spot-reclaim', 'i-reclaimed', 'web'),
+      spotLine('spot-reclaim', 'i-tagged', 'web', null)
+    ])
+    // the lines are the format a reader parses back, key order included
+    for (const line of spotLines) {
+      const text = JSON.stringify(line)
+      expect(parseSpotEventLine(text)).toEqual(line)
+      expect(Object.keys(JSON.parse(text) as object)).toEqual([
+        'event',
+        'instance',
+        'service',
+        'stack',
+        'project',
+        'at'
+      ])
+      expect(SPOT_EVENT_FILTER.split(' ').some((term) => text.includes(term.slice(2, -1)))).toBe(true)
+    }
+    // the batch's own line is still one
+    expect(batchLines()).toHaveLength(1)
+  })
+
+  test('a direct event logs its spot line too, and the default goes to stdout as one JSON line', async () => {
+    ec2.add({ ...instance('i-1', 'db', 'shutting-down', '10.0.0.1'), stateReason: 'Server.SpotInstanceTermination' })
+    await makeHandler()(stateChange('i-1', 'shutting-down', AT))
+    expect(spotLines).toEqual([spotLine('spot-reclaim', 'i-1', 'db')])
+
+    const written: string[] = []
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk))
+      return true
+    })
+    try {
+      ec2.add(instance('i-2', 'db', 'running', '10.0.0.2'))
+      await createHandler({ ec2: ec2.client, autoscaling: ec2.autoscaling, route53: route53.client, config })(
+        spotWarning('i-2', 'interruption', AT)
+      )
+    } finally {
+      spy.mockRestore()
+    }
+    const parsed = written.map((w) => parseSpotEventLine(w.trim())).filter((l) => l !== undefined)
+    expect(parsed).toEqual([spotLine('spot-interruption-warning', 'i-2', 'db')])
+    expect(written.every((w) => w.endsWith('\n') && !w.slice(0, -1).includes('\n'))).toBe(true)
   })
 })

@@ -91,7 +91,8 @@ describe('the DNS updater bundle', () => {
 
   test('the zip is far under 20 KB', () => {
     expect(first.zipBytes).toBe(zip.length)
-    expect(zip.length).toBeLessThan(10 * 1024)
+    // 11 KB: the spot lines took it past 10 KB (about 10.2 KB with them)
+    expect(zip.length).toBeLessThan(11 * 1024)
   })
 
   test('entries carry the fixed 1980-01-01 time, Unix rw-r--r-- attributes and no extra fields', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
-import { TAGS, recordName, serviceTags } from '../src/names.js'
+import { SPOT_EVENT_FILTER, TAGS, parseSpotEventLine, recordName, serviceTags } from '../src/names.js'
 import {
   changeBatch,
   decide,
@@ -10,6 +10,7 @@ import {
   plan,
   readLags,
   sortIps,
+  spotEvent,
   type Decision,
   type InstanceView,
   type RecordSet
@@ -517,5 +518,65 @@ describe('spot warnings', () => {
       [record(['10.0.0.1'])]
     )
     expect(decision).toMatchObject({ action: 'upsert', next: { values: ['10.0.0.3'] } })
+  })
+})
+
+describe('spot lines', () => {
+  const target = { stack: 'st-wordpress', service: 'db', record: DB }
+  const view = (reason?: string, leaving?: string): InstanceView => ({
+    id: 'i-1',
+    state: 'terminated',
+    privateIp: undefined,
+    tags: { ...serviceTags(stack, 'db'), ...(leaving ? { [TAGS.leaving]: leaving } : {}) },
+    ...(reason ? { stateReason: reason } : {})
+  })
+  const at = '2026-03-01T10:00:00Z'
+
+  test("an event's time is kept with its change", () => {
+    expect(
+      parseEvent({
+        source: 'aws.ec2',
+        'detail-type': 'EC2 Spot Instance Interruption Warning',
+        time: at,
+        detail: { 'instance-id': 'i-1', 'instance-action': 'terminate' }
+      })
+    ).toEqual({ instanceId: 'i-1', state: 'interruption-warning', time: at })
+  })
+
+  test('each warning makes its line; a shutting-down change makes one only for a spot reclaim', () => {
+    const line = (event: string, time: string | null = at) => ({
+      event,
+      instance: 'i-1',
+      service: 'db',
+      stack: 'st-wordpress',
+      project: 'prj-demo',
+      at: time
+    })
+    const of = (state: string, instance: InstanceView | undefined, time: string | null = at) =>
+      spotEvent({ instanceId: 'i-1', state, ...(time ? { time } : {}) }, target, instance, 'prj-demo')
+    expect(of('interruption-warning', view())).toEqual(line('spot-interruption-warning'))
+    expect(of('rebalance-recommendation', undefined, null)).toEqual(line('rebalance-recommendation', null))
+    expect(of('shutting-down', view('Server.SpotInstanceTermination'))).toEqual(line('spot-reclaim'))
+    // the reason not read yet: warned of its reclaim is enough; advised of a rebalance is not
+    expect(of('shutting-down', view(undefined, 'interruption-warning'))).toEqual(line('spot-reclaim'))
+    expect(of('shutting-down', view(undefined, 'rebalance-recommendation'))).toBeUndefined()
+    // a reason that says otherwise wins over the tag
+    expect(of('shutting-down', view('Client.UserInitiatedShutdown', 'interruption-warning'))).toBeUndefined()
+    expect(of('shutting-down', view())).toBeUndefined()
+    expect(of('shutting-down', undefined)).toBeUndefined()
+    // one reclaim, one line: its terminated change makes none
+    expect(of('terminated', view('Server.SpotInstanceTermination'))).toBeUndefined()
+    expect(of('running', view())).toBeUndefined()
+  })
+
+  test('a line parses back; anything else does not', () => {
+    const line = spotEvent({ instanceId: 'i-1', state: 'interruption-warning' }, target, view(), 'prj-demo')
+    expect(parseSpotEventLine(JSON.stringify(line))).toEqual(line)
+    expect(parseSpotEventLine('{"instance":"i-1","state":"rebalance-recommendation","action":"noop"}')).toBeUndefined()
+    expect(parseSpotEventLine(JSON.stringify({ ...line, event: 'reclaim' }))).toBeUndefined()
+    expect(parseSpotEventLine(JSON.stringify({ ...line, at: 5 }))).toBeUndefined()
+    expect(parseSpotEventLine('not json')).toBeUndefined()
+    expect(parseSpotEventLine('null')).toBeUndefined()
+    expect(SPOT_EVENT_FILTER).toBe('?"spot-interruption-warning" ?"rebalance-recommendation" ?"spot-reclaim"')
   })
 })

@@ -21,6 +21,17 @@
 # every 10 s; when it turns unhealthy, is gone, exits for good or keeps restarting, it writes
 #   hyperform-agent: unhealthy: <reason>
 # and reports the instance Unhealthy to its group (set-instance-health), which replaces it.
+# Beside it, the watch looks at the instance metadata every 5 s for EC2's spot signals. A spot
+# interruption notice (meta-data/spot/instance-action: the reclaim two minutes away) drains the
+# container, once: first the health watch stops reporting (a stopping container is no fault: reported
+# Unhealthy, its group would replace the instance a second time), then the lines
+#   hyperform-agent: spot interruption: stopping the container (reclaim at <time>)
+#   hyperform-agent: stopped                    (or: stop failed with exit status <n>)
+# around docker stop --time <grace> <service> (the stop signal was set at docker run). A rebalance
+# recommendation (meta-data/events/recommendations/rebalance) stops nothing: the instance runs until
+# Auto Scaling replaces it; it is only written, once:
+#   hyperform-agent: rebalance recommendation
+# The watch runs only after the launch gate passed (the configuration has `lifecycle`).
 #
 # The script is constant: the user data only writes /etc/hyperform/agent.env
 # (HYPERFORM_REGION=<region>, HYPERFORM_CONFIG=<parameter name>:<version>).
@@ -39,7 +50,8 @@
 # HYPERFORM_SETTLE (whole seconds; replaces the configuration's settleSeconds), HYPERFORM_POLL (seconds
 # between the gate's looks at the container, default 2), HYPERFORM_HEARTBEAT (seconds between
 # lifecycle heartbeats, default 60), HYPERFORM_WATCH_INTERVAL (seconds between the watch's looks,
-# default 10), HYPERFORM_WATCH_ROUNDS (the watch ends after that many looks; 0: no watch) and
+# default 10), HYPERFORM_WATCH_ROUNDS (the watch ends after that many looks; 0: no watch),
+# HYPERFORM_SPOT_POLL (seconds between the watch's looks at the spot signals, default 5; 0: none) and
 # HYPERFORM_HEALTH_MARGIN (seconds the gate waits for a health status beyond docker's own bound,
 # default 30).
 #
@@ -59,6 +71,7 @@ POLL=${HYPERFORM_POLL:-2}
 HEARTBEAT=${HYPERFORM_HEARTBEAT:-60}
 WATCH_INTERVAL=${HYPERFORM_WATCH_INTERVAL:-10}
 WATCH_ROUNDS=${HYPERFORM_WATCH_ROUNDS:--1}
+SPOT_POLL=${HYPERFORM_SPOT_POLL:-5}
 HEALTH_MARGIN=${HYPERFORM_HEALTH_MARGIN:-30}
 # More restarts than this while starting (or within 5 minutes, watched) is a crash loop.
 MAX_RESTARTS=3
@@ -127,9 +140,12 @@ imds_get() {
   printf 'X-aws-ec2-metadata-token: %s\n' "$IMDS_TOKEN" |
     curl -fsS --connect-timeout 2 --max-time 5 -H @- "$IMDS/latest/$1"
 }
-read_identity() {
+imds_token() {
   IMDS_TOKEN=$(curl -fsS --connect-timeout 2 --max-time 5 -X PUT \
-    -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' "$IMDS/latest/api/token") || return 1
+    -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' "$IMDS/latest/api/token")
+}
+read_identity() {
+  imds_token || return 1
   INSTANCE_ID=$(imds_get meta-data/instance-id) || return 1
   [[ $INSTANCE_ID =~ ^[A-Za-z0-9-]+$ ]]
 }
@@ -716,10 +732,57 @@ report_unhealthy() {
     --instance-id "$INSTANCE_ID" --health-status Unhealthy --no-should-respect-grace-period >/dev/null || true
 }
 
-# The watch: every $WATCH_INTERVAL s, the container's state; the first fault is reported, then it ends.
-watch() {
-  local rounds=$WATCH_ROUNDS window=$SECONDS base=$C_RESTARTS reason sleeper=''
+# The spot watch, beside the health watch: every $SPOT_POLL s, the two spot signals in the instance
+# metadata. DRAINING (a file) tells the health watch that the container is being stopped on purpose.
+DRAINING=$RUN/draining
+
+# The interruption notice ($1): the health watch told first, the line, then the container stopped with
+# its grace period (its stop signal was set at docker run). Once: the spot watch ends after it.
+drain() {
+  local at=unknown out status=0
+  # {"action": "terminate", "time": "2026-01-01T00:02:00Z"}: the time, when it reads as one
+  if [[ $1 =~ \"time\"[[:space:]]*:[[:space:]]*\"([0-9A-Za-z:.+-]{1,40})\" ]]; then at=${BASH_REMATCH[1]}; fi
+  printf '%s\n' "$at" >"$DRAINING"
+  agent_line "spot interruption: stopping the container (reclaim at $at)"
+  out=$(docker stop --time "$GRACE" "$SERVICE" 2>&1 >/dev/null) || status=$?
+  if ((status == 0)); then
+    agent_line stopped
+  else
+    log "docker stop: $(one_line "$out")"
+    agent_line "stop failed with exit status $status"
+  fi
+}
+
+# An item is absent (404, curl fails) until EC2 sends its signal. The session token lasts 6 hours:
+# renewed every hour.
+spot_watch() {
+  local sleeper='' rebalanced=0 renewed=$SECONDS notice
   trap 'kill $sleeper 2>/dev/null; exit 0' TERM
+  while :; do
+    sleep "$SPOT_POLL" &
+    sleeper=$!
+    wait "$sleeper" || true
+    if ((SECONDS - renewed > 3600)) && imds_token; then renewed=$SECONDS; fi
+    if notice=$(imds_get meta-data/spot/instance-action 2>/dev/null); then
+      drain "$notice"
+      return 0
+    fi
+    if ((!rebalanced)) && imds_get meta-data/events/recommendations/rebalance >/dev/null 2>&1; then
+      rebalanced=1
+      agent_line "rebalance recommendation"
+    fi
+  done
+}
+
+# The watch: every $WATCH_INTERVAL s, the container's state; the first fault is reported, then it
+# ends. The spot watch runs beside it; once that drains the container, the watch ends quietly.
+watch() {
+  local rounds=$WATCH_ROUNDS window=$SECONDS base=$C_RESTARTS reason sleeper='' spotter=''
+  trap 'kill $sleeper $spotter 2>/dev/null; exit 0' TERM
+  if [[ $SPOT_POLL != 0 ]]; then
+    spot_watch &
+    spotter=$!
+  fi
   while ((rounds != 0)); do
     if ((rounds > 0)); then rounds=$((rounds - 1)); fi
     sleep "$WATCH_INTERVAL" &
@@ -737,12 +800,17 @@ watch() {
     elif ((SECONDS - window > 300)); then
       window=$SECONDS base=$C_RESTARTS
     fi
+    # Draining (the spot watch writes DRAINING before docker stop): the container stops on purpose.
+    if [[ -e $DRAINING ]]; then break; fi
     if [[ -n $reason ]]; then
       agent_line "unhealthy: $reason"
       report_unhealthy
-      return 0
+      break
     fi
   done
+  # The spot watch finishes its drain, or ends with the watch (a fault reported, the rounds over).
+  if [[ -n $spotter && ! -e $DRAINING ]]; then kill "$spotter" 2>/dev/null || true; fi
+  wait
 }
 
 start_watch() {
@@ -792,6 +860,7 @@ start() {
   fi
   agent_line healthy
   complete_hook CONTINUE
+  rm -f "$DRAINING"
   start_watch
 }
 

@@ -178,6 +178,12 @@ export interface SimulationSettings {
    * status with one).
    */
   containerSettleMs?: number
+  /**
+   * Agent stand-in: ms per second of a service's stop grace period that its container takes to stop when the
+   * agent drains it on a spot interruption notice (the real agent's `docker stop --time <grace>`, at its
+   * longest); default 10 (a 10 s grace: 100 ms). 0 stops it at once.
+   */
+  containerStopTimeScale?: number
   /** Agent stand-in: first delay between its tries to get credentials and read the configuration (doubling, 5 tries), ms (default 500). */
   agentRetryDelayMs?: number
   /**

@@ -18,7 +18,15 @@
  * the same pair of reads, and all the changes go in one change batch (or as few
  * as Route 53's size limits allow), each service's change a compare-and-swap.
  */
-import { TAGS, labelProblem, recordName, zoneName, type ProjectScope } from '../src/names.js'
+import {
+  TAGS,
+  labelProblem,
+  recordName,
+  zoneName,
+  type ProjectScope,
+  type SpotEventLine,
+  type SpotEventName
+} from '../src/names.js'
 import { parseVersion, versionBump, type VersionChange, type VersionRecord } from '../src/record-version.js'
 
 export type { VersionRecord } from '../src/record-version.js'
@@ -31,6 +39,8 @@ export type { VersionRecord } from '../src/record-version.js'
 export interface StateChange {
   instanceId: string
   state: string
+  /** The event's time (EventBridge `time`), when it has one. */
+  time?: string
 }
 
 /** The state a Launch Successful event stands for: the instance went in service in its group. */
@@ -46,6 +56,40 @@ export const REBALANCE_RECOMMENDATION = 'EC2 Instance Rebalance Recommendation'
 export const WARNINGS: Readonly<Record<string, string>> = {
   [INTERRUPTION_WARNING]: 'interruption-warning',
   [REBALANCE_RECOMMENDATION]: 'rebalance-recommendation'
+}
+
+/** The state reason (DescribeInstances StateReason.Code) of a spot instance EC2 reclaimed. */
+export const SPOT_RECLAIM_REASON = 'Server.SpotInstanceTermination'
+
+/**
+ * The spot line (SpotEventLine of src/names.ts) the change of one of the project's instances makes, or
+ * undefined: each warning, and the instance's shutting-down change when EC2 reclaimed it (its state reason;
+ * while the read shows none yet, its leaving tag of an interruption warning). Its terminated change makes
+ * none: one reclaim, one line.
+ */
+export function spotEvent(
+  change: StateChange,
+  target: Target,
+  instance: InstanceView | undefined,
+  project: string
+): SpotEventLine | undefined {
+  let event: SpotEventName | undefined
+  if (change.state === WARNINGS[INTERRUPTION_WARNING]) event = 'spot-interruption-warning'
+  else if (change.state === WARNINGS[REBALANCE_RECOMMENDATION]) event = 'rebalance-recommendation'
+  else if (change.state === 'shutting-down' && instance) {
+    const reason = instance.stateReason
+    const warned = instance.tags[TAGS.leaving]?.startsWith(WARNINGS[INTERRUPTION_WARNING] ?? '') ?? false
+    if (reason === SPOT_RECLAIM_REASON || (!reason && warned)) event = 'spot-reclaim'
+  }
+  if (!event) return undefined
+  return {
+    event,
+    instance: change.instanceId,
+    service: target.service,
+    stack: target.stack,
+    project,
+    at: change.time ?? null
+  }
 }
 
 /** True for the state of a warning: the instance leaves its record now and is never listed again. */
@@ -70,6 +114,8 @@ export interface InstanceView {
   state: string
   privateIp: string | undefined
   tags: Readonly<Record<string, string>>
+  /** Why it last changed state, as DescribeInstances says (StateReason.Code), e.g. Server.SpotInstanceTermination. */
+  stateReason?: string | undefined
   /**
    * Its group's view of it, when it was read (only the running instances of the
    * services recomputed are); undefined when not read or in no group.
@@ -137,7 +183,7 @@ export function parseEvent(event: unknown): StateChange | undefined {
   const warning = WARNINGS[String(event['detail-type'])]
   const state = warning ?? event.detail.state
   if (typeof instanceId !== 'string' || instanceId === '' || typeof state !== 'string') return undefined
-  return { instanceId, state }
+  return { instanceId, state, ...(typeof event.time === 'string' ? { time: event.time } : {}) }
 }
 
 /** What one incoming event asks for: recompute one instance's service, recompute every service, or nothing. */

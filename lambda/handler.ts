@@ -128,7 +128,11 @@
  *   batch or reconcile: {kind, messages, events, reconcile, ignored, services, changed, unchanged, failed,
  *                        failedMessages, route53Calls, ec2Calls, autoscalingCalls, calls, attempts, records,
  *                        failures, reasons, error}
- * Calls count HTTP requests, SDK retries included.
+ * Calls count HTTP requests, SDK retries included. Before it, one line per spot signal of the project's
+ * instances (SpotEventLine of src/names.ts, the format a reader filters the log group for):
+ *   {event, instance, service, stack, project, at}, event spot-interruption-warning, rebalance-recommendation
+ *   or spot-reclaim (the shutting-down change of an instance whose StateReason, read with the
+ *   DescribeInstances the updater makes anyway, is Server.SpotInstanceTermination).
  */
 import {
   AutoScalingClient,
@@ -150,7 +154,15 @@ import {
   type ListResourceRecordSetsCommandInput,
   type ResourceRecordSet
 } from '@aws-sdk/client-route-53'
-import { DEFAULT_RECORD_TTL, LIMITS, TAGS, labelProblem, regionProblem, zoneName } from '../src/names.js'
+import {
+  DEFAULT_RECORD_TTL,
+  LIMITS,
+  TAGS,
+  labelProblem,
+  regionProblem,
+  zoneName,
+  type SpotEventLine
+} from '../src/names.js'
 import {
   beforeAfter,
   changeRequests,
@@ -167,6 +179,7 @@ import {
   parseTrigger,
   planBatch,
   projectTargets,
+  spotEvent,
   type ChangeRequest,
   type Decision,
   type GroupMembership,
@@ -279,6 +292,8 @@ export interface HandlerDeps {
   config: Config
   /** Where the one line per event or batch goes (default: stdout). */
   log?: (line: LogLine | BatchLine) => void
+  /** Where the line of each spot signal goes (SpotEventLine of src/names.ts; default: stdout). */
+  logSpot?: (line: SpotEventLine) => void
   sleep?: (ms: number) => Promise<void>
   /** In [0, 1), for the backoff's jitter. */
   random?: () => number
@@ -409,7 +424,8 @@ function toView(instance: Instance): InstanceView | undefined {
     id: instance.InstanceId,
     state: instance.State?.Name ?? 'unknown',
     privateIp: instance.PrivateIpAddress || undefined,
-    tags
+    tags,
+    ...(instance.StateReason?.Code ? { stateReason: instance.StateReason.Code } : {})
   }
 }
 
@@ -583,6 +599,21 @@ function settledBy(decision: Decision, zone: ZoneRead, ttl: number): Decision | 
   return outcome.action === 'noop' ? outcome : undefined
 }
 
+/**
+ * One line (SpotEventLine) per spot signal of the project's instances among the changes: each warning, and
+ * the shutting-down change of an instance EC2 reclaimed. Logged as soon as the instance is known, before
+ * anything is written: a batch that fails later logs its lines again when SQS delivers it again.
+ */
+function announce(deps: HandlerDeps, work: Work, run: Run, lookup: (id: string) => InstanceView | undefined): void {
+  const log = deps.logSpot ?? defaultLog
+  work.changes.forEach((change, i) => {
+    const target = run.resolved[i]
+    if (!target || 'ignore' in target) return
+    const line = spotEvent(change, target, lookup(change.instanceId), deps.config.project)
+    if (line) log(line)
+  })
+}
+
 /** EnterStandby takes at most 20 instances of one group. */
 const STANDBY_BATCH = 20
 
@@ -658,6 +689,7 @@ async function converge(deps: HandlerDeps, work: Work, run: Run): Promise<void> 
     if (work.changes.length > 0) {
       const views = await readByIds(deps.ec2, [...new Set(work.changes.map((c) => c.instanceId))], run.calls)
       resolve((id) => views.get(id))
+      announce(deps, work, run, (id) => views.get(id))
       await leave(deps, work, run, (id) => views.get(id))
     }
     if (run.outcomes.size === 0 && !work.reconcile) return
@@ -672,6 +704,7 @@ async function converge(deps: HandlerDeps, work: Work, run: Run): Promise<void> 
     if (work.identify === 'listed' && run.attempts === 1) {
       const byId = new Map(read.map((i) => [i.id, i]))
       resolve((id) => byId.get(id))
+      announce(deps, work, run, (id) => byId.get(id))
       await leave(deps, work, run, (id) => byId.get(id))
     }
     if (work.reconcile && !run.reconciled) {
@@ -895,7 +928,7 @@ function defaultSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-function defaultLog(line: LogLine | BatchLine): void {
+function defaultLog(line: LogLine | BatchLine | SpotEventLine): void {
   process.stdout.write(`${JSON.stringify(line)}\n`)
 }
 

@@ -258,6 +258,61 @@ export const LAUNCH_HOOK = 'hyperform-launch'
  */
 export const AGENT_MARK = 'hyperform-agent:'
 
+/**
+ * The DNS updater's line for each spot signal of one of the project's instances: one JSON object, alone on
+ * its line of the function's log group `/aws/lambda/<function>` (its console output), as JSON.stringify
+ * writes it, keys in this order:
+ *
+ *   {"event":"spot-interruption-warning","instance":"i-0abc","service":"web","stack":"prod","project":"shop","at":"2026-01-01T00:00:00Z"}
+ *
+ * - `event`: `spot-interruption-warning` (EventBridge `EC2 Spot Instance Interruption Warning`: the reclaim is
+ *   two minutes away), `rebalance-recommendation` (`EC2 Instance Rebalance Recommendation`), or `spot-reclaim`
+ *   (the instance's `shutting-down` state change when EC2 reclaimed it: DescribeInstances StateReason
+ *   `Server.SpotInstanceTermination`, or, while the read shows no reason yet, its hyperform:leaving tag from an
+ *   interruption warning). One reclaim, one line: its `terminated` change logs none.
+ * - `instance`, `service`, `stack`, `project`: the instance and its tags.
+ * - `at`: the event's time (EventBridge `time`, ISO 8601 to the second), null when the event carried none.
+ *
+ * At least once per event: a message SQS delivers again (its batch failed) logs its line again, so a reader
+ * counts distinct (event, instance, at). SPOT_EVENT_FILTER is a FilterLogEvents pattern that finds them (and
+ * a few other lines that name a rebalance recommendation: parse each with parseSpotEventLine).
+ */
+export const SPOT_EVENTS = ['spot-interruption-warning', 'rebalance-recommendation', 'spot-reclaim'] as const
+export type SpotEventName = (typeof SPOT_EVENTS)[number]
+export interface SpotEventLine {
+  event: SpotEventName
+  instance: string
+  service: string
+  stack: string
+  project: string
+  at: string | null
+}
+export const SPOT_EVENT_FILTER = '?"spot-interruption-warning" ?"rebalance-recommendation" ?"spot-reclaim"'
+
+/** The spot line a log message holds, or undefined when it is none (another line of the updater, say). */
+export function parseSpotEventLine(message: string): SpotEventLine | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(message)
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null) return undefined
+  const v = value as Record<string, unknown>
+  const text = (key: string): boolean => typeof v[key] === 'string'
+  if (!SPOT_EVENTS.includes(v.event as SpotEventName)) return undefined
+  if (!text('instance') || !text('service') || !text('stack') || !text('project')) return undefined
+  if (v.at !== null && !text('at')) return undefined
+  return {
+    event: v.event as SpotEventName,
+    instance: v.instance as string,
+    service: v.service as string,
+    stack: v.stack as string,
+    project: v.project as string,
+    at: v.at as string | null
+  }
+}
+
 /** Elastic Load Balancing names (load balancers, target groups): at most 32 letters, digits and hyphens. */
 export const ELB_NAME_LIMIT = 32
 

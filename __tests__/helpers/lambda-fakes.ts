@@ -20,12 +20,15 @@
 import {
   AutoScalingClient,
   DescribeAutoScalingInstancesCommand,
+  EnterStandbyCommand,
   type DescribeAutoScalingInstancesCommandInput,
   type DescribeAutoScalingInstancesCommandOutput
 } from '@aws-sdk/client-auto-scaling'
 import {
+  CreateTagsCommand,
   DescribeInstancesCommand,
   EC2Client,
+  type CreateTagsCommandInput,
   type DescribeInstancesCommandInput,
   type DescribeInstancesCommandOutput
 } from '@aws-sdk/client-ec2'
@@ -52,6 +55,8 @@ export interface FakeInstance {
   lifecycle?: string
   /** Default HEALTHY. */
   health?: string
+  /** Why it last changed state (DescribeInstances StateReason.Code), e.g. Server.SpotInstanceTermination. */
+  stateReason?: string
 }
 
 export const GROUP_NAME_TAG = 'aws:autoscaling:groupName'
@@ -209,6 +214,15 @@ export class FakeEc2 {
 
   constructor() {
     this.mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => this.describe(input))
+    // the warnings' leaving tag: kept on the instances
+    this.mock.on(CreateTagsCommand).callsFake((input: CreateTagsCommandInput) => {
+      for (const id of input.Resources ?? []) {
+        const i = this.instances.get(id)
+        if (i) for (const t of input.Tags ?? []) if (t.Key) i.tags[t.Key] = t.Value ?? ''
+      }
+      return { $metadata: {} }
+    })
+    this.groupMock.on(EnterStandbyCommand).resolves({ $metadata: {}, Activities: [] })
     this.groupMock
       .on(DescribeAutoScalingInstancesCommand)
       .callsFake((input: DescribeAutoScalingInstancesCommandInput) => this.describeMembers(input))
@@ -295,7 +309,8 @@ export class FakeEc2 {
             InstanceId: i.id,
             State: { Name: i.state as 'running' },
             PrivateIpAddress: i.ip,
-            Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value }))
+            Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })),
+            ...(i.stateReason ? { StateReason: { Code: i.stateReason, Message: i.stateReason } } : {})
           }))
         }
       ],
@@ -325,16 +340,40 @@ export function launchSuccessful(
   }
 }
 
-/** An EC2 state-change event as EventBridge delivers it. */
+/** An EC2 state-change event as EventBridge delivers it (with its `time` when given). */
 export function stateChange(
   id: string,
-  state: string
-): { version: string; source: string; 'detail-type': string; detail: { 'instance-id': string; state: string } } {
+  state: string,
+  time?: string
+): {
+  version: string
+  source: string
+  'detail-type': string
+  time?: string
+  detail: { 'instance-id': string; state: string }
+} {
   return {
     version: '0',
     source: 'aws.ec2',
     'detail-type': 'EC2 Instance State-change Notification',
+    ...(time ? { time } : {}),
     detail: { 'instance-id': id, state }
+  }
+}
+
+/** EC2's spot interruption warning or rebalance recommendation as EventBridge delivers it. */
+export function spotWarning(
+  id: string,
+  kind: 'interruption' | 'rebalance',
+  time: string
+): { version: string; source: string; 'detail-type': string; time: string; detail: Record<string, string> } {
+  return {
+    version: '0',
+    source: 'aws.ec2',
+    'detail-type':
+      kind === 'interruption' ? 'EC2 Spot Instance Interruption Warning' : 'EC2 Instance Rebalance Recommendation',
+    time,
+    detail: kind === 'interruption' ? { 'instance-id': id, 'instance-action': 'terminate' } : { 'instance-id': id }
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Wires the agent stand-in into a cloud: an instance whose user data carries the agent's two lines
- * gets an agent run when it becomes running, stopped when it shuts down; the control routes show
+ * gets an agent run when it becomes running, stopped when it shuts down, told of EC2's spot signals
+ * (an interruption notice drains its container); the control routes show
  * the containers, set the image catalogue and change a running container's health.
  */
 import type { Cloud } from '../types.js'
@@ -47,6 +48,11 @@ export function startAgentStandIn(cloud: Cloud, images: unknown[] = []): void {
   const byInstance = new Map<string, AgentRun>()
   runs.set(cloud, byInstance)
   ec2World(cloud).stateListeners.push((instance) => onInstance(cloud, byInstance, instance))
+  // the spot watch of the agent: an interruption notice drains the container, a rebalance is written
+  ec2World(cloud).spotSignalListeners.push((instance, signal) => {
+    const run = byInstance.get(instance.instanceId)
+    if (run) background(cloud, `agent on ${instance.instanceId}: spot ${signal}`, run.spotSignal(signal))
+  })
   onStop(cloud, () => {
     for (const run of byInstance.values()) run.stop()
   })

@@ -13,6 +13,15 @@
  * `hyperform-agent: unhealthy: <reason>` and reports the instance with SetInstanceHealth. Each
  * Auto Scaling call is tried once (the role is usable once the configuration was read); a failure
  * is kept in the view's `error` and the run goes on.
+ *
+ * EC2's spot signals (`spotSignal`), as the real agent's spot watch hears them: only while its watch
+ * is on (after CONTINUE, until a fault was reported). An interruption notice drains the container,
+ * once: the watch ends (a later health change is not reported), the line
+ * `hyperform-agent: spot interruption: stopping the container (reclaim at <time>)` (the time of IMDS
+ * spot/instance-action), then the container exits after its stop grace period scaled by
+ * `containerStopTimeScale` (ms per second, default 10) and `hyperform-agent: stopped` follows, unless
+ * the instance went first. A rebalance recommendation is only written, once:
+ * `hyperform-agent: rebalance recommendation`.
  */
 import {
   AGENT_CONFIG_VERSION,
@@ -72,6 +81,10 @@ export interface ContainerView {
   group?: string
   /** The agent called SetInstanceHealth Unhealthy after a later health change (a failure: in `error`). */
   reportedUnhealthy?: boolean
+  /** The agent drained the container on a spot interruption notice: the reclaim time the notice gave. */
+  spotInterruption?: string
+  /** The agent heard a rebalance recommendation (and wrote its line). */
+  rebalanceRecommended?: boolean
   /**
    * Why the container failed; while it runs, the last agent call that failed (an Auto Scaling call,
    * a line to its stream), which the agent logs and survives.
@@ -111,6 +124,8 @@ const DEFAULT_RESTART_DELAY_MS = 1000
 const DEFAULT_MAX_RESTARTS = 10
 /** The real agent waits 10 s (settleSeconds); the stand-in, by default, less. */
 const DEFAULT_SETTLE_MS = 500
+/** ms per second of the stop grace period a drained container takes to stop. */
+const DEFAULT_STOP_TIME_SCALE = 10
 /** More restarts than this while starting is a crash loop (the real agent's bound). */
 const GATE_MAX_RESTARTS = 3
 
@@ -211,6 +226,33 @@ export class AgentRun {
       await this.tolerated('SetInstanceHealth', () =>
         aws.reportUnhealthy(this.instance.instanceId, this.userData.region)
       )
+    })
+  }
+
+  /**
+   * EC2's spot signals for the instance, heard while the watch is on: an interruption notice drains the
+   * container (once, the watch ended first), a rebalance recommendation is only written (once).
+   */
+  spotSignal(signal: 'interruption' | 'rebalance'): Promise<void> {
+    if (this.stopped || this.view.state !== 'running' || !this.watching) return Promise.resolve()
+    if (signal === 'rebalance') {
+      if (this.view.rebalanceRecommended) return Promise.resolve()
+      this.view.rebalanceRecommended = true
+      return this.withAws((aws) => this.agentLine(aws, 'rebalance recommendation'))
+    }
+    const at = this.instance.spotInstanceAction?.time ?? 'unknown'
+    this.view.spotInterruption = at
+    // a stopping container is no fault: the watch ends before the container is stopped
+    this.watching = false
+    const grace = this.view.spec?.stopGracePeriod ?? 0
+    return this.withAws(async (aws) => {
+      await this.agentLine(aws, `spot interruption: stopping the container (reclaim at ${at})`)
+      await this.sleep(grace * (this.cloud.simulation.containerStopTimeScale ?? DEFAULT_STOP_TIME_SCALE))
+      // the instance went first: its container with it, nothing more written
+      if (this.stopped) return
+      this.view.state = 'exited'
+      this.view.health = 'none'
+      await this.agentLine(aws, 'stopped')
     })
   }
 

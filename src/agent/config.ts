@@ -106,7 +106,9 @@ export interface AgentConfig {
   lifecycle?: AgentLifecycle
   /**
    * Where the agent writes its own lines (`hyperform-agent: healthy`, `hyperform-agent: abandon: <reason>`,
-   * `hyperform-agent: unhealthy: <reason>`): the stack's container log group, stream
+   * `hyperform-agent: unhealthy: <reason>`, and on EC2's spot signals `hyperform-agent: spot interruption:
+   * stopping the container (reclaim at <time>)`, `hyperform-agent: stopped`, `hyperform-agent: rebalance
+   * recommendation`): the stack's container log group, stream
    * `<streamPrefix>/<instance-id>` (the container's own stream), also when the container logs nowhere.
    */
   agentLog?: AgentLog

@@ -290,6 +290,8 @@ export function instanceState(world: Ec2World): unknown {
  * RunInstances, for callers that launch directly (the agent's tests): from a launch template
  * and/or the request's own ImageId, InstanceType, SubnetId, SecurityGroupIds, IamInstanceProfile,
  * MetadataOptions, UserData and TagSpecifications; request values win over the template's.
+ * InstanceMarketOptions.MarketType `spot` launches a spot instance (the control routes' spot-interrupt
+ * and rebalance then apply to it); the market options are otherwise ignored.
  */
 export function runInstances(world: Ec2World, region: string, input: RunInstancesRequest): Reservation {
   const min = input.MinCount ?? 1
@@ -332,8 +334,9 @@ export function runInstances(world: Ec2World, region: string, input: RunInstance
     tags['aws:ec2launchtemplate:id'] = launchTemplate.id
     tags['aws:ec2launchtemplate:version'] = String(launchTemplate.version)
   }
+  const spot = input.InstanceMarketOptions?.MarketType === 'spot'
   const instances = Array.from({ length: max }, () =>
-    launchInstance(world, { region, subnetId, data, tags, spot: false, ...(launchTemplate ? { launchTemplate } : {}) })
+    launchInstance(world, { region, subnetId, data, tags, spot, ...(launchTemplate ? { launchTemplate } : {}) })
   )
   return {
     ReservationId: instances[0]?.reservationId,
