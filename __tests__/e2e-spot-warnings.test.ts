@@ -8,6 +8,7 @@ import { DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scalin
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2'
 import { EmulatorClient } from '../emulator/client.js'
+import type { Interruptions } from '../src/interruptions.js'
 import {
   SPOT_EVENT_FILTER,
   TAGS,
@@ -109,4 +110,18 @@ test('a warned spot instance leaves the record within 5 s, its replacement is li
     await new Promise((r) => setTimeout(r, 100))
   }
   expect(await recordOf()).toHaveLength(2)
+})
+
+test("the next run's summary counts the warning for wordpress, from the DNS updater's log", async () => {
+  const run = await action({
+    emulator: suite.emulator,
+    region: REGION,
+    workspace: suite.work,
+    idle: false,
+    inputs: { ...WP, 'compose-file': 'compose.yaml', command: 'plan' }
+  })
+  const summary = JSON.parse(run.outputs.summary ?? '{}') as { interruptions?: Interruptions }
+  expect(summary.interruptions?.services).toEqual([{ service: 'wordpress', warnings: 1, rebalances: 0, reclaims: 0 }])
+  expect(run.summary).toContain('### Spot interruptions (last 7 days)')
+  expect(run.summary).toContain('| wordpress | 1 | 0 | 0 |')
 })

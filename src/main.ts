@@ -34,6 +34,7 @@ import { readCurrent } from './current.js'
 import { diff, destroyPlan } from './plan.js'
 import type { CurrentState, DesiredState, Plan } from './state.js'
 import { readPrices } from './aws/prices.js'
+import { readInterruptions } from './interruptions.js'
 import { costChangeLine, currentFleet, desiredFleet, estimateCost, pricedTypes, type CostEstimate } from './cost.js'
 import { applyPlan } from './apply.js'
 import { waitForStack, type Rollout } from './wait.js'
@@ -208,6 +209,12 @@ async function execute(prepared: Prepared): Promise<RunReport> {
     if (outbound.errors.length > 0) throw new InputError(outbound.errors)
   }
   const costs = desired ? estimateCosts(aws, desired, current, inputs.command === 'plan') : undefined
+  const interruptions = desired
+    ? readInterruptions(aws, scope).catch((err: unknown) => {
+        core.warning(`spot interruptions: ${err instanceof Error ? err.message : String(err)}`)
+        return undefined
+      })
+    : undefined
   const since = Date.now()
   const applied = inputs.command === 'plan' ? undefined : await applyPlan(plan, { clients, desired, log: core.info })
   // Nothing written: the stack is as read, so the wait judges that first (no extra calls on a no-op).
@@ -241,7 +248,8 @@ async function execute(prepared: Prepared): Promise<RunReport> {
     ready,
     desired,
     cost: cost?.after,
-    costBefore: cost?.before
+    costBefore: cost?.before,
+    interruptions: await interruptions
   })
 }
 

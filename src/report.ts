@@ -6,6 +6,7 @@ import * as core from '@actions/core'
 import { formatDiagnostic, type Diagnostic } from './compose/model.js'
 import { denialsMarkdown, explainDenial, findDenials } from './aws/denied.js'
 import { costChangeLine, HOURS_PER_MONTH, priceSourceLine, usd, type CostEstimate } from './cost.js'
+import { INTERRUPTION_WINDOW_DAYS, type Interruptions } from './interruptions.js'
 import type { ServiceFailure } from './state.js'
 
 /** One line of a plan as the report shows it (a structural view of the engine's Change). */
@@ -53,6 +54,8 @@ export interface RunReport {
   cost?: CostEstimate
   /** plan: what the stack costs now, before the deploy it plans. */
   costBefore?: CostEstimate
+  /** Spot interruptions per service in the last days, from the DNS updater's log. */
+  interruptions?: Interruptions
 }
 
 /** Summaries are capped at 1 MiB per step; keep well under it. */
@@ -188,6 +191,21 @@ export function costMarkdown(cost: CostEstimate, before?: CostEstimate): string 
   return lines.join('\n\n')
 }
 
+/** Interruptions per service, or a line saying there were none (only for stacks with spot instances). */
+export function interruptionsMarkdown(report: Pick<RunReport, 'interruptions' | 'services'>): string | undefined {
+  const found = report.interruptions
+  if (!found || (found.services.length === 0 && !report.services.some((s) => s.spot > 0))) return undefined
+  const since = found.since.slice(0, 16).replace('T', ' ')
+  if (found.services.length === 0) return `None since ${since} UTC.`
+  return [
+    markdownTable(
+      ['service', 'interruption warnings', 'rebalance recommendations', 'reclaimed'],
+      found.services.map((s) => [s.service, String(s.warnings), String(s.rebalances), String(s.reclaims)])
+    ),
+    `Since ${since} UTC, as the DNS updater logged them.`
+  ].join('\n\n')
+}
+
 /** The job summary as markdown: services, drift, changes, readiness. */
 export function summaryMarkdown(report: RunReport): string {
   const title = `hyperform ${report.command}: ${report.project} / ${report.stack} (${report.region})`
@@ -218,6 +236,8 @@ export function summaryMarkdown(report: RunReport): string {
       : 'Nothing to change.'
   )
   if (report.cost) parts.push('### Cost (estimate)', costMarkdown(report.cost, report.costBefore))
+  const interrupted = interruptionsMarkdown(report)
+  if (interrupted) parts.push(`### Spot interruptions (last ${INTERRUPTION_WINDOW_DAYS} days)`, interrupted)
   if (report.ready?.failed?.length) parts.push('### Failed rollouts', ...report.ready.failed.map(failureMarkdown))
   else if (report.ready)
     parts.push(`### ${report.ready.ok ? 'Ready' : 'Not ready'}`, report.ready.lines.map((l) => `- ${l}`).join('\n'))

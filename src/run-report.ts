@@ -7,6 +7,7 @@ import { publicPorts } from './container-ports.js'
 import type { ActionInputs, StackSource } from './inputs.js'
 import { asgName, CAPACITIES, functionName, recordName, type StackScope } from './names.js'
 import type { CostEstimate } from './cost.js'
+import type { Interruptions } from './interruptions.js'
 import type { ChangeLine, RunReport, ServiceReport } from './report.js'
 import type {
   ApplyResult,
@@ -126,6 +127,7 @@ export interface ReportInput {
   desired?: DesiredState
   cost?: CostEstimate
   costBefore?: CostEstimate
+  interruptions?: Interruptions
 }
 
 export function buildReport(input: ReportInput): RunReport {
@@ -156,6 +158,7 @@ export function buildReport(input: ReportInput): RunReport {
     writes: applied?.writes ?? 0,
     ...(input.cost && !destroyed ? { cost: input.cost } : {}),
     ...(input.costBefore && !destroyed ? { costBefore: input.costBefore } : {}),
+    ...(input.interruptions && !destroyed ? { interruptions: input.interruptions } : {}),
     ...(ready
       ? {
           ready: {
