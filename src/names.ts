@@ -29,8 +29,8 @@ export const TAGS = {
   /** On a group: `<hook>/<heartbeat timeout s>` of its launch lifecycle hook, written after it. */
   launchHook: `${TAG_PREFIX}launch-hook`,
   /**
-   * On an instance: `<warning> <time>`, written by the DNS updater when EC2 warns that the instance goes
-   * (a spot interruption or a rebalance recommendation): no record lists it again.
+   * On an instance: the warning (`interruption-warning` or `rebalance-recommendation`), written by the DNS
+   * updater when EC2 warns that the instance goes: no record lists it again.
    */
   leaving: `${TAG_PREFIX}leaving`
 } as const
