@@ -1,7 +1,7 @@
 /** A small client for the control API, for tests and the demo when the emulator runs out of process. */
 import type { ContainerView, ImageBehaviour, ImageBehaviourInput } from './agent/index.js'
 import type { QueuedError } from './core/cloud.js'
-import type { CallRecord, ErrorCodes, FaultSettings, SimulationSettings } from './types.js'
+import type { CallRecord, ErrorCodes, FaultSettings, SimulationSettings, SpotPool } from './types.js'
 
 export class EmulatorClient {
   readonly endpoint: string
@@ -52,6 +52,14 @@ export class EmulatorClient {
 
   setFaults(partial: Partial<FaultSettings>): Promise<FaultSettings> {
     return this.request('POST', 'faults', partial)
+  }
+
+  /**
+   * Removes spot capacity from the pools named (`available: false`; a field left out matches any pool) or
+   * gives it back (`available: true`; with no field, every pool). Answers the pools without capacity.
+   */
+  async spotCapacity(request: SpotPool & { available: boolean }): Promise<SpotPool[]> {
+    return (await this.request<{ pools: SpotPool[] }>('POST', 'spot-capacity', request)).pools
   }
 
   simulation(): Promise<SimulationSettings> {
