@@ -234,6 +234,10 @@ function fieldReason(field: string, args: { want: DesiredAsg; have: CurrentAsg; 
       : 'launch hook added'
   if (field === 'targetGroups')
     return want.targetGroups.length > 0 ? `target groups -> ${want.targetGroups.join(', ')}` : 'target groups removed'
+  // The default spot types are derived from the service's size (instance-types.ts): a group made before
+  // that, or with other types, is updated once to the derived list.
+  if (field === 'instanceTypes')
+    return `instanceTypes ${have.instanceTypes.join(', ') || 'none'} -> ${want.instanceTypes.join(', ') || 'none'}`
   if (field !== 'launchTemplate') return `${field} changed`
   if (template.changing || !template.current) return 'new launch template version'
   const same = have.launchTemplateId === template.current.id
