@@ -35,6 +35,7 @@ import { diff, destroyPlan } from './plan.js'
 import type { Plan } from './state.js'
 import { applyPlan } from './apply.js'
 import { waitForStack, type Rollout } from './wait.js'
+import { shortageLine } from './spot-capacity.js'
 import { lambdaCode } from './lambda-code.js'
 import { annotate, fail, previewComment, printPlan, setOutputs, writeSummary, type RunReport } from './report.js'
 import { buildReport, changeLines, driftLines } from './run-report.js'
@@ -197,9 +198,11 @@ async function execute(prepared: Prepared): Promise<RunReport> {
           rollouts: rollouts(plan),
           since,
           previous: current.launchTemplates,
-          mask: prepared.mask
+          mask: prepared.mask,
+          spotFallback: inputs.spotFallback
         })
       : undefined
+  for (const shortage of ready?.spot ?? []) core.warning(shortageLine(shortage))
   return buildReport({ inputs, source: prepared.source, model, current, plan, applied, ready, desired })
 }
 

@@ -29,6 +29,11 @@ export const TAGS = {
   /** On a group: `<hook>/<heartbeat timeout s>` of its launch lifecycle hook, written after it. */
   launchHook: `${TAG_PREFIX}launch-hook`,
   /**
+   * On a service's two groups: how many of its spot instances the deploy's wait moved to its on-demand
+   * group for lack of spot capacity (spot-fallback: on-demand); the next deploy restores the split.
+   */
+  spotFallback: `${TAG_PREFIX}spot-fallback`,
+  /**
    * On an instance: `<warning> <time>`, written by the DNS updater when EC2 warns that the instance goes
    * (a spot interruption or a rebalance recommendation): no record lists it again.
    */

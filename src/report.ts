@@ -47,7 +47,7 @@ export interface RunReport {
   drift: ChangeLine[]
   writes: number
   /** Wait outcome, when the run waited; `failed`: the services whose rollout failed. */
-  ready?: { ok: boolean; lines: string[]; failed?: ServiceFailure[] }
+  ready?: { ok: boolean; lines: string[]; failed?: ServiceFailure[]; spot?: string[] }
 }
 
 /** Summaries are capped at 1 MiB per step; keep well under it. */
@@ -176,8 +176,10 @@ export function summaryMarkdown(report: RunReport): string {
       ? markdownTable(['action', 'kind', 'name', 'reason'], changeRows(report.changes))
       : 'Nothing to change.'
   )
-  if (report.ready?.failed?.length) parts.push('### Failed rollouts', ...report.ready.failed.map(failureMarkdown))
-  else if (report.ready)
+  if (report.ready?.failed?.length) {
+    parts.push('### Failed rollouts', ...report.ready.failed.map(failureMarkdown))
+    if (report.ready.spot?.length) parts.push('### Spot capacity', report.ready.spot.map((l) => `- ${l}`).join('\n'))
+  } else if (report.ready)
     parts.push(`### ${report.ready.ok ? 'Ready' : 'Not ready'}`, report.ready.lines.map((l) => `- ${l}`).join('\n'))
   const text = parts.join('\n\n') + '\n'
   return text.length <= SUMMARY_LIMIT

@@ -10,6 +10,7 @@ import {
   DetachLoadBalancerTargetGroupsCommand,
   CreateOrUpdateTagsCommand,
   DeleteAutoScalingGroupCommand,
+  DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
   PutLifecycleHookCommand,
   UpdateAutoScalingGroupCommand,
@@ -196,6 +197,8 @@ function asgFields(want: DesiredAsg, have: CurrentAsg, wantArns: string[] | unde
     fields.push('instanceTypes')
   }
   if (Object.entries(want.tags).some(([k, v]) => have.tags[k] !== v)) fields.push('tags')
+  // The deploy's wait moved spot instances on demand for lack of capacity: this deploy tries spot again.
+  if (have.tags[TAGS.spotFallback] !== undefined) fields.push('spotFallback')
   return fields
 }
 
@@ -228,6 +231,7 @@ function fieldReason(field: string, args: { want: DesiredAsg; have: CurrentAsg; 
         : `${have.desired} (min ${have.min}, max ${have.max})`
     return `${capacityLabel(want)} ${now} -> ${want.size}`
   }
+  if (field === 'spotFallback') return `spot fallback of ${have.tags[TAGS.spotFallback]} undone: trying spot again`
   if (field === 'launchHook')
     return have.tags[TAGS.launchHook]
       ? `launch hook ${have.tags[TAGS.launchHook]} -> ${hookTag(want)}`
@@ -276,9 +280,12 @@ function asgChange(args: {
   if (!versionOk) fields.push('launchTemplate')
   if (fields.length === 0) return { ...base, action: 'noop', reason: `${capacityLabel(want)} ${want.size}` }
   const reasons = fields.map((f) => fieldReason(f, { want, have, template }))
+  // Sizes the wait's spot fallback changed are the action's own doing, not drift.
+  const fallback = fields.includes('spotFallback')
   const configDrift =
-    fields.some((f) => f !== 'launchTemplate' && f !== 'launchHook') &&
-    have.tags[TAGS.configHash] === asgConfigHash(want)
+    fields.some(
+      (f) => f !== 'launchTemplate' && f !== 'launchHook' && f !== 'spotFallback' && !(fallback && f === 'size')
+    ) && have.tags[TAGS.configHash] === asgConfigHash(want)
   const versionDrift = !template.changing && !versionOk
   return { ...base, action: 'update', reason: reasons.join(', '), fields, drift: configDrift || versionDrift }
 }
@@ -377,7 +384,13 @@ async function updateAsg(
   aws: Aws,
   asg: DesiredAsg,
   template: TemplateRef,
-  what: { tags: boolean; hook: boolean; targetGroups?: { have: readonly string[]; want: readonly string[] } }
+  what: {
+    tags: boolean
+    hook: boolean
+    targetGroups?: { have: readonly string[]; want: readonly string[] }
+    /** Remove tag hyperform:spot-fallback once the sizes are restored. */
+    untagFallback?: boolean
+  }
 ): Promise<void> {
   // The hook before the tag that says it is there; before the group changes size, so no new instance skips it.
   if (what.hook)
@@ -398,6 +411,12 @@ async function updateAsg(
   )
   if (what.targetGroups) await setTargetGroups(aws, asg, what.targetGroups.have, what.targetGroups.want)
   if (what.tags) await aws.send(new CreateOrUpdateTagsCommand({ Tags: asgTags(asg) }))
+  if (what.untagFallback)
+    await aws.send(
+      new DeleteTagsCommand({
+        Tags: [{ ResourceId: asg.name, ResourceType: 'auto-scaling-group', Key: TAGS.spotFallback }]
+      })
+    )
 }
 
 async function createAsg(aws: Aws, asg: DesiredAsg, template: TemplateRef, targetGroups: string[]): Promise<void> {
@@ -510,6 +529,7 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
         await updateAsg(e, change.desired, from ?? template, {
           tags: fields.some((f) => f !== 'launchTemplate'),
           hook: fields.includes('launchHook'),
+          untagFallback: fields.includes('spotFallback'),
           ...(fields.includes('targetGroups')
             ? { targetGroups: { have: change.current?.targetGroupArns ?? [], want: targetGroups } }
             : {})

@@ -1,0 +1,122 @@
+/**
+ * Spot capacity during the deploy's wait. A spot group short of its desired count for the grace time
+ * has its latest scaling activities read (one DescribeScalingActivities per such group); when they
+ * show failed spot launches (AWS: "Could not launch Spot Instances. InsufficientInstanceCapacity -
+ * There is no Spot capacity available that matches your request. ..."), the wait says so, and with
+ * spot-fallback: on-demand moves the missing count to the service's on-demand group (the service's
+ * total stays its replicas). The groups carry the count moved in tag hyperform:spot-fallback; the next
+ * deploy's plan restores the split (it tries spot again) and removes the tag.
+ */
+import {
+  CreateOrUpdateTagsCommand,
+  DescribeScalingActivitiesCommand,
+  UpdateAutoScalingGroupCommand
+} from '@aws-sdk/client-auto-scaling'
+import type { Activity } from '@aws-sdk/client-auto-scaling'
+import type { Aws } from './aws/send.js'
+import { MANAGED_BY, TAGS } from './names.js'
+import { CONTENTION, liveInstances, maxSize, type CurrentAsg } from './resources/auto-scaling-group.js'
+import type { SpotShortage } from './state.js'
+
+/** How long a spot group may be short before its activities are read: 60 s, or half the wait if shorter. */
+export function spotGraceMs(timeoutSeconds: number): number {
+  return Math.min(60_000, Math.round((timeoutSeconds * 1000) / 2))
+}
+
+/** Activity statuses of a spot launch that did not (yet) get an instance. */
+const SPOT_PENDING = [
+  'Failed',
+  'Cancelled',
+  'WaitingForSpotInstanceId',
+  'WaitingForSpotInstanceRequestId',
+  'PendingSpotBidPlacement'
+]
+/** The words of a launch that found no spot capacity. */
+const NO_CAPACITY = /spot|InsufficientInstanceCapacity|capacity/i
+
+/** How many instances a group lacks: its desired count less its members that run or will. */
+export function missing(group: CurrentAsg): number {
+  return Math.max(0, group.desired - liveInstances(group).length)
+}
+
+/**
+ * The group's latest launch that found no spot capacity, as its newest activity says (AWS lists the
+ * newest first); undefined when its newest launch activity is not one.
+ */
+export async function spotFailure(aws: Aws, group: string): Promise<string | undefined> {
+  const out = await aws.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: group, MaxRecords: 10 }))
+  const launch = (out.Activities ?? []).find((a) => /launch/i.test(`${a.Description ?? ''} ${a.StatusMessage ?? ''}`))
+  return launch && failedSpotLaunch(launch) ? activityMessage(launch) : undefined
+}
+
+export function failedSpotLaunch(a: Activity): boolean {
+  return (
+    SPOT_PENDING.includes(a.StatusCode ?? '') && NO_CAPACITY.test(`${a.StatusMessage ?? ''} ${a.Description ?? ''}`)
+  )
+}
+
+function activityMessage(a: Activity): string {
+  const text = a.StatusMessage || (a.Description ?? '').replace(/^.*Status Reason:\s*/, '')
+  return text.trim() || `scaling activity ${a.StatusCode ?? ''}`
+}
+
+/** The line the wait logs and the report shows. */
+export function shortageLine(s: SpotShortage): string {
+  const n = `${s.missing} spot instance${s.missing === 1 ? '' : 's'}`
+  if (s.onDemand)
+    return `${s.service}: ${n} missing for ${s.seconds} s; running ${s.missing === 1 ? 'it' : 'them'} on demand in ${s.onDemandGroup} (spot capacity missing: ${s.message})`
+  return `${s.service}: spot capacity missing: ${n} of ${s.group} not launched for ${s.seconds} s: ${s.message}`
+}
+
+/**
+ * Moves `count` instances from the spot group to the on-demand group: the spot group's minimum and
+ * desired count go down by as much as the on-demand group's go up (its maximum too, when needed), and
+ * both groups' tag hyperform:spot-fallback says the total moved. Idempotent per count: a second call
+ * with the groups as they are now moves only what is still missing.
+ */
+export async function fallBack(aws: Aws, spot: CurrentAsg, onDemand: CurrentAsg, count: number): Promise<number> {
+  const moved = Number(spot.tags[TAGS.spotFallback] ?? '0') + count
+  const spotSize = Math.max(0, spot.desired - count)
+  const odSize = onDemand.desired + count
+  await aws.retryOn(CONTENTION, () =>
+    aws.send(
+      new UpdateAutoScalingGroupCommand({
+        AutoScalingGroupName: onDemand.name,
+        MinSize: odSize,
+        DesiredCapacity: odSize,
+        MaxSize: Math.max(onDemand.max, maxSize(odSize))
+      })
+    )
+  )
+  await aws.retryOn(CONTENTION, () =>
+    aws.send(
+      new UpdateAutoScalingGroupCommand({
+        AutoScalingGroupName: spot.name,
+        MinSize: Math.min(spot.min, spotSize),
+        DesiredCapacity: spotSize
+      })
+    )
+  )
+  await aws.send(
+    new CreateOrUpdateTagsCommand({
+      // With the managed-by tag, which the deployer policy requires on every tag write.
+      Tags: [spot.name, onDemand.name].flatMap((ResourceId) => [
+        {
+          ResourceId,
+          ResourceType: 'auto-scaling-group',
+          Key: TAGS.managedBy,
+          Value: MANAGED_BY,
+          PropagateAtLaunch: true
+        },
+        {
+          ResourceId,
+          ResourceType: 'auto-scaling-group',
+          Key: TAGS.spotFallback,
+          Value: String(moved),
+          PropagateAtLaunch: false
+        }
+      ])
+    })
+  )
+  return moved
+}
