@@ -7,14 +7,19 @@
  */
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling'
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { roleSession, type SdkTestConfig } from '../emulator/testing.js'
 import { asgName, TAGS, type StackScope } from '../src/names.js'
-import { action, seedSuite, stackView } from './helpers/e2e.js'
+import { action, operations, seedSuite, stackView, type Run } from './helpers/e2e.js'
 
 const REGION = 'us-east-1'
 const PROJECT = 'prj-capacity'
 /** AWS's words, as the emulator records them in the spot group's scaling activity. */
 const NO_CAPACITY =
   'Could not launch Spot Instances. InsufficientInstanceCapacity - There is no Spot capacity available that matches your request. Launching EC2 instance failed.'
+
+const POLICY = readFileSync(fileURLToPath(new URL('../docs/deployer-policy.json', import.meta.url)), 'utf8')
 
 const suite = seedSuite(REGION)
 
@@ -24,17 +29,26 @@ afterEach(() => {
 
 const scope = (stack: string): StackScope => ({ project: PROJECT, stack, region: REGION })
 
-function deploy(stack: string, inputs: Record<string, string>, code: number | null = 0): ReturnType<typeof action> {
+function deploy(
+  stack: string,
+  inputs: Record<string, string>,
+  code: number | null = 0,
+  session?: SdkTestConfig
+): Promise<Run> {
   return action(
     {
       emulator: suite.emulator,
       region: REGION,
       workspace: suite.work,
-      inputs: { project: PROJECT, stack, 'compose-file': 'compose.yaml', ...inputs }
+      inputs: { project: PROJECT, stack, 'compose-file': 'compose.yaml', ...inputs },
+      ...(session ? { credentials: session.credentials } : {})
     },
     code
   )
 }
+
+const denied = (run: Run): string[] =>
+  operations(run.calls.filter((c) => /AccessDenied|UnauthorizedOperation/.test(c.errorCode ?? '')))
 
 async function group(name: string): Promise<{ desired: number; tags: Record<string, string> }> {
   const out = await suite.aws.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }))
@@ -79,12 +93,14 @@ test('with every spot pool gone, the deploy fails naming the service, its spot g
   expect(run.summary).not.toContain('db: spot capacity missing')
 }, 120_000)
 
-test('with spot-fallback on-demand the missing spot instance runs on demand, and the next deploy tries spot again', async () => {
+test('with spot-fallback on-demand the missing spot instance runs on demand, and the next deploy tries spot again, all within the deployer policy', async () => {
   const stack = 'st-fallback'
+  const role = await roleSession(suite.emulator, { roleName: 'deployer', policy: POLICY, sessionName: 'GitHubActions' })
   const spot = asgName(scope(stack), 'wordpress', 'spot')
   const onDemand = asgName(scope(stack), 'wordpress', 'on-demand')
   suite.emulator.spotCapacity({ available: false })
-  const run = await deploy(stack, { 'wait-timeout': '30', 'spot-fallback': 'on-demand' })
+  const run = await deploy(stack, { 'wait-timeout': '30', 'spot-fallback': 'on-demand' }, 0, role)
+  expect(denied(run)).toEqual([])
   expect(run.summary).toMatch(/wordpress: 1 spot instance missing for \d+ s; running it on demand/)
   expect(run.summary).toContain(NO_CAPACITY)
   expect(await group(onDemand)).toMatchObject({ desired: 2, tags: { [TAGS.spotFallback]: '1' } })
@@ -95,16 +111,18 @@ test('with spot-fallback on-demand the missing spot instance runs on demand, and
 
   // capacity back: the plan restores the split as the fallback's undoing, not as drift
   suite.emulator.spotCapacity({ available: true })
-  const plan = await deploy(stack, { command: 'plan', 'spot-fallback': 'on-demand' })
+  const plan = await deploy(stack, { command: 'plan', 'spot-fallback': 'on-demand' }, 0, role)
   expect(plan.stdout).toContain('spot fallback of 1 undone: trying spot again')
   expect(plan.stdout).not.toMatch(/drift: \d+ resource/)
-  await deploy(stack, { 'wait-timeout': '60', 'spot-fallback': 'on-demand' })
+  const restored = await deploy(stack, { 'wait-timeout': '60', 'spot-fallback': 'on-demand' }, 0, role)
+  expect(denied(restored)).toEqual([])
+  expect(operations(restored.calls)).toContain('DeleteTags')
   expect((await group(onDemand)).desired).toBe(1)
   expect((await group(spot)).desired).toBe(1)
   expect((await group(spot)).tags[TAGS.spotFallback]).toBeUndefined()
   expect((await group(onDemand)).tags[TAGS.spotFallback]).toBeUndefined()
   expect(await spotTypes(stack)).toHaveLength(1)
   // and then nothing to change
-  const again = await deploy(stack, { command: 'plan', 'spot-fallback': 'on-demand' })
+  const again = await deploy(stack, { command: 'plan', 'spot-fallback': 'on-demand' }, 0, role)
   expect(again.outputs.changes).toBe('0')
 }, 180_000)
