@@ -8,7 +8,10 @@ import {
   AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
+  DescribeScalingActivitiesCommand,
   RollbackInstanceRefreshCommand,
+  UpdateAutoScalingGroupCommand,
+  CreateOrUpdateTagsCommand,
   type LifecycleState
 } from '@aws-sdk/client-auto-scaling'
 import { CloudWatchLogsClient, FilterLogEventsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
@@ -141,6 +144,113 @@ describe('waitForStack', () => {
     expect(result.services[0]?.ready).toBe(false)
     expect(lines.length).toBeGreaterThan(1)
     expect(lines.at(-1)).toContain('web 2/2 in service, record 1/2')
+  })
+
+  /** The world above, with the spot group's instance never launched for lack of spot capacity. */
+  function noSpotCapacity(): void {
+    world(['10.0.0.1'])
+    asg.on(DescribeAutoScalingGroupsCommand).callsFake(() => ({
+      AutoScalingGroups: [onDemand!, spot!].map((a, i) => ({
+        AutoScalingGroupName: a.name,
+        MinSize: 1,
+        MaxSize: 2,
+        DesiredCapacity: 1,
+        DefaultCooldown: 0,
+        AvailabilityZones: [],
+        HealthCheckType: 'EC2',
+        CreatedTime: new Date(),
+        Tags: [{ Key: TAGS.service, Value: 'web' }],
+        Instances:
+          i === 0
+            ? [
+                {
+                  InstanceId: 'i-1',
+                  LifecycleState: 'InService',
+                  AvailabilityZone: 'a',
+                  HealthStatus: 'Healthy',
+                  ProtectedFromScaleIn: false
+                }
+              ]
+            : []
+      }))
+    }))
+    asg.on(DescribeScalingActivitiesCommand).resolves({
+      Activities: [
+        {
+          ActivityId: 'a-1',
+          AutoScalingGroupName: spot!.name,
+          Cause: 'an instance launch failed.',
+          Description: `Launching a new EC2 instance.  Status Reason: ${NO_SPOT}`,
+          StartTime: new Date(),
+          StatusCode: 'Failed',
+          StatusMessage: NO_SPOT
+        }
+      ]
+    })
+  }
+  const NO_SPOT =
+    'Could not launch Spot Instances. InsufficientInstanceCapacity - There is no Spot capacity available that matches your request. Launching EC2 instance failed.'
+
+  test('a spot group short past the grace time has its activities read once, and the timeout names the missing spot capacity', async () => {
+    noSpotCapacity()
+    const lines: string[] = []
+    const result = await waitForStack({
+      clients,
+      desired,
+      timeoutSeconds: 0.3,
+      log: (l) => lines.push(l),
+      pollMs: 20,
+      spotGraceMs: 0
+    })
+    expect(result).toMatchObject({ ready: false, timedOut: true })
+    expect(result.spot).toEqual([
+      expect.objectContaining({ service: 'web', group: spot!.name, missing: 1, message: NO_SPOT, onDemand: false })
+    ])
+    expect(asg.commandCalls(DescribeScalingActivitiesCommand).map((c) => c.args[0].input)).toEqual([
+      { AutoScalingGroupName: spot!.name, MaxRecords: 10 }
+    ])
+    expect(lines.filter((l) => l.includes('spot capacity missing'))).toHaveLength(1)
+    expect(asg.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(0)
+  })
+
+  test('no activity is read while the spot group is short for less than the grace time', async () => {
+    noSpotCapacity()
+    const result = await waitForStack({
+      clients,
+      desired,
+      timeoutSeconds: 0.2,
+      log: () => undefined,
+      pollMs: 20,
+      spotGraceMs: 60_000
+    })
+    expect(result.spot).toBeUndefined()
+    expect(asg.commandCalls(DescribeScalingActivitiesCommand)).toHaveLength(0)
+  })
+
+  test('with spot-fallback on-demand the missing count moves to the on-demand group once, the total unchanged', async () => {
+    noSpotCapacity()
+    const result = await waitForStack({
+      clients,
+      desired,
+      timeoutSeconds: 0.3,
+      log: () => undefined,
+      pollMs: 20,
+      spotGraceMs: 0,
+      spotFallback: 'on-demand'
+    })
+    expect(asg.commandCalls(UpdateAutoScalingGroupCommand).map((c) => c.args[0].input)).toEqual([
+      { AutoScalingGroupName: onDemand!.name, MinSize: 2, DesiredCapacity: 2, MaxSize: 4 },
+      { AutoScalingGroupName: spot!.name, MinSize: 0, DesiredCapacity: 0 }
+    ])
+    const tags = asg.commandCalls(CreateOrUpdateTagsCommand).flatMap((c) => c.args[0].input.Tags ?? [])
+    expect(tags.filter((t) => t.Key === TAGS.spotFallback).map((t) => [t.ResourceId, t.Value])).toEqual([
+      [spot!.name, '1'],
+      [onDemand!.name, '1']
+    ])
+    expect(result.spot).toEqual([
+      expect.objectContaining({ missing: 1, onDemand: true, onDemandGroup: onDemand!.name })
+    ])
+    expect(result.services[0]?.desired).toBe(2)
   })
 
   test('an instance still waiting on its launch hook is not in service, and the record must not list it', async () => {

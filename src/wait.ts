@@ -439,6 +439,9 @@ async function watchSpot(aws: Aws, ctx: WaitContext, seen: Seen, watch: SpotWatc
     const want = service.asgs.find((a) => a.capacity === 'spot')
     const group = want && seen.asgs.find((g) => g.name === want.name)
     if (!want || !group) continue
+    // A fallback this wait made, not yet visible in what it read: judged once it is (never moved twice).
+    const resized = watch.sizes.get(group.name)
+    if (resized !== undefined && group.desired !== resized) continue
     const lacking = missing(group)
     if (lacking === 0) {
       watch.shortSince.delete(group.name)
