@@ -36,16 +36,17 @@ describe('spot capacity', () => {
     expect(spotGraceMs(30)).toBe(15_000)
   })
 
-  test('a group lacks its desired count less the members that run or will, not those terminating', () => {
+  test('a group lacks its desired count less the members that run or will, not those terminating or in standby', () => {
     const group = {
       desired: 3,
       instances: [
         { id: 'i-1', lifecycleState: 'InService' },
-        { id: 'i-2', lifecycleState: 'Pending' },
-        { id: 'i-3', lifecycleState: 'Terminating' }
+        { id: 'i-2', lifecycleState: 'Pending:Wait' },
+        { id: 'i-3', lifecycleState: 'Terminating' },
+        { id: 'i-4', lifecycleState: 'Standby' }
       ]
     }
-    expect(missing(group as Parameters<typeof missing>[0])).toBe(1)
+    expect(missing(group)).toBe(1)
   })
 
   test('the lines name the service, the group, the count and the activity, and say when it runs on demand', () => {

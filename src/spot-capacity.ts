@@ -15,7 +15,7 @@ import {
 import type { Activity } from '@aws-sdk/client-auto-scaling'
 import type { Aws } from './aws/send.js'
 import { MANAGED_BY, TAGS } from './names.js'
-import { CONTENTION, liveInstances, maxSize, type CurrentAsg } from './resources/auto-scaling-group.js'
+import { CONTENTION, maxSize, type CurrentAsg } from './resources/auto-scaling-group.js'
 import type { SpotShortage } from './state.js'
 
 /** How long a spot group may be short before its activities are read: 60 s, or half the wait if shorter. */
@@ -34,9 +34,15 @@ const SPOT_PENDING = [
 /** The words of a launch that found no spot capacity. */
 const NO_CAPACITY = /spot|InsufficientInstanceCapacity|capacity/i
 
-/** How many instances a group lacks: its desired count less its members that run or will. */
-export function missing(group: CurrentAsg): number {
-  return Math.max(0, group.desired - liveInstances(group).length)
+/**
+ * How many instances a group lacks: its desired count less its members that run or will (not those
+ * terminating, nor those in Standby, which a spot warning puts there and which do not count).
+ */
+export function missing(group: Pick<CurrentAsg, 'desired' | 'instances'>): number {
+  const counted = group.instances.filter(
+    (i) => !/^(Terminat|Standby|EnteringStandby)/.test(i.lifecycleState ?? '')
+  ).length
+  return Math.max(0, group.desired - counted)
 }
 
 /**
