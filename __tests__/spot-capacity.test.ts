@@ -12,9 +12,14 @@ const activity = (a: Partial<Activity>): Activity =>
   ({ ActivityId: 'a', AutoScalingGroupName: 'g', Cause: '', StartTime: new Date(), ...a }) as Activity
 
 describe('spot capacity', () => {
-  test("a failed, cancelled or still waiting spot launch in AWS's words counts as missing spot capacity", () => {
+  test("a failed or cancelled spot launch in AWS's words, or a spot request still waiting, counts as missing spot capacity", () => {
     for (const StatusCode of ['Failed', 'Cancelled', 'WaitingForSpotInstanceId'] as const)
       expect(failedSpotLaunch(activity({ StatusCode, StatusMessage: AWS_WORDS }))).toBe(true)
+    expect(
+      failedSpotLaunch(
+        activity({ StatusCode: 'WaitingForSpotInstanceRequestId', Description: 'Launching a new EC2 instance' })
+      )
+    ).toBe(true)
   })
 
   test('a successful launch, or a launch that failed for another reason, does not', () => {
@@ -26,6 +31,15 @@ describe('spot capacity', () => {
         activity({
           StatusCode: 'Failed',
           StatusMessage: 'The image id ami-1 does not exist. Launching EC2 instance failed.'
+        })
+      )
+    ).toBe(false)
+    expect(
+      failedSpotLaunch(
+        activity({
+          StatusCode: 'Failed',
+          StatusMessage:
+            'Could not launch Spot Instances. InvalidParameterValue - Value (x) for parameter iamInstanceProfile.name is invalid. Launching EC2 instance failed.'
         })
       )
     ).toBe(false)

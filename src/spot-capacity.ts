@@ -23,16 +23,17 @@ export function spotGraceMs(timeoutSeconds: number): number {
   return Math.min(60_000, Math.round((timeoutSeconds * 1000) / 2))
 }
 
-/** Activity statuses of a spot launch that did not (yet) get an instance. */
-const SPOT_PENDING = [
-  'Failed',
-  'Cancelled',
-  'WaitingForSpotInstanceId',
-  'WaitingForSpotInstanceRequestId',
-  'PendingSpotBidPlacement'
-]
-/** The words of a launch that found no spot capacity. */
-const NO_CAPACITY = /spot|InsufficientInstanceCapacity|capacity/i
+/** Activity statuses of a spot request AWS has not fulfilled yet: spot capacity has not been found. */
+const SPOT_WAITING = ['WaitingForSpotInstanceId', 'WaitingForSpotInstanceRequestId', 'PendingSpotBidPlacement']
+/** Statuses of a launch that ended without an instance. */
+const SPOT_FAILED = ['Failed', 'Cancelled']
+/**
+ * The words of a spot launch that found no capacity (every spot launch failure starts "Could not launch
+ * Spot Instances.": a bad parameter is not missing capacity). The spot instance quota counts as missing
+ * capacity too: on demand is what can run the service then.
+ */
+const NO_CAPACITY =
+  /InsufficientInstanceCapacity|UnfulfillableCapacity|no Spot capacity|capacity-not-available|MaxSpotInstanceCountExceeded/i
 
 /**
  * How many instances a group lacks: its desired count less its members that run or will (not those
@@ -56,9 +57,9 @@ export async function spotFailure(aws: Aws, group: string): Promise<string | und
 }
 
 export function failedSpotLaunch(a: Activity): boolean {
-  return (
-    SPOT_PENDING.includes(a.StatusCode ?? '') && NO_CAPACITY.test(`${a.StatusMessage ?? ''} ${a.Description ?? ''}`)
-  )
+  const status = a.StatusCode ?? ''
+  if (SPOT_WAITING.includes(status)) return true
+  return SPOT_FAILED.includes(status) && NO_CAPACITY.test(`${a.StatusMessage ?? ''} ${a.Description ?? ''}`)
 }
 
 function activityMessage(a: Activity): string {
