@@ -113,10 +113,16 @@ test('with spot-fallback on-demand the missing spot instance runs on demand, and
   suite.emulator.spotCapacity({ available: true })
   const plan = await deploy(stack, { command: 'plan', 'spot-fallback': 'on-demand' }, 0, role)
   expect(plan.stdout).toContain('spot fallback of 1 undone: trying spot again')
+  expect(plan.stdout).toContain('on-demand 1 + 1 held for spot until the wait sees it back')
   expect(plan.stdout).not.toMatch(/drift: \d+ resource/)
   const restored = await deploy(stack, { 'wait-timeout': '60', 'spot-fallback': 'on-demand' }, 0, role)
   expect(denied(restored)).toEqual([])
-  expect(operations(restored.calls)).toContain('DeleteTags')
+  // the on-demand instance goes only once the spot one is in service: the wait hands it back
+  expect(restored.stdout).toContain(
+    `wordpress: spot capacity back: 1 on-demand instance handed back (${onDemand} 2 -> 1)`
+  )
+  // two resizes: the spot group restored by the plan, the on-demand group by the wait (not by the plan)
+  expect(restored.calls.filter((c) => c.operation === 'UpdateAutoScalingGroup')).toHaveLength(2)
   expect((await group(onDemand)).desired).toBe(1)
   expect((await group(spot)).desired).toBe(1)
   expect((await group(spot)).tags[TAGS.spotFallback]).toBeUndefined()

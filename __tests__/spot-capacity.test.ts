@@ -95,6 +95,38 @@ describe('spot capacity', () => {
     expect(groups[1]?.reason).toContain('spot 0 (min 0, max 2) -> 1')
   })
 
+  test('with spot-fallback on-demand and a wait, the next plan restores the spot group but the on-demand group holds its instance for the wait to hand back', () => {
+    const desired = desiredFor(undefined, { spotFallback: 'on-demand', wait: true })
+    const current = currentFrom(desired)
+    const wp = desired.services.find((s) => s.name === 'wordpress')!
+    const [od, spot] = wp.asgs
+    current.asgs = current.asgs.map((g) =>
+      g.name === od!.name
+        ? { ...g, desired: 2, min: 2, max: 4, tags: { ...g.tags, [TAGS.spotFallback]: '1' } }
+        : g.name === spot!.name
+          ? { ...g, desired: 0, min: 0, instances: [], tags: { ...g.tags, [TAGS.spotFallback]: '1' } }
+          : g
+    )
+    const plan = diff(desired, current)
+    const change = (name: string) => plan.changes.find((c) => c.kind === 'auto-scaling-group' && c.name === name)
+    expect(change(od!.name)).toMatchObject({
+      action: 'noop',
+      reason: 'on-demand 1 + 1 held for spot until the wait sees it back'
+    })
+    expect(change(spot!.name)).toMatchObject({ action: 'update', drift: false, fields: ['size', 'spotFallback'] })
+  })
+
+  test('without a wait the on-demand group holds nothing: the split is restored at once', () => {
+    const desired = desiredFor(undefined, { spotFallback: 'on-demand', wait: false })
+    const current = currentFrom(desired)
+    const od = desired.services.find((s) => s.name === 'wordpress')!.asgs[0]!
+    current.asgs = current.asgs.map((g) =>
+      g.name === od.name ? { ...g, desired: 2, min: 2, max: 4, tags: { ...g.tags, [TAGS.spotFallback]: '1' } } : g
+    )
+    const change = diff(desired, current).changes.find((c) => c.kind === 'auto-scaling-group' && c.name === od.name)
+    expect(change).toMatchObject({ action: 'update', drift: false, fields: ['size', 'spotFallback'] })
+  })
+
   test('a group resized by hand without the fallback tag is still drift', () => {
     const desired = desiredFor()
     const current = currentFrom(desired)

@@ -246,7 +246,11 @@ function buildAsgs(args: {
     instanceTypes: capacity === 'spot' ? spotTypes(args.instanceType, args.inputs.spotInstanceTypes) : [],
     hook: { name: LAUNCH_HOOK, heartbeatTimeout: launchHookTimeout(service.healthcheck) },
     targetGroups: args.targetGroups,
-    tags: { ...serviceTags(scope, service.name), [TAGS.capacity]: capacity }
+    tags: { ...serviceTags(scope, service.name), [TAGS.capacity]: capacity },
+    // the wait hands instances a spot fallback moved back once spot is in service; without a wait, at once
+    ...(capacity === 'on-demand' && args.inputs.spotFallback === 'on-demand' && args.inputs.wait
+      ? { holdSpotFallback: true }
+      : {})
   }))
 }
 

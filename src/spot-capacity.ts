@@ -9,6 +9,7 @@
  */
 import {
   CreateOrUpdateTagsCommand,
+  DeleteTagsCommand,
   DescribeScalingActivitiesCommand,
   UpdateAutoScalingGroupCommand
 } from '@aws-sdk/client-auto-scaling'
@@ -76,31 +77,34 @@ export function shortageLine(s: SpotShortage): string {
 }
 
 /**
- * Moves `count` instances from the spot group to the on-demand group: the spot group's minimum and
- * desired count go down by as much as the on-demand group's go up (its maximum too, when needed), and
- * both groups' tag hyperform:spot-fallback says the total moved. Idempotent per count: a second call
- * with the groups as they are now moves only what is still missing.
+ * Moves spot instances to the on-demand group: the on-demand group's minimum and desired count become
+ * `onDemandSize` (its maximum grows when needed; it is written only when it changes), the spot group's
+ * become `spotSize`, and both groups' tag hyperform:spot-fallback says how many the on-demand group
+ * runs for the spot group (`moved`).
  */
-export async function fallBack(aws: Aws, spot: CurrentAsg, onDemand: CurrentAsg, count: number): Promise<number> {
-  const moved = Number(spot.tags[TAGS.spotFallback] ?? '0') + count
-  const spotSize = Math.max(0, spot.desired - count)
-  const odSize = onDemand.desired + count
-  await aws.retryOn(CONTENTION, () =>
-    aws.send(
-      new UpdateAutoScalingGroupCommand({
-        AutoScalingGroupName: onDemand.name,
-        MinSize: odSize,
-        DesiredCapacity: odSize,
-        MaxSize: Math.max(onDemand.max, maxSize(odSize))
-      })
+export async function fallBack(
+  aws: Aws,
+  groups: { spot: CurrentAsg; onDemand: CurrentAsg },
+  sizes: { spot: number; onDemand: number; moved: number }
+): Promise<void> {
+  const { spot, onDemand } = groups
+  if (onDemand.desired !== sizes.onDemand || onDemand.min !== sizes.onDemand)
+    await aws.retryOn(CONTENTION, () =>
+      aws.send(
+        new UpdateAutoScalingGroupCommand({
+          AutoScalingGroupName: onDemand.name,
+          MinSize: sizes.onDemand,
+          DesiredCapacity: sizes.onDemand,
+          MaxSize: Math.max(onDemand.max, maxSize(sizes.onDemand))
+        })
+      )
     )
-  )
   await aws.retryOn(CONTENTION, () =>
     aws.send(
       new UpdateAutoScalingGroupCommand({
         AutoScalingGroupName: spot.name,
-        MinSize: Math.min(spot.min, spotSize),
-        DesiredCapacity: spotSize
+        MinSize: Math.min(spot.min, sizes.spot),
+        DesiredCapacity: sizes.spot
       })
     )
   )
@@ -119,11 +123,32 @@ export async function fallBack(aws: Aws, spot: CurrentAsg, onDemand: CurrentAsg,
           ResourceId,
           ResourceType: 'auto-scaling-group',
           Key: TAGS.spotFallback,
-          Value: String(moved),
+          Value: String(sizes.moved),
           PropagateAtLaunch: false
         }
       ])
     })
   )
-  return moved
+}
+
+/**
+ * Hands the instances an on-demand group held for its spot group back, once the spot group runs in
+ * service again: the group goes to its own size and loses tag hyperform:spot-fallback.
+ */
+export async function handBack(aws: Aws, onDemand: CurrentAsg, size: number): Promise<void> {
+  await aws.retryOn(CONTENTION, () =>
+    aws.send(
+      new UpdateAutoScalingGroupCommand({
+        AutoScalingGroupName: onDemand.name,
+        MinSize: size,
+        DesiredCapacity: size,
+        MaxSize: maxSize(size)
+      })
+    )
+  )
+  await aws.send(
+    new DeleteTagsCommand({
+      Tags: [{ ResourceId: onDemand.name, ResourceType: 'auto-scaling-group', Key: TAGS.spotFallback }]
+    })
+  )
 }

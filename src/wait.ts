@@ -23,7 +23,7 @@ import { readInstances } from './aws/instances.js'
 import { sleep } from './aws/retry.js'
 import { Aws } from './aws/send.js'
 import { AGENT_MARK, TAGS, containerLogGroupName, stackDomain, zoneName, type Capacity } from './names.js'
-import { readAsgs, type CurrentAsg, type CurrentAsgInstance } from './resources/auto-scaling-group.js'
+import { heldForSpot, readAsgs, type CurrentAsg, type CurrentAsgInstance } from './resources/auto-scaling-group.js'
 import { findZone, listRecordsUnder } from './resources/hosted-zone.js'
 import { ACTIVE_REFRESH, latestRefresh, refreshTarget, startRefresh } from './resources/instance-refresh.js'
 import { stackFilters, tagList, type TemplateRef } from './resources/kind.js'
@@ -38,7 +38,7 @@ import type {
   WaitResult
 } from './state.js'
 import type { SpotFallback } from './inputs.js'
-import { fallBack, missing, shortageLine, spotFailure, spotGraceMs } from './spot-capacity.js'
+import { fallBack, handBack, missing, shortageLine, spotFailure, spotGraceMs } from './spot-capacity.js'
 
 /** A group the run is rolling to a new version (an instance refresh it started). */
 export interface Rollout {
@@ -420,6 +420,26 @@ interface SpotWatch {
   shortages: Map<string, SpotShortage>
   /** Group -> its size after a fallback (the desired state's otherwise). */
   sizes: Map<string, number>
+  /** On-demand group -> the instances it holds for its spot group since an earlier deploy's fallback. */
+  held: Map<string, number>
+  /** `held` has been read (on the first poll). */
+  heldRead: boolean
+}
+
+/**
+ * On the first poll: the on-demand groups that still hold instances an earlier deploy's fallback moved
+ * (the plan kept them: heldForSpot); they count as the groups' size until the wait hands them back.
+ */
+function readHeld(ctx: WaitContext, seen: Seen, watch: SpotWatch): void {
+  if (watch.heldRead) return
+  watch.heldRead = true
+  for (const want of ctx.desired.services.flatMap((s) => s.asgs)) {
+    const group = seen.asgs.find((g) => g.name === want.name)
+    const n = group ? heldForSpot(want, group) : 0
+    if (n === 0) continue
+    watch.held.set(want.name, n)
+    watch.sizes.set(want.name, want.size + n)
+  }
 }
 
 /** The service with the sizes its groups have after the wait's fallbacks. */
@@ -439,9 +459,24 @@ async function watchSpot(aws: Aws, ctx: WaitContext, seen: Seen, watch: SpotWatc
     const want = service.asgs.find((a) => a.capacity === 'spot')
     const group = want && seen.asgs.find((g) => g.name === want.name)
     if (!want || !group) continue
+    const onDemandWant = service.asgs.find((a) => a.capacity === 'on-demand')
+    const onDemand = onDemandWant && seen.asgs.find((g) => g.name === onDemandWant.name)
     // A fallback this wait made, not yet visible in what it read: judged once it is (never moved twice).
-    const resized = watch.sizes.get(group.name)
-    if (resized !== undefined && group.desired !== resized) continue
+    const spotSize = watch.sizes.get(group.name) ?? want.size
+    const onDemandSize = onDemandWant ? (watch.sizes.get(onDemandWant.name) ?? onDemandWant.size) : 0
+    if (group.desired !== spotSize || (onDemand && onDemand.desired !== onDemandSize)) continue
+    const held = onDemand ? (watch.held.get(onDemand.name) ?? 0) : 0
+    const spotInService = group.instances.filter((i) => i.lifecycleState === 'InService').length
+    if (held > 0 && onDemand && onDemandWant && spotSize === want.size && spotInService >= want.size) {
+      // Spot runs again: the instances held for it go.
+      await handBack(aws, onDemand, onDemandWant.size)
+      watch.held.delete(onDemand.name)
+      watch.sizes.set(onDemand.name, onDemandWant.size)
+      ctx.log(
+        `${service.name}: spot capacity back: ${held} on-demand instance${held === 1 ? '' : 's'} handed back (${onDemand.name} ${onDemandWant.size + held} -> ${onDemandWant.size})`
+      )
+      continue
+    }
     const lacking = missing(group)
     if (lacking === 0) {
       watch.shortSince.delete(group.name)
@@ -462,8 +497,6 @@ async function watchSpot(aws: Aws, ctx: WaitContext, seen: Seen, watch: SpotWatc
       watch.checkedAt.set(group.name, now)
       continue
     }
-    const onDemandWant = service.asgs.find((a) => a.capacity === 'on-demand')
-    const onDemand = onDemandWant && seen.asgs.find((g) => g.name === onDemandWant.name)
     const shortage: SpotShortage = {
       service: service.name,
       group: group.name,
@@ -473,9 +506,13 @@ async function watchSpot(aws: Aws, ctx: WaitContext, seen: Seen, watch: SpotWatc
       onDemand: false
     }
     if (ctx.spotFallback === 'on-demand' && onDemandWant && onDemand) {
-      await fallBack(aws, group, onDemand, lacking)
-      watch.sizes.set(group.name, (watch.sizes.get(group.name) ?? want.size) - lacking)
-      watch.sizes.set(onDemand.name, (watch.sizes.get(onDemand.name) ?? onDemandWant.size) + lacking)
+      // The on-demand group runs what the spot group lacks (or what it already holds for it, if more).
+      const spotTo = spotSize - lacking
+      const moved = Math.max(want.size - spotTo, held)
+      const onDemandTo = onDemandWant.size + moved
+      await fallBack(aws, { spot: group, onDemand }, { spot: spotTo, onDemand: onDemandTo, moved })
+      watch.sizes.set(group.name, spotTo)
+      watch.sizes.set(onDemand.name, onDemandTo)
       const before = known?.onDemand ? known.missing : 0
       watch.shortages.set(group.name, {
         ...shortage,
@@ -520,18 +557,22 @@ export async function waitForStack(ctx: WaitContext): Promise<WaitResult> {
     shortSince: new Map(),
     checkedAt: new Map(),
     shortages: new Map(),
-    sizes: new Map()
+    sizes: new Map(),
+    held: new Map(),
+    heldRead: false
   }
   const spot = (): Pick<WaitResult, 'spot'> => (watch.shortages.size > 0 ? { spot: [...watch.shortages.values()] } : {})
   for (;;) {
     zoneId ??= (await findZone(aws, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
     if (groups.size < groupNames.length) groups = await targetGroupArns(aws, groupNames)
     const seen = await poll(aws, ctx, zoneId, groups)
+    readHeld(ctx, seen, watch)
+    // Before judging: a group handed back (or moved) is judged at its new size from this poll on.
+    await watchSpot(aws, ctx, seen, watch)
     const statuses = ctx.desired.services.map((s) => serviceStatus(withSizes(s, watch.sizes), seen))
     const ready = statuses.every((s) => s.ready)
     ctx.log(progress(statuses, Math.round((Date.now() - started) / 1000)))
     if (ready) return { ready: true, timedOut: false, services: statuses, failures: [], ...spot() }
-    await watchSpot(aws, ctx, seen, watch)
     for (const failure of await newFailures(aws, ctx, seen, failures)) {
       failures.set(failure.service, failure)
       failedAt ??= Date.now()

@@ -37,6 +37,11 @@ export interface DesiredAsg {
   /** Public services with a domain: the names of the target groups its instances register into, sorted. */
   targetGroups: string[]
   tags: Record<string, string>
+  /**
+   * On-demand only, with spot-fallback: on-demand and a deploy that waits: instances a fallback moved here
+   * stay until the wait sees the spot group back in service (it then hands them back), rather than go at once.
+   */
+  holdSpotFallback?: boolean
 }
 
 export interface CurrentAsgInstance {
@@ -179,11 +184,31 @@ function targetGroupArns(want: DesiredAsg, current: CurrentState): string[] | un
   return arns.every((a): a is string => a !== undefined) ? arns.sort() : undefined
 }
 
+/** The count a spot fallback moved to the group (tag hyperform:spot-fallback), 0 when none. */
+export function fallbackCount(have: Pick<CurrentAsg, 'tags'>): number {
+  const n = Number(have.tags[TAGS.spotFallback] ?? '0')
+  return Number.isInteger(n) && n > 0 ? n : 0
+}
+
+/**
+ * The instances an on-demand group holds for its spot group until the deploy's wait hands them back:
+ * the fallback's count, when the group is still at its size plus that count and the deploy holds them.
+ */
+export function heldForSpot(want: DesiredAsg, have: CurrentAsg): number {
+  const n = fallbackCount(have)
+  if (!want.holdSpotFallback || want.capacity !== 'on-demand' || n === 0) return 0
+  return have.desired === want.size + n && have.min === want.size + n ? n : 0
+}
+
 function asgFields(want: DesiredAsg, have: CurrentAsg, wantArns: string[] | undefined): string[] {
   const fields: string[] = []
   if (wantArns === undefined || wantArns.join(',') !== have.targetGroupArns.join(',')) fields.push('targetGroups')
   if (have.tags[TAGS.launchHook] !== hookTag(want)) fields.push('launchHook')
-  if (have.min !== want.size || have.max !== maxSize(want.size) || have.desired !== want.size) fields.push('size')
+  const held = heldForSpot(want, have)
+  if (held > 0) {
+    // sizes as the fallback left them: the wait hands the held instances back
+  } else if (have.min !== want.size || have.max !== maxSize(want.size) || have.desired !== want.size)
+    fields.push('size')
   if (have.subnetIds.join(',') !== [...want.subnetIds].sort().join(',')) fields.push('subnets')
   if (want.capacity === 'spot') {
     const spotOk =
@@ -198,7 +223,7 @@ function asgFields(want: DesiredAsg, have: CurrentAsg, wantArns: string[] | unde
   }
   if (Object.entries(want.tags).some(([k, v]) => have.tags[k] !== v)) fields.push('tags')
   // The deploy's wait moved spot instances on demand for lack of capacity: this deploy tries spot again.
-  if (have.tags[TAGS.spotFallback] !== undefined) fields.push('spotFallback')
+  if (have.tags[TAGS.spotFallback] !== undefined && held === 0) fields.push('spotFallback')
   return fields
 }
 
@@ -278,8 +303,13 @@ function asgChange(args: {
     have.launchTemplateId === template.current.id &&
     have.launchTemplateVersion === String(template.version)
   if (!versionOk) fields.push('launchTemplate')
-  if (fields.length === 0) return { ...base, action: 'noop', reason: `${capacityLabel(want)} ${want.size}` }
-  const reasons = fields.map((f) => fieldReason(f, { want, have, template }))
+  const held = heldForSpot(want, have)
+  const holding = held > 0 ? ` + ${held} held for spot until the wait sees it back` : ''
+  if (fields.length === 0) return { ...base, action: 'noop', reason: `${capacityLabel(want)} ${want.size}${holding}` }
+  const reasons = [
+    ...fields.map((f) => fieldReason(f, { want, have, template })),
+    ...(held > 0 ? [holding.trim()] : [])
+  ]
   // Sizes the wait's spot fallback changed are the action's own doing, not drift.
   const fallback = fields.includes('spotFallback')
   const configDrift =
@@ -390,8 +420,11 @@ async function updateAsg(
     targetGroups?: { have: readonly string[]; want: readonly string[] }
     /** Remove tag hyperform:spot-fallback once the sizes are restored. */
     untagFallback?: boolean
+    /** Instances the on-demand group holds for its spot group (heldForSpot): kept. */
+    held?: number
   }
 ): Promise<void> {
+  const size = asg.size + (what.held ?? 0)
   // The hook before the tag that says it is there; before the group changes size, so no new instance skips it.
   if (what.hook)
     await aws.retryOn(CONTENTION, () =>
@@ -399,9 +432,9 @@ async function updateAsg(
     )
   const update = new UpdateAutoScalingGroupCommand({
     AutoScalingGroupName: asg.name,
-    MinSize: asg.size,
-    MaxSize: maxSize(asg.size),
-    DesiredCapacity: asg.size,
+    MinSize: size,
+    MaxSize: maxSize(size),
+    DesiredCapacity: size,
     VPCZoneIdentifier: asg.subnetIds.join(','),
     ...launchSpec(asg, template)
   })
@@ -530,6 +563,7 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
           tags: fields.some((f) => f !== 'launchTemplate'),
           hook: fields.includes('launchHook'),
           untagFallback: fields.includes('spotFallback'),
+          ...(change.current ? { held: heldForSpot(change.desired, change.current) } : {}),
           ...(fields.includes('targetGroups')
             ? { targetGroups: { have: change.current?.targetGroupArns ?? [], want: targetGroups } }
             : {})
