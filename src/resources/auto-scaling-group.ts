@@ -204,10 +204,9 @@ function asgFields(want: DesiredAsg, have: CurrentAsg, wantArns: string[] | unde
   const fields: string[] = []
   if (wantArns === undefined || wantArns.join(',') !== have.targetGroupArns.join(',')) fields.push('targetGroups')
   if (have.tags[TAGS.launchHook] !== hookTag(want)) fields.push('launchHook')
+  // Held for spot: the sizes as the fallback left them, until the wait hands the held instances back.
   const held = heldForSpot(want, have)
-  if (held > 0) {
-    // sizes as the fallback left them: the wait hands the held instances back
-  } else if (have.min !== want.size || have.max !== maxSize(want.size) || have.desired !== want.size)
+  if (held === 0 && (have.min !== want.size || have.max !== maxSize(want.size) || have.desired !== want.size))
     fields.push('size')
   if (have.subnetIds.join(',') !== [...want.subnetIds].sort().join(',')) fields.push('subnets')
   if (want.capacity === 'spot') {
