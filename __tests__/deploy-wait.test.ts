@@ -12,6 +12,7 @@ import {
   RollbackInstanceRefreshCommand,
   UpdateAutoScalingGroupCommand,
   CreateOrUpdateTagsCommand,
+  DeleteTagsCommand,
   type LifecycleState
 } from '@aws-sdk/client-auto-scaling'
 import { CloudWatchLogsClient, FilterLogEventsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
@@ -251,6 +252,97 @@ describe('waitForStack', () => {
       expect.objectContaining({ missing: 1, onDemand: true, onDemandGroup: onDemand!.name })
     ])
     expect(result.services[0]?.desired).toBe(2)
+  })
+
+  test('an on-demand group holding an instance for spot hands it back once the spot group runs in service, and only then is ready', async () => {
+    const holding = desiredFor(
+      { services: [svc('web', { replicas: 2, preemptible: 1 })], files: [] },
+      { spotFallback: 'on-demand', wait: true }
+    )
+    const [od, sp] = holding.services[0]!.asgs
+    world(['10.0.0.1', '10.0.0.2', '10.0.0.3'])
+    const member = (InstanceId: string) => ({
+      InstanceId,
+      LifecycleState: 'InService' as const,
+      AvailabilityZone: 'a',
+      HealthStatus: 'Healthy',
+      ProtectedFromScaleIn: false
+    })
+    let handedBack = false
+    asg.on(UpdateAutoScalingGroupCommand).callsFake(() => {
+      handedBack = true
+      return {}
+    })
+    asg.on(DescribeAutoScalingGroupsCommand).callsFake(() => ({
+      AutoScalingGroups: [
+        {
+          AutoScalingGroupName: od!.name,
+          MinSize: handedBack ? 1 : 2,
+          MaxSize: 4,
+          DesiredCapacity: handedBack ? 1 : 2,
+          DefaultCooldown: 0,
+          AvailabilityZones: [],
+          HealthCheckType: 'EC2',
+          CreatedTime: new Date(),
+          Tags: handedBack ? [] : [{ Key: TAGS.spotFallback, Value: '1' }],
+          Instances: handedBack ? [member('i-1')] : [member('i-1'), member('i-3')]
+        },
+        {
+          AutoScalingGroupName: sp!.name,
+          MinSize: 1,
+          MaxSize: 2,
+          DesiredCapacity: 1,
+          DefaultCooldown: 0,
+          AvailabilityZones: [],
+          HealthCheckType: 'EC2',
+          CreatedTime: new Date(),
+          Instances: [member('i-2')]
+        }
+      ]
+    }))
+    const tags = [{ Key: TAGS.service, Value: 'web' }]
+    ec2.on(DescribeInstancesCommand).callsFake(() => ({
+      Reservations: [
+        {
+          Instances: [
+            { InstanceId: 'i-1', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.1', Tags: tags },
+            { InstanceId: 'i-2', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.2', Tags: tags },
+            ...(handedBack
+              ? []
+              : [{ InstanceId: 'i-3', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.3', Tags: tags }])
+          ]
+        }
+      ]
+    }))
+    r53.on(ListResourceRecordSetsCommand).callsFake(() => ({
+      IsTruncated: false,
+      ResourceRecordSets: [
+        {
+          Name: 'web.st-wordpress.prj-demo.us-east-1.internal.',
+          Type: 'A',
+          TTL: 60,
+          ResourceRecords: (handedBack ? ['10.0.0.1', '10.0.0.2'] : ['10.0.0.1', '10.0.0.2', '10.0.0.3']).map(
+            (Value) => ({ Value })
+          )
+        }
+      ]
+    }))
+    const lines: string[] = []
+    const result = await waitForStack({
+      clients,
+      desired: holding,
+      timeoutSeconds: 2,
+      log: (l) => lines.push(l),
+      pollMs: 20,
+      spotFallback: 'on-demand'
+    })
+    expect(result).toMatchObject({ ready: true })
+    expect(asg.commandCalls(UpdateAutoScalingGroupCommand).map((c) => c.args[0].input)).toEqual([
+      { AutoScalingGroupName: od!.name, MinSize: 1, DesiredCapacity: 1, MaxSize: 2 }
+    ])
+    expect(asg.commandCalls(DeleteTagsCommand).map((c) => c.args[0].input.Tags?.[0]?.Key)).toEqual([TAGS.spotFallback])
+    expect(lines).toContain(`web: spot capacity back: 1 on-demand instance handed back (${od!.name} 2 -> 1)`)
+    expect(asg.commandCalls(DescribeScalingActivitiesCommand)).toHaveLength(0)
   })
 
   test('an instance still waiting on its launch hook is not in service, and the record must not list it', async () => {
