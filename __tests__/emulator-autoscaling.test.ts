@@ -383,6 +383,23 @@ describe('spot and mixed instances', () => {
     }
   })
 
+  test('a spot group launches in the zones that have spot capacity when one zone has none', async () => {
+    const subnets = await ec2.send(new DescribeSubnetsCommand({}))
+    const gone = subnets.Subnets?.[0]?.AvailabilityZone ?? ''
+    emu.spotCapacity({ availabilityZone: gone, available: false })
+    try {
+      await mixedGroup('zone-gone', 3, { OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0 })
+      const running = await eventually(async () => {
+        await emu.waitIdle()
+        const list = await groupInstances('zone-gone', ['running'])
+        return list.length === 3 ? list : undefined
+      })
+      expect(running.map((i) => i.Placement?.AvailabilityZone)).not.toContain(gone)
+    } finally {
+      emu.spotCapacity({ available: true })
+    }
+  })
+
   test('with every pool of a spot group gone its activity says what AWS says, and capacity given back launches it', async () => {
     emu.spotCapacity({ instanceType: 't3.small', available: false })
     emu.spotCapacity({ instanceType: 't3a.small', available: false })
