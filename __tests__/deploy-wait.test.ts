@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-ec2'
 import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { createClients } from '../src/aws/clients.js'
-import { TAGS } from '../src/names.js'
+import { SPOT_FALLBACK_TAG, TAGS } from '../src/names.js'
 import { waitForStack } from '../src/wait.js'
 import { desiredFor, svc } from './helpers/deploy-fixtures.js'
 
@@ -244,7 +244,7 @@ describe('waitForStack', () => {
       { AutoScalingGroupName: spot!.name, MinSize: 0, DesiredCapacity: 0 }
     ])
     const tags = asg.commandCalls(CreateOrUpdateTagsCommand).flatMap((c) => c.args[0].input.Tags ?? [])
-    expect(tags.filter((t) => t.Key === TAGS.spotFallback).map((t) => [t.ResourceId, t.Value])).toEqual([
+    expect(tags.filter((t) => t.Key === SPOT_FALLBACK_TAG).map((t) => [t.ResourceId, t.Value])).toEqual([
       [spot!.name, '1'],
       [onDemand!.name, '1']
     ])
@@ -284,7 +284,7 @@ describe('waitForStack', () => {
           AvailabilityZones: [],
           HealthCheckType: 'EC2',
           CreatedTime: new Date(),
-          Tags: handedBack ? [] : [{ Key: TAGS.spotFallback, Value: '1' }],
+          Tags: handedBack ? [] : [{ Key: SPOT_FALLBACK_TAG, Value: '1' }],
           Instances: handedBack ? [member('i-1')] : [member('i-1'), member('i-3')]
         },
         {
@@ -340,7 +340,7 @@ describe('waitForStack', () => {
     expect(asg.commandCalls(UpdateAutoScalingGroupCommand).map((c) => c.args[0].input)).toEqual([
       { AutoScalingGroupName: od!.name, MinSize: 1, DesiredCapacity: 1, MaxSize: 2 }
     ])
-    expect(asg.commandCalls(DeleteTagsCommand).map((c) => c.args[0].input.Tags?.[0]?.Key)).toEqual([TAGS.spotFallback])
+    expect(asg.commandCalls(DeleteTagsCommand).map((c) => c.args[0].input.Tags?.[0]?.Key)).toEqual([SPOT_FALLBACK_TAG])
     expect(lines).toContain(`web: spot capacity back: 1 on-demand instance handed back (${od!.name} 2 -> 1)`)
     expect(asg.commandCalls(DescribeScalingActivitiesCommand)).toHaveLength(0)
   })

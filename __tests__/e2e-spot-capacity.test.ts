@@ -10,7 +10,7 @@ import { DescribeInstancesCommand } from '@aws-sdk/client-ec2'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { roleSession, type SdkTestConfig } from '../emulator/testing.js'
-import { asgName, TAGS, type StackScope } from '../src/names.js'
+import { asgName, SPOT_FALLBACK_TAG, type StackScope } from '../src/names.js'
 import { action, operations, seedSuite, stackView, type Run } from './helpers/e2e.js'
 
 const REGION = 'us-east-1'
@@ -103,8 +103,8 @@ test('with spot-fallback on-demand the missing spot instance runs on demand, and
   expect(denied(run)).toEqual([])
   expect(run.summary).toMatch(/wordpress: 1 spot instance missing for \d+ s; running it on demand/)
   expect(run.summary).toContain(NO_CAPACITY)
-  expect(await group(onDemand)).toMatchObject({ desired: 2, tags: { [TAGS.spotFallback]: '1' } })
-  expect(await group(spot)).toMatchObject({ desired: 0, tags: { [TAGS.spotFallback]: '1' } })
+  expect(await group(onDemand)).toMatchObject({ desired: 2, tags: { [SPOT_FALLBACK_TAG]: '1' } })
+  expect(await group(spot)).toMatchObject({ desired: 0, tags: { [SPOT_FALLBACK_TAG]: '1' } })
   const view = await stackView(suite.aws, scope(stack))
   const wordpress = view.instances.filter((i) => i.service === 'wordpress' && i.state === 'running')
   expect(wordpress.map((i) => i.spot)).toEqual([false, false])
@@ -125,8 +125,8 @@ test('with spot-fallback on-demand the missing spot instance runs on demand, and
   expect(restored.calls.filter((c) => c.operation === 'UpdateAutoScalingGroup')).toHaveLength(2)
   expect((await group(onDemand)).desired).toBe(1)
   expect((await group(spot)).desired).toBe(1)
-  expect((await group(spot)).tags[TAGS.spotFallback]).toBeUndefined()
-  expect((await group(onDemand)).tags[TAGS.spotFallback]).toBeUndefined()
+  expect((await group(spot)).tags[SPOT_FALLBACK_TAG]).toBeUndefined()
+  expect((await group(onDemand)).tags[SPOT_FALLBACK_TAG]).toBeUndefined()
   expect(await spotTypes(stack)).toHaveLength(1)
   // and then nothing to change
   const again = await deploy(stack, { command: 'plan', 'spot-fallback': 'on-demand' }, 0, role)

@@ -1,7 +1,7 @@
 /** Spot capacity in the wait: what counts as a failed spot launch, the grace time, the lines, and the plan after a fallback. */
 import type { Activity } from '@aws-sdk/client-auto-scaling'
 import { diff } from '../src/plan.js'
-import { TAGS } from '../src/names.js'
+import { SPOT_FALLBACK_TAG } from '../src/names.js'
 import { failedSpotLaunch, missing, shortageLine, spotGraceMs } from '../src/spot-capacity.js'
 import { currentFrom, desiredFor } from './helpers/deploy-fixtures.js'
 
@@ -80,9 +80,9 @@ describe('spot capacity', () => {
     const [od, spot] = wp.asgs
     current.asgs = current.asgs.map((g) =>
       g.name === od!.name
-        ? { ...g, desired: 2, min: 2, max: 4, tags: { ...g.tags, [TAGS.spotFallback]: '1' } }
+        ? { ...g, desired: 2, min: 2, max: 4, tags: { ...g.tags, [SPOT_FALLBACK_TAG]: '1' } }
         : g.name === spot!.name
-          ? { ...g, desired: 0, min: 0, instances: [], tags: { ...g.tags, [TAGS.spotFallback]: '1' } }
+          ? { ...g, desired: 0, min: 0, instances: [], tags: { ...g.tags, [SPOT_FALLBACK_TAG]: '1' } }
           : g
     )
     const plan = diff(desired, current)
@@ -102,9 +102,9 @@ describe('spot capacity', () => {
     const [od, spot] = wp.asgs
     current.asgs = current.asgs.map((g) =>
       g.name === od!.name
-        ? { ...g, desired: 2, min: 2, max: 4, tags: { ...g.tags, [TAGS.spotFallback]: '1' } }
+        ? { ...g, desired: 2, min: 2, max: 4, tags: { ...g.tags, [SPOT_FALLBACK_TAG]: '1' } }
         : g.name === spot!.name
-          ? { ...g, desired: 0, min: 0, instances: [], tags: { ...g.tags, [TAGS.spotFallback]: '1' } }
+          ? { ...g, desired: 0, min: 0, instances: [], tags: { ...g.tags, [SPOT_FALLBACK_TAG]: '1' } }
           : g
     )
     const plan = diff(desired, current)
@@ -121,7 +121,7 @@ describe('spot capacity', () => {
     const current = currentFrom(desired)
     const od = desired.services.find((s) => s.name === 'wordpress')!.asgs[0]!
     current.asgs = current.asgs.map((g) =>
-      g.name === od.name ? { ...g, desired: 2, min: 2, max: 4, tags: { ...g.tags, [TAGS.spotFallback]: '1' } } : g
+      g.name === od.name ? { ...g, desired: 2, min: 2, max: 4, tags: { ...g.tags, [SPOT_FALLBACK_TAG]: '1' } } : g
     )
     const change = diff(desired, current).changes.find((c) => c.kind === 'auto-scaling-group' && c.name === od.name)
     expect(change).toMatchObject({ action: 'update', drift: false, fields: ['size', 'spotFallback'] })

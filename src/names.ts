@@ -29,17 +29,20 @@ export const TAGS = {
   /** On a group: `<hook>/<heartbeat timeout s>` of its launch lifecycle hook, written after it. */
   launchHook: `${TAG_PREFIX}launch-hook`,
   /**
-   * On a service's two groups: how many of its spot instances the deploy's wait moved to its on-demand
-   * group for lack of spot capacity (spot-fallback: on-demand); the next deploy restores the split.
-   */
-  spotFallback: `${TAG_PREFIX}spot-fallback`,
-  /**
    * On an instance: `<warning> <time>`, written by the DNS updater when EC2 warns that the instance goes
    * (a spot interruption or a rebalance recommendation): no record lists it again.
    */
   leaving: `${TAG_PREFIX}leaving`
 } as const
 export const MANAGED_BY = 'hyperform-action'
+
+/**
+ * On a service's two groups: how many of its spot instances the deploy's wait moved to its on-demand
+ * group for lack of spot capacity (spot-fallback: on-demand); the next deploy restores the split. Apart
+ * from TAGS, which the DNS updater's code bundles, and a plain string (TAG_PREFIX + 'spot-fallback') that
+ * its bundle drops: the DNS updater's code does not change for it.
+ */
+export const SPOT_FALLBACK_TAG = 'hyperform:spot-fallback'
 
 /** The service records' TTL, seconds, unless the dns-ttl input says otherwise: short, since instances come and go. */
 export const DEFAULT_RECORD_TTL = 10

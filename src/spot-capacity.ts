@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-auto-scaling'
 import type { Activity } from '@aws-sdk/client-auto-scaling'
 import type { Aws } from './aws/send.js'
-import { MANAGED_BY, TAGS } from './names.js'
+import { MANAGED_BY, SPOT_FALLBACK_TAG, TAGS } from './names.js'
 import { CONTENTION, maxSize, type CurrentAsg } from './resources/auto-scaling-group.js'
 import type { SpotShortage } from './state.js'
 
@@ -122,7 +122,7 @@ export async function fallBack(
         {
           ResourceId,
           ResourceType: 'auto-scaling-group',
-          Key: TAGS.spotFallback,
+          Key: SPOT_FALLBACK_TAG,
           Value: String(sizes.moved),
           PropagateAtLaunch: false
         }
@@ -148,7 +148,7 @@ export async function handBack(aws: Aws, onDemand: CurrentAsg, size: number): Pr
   )
   await aws.send(
     new DeleteTagsCommand({
-      Tags: [{ ResourceId: onDemand.name, ResourceType: 'auto-scaling-group', Key: TAGS.spotFallback }]
+      Tags: [{ ResourceId: onDemand.name, ResourceType: 'auto-scaling-group', Key: SPOT_FALLBACK_TAG }]
     })
   )
 }

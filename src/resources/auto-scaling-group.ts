@@ -20,7 +20,7 @@ import type { AutoScalingGroup, LaunchTemplateSpecification, MixedInstancesPolic
 import { errorCode, errorMessage, wrap } from '../aws/errors.js'
 import { tolerate, type Aws } from '../aws/send.js'
 import { shortSha } from '../json.js'
-import { TAGS, type Capacity, type StackScope } from '../names.js'
+import { SPOT_FALLBACK_TAG, TAGS, type Capacity, type StackScope } from '../names.js'
 import type { Change, CurrentState, DesiredService } from '../state.js'
 import { LT_NOT_VISIBLE, type CurrentLaunchTemplate } from './launch-template.js'
 import { stackFilters, tagMap, type KindOps, type Removal, type TemplateRef, type Upsert } from './kind.js'
@@ -186,7 +186,7 @@ function targetGroupArns(want: DesiredAsg, current: CurrentState): string[] | un
 
 /** The count a spot fallback moved to the group (tag hyperform:spot-fallback), 0 when none. */
 export function fallbackCount(have: Pick<CurrentAsg, 'tags'>): number {
-  const n = Number(have.tags[TAGS.spotFallback] ?? '0')
+  const n = Number(have.tags[SPOT_FALLBACK_TAG] ?? '0')
   return Number.isInteger(n) && n > 0 ? n : 0
 }
 
@@ -222,7 +222,7 @@ function asgFields(want: DesiredAsg, have: CurrentAsg, wantArns: string[] | unde
   }
   if (Object.entries(want.tags).some(([k, v]) => have.tags[k] !== v)) fields.push('tags')
   // The deploy's wait moved spot instances on demand for lack of capacity: this deploy tries spot again.
-  if (have.tags[TAGS.spotFallback] !== undefined && held === 0) fields.push('spotFallback')
+  if (have.tags[SPOT_FALLBACK_TAG] !== undefined && held === 0) fields.push('spotFallback')
   return fields
 }
 
@@ -255,7 +255,7 @@ function fieldReason(field: string, args: { want: DesiredAsg; have: CurrentAsg; 
         : `${have.desired} (min ${have.min}, max ${have.max})`
     return `${capacityLabel(want)} ${now} -> ${want.size}`
   }
-  if (field === 'spotFallback') return `spot fallback of ${have.tags[TAGS.spotFallback]} undone: trying spot again`
+  if (field === 'spotFallback') return `spot fallback of ${have.tags[SPOT_FALLBACK_TAG]} undone: trying spot again`
   if (field === 'launchHook')
     return have.tags[TAGS.launchHook]
       ? `launch hook ${have.tags[TAGS.launchHook]} -> ${hookTag(want)}`
@@ -446,7 +446,7 @@ async function updateAsg(
   if (what.untagFallback)
     await aws.send(
       new DeleteTagsCommand({
-        Tags: [{ ResourceId: asg.name, ResourceType: 'auto-scaling-group', Key: TAGS.spotFallback }]
+        Tags: [{ ResourceId: asg.name, ResourceType: 'auto-scaling-group', Key: SPOT_FALLBACK_TAG }]
       })
     )
 }
