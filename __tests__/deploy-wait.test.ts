@@ -8,7 +8,11 @@ import {
   AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
+  DescribeScalingActivitiesCommand,
   RollbackInstanceRefreshCommand,
+  UpdateAutoScalingGroupCommand,
+  CreateOrUpdateTagsCommand,
+  DeleteTagsCommand,
   type LifecycleState
 } from '@aws-sdk/client-auto-scaling'
 import { CloudWatchLogsClient, FilterLogEventsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
@@ -20,7 +24,7 @@ import {
 } from '@aws-sdk/client-ec2'
 import { ListHostedZonesByNameCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53'
 import { createClients } from '../src/aws/clients.js'
-import { TAGS } from '../src/names.js'
+import { SPOT_FALLBACK_TAG, TAGS } from '../src/names.js'
 import { waitForStack } from '../src/wait.js'
 import { desiredFor, svc } from './helpers/deploy-fixtures.js'
 
@@ -141,6 +145,204 @@ describe('waitForStack', () => {
     expect(result.services[0]?.ready).toBe(false)
     expect(lines.length).toBeGreaterThan(1)
     expect(lines.at(-1)).toContain('web 2/2 in service, record 1/2')
+  })
+
+  /** The world above, with the spot group's instance never launched for lack of spot capacity. */
+  function noSpotCapacity(): void {
+    world(['10.0.0.1'])
+    asg.on(DescribeAutoScalingGroupsCommand).callsFake(() => ({
+      AutoScalingGroups: [onDemand!, spot!].map((a, i) => ({
+        AutoScalingGroupName: a.name,
+        MinSize: 1,
+        MaxSize: 2,
+        DesiredCapacity: 1,
+        DefaultCooldown: 0,
+        AvailabilityZones: [],
+        HealthCheckType: 'EC2',
+        CreatedTime: new Date(),
+        Tags: [{ Key: TAGS.service, Value: 'web' }],
+        Instances:
+          i === 0
+            ? [
+                {
+                  InstanceId: 'i-1',
+                  LifecycleState: 'InService',
+                  AvailabilityZone: 'a',
+                  HealthStatus: 'Healthy',
+                  ProtectedFromScaleIn: false
+                }
+              ]
+            : []
+      }))
+    }))
+    asg.on(DescribeScalingActivitiesCommand).resolves({
+      Activities: [
+        {
+          ActivityId: 'a-1',
+          AutoScalingGroupName: spot!.name,
+          Cause: 'an instance launch failed.',
+          Description: `Launching a new EC2 instance.  Status Reason: ${NO_SPOT}`,
+          StartTime: new Date(),
+          StatusCode: 'Failed',
+          StatusMessage: NO_SPOT
+        }
+      ]
+    })
+  }
+  const NO_SPOT =
+    'Could not launch Spot Instances. InsufficientInstanceCapacity - There is no Spot capacity available that matches your request. Launching EC2 instance failed.'
+
+  test('a spot group short past the grace time has its activities read once, and the timeout names the missing spot capacity', async () => {
+    noSpotCapacity()
+    const lines: string[] = []
+    const result = await waitForStack({
+      clients,
+      desired,
+      timeoutSeconds: 0.3,
+      log: (l) => lines.push(l),
+      pollMs: 20,
+      spotGraceMs: 0
+    })
+    expect(result).toMatchObject({ ready: false, timedOut: true })
+    expect(result.spot).toEqual([
+      expect.objectContaining({ service: 'web', group: spot!.name, missing: 1, message: NO_SPOT, onDemand: false })
+    ])
+    expect(asg.commandCalls(DescribeScalingActivitiesCommand).map((c) => c.args[0].input)).toEqual([
+      { AutoScalingGroupName: spot!.name, MaxRecords: 10 }
+    ])
+    expect(lines.filter((l) => l.includes('spot capacity missing'))).toHaveLength(1)
+    expect(asg.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(0)
+  })
+
+  test('no activity is read while the spot group is short for less than the grace time', async () => {
+    noSpotCapacity()
+    const result = await waitForStack({
+      clients,
+      desired,
+      timeoutSeconds: 0.2,
+      log: () => undefined,
+      pollMs: 20,
+      spotGraceMs: 60_000
+    })
+    expect(result.spot).toBeUndefined()
+    expect(asg.commandCalls(DescribeScalingActivitiesCommand)).toHaveLength(0)
+  })
+
+  test('with spot-fallback on-demand the missing count moves to the on-demand group once, the total unchanged', async () => {
+    noSpotCapacity()
+    const result = await waitForStack({
+      clients,
+      desired,
+      timeoutSeconds: 0.3,
+      log: () => undefined,
+      pollMs: 20,
+      spotGraceMs: 0,
+      spotFallback: 'on-demand'
+    })
+    expect(asg.commandCalls(UpdateAutoScalingGroupCommand).map((c) => c.args[0].input)).toEqual([
+      { AutoScalingGroupName: onDemand!.name, MinSize: 2, DesiredCapacity: 2, MaxSize: 4 },
+      { AutoScalingGroupName: spot!.name, MinSize: 0, DesiredCapacity: 0 }
+    ])
+    const tags = asg.commandCalls(CreateOrUpdateTagsCommand).flatMap((c) => c.args[0].input.Tags ?? [])
+    expect(tags.filter((t) => t.Key === SPOT_FALLBACK_TAG).map((t) => [t.ResourceId, t.Value])).toEqual([
+      [spot!.name, '1'],
+      [onDemand!.name, '1']
+    ])
+    expect(result.spot).toEqual([
+      expect.objectContaining({ missing: 1, onDemand: true, onDemandGroup: onDemand!.name })
+    ])
+    expect(result.services[0]?.desired).toBe(2)
+  })
+
+  test('an on-demand group holding an instance for spot hands it back once the spot group runs in service, and only then is ready', async () => {
+    const holding = desiredFor(
+      { services: [svc('web', { replicas: 2, preemptible: 1 })], files: [] },
+      { spotFallback: 'on-demand', wait: true }
+    )
+    const [od, sp] = holding.services[0]!.asgs
+    world(['10.0.0.1', '10.0.0.2', '10.0.0.3'])
+    const member = (InstanceId: string) => ({
+      InstanceId,
+      LifecycleState: 'InService' as const,
+      AvailabilityZone: 'a',
+      HealthStatus: 'Healthy',
+      ProtectedFromScaleIn: false
+    })
+    let handedBack = false
+    asg.on(UpdateAutoScalingGroupCommand).callsFake(() => {
+      handedBack = true
+      return {}
+    })
+    asg.on(DescribeAutoScalingGroupsCommand).callsFake(() => ({
+      AutoScalingGroups: [
+        {
+          AutoScalingGroupName: od!.name,
+          MinSize: handedBack ? 1 : 2,
+          MaxSize: 4,
+          DesiredCapacity: handedBack ? 1 : 2,
+          DefaultCooldown: 0,
+          AvailabilityZones: [],
+          HealthCheckType: 'EC2',
+          CreatedTime: new Date(),
+          Tags: handedBack ? [] : [{ Key: SPOT_FALLBACK_TAG, Value: '1' }],
+          Instances: handedBack ? [member('i-1')] : [member('i-1'), member('i-3')]
+        },
+        {
+          AutoScalingGroupName: sp!.name,
+          MinSize: 1,
+          MaxSize: 2,
+          DesiredCapacity: 1,
+          DefaultCooldown: 0,
+          AvailabilityZones: [],
+          HealthCheckType: 'EC2',
+          CreatedTime: new Date(),
+          Instances: [member('i-2')]
+        }
+      ]
+    }))
+    const tags = [{ Key: TAGS.service, Value: 'web' }]
+    ec2.on(DescribeInstancesCommand).callsFake(() => ({
+      Reservations: [
+        {
+          Instances: [
+            { InstanceId: 'i-1', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.1', Tags: tags },
+            { InstanceId: 'i-2', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.2', Tags: tags },
+            ...(handedBack
+              ? []
+              : [{ InstanceId: 'i-3', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.3', Tags: tags }])
+          ]
+        }
+      ]
+    }))
+    r53.on(ListResourceRecordSetsCommand).callsFake(() => ({
+      IsTruncated: false,
+      ResourceRecordSets: [
+        {
+          Name: 'web.st-wordpress.prj-demo.us-east-1.internal.',
+          Type: 'A',
+          TTL: 60,
+          ResourceRecords: (handedBack ? ['10.0.0.1', '10.0.0.2'] : ['10.0.0.1', '10.0.0.2', '10.0.0.3']).map(
+            (Value) => ({ Value })
+          )
+        }
+      ]
+    }))
+    const lines: string[] = []
+    const result = await waitForStack({
+      clients,
+      desired: holding,
+      timeoutSeconds: 2,
+      log: (l) => lines.push(l),
+      pollMs: 20,
+      spotFallback: 'on-demand'
+    })
+    expect(result).toMatchObject({ ready: true })
+    expect(asg.commandCalls(UpdateAutoScalingGroupCommand).map((c) => c.args[0].input)).toEqual([
+      { AutoScalingGroupName: od!.name, MinSize: 1, DesiredCapacity: 1, MaxSize: 2 }
+    ])
+    expect(asg.commandCalls(DeleteTagsCommand).map((c) => c.args[0].input.Tags?.[0]?.Key)).toEqual([SPOT_FALLBACK_TAG])
+    expect(lines).toContain(`web: spot capacity back: 1 on-demand instance handed back (${od!.name} 2 -> 1)`)
+    expect(asg.commandCalls(DescribeScalingActivitiesCommand)).toHaveLength(0)
   })
 
   test('an instance still waiting on its launch hook is not in service, and the record must not list it', async () => {

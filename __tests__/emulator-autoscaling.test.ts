@@ -290,7 +290,12 @@ describe('state-change announcements', () => {
 })
 
 describe('spot and mixed instances', () => {
-  async function mixedGroup(name: string, desired: number, distribution: Record<string, unknown>): Promise<void> {
+  async function mixedGroup(
+    name: string,
+    desired: number,
+    distribution: Record<string, unknown>,
+    types: string[] = ['t3.small']
+  ): Promise<void> {
     await template(`${name}-lt`)
     await asg.send(
       new CreateAutoScalingGroupCommand({
@@ -302,7 +307,7 @@ describe('spot and mixed instances', () => {
         MixedInstancesPolicy: {
           LaunchTemplate: {
             LaunchTemplateSpecification: { LaunchTemplateName: `${name}-lt`, Version: '$Latest' },
-            Overrides: [{ InstanceType: 't3.small' }]
+            Overrides: types.map((InstanceType) => ({ InstanceType }))
           },
           InstancesDistribution: distribution
         }
@@ -355,6 +360,68 @@ describe('spot and mixed instances', () => {
     const running = await groupInstances('interrupt', ['running'])
     expect(running).toHaveLength(2)
     expect(running.every((i) => i.InstanceLifecycle === 'spot')).toBe(true)
+  })
+
+  test('a spot group whose first type has no spot capacity launches its other type and records no failed launch', async () => {
+    emu.spotCapacity({ instanceType: 't3.small', available: false })
+    try {
+      await mixedGroup('one-pool-gone', 2, { OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0 }, [
+        't3.small',
+        't3a.small'
+      ])
+      const running = await eventually(async () => {
+        await emu.waitIdle()
+        const list = await groupInstances('one-pool-gone', ['running'])
+        return list.length === 2 ? list : undefined
+      })
+      expect(running.map((i) => i.InstanceType)).toEqual(['t3a.small', 't3a.small'])
+      expect(running.every((i) => i.InstanceLifecycle === 'spot')).toBe(true)
+      const activities = await asg.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: 'one-pool-gone' }))
+      expect(activities.Activities?.some((a) => a.StatusCode === 'Failed')).toBe(false)
+    } finally {
+      emu.spotCapacity({ available: true })
+    }
+  })
+
+  test('a spot group launches in the zones that have spot capacity when one zone has none', async () => {
+    const subnets = await ec2.send(new DescribeSubnetsCommand({}))
+    const gone = subnets.Subnets?.[0]?.AvailabilityZone ?? ''
+    emu.spotCapacity({ availabilityZone: gone, available: false })
+    try {
+      await mixedGroup('zone-gone', 3, { OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0 })
+      const running = await eventually(async () => {
+        await emu.waitIdle()
+        const list = await groupInstances('zone-gone', ['running'])
+        return list.length === 3 ? list : undefined
+      })
+      expect(running.map((i) => i.Placement?.AvailabilityZone)).not.toContain(gone)
+    } finally {
+      emu.spotCapacity({ available: true })
+    }
+  })
+
+  test('with every pool of a spot group gone its activity says what AWS says, and capacity given back launches it', async () => {
+    emu.spotCapacity({ instanceType: 't3.small', available: false })
+    emu.spotCapacity({ instanceType: 't3a.small', available: false })
+    await mixedGroup('all-pools-gone', 1, { OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0 }, [
+      't3.small',
+      't3a.small'
+    ])
+    expect(await groupInstances('all-pools-gone')).toEqual([])
+    const activities = await asg.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: 'all-pools-gone' }))
+    expect(activities.Activities?.[0]).toMatchObject({
+      StatusCode: 'Failed',
+      StatusMessage:
+        'Could not launch Spot Instances. InsufficientInstanceCapacity - There is no Spot capacity available that matches your request. Launching EC2 instance failed.'
+    })
+    expect(emu.spotCapacity({ instanceType: 't3a.small', available: true })).toEqual([{ instanceType: 't3.small' }])
+    const running = await eventually(async () => {
+      await emu.waitIdle()
+      const list = await groupInstances('all-pools-gone', ['running'])
+      return list.length === 1 ? list : undefined
+    })
+    expect(running[0]?.InstanceType).toBe('t3a.small')
+    emu.spotCapacity({ available: true })
   })
 
   test('without spot capacity a spot group launches nothing, never falls back to on-demand, and recovers when capacity returns', async () => {

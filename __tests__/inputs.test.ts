@@ -46,9 +46,20 @@ describe('reading the action inputs', () => {
       wait: true,
       waitTimeout: 900,
       logRetentionDays: 14,
-      allowForks: false
+      allowForks: false,
+      spotFallback: 'none',
+      spotInstanceTypes: []
     })
     expect(draft.stack).toBeUndefined()
+  })
+
+  it('takes spot-fallback on-demand, and refuses another value naming the input', () => {
+    setInputs({ project: 'shop', region: 'us-east-1', 'spot-fallback': 'on-demand' })
+    expect(readInputs({ GITHUB_WORKSPACE: workspace() }).spotFallback).toBe('on-demand')
+    setInputs({ project: 'shop', region: 'us-east-1', 'spot-fallback': 'ondemand' })
+    expect(problems(() => readInputs({ GITHUB_WORKSPACE: workspace() }))).toEqual([
+      'Input "spot-fallback": "ondemand" is not one of none, on-demand'
+    ])
   })
 
   it('finds the first default compose file that exists, in Compose order', () => {

@@ -3,6 +3,7 @@ import { KINDS } from '../src/resources/index.js'
 import { countWrites, destroyPlan, diff, summarizePlan } from '../src/plan.js'
 import type { Change, CurrentState } from '../src/state.js'
 import { PREVIOUS_EVENT_PATTERN, LAUNCHES_EVENT_PATTERN } from '../src/resources/event-rule.js'
+import { groupTags } from '../src/resources/auto-scaling-group.js'
 import { currentFrom, desiredFor, svc, wordpress } from './helpers/deploy-fixtures.js'
 
 const active = (changes: Change[]): string[] =>
@@ -145,6 +146,24 @@ describe('diff', () => {
     expect(plan.changes.find((c) => c.name === current.asgs[1]!.name && c.kind === 'auto-scaling-group')).toMatchObject(
       { action: 'update', drift: true, fields: ['launchTemplate'] }
     )
+  })
+
+  test('a spot group made with only its primary type gets the derived types once, as an intended update without a refresh', () => {
+    const desired = desiredFor()
+    const current = currentFrom(desired)
+    const i = current.asgs.findIndex((g) => g.capacity === 'spot' && g.service === 'wordpress')
+    const spot = desired.services.find((s) => s.name === 'wordpress')!.asgs.find((a) => a.capacity === 'spot')!
+    expect(spot.instanceTypes.length).toBeGreaterThan(1)
+    const old = { ...spot, instanceTypes: spot.instanceTypes.slice(0, 1) }
+    current.asgs[i] = { ...current.asgs[i]!, instanceTypes: old.instanceTypes, tags: groupTags(old) }
+    const plan = diff(desired, current)
+    expect(plan.changes.find((c) => c.name === spot.name && c.kind === 'auto-scaling-group')).toMatchObject({
+      action: 'update',
+      drift: false,
+      fields: ['instanceTypes'],
+      reason: `instanceTypes ${spot.instanceTypes[0]} -> ${spot.instanceTypes.join(', ')}`
+    })
+    expect(plan.changes.filter((c) => c.kind === 'instance-refresh')).toEqual([])
   })
 
   test('removed rule targets are planned back as drift, both pointing at the queue', () => {

@@ -2,7 +2,7 @@
 import type { ContainerView, ImageBehaviour, ImageBehaviourInput } from './agent/index.js'
 import type { QueuedError } from './core/cloud.js'
 import type { SpotPriceSetting } from './services/ec2/spot-prices.js'
-import type { CallRecord, ErrorCodes, FaultSettings, SimulationSettings } from './types.js'
+import type { CallRecord, ErrorCodes, FaultSettings, SimulationSettings, SpotPool } from './types.js'
 
 /** One spot price row, as the control API answers it. */
 export interface SpotPriceRow {
@@ -65,6 +65,14 @@ export class EmulatorClient {
 
   setFaults(partial: Partial<FaultSettings>): Promise<FaultSettings> {
     return this.request('POST', 'faults', partial)
+  }
+
+  /**
+   * Removes spot capacity from the pools named (`available: false`; a field left out matches any pool) or
+   * gives it back (`available: true`; with no field, every pool). Answers the pools without capacity.
+   */
+  async spotCapacity(request: SpotPool & { available: boolean }): Promise<SpotPool[]> {
+    return (await this.request<{ pools: SpotPool[] }>('POST', 'spot-capacity', request)).pools
   }
 
   simulation(): Promise<SimulationSettings> {

@@ -14,11 +14,13 @@ import type {
   EmulatorRequest,
   EmulatorResponse,
   FaultSettings,
-  ServiceModule
+  ServiceModule,
+  SpotPool
 } from './types.js'
 import { createCloud } from './core/cloud.js'
 import type { CoreCloud, GatedCall, PauseHandle } from './core/cloud.js'
 import { handleControl, stateDump } from './core/control.js'
+import { setSpotCapacity } from './core/spot-capacity.js'
 import { dispatch } from './core/dispatch.js'
 import type { DispatchContext } from './core/dispatch.js'
 import { instanceControls, rawRoute, runStopHandlers } from './core/hooks.js'
@@ -49,6 +51,8 @@ export interface Emulator {
   rebalance(instanceId: string): void
   /** Changes fault settings; returns the settings now in force. */
   setFaults(partial: Partial<FaultSettings>): FaultSettings
+  /** Removes or gives back spot capacity (as POST /_emulator/spot-capacity); answers the pools without capacity. */
+  spotCapacity(request: SpotPool & { available: boolean }): SpotPool[]
   /** A JSON-able dump of every module's state (as GET /_emulator/state). */
   state(): Record<string, unknown>
   /**
@@ -166,6 +170,7 @@ function createHandle(ctx: CoreContext, server: Server, port: number): Emulator 
     spotInterrupt: (id) => controls().spotInterrupt(id),
     rebalance: (id) => controls().rebalance(id),
     setFaults: (partial) => cloud.setFaults(partial),
+    spotCapacity: (request) => setSpotCapacity(cloud.faults, request),
     state: () => stateDump(ctx),
     pause: (holds) => cloud.pause(holds),
     onCall: (listener) => {

@@ -95,6 +95,13 @@ export function callKind(operation: string): CallKind {
   return /^(Describe|Get|List|Filter)/.test(operation) ? 'read' : 'write'
 }
 
+/** A spot capacity pool, or several: the fields left out match any. */
+export interface SpotPool {
+  region?: string
+  instanceType?: string
+  availabilityZone?: string
+}
+
 export interface FaultSettings {
   /** Added latency per call, ms. */
   latencyMs: number
@@ -117,6 +124,11 @@ export interface FaultSettings {
   route53OneChangeAtATime?: boolean
   /** Optional: no spot capacity anywhere; spot launches fail and ASGs keep retrying (never falling back to on-demand). */
   spotCapacityUnavailable?: boolean
+  /**
+   * Spot pools without capacity: a pool matches when each field set equals the launch's (an entry with none
+   * matches every pool). An ASG with several override types launches on a type whose pool has capacity.
+   */
+  spotPoolsUnavailable?: SpotPool[]
   /** Only inject faults into these services (signing names); empty = all. */
   services: string[]
   /** Deterministic seed for every random choice. */

@@ -40,6 +40,7 @@ import {
 } from './names.js'
 import type { Capacity, StackScope } from './names.js'
 import { canonicalJson, shortSha } from './json.js'
+import { equivalentTypes } from './instance-types.js'
 import type { DesiredAsg } from './resources/auto-scaling-group.js'
 import type { LaunchTemplateSpec } from './resources/launch-template.js'
 import {
@@ -193,7 +194,12 @@ function buildProject(inputs: ActionInputs, network: Network, code: LambdaCode):
   }
 }
 
-function spotTypes(primary: string, extra: string[]): string[] {
+/**
+ * The spot group's types: the primary and the spot-instance-types input's of its architecture when it
+ * is set, else the primary and the table's types of the same size (instance-types.ts).
+ */
+export function spotTypes(primary: string, extra: string[]): string[] {
+  if (extra.length === 0) return equivalentTypes(primary)
   const arm = isArm(primary)
   return [...new Set([primary, ...extra.filter((t) => isArm(t) === arm)])]
 }
@@ -240,7 +246,11 @@ function buildAsgs(args: {
     instanceTypes: capacity === 'spot' ? spotTypes(args.instanceType, args.inputs.spotInstanceTypes) : [],
     hook: { name: LAUNCH_HOOK, heartbeatTimeout: launchHookTimeout(service.healthcheck) },
     targetGroups: args.targetGroups,
-    tags: { ...serviceTags(scope, service.name), [TAGS.capacity]: capacity }
+    tags: { ...serviceTags(scope, service.name), [TAGS.capacity]: capacity },
+    // the wait hands instances a spot fallback moved back once spot is in service; without a wait, at once
+    ...(capacity === 'on-demand' && args.inputs.spotFallback === 'on-demand' && args.inputs.wait
+      ? { holdSpotFallback: true }
+      : {})
   }))
 }
 

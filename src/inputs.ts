@@ -29,8 +29,13 @@ export interface ActionInputs {
   /** Empty: the chosen VPC's subnets. */
   subnetIds: string[]
   instanceType: string
-  /** Extra instance types the spot ASG may use besides the service's own. */
+  /** Extra instance types the spot ASG may use besides the service's own (empty: the types of its size). */
   spotInstanceTypes: string[]
+  /**
+   * What the deploy's wait does when a spot group lacks capacity for the threshold: `none` reports it,
+   * `on-demand` also runs the missing instances in the service's on-demand group until the next deploy.
+   */
+  spotFallback: SpotFallback
   /** Unset: latest Amazon Linux 2023 from its public SSM parameter. */
   ami?: string
   dnsTtl: number
@@ -171,6 +176,17 @@ function ssmReferenceProblem(reference: string): string | undefined {
   return `has an invalid parameter version or label "${suffix}" (a version is a whole number from 1; a label is at most 100 letters, digits, "_", "." or "-", not starting with a digit, "aws" or "ssm")`
 }
 
+export const SPOT_FALLBACKS = ['none', 'on-demand'] as const
+export type SpotFallback = (typeof SPOT_FALLBACKS)[number]
+
+function readSpotFallback(r: Reader): SpotFallback {
+  const value = r.raw('spot-fallback')
+  if (value === '') return 'none'
+  if ((SPOT_FALLBACKS as readonly string[]).includes(value)) return value as SpotFallback
+  r.problems.push(`Input "spot-fallback": "${value}" is not one of ${SPOT_FALLBACKS.join(', ')}`)
+  return 'none'
+}
+
 function readCommand(r: Reader): Command {
   const value = r.raw('command')
   if (value === '') return 'deploy'
@@ -267,6 +283,7 @@ export function readInputs(env: Env = process.env): InputsDraft {
     subnetIds: readSubnets(r),
     instanceType: instanceTypes[0] ?? 't3.micro',
     spotInstanceTypes: readTypes(r, 'spot-instance-types'),
+    spotFallback: readSpotFallback(r),
     ami: readAmi(r),
     dnsTtl: r.integer('dns-ttl', { min: 0, max: 172800, fallback: DEFAULT_RECORD_TTL }),
     wait: r.boolean('wait', true),

@@ -38,6 +38,7 @@ import { readInterruptions } from './interruptions.js'
 import { costChangeLine, currentFleet, desiredFleet, estimateCost, pricedTypes, type CostEstimate } from './cost.js'
 import { applyPlan } from './apply.js'
 import { waitForStack, type Rollout } from './wait.js'
+import { shortageLine } from './spot-capacity.js'
 import { lambdaCode } from './lambda-code.js'
 import { annotate, fail, previewComment, printPlan, setOutputs, writeSummary, type RunReport } from './report.js'
 import { buildReport, changeLines, driftLines } from './run-report.js'
@@ -233,9 +234,11 @@ async function execute(prepared: Prepared): Promise<RunReport> {
           rollouts: rollouts(plan),
           since,
           previous: current.launchTemplates,
-          mask: prepared.mask
+          mask: prepared.mask,
+          spotFallback: inputs.spotFallback
         })
       : undefined
+  for (const shortage of ready?.spot ?? []) core.warning(shortageLine(shortage))
   const cost = await costs
   if (cost?.before) core.info(costChangeLine(cost.before, cost.after))
   return buildReport({

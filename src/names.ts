@@ -36,6 +36,14 @@ export const TAGS = {
 } as const
 export const MANAGED_BY = 'hyperform-action'
 
+/**
+ * On a service's two groups: how many of its spot instances the deploy's wait moved to its on-demand
+ * group for lack of spot capacity (spot-fallback: on-demand); the next deploy restores the split. Apart
+ * from TAGS, which the DNS updater's code bundles, and a plain string (TAG_PREFIX + 'spot-fallback') that
+ * its bundle drops: the DNS updater's code does not change for it.
+ */
+export const SPOT_FALLBACK_TAG = 'hyperform:spot-fallback'
+
 /** The service records' TTL, seconds, unless the dns-ttl input says otherwise: short, since instances come and go. */
 export const DEFAULT_RECORD_TTL = 10
 

@@ -49,7 +49,7 @@ export interface RunReport {
   drift: ChangeLine[]
   writes: number
   /** Wait outcome, when the run waited; `failed`: the services whose rollout failed. */
-  ready?: { ok: boolean; lines: string[]; failed?: ServiceFailure[] }
+  ready?: { ok: boolean; lines: string[]; failed?: ServiceFailure[]; spot?: string[] }
   /** What the stack's instances (and its share of the load balancer) cost: as deployed, or for plan as planned. */
   cost?: CostEstimate
   /** plan: what the stack costs now, before the deploy it plans. */
@@ -238,8 +238,10 @@ export function summaryMarkdown(report: RunReport): string {
   if (report.cost) parts.push('### Cost (estimate)', costMarkdown(report.cost, report.costBefore))
   const interrupted = interruptionsMarkdown(report)
   if (interrupted) parts.push(`### Spot interruptions (last ${INTERRUPTION_WINDOW_DAYS} days)`, interrupted)
-  if (report.ready?.failed?.length) parts.push('### Failed rollouts', ...report.ready.failed.map(failureMarkdown))
-  else if (report.ready)
+  if (report.ready?.failed?.length) {
+    parts.push('### Failed rollouts', ...report.ready.failed.map(failureMarkdown))
+    if (report.ready.spot?.length) parts.push('### Spot capacity', report.ready.spot.map((l) => `- ${l}`).join('\n'))
+  } else if (report.ready)
     parts.push(`### ${report.ready.ok ? 'Ready' : 'Not ready'}`, report.ready.lines.map((l) => `- ${l}`).join('\n'))
   const text = parts.join('\n\n') + '\n'
   return text.length <= SUMMARY_LIMIT

@@ -9,6 +9,7 @@ import { asgName, CAPACITIES, functionName, recordName, type StackScope } from '
 import type { CostEstimate } from './cost.js'
 import type { Interruptions } from './interruptions.js'
 import type { ChangeLine, RunReport, ServiceReport } from './report.js'
+import { shortageLine } from './spot-capacity.js'
 import type {
   ApplyResult,
   Change,
@@ -108,11 +109,15 @@ function failureLines(f: ServiceFailure): string[] {
 }
 
 function readyLines(ready: WaitResult): string[] {
-  if (ready.failures.length > 0) return ready.failures.flatMap(failureLines)
-  return ready.services.map((s) => {
-    const record = s.recordValues.length > 0 ? `record lists ${s.recordValues.length}` : 'no record'
-    return `${s.service}: ${s.running}/${s.desired} running, ${record}${s.ready ? '' : ' (not ready)'}`
-  })
+  const spot = (ready.spot ?? []).map(shortageLine)
+  if (ready.failures.length > 0) return [...ready.failures.flatMap(failureLines), ...spot]
+  return [
+    ...ready.services.map((s) => {
+      const record = s.recordValues.length > 0 ? `record lists ${s.recordValues.length}` : 'no record'
+      return `${s.service}: ${s.running}/${s.desired} running, ${record}${s.ready ? '' : ' (not ready)'}`
+    }),
+    ...spot
+  ]
 }
 
 export interface ReportInput {
@@ -164,7 +169,8 @@ export function buildReport(input: ReportInput): RunReport {
           ready: {
             ok: ready.ready,
             lines: readyLines(ready),
-            ...(ready.failures.length > 0 ? { failed: ready.failures } : {})
+            ...(ready.failures.length > 0 ? { failed: ready.failures } : {}),
+            ...(ready.spot?.length ? { spot: ready.spot.map(shortageLine) } : {})
           }
         }
       : {})

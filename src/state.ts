@@ -257,9 +257,27 @@ export interface ServiceFailure {
   outcome: string
 }
 
+/** A spot group that lacked capacity during the wait, as its scaling activities said. */
+export interface SpotShortage {
+  service: string
+  /** The spot group. */
+  group: string
+  /** Instances it could not launch. */
+  missing: number
+  /** How long it had been short when the wait read its activities (s). */
+  seconds: number
+  /** The scaling activity's words. */
+  message: string
+  /** spot-fallback: on-demand moved them to the on-demand group. */
+  onDemand: boolean
+  onDemandGroup?: string
+}
+
 export interface WaitResult {
   ready: boolean
   timedOut: boolean
+  /** Spot groups that lacked capacity (reported; moved on demand with spot-fallback: on-demand). */
+  spot?: SpotShortage[]
   /** Services whose rollout failed (the wait ended early for them). */
   failures: ServiceFailure[]
   services: Array<{

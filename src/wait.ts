@@ -23,7 +23,7 @@ import { readInstances } from './aws/instances.js'
 import { sleep } from './aws/retry.js'
 import { Aws } from './aws/send.js'
 import { AGENT_MARK, TAGS, containerLogGroupName, stackDomain, zoneName, type Capacity } from './names.js'
-import { readAsgs, type CurrentAsg, type CurrentAsgInstance } from './resources/auto-scaling-group.js'
+import { heldForSpot, readAsgs, type CurrentAsg, type CurrentAsgInstance } from './resources/auto-scaling-group.js'
 import { findZone, listRecordsUnder } from './resources/hosted-zone.js'
 import { ACTIVE_REFRESH, latestRefresh, refreshTarget, startRefresh } from './resources/instance-refresh.js'
 import { stackFilters, tagList, type TemplateRef } from './resources/kind.js'
@@ -34,8 +34,11 @@ import type {
   DesiredService,
   DesiredState,
   ServiceFailure,
+  SpotShortage,
   WaitResult
 } from './state.js'
+import type { SpotFallback } from './inputs.js'
+import { fallBack, handBack, missing, shortageLine, spotFailure, spotGraceMs } from './spot-capacity.js'
 
 /** A group the run is rolling to a new version (an instance refresh it started). */
 export interface Rollout {
@@ -71,6 +74,10 @@ export interface WaitContext {
   mask?: (line: string) => string
   /** How long a failed service's rollback may take before the wait ends anyway (ms, default 120000). */
   rollbackMs?: number
+  /** A spot group short of capacity this long has its activities read (ms; default 60 s, or half the wait if shorter). */
+  spotGraceMs?: number
+  /** The spot-fallback input: `on-demand` runs the spot instances missing that long in the on-demand group. */
+  spotFallback?: SpotFallback
 }
 
 type ServiceStatus = WaitResult['services'][number]
@@ -402,6 +409,126 @@ async function newFailures(
   return found
 }
 
+/** What the wait knows of its spot groups' capacity. */
+interface SpotWatch {
+  grace: number
+  /** Group -> since when it lacks instances (ms). */
+  shortSince: Map<string, number>
+  /** Group -> when its activities were last read without showing a spot failure (ms). */
+  checkedAt: Map<string, number>
+  /** Spot group -> its shortage, as reported. */
+  shortages: Map<string, SpotShortage>
+  /** Group -> its size after a fallback (the desired state's otherwise). */
+  sizes: Map<string, number>
+  /** On-demand group -> the instances it holds for its spot group since an earlier deploy's fallback. */
+  held: Map<string, number>
+  /** `held` has been read (on the first poll). */
+  heldRead: boolean
+}
+
+/**
+ * On the first poll: the on-demand groups that still hold instances an earlier deploy's fallback moved
+ * (the plan kept them: heldForSpot); they count as the groups' size until the wait hands them back.
+ */
+function readHeld(ctx: WaitContext, seen: Seen, watch: SpotWatch): void {
+  if (watch.heldRead) return
+  watch.heldRead = true
+  for (const want of ctx.desired.services.flatMap((s) => s.asgs)) {
+    const group = seen.asgs.find((g) => g.name === want.name)
+    const n = group ? heldForSpot(want, group) : 0
+    if (n === 0) continue
+    watch.held.set(want.name, n)
+    watch.sizes.set(want.name, want.size + n)
+  }
+}
+
+/** The service with the sizes its groups have after the wait's fallbacks. */
+function withSizes(service: DesiredService, sizes: Map<string, number>): DesiredService {
+  if (!service.asgs.some((a) => sizes.has(a.name))) return service
+  return { ...service, asgs: service.asgs.map((a) => ({ ...a, size: sizes.get(a.name) ?? a.size })) }
+}
+
+/**
+ * Spot groups short of instances for the grace time: one DescribeScalingActivities each (again only
+ * after another grace time when it showed no spot failure); a spot failure is logged, and with
+ * spot-fallback: on-demand the missing count moves to the service's on-demand group.
+ */
+async function watchSpot(aws: Aws, ctx: WaitContext, seen: Seen, watch: SpotWatch): Promise<void> {
+  const now = Date.now()
+  for (const service of ctx.desired.services) {
+    const want = service.asgs.find((a) => a.capacity === 'spot')
+    const group = want && seen.asgs.find((g) => g.name === want.name)
+    if (!want || !group) continue
+    const onDemandWant = service.asgs.find((a) => a.capacity === 'on-demand')
+    const onDemand = onDemandWant && seen.asgs.find((g) => g.name === onDemandWant.name)
+    // A fallback this wait made, not yet visible in what it read: judged once it is (never moved twice).
+    const spotSize = watch.sizes.get(group.name) ?? want.size
+    const onDemandSize = onDemandWant ? (watch.sizes.get(onDemandWant.name) ?? onDemandWant.size) : 0
+    if (group.desired !== spotSize || (onDemand && onDemand.desired !== onDemandSize)) continue
+    const held = onDemand ? (watch.held.get(onDemand.name) ?? 0) : 0
+    const spotInService = group.instances.filter((i) => i.lifecycleState === 'InService').length
+    if (held > 0 && onDemand && onDemandWant && spotSize === want.size && spotInService >= want.size) {
+      // Spot runs again: the instances held for it go.
+      await handBack(aws, onDemand, onDemandWant.size)
+      watch.held.delete(onDemand.name)
+      watch.sizes.set(onDemand.name, onDemandWant.size)
+      ctx.log(
+        `${service.name}: spot capacity back: ${held} on-demand instance${held === 1 ? '' : 's'} handed back (${onDemand.name} ${onDemandWant.size + held} -> ${onDemandWant.size})`
+      )
+      continue
+    }
+    const lacking = missing(group)
+    if (lacking === 0) {
+      watch.shortSince.delete(group.name)
+      if (!watch.shortages.get(group.name)?.onDemand) watch.shortages.delete(group.name)
+      continue
+    }
+    const since = watch.shortSince.get(group.name) ?? now
+    watch.shortSince.set(group.name, since)
+    const seconds = Math.round((now - since) / 1000)
+    const known = watch.shortages.get(group.name)
+    if (known && !known.onDemand) {
+      watch.shortages.set(group.name, { ...known, missing: lacking, seconds })
+      continue
+    }
+    if (now - since < watch.grace || now - (watch.checkedAt.get(group.name) ?? 0) < watch.grace) continue
+    const message = await spotFailure(aws, group.name)
+    if (!message) {
+      watch.checkedAt.set(group.name, now)
+      continue
+    }
+    const shortage: SpotShortage = {
+      service: service.name,
+      group: group.name,
+      missing: lacking,
+      seconds,
+      message,
+      onDemand: false
+    }
+    if (ctx.spotFallback === 'on-demand' && onDemandWant && onDemand) {
+      // The on-demand group runs what the spot group lacks (or what it already holds for it, if more).
+      const spotTo = spotSize - lacking
+      const moved = Math.max(want.size - spotTo, held)
+      const onDemandTo = onDemandWant.size + moved
+      await fallBack(aws, { spot: group, onDemand }, { spot: spotTo, onDemand: onDemandTo, moved })
+      watch.sizes.set(group.name, spotTo)
+      watch.sizes.set(onDemand.name, onDemandTo)
+      const before = known?.onDemand ? known.missing : 0
+      watch.shortages.set(group.name, {
+        ...shortage,
+        missing: before + lacking,
+        onDemand: true,
+        onDemandGroup: onDemand.name
+      })
+      watch.shortSince.delete(group.name)
+      ctx.log(shortageLine({ ...shortage, onDemand: true, onDemandGroup: onDemand.name }))
+    } else {
+      watch.shortages.set(group.name, shortage)
+      ctx.log(shortageLine(shortage))
+    }
+  }
+}
+
 export async function waitForStack(ctx: WaitContext): Promise<WaitResult> {
   const started = Date.now()
   const deadline = started + ctx.timeoutSeconds * 1000
@@ -425,14 +552,27 @@ export async function waitForStack(ctx: WaitContext): Promise<WaitResult> {
   let failedAt: number | undefined
   let zoneId = seenBefore?.zoneId ?? (await findZone(aws, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
   let groups = new Map<string, string>()
+  const watch: SpotWatch = {
+    grace: ctx.spotGraceMs ?? spotGraceMs(ctx.timeoutSeconds),
+    shortSince: new Map(),
+    checkedAt: new Map(),
+    shortages: new Map(),
+    sizes: new Map(),
+    held: new Map(),
+    heldRead: false
+  }
+  const spot = (): Pick<WaitResult, 'spot'> => (watch.shortages.size > 0 ? { spot: [...watch.shortages.values()] } : {})
   for (;;) {
     zoneId ??= (await findZone(aws, zoneName(ctx.desired.scope), ctx.desired.network.vpcId))?.id
     if (groups.size < groupNames.length) groups = await targetGroupArns(aws, groupNames)
     const seen = await poll(aws, ctx, zoneId, groups)
-    const statuses = ctx.desired.services.map((s) => serviceStatus(s, seen))
+    readHeld(ctx, seen, watch)
+    // Before judging: a group handed back (or moved) is judged at its new size from this poll on.
+    await watchSpot(aws, ctx, seen, watch)
+    const statuses = ctx.desired.services.map((s) => serviceStatus(withSizes(s, watch.sizes), seen))
     const ready = statuses.every((s) => s.ready)
     ctx.log(progress(statuses, Math.round((Date.now() - started) / 1000)))
-    if (ready) return { ready: true, timedOut: false, services: statuses, failures: [] }
+    if (ready) return { ready: true, timedOut: false, services: statuses, failures: [], ...spot() }
     for (const failure of await newFailures(aws, ctx, seen, failures)) {
       failures.set(failure.service, failure)
       failedAt ??= Date.now()
@@ -457,9 +597,10 @@ export async function waitForStack(ctx: WaitContext): Promise<WaitResult> {
             ]
           : []
       })
-      return { ready: false, timedOut: false, services: statuses, failures: list }
+      return { ready: false, timedOut: false, services: statuses, failures: list, ...spot() }
     }
-    if (Date.now() + interval > deadline) return { ready: false, timedOut: true, services: statuses, failures: [] }
+    if (Date.now() + interval > deadline)
+      return { ready: false, timedOut: true, services: statuses, failures: [], ...spot() }
     await sleep(interval)
     interval = Math.min(pollMs, Math.round(interval * 1.5))
   }

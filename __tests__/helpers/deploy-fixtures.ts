@@ -34,6 +34,7 @@ export function inputs(overrides: Partial<ActionInputs> = {}): ActionInputs {
     subnetIds: [],
     instanceType: 't3.small',
     spotInstanceTypes: ['t3a.small', 'm7g.medium'],
+    spotFallback: 'none',
     dnsTtl: 60,
     wait: false,
     waitTimeout: 300,

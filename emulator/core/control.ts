@@ -1,6 +1,7 @@
 /** The control API under /_emulator/: plain JSON over HTTP for tests, the demo and the CLI. */
 import { AwsError } from '../types.js'
-import type { EmulatorResponse, FaultSettings, ServiceModule, SimulationSettings } from '../types.js'
+import type { EmulatorResponse, FaultSettings, ServiceModule, SimulationSettings, SpotPool } from '../types.js'
+import { setSpotCapacity } from './spot-capacity.js'
 import type { CoreCloud, QueuedError } from './cloud.js'
 import { controlRoutes, instanceControls } from './hooks.js'
 
@@ -71,6 +72,8 @@ const ROUTES: Record<string, Route> = {
   },
   'GET /_emulator/faults': (ctx) => json(200, ctx.cloud.faults),
   'POST /_emulator/faults': (ctx, body) => json(200, ctx.cloud.setFaults(parseJson(body) as Partial<FaultSettings>)),
+  'POST /_emulator/spot-capacity': (ctx, body) =>
+    json(200, { pools: setSpotCapacity(ctx.cloud.faults, parseJson(body) as SpotPool & { available?: boolean }) }),
   'GET /_emulator/simulation': (ctx) => json(200, ctx.cloud.simulation),
   'POST /_emulator/simulation': (ctx, body) =>
     json(200, Object.assign(ctx.cloud.simulation, parseJson(body) as Partial<SimulationSettings>)),

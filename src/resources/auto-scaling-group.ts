@@ -10,6 +10,7 @@ import {
   DetachLoadBalancerTargetGroupsCommand,
   CreateOrUpdateTagsCommand,
   DeleteAutoScalingGroupCommand,
+  DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
   PutLifecycleHookCommand,
   UpdateAutoScalingGroupCommand,
@@ -19,7 +20,7 @@ import type { AutoScalingGroup, LaunchTemplateSpecification, MixedInstancesPolic
 import { errorCode, errorMessage, wrap } from '../aws/errors.js'
 import { tolerate, type Aws } from '../aws/send.js'
 import { shortSha } from '../json.js'
-import { TAGS, type Capacity, type StackScope } from '../names.js'
+import { SPOT_FALLBACK_TAG, TAGS, type Capacity, type StackScope } from '../names.js'
 import type { Change, CurrentState, DesiredService } from '../state.js'
 import { LT_NOT_VISIBLE, type CurrentLaunchTemplate } from './launch-template.js'
 import { stackFilters, tagMap, type KindOps, type Removal, type TemplateRef, type Upsert } from './kind.js'
@@ -36,6 +37,11 @@ export interface DesiredAsg {
   /** Public services with a domain: the names of the target groups its instances register into, sorted. */
   targetGroups: string[]
   tags: Record<string, string>
+  /**
+   * On-demand only, with spot-fallback: on-demand and a deploy that waits: instances a fallback moved here
+   * stay until the wait sees the spot group back in service (it then hands them back), rather than go at once.
+   */
+  holdSpotFallback?: boolean
 }
 
 export interface CurrentAsgInstance {
@@ -178,11 +184,30 @@ function targetGroupArns(want: DesiredAsg, current: CurrentState): string[] | un
   return arns.every((a): a is string => a !== undefined) ? arns.sort() : undefined
 }
 
+/** The count a spot fallback moved to the group (tag hyperform:spot-fallback), 0 when none. */
+export function fallbackCount(have: Pick<CurrentAsg, 'tags'>): number {
+  const n = Number(have.tags[SPOT_FALLBACK_TAG] ?? '0')
+  return Number.isInteger(n) && n > 0 ? n : 0
+}
+
+/**
+ * The instances an on-demand group holds for its spot group until the deploy's wait hands them back:
+ * the fallback's count, when the group is still at its size plus that count and the deploy holds them.
+ */
+export function heldForSpot(want: DesiredAsg, have: CurrentAsg): number {
+  const n = fallbackCount(have)
+  if (!want.holdSpotFallback || want.capacity !== 'on-demand' || n === 0) return 0
+  return have.desired === want.size + n && have.min === want.size + n ? n : 0
+}
+
 function asgFields(want: DesiredAsg, have: CurrentAsg, wantArns: string[] | undefined): string[] {
   const fields: string[] = []
   if (wantArns === undefined || wantArns.join(',') !== have.targetGroupArns.join(',')) fields.push('targetGroups')
   if (have.tags[TAGS.launchHook] !== hookTag(want)) fields.push('launchHook')
-  if (have.min !== want.size || have.max !== maxSize(want.size) || have.desired !== want.size) fields.push('size')
+  // Held for spot: the sizes as the fallback left them, until the wait hands the held instances back.
+  const held = heldForSpot(want, have)
+  if (held === 0 && (have.min !== want.size || have.max !== maxSize(want.size) || have.desired !== want.size))
+    fields.push('size')
   if (have.subnetIds.join(',') !== [...want.subnetIds].sort().join(',')) fields.push('subnets')
   if (want.capacity === 'spot') {
     const spotOk =
@@ -196,6 +221,8 @@ function asgFields(want: DesiredAsg, have: CurrentAsg, wantArns: string[] | unde
     fields.push('instanceTypes')
   }
   if (Object.entries(want.tags).some(([k, v]) => have.tags[k] !== v)) fields.push('tags')
+  // The deploy's wait moved spot instances on demand for lack of capacity: this deploy tries spot again.
+  if (have.tags[SPOT_FALLBACK_TAG] !== undefined && held === 0) fields.push('spotFallback')
   return fields
 }
 
@@ -228,12 +255,17 @@ function fieldReason(field: string, args: { want: DesiredAsg; have: CurrentAsg; 
         : `${have.desired} (min ${have.min}, max ${have.max})`
     return `${capacityLabel(want)} ${now} -> ${want.size}`
   }
+  if (field === 'spotFallback') return `spot fallback of ${have.tags[SPOT_FALLBACK_TAG]} undone: trying spot again`
   if (field === 'launchHook')
     return have.tags[TAGS.launchHook]
       ? `launch hook ${have.tags[TAGS.launchHook]} -> ${hookTag(want)}`
       : 'launch hook added'
   if (field === 'targetGroups')
     return want.targetGroups.length > 0 ? `target groups -> ${want.targetGroups.join(', ')}` : 'target groups removed'
+  // The default spot types are derived from the service's size (instance-types.ts): a group made before
+  // that, or with other types, is updated once to the derived list.
+  if (field === 'instanceTypes')
+    return `instanceTypes ${have.instanceTypes.join(', ') || 'none'} -> ${want.instanceTypes.join(', ') || 'none'}`
   if (field !== 'launchTemplate') return `${field} changed`
   if (template.changing || !template.current) return 'new launch template version'
   const same = have.launchTemplateId === template.current.id
@@ -270,11 +302,19 @@ function asgChange(args: {
     have.launchTemplateId === template.current.id &&
     have.launchTemplateVersion === String(template.version)
   if (!versionOk) fields.push('launchTemplate')
-  if (fields.length === 0) return { ...base, action: 'noop', reason: `${capacityLabel(want)} ${want.size}` }
-  const reasons = fields.map((f) => fieldReason(f, { want, have, template }))
+  const held = heldForSpot(want, have)
+  const holding = held > 0 ? ` + ${held} held for spot until the wait sees it back` : ''
+  if (fields.length === 0) return { ...base, action: 'noop', reason: `${capacityLabel(want)} ${want.size}${holding}` }
+  const reasons = [
+    ...fields.map((f) => fieldReason(f, { want, have, template })),
+    ...(held > 0 ? [holding.trim()] : [])
+  ]
+  // Sizes the wait's spot fallback changed are the action's own doing, not drift.
+  const fallback = fields.includes('spotFallback')
   const configDrift =
-    fields.some((f) => f !== 'launchTemplate' && f !== 'launchHook') &&
-    have.tags[TAGS.configHash] === asgConfigHash(want)
+    fields.some(
+      (f) => f !== 'launchTemplate' && f !== 'launchHook' && f !== 'spotFallback' && !(fallback && f === 'size')
+    ) && have.tags[TAGS.configHash] === asgConfigHash(want)
   const versionDrift = !template.changing && !versionOk
   return { ...base, action: 'update', reason: reasons.join(', '), fields, drift: configDrift || versionDrift }
 }
@@ -373,8 +413,17 @@ async function updateAsg(
   aws: Aws,
   asg: DesiredAsg,
   template: TemplateRef,
-  what: { tags: boolean; hook: boolean; targetGroups?: { have: readonly string[]; want: readonly string[] } }
+  what: {
+    tags: boolean
+    hook: boolean
+    targetGroups?: { have: readonly string[]; want: readonly string[] }
+    /** Remove tag hyperform:spot-fallback once the sizes are restored. */
+    untagFallback?: boolean
+    /** Instances the on-demand group holds for its spot group (heldForSpot): kept. */
+    held?: number
+  }
 ): Promise<void> {
+  const size = asg.size + (what.held ?? 0)
   // The hook before the tag that says it is there; before the group changes size, so no new instance skips it.
   if (what.hook)
     await aws.retryOn(CONTENTION, () =>
@@ -382,9 +431,9 @@ async function updateAsg(
     )
   const update = new UpdateAutoScalingGroupCommand({
     AutoScalingGroupName: asg.name,
-    MinSize: asg.size,
-    MaxSize: maxSize(asg.size),
-    DesiredCapacity: asg.size,
+    MinSize: size,
+    MaxSize: maxSize(size),
+    DesiredCapacity: size,
     VPCZoneIdentifier: asg.subnetIds.join(','),
     ...launchSpec(asg, template)
   })
@@ -394,6 +443,12 @@ async function updateAsg(
   )
   if (what.targetGroups) await setTargetGroups(aws, asg, what.targetGroups.have, what.targetGroups.want)
   if (what.tags) await aws.send(new CreateOrUpdateTagsCommand({ Tags: asgTags(asg) }))
+  if (what.untagFallback)
+    await aws.send(
+      new DeleteTagsCommand({
+        Tags: [{ ResourceId: asg.name, ResourceType: 'auto-scaling-group', Key: SPOT_FALLBACK_TAG }]
+      })
+    )
 }
 
 async function createAsg(aws: Aws, asg: DesiredAsg, template: TemplateRef, targetGroups: string[]): Promise<void> {
@@ -506,6 +561,8 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
         await updateAsg(e, change.desired, from ?? template, {
           tags: fields.some((f) => f !== 'launchTemplate'),
           hook: fields.includes('launchHook'),
+          untagFallback: fields.includes('spotFallback'),
+          ...(change.current ? { held: heldForSpot(change.desired, change.current) } : {}),
           ...(fields.includes('targetGroups')
             ? { targetGroups: { have: change.current?.targetGroupArns ?? [], want: targetGroups } }
             : {})

@@ -15,7 +15,7 @@ import { inStandby, liveMembers, nextIsSpot, pickSubnet, pickVictim, rebalanceEx
 import { LAUNCHING } from './model.js'
 import type { GroupRecord, LaunchConfig, Member, PendingAction } from './model.js'
 import { autoscalingEvent } from './events.js'
-import { ec2Error } from '../ec2/errors.js'
+import { spotAvailable } from '../../core/spot-capacity.js'
 import { deregisterGroupTargets, registerGroupTargets } from '../elbv2/target-groups.js'
 
 export const GROUP_NAME_TAG = 'aws:autoscaling:groupName'
@@ -350,12 +350,13 @@ export class Fleet {
   /** The launch template data for the next launch, or an error message. */
   private launchData(
     group: GroupRecord,
-    config: LaunchConfig
+    config: LaunchConfig,
+    override?: string
   ): { data: ResponseLaunchTemplateData; version: number; instanceType: string } {
     const t = findTemplate(this.ec2, group.region, { LaunchTemplateId: config.template.id })
     const v = resolveVersion(t, config.template.version)
     for (const id of v.data.SecurityGroupIds ?? []) findGroup(this.ec2, group.region, id)
-    const instanceType = config.mixed?.overrides[0] ?? v.data.InstanceType ?? 'm1.small'
+    const instanceType = override ?? config.mixed?.overrides[0] ?? v.data.InstanceType ?? 'm1.small'
     return {
       data: { ...v.data, InstanceType: instanceType as ResponseLaunchTemplateData['InstanceType'] },
       version: v.versionNumber,
@@ -382,17 +383,15 @@ export class Fleet {
   }
 
   private launchOne(group: GroupRecord, from: number): boolean {
-    const subnetId = pickSubnet(group, (id) => this.ec2.network.subnets.get(id)?.availabilityZone ?? '')
-    if (!subnetId) return false
+    const azOf = (id: string): string => this.ec2.network.subnets.get(id)?.availabilityZone ?? ''
+    const preferred = pickSubnet(group, azOf)
+    if (!preferred) return false
     const config = this.launchConfig(group)
-    const { data, version, instanceType } = this.launchData(group, config)
     const spot = config.mixed ? nextIsSpot(group) : false
-    if (spot && this.cloud.faults.spotCapacityUnavailable) {
-      throw ec2Error(
-        'InsufficientInstanceCapacity',
-        `There is no Spot capacity available that matches your request. (instance type ${instanceType})`
-      )
-    }
+    const pool = spot ? this.spotPool(group, config, preferred, azOf) : { subnetId: preferred }
+    if (!pool) throw new SpotCapacityError()
+    const subnetId = pool.subnetId
+    const { data, version, instanceType } = this.launchData(group, config, pool.instanceType)
     const template = { ...config.template }
     const instance = launchInstance(this.ec2, {
       region: group.region,
@@ -429,6 +428,33 @@ export class Fleet {
     return true
   }
 
+  /**
+   * Where a spot launch goes, as price-capacity-optimized picks: the balanced zone's subnet first, then the
+   * others; in each, the first override type (or the template's) whose pool has capacity. None: no capacity.
+   */
+  private spotPool(
+    group: GroupRecord,
+    config: LaunchConfig,
+    preferred: string,
+    azOf: (subnetId: string) => string
+  ): { subnetId: string; instanceType?: string } | undefined {
+    const types = config.mixed?.overrides.length ? config.mixed.overrides : [undefined]
+    const subnets = [preferred, ...group.subnetIds.filter((id) => id !== preferred)]
+    for (const subnetId of subnets)
+      for (const instanceType of types) {
+        const type = instanceType ?? this.launchData(group, config).instanceType
+        if (
+          spotAvailable(this.cloud.faults, {
+            region: group.region,
+            instanceType: type,
+            availabilityZone: azOf(subnetId)
+          })
+        )
+          return { subnetId, ...(instanceType ? { instanceType } : {}) }
+      }
+    return undefined
+  }
+
   private scaleOut(group: GroupRecord): void {
     const from = liveMembers(group).length
     if (group.holdLaunchesUntil !== undefined && Date.now() < group.holdLaunchesUntil) {
@@ -443,7 +469,11 @@ export class Fleet {
       delete group.launchBlocked
     } catch (err) {
       const message =
-        err instanceof AwsError ? `${err.code}: ${err.message} Launching EC2 instance failed.` : String(err)
+        err instanceof SpotCapacityError
+          ? err.message
+          : err instanceof AwsError
+            ? `${err.code}: ${err.message} Launching EC2 instance failed.`
+            : String(err)
       if (group.launchBlocked !== message) {
         const activity = this.activity(group, {
           description: 'Launching a new EC2 instance.  Status Reason: ' + message,
@@ -561,4 +591,14 @@ export function fleetOf(cloud: Cloud): Fleet {
     fleets.set(cloud, fleet)
   }
   return fleet
+}
+
+/** AWS's words for a spot launch that found no capacity in any of the group's pools (its scaling activity's StatusMessage). */
+export const NO_SPOT_CAPACITY =
+  'Could not launch Spot Instances. InsufficientInstanceCapacity - There is no Spot capacity available that matches your request. Launching EC2 instance failed.'
+
+class SpotCapacityError extends Error {
+  constructor() {
+    super(NO_SPOT_CAPACITY)
+  }
 }
