@@ -81,7 +81,11 @@ export function createClients(options: ClientOptions): Clients {
     elb: new ElasticLoadBalancingV2Client(config),
     acm: new ACMClient(config),
     // an estimate is not worth a long wait: few attempts, then the shipped table
-    pricing: new PricingClient({ ...config, region: priceListRegion(options.region), maxAttempts: 3 })
+    pricing: new PricingClient({
+      ...config,
+      region: priceListRegion(options.region),
+      maxAttempts: Math.min(3, config.maxAttempts)
+    })
   }
 }
 
