@@ -23,6 +23,7 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
   waitUntilVolumeAvailable,
+  waitUntilVolumeDeleted,
   waitUntilVolumeInUse,
   type Volume
 } from '@aws-sdk/client-ec2'
@@ -471,7 +472,7 @@ describe('tags', () => {
 })
 
 describe('waiters', () => {
-  test("the SDK's volume-available and volume-in-use waiters succeed", async () => {
+  test("the SDK's volume-available, volume-in-use and volume-deleted waiters succeed", async () => {
     const created = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: ZONE_A, Size: 1 }))
     const volumeId = created.VolumeId ?? ''
     const available = await waitUntilVolumeAvailable(
@@ -487,6 +488,14 @@ describe('waiters', () => {
     )
     expect(inUse.state).toBe('SUCCESS')
     await emu.waitIdle()
+    await ec2.send(new DetachVolumeCommand({ VolumeId: volumeId }))
+    await emu.waitIdle()
+    await ec2.send(new DeleteVolumeCommand({ VolumeId: volumeId }))
+    const deleted = await waitUntilVolumeDeleted(
+      { client: ec2, maxWaitTime: 10, minDelay: 1, maxDelay: 1 },
+      { VolumeIds: [volumeId] }
+    )
+    expect(deleted.state).toBe('SUCCESS')
   })
 })
 
