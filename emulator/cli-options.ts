@@ -20,6 +20,9 @@ export const USAGE = `usage: npm run emulator -- [options]
   --seed N                        seed for every random choice
   --launch-delay-ms N             pending -> running
   --terminate-delay-ms N          shutting-down -> terminated
+  --volume-create-delay-ms N      EBS volumes stay creating for N ms (default 20)
+  --volume-attach-delay-ms N      EBS attachments stay attaching (detachments detaching) for N ms (default 20)
+  --snapshot-delay-ms N           EBS snapshots stay pending for N ms (default 20)
   --no-spot-capacity              spot launches fail (ASGs keep retrying)
   --spot-reclaim-delay-ms N       a spot interruption's warning -> reclaim (default 120000, AWS's two minutes)
   --put-targets-failure-rate R    0..1 share of PutTargets entries reported as failed
@@ -61,6 +64,9 @@ const OPTIONS = {
   seed: { type: 'string' },
   'launch-delay-ms': { type: 'string' },
   'terminate-delay-ms': { type: 'string' },
+  'volume-create-delay-ms': { type: 'string' },
+  'volume-attach-delay-ms': { type: 'string' },
+  'snapshot-delay-ms': { type: 'string' },
   'spot-reclaim-delay-ms': { type: 'string' },
   'rate-limits': { type: 'boolean' },
   'no-spot-capacity': { type: 'boolean' },
@@ -143,6 +149,9 @@ export function optionsFromArgs(args: string[]): EmulatorOptions {
   const simulation = {
     launchDelayMs: num(values, 'launch-delay-ms'),
     terminateDelayMs: num(values, 'terminate-delay-ms'),
+    volumeCreateDelayMs: num(values, 'volume-create-delay-ms'),
+    volumeAttachDelayMs: num(values, 'volume-attach-delay-ms'),
+    snapshotDelayMs: num(values, 'snapshot-delay-ms'),
     spotReclaimDelayMs: num(values, 'spot-reclaim-delay-ms'),
     route53SyncMs: num(values, 'route53-sync-ms'),
     functionPendingMs: num(values, 'function-pending-ms'),

@@ -2,6 +2,7 @@
 import type { ContainerView, ImageBehaviour, ImageBehaviourInput } from './agent/index.js'
 import type { QueuedError } from './core/cloud.js'
 import type { SpotPriceSetting } from './services/ec2/spot-prices.js'
+import type { VolumeView } from './services/ec2/volumes.js'
 import type { CallRecord, ErrorCodes, FaultSettings, SimulationSettings, SpotPool } from './types.js'
 
 /** One spot price row, as the control API answers it. */
@@ -15,6 +16,7 @@ export interface SpotPriceRow {
 }
 
 export type { SpotPriceSetting } from './services/ec2/spot-prices.js'
+export type { VolumeView } from './services/ec2/volumes.js'
 
 export class EmulatorClient {
   readonly endpoint: string
@@ -130,6 +132,21 @@ export class EmulatorClient {
   spotPrices(region = 'us-east-1', instanceType?: string): Promise<SpotPriceRow[]> {
     const query = new URLSearchParams({ region, ...(instanceType ? { instanceType } : {}) })
     return this.request('GET', `spot-prices?${query.toString()}`)
+  }
+
+  /** Every EBS volume (all regions) with its state, attachment and data. */
+  volumes(): Promise<VolumeView[]> {
+    return this.request('GET', 'volumes')
+  }
+
+  /** One EBS volume with its state, attachment and data (404 when there is no such volume). */
+  volume(volumeId: string): Promise<VolumeView> {
+    return this.request('GET', `volumes/${encodeURIComponent(volumeId)}`)
+  }
+
+  /** Sets one key of a volume's data (`null` removes it); answers the volume. */
+  setVolumeData(volumeId: string, key: string, value: string | null): Promise<VolumeView> {
+    return this.request('POST', `volumes/${encodeURIComponent(volumeId)}/data`, { key, value })
   }
 
   /** Makes the next call of an operation answer with one of its service's error codes (tests). */

@@ -144,6 +144,12 @@ export interface SimulationSettings {
   terminatedRetentionMs: number
   /** New Lambda functions stay Pending for this long, ms. */
   functionPendingMs: number
+  /** EBS: a new volume stays `creating` this long before `available`, ms (default 20). */
+  volumeCreateDelayMs?: number
+  /** EBS: an attachment stays `attaching` (a detachment `detaching`) this long, ms (default 20). */
+  volumeAttachDelayMs?: number
+  /** EBS: a new snapshot stays `pending` this long before `completed`, ms (default 20). */
+  snapshotDelayMs?: number
   /** Route 53 changes stay PENDING this long before INSYNC, ms (default 0). */
   route53SyncMs?: number
   /**

@@ -66,6 +66,15 @@ interface Ec2State {
   }[]
   instances?: { instanceId: string; tags?: Tags }[]
   vpcs?: { vpcId: string }[]
+  volumes?: {
+    volumeId: string
+    availabilityZone?: string
+    size?: number
+    volumeType?: string
+    tags?: Tags
+    attachment?: { instanceId: string }
+  }[]
+  snapshots?: { snapshotId: string; tags?: Tags }[]
 }
 
 /** The parts of a launch template version's data that authorization reads. */
@@ -77,7 +86,8 @@ interface LaunchTemplateData {
 }
 
 function ec2Arn(r: RequestView, type: string, id: string): string {
-  return `arn:${r.partition}:ec2:${r.region}:${type === 'image' ? '' : r.account}:${type}/${id}`
+  // images and snapshots have no account in their ARN (Service Authorization Reference)
+  return `arn:${r.partition}:ec2:${r.region}:${type === 'image' || type === 'snapshot' ? '' : r.account}:${type}/${id}`
 }
 
 const EC2_TYPES: [RegExp, string][] = [
@@ -86,7 +96,9 @@ const EC2_TYPES: [RegExp, string][] = [
   [/^lt-/, 'launch-template'],
   [/^vpc-/, 'vpc'],
   [/^subnet-/, 'subnet'],
-  [/^ami-/, 'image']
+  [/^ami-/, 'image'],
+  [/^vol-/, 'volume'],
+  [/^snap-/, 'snapshot']
 ]
 
 function ec2Tags(r: RequestView, id: string): Tags | undefined {
@@ -94,7 +106,9 @@ function ec2Tags(r: RequestView, id: string): Tags | undefined {
   return (
     s.instances?.find((i) => i.instanceId === id)?.tags ??
     s.securityGroups?.find((g) => g.groupId === id)?.tags ??
-    s.launchTemplates?.find((t) => t.launchTemplateId === id)?.tags
+    s.launchTemplates?.find((t) => t.launchTemplateId === id)?.tags ??
+    s.volumes?.find((v) => v.volumeId === id)?.tags ??
+    s.snapshots?.find((x) => x.snapshotId === id)?.tags
   )
 }
 
@@ -221,6 +235,54 @@ function runInstancesChecks(r: RequestView): Check[] {
   return checks
 }
 
+/** A volume's own condition keys (ec2:AvailabilityZone, ec2:VolumeType, ec2:VolumeSize, ec2:VolumeID). */
+function volumeContext(r: RequestView, id: string): Record<string, string[]> {
+  const v = ((r.state('ec2') ?? {}) as Ec2State).volumes?.find((x) => x.volumeId === id)
+  return {
+    ...ec2Context(r, id),
+    'ec2:volumeid': [id],
+    ...(v?.availabilityZone ? { 'ec2:availabilityzone': [v.availabilityZone] } : {}),
+    ...(v?.volumeType ? { 'ec2:volumetype': [v.volumeType] } : {}),
+    ...(v?.size !== undefined ? { 'ec2:volumesize': [String(v.size)] } : {})
+  }
+}
+
+/**
+ * AttachVolume and DetachVolume: the action on the instance and on the volume, each with its own tags
+ * (ec2:ResourceTag/<key>, aws:ResourceTag/<key>). DetachVolume may leave the instance out: the
+ * volume's attachment names it.
+ */
+function volumeAttachment(action: string): Rule {
+  return (r) => {
+    const volumeId = r.param('VolumeId') ?? '*'
+    const attached = ((r.state('ec2') ?? {}) as Ec2State).volumes?.find((v) => v.volumeId === volumeId)?.attachment
+    const instanceId = r.param('InstanceId') ?? attached?.instanceId ?? '*'
+    return [
+      check(action, ec2Arn(r, 'instance', instanceId), ec2Context(r, instanceId)),
+      check(action, ec2Arn(r, 'volume', volumeId), volumeContext(r, volumeId))
+    ]
+  }
+}
+
+/** CreateVolume: on the new volume (its request tags and own keys), on the snapshot it starts from, tags on create. */
+function createVolumeChecks(r: RequestView): Check[] {
+  const snapshot = r.param('SnapshotId')
+  const optional = (key: string, value: string | undefined): Record<string, string[]> =>
+    value === undefined ? {} : { [key]: [value] }
+  return [
+    check('ec2:CreateVolume', ec2Arn(r, 'volume', '*'), {
+      ...ec2Context(r),
+      ...requestTags(tagSpecifications(r, 'volume')),
+      ...optional('ec2:availabilityzone', r.param('AvailabilityZone')),
+      'ec2:volumetype': [r.param('VolumeType') ?? 'gp2'],
+      ...optional('ec2:volumesize', r.param('Size')),
+      'ec2:encrypted': [r.param('Encrypted') ?? 'false']
+    }),
+    ...(snapshot ? [check('ec2:CreateVolume', ec2Arn(r, 'snapshot', snapshot), ec2Context(r, snapshot))] : []),
+    ...tagOnCreate(r, 'volume', 'CreateVolume')
+  ]
+}
+
 const EC2: Record<string, Rule> = {
   DescribeVpcs: any('ec2:DescribeVpcs'),
   DescribeRouteTables: any('ec2:DescribeRouteTables'),
@@ -282,8 +344,32 @@ const EC2: Record<string, Rule> = {
   RunInstances: (r) => runInstancesChecks(r),
   TerminateInstances: (r) =>
     r.params('InstanceId.').map((id) => check('ec2:TerminateInstances', ec2Arn(r, 'instance', id), ec2Context(r, id))),
+  ModifyInstanceAttribute: ec2Resource('ec2:ModifyInstanceAttribute', 'instance', 'InstanceId'),
   CreateTags: ec2Tagging('ec2:CreateTags'),
-  DeleteTags: ec2Tagging('ec2:DeleteTags')
+  DeleteTags: ec2Tagging('ec2:DeleteTags'),
+  DescribeTags: any('ec2:DescribeTags'),
+  // EBS
+  CreateVolume: createVolumeChecks,
+  DescribeVolumes: any('ec2:DescribeVolumes'),
+  DeleteVolume: (r) => {
+    const id = r.param('VolumeId') ?? '*'
+    return [check('ec2:DeleteVolume', ec2Arn(r, 'volume', id), volumeContext(r, id))]
+  },
+  AttachVolume: volumeAttachment('ec2:AttachVolume'),
+  DetachVolume: volumeAttachment('ec2:DetachVolume'),
+  CreateSnapshot: (r) => {
+    const volumeId = r.param('VolumeId') ?? '*'
+    return [
+      check('ec2:CreateSnapshot', ec2Arn(r, 'snapshot', '*'), {
+        ...ec2Context(r),
+        ...requestTags(tagSpecifications(r, 'snapshot'))
+      }),
+      check('ec2:CreateSnapshot', ec2Arn(r, 'volume', volumeId), volumeContext(r, volumeId)),
+      ...tagOnCreate(r, 'snapshot', 'CreateSnapshot')
+    ]
+  },
+  DescribeSnapshots: any('ec2:DescribeSnapshots'),
+  DeleteSnapshot: ec2Resource('ec2:DeleteSnapshot', 'snapshot', 'SnapshotId')
 }
 
 // ---- Auto Scaling (awsQuery) ----

@@ -1,6 +1,16 @@
-/** EC2's operations, one row each: VPCs, subnets, images, security groups, launch templates, instances, tags. */
+/** EC2's operations, one row each: VPCs, subnets, images, security groups, launch templates, instances, EBS, tags. */
 import type {
   AssociateRouteTableRequest,
+  AttachVolumeRequest,
+  CreateSnapshotRequest,
+  CreateVolumeRequest,
+  DeleteSnapshotRequest,
+  DeleteVolumeRequest,
+  DescribeSnapshotsRequest,
+  DescribeTagsRequest,
+  DescribeVolumesRequest,
+  DetachVolumeRequest,
+  ModifyInstanceAttributeRequest,
   AttachInternetGatewayRequest,
   AuthorizeSecurityGroupIngressRequest,
   CreateInternetGatewayRequest,
@@ -42,7 +52,9 @@ import { describeSpotPriceHistory, listSpotPrices, setSpotPrice, type SpotPriceS
 import { describeInstanceTypes } from './instance-types.js'
 import * as lt from './launch-templates.js'
 import * as sg from './security-groups.js'
-import { createTags, deleteTags } from './tags.js'
+import { createTags, deleteTags, describeTags } from './tags.js'
+import * as ebs from './volumes.js'
+import { createSnapshot, deleteSnapshot, describeSnapshots, snapshotState } from './snapshots.js'
 import type { Ec2World } from './model.js'
 import { AwsError } from '../../types.js'
 
@@ -94,6 +106,17 @@ export function handlers(w: Ec2World): Record<string, QueryHandler> {
     TerminateInstances: (i: TerminateInstancesRequest, c: QueryContext) => terminateInstances(w, c.region, i),
     CreateTags: (i: CreateTagsRequest, c: QueryContext) => createTags(w, c.region, i),
     DeleteTags: (i: DeleteTagsRequest, c: QueryContext) => deleteTags(w, c.region, i),
+    DescribeTags: (i: DescribeTagsRequest, c: QueryContext) => describeTags(w, c.region, i),
+    CreateVolume: (i: CreateVolumeRequest, c: QueryContext) => ebs.createVolume(w, c.region, i),
+    DescribeVolumes: (i: DescribeVolumesRequest, c: QueryContext) => ebs.describeVolumes(w, c.region, i),
+    DeleteVolume: (i: DeleteVolumeRequest, c: QueryContext) => ebs.deleteVolume(w, c.region, i),
+    AttachVolume: (i: AttachVolumeRequest, c: QueryContext) => ebs.attachVolume(w, c.region, i),
+    DetachVolume: (i: DetachVolumeRequest, c: QueryContext) => ebs.detachVolume(w, c.region, i),
+    ModifyInstanceAttribute: (i: ModifyInstanceAttributeRequest, c: QueryContext) =>
+      ebs.modifyInstanceAttribute(w, c.region, i),
+    CreateSnapshot: (i: CreateSnapshotRequest, c: QueryContext) => createSnapshot(w, c.region, i),
+    DescribeSnapshots: (i: DescribeSnapshotsRequest, c: QueryContext) => describeSnapshots(w, c.region, i),
+    DeleteSnapshot: (i: DeleteSnapshotRequest, c: QueryContext) => deleteSnapshot(w, c.region, i),
     DescribeSpotPriceHistory: (i: DescribeSpotPriceHistoryRequest, c: QueryContext) =>
       describeSpotPriceHistory(w, c.region, i),
     DescribeInstanceTypes: (i: DescribeInstanceTypesRequest) => describeInstanceTypes(i),
@@ -124,7 +147,22 @@ export function registerControls(w: Ec2World): void {
       path: /^\/_emulator\/spot-prices$/,
       handle: (_params, body) => setSpotPrice(w, (body ?? {}) as SpotPriceSetting)
     },
-    { method: 'GET', path: /^\/_emulator\/spot-prices$/, handle: (_params, _body, query) => listSpotPrices(w, query) }
+    { method: 'GET', path: /^\/_emulator\/spot-prices$/, handle: (_params, _body, query) => listSpotPrices(w, query) },
+    {
+      method: 'GET',
+      path: /^\/_emulator\/volumes$/,
+      handle: () => ({ status: 200, body: [...w.volumes.values()].map(ebs.volumeView) })
+    },
+    {
+      method: 'GET',
+      path: /^\/_emulator\/volumes\/([^/]+)$/,
+      handle: ([id]) => ({ status: 200, body: ebs.volumeView(ebs.controlVolume(w, id ?? '')) })
+    },
+    {
+      method: 'POST',
+      path: /^\/_emulator\/volumes\/([^/]+)\/data$/,
+      handle: ([id], body) => ({ status: 200, body: ebs.setVolumeData(w, id ?? '', body) })
+    }
   ])
 }
 
@@ -148,6 +186,8 @@ export function state(w: Ec2World): unknown {
     })),
     securityGroups: sg.groupState(w),
     launchTemplates: lt.templateState(w),
-    instances: instanceState(w)
+    instances: instanceState(w),
+    volumes: ebs.volumeState(w),
+    snapshots: snapshotState(w)
   }
 }

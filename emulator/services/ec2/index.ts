@@ -1,4 +1,4 @@
-/** EC2 (ec2Query protocol): VPCs, subnets, images, security groups, launch templates, instances, tags. */
+/** EC2 (ec2Query protocol): VPCs, subnets, images, security groups, launch templates, instances, EBS, tags. */
 import * as ec2 from '@aws-sdk/client-ec2'
 import type { Cloud, ServiceModule } from '../../types.js'
 import { createQueryModule } from '../../protocols/query.js'
@@ -6,6 +6,7 @@ import { EC2_ERRORS } from './errors.js'
 import { handlers, registerControls, state } from './handlers.js'
 import { ec2World } from './model.js'
 import { registerImds } from './imds.js'
+import { releaseVolumes } from './volumes.js'
 
 export { ec2World } from './model.js'
 export { EMULATED_IMAGES } from './describe-network.js'
@@ -16,6 +17,8 @@ export function createEc2(cloud: Cloud): ServiceModule {
   w.network.ensureRegion('us-east-1')
   registerControls(w)
   registerImds(w)
+  // a terminated instance's volumes: detached, or deleted when attached with DeleteOnTermination
+  w.stateListeners.push((instance) => releaseVolumes(w, instance))
   return createQueryModule({
     signingName: 'ec2',
     flavor: 'ec2',

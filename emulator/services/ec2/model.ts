@@ -81,6 +81,56 @@ export interface InstanceRecord {
   rebalanceNoticeTime?: string
 }
 
+export type VolumeStateName = 'creating' | 'available' | 'in-use'
+export type AttachmentStateName = 'attaching' | 'attached' | 'detaching'
+
+export interface VolumeAttachmentRecord {
+  instanceId: string
+  device: string
+  state: AttachmentStateName
+  attachTime: number
+  /** False after AttachVolume; ModifyInstanceAttribute's BlockDeviceMappings changes it. */
+  deleteOnTermination: boolean
+}
+
+/** An EBS volume. Deleted volumes leave the map (DescribeVolumes then answers InvalidVolume.NotFound). */
+export interface VolumeRecord {
+  volumeId: string
+  region: string
+  availabilityZone: string
+  size: number
+  volumeType: string
+  iops?: number
+  throughput?: number
+  encrypted: boolean
+  kmsKeyId?: string
+  snapshotId?: string
+  state: VolumeStateName
+  createdAt: number
+  tags: Tags
+  attachment?: VolumeAttachmentRecord
+  /**
+   * The volume's contents, modelled as a small key -> string map (the control API reads and writes it;
+   * a snapshot copies it, a volume created from the snapshot starts with the copy).
+   */
+  data: Record<string, string>
+}
+
+export interface SnapshotRecord {
+  snapshotId: string
+  region: string
+  volumeId: string
+  volumeSize: number
+  description: string
+  encrypted: boolean
+  kmsKeyId?: string
+  state: 'pending' | 'completed'
+  startTime: number
+  tags: Tags
+  /** The volume's data when the snapshot was taken. */
+  data: Record<string, string>
+}
+
 export interface LaunchRequest {
   region: string
   subnetId: string
@@ -95,6 +145,10 @@ export class Ec2World {
   readonly groups = new Map<string, SecurityGroupRecord>()
   readonly templates = new Map<string, LaunchTemplateRecord>()
   readonly instances = new Map<string, InstanceRecord>()
+  readonly volumes = new Map<string, VolumeRecord>()
+  readonly snapshots = new Map<string, SnapshotRecord>()
+  /** CreateVolume's ClientToken -> the request it came with (canonical JSON) and the volume it made. */
+  readonly volumeTokens = new Map<string, { request: string; volume: VolumeRecord }>()
   /** Public IPv4 addresses handed out at launch, from 198.18.0.0/15 (reserved, never on the internet). */
   private publicIps = 0
   /** Called for every instance state change (after the bus). */
