@@ -27,7 +27,12 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CloudWatchLogsClient, CreateLogGroupCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
-import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingInstancesCommand
+} from '@aws-sdk/client-auto-scaling'
+import { CreateLaunchTemplateCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
 import {
   AddRoleToInstanceProfileCommand,
   CreateInstanceProfileCommand,
@@ -722,6 +727,7 @@ describe('the launch gate and the watch', () => {
         ...['--lifecycle-hook-name', LAUNCH_HOOK, '--auto-scaling-group-name', GROUP, '--instance-id', instanceId]
       ])
     expect(all.at(-1)?.[0]).toBe('complete-lifecycle-action')
+    // launched without instance metadata tags (IMDS answers 404): the group from the Auto Scaling API
     expect(autoscaling(run)).toEqual([
       [
         'describe-auto-scaling-instances',
@@ -802,6 +808,67 @@ describe('the launch gate and the watch', () => {
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(/^hyperform-agent: abandon: not healthy after \d+s$/)
     expect(autoscaling(run).at(-1)).toEqual(complete('ABANDON'))
+  })
+
+  test('launched by its group from a template with instance metadata tags, the agent reads its group from them: no DescribeAutoScalingInstances', async () => {
+    const admin = sdkConfig(emu)
+    const ec2 = new EC2Client(admin)
+    const asg = new AutoScalingClient(admin)
+    let member = ''
+    try {
+      const template = await ec2.send(
+        new CreateLaunchTemplateCommand({
+          LaunchTemplateName: 'web-metadata-tags',
+          LaunchTemplateData: {
+            ImageId: 'ami-0a2023a1b2c3d4e5f',
+            IamInstanceProfile: { Name: instanceRoleName(SCOPE, 'web') },
+            MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', InstanceMetadataTags: 'enabled' },
+            UserData: buildUserData({ region: REGION, config: { name: WEB_CONFIG, version: 1 } })
+          }
+        })
+      )
+      await asg.send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: GROUP,
+          MinSize: 0,
+          MaxSize: 1,
+          DesiredCapacity: 1,
+          LaunchTemplate: { LaunchTemplateId: template.LaunchTemplate?.LaunchTemplateId, Version: '$Default' },
+          LifecycleHookSpecificationList: [
+            {
+              LifecycleHookName: LAUNCH_HOOK,
+              LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+              HeartbeatTimeout: 600
+            }
+          ]
+        })
+      )
+      member = await eventually(async () => {
+        const out = await asg.send(new DescribeAutoScalingInstancesCommand({}))
+        return out.AutoScalingInstances?.find(
+          (i) => i.AutoScalingGroupName === GROUP && i.LifecycleState === 'Pending:Wait'
+        )?.InstanceId
+      })
+      const run = await agent('start', {
+        autoScaling: 'real',
+        instance: member,
+        images: [{ image: IMAGE(), states: [running('healthy')] }]
+      })
+      expect(run.code).toBe(0)
+      expect(run.stderr).toContain(`instance ${member} is in Auto Scaling group ${GROUP} (instance metadata tag`)
+      const mine = run.calls.filter((c) => c.caller === `instance-${member}` && c.service === 'autoscaling')
+      expect(mine.map((c) => c.operation)).not.toContain('DescribeAutoScalingInstances')
+      expect(mine.filter((c) => c.operation === 'CompleteLifecycleAction' && !c.errorCode)).toHaveLength(1)
+      const state = await eventually(async () => {
+        const out = await asg.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [member] }))
+        const s = out.AutoScalingInstances?.[0]?.LifecycleState
+        return s === 'InService' ? s : undefined
+      })
+      expect(state).toBe('InService')
+    } finally {
+      ec2.destroy()
+      asg.destroy()
+    }
   })
 
   test('an instance in no group runs its container and says so; its line is written all the same', async () => {

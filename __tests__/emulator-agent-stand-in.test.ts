@@ -148,7 +148,10 @@ function userData(lines: string[]): string {
 }
 
 /** One instance of a one-instance Auto Scaling group launched from a template with this user data and profile. */
-async function launch(name: string, data: { userData: string; profile?: string; hook?: boolean }): Promise<string> {
+async function launch(
+  name: string,
+  data: { userData: string; profile?: string; hook?: boolean; metadataTags?: boolean }
+): Promise<string> {
   await ec2.send(
     new CreateLaunchTemplateCommand({
       LaunchTemplateName: name,
@@ -156,7 +159,8 @@ async function launch(name: string, data: { userData: string; profile?: string; 
         ImageId: 'ami-0a2023a1b2c3d4e5f',
         InstanceType: 't3.micro',
         UserData: data.userData,
-        ...(data.profile ? { IamInstanceProfile: { Name: data.profile } } : {})
+        ...(data.profile ? { IamInstanceProfile: { Name: data.profile } } : {}),
+        ...(data.metadataTags ? { MetadataOptions: { InstanceMetadataTags: 'enabled' as const } } : {})
       }
     })
   )
@@ -192,14 +196,15 @@ async function launch(name: string, data: { userData: string; profile?: string; 
 /** A service deployed as the action would: role + profile, SecureString configuration, group. */
 async function deploy(
   service: string,
-  options: { config?: Partial<AgentConfig>; policy?: object; hook?: boolean } = {}
+  options: { config?: Partial<AgentConfig>; policy?: object; hook?: boolean; metadataTags?: boolean } = {}
 ): Promise<{ instanceId: string; container: ContainerView }> {
   await instanceProfile(`${service}-instance`, options.policy ?? servicePolicy(service))
   const config = await putConfig(service, agentConfig(service, options.config))
   const instanceId = await launch(service, {
     userData: userData([`HYPERFORM_REGION=${REGION}`, `HYPERFORM_CONFIG=${config}`]),
     profile: `${service}-instance`,
-    ...(options.hook ? { hook: true } : {})
+    ...(options.hook ? { hook: true } : {}),
+    ...(options.metadataTags ? { metadataTags: true } : {})
   })
   return { instanceId, container: await control.container(instanceId) }
 }
@@ -567,6 +572,16 @@ test('the launch gate: the agent looks its group up by its own instance id, and 
     'InService'
   )
   expect(await lines(`gated/${instanceId}`)).toEqual(['shop/gated:1 started', 'hyperform-agent: healthy'])
+})
+
+test('the launch gate with instance metadata tags enabled: the agent reads its group from its tag, as the real agent, with no DescribeAutoScalingInstances', async () => {
+  const { instanceId, container } = await deploy('tagged', { hook: true, metadataTags: true })
+  expect(container).toMatchObject({ state: 'running', health: 'healthy', lifecycle: 'continued', group: 'tagged' })
+  expect(autoScalingOps(instanceId)).toEqual(['CompleteLifecycleAction'])
+  const out = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['tagged'] }))
+  expect(out.AutoScalingGroups?.[0]?.Instances?.find((i) => i.InstanceId === instanceId)?.LifecycleState).toBe(
+    'InService'
+  )
 })
 
 test('Auto Scaling calls the role may not make are kept in the error, and the container runs and is gated all the same', async () => {

@@ -215,6 +215,37 @@ describe('IMDSv2', () => {
   })
 })
 
+describe('instance tags', () => {
+  test('served under meta-data/tags/instance only when the launch template enables InstanceMetadataTags (else 404)', async () => {
+    const tags = [{ ResourceType: 'instance' as const, Tags: [{ Key: 'hyperform:service', Value: 'web' }] }]
+    await ec2.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: 'tags-on',
+        LaunchTemplateData: {
+          ImageId: IMAGE,
+          MetadataOptions: { HttpTokens: 'required', InstanceMetadataTags: 'enabled' },
+          TagSpecifications: tags
+        }
+      })
+    )
+    await ec2.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: 'tags-off',
+        LaunchTemplateData: { ImageId: IMAGE, MetadataOptions: { HttpTokens: 'required' }, TagSpecifications: tags }
+      })
+    )
+    const on = await launch({ LaunchTemplate: { LaunchTemplateName: 'tags-on' } })
+    const off = await launch({ LaunchTemplate: { LaunchTemplateName: 'tags-off' } })
+    const tokOn = await token(on)
+    expect(await get(on, 'meta-data/tags/instance/hyperform:service', tokOn)).toEqual({ status: 200, body: 'web' })
+    expect((await get(on, 'meta-data/tags/instance', tokOn)).body.split('\n')).toContain('hyperform:service')
+    expect((await get(on, 'meta-data/tags/instance/aws:autoscaling:groupName', tokOn)).status).toBe(404)
+    const tokOff = await token(off)
+    expect((await get(off, 'meta-data/tags/instance/hyperform:service', tokOff)).status).toBe(404)
+    expect((await get(off, 'meta-data/tags/instance', tokOff)).status).toBe(404)
+  })
+})
+
 describe('spot signals', () => {
   test('RunInstances with market type spot launches a spot instance, whose signals IMDS shows once EC2 sends them', async () => {
     const control = new EmulatorClient(emu.endpoint)

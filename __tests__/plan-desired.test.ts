@@ -93,8 +93,12 @@ describe('buildDesired', () => {
     expect(data.MetadataOptions).toEqual({
       HttpTokens: 'required',
       HttpEndpoint: 'enabled',
-      HttpPutResponseHopLimit: 1
+      HttpPutResponseHopLimit: 1,
+      InstanceMetadataTags: 'enabled'
     })
+    // With tags in the instance metadata, EC2 fails a launch whose instance tag keys hold other characters.
+    for (const spec of data.TagSpecifications)
+      for (const { Key } of spec.Tags) expect(Key).toMatch(/^(?!\.{1,2}$|_index$)[A-Za-z0-9+\-=.,_:@]+$/)
     expect(data.IamInstanceProfile).toEqual({ Name: db.instanceProfile.name })
     expect(data.SecurityGroupIds).toEqual(['sg-1'])
     expect(data.TagSpecifications.find((t) => t.ResourceType === 'instance')?.Tags.map((t) => t.Key)).toEqual(

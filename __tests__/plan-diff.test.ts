@@ -87,6 +87,25 @@ describe('diff', () => {
     )
   })
 
+  test('a template made before instance metadata tags were enabled gets a new version once, and the reason says why', () => {
+    const desired = desiredFor()
+    const current = currentFrom(desired)
+    // as an older action left it: another hash (the data had no InstanceMetadataTags) and no hyperform:metadata-tags
+    current.launchTemplates = current.launchTemplates.map(({ metadataTags: _enabled, ...t }) => ({
+      ...t,
+      configHash: 'older'
+    }))
+    const plan = diff(desired, current)
+    const templates = plan.changes.filter((c) => c.kind === 'launch-template')
+    expect(templates.map((c) => c.action)).toEqual(['update', 'update'])
+    for (const c of templates) expect(c.reason).toContain('instance metadata tags enabled')
+    expect(templates.every((c) => c.drift !== true)).toBe(true)
+    // made once: the next plan, against the template as the action tags it, has nothing to do
+    expect(
+      diff(desired, currentFrom(desired)).changes.filter((c) => c.kind === 'launch-template' && c.action !== 'noop')
+    ).toEqual([])
+  })
+
   test('an environment change also makes a new template version, since the user data changes', () => {
     const before = desiredFor()
     const model = wordpress()

@@ -120,7 +120,11 @@ describe('security defaults of a deployed stack', () => {
     for (const v of versions) {
       expect({ template: `${v.name} v${v.version}`, options: v.data.MetadataOptions }).toEqual({
         template: `${v.name} v${v.version}`,
-        options: expect.objectContaining({ HttpTokens: 'required', HttpEndpoint: 'enabled' }) as unknown
+        options: expect.objectContaining({
+          HttpTokens: 'required',
+          HttpEndpoint: 'enabled',
+          InstanceMetadataTags: 'enabled'
+        }) as unknown
       })
     }
   })
@@ -245,8 +249,11 @@ describe('security defaults of a deployed stack', () => {
     // The same constant script for any service, but for the configuration it names.
     const constant = (text: string): string => text.replace(/^HYPERFORM_CONFIG=.*$/m, '')
     expect(constant(script)).toBe(constant(plain))
+    // Outside the agent's blob (constant, base64: 'EOF' may occur in it by chance, as any three letters).
+    const outside = script.replace(/'[A-Za-z0-9+/]{200,}={0,2}'/g, "'<agent>'")
+    expect(outside).toContain("'<agent>'")
     for (const fragment of ['touch', 'EOF', '日本語', 'quoted', MARKERS, 'API_TOKEN', ROTATED, 'registry.example.com'])
-      expect(script).not.toContain(fragment)
+      expect(outside).not.toContain(fragment)
 
     // The configuration the user data names holds the values as they were written.
     const name = /^HYPERFORM_CONFIG=(\S+)$/m.exec(script)?.[1] ?? ''

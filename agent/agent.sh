@@ -7,7 +7,8 @@
 #   hyperform-agent stop    end the watch, docker stop --time <grace> <service>
 #
 # The launch gate (when the configuration has `lifecycle`): the agent finds its Auto Scaling group
-# (describe-auto-scaling-instances for its own instance id; in no group, it just runs) and completes
+# (its instance metadata tag aws:autoscaling:groupName; without one, describe-auto-scaling-instances
+# for its own instance id; in no group, it just runs) and completes
 # the group's launch lifecycle hook: CONTINUE once the container is healthy (without a health
 # status: once it has run settleSeconds without a restart), ABANDON when the image cannot be
 # pulled, a reference or the registry cannot be read, the container exits and is not restarted or
@@ -555,10 +556,21 @@ agent_line() {
 
 # GROUP: this instance's Auto Scaling group, or empty (no gate configured, in no group, or the
 # lookup failed: then the hook is left to its timeout and its default result). NO_GROUP=1: in none.
+# First the instance's tag aws:autoscaling:groupName from the instance metadata (served when the
+# launch template enables InstanceMetadataTags, as the action's do): no API call, so a storm of
+# replacements does not spend the account's Auto Scaling request rate on it. Without it (a 404:
+# tags not enabled, or no such tag) the Auto Scaling API is asked.
 find_group() {
   GROUP='' NO_GROUP=0
   [[ -n $HOOK ]] || return 0
   local out=''
+  if out=$(imds_get meta-data/tags/instance/aws:autoscaling:groupName 2>/dev/null) &&
+    [[ $out =~ ^[A-Za-z0-9_.:/-]+$ ]]; then
+    GROUP=$out
+    log "instance $INSTANCE_ID is in Auto Scaling group $GROUP (instance metadata tag; launch hook $HOOK)"
+    return 0
+  fi
+  out=''
   lookup() {
     out=$(aws autoscaling describe-auto-scaling-instances --region "$REGION" --instance-ids "$INSTANCE_ID" \
       --query 'AutoScalingInstances[0].AutoScalingGroupName' --output text)

@@ -160,7 +160,8 @@ export function currentFrom(desired: DesiredState): CurrentState {
         image: s.image,
         instanceType: s.launchTemplate.spec.instanceType,
         configuration: { hash: s.config.hash, version: CONFIG_VERSION },
-        rolePolicy: s.instanceRole.hash
+        rolePolicy: s.instanceRole.hash,
+        metadataTags: true
       },
       asgs: s.asgs.map((a) => ({
         name: a.name,

@@ -5,7 +5,8 @@
  * the pull succeeds and what the container does (logs, health, crash).
  *
  * The launch gate, as the real agent's: with `lifecycle` in the configuration, the agent finds its
- * Auto Scaling group (DescribeAutoScalingInstances) and completes the group's launch hook with
+ * Auto Scaling group (its tag aws:autoscaling:groupName in the instance metadata when the launch
+ * template enabled InstanceMetadataTags; else DescribeAutoScalingInstances) and completes the group's launch hook with
  * CONTINUE once the container has run healthy for `containerSettleMs`, or with ABANDON when the pull
  * or a read fails, the container crashes for good (or more than 3 restarts) or is unhealthy; first
  * it writes `hyperform-agent: healthy` or `hyperform-agent: abandon: <reason>` to its stream
@@ -31,6 +32,7 @@ import {
 } from '../../src/agent/config.js'
 import type { Cloud } from '../types.js'
 import type { InstanceRecord } from '../services/ec2/model.js'
+import { GROUP_NAME_TAG } from '../services/autoscaling/fleet.js'
 import { authorizeImagePull } from '../services/ecr/index.js'
 import { AGENT_MARK } from '../../src/names.js'
 import { agentAws, type AgentAws, type LogTarget } from './aws.js'
@@ -303,8 +305,18 @@ export class AgentRun {
     })
   }
 
-  /** The instance's group (one DescribeAutoScalingInstances); 'none' when it is in none. */
+  /**
+   * The instance's group: as the real agent, first its tag aws:autoscaling:groupName from the instance
+   * metadata (no API call; served only when the launch template enabled InstanceMetadataTags), else one
+   * DescribeAutoScalingInstances; 'none' when it is in none.
+   */
   private async findGroup(aws: AgentAws): Promise<void> {
+    const tagged = this.instance.data.MetadataOptions?.InstanceMetadataTags === 'enabled'
+    const fromTag = tagged ? this.instance.tags[GROUP_NAME_TAG] : undefined
+    if (fromTag) {
+      this.view.group = fromTag
+      return
+    }
     await this.tolerated('DescribeAutoScalingInstances', async () => {
       const group = await aws.groupOf(this.instance.instanceId, this.userData.region)
       if (group) this.view.group = group

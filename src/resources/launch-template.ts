@@ -60,6 +60,8 @@ export interface CurrentLaunchTemplate {
   configuration?: { hash: string; version: number }
   /** Tag hyperform:role-policy: the hash of the instance role's policy when it was made. */
   rolePolicy?: string
+  /** Tag hyperform:metadata-tags: its default version serves the instance's tags in the instance metadata. */
+  metadataTags?: boolean
 }
 
 export type LaunchTemplateChange =
@@ -91,7 +93,13 @@ export interface TemplateInputs {
   configVersion: number
 }
 
-/** The LaunchTemplateData sent to EC2 (plain data; the SDK type has the same shape). */
+/**
+ * The LaunchTemplateData sent to EC2 (plain data; the SDK type has the same shape). InstanceMetadataTags:
+ * the agent reads its group from the instance's tag aws:autoscaling:groupName in the instance metadata,
+ * not from the Auto Scaling API (whose per-account rate a storm of replacements would spend). EC2 then
+ * fails a launch whose instance tag keys hold other than letters, digits and + - = . , _ : @ (the
+ * action's are hyperform:<name> and Auto Scaling's aws:autoscaling:groupName).
+ */
 export function launchTemplateData(spec: LaunchTemplateSpec, inputs: TemplateInputs): Record<string, unknown> {
   return {
     ImageId: spec.imageId,
@@ -99,7 +107,12 @@ export function launchTemplateData(spec: LaunchTemplateSpec, inputs: TemplateInp
     IamInstanceProfile: { Name: spec.instanceProfile },
     SecurityGroupIds: [inputs.securityGroupId],
     UserData: buildUserData({ region: spec.region, config: { name: spec.configName, version: inputs.configVersion } }),
-    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: spec.hopLimit },
+    MetadataOptions: {
+      HttpTokens: 'required',
+      HttpEndpoint: 'enabled',
+      HttpPutResponseHopLimit: spec.hopLimit,
+      InstanceMetadataTags: 'enabled'
+    },
     TagSpecifications: tagSpecifications(spec.instanceTags)
   }
 }
@@ -109,6 +122,12 @@ export function launchTemplateHash(spec: LaunchTemplateSpec, inputs: TemplateInp
   return shortSha(launchTemplateData(spec, inputs))
 }
 
+/**
+ * On a launch template: `enabled` once its default version enables InstanceMetadataTags, so a plan can say
+ * why a template made before gets a new version. Apart from TAGS: the DNS updater's bundle does not change.
+ */
+export const METADATA_TAGS_TAG = 'hyperform:metadata-tags'
+
 function templateTags(service: DesiredService, inputs: TemplateInputs, version: number): Record<string, string> {
   const lt = service.launchTemplate
   return {
@@ -117,6 +136,7 @@ function templateTags(service: DesiredService, inputs: TemplateInputs, version: 
     [TAGS.image]: service.image.slice(0, 256),
     [TAGS.instanceType]: lt.spec.instanceType,
     [TAGS.version]: String(version),
+    [METADATA_TAGS_TAG]: 'enabled',
     ...agentTags(service, inputs.configVersion)
   }
 }
@@ -147,7 +167,8 @@ function toLaunchTemplate(t: LaunchTemplate): CurrentLaunchTemplate {
     image: tags[TAGS.image],
     instanceType: tags[TAGS.instanceType],
     ...(configurationOf(tags[TAGS.configuration]) ? { configuration: configurationOf(tags[TAGS.configuration]) } : {}),
-    ...(tags[TAGS.rolePolicy] ? { rolePolicy: tags[TAGS.rolePolicy] } : {})
+    ...(tags[TAGS.rolePolicy] ? { rolePolicy: tags[TAGS.rolePolicy] } : {}),
+    ...(tags[METADATA_TAGS_TAG] === 'enabled' ? { metadataTags: true } : {})
   }
 }
 
@@ -163,6 +184,8 @@ function templateReason(
   if (have.instanceType !== undefined && have.instanceType !== type)
     reasons.push(`instance type ${have.instanceType} -> ${type}`)
   if (why.sgNew) reasons.push('new security group')
+  if (have.metadataTags !== true)
+    reasons.push('instance metadata tags enabled (the agent reads its Auto Scaling group from them; once per template)')
   if (why.configChanged && reasons.length === 0) reasons.push('configuration changed')
   return reasons.length > 0 ? reasons.join(', ') : 'launch settings changed (AMI, profile, metadata or DNS)'
 }
