@@ -794,6 +794,22 @@ describe('the spot lines', () => {
     expect(batchLines()).toHaveLength(1)
   })
 
+  test('a throttled EnterStandby does not fail the batch: the warned instance leaves its record all the same', async () => {
+    ec2.add(instance('i-warned', 'db', 'running', '10.0.0.1'), instance('i-2', 'db', 'running', '10.0.0.2'))
+    written('db', ['10.0.0.1', '10.0.0.2'])
+    ec2.failStandby(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }))
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true)
+
+    const response = await makeHandler()(queueEvent([spotWarning('i-warned', 'interruption', AT)]))
+
+    const said = stderr.mock.calls.map((c) => String(c[0]))
+    stderr.mockRestore()
+    expect(response).toEqual({ batchItemFailures: [] })
+    expect(batchLines()[0]?.error).toBeUndefined()
+    expect(records()[record('db')]).toEqual(['10.0.0.2'])
+    expect(said.join('')).toContain('"standby":"skipped"')
+  })
+
   test('a direct event logs its spot line too, and the default goes to stdout as one JSON line', async () => {
     ec2.add({ ...instance('i-1', 'db', 'shutting-down', '10.0.0.1'), stateReason: 'Server.SpotInstanceTermination' })
     await makeHandler()(stateChange('i-1', 'shutting-down', AT))

@@ -663,7 +663,14 @@ async function leave(
             new EnterStandbyCommand({ AutoScalingGroupName: group, InstanceIds, ShouldDecrementDesiredCapacity: false })
           )
         ).catch((error: unknown) => {
-          if ((error as { name?: string }).name !== 'ValidationError') throw error
+          // Best effort: the warned instance is out of its record either way (the leaving tag keeps it out); a
+          // refused (ValidationError: no longer InService) or throttled standby (Auto Scaling's bucket is the
+          // account's: a reclaim storm drains it) leaves the replacement to the group, after the reclaim or
+          // through capacity rebalancing. Failing the batch for it would hold every record of the batch back.
+          const name = (error as { name?: string }).name ?? 'Error'
+          process.stderr.write(
+            `${JSON.stringify({ standby: 'skipped', group, instances: InstanceIds, error: name })}\n`
+          )
         })
       )
     })

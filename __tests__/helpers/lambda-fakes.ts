@@ -228,6 +228,11 @@ export class FakeEc2 {
       .callsFake((input: DescribeAutoScalingInstancesCommandInput) => this.describeMembers(input))
   }
 
+  /** EnterStandby fails with this error from now on (as when the account's Auto Scaling bucket is empty). */
+  failStandby(error: Error): void {
+    this.groupMock.on(EnterStandbyCommand).rejects(error)
+  }
+
   /** Adds instances, each in its group (tagged with its name) unless `group: null`. */
   add(...instances: FakeInstance[]): void {
     for (const instance of instances) {
