@@ -44,8 +44,9 @@ beforeAll(async () => {
     simulation: {
       launchDelayMs: 5,
       terminateDelayMs: 5,
-      volumeCreateDelayMs: 5,
-      volumeAttachDelayMs: 5,
+      // long enough that a call right after CreateVolume or AttachVolume still sees the state in between
+      volumeCreateDelayMs: 250,
+      volumeAttachDelayMs: 250,
       snapshotDelayMs: 5,
       agentStandIn: false
     }
@@ -345,10 +346,18 @@ describe('attachments', () => {
     const volumeId = await volume()
     await ec2.send(new AttachVolumeCommand({ VolumeId: volumeId, InstanceId: instanceId, Device: '/dev/sdf' }))
     await emu.waitIdle()
-    await ec2.send(new DetachVolumeCommand({ VolumeId: volumeId }))
-    expect((await errorOf(ec2.send(new DetachVolumeCommand({ VolumeId: volumeId })))).name).toBe('IncorrectState')
-    await ec2.send(new DetachVolumeCommand({ VolumeId: volumeId, Force: true }))
-    expect((await describeOne(volumeId)).State).toBe('available')
+    // a detachment that takes 2 s, so that it is still under way on a busy machine
+    const { simulation } = emu.cloud
+    const before = simulation.volumeAttachDelayMs
+    simulation.volumeAttachDelayMs = 2000
+    try {
+      await ec2.send(new DetachVolumeCommand({ VolumeId: volumeId }))
+      expect((await errorOf(ec2.send(new DetachVolumeCommand({ VolumeId: volumeId })))).name).toBe('IncorrectState')
+      await ec2.send(new DetachVolumeCommand({ VolumeId: volumeId, Force: true }))
+      expect((await describeOne(volumeId)).State).toBe('available')
+    } finally {
+      simulation.volumeAttachDelayMs = before
+    }
     await emu.waitIdle()
   })
 
