@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import { createClients } from '../src/aws/clients.js'
 import { readPrices } from '../src/aws/prices.js'
 import { Aws } from '../src/aws/send.js'
+import { INSTANCE_TYPES } from '../src/instance-types.js'
 import { PRICE_TABLE, type RegionPrices } from '../src/price-table.js'
 
 const HEADER = `/**
@@ -25,23 +26,37 @@ export interface RegionPrices {
 }
 `
 
-/** The table as TypeScript source (Prettier's layout, so the format check passes). */
-export function tableSource(asOf: string, regions: Record<string, RegionPrices>): string {
-  const region = ([name, r]: [string, RegionPrices]): string =>
-    [
-      `    '${name}': {`,
-      '      instances: {',
-      Object.entries(r.instances)
-        .map(([type, price]) => `        '${type}': ${price}`)
-        .join(',\n'),
-      `      }${r.loadBalancer !== undefined ? `,\n      loadBalancer: ${r.loadBalancer}` : ''}`,
-      '    }'
-    ].join('\n')
+/**
+ * The table as TypeScript source (Prettier's layout, so the format check passes). Regions with the same
+ * prices (us-east-1, us-east-2 and us-west-2 usually) share one object, written once.
+ */
+export function tableSource(asOf: string, regions: Record<string, RegionPrices | undefined>): string {
+  const groups = new Map<string, { prices: RegionPrices; names: string[] }>()
+  for (const [name, prices] of Object.entries(regions)) {
+    if (!prices) continue
+    const key = JSON.stringify(prices)
+    const group = groups.get(key) ?? { prices, names: [] }
+    group.names.push(name)
+    groups.set(key, group)
+  }
+  const constants = [...groups.values()].map(({ prices, names }, i) => {
+    const loadBalancer = prices.loadBalancer !== undefined ? `,\n  loadBalancer: ${prices.loadBalancer}` : ''
+    const instances = Object.entries(prices.instances)
+      .map(([type, price]) => `    '${type}': ${price}`)
+      .join(',\n')
+    return {
+      id: `PRICES_${i + 1}`,
+      names,
+      source: `/** ${names.join(', ')} */\nconst PRICES_${i + 1}: RegionPrices = {\n  instances: {\n${instances}\n  }${loadBalancer}\n}\n`
+    }
+  })
+  const entries = constants.flatMap(({ id, names }) => names.map((name) => `    '${name}': ${id}`)).join(',\n')
   return `${HEADER}
+${constants.map((c) => c.source).join('\n')}
 export const PRICE_TABLE: { asOf: string; regions: Record<string, RegionPrices | undefined> } = {
   asOf: '${asOf}',
   regions: {
-${Object.entries(regions).map(region).join(',\n')}
+${entries}
   }
 }
 `
@@ -68,7 +83,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { regions: { type: 'string' }, out: { type: 'string' } } })
   const known = Object.keys(PRICE_TABLE.regions)
   const regionNames = values.regions ? values.regions.split(',') : known
-  const types = [...new Set(known.flatMap((r) => Object.keys(PRICE_TABLE.regions[r]?.instances ?? {})))]
+  // the types the action knows the size of (the spot groups' alternatives come from them)
+  const types = [...INSTANCE_TYPES.keys()]
   const regions = await updatePrices(regionNames, types)
   const out = values.out ?? 'src/price-table.ts'
   writeFileSync(out, tableSource(new Date().toISOString().slice(0, 10), regions))

@@ -183,6 +183,11 @@ function runningSpot(current: CurrentState): Map<string, RunningSpot[]> {
   return out
 }
 
+/** A spot group's types: its overrides, or the launch template's type when it has none. */
+function typesOf(spot: { instanceTypes: string[] } | undefined, instanceType: string): string[] {
+  return spot && spot.instanceTypes.length > 0 ? spot.instanceTypes : [instanceType]
+}
+
 /** The project's stacks that share the load balancer, this one included (when it has rules there). */
 function sharing(current: CurrentState, mine: boolean): Fleet['loadBalancer'] {
   return mine ? { stacks: (current.listenerRuleCount?.otherStacks ?? 0) + 1 } : undefined
@@ -201,7 +206,7 @@ export function desiredFleet(desired: DesiredState, current: CurrentState): Flee
         onDemand: s.asgs.find((a) => a.capacity === 'on-demand')?.size ?? 0,
         instanceType,
         spot: spot?.size ?? 0,
-        spotTypes: spot && spot.instanceTypes.length > 0 ? spot.instanceTypes : [instanceType],
+        spotTypes: typesOf(spot, instanceType),
         running: (running.get(s.name) ?? []).filter((r) => spot?.instanceTypes.includes(r.instanceType) ?? false)
       }
     }),
@@ -228,7 +233,7 @@ export function currentFleet(current: CurrentState): Fleet {
         onDemand: groups.find((a) => a.capacity === 'on-demand')?.desired ?? 0,
         instanceType,
         spot: spot?.desired ?? 0,
-        spotTypes: spot && spot.instanceTypes.length > 0 ? spot.instanceTypes : [instanceType],
+        spotTypes: typesOf(spot, instanceType),
         running: running.get(service) ?? []
       }
     }),

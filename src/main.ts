@@ -33,6 +33,7 @@ import { buildDesired } from './desired.js'
 import { readCurrent } from './current.js'
 import { diff, destroyPlan } from './plan.js'
 import type { CurrentState, DesiredState, Plan } from './state.js'
+import { errorMessage } from './aws/errors.js'
 import { readPrices } from './aws/prices.js'
 import { readInterruptions } from './interruptions.js'
 import { costChangeLine, currentFleet, desiredFleet, estimateCost, pricedTypes, type CostEstimate } from './cost.js'
@@ -169,7 +170,7 @@ async function estimateCosts(
     })
     return { after: estimateCost(after, book), ...(before ? { before: estimateCost(before, book) } : {}) }
   } catch (err) {
-    core.warning(`cost estimate: ${err instanceof Error ? err.message : String(err)}`)
+    core.warning(`cost estimate: ${errorMessage(err)}`)
     return undefined
   }
 }
@@ -212,7 +213,7 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   const costs = desired ? estimateCosts(aws, desired, current, inputs.command === 'plan') : undefined
   const interruptions = desired
     ? readInterruptions(aws, scope).catch((err: unknown) => {
-        core.warning(`spot interruptions: ${err instanceof Error ? err.message : String(err)}`)
+        core.warning(`spot interruptions: ${errorMessage(err)}`)
         return undefined
       })
     : undefined
