@@ -990,16 +990,16 @@ describe('the launch gate and the watch', () => {
     }
 
     await control.rebalance(instance)
-    await eventually(lineSeen('hyperform-agent: rebalance recommendation'), 10_000)
+    await eventually(lineSeen('hyperform-agent: rebalance recommendation'), 60_000)
     // Ten more looks of the health watch, as many of the spot watch (same interval): no second line, no stop.
     const looked = dockerCalls().length
-    await eventually(async () => (dockerCalls().length > looked + 10 ? true : undefined))
+    await eventually(async () => (dockerCalls().length > looked + 10 ? true : undefined), 60_000)
     expect(stops()).toEqual([])
 
     await control.spotInterrupt(instance)
-    const stop = await eventually(async () => stops()[0], 10_000)
+    const stop = await eventually(async () => stops()[0], 60_000)
     expect(stop.args).toEqual(['--time', '20', 'web'])
-    const lines = await eventually(lineSeen('hyperform-agent: stopped'), 10_000)
+    const lines = await eventually(lineSeen('hyperform-agent: stopped'), 60_000)
     // the reclaim time IMDS gives, in the line
     const action = ec2World(emu.cloud).instances.get(instance)?.spotInstanceAction
     expect(action?.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
@@ -1020,7 +1020,7 @@ describe('the launch gate and the watch', () => {
       ['--time', '20', 'web']
     ])
     expect(await streamLines(instance)).toEqual(lines)
-  })
+  }, 240_000)
 
   test('no line the agent writes, and no aws argument, holds a configuration value', async () => {
     const all = (await streamLines(instanceId)).join('\n')

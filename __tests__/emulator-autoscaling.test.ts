@@ -738,7 +738,8 @@ describe('instance refresh', () => {
       refresh('surge', ltId, { MinHealthyPercentage: 100, MaxHealthyPercentage: 200, SkipMatching: true })
     )
     let fewest = Infinity
-    const versionsWhileRunning = new Set<string>()
+    // Sampled before any hook is completed too: a fast machine may finish within the first drive round.
+    const versionsWhileRunning = new Set<string>([(await group('surge')).LaunchTemplate?.Version ?? ''])
     const done = await drive(
       'surge',
       InstanceRefreshId,
