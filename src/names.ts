@@ -32,7 +32,11 @@ export const TAGS = {
    * On an instance: the warning (`interruption-warning` or `rebalance-recommendation`), written by the DNS
    * updater when EC2 warns that the instance goes: no record lists it again.
    */
-  leaving: `${TAG_PREFIX}leaving`
+  leaving: `${TAG_PREFIX}leaving`,
+  /** On an EBS volume: the compose volume's name. */
+  volume: `${TAG_PREFIX}volume`,
+  /** On an EBS volume: its replica slot (0, 1, ...): one volume per slot and compose volume. */
+  slot: `${TAG_PREFIX}slot`
 } as const
 export const MANAGED_BY = 'hyperform-action'
 

@@ -66,6 +66,41 @@ export type AgentHealthcheck =
       retries?: number
     }
 
+/**
+ * A compose named volume the container mounts: one EBS volume per replica slot, tagged with
+ * TAGS.project/stack/service, TAGS.volume (`name`) and TAGS.slot. The agent claims a slot by
+ * attaching the slot's volume of the first mount (AttachVolume is the lock: a volume in use is
+ * refused), then attaches the same slot's volume of every other mount; it creates a file system
+ * only on a blank volume, mounts it and binds it into the container.
+ */
+export interface AgentVolume {
+  /** The compose volume's name (the top-level `volumes:` key). */
+  name: string
+  /** Absolute path in the container. */
+  target: string
+  readOnly: boolean
+}
+
+/** A repository file (a bind mount or a compose config) the agent writes read-only and binds into the container. */
+export interface AgentFile {
+  /** Absolute path in the container. */
+  target: string
+  /** Octal file mode, e.g. "0444". */
+  mode: string
+  /** The file's bytes, gzip-compressed, base64. */
+  content: string
+}
+
+export interface AgentVolumes {
+  /** The tag values the slot's volumes carry (TAGS.project, TAGS.stack, TAGS.service). */
+  project: string
+  stack: string
+  /** The zone the volumes are in: the groups launch only there. */
+  zone: string
+  /** Sorted by name; the first one's attach claims the slot. */
+  mounts: AgentVolume[]
+}
+
 export interface AgentConfig {
   version: typeof AGENT_CONFIG_VERSION
   service: string
@@ -112,6 +147,10 @@ export interface AgentConfig {
    * `<streamPrefix>/<instance-id>` (the container's own stream), also when the container logs nowhere.
    */
   agentLog?: AgentLog
+  /** The service's named volumes (absent: none). */
+  volumes?: AgentVolumes
+  /** Repository files bound into the container read-only (absent: none). */
+  files?: AgentFile[]
 }
 
 export interface AgentLifecycle {

@@ -2,7 +2,7 @@
  * The typed compose model: what the rest of the action sees of the compose
  * file(s) once they are parsed, interpolated, merged, validated and normalised.
  */
-import type { AgentHealthcheck, AgentSecret, Reference } from '../agent/config.js'
+import type { AgentHealthcheck, AgentSecret, AgentVolume, Reference } from '../agent/config.js'
 
 export type { Reference }
 
@@ -65,6 +65,50 @@ export interface ServiceLogging {
  */
 export type ServiceHealthcheck = AgentHealthcheck
 
+/** A named volume a service mounts (`db-data:/var/lib/mysql[:ro]`, or the long syntax's `type: volume`). */
+export type ServiceVolume = AgentVolume
+
+/** EBS volume types a compose volume may ask for. */
+export type VolumeType = 'gp3' | 'gp2' | 'io1' | 'io2' | 'st1' | 'sc1'
+
+/**
+ * A top-level named volume that a service mounts: one EBS volume per replica slot of each service
+ * that mounts it. From `driver_opts` (`size`, `type`, `iops`, `throughput`) or `x-hyperform` (same
+ * keys, and `zone`), `x-hyperform` winning.
+ */
+export interface VolumeModel {
+  name: string
+  /** GiB (default DEFAULT_VOLUME_GIB). */
+  sizeGiB: number
+  /** Default gp3. */
+  type: VolumeType
+  iops?: number
+  /** MiB/s, gp3 only. */
+  throughput?: number
+  /** `x-hyperform.zone`: the availability zone the volumes live in (default: the first zone of the stack's subnets). */
+  zone?: string
+  location: SourceLocation
+}
+
+export const DEFAULT_VOLUME_GIB = 10
+
+/**
+ * A file of the repository bound into the container read-only: a bind mount of a file
+ * (`./config/nginx.conf:/etc/nginx/nginx.conf:ro`) or a compose config (`configs:`). Its bytes go
+ * with the service's configuration.
+ */
+export interface ServiceFile {
+  /** Absolute path in the container. */
+  target: string
+  /** Octal, e.g. "0444". */
+  mode: string
+  /** The file's bytes, gzip-compressed, base64 (as the agent takes them). */
+  content: string
+  /** What the plan may show: the repository path or `config <name>`. */
+  source: string
+  location: SourceLocation
+}
+
 export interface ServiceModel {
   /** The compose service name: a DNS label. */
   name: string
@@ -101,6 +145,10 @@ export interface ServiceModel {
   /** `x-hyperform.health-check.path` and `.codes`: the load balancer's check of a public service. */
   checkPath?: string
   checkCodes?: string
+  /** Named volumes it mounts, sorted by name (absent: none). */
+  volumes?: ServiceVolume[]
+  /** Repository files and configs bound into the container, sorted by target (absent: none). */
+  files?: ServiceFile[]
   /** Where the service is declared. */
   location: SourceLocation
 }
@@ -112,6 +160,8 @@ export interface ComposeModel {
   services: ServiceModel[]
   /** The files read, in merge order. */
   files: string[]
+  /** The top-level volumes some service mounts, sorted by name (absent: none). */
+  volumes?: VolumeModel[]
 }
 
 export type LoadResult =
