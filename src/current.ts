@@ -31,6 +31,8 @@ export interface ReadOptions {
   publicZone?: PublicZone
   /** Destroy: the public endpoints' kinds find what the stack has without the domain input. */
   destroy?: boolean
+  /** Read the stack's volumes (a service mounts one; verify and destroy read them anyway). */
+  volumes?: boolean
 }
 
 export async function readCurrent(
@@ -47,6 +49,7 @@ export async function readCurrent(
     verify: options.verify === true,
     ...(options.publicZone ? { publicZone: options.publicZone } : {}),
     ...(options.destroy ? { destroy: true } : {}),
+    ...(options.volumes ? { volumes: true } : {}),
     once: <T>(key: string, read: () => Promise<T>): Promise<T> => {
       if (!shared.has(key)) shared.set(key, read())
       return shared.get(key) as Promise<T>

@@ -2,7 +2,7 @@
  * The desired state: what the compose model and the inputs ask for, as plain
  * data. Pure: no I/O, no SDK.
  */
-import type { ComposeModel, ServiceModel } from './compose/model.js'
+import type { ComposeModel, ServiceModel, VolumeModel } from './compose/model.js'
 import { ANYWHERE, ingressRules, publicPorts } from './container-ports.js'
 import type { ActionInputs } from './inputs.js'
 import {
@@ -56,6 +56,7 @@ import {
 import { agentConfig, instanceGrants, SETTLE_SECONDS } from './agent/build.js'
 import { INSTANCE_POLICY_NAME, INSTANCE_TRUST_POLICY } from './resources/instance-role.js'
 import { ADVANCED_LIMIT, tierFor } from './resources/service-config.js'
+import { volumeName, type DesiredVolume } from './resources/volume.js'
 
 export const LAMBDA_RUNTIME = 'nodejs22.x'
 export const LAMBDA_HANDLER = 'index.handler'
@@ -232,6 +233,8 @@ function buildAsgs(args: {
   network: Network
   instanceType: string
   targetGroups: string[]
+  /** A service with volumes launches only in their zone. */
+  subnetIds: string[]
 }): DesiredAsg[] {
   const { scope, service } = args
   const sizes: Record<Capacity, number> = {
@@ -242,7 +245,7 @@ function buildAsgs(args: {
     name: asgName(scope, service.name, capacity),
     capacity,
     size: sizes[capacity],
-    subnetIds: [...args.network.subnetIds].sort(),
+    subnetIds: [...args.subnetIds].sort(),
     instanceTypes: capacity === 'spot' ? spotTypes(args.instanceType, args.inputs.spotInstanceTypes) : [],
     hook: { name: LAUNCH_HOOK, heartbeatTimeout: launchHookTimeout(service.healthcheck) },
     targetGroups: args.targetGroups,
@@ -300,6 +303,79 @@ function buildEndpoints(
   })
 }
 
+/**
+ * The zone of a service's volumes: the one its volumes name (`x-hyperform.zone`), else the first zone
+ * (by name) of the stack's subnets, so the same subnets always give the same zone. Its instances launch
+ * only in that zone's subnets.
+ */
+export function volumeZone(
+  service: ServiceModel,
+  volumes: readonly VolumeModel[],
+  network: Network
+): { zone: string; subnetIds: string[] } {
+  const zones = network.subnetZones
+  if (!zones) throw new Error("the subnets' availability zones were not read")
+  const mounted = (service.volumes ?? []).map((m) => volumes.find((v) => v.name === m.name))
+  const named = [...new Set(mounted.flatMap((v) => (v?.zone ? [v.zone] : [])))]
+  const where = (v: VolumeModel | undefined): string => (v ? `${v.location.file}:${v.location.line}` : 'compose file')
+  if (named.length > 1)
+    throw new Error(
+      `service "${service.name}": its volumes name different zones (${named.join(', ')}): a service runs in one zone`
+    )
+  const available = [...new Set(Object.values(zones))].sort()
+  const zone = named[0] ?? available[0]
+  if (!zone) throw new Error(`service "${service.name}": the stack's subnets have no availability zone`)
+  if (!available.includes(zone)) {
+    const v = mounted.find((m) => m?.zone === zone)
+    throw new Error(
+      `${where(v)}: volumes.${v?.name ?? ''}.x-hyperform.zone: ${zone} has none of the stack's subnets ` +
+        `(their zones: ${available.join(', ')})`
+    )
+  }
+  return { zone, subnetIds: network.subnetIds.filter((id) => zones[id] === zone).sort() }
+}
+
+function buildVolumes(
+  scope: StackScope,
+  service: ServiceModel,
+  volumes: readonly VolumeModel[],
+  zone: string
+): DesiredVolume[] {
+  return (service.volumes ?? []).flatMap((mount) => {
+    const v = volumes.find((x) => x.name === mount.name)
+    if (!v) throw new Error(`service "${service.name}": volume ${mount.name} is not declared under top-level volumes`)
+    return Array.from({ length: service.replicas }, (_, slot) => ({
+      name: volumeName(service.name, v.name, slot),
+      service: service.name,
+      volume: v.name,
+      slot,
+      zone,
+      sizeGiB: v.sizeGiB,
+      type: v.type,
+      ...(v.iops !== undefined ? { iops: v.iops } : {}),
+      ...(v.throughput !== undefined ? { throughput: v.throughput } : {}),
+      tags: {
+        ...serviceTags(scope, service.name),
+        [TAGS.volume]: v.name,
+        [TAGS.slot]: String(slot),
+        Name: `hyperform-${scope.project}-${scope.stack}-${service.name}-${v.name}-${slot}`
+      }
+    }))
+  })
+}
+
+/** The plan's warning for each service with volumes on spot: a reclaim stops it until its replacement attaches the volume. */
+export function statefulSpotWarnings(desired: DesiredState): string[] {
+  return desired.services.flatMap((s) => {
+    const spot = s.asgs.find((a) => a.capacity === 'spot')?.size ?? 0
+    if (s.volumes.length === 0 || spot === 0) return []
+    return [
+      `service "${s.name}": ${spot} of its instances are spot and it mounts volumes (${[...new Set(s.volumes.map((v) => v.volume))].join(', ')}): ` +
+        `a spot reclaim stops that replica until its replacement has attached the volume (minutes); consider deploy.preemptible: 0`
+    ]
+  })
+}
+
 /** One subnet per availability zone (the first of each, sorted); a load balancer needs two zones. */
 export function loadBalancerSubnets(network: Network): string[] {
   const zones = network.subnetZones
@@ -354,16 +430,22 @@ function buildService(
   scope: StackScope,
   service: ServiceModel,
   inputs: ActionInputs,
-  where: { network: Network; front: { domain: string; zone: PublicZone } | undefined }
+  where: {
+    network: Network
+    front: { domain: string; zone: PublicZone } | undefined
+    volumes: readonly VolumeModel[]
+  }
 ): DesiredService {
   const { network, front } = where
+  const placed = (service.volumes ?? []).length > 0 ? volumeZone(service, where.volumes, network) : undefined
   const endpoints = front ? buildEndpoints(scope, service, network, front) : []
   const tags = serviceTags(scope, service.name)
   const instanceType = service.size ?? inputs.instanceType
   const config = agentConfig(service, {
     region: scope.region,
     dns: { resolver: network.resolver, search: dnsSearch(scope) },
-    logGroup: containerLogGroupName(scope)
+    logGroup: containerLogGroupName(scope),
+    ...(placed ? { volumes: { project: scope.project, stack: scope.stack, zone: placed.zone } } : {})
   })
   const configName = configParameterName(scope, service.name)
   const configValue = JSON.stringify(config)
@@ -425,8 +507,11 @@ function buildService(
       inputs,
       network,
       instanceType,
-      targetGroups: endpoints.map((e) => e.targetGroup.name).sort()
-    })
+      targetGroups: endpoints.map((e) => e.targetGroup.name).sort(),
+      subnetIds: placed?.subnetIds ?? network.subnetIds
+    }),
+    volumes: placed ? buildVolumes(scope, service, where.volumes, placed.zone) : [],
+    ...(placed ? { zone: placed.zone } : {})
   }
 }
 
@@ -446,7 +531,7 @@ export function buildDesired(args: {
       : undefined
   const services = [...args.model.services]
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((s) => buildService(scope, s, inputs, { network, front }))
+    .map((s) => buildService(scope, s, inputs, { network, front, volumes: args.model.volumes ?? [] }))
   return {
     ...(front ? { public: buildPublic(scope, network, front) } : {}),
     scope,

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import * as core from '@actions/core'
 import { DEFAULT_RECORD_TTL, LIMITS, labelProblem, sanitizeLabel } from './names.js'
+import { VOLUMES_ON_DESTROY, type VolumesOnDestroy } from './resources/volume.js'
 
 export type Command = 'deploy' | 'plan' | 'destroy' | 'logs'
 export const COMMANDS: readonly Command[] = ['deploy', 'plan', 'destroy', 'logs']
@@ -55,6 +56,11 @@ export interface ActionInputs {
   allowForks: boolean
   /** A public hosted zone of the account: public services get `https://<service>.<stack>.<domain>` behind a load balancer. */
   domain?: string
+  /**
+   * What a destroy does with the stack's volumes; unset: delete when a closed pull request destroys its
+   * preview, keep otherwise (decided with the command).
+   */
+  volumesOnDestroy?: VolumesOnDestroy
 }
 
 /** Where the stack name came from, for the report. */
@@ -187,6 +193,14 @@ function readSpotFallback(r: Reader): SpotFallback {
   return 'none'
 }
 
+function readVolumesOnDestroy(r: Reader): VolumesOnDestroy | undefined {
+  const value = r.raw('volumes-on-destroy')
+  if (value === '') return undefined
+  if ((VOLUMES_ON_DESTROY as readonly string[]).includes(value)) return value as VolumesOnDestroy
+  r.problems.push(`Input "volumes-on-destroy": "${value}" is not one of ${VOLUMES_ON_DESTROY.join(', ')}`)
+  return undefined
+}
+
 function readCommand(r: Reader): Command {
   const value = r.raw('command')
   if (value === '') return 'deploy'
@@ -284,6 +298,7 @@ export function readInputs(env: Env = process.env): InputsDraft {
     instanceType: instanceTypes[0] ?? 't3.micro',
     spotInstanceTypes: readTypes(r, 'spot-instance-types'),
     spotFallback: readSpotFallback(r),
+    volumesOnDestroy: readVolumesOnDestroy(r),
     ami: readAmi(r),
     dnsTtl: r.integer('dns-ttl', { min: 0, max: 172800, fallback: DEFAULT_RECORD_TTL }),
     wait: r.boolean('wait', true),

@@ -29,7 +29,7 @@ import { imageProblems } from './aws/images.js'
 import { launchesInto, outboundReport, resolveNetwork, withSubnetZones } from './aws/network.js'
 import { findPublicZone } from './aws/public-zone.js'
 import { Aws } from './aws/send.js'
-import { buildDesired } from './desired.js'
+import { buildDesired, statefulSpotWarnings } from './desired.js'
 import { readCurrent } from './current.js'
 import { diff, destroyPlan } from './plan.js'
 import type { CurrentState, DesiredState, Plan } from './state.js'
@@ -132,7 +132,11 @@ async function prepare(): Promise<Prepared | undefined> {
     { ...draft, command: decision.command },
     draft.stack !== undefined || event !== undefined
   )
-  const { inputs, source } = resolveStack({ ...draft, command: decision.command }, model?.name)
+  const resolved = resolveStack({ ...draft, command: decision.command }, model?.name)
+  const { source } = resolved
+  // A closed pull request's preview takes its volumes with it; any other destroy keeps them unless told.
+  const closed = decision.command === 'destroy' && !draft.commandExplicit && event?.action === 'closed'
+  const inputs = { ...resolved.inputs, volumesOnDestroy: draft.volumesOnDestroy ?? (closed ? 'delete' : 'keep') }
   const masked = maskEnvironment(model, [inputs.project, inputs.stack])
   core.info(
     `hyperform ${inputs.command} (${decision.reason}): project ${inputs.project}, stack ${inputs.stack} (from ${source}), region ${inputs.region}`
@@ -190,15 +194,18 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   // With a domain, its zone is read even when no service is public: what a stack had there is found and removed.
   const front = deploying && model?.services.some((s) => s.public) ? inputs.domain : undefined
   const publicZone = deploying && inputs.domain ? await findPublicZone(aws, inputs.domain) : undefined
+  // A service with volumes runs in their zone: the subnets' zones are read, and the volumes.
+  const mounts = deploying && (model?.services ?? []).some((s) => (s.volumes ?? []).length > 0)
   const [current, network, images] = await Promise.all([
-    readCurrent(aws, scope, { ...reads, publicZone, destroy: inputs.command === 'destroy' }),
-    deploying ? resolveNetwork(aws, inputs).then((n) => (front ? withSubnetZones(aws, n) : n)) : undefined,
+    readCurrent(aws, scope, { ...reads, publicZone, destroy: inputs.command === 'destroy', volumes: mounts }),
+    deploying ? resolveNetwork(aws, inputs).then((n) => (front || mounts ? withSubnetZones(aws, n) : n)) : undefined,
     deploying && model ? imageProblems(aws, inputs, model) : []
   ])
   if (images.length > 0) throw new InputError(images)
   const desired =
     model && network ? buildDesired({ inputs, model, network, lambdaCode: lambdaCode(), publicZone }) : undefined
-  const plan = desired ? diff(desired, current) : destroyPlan(current, scope)
+  const plan = desired ? diff(desired, current) : destroyPlan(current, scope, { volumesOnDestroy: inputs.volumesOnDestroy })
+  for (const line of desired ? statefulSpotWarnings(desired) : []) core.warning(line)
   printPlan(changeLines(plan))
   const drift = driftLines(plan)
   if (drift.length > 0)

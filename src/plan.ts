@@ -6,6 +6,7 @@
  */
 import { KINDS, KIND_ORDER, REMOVAL_ORDER } from './resources/index.js'
 import type { RemovalContext } from './resources/kind.js'
+import type { VolumesOnDestroy } from './resources/volume.js'
 import type { StackScope } from './names.js'
 import type { Change, ChangeAction, CurrentState, DesiredState, Plan } from './state.js'
 
@@ -54,12 +55,17 @@ export function diff(desired: DesiredState, current: CurrentState): Plan {
  * state was read without looking (otherStacks undefined), the project-level
  * deletes are marked onlyIfLastStack and apply checks right before them.
  */
-export function destroyPlan(current: CurrentState, scope: StackScope): Plan {
+export function destroyPlan(
+  current: CurrentState,
+  scope: StackScope,
+  options: { volumesOnDestroy?: VolumesOnDestroy } = {}
+): Plan {
   const all = removals({
     current,
     keep: { names: new Set(), services: new Set() },
     reason: `destroying stack ${scope.stack}`,
-    destroy: true
+    destroy: true,
+    ...(options.volumesOnDestroy ? { volumesOnDestroy: options.volumesOnDestroy } : {})
   })
   const others = current.otherStacks
   const changes = all.map((change): Change => {

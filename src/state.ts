@@ -34,6 +34,7 @@ import type { CurrentListener, DesiredListener } from './resources/listener.js'
 import type { CurrentTargetGroup, DesiredTargetGroup } from './resources/target-group.js'
 import type { CurrentListenerRule, DesiredListenerRule, ListenerRuleCount } from './resources/listener-rule.js'
 import type { CurrentAliasRecord, DesiredAliasRecord } from './resources/alias-record.js'
+import type { CurrentVolume, DesiredVolume } from './resources/volume.js'
 
 export interface Network {
   vpcId: string
@@ -121,6 +122,10 @@ export interface DesiredService {
   securityGroup: DesiredSecurityGroup
   launchTemplate: DesiredLaunchTemplate
   asgs: DesiredAsg[]
+  /** One per replica slot and named volume it mounts (none without volumes). */
+  volumes: DesiredVolume[]
+  /** With volumes: the one zone its volumes and instances are in. */
+  zone?: string
 }
 
 export interface DesiredState {
@@ -205,6 +210,8 @@ export interface CurrentState {
   /** The HTTPS listener's rules of other stacks (they count toward its quota). */
   listenerRuleCount?: ListenerRuleCount
   aliasRecords?: CurrentAliasRecord[]
+  /** The stack's volumes (read when a service mounts one, to verify, and for destroy). */
+  volumes?: CurrentVolume[]
 }
 
 // ---------------------------------------------------------------- plan

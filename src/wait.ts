@@ -50,6 +50,8 @@ export interface Rollout {
   from?: TemplateRef
   /** AWS rolls the refresh back itself (RollbackInstanceRefresh applies); else the action cancels it. */
   autoRollback: boolean
+  /** A service with volumes rolls terminate-first (resources/instance-refresh.ts). */
+  terminateFirst?: { size: number }
 }
 
 export interface WaitContext {

@@ -489,6 +489,8 @@ export const autoScalingGroup: KindOps<'auto-scaling-group'> = {
   // After the project's DNS stack, so no instance starts before its events are delivered.
   dependsOn: [
     'launch-template',
+    // a service's instances claim its volumes at boot
+    'volume',
     'target-group',
     'hosted-zone',
     'zone-association',

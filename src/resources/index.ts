@@ -36,6 +36,7 @@ import { listener, type ListenerChange } from './listener.js'
 import { targetGroup, type TargetGroupChange } from './target-group.js'
 import { listenerRule, type ListenerRuleChange } from './listener-rule.js'
 import { aliasRecord, type AliasRecordChange } from './alias-record.js'
+import { volume, type VolumeChange } from './volume.js'
 
 /** Each kind's change type: this row and the one in KINDS are all the engine needs to know of a kind. */
 export interface KindChanges {
@@ -57,6 +58,7 @@ export interface KindChanges {
   'instance-role': InstanceRoleChange
   'instance-profile': InstanceProfileChange
   'service-config': ConfigChange
+  volume: VolumeChange
   certificate: CertificateChange
   'load-balancer-security-group': LoadBalancerSecurityGroupChange
   'load-balancer': LoadBalancerChange
@@ -91,6 +93,7 @@ export const KINDS: { readonly [K in ResourceKind]: KindOps<K> } = {
   'instance-role': instanceRole,
   'instance-profile': instanceProfile,
   'service-config': serviceConfig,
+  volume,
   certificate,
   'load-balancer-security-group': loadBalancerSecurityGroup,
   'load-balancer': loadBalancer,

@@ -5,7 +5,8 @@
  * switches only when every replacement is in service (healthy, through the launch hook); a
  * failed one leaves the group on its version, and AutoRollback (where AWS allows it) or the
  * action's wait replaces what the refresh had replaced. It launches before it terminates: the
- * group never has fewer in-service instances than it wants.
+ * group never has fewer in-service instances than it wants; except for a service with volumes,
+ * whose replacement needs the volume its predecessor holds (terminate first, one at a time).
  */
 import {
   CancelInstanceRefreshCommand,
@@ -32,6 +33,21 @@ export interface DesiredRefresh {
    * SSM parameter (the default AMI): the action's wait rolls back then.
    */
   autoRollback: boolean
+  /**
+   * A service with volumes: each replacement needs the volume of the instance it replaces, so the
+   * refresh terminates before it launches, one instance at a time (the group's size sets the share).
+   */
+  terminateFirst?: { size: number }
+}
+
+/**
+ * Launch before terminate (100 / 200): never fewer in service. Terminate first (a service with volumes):
+ * at most one instance of the group out at a time, and no extra one (AWS's minimum is a share of desired).
+ */
+export function refreshShares(terminateFirst: { size: number } | undefined): { min: number; max: number } {
+  if (!terminateFirst) return { min: 100, max: 200 }
+  const n = Math.max(1, terminateFirst.size)
+  return { min: Math.floor((100 * (n - 1)) / n), max: 100 }
 }
 
 export type RefreshChange = Upsert<'instance-refresh', DesiredRefresh, never> | Removal<'instance-refresh', never>
@@ -62,9 +78,17 @@ export async function latestRefresh(aws: Aws, asg: string): Promise<InstanceRefr
 /** Starts a refresh toward `to` with AutoRollback: launch before terminate, replacements judged by the launch hook. */
 export function startRefresh(
   aws: Aws,
-  args: { asg: string; capacity: Capacity; instanceTypes: string[]; to: TemplateRef; autoRollback: boolean }
+  args: {
+    asg: string
+    capacity: Capacity
+    instanceTypes: string[]
+    to: TemplateRef
+    autoRollback: boolean
+    terminateFirst?: { size: number }
+  }
 ): Promise<{ InstanceRefreshId?: string }> {
   const spec = launchSpec(args, args.to)
+  const shares = refreshShares(args.terminateFirst)
   return aws.send(
     new StartInstanceRefreshCommand({
       AutoScalingGroupName: args.asg,
@@ -73,8 +97,8 @@ export function startRefresh(
         ? { MixedInstancesPolicy: spec.MixedInstancesPolicy }
         : { LaunchTemplate: spec.LaunchTemplate },
       Preferences: {
-        MinHealthyPercentage: 100,
-        MaxHealthyPercentage: 200,
+        MinHealthyPercentage: shares.min,
+        MaxHealthyPercentage: shares.max,
         SkipMatching: true,
         AutoRollback: args.autoRollback,
         InstanceWarmup: 0
@@ -127,7 +151,8 @@ export const instanceRefresh: KindOps<'instance-refresh'> = {
           capacity: asg.capacity,
           instanceTypes: asg.instanceTypes,
           ...(from ? { from } : {}),
-          autoRollback: !service.launchTemplate.spec.imageId.startsWith('resolve:ssm:')
+          autoRollback: !service.launchTemplate.spec.imageId.startsWith('resolve:ssm:'),
+          ...(service.volumes.length > 0 ? { terminateFirst: { size: asg.size } } : {})
         }
       }
       const outdated = outdatedInstances(have)

@@ -12,6 +12,7 @@ import type { ConfigRef } from './service-config.js'
 import type { LoadBalancerRef } from './load-balancer.js'
 import type { ListenerRef } from './listener.js'
 import type { TargetGroupRef } from './target-group.js'
+import type { VolumesOnDestroy } from './volume.js'
 import type {
   Change,
   ChangeAction,
@@ -111,6 +112,8 @@ export interface RemovalContext {
   orphansAreDrift?: boolean
   /** The removals planned so far, in removal order. */
   planned: readonly Change[]
+  /** Destroy: what happens to the stack's volumes (default keep). */
+  volumesOnDestroy?: VolumesOnDestroy
 }
 
 export interface ReadContext {
@@ -131,6 +134,8 @@ export interface ReadContext {
   publicZone?: PublicZone
   /** Destroy: the public endpoints' certificates and records are found by their tags and names without the domain input. */
   destroy?: boolean
+  /** The stack's volumes are read when a service mounts one (and to verify, and for destroy). */
+  volumes?: boolean
   /** One read shared by several kinds (the function's environment names the zone). */
   once<T>(key: string, read: () => Promise<T>): Promise<T>
 }
