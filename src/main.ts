@@ -204,8 +204,14 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   if (images.length > 0) throw new InputError(images)
   const desired =
     model && network ? buildDesired({ inputs, model, network, lambdaCode: lambdaCode(), publicZone }) : undefined
-  const plan = desired ? diff(desired, current) : destroyPlan(current, scope, { volumesOnDestroy: inputs.volumesOnDestroy })
+  const plan = desired
+    ? diff(desired, current)
+    : destroyPlan(current, scope, { volumesOnDestroy: inputs.volumesOnDestroy })
   for (const line of desired ? statefulSpotWarnings(desired) : []) core.warning(line)
+  // Volumes that stay without a replica to use them (spare slots, a removed service, a destroy that keeps them).
+  for (const c of plan.changes)
+    if (c.kind === 'volume' && c.action === 'noop' && c.reason.startsWith('kept'))
+      core.warning(`volume ${c.name}: ${c.reason}`)
   printPlan(changeLines(plan))
   const drift = driftLines(plan)
   if (drift.length > 0)

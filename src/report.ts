@@ -17,6 +17,17 @@ export interface ChangeLine {
   reason: string
 }
 
+/** One EBS volume of the stack, as the run left it. */
+export interface VolumeReport {
+  service: string
+  /** `<service>/<volume>/<slot>` */
+  name: string
+  id?: string
+  /** created, in use, available, spare, kept, deleted, snapshot and deleted. */
+  state: string
+  reason: string
+}
+
 export interface ServiceReport {
   name: string
   image: string
@@ -56,6 +67,8 @@ export interface RunReport {
   costBefore?: CostEstimate
   /** Spot interruptions per service in the last days, from the DNS updater's log. */
   interruptions?: Interruptions
+  /** The stack's volumes (named compose volumes), when it has any. */
+  volumes?: VolumeReport[]
 }
 
 /** Summaries are capped at 1 MiB per step; keep well under it. */
@@ -235,6 +248,14 @@ export function summaryMarkdown(report: RunReport): string {
       ? markdownTable(['action', 'kind', 'name', 'reason'], changeRows(report.changes))
       : 'Nothing to change.'
   )
+  if (report.volumes?.length)
+    parts.push(
+      '### Volumes',
+      markdownTable(
+        ['volume', 'id', 'state', 'detail'],
+        report.volumes.map((v) => [v.name, v.id ?? '-', v.state, v.reason])
+      )
+    )
   if (report.cost) parts.push('### Cost (estimate)', costMarkdown(report.cost, report.costBefore))
   const interrupted = interruptionsMarkdown(report)
   if (interrupted) parts.push(`### Spot interruptions (last ${INTERRUPTION_WINDOW_DAYS} days)`, interrupted)

@@ -8,7 +8,7 @@ import type { ActionInputs, StackSource } from './inputs.js'
 import { asgName, CAPACITIES, functionName, recordName, type StackScope } from './names.js'
 import type { CostEstimate } from './cost.js'
 import type { Interruptions } from './interruptions.js'
-import type { ChangeLine, RunReport, ServiceReport } from './report.js'
+import type { ChangeLine, RunReport, ServiceReport, VolumeReport } from './report.js'
 import { shortageLine } from './spot-capacity.js'
 import type {
   ApplyResult,
@@ -135,11 +135,36 @@ export interface ReportInput {
   interruptions?: Interruptions
 }
 
+/** What became of each volume: what the plan said of it, and the id apply gave a new one. */
+export function volumeReports(plan: Plan, applied: ApplyResult | undefined): VolumeReport[] {
+  return plan.changes.flatMap((c): VolumeReport[] => {
+    if (c.kind !== 'volume') return []
+    const created = applied?.applied.find((a) => a.kind === 'volume' && a.name === c.name && a.action === 'create')
+    const id = c.current?.id ?? created?.id
+    const state =
+      c.action === 'create'
+        ? applied
+          ? 'created'
+          : 'to create'
+        : c.action === 'delete'
+          ? ('snapshot' in c && c.snapshot ? 'snapshot and deleted' : 'deleted') + (applied ? '' : ' (planned)')
+          : c.reason.startsWith('kept')
+            ? c.reason.includes('spare slot')
+              ? 'spare'
+              : 'kept'
+            : c.current?.instance
+              ? 'in use'
+              : (c.current?.state ?? '')
+    return [{ service: c.service ?? '', name: c.name, ...(id ? { id } : {}), state, reason: c.reason }]
+  })
+}
+
 export function buildReport(input: ReportInput): RunReport {
   const { inputs, current, plan, applied, ready } = input
   const scope = { project: inputs.project, stack: inputs.stack, region: inputs.region }
   const destroyed = inputs.command === 'destroy'
   const createdZone = applied?.applied.find((a) => a.kind === 'hosted-zone' && a.action === 'create')?.id
+  const volumes = volumeReports(plan, applied)
   return {
     project: inputs.project,
     region: inputs.region,
@@ -164,6 +189,7 @@ export function buildReport(input: ReportInput): RunReport {
     ...(input.cost && !destroyed ? { cost: input.cost } : {}),
     ...(input.costBefore && !destroyed ? { costBefore: input.costBefore } : {}),
     ...(input.interruptions && !destroyed ? { interruptions: input.interruptions } : {}),
+    ...(volumes.length > 0 ? { volumes } : {}),
     ...(ready
       ? {
           ready: {

@@ -53,8 +53,7 @@ export interface CurrentVolume {
 }
 
 export type VolumeChange =
-  | Upsert<'volume', DesiredVolume, CurrentVolume>
-  | (Removal<'volume', CurrentVolume> & { snapshot?: boolean })
+  Upsert<'volume', DesiredVolume, CurrentVolume> | (Removal<'volume', CurrentVolume> & { snapshot?: boolean })
 
 /** EBS volume ids are eventually consistent: a new one may not be found for a while. */
 const VOLUME_NOT_FOUND = ['InvalidVolume.NotFound']
@@ -164,7 +163,8 @@ export const volume: KindOps<'volume'> = {
   },
   removals({ current, destroy, keep, volumesOnDestroy }) {
     const have = current.volumes ?? []
-    if (!destroy) return have.filter((v) => !keep.services.has(v.service)).map((v) => spare(v, 'service not in compose file'))
+    if (!destroy)
+      return have.filter((v) => !keep.services.has(v.service)).map((v) => spare(v, 'service not in compose file'))
     const policy = volumesOnDestroy ?? 'keep'
     return have.map((v): VolumeChange => {
       const base = { kind: 'volume' as const, name: v.name, service: v.service, current: v }
@@ -175,7 +175,12 @@ export const volume: KindOps<'volume'> = {
           reason: `kept (volumes-on-destroy: keep): ${v.id}, ${v.sizeGiB} GiB in ${v.zone}; a later deploy of this stack attaches it again`
         }
       return policy === 'snapshot'
-        ? { ...base, action: 'delete', snapshot: true, reason: `snapshot, then delete ${v.id} (volumes-on-destroy: snapshot)` }
+        ? {
+            ...base,
+            action: 'delete',
+            snapshot: true,
+            reason: `snapshot, then delete ${v.id} (volumes-on-destroy: snapshot)`
+          }
         : { ...base, action: 'delete', reason: `delete ${v.id} and its data (volumes-on-destroy: delete)` }
     })
   },
