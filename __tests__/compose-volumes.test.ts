@@ -405,7 +405,9 @@ describe('bind mounts of repository files', () => {
           '      - type: bind',
           '        source: ./link.txt',
           '        target: /etc/link.txt',
-          '      - ~/.ssh/id_rsa:/root/id'
+          '      - ~/.ssh/id_rsa:/root/id',
+          '      - .:/app',
+          '      - ./data/file.txt'
         )
       )
     )
@@ -422,7 +424,9 @@ describe('bind mounts of repository files', () => {
     expect(errors.slice(4)).toEqual([
       expect.stringMatching(
         /^compose\.yaml:11:9 services\.web\.volumes\[4\]: bind mount of ~\/\.ssh\/id_rsa: (file not found|only files of the repository can be shipped \(it resolves outside the repository\))/
-      )
+      ),
+      'compose.yaml:12:9 services.web.volumes[5]: bind mount of .: only files of the repository can be shipped (a directory is not); use a named volume, or put the file in the image',
+      'compose.yaml:13:9 services.web.volumes[6]: "./data/file.txt" has no target: write SOURCE:TARGET'
     ])
   })
 })

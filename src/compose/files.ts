@@ -72,8 +72,8 @@ async function readRepoFile(absolutePath: string, at: { workspace: string; root:
     // realpath resolves `..` and every symlink on the way: what is read is what is checked.
     const real = await realpath(absolutePath)
     const relative = path.relative(at.root, real)
-    if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative))
-      return { display, problem: { kind: 'outside' } }
+    // The workspace itself ('') is a directory, which stat reports below.
+    if (relative.startsWith('..') || path.isAbsolute(relative)) return { display, problem: { kind: 'outside' } }
     // Size first: a path to a large file by mistake is not read into memory.
     const info = await stat(real)
     if (info.isDirectory()) return { display, problem: { kind: 'directory' } }

@@ -81,6 +81,7 @@ export function readMount(item: Node, itemPath: string): MountRead {
   }
   const parts = text.split(':')
   if (parts.length > 3) return fail(`${quote(text)} must be SOURCE:TARGET or SOURCE:TARGET:MODE`)
+  if (parts.length === 1 && /^[.~]/.test(text)) return fail(`${quote(text)} has no target: write SOURCE:TARGET`)
   const [source = '', target, mode] = parts.length === 1 ? ['', parts[0]] : parts
   if (source === '') return fail(`${quote(text)}: ${anonymous(target)}`)
   const problem = targetProblem(target ?? '')
