@@ -593,10 +593,10 @@ const INVALID: InvalidCase[] = [
     errors: ['compose.yaml:4:1 frobnicate: not a Compose key']
   },
   {
-    name: 'volumes on a service',
+    name: 'a volume not declared at the top level',
     files: web('    volumes:\n      - data:/var/lib/data\n'),
     errors: [
-      'compose.yaml:4:5 services.web.volumes: not supported: instances have no persistent storage and are replaced at any time (spot interruptions, scaling); keep state in a managed service such as RDS, S3 or EFS'
+      'compose.yaml:5:9 services.web.volumes[0]: volume "data" is not declared in the top-level "volumes" (a path to a repository file starts with "./")'
     ]
   },
   {
@@ -741,7 +741,7 @@ describe('invalid compose files', () => {
     expect(await errors({ files })).toEqual([
       'compose.yaml:2:3 services.Web: service name "Web" must be a DNS label: lowercase letters, digits and hyphens, starting and ending with a letter or digit',
       'compose.yaml:2:3 services.Web.image: is required: the action does not build images; build and push the image, then set "image:"',
-      'compose.yaml:6:5 services.db.volumes: not supported: instances have no persistent storage and are replaced at any time (spot interruptions, scaling); keep state in a managed service such as RDS, S3 or EFS',
+      'compose.yaml:6:15 services.db.volumes[0]: volume "x" is not declared in the top-level "volumes" (a path to a repository file starts with "./")',
       'compose.yaml:7:40 services.db.deploy.preemptible: 2 is more than replicas (1)'
     ])
     expect(await errors({ files, compose: ['compose.yaml', 'broken.yaml', 'missing.yaml'] })).toEqual([

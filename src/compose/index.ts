@@ -6,7 +6,9 @@
  * (keys.ts). Every problem is collected, with file, line, column and key path.
  */
 import * as path from 'node:path'
+import { configFilePaths } from './configs.js'
 import { envFilePaths, loadEnvFiles, loadProjectEnv } from './envfile.js'
+import { loadRepoFiles } from './files.js'
 import { interpolateTree } from './interpolate.js'
 import { mergeFiles } from './merge.js'
 import type { Diagnostic, LoadResult } from './model.js'
@@ -15,6 +17,7 @@ import { FILE_PATH, parseFile } from './parse.js'
 import { loadSecretFiles, secretFilePaths } from './secrets.js'
 import type { MapNode } from './tree.js'
 import { validate } from './validate.js'
+import { bindPaths } from './volumes.js'
 
 export { formatDiagnostic } from './model.js'
 export type {
@@ -23,6 +26,10 @@ export type {
   LoadResult,
   ServiceModel,
   ServiceSecret,
+  ServiceVolume,
+  ServiceFile,
+  VolumeModel,
+  VolumeType,
   ServiceLogging,
   Reference,
   PortMapping,
@@ -73,7 +80,9 @@ export async function loadCompose(options: LoadOptions): Promise<LoadResult> {
   const envFiles = await loadEnvFiles(envFilePaths(merged, baseDir), options.workspace)
   for (const file of envFiles.values()) diagnostics.push(...file.diagnostics)
   const secretFiles = await loadSecretFiles(secretFilePaths(merged, baseDir), options.workspace)
-  const context = { lookup: projectEnv.lookup, envFiles, baseDir, secretFiles, root: merged }
+  const repoPaths = [...new Set([...bindPaths(merged, baseDir), ...configFilePaths(merged, baseDir)])]
+  const repoFiles = await loadRepoFiles(repoPaths, options.workspace)
+  const context = { lookup: projectEnv.lookup, envFiles, baseDir, secretFiles, repoFiles, root: merged }
   diagnostics.push(...validate(merged, context).filter((d) => !underFailed(d.path, failed)))
   if (diagnostics.some((d) => d.severity === 'error')) return finish({ diagnostics, files: options.files })
   const model = normalize(merged, { ...context, files: [...options.files] })

@@ -35,7 +35,19 @@ import {
   imageProblem,
   imageRequired
 } from './checks.js'
+import {
+  CONFIG_EXTERNAL,
+  checkConfig,
+  checkConfigContent,
+  checkConfigEnvironment,
+  checkConfigExternal,
+  checkConfigFile,
+  checkConfigs,
+  checkServiceConfigs,
+  serviceFilesOf
+} from './configs.js'
 import type { EnvFile } from './envfile.js'
+import type { RepoFile } from './files.js'
 import {
   checkHealthcheck,
   checkHealthDuration,
@@ -74,6 +86,20 @@ import {
 } from './secrets.js'
 import { type Diagnostics, type MapNode, type Node, valueOf } from './tree.js'
 import { booleanOf, DEFAULT_REPLICAS, envValueOf, integerOf, stringOf } from './values.js'
+import {
+  checkPositive,
+  checkServiceVolumes,
+  checkVolume,
+  checkVolumeDriver,
+  checkVolumeExternal,
+  checkVolumes,
+  checkVolumeSize,
+  checkVolumeType,
+  checkZone,
+  EXTERNAL,
+  serviceVolumesOf,
+  volumesOf
+} from './volumes.js'
 
 /** What validation and normalisation read besides the tree. */
 export interface StageContext {
@@ -85,6 +111,8 @@ export interface StageContext {
   baseDir: string
   /** Secret files by absolute path, read beforehand. */
   secretFiles: ReadonlyMap<string, SecretFile>
+  /** Repository files of bind mounts and configs by absolute path, read beforehand. */
+  repoFiles: ReadonlyMap<string, RepoFile>
   /** The merged tree, for keys that refer to top-level declarations (a service's secrets). */
   root: MapNode
 }
@@ -134,7 +162,7 @@ export type MergeRule =
   | 'environment'
   /** A single value is a one-item list; lists concatenated. */
   | 'list'
-  /** Lists concatenated; an item with the target of an earlier one replaces it there (service secrets). */
+  /** Lists concatenated; an item with the target of an earlier one replaces it there (service secrets, volumes, configs). */
   | 'target'
   /** Options merged when both files name the same driver (or one names none); else the later value. */
   | 'logging'
@@ -173,8 +201,7 @@ function imageOk(service: MapNode): boolean {
 
 const BUILD = 'the action does not build images; it deploys "image" as it is in the registry'
 
-const NO_STORAGE =
-  'instances have no persistent storage and are replaced at any time (spot interruptions, scaling); keep state in a managed service such as RDS, S3 or EFS'
+const VOLUME_OPTION = 'each volume is an EBS volume; set size, type, iops and throughput in driver_opts or x-hyperform'
 const WHOLE_INSTANCE = 'the container has the instance to itself; choose the instance type with deploy.size'
 const ISOLATION = 'the container runs with Docker defaults; this security or isolation setting cannot be applied'
 
@@ -194,7 +221,31 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
     validate: checkServices
   },
   version: { level: 'warning', reason: 'obsolete in the Compose Specification' },
-  volumes: { level: 'warning', reason: `named volumes are not created: ${NO_STORAGE}` },
+  volumes: {
+    level: 'supported',
+    validate: checkVolumes,
+    normalize: project(({ node }, ctx) => volumesOf(node, ctx))
+  },
+  'volumes.*': { level: 'supported', validate: checkVolume },
+  'volumes.*.driver': { level: 'supported', validate: checkVolumeDriver },
+  'volumes.*.driver_opts': { level: 'supported', validate: checkMapping },
+  'volumes.*.driver_opts.size': { level: 'supported', validate: checkVolumeSize },
+  'volumes.*.driver_opts.type': { level: 'supported', validate: checkVolumeType },
+  'volumes.*.driver_opts.iops': { level: 'supported', validate: checkPositive },
+  'volumes.*.driver_opts.throughput': { level: 'supported', validate: checkPositive },
+  'volumes.*.driver_opts.o': { level: 'error', reason: VOLUME_OPTION },
+  'volumes.*.driver_opts.device': { level: 'error', reason: VOLUME_OPTION },
+  // The action's settings of a volume, over driver_opts; Compose replaces extension values whole when merging.
+  'volumes.*.x-hyperform': { level: 'supported', validate: checkMapping, merge: 'replace' },
+  'volumes.*.x-hyperform.size': { level: 'supported', validate: checkVolumeSize },
+  'volumes.*.x-hyperform.type': { level: 'supported', validate: checkVolumeType },
+  'volumes.*.x-hyperform.iops': { level: 'supported', validate: checkPositive },
+  'volumes.*.x-hyperform.throughput': { level: 'supported', validate: checkPositive },
+  'volumes.*.x-hyperform.zone': { level: 'supported', validate: checkZone },
+  // `external: false` is the default and fine.
+  'volumes.*.external': { level: 'error', reason: EXTERNAL, report: checkVolumeExternal },
+  'volumes.*.name': { level: 'warning', reason: 'the action names the EBS volumes after the stack, service and slot' },
+  'volumes.*.labels': { level: 'warning', reason: 'volume labels are not applied; the action tags the EBS volumes' },
   networks: {
     level: 'warning',
     reason: 'networks are not created: all services share the VPC and reach each other by service name'
@@ -223,7 +274,15 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
     reason: 'secret drivers are not used; use file, environment or x-hyperform.from'
   },
   'secrets.*.template_driver': { level: 'error', reason: 'secret values are not templated; they are used as they are' },
-  configs: { level: 'warning', reason: 'configs are not provided to containers; bake files into the image' },
+  configs: { level: 'supported', validate: checkConfigs },
+  'configs.*': { level: 'supported', validate: checkConfig },
+  'configs.*.file': { level: 'supported', validate: checkConfigFile },
+  'configs.*.content': { level: 'supported', validate: checkConfigContent },
+  'configs.*.environment': { level: 'supported', validate: checkConfigEnvironment },
+  'configs.*.external': { level: 'error', reason: CONFIG_EXTERNAL, report: checkConfigExternal },
+  'configs.*.name': { level: 'warning', reason: "the file in the container is named by the service's target" },
+  'configs.*.labels': { level: 'warning', reason: 'config labels are not applied' },
+  'configs.*.template_driver': { level: 'error', reason: 'config values are not templated; they are used as they are' },
   include: { level: 'error', reason: 'not supported: list the files in the compose-file input instead' },
   models: { level: 'error', reason: 'AI models are not provided on EC2 instances' },
   // services
@@ -286,8 +345,16 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
       if (imageOk(at.parent)) check.diags.warn(at.keyLoc, at.path, `ignored: ${BUILD}`)
     }
   },
-  'services.*.volumes': { level: 'error', reason: NO_STORAGE },
-  'services.*.volumes_from': { level: 'error', reason: NO_STORAGE },
+  'services.*.volumes': {
+    level: 'supported',
+    validate: checkServiceVolumes,
+    normalize: service(({ parent }) => serviceVolumesOf(parent)),
+    merge: 'target'
+  },
+  'services.*.volumes_from': {
+    level: 'error',
+    reason: 'each instance runs one container, so there is none to take volumes from; mount the named volumes instead'
+  },
   'services.*.tmpfs': { level: 'error', reason: 'tmpfs mounts are not created' },
   'services.*.secrets': {
     level: 'supported',
@@ -357,7 +424,13 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
     validate: checkCheckCodes,
     normalize: service(({ node }) => ({ checkCodes: node ? envValueOf(node) : undefined }))
   },
-  'services.*.configs': { level: 'error', reason: 'config files are not mounted; bake them into the image' },
+  // The service's files: its bind mounts of repository files (from services.*.volumes) and its configs.
+  'services.*.configs': {
+    level: 'supported',
+    validate: checkServiceConfigs,
+    normalize: service(({ parent }, ctx) => serviceFilesOf(parent, ctx)),
+    merge: 'target'
+  },
   'services.*.devices': { level: 'error', reason: 'host devices are not mapped into the container' },
   'services.*.device_cgroup_rules': { level: 'error', reason: 'host devices are not mapped into the container' },
   'services.*.gpus': { level: 'error', reason: 'GPUs are not attached to the container' },

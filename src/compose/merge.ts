@@ -10,8 +10,17 @@
  */
 import { environmentMap } from './environment.js'
 import { type MergeRule, ruleAt } from './keys.js'
+import { configItemTarget } from './configs.js'
 import { itemTarget } from './secrets.js'
 import { type Entry, type MapNode, type Node, type SeqNode, valueOf } from './tree.js'
+import { mountTarget } from './volumes.js'
+
+/** The path in the container of an item of the lists merged by target, by the list's key. */
+const TARGETS: Record<string, (item: Node) => string | undefined> = {
+  secrets: itemTarget,
+  volumes: mountTarget,
+  configs: configItemTarget
+}
 
 /** Merges the roots in order; the first is the base. */
 export function mergeFiles(roots: readonly MapNode[]): MapNode | undefined {
@@ -41,7 +50,9 @@ function mergeValue(base: Node, over: Node, path: readonly string[]): Node {
     case 'list':
       return concat(asList(base), asList(over), false)
     case 'target':
-      return base.kind === 'seq' && over.kind === 'seq' ? byTarget(base, over) : over
+      return base.kind === 'seq' && over.kind === 'seq'
+        ? byTarget(base, over, TARGETS[path.at(-1)!] ?? itemTarget)
+        : over
     case 'logging':
       return mergeLogging(base, over, path)
     default:
@@ -69,8 +80,8 @@ function concat(base: SeqNode, over: SeqNode, unique: boolean): SeqNode {
   return { kind: 'seq', items, loc: base.loc }
 }
 
-/** Compose merges service secrets by their path in the container: a later item replaces an earlier one in place. */
-function byTarget(base: SeqNode, over: SeqNode): SeqNode {
+/** Compose merges service secrets, volumes and configs by their path in the container: a later item replaces an earlier one in place. */
+function byTarget(base: SeqNode, over: SeqNode, itemTarget: (item: Node) => string | undefined): SeqNode {
   const items = [...base.items]
   for (const item of over.items) {
     const target = itemTarget(item)

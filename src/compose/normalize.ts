@@ -21,7 +21,11 @@ export function normalize(root: MapNode, ctx: NormalizeContext): ComposeModel {
       .sort((a, b) => compare(a.name, b.name)),
     files: [...ctx.files]
   }
-  return project.name === undefined ? model : { name: project.name, ...model }
+  return {
+    ...(project.name === undefined ? {} : { name: project.name }),
+    ...model,
+    ...(project.volumes === undefined ? {} : { volumes: project.volumes })
+  }
 }
 
 /** The `services.*` entry itself (name, location), then the keys under it. */
