@@ -157,7 +157,13 @@ export const volume: KindOps<'volume'> = {
         continue
       }
       const mounted = service.volumes.some((w) => w.volume === v.volume)
-      changes.push(spare(v, mounted ? `spare slot ${v.slot}: beyond the service's replicas` : `no longer mounted`))
+      // Two runs racing may each create a slot's volume (EBS volumes have no unique name): the second is spare too.
+      const why = wanted.has(v.name)
+        ? `a second volume of slot ${v.slot}`
+        : mounted
+          ? `spare slot ${v.slot}: beyond the service's replicas`
+          : 'no longer mounted'
+      changes.push(spare(v, why))
     }
     return changes
   },
