@@ -109,6 +109,39 @@ export interface ServiceFile {
   location: SourceLocation
 }
 
+/** A build secret: passed to `docker buildx build --secret`, never read by the action. */
+export interface BuildSecret {
+  /** The secret's id in the Dockerfile (`RUN --mount=type=secret,id=<id>`): its compose name, or the long syntax's target. */
+  id: string
+  /** The top-level secret's `environment` variable. */
+  env?: string
+  /** The top-level secret's `file`, as an absolute path. */
+  file?: string
+}
+
+/**
+ * Compose `build` (short form: the context), as `docker buildx build` takes it. Paths are absolute
+ * and inside the repository (the workspace).
+ */
+export interface ServiceBuild {
+  context: string
+  /** Absolute path of the Dockerfile (default `<context>/Dockerfile`); absent with `dockerfileInline`. */
+  dockerfile?: string
+  dockerfileInline?: string
+  /** Build arguments (`args`, list or map); a variable without a value takes the step's environment, as compose does. */
+  args: Record<string, string>
+  target?: string
+  labels: Record<string, string>
+  /** As given (`linux/amd64`, `linux/arm64`); empty: the instance type's platform. */
+  platforms: string[]
+  secrets: BuildSecret[]
+  /** `ssh: default` (or `[default]`): the runner's SSH agent. */
+  ssh: boolean
+  noCache: boolean
+  pull: boolean
+  location: SourceLocation
+}
+
 export interface ServiceModel {
   /** The compose service name: a DNS label. */
   name: string
@@ -145,6 +178,11 @@ export interface ServiceModel {
   /** `x-hyperform.health-check.path` and `.codes`: the load balancer's check of a public service. */
   checkPath?: string
   checkCodes?: string
+  /**
+   * `build`: the action builds and pushes the image before it deploys. `image` is then the image
+   * name compose gave beside it, or '' (the project's repository `<project>/<service>`).
+   */
+  build?: ServiceBuild
   /** Named volumes it mounts, sorted by name (absent: none). */
   volumes?: ServiceVolume[]
   /** Repository files and configs bound into the container, sorted by target (absent: none). */
