@@ -33,6 +33,8 @@ export interface ReadOptions {
   destroy?: boolean
   /** Read the stack's volumes (a service mounts one; verify and destroy read them anyway). */
   volumes?: boolean
+  /** Read the project's image repositories (the compose file builds). */
+  images?: boolean
 }
 
 export async function readCurrent(
@@ -50,6 +52,7 @@ export async function readCurrent(
     ...(options.publicZone ? { publicZone: options.publicZone } : {}),
     ...(options.destroy ? { destroy: true } : {}),
     ...(options.volumes ? { volumes: true } : {}),
+    ...(options.images ? { images: true } : {}),
     once: <T>(key: string, read: () => Promise<T>): Promise<T> => {
       if (!shared.has(key)) shared.set(key, read())
       return shared.get(key) as Promise<T>

@@ -57,6 +57,7 @@ import { agentConfig, instanceGrants, SETTLE_SECONDS } from './agent/build.js'
 import { INSTANCE_POLICY_NAME, INSTANCE_TRUST_POLICY } from './resources/instance-role.js'
 import { ADVANCED_LIMIT, tierFor } from './resources/service-config.js'
 import { volumeName, type DesiredVolume } from './resources/volume.js'
+import type { DesiredRepository } from './resources/ecr-repository.js'
 
 export const LAMBDA_RUNTIME = 'nodejs22.x'
 export const LAMBDA_HANDLER = 'index.handler'
@@ -434,6 +435,8 @@ function buildService(
     network: Network
     front: { domain: string; zone: PublicZone } | undefined
     volumes: readonly VolumeModel[]
+    /** The parts' hashes of the image the action built for it. */
+    build?: string
   }
 ): DesiredService {
   const { network, front } = where
@@ -500,7 +503,11 @@ function buildService(
       ingress: ingressRules(service, network.vpcCidr, front ? FROM_LOAD_BALANCER : ANYWHERE),
       tags
     },
-    launchTemplate: { name: launchTemplateName(scope, service.name), spec, tags },
+    launchTemplate: {
+      name: launchTemplateName(scope, service.name),
+      spec,
+      tags: where.build ? { ...tags, [TAGS.build]: where.build } : tags
+    },
     asgs: buildAsgs({
       scope,
       service,
@@ -522,6 +529,8 @@ export function buildDesired(args: {
   lambdaCode: LambdaCode
   /** The `domain` input's public zone (found before any write), when the input is set. */
   publicZone?: PublicZone
+  /** The images the action built (build/index.ts): what each building service runs, and its repositories. */
+  built?: { images: Record<string, string>; builds: Record<string, string>; repositories: DesiredRepository[] }
 }): DesiredState {
   const { inputs, network } = args
   const scope: StackScope = { project: inputs.project, region: inputs.region, stack: inputs.stack }
@@ -529,9 +538,18 @@ export function buildDesired(args: {
     inputs.domain && args.publicZone && args.model.services.some((s) => publicPorts(s).length > 0)
       ? { domain: inputs.domain, zone: args.publicZone }
       : undefined
+  const built = args.built
   const services = [...args.model.services]
+    .map((s) => (built?.images[s.name] ? { ...s, image: built.images[s.name] ?? s.image } : s))
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((s) => buildService(scope, s, inputs, { network, front, volumes: args.model.volumes ?? [] }))
+    .map((s) =>
+      buildService(scope, s, inputs, {
+        network,
+        front,
+        volumes: args.model.volumes ?? [],
+        ...(built?.builds[s.name] ? { build: built.builds[s.name] } : {})
+      })
+    )
   return {
     ...(front ? { public: buildPublic(scope, network, front) } : {}),
     scope,
@@ -542,6 +560,7 @@ export function buildDesired(args: {
       retentionDays: inputs.logRetentionDays,
       tags: { [TAGS.project]: scope.project, [TAGS.stack]: scope.stack, [TAGS.managedBy]: MANAGED_BY }
     },
-    services
+    services,
+    ...(built && built.repositories.length > 0 ? { repositories: built.repositories } : {})
   }
 }

@@ -36,7 +36,9 @@ export const TAGS = {
   /** On an EBS volume: the compose volume's name. */
   volume: `${TAG_PREFIX}volume`,
   /** On an EBS volume: its replica slot (0, 1, ...): one volume per slot and compose volume. */
-  slot: `${TAG_PREFIX}slot`
+  slot: `${TAG_PREFIX}slot`,
+  /** On a launch template of a service the action builds: the hashes of its build's parts (what a plan says changed). */
+  build: `${TAG_PREFIX}build`
 } as const
 export const MANAGED_BY = 'hyperform-action'
 

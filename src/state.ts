@@ -35,6 +35,7 @@ import type { CurrentTargetGroup, DesiredTargetGroup } from './resources/target-
 import type { CurrentListenerRule, DesiredListenerRule, ListenerRuleCount } from './resources/listener-rule.js'
 import type { CurrentAliasRecord, DesiredAliasRecord } from './resources/alias-record.js'
 import type { CurrentVolume, DesiredVolume } from './resources/volume.js'
+import type { CurrentRepository, DesiredRepository } from './resources/ecr-repository.js'
 
 export interface Network {
   vpcId: string
@@ -138,6 +139,8 @@ export interface DesiredState {
   services: DesiredService[]
   /** The load balancer's part, when there is a domain and a public service. */
   public?: DesiredPublic
+  /** The image repositories of the services the compose file builds. */
+  repositories?: DesiredRepository[]
 }
 
 // ---------------------------------------------------------------- current
@@ -212,6 +215,8 @@ export interface CurrentState {
   aliasRecords?: CurrentAliasRecord[]
   /** The stack's volumes (read when a service mounts one, to verify, and for destroy). */
   volumes?: CurrentVolume[]
+  /** The project's image repositories (read when the compose file builds). */
+  repositories?: CurrentRepository[]
 }
 
 // ---------------------------------------------------------------- plan

@@ -7,6 +7,7 @@ import { ACMClient } from '@aws-sdk/client-acm'
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling'
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
 import { EC2Client } from '@aws-sdk/client-ec2'
+import { ECRClient } from '@aws-sdk/client-ecr'
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2'
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge'
 import { IAMClient } from '@aws-sdk/client-iam'
@@ -36,6 +37,8 @@ export interface Clients {
   sts: STSClient
   elb: ElasticLoadBalancingV2Client
   acm: ACMClient
+  /** The repositories of the images the action builds. */
+  ecr: ECRClient
   /** The Price List Query API, in the one of its regions nearest the stack's (priceListRegion). */
   pricing: PricingClient
 }
@@ -78,6 +81,7 @@ export function createClients(options: ClientOptions): Clients {
     sqs: new SQSClient(config),
     ssm: new SSMClient(config),
     sts: new STSClient(config),
+    ecr: new ECRClient(config),
     elb: new ElasticLoadBalancingV2Client(config),
     acm: new ACMClient(config),
     // an estimate is not worth a long wait: few attempts, then the shipped table

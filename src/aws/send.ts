@@ -27,6 +27,7 @@ const IAM_PREFIXES: Record<ServiceKey, string> = {
   sts: 'sts',
   elb: 'elasticloadbalancing',
   acm: 'acm',
+  ecr: 'ecr',
   pricing: 'pricing'
 }
 
@@ -44,6 +45,7 @@ const NAMESPACES: Record<string, ServiceKey> = {
   'com.amazonaws.sts': 'sts',
   'com.amazonaws.elasticloadbalancingv2': 'elb',
   'com.amazonaws.acm': 'acm',
+  'com.amazonaws.ecr': 'ecr',
   'com.amazonaws.pricing': 'pricing'
 }
 
@@ -78,7 +80,7 @@ export function operationOf(command: { schema?: unknown }): { service: ServiceKe
   return { service, operation: schema[2] }
 }
 
-export const isRead = (operation: string): boolean => /^(Describe|Get|List|Filter)/.test(operation)
+export const isRead = (operation: string): boolean => /^(Describe|Get|List|Filter|BatchGet)/.test(operation)
 
 export interface AwsOptions {
   concurrency?: number

@@ -37,6 +37,7 @@ import { targetGroup, type TargetGroupChange } from './target-group.js'
 import { listenerRule, type ListenerRuleChange } from './listener-rule.js'
 import { aliasRecord, type AliasRecordChange } from './alias-record.js'
 import { volume, type VolumeChange } from './volume.js'
+import { ecrRepository, type RepositoryChange } from './ecr-repository.js'
 
 /** Each kind's change type: this row and the one in KINDS are all the engine needs to know of a kind. */
 export interface KindChanges {
@@ -55,6 +56,7 @@ export interface KindChanges {
   'event-source-mapping': MappingChange
   'lambda-permission': PermissionChange
   'container-log-group': ContainerLogGroupChange
+  'ecr-repository': RepositoryChange
   'instance-role': InstanceRoleChange
   'instance-profile': InstanceProfileChange
   'service-config': ConfigChange
@@ -90,6 +92,7 @@ export const KINDS: { readonly [K in ResourceKind]: KindOps<K> } = {
   'event-source-mapping': eventSourceMapping,
   'lambda-permission': lambdaPermission,
   'container-log-group': containerLogGroup,
+  'ecr-repository': ecrRepository,
   'instance-role': instanceRole,
   'instance-profile': instanceProfile,
   'service-config': serviceConfig,

@@ -83,6 +83,8 @@ export interface KindOutputs {
   'load-balancer': LoadBalancerRef
   listener: ListenerRef
   'target-group': TargetGroupRef
+  /** The repository's URI. */
+  'ecr-repository': string
 }
 export type KindOutput<K extends ResourceKind> = K extends keyof KindOutputs ? KindOutputs[K] : void
 
@@ -136,6 +138,8 @@ export interface ReadContext {
   destroy?: boolean
   /** The stack's volumes are read when a service mounts one (and to verify, and for destroy). */
   volumes?: boolean
+  /** The project's image repositories are read when the compose file builds an image. */
+  images?: boolean
   /** One read shared by several kinds (the function's environment names the zone). */
   once<T>(key: string, read: () => Promise<T>): Promise<T>
 }

@@ -62,6 +62,8 @@ export interface CurrentLaunchTemplate {
   rolePolicy?: string
   /** Tag hyperform:metadata-tags: its default version serves the instance's tags in the instance metadata. */
   metadataTags?: boolean
+  /** Tag hyperform:build: the parts' hashes of the image it runs, when the action built it. */
+  build?: string
 }
 
 export type LaunchTemplateChange =
@@ -168,7 +170,8 @@ function toLaunchTemplate(t: LaunchTemplate): CurrentLaunchTemplate {
     instanceType: tags[TAGS.instanceType],
     ...(configurationOf(tags[TAGS.configuration]) ? { configuration: configurationOf(tags[TAGS.configuration]) } : {}),
     ...(tags[TAGS.rolePolicy] ? { rolePolicy: tags[TAGS.rolePolicy] } : {}),
-    ...(tags[METADATA_TAGS_TAG] === 'enabled' ? { metadataTags: true } : {})
+    ...(tags[METADATA_TAGS_TAG] === 'enabled' ? { metadataTags: true } : {}),
+    ...(tags[TAGS.build] ? { build: tags[TAGS.build] } : {})
   }
 }
 
