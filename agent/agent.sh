@@ -577,7 +577,10 @@ take() {
 # find in their data directory.
 mount_volumes() {
   local i d s
+  ((${#VOL_NAMES[@]})) || return 0
   LETTERS=fghijklmnop SLOT='' VOL_IDS=()
+  # its own zone (the configuration's, unless the groups launched it elsewhere): volumes attach only there
+  VOL_ZONE=$(imds_get meta-data/placement/availability-zone) || fail_launch 12 "cannot read the instance's zone"
   for i in "${!VOL_NAMES[@]}"; do
     take "$i"
     d=$VOLUMES/${VOL_NAMES[i]} s=0
