@@ -346,6 +346,19 @@ test("without a free volume of its own it abandons after its wait with the real 
     await expect(
       own.send(new AttachVolumeCommand({ VolumeId: foreign, InstanceId: instance, Device: '/dev/sdf' }))
     ).rejects.toMatchObject({ name: 'UnauthorizedOperation' })
+    // nor its own service's volume to an instance that is not its service's (the instance's tags count too)
+    const mine = await volume('search', 0)
+    const stranger = await ec2.send(
+      new RunInstancesCommand({ MinCount: 1, MaxCount: 1, SubnetId: subnet, ImageId: 'ami-0a2023a1b2c3d4e5f' })
+    )
+    const strangerId = stranger.Instances?.[0]?.InstanceId ?? ''
+    await eventually(async () =>
+      ec2World(emu.cloud).instances.get(strangerId)?.state === 'running' ? true : undefined
+    )
+    await expect(
+      own.send(new AttachVolumeCommand({ VolumeId: mine, InstanceId: strangerId, Device: '/dev/sdf' }))
+    ).rejects.toMatchObject({ name: 'UnauthorizedOperation' })
+    expect((await control.volume(mine)).attachment).toBeUndefined()
   } finally {
     own.destroy()
   }

@@ -2,9 +2,14 @@
 # hyperform-agent: runs this instance's one container from its service configuration, an SSM
 # SecureString (the AgentConfig JSON of src/agent/config.ts) read with the instance role.
 #
-#   hyperform-agent start   read the configuration, resolve references, log in, pull, docker run,
+#   hyperform-agent start   read the configuration, resolve references, log in, pull, the volumes, docker run,
 #                           then the launch gate, then (in the background) the health watch
-#   hyperform-agent stop    end the watch, docker stop --time <grace> <service>
+#   hyperform-agent stop    end the watch, docker stop --time <grace> <service>, unmount the volumes
+#
+# Before docker run (the launch hook's heartbeats running), with `volumes` in the configuration: the
+# service's EBS volumes of one replica slot are attached, given a file system when blank, mounted
+# under $VOLUMES and bound into the container; with `files`, the repository files are written under
+# $FILES and bound read-only (see "Volumes" below).
 #
 # The launch gate (when the configuration has `lifecycle`): the agent finds its Auto Scaling group
 # (its instance metadata tag aws:autoscaling:groupName; without one, describe-auto-scaling-instances
