@@ -20,9 +20,11 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  truncateSync,
   writeFileSync
 } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { gzipSync } from 'node:zlib'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CloudWatchLogsClient, CreateLogGroupCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
@@ -32,7 +34,14 @@ import {
   CreateAutoScalingGroupCommand,
   DescribeAutoScalingInstancesCommand
 } from '@aws-sdk/client-auto-scaling'
-import { CreateLaunchTemplateCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2'
+import {
+  AttachVolumeCommand,
+  CreateLaunchTemplateCommand,
+  CreateVolumeCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand
+} from '@aws-sdk/client-ec2'
 import {
   AddRoleToInstanceProfileCommand,
   CreateInstanceProfileCommand,
@@ -48,8 +57,18 @@ import { authorizeImagePull } from '../emulator/services/ecr/index.js'
 import { ec2World } from '../emulator/services/ec2/model.js'
 import { eventually, sdkConfig } from '../emulator/testing.js'
 import type { CallRecord } from '../emulator/types.js'
-import type { AgentConfig } from '../src/agent/config.js'
-import { asgName, configParameterName, containerLogGroupName, instanceRoleName, LAUNCH_HOOK } from '../src/names.js'
+import { instanceCredentials } from '../emulator/agent/instance-role.js'
+import { instanceGrants } from '../src/agent/build.js'
+import type { AgentConfig, AgentFile, AgentVolume } from '../src/agent/config.js'
+import {
+  asgName,
+  configParameterName,
+  containerLogGroupName,
+  instanceRoleName,
+  LAUNCH_HOOK,
+  TAGS
+} from '../src/names.js'
+import { instancePolicy as renderInstancePolicy } from '../src/resources/instance-role.js'
 import { buildUserData } from '../src/userdata.js'
 // @ts-expect-error: a plain .mjs script without type declarations
 import { installedAgent } from '../scripts/agent-script.mjs'
@@ -315,10 +334,12 @@ function autoscaling(run: AgentRun, heartbeats = false): string[][] {
 }
 
 /** What the agent wrote to its stream `web/<instance-id>`. */
-async function streamLines(instance: string): Promise<string[]> {
+async function streamLines(instance: string, prefix = 'web'): Promise<string[]> {
   const logs = new CloudWatchLogsClient(sdkConfig(emu))
   try {
-    const out = await logs.send(new GetLogEventsCommand({ logGroupName: LOG_GROUP, logStreamName: `web/${instance}` }))
+    const out = await logs.send(
+      new GetLogEventsCommand({ logGroupName: LOG_GROUP, logStreamName: `${prefix}/${instance}` })
+    )
     return (out.events ?? []).map((e) => e.message ?? '')
   } catch {
     return []
@@ -379,6 +400,12 @@ async function agent(
     HYPERFORM_WATCH_INTERVAL: '0.05',
     HYPERFORM_WATCH_ROUNDS: '0',
     HYPERFORM_SPOT_POLL: '0.05',
+    // volumes and files under the instance's directory; mount and umount recorded (they need root and a block device)
+    HYPERFORM_VOLUMES: path.join(dir, 'volumes'),
+    HYPERFORM_FILES: path.join(dir, 'files'),
+    HYPERFORM_DEVICES: path.join(work, 'dev'),
+    HYPERFORM_MOUNT: mountStandIn(dir, 'mount'),
+    HYPERFORM_UMOUNT: mountStandIn(dir, 'umount'),
     ...options.env
   }
   await control.resetCalls()
@@ -402,6 +429,14 @@ async function agent(
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   return { code, stdout, stderr, docker: docker.calls(), aws: awsCalls(dir), calls: await control.calls(), run }
+}
+
+/** A `mount` or `umount` that records its arguments, one line per call, in <dir>/mounts. */
+function mountStandIn(dir: string, name: string): string {
+  const file = path.join(dir, 'bin', name)
+  mkdirSync(path.dirname(file), { recursive: true })
+  writeFileSync(file, `#!/bin/bash\nprintf '%s\\n' "${name} $*" >>'${path.join(dir, 'mounts')}'\n`, { mode: 0o755 })
+  return file
 }
 
 const ops = (calls: CallRecord[]) =>
@@ -1026,4 +1061,338 @@ describe('the launch gate and the watch', () => {
     const all = (await streamLines(instanceId)).join('\n')
     for (const value of Object.values(VALUES)) expect(all).not.toContain(value.trim())
   })
+})
+
+describe('the instance agent script: named volumes and repository files', () => {
+  const IMAGE = 'postgres:16'
+  const healthy: InspectState = { State: { Status: 'running', Running: true }, RestartCount: 0 }
+  let zone: string
+
+  beforeAll(() => {
+    zone = ec2World(emu.cloud).instances.get(instanceId)?.availabilityZone ?? ''
+  })
+
+  /** What `mount` and `umount` were asked on the instance whose agent ran in `dir`. */
+  const mounts = (dir: string): string[] =>
+    existsSync(path.join(dir, 'mounts')) ? readFileSync(path.join(dir, 'mounts'), 'utf8').trim().split('\n') : []
+  /** The block device the agent finds for a volume (Nitro's name), a regular file here. */
+  const device = (volumeId: string): string =>
+    path.join(work, 'dev', 'disk', 'by-id', `nvme-Amazon_Elastic_Block_Store_${volumeId.replace('-', '')}`)
+  const blkid = (file: string, tag: string): string =>
+    spawnSync('blkid', ['-p', '-s', tag, '-o', 'value', file], { encoding: 'utf8' }).stdout.trim()
+  const attachedTo = async (volumeId: string): Promise<string | undefined> =>
+    (await control.volume(volumeId)).attachment?.instanceId
+
+  /** An EBS volume as the action makes it, with a blank 16 MiB device file; its id once available. */
+  async function volume(tags: { service: string; name: string; slot: number; zone?: string }): Promise<string> {
+    const ec2 = new EC2Client(sdkConfig(emu))
+    try {
+      const out = await ec2.send(
+        new CreateVolumeCommand({
+          AvailabilityZone: tags.zone ?? zone,
+          Size: 1,
+          Encrypted: true,
+          TagSpecifications: [
+            {
+              ResourceType: 'volume',
+              Tags: [
+                { Key: TAGS.project, Value: 'prj' },
+                { Key: TAGS.stack, Value: 'st' },
+                { Key: TAGS.service, Value: tags.service },
+                { Key: TAGS.volume, Value: tags.name },
+                { Key: TAGS.slot, Value: String(tags.slot) },
+                { Key: 'Name', Value: `prj-st-${tags.service}-${tags.name}-${tags.slot}` }
+              ]
+            }
+          ]
+        })
+      )
+      const id = out.VolumeId ?? ''
+      mkdirSync(path.dirname(device(id)), { recursive: true })
+      writeFileSync(device(id), '')
+      truncateSync(device(id), 16 * 1024 * 1024)
+      await eventually(async () => ((await control.volume(id)).state === 'available' ? true : undefined), 60_000)
+      return id
+    } finally {
+      ec2.destroy()
+    }
+  }
+
+  /**
+   * A service mounting `mounts`: its configuration (version 1 of its parameter), its instance role with
+   * the policy the action renders for it, and its instance profile.
+   */
+  async function volumeService(
+    service: string,
+    mounted: AgentVolume[],
+    files?: AgentFile[]
+  ): Promise<{ config: string; role: string }> {
+    const parameter = configParameterName(SCOPE, service)
+    const config: AgentConfig = {
+      version: 1,
+      service,
+      image: IMAGE,
+      ports: [],
+      dns: '172.28.0.2',
+      dnsSearch: [],
+      environment: {},
+      environmentFrom: {},
+      secrets: [],
+      restart: 'always',
+      stopSignal: 'SIGTERM',
+      stopGracePeriod: 5,
+      logging: { driver: 'none' },
+      awsCredentials: false,
+      lifecycle: { hook: LAUNCH_HOOK, settleSeconds: 1 },
+      agentLog: { group: LOG_GROUP, region: REGION, streamPrefix: service },
+      volumes: { project: 'prj', stack: 'st', zone, mounts: mounted },
+      ...(files ? { files } : {})
+    }
+    const admin = sdkConfig(emu)
+    const ssm = new SSMClient(admin)
+    const iam = new IAMClient(admin)
+    const role = instanceRoleName(SCOPE, service)
+    try {
+      await ssm.send(new PutParameterCommand({ Name: parameter, Value: JSON.stringify(config), Type: 'SecureString' }))
+      const trust = {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]
+      }
+      await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: JSON.stringify(trust) }))
+      const grants = instanceGrants(config, { region: REGION, configParameter: parameter, groups: [GROUP] })
+      await grant(role, JSON.parse(renderInstancePolicy(grants, { accountId: account, partition: 'aws' })) as object)
+      await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: role }))
+      await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: role, RoleName: role }))
+    } finally {
+      ssm.destroy()
+      iam.destroy()
+    }
+    return { config: `${parameter}:1`, role }
+  }
+
+  /** An instance of `service`, tagged as its groups tag theirs. */
+  async function instanceOf(service: string, role: string): Promise<string> {
+    const ec2 = new EC2Client(sdkConfig(emu))
+    try {
+      const out = await ec2.send(
+        new RunInstancesCommand({
+          MinCount: 1,
+          MaxCount: 1,
+          ImageId: 'ami-0a2023a1b2c3d4e5f',
+          IamInstanceProfile: { Name: role },
+          TagSpecifications: [
+            {
+              ResourceType: 'instance',
+              Tags: [
+                { Key: TAGS.project, Value: 'prj' },
+                { Key: TAGS.stack, Value: 'st' },
+                { Key: TAGS.service, Value: service }
+              ]
+            }
+          ],
+          UserData: buildUserData({ region: REGION, config: { name: configParameterName(SCOPE, service), version: 1 } })
+        })
+      )
+      const id = out.Instances?.[0]?.InstanceId ?? ''
+      await eventually(async () => (ec2World(emu.cloud).instances.get(id)?.state === 'running' ? true : undefined))
+      return id
+    } finally {
+      ec2.destroy()
+    }
+  }
+
+  async function terminate(id: string): Promise<void> {
+    const ec2 = new EC2Client(sdkConfig(emu))
+    try {
+      await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))
+    } finally {
+      ec2.destroy()
+    }
+  }
+
+  const attaches = (run: AgentRun): string[][] => run.aws.filter((argv) => argv.includes('attach-volume'))
+
+  test('claims the free volume of the lowest slot of its service in its zone, formats it only when blank, mounts it and binds it into the container; a restart keeps it; stop unmounts it', async () => {
+    const { config, role } = await volumeService('db', [
+      { name: 'data', target: '/var/lib/postgresql/data', readOnly: false }
+    ])
+    // decoys, free: another service's volume in the zone, one of db's in another zone
+    const other = await volume({ service: 'cache', name: 'data', slot: 0 })
+    const elsewhere = await volume({
+      service: 'db',
+      name: 'data',
+      slot: 0,
+      zone: zone === `${REGION}b` ? `${REGION}a` : `${REGION}b`
+    })
+    const slot1 = await volume({ service: 'db', name: 'data', slot: 1 })
+    const slot0 = await volume({ service: 'db', name: 'data', slot: 0 })
+    const instance = await instanceOf('db', role)
+    const first = await agent('start', { config, instance, images: [{ image: IMAGE, states: [healthy] }] })
+    expect(first.stderr).toContain('container db started')
+    expect(first.code).toBe(0)
+    expect(await attachedTo(slot0)).toBe(instance)
+    for (const id of [slot1, other, elsewhere]) expect(await attachedTo(id)).toBeUndefined()
+    expect(attaches(first).map((argv) => argv.slice(argv.indexOf('attach-volume') + 1))).toEqual([
+      ['--region', REGION, '--volume-id', slot0, '--instance-id', instance, '--device', '/dev/sdf']
+    ])
+    // a blank volume: an ext4 file system labelled with the volume's name
+    expect(blkid(device(slot0), 'TYPE')).toBe('ext4')
+    expect(blkid(device(slot0), 'LABEL')).toBe('data')
+    const uuid = blkid(device(slot0), 'UUID')
+    const dir = path.dirname(first.run)
+    const mountPoint = path.join(dir, 'volumes', 'data')
+    expect(mounts(dir)).toEqual([`mount ${device(slot0)} ${mountPoint}`])
+    const run = first.docker.find((c) => c.command === 'run')
+    const bind = run?.run?.options.filter(([o]) => o === '-v')
+    expect(bind).toEqual([['-v', `${mountPoint}/data:/var/lib/postgresql/data`]])
+    expect(await streamLines(instance, 'db')).toEqual(['hyperform-agent: healthy'])
+
+    // the agent started again on the instance (its unit restarted): the same volume, no new file system
+    const again = await agent('start', { config, instance, dir, images: [{ image: IMAGE, states: [healthy] }] })
+    expect(again.code).toBe(0)
+    // (the instance's directory keeps every call: the first start's too)
+    expect(attaches(again)).toEqual(attaches(first))
+    expect(blkid(device(slot0), 'UUID')).toBe(uuid)
+    expect(
+      again.docker
+        .filter((c) => c.command === 'run')
+        .at(-1)
+        ?.run?.options.filter(([o]) => o === '-v')
+    ).toEqual(bind)
+
+    const stopped = await agent('stop', { config, instance, dir })
+    expect(stopped.code).toBe(0)
+    expect(stopped.docker.at(-1)?.command).toBe('stop')
+    expect(mounts(dir).at(-1)).toBe(`umount ${mountPoint}`)
+    // no DetachVolume: the instance's termination releases the volume
+    expect(await attachedTo(slot0)).toBe(instance)
+    expect(stopped.aws.some((argv) => argv.includes('detach-volume'))).toBe(false)
+  }, 240_000)
+
+  test('a service mounting two volumes claims a slot with the first (by name) and takes the same slot of the other', async () => {
+    const { config, role } = await volumeService('wiki', [
+      { name: 'a-data', target: '/data', readOnly: false },
+      { name: 'b-logs', target: '/logs', readOnly: true }
+    ])
+    const logs0 = await volume({ service: 'wiki', name: 'b-logs', slot: 0 })
+    const logs1 = await volume({ service: 'wiki', name: 'b-logs', slot: 1 })
+    const data1 = await volume({ service: 'wiki', name: 'a-data', slot: 1 })
+    const instance = await instanceOf('wiki', role)
+    const run = await agent('start', { config, instance, images: [{ image: IMAGE, states: [healthy] }] })
+    expect(run.code).toBe(0)
+    expect(await attachedTo(data1)).toBe(instance)
+    expect(await attachedTo(logs1)).toBe(instance)
+    expect(await attachedTo(logs0)).toBeUndefined()
+    expect((await control.volume(logs1)).attachment?.device).toBe('/dev/sdg')
+    const dir = path.dirname(run.run)
+    expect(run.docker.find((c) => c.command === 'run')?.run?.options.filter(([o]) => o === '-v')).toEqual([
+      ['-v', `${dir}/volumes/a-data/data:/data`],
+      ['-v', `${dir}/volumes/b-logs/data:/logs:ro`]
+    ])
+  }, 240_000)
+
+  test('two agents starting at once on two instances take two different volumes', async () => {
+    const { config, role } = await volumeService('queue', [{ name: 'data', target: '/data', readOnly: false }])
+    const volumes = [await volume({ service: 'queue', name: 'data', slot: 0 })]
+    volumes.push(await volume({ service: 'queue', name: 'data', slot: 1 }))
+    const instances = [await instanceOf('queue', role), await instanceOf('queue', role)]
+    const runs = await Promise.all(
+      instances.map((instance) => agent('start', { config, instance, images: [{ image: IMAGE, states: [healthy] }] }))
+    )
+    for (const run of runs) expect(run.code).toBe(0)
+    const owners = await Promise.all(volumes.map(attachedTo))
+    expect([...owners].sort()).toEqual([...instances].sort())
+  }, 240_000)
+
+  test('a volume still attached to another instance is waited for, never taken from it, and claimed once that instance is terminated', async () => {
+    const { config, role } = await volumeService('store', [{ name: 'data', target: '/data', readOnly: false }])
+    const only = await volume({ service: 'store', name: 'data', slot: 0 })
+    const holder = await instanceOf('store', role)
+    expect(
+      (await agent('start', { config, instance: holder, images: [{ image: IMAGE, states: [healthy] }] })).code
+    ).toBe(0)
+    const uuid = blkid(device(only), 'UUID')
+    const waiter = await instanceOf('store', role)
+    const dir = mkdtempSync(path.join(work, 'instance-'))
+    const waiting = agent('start', {
+      config,
+      instance: waiter,
+      dir,
+      images: [{ image: IMAGE, states: [healthy] }],
+      env: { HYPERFORM_POLL: '0.2', HYPERFORM_VOLUME_WAIT: '600' }
+    })
+    // the waiter has looked more than once and found the volume in use
+    await eventually(
+      async () => (awsCalls(dir).filter((argv) => argv.includes('describe-volumes')).length >= 3 ? true : undefined),
+      60_000
+    )
+    expect(await attachedTo(only)).toBe(holder)
+    await terminate(holder)
+    const run = await waiting
+    expect(run.code).toBe(0)
+    expect(await attachedTo(only)).toBe(waiter)
+    // the data survived: the file system of the first instance, not a new one
+    expect(blkid(device(only), 'UUID')).toBe(uuid)
+    expect(run.aws.some((argv) => argv.includes('detach-volume'))).toBe(false)
+  }, 240_000)
+
+  test("no volume of another service is attached: without a free one of its own it abandons the launch after its wait, and its role may not attach the other's", async () => {
+    const { config, role } = await volumeService('search', [{ name: 'data', target: '/data', readOnly: false }])
+    const foreign = await volume({ service: 'other', name: 'data', slot: 0 })
+    const instance = await instanceOf('search', role)
+    const run = await agent('start', {
+      config,
+      instance,
+      images: [{ image: IMAGE, states: [healthy] }],
+      env: { HYPERFORM_POLL: '0.2', HYPERFORM_VOLUME_WAIT: '2' }
+    })
+    expect(run.code).toBe(12)
+    expect(await attachedTo(foreign)).toBeUndefined()
+    expect(attaches(run)).toEqual([])
+    expect(run.docker.some((c) => c.command === 'run')).toBe(false)
+    expect(await streamLines(instance, 'search')).toEqual([
+      `hyperform-agent: abandon: no free volume data of search in ${zone} after 2s`
+    ])
+    expect(autoscaling(run).at(-1)).toEqual([
+      'complete-lifecycle-action',
+      ...['--lifecycle-hook-name', LAUNCH_HOOK, '--auto-scaling-group-name', GROUP],
+      ...['--lifecycle-action-result', 'ABANDON', '--instance-id', instance]
+    ])
+    // the instance role itself: AttachVolume of the other service's volume is refused
+    const record = ec2World(emu.cloud).instances.get(instance)
+    const credentials = record && instanceCredentials(emu.cloud, record)
+    expect(credentials).toBeDefined()
+    const ec2 = new EC2Client({ ...sdkConfig(emu), credentials: credentials! })
+    try {
+      await expect(
+        ec2.send(new AttachVolumeCommand({ VolumeId: foreign, InstanceId: instance, Device: '/dev/sdf' }))
+      ).rejects.toMatchObject({ name: 'UnauthorizedOperation' })
+    } finally {
+      ec2.destroy()
+    }
+    expect(await attachedTo(foreign)).toBeUndefined()
+  }, 240_000)
+
+  test('repository files are written under a root-only directory with their mode and bound read-only', async () => {
+    const files: AgentFile[] = [
+      { target: '/etc/app/app.conf', mode: '0440', content: gzipSync('listen 8080;\n').toString('base64') },
+      { target: '/etc/motd', mode: '0444', content: gzipSync('héllo 🚀\n').toString('base64') }
+    ]
+    const { config, role } = await volumeService('files', [{ name: 'data', target: '/data', readOnly: false }], files)
+    await volume({ service: 'files', name: 'data', slot: 0 })
+    const instance = await instanceOf('files', role)
+    const run = await agent('start', { config, instance, images: [{ image: IMAGE, states: [healthy] }] })
+    expect(run.code).toBe(0)
+    const dir = path.join(path.dirname(run.run), 'files')
+    expect(statSync(dir).mode & 0o777).toBe(0o700)
+    expect(readFileSync(path.join(dir, '0'), 'utf8')).toBe('listen 8080;\n')
+    expect(statSync(path.join(dir, '0')).mode & 0o777).toBe(0o440)
+    expect(readFileSync(path.join(dir, '1'), 'utf8')).toBe('héllo 🚀\n')
+    expect(statSync(path.join(dir, '1')).mode & 0o777).toBe(0o444)
+    const binds = run.docker.find((c) => c.command === 'run')?.run?.options.filter(([o]) => o === '-v')
+    expect(binds?.slice(0, 2)).toEqual([
+      ['-v', `${dir}/0:/etc/app/app.conf:ro`],
+      ['-v', `${dir}/1:/etc/motd:ro`]
+    ])
+  }, 240_000)
 })

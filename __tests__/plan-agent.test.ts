@@ -2,6 +2,8 @@
  * The per-service kinds of the instance agent in the plan: instance role, instance profile and
  * configuration, verified against AWS or known from the launch template's tags.
  */
+import { gzipSync } from 'node:zlib'
+import { agentConfig, instanceGrants } from '../src/agent/build.js'
 import { instancePolicy } from '../src/resources/instance-role.js'
 import { asgName, LAUNCH_HOOK } from '../src/names.js'
 import { diff } from '../src/plan.js'
@@ -225,5 +227,72 @@ describe('the instance agent kinds in the plan', () => {
     expect(big(100).services[0]?.config.tier).toBe('Standard')
     expect(big(5000).services[0]?.config.tier).toBe('Advanced')
     expect(() => big(9000)).toThrow(/service "web": its configuration .* is \d+ bytes; an SSM parameter holds 8192/)
+  })
+
+  test("named volumes: the configuration names the mounts (sorted) and the zone, the role may find volumes and attach only its own service's", () => {
+    const content = gzipSync('worker_processes 1;\n').toString('base64')
+    const service = svc('db', {
+      volumes: [
+        { name: 'logs', target: '/var/log/db', readOnly: false },
+        { name: 'data', target: '/var/lib/db', readOnly: true }
+      ],
+      files: [
+        {
+          target: '/etc/db.conf',
+          mode: '0444',
+          content,
+          source: 'db.conf',
+          location: { file: 'compose.yaml', line: 3, column: 1 }
+        }
+      ]
+    })
+    const ctx = { region: 'us-east-1', dns: { resolver: '10.0.0.2', search: [] }, logGroup: '/hyperform/p/s' }
+    expect(() => agentConfig(service, ctx)).toThrow(/service "db" mounts named volumes, but no availability zone/)
+    const config = agentConfig(service, { ...ctx, volumes: { project: 'p', stack: 's', zone: 'us-east-1b' } })
+    expect(config.volumes).toEqual({
+      project: 'p',
+      stack: 's',
+      zone: 'us-east-1b',
+      mounts: [
+        { name: 'data', target: '/var/lib/db', readOnly: true },
+        { name: 'logs', target: '/var/log/db', readOnly: false }
+      ]
+    })
+    expect(config.files).toEqual([{ target: '/etc/db.conf', mode: '0444', content }])
+    const grants = instanceGrants(config, {
+      region: 'us-east-1',
+      configParameter: '/hyperform/p/s/db/config',
+      groups: []
+    })
+    expect(grants.volumes).toEqual({ project: 'p', stack: 's', service: 'db' })
+    const policy = JSON.parse(instancePolicy(grants, { accountId: ACCOUNT, partition: 'aws' })) as {
+      Statement: Array<{ Sid: string }>
+    }
+    const bySid = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s]))
+    expect(bySid.FindOwnVolumes).toEqual({
+      Sid: 'FindOwnVolumes',
+      Effect: 'Allow',
+      Action: 'ec2:DescribeVolumes',
+      Resource: '*'
+    })
+    expect(bySid.AttachOwnVolumes).toEqual({
+      Sid: 'AttachOwnVolumes',
+      Effect: 'Allow',
+      Action: 'ec2:AttachVolume',
+      Resource: [`arn:aws:ec2:us-east-1:${ACCOUNT}:instance/*`, `arn:aws:ec2:us-east-1:${ACCOUNT}:volume/*`],
+      Condition: {
+        StringEquals: {
+          'aws:ResourceTag/hyperform:project': 'p',
+          'aws:ResourceTag/hyperform:stack': 's',
+          'aws:ResourceTag/hyperform:service': 'db'
+        }
+      }
+    })
+    // a service without volumes: no EC2 permission at all
+    const plain = agentConfig(svc('web'), ctx)
+    expect(plain.volumes).toBeUndefined()
+    expect(plain.files).toBeUndefined()
+    const plainGrants = instanceGrants(plain, { region: 'us-east-1', configParameter: '/c', groups: [] })
+    expect(instancePolicy(plainGrants, { accountId: ACCOUNT, partition: 'aws' })).not.toContain('ec2:')
   })
 })

@@ -2,9 +2,14 @@
 # hyperform-agent: runs this instance's one container from its service configuration, an SSM
 # SecureString (the AgentConfig JSON of src/agent/config.ts) read with the instance role.
 #
-#   hyperform-agent start   read the configuration, resolve references, log in, pull, docker run,
+#   hyperform-agent start   read the configuration, resolve references, log in, pull, the volumes, docker run,
 #                           then the launch gate, then (in the background) the health watch
-#   hyperform-agent stop    end the watch, docker stop --time <grace> <service>
+#   hyperform-agent stop    end the watch, docker stop --time <grace> <service>, unmount the volumes
+#
+# Before docker run (the launch hook's heartbeats running), with `volumes` in the configuration: the
+# service's EBS volumes of one replica slot are attached, given a file system when blank, mounted
+# under $VOLUMES and bound into the container; with `files`, the repository files are written under
+# $FILES and bound read-only (see "Volumes" below).
 #
 # The launch gate (when the configuration has `lifecycle`): the agent finds its Auto Scaling group
 # (its instance metadata tag aws:autoscaling:groupName; without one, describe-auto-scaling-instances
@@ -54,11 +59,15 @@
 # default 10), HYPERFORM_WATCH_ROUNDS (the watch ends after that many looks; 0: no watch),
 # HYPERFORM_SPOT_POLL (seconds between the watch's looks at the spot signals, default 5; 0: none) and
 # HYPERFORM_HEALTH_MARGIN (seconds the gate waits for a health status beyond docker's own bound,
-# default 30).
+# default 30), HYPERFORM_VOLUME_WAIT (seconds to wait for a free volume, default 900; HYPERFORM_POLL
+# between looks), HYPERFORM_VOLUMES and HYPERFORM_FILES (where volumes are mounted and files written),
+# HYPERFORM_DEVICES (where block devices appear, default /dev), HYPERFORM_MOUNT and HYPERFORM_UMOUNT
+# (the mount and umount commands).
 #
 # Exit codes: 2 usage or agent.env, 3 instance metadata, 4 configuration unreadable, 5 configuration
 # invalid, 6 a reference unresolved, 7 registry login, 8 image pull, 9 secret files, 10 docker run,
-# 11 the container not healthy at launch (the hook was abandoned).
+# 11 the container not healthy at launch (the hook was abandoned), 12 the volumes not attached or
+# mounted (the hook was abandoned).
 set -euo pipefail
 umask 077
 
@@ -74,6 +83,12 @@ WATCH_INTERVAL=${HYPERFORM_WATCH_INTERVAL:-10}
 WATCH_ROUNDS=${HYPERFORM_WATCH_ROUNDS:--1}
 SPOT_POLL=${HYPERFORM_SPOT_POLL:-5}
 HEALTH_MARGIN=${HYPERFORM_HEALTH_MARGIN:-30}
+VOLUME_WAIT=${HYPERFORM_VOLUME_WAIT:-900}
+VOLUMES=${HYPERFORM_VOLUMES:-/var/lib/hyperform/volumes}
+FILES=${HYPERFORM_FILES:-/var/lib/hyperform/files}
+DEVICES=${HYPERFORM_DEVICES:-/dev}
+MOUNT=${HYPERFORM_MOUNT:-mount}
+UMOUNT=${HYPERFORM_UMOUNT:-umount}
 # More restarts than this while starting (or within 5 minutes, watched) is a crash loop.
 MAX_RESTARTS=3
 # Explicit daemon socket and client config: neither DOCKER_HOST nor DOCKER_CONFIG nor HOME steers docker.
@@ -353,6 +368,23 @@ if agent_log is not None:
     emit("A", text(agent_log.get("group"), "agentLog.group", r"[A-Za-z0-9_./#-]+"),
          text(agent_log.get("region"), "agentLog.region", r"[a-z0-9-]+"),
          text(agent_log.get("streamPrefix"), "agentLog.streamPrefix", r"[^:*\n]+"))
+# docker -v is colon-separated: no colon in a target
+TARGET = r"/[^:,\n]*"
+volumes = c.get("volumes")
+if volumes is not None:
+    mounts = volumes.get("mounts") if isinstance(volumes, dict) else None
+    # one device name each, /dev/sdf to /dev/sdp
+    if not isinstance(mounts, list) or not 0 < len(mounts) < 12 or not all(isinstance(m, dict) for m in mounts):
+        fail("volumes is not an object with 1 to 11 mounts")
+    emit("V", *(text(volumes.get(k), "volumes." + k, NAME) for k in ("project", "stack", "zone")))
+    for m in mounts:
+        emit("M", text(m.get("name"), "volume name", NAME), text(m.get("target"), "volume target", TARGET),
+             ":ro" if m.get("readOnly") is True else "")
+files = c.get("files", [])
+if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
+    fail("files is not a list of objects")
+for f in files:
+    emit("W", *(text(f.get(k), "file " + k, p) for k, p in (("target", TARGET), ("mode", r"0?[0-7]{3}"), ("content", r"[A-Za-z0-9+/=]*"))))
 emit("END")
 sys.stdout.write("".join(field + "\0" for field in out))
 PY
@@ -377,6 +409,7 @@ parse_config() {
   SEARCH=() PORTS=() ENV_KEYS=() ENV_VALUES=() FROM_KEYS=() FROM_KINDS=() FROM_REFS=() FROM_REGIONS=()
   SECRET_NAMES=() SECRET_TARGETS=() SECRET_MODES=() SECRET_UIDS=() SECRET_GIDS=() SECRET_KINDS=()
   SECRET_REFS=() SECRET_REGIONS=() LOG_OPTIONS=() HEALTH=() REST=()
+  VOL_PROJECT='' VOL_STACK='' VOL_ZONE='' VOL_NAMES=() VOL_TARGETS=() VOL_RO=() FILE_TARGETS=() FILE_MODES=() FILE_DATA=()
   local tag a b c d e f g h ended=0
   # Empty IFS: read keeps leading and trailing blanks and newlines of every value.
   local IFS=
@@ -409,6 +442,9 @@ parse_config() {
       C) read -r -d '' a && REST+=("$a") ;;
       K) read -r -d '' HOOK && read -r -d '' SETTLE ;;
       A) read -r -d '' AGENT_LOG_GROUP && read -r -d '' AGENT_LOG_REGION && read -r -d '' AGENT_LOG_PREFIX ;;
+      V) read -r -d '' VOL_PROJECT && read -r -d '' VOL_STACK && read -r -d '' VOL_ZONE ;;
+      M) read -r -d '' a && read -r -d '' b && read -r -d '' c && VOL_NAMES+=("$a") VOL_TARGETS+=("$b") VOL_RO+=("$c") ;;
+      W) read -r -d '' a && read -r -d '' b && read -r -d '' c && FILE_TARGETS+=("$a") FILE_MODES+=("$b") FILE_DATA+=("$c") ;;
       END) ended=1 ;;
       *) die 5 "configuration: unexpected record" ;;
     esac
@@ -478,9 +514,96 @@ write_secrets() {
   done
 }
 
+# Repository files: decoded into a root-only directory (not a secret: on disk), each bound read-only.
+write_files() {
+  local i f
+  rm -rf "$FILES" && install -d -m 0700 "$FILES" || return 1
+  for i in "${!FILE_TARGETS[@]}"; do
+    f=$FILES/$i
+    printf '%s' "${FILE_DATA[i]}" | base64 -d | gunzip >"$f" && chmod "${FILE_MODES[i]}" "$f" || return 1
+    MOUNTS+=(-v "$f:${FILE_TARGETS[i]}:ro")
+  done
+}
+
+# --- Volumes -------------------------------------------------------------------------------------
+# One EBS volume per replica slot and compose volume, in the configuration's zone, tagged with the
+# service's project, stack and name, the compose volume's name and the slot. The instance claims a
+# slot by attaching the first mount's volume of the lowest free slot: AttachVolume is the lock (an
+# instance that lost the race is refused with VolumeInUse or IncorrectState and tries the next).
+# Then the same slot's volume of every other mount. A volume in use by another instance (a dying
+# one) is waited for, never detached: termination releases it. Exit 12 (abandoned) when none
+# comes free within $VOLUME_WAIT s or an attach is refused otherwise.
+
+# vol_rows <name> [slot]: the lines "<slot> <id> <state> <instance> <attachment state>" of the
+# service's volumes of that name in its zone, by slot (None for no attachment).
+vol_rows() {
+  local t=Name=tag:hyperform:
+  aws ec2 describe-volumes --region "$REGION" --filters "Name=availability-zone,Values=$VOL_ZONE" \
+    "${t}project,Values=$VOL_PROJECT" "${t}stack,Values=$VOL_STACK" "${t}service,Values=$SERVICE" \
+    "${t}volume,Values=$1" ${2:+"${t}slot,Values=$2"} --output text --query \
+    "Volumes[].[Tags[?Key=='hyperform:slot']|[0].Value,VolumeId,State,Attachments[0].InstanceId,Attachments[0].State]" |
+    sort -n
+}
+
+# take <mount index>: attaches its volume as /dev/sd<f, g, ...> and waits for the block device (Nitro:
+# the NVMe device named by the volume id; else the device name, or its xvd form); sets DEV. The first
+# mount takes the lowest free slot (sets SLOT), the others SLOT's volume. Once attached (here: also by
+# an earlier run of the agent), only the slot's volume is looked at: DescribeVolumes may lag.
+take() {
+  local n=${VOL_NAMES[$1]} l=${LETTERS:$1:1} end=$((SECONDS + VOLUME_WAIT)) rows mine slot id state owner att d out
+  while :; do
+    rows=$(retry "describing volumes $n" vol_rows "$n" "$SLOT") || fail_launch 12 "cannot describe volumes $n"
+    mine=$(awk -v i="$INSTANCE_ID" '$4 == i' <<<"$rows")
+    if [[ -n $mine ]]; then
+      read -r SLOT id state owner att <<<"$mine"
+      VOL_IDS[$1]=$id
+      for d in "$DEVICES/disk/by-id/nvme-Amazon_Elastic_Block_Store_${id/-/}" "$DEVICES/sd$l" "$DEVICES/xvd$l"; do
+        if [[ $att == attached && -e $d ]]; then DEV=$d && return 0; fi
+      done
+    else
+      while read -r slot id state owner att; do
+        [[ $state == available ]] || continue
+        if out=$(aws ec2 attach-volume --region "$REGION" --volume-id "$id" --instance-id "$INSTANCE_ID" \
+          --device "/dev/sd$l" 2>&1); then
+          SLOT=$slot
+          continue 2
+        fi
+        [[ $out == *VolumeInUse* || $out == *IncorrectState* ]] ||
+          fail_launch 12 "cannot attach volume $id ($n of $SERVICE): $(one_line "$out")"
+      done <<<"$rows"
+    fi
+    ((SECONDS < end)) || fail_launch 12 "no free volume $n of $SERVICE in $VOL_ZONE after ${VOLUME_WAIT}s"
+    sleep "$POLL"
+  done
+}
+
+# A file system only on a blank volume (blkid: 2, nothing found; no other failure licenses mkfs). The
+# container gets the directory data/ of the mount: not lost+found, which initdb and mysqld refuse to
+# find in their data directory.
+mount_volumes() {
+  local i d s
+  ((${#VOL_NAMES[@]})) || return 0
+  LETTERS=fghijklmnop SLOT='' VOL_IDS=()
+  # its own zone (the configuration's, unless the groups launched it elsewhere): volumes attach only there
+  VOL_ZONE=$(imds_get meta-data/placement/availability-zone) || fail_launch 12 "cannot read the instance's zone"
+  for i in "${!VOL_NAMES[@]}"; do
+    take "$i"
+    d=$VOLUMES/${VOL_NAMES[i]} s=0
+    blkid -p "$DEV" >/dev/null || s=$?
+    if ((s == 2)); then mkfs.ext4 -q -L "${VOL_NAMES[i]:0:16}" "$DEV" </dev/null && s=0; fi
+    ((s == 0)) && install -d -m 0700 "$d" && { mountpoint -q "$d" || "$MOUNT" "$DEV" "$d"; } &&
+      install -d -m 0755 "$d/data" || fail_launch 12 "cannot mount volume ${VOL_IDS[i]} ($DEV)"
+    MOUNTS+=(-v "$d/data:${VOL_TARGETS[i]}${VOL_RO[i]}")
+  done
+}
+
 # What `stop` needs, without a configuration read at shutdown: names and a number, no values.
 write_state() {
-  printf 'SERVICE=%s\nGRACE=%s\n' "$SERVICE" "$GRACE" >"$RUN/state.tmp"
+  local i
+  {
+    printf 'SERVICE=%s\nGRACE=%s\n' "$SERVICE" "$GRACE"
+    for i in "${VOL_NAMES[@]}"; do printf 'VOLUME=%s\n' "$i"; done
+  } >"$RUN/state.tmp"
   mv -f "$RUN/state.tmp" "$RUN/state"
 }
 
@@ -860,6 +983,8 @@ start() {
   fi
   docker rm -f "$SERVICE" >/dev/null 2>&1 || true
   write_secrets || fail_launch 9 "cannot write the secret files"
+  write_files || fail_launch 9 "cannot write the repository files"
+  mount_volumes
   write_state
   run_container >/dev/null || fail_launch 10 "docker run failed for service $SERVICE"
   log "container $SERVICE started"
@@ -877,7 +1002,7 @@ start() {
 }
 
 stop() {
-  local line service='' grace='' watcher=''
+  local line service='' grace='' watcher='' volumes=() v status=0
   # The watch first: a container stopped on purpose is not a fault to report.
   if [[ -r $RUN/watch.pid ]]; then
     watcher=$(<"$RUN/watch.pid")
@@ -889,11 +1014,15 @@ stop() {
     case $line in
       SERVICE=*) service=${line#SERVICE=} ;;
       GRACE=*) grace=${line#GRACE=} ;;
+      VOLUME=*) volumes+=("${line#VOLUME=}") ;;
     esac
   done <"$RUN/state"
   [[ -n $service && $grace =~ ^[0-9]+$ ]] || die 2 "$RUN/state is malformed"
   # The stop signal was set at docker run; docker sends SIGKILL after the grace period.
-  docker stop --time "$grace" "$service" >/dev/null
+  docker stop --time "$grace" "$service" >/dev/null || status=$?
+  # No DetachVolume: the instance's termination releases its volumes.
+  for v in "${volumes[@]}"; do "$UMOUNT" "$VOLUMES/$v" || log "cannot unmount $VOLUMES/$v"; done
+  return "$status"
 }
 
 case ${1:-} in

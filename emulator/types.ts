@@ -205,6 +205,13 @@ export interface SimulationSettings {
   /** Agent stand-in: first delay between its tries to get credentials and read the configuration (doubling, 5 tries), ms (default 500). */
   agentRetryDelayMs?: number
   /**
+   * Agent stand-in: how long it waits for a free volume of its service (one still attached to another
+   * instance) before it abandons the launch, ms (default 30000; the real agent: 900 s).
+   */
+  agentVolumeWaitMs?: number
+  /** Agent stand-in: ms between its looks (DescribeVolumes) while it waits for a volume (default 100). */
+  agentVolumePollMs?: number
+  /**
    * Auto Scaling: ms per second of a lifecycle hook's HeartbeatTimeout (and of the health check grace
    * period SetInstanceHealth respects); default 1000 (real time).
    */

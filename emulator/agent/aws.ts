@@ -14,9 +14,11 @@ import {
   PutLogEventsCommand,
   ResourceAlreadyExistsException
 } from '@aws-sdk/client-cloudwatch-logs'
+import { AttachVolumeCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2'
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr'
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { TAGS } from '../../src/names.js'
 import type { SessionCredentials } from './instance-role.js'
 
 export interface AgentAws {
@@ -35,7 +37,32 @@ export interface AgentAws {
   completeLifecycleAction(args: LifecycleCompletion): Promise<void>
   /** SetInstanceHealth Unhealthy, not waiting for the group's health check grace period. */
   reportUnhealthy(instanceId: string, region: string): Promise<void>
+  /** DescribeVolumes of a service's volumes of one compose volume in one zone (of one slot, if given), by slot. */
+  volumes(query: VolumeQuery): Promise<VolumeRow[]>
+  /** AttachVolume. */
+  attachVolume(args: { region: string; volumeId: string; instanceId: string; device: string }): Promise<void>
   destroy(): void
+}
+
+export interface VolumeQuery {
+  region: string
+  project: string
+  stack: string
+  service: string
+  /** The compose volume's name (TAGS.volume). */
+  name: string
+  zone: string
+  slot?: string
+}
+
+export interface VolumeRow {
+  volumeId: string
+  /** TAGS.slot's value. */
+  slot: string
+  state: string
+  /** The attachment's instance and state, when attached (or attaching). */
+  instanceId?: string
+  attachmentState?: string
 }
 
 export interface LifecycleCompletion {
@@ -74,6 +101,7 @@ export function agentAws(endpoint: string, credentials: SessionCredentials): Age
   const ecr = (region: string): ECRClient => client(`ecr ${region}`, () => new ECRClient(config(region)))
   const logs = (region: string): CloudWatchLogsClient =>
     client(`logs ${region}`, () => new CloudWatchLogsClient(config(region)))
+  const ec2 = (region: string): EC2Client => client(`ec2 ${region}`, () => new EC2Client(config(region)))
   const autoScaling = (region: string): AutoScalingClient =>
     client(`autoscaling ${region}`, () => new AutoScalingClient(config(region)))
   return {
@@ -133,6 +161,37 @@ export function agentAws(endpoint: string, credentials: SessionCredentials): Age
           HealthStatus: 'Unhealthy',
           ShouldRespectGracePeriod: false
         })
+      )
+    },
+    async volumes(q) {
+      const tags: [string, string | undefined][] = [
+        [TAGS.project, q.project],
+        [TAGS.stack, q.stack],
+        [TAGS.service, q.service],
+        [TAGS.volume, q.name],
+        [TAGS.slot, q.slot]
+      ]
+      const out = await ec2(q.region).send(
+        new DescribeVolumesCommand({
+          Filters: [
+            { Name: 'availability-zone', Values: [q.zone] },
+            ...tags.flatMap(([key, value]) => (value === undefined ? [] : [{ Name: `tag:${key}`, Values: [value] }]))
+          ]
+        })
+      )
+      return (out.Volumes ?? [])
+        .map((v) => ({
+          volumeId: v.VolumeId ?? '',
+          slot: v.Tags?.find((t) => t.Key === TAGS.slot)?.Value ?? '',
+          state: v.State ?? '',
+          ...(v.Attachments?.[0]?.InstanceId ? { instanceId: v.Attachments[0].InstanceId } : {}),
+          ...(v.Attachments?.[0]?.State ? { attachmentState: v.Attachments[0].State } : {})
+        }))
+        .sort((a, b) => Number(a.slot) - Number(b.slot))
+    },
+    async attachVolume(args) {
+      await ec2(args.region).send(
+        new AttachVolumeCommand({ VolumeId: args.volumeId, InstanceId: args.instanceId, Device: args.device })
       )
     },
     destroy() {

@@ -30,8 +30,9 @@ import {
   type AgentHealthcheck,
   type Reference
 } from '../../src/agent/config.js'
+import { gunzipSync } from 'node:zlib'
 import type { Cloud } from '../types.js'
-import type { InstanceRecord } from '../services/ec2/model.js'
+import { ec2World, type InstanceRecord } from '../services/ec2/model.js'
 import { GROUP_NAME_TAG } from '../services/autoscaling/fleet.js'
 import { authorizeImagePull } from '../services/ecr/index.js'
 import { AGENT_MARK } from '../../src/names.js'
@@ -69,6 +70,10 @@ export interface ContainerSpec {
   /** As configured; absent, the image's own check (the catalogue's `run`) applies. */
   healthcheck?: AgentHealthcheck
   awsCredentials: boolean
+  /** The service's EBS volumes the agent attached (its replica slot's), each mounted at `target`; in mount order. */
+  volumes: { name: string; volumeId: string; slot: number; target: string; readOnly: boolean }[]
+  /** Repository files, each bound read-only at `target`; `content` decoded (UTF-8). */
+  files: { target: string; mode: string; content: string }[]
 }
 
 export interface ContainerView {
@@ -130,6 +135,11 @@ const DEFAULT_SETTLE_MS = 500
 const DEFAULT_STOP_TIME_SCALE = 10
 /** More restarts than this while starting is a crash loop (the real agent's bound). */
 const GATE_MAX_RESTARTS = 3
+/** The real agent waits 900 s for a free volume; the stand-in, by default, less. */
+const DEFAULT_VOLUME_WAIT_MS = 30_000
+const DEFAULT_VOLUME_POLL_MS = 100
+/** Device names in mount order, as the real agent's. */
+const DEVICE_LETTERS = 'fghijklmnop'
 
 /** Throttling or a server error: worth trying again. */
 function transient(err: unknown): boolean {
@@ -441,6 +451,8 @@ export class AgentRun {
     this.check()
     this.view.state = 'pulling'
     this.pull(config.image, token)
+    if (config.volumes) this.view.spec.volumes = await this.attachVolumes(aws, config)
+    this.check()
     await this.runContainer(aws, this.view.spec, imageCatalogue(this.cloud).get(config.image))
   }
 
@@ -521,8 +533,77 @@ export class AgentRun {
       stopGracePeriod: config.stopGracePeriod,
       logging,
       ...(config.healthcheck ? { healthcheck: structuredClone(config.healthcheck) } : {}),
-      awsCredentials: config.awsCredentials
+      awsCredentials: config.awsCredentials,
+      volumes: [],
+      files: (config.files ?? []).map((f) => ({
+        target: f.target,
+        mode: f.mode,
+        content: gunzipSync(Buffer.from(f.content, 'base64')).toString('utf8')
+      }))
     }
+  }
+
+  /**
+   * As the real agent: the first mount's volume of the lowest free slot in the instance's own zone
+   * (AttachVolume is the lock: VolumeInUse or IncorrectState, another instance won it, the next is
+   * tried), then the same slot's volume of every other mount; a volume in use (a dying instance's) is
+   * waited for (simulation.agentVolumeWaitMs, looked at every agentVolumePollMs), never detached. The
+   * wait is the run's own tracked work: it ends when the instance goes or the emulator stops. A blank
+   * volume (no `filesystem` in its data) is "formatted": `filesystem: ext4` and the first-use marker
+   * `first-use: <instance-id>`; otherwise its data is left alone.
+   */
+  private async attachVolumes(aws: AgentAws, config: AgentConfig): Promise<ContainerSpec['volumes']> {
+    const { project, stack, mounts } = config.volumes!
+    const region = this.userData.region
+    const instanceId = this.instance.instanceId
+    const zone = this.instance.availabilityZone
+    const waitMs = this.cloud.simulation.agentVolumeWaitMs ?? DEFAULT_VOLUME_WAIT_MS
+    const pollMs = this.cloud.simulation.agentVolumePollMs ?? DEFAULT_VOLUME_POLL_MS
+    const attached: ContainerSpec['volumes'] = []
+    let slot: string | undefined
+    for (const [i, mount] of mounts.entries()) {
+      const device = `/dev/sd${DEVICE_LETTERS[i] ?? 'f'}`
+      const end = Date.now() + waitMs
+      const query = { region, project, stack, service: config.service, name: mount.name, zone }
+      let volumeId: string | undefined
+      claim: for (;;) {
+        this.check()
+        const rows = await this.retrying(() => aws.volumes({ ...query, ...(slot === undefined ? {} : { slot }) }))
+        this.check()
+        const mine = rows.find((r) => r.instanceId === instanceId)
+        if (mine) {
+          slot = mine.slot
+          volumeId = mine.volumeId
+          if (mine.attachmentState === 'attached') break
+        } else {
+          for (const row of rows.filter((r) => r.state === 'available')) {
+            try {
+              await aws.attachVolume({ region, volumeId: row.volumeId, instanceId, device })
+              slot = row.slot
+              continue claim
+            } catch (err) {
+              const name = (err as { name?: string }).name ?? ''
+              if (name !== 'VolumeInUse' && name !== 'IncorrectState')
+                throw new Error(
+                  `cannot attach volume ${row.volumeId} (${mount.name} of ${config.service}): ${describe(err)}`
+                )
+            }
+          }
+        }
+        if (Date.now() >= end)
+          throw new Error(
+            `no free volume ${mount.name} of ${config.service} in ${zone} after ${Math.round(waitMs / 1000)}s`
+          )
+        await this.sleep(pollMs)
+      }
+      const data = ec2World(this.cloud).volumes.get(volumeId)?.data
+      if (data && !('filesystem' in data)) {
+        data.filesystem = 'ext4'
+        data['first-use'] = instanceId
+      }
+      attached.push({ name: mount.name, volumeId, slot: Number(slot), target: mount.target, readOnly: mount.readOnly })
+    }
+    return attached
   }
 
   /**

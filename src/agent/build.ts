@@ -47,6 +47,8 @@ export interface AgentContext {
   region: string
   dns: { resolver: string; search: string[] }
   logGroup: string
+  /** Where the service's EBS volumes are (their tags' project and stack, their zone): needed when it mounts named volumes. */
+  volumes?: { project: string; stack: string; zone: string }
 }
 
 export function agentConfig(service: ServiceModel, ctx: AgentContext): AgentConfig {
@@ -85,6 +87,18 @@ export function agentConfig(service: ServiceModel, ctx: AgentContext): AgentConf
   if (service.command) config.command = [...service.command]
   if (service.entrypoint) config.entrypoint = [...service.entrypoint]
   if (service.healthcheck) config.healthcheck = structuredClone(service.healthcheck)
+  if (service.volumes && service.volumes.length > 0) {
+    if (!ctx.volumes)
+      throw new Error(`service "${service.name}" mounts named volumes, but no availability zone was given for them`)
+    const { project, stack, zone } = ctx.volumes
+    // Sorted by name: every instance of the service claims its slot through the same first volume.
+    const mounts = [...service.volumes]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((v) => ({ name: v.name, target: v.target, readOnly: v.readOnly }))
+    config.volumes = { project, stack, zone, mounts }
+  }
+  if (service.files && service.files.length > 0)
+    config.files = service.files.map((f) => ({ target: f.target, mode: f.mode, content: f.content }))
   return config
 }
 
@@ -133,6 +147,9 @@ export function instanceGrants(
       : config.logging.driver === 'awslogs'
         ? { logs: { group: config.logging.group, streamPrefix: config.logging.streamPrefix } }
         : {}),
-    ...(config.lifecycle ? { groups: [...args.groups].sort() } : {})
+    ...(config.lifecycle ? { groups: [...args.groups].sort() } : {}),
+    ...(config.volumes
+      ? { volumes: { project: config.volumes.project, stack: config.volumes.stack, service: config.service } }
+      : {})
   }
 }

@@ -20,7 +20,7 @@ import {
 import { errorCode, wrap } from '../aws/errors.js'
 import { tolerate } from '../aws/send.js'
 import { canonicalJson } from '../json.js'
-import { instancePath, instanceRoleName } from '../names.js'
+import { instancePath, instanceRoleName, TAGS } from '../names.js'
 import { servicesLeaving, templateOf } from './launch-template.js'
 import { identity } from './iam-role.js'
 import { tagList, type KindOps, type Removal, type Upsert } from './kind.js'
@@ -59,6 +59,11 @@ export interface InstanceGrants {
    * reports its instance unhealthy to them. Absent for a configuration without the launch gate.
    */
   groups?: string[]
+  /**
+   * The tags (TAGS.project, TAGS.stack, TAGS.service) of the service's EBS volumes and of its instances: the
+   * agent attaches a volume so tagged to its own instance. Absent when the service mounts no named volume.
+   */
+  volumes?: { project: string; stack: string; service: string }
 }
 
 export interface DesiredInstanceRole {
@@ -164,6 +169,25 @@ export function instancePolicy(grants: InstanceGrants, account: { accountId: str
       Resource: grants.groups.map(
         (g) => `arn:${partition}:autoscaling:${grants.region}:${accountId}:autoScalingGroup:*:autoScalingGroupName/${g}`
       )
+    })
+  }
+  if (grants.volumes) {
+    const { project, stack, service } = grants.volumes
+    // No resource-level permission: the agent finds its volumes by their tags and zone.
+    statements.push({ Sid: 'FindOwnVolumes', Effect: 'Allow', Action: 'ec2:DescribeVolumes', Resource: '*' })
+    // AttachVolume is authorized on the volume and on the instance: both must be the service's own.
+    statements.push({
+      Sid: 'AttachOwnVolumes',
+      Effect: 'Allow',
+      Action: 'ec2:AttachVolume',
+      Resource: ['instance', 'volume'].map((type) => `arn:${partition}:ec2:${grants.region}:${accountId}:${type}/*`),
+      Condition: {
+        StringEquals: {
+          [`aws:ResourceTag/${TAGS.project}`]: project,
+          [`aws:ResourceTag/${TAGS.stack}`]: stack,
+          [`aws:ResourceTag/${TAGS.service}`]: service
+        }
+      }
     })
   }
   return canonicalJson({ Version: '2012-10-17', Statement: statements })
