@@ -315,7 +315,7 @@ describe('a pull request preview with a volume', () => {
     const closed = await run(work, {}, 0, event('closed'))
     expect(operations(writesOf(closed.calls))).toContain('DeleteVolume')
     expect(await volumesOf(scope)).toEqual([])
-    expect((await control.volume(created[0]?.VolumeId ?? '')).state).toBe('deleted')
+    await expect(control.volume(created[0]?.VolumeId ?? '')).rejects.toThrow('InvalidVolume.NotFound')
   })
 })
 
