@@ -440,10 +440,10 @@ describe('keys the action cannot honour', () => {
     ])
   })
 
-  it('warns that build is ignored when the service also has an image', async () => {
-    expect(await warnings({ files: web('    build: .\n') })).toEqual([
-      'compose.yaml:4:5 services.web.build: ignored: the action does not build images; it deploys "image" as it is in the registry'
-    ])
+  it('keeps the image as given next to a build, without a warning', async () => {
+    const files = { ...web('    build: .\n'), Dockerfile: 'FROM nginx\n' }
+    expect(await warnings({ files })).toEqual([])
+    expect((await service({ files })).image).toBe('nginx')
   })
 })
 
@@ -514,13 +514,15 @@ const INVALID: InvalidCase[] = [
   {
     name: 'a service without image',
     files: { 'compose.yaml': 'services:\n  web:\n    ports: [80]\n' },
-    errors: ['compose.yaml:2:3 services.web.image: is required: the image to run, such as "nginx:1.27"']
+    errors: [
+      'compose.yaml:2:3 services.web.image: is required: the image to run, such as "nginx:1.27", or a "build" of a directory of the repository'
+    ]
   },
   {
-    name: 'a service with only build',
+    name: 'a service with only build and no Dockerfile',
     files: { 'compose.yaml': 'services:\n  web:\n    build: .\n' },
     errors: [
-      'compose.yaml:2:3 services.web.image: is required: the action does not build images; build and push the image, then set "image:"'
+      'compose.yaml:3:12 services.web.build: Dockerfile "Dockerfile": file not found in the build context; add it, or set "dockerfile" or "dockerfile_inline"'
     ]
   },
   {
@@ -740,7 +742,7 @@ describe('invalid compose files', () => {
     }
     expect(await errors({ files })).toEqual([
       'compose.yaml:2:3 services.Web: service name "Web" must be a DNS label: lowercase letters, digits and hyphens, starting and ending with a letter or digit',
-      'compose.yaml:2:3 services.Web.image: is required: the action does not build images; build and push the image, then set "image:"',
+      'compose.yaml:3:12 services.Web.build: Dockerfile "Dockerfile": file not found in the build context; add it, or set "dockerfile" or "dockerfile_inline"',
       'compose.yaml:6:15 services.db.volumes[0]: volume "x" is not declared in the top-level "volumes" (a path to a repository file starts with "./")',
       'compose.yaml:7:40 services.db.deploy.preemptible: 2 is more than replicas (1)'
     ])

@@ -40,7 +40,8 @@ export function checkServices({ node, path }: KeyAt, { diags }: Check): void {
 export function checkService({ key, keyLoc, node, path }: KeyAt, { diags }: Check): void {
   const problem = labelProblem(key)
   if (problem) diags.error(keyLoc, path, `service name ${quote(key)} ${problem}`)
-  if (node.kind !== 'map') diags.error(node.loc, path, `must be a mapping with at least "image", got ${describe(node)}`)
+  if (node.kind !== 'map')
+    diags.error(node.loc, path, `must be a mapping with at least "image" or "build", got ${describe(node)}`)
 }
 
 /** What is wrong with an `image` value, if anything. */
@@ -59,10 +60,11 @@ export function checkImage({ node, path }: KeyAt, { diags }: Check): void {
   if (problem) diags.error(node.loc, path, problem)
 }
 
-export function imageRequired(service: MapNode): string {
+/** Not with a build: the action then names the image after the project's repository. */
+export function imageRequired(service: MapNode): string | undefined {
   return entryOf(service, 'build')
-    ? 'is required: the action does not build images; build and push the image, then set "image:"'
-    : 'is required: the image to run, such as "nginx:1.27"'
+    ? undefined
+    : 'is required: the image to run, such as "nginx:1.27", or a "build" of a directory of the repository'
 }
 
 function hasControlCharacter(text: string): boolean {

@@ -6,6 +6,7 @@
  * (keys.ts). Every problem is collected, with file, line, column and key path.
  */
 import * as path from 'node:path'
+import { buildPaths, loadBuildPaths } from './build.js'
 import { configFilePaths } from './configs.js'
 import { envFilePaths, loadEnvFiles, loadProjectEnv } from './envfile.js'
 import { loadRepoFiles } from './files.js'
@@ -28,6 +29,8 @@ export type {
   ServiceSecret,
   ServiceVolume,
   ServiceFile,
+  ServiceBuild,
+  BuildSecret,
   VolumeModel,
   VolumeType,
   ServiceLogging,
@@ -82,7 +85,16 @@ export async function loadCompose(options: LoadOptions): Promise<LoadResult> {
   const secretFiles = await loadSecretFiles(secretFilePaths(merged, baseDir), options.workspace)
   const repoPaths = [...new Set([...bindPaths(merged, baseDir), ...configFilePaths(merged, baseDir)])]
   const repoFiles = await loadRepoFiles(repoPaths, options.workspace)
-  const context = { lookup: projectEnv.lookup, envFiles, baseDir, secretFiles, repoFiles, root: merged }
+  const builds = await loadBuildPaths(buildPaths(merged, baseDir), options.workspace)
+  const context = {
+    lookup: projectEnv.lookup,
+    envFiles,
+    baseDir,
+    secretFiles,
+    repoFiles,
+    buildPaths: builds,
+    root: merged
+  }
   diagnostics.push(...validate(merged, context).filter((d) => !underFailed(d.path, failed)))
   if (diagnostics.some((d) => d.severity === 'error')) return finish({ diagnostics, files: options.files })
   const model = normalize(merged, { ...context, files: [...options.files] })

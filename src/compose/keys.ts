@@ -32,9 +32,22 @@ import {
   checkService,
   checkServices,
   checkSize,
-  imageProblem,
   imageRequired
 } from './checks.js'
+import {
+  buildOf,
+  type BuildPath,
+  checkBuild,
+  checkBuildArgs,
+  checkBuildContext,
+  checkBuildLabels,
+  checkBuildPlatforms,
+  checkBuildSecrets,
+  checkBuildSsh,
+  checkBuildTarget,
+  checkDockerfile,
+  checkDockerfileInline
+} from './build.js'
 import {
   CONFIG_EXTERNAL,
   checkConfig,
@@ -84,7 +97,7 @@ import {
   type SecretFile,
   serviceSecretsOf
 } from './secrets.js'
-import { type Diagnostics, type MapNode, type Node, valueOf } from './tree.js'
+import { type Diagnostics, entryOf, type MapNode, type Node } from './tree.js'
 import { booleanOf, DEFAULT_REPLICAS, envValueOf, integerOf, stringOf } from './values.js'
 import {
   checkPositive,
@@ -113,6 +126,8 @@ export interface StageContext {
   secretFiles: ReadonlyMap<string, SecretFile>
   /** Repository files of bind mounts and configs by absolute path, read beforehand. */
   repoFiles: ReadonlyMap<string, RepoFile>
+  /** Build contexts, Dockerfiles and build secret files by absolute path, examined beforehand. */
+  buildPaths: ReadonlyMap<string, BuildPath>
   /** The merged tree, for keys that refer to top-level declarations (a service's secrets). */
   root: MapNode
 }
@@ -166,11 +181,13 @@ export type MergeRule =
   | 'target'
   /** Options merged when both files name the same driver (or one names none); else the later value. */
   | 'logging'
+  /** A string is the short form of `{context: <string>}`; mappings merge key by key (two strings: the later). */
+  | 'build'
 
 export interface SupportedKey {
   level: 'supported'
-  /** When set, the key is required: the message, reported at the key of the mapping that lacks it. */
-  required?: (parent: MapNode) => string
+  /** When set, the key is required (unless it returns undefined): the message, reported at the key of the mapping that lacks it. */
+  required?: (parent: MapNode) => string | undefined
   validate?: (at: KeyAt, check: Check) => void
   normalize?: Normalizer
   merge?: MergeRule
@@ -193,14 +210,7 @@ function service(read: (at: ValueAt, ctx: StageContext) => Partial<ServiceModel>
   return { into: 'service', read }
 }
 
-/** `build` is worth a warning only next to a valid image. */
-function imageOk(service: MapNode): boolean {
-  const image = valueOf(service, 'image')
-  return image !== undefined && imageProblem(image) === undefined
-}
-
-const BUILD = 'the action does not build images; it deploys "image" as it is in the registry'
-
+const PULL_POLICY = 'the image is pulled when each instance starts'
 const VOLUME_OPTION = 'each volume is an EBS volume; set size, type, iops and throughput in driver_opts or x-hyperform'
 const WHOLE_INSTANCE = 'the container has the instance to itself; choose the instance type with deploy.size'
 const ISOLATION = 'the container runs with Docker defaults; this security or isolation setting cannot be applied'
@@ -295,7 +305,8 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
     level: 'supported',
     required: imageRequired,
     validate: checkImage,
-    normalize: service(({ node }) => ({ image: stringOf(node)! }))
+    // '' with a build: the action names the image after the project's repository.
+    normalize: service(({ node }) => ({ image: stringOf(node) ?? '' }))
   },
   'services.*.command': {
     level: 'supported',
@@ -337,13 +348,67 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
     merge: 'unique'
   },
   'services.*.deploy': { level: 'supported', validate: checkMapping },
+  // The image is built on the runner (docker buildx build --push) before the deploy.
   'services.*.build': {
+    level: 'supported',
+    validate: checkBuild,
+    normalize: service(({ node, keyLoc }, ctx) => (node && keyLoc ? { build: buildOf(node, keyLoc, ctx) } : {})),
+    merge: 'build'
+  },
+  'services.*.build.context': { level: 'supported', validate: checkBuildContext },
+  'services.*.build.dockerfile': { level: 'supported', validate: checkDockerfile },
+  'services.*.build.dockerfile_inline': { level: 'supported', validate: checkDockerfileInline },
+  'services.*.build.args': { level: 'supported', validate: checkBuildArgs, merge: 'environment' },
+  'services.*.build.target': { level: 'supported', validate: checkBuildTarget },
+  'services.*.build.labels': { level: 'supported', validate: checkBuildLabels, merge: 'environment' },
+  'services.*.build.platforms': { level: 'supported', validate: checkBuildPlatforms, merge: 'unique' },
+  'services.*.build.secrets': { level: 'supported', validate: checkBuildSecrets, merge: 'target' },
+  'services.*.build.ssh': { level: 'supported', validate: checkBuildSsh, merge: 'unique' },
+  'services.*.build.no_cache': { level: 'supported', validate: checkBoolean },
+  'services.*.build.pull': { level: 'supported', validate: checkBoolean },
+  'services.*.build.cache_from': { level: 'warning', reason: 'the action sets the build cache' },
+  'services.*.build.cache_to': { level: 'warning', reason: 'the action sets the build cache' },
+  // With no network a RUN step that reaches out fails; with the default one it would pass and build something else.
+  'services.*.build.network': {
     level: 'warning',
-    reason: BUILD,
-    // Without a valid image the error on `image` says it all.
+    reason: "the action sets the build's network: the runner's default",
     report: (at, check) => {
-      if (imageOk(at.parent)) check.diags.warn(at.keyLoc, at.path, `ignored: ${BUILD}`)
+      if (stringOf(at.node) === 'none')
+        check.diags.error(
+          at.node.loc,
+          at.path,
+          'not supported: the build runs with the runner\'s network, so its RUN steps could reach what "none" keeps out'
+        )
+      else check.diags.warn(at.keyLoc, at.path, "ignored: the action sets the build's network: the runner's default")
     }
+  },
+  'services.*.build.shm_size': {
+    level: 'warning',
+    reason: "the action sets the build's /dev/shm size: Docker's default"
+  },
+  // A RUN step would resolve these names through DNS instead, and could fetch from another host.
+  'services.*.build.extra_hosts': {
+    level: 'error',
+    reason: 'host entries are not added to the build; its RUN steps would resolve these names elsewhere'
+  },
+  'services.*.build.isolation': {
+    level: 'warning',
+    reason: "the action sets the isolation: Docker's default on Linux"
+  },
+  'services.*.build.privileged': {
+    level: 'warning',
+    reason: 'the action sets the privileges: builds are not privileged (RUN --security=insecure fails)'
+  },
+  'services.*.build.tags': { level: 'warning', reason: 'the action sets the tags: the image is tagged by its content' },
+  'services.*.build.ulimits': { level: 'warning', reason: "the action sets the build's limits: Docker's defaults" },
+  // A Dockerfile that names another context (COPY --from=<name>) would build something else, or nothing.
+  'services.*.build.additional_contexts': {
+    level: 'error',
+    reason: 'only the build context is sent to the builder; build from one directory of the repository'
+  },
+  'services.*.build.entitlements': {
+    level: 'warning',
+    reason: 'the action sets the entitlements: none are granted to the build'
   },
   'services.*.volumes': {
     level: 'supported',
@@ -511,7 +576,18 @@ export const COMPOSE_KEYS: Readonly<Record<string, KeyRule>> = {
     reason: "the container uses the instance's host name; other services use the service name"
   },
   'services.*.domainname': { level: 'warning', reason: "the DNS domain is the stack's private zone" },
-  'services.*.pull_policy': { level: 'warning', reason: 'the image is pulled when each instance starts' },
+  'services.*.pull_policy': {
+    level: 'warning',
+    reason: PULL_POLICY,
+    // `build` next to a build says what compose would do anyway; the action decides when that is.
+    report: (at, check) => {
+      const message =
+        stringOf(at.node) === 'build' && entryOf(at.parent, 'build')
+          ? 'ignored: the action decides when to build the image'
+          : `ignored: ${PULL_POLICY}`
+      check.diags.warn(at.keyLoc, at.path, message)
+    }
+  },
   'services.*.platform': {
     level: 'warning',
     reason: "the platform is the instance's; pick an image that matches the architecture of deploy.size"

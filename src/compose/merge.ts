@@ -55,6 +55,8 @@ function mergeValue(base: Node, over: Node, path: readonly string[]): Node {
         : over
     case 'logging':
       return mergeLogging(base, over, path)
+    case 'build':
+      return mergeBuild(base, over, path)
     default:
       return mergeGeneric(base, over, path)
   }
@@ -99,6 +101,16 @@ function mergeLogging(base: Node, over: Node, path: readonly string[]): Node {
   const b = valueOf(over, 'driver')
   const same = !a || !b || (a.kind === 'scalar' && b.kind === 'scalar' && a.value === b.value)
   return same ? mergeMaps(base, over, path) : over
+}
+
+/** As compose-go: `build: ./app` is `{context: ./app}`, so that a later file's mapping keeps the context. */
+function mergeBuild(base: Node, over: Node, path: readonly string[]): Node {
+  const long = (node: Node): Node =>
+    node.kind === 'scalar' && typeof node.value === 'string'
+      ? { kind: 'map', entries: [{ key: 'context', keyLoc: node.loc, value: node }], loc: node.loc }
+      : node
+  if (base.kind === 'scalar' && over.kind === 'scalar') return over
+  return mergeGeneric(long(base), long(over), path)
 }
 
 /** `env_file: a.env` is the list `[a.env]`. */

@@ -7,6 +7,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import * as path from 'node:path'
 import type { Reference } from '../agent/config.js'
+import { buildSecretFileProblem, buildSecretNames } from './build.js'
 import { displayPath } from './envfile.js'
 import { envNameProblem } from './environment.js'
 import type { Check, KeyAt, StageContext } from './keys.js'
@@ -46,12 +47,32 @@ export interface SecretFile {
   problem?: string
 }
 
-/** The `file` sources of the (not yet validated) top-level secrets, as absolute paths. */
+/** The names of the top-level secrets the (not yet validated) services mount. */
+function mountedSecretNames(root: MapNode): Set<string> {
+  const services = valueOf(root, 'services')
+  const names = new Set<string>()
+  for (const service of isMap(services) ? services.entries : []) {
+    const list = isMap(service.value) ? valueOf(service.value, 'secrets') : undefined
+    for (const item of isSeq(list) ? list.items : []) {
+      const name = isMap(item) ? stringOf(valueOf(item, 'source')) : stringOf(item)
+      if (name !== undefined) names.add(name)
+    }
+  }
+  return names
+}
+
+/**
+ * The `file` sources of the (not yet validated) top-level secrets, as absolute paths. A secret
+ * only builds use is not read: buildx reads it (build.ts checks that it exists).
+ */
 export function secretFilePaths(root: MapNode, baseDir: string): string[] {
   const secrets = valueOf(root, 'secrets')
   if (!isMap(secrets)) return []
+  const mounted = mountedSecretNames(root)
+  const buildOnly = new Set([...buildSecretNames(root)].filter((name) => !mounted.has(name)))
   const paths = new Set<string>()
   for (const entry of secrets.entries) {
+    if (buildOnly.has(entry.key)) continue
     const file = isMap(entry.value) ? stringOf(valueOf(entry.value, 'file')) : undefined
     if (file) paths.add(path.resolve(baseDir, file))
   }
@@ -145,7 +166,12 @@ export function checkSecretFile({ node, path: keyPath }: KeyAt, { diags, ctx }: 
     diags.error(node.loc, keyPath, `must be the path of the file holding the secret, got ${describe(node)}`)
     return
   }
-  const loaded = ctx.secretFiles.get(path.resolve(ctx.baseDir, file))
+  const absolute = path.resolve(ctx.baseDir, file)
+  const loaded = ctx.secretFiles.get(absolute)
+  const forBuild = loaded ? undefined : ctx.buildPaths.get(absolute)
+  const buildProblem = forBuild ? buildSecretFileProblem(forBuild) : undefined
+  if (forBuild && buildProblem)
+    diags.error(node.loc, keyPath, `secret file ${quote(forBuild.display)}: ${buildProblem}`)
   if (!loaded?.problem) return
   const hint = loaded.problem === 'file not found' ? ' (paths are relative to the first compose file)' : ''
   diags.error(node.loc, keyPath, `secret file ${quote(loaded.display)}: ${loaded.problem}${hint}`)

@@ -46,8 +46,8 @@ function checkMapping(map: MapNode, at: MappingAt, check: Check): void {
   for (const child of children) {
     if (child.rule.level !== 'supported') continue
     const entries = child.key === '*' ? map.entries : map.entries.filter((e) => e.key === child.key)
-    if (entries.length === 0 && child.rule.required)
-      check.diags.error(at.keyLoc, joinPath(at.path, child.key), child.rule.required(map))
+    const required = entries.length === 0 ? child.rule.required?.(map) : undefined
+    if (required) check.diags.error(at.keyLoc, joinPath(at.path, child.key), required)
     for (const entry of entries) checkValue(keyAt(entry, map, at), child, check)
   }
 }
