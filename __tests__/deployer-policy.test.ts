@@ -74,6 +74,7 @@ const PREFIX: Record<string, string> = {
   '@aws-sdk/client-iam': 'iam',
   '@aws-sdk/client-lambda': 'lambda',
   '@aws-sdk/client-pricing': 'pricing',
+  '@aws-sdk/client-ecr': 'ecr',
   '@aws-sdk/client-route-53': 'route53',
   '@aws-sdk/client-sqs': 'sqs',
   '@aws-sdk/client-ssm': 'ssm',
@@ -121,7 +122,18 @@ const ALSO: Record<string, string[]> = {
   'elasticloadbalancing:CreateListener': ['elasticloadbalancing:AddTags'],
   'elasticloadbalancing:CreateRule': ['elasticloadbalancing:AddTags'],
   // A certificate requested with tags: ACM checks the tagging action too.
-  'acm:RequestCertificate': ['acm:AddTagsToCertificate']
+  'acm:RequestCertificate': ['acm:AddTagsToCertificate'],
+  'ecr:CreateRepository': ['ecr:TagResource'],
+  // The builds' docker push and pull with the action's registry token act as the action.
+  'ecr:GetAuthorizationToken': [
+    'ecr:BatchCheckLayerAvailability',
+    'ecr:BatchGetImage',
+    'ecr:CompleteLayerUpload',
+    'ecr:GetDownloadUrlForLayer',
+    'ecr:InitiateLayerUpload',
+    'ecr:PutImage',
+    'ecr:UploadLayerPart'
+  ]
 }
 
 /** Operations AWS allows to anyone: no policy line needed (GetCallerIdentity cannot even be denied). */
@@ -252,7 +264,7 @@ describe('the deployer policy', () => {
     expect(granted.filter((a) => !NEEDED.has(a)).sort()).toEqual([])
   })
 
-  it('grants on every resource (*) only the reads (the Price List included), the zone creation and the event source mapping creation that AWS scopes to no resource', () => {
+  it('grants on every resource (*) only the reads (the Price List included), the registry token, the zone creation and the event source mapping creation that AWS scopes to no resource', () => {
     const unscoped = STATEMENTS.filter((s) => list(s.Resource).includes('*')).flatMap((s) => s.Action)
     // CreateEventSourceMapping has no resource type; its statement is conditioned on the function's ARN
     expect(
@@ -260,6 +272,8 @@ describe('the deployer policy', () => {
         (a) =>
           !/^[a-z0-9]+:(Describe|List)/.test(a) &&
           a !== 'pricing:GetProducts' &&
+          // the registry token: no resource-level permission
+          a !== 'ecr:GetAuthorizationToken' &&
           a !== 'route53:CreateHostedZone' &&
           a !== 'lambda:CreateEventSourceMapping'
       )

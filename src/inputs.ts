@@ -61,6 +61,8 @@ export interface ActionInputs {
    * preview, keep otherwise (decided with the command).
    */
   volumesOnDestroy?: VolumesOnDestroy
+  /** Images each of the project's repositories keeps besides those its stacks run. */
+  imagesKept: number
 }
 
 /** Where the stack name came from, for the report. */
@@ -299,6 +301,7 @@ export function readInputs(env: Env = process.env): InputsDraft {
     spotInstanceTypes: readTypes(r, 'spot-instance-types'),
     spotFallback: readSpotFallback(r),
     volumesOnDestroy: readVolumesOnDestroy(r),
+    imagesKept: r.integer('images-to-keep', { min: 1, max: 10000, fallback: 20 }),
     ami: readAmi(r),
     dnsTtl: r.integer('dns-ttl', { min: 0, max: 172800, fallback: DEFAULT_RECORD_TTL }),
     wait: r.boolean('wait', true),

@@ -30,6 +30,8 @@ import { launchesInto, outboundReport, resolveNetwork, withSubnetZones } from '.
 import { findPublicZone } from './aws/public-zone.js'
 import { Aws } from './aws/send.js'
 import { buildDesired, statefulSpotWarnings } from './desired.js'
+import { releaseStackImages, resolveImages } from './build/index.js'
+import { platformProblems } from './build/plan.js'
 import { readCurrent } from './current.js'
 import { diff, destroyPlan } from './plan.js'
 import type { CurrentState, DesiredState, Plan } from './state.js'
@@ -113,6 +115,7 @@ function checkScope(inputs: ActionInputs, model: ComposeModel | undefined): Stac
       if (problem) problems.push(`service "${service.name}": ${problem}`)
     }
   }
+  if (model) problems.push(...platformProblems(model, inputs.instanceType))
   if (problems.length > 0) throw new InputError(problems)
   return scope
 }
@@ -196,14 +199,44 @@ async function execute(prepared: Prepared): Promise<RunReport> {
   const publicZone = deploying && inputs.domain ? await findPublicZone(aws, inputs.domain) : undefined
   // A service with volumes runs in their zone: the subnets' zones are read, and the volumes.
   const mounts = deploying && (model?.services ?? []).some((s) => (s.volumes ?? []).length > 0)
+  const builds = deploying && (model?.services ?? []).some((s) => s.build)
   const [current, network, images] = await Promise.all([
-    readCurrent(aws, scope, { ...reads, publicZone, destroy: inputs.command === 'destroy', volumes: mounts }),
+    readCurrent(aws, scope, {
+      ...reads,
+      publicZone,
+      destroy: inputs.command === 'destroy',
+      volumes: mounts,
+      images: builds
+    }),
     deploying ? resolveNetwork(aws, inputs).then((n) => (front || mounts ? withSubnetZones(aws, n) : n)) : undefined,
     deploying && model ? imageProblems(aws, inputs, model) : []
   ])
   if (images.length > 0) throw new InputError(images)
+  // Built images first: a failed build stops the run before anything of the stack changes.
+  const built =
+    builds && model
+      ? await resolveImages({
+          clients,
+          scope,
+          model,
+          current,
+          instanceType: inputs.instanceType,
+          dryRun: inputs.command === 'plan',
+          imagesKept: inputs.imagesKept,
+          ...(process.env.GITHUB_SHA ? { commit: process.env.GITHUB_SHA } : {}),
+          log: core.info,
+          group: (title, lines) => {
+            core.startGroup(title)
+            for (const line of lines) core.info(line)
+            core.endGroup()
+          },
+          secret: core.setSecret
+        })
+      : undefined
   const desired =
-    model && network ? buildDesired({ inputs, model, network, lambdaCode: lambdaCode(), publicZone }) : undefined
+    model && network
+      ? buildDesired({ inputs, model, network, lambdaCode: lambdaCode(), publicZone, ...(built ? { built } : {}) })
+      : undefined
   const plan = desired
     ? diff(desired, current)
     : destroyPlan(current, scope, { volumesOnDestroy: inputs.volumesOnDestroy })
@@ -232,6 +265,7 @@ async function execute(prepared: Prepared): Promise<RunReport> {
     : undefined
   const since = Date.now()
   const applied = inputs.command === 'plan' ? undefined : await applyPlan(plan, { clients, desired, log: core.info })
+  const released = inputs.command === 'destroy' ? await releaseStackImages(aws, current) : 0
   // Nothing written: the stack is as read, so the wait judges that first (no extra calls on a no-op).
   const seen =
     applied?.writes === 0 && current.instances && current.recordsRead
@@ -266,7 +300,9 @@ async function execute(prepared: Prepared): Promise<RunReport> {
     desired,
     cost: cost?.after,
     costBefore: cost?.before,
-    interruptions: await interruptions
+    interruptions: await interruptions,
+    ...(built ? { images: built.reports } : {}),
+    extraWrites: (built?.writes ?? 0) + released
   })
 }
 

@@ -8,6 +8,7 @@ import { denialsMarkdown, explainDenial, findDenials } from './aws/denied.js'
 import { costChangeLine, HOURS_PER_MONTH, priceSourceLine, usd, type CostEstimate } from './cost.js'
 import { INTERRUPTION_WINDOW_DAYS, type Interruptions } from './interruptions.js'
 import type { ServiceFailure } from './state.js'
+import type { ImageReport } from './build/index.js'
 
 /** One line of a plan as the report shows it (a structural view of the engine's Change). */
 export interface ChangeLine {
@@ -69,6 +70,8 @@ export interface RunReport {
   interruptions?: Interruptions
   /** The stack's volumes (named compose volumes), when it has any. */
   volumes?: VolumeReport[]
+  /** The images of the services the compose file builds: built by this run, found in the registry, or to build. */
+  images?: ImageReport[]
 }
 
 /** Summaries are capped at 1 MiB per step; keep well under it. */
@@ -248,6 +251,21 @@ export function summaryMarkdown(report: RunReport): string {
       ? markdownTable(['action', 'kind', 'name', 'reason'], changeRows(report.changes))
       : 'Nothing to change.'
   )
+  if (report.images?.length)
+    parts.push(
+      '### Images',
+      markdownTable(
+        ['services', 'image', 'digest', 'size', 'build', 'why'],
+        report.images.map((i) => [
+          i.services.join(', '),
+          `${i.repository}:${i.tag}`,
+          i.digest ?? '-',
+          i.sizeBytes !== undefined ? `${(i.sizeBytes / 1e6).toFixed(1)} MB` : '-',
+          i.state === 'built' ? `built in ${i.seconds ?? 0} s` : i.state,
+          i.reason
+        ])
+      )
+    )
   if (report.volumes?.length)
     parts.push(
       '### Volumes',

@@ -8,6 +8,7 @@ import type { ActionInputs, StackSource } from './inputs.js'
 import { asgName, CAPACITIES, functionName, recordName, type StackScope } from './names.js'
 import type { CostEstimate } from './cost.js'
 import type { Interruptions } from './interruptions.js'
+import type { ImageReport } from './build/index.js'
 import type { ChangeLine, RunReport, ServiceReport, VolumeReport } from './report.js'
 import { shortageLine } from './spot-capacity.js'
 import type {
@@ -133,6 +134,10 @@ export interface ReportInput {
   cost?: CostEstimate
   costBefore?: CostEstimate
   interruptions?: Interruptions
+  /** The images of the services the compose file builds. */
+  images?: ImageReport[]
+  /** Writes made outside apply: the builds' repositories and tags, a destroy's release of the stack's images. */
+  extraWrites?: number
 }
 
 /** What became of each volume: what the plan said of it, and the id apply gave a new one. */
@@ -185,11 +190,12 @@ export function buildReport(input: ReportInput): RunReport {
     ),
     changes: intendedLines(plan),
     drift: driftLines(plan),
-    writes: applied?.writes ?? 0,
+    writes: (applied?.writes ?? 0) + (input.extraWrites ?? 0),
     ...(input.cost && !destroyed ? { cost: input.cost } : {}),
     ...(input.costBefore && !destroyed ? { costBefore: input.costBefore } : {}),
     ...(input.interruptions && !destroyed ? { interruptions: input.interruptions } : {}),
     ...(volumes.length > 0 ? { volumes } : {}),
+    ...(input.images?.length ? { images: input.images } : {}),
     ...(ready
       ? {
           ready: {

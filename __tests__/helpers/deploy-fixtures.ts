@@ -35,6 +35,7 @@ export function inputs(overrides: Partial<ActionInputs> = {}): ActionInputs {
     instanceType: 't3.small',
     spotInstanceTypes: ['t3a.small', 'm7g.medium'],
     spotFallback: 'none',
+    imagesKept: 20,
     dnsTtl: 60,
     wait: false,
     waitTimeout: 300,

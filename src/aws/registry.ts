@@ -52,7 +52,9 @@ export async function registryLogin(aws: Aws): Promise<{ user: string; password:
  * False when it already did.
  */
 export async function tagImage(aws: Aws, repository: string, digest: string, tag: string): Promise<boolean> {
-  const got = await aws.send(new BatchGetImageCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }))
+  const got = await aws.send(
+    new BatchGetImageCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] })
+  )
   const image = got.images?.[0]
   if (!image?.imageManifest) throw new Error(`${repository}@${digest} is not in the registry`)
   try {
@@ -74,7 +76,9 @@ export async function tagImage(aws: Aws, repository: string, digest: string, tag
 /** Removes `tag` from a repository (the image stays while another tag or the lifecycle policy keeps it). */
 export async function untagImage(aws: Aws, repository: string, tag: string): Promise<boolean> {
   try {
-    const out = await aws.send(new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }))
+    const out = await aws.send(
+      new BatchDeleteImageCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] })
+    )
     return (out.imageIds?.length ?? 0) > 0
   } catch (err) {
     if (errorCode(err) === 'RepositoryNotFoundException') return false
