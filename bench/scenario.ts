@@ -24,6 +24,10 @@ export interface PhaseInput {
   stack: string
   command: Command
   wait: boolean
+  /** More inputs (volumes-on-destroy, ...). */
+  inputs?: Record<string, string>
+  /** More of the step's environment (a docker stand-in first on PATH). */
+  env?: Record<string, string>
 }
 
 export interface PhaseFigures {
@@ -51,7 +55,8 @@ function inputs(input: PhaseInput): Record<string, string> {
     region: REGION,
     'compose-file': 'compose.yaml',
     command: input.command,
-    wait: String(input.wait)
+    wait: String(input.wait),
+    ...input.inputs
   }
 }
 
@@ -80,7 +85,7 @@ export async function runPhase(emu: Emulator, input: PhaseInput): Promise<PhaseF
   const run = await runAction({
     inputs: inputs(input),
     workspace: input.workspace,
-    env: { AWS_ENDPOINT_URL: emu.endpoint, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: ACTION_KEY },
+    env: { ...input.env, AWS_ENDPOINT_URL: emu.endpoint, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: ACTION_KEY },
     compileCache: false // GitHub starts every run cold
   })
   const wallMs = performance.now() - started
