@@ -34,6 +34,7 @@ import {
   RepositoryNotEmptyException,
   RepositoryNotFoundException,
   TagResourceCommand,
+  TooManyTagsException,
   UntagResourceCommand
 } from '@aws-sdk/client-ecr'
 import { authorizeImagePull, pullImage } from '../emulator/services/ecr/index.js'
@@ -315,6 +316,16 @@ describe('repositories, more', () => {
     expect(await rejection(ecr.send(new ListTagsForResourceCommand({ resourceArn: 'not-an-arn' })))).toBeInstanceOf(
       InvalidParameterException
     )
+    const many = Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }))
+    expect(await rejection(ecr.send(new TagResourceCommand({ resourceArn, tags: many })))).toBeInstanceOf(
+      TooManyTagsException
+    )
+    // another registry holds none of the emulator's repositories
+    expect(
+      await rejection(
+        ecr.send(new DescribeRepositoriesCommand({ registryId: '111122223333', repositoryNames: ['tags/app'] }))
+      )
+    ).toBeInstanceOf(RepositoryNotFoundException)
   })
 })
 
@@ -656,6 +667,35 @@ describe('images', () => {
       })
     } finally {
       reader.destroy()
+    }
+  })
+
+  test("a role allowed ecr:ListImages where aws:ResourceTag/team is web lists that repository's images only", async () => {
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'iam/web', tags: [{ Key: 'team', Value: 'web' }] }))
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'iam/db', tags: [{ Key: 'team', Value: 'db' }] }))
+    const lister = new ECRClient(
+      await roleSession(emu, {
+        roleName: 'tag-lister',
+        policy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 'ecr:ListImages',
+              Resource: '*',
+              Condition: { StringEquals: { 'aws:ResourceTag/team': 'web' } }
+            }
+          ]
+        }
+      })
+    )
+    try {
+      expect((await lister.send(new ListImagesCommand({ repositoryName: 'iam/web' }))).imageIds).toEqual([])
+      await expect(lister.send(new ListImagesCommand({ repositoryName: 'iam/db' }))).rejects.toMatchObject({
+        name: 'AccessDeniedException'
+      })
+    } finally {
+      lister.destroy()
     }
   })
 

@@ -218,7 +218,11 @@ export function handlers(cloud: Cloud): Record<string, JsonHandler> {
             'InvalidParameterException',
             'Invalid parameter: maxResults and nextToken cannot be used when you specify repositoryNames'
           )
-        return { repositories: names.map((name) => toRepository(cloud, repositoryOf(cloud, ctx.region, name))) }
+        return {
+          repositories: names.map((name) =>
+            toRepository(cloud, repositoryOf(cloud, ctx.region, { repositoryName: name, registryId: input.registryId }))
+          )
+        }
       }
       const all = [...store.repositories.values()]
         .filter((r) => r.region === ctx.region)
@@ -230,7 +234,7 @@ export function handlers(cloud: Cloud): Record<string, JsonHandler> {
       }
     },
     DeleteRepository: (input: DeleteRepositoryRequest, ctx: JsonContext): DeleteRepositoryResponse => {
-      const repo = repositoryOf(cloud, ctx.region, input.repositoryName)
+      const repo = repositoryOf(cloud, ctx.region, input)
       if (repo.images.size > 0 && input.force !== true)
         throw ecrError(
           'RepositoryNotEmptyException',
@@ -240,7 +244,7 @@ export function handlers(cloud: Cloud): Record<string, JsonHandler> {
       return { repository: toRepository(cloud, repo) }
     },
     PutImageTagMutability: (input: PutImageTagMutabilityRequest, ctx: JsonContext): PutImageTagMutabilityResponse => {
-      const repo = repositoryOf(cloud, ctx.region, input.repositoryName)
+      const repo = repositoryOf(cloud, ctx.region, input)
       if (input.imageTagMutability === undefined)
         throw ecrError('InvalidParameterException', "Invalid parameter at 'imageTagMutability': it is required")
       const { setting, exclusions } = mutability(input.imageTagMutability, input.imageTagMutabilityExclusionFilters)
@@ -257,7 +261,7 @@ export function handlers(cloud: Cloud): Record<string, JsonHandler> {
       input: PutImageScanningConfigurationRequest,
       ctx: JsonContext
     ): PutImageScanningConfigurationResponse => {
-      const repo = repositoryOf(cloud, ctx.region, input.repositoryName)
+      const repo = repositoryOf(cloud, ctx.region, input)
       repo.scanOnPush = input.imageScanningConfiguration?.scanOnPush === true
       return {
         registryId: cloud.accountId,
@@ -266,19 +270,19 @@ export function handlers(cloud: Cloud): Record<string, JsonHandler> {
       }
     },
     PutLifecyclePolicy: (input: PutLifecyclePolicyRequest, ctx: JsonContext): PutLifecyclePolicyResponse => {
-      const repo = repositoryOf(cloud, ctx.region, input.repositoryName)
+      const repo = repositoryOf(cloud, ctx.region, input)
       const text = input.lifecyclePolicyText ?? ''
       validateLifecyclePolicy(text)
       repo.lifecyclePolicy = text
       return { registryId: cloud.accountId, repositoryName: repo.name, lifecyclePolicyText: text }
     },
     GetLifecyclePolicy: (input: GetLifecyclePolicyRequest, ctx: JsonContext): GetLifecyclePolicyResponse => {
-      const repo = repositoryOf(cloud, ctx.region, input.repositoryName)
+      const repo = repositoryOf(cloud, ctx.region, input)
       if (repo.lifecyclePolicy === undefined) throw noLifecyclePolicy(cloud, repo.name)
       return { registryId: cloud.accountId, repositoryName: repo.name, lifecyclePolicyText: repo.lifecyclePolicy }
     },
     DeleteLifecyclePolicy: (input: DeleteLifecyclePolicyRequest, ctx: JsonContext): DeleteLifecyclePolicyResponse => {
-      const repo = repositoryOf(cloud, ctx.region, input.repositoryName)
+      const repo = repositoryOf(cloud, ctx.region, input)
       const text = repo.lifecyclePolicy
       if (text === undefined) throw noLifecyclePolicy(cloud, repo.name)
       delete repo.lifecyclePolicy

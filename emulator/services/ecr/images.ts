@@ -127,7 +127,7 @@ function tagStatusMatches(status: string | undefined, tagged: boolean): boolean 
 export function imageHandlers(cloud: Cloud): Record<string, JsonHandler> {
   return {
     PutImage: (input: PutImageRequest, ctx: JsonContext): PutImageResponse => {
-      const repo = repositoryOf(cloud, ctx.region, input.repositoryName)
+      const repo = repositoryOf(cloud, ctx.region, input)
       const manifest = input.imageManifest ?? ''
       if (manifest.length < 1 || manifest.length > MAX_MANIFEST)
         throw ecrError(
@@ -197,7 +197,7 @@ export function imageHandlers(cloud: Cloud): Record<string, JsonHandler> {
     },
     // a manifest read is a pull: it records lastRecordedPullTime (ECR refreshes it at most daily; here on each)
     BatchGetImage: (input: BatchGetImageRequest, ctx: JsonContext): BatchGetImageResponse => {
-      const repo = repositoryOf(cloud, ctx.region, input.repositoryName)
+      const repo = repositoryOf(cloud, ctx.region, input)
       const images: Image[] = []
       const failures: ImageFailure[] = []
       const seen = new Set<string>()
@@ -222,7 +222,7 @@ export function imageHandlers(cloud: Cloud): Record<string, JsonHandler> {
       return { images, failures }
     },
     DescribeImages: (input: DescribeImagesRequest, ctx: JsonContext): DescribeImagesResponse => {
-      const repo = repositoryOf(cloud, ctx.region, input.repositoryName)
+      const repo = repositoryOf(cloud, ctx.region, input)
       if (input.imageIds) {
         if (input.maxResults !== undefined || input.nextToken !== undefined)
           throw ecrError(
@@ -257,7 +257,7 @@ export function imageHandlers(cloud: Cloud): Record<string, JsonHandler> {
       }
     },
     ListImages: (input: ListImagesRequest, ctx: JsonContext): ListImagesResponse => {
-      const repo = repositoryOf(cloud, ctx.region, input.repositoryName)
+      const repo = repositoryOf(cloud, ctx.region, input)
       const status = input.filter?.imageStatus
       const ids: ImageIdentifier[] = []
       if (status === undefined || status === 'ANY' || status === 'ACTIVE')
@@ -272,7 +272,7 @@ export function imageHandlers(cloud: Cloud): Record<string, JsonHandler> {
     },
     // by tag: the tag goes (the image with it when it was the last); by digest (with or without its tag): the image goes
     BatchDeleteImage: (input: BatchDeleteImageRequest, ctx: JsonContext): BatchDeleteImageResponse => {
-      const repo = repositoryOf(cloud, ctx.region, input.repositoryName)
+      const repo = repositoryOf(cloud, ctx.region, input)
       const deleted: ImageIdentifier[] = []
       const failures: ImageFailure[] = []
       for (const id of imageIds(input.imageIds)) {

@@ -3,16 +3,24 @@ import type { Cloud } from '../../types.js'
 import { ecrError } from './errors.js'
 import { ecrStore, repositoryKey, type Repository } from './model.js'
 
-export function repositoryNotFound(cloud: Cloud, name: string): Error {
+export function repositoryNotFound(cloud: Cloud, name: string, registryId = cloud.accountId): Error {
   return ecrError(
     'RepositoryNotFoundException',
-    `The repository with name '${name}' does not exist in the registry with id '${cloud.accountId}'`
+    `The repository with name '${name}' does not exist in the registry with id '${registryId}'`
   )
 }
 
-export function repositoryOf(cloud: Cloud, region: string, name: string | undefined): Repository {
-  const repo = ecrStore(cloud).repositories.get(repositoryKey(region, name ?? ''))
-  if (!repo) throw repositoryNotFound(cloud, name ?? '')
+/** The repository a request names, in the emulator's one registry (another registryId holds none). */
+export function repositoryOf(
+  cloud: Cloud,
+  region: string,
+  input: { repositoryName?: string | undefined; registryId?: string | undefined }
+): Repository {
+  const name = input.repositoryName ?? ''
+  const registryId = input.registryId ?? cloud.accountId
+  const repo =
+    registryId === cloud.accountId ? ecrStore(cloud).repositories.get(repositoryKey(region, name)) : undefined
+  if (!repo) throw repositoryNotFound(cloud, name, registryId)
   return repo
 }
 
