@@ -7,7 +7,7 @@
  */
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { sdkConfig } from '../emulator/testing.js'
+import { pushImage, sdkConfig } from '../emulator/testing.js'
 import { DescribeLaunchTemplateVersionsCommand } from '@aws-sdk/client-ec2'
 import { rmSync } from 'node:fs'
 import { startEmulator, type Emulator } from '../emulator/server.js'
@@ -69,9 +69,10 @@ async function containers(): Promise<Record<string, Container>> {
 beforeAll(async () => {
   emulator = await startEmulator({ simulation: { ...FAST_SIMULATION, instanceProfileDelayMs: 300 } })
   aws = awsClients(emulator, REGION)
-  // the image's repository, as the user's registry has it
+  // the image's repository, as the user's registry has it, with the image pushed
   const ecr = new ECRClient(sdkConfig(emulator, { region: REGION }))
   await ecr.send(new CreateRepositoryCommand({ repositoryName: 'wordpress' }))
+  await pushImage(ecr, 'wordpress', '6')
   ecr.destroy()
   work = workspace({ 'compose.yaml': COMPOSE })
   const deploy = await action({

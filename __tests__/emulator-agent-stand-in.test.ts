@@ -18,7 +18,7 @@ import {
   IAMClient,
   PutRolePolicyCommand
 } from '@aws-sdk/client-iam'
-import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
+import { CreateRepositoryCommand, DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr'
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import type { AgentConfig } from '../src/agent/config.js'
@@ -26,7 +26,7 @@ import { LAUNCH_HOOK } from '../src/names.js'
 import type { ContainerView } from '../emulator/agent/index.js'
 import { EmulatorClient } from '../emulator/client.js'
 import { startEmulator, type Emulator } from '../emulator/server.js'
-import { eventually, sdkConfig } from '../emulator/testing.js'
+import { eventually, pushImage, sdkConfig } from '../emulator/testing.js'
 
 let emu: Emulator
 let control: EmulatorClient
@@ -347,6 +347,7 @@ test('an ECR image makes the agent get an authorization token, and the pull need
   const repositoryArn = repo.repository?.repositoryArn ?? ''
   const host = `${emu.accountId}.dkr.ecr.${REGION}.amazonaws.com`
   const image = `${host}/shop/api:7`
+  await pushImage(ecr, 'shop/api', '7')
   await control.setImages({ image, logs: ['api up'] })
   const config: Partial<AgentConfig> = { image, registry: { host, region: REGION } }
   const pull = [
@@ -378,6 +379,43 @@ test('an ECR image makes the agent get an authorization token, and the pull need
   expect(emu.calls().some((c) => c.caller === `instance-${other}` && c.operation === 'GetAuthorizationToken')).toBe(
     true
   )
+})
+
+test('an ECR image never pushed fails the pull with manifest unknown; once pushed, by tag or digest, it pulls and records the pull', async () => {
+  const host = `${emu.accountId}.dkr.ecr.${REGION}.amazonaws.com`
+  const repo = await ecr.send(new CreateRepositoryCommand({ repositoryName: 'shop/web' }))
+  const config: Partial<AgentConfig> = { image: `${host}/shop/web:2`, registry: { host, region: REGION } }
+  const pull = [
+    { Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+    {
+      Effect: 'Allow',
+      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+      Resource: repo.repository?.repositoryArn ?? ''
+    }
+  ]
+  const { instanceId, container: missing } = await deploy('pulled', { config, policy: servicePolicy('pulled', pull) })
+  expect(missing).toMatchObject({ state: 'failed', lifecycle: 'abandoned' })
+  expect(missing.error).toBe(
+    `pull denied: Error response from daemon: manifest for ${host}/shop/web:2 not found: manifest unknown: Requested image not found`
+  )
+  expect(await lines(`pulled/${instanceId}`)).toEqual([
+    `hyperform-agent: abandon: pull failed: Error response from daemon: manifest for ${host}/shop/web:2 not found: manifest unknown: Requested image not found`
+  ])
+  const digest = await pushImage(ecr, 'shop/web', '2')
+  const before = await ecr.send(new DescribeImagesCommand({ repositoryName: 'shop/web' }))
+  expect(before.imageDetails?.[0]?.lastRecordedPullTime).toBeUndefined()
+  const { container: tagged } = await deploy('pulled2', { config, policy: servicePolicy('pulled2', pull) })
+  expect(tagged).toMatchObject({ state: 'running', image: `${host}/shop/web:2` })
+  const after = await ecr.send(new DescribeImagesCommand({ repositoryName: 'shop/web' }))
+  expect(after.imageDetails?.[0]?.lastRecordedPullTime).toBeInstanceOf(Date)
+  // by digest too; a digest the repository does not hold is unknown as well
+  const byDigest = { ...config, image: `${host}/shop/web@${digest}` }
+  const { container: pinned } = await deploy('pulled3', { config: byDigest, policy: servicePolicy('pulled3', pull) })
+  expect(pinned.state).toBe('running')
+  const other = { ...config, image: `${host}/shop/web@sha256:${'0'.repeat(64)}` }
+  const { container: unknown } = await deploy('pulled4', { config: other, policy: servicePolicy('pulled4', pull) })
+  expect(unknown.state).toBe('failed')
+  expect(unknown.error).toMatch(/manifest unknown: Requested image not found$/)
 })
 
 test("logging none makes no Logs calls but the agent's line; a missing log group fails the container as docker run fails", async () => {

@@ -1,6 +1,8 @@
 /** Helpers for tests and benchmarks that point real SDK clients at an emulator. */
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand, AttachRolePolicyCommand } from '@aws-sdk/client-iam'
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
+import { PutImageCommand, type ECRClient } from '@aws-sdk/client-ecr'
+import { createHash } from 'node:crypto'
 import type { Emulator } from './server.js'
 
 export interface SdkTestConfig {
@@ -87,4 +89,39 @@ export async function roleSession(
     iam.destroy()
     sts.destroy()
   }
+}
+
+/**
+ * A small Docker image manifest (schema 2) whose config and layer digests derive from `seed`, so
+ * that each seed is another image (another digest) and the same seed the same one.
+ */
+export function imageManifest(seed: string, layerSize = 1024): string {
+  const digest = (what: string): string => `sha256:${createHash('sha256').update(`${seed}/${what}`).digest('hex')}`
+  return JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+    config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: 512, digest: digest('config') },
+    layers: [
+      { mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: layerSize, digest: digest('layer') }
+    ]
+  })
+}
+
+/**
+ * Pushes an image to an ECR repository through the SDK's PutImage (the manifest: `imageManifest` of
+ * `<repository>:<tag>` unless given) and returns its digest. As PutImage, a tag already on that
+ * manifest is ImageAlreadyExistsException.
+ */
+export async function pushImage(
+  ecr: ECRClient,
+  repository: string,
+  tag: string,
+  manifest = imageManifest(`${repository}:${tag}`)
+): Promise<string> {
+  const out = await ecr.send(
+    new PutImageCommand({ repositoryName: repository, imageTag: tag, imageManifest: manifest })
+  )
+  const digest = out.image?.imageId?.imageDigest
+  if (!digest) throw new Error('PutImage returned no digest')
+  return digest
 }

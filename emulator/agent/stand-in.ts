@@ -1,8 +1,9 @@
 /**
  * The agent stand-in: what the real agent (a bash script on each instance) does once the instance
  * runs, done through the same AWS APIs with the instance role's credentials, so the role's IAM
- * policies are enforced as on AWS. Containers do not really run: the image catalogue says whether
- * the pull succeeds and what the container does (logs, health, crash).
+ * policies are enforced as on AWS. Containers do not really run: an image in an emulated ECR
+ * repository pulls when the token's caller may read it and it was pushed (PutImage); the image
+ * catalogue says whether any other pull succeeds, and what every container does (logs, health, crash).
  *
  * The launch gate, as the real agent's: with `lifecycle` in the configuration, the agent finds its
  * Auto Scaling group (its tag aws:autoscaling:groupName in the instance metadata when the launch
@@ -34,7 +35,7 @@ import { gunzipSync } from 'node:zlib'
 import type { Cloud } from '../types.js'
 import { ec2World, type InstanceRecord } from '../services/ec2/model.js'
 import { GROUP_NAME_TAG } from '../services/autoscaling/fleet.js'
-import { authorizeImagePull } from '../services/ecr/index.js'
+import { pullImage } from '../services/ecr/index.js'
 import { AGENT_MARK } from '../../src/names.js'
 import { agentAws, type AgentAws, type LogTarget } from './aws.js'
 import { imageCatalogue, type ImageBehaviour } from './catalogue.js'
@@ -456,11 +457,15 @@ export class AgentRun {
     await this.runContainer(aws, this.view.spec, imageCatalogue(this.cloud).get(config.image))
   }
 
-  /** An ECR image is pulled as ECR authorizes the token's caller (docker without a token has none); then the catalogue. */
+  /**
+   * An ECR image is pulled as ECR authorizes the token's caller (docker without a token has none) and
+   * only when the repository holds it (its tag or digest); any other image as the catalogue says.
+   */
   private pull(image: string, token: string | undefined): void {
     if (ECR_IMAGE.test(image)) {
-      const decision = authorizeImagePull(this.cloud, token ?? '', image)
+      const decision = pullImage(this.cloud, token ?? '', image)
       if (!decision.allowed) throw new PullFailed(`Error response from daemon: ${decision.message}`)
+      return
     }
     if (imageCatalogue(this.cloud).get(image).pull === 'denied')
       throw new PullFailed(`Error response from daemon: pull access denied for ${image}`)

@@ -10,7 +10,7 @@
 import type { RequestView } from './request.js'
 import { AUTOSCALING_SERVICE_LINKED_ROLE, serviceLinkedRoleArn } from '../services/iam/service-linked.js'
 import { customerKeyArn } from '../services/ssm/keys.js'
-import { repositoryArn } from '../services/ecr/model.js'
+import { parseRepositoryArn, repositoryArn } from '../services/ecr/model.js'
 
 export interface Check {
   action: string
@@ -1125,6 +1125,17 @@ const repository =
     return [check(action, repo.arn, resourceTags(repo.tags, 'ecr'))]
   }
 
+/** The repository a tagging call's resourceArn names; an ARN that names none is the resource as given. */
+function ecrTagged(r: RequestView): { arn: string; tags?: Tags } {
+  const arn = r.json().resourceArn
+  const parsed = typeof arn === 'string' ? parseRepositoryArn(arn) : undefined
+  if (!parsed) return { arn: typeof arn === 'string' ? arn : '*' }
+  const found = ((r.state('ecr') ?? {}) as EcrState).repositories?.find(
+    (x) => x.region === parsed.region && x.name === parsed.name
+  )
+  return { arn: arn as string, tags: found?.tags }
+}
+
 const ECR: Record<string, Rule> = {
   GetAuthorizationToken: any('ecr:GetAuthorizationToken'),
   // tags on create need ecr:TagResource too
@@ -1145,6 +1156,37 @@ const ECR: Record<string, Rule> = {
     })
   },
   DeleteRepository: repository('ecr:DeleteRepository'),
+  PutImageTagMutability: repository('ecr:PutImageTagMutability'),
+  PutImageScanningConfiguration: repository('ecr:PutImageScanningConfiguration'),
+  PutLifecyclePolicy: repository('ecr:PutLifecyclePolicy'),
+  GetLifecyclePolicy: repository('ecr:GetLifecyclePolicy'),
+  DeleteLifecyclePolicy: repository('ecr:DeleteLifecyclePolicy'),
+  PutImage: repository('ecr:PutImage'),
+  DescribeImages: repository('ecr:DescribeImages'),
+  ListImages: repository('ecr:ListImages'),
+  BatchDeleteImage: repository('ecr:BatchDeleteImage'),
+  // the repository's tags, and the ones the request sets (aws:RequestTag/..., aws:TagKeys) or removes (aws:TagKeys)
+  TagResource: (r) => {
+    const repo = ecrTagged(r)
+    return [
+      check('ecr:TagResource', repo.arn, { ...resourceTags(repo.tags, 'ecr'), ...requestTags(ssmTags(r.json().tags)) })
+    ]
+  },
+  UntagResource: (r) => {
+    const repo = ecrTagged(r)
+    const keys = r.json().tagKeys
+    const removed = Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : []
+    return [
+      check('ecr:UntagResource', repo.arn, {
+        ...resourceTags(repo.tags, 'ecr'),
+        ...requestTags(removed.map((k) => [k, undefined]))
+      })
+    ]
+  },
+  ListTagsForResource: (r) => {
+    const repo = ecrTagged(r)
+    return [check('ecr:ListTagsForResource', repo.arn, resourceTags(repo.tags, 'ecr'))]
+  },
   // the registry API docker uses (services/ecr/pull.ts authorizes a pull with the same actions)
   BatchGetImage: repository('ecr:BatchGetImage'),
   GetDownloadUrlForLayer: repository('ecr:GetDownloadUrlForLayer'),

@@ -1,6 +1,6 @@
 /**
- * ECR's error codes (API reference: each action's Errors, and Common Errors). The repository ones
- * are modelled under the same names; AccessDeniedException and ThrottlingException are not.
+ * ECR's error codes (API reference: each action's Errors, and Common Errors). The repository,
+ * image and lifecycle policy ones are modelled under the same names; AccessDeniedException and ThrottlingException are not.
  */
 import { errorRaiser } from '../../types.js'
 import { JSON_PROTOCOL_ERRORS } from '../../protocols/json-rpc.js'
@@ -14,6 +14,11 @@ export const ECR_ERRORS = {
   RepositoryNotFoundException: 400,
   RepositoryAlreadyExistsException: 400,
   RepositoryNotEmptyException: 400,
+  ImageAlreadyExistsException: 400,
+  ImageTagAlreadyExistsException: 400,
+  ImageDigestDoesNotMatchException: 400,
+  ImageNotFoundException: 400,
+  LifecyclePolicyNotFoundException: 400,
   InvalidParameterException: 400,
   InvalidTagParameterException: 400,
   TooManyTagsException: 400,

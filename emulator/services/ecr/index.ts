@@ -1,4 +1,7 @@
-/** ECR (AWS JSON 1.1, AmazonEC2ContainerRegistry_V20150921.<Op>, signing name ecr): registry tokens and repositories. */
+/**
+ * ECR (AWS JSON 1.1, AmazonEC2ContainerRegistry_V20150921.<Op>, signing name ecr): registry tokens,
+ * repositories (settings, lifecycle policies, tags) and images (manifests by digest and tag).
+ */
 import * as ecr from '@aws-sdk/client-ecr'
 import type { Cloud, ServiceModule } from '../../types.js'
 import { createJsonModule } from '../../protocols/json-rpc.js'
@@ -7,7 +10,8 @@ import { handlers } from './handlers.js'
 import { ecrStore } from './model.js'
 
 export { ECR_ERRORS } from './errors.js'
-export { authorizeImagePull, type ImagePullDecision } from './pull.js'
+export { authorizeImagePull, pullImage, type ImagePullDecision } from './pull.js'
+export { manifestDigest } from './images.js'
 
 export function createEcr(cloud: Cloud): ServiceModule {
   return createJsonModule({
@@ -24,7 +28,8 @@ export function createEcr(cloud: Cloud): ServiceModule {
         region: r.region,
         arn: r.arn,
         uri: r.uri,
-        tags: Object.fromEntries(r.tags.map((t) => [t.Key, t.Value]))
+        tags: Object.fromEntries(r.tags.map((t) => [t.Key, t.Value])),
+        images: [...r.images.values()].map((i) => ({ digest: i.digest, tags: [...i.tags] }))
       }))
     })
   })

@@ -5,15 +5,22 @@
  * the token must be allowed ecr:BatchGetImage (the manifest) and ecr:GetDownloadUrlForLayer (the
  * layers) on the repository, as the ECR User Guide's "Private registry authentication" and
  * "Amazon ECR managed policies" describe. Tokens of credentials the emulator did not issue pull anything.
+ * pullImage is the whole pull: authorized, then the manifest the reference names (a tag, `latest`
+ * when none, or a digest) must be in the repository, else docker's `manifest unknown`; a pull
+ * records the image's lastRecordedPullTime.
  */
 import type { Cloud } from '../../types.js'
 import { authorizeSession } from '../../iam-policy/authorize.js'
 import { findSession, sessionRole } from '../../iam-policy/sessions.js'
-import { ecrStore, registryHost, repositoryKey } from './model.js'
+import { ecrStore, imageByTag, registryHost, repositoryKey } from './model.js'
 
 export type ImagePullDecision =
-  | { allowed: true; repositoryArn: string }
-  | { allowed: false; reason: 'no-token' | 'expired' | 'not-found' | 'denied' | 'bad-image'; message: string }
+  | { allowed: true; repositoryArn: string; imageDigest?: string }
+  | {
+      allowed: false
+      reason: 'no-token' | 'expired' | 'not-found' | 'denied' | 'bad-image' | 'manifest-unknown'
+      message: string
+    }
 
 /** The actions a pull needs, in the order docker uses them. */
 export const PULL_ACTIONS = ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] as const
@@ -69,4 +76,33 @@ export function authorizeImagePull(cloud: Cloud, token: string, image: string): 
     reason: 'denied',
     message: `denied: User: ${session.arn} is not authorized to perform: ${denial.check.action} on resource: ${repo.arn} ${why}`
   }
+}
+
+/** The repository, and the tag or digest, of an ECR image reference (`latest` when it names neither). */
+function reference(image: string): { region: string; name: string; tag?: string; digest?: string } | undefined {
+  const m = /^\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)(?::([^@]+))?(?:@(.+))?$/.exec(image)
+  if (!m) return undefined
+  const [, region = '', name = '', tag, digest] = m
+  return digest !== undefined ? { region, name, digest } : { region, name, tag: tag ?? 'latest' }
+}
+
+/**
+ * `docker pull` of an ECR image with a token: authorizeImagePull, then the manifest, as a registry
+ * answers: `manifest for <image> not found: manifest unknown: Requested image not found` when the
+ * repository has no image with that tag or digest. A pull records lastRecordedPullTime.
+ */
+export function pullImage(cloud: Cloud, token: string, image: string): ImagePullDecision {
+  const decision = authorizeImagePull(cloud, token, image)
+  if (!decision.allowed) return decision
+  const ref = reference(image)
+  const repo = ref ? ecrStore(cloud).repositories.get(repositoryKey(ref.region, ref.name)) : undefined
+  const found = ref?.digest !== undefined ? repo?.images.get(ref.digest) : repo && imageByTag(repo, ref?.tag ?? '')
+  if (!found)
+    return {
+      allowed: false,
+      reason: 'manifest-unknown',
+      message: `manifest for ${image} not found: manifest unknown: Requested image not found`
+    }
+  found.lastPulledAt = Date.now()
+  return { ...decision, imageDigest: found.digest }
 }
