@@ -15,6 +15,7 @@ describe('createClients', () => {
       'acm',
       'autoScaling',
       'ec2',
+      'ecr',
       'elb',
       'events',
       'iam',

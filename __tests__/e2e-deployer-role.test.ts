@@ -9,7 +9,9 @@
  * statement of the policy is removed in turn and the part of that flow that needs it fails with
  * an access-denied error the action explains.
  */
-import { readFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling'
 import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2'
@@ -43,8 +45,10 @@ import {
   type Run,
   type SeedSuite,
   defaultVersionByHand,
-  publicVpc
+  publicVpc,
+  SEED_COMPOSE
 } from './helpers/e2e.js'
+import { buildxStandIn, type BuildxStandIn } from './helpers/buildx-stand-in.js'
 
 const REGION = 'us-east-1'
 const POLICY_TEXT = readFileSync(fileURLToPath(new URL('../docs/deployer-policy.json', import.meta.url)), 'utf8')
@@ -75,6 +79,34 @@ function deployer(suite: SeedSuite, without?: string): Promise<SdkTestConfig> {
 const deniedCalls = (result: Run): string[] => operations(result.calls.filter((c) => DENIED.test(c.errorCode ?? '')))
 
 /** One run of the action in `suite`'s account, whatever its exit code. */
+/**
+ * The seed example with db's data on a named volume and a `web` service built from `./app`, so the
+ * flows also make, keep, snapshot and delete volumes and build and push an image (with the runner's
+ * docker stand-in, which pushes through ECR's PutImage as the step's credentials).
+ */
+const WORKSPACE_COMPOSE = `${SEED_COMPOSE.replace(
+  '     image: mysql:5.7\n',
+  '     image: mysql:5.7\n     volumes:\n       - db-data:/var/lib/mysql\n'
+)}
+   web:
+     build: ./app
+volumes:
+  db-data:
+`
+const dockers = new WeakMap<SeedSuite, BuildxStandIn>()
+
+function dockerOf(suite: SeedSuite): BuildxStandIn {
+  let docker = dockers.get(suite)
+  if (!docker) {
+    writeFileSync(path.join(suite.work, 'compose.yaml'), WORKSPACE_COMPOSE)
+    mkdirSync(path.join(suite.work, 'app'), { recursive: true })
+    writeFileSync(path.join(suite.work, 'app', 'Dockerfile'), 'FROM nginx:1.27\n')
+    docker = buildxStandIn(mkdtempSync(path.join(tmpdir(), 'hyperform-deployer-docker-')))
+    dockers.set(suite, docker)
+  }
+  return docker
+}
+
 function run(
   suite: SeedSuite,
   scope: StackScope,
@@ -91,7 +123,14 @@ function run(
     ...extra
   }
   return action(
-    { emulator: suite.emulator, region: REGION, workspace: suite.work, inputs, credentials: session.credentials },
+    {
+      emulator: suite.emulator,
+      region: REGION,
+      workspace: suite.work,
+      inputs,
+      credentials: session.credentials,
+      env: dockerOf(suite).env
+    },
     null
   )
 }
@@ -177,7 +216,7 @@ function flow(project: string): Step[] {
     { name: 'preview destroy', scope: preview, extra: { command: 'destroy' } },
     { name: 'own-VPC deploy', scope: elsewhere, before: async (suite) => (vpc = await ownVpc(suite)) },
     { name: 'own-VPC destroy', scope: elsewhere, before: async () => ({ ...vpc, command: 'destroy' }) },
-    { name: 'destroy', scope: main, extra: { command: 'destroy' } }
+    { name: 'destroy', scope: main, extra: { command: 'destroy', 'volumes-on-destroy': 'snapshot' } }
   ]
 }
 
@@ -206,8 +245,16 @@ describe('the deployer role with exactly docs/deployer-policy.json', () => {
     const runs = Object.fromEntries(done.map(({ step, run }) => [step.name, run]))
     expect(Object.keys(JSON.parse(runs.deploy?.outputs['dns-names'] ?? '{}') as object).sort()).toEqual([
       'db',
+      'web',
       'wordpress'
     ])
+    // the volume was made, and the last destroy snapshotted it, then deleted it
+    expect(operations(writesOf(runs.deploy?.calls ?? []))).toEqual(
+      expect.arrayContaining(['CreateVolume', 'CreateRepository'])
+    )
+    expect(operations(writesOf(runs.destroy?.calls ?? []))).toEqual(
+      expect.arrayContaining(['CreateSnapshot', 'DeleteVolume'])
+    )
     expect(runs['preview deploy']?.outputs.stack).toBe('pr-7')
     expect(operations(writesOf(runs['re-run']?.calls ?? []))).toEqual([])
     expect(operations(writesOf(runs.plan?.calls ?? []))).toEqual([])

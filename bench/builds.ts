@@ -54,7 +54,10 @@ export async function buildBench(log: (line: string) => void): Promise<BuildFigu
   try {
     mkdirSync(path.join(workspace, 'app'), { recursive: true })
     writeCompose(workspace, COMPOSE)
-    writeFileSync(path.join(workspace, 'app', 'Dockerfile'), 'FROM nginx:1.27\nCOPY index.html /usr/share/nginx/html/\n')
+    writeFileSync(
+      path.join(workspace, 'app', 'Dockerfile'),
+      'FROM nginx:1.27\nCOPY index.html /usr/share/nginx/html/\n'
+    )
     writeFileSync(path.join(workspace, 'app', 'index.html'), '<h1>hello</h1>\n')
     await run('first deploy (repository made, web built and pushed)')
     await run('re-run, nothing changed')

@@ -3,6 +3,8 @@ import type { ArtifactFigures } from './artifacts.js'
 import { LATENCY_MS, type PhaseRow } from './deploys.js'
 import type { DnsFigures, WarningFigures } from './dns.js'
 import type { EndpointFigures } from './endpoints.js'
+import type { VolumeFigures } from './volumes.js'
+import type { BuildFigures } from './builds.js'
 import type { RateLimitFigures } from './rate-limit.js'
 import type { RolloutFigures } from './rollouts.js'
 import type { StormFigures, StormRun } from './storm.js'
@@ -22,6 +24,8 @@ export interface Results {
   rollouts: RolloutFigures
   endpoints: EndpointFigures
   warnings: WarningFigures
+  volumes: VolumeFigures
+  builds: BuildFigures
   targets: Target[]
 }
 
@@ -276,6 +280,63 @@ export function endpointTable(e: EndpointFigures): string {
   )
 }
 
+export function volumeTable(v: VolumeFigures): string {
+  return table(
+    ['phase', 'step', 'wall', 'reads', 'writes', 'EBS calls'],
+    v.phases.map((p) => [
+      p.phase,
+      p.ok ? 'ok' : 'FAILED',
+      `${ms(p.wallMs)} ms`,
+      String(p.reads),
+      String(p.writes),
+      String(p.ebsCalls)
+    ])
+  )
+}
+
+export function buildTable(b: BuildFigures): string {
+  return table(
+    ['phase', 'step', 'builds', 'wall', 'reads', 'writes', 'ECR calls'],
+    b.phases.map((p) => [
+      p.phase,
+      p.ok ? 'ok' : 'FAILED',
+      String(p.builds),
+      `${ms(p.wallMs)} ms`,
+      String(p.reads),
+      String(p.writes),
+      String(p.ecrCalls)
+    ])
+  )
+}
+
+function volumeTargets(v: VolumeFigures): Target[] {
+  const rerun = v.phases.find((p) => p.phase.startsWith('re-run'))
+  return [
+    ...(rerun
+      ? [target('volumes: re-run with nothing changed', '0 writes', `${rerun.writes} writes`, rerun.writes === 0)]
+      : []),
+    target(
+      'volumes: db terminated -> same volume on its replacement, data kept',
+      'reached',
+      Number.isFinite(v.reattachMs) ? `${ms(v.reattachMs)} ms${v.dataKept ? '' : ', data lost'}` : 'not reached',
+      Number.isFinite(v.reattachMs) && v.dataKept
+    )
+  ]
+}
+
+function buildTargets(b: BuildFigures): Target[] {
+  return b.phases
+    .filter((p) => p.phase.startsWith('re-run') || p.phase.includes('outside'))
+    .map((p) =>
+      target(
+        `builds: ${p.phase}`,
+        '0 builds, 0 writes',
+        `${p.builds} builds, ${p.writes} writes`,
+        p.builds === 0 && p.writes === 0
+      )
+    )
+}
+
 function endpointTargets(e: EndpointFigures): Target[] {
   const rerun = e.phases.find((p) => p.phase.startsWith('re-run'))
   if (!rerun) return []
@@ -404,7 +465,9 @@ export function targets(results: Omit<Results, 'targets'>): Target[] {
     ),
     ...stormTargets(results.storm),
     ...rolloutTargets(results.rollouts),
-    ...endpointTargets(results.endpoints)
+    ...endpointTargets(results.endpoints),
+    ...volumeTargets(results.volumes),
+    ...buildTargets(results.builds)
   ]
 }
 
@@ -459,6 +522,15 @@ export function render(results: Results): string {
     `wordpress instances are healthy targets; pull requests 7 and 8 share the project's load balancer)`,
     '',
     endpointTable(results.endpoints),
+    '',
+    `Named volumes (the seed example with db-data on db, deploys with wait: true; the agent stand-in claims, formats and mounts)`,
+    '',
+    volumeTable(results.volumes),
+    `db instance terminated by hand -> the same volume attached to its replacement: ${ms(results.volumes.reattachMs)} ms`,
+    '',
+    `Images from source (web built from ./app by the runner's docker stand-in, which pushes through ECR's PutImage; wait: true)`,
+    '',
+    buildTable(results.builds),
     '',
     targetTable(results.targets),
     '',

@@ -19,6 +19,8 @@ import { ACTION_BUNDLE, artifactFigures } from './artifacts.js'
 import { deployMatrix } from './deploys.js'
 import { dnsBench, warningBench } from './dns.js'
 import { endpointBench } from './endpoints.js'
+import { volumeBench } from './volumes.js'
+import { buildBench } from './builds.js'
 import { rateLimitedDeploy } from './rate-limit.js'
 import { rolloutBench } from './rollouts.js'
 import { render, targets, type Results } from './report.js'
@@ -91,6 +93,10 @@ async function collect(): Promise<Omit<Results, 'targets' | 'durationS' | 'start
   const rollouts = await rolloutBench(envCount('BENCH_ROLLOUTS', 4), progress)
   progress('public endpoints ...')
   const endpoints = await endpointBench(progress)
+  progress('named volumes ...')
+  const volumes = await volumeBench(progress)
+  progress('images from source ...')
+  const builds = await buildBench(progress)
   return {
     machine,
     repeats,
@@ -101,7 +107,9 @@ async function collect(): Promise<Omit<Results, 'targets' | 'durationS' | 'start
     storm,
     rollouts,
     endpoints,
-    warnings
+    warnings,
+    volumes,
+    builds
   }
 }
 

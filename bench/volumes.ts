@@ -47,7 +47,9 @@ export async function volumeBench(log: (line: string) => void): Promise<VolumeFi
     const f = await runPhase(emu, { workspace, stack: 'st-volumes', wait: true, ...input })
     const ebsCalls = f.calls.filter((c) => EBS.has(c.operation)).length
     phases.push({ phase, ok: f.ok, wallMs: f.wallMs, reads: f.reads, writes: f.writes, ebsCalls })
-    log(`  ${phase}: ${f.ok ? 'ok' : 'FAILED'} in ${Math.round(f.wallMs)} ms, ${f.writes} writes, ${ebsCalls} EBS calls`)
+    log(
+      `  ${phase}: ${f.ok ? 'ok' : 'FAILED'} in ${Math.round(f.wallMs)} ms, ${f.writes} writes, ${ebsCalls} EBS calls`
+    )
     if (!f.ok) throw new Error(`${phase} failed:\n${f.failure ?? ''}`)
   }
   try {
