@@ -272,15 +272,6 @@ describe('the deployer role with exactly docs/deployer-policy.json', () => {
 })
 
 /**
- * Statements no run of the flow needs, and why: the flow never does what they are for, or the
- * emulator does not check what AWS may check for them. Each is reported, not tested.
- */
-const NOT_EXERCISED: Record<string, string> = {
-  IngressRulesOfOwnSecurityGroups:
-    'the emulator checks AuthorizeSecurityGroupIngress on the group only, not on its rules'
-}
-
-/**
  * The permission the action names when a statement is missing, where it is not one of the
  * statement's own: Auto Scaling refuses a group whose launches its caller may not tag with
  * "You are not authorized to use launch template", naming no permission.
@@ -324,14 +315,7 @@ async function statementAccount<T>(test: (suite: SeedSuite) => Promise<T>): Prom
 const ANNOTATION = /^::error title=Missing AWS permission%3A ([^:]+)::(.*)$/
 
 describe('each statement of docs/deployer-policy.json', () => {
-  test('left out of the removals below are only statements the policy has, each with the reason', () => {
-    for (const [sid, reason] of Object.entries(NOT_EXERCISED)) {
-      expect(POLICY.Statement.map((s) => s.Sid)).toContain(sid)
-      expect(reason).not.toBe('')
-    }
-  })
-
-  const needed = POLICY.Statement.map((s) => s.Sid).filter((sid) => !(sid in NOT_EXERCISED))
+  const needed = POLICY.Statement.map((s) => s.Sid)
   test.concurrent.each(needed.map((sid, i) => [sid, i] as const))(
     '%s is needed: without it a run of the flow is denied, and the action names a permission of the statement and points at the policy',
     (sid, i) =>

@@ -309,7 +309,15 @@ const EC2: Record<string, Rule> = {
     ...tagOnCreate(r, 'security-group', 'CreateSecurityGroup')
   ],
   DeleteSecurityGroup: ec2Resource('ec2:DeleteSecurityGroup', 'security-group', 'GroupId'),
-  AuthorizeSecurityGroupIngress: ec2Resource('ec2:AuthorizeSecurityGroupIngress', 'security-group', 'GroupId'),
+  // On the group and on the rules it makes (the Service Authorization Reference lists security-group-rule too;
+  // a policy scoped to security-group/* alone is refused on the new rule).
+  AuthorizeSecurityGroupIngress: (r) => [
+    ...ec2Resource('ec2:AuthorizeSecurityGroupIngress', 'security-group', 'GroupId')(r),
+    check('ec2:AuthorizeSecurityGroupIngress', ec2Arn(r, 'security-group-rule', '*'), {
+      ...ec2Context(r),
+      ...requestTags(tagSpecifications(r, 'security-group-rule'))
+    })
+  ],
   RevokeSecurityGroupIngress: ec2Resource('ec2:RevokeSecurityGroupIngress', 'security-group', 'GroupId'),
   AuthorizeSecurityGroupEgress: ec2Resource('ec2:AuthorizeSecurityGroupEgress', 'security-group', 'GroupId'),
   RevokeSecurityGroupEgress: ec2Resource('ec2:RevokeSecurityGroupEgress', 'security-group', 'GroupId'),
