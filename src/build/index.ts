@@ -121,7 +121,11 @@ export async function resolveImages(args: {
     scanOnPush: true,
     lifecyclePolicy: r.lifecyclePolicy
   }))
-  const hostOf = (b: ImageBuild): string => b.host ?? registryHost(uris.get(b.repository) ?? '')
+  // a plan before the first build: the account's registry (its id from any ARN read), the repository not made yet
+  const accountRegistry = current.accountId
+    ? `${current.accountId}.dkr.ecr.${scope.region}.amazonaws.com`
+    : '<registry>'
+  const hostOf = (b: ImageBuild): string => b.host ?? (registryHost(uris.get(b.repository) ?? '') || accountRegistry)
   const previous = (b: ImageBuild): BuildParts | undefined =>
     decodeParts(current.launchTemplates.find((t) => t.service === b.services[0])?.build)
   const found = await Promise.all(builds.map((b) => findImage(e, b.repository, b.tag)))
@@ -131,7 +135,7 @@ export async function resolveImages(args: {
     const image = found[i]
     reports.set(b, {
       services: b.services,
-      repository: `${hostOf(b) || '<registry>'}/${b.repository}`,
+      repository: `${hostOf(b)}/${b.repository}`,
       tag: b.tag,
       state: image ? 'found' : 'would build',
       reason: image ? 'in the registry' : buildReason({ ...b, parts: short(b.parts) }, previous(b)),
