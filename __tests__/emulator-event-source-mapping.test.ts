@@ -317,7 +317,7 @@ describe('an SQS event source mapping', () => {
         Entries: bodies.map((b, i) => ({ Id: `m${i}`, MessageBody: b }))
       })
     )
-    await eventually(async () => ((await queueCounts(dlq.url)).visible === 2 ? true : undefined), 20_000)
+    await eventually(async () => ((await queueCounts(dlq.url)).visible === 2 ? true : undefined), 90_000)
     expect(await queueCounts(queue.url)).toEqual({ visible: 0, inFlight: 0 })
     const seen = await lines('picky-consumer')
     for (const poison of ['poison 1', 'poison 2']) {
@@ -330,7 +330,7 @@ describe('an SQS event source mapping', () => {
     }
     for (const good of ['good 1', 'good 2', 'good 3'])
       expect(seen.filter((l) => l.record === good).map((l) => l.count)).toEqual(['1'])
-  })
+  }, 150_000)
 
   test('lets waitIdle settle while its function keeps failing: the failed messages wait out their visibility timeout', async () => {
     await createFunction('always-failing')
