@@ -11,7 +11,14 @@ import { envNameProblem } from './environment.js'
 import type { Check, KeyAt, StageContext } from './keys.js'
 import type { ServiceFile } from './model.js'
 import { compare } from './reads.js'
-import { DEFAULT_SECRET_MODE, fileModeOf, modeText } from './secrets.js'
+import {
+  checkDeclared,
+  checkLongFileMount,
+  DEFAULT_SECRET_MODE,
+  fileModeOf,
+  modeText,
+  type FileMountKind
+} from './secrets.js'
 import {
   describe,
   type Entry,
@@ -29,7 +36,6 @@ import { mountsOf, readMount, secretTargets } from './volumes.js'
 
 /** Compose's pattern for config names, as for secrets. */
 const CONFIG_NAME = /^[a-zA-Z0-9._-]+$/
-const LONG_KEYS = ['source', 'target', 'uid', 'gid', 'mode']
 const SOURCES =
   'the supported sources are "file" (a file of the repository, relative to the first compose file), "content" (the text itself) and "environment" (the name of a variable of the step or of .env)'
 
@@ -155,7 +161,7 @@ export function checkServiceConfigs({ node, path: at, parent, parentPath }: KeyA
 function checkServiceConfig(item: Node, itemPath: string, check: Check): boolean {
   if (item.kind !== 'map') {
     const source = stringOf(item)
-    if (source !== undefined) return checkDeclared({ node: item, path: itemPath, source }, check)
+    if (source !== undefined) return checkDeclared({ node: item, path: itemPath, source }, check, CONFIG)
     check.diags.error(
       item.loc,
       itemPath,
@@ -163,67 +169,32 @@ function checkServiceConfig(item: Node, itemPath: string, check: Check): boolean
     )
     return false
   }
-  const { diags } = check
-  let ok = true
-  const fail = (node: Node, key: string, message: string): void => {
-    diags.error(node.loc, joinPath(itemPath, key), message)
-    ok = false
-  }
-  for (const entry of item.entries) {
-    if (!LONG_KEYS.includes(entry.key) && !entry.key.startsWith('x-')) {
-      diags.error(
-        entry.keyLoc,
-        joinPath(itemPath, entry.key),
-        `is not a key of a service config; expected ${LONG_KEYS.map((k) => `"${k}"`).join(', ')}`
-      )
-      ok = false
-    }
-  }
-  const source = valueOf(item, 'source')
-  if (source === undefined) {
-    diags.error(item.loc, joinPath(itemPath, 'source'), 'is required: the name of a top-level config')
-    ok = false
-  } else if (stringOf(source) === undefined) fail(source, 'source', `must be a config name, got ${describe(source)}`)
-  else if (!checkDeclared({ node: source, path: joinPath(itemPath, 'source'), source: stringOf(source)! }, check))
-    ok = false
-  const target = valueOf(item, 'target')
-  if (target !== undefined) {
-    const text = stringOf(target)
-    if (!text || [...text].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
-      fail(target, 'target', `must be a file path in the container, got ${describe(target)}`)
-    else if (configTarget('', text) === '/') fail(target, 'target', 'must name a file, not the root directory')
-  }
+  let ok = checkLongFileMount(item, itemPath, check, CONFIG)
   for (const key of ['uid', 'gid']) {
     const entry = entryOf(item, key)
     if (!entry) continue
     const id = integerOf(entry.value)
-    if (id === undefined || id < 0)
-      fail(entry.value, key, `must be a numeric ${key === 'uid' ? 'user' : 'group'} id, got ${describe(entry.value)}`)
-    else
-      diags.warn(
+    if (id === undefined || id < 0) {
+      check.diags.error(
+        entry.value.loc,
+        joinPath(itemPath, key),
+        `must be a numeric ${key === 'uid' ? 'user' : 'group'} id, got ${describe(entry.value)}`
+      )
+      ok = false
+    } else
+      check.diags.warn(
         entry.keyLoc,
         joinPath(itemPath, key),
         'ignored: the file is owned by root and readable as its mode says'
       )
   }
-  const mode = valueOf(item, 'mode')
-  if (mode !== undefined && fileModeOf(mode) === undefined) {
-    const decimal = mode.kind === 'scalar' && typeof mode.value === 'number' && !(mode.source ?? '').startsWith('0')
-    const why = decimal ? ` (Compose reads a number without a leading 0 as decimal: write 0${mode.source ?? ''})` : ''
-    fail(
-      mode,
-      'mode',
-      `must be an octal file mode from 0000 to 0777, such as 0440 or "0440", got ${describe(mode)}${why}`
-    )
-  }
   return ok
 }
 
-function checkDeclared(at: { node: Node; path: string; source: string }, { diags, ctx }: Check): boolean {
-  const declared = valueOf(ctx.root, 'configs')
-  if (isMap(declared) && entryOf(declared, at.source)) return true
-  diags.error(at.node.loc, at.path, `config ${quote(at.source)} is not declared in the top-level "configs"`)
-  return false
+const CONFIG: FileMountKind = {
+  noun: 'config',
+  top: 'configs',
+  target: (source, target) => configTarget(source, target)
 }
 
 /** The repository files of a service's bind mounts and its configs, sorted by target (absent: none). */

@@ -299,14 +299,37 @@ function checkServiceSecret(item: Node, itemPath: string, check: Check): boolean
   return checkDeclared({ node: item, path: itemPath, source }, check)
 }
 
-function checkDeclared(at: { node: Node; path: string; source: string }, { diags, ctx }: Check): boolean {
-  const declared = valueOf(ctx.root, 'secrets')
+/** A secret or a config: what the long syntax of a service's file mount refers to. */
+export interface FileMountKind {
+  noun: 'secret' | 'config'
+  /** The top-level key that declares them. */
+  top: 'secrets' | 'configs'
+  /** The path in the container of a mount of `source` at `target`. */
+  target: (source: string, target: string | undefined) => string
+}
+
+const SECRET: FileMountKind = {
+  noun: 'secret',
+  top: 'secrets',
+  target: (source, target) => secretTarget(source, target)
+}
+
+export function checkDeclared(
+  at: { node: Node; path: string; source: string },
+  { diags, ctx }: Check,
+  kind: FileMountKind = SECRET
+): boolean {
+  const declared = valueOf(ctx.root, kind.top)
   if (isMap(declared) && entryOf(declared, at.source)) return true
-  diags.error(at.node.loc, at.path, `secret ${quote(at.source)} is not declared in the top-level "secrets"`)
+  diags.error(at.node.loc, at.path, `${kind.noun} ${quote(at.source)} is not declared in the top-level "${kind.top}"`)
   return false
 }
 
-function checkLongSecret(item: MapNode, itemPath: string, check: Check): boolean {
+/**
+ * The long syntax a service's secrets and configs share (Compose's file mounts): its keys, `source`
+ * (declared at the top level), `target` and `mode`. `uid` and `gid` are the caller's.
+ */
+export function checkLongFileMount(item: MapNode, itemPath: string, check: Check, kind: FileMountKind): boolean {
   const { diags } = check
   let ok = true
   const fail = (node: Node, key: string, message: string): void => {
@@ -318,29 +341,25 @@ function checkLongSecret(item: MapNode, itemPath: string, check: Check): boolean
       diags.error(
         entry.keyLoc,
         joinPath(itemPath, entry.key),
-        `is not a key of a service secret; expected ${keyList()}`
+        `is not a key of a service ${kind.noun}; expected ${LONG_KEYS.map((k) => `"${k}"`).join(', ')}`
       )
       ok = false
     }
   }
   const source = valueOf(item, 'source')
   if (source === undefined) {
-    diags.error(item.loc, joinPath(itemPath, 'source'), 'is required: the name of a top-level secret')
+    diags.error(item.loc, joinPath(itemPath, 'source'), `is required: the name of a top-level ${kind.noun}`)
     ok = false
-  } else if (stringOf(source) === undefined) fail(source, 'source', `must be a secret name, got ${describe(source)}`)
-  else if (!checkDeclared({ node: source, path: joinPath(itemPath, 'source'), source: stringOf(source)! }, check))
+  } else if (stringOf(source) === undefined)
+    fail(source, 'source', `must be a ${kind.noun} name, got ${describe(source)}`)
+  else if (!checkDeclared({ node: source, path: joinPath(itemPath, 'source'), source: stringOf(source)! }, check, kind))
     ok = false
   const target = valueOf(item, 'target')
   if (target !== undefined) {
     const text = stringOf(target)
     if (!text || [...text].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
       fail(target, 'target', `must be a file path in the container, got ${describe(target)}`)
-    else if (secretTarget('', text) === '/') fail(target, 'target', 'must name a file, not the root directory')
-  }
-  for (const key of ['uid', 'gid']) {
-    const id = valueOf(item, key)
-    if (id !== undefined && idOf(id) === undefined)
-      fail(id, key, `must be a numeric ${key === 'uid' ? 'user' : 'group'} id, got ${describe(id)}`)
+    else if (kind.target('', text) === '/') fail(target, 'target', 'must name a file, not the root directory')
   }
   const mode = valueOf(item, 'mode')
   if (mode !== undefined && fileModeOf(mode) === undefined) {
@@ -355,8 +374,20 @@ function checkLongSecret(item: MapNode, itemPath: string, check: Check): boolean
   return ok
 }
 
-function keyList(): string {
-  return LONG_KEYS.map((k) => `"${k}"`).join(', ')
+function checkLongSecret(item: MapNode, itemPath: string, check: Check): boolean {
+  let ok = checkLongFileMount(item, itemPath, check, SECRET)
+  for (const key of ['uid', 'gid']) {
+    const id = valueOf(item, key)
+    if (id !== undefined && idOf(id) === undefined) {
+      check.diags.error(
+        id.loc,
+        joinPath(itemPath, key),
+        `must be a numeric ${key === 'uid' ? 'user' : 'group'} id, got ${describe(id)}`
+      )
+      ok = false
+    }
+  }
+  return ok
 }
 
 /** The services' secrets with their values or references; validation has checked everything. */
