@@ -383,7 +383,8 @@ async function agent(
   const env = {
     ...inherited,
     ...docker.env,
-    PATH: [docker.bin, tools().pythonBin, process.env.PATH ?? ''].filter(Boolean).join(':'),
+    // blkid and mkfs.ext4 live in sbin, which a non-root user's PATH may leave out (systemd's has it)
+    PATH: [docker.bin, tools().pythonBin, process.env.PATH ?? '', '/usr/sbin', '/sbin'].filter(Boolean).join(':'),
     AWS_CONFIG_FILE: path.join(dir, 'no-aws-config'),
     AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-aws-credentials'),
     HYPERFORM_ETC: etc,
@@ -1079,7 +1080,10 @@ describe('the instance agent script: named volumes and repository files', () => 
   const device = (volumeId: string): string =>
     path.join(work, 'dev', 'disk', 'by-id', `nvme-Amazon_Elastic_Block_Store_${volumeId.replace('-', '')}`)
   const blkid = (file: string, tag: string): string =>
-    spawnSync('blkid', ['-p', '-s', tag, '-o', 'value', file], { encoding: 'utf8' }).stdout.trim()
+    spawnSync('blkid', ['-p', '-s', tag, '-o', 'value', file], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` }
+    }).stdout.trim()
   const attachedTo = async (volumeId: string): Promise<string | undefined> =>
     (await control.volume(volumeId)).attachment?.instanceId
 
