@@ -407,9 +407,12 @@ export class AgentRun {
   }
 
   /** Waits before the next of ATTEMPTS tries (doubling from agentRetryDelayMs), or says there is none left. */
-  private async backoff(attempt: number): Promise<boolean> {
-    if (attempt >= ATTEMPTS) return false
-    await this.sleep((this.cloud.simulation.agentRetryDelayMs ?? DEFAULT_RETRY_DELAY_MS) * 2 ** (attempt - 1))
+  private async backoff(attempt: number, throttled = false): Promise<boolean> {
+    // the CLI retries throttling and 5xx itself under the agent's own attempts: more tries, shorter waits
+    if (attempt >= (throttled ? ATTEMPTS * 3 : ATTEMPTS)) return false
+    await this.sleep(
+      (this.cloud.simulation.agentRetryDelayMs ?? DEFAULT_RETRY_DELAY_MS) * 2 ** Math.min(attempt - 1, 3)
+    )
     this.check()
     return true
   }
@@ -475,13 +478,14 @@ export class AgentRun {
    * One AWS read, tried again after any failure (doubling waits), as the agent retries each of
    * its reads: a new role's policies, a new profile, take a while to apply on AWS.
    */
-  private async retrying<T>(read: () => Promise<T>): Promise<T> {
+  private async retrying<T>(read: () => Promise<T>, onlyTransient = false): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await read()
       } catch (err) {
         this.check()
-        if (!(await this.backoff(attempt))) throw err
+        if (onlyTransient && !transient(err)) throw err
+        if (!(await this.backoff(attempt, transient(err)))) throw err
       }
     }
   }
@@ -622,7 +626,8 @@ export class AgentRun {
         : undefined
     for (;;) {
       // docker run fails when the awslogs driver cannot create its stream (missing group, no permission)
-      if (target) await aws.createLogStream(target)
+      // (its SDK retries throttling and 5xx; anything else fails the run)
+      if (target) await this.retrying(() => aws.createLogStream(target), true)
       this.check()
       this.view.state = 'running'
       // A disabled check leaves docker without a health status, whatever the image would report.
