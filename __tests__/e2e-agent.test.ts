@@ -67,7 +67,8 @@ async function containers(): Promise<Record<string, Container>> {
 }
 
 beforeAll(async () => {
-  emulator = await startEmulator({ simulation: { ...FAST_SIMULATION, instanceProfileDelayMs: 300 } })
+  // long enough that the groups, made right after the profiles, are refused even on a busy machine
+  emulator = await startEmulator({ simulation: { ...FAST_SIMULATION, instanceProfileDelayMs: 3000 } })
   aws = awsClients(emulator, REGION)
   // the image's repository, as the user's registry has it, with the image pushed
   const ecr = new ECRClient(sdkConfig(emulator, { region: REGION }))

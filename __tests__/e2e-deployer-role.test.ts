@@ -268,7 +268,8 @@ describe('the deployer role with exactly docs/deployer-policy.json', () => {
       logGroups: [],
       role: false
     })
-  })
+    // nine runs of the action, a volume and a build among them, on a machine other suites share
+  }, 300_000)
 })
 
 /**
@@ -336,6 +337,6 @@ describe('each statement of docs/deployer-policy.json', () => {
         expect(last?.run.summary).toContain('## AWS access denied')
       }),
     // several flows share the machine at once: each may take longer than alone
-    180_000
+    300_000
   )
 })
